@@ -1,0 +1,204 @@
+//! Households, their special groups, and when a household is due for a visit.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::visit::{SectionKind, SectionState};
+
+/// Days between visits for an ordinary household.
+pub const DEFAULT_INTERVAL_DAYS: i64 = 30;
+/// Days between visits for a household in any special group.
+pub const SPECIAL_INTERVAL_DAYS: i64 = 14;
+
+/// Groups that need closer attention and more frequent visits (特殊群体).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SpecialGroup {
+    /// 低保户
+    SubsistenceAllowance,
+    /// 特困 / 五保户
+    ExtremePoverty,
+    /// 重病户
+    SeriouslyIll,
+    /// 重残户
+    SeverelyDisabled,
+    /// 空巢老人
+    ElderlyAlone,
+    /// 留守儿童
+    LeftBehindChildren,
+}
+
+impl SpecialGroup {
+    pub const ALL: [SpecialGroup; 6] = [
+        SpecialGroup::SubsistenceAllowance,
+        SpecialGroup::ExtremePoverty,
+        SpecialGroup::SeriouslyIll,
+        SpecialGroup::SeverelyDisabled,
+        SpecialGroup::ElderlyAlone,
+        SpecialGroup::LeftBehindChildren,
+    ];
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            SpecialGroup::SubsistenceAllowance => "低保户",
+            SpecialGroup::ExtremePoverty => "特困/五保",
+            SpecialGroup::SeriouslyIll => "重病户",
+            SpecialGroup::SeverelyDisabled => "重残户",
+            SpecialGroup::ElderlyAlone => "空巢老人",
+            SpecialGroup::LeftBehindChildren => "留守儿童",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            SpecialGroup::SubsistenceAllowance => "Subsistence allowance",
+            SpecialGroup::ExtremePoverty => "Extreme poverty",
+            SpecialGroup::SeriouslyIll => "Seriously ill",
+            SpecialGroup::SeverelyDisabled => "Severely disabled",
+            SpecialGroup::ElderlyAlone => "Elderly alone",
+            SpecialGroup::LeftBehindChildren => "Left-behind children",
+        }
+    }
+
+    /// Reads a group from the words offices write in rosters (Chinese or English, a few synonyms).
+    pub fn from_label(label: &str) -> Option<SpecialGroup> {
+        let l = label.trim();
+        let by_alias = match l {
+            "低保" | "低保户" => Some(SpecialGroup::SubsistenceAllowance),
+            "特困" | "五保" | "五保户" | "特困户" | "特困/五保" | "特困供养" => {
+                Some(SpecialGroup::ExtremePoverty)
+            }
+            "重病" | "重病户" => Some(SpecialGroup::SeriouslyIll),
+            "重残" | "重残户" => Some(SpecialGroup::SeverelyDisabled),
+            "空巢" | "空巢老人" | "独居老人" => Some(SpecialGroup::ElderlyAlone),
+            "留守儿童" => Some(SpecialGroup::LeftBehindChildren),
+            _ => None,
+        };
+        by_alias.or_else(|| {
+            SpecialGroup::ALL
+                .into_iter()
+                .find(|g| g.label_en().eq_ignore_ascii_case(l))
+        })
+    }
+}
+
+/// A family linked to a party member (联系户).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Household {
+    pub id: Uuid,
+    pub grid_id: Uuid,
+    pub grid_name: String,
+    /// Head of household (户主).
+    pub head_name: String,
+    /// Doorplate or address (门牌号).
+    pub address: String,
+    pub people: u16,
+    pub phone: Option<String>,
+    pub special_groups: Vec<SpecialGroup>,
+}
+
+impl Household {
+    /// Whether the household belongs to any special group.
+    pub fn is_special(&self) -> bool {
+        !self.special_groups.is_empty()
+    }
+
+    /// Days allowed between two visits: 14 for special groups, 30 otherwise.
+    pub fn visit_interval_days(&self) -> i64 {
+        if self.is_special() {
+            SPECIAL_INTERVAL_DAYS
+        } else {
+            DEFAULT_INTERVAL_DAYS
+        }
+    }
+
+    /// Whether a visit is due on `today`, given the date of the last visit.
+    /// A household never visited is due.
+    pub fn is_due(&self, last_visit: Option<NaiveDate>, today: NaiveDate) -> bool {
+        match last_visit {
+            None => true,
+            Some(last) => (today - last).num_days() >= self.visit_interval_days(),
+        }
+    }
+}
+
+/// One past visit as the household's history shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VisitSummary {
+    pub id: Uuid,
+    pub visited_on: NaiveDate,
+    pub member_name: String,
+    pub sections: Vec<(SectionKind, Option<SectionState>)>,
+    pub problem_count: u32,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A household as the phone downloads it: the household, its last visit and its history on the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RosterHousehold {
+    pub household: Household,
+    pub last_visit_on: Option<NaiveDate>,
+    pub history: Vec<VisitSummary>,
+}
+
+/// The roster of the signed-in member's linked households.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RosterResponse {
+    pub households: Vec<RosterHousehold>,
+    pub server_time: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn household(groups: Vec<SpecialGroup>) -> Household {
+        Household {
+            id: Uuid::nil(),
+            grid_id: Uuid::nil(),
+            grid_name: "一组".into(),
+            head_name: "张三".into(),
+            address: "1号".into(),
+            people: 3,
+            phone: None,
+            special_groups: groups,
+        }
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn ordinary_household_is_due_after_30_days() {
+        let h = household(vec![]);
+        assert_eq!(h.visit_interval_days(), 30);
+        assert!(!h.is_due(Some(d(2026, 1, 1)), d(2026, 1, 30)));
+        assert!(h.is_due(Some(d(2026, 1, 1)), d(2026, 1, 31)));
+        assert!(h.is_due(None, d(2026, 1, 1)));
+    }
+
+    #[test]
+    fn special_household_is_due_after_14_days() {
+        let h = household(vec![SpecialGroup::ElderlyAlone]);
+        assert_eq!(h.visit_interval_days(), 14);
+        assert!(!h.is_due(Some(d(2026, 1, 1)), d(2026, 1, 14)));
+        assert!(h.is_due(Some(d(2026, 1, 1)), d(2026, 1, 15)));
+    }
+
+    #[test]
+    fn special_group_labels_parse() {
+        for g in SpecialGroup::ALL {
+            assert_eq!(SpecialGroup::from_label(g.label_zh()), Some(g));
+            assert_eq!(SpecialGroup::from_label(g.label_en()), Some(g));
+        }
+        assert_eq!(SpecialGroup::from_label(" 五保户 "), Some(SpecialGroup::ExtremePoverty));
+        assert_eq!(SpecialGroup::from_label("富裕户"), None);
+    }
+}

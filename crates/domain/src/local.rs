@@ -1,0 +1,203 @@
+//! How a visit is kept on the phone: an envelope with a schema version, the
+//! visit, and where it stands in the upload. Older stored shapes migrate here.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::sync::{Receipt, ReceiptStatus};
+use crate::visit::Visit;
+
+/// The version of the stored envelope this build writes.
+pub const LOCAL_SCHEMA_VERSION: u32 = 1;
+
+/// Where a stored visit stands.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SyncState {
+    /// Still being filled in; not uploaded.
+    Draft,
+    /// Saved, waiting in the outbox.
+    Pending,
+    /// The server's receipt says it is stored.
+    Stored { received_at: Option<DateTime<Utc>> },
+    /// The server holds other content under this id; needs a person to look.
+    Conflict { reason: String },
+    /// The server refused it; needs a person to look.
+    Rejected { reason: String },
+}
+
+impl SyncState {
+    /// Whether the record waits to be uploaded.
+    pub fn in_outbox(&self) -> bool {
+        matches!(self, SyncState::Pending)
+    }
+    /// Whether the member must look at the record.
+    pub fn needs_attention(&self) -> bool {
+        matches!(self, SyncState::Conflict { .. } | SyncState::Rejected { .. })
+    }
+}
+
+/// A visit as stored on the phone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LocalVisit {
+    pub schema: u32,
+    pub visit: Visit,
+    pub sync: SyncState,
+    /// The step of the visit screen the member was on, so a draft reopens there.
+    #[serde(default)]
+    pub step: u8,
+}
+
+/// Why stored data could not be read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MigrationError {
+    /// Not JSON, or not any shape this app ever wrote.
+    Unreadable(String),
+    /// Written by a newer version of the app; left untouched.
+    TooNew(u32),
+}
+
+impl LocalVisit {
+    pub fn draft(visit: Visit) -> LocalVisit {
+        LocalVisit { schema: LOCAL_SCHEMA_VERSION, visit, sync: SyncState::Draft, step: 0 }
+    }
+
+    /// Applies the server's receipt; returns whether anything changed.
+    /// A receipt for another record, or for a record not waiting, changes nothing.
+    pub fn apply_receipt(&mut self, receipt: &Receipt) -> bool {
+        if receipt.id != self.visit.id || !self.sync.in_outbox() {
+            return false;
+        }
+        let reason = || receipt.reason.clone().unwrap_or_default();
+        self.sync = match receipt.status {
+            ReceiptStatus::Stored | ReceiptStatus::Duplicate => {
+                SyncState::Stored { received_at: receipt.received_at }
+            }
+            ReceiptStatus::Conflict => SyncState::Conflict { reason: reason() },
+            ReceiptStatus::Rejected => SyncState::Rejected { reason: reason() },
+        };
+        true
+    }
+
+    /// Reads a stored record of any version this app ever wrote, migrating it
+    /// to the current shape. Returns the record and whether it was migrated
+    /// (so the caller writes it back). Running it on its own output changes
+    /// nothing, so a migration interrupted half-way is safe to run again.
+    pub fn from_stored(text: &str) -> Result<(LocalVisit, bool), MigrationError> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| MigrationError::Unreadable(e.to_string()))?;
+        let version = match value.get("schema") {
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| MigrationError::Unreadable("schema is not a number".into()))?
+                as u32,
+            // Version 0 (the first field builds) stored the bare visit with a
+            // `saved` flag instead of an envelope.
+            None => 0,
+        };
+        match version {
+            0 => {
+                let mut obj = value;
+                let saved = obj
+                    .as_object_mut()
+                    .and_then(|o| o.remove("saved"))
+                    .and_then(|s| s.as_bool())
+                    .unwrap_or(true);
+                let visit: Visit = serde_json::from_value(obj)
+                    .map_err(|e| MigrationError::Unreadable(e.to_string()))?;
+                let sync = if saved { SyncState::Pending } else { SyncState::Draft };
+                Ok((LocalVisit { schema: LOCAL_SCHEMA_VERSION, visit, sync, step: 0 }, true))
+            }
+            LOCAL_SCHEMA_VERSION => serde_json::from_value(value)
+                .map(|v| (v, false))
+                .map_err(|e| MigrationError::Unreadable(e.to_string())),
+            newer => Err(MigrationError::TooNew(newer)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::visit::tests::complete_visit;
+
+    #[test]
+    fn receipt_moves_pending_to_stored_once() {
+        let mut lv = LocalVisit::draft(complete_visit());
+        let receipt = Receipt {
+            id: lv.visit.id,
+            status: ReceiptStatus::Stored,
+            reason: None,
+            received_at: Some(DateTime::from_timestamp(1_800_000_000, 0).unwrap()),
+        };
+        assert!(!lv.apply_receipt(&receipt), "drafts are not in the outbox");
+        lv.sync = SyncState::Pending;
+        assert!(lv.sync.in_outbox());
+        assert!(lv.apply_receipt(&receipt));
+        assert!(!lv.sync.in_outbox());
+        assert!(!lv.apply_receipt(&receipt), "a second receipt changes nothing");
+    }
+
+    #[test]
+    fn conflict_and_rejection_need_attention() {
+        for status in [ReceiptStatus::Conflict, ReceiptStatus::Rejected] {
+            let mut lv = LocalVisit::draft(complete_visit());
+            lv.sync = SyncState::Pending;
+            let r = Receipt { id: lv.visit.id, status, reason: Some("x".into()), received_at: None };
+            assert!(lv.apply_receipt(&r));
+            assert!(lv.sync.needs_attention());
+            assert!(!lv.sync.in_outbox());
+        }
+    }
+
+    #[test]
+    fn receipt_for_other_id_is_ignored() {
+        let mut lv = LocalVisit::draft(complete_visit());
+        lv.sync = SyncState::Pending;
+        let r = Receipt {
+            id: uuid::Uuid::from_u128(1),
+            status: ReceiptStatus::Stored,
+            reason: None,
+            received_at: None,
+        };
+        assert!(!lv.apply_receipt(&r));
+        assert!(lv.sync.in_outbox());
+    }
+
+    #[test]
+    fn version_0_migrates_and_migration_is_idempotent() {
+        let v = complete_visit();
+        let mut old = serde_json::to_value(&v).unwrap();
+        old["saved"] = Value::Bool(true);
+        let (migrated, changed) = LocalVisit::from_stored(&old.to_string()).unwrap();
+        assert!(changed);
+        assert_eq!(migrated.visit, v);
+        assert_eq!(migrated.sync, SyncState::Pending);
+        let text = serde_json::to_string(&migrated).unwrap();
+        let (again, changed_again) = LocalVisit::from_stored(&text).unwrap();
+        assert!(!changed_again);
+        assert_eq!(again, migrated);
+    }
+
+    #[test]
+    fn unsaved_version_0_becomes_a_draft() {
+        let mut old = serde_json::to_value(complete_visit()).unwrap();
+        old["saved"] = Value::Bool(false);
+        let (m, _) = LocalVisit::from_stored(&old.to_string()).unwrap();
+        assert_eq!(m.sync, SyncState::Draft);
+    }
+
+    #[test]
+    fn newer_or_broken_data_is_an_error_not_a_panic() {
+        let mut lv = serde_json::to_value(LocalVisit::draft(complete_visit())).unwrap();
+        lv["schema"] = Value::from(99);
+        assert_eq!(LocalVisit::from_stored(&lv.to_string()), Err(MigrationError::TooNew(99)));
+        assert!(matches!(LocalVisit::from_stored("{"), Err(MigrationError::Unreadable(_))));
+        assert!(matches!(LocalVisit::from_stored("[1]"), Err(MigrationError::Unreadable(_))));
+        assert!(matches!(
+            LocalVisit::from_stored(r#"{"schema":"one"}"#),
+            Err(MigrationError::Unreadable(_))
+        ));
+    }
+}

@@ -1,0 +1,131 @@
+//! The messages of the upload protocol and the retry schedule.
+//!
+//! The phone sends a [`SyncBatch`]; the server answers one [`Receipt`] per record.
+//! A record leaves the phone's outbox only once its receipt is stored there.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::visit::Visit;
+
+/// Most records in one upload request; the phone splits a longer outbox.
+pub const MAX_BATCH: usize = 50;
+
+/// One upload from one phone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SyncBatch {
+    /// The phone's own id, so the server knows when each device last synced.
+    pub device_id: Uuid,
+    pub visits: Vec<Visit>,
+}
+
+/// What the server did with one record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptStatus {
+    /// Stored now.
+    Stored,
+    /// The same id with the same content was stored before; nothing changed.
+    Duplicate,
+    /// The same id with other content was stored before; the stored one is kept.
+    Conflict,
+    /// Not valid, or not the sender's to record; stored nowhere.
+    Rejected,
+}
+
+/// The server's answer for one record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Receipt {
+    pub id: Uuid,
+    pub status: ReceiptStatus,
+    /// Why, in plain words, for conflicts and rejections.
+    pub reason: Option<String>,
+    /// When the server first stored the record (for stored, duplicate and conflict).
+    pub received_at: Option<DateTime<Utc>>,
+}
+
+impl Receipt {
+    /// Whether the phone may drop the record from its outbox.
+    pub fn acknowledges(&self) -> bool {
+        matches!(self.status, ReceiptStatus::Stored | ReceiptStatus::Duplicate)
+    }
+}
+
+/// The server's answer to a batch: a receipt for every record sent, in order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SyncResponse {
+    pub receipts: Vec<Receipt>,
+    pub server_time: DateTime<Utc>,
+}
+
+/// Every error the API answers, as JSON: a stable code and a message in plain Chinese.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiError {
+    pub error: String,
+    pub message: String,
+}
+
+/// Base delay of the retry schedule, milliseconds.
+pub const BACKOFF_BASE_MS: u64 = 1_000;
+/// Longest wait between two tries, milliseconds (5 minutes).
+pub const BACKOFF_CAP_MS: u64 = 300_000;
+
+/// Full-jitter exponential backoff: a wait drawn uniformly from
+/// `[0, min(cap, base * 2^attempt)]`, with `unit` in `[0, 1)` the random draw.
+/// Jitter keeps a village's phones from all retrying at the same instant
+/// when the signal comes back.
+pub fn backoff_ms(attempt: u32, unit: f64) -> u64 {
+    let ceiling = BACKOFF_BASE_MS
+        .saturating_mul(1u64.checked_shl(attempt.min(32)).unwrap_or(u64::MAX))
+        .min(BACKOFF_CAP_MS);
+    let unit = if unit.is_finite() { unit.clamp(0.0, 1.0) } else { 0.0 };
+    // never 0, so a broken network never turns into a busy loop
+    ((ceiling as f64) * unit).max(250.0) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_then_caps() {
+        assert_eq!(backoff_ms(0, 1.0), 1_000);
+        assert_eq!(backoff_ms(1, 1.0), 2_000);
+        assert_eq!(backoff_ms(5, 1.0), 32_000);
+        assert_eq!(backoff_ms(9, 1.0), 300_000);
+        assert_eq!(backoff_ms(60, 1.0), 300_000);
+        assert_eq!(backoff_ms(u32::MAX, 0.999), 299_700);
+    }
+
+    #[test]
+    fn backoff_is_jittered_and_never_zero() {
+        assert_eq!(backoff_ms(3, 0.5), 4_000);
+        assert_eq!(backoff_ms(3, 0.0), 250);
+        assert_eq!(backoff_ms(3, f64::NAN), 250);
+        assert_eq!(backoff_ms(3, 7.0), 8_000);
+    }
+
+    #[test]
+    fn only_stored_and_duplicate_acknowledge() {
+        let r = |status| Receipt { id: Uuid::nil(), status, reason: None, received_at: None };
+        assert!(r(ReceiptStatus::Stored).acknowledges());
+        assert!(r(ReceiptStatus::Duplicate).acknowledges());
+        assert!(!r(ReceiptStatus::Conflict).acknowledges());
+        assert!(!r(ReceiptStatus::Rejected).acknowledges());
+    }
+
+    #[test]
+    fn batch_refuses_unknown_fields() {
+        let ok = r#"{"device_id":"00000000-0000-0000-0000-000000000000","visits":[]}"#;
+        assert!(serde_json::from_str::<SyncBatch>(ok).is_ok());
+        let bad = r#"{"device_id":"00000000-0000-0000-0000-000000000000","visits":[],"x":1}"#;
+        assert!(serde_json::from_str::<SyncBatch>(bad).is_err());
+    }
+}

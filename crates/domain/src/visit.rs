@@ -1,0 +1,480 @@
+//! A visit and its five sections (五个到户), with validation.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::problem::{ProblemEntry, ProblemOutcome};
+
+/// Longest note or summary a member can type (characters).
+pub const MAX_TEXT_CHARS: usize = 2000;
+/// Most problems one visit can carry.
+pub const MAX_PROBLEMS: usize = 30;
+
+/// One of the five to-the-household sections, in the order a visit walks them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SectionKind {
+    /// 党员联系到户
+    MemberContact,
+    /// 民情走访到户
+    SentimentVisit,
+    /// 政策落实到户
+    PolicyDelivered,
+    /// 产业对接到户
+    IndustryMatchup,
+    /// 精准服务到户
+    PreciseService,
+}
+
+/// One item of a section's checklist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChecklistItem {
+    pub key: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
+}
+
+const fn item(key: &'static str, zh: &'static str, en: &'static str) -> ChecklistItem {
+    ChecklistItem { key, zh, en }
+}
+
+const MEMBER_CONTACT: &[ChecklistItem] = &[
+    item("known_to_family", "家人认识联户党员", "The family knows the member"),
+    item("contact_card", "发放党群联系卡（含党员电话）", "Contact card with the member's phone handed over"),
+    item("preferred_contact", "问清家人希望的联系方式", "Asked how the family prefers to be reached"),
+];
+
+const SENTIMENT_VISIT: &[ChecklistItem] = &[
+    item("family_facts", "了解家庭基本情况（在家人数、健康、收入来源）", "Family facts: people at home, health, income"),
+    item("housing_safe", "查看住房安全", "Housing safety checked"),
+    item("drinking_water", "了解饮水情况", "Drinking water checked"),
+    item("road_access", "了解出行道路", "Road access checked"),
+    item("winter_heating", "了解冬季取暖", "Winter heating checked"),
+    item("urgent_needs", "听取急难愁盼问题和意见", "Urgent problems and opinions heard"),
+];
+
+const POLICY_DELIVERED: &[ChecklistItem] = &[
+    item("entitlements_checked", "核对应享政策是否享受", "Entitled policies checked against those received"),
+    item("policy_card", "发放政策明白卡", "Policy card handed over"),
+    item("help_apply", "帮办代办申请", "Helped to apply"),
+];
+
+const INDUSTRY_MATCHUP: &[ChecklistItem] = &[
+    item("livelihood", "了解种养殖和务工情况", "What the family grows, raises or works at"),
+    item("needs", "了解技术、资金、市场、就业需求", "Needs: technique, funds, market, jobs"),
+    item("matched", "对接科技特派员、合作社或助销企业", "Matched with a technician, cooperative or buyer"),
+];
+
+const PRECISE_SERVICE: &[ChecklistItem] = &[
+    item("schooling", "就学服务", "Schooling"),
+    item("medical", "就医服务", "Medical care"),
+    item("employment", "就业服务", "Employment"),
+    item("paperwork", "代办事项", "Paperwork done on the family's behalf"),
+    item("daily_care", "生活照料", "Daily care"),
+];
+
+impl SectionKind {
+    pub const ALL: [SectionKind; 5] = [
+        SectionKind::MemberContact,
+        SectionKind::SentimentVisit,
+        SectionKind::PolicyDelivered,
+        SectionKind::IndustryMatchup,
+        SectionKind::PreciseService,
+    ];
+
+    pub fn title_zh(self) -> &'static str {
+        match self {
+            SectionKind::MemberContact => "党员联系到户",
+            SectionKind::SentimentVisit => "民情走访到户",
+            SectionKind::PolicyDelivered => "政策落实到户",
+            SectionKind::IndustryMatchup => "产业对接到户",
+            SectionKind::PreciseService => "精准服务到户",
+        }
+    }
+
+    pub fn title_en(self) -> &'static str {
+        match self {
+            SectionKind::MemberContact => "Member contact",
+            SectionKind::SentimentVisit => "Sentiment visit",
+            SectionKind::PolicyDelivered => "Policy delivered",
+            SectionKind::IndustryMatchup => "Industry matchup",
+            SectionKind::PreciseService => "Precise service",
+        }
+    }
+
+    /// The checklist a member walks in this section.
+    pub fn items(self) -> &'static [ChecklistItem] {
+        match self {
+            SectionKind::MemberContact => MEMBER_CONTACT,
+            SectionKind::SentimentVisit => SENTIMENT_VISIT,
+            SectionKind::PolicyDelivered => POLICY_DELIVERED,
+            SectionKind::IndustryMatchup => INDUSTRY_MATCHUP,
+            SectionKind::PreciseService => PRECISE_SERVICE,
+        }
+    }
+
+    /// Position in the visit, 0 to 4.
+    pub fn index(self) -> usize {
+        SectionKind::ALL.iter().position(|k| *k == self).unwrap_or(0)
+    }
+}
+
+/// How a section ended at this visit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SectionState {
+    /// 已完成
+    Done,
+    /// 不适用
+    NotApplicable,
+    /// 下次再办
+    NextTime,
+}
+
+impl SectionState {
+    pub const ALL: [SectionState; 3] =
+        [SectionState::Done, SectionState::NotApplicable, SectionState::NextTime];
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            SectionState::Done => "已完成",
+            SectionState::NotApplicable => "不适用",
+            SectionState::NextTime => "下次再办",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            SectionState::Done => "Done",
+            SectionState::NotApplicable => "Not applicable",
+            SectionState::NextTime => "Next time",
+        }
+    }
+}
+
+/// What the member recorded for one section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SectionEntry {
+    pub kind: SectionKind,
+    pub state: Option<SectionState>,
+    /// Keys of the checklist items ticked.
+    pub checked: Vec<String>,
+    pub notes: String,
+}
+
+impl SectionEntry {
+    pub fn empty(kind: SectionKind) -> Self {
+        SectionEntry { kind, state: None, checked: Vec::new(), notes: String::new() }
+    }
+
+    pub fn is_checked(&self, key: &str) -> bool {
+        self.checked.iter().any(|k| k == key)
+    }
+
+    /// Ticks or unticks an item, keeping the checklist's order and no repeats.
+    pub fn set_checked(&mut self, key: &str, on: bool) {
+        self.checked.retain(|k| k != key);
+        if on {
+            self.checked.push(key.to_string());
+            let order = |k: &String| self.kind.items().iter().position(|i| i.key == k);
+            let mut keys = std::mem::take(&mut self.checked);
+            keys.sort_by_key(order);
+            self.checked = keys;
+        }
+    }
+}
+
+/// One visit to one household.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Visit {
+    /// Made on the phone (UUID v7), so a retry can never create a second record.
+    pub id: Uuid,
+    pub household_id: Uuid,
+    pub member_id: Uuid,
+    pub visited_on: NaiveDate,
+    /// The phone's clock when the visit was saved; the server keeps its own receive time beside it.
+    pub recorded_at: DateTime<Utc>,
+    pub sections: Vec<SectionEntry>,
+    pub problems: Vec<ProblemEntry>,
+    pub summary: String,
+}
+
+/// Why a visit cannot be saved or stored, in words a member understands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValidationError {
+    NotV7Id,
+    WrongSections,
+    SectionStateMissing(SectionKind),
+    UnknownChecklistItem(SectionKind, String),
+    TextTooLong,
+    TooManyProblems,
+    ProblemEmpty(usize),
+    ProblemActionMissing(usize),
+    ProblemNotV7Id(usize),
+}
+
+impl ValidationError {
+    pub fn message_zh(&self) -> String {
+        match self {
+            ValidationError::NotV7Id => "记录编号无效".into(),
+            ValidationError::WrongSections => "走访必须包含五个到户事项".into(),
+            ValidationError::SectionStateMissing(k) => {
+                format!("请为“{}”选择：已完成、不适用或下次再办", k.title_zh())
+            }
+            ValidationError::UnknownChecklistItem(k, key) => {
+                format!("“{}”中有未知的事项：{}", k.title_zh(), key)
+            }
+            ValidationError::TextTooLong => format!("备注最多 {} 字", MAX_TEXT_CHARS),
+            ValidationError::TooManyProblems => format!("一次走访最多记录 {} 个问题", MAX_PROBLEMS),
+            ValidationError::ProblemEmpty(i) => format!("第 {} 个问题还没有写内容", i + 1),
+            ValidationError::ProblemActionMissing(i) => {
+                format!("第 {} 个问题标为当场解决，请写明怎么解决的", i + 1)
+            }
+            ValidationError::ProblemNotV7Id(i) => format!("第 {} 个问题的编号无效", i + 1),
+        }
+    }
+
+    pub fn message_en(&self) -> String {
+        match self {
+            ValidationError::NotV7Id => "The record id is not valid".into(),
+            ValidationError::WrongSections => "A visit must have the five sections".into(),
+            ValidationError::SectionStateMissing(k) => {
+                format!("Choose done, not applicable or next time for “{}”", k.title_en())
+            }
+            ValidationError::UnknownChecklistItem(k, key) => {
+                format!("“{}” has an unknown item: {}", k.title_en(), key)
+            }
+            ValidationError::TextTooLong => format!("Notes can be at most {} characters", MAX_TEXT_CHARS),
+            ValidationError::TooManyProblems => format!("At most {} problems per visit", MAX_PROBLEMS),
+            ValidationError::ProblemEmpty(i) => format!("Problem {} has no description", i + 1),
+            ValidationError::ProblemActionMissing(i) => {
+                format!("Problem {} is marked resolved: say what was done", i + 1)
+            }
+            ValidationError::ProblemNotV7Id(i) => format!("Problem {} has an invalid id", i + 1),
+        }
+    }
+}
+
+impl Visit {
+    /// A new, empty visit with the five sections in order.
+    pub fn new(
+        id: Uuid,
+        household_id: Uuid,
+        member_id: Uuid,
+        visited_on: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Visit {
+        Visit {
+            id,
+            household_id,
+            member_id,
+            visited_on,
+            recorded_at: now,
+            sections: SectionKind::ALL.into_iter().map(SectionEntry::empty).collect(),
+            problems: Vec::new(),
+            summary: String::new(),
+        }
+    }
+
+    pub fn section(&self, kind: SectionKind) -> Option<&SectionEntry> {
+        self.sections.iter().find(|s| s.kind == kind)
+    }
+
+    pub fn section_mut(&mut self, kind: SectionKind) -> Option<&mut SectionEntry> {
+        self.sections.iter_mut().find(|s| s.kind == kind)
+    }
+
+    /// How many sections have a state chosen.
+    pub fn sections_answered(&self) -> usize {
+        self.sections.iter().filter(|s| s.state.is_some()).count()
+    }
+
+    /// Problems marked for escalation.
+    pub fn escalated_count(&self) -> usize {
+        self.problems.iter().filter(|p| p.outcome == ProblemOutcome::Escalate).count()
+    }
+
+    /// Checks everything a saved visit must satisfy. The phone calls it before
+    /// saving, the server before storing, so both refuse the same things.
+    pub fn validate(&self) -> Result<(), Vec<ValidationError>> {
+        let mut errors = Vec::new();
+        if !crate::is_v7(&self.id) {
+            errors.push(ValidationError::NotV7Id);
+        }
+        let kinds: Vec<SectionKind> = self.sections.iter().map(|s| s.kind).collect();
+        if kinds != SectionKind::ALL {
+            errors.push(ValidationError::WrongSections);
+        }
+        for s in &self.sections {
+            if s.state.is_none() {
+                errors.push(ValidationError::SectionStateMissing(s.kind));
+            }
+            for key in &s.checked {
+                if !s.kind.items().iter().any(|i| i.key == key) {
+                    errors.push(ValidationError::UnknownChecklistItem(s.kind, key.clone()));
+                }
+            }
+        }
+        let too_long = |t: &str| t.chars().count() > MAX_TEXT_CHARS;
+        if too_long(&self.summary)
+            || self.sections.iter().any(|s| too_long(&s.notes))
+            || self.problems.iter().any(|p| too_long(&p.description) || too_long(&p.action))
+        {
+            errors.push(ValidationError::TextTooLong);
+        }
+        if self.problems.len() > MAX_PROBLEMS {
+            errors.push(ValidationError::TooManyProblems);
+        }
+        for (i, p) in self.problems.iter().enumerate() {
+            if !crate::is_v7(&p.id) {
+                errors.push(ValidationError::ProblemNotV7Id(i));
+            }
+            if p.description.trim().is_empty() {
+                errors.push(ValidationError::ProblemEmpty(i));
+            }
+            if p.outcome == ProblemOutcome::ResolvedOnSpot && p.action.trim().is_empty() {
+                errors.push(ValidationError::ProblemActionMissing(i));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::problem::{ProblemCategory, Urgency};
+    use crate::uuid_v7;
+
+    pub fn complete_visit() -> Visit {
+        let mut v = Visit::new(
+            uuid_v7(1_750_000_000_000, [7; 10]),
+            Uuid::nil(),
+            Uuid::nil(),
+            NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            DateTime::from_timestamp(1_750_000_000, 0).unwrap(),
+        );
+        for s in &mut v.sections {
+            s.state = Some(SectionState::Done);
+        }
+        v
+    }
+
+    #[test]
+    fn new_visit_has_five_sections_in_order() {
+        let v = complete_visit();
+        let kinds: Vec<_> = v.sections.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, SectionKind::ALL);
+        assert_eq!(v.sections_answered(), 5);
+        assert!(v.validate().is_ok());
+    }
+
+    #[test]
+    fn every_section_has_items_with_unique_keys() {
+        for k in SectionKind::ALL {
+            let items = k.items();
+            assert!(!items.is_empty());
+            let mut keys: Vec<_> = items.iter().map(|i| i.key).collect();
+            keys.sort();
+            keys.dedup();
+            assert_eq!(keys.len(), items.len(), "{k:?} has duplicate keys");
+            assert_eq!(SectionKind::ALL[k.index()], k);
+        }
+    }
+
+    #[test]
+    fn missing_state_is_refused() {
+        let mut v = complete_visit();
+        v.sections[2].state = None;
+        let errs = v.validate().unwrap_err();
+        assert_eq!(errs, vec![ValidationError::SectionStateMissing(SectionKind::PolicyDelivered)]);
+        assert!(errs[0].message_zh().contains("政策落实到户"));
+    }
+
+    #[test]
+    fn wrong_or_reordered_sections_are_refused() {
+        let mut v = complete_visit();
+        v.sections.swap(0, 1);
+        assert!(v.validate().unwrap_err().contains(&ValidationError::WrongSections));
+        let mut v = complete_visit();
+        v.sections.pop();
+        assert!(v.validate().unwrap_err().contains(&ValidationError::WrongSections));
+    }
+
+    #[test]
+    fn unknown_item_and_long_text_are_refused() {
+        let mut v = complete_visit();
+        v.sections[0].checked.push("bogus".into());
+        v.summary = "字".repeat(MAX_TEXT_CHARS + 1);
+        let errs = v.validate().unwrap_err();
+        assert!(errs.contains(&ValidationError::UnknownChecklistItem(
+            SectionKind::MemberContact,
+            "bogus".into()
+        )));
+        assert!(errs.contains(&ValidationError::TextTooLong));
+        // exactly at the limit is fine
+        let mut v = complete_visit();
+        v.summary = "字".repeat(MAX_TEXT_CHARS);
+        assert!(v.validate().is_ok());
+    }
+
+    #[test]
+    fn problems_need_text_and_an_action_when_resolved() {
+        let mut v = complete_visit();
+        v.problems.push(ProblemEntry {
+            id: uuid_v7(1, [1; 10]),
+            category: ProblemCategory::Water,
+            urgency: Urgency::High,
+            description: " ".into(),
+            outcome: ProblemOutcome::ResolvedOnSpot,
+            action: String::new(),
+        });
+        let errs = v.validate().unwrap_err();
+        assert!(errs.contains(&ValidationError::ProblemEmpty(0)));
+        assert!(errs.contains(&ValidationError::ProblemActionMissing(0)));
+        v.problems[0].description = "自来水管冻裂".into();
+        v.problems[0].outcome = ProblemOutcome::Escalate;
+        assert!(v.validate().is_ok());
+        assert_eq!(v.escalated_count(), 1);
+    }
+
+    #[test]
+    fn non_v7_id_is_refused() {
+        let mut v = complete_visit();
+        v.id = Uuid::from_u128(42);
+        assert!(v.validate().unwrap_err().contains(&ValidationError::NotV7Id));
+    }
+
+    #[test]
+    fn checked_items_keep_checklist_order() {
+        let mut s = SectionEntry::empty(SectionKind::SentimentVisit);
+        s.set_checked("urgent_needs", true);
+        s.set_checked("family_facts", true);
+        s.set_checked("family_facts", true);
+        assert_eq!(s.checked, vec!["family_facts", "urgent_needs"]);
+        s.set_checked("family_facts", false);
+        assert_eq!(s.checked, vec!["urgent_needs"]);
+        assert!(s.is_checked("urgent_needs"));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_on_the_wire() {
+        let v = complete_visit();
+        let mut json = serde_json::to_value(&v).unwrap();
+        json["extra"] = serde_json::json!(1);
+        assert!(serde_json::from_value::<Visit>(json).is_err());
+        let round: Visit = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
+        assert_eq!(round, v);
+    }
+}

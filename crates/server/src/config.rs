@@ -1,0 +1,55 @@
+//! Command-line flags and environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// How the server is started; every flag can also come from the environment.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "daohu-server", version, about = "Daohu (到户) server: API and web app")]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "DAOHU_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Folder for the SQLite database (`daohu.sqlite3`), created if missing.
+    #[arg(long, env = "DAOHU_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// A `sqlite:` URL that overrides the database file in `--data-dir`.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Folder of the built web app (Trunk's `dist`).
+    #[arg(long, env = "DAOHU_DIST", default_value = "./dist")]
+    pub dist: PathBuf,
+
+    /// Do not add the demo village and accounts to an empty database.
+    #[arg(long, env = "DAOHU_NO_SEED")]
+    pub no_seed: bool,
+
+    /// Absolute lifetime of a session, in hours (members stay signed in offline for weeks).
+    #[arg(long, env = "DAOHU_SESSION_HOURS", default_value_t = 720)]
+    pub session_hours: u32,
+
+    /// A session unused for this many days ends.
+    #[arg(long, env = "DAOHU_SESSION_IDLE_DAYS", default_value_t = 14)]
+    pub session_idle_days: u32,
+
+    /// Write logs as JSON lines instead of text.
+    #[arg(long, env = "DAOHU_LOG_JSON")]
+    pub log_json: bool,
+}
+
+impl Config {
+    /// Absolute session lifetime.
+    pub fn session_lifetime(&self) -> chrono::Duration {
+        chrono::Duration::hours(i64::from(self.session_hours))
+    }
+
+    /// Longest a session may go unused.
+    pub fn session_idle(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.session_idle_days))
+    }
+}

@@ -1,0 +1,194 @@
+//! The one error type every handler returns, and the JSON body extractor that
+//! turns malformed input into it.
+//!
+//! Every failure answers `daohu_domain::ApiError` as JSON, so the phone can always
+//! read a code and show a plain Chinese message. Internal failures are logged here
+//! and answered with a generic message: details of the database never leave the server.
+
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody, JsonRejection};
+use axum::extract::FromRequest;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use daohu_domain::ApiError;
+
+/// A failed request, as the API answers it.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The caller did something wrong; answered as is.
+    #[error("{code}: {message}")]
+    Client {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
+    /// Too many failed sign-ins; answered 429 with `Retry-After`.
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// The database is busy or could not commit; the phone should retry later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Anything unexpected; logged, answered 500 with a generic message.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// A 4xx answer with a stable code and a message for people.
+    pub fn client(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Client { status, code, message: message.into() }
+    }
+
+    /// 400 for input the server cannot use.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::client(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 401 for a missing, unknown or expired session.
+    pub fn session_expired() -> Self {
+        Self::client(StatusCode::UNAUTHORIZED, "session_expired", "登录已过期，请重新登录")
+    }
+
+    /// 401 for a wrong phone or password (never says which).
+    pub fn bad_credentials() -> Self {
+        Self::client(StatusCode::UNAUTHORIZED, "bad_credentials", "手机号或密码不对")
+    }
+
+    /// 403 for a signed-in caller whose role may not do this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::client(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 404; also used for things outside the caller's scope, so existence never leaks.
+    pub fn not_found() -> Self {
+        Self::client(StatusCode::NOT_FOUND, "not_found", "找不到该内容")
+    }
+
+    /// 413 for a body or batch larger than the server takes.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::client(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    }
+
+    /// Logs an unexpected failure and hides its details from the caller.
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        AppError::Internal(err.to_string())
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Client { status, .. } => *status,
+            AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        // A locked database or an exhausted pool is transient: tell the phone to retry.
+        let transient = match &err {
+            sqlx::Error::PoolTimedOut => true,
+            sqlx::Error::Database(db) => matches!(
+                db.code().as_deref(),
+                Some("5" | "6" | "261" | "262" | "517" | "773")
+            ),
+            _ => false,
+        };
+        if transient {
+            AppError::Unavailable(err.to_string())
+        } else {
+            AppError::Internal(err.to_string())
+        }
+    }
+}
+
+impl From<serde_json::Error> for AppError {
+    fn from(err: serde_json::Error) -> Self {
+        AppError::Internal(format!("json: {err}"))
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (code, message): (&str, String) = match &self {
+            AppError::Client { code, message, .. } => (code, message.clone()),
+            AppError::TooManyAttempts { retry_after_secs } => {
+                let minutes = retry_after_secs.div_ceil(60).max(1);
+                ("too_many_attempts", format!("尝试次数太多，请 {minutes} 分钟后再试"))
+            }
+            AppError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "database unavailable");
+                ("unavailable", "服务器正忙，请稍后再试".to_string())
+            }
+            AppError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                ("internal", "服务器出错了，请稍后再试".to_string())
+            }
+        };
+        let body = ApiError { error: code.to_string(), message };
+        let mut response = (status, axum::Json(body)).into_response();
+        match &self {
+            AppError::TooManyAttempts { retry_after_secs } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            AppError::Unavailable(_) => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        // The rejection's own text may quote the input; keep it in the debug log only.
+        tracing::debug!(rejection = %rejection.body_text(), "json body rejected");
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => AppError::client(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "请求内容必须是 JSON（Content-Type: application/json）",
+            ),
+            JsonRejection::JsonSyntaxError(_) => AppError::client(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                "请求内容不是有效的 JSON",
+            ),
+            JsonRejection::JsonDataError(_) => AppError::client(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                "请求内容的格式不对",
+            ),
+            JsonRejection::BytesRejection(BytesRejection::FailedToBufferBody(
+                FailedToBufferBody::LengthLimitError(_),
+            )) => AppError::too_large("请求内容太大"),
+            other => {
+                let status = other.status();
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::too_large("请求内容太大")
+                } else if status.is_client_error() {
+                    AppError::client(StatusCode::BAD_REQUEST, "bad_request", "请求内容读取失败")
+                } else {
+                    AppError::Internal(format!("reading body: {}", other.body_text()))
+                }
+            }
+        }
+    }
+}
+
+/// A JSON body whose every failure (bad JSON, wrong type, unknown field, wrong
+/// content type, too large) answers as [`AppError`] instead of axum's plain text.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}

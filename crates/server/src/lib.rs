@@ -1,0 +1,203 @@
+//! Daohu server (到户): the JSON API the phone app syncs with, and the built web app.
+//!
+//! - `POST /api/auth/login`, `POST /api/auth/logout`, `GET /api/me`: sessions with bearer tokens.
+//! - `GET /api/roster`, `GET /api/households/{id}/visits`: the caller's households and history.
+//! - `POST /api/sync/visits`: idempotent upload of visits, one receipt per record.
+//! - `GET /healthz`, `GET /api/openapi.json`, and the app from `--dist` for every other path.
+//!
+//! Data lives in SQLite (WAL). Run it with
+//! `cargo run -p daohu-server -- --addr 127.0.0.1:8080 --data-dir ./data --dist ./dist`
+//! (see `daohu-server --help`; every flag has a `DAOHU_*` environment variable).
+//! A fresh database gets a demo village; see [`seed_demo`].
+//!
+//! Everything lives in this library so tests build the same [`app`] the binary serves.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod routes;
+pub mod scope;
+pub mod seed;
+pub mod static_files;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
+use axum::http::{HeaderValue, StatusCode};
+use axum::Router;
+use sqlx::SqlitePool;
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use auth::AuthUser;
+pub use config::Config;
+pub use error::{ApiJson, AppError};
+pub use seed::seed_demo;
+
+/// Largest request body the API reads (2 MiB); larger ones answer 413.
+pub const API_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Settings the handlers read, taken from [`Config`].
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Folder of the built web app.
+    pub dist_dir: PathBuf,
+    /// Absolute session lifetime.
+    pub session_lifetime: chrono::Duration,
+    /// Longest a session may go unused.
+    pub session_idle: chrono::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            dist_dir: PathBuf::from("./dist"),
+            session_lifetime: chrono::Duration::hours(720),
+            session_idle: chrono::Duration::days(14),
+        }
+    }
+}
+
+impl Settings {
+    /// The settings a configuration asks for.
+    pub fn from_config(config: &Config) -> Self {
+        Settings {
+            dist_dir: config.dist.clone(),
+            session_lifetime: config.session_lifetime(),
+            session_idle: config.session_idle(),
+        }
+    }
+}
+
+/// What every handler shares: the database pool and the settings.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub pool: SqlitePool,
+    pub settings: Arc<Settings>,
+    /// Serialises upload transactions within this process (SQLite has one writer anyway).
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl AppState {
+    /// State over an open, migrated pool (see [`db::connect`]).
+    pub fn new(pool: SqlitePool, settings: Settings) -> Self {
+        AppState { pool, settings: Arc::new(settings), write_lock: Arc::default() }
+    }
+}
+
+/// A state for tests: a fresh database file in `dir`, seeded with the demo data,
+/// and the web app expected in `dir/dist`.
+pub async fn test_state(dir: &Path) -> Result<AppState, AppError> {
+    let pool = db::connect_file(&dir.join("daohu.sqlite3")).await?;
+    seed_demo(&pool).await?;
+    let settings = Settings { dist_dir: dir.join("dist"), ..Settings::default() };
+    Ok(AppState::new(pool, settings))
+}
+
+/// The whole HTTP application: `/api`, `/healthz` and the web app.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(routes::auth::router())
+        .merge(routes::roster::router())
+        .merge(routes::sync::router())
+        .merge(routes::openapi::router())
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(api_method_not_allowed)
+        .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
+        // API answers are per person and per moment: never cached.
+        .layer(SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store")));
+
+    Router::new()
+        .nest("/api", api)
+        .merge(routes::health::router())
+        .fallback(static_files::app_shell_get)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        // The default predicate compresses JSON, JS, CSS and application/wasm (only images,
+        // gRPC and event streams are skipped).
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        // Spans carry method and path only: no headers (tokens), no bodies.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+async fn api_not_found() -> AppError {
+    AppError::not_found()
+}
+
+async fn api_method_not_allowed() -> AppError {
+    AppError::client(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "不支持这种请求方式")
+}
+
+/// Sets up logging: `RUST_LOG` filters (default `info`), text or JSON lines.
+pub fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // A second call (tests) finds a subscriber already set; that is fine.
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// Opens the database, seeds it if asked and empty, and serves until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let options = match &config.database_url {
+        Some(url) => db::url_options(url)?,
+        None => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            db::file_options(&config.data_dir.join("daohu.sqlite3"))
+        }
+    };
+    let pool = db::connect(options).await?;
+    if !config.no_seed && seed_demo(&pool).await? {
+        tracing::info!("empty database: demo accounts added (password {})", seed::DEMO_PASSWORD);
+    }
+    if !config.dist.join("index.html").exists() {
+        tracing::warn!(dist = %config.dist.display(), "web app not built; only the API is served");
+    }
+    let state = AppState::new(pool.clone(), Settings::from_config(&config));
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    tracing::info!(addr = %config.addr, "listening");
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    pool.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+    // Give in-flight uploads a moment; axum waits for open requests anyway.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}

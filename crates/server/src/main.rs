@@ -1,0 +1,24 @@
+//! `daohu-server`: serves Daohu's API and built web app from one process.
+//!
+//! Run `daohu-server --help` for the flags; for a local try:
+//! `cargo run -p daohu-server -- --dist ./dist` then open <http://127.0.0.1:8080>
+//! and sign in as 13800000001 / daohu123 (demo data is added to an empty database
+//! unless `--no-seed`).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use daohu_server::Config;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    daohu_server::init_tracing(config.log_json);
+    match daohu_server::serve(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "server stopped");
+            ExitCode::FAILURE
+        }
+    }
+}

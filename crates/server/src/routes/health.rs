@@ -1,0 +1,35 @@
+//! Liveness: answers once the database answers.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use crate::{AppError, AppState};
+
+/// `/healthz` (outside `/api`, where load balancers look).
+pub fn router() -> Router<AppState> {
+    Router::new().route("/healthz", get(health_check))
+}
+
+/// The health answer: `{"status":"ok"}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HealthStatus {
+    pub status: &'static str,
+}
+
+/// Runs a trivial query and answers ok.
+#[utoipa::path(
+    get, path = "/healthz", tag = "health",
+    responses(
+        (status = 200, description = "Server and database up", body = HealthStatus),
+        (status = 503, description = "Database unavailable", body = daohu_domain::ApiError),
+    )
+)]
+pub async fn health_check(State(state): State<AppState>) -> Result<Json<HealthStatus>, AppError> {
+    let _: i64 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&state.pool)
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    Ok(Json(HealthStatus { status: "ok" }))
+}

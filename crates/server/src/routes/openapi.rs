@@ -1,0 +1,59 @@
+//! The OpenAPI 3 document of the API, generated from the handlers and domain types.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::AppState;
+
+/// Every documented path and the bearer scheme.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Daohu API", description = "到户: sign-in, rosters and visit upload for five to-the-household visits."),
+    paths(
+        super::auth::auth_login,
+        super::auth::auth_logout,
+        super::auth::me_get,
+        super::roster::roster_get,
+        super::roster::household_visits_list,
+        super::sync::sync_visits_upload,
+        super::health::health_check,
+        openapi_get,
+    ),
+    components(schemas(daohu_domain::ApiError, daohu_domain::ReceiptStatus, daohu_domain::Role)),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "auth", description = "Sign-in and sessions"),
+        (name = "roster", description = "Households and their visits"),
+        (name = "sync", description = "Uploading visits from the phone's outbox"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the `bearer` security scheme the paths refer to.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `/openapi.json`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(openapi_get))
+}
+
+/// The OpenAPI document.
+#[utoipa::path(
+    get, path = "/api/openapi.json", tag = "meta",
+    responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json"))
+)]
+pub async fn openapi_get() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

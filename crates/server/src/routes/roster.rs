@@ -1,0 +1,76 @@
+//! The caller's households with their visit history.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use daohu_domain::{ApiError, RosterHousehold, RosterResponse, VisitSummary};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::{db, scope, AppError, AppState};
+
+/// `/roster`, `/households/{id}/visits`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/roster", get(roster_get))
+        .route("/households/{id}/visits", get(household_visits_list))
+}
+
+/// The households the caller looks after, each with its last visit and history (newest first).
+#[utoipa::path(
+    get, path = "/api/roster", tag = "roster",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's roster", body = RosterResponse),
+        (status = 401, description = "No valid session", body = ApiError),
+    )
+)]
+pub async fn roster_get(State(state): State<AppState>, user: AuthUser) -> Result<Json<RosterResponse>, AppError> {
+    // One read transaction, so households and history come from the same moment.
+    let mut tx = state.pool.begin().await?;
+    let households = scope::households(&mut tx, &user).await?;
+    let mut by_household: HashMap<Uuid, Vec<VisitSummary>> = HashMap::new();
+    for (household, summary) in scope::history(&mut tx, &user, None).await? {
+        by_household.entry(household).or_default().push(summary);
+    }
+    tx.commit().await?;
+    let households = households
+        .into_iter()
+        .map(|household| {
+            let history = by_household.remove(&household.id).unwrap_or_default();
+            let last_visit_on = history.iter().map(|v| v.visited_on).max();
+            RosterHousehold { household, last_visit_on, history }
+        })
+        .collect();
+    Ok(Json(RosterResponse { households, server_time: db::now() }))
+}
+
+/// Visits of one household the caller looks after, newest first.
+/// 404 alike for a household that does not exist and one out of reach.
+#[utoipa::path(
+    get, path = "/api/households/{id}/visits", tag = "roster",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Household id")),
+    responses(
+        (status = 200, description = "The household's visits", body = Vec<VisitSummary>),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 404, description = "No such household in the caller's reach", body = ApiError),
+    )
+)]
+pub async fn household_visits_list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<VisitSummary>>, AppError> {
+    // A malformed id is just another household that is not there.
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::not_found())?;
+    let mut tx = state.pool.begin().await?;
+    if !scope::reaches(&mut tx, &user, id).await? {
+        return Err(AppError::not_found());
+    }
+    let visits = scope::history(&mut tx, &user, Some(id)).await?;
+    tx.commit().await?;
+    Ok(Json(visits.into_iter().map(|(_, summary)| summary).collect()))
+}

@@ -1,0 +1,116 @@
+//! Shared helpers: an app over a fresh seeded SQLite file in a temp folder,
+//! driven in-process with `oneshot`.
+#![allow(dead_code)]
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use chrono::{DateTime, NaiveDate, Utc};
+use daohu_domain::{SectionState, Visit};
+use daohu_server::seed::{phones, DEMO_PASSWORD};
+use daohu_server::{app, test_state, AppState};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub dir: TempDir,
+    pub state: AppState,
+    pub router: Router,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let state = test_state(dir.path()).await.unwrap();
+        let router = app(state.clone());
+        TestApp { dir, state, router }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Answer { status, headers, body }
+    }
+
+    /// A JSON request with an optional bearer token.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+            None => builder.body(Body::empty()).unwrap(),
+        };
+        self.send(request).await
+    }
+
+    pub async fn login_as(&self, phone: &str, password: &str) -> Answer {
+        self.call(Method::POST, "/api/auth/login", None, Some(json!({ "phone": phone, "password": password })))
+            .await
+    }
+
+    /// Signs in with the demo password and returns the token.
+    pub async fn token(&self, phone: &str) -> String {
+        let answer = self.login_as(phone, DEMO_PASSWORD).await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json());
+        answer.json()["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn zhang(&self) -> String {
+        self.token(phones::MEMBER_ZHANG).await
+    }
+
+    pub async fn upload(&self, token: &str, device: Uuid, visits: &[Visit]) -> Answer {
+        self.call(
+            Method::POST,
+            "/api/sync/visits",
+            Some(token),
+            Some(json!({ "device_id": device, "visits": visits })),
+        )
+        .await
+    }
+}
+
+pub fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, 14).unwrap()
+}
+
+pub fn phone_clock() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_773_000_000, 0).unwrap()
+}
+
+/// A complete, valid visit (every section done).
+pub fn visit(seed: u8, household: Uuid, member: Uuid) -> Visit {
+    let id = daohu_domain::uuid_v7(1_773_000_000_000 + u64::from(seed), [seed; 10]);
+    let mut v = Visit::new(id, household, member, day(), phone_clock());
+    for s in &mut v.sections {
+        s.state = Some(SectionState::Done);
+    }
+    v
+}
+
+pub fn device() -> Uuid {
+    Uuid::from_u128(0xde1ce)
+}

@@ -1,0 +1,54 @@
+// Daohu service worker: keeps the built app shell in a versioned cache so the
+// app opens with no network. The version is written in at build time (see
+// Trunk.toml), so every new build installs as a new worker that waits until
+// the page asks it to take over. Local data is never touched here: it lives in
+// the page's storage, not in this cache.
+const VERSION = '__DAOHU_BUILD__';
+const CACHE = 'daohu-shell-' + VERSION;
+const STATIC = ['/', '/index.html', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png'];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    const res = await fetch('/index.html', { cache: 'no-store' });
+    const html = await res.clone().text();
+    // The hashed files the page loads: wasm, js glue, css.
+    const assets = new Set();
+    const re = /["'](\/[^"'?#]+\.(?:js|wasm|css))["']/g;
+    let m;
+    while ((m = re.exec(html)) !== null) assets.add(m[1]);
+    await cache.put('/index.html', res);
+    await cache.addAll([...assets, ...STATIC.filter((u) => u !== '/index.html' && u !== '/')]);
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const key of await caches.keys()) {
+      if (key.startsWith('daohu-shell-') && key !== CACHE) await caches.delete(key);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('message', (event) => {
+  if (event.data === 'skip-waiting') self.skipWaiting();
+});
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  const url = new URL(req.url);
+  // The API always goes to the network: the app handles being offline itself.
+  if (req.method !== 'GET' || url.origin !== self.location.origin || url.pathname.startsWith('/api/') || url.pathname === '/healthz') return;
+  if (req.mode === 'navigate') {
+    event.respondWith((async () => {
+      const cached = await caches.match('/index.html', { cacheName: CACHE });
+      return cached || fetch(req);
+    })());
+    return;
+  }
+  event.respondWith((async () => {
+    const cached = await caches.match(req, { cacheName: CACHE });
+    return cached || fetch(req);
+  })());
+});

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Build report: gzipped bytes of what the first screen loads (wasm + js + css
+# from dist/). Fails when over the 250 KB budget.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+budget=$((250 * 1024))
+total=0
+for f in dist/*.wasm dist/*.js dist/*.css; do
+  [ -e "$f" ] || continue
+  case "$f" in dist/sw.js) continue ;; esac
+  raw=$(stat -c %s "$f")
+  gz=$(gzip -9 -c "$f" | wc -c)
+  total=$((total + gz))
+  printf '%-48s raw %8d B  gzip %8d B\n' "$(basename "$f")" "$raw" "$gz"
+done
+printf 'first screen total (gzip): %d B = %.1f KB of %d KB budget\n' "$total" "$(awk "BEGIN{print $total/1024}")" $((budget / 1024))
+if [ "$total" -gt "$budget" ]; then
+  echo "over budget" >&2
+  exit 1
+fi

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, then runs every test —
+# domain and server (in-process, real SQLite), the release build of the app with
+# its size budget, and the browser tests in headless Chromium against the real server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export PATH="$PWD/tests/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+echo "== domain and server tests"
+cargo test -p daohu-domain -p daohu-server
+
+echo "== the domain crate builds for the phone (wasm32)"
+cargo build -p daohu-domain --target wasm32-unknown-unknown
+
+echo "== release build of the app"
+trunk build --release --offline
+cargo build -p daohu-server
+scripts/size-report.sh
+
+echo "== browser tests (headless Chromium, real server)"
+(cd tests/e2e && node --test --test-concurrency=1 --test-reporter=spec .)

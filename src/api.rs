@@ -1,0 +1,120 @@
+//! Calls to the server, on the browser's own `fetch` (no HTTP crate: every byte
+//! of wasm counts on a rural line). Failures are typed so the screens can say
+//! what went wrong in plain words.
+
+use daohu_domain::{ApiError, LoginRequest, RosterResponse, Session, SyncBatch, SyncResponse};
+use serde::{de::DeserializeOwned, Serialize};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestInit, Response};
+
+/// Why a call to the server did not give an answer to use.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiFailure {
+    /// No network, or the server could not be reached.
+    Offline,
+    /// The session has expired or was ended; sign in again.
+    SignedOut,
+    /// The server answered with an error.
+    Server { status: u16, error: ApiError },
+    /// The answer could not be read.
+    BadAnswer,
+}
+
+impl ApiFailure {
+    /// Plain words for the member.
+    pub fn message(&self, zh: bool) -> String {
+        match (self, zh) {
+            (ApiFailure::Offline, true) => "没有网络，连不上服务器。记录都在手机上，有网后会自动上传。".into(),
+            (ApiFailure::Offline, false) => "No network: the server cannot be reached. Records stay on the phone and upload when the network is back.".into(),
+            (ApiFailure::SignedOut, true) => "登录已过期，请重新登录。没上传的记录仍在手机上。".into(),
+            (ApiFailure::SignedOut, false) => "Your sign-in has expired. Please sign in again; records not yet uploaded stay on the phone.".into(),
+            (ApiFailure::Server { status: 429, error }, _) => error.message.clone(),
+            (ApiFailure::Server { status, error }, true) if *status < 500 => error.message.clone(),
+            (ApiFailure::Server { .. }, true) => "服务器暂时出了问题，稍后会自动再试。".into(),
+            (ApiFailure::Server { .. }, false) => "The server had a problem; the app will try again shortly.".into(),
+            (ApiFailure::BadAnswer, true) => "服务器的回答看不懂，稍后会自动再试。".into(),
+            (ApiFailure::BadAnswer, false) => "The server's answer could not be read; the app will try again.".into(),
+        }
+    }
+}
+
+async fn call<B: Serialize, R: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&B>,
+) -> Result<Option<R>, ApiFailure> {
+    let window = web_sys::window().ok_or(ApiFailure::Offline)?;
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(b) = body {
+        let text = serde_json::to_string(b).map_err(|_| ApiFailure::BadAnswer)?;
+        init.set_body(&wasm_bindgen::JsValue::from_str(&text));
+    }
+    let request = Request::new_with_str_and_init(path, &init).map_err(|_| ApiFailure::Offline)?;
+    let headers = request.headers();
+    let _ = headers.set("Accept", "application/json");
+    if body.is_some() {
+        let _ = headers.set("Content-Type", "application/json");
+    }
+    if let Some(t) = token {
+        let _ = headers.set("Authorization", &format!("Bearer {t}"));
+    }
+    let resp: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|_| ApiFailure::Offline)?
+        .dyn_into()
+        .map_err(|_| ApiFailure::BadAnswer)?;
+    let status = resp.status();
+    let text = match resp.text() {
+        Ok(p) => JsFuture::from(p).await.ok().and_then(|v| v.as_string()).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    if status == 401 {
+        return Err(ApiFailure::SignedOut);
+    }
+    if !(200..300).contains(&status) {
+        let error = serde_json::from_str::<ApiError>(&text).unwrap_or(ApiError {
+            error: "http".into(),
+            message: format!("HTTP {status}"),
+        });
+        return Err(ApiFailure::Server { status, error });
+    }
+    if status == 204 || text.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(&text).map(Some).map_err(|_| ApiFailure::BadAnswer)
+}
+
+async fn call_some<B: Serialize, R: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&B>,
+) -> Result<R, ApiFailure> {
+    call(method, path, token, body).await?.ok_or(ApiFailure::BadAnswer)
+}
+
+pub async fn login(req: &LoginRequest) -> Result<Session, ApiFailure> {
+    // A wrong password is a 401 too, but it is not an expired session.
+    match call_some("POST", "/api/auth/login", None, Some(req)).await {
+        Err(ApiFailure::SignedOut) => Err(ApiFailure::Server {
+            status: 401,
+            error: ApiError { error: "bad_credentials".into(), message: "手机号或密码不对".into() },
+        }),
+        other => other,
+    }
+}
+
+pub async fn logout(token: &str) -> Result<(), ApiFailure> {
+    call::<(), serde_json::Value>("POST", "/api/auth/logout", Some(token), None).await.map(|_| ())
+}
+
+pub async fn roster(token: &str) -> Result<RosterResponse, ApiFailure> {
+    call_some::<(), _>("GET", "/api/roster", Some(token), None).await
+}
+
+pub async fn upload(token: &str, batch: &SyncBatch) -> Result<SyncResponse, ApiFailure> {
+    call_some("POST", "/api/sync/visits", Some(token), Some(batch)).await
+}

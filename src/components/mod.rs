@@ -1,0 +1,22 @@
+//! Reusable parts of screens.
+
+pub mod header;
+pub mod update;
+
+use daohu_domain::SyncState;
+
+/// Where a stored visit stands, in plain words.
+pub fn sync_label(s: &SyncState, zh: bool) -> String {
+    match (s, zh) {
+        (SyncState::Draft, true) => "未完成（草稿）".into(),
+        (SyncState::Draft, false) => "Unfinished (draft)".into(),
+        (SyncState::Pending, true) => "已保存，等待上传".into(),
+        (SyncState::Pending, false) => "Saved, waiting to upload".into(),
+        (SyncState::Stored { .. }, true) => "已上传".into(),
+        (SyncState::Stored { .. }, false) => "Uploaded".into(),
+        (SyncState::Conflict { reason }, true) => format!("需要处理：{reason}"),
+        (SyncState::Conflict { reason }, false) => format!("Needs attention: {reason}"),
+        (SyncState::Rejected { reason }, true) => format!("服务器没有接收：{reason}"),
+        (SyncState::Rejected { reason }, false) => format!("Not accepted by the server: {reason}"),
+    }
+}

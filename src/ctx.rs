@@ -1,0 +1,137 @@
+//! The app's shared state: one `Copy` context of signals, provided at the root.
+
+use daohu_domain::{LocalVisit, RosterResponse, Session};
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::storage::{self, OutboxMeta, StorageError};
+use crate::time;
+
+/// Interface language. Chinese first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+/// Everything screens share. Cheap to copy into closures.
+#[derive(Clone, Copy)]
+pub struct AppCtx {
+    pub lang: RwSignal<Lang>,
+    pub session: RwSignal<Option<Session>>,
+    /// The server said the session is over; the member must sign in again.
+    pub signed_out: RwSignal<bool>,
+    pub roster: RwSignal<Option<RosterResponse>>,
+    /// Every visit on this phone: drafts, waiting, uploaded.
+    pub visits: RwSignal<Vec<LocalVisit>>,
+    pub outbox: RwSignal<OutboxMeta>,
+    pub uploading: RwSignal<bool>,
+    pub online: RwSignal<bool>,
+    /// A new version of the app is installed and waits for a reload.
+    pub update_ready: RwSignal<bool>,
+    /// Records in storage this version cannot read (kept untouched).
+    pub unreadable: RwSignal<usize>,
+    /// How many upload failures in a row; drives the backoff.
+    pub retry_attempt: RwSignal<u32>,
+    pub retry_timer: StoredValue<Option<TimeoutHandle>>,
+    pub device_id: Uuid,
+}
+
+impl AppCtx {
+    /// Builds the context from what the phone has stored and provides it.
+    pub fn provide() -> AppCtx {
+        let lang = match storage::load_lang().as_deref() {
+            Some("en") => Lang::En,
+            _ => Lang::Zh,
+        };
+        let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
+        let ctx = AppCtx {
+            lang: RwSignal::new(lang),
+            session: RwSignal::new(storage::load_session()),
+            signed_out: RwSignal::new(false),
+            roster: RwSignal::new(storage::load_roster()),
+            visits: RwSignal::new(Vec::new()),
+            outbox: RwSignal::new(storage::load_outbox_meta()),
+            uploading: RwSignal::new(false),
+            online: RwSignal::new(online),
+            update_ready: RwSignal::new(false),
+            unreadable: RwSignal::new(0),
+            retry_attempt: RwSignal::new(0),
+            retry_timer: StoredValue::new(None),
+            device_id: storage::device_id(time::new_id),
+        };
+        ctx.reload_visits();
+        provide_context(ctx);
+        ctx
+    }
+
+    pub fn zh(self) -> bool {
+        self.lang.get() == Lang::Zh
+    }
+
+    /// Picks the Chinese or English text for the current language (tracked).
+    pub fn tr(self, zh: &'static str, en: &'static str) -> &'static str {
+        if self.zh() {
+            zh
+        } else {
+            en
+        }
+    }
+
+    pub fn set_lang(self, lang: Lang) {
+        self.lang.set(lang);
+        let _ = storage::save_lang(if lang == Lang::Zh { "zh" } else { "en" });
+    }
+
+    /// Rereads every visit from storage (after another tab or the uploader changed them).
+    pub fn reload_visits(self) {
+        match storage::load_visits() {
+            Ok(loaded) => {
+                self.visits.set(loaded.visits);
+                self.unreadable.set(loaded.unreadable);
+            }
+            Err(_) => self.visits.set(Vec::new()),
+        }
+    }
+
+    /// Writes a visit to storage and only then shows it; on failure nothing on screen changes.
+    pub fn put_visit(self, v: LocalVisit) -> Result<(), StorageError> {
+        storage::save_visit(&v)?;
+        self.visits.update(|all| match all.iter_mut().find(|x| x.visit.id == v.visit.id) {
+            Some(slot) => *slot = v,
+            None => all.insert(0, v),
+        });
+        Ok(())
+    }
+
+    /// Throws a draft away.
+    pub fn discard_draft(self, id: Uuid) -> Result<(), StorageError> {
+        storage::delete_visit(id)?;
+        self.visits.update(|all| all.retain(|x| x.visit.id != id));
+        Ok(())
+    }
+
+    /// How many visits wait to upload.
+    pub fn pending_count(self) -> usize {
+        self.visits.with(|all| all.iter().filter(|v| v.sync.in_outbox()).count())
+    }
+
+    pub fn token(self) -> Option<String> {
+        self.session.get_untracked().map(|s| s.token)
+    }
+
+    /// Signs in: keeps the session, clears the signed-out mark, fetches the roster and uploads.
+    pub fn signed_in(self, s: Session) -> Result<(), StorageError> {
+        storage::save_session(&s)?;
+        self.session.set(Some(s));
+        self.signed_out.set(false);
+        crate::sync::refresh_roster(self);
+        crate::sync::request_upload(self);
+        Ok(())
+    }
+}
+
+/// The context provided by [`AppCtx::provide`].
+pub fn use_ctx() -> AppCtx {
+    expect_context::<AppCtx>()
+}

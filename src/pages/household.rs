@@ -1,0 +1,122 @@
+//! One household: its facts, the visits on this phone, and its history on the server.
+
+use daohu_domain::{LocalVisit, SyncState, Visit};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+
+use super::{id_param, last_visit_on, require_session};
+use crate::components::sync_label;
+use crate::ctx::use_ctx;
+use crate::routes::AppRoute;
+use crate::time;
+
+#[component]
+pub fn HouseholdPage() -> impl IntoView {
+    require_session();
+    let ctx = use_ctx();
+    let id = id_param();
+    let navigate = use_navigate();
+    let error = RwSignal::new(None::<String>);
+
+    let household = Memo::new(move |_| {
+        let id = id.get()?;
+        ctx.roster.with(|r| r.as_ref()?.households.iter().find(|h| h.household.id == id).cloned())
+    });
+    let local = Memo::new(move |_| {
+        let id = id.get();
+        ctx.visits.with(|all| {
+            all.iter().filter(|v| Some(v.visit.household_id) == id).cloned().collect::<Vec<_>>()
+        })
+    });
+    let draft = Memo::new(move |_| {
+        local.with(|l| l.iter().find(|v| v.sync == SyncState::Draft).map(|v| v.visit.id))
+    });
+
+    let start = move |_| {
+        if let Some(d) = draft.get_untracked() {
+            navigate(&AppRoute::Visit(d).href(), Default::default());
+            return;
+        }
+        let (Some(hid), Some(session)) = (id.get_untracked(), ctx.session.get_untracked()) else { return };
+        let visit = Visit::new(time::new_id(), hid, session.member.id, time::today(), time::now_utc());
+        let vid = visit.id;
+        match ctx.put_visit(LocalVisit::draft(visit)) {
+            Ok(()) => navigate(&AppRoute::Visit(vid).href(), Default::default()),
+            Err(e) => error.set(Some(e.message(ctx.zh()))),
+        }
+    };
+
+    view! {
+        <section class="page household">
+            <A href=AppRoute::Households.href() attr:class="back">{move || ctx.tr("‹ 返回联系户", "‹ Households")}</A>
+            {move || match household.get() {
+                None => view! { <p class="empty">{ctx.tr("找不到这一户。", "Household not found.")}</p> }.into_any(),
+                Some(h) => {
+                    let last = ctx.visits.with(|l| last_visit_on(&h, l));
+                    let due = h.household.is_due(last, time::today());
+                    let hh = h.household.clone();
+                    view! {
+                        <h1>{hh.head_name.clone()}</h1>
+                        <dl class="facts">
+                            <dt>{ctx.tr("门牌", "Doorplate")}</dt><dd>{hh.address.clone()}</dd>
+                            <dt>{ctx.tr("网格", "Grid")}</dt><dd>{hh.grid_name.clone()}</dd>
+                            <dt>{ctx.tr("人口", "People")}</dt><dd>{hh.people}</dd>
+                            <dt>{ctx.tr("电话", "Phone")}</dt><dd>{hh.phone.clone().unwrap_or_else(|| "—".into())}</dd>
+                            <dt>{ctx.tr("上次走访", "Last visit")}</dt>
+                            <dd>{last.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}
+                                {due.then(|| view! { " " <span class="tag due">{ctx.tr("该走访了", "Due")}</span> })}</dd>
+                            <dt>{ctx.tr("走访周期", "Interval")}</dt>
+                            <dd>{format!("{} {}", hh.visit_interval_days(), ctx.tr("天", "days"))}</dd>
+                        </dl>
+                        <p class="tags">
+                            {hh.special_groups.iter().map(|g| view! {
+                                <span class="tag">{if ctx.zh() { g.label_zh() } else { g.label_en() }}</span>
+                            }).collect_view()}
+                        </p>
+                        <HistoryList history=h.history.clone()/>
+                    }.into_any()
+                }
+            }}
+            <Show when=move || error.get().is_some()>
+                <p class="error" role="alert">{move || error.get()}</p>
+            </Show>
+            <button class="primary big" on:click=start data-testid="start-visit">
+                {move || if draft.get().is_some() { ctx.tr("继续未完成的走访", "Continue the unfinished visit") } else { ctx.tr("开始走访", "Start a visit") }}
+            </button>
+            <h2>{move || ctx.tr("这部手机上的走访", "Visits on this phone")}</h2>
+            <ul class="list" data-testid="local-visits">
+                <For each=move || local.get() key=|v| (v.visit.id, format!("{:?}", v.sync)) let:v>
+                    <li>
+                        <A href=AppRoute::Visit(v.visit.id).href()>
+                            {v.visit.visited_on.to_string()} " · " {move || sync_label(&v.sync, ctx.zh())}
+                        </A>
+                    </li>
+                </For>
+            </ul>
+        </section>
+    }
+}
+
+/// The household's visits as the server holds them.
+#[component]
+fn HistoryList(history: Vec<daohu_domain::VisitSummary>) -> impl IntoView {
+    let ctx = use_ctx();
+    let empty = history.is_empty();
+    view! {
+        <h2>{move || ctx.tr("服务器上的走访记录", "Visits on the server")}</h2>
+        {empty.then(|| view! { <p class="empty">{move || ctx.tr("还没有。", "None yet.")}</p> })}
+        <ul class="list" data-testid="server-history">
+            {history.into_iter().map(|s| {
+                let done = s.sections.iter().filter(|(_, st)| *st == Some(daohu_domain::SectionState::Done)).count();
+                view! {
+                    <li data-visit-id=s.id.to_string()>
+                        {s.visited_on.to_string()} " · " {s.member_name.clone()} " · "
+                        {move || format!("{} {}/5", ctx.tr("完成", "done"), done)}
+                        {(s.problem_count > 0).then(|| format!(" · {} {}", s.problem_count, if ctx.zh() { "个问题" } else { "problems" }))}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}

@@ -1,0 +1,99 @@
+//! Home: the households linked to the member, with special groups, last visit
+//! and a "due" mark.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use super::{last_visit_on, require_session};
+use crate::ctx::use_ctx;
+use crate::routes::AppRoute;
+use crate::time;
+
+#[component]
+pub fn HouseholdsPage() -> impl IntoView {
+    require_session();
+    let ctx = use_ctx();
+    let query = RwSignal::new(String::new());
+    let today = time::today();
+
+    let rows = Memo::new(move |_| {
+        let q = query.get().trim().to_string();
+        let local = ctx.visits.get();
+        let mut rows: Vec<_> = ctx
+            .roster
+            .get()
+            .map(|r| r.households)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|h| {
+                q.is_empty() || h.household.head_name.contains(&q) || h.household.address.contains(&q)
+            })
+            .map(|h| {
+                let last = last_visit_on(&h, &local);
+                let due = h.household.is_due(last, today);
+                let drafts = local
+                    .iter()
+                    .filter(|v| v.visit.household_id == h.household.id && !v.sync.in_outbox() && v.sync == daohu_domain::SyncState::Draft)
+                    .count();
+                (h.household, last, due, drafts)
+            })
+            .collect();
+        // Due first, then special groups, then by doorplate.
+        rows.sort_by(|a, b| {
+            b.2.cmp(&a.2)
+                .then(b.0.is_special().cmp(&a.0.is_special()))
+                .then(a.0.address.cmp(&b.0.address))
+        });
+        rows
+    });
+
+    let due_count = move || rows.with(|r| r.iter().filter(|x| x.2).count());
+
+    view! {
+        <section class="page households">
+            <h1>
+                {move || ctx.session.get().map(|s| s.member.name).unwrap_or_default()}
+                " · "
+                {move || ctx.tr("我的联系户", "My households")}
+            </h1>
+            <p class="summary">
+                {move || format!("{} {} · {} {}", rows.with(|r| r.len()), ctx.tr("户", "households"), due_count(), ctx.tr("户该走访了", "due"))}
+            </p>
+            <label class="visually-hidden" for="search">{move || ctx.tr("搜索户主或门牌", "Search head or doorplate")}</label>
+            <input id="search" type="search" class="search"
+                placeholder=move || ctx.tr("搜索户主或门牌", "Search head or doorplate")
+                prop:value=query on:input=move |ev| query.set(event_target_value(&ev))/>
+            <Show when=move || ctx.roster.get().is_none()>
+                <p class="empty">{move || ctx.tr("还没有下载联系户名单，请在有网时打开应用。", "The household list has not been downloaded yet; open the app where there is a network.")}</p>
+            </Show>
+            <ul class="cards" data-testid="household-list">
+                <For each=move || rows.get() key=|r| (r.0.id, r.1, r.2, r.3) let:row>
+                    {
+                        let (h, last, due, drafts) = row;
+                        let href = AppRoute::Household(h.id).href();
+                        let tags = h.special_groups.clone();
+                        view! {
+                            <li>
+                                <A href=href attr:class="card">
+                                    <span class="card-title">{h.head_name.clone()}</span>
+                                    <span class="card-sub">{h.address.clone()}</span>
+                                    <span class="tags">
+                                        {tags.into_iter().map(|g| view! {
+                                            <span class="tag">{move || if ctx.zh() { g.label_zh() } else { g.label_en() }}</span>
+                                        }).collect_view()}
+                                        {due.then(|| view! { <span class="tag due">{move || ctx.tr("该走访了", "Due")}</span> })}
+                                        {(drafts > 0).then(|| view! { <span class="tag draft">{move || ctx.tr("有未完成的走访", "Unfinished visit")}</span> })}
+                                    </span>
+                                    <span class="card-sub">
+                                        {move || ctx.tr("上次走访：", "Last visit: ")}
+                                        {match last { Some(d) => d.to_string(), None => "—".into() }}
+                                    </span>
+                                </A>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+        </section>
+    }
+}

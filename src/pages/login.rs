@@ -1,0 +1,72 @@
+//! Sign-in with phone number and password (online, once).
+
+use daohu_domain::LoginRequest;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+
+use crate::api;
+use crate::ctx::use_ctx;
+use crate::routes::AppRoute;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let ctx = use_ctx();
+    let phone = RwSignal::new(
+        ctx.session.get_untracked().map(|s| s.member.phone).unwrap_or_default(),
+    );
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let navigate = use_navigate();
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let req = LoginRequest { phone: phone.get_untracked(), password: password.get_untracked() };
+        if req.phone.trim().is_empty() || req.password.is_empty() {
+            error.set(Some(ctx.tr("请填写手机号和密码", "Enter your phone number and password").into()));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            let zh = ctx.zh();
+            match api::login(&req).await {
+                Ok(session) => match ctx.signed_in(session) {
+                    Ok(()) => {
+                        password.set(String::new());
+                        navigate(&AppRoute::Households.href(), Default::default());
+                    }
+                    Err(e) => error.set(Some(e.message(zh))),
+                },
+                Err(e) => error.set(Some(e.message(zh))),
+            }
+            busy.set(false);
+        });
+    };
+
+    view! {
+        <section class="page login">
+            <h1>{move || ctx.tr("登录", "Sign in")}</h1>
+            <p class="hint">{move || ctx.tr("第一次用请在有网的地方登录，之后没有网也能记录走访。", "Sign in once where there is a network; after that you can record visits with no signal.")}</p>
+            <form on:submit=submit>
+                <label for="phone">{move || ctx.tr("手机号", "Phone number")}</label>
+                <input id="phone" name="phone" type="tel" inputmode="numeric" autocomplete="username"
+                    prop:value=phone on:input=move |ev| phone.set(event_target_value(&ev))/>
+                <label for="password">{move || ctx.tr("密码", "Password")}</label>
+                <input id="password" name="password" type="password" autocomplete="current-password"
+                    prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
+                <Show when=move || error.get().is_some()>
+                    <p class="error" role="alert">{move || error.get()}</p>
+                </Show>
+                <button type="submit" class="primary" disabled=move || busy.get()>
+                    {move || if busy.get() { ctx.tr("正在登录…", "Signing in…") } else { ctx.tr("登录", "Sign in") }}
+                </button>
+            </form>
+        </section>
+    }
+}

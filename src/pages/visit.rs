@@ -1,0 +1,396 @@
+//! The visit: five section steps, the problems, a summary and save.
+//!
+//! Every change to a draft is written to storage at once, so a reload, a closed
+//! browser or a killed tab finds it again at the same step. "Saved" is shown
+//! only after the saved record is in storage.
+
+use daohu_domain::{
+    LocalVisit, ProblemCategory, ProblemEntry, ProblemOutcome, SectionKind, SectionState,
+    SyncState, Urgency,
+};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use uuid::Uuid;
+
+use super::{id_param, require_session};
+use crate::components::sync_label;
+use crate::ctx::{use_ctx, AppCtx};
+use crate::routes::AppRoute;
+use crate::{storage, sync, time};
+
+/// Steps: the five sections, the problems, the summary.
+const STEPS: u8 = 7;
+const PROBLEMS_STEP: u8 = 5;
+const SUMMARY_STEP: u8 = 6;
+
+/// The record being edited, and where a failed autosave is reported.
+#[derive(Clone, Copy)]
+struct Editor {
+    ctx: AppCtx,
+    record: RwSignal<Option<LocalVisit>>,
+    warn: RwSignal<Option<String>>,
+}
+
+impl Editor {
+    /// Changes the draft and writes it to storage straight away.
+    fn edit(self, f: impl FnOnce(&mut LocalVisit)) {
+        let mut changed = None;
+        self.record.update(|r| {
+            if let Some(r) = r.as_mut().filter(|r| r.sync == SyncState::Draft) {
+                f(r);
+                changed = Some(r.clone());
+            }
+        });
+        if let Some(rec) = changed {
+            match self.ctx.put_visit(rec) {
+                Ok(()) => self.warn.set(None),
+                Err(e) => self.warn.set(Some(e.message(self.ctx.zh()))),
+            }
+        }
+    }
+
+    fn read<T>(self, f: impl FnOnce(&LocalVisit) -> T) -> Option<T> {
+        self.record.with(|r| r.as_ref().map(f))
+    }
+}
+
+#[component]
+pub fn VisitPage() -> impl IntoView {
+    require_session();
+    let ctx = use_ctx();
+    let id = id_param();
+    let record = RwSignal::new(None::<LocalVisit>);
+    let loaded = RwSignal::new(false);
+    let editor = Editor { ctx, record, warn: RwSignal::new(None) };
+
+    Effect::new(move |_| {
+        let found = id.get().and_then(|id| {
+            ctx.visits
+                .with_untracked(|all| all.iter().find(|v| v.visit.id == id).cloned())
+                .or_else(|| storage::load_visit(id).ok().flatten())
+        });
+        record.set(found);
+        loaded.set(true);
+    });
+
+    let step = Memo::new(move |_| editor.read(|r| r.step.min(STEPS - 1)));
+    let is_draft = Memo::new(move |_| editor.read(|r| r.sync == SyncState::Draft).unwrap_or(false));
+    let household = Memo::new(move |_| {
+        let hid = editor.read(|r| r.visit.household_id)?;
+        ctx.roster.with(|r| {
+            r.as_ref()?.households.iter().find(|h| h.household.id == hid).map(|h| h.household.clone())
+        })
+    });
+    let go = move |s: u8| editor.edit(|r| r.step = s.min(STEPS - 1));
+
+    view! {
+        <section class="page visit">
+            {move || household.get().map(|h| view! {
+                <A href=AppRoute::Household(h.id).href() attr:class="back">{format!("‹ {}", h.head_name)}</A>
+                <p class="card-sub">{h.address}</p>
+            })}
+            <Show when=move || editor.warn.get().is_some()>
+                <p class="error" role="alert">{move || editor.warn.get()}</p>
+            </Show>
+            {move || match (loaded.get(), step.get(), is_draft.get()) {
+                (false, _, _) => ().into_any(),
+                (true, None, _) => view! { <p class="empty">{ctx.tr("找不到这次走访。", "Visit not found.")}</p> }.into_any(),
+                (true, Some(_), false) => view! { <SavedVisit editor=editor/> }.into_any(),
+                (true, Some(s), true) => view! {
+                    <StepNav step=s go=go/>
+                    {if s < PROBLEMS_STEP {
+                        view! { <SectionStep editor=editor kind=SectionKind::ALL[s as usize]/> }.into_any()
+                    } else if s == PROBLEMS_STEP {
+                        view! { <ProblemsStep editor=editor/> }.into_any()
+                    } else {
+                        view! { <SummaryStep editor=editor/> }.into_any()
+                    }}
+                    <div class="step-buttons">
+                        <button disabled=s == 0 on:click=move |_| go(s.saturating_sub(1))>{ctx.tr("上一步", "Back")}</button>
+                        {(s < SUMMARY_STEP).then(|| view! {
+                            <button class="primary" on:click=move |_| go(s + 1)>{ctx.tr("下一步", "Next")}</button>
+                        })}
+                    </div>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+fn step_title(s: u8, zh: bool) -> &'static str {
+    match s {
+        0..=4 => {
+            let k = SectionKind::ALL[s as usize];
+            if zh { k.title_zh() } else { k.title_en() }
+        }
+        PROBLEMS_STEP => if zh { "群众反映的问题" } else { "Problems raised" },
+        _ => if zh { "小结并保存" } else { "Summary and save" },
+    }
+}
+
+/// Where the member is among the seven steps; each dot jumps to its step.
+#[component]
+fn StepNav(step: u8, go: impl Fn(u8) + Copy + Send + Sync + 'static) -> impl IntoView {
+    let ctx = use_ctx();
+    view! {
+        <nav class="steps" aria-label=move || ctx.tr("走访步骤", "Visit steps")>
+            {(0..STEPS).map(|s| view! {
+                <button class="dot" class:current=s == step
+                    aria-current=if s == step { Some("step") } else { None }
+                    aria-label=move || format!("{} {}", s + 1, step_title(s, ctx.zh()))
+                    on:click=move |_| go(s)>{s + 1}</button>
+            }).collect_view()}
+        </nav>
+        <h1 data-testid="step-title">
+            <small>{move || format!("{} {} / {} · ", ctx.tr("第", "Step"), step + 1, STEPS)}</small>
+            {move || step_title(step, ctx.zh())}
+        </h1>
+    }
+}
+
+#[component]
+fn SectionStep(editor: Editor, kind: SectionKind) -> impl IntoView {
+    let ctx = editor.ctx;
+    let idx = kind.index();
+    let state = move || editor.read(|r| r.visit.sections.get(idx).and_then(|s| s.state)).flatten();
+    view! {
+        <fieldset class="checklist">
+            <legend>{move || ctx.tr("逐项核对", "Checklist")}</legend>
+            {kind.items().iter().map(|item| {
+                let key = item.key;
+                view! {
+                    <label class="check">
+                        <input type="checkbox" name=key
+                            prop:checked=move || editor.read(|r| r.visit.sections[idx].is_checked(key)).unwrap_or(false)
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                editor.edit(|r| if let Some(s) = r.visit.section_mut(kind) { s.set_checked(key, on) });
+                            }/>
+                        <span>{move || if ctx.zh() { item.zh } else { item.en }}</span>
+                    </label>
+                }
+            }).collect_view()}
+        </fieldset>
+        <fieldset class="states" role="radiogroup">
+            <legend>{move || ctx.tr("这一项办得怎样", "How did this section go")}</legend>
+            {SectionState::ALL.into_iter().map(|st| view! {
+                <button class="state" role="radio"
+                    aria-checked=move || (state() == Some(st)).to_string()
+                    class:chosen=move || state() == Some(st)
+                    on:click=move |_| editor.edit(|r| if let Some(s) = r.visit.section_mut(kind) { s.state = Some(st) })>
+                    {move || if ctx.zh() { st.label_zh() } else { st.label_en() }}
+                </button>
+            }).collect_view()}
+        </fieldset>
+        <label for="notes">{move || ctx.tr("备注", "Notes")}</label>
+        <textarea id="notes" rows="4"
+            prop:value=move || editor.read(|r| r.visit.sections[idx].notes.clone()).unwrap_or_default()
+            on:input=move |ev| {
+                let text = event_target_value(&ev);
+                editor.edit(|r| if let Some(s) = r.visit.section_mut(kind) { s.notes = text });
+            }></textarea>
+    }
+}
+
+#[component]
+fn ProblemsStep(editor: Editor) -> impl IntoView {
+    let ctx = editor.ctx;
+    let ids = Memo::new(move |_| {
+        editor.read(|r| r.visit.problems.iter().map(|p| p.id).collect::<Vec<_>>()).unwrap_or_default()
+    });
+    let add = move |_| {
+        editor.edit(|r| {
+            r.visit.problems.push(ProblemEntry {
+                id: time::new_id(),
+                category: ProblemCategory::Other,
+                urgency: Urgency::Normal,
+                description: String::new(),
+                outcome: ProblemOutcome::Escalate,
+                action: String::new(),
+            })
+        })
+    };
+    view! {
+        <p class="hint">{move || ctx.tr("记下这家反映的困难和诉求：能当场解决的写明怎么解决的，解决不了的上报村里。", "Note each problem the family raised: say what was done if resolved on the spot, otherwise escalate it to the village.")}</p>
+        <Show when=move || ids.with(|i| i.is_empty())>
+            <p class="empty">{move || ctx.tr("没有问题就直接下一步。", "No problems? Go to the next step.")}</p>
+        </Show>
+        <For each=move || ids.get().into_iter().enumerate() key=|(_, id)| *id let:item>
+            <ProblemCard editor=editor index=item.0 id=item.1/>
+        </For>
+        <button class="big" on:click=add data-testid="add-problem">{move || ctx.tr("＋ 添加一个问题", "+ Add a problem")}</button>
+    }
+}
+
+#[component]
+fn ProblemCard(editor: Editor, index: usize, id: Uuid) -> impl IntoView {
+    let ctx = editor.ctx;
+    let get = move || editor.read(|r| r.visit.problems.iter().find(|p| p.id == id).cloned()).flatten();
+    let set = move |f: Box<dyn FnOnce(&mut ProblemEntry)>| {
+        editor.edit(|r| {
+            if let Some(p) = r.visit.problems.iter_mut().find(|p| p.id == id) {
+                f(p)
+            }
+        })
+    };
+    let outcome = move || get().map(|p| p.outcome);
+    let field = move |name: &str| format!("problem-{index}-{name}");
+    view! {
+        <div class="problem card">
+            <h3>{move || format!("{} {}", ctx.tr("问题", "Problem"), index + 1)}</h3>
+            <label for=field("category")>{move || ctx.tr("类别", "Category")}</label>
+            <select id=field("category") on:change=move |ev| {
+                if let Some(c) = ProblemCategory::parse(&event_target_value(&ev)) { set(Box::new(move |p| p.category = c)) }
+            }>
+                {ProblemCategory::ALL.into_iter().map(|c| view! {
+                    <option value=c.as_str() selected=move || get().map(|p| p.category) == Some(c)>
+                        {move || if ctx.zh() { c.label_zh() } else { c.label_en() }}
+                    </option>
+                }).collect_view()}
+            </select>
+            <label for=field("urgency")>{move || ctx.tr("紧急程度", "Urgency")}</label>
+            <select id=field("urgency") on:change=move |ev| {
+                if let Some(u) = Urgency::parse(&event_target_value(&ev)) { set(Box::new(move |p| p.urgency = u)) }
+            }>
+                {Urgency::ALL.into_iter().map(|u| view! {
+                    <option value=u.as_str() selected=move || get().map(|p| p.urgency) == Some(u)>
+                        {move || if ctx.zh() { u.label_zh() } else { u.label_en() }}
+                    </option>
+                }).collect_view()}
+            </select>
+            <label for=field("text")>{move || ctx.tr("具体情况", "What the problem is")}</label>
+            <textarea id=field("text") rows="3"
+                prop:value=move || get().map(|p| p.description).unwrap_or_default()
+                on:input=move |ev| { let t = event_target_value(&ev); set(Box::new(move |p| p.description = t)) }></textarea>
+            <div class="states" role="radiogroup" aria-label=move || ctx.tr("怎么处理", "Outcome")>
+                {[ProblemOutcome::ResolvedOnSpot, ProblemOutcome::Escalate].into_iter().map(|o| view! {
+                    <button class="state" role="radio"
+                        aria-checked=move || (outcome() == Some(o)).to_string()
+                        class:chosen=move || outcome() == Some(o)
+                        on:click=move |_| set(Box::new(move |p| p.outcome = o))>
+                        {move || if ctx.zh() { o.label_zh() } else { o.label_en() }}
+                    </button>
+                }).collect_view()}
+            </div>
+            <Show when=move || outcome() == Some(ProblemOutcome::ResolvedOnSpot)>
+                <label for=field("action")>{move || ctx.tr("怎么解决的", "What was done")}</label>
+                <textarea id=field("action") rows="2"
+                    prop:value=move || get().map(|p| p.action).unwrap_or_default()
+                    on:input=move |ev| { let t = event_target_value(&ev); set(Box::new(move |p| p.action = t)) }></textarea>
+            </Show>
+            <button class="link danger" on:click=move |_| editor.edit(|r| r.visit.problems.retain(|p| p.id != id))>
+                {move || ctx.tr("删除这个问题", "Remove this problem")}
+            </button>
+        </div>
+    }
+}
+
+#[component]
+fn SummaryStep(editor: Editor) -> impl IntoView {
+    let ctx = editor.ctx;
+    let errors = RwSignal::new(Vec::<String>::new());
+    let save_error = RwSignal::new(None::<String>);
+    let save = move |_| {
+        let Some(mut rec) = editor.record.get_untracked() else { return };
+        let zh = ctx.zh();
+        if let Err(errs) = rec.visit.validate() {
+            errors.set(errs.iter().map(|e| if zh { e.message_zh() } else { e.message_en() }).collect());
+            return;
+        }
+        errors.set(Vec::new());
+        rec.visit.recorded_at = time::now_utc();
+        rec.sync = SyncState::Pending;
+        // Storage first; the screen changes only once the browser has the record.
+        match ctx.put_visit(rec.clone()) {
+            Ok(()) => {
+                save_error.set(None);
+                editor.record.set(Some(rec));
+                sync::request_upload(ctx);
+            }
+            Err(e) => save_error.set(Some(e.message(zh))),
+        }
+    };
+    let discard = move |_| {
+        let sure = web_sys::window()
+            .and_then(|w| w.confirm_with_message(ctx.tr("确定不要这次走访了吗？", "Throw this visit away?")).ok())
+            .unwrap_or(false);
+        if let (true, Some(id)) = (sure, editor.read(|r| r.visit.id)) {
+            if ctx.discard_draft(id).is_ok() {
+                editor.record.set(None);
+            }
+        }
+    };
+    view! {
+        <SectionOverview editor=editor/>
+        <label for="visited-on">{move || ctx.tr("走访日期", "Date of the visit")}</label>
+        <input id="visited-on" type="date"
+            prop:value=move || editor.read(|r| r.visit.visited_on.to_string()).unwrap_or_default()
+            on:change=move |ev| {
+                if let Ok(d) = event_target_value(&ev).parse() { editor.edit(|r| r.visit.visited_on = d) }
+            }/>
+        <label for="summary">{move || ctx.tr("走访小结", "Summary")}</label>
+        <textarea id="summary" rows="4"
+            prop:value=move || editor.read(|r| r.visit.summary.clone()).unwrap_or_default()
+            on:input=move |ev| { let t = event_target_value(&ev); editor.edit(|r| r.visit.summary = t) }></textarea>
+        <Show when=move || !errors.with(|e| e.is_empty())>
+            <ul class="error" role="alert">
+                {move || errors.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}
+            </ul>
+        </Show>
+        <Show when=move || save_error.get().is_some()>
+            <p class="error" role="alert" data-testid="save-error">{move || save_error.get()}</p>
+        </Show>
+        <button class="primary big" on:click=save data-testid="save-visit">{move || ctx.tr("保存走访", "Save the visit")}</button>
+        <button class="link danger" on:click=discard>{move || ctx.tr("不要这次走访", "Throw this visit away")}</button>
+    }
+}
+
+/// The five sections' states and the problems, at a glance.
+#[component]
+fn SectionOverview(editor: Editor) -> impl IntoView {
+    let ctx = editor.ctx;
+    view! {
+        <ul class="overview">
+            {SectionKind::ALL.into_iter().map(|k| {
+                let st = move || editor.read(|r| r.visit.section(k).and_then(|s| s.state)).flatten();
+                view! {
+                    <li class:missing=move || st().is_none()>
+                        <span>{move || if ctx.zh() { k.title_zh() } else { k.title_en() }}</span>
+                        <strong>{move || match st() {
+                            Some(s) => if ctx.zh() { s.label_zh() } else { s.label_en() },
+                            None => ctx.tr("未选", "not chosen"),
+                        }}</strong>
+                    </li>
+                }
+            }).collect_view()}
+            <li>
+                <span>{move || ctx.tr("问题", "Problems")}</span>
+                <strong>{move || editor.read(|r| format!("{} ({} {})", r.visit.problems.len(), r.visit.escalated_count(), ctx.tr("上报", "escalated"))).unwrap_or_default()}</strong>
+            </li>
+        </ul>
+    }
+}
+
+/// A visit already saved: read-only, with where it stands in the upload.
+#[component]
+fn SavedVisit(editor: Editor) -> impl IntoView {
+    let ctx = editor.ctx;
+    let status = move || {
+        let live = editor.read(|r| r.visit.id).and_then(|id| {
+            ctx.visits.with(|all| all.iter().find(|v| v.visit.id == id).map(|v| v.sync.clone()))
+        });
+        live.or_else(|| editor.read(|r| r.sync.clone()))
+    };
+    view! {
+        <h1>{move || ctx.tr("走访已保存", "Visit saved")}</h1>
+        <p class="ok" role="status" data-testid="saved-status">
+            {move || status().map(|s| sync_label(&s, ctx.zh())).unwrap_or_default()}
+        </p>
+        <p>{move || editor.read(|r| r.visit.visited_on.to_string()).unwrap_or_default()}</p>
+        <SectionOverview editor=editor/>
+        <p class="summary-text">{move || editor.read(|r| r.visit.summary.clone()).unwrap_or_default()}</p>
+        {move || editor.read(|r| r.visit.household_id).map(|hid| view! {
+            <A href=AppRoute::Household(hid).href() attr:class="button big">{ctx.tr("回到这一户", "Back to the household")}</A>
+        })}
+    }
+}

@@ -1,0 +1,216 @@
+//! The one place the app touches the phone's local storage.
+//!
+//! Keys carry a version (`daohu:v1:…`) and every visit has a key of its own, so
+//! a save costs the same with 10 or 10,000 records and a failed write can only
+//! affect the one record being written. Errors are typed and never panic.
+
+use daohu_domain::{LocalVisit, MigrationError, RosterResponse, Session};
+use gloo_storage::{errors::StorageError as GlooError, LocalStorage, Storage};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use uuid::Uuid;
+
+const PREFIX: &str = "daohu:v1:";
+const VISIT_PREFIX: &str = "daohu:v1:visit:";
+const KEY_SESSION: &str = "daohu:v1:session";
+const KEY_ROSTER: &str = "daohu:v1:roster";
+const KEY_DEVICE: &str = "daohu:v1:device";
+const KEY_OUTBOX: &str = "daohu:v1:outbox";
+const KEY_LANG: &str = "daohu:v1:lang";
+
+/// Why a read or write of local storage failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StorageError {
+    /// The phone has no room left for this origin.
+    Full,
+    /// Local storage is switched off or not there (private mode, settings).
+    Unavailable,
+    /// Stored data could not be read.
+    Corrupt(String),
+    /// Written by a newer version of the app.
+    TooNew,
+}
+
+impl StorageError {
+    /// Plain words for the member, Chinese first.
+    pub fn message(&self, zh: bool) -> String {
+        match (self, zh) {
+            (StorageError::Full, true) => "手机存储空间已满，这次没有保存。已经保存的记录不受影响。请先上传或清理手机空间后再试。".into(),
+            (StorageError::Full, false) => "The phone's storage is full, so this was not saved. Records saved before are untouched. Upload or free some space, then try again.".into(),
+            (StorageError::Unavailable, true) => "浏览器不允许保存数据（可能是无痕模式），这次没有保存。".into(),
+            (StorageError::Unavailable, false) => "This browser does not allow saving (private mode?), so this was not saved.".into(),
+            (StorageError::Corrupt(_), true) | (StorageError::TooNew, true) => "有一条保存的数据读不出来，已原样保留。".into(),
+            (StorageError::Corrupt(_), false) | (StorageError::TooNew, false) => "A stored record could not be read; it was kept as it is.".into(),
+        }
+    }
+}
+
+impl From<GlooError> for StorageError {
+    fn from(e: GlooError) -> Self {
+        match e {
+            GlooError::KeyNotFound(k) => StorageError::Corrupt(format!("missing {k}")),
+            GlooError::SerdeError(e) => StorageError::Corrupt(e.to_string()),
+            GlooError::JsError(js) => {
+                if js.name == "QuotaExceededError" || js.name == "NS_ERROR_DOM_QUOTA_REACHED" {
+                    StorageError::Full
+                } else {
+                    StorageError::Unavailable
+                }
+            }
+        }
+    }
+}
+
+/// Whether local storage can be used at all; gloo's own accessor would panic otherwise.
+fn available() -> Result<(), StorageError> {
+    match web_sys::window().map(|w| w.local_storage()) {
+        Some(Ok(Some(_))) => Ok(()),
+        _ => Err(StorageError::Unavailable),
+    }
+}
+
+fn get<T: DeserializeOwned>(key: &str) -> Result<Option<T>, StorageError> {
+    available()?;
+    match LocalStorage::get::<T>(key) {
+        Ok(v) => Ok(Some(v)),
+        Err(GlooError::KeyNotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn set<T: Serialize>(key: &str, value: &T) -> Result<(), StorageError> {
+    available()?;
+    LocalStorage::set(key, value).map_err(Into::into)
+}
+
+fn raw_get(key: &str) -> Result<Option<String>, StorageError> {
+    available()?;
+    LocalStorage::raw().get_item(key).map_err(|_| StorageError::Unavailable)
+}
+
+fn visit_key(id: Uuid) -> String {
+    format!("{VISIT_PREFIX}{id}")
+}
+
+/// Saves one visit. Returns only after the browser has taken the write.
+pub fn save_visit(v: &LocalVisit) -> Result<(), StorageError> {
+    set(&visit_key(v.visit.id), v)
+}
+
+/// Removes a visit (only drafts are ever discarded).
+pub fn delete_visit(id: Uuid) -> Result<(), StorageError> {
+    available()?;
+    LocalStorage::delete(visit_key(id));
+    Ok(())
+}
+
+/// What loading the stored visits found.
+#[derive(Default)]
+pub struct LoadedVisits {
+    pub visits: Vec<LocalVisit>,
+    /// Records that could not be read; left in place untouched.
+    pub unreadable: usize,
+}
+
+/// Reads every stored visit, migrating older shapes and writing them back.
+/// The keys themselves are the index, so no record can be orphaned by a
+/// write interrupted between a record and an index.
+pub fn load_visits() -> Result<LoadedVisits, StorageError> {
+    available()?;
+    let raw = LocalStorage::raw();
+    let n = raw.length().map_err(|_| StorageError::Unavailable)?;
+    let keys: Vec<String> = (0..n)
+        .filter_map(|i| raw.key(i).ok().flatten())
+        .filter(|k| k.starts_with(VISIT_PREFIX))
+        .collect();
+    let mut out = LoadedVisits::default();
+    for key in keys {
+        let Some(text) = raw_get(&key)? else { continue };
+        match LocalVisit::from_stored(&text) {
+            Ok((v, migrated)) => {
+                if migrated {
+                    // If the write-back fails the old shape stays and migrates again next time.
+                    let _ = save_visit(&v);
+                }
+                out.visits.push(v);
+            }
+            Err(MigrationError::TooNew(_)) | Err(MigrationError::Unreadable(_)) => out.unreadable += 1,
+        }
+    }
+    out.visits.sort_by_key(|v| std::cmp::Reverse(v.visit.recorded_at));
+    Ok(out)
+}
+
+/// Reads one stored visit.
+pub fn load_visit(id: Uuid) -> Result<Option<LocalVisit>, StorageError> {
+    match raw_get(&visit_key(id))? {
+        None => Ok(None),
+        Some(text) => match LocalVisit::from_stored(&text) {
+            Ok((v, _)) => Ok(Some(v)),
+            Err(MigrationError::TooNew(_)) => Err(StorageError::TooNew),
+            Err(MigrationError::Unreadable(e)) => Err(StorageError::Corrupt(e)),
+        },
+    }
+}
+
+pub fn load_session() -> Option<Session> {
+    get(KEY_SESSION).ok().flatten()
+}
+
+pub fn save_session(s: &Session) -> Result<(), StorageError> {
+    set(KEY_SESSION, s)
+}
+
+/// Forgets the token but nothing recorded.
+pub fn clear_session() {
+    if available().is_ok() {
+        LocalStorage::delete(KEY_SESSION);
+    }
+}
+
+pub fn load_roster() -> Option<RosterResponse> {
+    get(KEY_ROSTER).ok().flatten()
+}
+
+pub fn save_roster(r: &RosterResponse) -> Result<(), StorageError> {
+    set(KEY_ROSTER, r)
+}
+
+/// This phone's id, made once and kept.
+pub fn device_id(make: impl FnOnce() -> Uuid) -> Uuid {
+    if let Ok(Some(id)) = get::<Uuid>(KEY_DEVICE) {
+        return id;
+    }
+    let id = make();
+    let _ = set(KEY_DEVICE, &id);
+    id
+}
+
+/// What the outbox screen shows about past uploads.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutboxMeta {
+    /// Unix milliseconds of the last upload the server answered.
+    pub last_success_ms: Option<f64>,
+    /// Plain words of the last failure, cleared by a success.
+    pub last_error: Option<String>,
+}
+
+pub fn load_outbox_meta() -> OutboxMeta {
+    get(KEY_OUTBOX).ok().flatten().unwrap_or_default()
+}
+
+pub fn save_outbox_meta(m: &OutboxMeta) -> Result<(), StorageError> {
+    set(KEY_OUTBOX, m)
+}
+
+pub fn load_lang() -> Option<String> {
+    get(KEY_LANG).ok().flatten()
+}
+
+pub fn save_lang(lang: &str) -> Result<(), StorageError> {
+    set(KEY_LANG, &lang.to_string())
+}
+
+/// Whether a `storage` event from another tab concerns this app's data.
+pub fn is_our_key(key: &str) -> bool {
+    key.starts_with(PREFIX)
+}

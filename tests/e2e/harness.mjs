@@ -1,0 +1,155 @@
+// Shared pieces of the browser tests: start the real server on a free
+// loopback port with a fresh SQLite data dir, and Debian's headless Chromium.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SERVER_BIN = process.env.DAOHU_SERVER_BIN || join(ROOT, 'target', 'debug', 'daohu-server');
+export const DIST = process.env.DAOHU_DIST || join(ROOT, 'dist');
+export const MEMBER1 = { phone: '13800000001', password: 'daohu123' };
+export const MEMBER2 = { phone: '13800000002', password: 'daohu123' };
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** A running server; `stop()` kills it, `start()` brings it back on the same port and data. */
+export class Server {
+  constructor() {
+    this.dataDir = mkdtempSync(join(tmpdir(), 'daohu-e2e-'));
+    this.port = 0;
+    this.proc = null;
+  }
+  get url() { return `http://127.0.0.1:${this.port}`; }
+  async start() {
+    if (!this.port) this.port = await freePort();
+    this.proc = spawn(SERVER_BIN, ['--addr', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--dist', DIST], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, RUST_LOG: 'warn' },
+    });
+    this.stderr = '';
+    this.proc.stderr.on('data', (d) => { this.stderr += d; });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      try {
+        const r = await fetch(`${this.url}/healthz`);
+        if (r.ok) return;
+      } catch { /* not up yet */ }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`server did not start: ${this.stderr}`);
+  }
+  async stop() {
+    if (!this.proc) return;
+    const p = this.proc;
+    this.proc = null;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await exited;
+  }
+  async cleanup() {
+    await this.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+  /** Calls the API as a member. */
+  async api(path, { token, method = 'GET', body } = {}) {
+    const headers = { accept: 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const r = await fetch(this.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    return { status: r.status, json: text ? JSON.parse(text) : null };
+  }
+  async login(who) {
+    const r = await this.api('/api/auth/login', { method: 'POST', body: who });
+    if (r.status !== 200) throw new Error(`login failed: ${r.status}`);
+    return r.json.token;
+  }
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
+/** A phone-sized page in Chinese. */
+export async function phone(browser) {
+  const context = await browser.newContext({ viewport: { width: 360, height: 640 }, locale: 'zh-CN', deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  return { context, page };
+}
+
+/** Signs in through the form and waits for the household list. */
+export async function signIn(page, server, who, expectedHouseholds) {
+  await page.goto(server.url + '/');
+  await page.waitForURL('**/login');
+  await page.fill('#phone', who.phone);
+  await page.fill('#password', who.password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(server.url + '/');
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=household-list] li').length === n, expectedHouseholds);
+}
+
+/** Waits until the service worker controls the page (the shell is cached). */
+export async function waitForServiceWorker(page) {
+  await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+  await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 15_000 });
+}
+
+export async function pendingCount(page) {
+  return Number(await page.textContent('[data-testid=pending-count]'));
+}
+
+/** Walks a whole visit through the UI from a household page and saves it. */
+export async function recordVisit(page, { state = '已完成', problem = null, summary = '' } = {}) {
+  await page.click('[data-testid=start-visit]');
+  await page.waitForURL('**/visit/*');
+  for (let step = 0; step < 5; step++) {
+    await page.waitForSelector(`[data-testid=step-title] >> text=${step + 1} / 7`);
+    await page.locator('.checklist input[type=checkbox]').first().check();
+    await page.click(`button.state:has-text("${state}")`);
+    await page.fill('#notes', `第${step + 1}项备注`);
+    await page.click('.step-buttons button.primary');
+  }
+  await page.waitForSelector('[data-testid=step-title] >> text=6 / 7');
+  if (problem) {
+    await page.click('[data-testid=add-problem]');
+    await page.selectOption('#problem-0-category', problem.category);
+    await page.fill('#problem-0-text', problem.text);
+  }
+  await page.click('.step-buttons button.primary');
+  await page.waitForSelector('[data-testid=step-title] >> text=7 / 7');
+  if (summary) await page.fill('#summary', summary);
+  await page.click('[data-testid=save-visit]');
+  await page.waitForSelector('[data-testid=saved-status]');
+  return page.url().split('/visit/')[1];
+}
+
+/** Every record this app keeps in local storage, key → value. */
+export async function localRecords(page) {
+  return page.evaluate(() => {
+    const out = {};
+    for (let i = 0; i < localStorage.length; i++) {
+      const k = localStorage.key(i);
+      if (k.startsWith('daohu:v1:visit:')) out[k] = localStorage.getItem(k);
+    }
+    return out;
+  });
+}

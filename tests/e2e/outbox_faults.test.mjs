@@ -1,0 +1,143 @@
+// Browser tests of storage and the outbox under faults: server down, expired
+// session, a full phone, and data stored by an older version of the app.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { Server, launchBrowser, phone, signIn, pendingCount, recordVisit, localRecords, MEMBER1 } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = new Server();
+  await server.start();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.cleanup();
+});
+
+const historyIds = async (token) => {
+  const r = await server.api('/api/roster', { token });
+  return r.json.households.flatMap((h) => h.history.map((v) => v.id));
+};
+
+test('server down: the outbox says why in plain words, keeps the visit, and uploads once it is back', async () => {
+  const { context, page } = await phone(browser);
+  await signIn(page, server, MEMBER1, 10);
+  await server.stop();
+  await page.locator('[data-testid=household-list] a.card').nth(1).click();
+  const id = await recordVisit(page);
+  await page.goto(server.url + '/outbox').catch(() => {});
+  await page.waitForSelector('[data-testid=outbox-error]', { timeout: 15_000 });
+  assert.match(await page.textContent('[data-testid=outbox-error]'), /连不上服务器/);
+  assert.equal(await pendingCount(page), 1);
+
+  await server.start();
+  await page.click('[data-testid=upload-now]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 15_000 });
+  await page.waitForSelector('[data-testid=outbox-error]', { state: 'detached' });
+  assert.notEqual(await page.textContent('[data-testid=outbox-last-success]'), '还没有');
+  const token = await server.login(MEMBER1);
+  assert.deepEqual((await historyIds(token)).filter((x) => x === id), [id]);
+  await context.close();
+});
+
+test('an expired session asks to sign in again and leaves the outbox alone', async () => {
+  const { context, page } = await phone(browser);
+  await signIn(page, server, MEMBER1, 10);
+  // End the session on the server, as an expiry would.
+  const token = await page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:session')).token);
+  assert.equal((await server.api('/api/auth/logout', { token, method: 'POST' })).status, 204);
+
+  await page.locator('[data-testid=household-list] a.card').nth(2).click();
+  const id = await recordVisit(page);
+  await page.waitForSelector('.banner.warn >> text=登录已过期');
+  assert.equal(await pendingCount(page), 1);
+  assert.ok((await localRecords(page))[`daohu:v1:visit:${id}`]);
+
+  await page.click('.banner.warn a');
+  await page.waitForURL('**/login');
+  assert.equal(await page.inputValue('#phone'), MEMBER1.phone, 'the phone number is remembered');
+  await page.fill('#password', MEMBER1.password);
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 15_000 });
+  const fresh = await server.login(MEMBER1);
+  assert.ok((await historyIds(fresh)).includes(id));
+  await context.close();
+});
+
+test('a full phone: the save says it failed, never "saved", and stored records stay byte-identical', async () => {
+  const { context, page } = await phone(browser);
+  await signIn(page, server, MEMBER1, 10);
+  await context.setOffline(true);
+  await page.locator('[data-testid=household-list] a.card').nth(4).click();
+  const kept = await recordVisit(page); // one saved record that must survive untouched
+  await page.goto(server.url + '/').catch(() => {});
+  await page.locator('[data-testid=household-list] a.card').nth(6).click();
+  await page.click('[data-testid=start-visit]');
+  await page.waitForURL('**/visit/*');
+  for (let s = 0; s < 5; s++) {
+    await page.click('button.state:has-text("已完成")');
+    await page.click('.step-buttons button.primary');
+  }
+  await page.click('.step-buttons button.primary');
+  await page.waitForSelector('[data-testid=step-title] >> text=7 / 7');
+
+  const digest = (recs) => createHash('sha256').update(JSON.stringify(Object.entries(recs).sort())).digest('hex');
+  const before = await localRecords(page);
+  // Fill local storage until the browser refuses more, leaving only a few bytes.
+  await page.evaluate(() => {
+    let chunk = 'x'.repeat(512 * 1024);
+    let i = 0;
+    while (chunk.length >= 1) {
+      try { localStorage.setItem(`filler:${i++}`, chunk); } catch { chunk = chunk.slice(0, Math.floor(chunk.length / 2)); }
+    }
+  });
+  const started = Date.now();
+  await page.click('[data-testid=save-visit]');
+  await page.waitForSelector('[data-testid=save-error]', { timeout: 1_000 });
+  assert.ok(Date.now() - started < 1_000);
+  assert.match(await page.textContent('[data-testid=save-error]'), /存储空间已满/);
+  assert.equal(await page.locator('[data-testid=saved-status]').count(), 0, 'never says saved');
+  assert.equal(await page.locator('[data-testid=save-visit]').count(), 1, 'the entry stays on screen');
+  assert.equal(digest(await localRecords(page)), digest(before), 'stored records are byte-identical');
+  assert.ok(before[`daohu:v1:visit:${kept}`]);
+
+  // Free room and save again: it works and the first record is still there.
+  await page.evaluate(() => { for (const k of Object.keys(localStorage)) if (k.startsWith('filler:')) localStorage.removeItem(k); });
+  await page.click('[data-testid=save-visit]');
+  await page.waitForSelector('[data-testid=saved-status]');
+  assert.equal(await pendingCount(page), 2);
+  await context.close();
+});
+
+test('a visit stored by an older app version migrates, once, and uploads', async () => {
+  const { context, page } = await phone(browser);
+  await signIn(page, server, MEMBER1, 10);
+  const session = await page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:session')));
+  const roster = await page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:roster')));
+  const household = roster.households[7].household.id;
+  // Version 0 kept the bare visit with a `saved` flag and no envelope.
+  const id = await page.evaluate(({ household, member }) => {
+    const hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, '0')).join('');
+    const ms = Date.now().toString(16).padStart(12, '0');
+    const r = hex(10);
+    const id = `${ms.slice(0, 8)}-${ms.slice(8)}-7${r.slice(1, 4)}-${(8 | (parseInt(r[4], 16) & 3)).toString(16)}${r.slice(5, 8)}-${r.slice(8, 20)}`;
+    const sections = ['member_contact', 'sentiment_visit', 'policy_delivered', 'industry_matchup', 'precise_service']
+      .map((kind) => ({ kind, state: 'done', checked: [], notes: '' }));
+    const visit = { id, household_id: household, member_id: member, visited_on: '2026-11-20', recorded_at: new Date().toISOString(), sections, problems: [], summary: '旧版本记录', saved: true };
+    localStorage.setItem(`daohu:v1:visit:${id}`, JSON.stringify(visit));
+    return id;
+  }, { household, member: session.member.id });
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 15_000 });
+  const stored = JSON.parse((await localRecords(page))[`daohu:v1:visit:${id}`]);
+  assert.equal(stored.schema, 1);
+  assert.equal(stored.sync.state, 'stored');
+  const token = await server.login(MEMBER1);
+  assert.ok((await historyIds(token)).includes(id));
+  await context.close();
+});
