@@ -18,6 +18,8 @@ pub enum Lang {
 #[derive(Clone, Copy)]
 pub struct AppCtx {
     pub lang: RwSignal<Lang>,
+    /// The screen shown; see [`crate::routes`].
+    pub route: RwSignal<crate::routes::AppRoute>,
     pub session: RwSignal<Option<Session>>,
     /// The server said the session is over; the member must sign in again.
     pub signed_out: RwSignal<bool>,
@@ -47,6 +49,7 @@ impl AppCtx {
         let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
         let ctx = AppCtx {
             lang: RwSignal::new(lang),
+            route: RwSignal::new(crate::routes::AppRoute::current()),
             session: RwSignal::new(storage::load_session()),
             signed_out: RwSignal::new(false),
             roster: RwSignal::new(storage::load_roster()),
@@ -65,11 +68,14 @@ impl AppCtx {
         ctx
     }
 
+    /// Whether the interface is in Chinese. Untracked: the root view re-renders
+    /// on a language switch, so texts need no closure of their own (each such
+    /// closure costs wasm bytes).
     pub fn zh(self) -> bool {
-        self.lang.get() == Lang::Zh
+        self.lang.get_untracked() == Lang::Zh
     }
 
-    /// Picks the Chinese or English text for the current language (tracked).
+    /// Picks the Chinese or English text for the current language.
     pub fn tr(self, zh: &'static str, en: &'static str) -> &'static str {
         if self.zh() {
             zh
@@ -80,7 +86,20 @@ impl AppCtx {
 
     pub fn set_lang(self, lang: Lang) {
         self.lang.set(lang);
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            let _ = root.set_attribute("lang", if lang == Lang::Zh { "zh-CN" } else { "en" });
+        }
         let _ = storage::save_lang(if lang == Lang::Zh { "zh" } else { "en" });
+    }
+
+    /// Goes to a screen, adding it to the browser's history.
+    pub fn go(self, route: crate::routes::AppRoute) {
+        crate::routes::go_with(self.route, route, false);
+    }
+
+    /// Goes to a screen, replacing the current history entry (for redirects).
+    pub fn redirect(self, route: crate::routes::AppRoute) {
+        crate::routes::go_with(self.route, route, true);
     }
 
     /// Rereads every visit from storage (after another tab or the uploader changed them).

@@ -14,11 +14,10 @@ pub mod sync;
 pub mod time;
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 
 use crate::components::header::Header;
 use crate::ctx::AppCtx;
+use crate::routes::AppRoute;
 use crate::pages::{
     household::HouseholdPage, households::HouseholdsPage, login::LoginPage, outbox::OutboxPage,
     visit::VisitPage,
@@ -30,19 +29,24 @@ pub fn App() -> impl IntoView {
     let ctx = AppCtx::provide();
     sync::start(ctx);
     components::update::watch_for_update(ctx);
-    view! {
-        <Router>
+    routes::listen(ctx.route);
+    // The whole tree is rebuilt on a language switch (rare), so the texts
+    // inside need no reactive closures of their own.
+    move || {
+        ctx.lang.track();
+        view! {
             <Header/>
             <main id="main">
-                <Routes fallback=|| view! { <p class="empty">"页面不存在 / Page not found"</p> }>
-                    <Route path=path!("/") view=HouseholdsPage/>
-                    <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/household/:id") view=HouseholdPage/>
-                    <Route path=path!("/visit/:id") view=VisitPage/>
-                    <Route path=path!("/outbox") view=OutboxPage/>
-                </Routes>
+                {move || match ctx.route.get() {
+                    AppRoute::Households => view! { <HouseholdsPage/> }.into_any(),
+                    AppRoute::Login => view! { <LoginPage/> }.into_any(),
+                    AppRoute::Household(id) => view! { <HouseholdPage id=id/> }.into_any(),
+                    AppRoute::Visit(id) => view! { <VisitPage id=id/> }.into_any(),
+                    AppRoute::Outbox => view! { <OutboxPage/> }.into_any(),
+                    AppRoute::NotFound => view! { <p class="empty">"页面不存在 / Page not found"</p> }.into_any(),
+                }}
             </main>
-        </Router>
+        }
     }
 }
 

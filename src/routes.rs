@@ -1,6 +1,14 @@
-//! The app's screens, as one enum: every link is made from it.
+//! The app's screens, as one enum, and the small router that follows it.
+//!
+//! A hand-written router instead of leptos_router: the app has five flat
+//! screens, and leptos_router cost about 20 KB of gzipped wasm, which put the
+//! first screen over its 250 KB budget.
 
+use leptos::prelude::*;
 use uuid::Uuid;
+use wasm_bindgen::JsValue;
+
+use crate::ctx::use_ctx;
 
 /// A screen of the app.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,10 +19,11 @@ pub enum AppRoute {
     Household(Uuid),
     Visit(Uuid),
     Outbox,
+    NotFound,
 }
 
 impl AppRoute {
-    /// The path of this screen; must match the `path!`s in `App`.
+    /// The path of this screen.
     pub fn href(self) -> String {
         match self {
             AppRoute::Households => "/".into(),
@@ -22,6 +31,80 @@ impl AppRoute {
             AppRoute::Household(id) => format!("/household/{id}"),
             AppRoute::Visit(id) => format!("/visit/{id}"),
             AppRoute::Outbox => "/outbox".into(),
+            AppRoute::NotFound => "/404".into(),
         }
+    }
+
+    /// The screen for a path; the inverse of [`AppRoute::href`].
+    pub fn parse(path: &str) -> AppRoute {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let id = |s: &str| Uuid::parse_str(s).ok();
+        match parts.as_slice() {
+            [""] => AppRoute::Households,
+            ["login"] => AppRoute::Login,
+            ["outbox"] => AppRoute::Outbox,
+            ["household", x] => id(x).map(AppRoute::Household).unwrap_or(AppRoute::NotFound),
+            ["visit", x] => id(x).map(AppRoute::Visit).unwrap_or(AppRoute::NotFound),
+            _ => AppRoute::NotFound,
+        }
+    }
+
+    /// The screen the browser's address shows now.
+    pub fn current() -> AppRoute {
+        let path = web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_default();
+        AppRoute::parse(&path)
+    }
+}
+
+/// Shows `route`, adding it to the browser's history, or replacing the
+/// current entry when `replace` (for redirects).
+pub fn go_with(signal: RwSignal<AppRoute>, route: AppRoute, replace: bool) {
+    if let Some(w) = web_sys::window() {
+        if let Ok(h) = w.history() {
+            let url = route.href();
+            let _ = if replace {
+                h.replace_state_with_url(&JsValue::NULL, "", Some(&url))
+            } else {
+                h.push_state_with_url(&JsValue::NULL, "", Some(&url))
+            };
+        }
+        w.scroll_to_with_x_and_y(0.0, 0.0);
+    }
+    signal.set(route);
+}
+
+/// Follows the browser's back and forward buttons.
+pub fn listen(signal: RwSignal<AppRoute>) {
+    let _ = window_event_listener(leptos::ev::popstate, move |_| signal.set(AppRoute::current()));
+}
+
+/// A link to a screen: a real `<a href>` (so it works with the keyboard and
+/// screen readers, and opens in a new tab), handled in the page on a plain click.
+#[component]
+pub fn Link(to: AppRoute, #[prop(optional, into)] class: String, children: Children) -> impl IntoView {
+    let ctx = use_ctx();
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        if ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() || ev.button() != 0 {
+            return;
+        }
+        ev.prevent_default();
+        go_with(ctx.route, to, false);
+    };
+    view! { <a href=to.href() class=class on:click=on_click>{children()}</a> }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_round_trip() {
+        let id = Uuid::from_u128(7);
+        for r in [AppRoute::Households, AppRoute::Login, AppRoute::Outbox, AppRoute::Household(id), AppRoute::Visit(id)] {
+            assert_eq!(AppRoute::parse(&r.href()), r);
+        }
+        assert_eq!(AppRoute::parse("/visit/not-a-uuid"), AppRoute::NotFound);
+        assert_eq!(AppRoute::parse("/nope"), AppRoute::NotFound);
+        assert_eq!(AppRoute::parse("/outbox/"), AppRoute::Outbox);
     }
 }

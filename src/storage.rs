@@ -136,7 +136,7 @@ pub fn load_visits() -> Result<LoadedVisits, StorageError> {
             Err(MigrationError::TooNew(_)) | Err(MigrationError::Unreadable(_)) => out.unreadable += 1,
         }
     }
-    out.visits.sort_by_key(|v| std::cmp::Reverse(v.visit.recorded_at));
+    out.visits.sort_unstable_by_key(|v| std::cmp::Reverse(v.visit.recorded_at));
     Ok(out)
 }
 

@@ -2,7 +2,7 @@
 //! language, and the banners that need the member's attention.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+use crate::routes::Link;
 
 use crate::ctx::{use_ctx, Lang};
 use crate::routes::AppRoute;
@@ -17,37 +17,37 @@ pub fn Header() -> impl IntoView {
     let apply_update = move |_| crate::components::update::apply_update();
     view! {
         <header class="topbar">
-            <A href=AppRoute::Households.href() attr:class="brand">
-                {move || ctx.tr("到户", "Daohu")}
-            </A>
+            <Link to=AppRoute::Households class="brand">
+                {ctx.tr("到户", "Daohu")}
+            </Link>
             <span class="net" class:offline=move || !ctx.online.get() role="status" aria-live="polite">
                 {move || if ctx.online.get() { ctx.tr("在线", "Online") } else { ctx.tr("离线", "Offline") }}
             </span>
-            <A href=AppRoute::Outbox.href() attr:class="outbox-link">
-                {move || ctx.tr("待上传", "To upload")}
+            <Link to=AppRoute::Outbox class="outbox-link">
+                {ctx.tr("待上传", "To upload")}
                 " "
                 <span class="badge" data-testid="pending-count">{pending}</span>
-            </A>
+            </Link>
             <button class="lang" on:click=toggle_lang aria-label="切换语言 / Switch language">
-                {move || if ctx.zh() { "EN" } else { "中文" }}
+                {if ctx.zh() { "EN" } else { "中文" }}
             </button>
         </header>
         <Show when=move || ctx.update_ready.get()>
             <div class="banner info" role="status">
-                {move || ctx.tr("有新版本。", "A new version is ready.")}
-                <button on:click=apply_update>{move || ctx.tr("重新加载", "Reload")}</button>
+                {ctx.tr("有新版本。", "A new version is ready.")}
+                <button on:click=apply_update>{ctx.tr("重新加载", "Reload")}</button>
             </div>
         </Show>
         <Show when=move || ctx.signed_out.get()>
             <div class="banner warn" role="alert">
-                {move || ctx.tr("登录已过期，请重新登录。没上传的记录仍在手机上。", "Your sign-in has expired. Records not yet uploaded stay on the phone.")}
+                {ctx.tr("登录已过期，请重新登录。没上传的记录仍在手机上。", "Your sign-in has expired. Records not yet uploaded stay on the phone.")}
                 " "
-                <A href=AppRoute::Login.href()>{move || ctx.tr("去登录", "Sign in")}</A>
+                <Link to=AppRoute::Login>{ctx.tr("去登录", "Sign in")}</Link>
             </div>
         </Show>
         <Show when=move || { ctx.unreadable.get() > 0 }>
             <div class="banner warn" role="alert">
-                {move || ctx.tr("有记录是新版本保存的，这个版本读不出来，已原样保留。请更新应用。", "Some records were saved by a newer version and are kept as they are. Please update the app.")}
+                {ctx.tr("有记录是新版本保存的，这个版本读不出来，已原样保留。请更新应用。", "Some records were saved by a newer version and are kept as they are. Please update the app.")}
             </div>
         </Show>
     }

@@ -20,3 +20,14 @@ pub fn sync_label(s: &SyncState, zh: bool) -> String {
         (SyncState::Rejected { reason }, false) => format!("Not accepted by the server: {reason}"),
     }
 }
+
+/// A small key for where a visit stands, so lists re-render a row when it changes.
+pub fn sync_key(s: &SyncState) -> u8 {
+    match s {
+        SyncState::Draft => 0,
+        SyncState::Pending => 1,
+        SyncState::Stored { .. } => 2,
+        SyncState::Conflict { .. } => 3,
+        SyncState::Rejected { .. } => 4,
+    }
+}

@@ -2,31 +2,28 @@
 
 use daohu_domain::{LocalVisit, SyncState, Visit};
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::use_navigate;
+use crate::routes::Link;
 
-use super::{id_param, last_visit_on, require_session};
+use super::{last_visit_on, require_session};
+use uuid::Uuid;
 use crate::components::sync_label;
 use crate::ctx::use_ctx;
 use crate::routes::AppRoute;
 use crate::time;
 
 #[component]
-pub fn HouseholdPage() -> impl IntoView {
+pub fn HouseholdPage(id: Uuid) -> impl IntoView {
     require_session();
     let ctx = use_ctx();
-    let id = id_param();
-    let navigate = use_navigate();
     let error = RwSignal::new(None::<String>);
 
     let household = Memo::new(move |_| {
-        let id = id.get()?;
+        
         ctx.roster.with(|r| r.as_ref()?.households.iter().find(|h| h.household.id == id).cloned())
     });
     let local = Memo::new(move |_| {
-        let id = id.get();
         ctx.visits.with(|all| {
-            all.iter().filter(|v| Some(v.visit.household_id) == id).cloned().collect::<Vec<_>>()
+            all.iter().filter(|v| v.visit.household_id == id).cloned().collect::<Vec<_>>()
         })
     });
     let draft = Memo::new(move |_| {
@@ -35,21 +32,21 @@ pub fn HouseholdPage() -> impl IntoView {
 
     let start = move |_| {
         if let Some(d) = draft.get_untracked() {
-            navigate(&AppRoute::Visit(d).href(), Default::default());
+            ctx.go(AppRoute::Visit(d));
             return;
         }
-        let (Some(hid), Some(session)) = (id.get_untracked(), ctx.session.get_untracked()) else { return };
-        let visit = Visit::new(time::new_id(), hid, session.member.id, time::today(), time::now_utc());
+        let Some(session) = ctx.session.get_untracked() else { return };
+        let visit = Visit::new(time::new_id(), id, session.member.id, time::today(), time::now_utc());
         let vid = visit.id;
         match ctx.put_visit(LocalVisit::draft(visit)) {
-            Ok(()) => navigate(&AppRoute::Visit(vid).href(), Default::default()),
+            Ok(()) => ctx.go(AppRoute::Visit(vid)),
             Err(e) => error.set(Some(e.message(ctx.zh()))),
         }
     };
 
     view! {
         <section class="page household">
-            <A href=AppRoute::Households.href() attr:class="back">{move || ctx.tr("‹ 返回联系户", "‹ Households")}</A>
+            <Link to=AppRoute::Households class="back">{ctx.tr("‹ 返回联系户", "‹ Households")}</Link>
             {move || match household.get() {
                 None => view! { <p class="empty">{ctx.tr("找不到这一户。", "Household not found.")}</p> }.into_any(),
                 Some(h) => {
@@ -84,13 +81,13 @@ pub fn HouseholdPage() -> impl IntoView {
             <button class="primary big" on:click=start data-testid="start-visit">
                 {move || if draft.get().is_some() { ctx.tr("继续未完成的走访", "Continue the unfinished visit") } else { ctx.tr("开始走访", "Start a visit") }}
             </button>
-            <h2>{move || ctx.tr("这部手机上的走访", "Visits on this phone")}</h2>
+            <h2>{ctx.tr("这部手机上的走访", "Visits on this phone")}</h2>
             <ul class="list" data-testid="local-visits">
-                <For each=move || local.get() key=|v| (v.visit.id, format!("{:?}", v.sync)) let:v>
+                <For each=move || local.get() key=|v| (v.visit.id, crate::components::sync_key(&v.sync)) let:v>
                     <li>
-                        <A href=AppRoute::Visit(v.visit.id).href()>
+                        <Link to=AppRoute::Visit(v.visit.id)>
                             {v.visit.visited_on.to_string()} " · " {move || sync_label(&v.sync, ctx.zh())}
-                        </A>
+                        </Link>
                     </li>
                 </For>
             </ul>
@@ -104,8 +101,8 @@ fn HistoryList(history: Vec<daohu_domain::VisitSummary>) -> impl IntoView {
     let ctx = use_ctx();
     let empty = history.is_empty();
     view! {
-        <h2>{move || ctx.tr("服务器上的走访记录", "Visits on the server")}</h2>
-        {empty.then(|| view! { <p class="empty">{move || ctx.tr("还没有。", "None yet.")}</p> })}
+        <h2>{ctx.tr("服务器上的走访记录", "Visits on the server")}</h2>
+        {empty.then(|| view! { <p class="empty">{ctx.tr("还没有。", "None yet.")}</p> })}
         <ul class="list" data-testid="server-history">
             {history.into_iter().map(|s| {
                 let done = s.sections.iter().filter(|(_, st)| *st == Some(daohu_domain::SectionState::Done)).count();

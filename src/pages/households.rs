@@ -2,7 +2,7 @@
 //! and a "due" mark.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+use crate::routes::Link;
 
 use super::{last_visit_on, require_session};
 use crate::ctx::use_ctx;
@@ -39,7 +39,7 @@ pub fn HouseholdsPage() -> impl IntoView {
             })
             .collect();
         // Due first, then special groups, then by doorplate.
-        rows.sort_by(|a, b| {
+        rows.sort_unstable_by(|a, b| {
             b.2.cmp(&a.2)
                 .then(b.0.is_special().cmp(&a.0.is_special()))
                 .then(a.0.address.cmp(&b.0.address))
@@ -54,41 +54,40 @@ pub fn HouseholdsPage() -> impl IntoView {
             <h1>
                 {move || ctx.session.get().map(|s| s.member.name).unwrap_or_default()}
                 " · "
-                {move || ctx.tr("我的联系户", "My households")}
+                {ctx.tr("我的联系户", "My households")}
             </h1>
             <p class="summary">
                 {move || format!("{} {} · {} {}", rows.with(|r| r.len()), ctx.tr("户", "households"), due_count(), ctx.tr("户该走访了", "due"))}
             </p>
-            <label class="visually-hidden" for="search">{move || ctx.tr("搜索户主或门牌", "Search head or doorplate")}</label>
+            <label class="visually-hidden" for="search">{ctx.tr("搜索户主或门牌", "Search head or doorplate")}</label>
             <input id="search" type="search" class="search"
-                placeholder=move || ctx.tr("搜索户主或门牌", "Search head or doorplate")
+                placeholder=ctx.tr("搜索户主或门牌", "Search head or doorplate")
                 prop:value=query on:input=move |ev| query.set(event_target_value(&ev))/>
             <Show when=move || ctx.roster.get().is_none()>
-                <p class="empty">{move || ctx.tr("还没有下载联系户名单，请在有网时打开应用。", "The household list has not been downloaded yet; open the app where there is a network.")}</p>
+                <p class="empty">{ctx.tr("还没有下载联系户名单，请在有网时打开应用。", "The household list has not been downloaded yet; open the app where there is a network.")}</p>
             </Show>
             <ul class="cards" data-testid="household-list">
                 <For each=move || rows.get() key=|r| (r.0.id, r.1, r.2, r.3) let:row>
                     {
                         let (h, last, due, drafts) = row;
-                        let href = AppRoute::Household(h.id).href();
                         let tags = h.special_groups.clone();
                         view! {
                             <li>
-                                <A href=href attr:class="card">
+                                <Link to=AppRoute::Household(h.id) class="card">
                                     <span class="card-title">{h.head_name.clone()}</span>
                                     <span class="card-sub">{h.address.clone()}</span>
                                     <span class="tags">
                                         {tags.into_iter().map(|g| view! {
-                                            <span class="tag">{move || if ctx.zh() { g.label_zh() } else { g.label_en() }}</span>
+                                            <span class="tag">{if ctx.zh() { g.label_zh() } else { g.label_en() }}</span>
                                         }).collect_view()}
-                                        {due.then(|| view! { <span class="tag due">{move || ctx.tr("该走访了", "Due")}</span> })}
-                                        {(drafts > 0).then(|| view! { <span class="tag draft">{move || ctx.tr("有未完成的走访", "Unfinished visit")}</span> })}
+                                        {due.then(|| view! { <span class="tag due">{ctx.tr("该走访了", "Due")}</span> })}
+                                        {(drafts > 0).then(|| view! { <span class="tag draft">{ctx.tr("有未完成的走访", "Unfinished visit")}</span> })}
                                     </span>
                                     <span class="card-sub">
-                                        {move || ctx.tr("上次走访：", "Last visit: ")}
+                                        {ctx.tr("上次走访：", "Last visit: ")}
                                         {match last { Some(d) => d.to_string(), None => "—".into() }}
                                     </span>
-                                </A>
+                                </Link>
                             </li>
                         }
                     }

@@ -3,7 +3,6 @@
 use daohu_domain::LoginRequest;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_navigate;
 
 use crate::api;
 use crate::ctx::use_ctx;
@@ -18,7 +17,6 @@ pub fn LoginPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let navigate = use_navigate();
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -32,14 +30,13 @@ pub fn LoginPage() -> impl IntoView {
         }
         busy.set(true);
         error.set(None);
-        let navigate = navigate.clone();
         spawn_local(async move {
             let zh = ctx.zh();
             match api::login(&req).await {
                 Ok(session) => match ctx.signed_in(session) {
                     Ok(()) => {
                         password.set(String::new());
-                        navigate(&AppRoute::Households.href(), Default::default());
+                        ctx.go(AppRoute::Households);
                     }
                     Err(e) => error.set(Some(e.message(zh))),
                 },
@@ -51,13 +48,13 @@ pub fn LoginPage() -> impl IntoView {
 
     view! {
         <section class="page login">
-            <h1>{move || ctx.tr("登录", "Sign in")}</h1>
-            <p class="hint">{move || ctx.tr("第一次用请在有网的地方登录，之后没有网也能记录走访。", "Sign in once where there is a network; after that you can record visits with no signal.")}</p>
+            <h1>{ctx.tr("登录", "Sign in")}</h1>
+            <p class="hint">{ctx.tr("第一次用请在有网的地方登录，之后没有网也能记录走访。", "Sign in once where there is a network; after that you can record visits with no signal.")}</p>
             <form on:submit=submit>
-                <label for="phone">{move || ctx.tr("手机号", "Phone number")}</label>
+                <label for="phone">{ctx.tr("手机号", "Phone number")}</label>
                 <input id="phone" name="phone" type="tel" inputmode="numeric" autocomplete="username"
                     prop:value=phone on:input=move |ev| phone.set(event_target_value(&ev))/>
-                <label for="password">{move || ctx.tr("密码", "Password")}</label>
+                <label for="password">{ctx.tr("密码", "Password")}</label>
                 <input id="password" name="password" type="password" autocomplete="current-password"
                     prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
                 <Show when=move || error.get().is_some()>

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::A;
+use crate::routes::Link;
 
 use super::require_session;
 use crate::components::sync_label;
@@ -30,25 +30,26 @@ pub fn OutboxPage() -> impl IntoView {
 
     view! {
         <section class="page outbox">
-            <h1>{move || ctx.tr("待上传", "Outbox")}</h1>
+            <h1>{ctx.tr("待上传", "Outbox")}</h1>
             <dl class="facts">
-                <dt>{move || ctx.tr("等待上传", "Waiting")}</dt>
+                <dt>{ctx.tr("等待上传", "Waiting")}</dt>
                 <dd data-testid="outbox-waiting">{move || format!("{} {}", ctx.pending_count(), ctx.tr("条走访", "visits"))}</dd>
-                <dt>{move || ctx.tr("上次上传成功", "Last upload")}</dt>
+                <dt>{ctx.tr("上次上传成功", "Last upload")}</dt>
                 <dd data-testid="outbox-last-success">{move || ctx.outbox.get().last_success_ms.map(time::format_local).unwrap_or_else(|| ctx.tr("还没有", "never").into())}</dd>
-                <dt>{move || ctx.tr("手机存储", "Phone storage")}</dt>
+                <dt>{ctx.tr("手机存储", "Phone storage")}</dt>
                 <dd>{move || match usage.get() {
                     Some((used, quota)) if quota > 0.0 => {
-                        let pct = used / quota * 100.0;
-                        format!("{:.1} MB / {:.0} MB ({:.0}%){}", used / 1e6, quota / 1e6, pct,
-                            if pct >= 80.0 { ctx.tr(" 快满了，请尽快上传", " nearly full: upload soon") } else { "" })
+                        // Whole numbers only: float formatting costs kilobytes of wasm.
+                        let pct = (used / quota * 100.0) as u32;
+                        format!("{} KB / {} MB ({}%){}", (used / 1e3) as u64, (quota / 1e6) as u64, pct,
+                            if pct >= 80 { ctx.tr(" 快满了，请尽快上传", " nearly full: upload soon") } else { "" })
                     }
                     _ => "—".into(),
                 }}</dd>
             </dl>
             <Show when=move || ctx.outbox.get().last_error.is_some()>
                 <p class="error" role="alert" data-testid="outbox-error">
-                    {move || ctx.tr("上次上传没成功：", "The last upload failed: ")}
+                    {ctx.tr("上次上传没成功：", "The last upload failed: ")}
                     {move || ctx.outbox.get().last_error}
                 </p>
             </Show>
@@ -56,14 +57,14 @@ pub fn OutboxPage() -> impl IntoView {
                 {move || if ctx.uploading.get() { ctx.tr("正在上传…", "Uploading…") } else { ctx.tr("立即上传", "Upload now") }}
             </button>
             <ul class="list">
-                <For each=move || waiting.get() key=|v| (v.visit.id, format!("{:?}", v.sync)) children=move |v| {
+                <For each=move || waiting.get() key=|v| (v.visit.id, crate::components::sync_key(&v.sync)) children=move |v| {
                     let attention = v.sync.needs_attention();
                     let sync = v.sync.clone();
                     view! {
                         <li class:attention=attention>
-                            <A href=AppRoute::Visit(v.visit.id).href()>
+                            <Link to=AppRoute::Visit(v.visit.id)>
                                 {household_name(v.visit.household_id)} " · " {v.visit.visited_on.to_string()}
-                            </A>
+                            </Link>
                             <br/>
                             <small>{move || sync_label(&sync, ctx.zh())}</small>
                         </li>

@@ -9,10 +9,10 @@ use daohu_domain::{
     SyncState, Urgency,
 };
 use leptos::prelude::*;
-use leptos_router::components::A;
+use crate::routes::Link;
 use uuid::Uuid;
 
-use super::{id_param, require_session};
+use super::require_session;
 use crate::components::sync_label;
 use crate::ctx::{use_ctx, AppCtx};
 use crate::routes::AppRoute;
@@ -55,23 +55,19 @@ impl Editor {
 }
 
 #[component]
-pub fn VisitPage() -> impl IntoView {
+pub fn VisitPage(id: Uuid) -> impl IntoView {
     require_session();
     let ctx = use_ctx();
-    let id = id_param();
     let record = RwSignal::new(None::<LocalVisit>);
     let loaded = RwSignal::new(false);
     let editor = Editor { ctx, record, warn: RwSignal::new(None) };
 
-    Effect::new(move |_| {
-        let found = id.get().and_then(|id| {
-            ctx.visits
-                .with_untracked(|all| all.iter().find(|v| v.visit.id == id).cloned())
-                .or_else(|| storage::load_visit(id).ok().flatten())
-        });
-        record.set(found);
-        loaded.set(true);
-    });
+    let found = ctx
+        .visits
+        .with_untracked(|all| all.iter().find(|v| v.visit.id == id).cloned())
+        .or_else(|| storage::load_visit(id).ok().flatten());
+    record.set(found);
+    loaded.set(true);
 
     let step = Memo::new(move |_| editor.read(|r| r.step.min(STEPS - 1)));
     let is_draft = Memo::new(move |_| editor.read(|r| r.sync == SyncState::Draft).unwrap_or(false));
@@ -86,7 +82,7 @@ pub fn VisitPage() -> impl IntoView {
     view! {
         <section class="page visit">
             {move || household.get().map(|h| view! {
-                <A href=AppRoute::Household(h.id).href() attr:class="back">{format!("‹ {}", h.head_name)}</A>
+                <Link to=AppRoute::Household(h.id) class="back">{format!("‹ {}", h.head_name)}</Link>
                 <p class="card-sub">{h.address}</p>
             })}
             <Show when=move || editor.warn.get().is_some()>
@@ -133,7 +129,7 @@ fn step_title(s: u8, zh: bool) -> &'static str {
 fn StepNav(step: u8, go: impl Fn(u8) + Copy + Send + Sync + 'static) -> impl IntoView {
     let ctx = use_ctx();
     view! {
-        <nav class="steps" aria-label=move || ctx.tr("走访步骤", "Visit steps")>
+        <nav class="steps" aria-label=ctx.tr("走访步骤", "Visit steps")>
             {(0..STEPS).map(|s| view! {
                 <button class="dot" class:current=s == step
                     aria-current=if s == step { Some("step") } else { None }
@@ -155,7 +151,7 @@ fn SectionStep(editor: Editor, kind: SectionKind) -> impl IntoView {
     let state = move || editor.read(|r| r.visit.sections.get(idx).and_then(|s| s.state)).flatten();
     view! {
         <fieldset class="checklist">
-            <legend>{move || ctx.tr("逐项核对", "Checklist")}</legend>
+            <legend>{ctx.tr("逐项核对", "Checklist")}</legend>
             {kind.items().iter().map(|item| {
                 let key = item.key;
                 view! {
@@ -166,23 +162,23 @@ fn SectionStep(editor: Editor, kind: SectionKind) -> impl IntoView {
                                 let on = event_target_checked(&ev);
                                 editor.edit(|r| if let Some(s) = r.visit.section_mut(kind) { s.set_checked(key, on) });
                             }/>
-                        <span>{move || if ctx.zh() { item.zh } else { item.en }}</span>
+                        <span>{if ctx.zh() { item.zh } else { item.en }}</span>
                     </label>
                 }
             }).collect_view()}
         </fieldset>
         <fieldset class="states" role="radiogroup">
-            <legend>{move || ctx.tr("这一项办得怎样", "How did this section go")}</legend>
+            <legend>{ctx.tr("这一项办得怎样", "How did this section go")}</legend>
             {SectionState::ALL.into_iter().map(|st| view! {
                 <button class="state" role="radio"
                     aria-checked=move || (state() == Some(st)).to_string()
                     class:chosen=move || state() == Some(st)
                     on:click=move |_| editor.edit(|r| if let Some(s) = r.visit.section_mut(kind) { s.state = Some(st) })>
-                    {move || if ctx.zh() { st.label_zh() } else { st.label_en() }}
+                    {if ctx.zh() { st.label_zh() } else { st.label_en() }}
                 </button>
             }).collect_view()}
         </fieldset>
-        <label for="notes">{move || ctx.tr("备注", "Notes")}</label>
+        <label for="notes">{ctx.tr("备注", "Notes")}</label>
         <textarea id="notes" rows="4"
             prop:value=move || editor.read(|r| r.visit.sections[idx].notes.clone()).unwrap_or_default()
             on:input=move |ev| {
@@ -211,14 +207,14 @@ fn ProblemsStep(editor: Editor) -> impl IntoView {
         })
     };
     view! {
-        <p class="hint">{move || ctx.tr("记下这家反映的困难和诉求：能当场解决的写明怎么解决的，解决不了的上报村里。", "Note each problem the family raised: say what was done if resolved on the spot, otherwise escalate it to the village.")}</p>
+        <p class="hint">{ctx.tr("记下这家反映的困难和诉求：能当场解决的写明怎么解决的，解决不了的上报村里。", "Note each problem the family raised: say what was done if resolved on the spot, otherwise escalate it to the village.")}</p>
         <Show when=move || ids.with(|i| i.is_empty())>
-            <p class="empty">{move || ctx.tr("没有问题就直接下一步。", "No problems? Go to the next step.")}</p>
+            <p class="empty">{ctx.tr("没有问题就直接下一步。", "No problems? Go to the next step.")}</p>
         </Show>
         <For each=move || ids.get().into_iter().enumerate() key=|(_, id)| *id let:item>
             <ProblemCard editor=editor index=item.0 id=item.1/>
         </For>
-        <button class="big" on:click=add data-testid="add-problem">{move || ctx.tr("＋ 添加一个问题", "+ Add a problem")}</button>
+        <button class="big" on:click=add data-testid="add-problem">{ctx.tr("＋ 添加一个问题", "+ Add a problem")}</button>
     }
 }
 
@@ -238,48 +234,48 @@ fn ProblemCard(editor: Editor, index: usize, id: Uuid) -> impl IntoView {
     view! {
         <div class="problem card">
             <h3>{move || format!("{} {}", ctx.tr("问题", "Problem"), index + 1)}</h3>
-            <label for=field("category")>{move || ctx.tr("类别", "Category")}</label>
+            <label for=field("category")>{ctx.tr("类别", "Category")}</label>
             <select id=field("category") on:change=move |ev| {
                 if let Some(c) = ProblemCategory::parse(&event_target_value(&ev)) { set(Box::new(move |p| p.category = c)) }
             }>
                 {ProblemCategory::ALL.into_iter().map(|c| view! {
                     <option value=c.as_str() selected=move || get().map(|p| p.category) == Some(c)>
-                        {move || if ctx.zh() { c.label_zh() } else { c.label_en() }}
+                        {if ctx.zh() { c.label_zh() } else { c.label_en() }}
                     </option>
                 }).collect_view()}
             </select>
-            <label for=field("urgency")>{move || ctx.tr("紧急程度", "Urgency")}</label>
+            <label for=field("urgency")>{ctx.tr("紧急程度", "Urgency")}</label>
             <select id=field("urgency") on:change=move |ev| {
                 if let Some(u) = Urgency::parse(&event_target_value(&ev)) { set(Box::new(move |p| p.urgency = u)) }
             }>
                 {Urgency::ALL.into_iter().map(|u| view! {
                     <option value=u.as_str() selected=move || get().map(|p| p.urgency) == Some(u)>
-                        {move || if ctx.zh() { u.label_zh() } else { u.label_en() }}
+                        {if ctx.zh() { u.label_zh() } else { u.label_en() }}
                     </option>
                 }).collect_view()}
             </select>
-            <label for=field("text")>{move || ctx.tr("具体情况", "What the problem is")}</label>
+            <label for=field("text")>{ctx.tr("具体情况", "What the problem is")}</label>
             <textarea id=field("text") rows="3"
                 prop:value=move || get().map(|p| p.description).unwrap_or_default()
                 on:input=move |ev| { let t = event_target_value(&ev); set(Box::new(move |p| p.description = t)) }></textarea>
-            <div class="states" role="radiogroup" aria-label=move || ctx.tr("怎么处理", "Outcome")>
+            <div class="states" role="radiogroup" aria-label=ctx.tr("怎么处理", "Outcome")>
                 {[ProblemOutcome::ResolvedOnSpot, ProblemOutcome::Escalate].into_iter().map(|o| view! {
                     <button class="state" role="radio"
                         aria-checked=move || (outcome() == Some(o)).to_string()
                         class:chosen=move || outcome() == Some(o)
                         on:click=move |_| set(Box::new(move |p| p.outcome = o))>
-                        {move || if ctx.zh() { o.label_zh() } else { o.label_en() }}
+                        {if ctx.zh() { o.label_zh() } else { o.label_en() }}
                     </button>
                 }).collect_view()}
             </div>
             <Show when=move || outcome() == Some(ProblemOutcome::ResolvedOnSpot)>
-                <label for=field("action")>{move || ctx.tr("怎么解决的", "What was done")}</label>
+                <label for=field("action")>{ctx.tr("怎么解决的", "What was done")}</label>
                 <textarea id=field("action") rows="2"
                     prop:value=move || get().map(|p| p.action).unwrap_or_default()
                     on:input=move |ev| { let t = event_target_value(&ev); set(Box::new(move |p| p.action = t)) }></textarea>
             </Show>
             <button class="link danger" on:click=move |_| editor.edit(|r| r.visit.problems.retain(|p| p.id != id))>
-                {move || ctx.tr("删除这个问题", "Remove this problem")}
+                {ctx.tr("删除这个问题", "Remove this problem")}
             </button>
         </div>
     }
@@ -322,13 +318,13 @@ fn SummaryStep(editor: Editor) -> impl IntoView {
     };
     view! {
         <SectionOverview editor=editor/>
-        <label for="visited-on">{move || ctx.tr("走访日期", "Date of the visit")}</label>
+        <label for="visited-on">{ctx.tr("走访日期", "Date of the visit")}</label>
         <input id="visited-on" type="date"
             prop:value=move || editor.read(|r| r.visit.visited_on.to_string()).unwrap_or_default()
             on:change=move |ev| {
                 if let Ok(d) = event_target_value(&ev).parse() { editor.edit(|r| r.visit.visited_on = d) }
             }/>
-        <label for="summary">{move || ctx.tr("走访小结", "Summary")}</label>
+        <label for="summary">{ctx.tr("走访小结", "Summary")}</label>
         <textarea id="summary" rows="4"
             prop:value=move || editor.read(|r| r.visit.summary.clone()).unwrap_or_default()
             on:input=move |ev| { let t = event_target_value(&ev); editor.edit(|r| r.visit.summary = t) }></textarea>
@@ -340,8 +336,8 @@ fn SummaryStep(editor: Editor) -> impl IntoView {
         <Show when=move || save_error.get().is_some()>
             <p class="error" role="alert" data-testid="save-error">{move || save_error.get()}</p>
         </Show>
-        <button class="primary big" on:click=save data-testid="save-visit">{move || ctx.tr("保存走访", "Save the visit")}</button>
-        <button class="link danger" on:click=discard>{move || ctx.tr("不要这次走访", "Throw this visit away")}</button>
+        <button class="primary big" on:click=save data-testid="save-visit">{ctx.tr("保存走访", "Save the visit")}</button>
+        <button class="link danger" on:click=discard>{ctx.tr("不要这次走访", "Throw this visit away")}</button>
     }
 }
 
@@ -355,7 +351,7 @@ fn SectionOverview(editor: Editor) -> impl IntoView {
                 let st = move || editor.read(|r| r.visit.section(k).and_then(|s| s.state)).flatten();
                 view! {
                     <li class:missing=move || st().is_none()>
-                        <span>{move || if ctx.zh() { k.title_zh() } else { k.title_en() }}</span>
+                        <span>{if ctx.zh() { k.title_zh() } else { k.title_en() }}</span>
                         <strong>{move || match st() {
                             Some(s) => if ctx.zh() { s.label_zh() } else { s.label_en() },
                             None => ctx.tr("未选", "not chosen"),
@@ -364,7 +360,7 @@ fn SectionOverview(editor: Editor) -> impl IntoView {
                 }
             }).collect_view()}
             <li>
-                <span>{move || ctx.tr("问题", "Problems")}</span>
+                <span>{ctx.tr("问题", "Problems")}</span>
                 <strong>{move || editor.read(|r| format!("{} ({} {})", r.visit.problems.len(), r.visit.escalated_count(), ctx.tr("上报", "escalated"))).unwrap_or_default()}</strong>
             </li>
         </ul>
@@ -382,7 +378,7 @@ fn SavedVisit(editor: Editor) -> impl IntoView {
         live.or_else(|| editor.read(|r| r.sync.clone()))
     };
     view! {
-        <h1>{move || ctx.tr("走访已保存", "Visit saved")}</h1>
+        <h1>{ctx.tr("走访已保存", "Visit saved")}</h1>
         <p class="ok" role="status" data-testid="saved-status">
             {move || status().map(|s| sync_label(&s, ctx.zh())).unwrap_or_default()}
         </p>
@@ -390,7 +386,7 @@ fn SavedVisit(editor: Editor) -> impl IntoView {
         <SectionOverview editor=editor/>
         <p class="summary-text">{move || editor.read(|r| r.visit.summary.clone()).unwrap_or_default()}</p>
         {move || editor.read(|r| r.visit.household_id).map(|hid| view! {
-            <A href=AppRoute::Household(hid).href() attr:class="button big">{ctx.tr("回到这一户", "Back to the household")}</A>
+            <Link to=AppRoute::Household(hid) class="button big">{ctx.tr("回到这一户", "Back to the household")}</Link>
         })}
     }
 }

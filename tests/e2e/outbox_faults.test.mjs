@@ -120,7 +120,7 @@ test('a visit stored by an older app version migrates, once, and uploads', async
   const session = await page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:session')));
   const roster = await page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:roster')));
   const household = roster.households[7].household.id;
-  // Version 0 kept the bare visit with a `saved` flag and no envelope.
+  // Version 0 kept the bare saved visit, with no envelope.
   const id = await page.evaluate(({ household, member }) => {
     const hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, '0')).join('');
     const ms = Date.now().toString(16).padStart(12, '0');
@@ -128,7 +128,7 @@ test('a visit stored by an older app version migrates, once, and uploads', async
     const id = `${ms.slice(0, 8)}-${ms.slice(8)}-7${r.slice(1, 4)}-${(8 | (parseInt(r[4], 16) & 3)).toString(16)}${r.slice(5, 8)}-${r.slice(8, 20)}`;
     const sections = ['member_contact', 'sentiment_visit', 'policy_delivered', 'industry_matchup', 'precise_service']
       .map((kind) => ({ kind, state: 'done', checked: [], notes: '' }));
-    const visit = { id, household_id: household, member_id: member, visited_on: '2026-11-20', recorded_at: new Date().toISOString(), sections, problems: [], summary: '旧版本记录', saved: true };
+    const visit = { id, household_id: household, member_id: member, visited_on: '2026-11-20', recorded_at: new Date().toISOString(), sections, problems: [], summary: '旧版本记录' };
     localStorage.setItem(`daohu:v1:visit:${id}`, JSON.stringify(visit));
     return id;
   }, { household, member: session.member.id });

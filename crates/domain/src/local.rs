@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::sync::{Receipt, ReceiptStatus};
 use crate::visit::Visit;
@@ -85,34 +84,27 @@ impl LocalVisit {
     /// (so the caller writes it back). Running it on its own output changes
     /// nothing, so a migration interrupted half-way is safe to run again.
     pub fn from_stored(text: &str) -> Result<(LocalVisit, bool), MigrationError> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| MigrationError::Unreadable(e.to_string()))?;
-        let version = match value.get("schema") {
-            Some(v) => v
-                .as_u64()
-                .ok_or_else(|| MigrationError::Unreadable("schema is not a number".into()))?
-                as u32,
-            // Version 0 (the first field builds) stored the bare visit with a
-            // `saved` flag instead of an envelope.
-            None => 0,
-        };
-        match version {
-            0 => {
-                let mut obj = value;
-                let saved = obj
-                    .as_object_mut()
-                    .and_then(|o| o.remove("saved"))
-                    .and_then(|s| s.as_bool())
-                    .unwrap_or(true);
-                let visit: Visit = serde_json::from_value(obj)
-                    .map_err(|e| MigrationError::Unreadable(e.to_string()))?;
-                let sync = if saved { SyncState::Pending } else { SyncState::Draft };
-                Ok((LocalVisit { schema: LOCAL_SCHEMA_VERSION, visit, sync, step: 0 }, true))
+        // Only the version is read first; the rest is skipped without building a tree
+        // (a `serde_json::Value` here would add a second copy of every deserializer to the wasm).
+        #[derive(Deserialize)]
+        struct Probe {
+            schema: Option<u32>,
+        }
+        let unreadable = |e: serde_json::Error| MigrationError::Unreadable(e.to_string());
+        let probe: Probe = serde_json::from_str(text).map_err(unreadable)?;
+        match probe.schema {
+            // Version 0 (the first field builds) stored the bare saved visit, no envelope.
+            None => {
+                let visit: Visit = serde_json::from_str(text).map_err(unreadable)?;
+                Ok((
+                    LocalVisit { schema: LOCAL_SCHEMA_VERSION, visit, sync: SyncState::Pending, step: 0 },
+                    true,
+                ))
             }
-            LOCAL_SCHEMA_VERSION => serde_json::from_value(value)
-                .map(|v| (v, false))
-                .map_err(|e| MigrationError::Unreadable(e.to_string())),
-            newer => Err(MigrationError::TooNew(newer)),
+            Some(LOCAL_SCHEMA_VERSION) => {
+                serde_json::from_str(text).map(|v| (v, false)).map_err(unreadable)
+            }
+            Some(newer) => Err(MigrationError::TooNew(newer)),
         }
     }
 }
@@ -168,9 +160,8 @@ mod tests {
     #[test]
     fn version_0_migrates_and_migration_is_idempotent() {
         let v = complete_visit();
-        let mut old = serde_json::to_value(&v).unwrap();
-        old["saved"] = Value::Bool(true);
-        let (migrated, changed) = LocalVisit::from_stored(&old.to_string()).unwrap();
+        let old = serde_json::to_string(&v).unwrap();
+        let (migrated, changed) = LocalVisit::from_stored(&old).unwrap();
         assert!(changed);
         assert_eq!(migrated.visit, v);
         assert_eq!(migrated.sync, SyncState::Pending);
@@ -181,17 +172,9 @@ mod tests {
     }
 
     #[test]
-    fn unsaved_version_0_becomes_a_draft() {
-        let mut old = serde_json::to_value(complete_visit()).unwrap();
-        old["saved"] = Value::Bool(false);
-        let (m, _) = LocalVisit::from_stored(&old.to_string()).unwrap();
-        assert_eq!(m.sync, SyncState::Draft);
-    }
-
-    #[test]
     fn newer_or_broken_data_is_an_error_not_a_panic() {
         let mut lv = serde_json::to_value(LocalVisit::draft(complete_visit())).unwrap();
-        lv["schema"] = Value::from(99);
+        lv["schema"] = serde_json::Value::from(99);
         assert_eq!(LocalVisit::from_stored(&lv.to_string()), Err(MigrationError::TooNew(99)));
         assert!(matches!(LocalVisit::from_stored("{"), Err(MigrationError::Unreadable(_))));
         assert!(matches!(LocalVisit::from_stored("[1]"), Err(MigrationError::Unreadable(_))));

@@ -183,7 +183,7 @@ impl SectionEntry {
             self.checked.push(key.to_string());
             let order = |k: &String| self.kind.items().iter().position(|i| i.key == k);
             let mut keys = std::mem::take(&mut self.checked);
-            keys.sort_by_key(order);
+            keys.sort_unstable_by_key(order);
             self.checked = keys;
         }
     }

@@ -44,7 +44,7 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
 
 /// A hash of a throwaway password, verified against when the phone is unknown so
 /// an unknown phone takes as long to refuse as a wrong password.
-fn dummy_hash() -> &'static str {
+pub fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
         let mut random = [0u8; 16];
@@ -60,7 +60,9 @@ pub async fn verify_password(password: String, hash: Option<String>) -> Result<b
         let known = hash.is_some();
         let stored = hash.unwrap_or_else(|| dummy_hash().to_string());
         let ok = match PasswordHash::new(&stored) {
-            Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+            Ok(parsed) => Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok(),
             Err(_) => false,
         };
         known && ok
@@ -243,7 +245,11 @@ pub struct LoginLimiter<'a> {
 impl<'a> LoginLimiter<'a> {
     /// The counters for one phone and one client address.
     pub fn new(pool: &'a SqlitePool, phone: &str, ip: &str) -> Self {
-        LoginLimiter { pool, phone_key: limit_key("phone", phone), ip_key: limit_key("ip", ip) }
+        LoginLimiter {
+            pool,
+            phone_key: limit_key("phone", phone),
+            ip_key: limit_key("ip", ip),
+        }
     }
 
     /// Refuses with 429 while either counter is at its limit.
@@ -251,7 +257,10 @@ impl<'a> LoginLimiter<'a> {
         let now_ms = Utc::now().timestamp_millis();
         let since = now_ms - FAILURE_WINDOW_MINUTES * 60_000;
         let mut wait_ms = 0i64;
-        for (key, limit) in [(&self.phone_key, PHONE_FAILURE_LIMIT), (&self.ip_key, IP_FAILURE_LIMIT)] {
+        for (key, limit) in [
+            (&self.phone_key, PHONE_FAILURE_LIMIT),
+            (&self.ip_key, IP_FAILURE_LIMIT),
+        ] {
             // The failure whose expiry brings the count back under the limit.
             let blocking: Option<i64> = sqlx::query_scalar(
                 "SELECT failed_at FROM login_failures WHERE key_hash = ? AND failed_at > ?
@@ -315,9 +324,15 @@ mod tests {
     #[test]
     fn passwords_hash_and_verify() {
         let hash = hash_password("daohu123").unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        assert!(rt.block_on(verify_password("daohu123".into(), Some(hash.clone()))).unwrap());
-        assert!(!rt.block_on(verify_password("wrong".into(), Some(hash))).unwrap());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert!(rt
+            .block_on(verify_password("daohu123".into(), Some(hash.clone())))
+            .unwrap());
+        assert!(!rt
+            .block_on(verify_password("wrong".into(), Some(hash)))
+            .unwrap());
         assert!(!rt.block_on(verify_password("x".into(), None)).unwrap());
     }
 }

@@ -7,7 +7,11 @@ use clap::Parser;
 
 /// How the server is started; every flag can also come from the environment.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "daohu-server", version, about = "Daohu (到户) server: API and web app")]
+#[command(
+    name = "daohu-server",
+    version,
+    about = "Daohu (到户) server: API and web app"
+)]
 pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "DAOHU_ADDR", default_value = "127.0.0.1:8080")]

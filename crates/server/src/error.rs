@@ -35,7 +35,11 @@ pub enum AppError {
 impl AppError {
     /// A 4xx answer with a stable code and a message for people.
     pub fn client(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        AppError::Client { status, code, message: message.into() }
+        AppError::Client {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     /// 400 for input the server cannot use.
@@ -45,12 +49,20 @@ impl AppError {
 
     /// 401 for a missing, unknown or expired session.
     pub fn session_expired() -> Self {
-        Self::client(StatusCode::UNAUTHORIZED, "session_expired", "登录已过期，请重新登录")
+        Self::client(
+            StatusCode::UNAUTHORIZED,
+            "session_expired",
+            "登录已过期，请重新登录",
+        )
     }
 
     /// 401 for a wrong phone or password (never says which).
     pub fn bad_credentials() -> Self {
-        Self::client(StatusCode::UNAUTHORIZED, "bad_credentials", "手机号或密码不对")
+        Self::client(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "手机号或密码不对",
+        )
     }
 
     /// 403 for a signed-in caller whose role may not do this.
@@ -116,7 +128,10 @@ impl IntoResponse for AppError {
             AppError::Client { code, message, .. } => (code, message.clone()),
             AppError::TooManyAttempts { retry_after_secs } => {
                 let minutes = retry_after_secs.div_ceil(60).max(1);
-                ("too_many_attempts", format!("尝试次数太多，请 {minutes} 分钟后再试"))
+                (
+                    "too_many_attempts",
+                    format!("尝试次数太多，请 {minutes} 分钟后再试"),
+                )
             }
             AppError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "database unavailable");
@@ -127,7 +142,10 @@ impl IntoResponse for AppError {
                 ("internal", "服务器出错了，请稍后再试".to_string())
             }
         };
-        let body = ApiError { error: code.to_string(), message };
+        let body = ApiError {
+            error: code.to_string(),
+            message,
+        };
         let mut response = (status, axum::Json(body)).into_response();
         match &self {
             AppError::TooManyAttempts { retry_after_secs } => {
@@ -136,7 +154,9 @@ impl IntoResponse for AppError {
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             AppError::Unavailable(_) => {
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}
         }

@@ -89,7 +89,11 @@ pub struct AppState {
 impl AppState {
     /// State over an open, migrated pool (see [`db::connect`]).
     pub fn new(pool: SqlitePool, settings: Settings) -> Self {
-        AppState { pool, settings: Arc::new(settings), write_lock: Arc::default() }
+        AppState {
+            pool,
+            settings: Arc::new(settings),
+            write_lock: Arc::default(),
+        }
     }
 }
 
@@ -98,7 +102,10 @@ impl AppState {
 pub async fn test_state(dir: &Path) -> Result<AppState, AppError> {
     let pool = db::connect_file(&dir.join("daohu.sqlite3")).await?;
     seed_demo(&pool).await?;
-    let settings = Settings { dist_dir: dir.join("dist"), ..Settings::default() };
+    let settings = Settings {
+        dist_dir: dir.join("dist"),
+        ..Settings::default()
+    };
     Ok(AppState::new(pool, settings))
 }
 
@@ -113,7 +120,10 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(api_method_not_allowed)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         // API answers are per person and per moment: never cached.
-        .layer(SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        .layer(SetResponseHeaderLayer::overriding(
+            CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
 
     Router::new()
         .nest("/api", api)
@@ -140,7 +150,11 @@ async fn api_not_found() -> AppError {
 }
 
 async fn api_method_not_allowed() -> AppError {
-    AppError::client(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "不支持这种请求方式")
+    AppError::client(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "不支持这种请求方式",
+    )
 }
 
 /// Sets up logging: `RUST_LOG` filters (default `info`), text or JSON lines.
@@ -149,7 +163,11 @@ pub fn init_tracing(json: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     // A second call (tests) finds a subscriber already set; that is fine.
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// Opens the database, seeds it if asked and empty, and serves until Ctrl-C or SIGTERM.
@@ -162,8 +180,13 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
         }
     };
     let pool = db::connect(options).await?;
+    // Compute the dummy password hash now, so the first unknown phone is not slower than the rest.
+    tokio::task::spawn_blocking(auth::dummy_hash).await?;
     if !config.no_seed && seed_demo(&pool).await? {
-        tracing::info!("empty database: demo accounts added (password {})", seed::DEMO_PASSWORD);
+        tracing::info!(
+            "empty database: demo accounts added (password {})",
+            seed::DEMO_PASSWORD
+        );
     }
     if !config.dist.join("index.html").exists() {
         tracing::warn!(dist = %config.dist.display(), "web app not built; only the API is served");
@@ -171,9 +194,12 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     let state = AppState::new(pool.clone(), Settings::from_config(&config));
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     tracing::info!(addr = %config.addr, "listening");
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     pool.close().await;
     Ok(())
 }

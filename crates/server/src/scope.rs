@@ -70,7 +70,10 @@ impl HouseholdRow {
 }
 
 /// The households the caller reaches, in roster order.
-pub async fn households(conn: &mut SqliteConnection, user: &AuthUser) -> Result<Vec<Household>, AppError> {
+pub async fn households(
+    conn: &mut SqliteConnection,
+    user: &AuthUser,
+) -> Result<Vec<Household>, AppError> {
     let scope = Scope::of(user);
     let Some((condition, value)) = scope.condition() else {
         return Ok(Vec::new());
@@ -89,17 +92,22 @@ pub async fn households(conn: &mut SqliteConnection, user: &AuthUser) -> Result<
 }
 
 /// Whether the caller reaches this household (false too when it does not exist).
-pub async fn reaches(conn: &mut SqliteConnection, user: &AuthUser, household: Uuid) -> Result<bool, AppError> {
+pub async fn reaches(
+    conn: &mut SqliteConnection,
+    user: &AuthUser,
+    household: Uuid,
+) -> Result<bool, AppError> {
     let scope = Scope::of(user);
     let Some((condition, value)) = scope.condition() else {
         return Ok(false);
     };
-    let found: Option<i64> =
-        sqlx::query_scalar(&format!("SELECT 1 FROM households h WHERE {condition} AND h.id = ?"))
-            .bind(value)
-            .bind(household.to_string())
-            .fetch_optional(conn)
-            .await?;
+    let found: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT 1 FROM households h WHERE {condition} AND h.id = ?"
+    ))
+    .bind(value)
+    .bind(household.to_string())
+    .fetch_optional(conn)
+    .await?;
     Ok(found.is_some())
 }
 
@@ -122,7 +130,11 @@ pub async fn history(
     let Some((condition, value)) = scope.condition() else {
         return Ok(Vec::new());
     };
-    let only_clause = if only.is_some() { "AND v.household_id = ?" } else { "" };
+    let only_clause = if only.is_some() {
+        "AND v.household_id = ?"
+    } else {
+        ""
+    };
     let sql = format!(
         "SELECT v.household_id, v.received_at, v.body, m.name AS member_name
          FROM visits v

@@ -55,14 +55,20 @@ pub fn member_id(n: u128) -> Uuid {
     Uuid::from_u128(PREFIX | KIND_MEMBER | n)
 }
 
-const SURNAMES: [&str; 12] = ["刘", "陈", "杨", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭"];
-const GIVEN: [&str; 10] = ["建国", "秀英", "桂兰", "德明", "玉梅", "志强", "春花", "永福", "淑珍", "海军"];
+const SURNAMES: [&str; 12] = [
+    "刘", "陈", "杨", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭",
+];
+const GIVEN: [&str; 10] = [
+    "建国", "秀英", "桂兰", "德明", "玉梅", "志强", "春花", "永福", "淑珍", "海军",
+];
 const GROUP_NAMES: [&str; 3] = ["一组", "二组", "三组"];
 const GRID_NAMES: [&str; 3] = ["第一网格", "第二网格", "第三网格"];
 
 /// Adds the demo data when the database has no members yet; returns whether it did.
 pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
-    let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members").fetch_one(pool).await?;
+    let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members")
+        .fetch_one(pool)
+        .await?;
     if members > 0 {
         return Ok(false);
     }
@@ -74,7 +80,9 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
 
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     // Checked again under the write lock, so two servers starting together seed once.
-    let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members").fetch_one(&mut *tx).await?;
+    let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members")
+        .fetch_one(&mut *tx)
+        .await?;
     if members > 0 {
         return Ok(false);
     }
@@ -93,11 +101,18 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
     for n in 0..DEMO_HOUSEHOLDS {
         let i = n as usize;
         let grid = i / 20;
-        let head = format!("{}{}", SURNAMES[i % SURNAMES.len()], GIVEN[(i * 7) % GIVEN.len()]);
+        let head = format!(
+            "{}{}",
+            SURNAMES[i % SURNAMES.len()],
+            GIVEN[(i * 7) % GIVEN.len()]
+        );
         let address = format!("青山村{}{}号", GROUP_NAMES[grid], i % 20 + 1);
         // About a third in a special group, some of those in two.
         let groups: Vec<SpecialGroup> = match i % 3 {
-            0 if i % 9 == 0 => vec![SpecialGroup::ALL[(i / 3) % 6], SpecialGroup::ALL[(i / 3 + 2) % 6]],
+            0 if i.is_multiple_of(9) => vec![
+                SpecialGroup::ALL[(i / 3) % 6],
+                SpecialGroup::ALL[(i / 3 + 2) % 6],
+            ],
             0 => vec![SpecialGroup::ALL[(i / 3) % 6]],
             _ => Vec::new(),
         };
@@ -121,9 +136,21 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
     let accounts: [(u128, &str, &str, Role, Option<u128>); 5] = [
         (1, "张党员", phones::MEMBER_ZHANG, Role::Member, Some(1)),
         (2, "李党员", phones::MEMBER_LI, Role::Member, Some(2)),
-        (3, "王网格长", phones::GRID_LEADER_WANG, Role::GridLeader, Some(3)),
+        (
+            3,
+            "王网格长",
+            phones::GRID_LEADER_WANG,
+            Role::GridLeader,
+            Some(3),
+        ),
         (5, "陈志愿者", phones::VOLUNTEER_CHEN, Role::Volunteer, None),
-        (9, "赵书记", phones::COORDINATOR_ZHAO, Role::VillageCoordinator, None),
+        (
+            9,
+            "赵书记",
+            phones::COORDINATOR_ZHAO,
+            Role::VillageCoordinator,
+            None,
+        ),
     ];
     for (n, name, phone, role, grid) in accounts {
         sqlx::query(
@@ -151,7 +178,13 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
                 .await?;
         }
     }
-    audit::record(&mut tx, None, "seed_demo", serde_json::json!({ "households": DEMO_HOUSEHOLDS })).await?;
+    audit::record(
+        &mut tx,
+        None,
+        "seed_demo",
+        serde_json::json!({ "households": DEMO_HOUSEHOLDS }),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!("demo village seeded");
     Ok(true)

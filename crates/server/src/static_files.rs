@@ -22,7 +22,9 @@ pub fn is_hashed_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     bytes.windows(18).enumerate().any(|(i, w)| {
         w[0] == b'-'
-            && w[1..17].iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+            && w[1..17]
+                .iter()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
             && matches!(bytes.get(i + 17), None | Some(b'.') | Some(b'_'))
     })
 }
@@ -43,7 +45,13 @@ pub async fn app_shell_get(State(state): State<AppState>, request: Request) -> R
         .into_response();
     }
 
-    let name = request.uri().path().rsplit('/').next().unwrap_or("").to_string();
+    let name = request
+        .uri()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_string();
     let service = ServeDir::new(dist)
         .append_index_html_on_directories(true)
         .fallback(ServeFile::new(&index));
@@ -64,7 +72,9 @@ pub async fn app_shell_get(State(state): State<AppState>, request: Request) -> R
     } else {
         NO_CACHE
     };
-    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }
 

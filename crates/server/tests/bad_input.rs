@@ -6,7 +6,13 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use common::TestApp;
 
-async fn post_raw(app: &TestApp, path: &str, token: Option<&str>, content_type: Option<&str>, body: Vec<u8>) -> common::Answer {
+async fn post_raw(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> common::Answer {
     let mut builder = Request::builder().method(Method::POST).uri(path);
     if let Some(t) = token {
         builder = builder.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -18,9 +24,16 @@ async fn post_raw(app: &TestApp, path: &str, token: Option<&str>, content_type: 
 }
 
 fn assert_client_error(answer: &common::Answer, what: &str) {
-    assert!(answer.status.is_client_error(), "{what}: status {}", answer.status);
+    assert!(
+        answer.status.is_client_error(),
+        "{what}: status {}",
+        answer.status
+    );
     let json = answer.json();
-    assert!(json["error"].is_string() && json["message"].is_string(), "{what}: {json}");
+    assert!(
+        json["error"].is_string() && json["message"].is_string(),
+        "{what}: {json}"
+    );
 }
 
 #[tokio::test]
@@ -29,36 +42,106 @@ async fn hostile_bodies_are_refused_with_json() {
     let token = app.zhang().await;
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let deep_obj = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
-    let huge = format!("{{\"device_id\":\"00000000-0000-0000-0000-000000000000\",\"visits\":[],\"pad\":\"{}\"}}", "x".repeat(3 * 1024 * 1024));
+    let huge = format!(
+        "{{\"device_id\":\"00000000-0000-0000-0000-000000000000\",\"visits\":[],\"pad\":\"{}\"}}",
+        "x".repeat(3 * 1024 * 1024)
+    );
     let cases: Vec<(&str, Option<&str>, Vec<u8>)> = vec![
-        ("malformed", Some("application/json"), b"{\"device_id\":".to_vec()),
-        ("wrong types", Some("application/json"), br#"{"device_id":5,"visits":"no"}"#.to_vec()),
-        ("unknown field", Some("application/json"), br#"{"device_id":"00000000-0000-0000-0000-000000000000","visits":[],"x":1}"#.to_vec()),
-        ("nul bytes", Some("application/json"), b"{\"device_id\":\"\0\0\",\"visits\":[]}".to_vec()),
-        ("escaped nul", Some("application/json"), br#"{"device_id":"\u0000","visits":[]}"#.to_vec()),
+        (
+            "malformed",
+            Some("application/json"),
+            b"{\"device_id\":".to_vec(),
+        ),
+        (
+            "wrong types",
+            Some("application/json"),
+            br#"{"device_id":5,"visits":"no"}"#.to_vec(),
+        ),
+        (
+            "unknown field",
+            Some("application/json"),
+            br#"{"device_id":"00000000-0000-0000-0000-000000000000","visits":[],"x":1}"#.to_vec(),
+        ),
+        (
+            "nul bytes",
+            Some("application/json"),
+            b"{\"device_id\":\"\0\0\",\"visits\":[]}".to_vec(),
+        ),
+        (
+            "escaped nul",
+            Some("application/json"),
+            br#"{"device_id":"\u0000","visits":[]}"#.to_vec(),
+        ),
         ("deep array", Some("application/json"), deep.into_bytes()),
-        ("deep object", Some("application/json"), deep_obj.into_bytes()),
+        (
+            "deep object",
+            Some("application/json"),
+            deep_obj.into_bytes(),
+        ),
         ("3 MiB", Some("application/json"), huge.into_bytes()),
         ("empty", Some("application/json"), Vec::new()),
-        ("no content type", None, br#"{"device_id":"00000000-0000-0000-0000-000000000000","visits":[]}"#.to_vec()),
-        ("text/plain", Some("text/plain"), br#"{"device_id":"00000000-0000-0000-0000-000000000000","visits":[]}"#.to_vec()),
-        ("not utf-8", Some("application/json"), vec![0xff, 0xfe, 0x7b]),
+        (
+            "no content type",
+            None,
+            br#"{"device_id":"00000000-0000-0000-0000-000000000000","visits":[]}"#.to_vec(),
+        ),
+        (
+            "text/plain",
+            Some("text/plain"),
+            br#"{"device_id":"00000000-0000-0000-0000-000000000000","visits":[]}"#.to_vec(),
+        ),
+        (
+            "not utf-8",
+            Some("application/json"),
+            vec![0xff, 0xfe, 0x7b],
+        ),
     ];
     for (what, ct, body) in cases {
-        for (path, token) in [("/api/sync/visits", Some(token.as_str())), ("/api/auth/login", None)] {
+        for (path, token) in [
+            ("/api/sync/visits", Some(token.as_str())),
+            ("/api/auth/login", None),
+        ] {
             let answer = post_raw(&app, path, token, ct, body.clone()).await;
             assert_client_error(&answer, &format!("{what} to {path}"));
         }
     }
     // specific codes
-    let huge = post_raw(&app, "/api/sync/visits", Some(&token), Some("application/json"), vec![b' '; 3 * 1024 * 1024]).await;
+    let huge = post_raw(
+        &app,
+        "/api/sync/visits",
+        Some(&token),
+        Some("application/json"),
+        vec![b' '; 3 * 1024 * 1024],
+    )
+    .await;
     assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
-    let wrong_ct = post_raw(&app, "/api/auth/login", None, Some("text/plain"), b"{}".to_vec()).await;
+    let wrong_ct = post_raw(
+        &app,
+        "/api/auth/login",
+        None,
+        Some("text/plain"),
+        b"{}".to_vec(),
+    )
+    .await;
     assert_eq!(wrong_ct.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let bad = post_raw(&app, "/api/auth/login", None, Some("application/json"), b"{".to_vec()).await;
+    let bad = post_raw(
+        &app,
+        "/api/auth/login",
+        None,
+        Some("application/json"),
+        b"{".to_vec(),
+    )
+    .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad.json()["error"], "invalid_json");
-    let unknown = post_raw(&app, "/api/auth/login", None, Some("application/json"), br#"{"phone":"1","password":"2","x":3}"#.to_vec()).await;
+    let unknown = post_raw(
+        &app,
+        "/api/auth/login",
+        None,
+        Some("application/json"),
+        br#"{"phone":"1","password":"2","x":3}"#.to_vec(),
+    )
+    .await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // odd but well-formed credentials are just wrong credentials
@@ -67,12 +150,19 @@ async fn hostile_bodies_are_refused_with_json() {
         serde_json::json!({"phone": "1".repeat(100_000), "password": "x"}),
         serde_json::json!({"phone": "", "password": ""}),
     ] {
-        let answer = app.call(Method::POST, "/api/auth/login", None, Some(body)).await;
+        let answer = app
+            .call(Method::POST, "/api/auth/login", None, Some(body))
+            .await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     }
 
     // the server still works afterwards
-    assert_eq!(app.call(Method::GET, "/api/me", Some(&token), None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.call(Method::GET, "/api/me", Some(&token), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]

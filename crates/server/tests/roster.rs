@@ -11,7 +11,9 @@ use daohu_server::seed::{household_id, member_id, phones};
 use uuid::Uuid;
 
 async fn roster(app: &TestApp, token: &str) -> RosterResponse {
-    let answer = app.call(Method::GET, "/api/roster", Some(token), None).await;
+    let answer = app
+        .call(Method::GET, "/api/roster", Some(token), None)
+        .await;
     assert_eq!(answer.status, StatusCode::OK);
     serde_json::from_slice(&answer.body).unwrap()
 }
@@ -38,9 +40,15 @@ async fn grid_leader_sees_the_grid_and_others_see_nothing() {
     let app = TestApp::new().await;
     let wang = roster(&app, &app.token(phones::GRID_LEADER_WANG).await).await;
     assert_eq!(wang.households.len(), 20);
-    assert!(wang.households.iter().all(|h| h.household.grid_name == "第三网格"));
+    assert!(wang
+        .households
+        .iter()
+        .all(|h| h.household.grid_name == "第三网格"));
     for phone in [phones::VOLUNTEER_CHEN, phones::COORDINATOR_ZHAO] {
-        assert!(roster(&app, &app.token(phone).await).await.households.is_empty());
+        assert!(roster(&app, &app.token(phone).await)
+            .await
+            .households
+            .is_empty());
     }
 }
 
@@ -52,7 +60,9 @@ async fn history_is_shared_newest_first_and_scoped() {
     let mut older = visit(1, h, member_id(1));
     older.visited_on = older.visited_on.pred_opt().unwrap();
     let newer = visit(2, h, member_id(1));
-    let answer = app.upload(&token, device(), &[older.clone(), newer.clone()]).await;
+    let answer = app
+        .upload(&token, device(), &[older.clone(), newer.clone()])
+        .await;
     assert_eq!(answer.status, StatusCode::OK);
 
     let r = roster(&app, &token).await;
@@ -63,7 +73,14 @@ async fn history_is_shared_newest_first_and_scoped() {
     assert_eq!(entry.history[0].member_name, "张党员");
     assert_eq!(entry.history[0].sections.len(), 5);
 
-    let list = app.call(Method::GET, &format!("/api/households/{h}/visits"), Some(&token), None).await;
+    let list = app
+        .call(
+            Method::GET,
+            &format!("/api/households/{h}/visits"),
+            Some(&token),
+            None,
+        )
+        .await;
     assert_eq!(list.status, StatusCode::OK);
     let list: Vec<VisitSummary> = serde_json::from_slice(&list.body).unwrap();
     assert_eq!(list, entry.history);

@@ -10,8 +10,15 @@ use daohu_domain::{Receipt, ReceiptStatus, SyncResponse, MAX_BATCH};
 use daohu_server::seed::{household_id, member_id, phones};
 
 fn receipts(answer: &common::Answer) -> Vec<Receipt> {
-    assert_eq!(answer.status, StatusCode::OK, "{:?}", String::from_utf8_lossy(&answer.body));
-    serde_json::from_slice::<SyncResponse>(&answer.body).unwrap().receipts
+    assert_eq!(
+        answer.status,
+        StatusCode::OK,
+        "{:?}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    serde_json::from_slice::<SyncResponse>(&answer.body)
+        .unwrap()
+        .receipts
 }
 
 async fn stored_body(app: &TestApp, id: uuid::Uuid) -> Option<String> {
@@ -44,16 +51,26 @@ async fn stored_then_duplicate_then_conflict() {
 
     let again = receipts(&app.upload(&token, device(), &[v.clone()]).await);
     assert_eq!(again[0].status, ReceiptStatus::Duplicate);
-    assert_eq!(again[0].received_at, first[0].received_at, "identical receipt time");
+    assert_eq!(
+        again[0].received_at, first[0].received_at,
+        "identical receipt time"
+    );
     assert_eq!(again[0].reason, None);
 
     let mut changed = v.clone();
     changed.summary = "改过的".into();
     let conflict = receipts(&app.upload(&token, device(), &[changed]).await);
     assert_eq!(conflict[0].status, ReceiptStatus::Conflict);
-    assert_eq!(conflict[0].reason.as_deref(), Some(daohu_server::routes::sync::CONFLICT_REASON));
+    assert_eq!(
+        conflict[0].reason.as_deref(),
+        Some(daohu_server::routes::sync::CONFLICT_REASON)
+    );
     assert_eq!(conflict[0].received_at, first[0].received_at);
-    assert_eq!(stored_body(&app, v.id).await.unwrap(), original, "stored copy unchanged");
+    assert_eq!(
+        stored_body(&app, v.id).await.unwrap(),
+        original,
+        "stored copy unchanged"
+    );
 
     let problems: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM problems WHERE visit_id = ?")
         .bind(v.id.to_string())
@@ -61,11 +78,12 @@ async fn stored_then_duplicate_then_conflict() {
         .await
         .unwrap();
     assert_eq!(problems, 1);
-    let device_owner: String = sqlx::query_scalar("SELECT member_id FROM devices WHERE device_id = ?")
-        .bind(device().to_string())
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let device_owner: String =
+        sqlx::query_scalar("SELECT member_id FROM devices WHERE device_id = ?")
+            .bind(device().to_string())
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
     assert_eq!(device_owner, member_id(1).to_string());
 }
 
@@ -82,22 +100,44 @@ async fn invalid_foreign_and_out_of_scope_visits_are_rejected() {
     let good = visit(5, household_id(1), member_id(1));
 
     let r = receipts(
-        &app.upload(&token, device(), &[invalid.clone(), someone_else.clone(), out_of_scope.clone(), unknown_household.clone(), good.clone()])
-            .await,
+        &app.upload(
+            &token,
+            device(),
+            &[
+                invalid.clone(),
+                someone_else.clone(),
+                out_of_scope.clone(),
+                unknown_household.clone(),
+                good.clone(),
+            ],
+        )
+        .await,
     );
     let statuses: Vec<ReceiptStatus> = r.iter().map(|x| x.status).collect();
     assert_eq!(
         statuses,
-        [ReceiptStatus::Rejected, ReceiptStatus::Rejected, ReceiptStatus::Rejected, ReceiptStatus::Rejected, ReceiptStatus::Stored]
+        [
+            ReceiptStatus::Rejected,
+            ReceiptStatus::Rejected,
+            ReceiptStatus::Rejected,
+            ReceiptStatus::Rejected,
+            ReceiptStatus::Stored
+        ]
     );
     let reason = r[0].reason.as_deref().unwrap();
-    assert!(reason.contains("民情走访到户") && reason.contains("；") && reason.contains("政策落实到户"), "{reason}");
+    assert!(
+        reason.contains("民情走访到户") && reason.contains("；") && reason.contains("政策落实到户"),
+        "{reason}"
+    );
     assert_eq!(r[1].reason.as_deref(), Some("只能上传自己的走访记录"));
     assert_eq!(r[2].reason.as_deref(), Some("这户不在你的联系范围内"));
     assert_eq!(r[3].reason.as_deref(), Some("这户不在你的联系范围内"));
     assert!(r[..4].iter().all(|x| x.received_at.is_none()));
     for v in [&invalid, &someone_else, &out_of_scope, &unknown_household] {
-        assert!(stored_body(&app, v.id).await.is_none(), "rejected visit stored");
+        assert!(
+            stored_body(&app, v.id).await.is_none(),
+            "rejected visit stored"
+        );
     }
     assert!(stored_body(&app, good.id).await.is_some());
 }
@@ -109,12 +149,18 @@ async fn same_id_twice_in_one_batch() {
     let v = visit(1, household_id(0), member_id(1));
     let mut other = v.clone();
     other.summary = "另一份".into();
-    let r = receipts(&app.upload(&token, device(), &[v.clone(), v.clone(), other]).await);
+    let r = receipts(
+        &app.upload(&token, device(), &[v.clone(), v.clone(), other])
+            .await,
+    );
     assert_eq!(r[0].status, ReceiptStatus::Stored);
     assert_eq!(r[1].status, ReceiptStatus::Duplicate);
     assert_eq!(r[2].status, ReceiptStatus::Conflict);
     assert_eq!(r[1].received_at, r[0].received_at);
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits").fetch_one(&app.state.pool).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
     assert_eq!(rows, 1);
 }
 
@@ -127,20 +173,35 @@ async fn roles_that_do_not_visit_are_forbidden_and_batches_are_capped() {
     assert_eq!(answer.json()["error"], "forbidden");
 
     let token = app.zhang().await;
-    let batch: Vec<_> = (0..=MAX_BATCH as u8).map(|i| visit(i, household_id(0), member_id(1))).collect();
+    let batch: Vec<_> = (0..=MAX_BATCH as u8)
+        .map(|i| visit(i, household_id(0), member_id(1)))
+        .collect();
     let answer = app.upload(&token, device(), &batch).await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(answer.json()["error"], "payload_too_large");
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits").fetch_one(&app.state.pool).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
     assert_eq!(rows, 0);
 
     // the grid leader records visits in their grid
     let wang = app.token(phones::GRID_LEADER_WANG).await;
-    let r = receipts(&app.upload(&wang, device(), &[visit(1, household_id(45), member_id(3))]).await);
+    let r = receipts(
+        &app.upload(&wang, device(), &[visit(1, household_id(45), member_id(3))])
+            .await,
+    );
     assert_eq!(r[0].status, ReceiptStatus::Stored);
 
     // no token, no upload
-    let anon = app.call(Method::POST, "/api/sync/visits", None, Some(serde_json::json!({}))).await;
+    let anon = app
+        .call(
+            Method::POST,
+            "/api/sync/visits",
+            None,
+            Some(serde_json::json!({})),
+        )
+        .await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -152,17 +213,30 @@ async fn hundred_identical_uploads_at_once_store_one_copy() {
     let mut tasks = Vec::new();
     for _ in 0..100 {
         let (app, token, v) = (app.clone(), token.clone(), v.clone());
-        tasks.push(tokio::spawn(async move { app.upload(&token, device(), &[v]).await }));
+        tasks.push(tokio::spawn(async move {
+            app.upload(&token, device(), &[v]).await
+        }));
     }
     let mut all = Vec::new();
     for task in tasks {
         let answer = task.await.unwrap();
         all.push(receipts(&answer).remove(0));
     }
-    let stored = all.iter().filter(|r| r.status == ReceiptStatus::Stored).count();
-    let duplicate = all.iter().filter(|r| r.status == ReceiptStatus::Duplicate).count();
+    let stored = all
+        .iter()
+        .filter(|r| r.status == ReceiptStatus::Stored)
+        .count();
+    let duplicate = all
+        .iter()
+        .filter(|r| r.status == ReceiptStatus::Duplicate)
+        .count();
     assert_eq!((stored, duplicate), (1, 99));
-    assert!(all.iter().all(|r| r.received_at == all[0].received_at && r.id == v.id && r.reason.is_none()));
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits").fetch_one(&app.state.pool).await.unwrap();
+    assert!(all
+        .iter()
+        .all(|r| r.received_at == all[0].received_at && r.id == v.id && r.reason.is_none()));
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
     assert_eq!(rows, 1);
 }

@@ -9,11 +9,19 @@ use common::TestApp;
 fn write_dist(app: &TestApp) -> std::path::PathBuf {
     let dist = app.dir.path().join("dist");
     std::fs::create_dir_all(&dist).unwrap();
-    std::fs::write(dist.join("index.html"), "<!doctype html><title>到户</title><div id=app></div>").unwrap();
+    std::fs::write(
+        dist.join("index.html"),
+        "<!doctype html><title>到户</title><div id=app></div>",
+    )
+    .unwrap();
     let js = "export function hello() { return 'daohu'; }\n".repeat(500);
     std::fs::write(dist.join("daohu-3f2a9c0d1e2b4a5c.js"), &js).unwrap();
     std::fs::write(dist.join("daohu-3f2a9c0d1e2b4a5c_bg.wasm"), vec![0u8; 8192]).unwrap();
-    std::fs::write(dist.join("sw.js"), "self.addEventListener('fetch', () => {});").unwrap();
+    std::fs::write(
+        dist.join("sw.js"),
+        "self.addEventListener('fetch', () => {});",
+    )
+    .unwrap();
     dist
 }
 
@@ -40,7 +48,13 @@ async fn openapi_lists_the_api() {
     assert_eq!(answer.status, StatusCode::OK);
     let doc = answer.json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/api/sync/visits", "/api/auth/login", "/api/roster", "/api/households/{id}/visits", "/healthz"] {
+    for path in [
+        "/api/sync/visits",
+        "/api/auth/login",
+        "/api/roster",
+        "/api/households/{id}/visits",
+        "/healthz",
+    ] {
         assert!(doc["paths"][path].is_object(), "missing {path}");
     }
     assert!(doc["components"]["schemas"]["Visit"].is_object());
@@ -53,7 +67,10 @@ async fn without_dist_the_api_works_and_the_app_answers_503() {
     let root = get(&app, "/", None).await;
     assert_eq!(root.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(root.json()["error"], "app_not_built");
-    assert_eq!(app.call(Method::GET, "/healthz", None, None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.call(Method::GET, "/healthz", None, None).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -64,12 +81,18 @@ async fn app_routes_fall_back_to_index_with_cache_headers() {
     for path in ["/", "/households/abc", "/visit/1/step/2"] {
         let answer = get(&app, path, None).await;
         assert_eq!(answer.status, StatusCode::OK, "{path}");
-        assert!(String::from_utf8_lossy(&answer.body).contains("<title>到户</title>"), "{path}");
+        assert!(
+            String::from_utf8_lossy(&answer.body).contains("<title>到户</title>"),
+            "{path}"
+        );
         assert_eq!(answer.headers[header::CACHE_CONTROL], "no-cache", "{path}");
     }
     let js = get(&app, "/daohu-3f2a9c0d1e2b4a5c.js", None).await;
     assert_eq!(js.status, StatusCode::OK);
-    assert_eq!(js.headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+    assert_eq!(
+        js.headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
     let sw = get(&app, "/sw.js", None).await;
     assert_eq!(sw.headers[header::CACHE_CONTROL], "no-cache");
     // a missing hashed file gets the index, but never pinned for a year

@@ -9,10 +9,9 @@ use daohu_domain::auth::normalize_phone;
 use daohu_domain::{ApiError, LoginRequest, MemberProfile, Role, Session};
 use serde_json::json;
 
-
 use crate::auth::{self as authn, mask_phone, AuthUser, LoginLimiter};
 use crate::db::parse_uuid;
-use crate::{audit, AppError, AppState, ApiJson};
+use crate::{audit, ApiJson, AppError, AppState};
 
 /// Longest phone or password looked at; longer input is simply wrong.
 const MAX_CREDENTIAL_BYTES: usize = 1024;
@@ -82,8 +81,13 @@ pub async fn auth_login(
         .await?
     };
     // Verify even for an unknown phone, against a dummy hash, so timing says nothing.
-    let password = if oversized { String::new() } else { request.password };
-    let good = authn::verify_password(password, row.as_ref().map(|r| r.password_hash.clone())).await?;
+    let password = if oversized {
+        String::new()
+    } else {
+        request.password
+    };
+    let good =
+        authn::verify_password(password, row.as_ref().map(|r| r.password_hash.clone())).await?;
 
     let row = match row {
         Some(row) if good => row,
@@ -106,7 +110,13 @@ pub async fn auth_login(
         .ok_or_else(|| AppError::internal(format!("unknown stored role {:?}", row.role)))?;
     if row.disabled {
         let mut conn = state.pool.acquire().await?;
-        audit::record(&mut conn, Some(member_id), "login_disabled", json!({ "ip": ip })).await?;
+        audit::record(
+            &mut conn,
+            Some(member_id),
+            "login_disabled",
+            json!({ "ip": ip }),
+        )
+        .await?;
         return Err(AppError::client(
             StatusCode::FORBIDDEN,
             "account_disabled",
@@ -123,7 +133,13 @@ pub async fn auth_login(
     Ok(Json(Session {
         token,
         expires_at,
-        member: MemberProfile { id: member_id, name: row.name, phone: row.phone, role, village: row.village },
+        member: MemberProfile {
+            id: member_id,
+            name: row.name,
+            phone: row.phone,
+            role,
+            village: row.village,
+        },
     }))
 }
 
@@ -136,7 +152,10 @@ pub async fn auth_login(
         (status = 401, description = "No valid session", body = ApiError),
     )
 )]
-pub async fn auth_logout(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, AppError> {
+pub async fn auth_logout(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<StatusCode, AppError> {
     let mut tx = state.pool.begin().await?;
     sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
         .bind(&user.token_hash)
@@ -159,4 +178,3 @@ pub async fn auth_logout(State(state): State<AppState>, user: AuthUser) -> Resul
 pub async fn me_get(user: AuthUser) -> Json<MemberProfile> {
     Json(user.profile())
 }
-

@@ -27,7 +27,10 @@ pub fn router() -> Router<AppState> {
         (status = 401, description = "No valid session", body = ApiError),
     )
 )]
-pub async fn roster_get(State(state): State<AppState>, user: AuthUser) -> Result<Json<RosterResponse>, AppError> {
+pub async fn roster_get(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<RosterResponse>, AppError> {
     // One read transaction, so households and history come from the same moment.
     let mut tx = state.pool.begin().await?;
     let households = scope::households(&mut tx, &user).await?;
@@ -41,10 +44,17 @@ pub async fn roster_get(State(state): State<AppState>, user: AuthUser) -> Result
         .map(|household| {
             let history = by_household.remove(&household.id).unwrap_or_default();
             let last_visit_on = history.iter().map(|v| v.visited_on).max();
-            RosterHousehold { household, last_visit_on, history }
+            RosterHousehold {
+                household,
+                last_visit_on,
+                history,
+            }
         })
         .collect();
-    Ok(Json(RosterResponse { households, server_time: db::now() }))
+    Ok(Json(RosterResponse {
+        households,
+        server_time: db::now(),
+    }))
 }
 
 /// Visits of one household the caller looks after, newest first.
@@ -72,5 +82,7 @@ pub async fn household_visits_list(
     }
     let visits = scope::history(&mut tx, &user, Some(id)).await?;
     tx.commit().await?;
-    Ok(Json(visits.into_iter().map(|(_, summary)| summary).collect()))
+    Ok(Json(
+        visits.into_iter().map(|(_, summary)| summary).collect(),
+    ))
 }

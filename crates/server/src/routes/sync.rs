@@ -10,7 +10,7 @@ use sqlx::SqliteConnection;
 
 use crate::auth::{sha256_hex, AuthUser};
 use crate::db::{self, parse_ts, ts};
-use crate::{audit, scope, AppError, AppState, ApiJson};
+use crate::{audit, scope, ApiJson, AppError, AppState};
 
 /// Reason given when the same id already holds other content.
 pub const CONFLICT_REASON: &str = "服务器上已有同一编号的不同记录，已保留服务器上的版本";
@@ -49,7 +49,9 @@ pub async fn sync_visits_upload(
         return Err(AppError::forbidden("你的角色不能上传走访记录"));
     }
     if batch.visits.len() > MAX_BATCH {
-        return Err(AppError::too_large(format!("一次最多上传 {MAX_BATCH} 条记录")));
+        return Err(AppError::too_large(format!(
+            "一次最多上传 {MAX_BATCH} 条记录"
+        )));
     }
 
     // One writer at a time in this process; BEGIN IMMEDIATE (with the busy timeout)
@@ -87,22 +89,40 @@ pub async fn sync_visits_upload(
     )
     .await?;
     // No receipts unless the batch is on disk: the phone keeps its outbox and retries.
-    tx.commit().await.map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+    tx.commit()
+        .await
+        .map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
     tracing::info!(
         member = %user.id,
         stored = count(ReceiptStatus::Stored),
         total = receipts.len(),
         "visits uploaded"
     );
-    Ok(Json(SyncResponse { receipts, server_time: now }))
+    Ok(Json(SyncResponse {
+        receipts,
+        server_time: now,
+    }))
 }
 
-fn receipt(visit: &Visit, status: ReceiptStatus, reason: Option<String>, at: Option<DateTime<Utc>>) -> Receipt {
-    Receipt { id: visit.id, status, reason, received_at: at }
+fn receipt(
+    visit: &Visit,
+    status: ReceiptStatus,
+    reason: Option<String>,
+    at: Option<DateTime<Utc>>,
+) -> Receipt {
+    Receipt {
+        id: visit.id,
+        status,
+        reason,
+        received_at: at,
+    }
 }
 
 /// What is already stored under a visit id: its content hash and first receive time.
-async fn stored_copy(conn: &mut SqliteConnection, visit: &Visit) -> Result<Option<(String, DateTime<Utc>)>, AppError> {
+async fn stored_copy(
+    conn: &mut SqliteConnection,
+    visit: &Visit,
+) -> Result<Option<(String, DateTime<Utc>)>, AppError> {
     let row: Option<(String, String)> =
         sqlx::query_as("SELECT content_hash, received_at FROM visits WHERE id = ?")
             .bind(visit.id.to_string())
@@ -120,11 +140,20 @@ async fn store_visit(
     now: DateTime<Utc>,
 ) -> Result<Receipt, AppError> {
     if let Err(errors) = visit.validate() {
-        let reason = errors.iter().map(|e| e.message_zh()).collect::<Vec<_>>().join("；");
+        let reason = errors
+            .iter()
+            .map(|e| e.message_zh())
+            .collect::<Vec<_>>()
+            .join("；");
         return Ok(receipt(visit, ReceiptStatus::Rejected, Some(reason), None));
     }
     if visit.member_id != user.id {
-        return Ok(receipt(visit, ReceiptStatus::Rejected, Some(NOT_OWN_REASON.into()), None));
+        return Ok(receipt(
+            visit,
+            ReceiptStatus::Rejected,
+            Some(NOT_OWN_REASON.into()),
+            None,
+        ));
     }
     let body = serde_json::to_string(visit)?;
     let hash = sha256_hex(body.as_bytes());
@@ -136,7 +165,12 @@ async fn store_visit(
                 return Ok(receipt(visit, ReceiptStatus::Duplicate, None, Some(at)));
             }
         }
-        return Ok(receipt(visit, ReceiptStatus::Rejected, Some(OUT_OF_SCOPE_REASON.into()), None));
+        return Ok(receipt(
+            visit,
+            ReceiptStatus::Rejected,
+            Some(OUT_OF_SCOPE_REASON.into()),
+            None,
+        ));
     }
 
     let inserted = sqlx::query(
@@ -187,7 +221,12 @@ async fn store_visit(
         Some((stored_hash, at)) if stored_hash == hash => {
             Ok(receipt(visit, ReceiptStatus::Duplicate, None, Some(at)))
         }
-        Some((_, at)) => Ok(receipt(visit, ReceiptStatus::Conflict, Some(CONFLICT_REASON.into()), Some(at))),
+        Some((_, at)) => Ok(receipt(
+            visit,
+            ReceiptStatus::Conflict,
+            Some(CONFLICT_REASON.into()),
+            Some(at),
+        )),
         None => Err(AppError::internal("visit neither inserted nor found")),
     }
 }

@@ -47,11 +47,21 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.into_body().collect().await.unwrap().to_bytes();
-        Answer { status, headers, body }
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// A JSON request with an optional bearer token.
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
         let mut builder = Request::builder().method(method).uri(path);
         if let Some(token) = token {
             builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -67,8 +77,13 @@ impl TestApp {
     }
 
     pub async fn login_as(&self, phone: &str, password: &str) -> Answer {
-        self.call(Method::POST, "/api/auth/login", None, Some(json!({ "phone": phone, "password": password })))
-            .await
+        self.call(
+            Method::POST,
+            "/api/auth/login",
+            None,
+            Some(json!({ "phone": phone, "password": password })),
+        )
+        .await
     }
 
     /// Signs in with the demo password and returns the token.
