@@ -9,6 +9,7 @@ export PATH="$PWD/tests/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 echo "== domain and server tests"
 cargo test -p daohu-domain -p daohu-server
+cargo test -p daohu --lib
 
 echo "== the domain crate builds for the phone (wasm32)"
 cargo build -p daohu-domain --target wasm32-unknown-unknown

@@ -27,7 +27,8 @@ export async function freePort() {
 
 /** A running server; `stop()` kills it, `start()` brings it back on the same port and data. */
 export class Server {
-  constructor() {
+  constructor({ dist = DIST } = {}) {
+    this.dist = dist;
     this.dataDir = mkdtempSync(join(tmpdir(), 'daohu-e2e-'));
     this.port = 0;
     this.proc = null;
@@ -35,7 +36,7 @@ export class Server {
   get url() { return `http://127.0.0.1:${this.port}`; }
   async start() {
     if (!this.port) this.port = await freePort();
-    this.proc = spawn(SERVER_BIN, ['--addr', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--dist', DIST], {
+    this.proc = spawn(SERVER_BIN, ['--addr', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--dist', this.dist], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, RUST_LOG: 'warn' },
     });

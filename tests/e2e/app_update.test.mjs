@@ -1,0 +1,64 @@
+// A new version of the app installs while visits wait and a draft is open:
+// the new service worker waits, the app offers "new version, reload", and
+// after the reload every record is still there.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Server, DIST, launchBrowser, phone, signIn, waitForServiceWorker, pendingCount, recordVisit, localRecords, MEMBER1 } from './harness.mjs';
+
+let server;
+let browser;
+let dist;
+
+before(async () => {
+  dist = mkdtempSync(join(tmpdir(), 'daohu-dist-'));
+  cpSync(DIST, dist, { recursive: true });
+  server = new Server({ dist });
+  await server.start();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.cleanup();
+  rmSync(dist, { recursive: true, force: true });
+});
+
+test('an app update waits for the member and keeps waiting visits and the open draft', async () => {
+  const { context, page } = await phone(browser);
+  await signIn(page, server, MEMBER1, 10);
+  await waitForServiceWorker(page);
+  await context.setOffline(true);
+  await page.locator('[data-testid=household-list] a.card').nth(0).click();
+  await recordVisit(page);
+  await page.goto(server.url + '/').catch(() => {});
+  await page.locator('[data-testid=household-list] a.card').nth(1).click();
+  await page.click('[data-testid=start-visit]');
+  await page.waitForURL('**/visit/*');
+  await page.fill('#notes', '草稿里的字');
+  const before = await localRecords(page);
+  assert.equal(Object.keys(before).length, 2);
+
+  // Deploy a new version: a new service worker script.
+  const sw = join(dist, 'sw.js');
+  writeFileSync(sw, readFileSync(sw, 'utf8') + '\n// next build\n');
+  await context.setOffline(false);
+  await page.evaluate(async () => { const r = await navigator.serviceWorker.getRegistration(); await r.update(); });
+  await page.waitForSelector('.banner.info >> text=有新版本', { timeout: 15_000 });
+  // Nothing changed under the member's hands while the new version waits.
+  assert.equal(await page.inputValue('#notes'), '草稿里的字');
+
+  await Promise.all([page.waitForEvent('load'), page.click('.banner.info button')]);
+  await page.waitForSelector('[data-testid=step-title]');
+  assert.equal(await page.inputValue('#notes'), '草稿里的字', 'the draft reopens after the update');
+  const afterUpdate = await localRecords(page);
+  for (const [k, v] of Object.entries(before)) {
+    const was = JSON.parse(v);
+    const now = JSON.parse(afterUpdate[k]);
+    assert.deepEqual(now.visit, was.visit, `${k} kept`);
+  }
+  await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 15_000 });
+  await context.close();
+});

@@ -1,0 +1,74 @@
+// Budget report (a benchmark, not a test): in headless Chromium with the CPU
+// slowed 4× (about a cheap phone), measures
+//  - time from navigation to the household list on a warm offline start
+//    (service worker cache, network off), median of 7 reloads;
+//  - time to save a visit (click "save" to "saved" on screen, in the page),
+//    median of 7, with 0 and with 2,000 visits already stored.
+// Usage: node budget.mjs   (expects dist/ and the server binary built)
+import { Server, launchBrowser, phone, signIn, waitForServiceWorker, MEMBER1 } from './harness.mjs';
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const server = new Server();
+await server.start();
+const browser = await launchBrowser();
+const results = {};
+try {
+  const { context, page } = await phone(browser);
+  await signIn(page, server, MEMBER1, 10);
+  await waitForServiceWorker(page);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+  await context.setOffline(true);
+
+  const starts = [];
+  for (let i = 0; i < 7; i++) {
+    await page.reload({ waitUntil: 'commit' });
+    await page.waitForSelector('[data-testid=household-list] li');
+    starts.push(await page.evaluate(() => performance.now()));
+  }
+  results.warm_offline_start_ms = Math.round(median(starts));
+
+  const saveOnce = async () => {
+    await page.goto(server.url + '/').catch(() => {});
+    await page.locator('[data-testid=household-list] a.card').nth(0).click();
+    await page.click('[data-testid=start-visit]');
+    await page.waitForSelector('[data-testid=step-title]');
+    for (let s = 0; s < 5; s++) {
+      await page.click('button.state:has-text("已完成")');
+      await page.click('.step-buttons button.primary');
+    }
+    await page.click('.step-buttons button.primary');
+    await page.fill('#summary', '家里情况稳定，低保按时发放。'.repeat(3));
+    return page.evaluate(() => new Promise((resolve) => {
+      const t0 = performance.now();
+      const obs = new MutationObserver(() => {
+        if (document.querySelector('[data-testid=saved-status]')) { obs.disconnect(); resolve(performance.now() - t0); }
+      });
+      obs.observe(document.body, { childList: true, subtree: true });
+      document.querySelector('[data-testid=save-visit]').click();
+    }));
+  };
+  const saves = [];
+  for (let i = 0; i < 7; i++) saves.push(await saveOnce());
+  results.save_visit_ms = Number(median(saves).toFixed(1));
+
+  // 2,000 stored visits: one key per record keeps a save from growing with them.
+  await page.evaluate(() => {
+    const any = Object.keys(localStorage).find((k) => k.startsWith('daohu:v1:visit:'));
+    const rec = JSON.parse(localStorage.getItem(any));
+    for (let i = 0; i < 2000; i++) {
+      const id = rec.visit.id.slice(0, 24) + i.toString(16).padStart(12, '0');
+      localStorage.setItem(`daohu:v1:visit:${id}`, JSON.stringify({ ...rec, visit: { ...rec.visit, id }, sync: { state: 'stored', received_at: null } }));
+    }
+  });
+  await page.reload();
+  const savesFull = [];
+  for (let i = 0; i < 7; i++) savesFull.push(await saveOnce());
+  results.save_visit_with_2000_stored_ms = Number(median(savesFull).toFixed(1));
+  console.log(JSON.stringify(results));
+  console.log(`warm offline start to household list (4x CPU slowdown): ${results.warm_offline_start_ms} ms`);
+  console.log(`save a visit (4x CPU slowdown): ${results.save_visit_ms} ms; with 2,000 visits stored: ${results.save_visit_with_2000_stored_ms} ms`);
+} finally {
+  await browser.close();
+  await server.cleanup();
+}
