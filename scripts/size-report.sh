@@ -18,3 +18,10 @@ if [ "$total" -gt "$budget" ]; then
   echo "over budget" >&2
   exit 1
 fi
+# The coordinators' console is a bundle of its own, loaded only under /admin.
+ctotal=0
+for f in dist/admin/*.wasm dist/admin/*.js dist/admin/*.css; do
+  [ -e "$f" ] || continue
+  ctotal=$((ctotal + $(gzip -9 -c "$f" | wc -c)))
+done
+printf 'coordinator console (dist/admin, gzip): %d B = %.1f KB (not on the members'"'"' first screen)\n' "$ctotal" "$(awk "BEGIN{print $ctotal/1024}")"

@@ -15,7 +15,7 @@ echo "== the domain crate builds for the phone (wasm32)"
 cargo build -p daohu-domain --target wasm32-unknown-unknown
 
 echo "== release build of the app"
-trunk build --release --offline
+scripts/build-app.sh
 cargo build -p daohu-server
 scripts/size-report.sh
 

@@ -39,24 +39,32 @@ impl ApiFailure {
     }
 }
 
-async fn call<B: Serialize, R: DeserializeOwned>(
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&B>,
-) -> Result<Option<R>, ApiFailure> {
+/// A request body: JSON text, or a file sent as it is.
+enum Body<'a> {
+    Json(String),
+    File(&'a web_sys::File, &'a str),
+}
+
+async fn call_raw(method: &str, path: &str, token: Option<&str>, body: Option<Body<'_>>) -> Result<String, ApiFailure> {
     let window = web_sys::window().ok_or(ApiFailure::Offline)?;
     let init = RequestInit::new();
     init.set_method(method);
-    if let Some(b) = body {
-        let text = serde_json::to_string(b).map_err(|_| ApiFailure::BadAnswer)?;
-        init.set_body(&wasm_bindgen::JsValue::from_str(&text));
-    }
+    let content_type = match &body {
+        Some(Body::Json(text)) => {
+            init.set_body(&wasm_bindgen::JsValue::from_str(text));
+            Some("application/json")
+        }
+        Some(Body::File(file, ct)) => {
+            init.set_body(file);
+            Some(*ct)
+        }
+        None => None,
+    };
     let request = Request::new_with_str_and_init(path, &init).map_err(|_| ApiFailure::Offline)?;
     let headers = request.headers();
     let _ = headers.set("Accept", "application/json");
-    if body.is_some() {
-        let _ = headers.set("Content-Type", "application/json");
+    if let Some(ct) = content_type {
+        let _ = headers.set("Content-Type", ct);
     }
     if let Some(t) = token {
         let _ = headers.set("Authorization", &format!("Bearer {t}"));
@@ -81,10 +89,50 @@ async fn call<B: Serialize, R: DeserializeOwned>(
         });
         return Err(ApiFailure::Server { status, error });
     }
-    if status == 204 || text.is_empty() {
+    Ok(text)
+}
+
+async fn call<B: Serialize, R: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&B>,
+) -> Result<Option<R>, ApiFailure> {
+    let body = match body {
+        Some(b) => Some(Body::Json(serde_json::to_string(b).map_err(|_| ApiFailure::BadAnswer)?)),
+        None => None,
+    };
+    let text = call_raw(method, path, token, body).await?;
+    if text.is_empty() {
         return Ok(None);
     }
     serde_json::from_str(&text).map(Some).map_err(|_| ApiFailure::BadAnswer)
+}
+
+/// Calls the API as the signed-in user and decodes the answer.
+pub async fn send<B: Serialize, R: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&B>,
+) -> Result<R, ApiFailure> {
+    call(method, path, Some(token), body).await?.ok_or(ApiFailure::BadAnswer)
+}
+
+/// GETs a JSON answer as the signed-in user.
+pub async fn get<R: DeserializeOwned>(path: &str, token: &str) -> Result<R, ApiFailure> {
+    send::<(), R>("GET", path, token, None).await
+}
+
+/// Sends a file as the request body (roster import).
+pub async fn send_file<R: DeserializeOwned>(
+    path: &str,
+    token: &str,
+    file: &web_sys::File,
+    content_type: &str,
+) -> Result<R, ApiFailure> {
+    let text = call_raw("POST", path, Some(token), Some(Body::File(file, content_type))).await?;
+    serde_json::from_str(&text).map_err(|_| ApiFailure::BadAnswer)
 }
 
 async fn call_some<B: Serialize, R: DeserializeOwned>(
@@ -102,6 +150,18 @@ pub async fn login(req: &LoginRequest) -> Result<Session, ApiFailure> {
         Err(ApiFailure::SignedOut) => Err(ApiFailure::Server {
             status: 401,
             error: ApiError { error: "bad_credentials".into(), message: "手机号或密码不对".into() },
+        }),
+        other => other,
+    }
+}
+
+/// Signs a phone in with a one-time code from a coordinator's QR code.
+pub async fn enroll(code: &str) -> Result<Session, ApiFailure> {
+    let req = daohu_domain::EnrollRequest { code: code.to_string() };
+    match call_some("POST", "/api/auth/enroll", None, Some(&req)).await {
+        Err(ApiFailure::SignedOut) => Err(ApiFailure::Server {
+            status: 401,
+            error: ApiError { error: "bad_code".into(), message: "二维码已用过或已过期，请找管理员重新生成".into() },
         }),
         other => other,
     }

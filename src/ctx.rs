@@ -31,6 +31,8 @@ pub struct AppCtx {
     pub online: RwSignal<bool>,
     /// A new version of the app is installed and waits for a reload.
     pub update_ready: RwSignal<bool>,
+    /// Share of the browser's storage quota in use, in percent, when known.
+    pub storage_pct: RwSignal<Option<u32>>,
     /// Records in storage this version cannot read (kept untouched).
     pub unreadable: RwSignal<usize>,
     /// How many upload failures in a row; drives the backoff.
@@ -59,6 +61,7 @@ impl AppCtx {
             online: RwSignal::new(online),
             update_ready: RwSignal::new(false),
             unreadable: RwSignal::new(0),
+            storage_pct: RwSignal::new(None),
             retry_attempt: RwSignal::new(0),
             retry_timer: StoredValue::new(None),
             device_id: storage::device_id(time::new_id),

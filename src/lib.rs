@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod components;
+pub mod console;
 pub mod ctx;
 pub mod pages;
 pub mod routes;
@@ -19,6 +20,7 @@ use crate::components::header::Header;
 use crate::ctx::AppCtx;
 use crate::routes::AppRoute;
 use crate::pages::{
+    enroll::EnrollPage,
     household::HouseholdPage, households::HouseholdsPage, login::LoginPage, outbox::OutboxPage,
     visit::VisitPage,
 };
@@ -43,7 +45,15 @@ pub fn App() -> impl IntoView {
                     AppRoute::Household(id) => view! { <HouseholdPage id=id/> }.into_any(),
                     AppRoute::Visit(id) => view! { <VisitPage id=id/> }.into_any(),
                     AppRoute::Outbox => view! { <OutboxPage/> }.into_any(),
-                    AppRoute::NotFound => view! { <p class="empty">"页面不存在 / Page not found"</p> }.into_any(),
+                    AppRoute::Enroll => view! { <EnrollPage/> }.into_any(),
+                    // The console is another bundle; a full page load fetches it.
+                    r if r.is_console() => {
+                        if let Some(w) = web_sys::window() {
+                            let _ = w.location().assign(&r.href());
+                        }
+                        ().into_any()
+                    }
+                    _ => view! { <p class="empty">"页面不存在 / Page not found"</p> }.into_any(),
                 }}
             </main>
         }
@@ -53,4 +63,9 @@ pub fn App() -> impl IntoView {
 /// Mounts the app on the page's body.
 pub fn mount() {
     leptos::mount::mount_to_body(App);
+}
+
+/// Mounts the coordinators' console (the `/admin` bundle).
+pub fn mount_console() {
+    leptos::mount::mount_to_body(console::ConsoleApp);
 }

@@ -19,6 +19,16 @@ pub enum AppRoute {
     Household(Uuid),
     Visit(Uuid),
     Outbox,
+    /// Signs a phone in with the one-time code in the path (`/enroll/<code>`).
+    Enroll,
+    /// Coordinators: the dashboard (console home).
+    Admin,
+    AdminOrg,
+    AdminVisits,
+    AdminSheet,
+    AdminAccounts,
+    AdminHouseholds,
+    AdminImport,
     NotFound,
 }
 
@@ -31,6 +41,14 @@ impl AppRoute {
             AppRoute::Household(id) => format!("/household/{id}"),
             AppRoute::Visit(id) => format!("/visit/{id}"),
             AppRoute::Outbox => "/outbox".into(),
+            AppRoute::Enroll => "/enroll".into(),
+            AppRoute::Admin => "/admin".into(),
+            AppRoute::AdminOrg => "/admin/org".into(),
+            AppRoute::AdminVisits => "/admin/visits".into(),
+            AppRoute::AdminSheet => "/admin/sheet".into(),
+            AppRoute::AdminAccounts => "/admin/accounts".into(),
+            AppRoute::AdminHouseholds => "/admin/households".into(),
+            AppRoute::AdminImport => "/admin/import".into(),
             AppRoute::NotFound => "/404".into(),
         }
     }
@@ -43,10 +61,32 @@ impl AppRoute {
             [""] => AppRoute::Households,
             ["login"] => AppRoute::Login,
             ["outbox"] => AppRoute::Outbox,
+            ["enroll", _] => AppRoute::Enroll,
+            ["admin"] => AppRoute::Admin,
+            ["admin", "org"] => AppRoute::AdminOrg,
+            ["admin", "visits"] => AppRoute::AdminVisits,
+            ["admin", "sheet"] => AppRoute::AdminSheet,
+            ["admin", "accounts"] => AppRoute::AdminAccounts,
+            ["admin", "households"] => AppRoute::AdminHouseholds,
+            ["admin", "import"] => AppRoute::AdminImport,
             ["household", x] => id(x).map(AppRoute::Household).unwrap_or(AppRoute::NotFound),
             ["visit", x] => id(x).map(AppRoute::Visit).unwrap_or(AppRoute::NotFound),
             _ => AppRoute::NotFound,
         }
+    }
+
+    /// Whether the screen belongs to the coordinators' console bundle.
+    pub fn is_console(self) -> bool {
+        matches!(
+            self,
+            AppRoute::Admin
+                | AppRoute::AdminOrg
+                | AppRoute::AdminVisits
+                | AppRoute::AdminSheet
+                | AppRoute::AdminAccounts
+                | AppRoute::AdminHouseholds
+                | AppRoute::AdminImport
+        )
     }
 
     /// The screen the browser's address shows now.
@@ -59,6 +99,14 @@ impl AppRoute {
 /// Shows `route`, adding it to the browser's history, or replacing the
 /// current entry when `replace` (for redirects).
 pub fn go_with(signal: RwSignal<AppRoute>, route: AppRoute, replace: bool) {
+    let here_console = signal.get_untracked().is_console() || AppRoute::current().is_console();
+    if route.is_console() != here_console {
+        // The other bundle: a real page load.
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().assign(&route.href());
+        }
+        return;
+    }
     if let Some(w) = web_sys::window() {
         if let Ok(h) = w.history() {
             let url = route.href();
@@ -84,7 +132,8 @@ pub fn listen(signal: RwSignal<AppRoute>) {
 pub fn Link(to: AppRoute, #[prop(optional, into)] class: String, children: Children) -> impl IntoView {
     let ctx = use_ctx();
     let on_click = move |ev: leptos::ev::MouseEvent| {
-        if ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() || ev.button() != 0 {
+        let other_bundle = to.is_console() != ctx.route.get_untracked().is_console();
+        if other_bundle || ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() || ev.button() != 0 {
             return;
         }
         ev.prevent_default();
@@ -100,11 +149,25 @@ mod tests {
     #[test]
     fn paths_round_trip() {
         let id = Uuid::from_u128(7);
-        for r in [AppRoute::Households, AppRoute::Login, AppRoute::Outbox, AppRoute::Household(id), AppRoute::Visit(id)] {
+        for r in [
+            AppRoute::Households,
+            AppRoute::Login,
+            AppRoute::Outbox,
+            AppRoute::Household(id),
+            AppRoute::Visit(id),
+            AppRoute::Admin,
+            AppRoute::AdminOrg,
+            AppRoute::AdminVisits,
+            AppRoute::AdminSheet,
+            AppRoute::AdminAccounts,
+            AppRoute::AdminHouseholds,
+            AppRoute::AdminImport,
+        ] {
             assert_eq!(AppRoute::parse(&r.href()), r);
         }
         assert_eq!(AppRoute::parse("/visit/not-a-uuid"), AppRoute::NotFound);
         assert_eq!(AppRoute::parse("/nope"), AppRoute::NotFound);
         assert_eq!(AppRoute::parse("/outbox/"), AppRoute::Outbox);
+        assert_eq!(AppRoute::parse("/enroll/abc_DEF-123"), AppRoute::Enroll);
     }
 }

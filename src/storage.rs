@@ -214,3 +214,17 @@ pub fn save_lang(lang: &str) -> Result<(), StorageError> {
 pub fn is_our_key(key: &str) -> bool {
     key.starts_with(PREFIX)
 }
+
+/// Bytes used and allowed for this site, where the browser says.
+pub async fn estimate() -> Option<(f64, f64)> {
+    use js_sys::Reflect;
+    use wasm_bindgen::JsCast;
+    let nav = web_sys::window()?.navigator();
+    let storage = Reflect::get(&nav, &"storage".into()).ok()?;
+    let estimate = Reflect::get(&storage, &"estimate".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
+    let promise = estimate.call0(&storage).ok()?.dyn_into::<js_sys::Promise>().ok()?;
+    let result = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let used = Reflect::get(&result, &"usage".into()).ok()?.as_f64()?;
+    let quota = Reflect::get(&result, &"quota".into()).ok()?.as_f64()?;
+    Some((used, quota))
+}

@@ -192,6 +192,13 @@ pub fn start(ctx: AppCtx) {
         }
     });
     request_persistent_storage();
+    spawn_local(async move {
+        if let Some((used, quota)) = storage::estimate().await {
+            if quota > 0.0 {
+                ctx.storage_pct.set(Some((used / quota * 100.0) as u32));
+            }
+        }
+    });
     refresh_roster(ctx);
     request_upload(ctx);
 }

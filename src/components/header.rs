@@ -23,6 +23,9 @@ pub fn Header() -> impl IntoView {
             <span class="net" class:offline=move || !ctx.online.get() role="status" aria-live="polite">
                 {move || if ctx.online.get() { ctx.tr("在线", "Online") } else { ctx.tr("离线", "Offline") }}
             </span>
+            {ctx.session.get_untracked().filter(|s| s.member.role.is_coordinator()).map(|_| view! {
+                <Link to=AppRoute::Admin class="admin-link">{ctx.tr("管理", "Console")}</Link>
+            })}
             <Link to=AppRoute::Outbox class="outbox-link">
                 {ctx.tr("待上传", "To upload")}
                 " "
@@ -43,6 +46,11 @@ pub fn Header() -> impl IntoView {
                 {ctx.tr("登录已过期，请重新登录。没上传的记录仍在手机上。", "Your sign-in has expired. Records not yet uploaded stay on the phone.")}
                 " "
                 <Link to=AppRoute::Login>{ctx.tr("去登录", "Sign in")}</Link>
+            </div>
+        </Show>
+        <Show when=move || ctx.storage_pct.get().is_some_and(|p| p >= 80)>
+            <div class="banner warn" role="alert">
+                {ctx.tr("手机给本应用的存储空间快用完了，请尽快联网上传。", "This app's storage on the phone is nearly full; upload soon.")}
             </div>
         </Show>
         <Show when=move || { ctx.unreadable.get() > 0 }>

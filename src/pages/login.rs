@@ -33,13 +33,16 @@ pub fn LoginPage() -> impl IntoView {
         spawn_local(async move {
             let zh = ctx.zh();
             match api::login(&req).await {
-                Ok(session) => match ctx.signed_in(session) {
+                Ok(session) => {
+                    let home = if session.member.role.is_coordinator() { AppRoute::Admin } else { AppRoute::Households };
+                    match ctx.signed_in(session) {
                     Ok(()) => {
                         password.set(String::new());
-                        ctx.go(AppRoute::Households);
+                        ctx.go(home);
                     }
                     Err(e) => error.set(Some(e.message(zh))),
-                },
+                    }
+                }
                 Err(e) => error.set(Some(e.message(zh))),
             }
             busy.set(false);

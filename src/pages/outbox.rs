@@ -16,13 +16,18 @@ pub fn OutboxPage() -> impl IntoView {
     require_session();
     let ctx = use_ctx();
     let usage = RwSignal::new(None::<(f64, f64)>);
-    spawn_local(async move { usage.set(storage_estimate().await) });
+    spawn_local(async move { usage.set(crate::storage::estimate().await) });
 
     let waiting = Memo::new(move |_| {
         ctx.visits.with(|all| {
             all.iter().filter(|v| v.sync.in_outbox() || v.sync.needs_attention()).cloned().collect::<Vec<_>>()
         })
     });
+    let export_text = RwSignal::new(None::<String>);
+    let export = move |_| match export_outbox(ctx) {
+        Ok(text) => export_text.set(Some(text)),
+        Err(e) => export_text.set(Some(e)),
+    };
     let upload_now = move |_| {
         ctx.retry_attempt.set(0);
         sync::request_upload(ctx);
@@ -56,6 +61,13 @@ pub fn OutboxPage() -> impl IntoView {
             <button class="primary big" on:click=upload_now disabled=move || ctx.uploading.get() data-testid="upload-now">
                 {move || if ctx.uploading.get() { ctx.tr("正在上传…", "Uploading…") } else { ctx.tr("立即上传", "Upload now") }}
             </button>
+            <h2>{ctx.tr("备用：导出未上传的记录", "Fallback: export what has not uploaded")}</h2>
+            <p class="hint">{ctx.tr("手机一直上传不了时，把文件发给村里管理员，由他导入，记录只会存一次。", "If this phone cannot upload, send the file to the village coordinator to import; each record is stored once.")}</p>
+            <button class="big" on:click=export data-testid="export-outbox">{ctx.tr("导出为文件", "Export as a file")}</button>
+            <Show when=move || export_text.get().is_some()>
+                <label for="export-text">{ctx.tr("也可以复制下面的内容：", "Or copy the text below:")}</label>
+                <textarea id="export-text" rows="4" readonly prop:value=move || export_text.get().unwrap_or_default()></textarea>
+            </Show>
             <ul class="list">
                 <For each=move || waiting.get() key=|v| (v.visit.id, crate::components::sync_key(&v.sync)) children=move |v| {
                     let attention = v.sync.needs_attention();
@@ -84,16 +96,34 @@ fn household_name(id: uuid::Uuid) -> String {
         .unwrap_or_default()
 }
 
-/// Bytes used and allowed for this site, where the browser says.
-async fn storage_estimate() -> Option<(f64, f64)> {
-    use js_sys::Reflect;
+/// Saves every record not yet acknowledged as a JSON file (and returns the
+/// text, so it can also be copied).
+fn export_outbox(ctx: crate::ctx::AppCtx) -> Result<String, String> {
     use wasm_bindgen::JsCast;
-    let nav = web_sys::window()?.navigator();
-    let storage = Reflect::get(&nav, &"storage".into()).ok()?;
-    let estimate = Reflect::get(&storage, &"estimate".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
-    let promise = estimate.call0(&storage).ok()?.dyn_into::<js_sys::Promise>().ok()?;
-    let result = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
-    let used = Reflect::get(&result, &"usage".into()).ok()?.as_f64()?;
-    let quota = Reflect::get(&result, &"quota".into()).ok()?.as_f64()?;
-    Some((used, quota))
+    let session = ctx.session.get_untracked().ok_or_else(|| ctx.tr("请先登录", "Sign in first").to_string())?;
+    let visits = ctx.visits.with_untracked(|all| {
+        all.iter().filter(|v| v.sync.in_outbox() || v.sync.needs_attention()).map(|v| v.visit.clone()).collect::<Vec<_>>()
+    });
+    let export = daohu_domain::OutboxExport {
+        format: daohu_domain::OUTBOX_EXPORT_FORMAT.into(),
+        device_id: ctx.device_id,
+        member_id: session.member.id,
+        exported_at: time::now_utc(),
+        visits,
+    };
+    let text = serde_json::to_string(&export).map_err(|e| e.to_string())?;
+    let fail = |_| ctx.tr("导出没有成功，请复制下面的内容", "Export failed; copy the text below").to_string();
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(&text));
+    let bag = web_sys::BlobPropertyBag::new();
+    bag.set_type("application/json");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &bag).map_err(fail)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
+    let doc = web_sys::window().and_then(|w| w.document()).ok_or_else(|| fail(wasm_bindgen::JsValue::NULL))?;
+    let a: web_sys::HtmlAnchorElement = doc.create_element("a").map_err(fail)?.dyn_into().map_err(|_| fail(wasm_bindgen::JsValue::NULL))?;
+    a.set_href(&url);
+    a.set_download(&format!("daohu-outbox-{}-{}.json", session.member.phone, time::today()));
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(text)
 }
+

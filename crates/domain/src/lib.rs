@@ -11,15 +11,31 @@
 pub mod auth;
 pub mod household;
 pub mod local;
+pub mod org;
 pub mod problem;
+pub mod report;
+pub mod roster;
 pub mod sync;
 pub mod visit;
 
 pub use auth::{LoginRequest, MemberProfile, Role, Session};
 pub use household::{Household, RosterHousehold, RosterResponse, SpecialGroup, VisitSummary};
 pub use local::{LocalVisit, MigrationError, SyncState, LOCAL_SCHEMA_VERSION};
+pub use org::{
+    Account, AccountUpdate, AdminHousehold, AuditEntry, Enrollment, EnrollRequest, HouseholdMove, LinkedMember,
+    MemberLinks, NewAccount, NewUnit, OrgTree, OrgUnit, UnitKind,
+};
 pub use problem::{ProblemCategory, ProblemEntry, ProblemOutcome, Urgency};
-pub use sync::{backoff_ms, ApiError, Receipt, ReceiptStatus, SyncBatch, SyncResponse, MAX_BATCH};
+pub use report::{
+    safe_cell, CoverageRow, Dashboard, ExportFormat, ExportLink, GridSheet, IdleMember, MeetingSheet,
+    OverdueHousehold, SheetProblem, SheetVisit, StaleDevice, VisitDetail, VisitFilter, VisitLogPage,
+    VisitLogRow, WeekCount,
+};
+pub use roster::{ImportAction, ImportPreview, ImportRowResult, RosterColumns, RosterRow};
+pub use sync::{
+    backoff_ms, ApiError, OutboxExport, Receipt, ReceiptStatus, SyncBatch, SyncResponse, MAX_BATCH,
+    OUTBOX_EXPORT_FORMAT,
+};
 pub use visit::{ChecklistItem, SectionEntry, SectionKind, SectionState, ValidationError, Visit};
 
 /// Makes a UUID v7 from a Unix time in milliseconds and ten random bytes.

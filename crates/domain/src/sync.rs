@@ -72,6 +72,24 @@ pub struct ApiError {
     pub message: String,
 }
 
+/// The format tag of a phone's last-resort export file.
+pub const OUTBOX_EXPORT_FORMAT: &str = "daohu-outbox/1";
+
+/// A last-resort export: every record the phone holds that the server has not
+/// acknowledged, as a file the member can share. A coordinator uploads it and
+/// the server stores each record exactly once, as if the phone had synced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OutboxExport {
+    /// Always [`OUTBOX_EXPORT_FORMAT`].
+    pub format: String,
+    pub device_id: Uuid,
+    pub member_id: Uuid,
+    pub exported_at: DateTime<Utc>,
+    pub visits: Vec<Visit>,
+}
+
 /// Base delay of the retry schedule, milliseconds.
 pub const BACKOFF_BASE_MS: u64 = 1_000;
 /// Longest wait between two tries, milliseconds (5 minutes).

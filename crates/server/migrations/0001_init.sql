@@ -2,37 +2,44 @@
 -- Ids are hyphenated lowercase UUID text; dates YYYY-MM-DD; server times
 -- fixed-width UTC text (2026-01-02T03:04:05.678Z) so text order is time order.
 
-CREATE TABLE villages (
-    id       TEXT PRIMARY KEY NOT NULL,
-    name     TEXT NOT NULL,
-    township TEXT NOT NULL,
-    county   TEXT NOT NULL
-);
-
-CREATE TABLE grids (
+-- The organisation: county → township → village → grid, one table.
+-- `path` lists the ids from the county down to the unit itself, each followed by
+-- '/': '/<county>/<township>/<village>/<grid>/'. Unit X is inside unit Y (or is Y)
+-- exactly when X.path starts with Y.path, tested as `path GLOB '<Y.path>*'`, which
+-- SQLite answers from the path index (ids hold no GLOB wildcards).
+CREATE TABLE units (
     id         TEXT PRIMARY KEY NOT NULL,
-    village_id TEXT NOT NULL REFERENCES villages(id),
-    name       TEXT NOT NULL,
-    UNIQUE (village_id, name)
+    kind       TEXT NOT NULL CHECK (kind IN ('county', 'township', 'village', 'grid')),
+    name       TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 50),
+    parent_id  TEXT REFERENCES units(id),
+    path       TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    CHECK ((kind = 'county') = (parent_id IS NULL)),
+    UNIQUE (parent_id, name)
 );
+CREATE INDEX units_parent ON units(parent_id);
+-- NULL parents are distinct to UNIQUE, so counties get their own rule.
+CREATE UNIQUE INDEX units_county_name ON units(name) WHERE parent_id IS NULL;
 
+-- An account sits on the unit its role attaches to (Role::unit_kind): members and
+-- grid leaders on a grid, volunteers and village coordinators on a village,
+-- township and county coordinators on theirs. The server keeps role and unit kind in step.
 CREATE TABLE members (
     id            TEXT PRIMARY KEY NOT NULL,
     phone         TEXT NOT NULL UNIQUE,
     name          TEXT NOT NULL,
-    password_hash TEXT NOT NULL,
+    password_hash TEXT NOT NULL,   -- '!' for an account that signs in only by enrolment
     role          TEXT NOT NULL CHECK (role IN ('member', 'grid_leader', 'volunteer',
                       'village_coordinator', 'township_coordinator', 'county_coordinator')),
-    village_id    TEXT NOT NULL REFERENCES villages(id),
-    grid_id       TEXT REFERENCES grids(id),
+    unit_id       TEXT NOT NULL REFERENCES units(id),
     disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
     created_at    TEXT NOT NULL
 );
-CREATE INDEX members_grid ON members(grid_id);
+CREATE INDEX members_unit ON members(unit_id);
 
 CREATE TABLE households (
     id             TEXT PRIMARY KEY NOT NULL,
-    grid_id        TEXT NOT NULL REFERENCES grids(id),
+    grid_id        TEXT NOT NULL REFERENCES units(id),   -- a unit of kind grid
     head_name      TEXT NOT NULL,
     address        TEXT NOT NULL,
     people         INTEGER NOT NULL CHECK (people BETWEEN 0 AND 65535),
@@ -102,6 +109,17 @@ CREATE TABLE login_failures (
 );
 CREATE INDEX login_failures_key ON login_failures(key_hash, failed_at);
 
+-- One-time codes that sign a phone in (QR enrolment); only the sha256 is kept.
+CREATE TABLE enrollment_codes (
+    code_hash  TEXT PRIMARY KEY NOT NULL,
+    member_id  TEXT NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+    created_by TEXT NOT NULL REFERENCES members(id),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at    TEXT
+);
+CREATE INDEX enrollment_codes_member ON enrollment_codes(member_id);
+
 CREATE TABLE audit_log (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     at              TEXT NOT NULL,
@@ -109,6 +127,7 @@ CREATE TABLE audit_log (
     action          TEXT NOT NULL,
     detail          TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail))
 );
+CREATE INDEX audit_log_actor ON audit_log(actor_member_id);
 
 -- The audit log is append-only: nobody, not even the server, rewrites history.
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log

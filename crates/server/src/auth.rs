@@ -10,7 +10,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
-use daohu_domain::{MemberProfile, Role};
+use daohu_domain::{MemberProfile, Role, UnitKind};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
@@ -53,10 +53,16 @@ pub fn dummy_hash() -> &'static str {
     })
 }
 
+/// The stored "hash" of an account made without a password: it matches no password,
+/// so the account signs in only through a QR enrolment code.
+pub const NO_PASSWORD_HASH: &str = "!";
+
 /// Checks a password against a stored hash (or the dummy when `hash` is `None`),
-/// on a blocking thread. Always false for the dummy.
+/// on a blocking thread. Always false for the dummy and for [`NO_PASSWORD_HASH`],
+/// which are verified against the dummy so they take as long as a wrong password.
 pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, AppError> {
     tokio::task::spawn_blocking(move || {
+        let hash = hash.filter(|h| h != NO_PASSWORD_HASH);
         let known = hash.is_some();
         let stored = hash.unwrap_or_else(|| dummy_hash().to_string());
         let ok = match PasswordHash::new(&stored) {
@@ -74,6 +80,14 @@ pub async fn verify_password(password: String, hash: Option<String>) -> Result<b
 /// A new session token: 32 random bytes as hex. Only its sha256 is stored.
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A new enrolment code: 20 random bytes (160 bits) as hex, safe in a URL.
+/// Only its sha256 is stored.
+pub fn new_enroll_code() -> String {
+    let mut bytes = [0u8; 20];
     rand::thread_rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
 }
@@ -103,15 +117,22 @@ pub fn peer_ip(parts: &Parts) -> String {
 ///
 /// Extracting it refuses a missing, unknown, expired or idle session and a
 /// disabled member with 401 `session_expired`, and notes the session as used.
+/// Role and unit are read from the database on every request, so a change made
+/// by a coordinator applies to the very next request.
 #[derive(Clone, Debug)]
 pub struct AuthUser {
     pub id: Uuid,
     pub name: String,
     pub phone: String,
     pub role: Role,
-    pub village_id: Uuid,
+    /// The unit the account is attached to (a grid, village, township or county).
+    pub unit_id: Uuid,
+    pub unit_kind: UnitKind,
+    /// The unit's path (`/<county>/…/<unit>/`), see `scope`.
+    pub unit_path: String,
+    /// The village the account belongs to (for grids their village; above villages
+    /// the unit's own name), as the phone shows it.
     pub village: String,
-    pub grid_id: Option<Uuid>,
     /// The sha256 of the caller's token, to end this session on logout.
     pub token_hash: String,
 }
@@ -127,7 +148,17 @@ impl AuthUser {
             village: self.village.clone(),
         }
     }
+
+    /// The caller's grid, for members and grid leaders.
+    pub fn grid_id(&self) -> Option<Uuid> {
+        (self.unit_kind == UnitKind::Grid).then_some(self.unit_id)
+    }
 }
+
+/// The columns that describe an account's unit and village name, over
+/// `members m JOIN units u ON u.id = m.unit_id LEFT JOIN units pu ON pu.id = u.parent_id`.
+pub const ACCOUNT_UNIT_COLUMNS: &str = "u.id AS unit_id, u.kind AS unit_kind, u.path AS unit_path,
+    CASE WHEN u.kind = 'grid' THEN pu.name ELSE u.name END AS village";
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
@@ -137,9 +168,10 @@ struct SessionRow {
     name: String,
     phone: String,
     role: String,
-    village_id: String,
+    unit_id: String,
+    unit_kind: String,
+    unit_path: String,
     village: String,
-    grid_id: Option<String>,
     disabled: bool,
 }
 
@@ -160,14 +192,15 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = bearer_token(parts).ok_or_else(AppError::session_expired)?;
         let token_hash = sha256_hex(token.to_ascii_lowercase());
-        let row: Option<SessionRow> = sqlx::query_as(
+        let row: Option<SessionRow> = sqlx::query_as(&format!(
             "SELECT s.member_id, s.last_seen_at, s.expires_at, m.name, m.phone, m.role,
-                    m.village_id, v.name AS village, m.grid_id, m.disabled
-             FROM sessions s
-             JOIN members m ON m.id = s.member_id
-             JOIN villages v ON v.id = m.village_id
-             WHERE s.token_hash = ?",
-        )
+                        {ACCOUNT_UNIT_COLUMNS}, m.disabled
+                 FROM sessions s
+                 JOIN members m ON m.id = s.member_id
+                 JOIN units u ON u.id = m.unit_id
+                 LEFT JOIN units pu ON pu.id = u.parent_id
+                 WHERE s.token_hash = ?"
+        ))
         .bind(&token_hash)
         .fetch_optional(&state.pool)
         .await?;
@@ -197,14 +230,24 @@ impl FromRequestParts<AppState> for AuthUser {
             id: parse_uuid(&row.member_id)?,
             name: row.name,
             phone: row.phone,
-            role: Role::parse(&row.role)
-                .ok_or_else(|| AppError::internal(format!("unknown stored role {:?}", row.role)))?,
-            village_id: parse_uuid(&row.village_id)?,
+            role: parse_role(&row.role)?,
+            unit_id: parse_uuid(&row.unit_id)?,
+            unit_kind: parse_unit_kind(&row.unit_kind)?,
+            unit_path: row.unit_path,
             village: row.village,
-            grid_id: row.grid_id.as_deref().map(parse_uuid).transpose()?,
             token_hash,
         })
     }
+}
+
+/// Reads a stored role back.
+pub fn parse_role(s: &str) -> Result<Role, AppError> {
+    Role::parse(s).ok_or_else(|| AppError::internal(format!("unknown stored role {s:?}")))
+}
+
+/// Reads a stored unit kind back.
+pub fn parse_unit_kind(s: &str) -> Result<UnitKind, AppError> {
+    UnitKind::parse(s).ok_or_else(|| AppError::internal(format!("unknown stored unit kind {s:?}")))
 }
 
 /// Creates a session for a member; returns the token (shown once) and its expiry.
@@ -238,7 +281,7 @@ fn limit_key(kind: &str, value: &str) -> String {
 /// Sign-in failure counters, kept in the database.
 pub struct LoginLimiter<'a> {
     pool: &'a SqlitePool,
-    phone_key: String,
+    phone_key: Option<String>,
     ip_key: String,
 }
 
@@ -247,9 +290,25 @@ impl<'a> LoginLimiter<'a> {
     pub fn new(pool: &'a SqlitePool, phone: &str, ip: &str) -> Self {
         LoginLimiter {
             pool,
-            phone_key: limit_key("phone", phone),
+            phone_key: Some(limit_key("phone", phone)),
             ip_key: limit_key("ip", ip),
         }
+    }
+
+    /// The counter of one client address only (QR enrolment has no phone).
+    pub fn for_address(pool: &'a SqlitePool, ip: &str) -> Self {
+        LoginLimiter {
+            pool,
+            phone_key: None,
+            ip_key: limit_key("ip", ip),
+        }
+    }
+
+    fn keys(&self) -> impl Iterator<Item = (&String, i64)> {
+        self.phone_key
+            .iter()
+            .map(|k| (k, PHONE_FAILURE_LIMIT))
+            .chain([(&self.ip_key, IP_FAILURE_LIMIT)])
     }
 
     /// Refuses with 429 while either counter is at its limit.
@@ -257,10 +316,7 @@ impl<'a> LoginLimiter<'a> {
         let now_ms = Utc::now().timestamp_millis();
         let since = now_ms - FAILURE_WINDOW_MINUTES * 60_000;
         let mut wait_ms = 0i64;
-        for (key, limit) in [
-            (&self.phone_key, PHONE_FAILURE_LIMIT),
-            (&self.ip_key, IP_FAILURE_LIMIT),
-        ] {
+        for (key, limit) in self.keys() {
             // The failure whose expiry brings the count back under the limit.
             let blocking: Option<i64> = sqlx::query_scalar(
                 "SELECT failed_at FROM login_failures WHERE key_hash = ? AND failed_at > ?
@@ -290,7 +346,7 @@ impl<'a> LoginLimiter<'a> {
             .bind(now_ms - FAILURE_WINDOW_MINUTES * 60_000)
             .execute(&mut *tx)
             .await?;
-        for key in [&self.phone_key, &self.ip_key] {
+        for (key, _) in self.keys() {
             sqlx::query("INSERT INTO login_failures (key_hash, failed_at) VALUES (?, ?)")
                 .bind(key)
                 .bind(now_ms)
@@ -303,10 +359,12 @@ impl<'a> LoginLimiter<'a> {
 
     /// Forgets the phone's failures after a good sign-in.
     pub async fn clear_phone(&self) -> Result<(), AppError> {
-        sqlx::query("DELETE FROM login_failures WHERE key_hash = ?")
-            .bind(&self.phone_key)
-            .execute(self.pool)
-            .await?;
+        if let Some(key) = &self.phone_key {
+            sqlx::query("DELETE FROM login_failures WHERE key_hash = ?")
+                .bind(key)
+                .execute(self.pool)
+                .await?;
+        }
         Ok(())
     }
 }

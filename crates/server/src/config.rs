@@ -41,6 +41,15 @@ pub struct Config {
     #[arg(long, env = "DAOHU_SESSION_IDLE_DAYS", default_value_t = 14)]
     pub session_idle_days: u32,
 
+    /// The address people reach the app at; QR enrolment codes point there
+    /// (`<public-url>/enroll/<code>`).
+    #[arg(
+        long,
+        env = "DAOHU_PUBLIC_URL",
+        default_value = "http://localhost:8080"
+    )]
+    pub public_url: String,
+
     /// Write logs as JSON lines instead of text.
     #[arg(long, env = "DAOHU_LOG_JSON")]
     pub log_json: bool,

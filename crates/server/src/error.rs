@@ -5,8 +5,9 @@
 //! read a code and show a plain Chinese message. Internal failures are logged here
 //! and answered with a generic message: details of the database never leave the server.
 
-use axum::extract::rejection::{BytesRejection, FailedToBufferBody, JsonRejection};
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody, JsonRejection, QueryRejection};
 use axum::extract::FromRequest;
+use axum::extract::FromRequestParts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use daohu_domain::ApiError;
@@ -73,6 +74,11 @@ impl AppError {
     /// 404; also used for things outside the caller's scope, so existence never leaks.
     pub fn not_found() -> Self {
         Self::client(StatusCode::NOT_FOUND, "not_found", "找不到该内容")
+    }
+
+    /// 409 for a request that clashes with what is stored (a taken name or phone, a stale preview).
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::client(StatusCode::CONFLICT, code, message)
     }
 
     /// 413 for a body or batch larger than the server takes.
@@ -210,5 +216,31 @@ pub struct ApiJson<T>(pub T);
 impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        tracing::debug!(rejection = %rejection.body_text(), "query rejected");
+        AppError::bad_request("请求参数不对")
+    }
+}
+
+/// Query parameters whose failures answer as [`AppError`] (400 `bad_request`).
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct ApiQuery<T>(pub T);
+
+/// A raw body whose failures (too large, unreadable) answer as [`AppError`].
+pub fn body_error(rejection: BytesRejection) -> AppError {
+    match rejection {
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+            AppError::too_large("文件太大")
+        }
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::too_large("文件太大"),
+        other => {
+            tracing::debug!(rejection = %other.body_text(), "body rejected");
+            AppError::bad_request("请求内容读取失败")
+        }
     }
 }

@@ -3,6 +3,10 @@
 //! - `POST /api/auth/login`, `POST /api/auth/logout`, `GET /api/me`: sessions with bearer tokens.
 //! - `GET /api/roster`, `GET /api/households/{id}/visits`: the caller's households and history.
 //! - `POST /api/sync/visits`: idempotent upload of visits, one receipt per record.
+//! - `POST /api/auth/enroll`: QR enrolment of a phone with a one-time code.
+//! - Coordinators: `/api/org` (the tree), `/api/accounts` (accounts, links, enrolment
+//!   codes), `/api/households` (list, move), `/api/roster/import` (CSV / XLSX),
+//!   `/api/audit` (county only). Every rule of who reaches what lives in [`scope`].
 //! - `GET /healthz`, `GET /api/openapi.json`, and the app from `--dist` for every other path.
 //!
 //! Data lives in SQLite (WAL). Run it with
@@ -39,11 +43,14 @@ use tracing::Level;
 
 pub use auth::AuthUser;
 pub use config::Config;
-pub use error::{ApiJson, AppError};
+pub use error::{ApiJson, ApiQuery, AppError};
 pub use seed::seed_demo;
 
 /// Largest request body the API reads (2 MiB); larger ones answer 413.
 pub const API_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Where the app is reached when `--public-url` is not given.
+pub const DEFAULT_PUBLIC_URL: &str = "http://localhost:8080";
 
 /// Settings the handlers read, taken from [`Config`].
 #[derive(Clone, Debug)]
@@ -54,6 +61,8 @@ pub struct Settings {
     pub session_lifetime: chrono::Duration,
     /// Longest a session may go unused.
     pub session_idle: chrono::Duration,
+    /// Origin of the app as people reach it, without a trailing `/` (for enrolment links).
+    pub public_url: String,
 }
 
 impl Default for Settings {
@@ -62,6 +71,7 @@ impl Default for Settings {
             dist_dir: PathBuf::from("./dist"),
             session_lifetime: chrono::Duration::hours(720),
             session_idle: chrono::Duration::days(14),
+            public_url: DEFAULT_PUBLIC_URL.to_string(),
         }
     }
 }
@@ -73,6 +83,7 @@ impl Settings {
             dist_dir: config.dist.clone(),
             session_lifetime: config.session_lifetime(),
             session_idle: config.session_idle(),
+            public_url: config.public_url.trim_end_matches('/').to_string(),
         }
     }
 }
@@ -95,6 +106,23 @@ impl AppState {
             write_lock: Arc::default(),
         }
     }
+
+    /// A write transaction: this process's writer lock, then `BEGIN IMMEDIATE`
+    /// (which waits, with the busy timeout, for writers in other processes).
+    /// Hold the guard until the transaction is committed or dropped.
+    pub async fn write_tx(
+        &self,
+    ) -> Result<
+        (
+            tokio::sync::OwnedMutexGuard<()>,
+            sqlx::Transaction<'static, sqlx::Sqlite>,
+        ),
+        AppError,
+    > {
+        let guard = self.write_lock.clone().lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok((guard, tx))
+    }
 }
 
 /// A state for tests: a fresh database file in `dir`, seeded with the demo data,
@@ -115,6 +143,11 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::auth::router())
         .merge(routes::roster::router())
         .merge(routes::sync::router())
+        .merge(routes::org::router())
+        .merge(routes::accounts::router())
+        .merge(routes::households::router())
+        .merge(routes::import::router())
+        .merge(routes::audit::router())
         .merge(routes::openapi::router())
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)

@@ -1,60 +1,244 @@
-//! Which households a caller may see and record visits for, and their visit history.
+//! Who reaches what: the one module every handler asks.
 //!
-//! One rule for the roster, the history endpoint and the upload: a member sees
-//! the households linked to them, a grid leader every household of their grid,
-//! everyone else nothing (yet).
+//! - A member reaches the households linked to them, a grid leader every
+//!   household of their grid, a volunteer no household.
+//! - A coordinator reaches their subtree: their unit and every unit below it,
+//!   with the households and accounts attached there. The tree is stored as
+//!   paths (`/<county>/<township>/<village>/<grid>/`), so "inside" is a prefix
+//!   test that SQLite answers from an index: `path GLOB '<prefix>*'`.
+//!
+//! Something outside the caller's reach answers 404, exactly like something that
+//! does not exist, so existence never leaks. Something inside it that the role
+//! may not act on answers 403.
 
-use daohu_domain::{Household, Role, SpecialGroup, Visit, VisitSummary};
+use daohu_domain::{Household, Role, SpecialGroup, UnitKind, Visit, VisitSummary};
 use sqlx::SqliteConnection;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::auth::{parse_role, parse_unit_kind, AuthUser};
 use crate::db::{parse_ts, parse_uuid};
 use crate::AppError;
 
-/// The caller's reach, as a SQL condition on `households h` with one bound value.
-enum Scope {
+/// A coordinator's subtree: their unit and everything below it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subtree {
+    /// The path of the subtree's top unit, ending in `/`.
+    pub path: String,
+}
+
+impl Subtree {
+    /// The GLOB pattern matching the path of every unit inside (the top unit included).
+    pub fn glob(&self) -> String {
+        format!("{}*", self.path)
+    }
+
+    /// Whether a unit with this path is inside.
+    pub fn contains(&self, unit_path: &str) -> bool {
+        unit_path.starts_with(&self.path)
+    }
+}
+
+/// The path of a unit under a parent with path `parent` (`None` for a county).
+pub fn unit_path(parent: Option<&str>, id: Uuid) -> String {
+    format!("{}{id}/", parent.unwrap_or("/"))
+}
+
+/// The caller's subtree; 403 for roles that are not coordinators.
+pub fn coordinator(user: &AuthUser) -> Result<Subtree, AppError> {
+    if user.role.is_coordinator() {
+        Ok(Subtree {
+            path: user.unit_path.clone(),
+        })
+    } else {
+        Err(AppError::forbidden("只有管理员可以这样做"))
+    }
+}
+
+/// The caller's subtree when they are a county coordinator; 403 otherwise.
+pub fn county_coordinator(user: &AuthUser) -> Result<Subtree, AppError> {
+    if user.role == Role::CountyCoordinator {
+        coordinator(user)
+    } else {
+        Err(AppError::forbidden("只有县级管理员可以这样做"))
+    }
+}
+
+/// 403 unless the caller may create or change an account with this role.
+pub fn require_manage(user: &AuthUser, role: Role) -> Result<(), AppError> {
+    if user.role.can_manage(role) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(format!(
+            "你不能管理{}账号",
+            role.label_zh()
+        )))
+    }
+}
+
+/// A unit as stored.
+#[derive(Clone, Debug)]
+pub struct UnitRow {
+    pub id: Uuid,
+    pub kind: UnitKind,
+    pub name: String,
+    pub parent_id: Option<Uuid>,
+    pub path: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct RawUnit {
+    id: String,
+    kind: String,
+    name: String,
+    parent_id: Option<String>,
+    path: String,
+}
+
+impl RawUnit {
+    fn into_row(self) -> Result<UnitRow, AppError> {
+        Ok(UnitRow {
+            id: parse_uuid(&self.id)?,
+            kind: parse_unit_kind(&self.kind)?,
+            name: self.name,
+            parent_id: self.parent_id.as_deref().map(parse_uuid).transpose()?,
+            path: self.path,
+        })
+    }
+}
+
+/// A unit inside the subtree; 404 when unknown or outside.
+pub async fn unit(
+    conn: &mut SqliteConnection,
+    subtree: &Subtree,
+    id: Uuid,
+) -> Result<UnitRow, AppError> {
+    let row: Option<RawUnit> = sqlx::query_as(
+        "SELECT id, kind, name, parent_id, path FROM units WHERE id = ? AND path GLOB ?",
+    )
+    .bind(id.to_string())
+    .bind(subtree.glob())
+    .fetch_optional(conn)
+    .await?;
+    row.ok_or_else(AppError::not_found)?.into_row()
+}
+
+/// Every unit inside the subtree, in creation order.
+pub async fn units(
+    conn: &mut SqliteConnection,
+    subtree: &Subtree,
+) -> Result<Vec<UnitRow>, AppError> {
+    let rows: Vec<RawUnit> = sqlx::query_as(
+        "SELECT id, kind, name, parent_id, path FROM units WHERE path GLOB ? ORDER BY rowid",
+    )
+    .bind(subtree.glob())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(RawUnit::into_row).collect()
+}
+
+/// An account as stored, with its unit.
+#[derive(Clone, Debug)]
+pub struct AccountRow {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    pub unit_id: Uuid,
+    pub unit_kind: UnitKind,
+    pub unit_path: String,
+    pub disabled: bool,
+}
+
+/// An account attached inside the subtree; 404 when unknown or outside.
+/// (Whether the caller may change it is [`require_manage`]'s question: 403.)
+pub async fn account(
+    conn: &mut SqliteConnection,
+    subtree: &Subtree,
+    id: Uuid,
+) -> Result<AccountRow, AppError> {
+    let row: Option<(String, String, String, String, String, String, bool)> = sqlx::query_as(
+        "SELECT m.id, m.name, m.role, u.id, u.kind, u.path, m.disabled
+         FROM members m JOIN units u ON u.id = m.unit_id
+         WHERE m.id = ? AND u.path GLOB ?",
+    )
+    .bind(id.to_string())
+    .bind(subtree.glob())
+    .fetch_optional(conn)
+    .await?;
+    let (id, name, role, unit_id, unit_kind, unit_path, disabled) =
+        row.ok_or_else(AppError::not_found)?;
+    Ok(AccountRow {
+        id: parse_uuid(&id)?,
+        name,
+        role: parse_role(&role)?,
+        unit_id: parse_uuid(&unit_id)?,
+        unit_kind: parse_unit_kind(&unit_kind)?,
+        unit_path,
+        disabled,
+    })
+}
+
+/// The caller's reach over households, as a SQL condition on `households h` with one bound value.
+enum Reach {
     Linked(String),
     Grid(String),
+    Subtree(String),
     Nothing,
 }
 
-impl Scope {
-    fn of(user: &AuthUser) -> Scope {
-        match (user.role, user.grid_id) {
-            (Role::Member, _) => Scope::Linked(user.id.to_string()),
-            (Role::GridLeader, Some(grid)) => Scope::Grid(grid.to_string()),
-            _ => Scope::Nothing,
+impl Reach {
+    fn of(user: &AuthUser) -> Reach {
+        match user.role {
+            Role::Member => Reach::Linked(user.id.to_string()),
+            Role::GridLeader => match user.grid_id() {
+                Some(grid) => Reach::Grid(grid.to_string()),
+                None => Reach::Nothing,
+            },
+            Role::Volunteer => Reach::Nothing,
+            Role::VillageCoordinator | Role::TownshipCoordinator | Role::CountyCoordinator => {
+                Reach::Subtree(format!("{}*", user.unit_path))
+            }
         }
     }
 
     /// The condition and its value; `None` when the caller reaches no household.
     fn condition(&self) -> Option<(&'static str, &str)> {
         match self {
-            Scope::Linked(member) => Some((
+            Reach::Linked(member) => Some((
                 "h.id IN (SELECT household_id FROM member_households WHERE member_id = ?)",
                 member,
             )),
-            Scope::Grid(grid) => Some(("h.grid_id = ?", grid)),
-            Scope::Nothing => None,
+            Reach::Grid(grid) => Some(("h.grid_id = ?", grid)),
+            Reach::Subtree(glob) => Some((
+                "h.grid_id IN (SELECT id FROM units WHERE path GLOB ?)",
+                glob,
+            )),
+            Reach::Nothing => None,
         }
     }
 }
 
+/// The SQL condition on `households h` for "inside the subtree", with one bound value ([`Subtree::glob`]).
+pub const HOUSEHOLD_IN_SUBTREE: &str = "h.grid_id IN (SELECT id FROM units WHERE path GLOB ?)";
+
+/// A household as read from `households h JOIN units g ON g.id = h.grid_id`.
 #[derive(sqlx::FromRow)]
-struct HouseholdRow {
-    id: String,
-    grid_id: String,
-    grid_name: String,
-    head_name: String,
-    address: String,
-    people: i64,
-    phone: Option<String>,
-    special_groups: String,
+pub struct HouseholdRow {
+    pub id: String,
+    pub grid_id: String,
+    pub grid_name: String,
+    pub head_name: String,
+    pub address: String,
+    pub people: i64,
+    pub phone: Option<String>,
+    pub special_groups: String,
 }
 
+/// The columns of [`HouseholdRow`].
+pub const HOUSEHOLD_COLUMNS: &str = "h.id, h.grid_id, g.name AS grid_name, h.head_name, h.address,
+    h.people, h.phone, h.special_groups";
+
 impl HouseholdRow {
-    fn into_household(self) -> Result<Household, AppError> {
+    pub fn into_household(self) -> Result<Household, AppError> {
         let special_groups: Vec<SpecialGroup> = serde_json::from_str(&self.special_groups)?;
         Ok(Household {
             id: parse_uuid(&self.id)?,
@@ -69,19 +253,23 @@ impl HouseholdRow {
     }
 }
 
-/// The households the caller reaches, in roster order.
-pub async fn households(
+/// The households on the caller's phone roster, in roster order: linked ones for a
+/// member, the grid for a grid leader, none for anyone else (coordinators use the
+/// household list of the console instead).
+pub async fn roster_households(
     conn: &mut SqliteConnection,
     user: &AuthUser,
 ) -> Result<Vec<Household>, AppError> {
-    let scope = Scope::of(user);
-    let Some((condition, value)) = scope.condition() else {
+    if !user.role.records_visits() {
+        return Ok(Vec::new());
+    }
+    let reach = Reach::of(user);
+    let Some((condition, value)) = reach.condition() else {
         return Ok(Vec::new());
     };
     let rows: Vec<HouseholdRow> = sqlx::query_as(&format!(
-        "SELECT h.id, h.grid_id, g.name AS grid_name, h.head_name, h.address, h.people,
-                h.phone, h.special_groups
-         FROM households h JOIN grids g ON g.id = h.grid_id
+        "SELECT {HOUSEHOLD_COLUMNS}
+         FROM households h JOIN units g ON g.id = h.grid_id
          WHERE {condition}
          ORDER BY g.rowid, h.rowid"
     ))
@@ -97,8 +285,8 @@ pub async fn reaches(
     user: &AuthUser,
     household: Uuid,
 ) -> Result<bool, AppError> {
-    let scope = Scope::of(user);
-    let Some((condition, value)) = scope.condition() else {
+    let reach = Reach::of(user);
+    let Some((condition, value)) = reach.condition() else {
         return Ok(false);
     };
     let found: Option<i64> = sqlx::query_scalar(&format!(
@@ -111,6 +299,22 @@ pub async fn reaches(
     Ok(found.is_some())
 }
 
+/// A household inside the subtree; 404 when unknown or outside.
+pub async fn household_in(
+    conn: &mut SqliteConnection,
+    subtree: &Subtree,
+    household: Uuid,
+) -> Result<(), AppError> {
+    let found: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT 1 FROM households h WHERE {HOUSEHOLD_IN_SUBTREE} AND h.id = ?"
+    ))
+    .bind(subtree.glob())
+    .bind(household.to_string())
+    .fetch_optional(conn)
+    .await?;
+    found.map(|_| ()).ok_or_else(AppError::not_found)
+}
+
 #[derive(sqlx::FromRow)]
 struct SummaryRow {
     household_id: String,
@@ -120,14 +324,14 @@ struct SummaryRow {
 }
 
 /// Visits of the households the caller reaches (or of one of them), newest first,
-/// each paired with its household id.
+/// each paired with its household id. (The roster asks only for roles that visit.)
 pub async fn history(
     conn: &mut SqliteConnection,
     user: &AuthUser,
     only: Option<Uuid>,
 ) -> Result<Vec<(Uuid, VisitSummary)>, AppError> {
-    let scope = Scope::of(user);
-    let Some((condition, value)) = scope.condition() else {
+    let reach = Reach::of(user);
+    let Some((condition, value)) = reach.condition() else {
         return Ok(Vec::new());
     };
     let only_clause = if only.is_some() {
@@ -162,4 +366,23 @@ pub async fn history(
             Ok((parse_uuid(&row.household_id)?, summary))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_nest() {
+        let county = Uuid::from_u128(1);
+        let village = Uuid::from_u128(2);
+        let c = unit_path(None, county);
+        let v = unit_path(Some(&c), village);
+        assert_eq!(c, format!("/{county}/"));
+        assert!(v.starts_with(&c) && v.ends_with(&format!("{village}/")));
+        let s = Subtree { path: c.clone() };
+        assert!(s.contains(&v) && s.contains(&c));
+        assert!(!Subtree { path: v }.contains(&c));
+        assert_eq!(s.glob(), format!("{c}*"));
+    }
 }

@@ -1,18 +1,22 @@
-//! Demo data for a fresh database: one fictional village, 60 households and five
-//! accounts (all with password [`DEMO_PASSWORD`]). Ids are fixed, so every fresh
-//! install has the same data.
+//! Demo data for a fresh database: the county 示范县 with the township 青山镇 and
+//! two villages — 青山村 (three grids, 60 households) and 绿水村 (one grid, 10
+//! households) — and eight accounts (all with password [`DEMO_PASSWORD`]). Ids are
+//! fixed, so every fresh install has the same data.
 
-use daohu_domain::{Role, SpecialGroup};
+use daohu_domain::{Role, SpecialGroup, UnitKind};
 use sqlx::SqlitePool;
 use uuid::Uuid;
 
 use crate::db::{self, ts};
+use crate::scope::unit_path;
 use crate::{audit, auth, AppError};
 
 /// Password of every demo account.
 pub const DEMO_PASSWORD: &str = "daohu123";
-/// Households seeded, 20 per grid.
+/// Households seeded in 青山村, 20 per grid (ids 0–59).
 pub const DEMO_HOUSEHOLDS: u128 = 60;
+/// Households seeded in 绿水村 (ids 60–69).
+pub const SECOND_VILLAGE_HOUSEHOLDS: u128 = 10;
 
 /// Phones of the demo accounts.
 pub mod phones {
@@ -22,10 +26,16 @@ pub mod phones {
     pub const MEMBER_LI: &str = "13800000002";
     /// 王网格长, grid leader of grid 3.
     pub const GRID_LEADER_WANG: &str = "13800000003";
-    /// 陈志愿者, volunteer.
+    /// 陈志愿者, volunteer of 青山村.
     pub const VOLUNTEER_CHEN: &str = "13800000005";
-    /// 赵书记, village coordinator.
+    /// 赵书记, village coordinator of 青山村.
     pub const COORDINATOR_ZHAO: &str = "13800000009";
+    /// 周党员, member in 绿水村, 5 households of 绿水第一网格.
+    pub const MEMBER_ZHOU: &str = "13800000021";
+    /// 孙镇长, township coordinator of 青山镇.
+    pub const TOWNSHIP_SUN: &str = "13800000019";
+    /// 吴县长, county coordinator of 示范县.
+    pub const COUNTY_WU: &str = "13800000029";
 }
 
 // Fixed ids: a recognisable prefix, a kind, a number.
@@ -34,23 +44,41 @@ const KIND_VILLAGE: u128 = 1 << 32;
 const KIND_GRID: u128 = 2 << 32;
 const KIND_HOUSEHOLD: u128 = 3 << 32;
 const KIND_MEMBER: u128 = 4 << 32;
+const KIND_COUNTY: u128 = 5 << 32;
+const KIND_TOWNSHIP: u128 = 6 << 32;
 
-/// The demo village's id.
+/// The demo county 示范县.
+pub fn county_id() -> Uuid {
+    Uuid::from_u128(PREFIX | KIND_COUNTY | 1)
+}
+
+/// The demo township 青山镇.
+pub fn township_id() -> Uuid {
+    Uuid::from_u128(PREFIX | KIND_TOWNSHIP | 1)
+}
+
+/// The demo village 青山村.
 pub fn village_id() -> Uuid {
     Uuid::from_u128(PREFIX | KIND_VILLAGE | 1)
 }
 
-/// Demo grid `n` (1 to 3).
+/// The second demo village 绿水村 (same township).
+pub fn second_village_id() -> Uuid {
+    Uuid::from_u128(PREFIX | KIND_VILLAGE | 2)
+}
+
+/// Demo grid `n`: 1 to 3 in 青山村, 4 is 绿水第一网格.
 pub fn grid_id(n: u128) -> Uuid {
     Uuid::from_u128(PREFIX | KIND_GRID | n)
 }
 
-/// Demo household `n` (0 to 59; 0–19 in grid 1, 20–39 in grid 2, 40–59 in grid 3).
+/// Demo household `n`: 0 to 59 in 青山村 (0–19 grid 1, 20–39 grid 2, 40–59 grid 3),
+/// 60 to 69 in 绿水村 (grid 4).
 pub fn household_id(n: u128) -> Uuid {
     Uuid::from_u128(PREFIX | KIND_HOUSEHOLD | n)
 }
 
-/// Demo member `n` (the last digit of the phone: 1, 2, 3, 5, 9).
+/// Demo member `n` (the last two digits of the phone: 1, 2, 3, 5, 9, 19, 21, 29).
 pub fn member_id(n: u128) -> Uuid {
     Uuid::from_u128(PREFIX | KIND_MEMBER | n)
 }
@@ -86,27 +114,84 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
     if members > 0 {
         return Ok(false);
     }
-    sqlx::query("INSERT INTO villages (id, name, township, county) VALUES (?, '青山村', '青山镇', '示范县')")
-        .bind(village_id().to_string())
+    let county = unit_path(None, county_id());
+    let township = unit_path(Some(&county), township_id());
+    let village = unit_path(Some(&township), village_id());
+    let second = unit_path(Some(&township), second_village_id());
+    let mut units = vec![
+        (
+            county_id(),
+            UnitKind::County,
+            "示范县",
+            None,
+            county.clone(),
+        ),
+        (
+            township_id(),
+            UnitKind::Township,
+            "青山镇",
+            Some(county_id()),
+            township.clone(),
+        ),
+        (
+            village_id(),
+            UnitKind::Village,
+            "青山村",
+            Some(township_id()),
+            village.clone(),
+        ),
+    ];
+    for (i, name) in GRID_NAMES.iter().enumerate() {
+        let id = grid_id(i as u128 + 1);
+        units.push((
+            id,
+            UnitKind::Grid,
+            name,
+            Some(village_id()),
+            unit_path(Some(&village), id),
+        ));
+    }
+    units.push((
+        second_village_id(),
+        UnitKind::Village,
+        "绿水村",
+        Some(township_id()),
+        second.clone(),
+    ));
+    units.push((
+        grid_id(4),
+        UnitKind::Grid,
+        "绿水第一网格",
+        Some(second_village_id()),
+        unit_path(Some(&second), grid_id(4)),
+    ));
+    for (id, kind, name, parent, path) in units {
+        sqlx::query(
+            "INSERT INTO units (id, kind, name, parent_id, path, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.to_string())
+        .bind(kind.as_str())
+        .bind(name)
+        .bind(parent.map(|p| p.to_string()))
+        .bind(path)
+        .bind(&now)
         .execute(&mut *tx)
         .await?;
-    for (i, name) in GRID_NAMES.iter().enumerate() {
-        sqlx::query("INSERT INTO grids (id, village_id, name) VALUES (?, ?, ?)")
-            .bind(grid_id(i as u128 + 1).to_string())
-            .bind(village_id().to_string())
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
     }
-    for n in 0..DEMO_HOUSEHOLDS {
+    for n in 0..DEMO_HOUSEHOLDS + SECOND_VILLAGE_HOUSEHOLDS {
         let i = n as usize;
-        let grid = i / 20;
+        // 青山村: 20 per grid; 绿水村: all ten in its one grid (grid 4).
+        let grid = (i / 20).min(3);
         let head = format!(
             "{}{}",
             SURNAMES[i % SURNAMES.len()],
             GIVEN[(i * 7) % GIVEN.len()]
         );
-        let address = format!("青山村{}{}号", GROUP_NAMES[grid], i % 20 + 1);
+        let address = if n < DEMO_HOUSEHOLDS {
+            format!("青山村{}{}号", GROUP_NAMES[grid], i % 20 + 1)
+        } else {
+            format!("绿水村一组{}号", i - 59)
+        };
         // About a third in a special group, some of those in two.
         let groups: Vec<SpecialGroup> = match i % 3 {
             0 if i.is_multiple_of(9) => vec![
@@ -133,44 +218,64 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
         .await?;
     }
 
-    let accounts: [(u128, &str, &str, Role, Option<u128>); 5] = [
-        (1, "张党员", phones::MEMBER_ZHANG, Role::Member, Some(1)),
-        (2, "李党员", phones::MEMBER_LI, Role::Member, Some(2)),
+    let accounts: [(u128, &str, &str, Role, Uuid); 8] = [
+        (1, "张党员", phones::MEMBER_ZHANG, Role::Member, grid_id(1)),
+        (2, "李党员", phones::MEMBER_LI, Role::Member, grid_id(2)),
         (
             3,
             "王网格长",
             phones::GRID_LEADER_WANG,
             Role::GridLeader,
-            Some(3),
+            grid_id(3),
         ),
-        (5, "陈志愿者", phones::VOLUNTEER_CHEN, Role::Volunteer, None),
+        (
+            5,
+            "陈志愿者",
+            phones::VOLUNTEER_CHEN,
+            Role::Volunteer,
+            village_id(),
+        ),
         (
             9,
             "赵书记",
             phones::COORDINATOR_ZHAO,
             Role::VillageCoordinator,
-            None,
+            village_id(),
+        ),
+        (21, "周党员", phones::MEMBER_ZHOU, Role::Member, grid_id(4)),
+        (
+            19,
+            "孙镇长",
+            phones::TOWNSHIP_SUN,
+            Role::TownshipCoordinator,
+            township_id(),
+        ),
+        (
+            29,
+            "吴县长",
+            phones::COUNTY_WU,
+            Role::CountyCoordinator,
+            county_id(),
         ),
     ];
-    for (n, name, phone, role, grid) in accounts {
+    for (n, name, phone, role, unit) in accounts {
         sqlx::query(
-            "INSERT INTO members (id, phone, name, password_hash, role, village_id, grid_id, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO members (id, phone, name, password_hash, role, unit_id, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(member_id(n).to_string())
         .bind(phone)
         .bind(name)
         .bind(&hash)
         .bind(role.as_str())
-        .bind(village_id().to_string())
-        .bind(grid.map(|g| grid_id(g).to_string()))
+        .bind(unit.to_string())
         .bind(&now)
         .execute(&mut *tx)
         .await?;
     }
-    // 张党员 looks after households 0–9 (grid 1), 李党员 20–29 (grid 2).
-    for (member, first) in [(1u128, 0u128), (2, 20)] {
-        for n in first..first + 10 {
+    // 张党员 looks after households 0–9 (grid 1), 李党员 20–29 (grid 2), 周党员 60–64 (绿水村).
+    for (member, first, count) in [(1u128, 0u128, 10u128), (2, 20, 10), (21, 60, 5)] {
+        for n in first..first + count {
             sqlx::query("INSERT INTO member_households (member_id, household_id) VALUES (?, ?)")
                 .bind(member_id(member).to_string())
                 .bind(household_id(n).to_string())
@@ -182,7 +287,7 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
         &mut tx,
         None,
         "seed_demo",
-        serde_json::json!({ "households": DEMO_HOUSEHOLDS }),
+        serde_json::json!({ "households": DEMO_HOUSEHOLDS + SECOND_VILLAGE_HOUSEHOLDS }),
     )
     .await?;
     tx.commit().await?;

@@ -32,7 +32,17 @@ pub fn is_hashed_name(name: &str) -> bool {
 /// Serves the app for every path the API and health check do not take.
 pub async fn app_shell_get(State(state): State<AppState>, request: Request) -> Response {
     let dist = &state.settings.dist_dir;
-    let index = dist.join("index.html");
+    // The coordinators' console is a bundle of its own under /admin, so the
+    // members' first screen does not carry its code.
+    let path = request.uri().path();
+    let console_index = dist.join("admin").join("index.html");
+    let index = if (path == "/admin" || path.starts_with("/admin/"))
+        && tokio::fs::try_exists(&console_index).await.unwrap_or(false)
+    {
+        console_index
+    } else {
+        dist.join("index.html")
+    };
     if request.uri().path().starts_with("/api/") {
         return AppError::not_found().into_response();
     }

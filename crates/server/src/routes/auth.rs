@@ -6,20 +6,26 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use daohu_domain::auth::normalize_phone;
-use daohu_domain::{ApiError, LoginRequest, MemberProfile, Role, Session};
+use daohu_domain::{ApiError, EnrollRequest, LoginRequest, MemberProfile, Session};
 use serde_json::json;
 
-use crate::auth::{self as authn, mask_phone, AuthUser, LoginLimiter};
-use crate::db::parse_uuid;
+use crate::auth::{
+    self as authn, mask_phone, parse_role, AuthUser, LoginLimiter, ACCOUNT_UNIT_COLUMNS,
+};
+use crate::db::{self, parse_uuid, ts};
 use crate::{audit, ApiJson, AppError, AppState};
 
 /// Longest phone or password looked at; longer input is simply wrong.
 const MAX_CREDENTIAL_BYTES: usize = 1024;
 
-/// `/auth/login`, `/auth/logout`, `/me`.
+/// Message for an enrolment code that is unknown, used or expired.
+pub const BAD_CODE_MESSAGE: &str = "二维码已用过或已过期，请找管理员重新生成";
+
+/// `/auth/login`, `/auth/enroll`, `/auth/logout`, `/me`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/login", post(auth_login))
+        .route("/auth/enroll", post(auth_enroll))
         .route("/auth/logout", post(auth_logout))
         .route("/me", get(me_get))
 }
@@ -44,6 +50,15 @@ struct LoginRow {
     role: String,
     village: String,
     disabled: bool,
+}
+
+/// 403 for a disabled account trying to sign in.
+fn account_disabled() -> AppError {
+    AppError::client(
+        StatusCode::FORBIDDEN,
+        "account_disabled",
+        "账号已停用，请联系村里",
+    )
 }
 
 /// Signs a member in with phone and password.
@@ -72,9 +87,13 @@ pub async fn auth_login(
         None
     } else {
         sqlx::query_as(
-            "SELECT m.id, m.name, m.phone, m.password_hash, m.role, v.name AS village, m.disabled
-             FROM members m JOIN villages v ON v.id = m.village_id
-             WHERE m.phone = ?",
+            &format!(
+                "SELECT m.id, m.name, m.phone, m.password_hash, m.role, {ACCOUNT_UNIT_COLUMNS}, m.disabled
+                 FROM members m
+                 JOIN units u ON u.id = m.unit_id
+                 LEFT JOIN units pu ON pu.id = u.parent_id
+                 WHERE m.phone = ?"
+            ),
         )
         .bind(&phone)
         .fetch_optional(&state.pool)
@@ -106,8 +125,7 @@ pub async fn auth_login(
         }
     };
     let member_id = parse_uuid(&row.id)?;
-    let role = Role::parse(&row.role)
-        .ok_or_else(|| AppError::internal(format!("unknown stored role {:?}", row.role)))?;
+    let role = parse_role(&row.role)?;
     if row.disabled {
         let mut conn = state.pool.acquire().await?;
         audit::record(
@@ -117,11 +135,7 @@ pub async fn auth_login(
             json!({ "ip": ip }),
         )
         .await?;
-        return Err(AppError::client(
-            StatusCode::FORBIDDEN,
-            "account_disabled",
-            "账号已停用，请联系村里",
-        ));
+        return Err(account_disabled());
     }
 
     limiter.clear_phone().await?;
@@ -138,6 +152,86 @@ pub async fn auth_login(
             name: row.name,
             phone: row.phone,
             role,
+            village: row.village,
+        },
+    }))
+}
+
+/// Signs a phone in with a one-time enrolment code (from the QR code a coordinator
+/// made, see `POST /api/accounts/{id}/enroll`). A code works once and for 10 minutes;
+/// failures count toward the per-address sign-in limit.
+#[utoipa::path(
+    post, path = "/api/auth/enroll", tag = "auth",
+    request_body = EnrollRequest,
+    responses(
+        (status = 200, description = "Signed in", body = Session),
+        (status = 401, description = "Unknown, used or expired code (`bad_code`)", body = ApiError),
+        (status = 403, description = "Account disabled", body = ApiError),
+        (status = 429, description = "Too many failed attempts from this address; see Retry-After", body = ApiError),
+    )
+)]
+pub async fn auth_enroll(
+    State(state): State<AppState>,
+    PeerIp(ip): PeerIp,
+    ApiJson(request): ApiJson<EnrollRequest>,
+) -> Result<Json<Session>, AppError> {
+    let limiter = LoginLimiter::for_address(&state.pool, &ip);
+    limiter.check().await?;
+    let code = request.code.trim();
+    let well_formed = !code.is_empty() && code.len() <= MAX_CREDENTIAL_BYTES;
+    let now = db::now();
+    // Used up in the same statement that finds it, so a code signs in once even when raced.
+    let member: Option<String> = if well_formed {
+        sqlx::query_scalar(
+            "UPDATE enrollment_codes SET used_at = ?
+             WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?
+             RETURNING member_id",
+        )
+        .bind(ts(now))
+        .bind(authn::sha256_hex(code))
+        .bind(ts(now))
+        .fetch_optional(&state.pool)
+        .await?
+    } else {
+        None
+    };
+    let Some(member) = member else {
+        limiter.record_failure().await?;
+        let mut conn = state.pool.acquire().await?;
+        audit::record(&mut conn, None, "enroll_failed", json!({ "ip": ip })).await?;
+        return Err(AppError::client(
+            StatusCode::UNAUTHORIZED,
+            "bad_code",
+            BAD_CODE_MESSAGE,
+        ));
+    };
+    let row: LoginRow = sqlx::query_as(&format!(
+        "SELECT m.id, m.name, m.phone, m.password_hash, m.role, {ACCOUNT_UNIT_COLUMNS}, m.disabled
+         FROM members m
+         JOIN units u ON u.id = m.unit_id
+         LEFT JOIN units pu ON pu.id = u.parent_id
+         WHERE m.id = ?"
+    ))
+    .bind(&member)
+    .fetch_one(&state.pool)
+    .await?;
+    let member_id = parse_uuid(&row.id)?;
+    if row.disabled {
+        return Err(account_disabled());
+    }
+    let (token, expires_at) =
+        authn::create_session(&state.pool, member_id, state.settings.session_lifetime).await?;
+    let mut conn = state.pool.acquire().await?;
+    audit::record(&mut conn, Some(member_id), "enrolled", json!({ "ip": ip })).await?;
+    tracing::info!(member = %member_id, "phone enrolled");
+    Ok(Json(Session {
+        token,
+        expires_at,
+        member: MemberProfile {
+            id: member_id,
+            name: row.name,
+            phone: row.phone,
+            role: parse_role(&row.role)?,
             village: row.village,
         },
     }))

@@ -1,8 +1,13 @@
 //! HTTP routes, one module per resource. Each exports `router()`; paths under
 //! `/api` are relative to it (the app nests them).
 
+pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod health;
+pub mod households;
+pub mod import;
 pub mod openapi;
+pub mod org;
 pub mod roster;
 pub mod sync;

@@ -10,23 +10,45 @@ use crate::AppState;
 /// Every documented path and the bearer scheme.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Daohu API", description = "到户: sign-in, rosters and visit upload for five to-the-household visits."),
+    info(title = "Daohu API", description = "到户: sign-in, rosters and visit upload for five to-the-household visits; the organisation, accounts and household rosters for coordinators. Anything outside the caller's scope answers 404; inside it but not allowed for the role, 403."),
     paths(
         super::auth::auth_login,
+        super::auth::auth_enroll,
         super::auth::auth_logout,
         super::auth::me_get,
         super::roster::roster_get,
         super::roster::household_visits_list,
         super::sync::sync_visits_upload,
+        super::org::org_get,
+        super::org::org_unit_create,
+        super::accounts::accounts_list,
+        super::accounts::account_create,
+        super::accounts::account_update,
+        super::accounts::account_households_set,
+        super::accounts::account_enroll,
+        super::households::households_list,
+        super::households::household_update,
+        super::import::roster_import,
+        super::audit::audit_list,
         super::health::health_check,
         openapi_get,
     ),
-    components(schemas(daohu_domain::ApiError, daohu_domain::ReceiptStatus, daohu_domain::Role)),
+    components(schemas(
+        daohu_domain::ApiError,
+        daohu_domain::ReceiptStatus,
+        daohu_domain::Role,
+        daohu_domain::UnitKind,
+        daohu_domain::ImportAction,
+    )),
     modifiers(&BearerScheme),
     tags(
         (name = "auth", description = "Sign-in and sessions"),
         (name = "roster", description = "Households and their visits"),
         (name = "sync", description = "Uploading visits from the phone's outbox"),
+        (name = "org", description = "The organisation tree (coordinators)"),
+        (name = "accounts", description = "Accounts, member-household links and QR enrolment (coordinators)"),
+        (name = "households", description = "Households and roster import (coordinators)"),
+        (name = "audit", description = "The audit log (county coordinators)"),
     )
 )]
 pub struct ApiDoc;

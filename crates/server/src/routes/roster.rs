@@ -18,7 +18,9 @@ pub fn router() -> Router<AppState> {
         .route("/households/{id}/visits", get(household_visits_list))
 }
 
-/// The households the caller looks after, each with its last visit and history (newest first).
+/// The households the caller looks after, each with its last visit and history (newest first):
+/// a member's linked households, a grid leader's whole grid; empty for volunteers and
+/// coordinators (their views are `/api/households` and `/api/org`).
 #[utoipa::path(
     get, path = "/api/roster", tag = "roster",
     security(("bearer" = [])),
@@ -33,10 +35,12 @@ pub async fn roster_get(
 ) -> Result<Json<RosterResponse>, AppError> {
     // One read transaction, so households and history come from the same moment.
     let mut tx = state.pool.begin().await?;
-    let households = scope::households(&mut tx, &user).await?;
+    let households = scope::roster_households(&mut tx, &user).await?;
     let mut by_household: HashMap<Uuid, Vec<VisitSummary>> = HashMap::new();
-    for (household, summary) in scope::history(&mut tx, &user, None).await? {
-        by_household.entry(household).or_default().push(summary);
+    if !households.is_empty() {
+        for (household, summary) in scope::history(&mut tx, &user, None).await? {
+            by_household.entry(household).or_default().push(summary);
+        }
     }
     tx.commit().await?;
     let households = households
@@ -57,7 +61,8 @@ pub async fn roster_get(
     }))
 }
 
-/// Visits of one household the caller looks after, newest first.
+/// Visits of one household the caller reaches (member: linked; grid leader: the
+/// grid; coordinator: the subtree), newest first.
 /// 404 alike for a household that does not exist and one out of reach.
 #[utoipa::path(
     get, path = "/api/households/{id}/visits", tag = "roster",

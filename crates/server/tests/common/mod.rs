@@ -93,6 +93,47 @@ impl TestApp {
         answer.json()["token"].as_str().unwrap().to_string()
     }
 
+    /// A session for a demo account without the cost of a password check.
+    pub async fn session(&self, member: u128) -> String {
+        let (token, _) = daohu_server::auth::create_session(
+            &self.state.pool,
+            daohu_server::seed::member_id(member),
+            chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+        token
+    }
+
+    /// A request with a raw body and content type.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Answer {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, content_type);
+        if let Some(token) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        self.send(builder.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Audit actions in order, leaving out the seed.
+    pub async fn audit_actions(&self) -> Vec<(String, String)> {
+        sqlx::query_as(
+            "SELECT action, detail FROM audit_log WHERE action != 'seed_demo' ORDER BY id",
+        )
+        .fetch_all(&self.state.pool)
+        .await
+        .unwrap()
+    }
+
     pub async fn zhang(&self) -> String {
         self.token(phones::MEMBER_ZHANG).await
     }

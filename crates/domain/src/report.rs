@@ -1,0 +1,327 @@
+//! What coordinators read: the visit log and its filters, the dashboard's
+//! figures, the weekly meeting sheet, and the rule that keeps exported cells
+//! from being evaluated as formulas.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::household::SpecialGroup;
+use crate::org::UnitKind;
+use crate::problem::{ProblemCategory, ProblemOutcome, Urgency};
+use crate::visit::{SectionKind, SectionState, Visit};
+
+/// Hours between the phone's clock and the server's beyond which a visit is
+/// flagged: the phone's date may be wrong.
+pub const CLOCK_SKEW_FLAG_HOURS: i64 = 24;
+
+/// Filters of the visit log; the same filters choose what a download holds.
+/// Sent as query parameters; every field is optional.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct VisitFilter {
+    /// A unit in the caller's part of the tree (county, township, village or grid).
+    pub unit_id: Option<Uuid>,
+    pub member_id: Option<Uuid>,
+    /// One household's whole history.
+    pub household_id: Option<Uuid>,
+    /// First visit date included.
+    pub from: Option<NaiveDate>,
+    /// Last visit date included.
+    pub to: Option<NaiveDate>,
+    /// With `state`: visits whose section `section` has that state.
+    pub section: Option<SectionKind>,
+    pub state: Option<SectionState>,
+    pub group: Option<SpecialGroup>,
+    /// Free text: head of household, doorplate, member, summary or notes.
+    pub q: Option<String>,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+impl VisitFilter {
+    /// The query string for this filter (without `?`), for links and downloads.
+    pub fn to_query(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut push = |k: &str, v: String| parts.push(format!("{k}={}", encode(&v)));
+        if let Some(v) = self.unit_id {
+            push("unit_id", v.to_string());
+        }
+        if let Some(v) = self.member_id {
+            push("member_id", v.to_string());
+        }
+        if let Some(v) = self.household_id {
+            push("household_id", v.to_string());
+        }
+        if let Some(v) = self.from {
+            push("from", v.to_string());
+        }
+        if let Some(v) = self.to {
+            push("to", v.to_string());
+        }
+        if let Some(v) = self.section {
+            push("section", json_word(&v));
+        }
+        if let Some(v) = self.state {
+            push("state", json_word(&v));
+        }
+        if let Some(v) = self.group {
+            push("group", json_word(&v));
+        }
+        if let Some(v) = self.q.as_ref().filter(|q| !q.trim().is_empty()) {
+            push("q", v.trim().to_string());
+        }
+        if let Some(v) = self.limit {
+            push("limit", v.to_string());
+        }
+        if let Some(v) = self.offset {
+            push("offset", v.to_string());
+        }
+        parts.join("&")
+    }
+}
+
+/// The snake_case word serde gives a unit enum variant.
+fn json_word<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default().trim_matches('"').to_string()
+}
+
+/// Percent-encodes a query value (UTF-8), keeping unreserved characters.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// One visit as the log lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VisitLogRow {
+    pub id: Uuid,
+    pub visited_on: NaiveDate,
+    /// The phone's clock at save.
+    pub recorded_at: DateTime<Utc>,
+    /// The server's clock at first store.
+    pub received_at: DateTime<Utc>,
+    /// Phone and server clocks differ by more than [`CLOCK_SKEW_FLAG_HOURS`].
+    pub clock_flag: bool,
+    pub household_id: Uuid,
+    pub head_name: String,
+    pub address: String,
+    pub grid_name: String,
+    pub village_name: String,
+    pub member_id: Uuid,
+    pub member_name: String,
+    pub sections: Vec<(SectionKind, Option<SectionState>)>,
+    pub problem_count: u32,
+    pub escalated_count: u32,
+    pub summary: String,
+}
+
+/// A page of the visit log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VisitLogPage {
+    pub rows: Vec<VisitLogRow>,
+    /// All rows the filter matches.
+    pub total: u64,
+}
+
+/// One visit in full.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VisitDetail {
+    pub row: VisitLogRow,
+    pub visit: Visit,
+}
+
+/// Coverage of one unit: households visited at least once in the period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CoverageRow {
+    pub unit_id: Uuid,
+    pub name: String,
+    pub kind: UnitKind,
+    pub households: u32,
+    pub visited: u32,
+}
+
+/// Visits in one week (Monday first).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WeekCount {
+    pub week_start: NaiveDate,
+    pub visits: u32,
+}
+
+/// A special-group household not visited within its interval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OverdueHousehold {
+    pub household_id: Uuid,
+    pub head_name: String,
+    pub address: String,
+    pub grid_name: String,
+    pub special_groups: Vec<SpecialGroup>,
+    pub last_visit_on: Option<NaiveDate>,
+}
+
+/// A member (or grid leader) with no visit in the period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IdleMember {
+    pub member_id: Uuid,
+    pub name: String,
+    pub unit_name: String,
+}
+
+/// A phone that has not synced for a while and may still hold records.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StaleDevice {
+    pub device_id: Uuid,
+    pub member_name: String,
+    pub last_sync_at: DateTime<Utc>,
+}
+
+/// The dashboard for a unit and a period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Dashboard {
+    pub unit_id: Uuid,
+    pub unit_name: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub households: u32,
+    pub visited: u32,
+    pub visits: u32,
+    /// One row per unit directly below the chosen one (or per grid), for the bar chart and table.
+    pub coverage: Vec<CoverageRow>,
+    pub weekly: Vec<WeekCount>,
+    pub overdue_special: Vec<OverdueHousehold>,
+    pub idle_members: Vec<IdleMember>,
+    pub stale_devices: Vec<StaleDevice>,
+}
+
+/// One problem raised on the weekly meeting sheet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SheetProblem {
+    pub head_name: String,
+    pub category: ProblemCategory,
+    pub urgency: Urgency,
+    pub description: String,
+    pub outcome: ProblemOutcome,
+}
+
+/// One visit on the weekly meeting sheet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SheetVisit {
+    pub visited_on: NaiveDate,
+    pub head_name: String,
+    pub address: String,
+    pub member_name: String,
+}
+
+/// One grid's page of the weekly meeting sheet (民情碰头会).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GridSheet {
+    pub grid_name: String,
+    pub village_name: String,
+    pub households: u32,
+    pub visits: Vec<SheetVisit>,
+    pub problems: Vec<SheetProblem>,
+}
+
+/// The weekly meeting sheet: one page per grid for the week starting `week_start`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MeetingSheet {
+    pub week_start: NaiveDate,
+    pub grids: Vec<GridSheet>,
+}
+
+/// A short-lived link that downloads an export with the browser's own
+/// download manager (which shows progress), without putting the session token in a URL.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExportLink {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Formats a download can have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Xlsx,
+    Csv,
+    Jsonl,
+}
+
+/// Whether a spreadsheet would read this text as a formula (or a DDE command):
+/// it starts with `=`, `+`, `-`, `@`, a tab or a carriage return, or the
+/// full-width `＝`, `＋`, `－`, `＠`.
+pub fn looks_like_formula(s: &str) -> bool {
+    matches!(
+        s.chars().next(),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '＝' | '＋' | '－' | '＠')
+    )
+}
+
+/// The text to write into an exported cell so no spreadsheet evaluates it:
+/// formula-looking text gets a leading apostrophe, which Excel, WPS and
+/// LibreOffice show as text.
+pub fn safe_cell(s: &str) -> Cow<'_, str> {
+    if looks_like_formula(s) {
+        Cow::Owned(format!("'{s}"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_looking_cells_are_defused() {
+        for s in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "＝1+1", "＋1", "－1", "＠x", "=HYPERLINK(\"http://x\")"] {
+            assert!(looks_like_formula(s), "{s:?}");
+            assert_eq!(safe_cell(s), format!("'{s}"));
+        }
+        for s in ["张三", "1+1", "", "a=b", " =1"] {
+            assert!(!looks_like_formula(s), "{s:?}");
+            assert_eq!(safe_cell(s), s);
+        }
+    }
+
+    #[test]
+    fn filter_makes_a_query_string() {
+        let f = VisitFilter {
+            from: NaiveDate::from_ymd_opt(2026, 11, 1),
+            section: Some(SectionKind::PolicyDelivered),
+            state: Some(SectionState::NextTime),
+            group: Some(SpecialGroup::ElderlyAlone),
+            q: Some(" 张 三 ".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            f.to_query(),
+            "from=2026-11-01&section=policy_delivered&state=next_time&group=elderly_alone&q=%E5%BC%A0%20%E4%B8%89"
+        );
+        assert_eq!(VisitFilter::default().to_query(), "");
+    }
+}

@@ -1,0 +1,501 @@
+//! Accounts for coordinators: the list of their subtree, new accounts, role changes,
+//! moves, disabling, member ↔ household links and QR enrolment codes.
+
+use std::collections::HashSet;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch, post, put};
+use axum::{Json, Router};
+use daohu_domain::auth::normalize_phone;
+use daohu_domain::{
+    Account, AccountUpdate, AdminHousehold, ApiError, Enrollment, MemberLinks, NewAccount, Role,
+};
+use serde_json::json;
+use sqlx::SqliteConnection;
+use uuid::Uuid;
+
+use crate::auth::{self as authn, parse_role, AuthUser};
+use crate::db::{self, parse_uuid, ts};
+use crate::routes::households::{self, Filter, MAX_LIST};
+use crate::scope::{self, Subtree, HOUSEHOLD_IN_SUBTREE};
+use crate::{audit, ApiJson, AppError, AppState};
+
+/// How long an enrolment code works.
+pub const ENROLL_MINUTES: i64 = 10;
+
+/// `/accounts`, `/accounts/{id}`, `/accounts/{id}/households`, `/accounts/{id}/enroll`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/accounts", get(accounts_list).post(account_create))
+        .route("/accounts/{id}", patch(account_update))
+        .route("/accounts/{id}/households", put(account_households_set))
+        .route("/accounts/{id}/enroll", post(account_enroll))
+}
+
+#[derive(sqlx::FromRow)]
+struct AccountDbRow {
+    id: String,
+    name: String,
+    phone: String,
+    role: String,
+    unit_id: String,
+    unit_name: String,
+    disabled: bool,
+    households: i64,
+}
+
+/// The roles the caller manages, as a JSON array for `json_each`.
+fn managed_roles(user: &AuthUser) -> String {
+    let roles: Vec<&str> = [
+        Role::Member,
+        Role::GridLeader,
+        Role::Volunteer,
+        Role::VillageCoordinator,
+        Role::TownshipCoordinator,
+        Role::CountyCoordinator,
+    ]
+    .into_iter()
+    .filter(|r| user.role.can_manage(*r))
+    .map(Role::as_str)
+    .collect();
+    serde_json::Value::from(roles).to_string()
+}
+
+/// Accounts attached inside the subtree whose role the caller manages (or just one),
+/// each with its count of linked households inside the subtree.
+async fn load(
+    conn: &mut SqliteConnection,
+    user: &AuthUser,
+    subtree: &Subtree,
+    only: Option<Uuid>,
+) -> Result<Vec<Account>, AppError> {
+    let only_clause = if only.is_some() { "AND m.id = ?" } else { "" };
+    let sql = format!(
+        "SELECT m.id, m.name, m.phone, m.role, m.unit_id, u.name AS unit_name, m.disabled,
+                (SELECT COUNT(*) FROM member_households mh JOIN households h ON h.id = mh.household_id
+                 WHERE mh.member_id = m.id AND {HOUSEHOLD_IN_SUBTREE}) AS households
+         FROM members m JOIN units u ON u.id = m.unit_id
+         WHERE u.path GLOB ? AND m.role IN (SELECT value FROM json_each(?)) {only_clause}
+         ORDER BY u.rowid, m.rowid"
+    );
+    let mut query = sqlx::query_as::<_, AccountDbRow>(&sql)
+        .bind(subtree.glob())
+        .bind(subtree.glob())
+        .bind(managed_roles(user));
+    if let Some(id) = only {
+        query = query.bind(id.to_string());
+    }
+    let rows = query.fetch_all(conn).await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Account {
+                id: parse_uuid(&r.id)?,
+                name: r.name,
+                phone: r.phone,
+                role: parse_role(&r.role)?,
+                unit_id: parse_uuid(&r.unit_id)?,
+                unit_name: r.unit_name,
+                disabled: r.disabled,
+                households: u32::try_from(r.households).unwrap_or(u32::MAX),
+            })
+        })
+        .collect()
+}
+
+async fn load_one(
+    conn: &mut SqliteConnection,
+    user: &AuthUser,
+    subtree: &Subtree,
+    id: Uuid,
+) -> Result<Account, AppError> {
+    load(conn, user, subtree, Some(id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(AppError::not_found)
+}
+
+fn account_id(raw: &str) -> Result<Uuid, AppError> {
+    // A malformed id is just another account that is not there.
+    Uuid::parse_str(raw).map_err(|_| AppError::not_found())
+}
+
+fn wrong_unit(role: Role) -> AppError {
+    AppError::bad_request(format!(
+        "{}账号应挂在{}上",
+        role.label_zh(),
+        role.unit_kind().label_zh()
+    ))
+}
+
+/// Accounts in the caller's subtree that the caller manages (roles below their own).
+#[utoipa::path(
+    get, path = "/api/accounts", tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The accounts", body = Vec<Account>),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 403, description = "Not a coordinator", body = ApiError),
+    )
+)]
+pub async fn accounts_list(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<Account>>, AppError> {
+    let subtree = scope::coordinator(&user)?;
+    let mut conn = state.pool.acquire().await?;
+    Ok(Json(load(&mut conn, &user, &subtree, None).await?))
+}
+
+/// Makes an account on a unit of the caller's subtree. An empty password makes an
+/// account that signs in only by QR enrolment.
+#[utoipa::path(
+    post, path = "/api/accounts", tag = "accounts",
+    security(("bearer" = [])),
+    request_body = NewAccount,
+    responses(
+        (status = 201, description = "Created", body = Account),
+        (status = 400, description = "Bad name, phone or password, or a unit of the wrong kind for the role", body = ApiError),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 403, description = "Not a coordinator, or a role the caller may not make", body = ApiError),
+        (status = 404, description = "Unit not in the caller's subtree", body = ApiError),
+        (status = 409, description = "The phone already has an account (`conflict`)", body = ApiError),
+    )
+)]
+pub async fn account_create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(new): ApiJson<NewAccount>,
+) -> Result<(StatusCode, Json<Account>), AppError> {
+    let subtree = scope::coordinator(&user)?;
+    new.validate().map_err(AppError::bad_request)?;
+    scope::require_manage(&user, new.role)?;
+    let phone = normalize_phone(&new.phone);
+    let name = new.name.trim().to_string();
+    // Hash before taking the writer lock: argon2 is slow.
+    let hash = if new.password.is_empty() {
+        authn::NO_PASSWORD_HASH.to_string()
+    } else {
+        let password = new.password.clone();
+        tokio::task::spawn_blocking(move || authn::hash_password(&password))
+            .await
+            .map_err(AppError::internal)??
+    };
+    let (_writer, mut tx) = state.write_tx().await?;
+    let unit = scope::unit(&mut tx, &subtree, new.unit_id).await?;
+    if unit.kind != new.role.unit_kind() {
+        return Err(wrong_unit(new.role));
+    }
+    let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM members WHERE phone = ?")
+        .bind(&phone)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Err(AppError::conflict("conflict", "这个手机号已有账号"));
+    }
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO members (id, phone, name, password_hash, role, unit_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(&phone)
+    .bind(&name)
+    .bind(&hash)
+    .bind(new.role.as_str())
+    .bind(unit.id.to_string())
+    .bind(ts(db::now()))
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "account_created",
+        json!({
+            "account_id": id,
+            "role": new.role,
+            "unit_id": unit.id,
+            "phone": authn::mask_phone(&phone),
+            "enrol_only": new.password.is_empty(),
+        }),
+    )
+    .await?;
+    let account = load_one(&mut tx, &user, &subtree, id).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(account)))
+}
+
+/// Changes an account's role, moves it to another unit, or disables / enables it.
+/// Disabling ends its sessions at once. A member moved to another grid keeps their links.
+#[utoipa::path(
+    patch, path = "/api/accounts/{id}", tag = "accounts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Account id")),
+    request_body = AccountUpdate,
+    responses(
+        (status = 200, description = "The account after the change", body = Account),
+        (status = 400, description = "The unit does not fit the role", body = ApiError),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 403, description = "Not a coordinator, or a role the caller may not manage", body = ApiError),
+        (status = 404, description = "Account or unit not in the caller's subtree", body = ApiError),
+    )
+)]
+pub async fn account_update(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(change): ApiJson<AccountUpdate>,
+) -> Result<Json<Account>, AppError> {
+    let subtree = scope::coordinator(&user)?;
+    let id = account_id(&id)?;
+    let (_writer, mut tx) = state.write_tx().await?;
+    let target = scope::account(&mut tx, &subtree, id).await?;
+    scope::require_manage(&user, target.role)?;
+    let role = change.role.unwrap_or(target.role);
+    scope::require_manage(&user, role)?;
+    let (unit_id, unit_kind) = match change.unit_id {
+        Some(unit) => {
+            let unit = scope::unit(&mut tx, &subtree, unit).await?;
+            (unit.id, unit.kind)
+        }
+        None => (target.unit_id, target.unit_kind),
+    };
+    if unit_kind != role.unit_kind() {
+        return Err(wrong_unit(role));
+    }
+    if role != target.role {
+        sqlx::query("UPDATE members SET role = ? WHERE id = ?")
+            .bind(role.as_str())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            Some(user.id),
+            "role_changed",
+            json!({ "account_id": id, "from": target.role, "to": role }),
+        )
+        .await?;
+    }
+    if unit_id != target.unit_id {
+        sqlx::query("UPDATE members SET unit_id = ? WHERE id = ?")
+            .bind(unit_id.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            Some(user.id),
+            "account_moved",
+            json!({ "account_id": id, "from_unit_id": target.unit_id, "to_unit_id": unit_id }),
+        )
+        .await?;
+    }
+    if let Some(disabled) = change.disabled.filter(|d| *d != target.disabled) {
+        sqlx::query("UPDATE members SET disabled = ? WHERE id = ?")
+            .bind(disabled)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if disabled {
+            // Its tokens fail on the very next request, and no code can sign it in.
+            sqlx::query("DELETE FROM sessions WHERE member_id = ?")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM enrollment_codes WHERE member_id = ? AND used_at IS NULL")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit::record(
+            &mut tx,
+            Some(user.id),
+            if disabled {
+                "account_disabled"
+            } else {
+                "account_enabled"
+            },
+            json!({ "account_id": id }),
+        )
+        .await?;
+    }
+    let account = load_one(&mut tx, &user, &subtree, id).await?;
+    tx.commit().await?;
+    Ok(Json(account))
+}
+
+/// Sets the households a member (or grid leader) is linked to: one (一联一) or
+/// several (一联多). Every household must be in the caller's subtree, or nothing
+/// changes (404). Links to households outside the caller's subtree are neither
+/// shown nor touched. Answers the links after the change.
+#[utoipa::path(
+    put, path = "/api/accounts/{id}/households", tag = "accounts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Account id (a member or grid leader)")),
+    request_body = MemberLinks,
+    responses(
+        (status = 200, description = "The account's linked households after the change", body = Vec<AdminHousehold>),
+        (status = 400, description = "The account does not visit households, or too many households", body = ApiError),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 403, description = "Not a coordinator, or a role the caller may not manage", body = ApiError),
+        (status = 404, description = "Account or a household not in the caller's subtree", body = ApiError),
+    )
+)]
+pub async fn account_households_set(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(links): ApiJson<MemberLinks>,
+) -> Result<Json<Vec<AdminHousehold>>, AppError> {
+    let subtree = scope::coordinator(&user)?;
+    let id = account_id(&id)?;
+    let mut seen = HashSet::new();
+    let wanted: Vec<String> = links
+        .household_ids
+        .iter()
+        .filter(|h| seen.insert(**h))
+        .map(Uuid::to_string)
+        .collect();
+    if wanted.len() > MAX_LIST {
+        return Err(AppError::bad_request(format!(
+            "一个人最多联系 {MAX_LIST} 户"
+        )));
+    }
+    let wanted_json = serde_json::to_string(&wanted)?;
+    let (_writer, mut tx) = state.write_tx().await?;
+    let target = scope::account(&mut tx, &subtree, id).await?;
+    scope::require_manage(&user, target.role)?;
+    if !target.role.records_visits() {
+        return Err(AppError::bad_request("只有联户党员和网格长可以联系农户"));
+    }
+    let found: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM households h
+         WHERE {HOUSEHOLD_IN_SUBTREE} AND h.id IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(subtree.glob())
+    .bind(&wanted_json)
+    .fetch_one(&mut *tx)
+    .await?;
+    if usize::try_from(found).ok() != Some(wanted.len()) {
+        return Err(AppError::not_found());
+    }
+    let before: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT mh.household_id FROM member_households mh JOIN households h ON h.id = mh.household_id
+         WHERE mh.member_id = ? AND {HOUSEHOLD_IN_SUBTREE}"
+    ))
+    .bind(id.to_string())
+    .bind(subtree.glob())
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query(&format!(
+        "DELETE FROM member_households WHERE member_id = ? AND household_id IN
+            (SELECT h.id FROM households h WHERE {HOUSEHOLD_IN_SUBTREE})"
+    ))
+    .bind(id.to_string())
+    .bind(subtree.glob())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO member_households (member_id, household_id)
+         SELECT ?, value FROM json_each(?)",
+    )
+    .bind(id.to_string())
+    .bind(&wanted_json)
+    .execute(&mut *tx)
+    .await?;
+    let before: HashSet<&str> = before.iter().map(String::as_str).collect();
+    let after: HashSet<&str> = wanted.iter().map(String::as_str).collect();
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "links_changed",
+        json!({
+            "account_id": id,
+            "before": before.len(),
+            "after": after.len(),
+            "added": after.difference(&before).count(),
+            "removed": before.difference(&after).count(),
+        }),
+    )
+    .await?;
+    let linked = households::load(&mut tx, &subtree, Filter::LinkedTo(id)).await?;
+    tx.commit().await?;
+    Ok(Json(linked))
+}
+
+/// The QR code of an address, as an SVG document.
+pub fn qr_svg(url: &str) -> Result<String, AppError> {
+    let code = qrcode::QrCode::new(url.as_bytes()).map_err(AppError::internal)?;
+    Ok(code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(240, 240)
+        .build())
+}
+
+/// Makes a one-time code (and its QR code) that signs a phone in as this account:
+/// valid for 10 minutes, once. Any older unused code of the account stops working.
+#[utoipa::path(
+    post, path = "/api/accounts/{id}/enroll", tag = "accounts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Account id")),
+    responses(
+        (status = 200, description = "The code, its address and QR code", body = Enrollment),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 403, description = "Not a coordinator, or a role the caller may not manage", body = ApiError),
+        (status = 404, description = "Account not in the caller's subtree", body = ApiError),
+        (status = 409, description = "The account is disabled (`account_disabled`)", body = ApiError),
+    )
+)]
+pub async fn account_enroll(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Enrollment>, AppError> {
+    let subtree = scope::coordinator(&user)?;
+    let id = account_id(&id)?;
+    let (_writer, mut tx) = state.write_tx().await?;
+    let target = scope::account(&mut tx, &subtree, id).await?;
+    scope::require_manage(&user, target.role)?;
+    if target.disabled {
+        return Err(AppError::conflict(
+            "account_disabled",
+            "账号已停用，请先启用再生成二维码",
+        ));
+    }
+    let code = authn::new_enroll_code();
+    let now = db::now();
+    let expires_at = now + chrono::Duration::minutes(ENROLL_MINUTES);
+    sqlx::query("DELETE FROM enrollment_codes WHERE member_id = ? AND used_at IS NULL")
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO enrollment_codes (code_hash, member_id, created_by, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(authn::sha256_hex(&code))
+    .bind(id.to_string())
+    .bind(user.id.to_string())
+    .bind(ts(now))
+    .bind(ts(expires_at))
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "enroll_code_created",
+        json!({ "account_id": id, "expires_at": ts(expires_at) }),
+    )
+    .await?;
+    tx.commit().await?;
+    let url = format!("{}/enroll/{code}", state.settings.public_url);
+    let qr_svg = qr_svg(&url)?;
+    Ok(Json(Enrollment {
+        code,
+        url,
+        expires_at,
+        qr_svg,
+    }))
+}

@@ -1,0 +1,350 @@
+//! The visit log coordinators read and download: a [`VisitFilter`] turned into SQL
+//! inside the caller's subtree, and stored visits read back as [`VisitLogRow`]s.
+//!
+//! Every query starts from the households under one unit of the subtree (the
+//! filter's `unit_id`, else the subtree's top), so nothing outside it can match.
+//! Ids in the filter are checked first: outside the subtree answers 404.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use daohu_domain::{
+    ProblemEntry, SectionKind, SectionState, VisitFilter, VisitLogRow, CLOCK_SKEW_FLAG_HOURS,
+};
+use serde::Deserialize;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::SqliteConnection;
+use uuid::Uuid;
+
+use crate::db::{parse_ts, parse_uuid};
+use crate::scope::{self, Subtree};
+use crate::AppError;
+
+/// Rows one page of the log answers when the filter names no limit.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// Most rows one page answers.
+pub const MAX_LIMIT: u32 = 500;
+/// Longest free-text filter (characters).
+pub const MAX_Q_CHARS: usize = 100;
+
+/// Spreadsheets show times in China Standard Time (UTC+8, no daylight saving),
+/// the time the people reading them live in.
+pub fn report_offset() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("valid offset")
+}
+
+/// The tables every log query reads.
+const LOG_FROM: &str = "visits v
+    JOIN households h ON h.id = v.household_id
+    JOIN units g ON g.id = h.grid_id
+    JOIN units vil ON vil.id = g.parent_id
+    JOIN members m ON m.id = v.member_id";
+
+/// Newest first; the id breaks ties so pages never overlap.
+const LOG_ORDER: &str = "v.visited_on DESC, v.recorded_at DESC, v.id DESC";
+
+/// The columns of [`RawLogRow`].
+const LOG_COLUMNS: &str = "v.id, v.visited_on, v.recorded_at, v.received_at, v.household_id,
+    h.head_name, h.address, g.name AS grid_name, vil.name AS village_name,
+    v.member_id, m.name AS member_name, v.body";
+
+/// Escapes `%`, `_` and `\` for `LIKE ... ESCAPE '\'` and wraps the text in `%`.
+pub fn like_pattern(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 2);
+    out.push('%');
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// The snake_case word serde gives a unit enum (as stored in the visit JSON).
+fn word<T: serde::Serialize>(v: &T) -> Result<String, AppError> {
+    Ok(serde_json::to_string(v)?.trim_matches('"').to_string())
+}
+
+/// A filter checked against the caller's subtree, as SQL.
+#[derive(Clone, Debug)]
+pub struct LogQuery {
+    /// Conditions on [`LOG_FROM`], joined with AND.
+    conditions: Vec<String>,
+    binds: Vec<String>,
+}
+
+impl LogQuery {
+    /// Checks a filter: its unit, member and household must be in the subtree
+    /// (404 otherwise), dates in order and `section` only with `state` (400).
+    pub async fn new(
+        conn: &mut SqliteConnection,
+        subtree: &Subtree,
+        filter: &VisitFilter,
+    ) -> Result<LogQuery, AppError> {
+        let mut conditions = Vec::new();
+        let mut binds = Vec::new();
+        let glob = match filter.unit_id {
+            Some(id) => Subtree {
+                path: scope::unit(conn, subtree, id).await?.path,
+            }
+            .glob(),
+            None => subtree.glob(),
+        };
+        conditions.push("g.path GLOB ?".to_string());
+        binds.push(glob);
+        if let Some(member) = filter.member_id {
+            scope::account(conn, subtree, member).await?;
+            conditions.push("v.member_id = ?".into());
+            binds.push(member.to_string());
+        }
+        if let Some(household) = filter.household_id {
+            scope::household_in(conn, subtree, household).await?;
+            conditions.push("v.household_id = ?".into());
+            binds.push(household.to_string());
+        }
+        if let (Some(from), Some(to)) = (filter.from, filter.to) {
+            if from > to {
+                return Err(AppError::bad_request("开始日期不能晚于结束日期"));
+            }
+        }
+        if let Some(from) = filter.from {
+            conditions.push("v.visited_on >= ?".into());
+            binds.push(from.to_string());
+        }
+        if let Some(to) = filter.to {
+            conditions.push("v.visited_on <= ?".into());
+            binds.push(to.to_string());
+        }
+        match (filter.section, filter.state) {
+            (Some(_), None) => {
+                return Err(AppError::bad_request("按事项筛选时请同时选择状态"));
+            }
+            (Some(section), Some(state)) => {
+                conditions.push(
+                    "EXISTS (SELECT 1 FROM json_each(v.body, '$.sections') s
+                     WHERE json_extract(s.value, '$.kind') = ? AND json_extract(s.value, '$.state') = ?)"
+                        .into(),
+                );
+                binds.push(word(&section)?);
+                binds.push(word(&state)?);
+            }
+            (None, Some(state)) => {
+                conditions.push(
+                    "EXISTS (SELECT 1 FROM json_each(v.body, '$.sections') s
+                     WHERE json_extract(s.value, '$.state') = ?)"
+                        .into(),
+                );
+                binds.push(word(&state)?);
+            }
+            (None, None) => {}
+        }
+        if let Some(group) = filter.group {
+            conditions
+                .push("EXISTS (SELECT 1 FROM json_each(h.special_groups) sg WHERE sg.value = ?)".into());
+            binds.push(word(&group)?);
+        }
+        if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            if q.chars().count() > MAX_Q_CHARS {
+                return Err(AppError::bad_request(format!(
+                    "搜索内容最多 {MAX_Q_CHARS} 个字"
+                )));
+            }
+            conditions.push(
+                "(h.head_name LIKE ?1 ESCAPE '\\' OR h.address LIKE ?1 ESCAPE '\\'
+                  OR m.name LIKE ?1 ESCAPE '\\'
+                  OR json_extract(v.body, '$.summary') LIKE ?1 ESCAPE '\\'
+                  OR EXISTS (SELECT 1 FROM json_each(v.body, '$.sections') s
+                             WHERE json_extract(s.value, '$.notes') LIKE ?1 ESCAPE '\\'))"
+                    .into(),
+            );
+            binds.push(like_pattern(q));
+        }
+        // `?1` above is positional: give each condition's binds their own numbers.
+        let mut numbered = Vec::with_capacity(conditions.len());
+        let mut n = 0;
+        for c in conditions {
+            let mut out = String::with_capacity(c.len() + 8);
+            let mut chars = c.chars().peekable();
+            let mut first_of_condition: Option<usize> = None;
+            while let Some(ch) = chars.next() {
+                if ch == '?' {
+                    if chars.peek() == Some(&'1') {
+                        chars.next();
+                        let at = *first_of_condition.get_or_insert_with(|| {
+                            n += 1;
+                            n
+                        });
+                        out.push_str(&format!("?{at}"));
+                    } else {
+                        n += 1;
+                        out.push_str(&format!("?{n}"));
+                    }
+                } else {
+                    out.push(ch);
+                }
+            }
+            numbered.push(out);
+        }
+        Ok(LogQuery {
+            conditions: numbered,
+            binds,
+        })
+    }
+
+    fn where_sql(&self) -> String {
+        self.conditions.join("\n AND ")
+    }
+
+    /// `SELECT COUNT(*)` of every matching visit.
+    pub fn count_sql(&self) -> String {
+        format!("SELECT COUNT(*) FROM {LOG_FROM} WHERE {}", self.where_sql())
+    }
+
+    /// The matching rows, newest first, `limit`/`offset` applied when given.
+    /// The ids are ordered first (a narrow sort), then each row is read by id, so a
+    /// large result never sorts visit bodies.
+    pub fn rows_sql(&self, page: Option<(u32, u32)>) -> String {
+        let limit = match page {
+            Some((limit, offset)) => format!("LIMIT {limit} OFFSET {offset}"),
+            None => String::new(),
+        };
+        format!(
+            "WITH page AS MATERIALIZED (
+                 SELECT v.id AS vid, ROW_NUMBER() OVER (ORDER BY {LOG_ORDER}) AS n
+                 FROM {LOG_FROM}
+                 WHERE {}
+                 ORDER BY {LOG_ORDER}
+                 {limit})
+             SELECT {LOG_COLUMNS}
+             FROM page
+             JOIN visits v ON v.id = page.vid
+             JOIN households h ON h.id = v.household_id
+             JOIN units g ON g.id = h.grid_id
+             JOIN units vil ON vil.id = g.parent_id
+             JOIN members m ON m.id = v.member_id
+             ORDER BY page.n",
+            self.where_sql()
+        )
+    }
+
+    /// The bound values, in order.
+    pub fn arguments(&self) -> SqliteArguments<'static> {
+        use sqlx::Arguments;
+        let mut args = SqliteArguments::default();
+        for b in &self.binds {
+            // Strings always encode.
+            let _ = args.add(b.clone());
+        }
+        args
+    }
+}
+
+/// A visit as read for the log.
+#[derive(sqlx::FromRow)]
+pub struct RawLogRow {
+    pub id: String,
+    pub visited_on: String,
+    pub recorded_at: String,
+    pub received_at: String,
+    pub household_id: String,
+    pub head_name: String,
+    pub address: String,
+    pub grid_name: String,
+    pub village_name: String,
+    pub member_id: String,
+    pub member_name: String,
+    pub body: String,
+}
+
+#[derive(Deserialize)]
+struct BodySection {
+    kind: SectionKind,
+    state: Option<SectionState>,
+}
+
+/// The parts of a stored visit the log shows (other fields are skipped unread).
+#[derive(Deserialize)]
+struct BodyParts {
+    sections: Vec<BodySection>,
+    problems: Vec<ProblemEntry>,
+    summary: String,
+}
+
+/// Reads a stored date back.
+pub fn parse_date(s: &str) -> Result<NaiveDate, AppError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| AppError::internal(format!("bad stored date {s:?}: {e}")))
+}
+
+/// Whether the phone's and the server's clocks differ by more than [`CLOCK_SKEW_FLAG_HOURS`].
+pub fn clock_flag(recorded_at: DateTime<Utc>, received_at: DateTime<Utc>) -> bool {
+    (received_at - recorded_at).num_seconds().abs() > CLOCK_SKEW_FLAG_HOURS * 3600
+}
+
+impl RawLogRow {
+    /// The row as the log shows it, with the visit's problems.
+    pub fn into_row(self) -> Result<(VisitLogRow, Vec<ProblemEntry>), AppError> {
+        let body: BodyParts = serde_json::from_str(&self.body)?;
+        let recorded_at = parse_ts(&self.recorded_at)?;
+        let received_at = parse_ts(&self.received_at)?;
+        let escalated = body
+            .problems
+            .iter()
+            .filter(|p| p.outcome == daohu_domain::ProblemOutcome::Escalate)
+            .count();
+        let row = VisitLogRow {
+            id: parse_uuid(&self.id)?,
+            visited_on: parse_date(&self.visited_on)?,
+            recorded_at,
+            received_at,
+            clock_flag: clock_flag(recorded_at, received_at),
+            household_id: parse_uuid(&self.household_id)?,
+            head_name: self.head_name,
+            address: self.address,
+            grid_name: self.grid_name,
+            village_name: self.village_name,
+            member_id: parse_uuid(&self.member_id)?,
+            member_name: self.member_name,
+            sections: body.sections.iter().map(|s| (s.kind, s.state)).collect(),
+            problem_count: u32::try_from(body.problems.len()).unwrap_or(u32::MAX),
+            escalated_count: u32::try_from(escalated).unwrap_or(u32::MAX),
+            summary: body.summary,
+        };
+        Ok((row, body.problems))
+    }
+}
+
+/// One visit by id inside the subtree, with its stored body; 404 when unknown or outside.
+pub async fn one(
+    conn: &mut SqliteConnection,
+    subtree: &Subtree,
+    id: Uuid,
+) -> Result<RawLogRow, AppError> {
+    let row: Option<RawLogRow> = sqlx::query_as(&format!(
+        "SELECT {LOG_COLUMNS} FROM {LOG_FROM} WHERE v.id = ? AND g.path GLOB ?"
+    ))
+    .bind(id.to_string())
+    .bind(subtree.glob())
+    .fetch_optional(conn)
+    .await?;
+    row.ok_or_else(AppError::not_found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_are_literal() {
+        assert_eq!(like_pattern("张_三%"), "%张\\_三\\%%");
+        assert_eq!(like_pattern("a\\b"), "%a\\\\b%");
+    }
+
+    #[test]
+    fn clock_flag_beyond_a_day() {
+        let t = DateTime::from_timestamp(1_773_000_000, 0).unwrap();
+        assert!(!clock_flag(t, t + chrono::Duration::hours(24)));
+        assert!(clock_flag(t, t + chrono::Duration::hours(24) + chrono::Duration::seconds(1)));
+        assert!(clock_flag(t + chrono::Duration::hours(25), t));
+    }
+}

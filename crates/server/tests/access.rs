@@ -1,0 +1,447 @@
+//! The access matrix: every path and method of the OpenAPI document the server
+//! serves, called by every role, once on a record in the caller's own scope and
+//! once on one in another scope (the seeded second village 绿水村, or the other
+//! member's / other grid's households). A path without a rule here fails the test,
+//! so a new endpoint cannot ship without one.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use axum::http::{Method, StatusCode};
+use common::{device, visit, TestApp};
+use daohu_server::db::{self, ts};
+use daohu_server::seed::{
+    grid_id, household_id, member_id, phones, second_village_id, village_id, DEMO_PASSWORD,
+};
+use serde_json::{json, Value};
+
+/// Columns of the expectations.
+const ROLES: [&str; 7] = [
+    "anonymous",
+    "member",
+    "grid_leader",
+    "volunteer",
+    "village_coordinator",
+    "township_coordinator",
+    "county_coordinator",
+];
+/// The demo account playing each role (张党员, 王网格长, 陈志愿者, 赵书记, 孙镇长, 吴县长).
+const ACCOUNTS: [Option<u128>; 7] = [None, Some(1), Some(3), Some(5), Some(9), Some(19), Some(29)];
+const PHONES: [&str; 7] = [
+    phones::MEMBER_ZHANG,
+    phones::MEMBER_ZHANG,
+    phones::GRID_LEADER_WANG,
+    phones::VOLUNTEER_CHEN,
+    phones::COORDINATOR_ZHAO,
+    phones::TOWNSHIP_SUN,
+    phones::COUNTY_WU,
+];
+
+/// What each role must get, in the order of [`ROLES`], on its own scope and on another.
+struct Rule {
+    method: &'static str,
+    path: &'static str,
+    own: [u16; 7],
+    other: [u16; 7],
+}
+
+const fn rule(method: &'static str, path: &'static str, own: [u16; 7], other: [u16; 7]) -> Rule {
+    Rule {
+        method,
+        path,
+        own,
+        other,
+    }
+}
+
+const fn same(method: &'static str, path: &'static str, both: [u16; 7]) -> Rule {
+    rule(method, path, both, both)
+}
+
+//                         anon member grid vol  village town county
+const ALL_OK: [u16; 7] = [200, 200, 200, 200, 200, 200, 200];
+const SIGNED_IN: [u16; 7] = [401, 200, 200, 200, 200, 200, 200];
+const COORDINATORS: [u16; 7] = [401, 403, 403, 403, 200, 200, 200];
+const CREATE_OWN: [u16; 7] = [401, 403, 403, 403, 201, 201, 201];
+const CREATE_OTHER: [u16; 7] = [401, 403, 403, 403, 404, 201, 201];
+const COORD_OTHER: [u16; 7] = [401, 403, 403, 403, 404, 200, 200];
+
+#[rustfmt::skip]
+const RULES: &[Rule] = &[
+    same("get", "/healthz", ALL_OK),
+    same("get", "/api/openapi.json", ALL_OK),
+    // own: the role's phone and password; other: a wrong password
+    rule("post", "/api/auth/login", ALL_OK, [401; 7]),
+    // own: a fresh code; other: a used one
+    rule("post", "/api/auth/enroll", ALL_OK, [401; 7]),
+    same("post", "/api/auth/logout", [401, 204, 204, 204, 204, 204, 204]),
+    same("get", "/api/me", SIGNED_IN),
+    same("get", "/api/roster", SIGNED_IN),
+    rule("get", "/api/households/{id}/visits",
+        [401, 200, 200, 404, 200, 200, 200],
+        [401, 404, 404, 404, 404, 200, 200]),
+    // another scope's household is a `rejected` receipt, not a failed request
+    same("post", "/api/sync/visits", [401, 200, 200, 403, 403, 403, 403]),
+    same("get", "/api/org", COORDINATORS),
+    rule("post", "/api/org/units", CREATE_OWN, CREATE_OTHER),
+    same("get", "/api/accounts", COORDINATORS),
+    rule("post", "/api/accounts", CREATE_OWN, CREATE_OTHER),
+    rule("patch", "/api/accounts/{id}", COORDINATORS, COORD_OTHER),
+    rule("put", "/api/accounts/{id}/households", COORDINATORS, COORD_OTHER),
+    rule("post", "/api/accounts/{id}/enroll", COORDINATORS, COORD_OTHER),
+    rule("get", "/api/households", COORDINATORS, COORD_OTHER),
+    rule("patch", "/api/households/{id}", COORDINATORS, COORD_OTHER),
+    rule("post", "/api/roster/import", COORDINATORS, COORD_OTHER),
+    same("get", "/api/audit", [401, 403, 403, 403, 403, 403, 200]),
+];
+
+/// Text that must never appear in an answer to this role: names and addresses of
+/// records outside its scope.
+fn foreign(role: usize) -> &'static [&'static str] {
+    match role {
+        1 => &["青山村二组", "青山村三组", "绿水", "周党员", "李党员"],
+        2 => &["青山村一组", "青山村二组", "绿水", "周党员"],
+        3 => &["青山村一组", "青山村二组", "青山村三组", "绿水", "周党员"],
+        4 => &["绿水", "周党员", "孙镇长", "吴县长", "青山镇", "示范县"],
+        _ => &[],
+    }
+}
+
+struct Req {
+    uri: String,
+    token: Option<String>,
+    body: Option<(String, Vec<u8>)>,
+}
+
+impl Req {
+    fn json(uri: String, token: Option<String>, body: Value) -> Req {
+        Req {
+            uri,
+            token,
+            body: Some(("application/json".into(), body.to_string().into_bytes())),
+        }
+    }
+}
+
+/// An enrolment code for 张党员, stored directly; `used` makes it spent.
+async fn enrol_code(app: &TestApp, n: usize, used: bool) -> String {
+    let code = format!("{n:040x}");
+    let now = db::now();
+    sqlx::query(
+        "INSERT INTO enrollment_codes (code_hash, member_id, created_by, created_at, expires_at, used_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(daohu_server::auth::sha256_hex(&code))
+    .bind(member_id(1).to_string())
+    .bind(member_id(29).to_string())
+    .bind(ts(now))
+    .bind(ts(now + chrono::Duration::minutes(10)))
+    .bind(used.then(|| ts(now)))
+    .execute(&app.state.pool)
+    .await
+    .unwrap();
+    code
+}
+
+/// The request a rule makes for a role, on its own scope or another.
+async fn request(
+    app: &TestApp,
+    rule: &Rule,
+    role: usize,
+    other: bool,
+    token: Option<String>,
+    n: usize,
+) -> Req {
+    // The household: own = one in the role's reach; other = another member's / grid's / village's.
+    let household = match (role, other) {
+        (2, false) => household_id(40),
+        (_, false) => household_id(0),
+        (1, true) => household_id(20),
+        (2, true) => household_id(0),
+        (_, true) => household_id(60),
+    };
+    let account = if other { member_id(21) } else { member_id(1) };
+    let village = if other {
+        second_village_id()
+    } else {
+        village_id()
+    };
+    let grid = if other { grid_id(4) } else { grid_id(1) };
+    match (rule.method, rule.path) {
+        ("get", "/healthz") | ("get", "/api/openapi.json") => Req {
+            uri: rule.path.into(),
+            token,
+            body: None,
+        },
+        ("post", "/api/auth/login") => Req::json(
+            rule.path.into(),
+            token,
+            json!({ "phone": PHONES[role], "password": if other { "wrong-password" } else { DEMO_PASSWORD } }),
+        ),
+        ("post", "/api/auth/enroll") => {
+            let code = enrol_code(app, n, other).await;
+            Req::json(rule.path.into(), token, json!({ "code": code }))
+        }
+        ("post", "/api/auth/logout") => {
+            // its own session, so the role's main token lives on
+            let fresh = match ACCOUNTS[role] {
+                Some(m) => Some(app.session(m).await),
+                None => None,
+            };
+            Req {
+                uri: rule.path.into(),
+                token: fresh,
+                body: None,
+            }
+        }
+        ("get", "/api/me")
+        | ("get", "/api/roster")
+        | ("get", "/api/org")
+        | ("get", "/api/accounts")
+        | ("get", "/api/audit") => Req {
+            uri: rule.path.into(),
+            token,
+            body: None,
+        },
+        ("get", "/api/households/{id}/visits") => Req {
+            uri: format!("/api/households/{household}/visits"),
+            token,
+            body: None,
+        },
+        ("post", "/api/sync/visits") => {
+            let member = member_id(ACCOUNTS[role].unwrap_or(1));
+            let v = visit((n % 250) as u8 + 1, household, member);
+            Req::json(
+                rule.path.into(),
+                token,
+                json!({ "device_id": device(), "visits": [v] }),
+            )
+        }
+        ("post", "/api/org/units") => Req::json(
+            rule.path.into(),
+            token,
+            json!({ "kind": "grid", "name": format!("测试网格{n}"), "parent_id": village }),
+        ),
+        ("post", "/api/accounts") => Req::json(
+            rule.path.into(),
+            token,
+            json!({
+                "name": format!("测试党员{n}"),
+                "phone": format!("1370000{n:04}"),
+                "role": "member",
+                "unit_id": grid,
+                "password": "",
+            }),
+        ),
+        ("patch", "/api/accounts/{id}") => Req::json(
+            format!("/api/accounts/{account}"),
+            token,
+            json!({ "disabled": false }),
+        ),
+        ("put", "/api/accounts/{id}/households") => {
+            let ids: Vec<_> = if other {
+                (60..65).map(household_id).collect()
+            } else {
+                (0..10).map(household_id).collect()
+            };
+            Req::json(
+                format!("/api/accounts/{account}/households"),
+                token,
+                json!({ "household_ids": ids }),
+            )
+        }
+        ("post", "/api/accounts/{id}/enroll") => Req {
+            uri: format!("/api/accounts/{account}/enroll"),
+            token,
+            body: None,
+        },
+        ("get", "/api/households") => Req {
+            uri: format!("/api/households?unit_id={village}"),
+            token,
+            body: None,
+        },
+        ("patch", "/api/households/{id}") => {
+            let (h, g) = if other {
+                (household_id(60), grid_id(4))
+            } else {
+                (household_id(0), grid_id(1))
+            };
+            Req::json(
+                format!("/api/households/{h}"),
+                token,
+                json!({ "grid_id": g }),
+            )
+        }
+        ("post", "/api/roster/import") => Req {
+            uri: format!("/api/roster/import?village_id={village}&mode=preview"),
+            token,
+            body: Some((
+                "text/csv".into(),
+                "网格,户主,门牌号\n第一网格,测试户,测试路1号\n"
+                    .as_bytes()
+                    .to_vec(),
+            )),
+        },
+        (m, p) => panic!("the access test has a rule for {m} {p} but cannot build its request"),
+    }
+}
+
+#[tokio::test]
+async fn every_route_follows_the_access_matrix() {
+    let app = TestApp::new().await;
+    let doc = app
+        .call(Method::GET, "/api/openapi.json", None, None)
+        .await
+        .json();
+    let mut routes = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete", "head", "options"]
+                .contains(&method.as_str())
+            {
+                routes.insert((method.clone(), path.clone()));
+            }
+        }
+    }
+    let ruled: BTreeSet<(String, String)> = RULES
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .collect();
+    let missing: Vec<_> = routes.difference(&ruled).collect();
+    assert!(
+        missing.is_empty(),
+        "OpenAPI routes without an access rule: {missing:?}"
+    );
+    let stale: Vec<_> = ruled.difference(&routes).collect();
+    assert!(
+        stale.is_empty(),
+        "access rules for routes the server does not document: {stale:?}"
+    );
+
+    let mut tokens = Vec::new();
+    for account in ACCOUNTS {
+        tokens.push(match account {
+            Some(m) => Some(app.session(m).await),
+            None => None,
+        });
+    }
+
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for rule in RULES {
+        for role in 0..ROLES.len() {
+            for other in [false, true] {
+                n += 1;
+                let expected = if other {
+                    rule.other[role]
+                } else {
+                    rule.own[role]
+                };
+                if other {
+                    // another scope answers like the own one, or 401/403/404: never more
+                    assert!(
+                        expected == rule.own[role] || [401, 403, 404].contains(&expected),
+                        "{} {}: table says {expected} for another scope",
+                        rule.method,
+                        rule.path
+                    );
+                }
+                let req = request(&app, rule, role, other, tokens[role].clone(), n).await;
+                let method =
+                    Method::from_bytes(rule.method.to_ascii_uppercase().as_bytes()).unwrap();
+                let answer = match req.body {
+                    Some((ct, body)) => {
+                        app.raw(method, &req.uri, req.token.as_deref(), &ct, body)
+                            .await
+                    }
+                    None => app.call(method, &req.uri, req.token.as_deref(), None).await,
+                };
+                let scope = if other { "other" } else { "own" };
+                if answer.status != StatusCode::from_u16(expected).unwrap() {
+                    failures.push(format!(
+                        "{} {} as {} ({scope} scope): expected {expected}, got {} {}",
+                        rule.method,
+                        req.uri,
+                        ROLES[role],
+                        answer.status.as_u16(),
+                        String::from_utf8_lossy(&answer.body)
+                            .chars()
+                            .take(200)
+                            .collect::<String>()
+                    ));
+                    continue;
+                }
+                let text = String::from_utf8_lossy(&answer.body);
+                for word in foreign(role) {
+                    if text.contains(word) {
+                        failures.push(format!(
+                            "{} {} as {} ({scope} scope) leaks “{word}”",
+                            rule.method, req.uri, ROLES[role]
+                        ));
+                    }
+                }
+                if [403, 404].contains(&expected) {
+                    let error = answer.json()["error"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    assert!(
+                        ["forbidden", "not_found"].contains(&error.as_str()),
+                        "{} {} as {}: {error}",
+                        rule.method,
+                        req.uri,
+                        ROLES[role]
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} access failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn other_scope_answers_look_like_missing_records() {
+    let app = TestApp::new().await;
+    let zhao = app.session(9).await;
+    // an account and a household of 绿水村, and ids that do not exist at all, answer the same
+    for (method, known, unknown, body) in [
+        (
+            Method::PATCH,
+            format!("/api/accounts/{}", member_id(21)),
+            format!("/api/accounts/{}", uuid::Uuid::from_u128(77)),
+            Some(json!({ "disabled": true })),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/households/{}", household_id(60)),
+            format!("/api/households/{}", uuid::Uuid::from_u128(77)),
+            Some(json!({ "grid_id": grid_id(1) })),
+        ),
+        (
+            Method::GET,
+            format!("/api/households?unit_id={}", second_village_id()),
+            format!("/api/households?unit_id={}", uuid::Uuid::from_u128(77)),
+            None,
+        ),
+    ] {
+        let a = app
+            .call(method.clone(), &known, Some(&zhao), body.clone())
+            .await;
+        let b = app.call(method, &unknown, Some(&zhao), body).await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{known}");
+        assert_eq!(a.body, b.body, "{known}");
+    }
+    // nothing changed
+    let disabled: bool = sqlx::query_scalar("SELECT disabled FROM members WHERE phone = ?")
+        .bind(phones::MEMBER_ZHOU)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert!(!disabled);
+}

@@ -1,0 +1,44 @@
+//! The coordinators' console: the `/admin` screens, mounted by the
+//! `daohu-console` binary as a bundle of its own. It shares the session the
+//! phone app keeps (same origin, same storage) and needs the network.
+
+use leptos::prelude::*;
+
+use crate::components::header::Header;
+use crate::ctx::AppCtx;
+use crate::pages::admin::{
+    accounts::AccountsPage, dashboard::DashboardPage, households::AdminHouseholdsPage,
+    import::ImportPage, org::OrgPage, sheet::SheetPage, visits::VisitsPage,
+};
+use crate::routes::{self, AppRoute};
+
+/// The console's root component.
+#[component]
+pub fn ConsoleApp() -> impl IntoView {
+    let ctx = AppCtx::provide();
+    routes::listen(ctx.route);
+    move || {
+        ctx.lang.track();
+        view! {
+            <Header/>
+            <main id="main" class="console">
+                {move || match ctx.route.get() {
+                    AppRoute::Admin => view! { <DashboardPage/> }.into_any(),
+                    AppRoute::AdminOrg => view! { <OrgPage/> }.into_any(),
+                    AppRoute::AdminVisits => view! { <VisitsPage/> }.into_any(),
+                    AppRoute::AdminSheet => view! { <SheetPage/> }.into_any(),
+                    AppRoute::AdminAccounts => view! { <AccountsPage/> }.into_any(),
+                    AppRoute::AdminHouseholds => view! { <AdminHouseholdsPage/> }.into_any(),
+                    AppRoute::AdminImport => view! { <ImportPage/> }.into_any(),
+                    other => {
+                        // A phone-app screen: load that bundle.
+                        if let Some(w) = web_sys::window() {
+                            let _ = w.location().assign(&other.href());
+                        }
+                        ().into_any()
+                    }
+                }}
+            </main>
+        }
+    }
+}

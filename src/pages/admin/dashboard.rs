@@ -1,0 +1,165 @@
+//! The dashboard: coverage ("every household seen by a member") by unit as bars
+//! and a table, visits per week as a line, special-group households overdue,
+//! members with no visit, and phones that have not synced for a while.
+//! Charts are plain SVG drawn here; every figure is also written out as text.
+
+use chrono::{Duration, NaiveDate};
+use daohu_domain::{Dashboard, OrgTree, WeekCount};
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use super::{load, require_coordinator, AdminNav, ErrorLine};
+use crate::ctx::use_ctx;
+use crate::routes::AppRoute;
+use crate::time;
+
+fn pct(visited: u32, households: u32) -> u32 {
+    if households == 0 {
+        0
+    } else {
+        visited * 100 / households
+    }
+}
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    require_coordinator();
+    let ctx = use_ctx();
+    let tree = RwSignal::new(None::<OrgTree>);
+    let data = RwSignal::new(None::<Dashboard>);
+    let error = RwSignal::new(None::<String>);
+    let unit = RwSignal::new(None::<Uuid>);
+    let today = time::today();
+    let from = RwSignal::new(today - Duration::days(29));
+    let to = RwSignal::new(today);
+    load(ctx, "/api/org".into(), tree, error);
+    let refresh = move || {
+        let mut q = format!("/api/dashboard?from={}&to={}", from.get_untracked(), to.get_untracked());
+        if let Some(u) = unit.get_untracked() {
+            q.push_str(&format!("&unit_id={u}"));
+        }
+        load(ctx, q, data, error);
+    };
+    refresh();
+
+    view! {
+        <section class="page admin">
+            <AdminNav current=AppRoute::Admin/>
+            <h1>{ctx.tr("走访概况", "Visits at a glance")}</h1>
+            <ErrorLine error=error/>
+            <div class="filters">
+                <label>{ctx.tr("范围", "Area")}
+                    <select on:change=move |ev| { unit.set(Uuid::parse_str(&event_target_value(&ev)).ok()); refresh(); }>
+                        <option value="">{ctx.tr("我管理的全部", "All of mine")}</option>
+                        {move || tree.get().map(|t| t.units.into_iter().filter(|u| u.kind != daohu_domain::UnitKind::Grid).map(|u| view! {
+                            <option value=u.id.to_string()>{u.name}</option>
+                        }).collect_view())}
+                    </select>
+                </label>
+                <label>{ctx.tr("从", "From")}
+                    <input type="date" prop:value=move || from.get().to_string()
+                        on:change=move |ev| { if let Ok(d) = event_target_value(&ev).parse::<NaiveDate>() { from.set(d); refresh(); } }/>
+                </label>
+                <label>{ctx.tr("到", "To")}
+                    <input type="date" prop:value=move || to.get().to_string()
+                        on:change=move |ev| { if let Ok(d) = event_target_value(&ev).parse::<NaiveDate>() { to.set(d); refresh(); } }/>
+                </label>
+            </div>
+            {move || data.get().map(|d| view! { <DashboardBody d=d/> })}
+        </section>
+    }
+}
+
+#[component]
+fn DashboardBody(d: Dashboard) -> impl IntoView {
+    let ctx = use_ctx();
+    let total_pct = pct(d.visited, d.households);
+    view! {
+        <p class="big-figure" data-testid="coverage-total">
+            <strong>{format!("{}%", total_pct)}</strong>
+            {format!(" {} {}/{} {} · {} {}", ctx.tr("户已走访", "of households visited:"), d.visited, d.households,
+                ctx.tr("户", ""), d.visits, ctx.tr("次走访", "visits"))}
+        </p>
+        <h2>{ctx.tr("各单位覆盖率", "Coverage by unit")}</h2>
+        <CoverageBars rows=d.coverage.clone()/>
+        <table class="grid-table" data-testid="coverage-table">
+            <thead><tr><th>{ctx.tr("单位", "Unit")}</th><th>{ctx.tr("户数", "Households")}</th><th>{ctx.tr("已走访", "Visited")}</th><th>"%"</th></tr></thead>
+            <tbody>
+                {d.coverage.iter().map(|r| view! {
+                    <tr data-unit=r.name.clone()><td>{r.name.clone()}</td><td>{r.households}</td><td>{r.visited}</td><td>{pct(r.visited, r.households)}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <h2>{ctx.tr("每周走访次数", "Visits per week")}</h2>
+        <WeeklyLine weeks=d.weekly.clone()/>
+        <h2>{format!("{} ({})", ctx.tr("超期未走访的特殊群体户", "Special-group households overdue"), d.overdue_special.len())}</h2>
+        <ul class="list" data-testid="overdue">
+            {d.overdue_special.iter().map(|h| view! {
+                <li>{format!("{} · {} · {} · {} {}", h.head_name, h.address, h.grid_name,
+                    ctx.tr("上次：", "last:"), h.last_visit_on.map(|x| x.to_string()).unwrap_or_else(|| "—".into()))}
+                    " " {h.special_groups.iter().map(|g| view! { <span class="tag">{if ctx.zh() { g.label_zh() } else { g.label_en() }}</span> }).collect_view()}
+                </li>
+            }).collect_view()}
+        </ul>
+        <h2>{format!("{} ({})", ctx.tr("这段时间没有走访的党员", "Members with no visit in the period"), d.idle_members.len())}</h2>
+        <ul class="list" data-testid="idle-members">
+            {d.idle_members.iter().map(|m| view! { <li>{format!("{} · {}", m.name, m.unit_name)}</li> }).collect_view()}
+        </ul>
+        <h2>{format!("{} ({})", ctx.tr("7 天以上没有同步的手机", "Phones not synced for 7+ days"), d.stale_devices.len())}</h2>
+        <p class="hint">{ctx.tr("这些手机上可能还有没上传的记录，请提醒党员联网上传或导出文件。", "These phones may still hold records; ask the member to upload or export a file.")}</p>
+        <ul class="list" data-testid="stale-devices">
+            {d.stale_devices.iter().map(|s| view! { <li>{format!("{} · {}", s.member_name, s.last_sync_at.format("%Y-%m-%d %H:%M"))}</li> }).collect_view()}
+        </ul>
+    }
+}
+
+/// Horizontal bars, one per unit; the number is written beside each bar and
+/// in its tooltip, so it reads on a phone without hovering.
+#[component]
+fn CoverageBars(rows: Vec<daohu_domain::CoverageRow>) -> impl IntoView {
+    let ctx = use_ctx();
+    let h = 36 * rows.len().max(1) as u32;
+    view! {
+        <svg class="chart" viewBox=format!("0 0 360 {h}") role="img" aria-label=ctx.tr("各单位覆盖率条形图", "Coverage bar chart")>
+            {rows.into_iter().enumerate().map(|(i, r)| {
+                let p = pct(r.visited, r.households);
+                let y = i as u32 * 36;
+                let w = 200 * p / 100;
+                view! {
+                    <g>
+                        <title>{format!("{}: {}/{} ({}%)", r.name, r.visited, r.households, p)}</title>
+                        <text x="0" y=y + 22 class="chart-label">{r.name.chars().take(6).collect::<String>()}</text>
+                        <rect x="100" y=y + 6 width="200" height="22" class="bar-bg"/>
+                        <rect x="100" y=y + 6 width=w height="22" class="bar"/>
+                        <text x="306" y=y + 22 class="chart-label">{format!("{p}%")}</text>
+                    </g>
+                }
+            }).collect_view()}
+        </svg>
+    }
+}
+
+/// Visits per week as a line with a labelled point per week.
+#[component]
+fn WeeklyLine(weeks: Vec<WeekCount>) -> impl IntoView {
+    let ctx = use_ctx();
+    let max = weeks.iter().map(|w| w.visits).max().unwrap_or(0).max(1);
+    let n = weeks.len().max(2) as u32;
+    let x = move |i: usize| 20 + (i as u32) * 320 / (n - 1);
+    let y = move |v: u32| 150 - v * 120 / max;
+    let points = weeks.iter().enumerate().map(|(i, w)| format!("{},{}", x(i), y(w.visits))).collect::<Vec<_>>().join(" ");
+    view! {
+        <svg class="chart" viewBox="0 0 360 180" role="img" aria-label=ctx.tr("每周走访次数折线图", "Visits per week line chart")>
+            <line x1="20" y1="150" x2="340" y2="150" class="axis"/>
+            <polyline points=points class="line"/>
+            {weeks.iter().enumerate().map(|(i, w)| view! {
+                <g>
+                    <title>{format!("{}: {}", w.week_start.format("%m-%d"), w.visits)}</title>
+                    <circle cx=x(i) cy=y(w.visits) r="6" class="dot-point" tabindex="0"/>
+                    <text x=x(i) y=y(w.visits).saturating_sub(10) class="chart-label" text-anchor="middle">{w.visits}</text>
+                    <text x=x(i) y="172" class="chart-small" text-anchor="middle">{w.week_start.format("%m-%d").to_string()}</text>
+                </g>
+            }).collect_view()}
+        </svg>
+    }
+}

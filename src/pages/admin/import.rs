@@ -1,0 +1,128 @@
+//! Roster import (联户花名册): pick the village and the XLSX or CSV file, see
+//! every row that will be added, changed or refused and why, then confirm.
+//! The confirm sends the same file with the preview's digest, so exactly what
+//! was shown lands, all at once or not at all.
+
+use daohu_domain::{ImportAction, ImportPreview, OrgTree, UnitKind};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use uuid::Uuid;
+use wasm_bindgen::JsCast;
+
+use super::{load, report, require_coordinator, units_of, AdminNav, ErrorLine};
+use crate::api;
+use crate::ctx::use_ctx;
+use crate::routes::AppRoute;
+
+fn content_type(file: &web_sys::File) -> &'static str {
+    if file.name().to_lowercase().ends_with(".xlsx") {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    } else {
+        "text/csv"
+    }
+}
+
+#[component]
+pub fn ImportPage() -> impl IntoView {
+    require_coordinator();
+    let ctx = use_ctx();
+    let tree = RwSignal::new(None::<OrgTree>);
+    let error = RwSignal::new(None::<String>);
+    load(ctx, "/api/org".into(), tree, error);
+    let village = RwSignal::new(None::<Uuid>);
+    let file = StoredValue::new_local(None::<web_sys::File>);
+    let preview = RwSignal::new(None::<ImportPreview>);
+    let busy = RwSignal::new(false);
+
+    let run = move |commit: bool| {
+        let (Some(token), Some(v)) = (ctx.token(), village.get_untracked()) else {
+            error.set(Some(ctx.tr("请先选村和文件", "Choose the village and the file first").into()));
+            return;
+        };
+        let Some(f) = file.get_value() else {
+            error.set(Some(ctx.tr("请先选村和文件", "Choose the village and the file first").into()));
+            return;
+        };
+        let mut path = format!("/api/roster/import?village_id={v}&mode={}", if commit { "commit" } else { "preview" });
+        if commit {
+            match preview.get_untracked() {
+                Some(p) => path.push_str(&format!("&digest={}", p.digest)),
+                None => return,
+            }
+        }
+        busy.set(true);
+        spawn_local(async move {
+            match api::send_file::<ImportPreview>(&path, &token, &f, content_type(&f)).await {
+                Ok(p) => {
+                    preview.set(Some(p));
+                    error.set(None);
+                }
+                Err(e) => report(ctx, e, error),
+            }
+            busy.set(false);
+        });
+    };
+    let on_file = move |ev: leptos::ev::Event| {
+        let input = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
+        file.set_value(input.and_then(|i| i.files()).and_then(|l| l.get(0)));
+        preview.set(None);
+    };
+    let action_label = move |a: ImportAction| match (a, ctx.zh()) {
+        (ImportAction::Add, true) => "新增",
+        (ImportAction::Change, true) => "修改",
+        (ImportAction::Unchanged, true) => "不变",
+        (ImportAction::Refuse, true) => "不能导入",
+        (ImportAction::Add, false) => "add",
+        (ImportAction::Change, false) => "change",
+        (ImportAction::Unchanged, false) => "unchanged",
+        (ImportAction::Refuse, false) => "refused",
+    };
+
+    view! {
+        <section class="page admin">
+            <AdminNav current=AppRoute::AdminImport/>
+            <h1>{ctx.tr("导入联户花名册", "Import the household roster")}</h1>
+            <p class="hint">{ctx.tr("支持 Excel（.xlsx）和 CSV。第一行是表头：网格、户主、门牌号、人口、联系电话、特殊群体。", "Excel (.xlsx) or CSV. First row: grid, head of household, doorplate, people, phone, special groups.")}</p>
+            <ErrorLine error=error/>
+            <label for="imp-village">{ctx.tr("导入到哪个村", "Village")}</label>
+            <select id="imp-village" on:change=move |ev| { village.set(Uuid::parse_str(&event_target_value(&ev)).ok()); preview.set(None); }>
+                <option value="">{ctx.tr("请选择", "Choose")}</option>
+                {move || units_of(&tree.get(), UnitKind::Village).into_iter().map(|(id, n)| view! {
+                    <option value=id.to_string()>{n}</option>
+                }).collect_view()}
+            </select>
+            <label for="imp-file">{ctx.tr("花名册文件", "Roster file")}</label>
+            <input id="imp-file" type="file" accept=".xlsx,.csv,text/csv" on:change=on_file/>
+            <button class="big" on:click=move |_| run(false) disabled=move || busy.get() data-testid="import-preview">{ctx.tr("预览", "Preview")}</button>
+            {move || preview.get().map(|p| {
+                let committed = p.committed;
+                view! {
+                    <p role="status" data-testid="import-summary" class:ok=committed>
+                        {if committed { ctx.tr("已导入：", "Imported: ") } else { ctx.tr("预览：", "Preview: ") }}
+                        {format!("{} {} · {} {} · {} {} · {} {}",
+                            ctx.tr("新增", "add"), p.added, ctx.tr("修改", "change"), p.changed,
+                            ctx.tr("不变", "unchanged"), p.unchanged, ctx.tr("不能导入", "refused"), p.refused)}
+                    </p>
+                    {(!committed && p.added + p.changed > 0).then(|| view! {
+                        <button class="primary big" on:click=move |_| run(true) disabled=move || busy.get() data-testid="import-commit">
+                            {ctx.tr("确认导入", "Import now")}
+                        </button>
+                    })}
+                    <table class="grid-table" data-testid="import-rows">
+                        <thead><tr><th>{ctx.tr("行", "Row")}</th><th>{ctx.tr("结果", "Result")}</th><th>{ctx.tr("户", "Household")}</th><th>{ctx.tr("说明", "Notes")}</th></tr></thead>
+                        <tbody>
+                            {p.rows.into_iter().filter(|r| r.action != ImportAction::Unchanged).map(|r| view! {
+                                <tr class:refused=r.action == ImportAction::Refuse>
+                                    <td>{r.row}</td>
+                                    <td>{action_label(r.action)}</td>
+                                    <td>{format!("{} · {} · {}", r.grid, r.head_name, r.address)}</td>
+                                    <td>{r.notes.join("；")}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+            })}
+        </section>
+    }
+}

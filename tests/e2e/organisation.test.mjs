@@ -1,0 +1,154 @@
+// The organisation end to end, in the browser against the real server: a
+// village coordinator imports a roster, creates a member and links households;
+// the member's phone gets exactly those households; a visit to a household
+// outside the member's scope is refused and stored nowhere; a QR enrolment
+// code signs a phone in once.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Server, launchBrowser, phone, localRecords } from './harness.mjs';
+
+const COORD = { phone: '13800000009', password: 'daohu123' };
+const NEW_MEMBER = { name: '新党员', phone: '13800000077', password: 'daohu-pass-1' };
+
+let server;
+let browser;
+let dir;
+
+before(async () => {
+  server = new Server();
+  await server.start();
+  browser = await launchBrowser();
+  dir = mkdtempSync(join(tmpdir(), 'daohu-roster-'));
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.cleanup();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function signInAs(page, who) {
+  await page.goto(server.url + '/login');
+  await page.fill('#phone', who.phone);
+  await page.fill('#password', who.password);
+  await page.click('button[type=submit]');
+}
+
+test('coordinator imports, creates and links; the member gets exactly those households; out-of-scope visits are refused', async () => {
+  const csv = [
+    '网格,户主,门牌号,人口,联系电话,特殊群体',
+    '第一网格,钱一,青山村一组101号,3,13900000101,低保户',
+    '第一网格,钱二,青山村一组102号,2,,空巢老人、重病户',
+    '第一网格,钱三,青山村一组103号,4,13900000103,',
+    '第九网格,钱四,青山村一组104号,1,13900000104,',
+    '第一网格,钱五,青山村一组105号,2,12345,',
+  ].join('\r\n');
+  const file = join(dir, '花名册.csv');
+  writeFileSync(file, '\ufeff' + csv);
+
+  const coord = await phone(browser);
+  const c = coord.page;
+  await signInAs(c, COORD);
+  await c.waitForURL(/\/admin\/?$/);
+  await c.waitForSelector('.tabs');
+  await c.click('.tabs >> text=组织');
+  await c.waitForSelector('[data-testid=org-tree] td >> text=青山村');
+
+  // Import: preview says what will happen and why, then commit.
+  await c.click('.tabs >> text=导入花名册');
+  await c.waitForFunction(() => document.querySelectorAll('#imp-village option').length > 1);
+  await c.selectOption('#imp-village', { label: '青山村' });
+  await c.setInputFiles('#imp-file', file);
+  await c.click('[data-testid=import-preview]');
+  await c.waitForSelector('[data-testid=import-summary]');
+  const summary = await c.textContent('[data-testid=import-summary]');
+  assert.match(summary, /新增 3/);
+  assert.match(summary, /不能导入 2/);
+  const refused = await c.locator('[data-testid=import-rows] tr.refused').allTextContents();
+  assert.equal(refused.length, 2);
+  assert.ok(refused.some((r) => r.includes('第九网格')), 'unknown grid is refused with its name');
+  assert.ok(refused.some((r) => r.includes('12345')), 'bad phone is refused with the number');
+  await c.click('[data-testid=import-commit]');
+  await c.waitForSelector('[data-testid=import-summary] >> text=已导入');
+
+  // Importing the same file again changes nothing.
+  await c.click('[data-testid=import-preview]');
+  await c.waitForSelector('[data-testid=import-summary] >> text=预览');
+  assert.match(await c.textContent('[data-testid=import-summary]'), /新增 0 · 修改 0 · 不变 3/);
+
+  // A new member in the second grid.
+  await c.click('.tabs >> text=账号');
+  await c.waitForSelector('[data-testid=accounts] tbody tr');
+  await c.fill('#acc-name', NEW_MEMBER.name);
+  await c.fill('#acc-phone', NEW_MEMBER.phone);
+  await c.selectOption('#acc-role', 'member');
+  await c.selectOption('#acc-unit', { label: '第二网格' });
+  await c.fill('#acc-password', NEW_MEMBER.password);
+  await c.click('form.stack button[type=submit]');
+  await c.waitForSelector(`[data-testid=accounts] td >> text=${NEW_MEMBER.name}`);
+
+  // Link two of the imported households (一联多).
+  await c.click('.tabs >> text=联系户');
+  await c.waitForSelector('[data-testid=admin-households] tbody tr');
+  await c.selectOption('#link-member', { label: `${NEW_MEMBER.name}（第二网格）` });
+  await c.fill('#hh-search', '青山村一组10');
+  await c.check('tr[data-household="青山村一组101号"] input[type=checkbox]');
+  await c.check('tr[data-household="青山村一组102号"] input[type=checkbox]');
+  await c.click('[data-testid=save-links]');
+  await c.waitForSelector('.card .ok >> text=2');
+
+  // The member's phone gets exactly those households.
+  const m = await phone(browser);
+  await signInAs(m.page, NEW_MEMBER);
+  await m.page.waitForFunction(() => document.querySelectorAll('[data-testid=household-list] li').length === 2);
+  const heads = (await m.page.locator('[data-testid=household-list] .card-title').allTextContents()).sort();
+  assert.deepEqual(heads, ['钱一', '钱二']);
+  const tags = await m.page.locator('[data-testid=household-list] .tag').allTextContents();
+  assert.ok(tags.includes('低保户') && tags.includes('空巢老人'));
+
+  // A visit to a household outside the member's scope is refused and stored nowhere.
+  const coordToken = await server.login(COORD);
+  const all = await server.api('/api/households', { token: coordToken });
+  const foreign = all.json.find((h) => h.household.address === '青山村一组103号');
+  assert.ok(foreign, 'the coordinator sees the third imported household');
+  const session = await m.page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:session')));
+  const id = await m.page.evaluate(({ household, member }) => {
+    const hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, '0')).join('');
+    const ms = Date.now().toString(16).padStart(12, '0');
+    const r = hex(10);
+    const id = `${ms.slice(0, 8)}-${ms.slice(8)}-7${r.slice(1, 4)}-${(8 | (parseInt(r[4], 16) & 3)).toString(16)}${r.slice(5, 8)}-${r.slice(8, 20)}`;
+    const sections = ['member_contact', 'sentiment_visit', 'policy_delivered', 'industry_matchup', 'precise_service']
+      .map((kind) => ({ kind, state: 'done', checked: [], notes: '' }));
+    const visit = { id, household_id: household, member_id: member, visited_on: '2026-11-20', recorded_at: new Date().toISOString(), sections, problems: [], summary: '' };
+    localStorage.setItem(`daohu:v1:visit:${id}`, JSON.stringify({ schema: 1, visit, sync: { state: 'pending' }, step: 6 }));
+    return id;
+  }, { household: foreign.household.id, member: session.member.id });
+  await m.page.reload();
+  await m.page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 15_000 });
+  const stored = JSON.parse((await localRecords(m.page))[`daohu:v1:visit:${id}`]);
+  assert.equal(stored.sync.state, 'rejected');
+  assert.match(stored.sync.reason, /不在你的联系范围/);
+  await m.page.goto(server.url + '/outbox');
+  await m.page.waitForSelector('li.attention >> text=服务器没有接收');
+  const history = await server.api(`/api/households/${foreign.household.id}/visits`, { token: coordToken });
+  assert.equal(history.status, 200);
+  assert.equal(history.json.length, 0, 'the refused visit is stored nowhere');
+
+  // QR enrolment: the code signs a fresh phone in once.
+  await c.click('.tabs >> text=账号');
+  await c.click(`[data-testid=accounts] tr:has-text("${NEW_MEMBER.name}") button:has-text("登录二维码")`);
+  await c.waitForSelector('[data-testid=enroll-qr] img');
+  const url = await c.textContent('[data-testid=enroll-url]');
+  const path = new URL(url).pathname;
+  const fresh = await phone(browser);
+  await fresh.page.goto(server.url + path);
+  await fresh.page.waitForFunction(() => document.querySelectorAll('[data-testid=household-list] li').length === 2);
+  const again = await phone(browser);
+  await again.page.goto(server.url + path);
+  await again.page.waitForSelector('.error >> text=二维码已用过或已过期');
+
+  for (const ctx of [coord, m, fresh, again]) await ctx.context.close();
+});
