@@ -68,6 +68,19 @@ pub fn VisitPage(id: Uuid) -> impl IntoView {
         .or_else(|| storage::load_visit(id).ok().flatten());
     record.set(found);
     loaded.set(true);
+    // Another tab edited or saved this record: show its version rather than
+    // overwrite it on the next keystroke (each edit is stored at once, so the
+    // stored copy holds every edit made so far, whichever tab made it).
+    let other_tab = RwSignal::new(false);
+    Effect::new(move |_| {
+        let latest = ctx.visits.with(|all| all.iter().find(|v| v.visit.id == id).cloned());
+        if let Some(latest) = latest {
+            if record.with_untracked(|r| r.as_ref().is_some_and(|r| *r != latest)) {
+                record.set(Some(latest));
+                other_tab.set(true);
+            }
+        }
+    });
 
     let step = Memo::new(move |_| editor.read(|r| r.step.min(STEPS - 1)));
     let is_draft = Memo::new(move |_| editor.read(|r| r.sync == SyncState::Draft).unwrap_or(false));
@@ -85,6 +98,9 @@ pub fn VisitPage(id: Uuid) -> impl IntoView {
                 <Link to=AppRoute::Household(h.id) class="back">{format!("‹ {}", h.head_name)}</Link>
                 <p class="card-sub">{h.address}</p>
             })}
+            <Show when=move || other_tab.get()>
+                <p class="banner info" role="status" data-testid="other-tab">{ctx.tr("这条记录在另一个窗口里改过，现在显示的是最新内容。", "This record was changed in another window; the latest version is shown.")}</p>
+            </Show>
             <Show when=move || editor.warn.get().is_some()>
                 <p class="error" role="alert">{move || editor.warn.get()}</p>
             </Show>

@@ -62,3 +62,45 @@ test('an app update waits for the member and keeps waiting visits and the open d
   await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 15_000 });
   await context.close();
 });
+
+test('an app update with 500 visits waiting keeps all 500, and they upload once', async () => {
+  const { context, page } = await phone(browser);
+  await signIn(page, server, MEMBER1, 10);
+  await waitForServiceWorker(page);
+  await context.setOffline(true);
+  const session = await page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:session')));
+  const roster = await page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:roster')));
+  const households = roster.households.map((h) => h.household.id);
+  const ids = await page.evaluate(({ households, member }) => {
+    const out = [];
+    for (let i = 0; i < 500; i++) {
+      const hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, '0')).join('');
+      const ms = (Date.now() - 500 + i).toString(16).padStart(12, '0');
+      const r = hex(10);
+      const id = `${ms.slice(0, 8)}-${ms.slice(8)}-7${r.slice(1, 4)}-${(8 | (parseInt(r[4], 16) & 3)).toString(16)}${r.slice(5, 8)}-${r.slice(8, 20)}`;
+      const sections = ['member_contact', 'sentiment_visit', 'policy_delivered', 'industry_matchup', 'precise_service']
+        .map((kind) => ({ kind, state: 'done', checked: [], notes: `第${i}条` }));
+      const visit = { id, household_id: households[i % households.length], member_id: member, visited_on: '2026-11-20', recorded_at: new Date().toISOString(), sections, problems: [], summary: '' };
+      localStorage.setItem(`daohu:v1:visit:${id}`, JSON.stringify({ schema: 1, visit, sync: { state: 'pending' }, step: 6 }));
+      out.push(id);
+    }
+    return out;
+  }, { households, member: session.member.id });
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '500');
+
+  const sw = join(dist, 'sw.js');
+  writeFileSync(sw, readFileSync(sw, 'utf8') + '\n// another build\n');
+  await context.setOffline(false);
+  await page.evaluate(async () => { const r = await navigator.serviceWorker.getRegistration(); await r.update(); });
+  await page.waitForSelector('.banner.info >> text=有新版本', { timeout: 15_000 });
+  await Promise.all([page.waitForEvent('load'), page.click('.banner.info button')]);
+  await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 60_000 });
+  const stored = await localRecords(page);
+  for (const id of ids) assert.equal(JSON.parse(stored[`daohu:v1:visit:${id}`]).sync.state, 'stored', id);
+  const token = await server.login(MEMBER1);
+  const roster2 = await server.api('/api/roster', { token });
+  const onServer = new Set(roster2.json.households.flatMap((h) => h.history.map((v) => v.id)));
+  for (const id of ids) assert.ok(onServer.has(id), `${id} on the server`);
+  await context.close();
+});

@@ -167,6 +167,12 @@ impl ProblemOutcome {
             ProblemOutcome::Escalate => "escalate",
         }
     }
+
+    pub fn parse(s: &str) -> Option<ProblemOutcome> {
+        [ProblemOutcome::ResolvedOnSpot, ProblemOutcome::Escalate]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+    }
 }
 
 /// One problem recorded during a visit.
@@ -198,5 +204,10 @@ mod tests {
         }
         assert!(Urgency::High.due_days() < Urgency::Normal.due_days());
         assert!(Urgency::Normal.due_days() < Urgency::Low.due_days());
+        for o in [ProblemOutcome::ResolvedOnSpot, ProblemOutcome::Escalate] {
+            assert_eq!(ProblemOutcome::parse(o.as_str()), Some(o));
+            assert_eq!(serde_json::to_string(&o).unwrap(), format!("\"{}\"", o.as_str()));
+        }
+        assert_eq!(ProblemOutcome::parse("x"), None);
     }
 }

@@ -68,6 +68,9 @@ CREATE TABLE visits (
 );
 CREATE INDEX visits_household ON visits(household_id, visited_on);
 CREATE INDEX visits_member ON visits(member_id, visited_on);
+-- The visit log lists newest first: walked backwards, this index gives that order
+-- without sorting (and serves date ranges across a whole subtree).
+CREATE INDEX visits_day ON visits(visited_on, recorded_at, id);
 
 -- Problems copied out of each visit when it is first stored, for the coordinators' lists.
 CREATE TABLE problems (
@@ -83,6 +86,20 @@ CREATE TABLE problems (
 );
 CREATE INDEX problems_visit ON problems(visit_id);
 CREATE INDEX problems_household ON problems(household_id);
+
+-- One-time download links of exports (POST /api/exports). Only the sha256 of the
+-- token is kept; `filter` is the VisitFilter JSON, re-applied with the creator's
+-- scope at download. A link is used once (used_at set atomically) and lives 10 minutes.
+CREATE TABLE export_links (
+    token_hash TEXT PRIMARY KEY NOT NULL,
+    created_by TEXT NOT NULL REFERENCES members(id),
+    format     TEXT NOT NULL CHECK (format IN ('xlsx', 'csv', 'jsonl')),
+    filter     TEXT NOT NULL CHECK (json_valid(filter)),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at    TEXT
+);
+CREATE INDEX export_links_expires ON export_links(expires_at);
 
 -- Only the sha256 of a session token is kept: a copy of the database signs nobody in.
 CREATE TABLE sessions (

@@ -53,6 +53,10 @@ pub struct Config {
     /// Write logs as JSON lines instead of text.
     #[arg(long, env = "DAOHU_LOG_JSON")]
     pub log_json: bool,
+
+    /// Something to do instead of serving (`backup`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
 }
 
 impl Config {
@@ -65,4 +69,30 @@ impl Config {
     pub fn session_idle(&self) -> chrono::Duration {
         chrono::Duration::days(i64::from(self.session_idle_days))
     }
+}
+
+/// What the binary can do instead of serving.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum Command {
+    /// Write a consistent copy of the database to a new file while the server keeps
+    /// running (SQLite `VACUUM INTO`), then check the copy. Restore: stop the
+    /// server, replace `daohu.sqlite3` by the copy, delete `daohu.sqlite3-wal` and
+    /// `daohu.sqlite3-shm`, start the server.
+    Backup(BackupArgs),
+}
+
+/// Flags of `daohu-server backup`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct BackupArgs {
+    /// The backup file to write; must not exist yet.
+    #[arg(long)]
+    pub out: PathBuf,
+
+    /// Folder of the database to back up (default: the server's `--data-dir`).
+    #[arg(long = "data-dir")]
+    pub data_dir: Option<PathBuf>,
+
+    /// A `sqlite:` URL of the database to back up (default: the server's `--database-url`).
+    #[arg(long = "database-url")]
+    pub database_url: Option<String>,
 }

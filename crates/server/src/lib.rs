@@ -7,6 +7,9 @@
 //! - Coordinators: `/api/org` (the tree), `/api/accounts` (accounts, links, enrolment
 //!   codes), `/api/households` (list, move), `/api/roster/import` (CSV / XLSX),
 //!   `/api/audit` (county only). Every rule of who reaches what lives in [`scope`].
+//! - Coordinators' reports: `/api/visits` (the visit log, see [`visit_log`]),
+//!   `/api/dashboard`, `/api/meeting-sheet`, `/api/exports` (one-time download links:
+//!   XLSX, CSV, JSON lines).
 //! - `GET /healthz`, `GET /api/openapi.json`, and the app from `--dist` for every other path.
 //!
 //! Data lives in SQLite (WAL). Run it with
@@ -18,6 +21,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -25,6 +29,7 @@ pub mod routes;
 pub mod scope;
 pub mod seed;
 pub mod static_files;
+pub mod visit_log;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,12 +41,14 @@ use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderValue, StatusCode};
 use axum::Router;
 use sqlx::SqlitePool;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate};
+use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use auth::AuthUser;
+pub use backup::backup_to;
 pub use config::Config;
 pub use error::{ApiJson, ApiQuery, AppError};
 pub use seed::seed_demo;
@@ -148,6 +155,10 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::households::router())
         .merge(routes::import::router())
         .merge(routes::audit::router())
+        .merge(routes::visits::router())
+        .merge(routes::dashboard::router())
+        .merge(routes::meeting::router())
+        .merge(routes::exports::router())
         .merge(routes::openapi::router())
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)
@@ -168,7 +179,14 @@ pub fn app(state: AppState) -> Router {
         ))
         // The default predicate compresses JSON, JS, CSS and application/wasm (only images,
         // gRPC and event streams are skipped).
-        .layer(CompressionLayer::new().gzip(true).br(true))
+        // XLSX downloads are zip files already: compressing them again only costs CPU.
+        .layer(
+            CompressionLayer::new().gzip(true).br(true).compress_when(
+                DefaultPredicate::new().and(NotForContentType::const_new(
+                    "application/vnd.openxmlformats-officedocument",
+                )),
+            ),
+        )
         // Spans carry method and path only: no headers (tokens), no bodies.
         .layer(
             TraceLayer::new_for_http()

@@ -14,6 +14,18 @@ use daohu_server::Config;
 async fn main() -> ExitCode {
     let config = Config::parse();
     daohu_server::init_tracing(config.log_json);
+    if let Some(daohu_server::config::Command::Backup(args)) = &config.command {
+        return match daohu_server::backup::run_cli(&config, args).await {
+            Ok(summary) => {
+                println!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("backup failed: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match daohu_server::serve(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

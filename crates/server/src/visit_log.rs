@@ -6,9 +6,8 @@
 //! Ids in the filter are checked first: outside the subtree answers 404.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use daohu_domain::{
-    ProblemEntry, SectionKind, SectionState, VisitFilter, VisitLogRow, CLOCK_SKEW_FLAG_HOURS,
-};
+use daohu_domain::report::CLOCK_SKEW_FLAG_HOURS;
+use daohu_domain::{ProblemEntry, SectionKind, SectionState, VisitFilter, VisitLogRow};
 use serde::Deserialize;
 use sqlx::sqlite::SqliteArguments;
 use sqlx::SqliteConnection;
@@ -150,45 +149,17 @@ impl LogQuery {
                 )));
             }
             conditions.push(
-                "(h.head_name LIKE ?1 ESCAPE '\\' OR h.address LIKE ?1 ESCAPE '\\'
-                  OR m.name LIKE ?1 ESCAPE '\\'
-                  OR json_extract(v.body, '$.summary') LIKE ?1 ESCAPE '\\'
+                "(h.head_name LIKE ? ESCAPE '\\' OR h.address LIKE ? ESCAPE '\\'
+                  OR m.name LIKE ? ESCAPE '\\'
+                  OR json_extract(v.body, '$.summary') LIKE ? ESCAPE '\\'
                   OR EXISTS (SELECT 1 FROM json_each(v.body, '$.sections') s
-                             WHERE json_extract(s.value, '$.notes') LIKE ?1 ESCAPE '\\'))"
+                             WHERE json_extract(s.value, '$.notes') LIKE ? ESCAPE '\\'))"
                     .into(),
             );
-            binds.push(like_pattern(q));
+            let pattern = like_pattern(q);
+            binds.extend(std::iter::repeat_n(pattern, 5));
         }
-        // `?1` above is positional: give each condition's binds their own numbers.
-        let mut numbered = Vec::with_capacity(conditions.len());
-        let mut n = 0;
-        for c in conditions {
-            let mut out = String::with_capacity(c.len() + 8);
-            let mut chars = c.chars().peekable();
-            let mut first_of_condition: Option<usize> = None;
-            while let Some(ch) = chars.next() {
-                if ch == '?' {
-                    if chars.peek() == Some(&'1') {
-                        chars.next();
-                        let at = *first_of_condition.get_or_insert_with(|| {
-                            n += 1;
-                            n
-                        });
-                        out.push_str(&format!("?{at}"));
-                    } else {
-                        n += 1;
-                        out.push_str(&format!("?{n}"));
-                    }
-                } else {
-                    out.push(ch);
-                }
-            }
-            numbered.push(out);
-        }
-        Ok(LogQuery {
-            conditions: numbered,
-            binds,
-        })
+        Ok(LogQuery { conditions, binds })
     }
 
     fn where_sql(&self) -> String {
@@ -201,28 +172,13 @@ impl LogQuery {
     }
 
     /// The matching rows, newest first, `limit`/`offset` applied when given.
-    /// The ids are ordered first (a narrow sort), then each row is read by id, so a
-    /// large result never sorts visit bodies.
     pub fn rows_sql(&self, page: Option<(u32, u32)>) -> String {
         let limit = match page {
             Some((limit, offset)) => format!("LIMIT {limit} OFFSET {offset}"),
             None => String::new(),
         };
         format!(
-            "WITH page AS MATERIALIZED (
-                 SELECT v.id AS vid, ROW_NUMBER() OVER (ORDER BY {LOG_ORDER}) AS n
-                 FROM {LOG_FROM}
-                 WHERE {}
-                 ORDER BY {LOG_ORDER}
-                 {limit})
-             SELECT {LOG_COLUMNS}
-             FROM page
-             JOIN visits v ON v.id = page.vid
-             JOIN households h ON h.id = v.household_id
-             JOIN units g ON g.id = h.grid_id
-             JOIN units vil ON vil.id = g.parent_id
-             JOIN members m ON m.id = v.member_id
-             ORDER BY page.n",
+            "SELECT {LOG_COLUMNS} FROM {LOG_FROM} WHERE {} ORDER BY {LOG_ORDER} {limit}",
             self.where_sql()
         )
     }

@@ -4,10 +4,14 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod dashboard;
+pub mod exports;
 pub mod health;
 pub mod households;
 pub mod import;
+pub mod meeting;
 pub mod openapi;
 pub mod org;
 pub mod roster;
 pub mod sync;
+pub mod visits;

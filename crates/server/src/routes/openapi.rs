@@ -19,6 +19,7 @@ use crate::AppState;
         super::roster::roster_get,
         super::roster::household_visits_list,
         super::sync::sync_visits_upload,
+        super::sync::sync_outbox_import,
         super::org::org_get,
         super::org::org_unit_create,
         super::accounts::accounts_list,
@@ -30,6 +31,12 @@ use crate::AppState;
         super::households::household_update,
         super::import::roster_import,
         super::audit::audit_list,
+        super::visits::visits_list,
+        super::visits::visit_get,
+        super::dashboard::dashboard_get,
+        super::meeting::meeting_sheet_get,
+        super::exports::export_create,
+        super::exports::export_download,
         super::health::health_check,
         openapi_get,
     ),
@@ -39,6 +46,10 @@ use crate::AppState;
         daohu_domain::Role,
         daohu_domain::UnitKind,
         daohu_domain::ImportAction,
+        daohu_domain::ExportFormat,
+        daohu_domain::SectionKind,
+        daohu_domain::SectionState,
+        daohu_domain::SpecialGroup,
     )),
     modifiers(&BearerScheme),
     tags(
@@ -49,6 +60,7 @@ use crate::AppState;
         (name = "accounts", description = "Accounts, member-household links and QR enrolment (coordinators)"),
         (name = "households", description = "Households and roster import (coordinators)"),
         (name = "audit", description = "The audit log (county coordinators)"),
+        (name = "reports", description = "Visit log, dashboard, meeting sheet and exports (coordinators)"),
     )
 )]
 pub struct ApiDoc;

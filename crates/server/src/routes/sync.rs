@@ -4,12 +4,16 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use daohu_domain::{ApiError, Receipt, ReceiptStatus, SyncBatch, SyncResponse, Visit, MAX_BATCH};
+use daohu_domain::{
+    ApiError, OutboxExport, Receipt, ReceiptStatus, SyncBatch, SyncResponse, Visit, MAX_BATCH,
+    OUTBOX_EXPORT_FORMAT,
+};
 use serde_json::json;
 use sqlx::SqliteConnection;
+use uuid::Uuid;
 
-use crate::auth::{sha256_hex, AuthUser};
-use crate::db::{self, parse_ts, ts};
+use crate::auth::{parse_role, parse_unit_kind, sha256_hex, AuthUser, ACCOUNT_UNIT_COLUMNS};
+use crate::db::{self, parse_ts, parse_uuid, ts};
 use crate::{audit, scope, ApiJson, AppError, AppState};
 
 /// Reason given when the same id already holds other content.
@@ -19,9 +23,15 @@ pub const NOT_OWN_REASON: &str = "只能上传自己的走访记录";
 /// Reason given for a household the caller does not look after.
 pub const OUT_OF_SCOPE_REASON: &str = "这户不在你的联系范围内";
 
-/// `/sync/visits`.
+/// Most records one imported export file may hold (the 2 MiB body limit comes first
+/// in practice).
+pub const MAX_IMPORT: usize = 10_000;
+
+/// `/sync/visits`, `/sync/import`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/sync/visits", post(sync_visits_upload))
+    Router::new()
+        .route("/sync/visits", post(sync_visits_upload))
+        .route("/sync/import", post(sync_outbox_import))
 }
 
 /// Stores a batch of visits in one transaction and answers a receipt for each, in order.
@@ -56,9 +66,8 @@ pub async fn sync_visits_upload(
 
     // One writer at a time in this process; BEGIN IMMEDIATE (with the busy timeout)
     // does the same across processes. Either way a batch never races itself.
-    let _writer = state.write_lock.lock().await;
+    let (_writer, mut tx) = state.write_tx().await?;
     let now = db::now();
-    let mut tx = state.pool.begin_with("BEGIN IMMEDIATE").await?;
     sqlx::query(
         "INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)
          ON CONFLICT (device_id) DO UPDATE
@@ -70,21 +79,18 @@ pub async fn sync_visits_upload(
     .execute(&mut *tx)
     .await?;
 
-    let mut receipts = Vec::with_capacity(batch.visits.len());
-    for visit in &batch.visits {
-        receipts.push(store_visit(&mut tx, &user, &batch, visit, now).await?);
-    }
-    let count = |status: ReceiptStatus| receipts.iter().filter(|r| r.status == status).count();
+    let receipts = store_visits(&mut tx, &user, batch.device_id, &batch.visits, now).await?;
+    let counts = ReceiptCounts::of(&receipts);
     audit::record(
         &mut tx,
         Some(user.id),
         "sync_visits",
         json!({
             "device_id": batch.device_id,
-            "stored": count(ReceiptStatus::Stored),
-            "duplicate": count(ReceiptStatus::Duplicate),
-            "conflict": count(ReceiptStatus::Conflict),
-            "rejected": count(ReceiptStatus::Rejected),
+            "stored": counts.stored,
+            "duplicate": counts.duplicate,
+            "conflict": counts.conflict,
+            "rejected": counts.rejected,
         }),
     )
     .await?;
@@ -94,7 +100,7 @@ pub async fn sync_visits_upload(
         .map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
     tracing::info!(
         member = %user.id,
-        stored = count(ReceiptStatus::Stored),
+        stored = counts.stored,
         total = receipts.len(),
         "visits uploaded"
     );
@@ -102,6 +108,165 @@ pub async fn sync_visits_upload(
         receipts,
         server_time: now,
     }))
+}
+
+/// Imports a phone's last-resort export file (`OutboxExport`) for one of the
+/// caller's accounts: every record is decided exactly as if that account had
+/// uploaded it from that phone (same validation, the account's own reach, the
+/// same stored / duplicate / conflict rules), so importing a file twice, or a
+/// file whose records the phone already synced, stores nothing new. The
+/// device's last sync time is not touched: the phone itself did not sync.
+#[utoipa::path(
+    post, path = "/api/sync/import", tag = "sync",
+    security(("bearer" = [])),
+    request_body = OutboxExport,
+    responses(
+        (status = 200, description = "One receipt per record of the file, in order", body = SyncResponse),
+        (status = 400, description = "Not a Daohu outbox export (`format`), or the account does not record visits", body = ApiError),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 403, description = "Not a coordinator", body = ApiError),
+        (status = 404, description = "The export's account is not in the caller's subtree", body = ApiError),
+        (status = 413, description = "More than MAX_IMPORT records, or body too large", body = ApiError),
+        (status = 503, description = "Not stored; retry later", body = ApiError),
+    )
+)]
+pub async fn sync_outbox_import(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(export): ApiJson<OutboxExport>,
+) -> Result<Json<SyncResponse>, AppError> {
+    let subtree = scope::coordinator(&user)?;
+    if export.format != OUTBOX_EXPORT_FORMAT {
+        return Err(AppError::bad_request(format!(
+            "这不是到户的导出文件（格式应为 {OUTBOX_EXPORT_FORMAT}）"
+        )));
+    }
+    if export.visits.len() > MAX_IMPORT {
+        return Err(AppError::too_large(format!(
+            "一个文件最多导入 {MAX_IMPORT} 条记录"
+        )));
+    }
+
+    let (_writer, mut tx) = state.write_tx().await?;
+    // The account must sit in the caller's subtree (else 404, like an unknown id);
+    // a disabled account is fine: its phone's records are exactly what an import rescues.
+    let member = account_as_recorder(&mut tx, &subtree, export.member_id).await?;
+    if !member.role.records_visits() {
+        return Err(AppError::bad_request("这个账号的角色不记录走访"));
+    }
+    let now = db::now();
+    let receipts = store_visits(&mut tx, &member, export.device_id, &export.visits, now).await?;
+    let counts = ReceiptCounts::of(&receipts);
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "outbox_imported",
+        json!({
+            "member_id": member.id,
+            "device_id": export.device_id,
+            "exported_at": export.exported_at,
+            "records": receipts.len(),
+            "stored": counts.stored,
+            "duplicate": counts.duplicate,
+            "conflict": counts.conflict,
+            "rejected": counts.rejected,
+        }),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+    tracing::info!(
+        coordinator = %user.id,
+        member = %member.id,
+        stored = counts.stored,
+        total = receipts.len(),
+        "outbox imported"
+    );
+    Ok(Json(SyncResponse {
+        receipts,
+        server_time: now,
+    }))
+}
+
+/// How many receipts of each status.
+struct ReceiptCounts {
+    stored: usize,
+    duplicate: usize,
+    conflict: usize,
+    rejected: usize,
+}
+
+impl ReceiptCounts {
+    fn of(receipts: &[Receipt]) -> Self {
+        let count = |status: ReceiptStatus| receipts.iter().filter(|r| r.status == status).count();
+        ReceiptCounts {
+            stored: count(ReceiptStatus::Stored),
+            duplicate: count(ReceiptStatus::Duplicate),
+            conflict: count(ReceiptStatus::Conflict),
+            rejected: count(ReceiptStatus::Rejected),
+        }
+    }
+}
+
+/// An account of the subtree as the recorder of imported visits (404 outside it):
+/// the same [`AuthUser`] its own uploads run as, without a session.
+async fn account_as_recorder(
+    conn: &mut SqliteConnection,
+    subtree: &scope::Subtree,
+    id: Uuid,
+) -> Result<AuthUser, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: String,
+        name: String,
+        phone: String,
+        role: String,
+        unit_id: String,
+        unit_kind: String,
+        unit_path: String,
+        village: String,
+    }
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT m.id, m.name, m.phone, m.role, {ACCOUNT_UNIT_COLUMNS}
+         FROM members m
+         JOIN units u ON u.id = m.unit_id
+         LEFT JOIN units pu ON pu.id = u.parent_id
+         WHERE m.id = ? AND u.path GLOB ?"
+    ))
+    .bind(id.to_string())
+    .bind(subtree.glob())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let row = row.ok_or_else(AppError::not_found)?;
+    Ok(AuthUser {
+        id: parse_uuid(&row.id)?,
+        name: row.name,
+        phone: row.phone,
+        role: parse_role(&row.role)?,
+        unit_id: parse_uuid(&row.unit_id)?,
+        unit_kind: parse_unit_kind(&row.unit_kind)?,
+        unit_path: row.unit_path,
+        village: row.village,
+        token_hash: String::new(),
+    })
+}
+
+/// Decides and stores a list of visits for `user` (the account that recorded them)
+/// from `device_id`, inside the caller's write transaction: one receipt per visit, in order.
+/// The one path every upload and import goes through.
+pub async fn store_visits(
+    conn: &mut SqliteConnection,
+    user: &AuthUser,
+    device_id: Uuid,
+    visits: &[Visit],
+    now: DateTime<Utc>,
+) -> Result<Vec<Receipt>, AppError> {
+    let mut receipts = Vec::with_capacity(visits.len());
+    for visit in visits {
+        receipts.push(store_visit(conn, user, device_id, visit, now).await?);
+    }
+    Ok(receipts)
 }
 
 fn receipt(
@@ -135,7 +300,7 @@ async fn stored_copy(
 async fn store_visit(
     conn: &mut SqliteConnection,
     user: &AuthUser,
-    batch: &SyncBatch,
+    device_id: Uuid,
     visit: &Visit,
     now: DateTime<Utc>,
 ) -> Result<Receipt, AppError> {
@@ -182,7 +347,7 @@ async fn store_visit(
     .bind(visit.id.to_string())
     .bind(visit.household_id.to_string())
     .bind(visit.member_id.to_string())
-    .bind(batch.device_id.to_string())
+    .bind(device_id.to_string())
     .bind(visit.visited_on.to_string())
     .bind(ts(visit.recorded_at))
     .bind(ts(now))

@@ -1,0 +1,364 @@
+//! The coordinators' dashboard: coverage, visits per week, overdue special-group
+//! households, idle members and phones that stopped syncing, for one unit and period.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{Datelike, Duration, NaiveDate};
+use daohu_domain::household::SPECIAL_INTERVAL_DAYS;
+use daohu_domain::{
+    ApiError, CoverageRow, Dashboard, IdleMember, OverdueHousehold, SpecialGroup, StaleDevice,
+    UnitKind, WeekCount,
+};
+use serde::Deserialize;
+use sqlx::SqliteConnection;
+use uuid::Uuid;
+
+use crate::auth::{parse_unit_kind, AuthUser};
+use crate::db::{self, parse_ts, parse_uuid, ts};
+use crate::scope::{self, Subtree, UnitRow};
+use crate::visit_log::parse_date;
+use crate::{ApiQuery, AppError, AppState};
+
+/// Days in the default period (today and the 29 days before).
+pub const DEFAULT_PERIOD_DAYS: i64 = 30;
+/// Longest period a dashboard covers (about three years).
+pub const MAX_PERIOD_DAYS: i64 = 1_100;
+/// Most overdue households listed.
+pub const MAX_OVERDUE: usize = 200;
+/// A phone that has not synced for longer than this is listed.
+pub const STALE_DEVICE_DAYS: i64 = 7;
+
+/// `/dashboard`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/dashboard", get(dashboard_get))
+}
+
+/// Query of the dashboard.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardQuery {
+    /// A unit of the caller's subtree; default the caller's own unit.
+    pub unit_id: Option<Uuid>,
+    /// First day; default `to` − 29 days.
+    pub from: Option<NaiveDate>,
+    /// Last day; default today (the server's date).
+    pub to: Option<NaiveDate>,
+}
+
+/// Today on the server's clock (its local date).
+pub fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// The Monday of the week holding `day`.
+pub fn monday_of(day: NaiveDate) -> NaiveDate {
+    day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
+}
+
+/// The caller's own unit, or the one asked for (404 outside the subtree).
+pub async fn chosen_unit(
+    conn: &mut SqliteConnection,
+    subtree: &Subtree,
+    user: &AuthUser,
+    unit_id: Option<Uuid>,
+) -> Result<UnitRow, AppError> {
+    scope::unit(conn, subtree, unit_id.unwrap_or(user.unit_id)).await
+}
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Figures for one unit of the caller's subtree (default their own) over a period
+/// (default the 30 days up to today): households under it, households visited and
+/// visits in the period, coverage per unit directly below (a grid: the grid itself),
+/// visits per ISO week (Monday first, every week touching the period, empty ones
+/// included), special-group households whose last visit ever is more than 14 days
+/// before `to` or who were never visited (oldest first, at most 200), members and
+/// grid leaders (enabled) with no visit in the period, and phones of accounts under
+/// the unit that last synced more than 7 days ago (oldest first).
+#[utoipa::path(
+    get, path = "/api/dashboard", tag = "reports",
+    security(("bearer" = [])),
+    params(DashboardQuery),
+    responses(
+        (status = 200, description = "The dashboard", body = Dashboard),
+        (status = 400, description = "from after to, or a period over 1,100 days", body = ApiError),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 403, description = "Not a coordinator", body = ApiError),
+        (status = 404, description = "unit_id not in the caller's subtree", body = ApiError),
+    )
+)]
+pub async fn dashboard_get(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(query): ApiQuery<DashboardQuery>,
+) -> Result<Json<Dashboard>, AppError> {
+    let subtree = scope::coordinator(&user)?;
+    let to = query.to.unwrap_or_else(today);
+    let from = query
+        .from
+        .unwrap_or(to - Duration::days(DEFAULT_PERIOD_DAYS - 1));
+    if from > to {
+        return Err(AppError::bad_request("开始日期不能晚于结束日期"));
+    }
+    if (to - from).num_days() >= MAX_PERIOD_DAYS {
+        return Err(AppError::bad_request(format!(
+            "时间段最长 {MAX_PERIOD_DAYS} 天"
+        )));
+    }
+    let mut tx = state.pool.begin().await?;
+    let unit = chosen_unit(&mut tx, &subtree, &user, query.unit_id).await?;
+    let glob = Subtree {
+        path: unit.path.clone(),
+    }
+    .glob();
+    let (from_s, to_s) = (from.to_string(), to.to_string());
+
+    let households: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM households h JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ?",
+    )
+    .bind(&glob)
+    .fetch_one(&mut *tx)
+    .await?;
+    let (visits, visited): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(DISTINCT v.household_id)
+         FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id
+         WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ?",
+    )
+    .bind(&glob)
+    .bind(&from_s)
+    .bind(&to_s)
+    .fetch_one(&mut *tx)
+    .await?;
+
+    let coverage = coverage(&mut tx, &unit, &glob, &from_s, &to_s).await?;
+    let weekly = weekly(&mut tx, &glob, from, to).await?;
+    let overdue_special = overdue(&mut tx, &glob, to).await?;
+
+    let idle: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id
+         WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0
+           AND NOT EXISTS (SELECT 1 FROM visits v
+                           WHERE v.member_id = m.id AND v.visited_on BETWEEN ? AND ?)
+         ORDER BY u.rowid, m.rowid",
+    )
+    .bind(&glob)
+    .bind(&from_s)
+    .bind(&to_s)
+    .fetch_all(&mut *tx)
+    .await?;
+    let idle_members = idle
+        .into_iter()
+        .map(|(id, name, unit_name)| {
+            Ok(IdleMember {
+                member_id: parse_uuid(&id)?,
+                name,
+                unit_name,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+
+    let stale: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT d.device_id, m.name, d.last_sync_at
+         FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id
+         WHERE u.path GLOB ? AND d.last_sync_at < ?
+         ORDER BY d.last_sync_at, d.device_id",
+    )
+    .bind(&glob)
+    .bind(ts(db::now() - Duration::days(STALE_DEVICE_DAYS)))
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let stale_devices = stale
+        .into_iter()
+        .map(|(id, member_name, at)| {
+            Ok(StaleDevice {
+                device_id: parse_uuid(&id)?,
+                member_name,
+                last_sync_at: parse_ts(&at)?,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+
+    Ok(Json(Dashboard {
+        unit_id: unit.id,
+        unit_name: unit.name,
+        from,
+        to,
+        households: count(households),
+        visited: count(visited),
+        visits: count(visits),
+        coverage,
+        weekly,
+        overdue_special,
+        idle_members,
+        stale_devices,
+    }))
+}
+
+/// One row per unit directly below `unit` (a grid: the grid itself), in creation order.
+async fn coverage(
+    conn: &mut SqliteConnection,
+    unit: &UnitRow,
+    glob: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<CoverageRow>, AppError> {
+    let children: Vec<(String, String, String)> = if unit.kind == UnitKind::Grid {
+        vec![(
+            unit.id.to_string(),
+            unit.name.clone(),
+            unit.kind.as_str().to_string(),
+        )]
+    } else {
+        sqlx::query_as("SELECT id, name, kind FROM units WHERE parent_id = ? ORDER BY rowid")
+            .bind(unit.id.to_string())
+            .fetch_all(&mut *conn)
+            .await?
+    };
+    // The child a grid belongs to is the id right after the unit's own path
+    // (a grid chosen itself: its own id, the last one in its path).
+    let child_at = if unit.kind == UnitKind::Grid {
+        unit.path.len() - 37
+    } else {
+        unit.path.len()
+    } + 1;
+    let households: HashMap<String, i64> = sqlx::query_as(
+        "SELECT substr(g.path, ?, 36) AS child, COUNT(*)
+         FROM households h JOIN units g ON g.id = h.grid_id
+         WHERE g.path GLOB ? GROUP BY child",
+    )
+    .bind(child_at as i64)
+    .bind(glob)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    let visited: HashMap<String, i64> = sqlx::query_as(
+        "SELECT substr(g.path, ?, 36) AS child, COUNT(DISTINCT v.household_id)
+         FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id
+         WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ? GROUP BY child",
+    )
+    .bind(child_at as i64)
+    .bind(glob)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    children
+        .into_iter()
+        .map(|(id, name, kind)| {
+            Ok(CoverageRow {
+                unit_id: parse_uuid(&id)?,
+                kind: parse_unit_kind(&kind)?,
+                households: count(households.get(&id).copied().unwrap_or(0)),
+                visited: count(visited.get(&id).copied().unwrap_or(0)),
+                name,
+            })
+        })
+        .collect()
+}
+
+/// Visits per week, every week from the one holding `from` to the one holding `to`.
+async fn weekly(
+    conn: &mut SqliteConnection,
+    glob: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<WeekCount>, AppError> {
+    let per_day: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT v.visited_on, COUNT(*)
+         FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id
+         WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ? GROUP BY v.visited_on",
+    )
+    .bind(glob)
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut weeks = Vec::new();
+    let mut week = monday_of(from);
+    while week <= to {
+        weeks.push(WeekCount {
+            week_start: week,
+            visits: 0,
+        });
+        week += Duration::days(7);
+    }
+    let first = monday_of(from);
+    for (day, n) in per_day {
+        let index = (monday_of(parse_date(&day)?) - first).num_days() / 7;
+        if let Some(w) = usize::try_from(index).ok().and_then(|i| weeks.get_mut(i)) {
+            w.visits = w.visits.saturating_add(count(n));
+        }
+    }
+    Ok(weeks)
+}
+
+#[derive(sqlx::FromRow)]
+struct OverdueRow {
+    id: String,
+    head_name: String,
+    address: String,
+    grid_name: String,
+    special_groups: String,
+    last_visit_on: Option<String>,
+}
+
+/// Special-group households whose last visit is more than 14 days before `to`, or
+/// who were never visited; never visited first, then oldest visit first.
+async fn overdue(
+    conn: &mut SqliteConnection,
+    glob: &str,
+    to: NaiveDate,
+) -> Result<Vec<OverdueHousehold>, AppError> {
+    let limit = (to - Duration::days(SPECIAL_INTERVAL_DAYS)).to_string();
+    let rows: Vec<OverdueRow> = sqlx::query_as(&format!(
+        "SELECT * FROM (
+             SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups,
+                    (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id) AS last_visit_on,
+                    g.rowid AS grid_order, h.rowid AS household_order
+             FROM households h JOIN units g ON g.id = h.grid_id
+             WHERE g.path GLOB ? AND json_array_length(h.special_groups) > 0)
+         WHERE last_visit_on IS NULL OR last_visit_on < ?
+         ORDER BY last_visit_on, grid_order, household_order
+         LIMIT {MAX_OVERDUE}"
+    ))
+    .bind(glob)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let special_groups: Vec<SpecialGroup> = serde_json::from_str(&r.special_groups)?;
+            Ok(OverdueHousehold {
+                household_id: parse_uuid(&r.id)?,
+                head_name: r.head_name,
+                address: r.address,
+                grid_name: r.grid_name,
+                special_groups,
+                last_visit_on: r.last_visit_on.as_deref().map(parse_date).transpose()?,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mondays() {
+        let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        assert_eq!(monday_of(d(11, 24)), d(11, 23)); // a Tuesday
+        assert_eq!(monday_of(d(11, 23)), d(11, 23));
+        assert_eq!(monday_of(d(11, 29)), d(11, 23)); // Sunday
+    }
+}

@@ -1,0 +1,748 @@
+//! Downloads of the visit log: XLSX (two sheets), CSV and JSON lines.
+//!
+//! A coordinator asks for a link (`POST /api/exports`), which holds a random
+//! one-time token; the browser then downloads `GET /api/exports/<token>` with its own
+//! download manager, so the session token never goes into a URL. Only the sha256
+//! of the token is stored, with the creator, the format and the filter, so any
+//! server instance on the same database can serve the link. The download re-checks
+//! that the creator is still an enabled coordinator and applies their current scope.
+//!
+//! CSV and JSON lines stream rows as the database yields them; XLSX is written by
+//! rust_xlsxwriter in constant-memory mode to a temporary file on a blocking
+//! thread, then streamed. Text cells of spreadsheets go through
+//! [`daohu_domain::safe_cell`], so nothing a member typed is evaluated as a formula.
+
+use std::io::{Seek, SeekFrom};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
+use daohu_domain::{
+    safe_cell, ApiError, ExportFormat, ExportLink, ProblemEntry, SectionKind, SectionState,
+    SpecialGroup, VisitFilter, VisitLogRow,
+};
+use futures_util::TryStreamExt;
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::SqlitePool;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::auth::{self, parse_role, sha256_hex, AuthUser};
+use crate::db::{self, ts};
+use crate::routes::dashboard::today;
+use crate::scope::{self, Subtree};
+use crate::visit_log::{report_offset, LogQuery, RawLogRow};
+use crate::{audit, ApiQuery, AppError, AppState};
+
+/// How long a download link works.
+pub const LINK_MINUTES: i64 = 10;
+/// Rows of a worksheet, the header included (Excel's and WPS's limit).
+pub const SHEET_ROWS: u32 = 1_048_576;
+/// Bytes gathered before a chunk of a streamed download is sent.
+const CHUNK_BYTES: usize = 64 * 1024;
+/// The note written as the last row of a sheet that could not hold every row.
+pub const TRUNCATED_NOTE: &str = "（行数超过表格上限，后面的记录未导出；请缩小筛选范围分批导出）";
+
+/// Columns of the visit sheet and of the CSV.
+pub const VISIT_COLUMNS: [&str; 18] = [
+    "走访日期",
+    "户主",
+    "门牌号",
+    "网格",
+    "村",
+    "联户党员",
+    "党员联系到户",
+    "民情走访到户",
+    "政策落实到户",
+    "产业对接到户",
+    "精准服务到户",
+    "问题数",
+    "上报数",
+    "小结",
+    "手机记录时间",
+    "服务器收到时间",
+    "时间存疑",
+    "走访编号",
+];
+const VISIT_WIDTHS: [f64; 18] = [
+    12.0, 10.0, 22.0, 12.0, 10.0, 10.0, 12.0, 12.0, 12.0, 12.0, 12.0, 7.0, 7.0, 40.0, 17.0, 17.0,
+    9.0, 38.0,
+];
+
+/// Columns of the problem sheet.
+pub const PROBLEM_COLUMNS: [&str; 11] = [
+    "走访日期",
+    "户主",
+    "门牌号",
+    "网格",
+    "联户党员",
+    "类别",
+    "紧急程度",
+    "问题",
+    "处理",
+    "怎么解决的",
+    "问题编号",
+];
+const PROBLEM_WIDTHS: [f64; 11] = [12.0, 10.0, 22.0, 12.0, 10.0, 10.0, 9.0, 40.0, 10.0, 30.0, 38.0];
+
+/// `/exports`, `/exports/{token}`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/exports", post(export_create))
+        .route("/exports/{token}", get(export_download))
+}
+
+/// Query of a new export: the format and the visit-log filter (without paging).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `xlsx`, `csv` or `jsonl`.
+    pub format: ExportFormat,
+    pub unit_id: Option<Uuid>,
+    pub member_id: Option<Uuid>,
+    pub household_id: Option<Uuid>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub section: Option<SectionKind>,
+    pub state: Option<SectionState>,
+    pub group: Option<SpecialGroup>,
+    pub q: Option<String>,
+}
+
+impl ExportQuery {
+    fn filter(&self) -> VisitFilter {
+        VisitFilter {
+            unit_id: self.unit_id,
+            member_id: self.member_id,
+            household_id: self.household_id,
+            from: self.from,
+            to: self.to,
+            section: self.section,
+            state: self.state,
+            group: self.group,
+            q: self
+                .q
+                .as_deref()
+                .map(str::trim)
+                .filter(|q| !q.is_empty())
+                .map(str::to_string),
+            limit: None,
+            offset: None,
+        }
+    }
+}
+
+/// The word a format is stored and audited as.
+pub fn format_word(format: ExportFormat) -> &'static str {
+    match format {
+        ExportFormat::Xlsx => "xlsx",
+        ExportFormat::Csv => "csv",
+        ExportFormat::Jsonl => "jsonl",
+    }
+}
+
+fn parse_format(s: &str) -> Result<ExportFormat, AppError> {
+    match s {
+        "xlsx" => Ok(ExportFormat::Xlsx),
+        "csv" => Ok(ExportFormat::Csv),
+        "jsonl" => Ok(ExportFormat::Jsonl),
+        other => Err(AppError::internal(format!(
+            "unknown stored export format {other:?}"
+        ))),
+    }
+}
+
+/// The filter as the audit log keeps it: ids and choices, never the search text.
+fn audit_filter(filter: &VisitFilter) -> serde_json::Value {
+    let mut value = serde_json::to_value(filter).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        map.retain(|_, v| !v.is_null());
+        map.remove("limit");
+        map.remove("offset");
+        if map.remove("q").is_some() {
+            map.insert("text_search".into(), json!(true));
+        }
+    }
+    value
+}
+
+/// Makes a one-time link (valid 10 minutes) that downloads the visit log matching the
+/// filter, in the caller's subtree, as XLSX, CSV or JSON lines. The ids in the
+/// filter are checked now (404 outside the subtree) and again at download.
+#[utoipa::path(
+    post, path = "/api/exports", tag = "reports",
+    security(("bearer" = [])),
+    params(ExportQuery),
+    responses(
+        (status = 201, description = "The download link", body = ExportLink),
+        (status = 400, description = "Bad format or filter", body = ApiError),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 403, description = "Not a coordinator", body = ApiError),
+        (status = 404, description = "unit_id, member_id or household_id not in the caller's subtree", body = ApiError),
+    )
+)]
+pub async fn export_create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> Result<(StatusCode, Json<ExportLink>), AppError> {
+    let subtree = scope::coordinator(&user)?;
+    let filter = query.filter();
+    let token = auth::new_token();
+    let now = db::now();
+    let expires_at = now + Duration::minutes(LINK_MINUTES);
+    let (_writer, mut tx) = state.write_tx().await?;
+    LogQuery::new(&mut tx, &subtree, &filter).await?;
+    // Links long dead are of no use to anyone.
+    sqlx::query("DELETE FROM export_links WHERE expires_at < ?")
+        .bind(ts(now - Duration::days(1)))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO export_links (token_hash, created_by, format, filter, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(sha256_hex(&token))
+    .bind(user.id.to_string())
+    .bind(format_word(query.format))
+    .bind(serde_json::to_string(&filter)?)
+    .bind(ts(now))
+    .bind(ts(expires_at))
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "export_created",
+        json!({ "format": format_word(query.format), "filter": audit_filter(&filter) }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ExportLink {
+            url: format!("/api/exports/{token}"),
+            expires_at,
+        }),
+    ))
+}
+
+/// What a used link stands for.
+struct Download {
+    format: ExportFormat,
+    query: LogQuery,
+}
+
+/// Marks the link used (atomically: a second download finds it used) and checks
+/// that its creator may still read what it asks for.
+async fn take_link(state: &AppState, token: &str) -> Result<Download, AppError> {
+    let well_formed = token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
+    if !well_formed {
+        return Err(AppError::not_found());
+    }
+    let now = db::now();
+    let (_writer, mut tx) = state.write_tx().await?;
+    let link: Option<(String, String, String)> = sqlx::query_as(
+        "UPDATE export_links SET used_at = ?
+         WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
+         RETURNING created_by, format, filter",
+    )
+    .bind(ts(now))
+    .bind(sha256_hex(token.to_ascii_lowercase()))
+    .bind(ts(now))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((created_by, format, filter)) = link else {
+        return Err(AppError::not_found());
+    };
+    let checked = async {
+        let creator: Option<(String, String, bool)> = sqlx::query_as(
+            "SELECT m.role, u.path, m.disabled FROM members m JOIN units u ON u.id = m.unit_id
+             WHERE m.id = ?",
+        )
+        .bind(&created_by)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (role, path, disabled) = creator.ok_or_else(AppError::not_found)?;
+        if disabled || !parse_role(&role)?.is_coordinator() {
+            return Err(AppError::not_found());
+        }
+        let filter: VisitFilter = serde_json::from_str(&filter)?;
+        let format = parse_format(&format)?;
+        // The creator's scope today, not the day the link was made.
+        let query = LogQuery::new(&mut tx, &Subtree { path }, &filter).await?;
+        audit::record(
+            &mut tx,
+            Some(crate::db::parse_uuid(&created_by)?),
+            "export_downloaded",
+            json!({ "format": format_word(format), "filter": audit_filter(&filter) }),
+        )
+        .await?;
+        Ok(Download { format, query })
+    }
+    .await;
+    // The link is spent either way.
+    tx.commit().await?;
+    checked
+}
+
+/// Downloads an export once. No session needed: the token in the path is the
+/// credential. Unknown, used or expired links, and links whose creator was disabled
+/// or no longer reaches the filter's unit, answer 404.
+#[utoipa::path(
+    get, path = "/api/exports/{token}", tag = "reports",
+    params(("token" = String, Path, description = "The one-time token of the link")),
+    responses(
+        (status = 200, description = "The file (Content-Disposition: attachment)", content(
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "text/csv"),
+            (String = "application/x-ndjson"),
+        )),
+        (status = 404, description = "Unknown, used or expired link", body = ApiError),
+    )
+)]
+pub async fn export_download(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let download = take_link(&state, &token).await?;
+    let day = today();
+    let (content_type, extension) = match download.format {
+        ExportFormat::Xlsx => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+        ExportFormat::Jsonl => ("application/x-ndjson; charset=utf-8", "jsonl"),
+    };
+    let (body, length) = match download.format {
+        ExportFormat::Xlsx => {
+            let (file, length) = xlsx_file(state.pool.clone(), download.query, SHEET_ROWS).await?;
+            let file = tokio::fs::File::from_std(file);
+            (
+                Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+                    file, CHUNK_BYTES,
+                )),
+                Some(length),
+            )
+        }
+        format => (text_stream(state.pool.clone(), download.query, format)?, None),
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let disposition = format!(
+        "attachment; filename=\"daohu-visits-{day}.{extension}\"; filename*=UTF-8''{}",
+        percent_encode(&format!("走访记录-{day}.{extension}"))
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).map_err(AppError::internal)?,
+    );
+    if let Some(length) = length {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+    Ok(response)
+}
+
+/// RFC 5987 percent-encoding of a file name (UTF-8, attr-chars kept).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Streaming rows
+
+/// A visit of the export with its problems, or the failure that ended the reading.
+type RowItem = Result<(VisitLogRow, Vec<ProblemEntry>), AppError>;
+
+/// Reads every matching row, newest first, on a connection of its own, in a task
+/// that hands rows over as they come (at most `capacity` waiting); stops when
+/// the receiver is dropped. A failure arrives as the last item.
+fn spawn_reader(pool: SqlitePool, query: LogQuery, capacity: usize) -> mpsc::Receiver<RowItem> {
+    let (tx, rx) = mpsc::channel(capacity);
+    tokio::spawn(async move {
+        if let Err(err) = read_rows(&pool, &query, &tx).await {
+            let _ = tx.send(Err(err)).await;
+        }
+    });
+    rx
+}
+
+async fn read_rows(
+    pool: &SqlitePool,
+    query: &LogQuery,
+    tx: &mpsc::Sender<RowItem>,
+) -> Result<(), AppError> {
+    let mut conn = pool.acquire().await?;
+    let sql = query.rows_sql(None);
+    let mut rows =
+        sqlx::query_as_with::<_, RawLogRow, _>(&sql, query.arguments()).fetch(&mut *conn);
+    while let Some(raw) = rows.try_next().await? {
+        if tx.send(Ok(raw.into_row()?)).await.is_err() {
+            // The download was abandoned: stop reading.
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The Chinese label of a section's state, or empty.
+fn state_label(row: &VisitLogRow, kind: SectionKind) -> &'static str {
+    row.sections
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .and_then(|(_, s)| *s)
+        .map(SectionState::label_zh)
+        .unwrap_or("")
+}
+
+/// A time as spreadsheets show it: `yyyy-mm-dd hh:mm`, China Standard Time.
+fn local_minutes(t: DateTime<Utc>) -> String {
+    t.with_timezone(&report_offset())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// One CSV record of a visit, every text cell defused.
+fn csv_record(row: &VisitLogRow) -> Vec<String> {
+    let mut cells = vec![
+        row.visited_on.to_string(),
+        safe_cell(&row.head_name).into_owned(),
+        safe_cell(&row.address).into_owned(),
+        safe_cell(&row.grid_name).into_owned(),
+        safe_cell(&row.village_name).into_owned(),
+        safe_cell(&row.member_name).into_owned(),
+    ];
+    for kind in SectionKind::ALL {
+        cells.push(state_label(row, kind).to_string());
+    }
+    cells.push(row.problem_count.to_string());
+    cells.push(row.escalated_count.to_string());
+    cells.push(safe_cell(&row.summary).into_owned());
+    cells.push(local_minutes(row.recorded_at));
+    cells.push(local_minutes(row.received_at));
+    cells.push(if row.clock_flag { "是" } else { "" }.to_string());
+    cells.push(row.id.to_string());
+    cells
+}
+
+/// Appends one CSV record (UTF-8, CRLF, quoted when needed) to `buf`.
+fn csv_line<I, T>(buf: &mut Vec<u8>, cells: I) -> Result<(), AppError>
+where
+    I: IntoIterator<Item = T>,
+    T: AsRef<[u8]>,
+{
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .buffer_capacity(4096)
+        .from_writer(buf);
+    writer.write_record(cells).map_err(AppError::internal)?;
+    writer.flush().map_err(AppError::internal)?;
+    Ok(())
+}
+
+/// What the body of a CSV or JSON-lines download reads from.
+struct TextExport {
+    rows: mpsc::Receiver<RowItem>,
+    format: ExportFormat,
+    /// The BOM and header row, sent with the first chunk.
+    head: Option<Vec<u8>>,
+    done: bool,
+}
+
+impl TextExport {
+    fn encode(&self, buf: &mut Vec<u8>, row: &VisitLogRow) -> Result<(), AppError> {
+        if self.format == ExportFormat::Csv {
+            csv_line(buf, csv_record(row))
+        } else {
+            serde_json::to_writer(&mut *buf, row)?;
+            buf.push(b'\n');
+            Ok(())
+        }
+    }
+
+    /// The next chunk: rows gathered until about [`CHUNK_BYTES`], the end, or an error.
+    async fn next_chunk(&mut self) -> Option<Result<Bytes, std::io::Error>> {
+        if self.done {
+            return None;
+        }
+        let mut buf = self
+            .head
+            .take()
+            .unwrap_or_else(|| Vec::with_capacity(CHUNK_BYTES * 2));
+        loop {
+            let failed = match self.rows.recv().await {
+                Some(Ok((row, _))) => match self.encode(&mut buf, &row) {
+                    Ok(()) if buf.len() >= CHUNK_BYTES => return Some(Ok(Bytes::from(buf))),
+                    Ok(()) => continue,
+                    Err(err) => err,
+                },
+                Some(Err(err)) => err,
+                None => {
+                    self.done = true;
+                    return (!buf.is_empty()).then(|| Ok(Bytes::from(buf)));
+                }
+            };
+            tracing::error!(error = %failed, "export failed while streaming");
+            self.done = true;
+            // An error ends the body abruptly, so the download shows as failed, not complete.
+            return Some(Err(std::io::Error::other("export failed")));
+        }
+    }
+}
+
+/// A CSV or JSON-lines body that streams rows as the database yields them.
+fn text_stream(pool: SqlitePool, query: LogQuery, format: ExportFormat) -> Result<Body, AppError> {
+    let mut head = Vec::new();
+    if format == ExportFormat::Csv {
+        head.extend_from_slice("\u{feff}".as_bytes());
+        csv_line(&mut head, VISIT_COLUMNS)?;
+    }
+    let export = TextExport {
+        rows: spawn_reader(pool, query, 256),
+        format,
+        head: Some(head),
+        done: false,
+    };
+    Ok(Body::from_stream(futures_util::stream::unfold(
+        export,
+        |mut export| async move { export.next_chunk().await.map(|chunk| (chunk, export)) },
+    )))
+}
+
+// ---------------------------------------------------------------------------
+// XLSX
+
+/// Writes the workbook on a blocking thread while rows are read, into an unnamed
+/// temporary file (gone once closed); answers the file, rewound, and its length.
+pub async fn xlsx_file(
+    pool: SqlitePool,
+    query: LogQuery,
+    sheet_rows: u32,
+) -> Result<(std::fs::File, u64), AppError> {
+    let rows = spawn_reader(pool, query, 256);
+    let mut file = tokio::task::spawn_blocking(move || write_xlsx(rows, sheet_rows))
+        .await
+        .map_err(AppError::internal)??;
+    let length = file.seek(SeekFrom::End(0)).map_err(AppError::internal)?;
+    file.seek(SeekFrom::Start(0)).map_err(AppError::internal)?;
+    Ok((file, length))
+}
+
+fn xlsx_error(err: XlsxError) -> AppError {
+    AppError::internal(format!("xlsx: {err}"))
+}
+
+/// Days since 1899-12-30: how spreadsheets store dates.
+fn excel_date(d: NaiveDate) -> f64 {
+    let epoch = NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid date");
+    (d - epoch).num_days() as f64
+}
+
+/// A time as a spreadsheet date-time in China Standard Time, to the minute.
+fn excel_datetime(t: DateTime<Utc>) -> f64 {
+    let local = t.with_timezone(&report_offset()).naive_local();
+    let minutes = f64::from(local.time().num_seconds_from_midnight() / 60);
+    excel_date(local.date()) + minutes / 1440.0
+}
+
+/// Where the next row of a sheet goes, holding back the last row that fits until
+/// it is known whether more follow (then it becomes the truncation note).
+struct SheetCursor<T> {
+    sheet: usize,
+    next: u32,
+    last: u32,
+    held: Option<T>,
+    truncated: bool,
+}
+
+impl<T> SheetCursor<T> {
+    fn new(sheet: usize, sheet_rows: u32) -> Self {
+        SheetCursor {
+            sheet,
+            next: 1,
+            last: sheet_rows - 1,
+            held: None,
+            truncated: false,
+        }
+    }
+
+    /// Adds a row; `write` puts one on the sheet at a row index.
+    fn push(
+        &mut self,
+        workbook: &mut Workbook,
+        item: T,
+        write: impl Fn(&mut Worksheet, u32, &T) -> Result<(), XlsxError>,
+    ) -> Result<(), XlsxError> {
+        if self.truncated {
+            return Ok(());
+        }
+        let sheet = workbook.worksheet_from_index(self.sheet)?;
+        if self.next < self.last {
+            write(sheet, self.next, &item)?;
+            self.next += 1;
+        } else if self.held.is_none() {
+            self.held = Some(item);
+        } else {
+            // More rows than the sheet holds: the last row says so.
+            self.held = None;
+            self.truncated = true;
+            sheet.write_string(self.last, 0, TRUNCATED_NOTE)?;
+        }
+        Ok(())
+    }
+
+    fn finish(
+        &mut self,
+        workbook: &mut Workbook,
+        write: impl Fn(&mut Worksheet, u32, &T) -> Result<(), XlsxError>,
+    ) -> Result<(), XlsxError> {
+        if let Some(item) = self.held.take() {
+            write(workbook.worksheet_from_index(self.sheet)?, self.last, &item)?;
+        }
+        Ok(())
+    }
+}
+
+/// A problem row with what it needs of its visit.
+struct ProblemLine {
+    visited_on: NaiveDate,
+    head_name: String,
+    address: String,
+    grid_name: String,
+    member_name: String,
+    problem: ProblemEntry,
+}
+
+fn header(sheet: &mut Worksheet, columns: &[&str], widths: &[f64]) -> Result<(), XlsxError> {
+    let bold = Format::new().set_bold();
+    for (i, (name, width)) in columns.iter().zip(widths).enumerate() {
+        let col = i as u16;
+        sheet.set_column_width(col, *width)?;
+        sheet.write_string_with_format(0, col, *name, &bold)?;
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    Ok(())
+}
+
+/// Writes the workbook: sheet 走访记录 (one row per visit) and sheet 问题 (one row
+/// per problem of those visits), each with a bold frozen header; `sheet_rows` is
+/// the row limit of a sheet, header included.
+fn write_xlsx(
+    mut rows: mpsc::Receiver<RowItem>,
+    sheet_rows: u32,
+) -> Result<std::fs::File, AppError> {
+    let mut workbook = Workbook::new();
+    {
+        let sheet = workbook
+            .add_worksheet_with_constant_memory()
+            .map_err(xlsx_error)?;
+        sheet.set_name("走访记录").map_err(xlsx_error)?;
+        header(sheet, &VISIT_COLUMNS, &VISIT_WIDTHS).map_err(xlsx_error)?;
+    }
+    {
+        let sheet = workbook
+            .add_worksheet_with_constant_memory()
+            .map_err(xlsx_error)?;
+        sheet.set_name("问题").map_err(xlsx_error)?;
+        header(sheet, &PROBLEM_COLUMNS, &PROBLEM_WIDTHS).map_err(xlsx_error)?;
+    }
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+    let text = |sheet: &mut Worksheet, r: u32, c: u16, s: &str| -> Result<(), XlsxError> {
+        if !s.is_empty() {
+            sheet.write_string(r, c, safe_cell(s))?;
+        }
+        Ok(())
+    };
+    let write_visit = |sheet: &mut Worksheet, r: u32, row: &VisitLogRow| -> Result<(), XlsxError> {
+        sheet.write_number_with_format(r, 0, excel_date(row.visited_on), &date)?;
+        text(sheet, r, 1, &row.head_name)?;
+        text(sheet, r, 2, &row.address)?;
+        text(sheet, r, 3, &row.grid_name)?;
+        text(sheet, r, 4, &row.village_name)?;
+        text(sheet, r, 5, &row.member_name)?;
+        for (i, kind) in SectionKind::ALL.into_iter().enumerate() {
+            text(sheet, r, 6 + i as u16, state_label(row, kind))?;
+        }
+        sheet.write_number(r, 11, row.problem_count)?;
+        sheet.write_number(r, 12, row.escalated_count)?;
+        text(sheet, r, 13, &row.summary)?;
+        sheet.write_number_with_format(r, 14, excel_datetime(row.recorded_at), &datetime)?;
+        sheet.write_number_with_format(r, 15, excel_datetime(row.received_at), &datetime)?;
+        if row.clock_flag {
+            text(sheet, r, 16, "是")?;
+        }
+        text(sheet, r, 17, &row.id.to_string())?;
+        Ok(())
+    };
+    let write_problem = |sheet: &mut Worksheet, r: u32, p: &ProblemLine| -> Result<(), XlsxError> {
+        sheet.write_number_with_format(r, 0, excel_date(p.visited_on), &date)?;
+        text(sheet, r, 1, &p.head_name)?;
+        text(sheet, r, 2, &p.address)?;
+        text(sheet, r, 3, &p.grid_name)?;
+        text(sheet, r, 4, &p.member_name)?;
+        text(sheet, r, 5, p.problem.category.label_zh())?;
+        text(sheet, r, 6, p.problem.urgency.label_zh())?;
+        text(sheet, r, 7, &p.problem.description)?;
+        text(sheet, r, 8, p.problem.outcome.label_zh())?;
+        text(sheet, r, 9, &p.problem.action)?;
+        text(sheet, r, 10, &p.problem.id.to_string())?;
+        Ok(())
+    };
+    let mut visits = SheetCursor::new(0, sheet_rows);
+    let mut problems = SheetCursor::new(1, sheet_rows);
+    while let Some(item) = rows.blocking_recv() {
+        // A failed read must not pass for a complete file.
+        let (row, entries) = item?;
+        for problem in entries {
+            let line = ProblemLine {
+                visited_on: row.visited_on,
+                head_name: row.head_name.clone(),
+                address: row.address.clone(),
+                grid_name: row.grid_name.clone(),
+                member_name: row.member_name.clone(),
+                problem,
+            };
+            problems
+                .push(&mut workbook, line, write_problem)
+                .map_err(xlsx_error)?;
+        }
+        visits
+            .push(&mut workbook, row, write_visit)
+            .map_err(xlsx_error)?;
+        if visits.truncated && problems.truncated {
+            break;
+        }
+    }
+    // Sheets full: dropping the receiver stops the reader.
+    drop(rows);
+    visits
+        .finish(&mut workbook, write_visit)
+        .map_err(xlsx_error)?;
+    problems
+        .finish(&mut workbook, write_problem)
+        .map_err(xlsx_error)?;
+    if visits.truncated || problems.truncated {
+        tracing::warn!("xlsx export truncated at the sheet row limit");
+    }
+    let mut file = tempfile::tempfile().map_err(AppError::internal)?;
+    workbook.save_to_writer(&mut file).map_err(xlsx_error)?;
+    Ok(file)
+}

@@ -1,0 +1,142 @@
+//! The weekly meeting sheet (民情碰头会): one page per grid with the week's visits and problems.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use daohu_domain::{
+    ApiError, GridSheet, MeetingSheet, ProblemCategory, ProblemOutcome, SheetProblem, SheetVisit,
+    Urgency,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::routes::dashboard::{chosen_unit, monday_of, today};
+use crate::scope::{self, Subtree};
+use crate::visit_log::parse_date;
+use crate::{ApiQuery, AppError, AppState};
+
+/// `/meeting-sheet`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/meeting-sheet", get(meeting_sheet_get))
+}
+
+/// Query of the meeting sheet.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingQuery {
+    /// A unit of the caller's subtree; default the caller's own unit.
+    pub unit_id: Option<Uuid>,
+    /// A Monday; default the Monday of the current week.
+    pub week_start: Option<NaiveDate>,
+}
+
+fn stored<T>(value: Option<T>, what: &str, raw: &str) -> Result<T, AppError> {
+    value.ok_or_else(|| AppError::internal(format!("unknown stored {what} {raw:?}")))
+}
+
+/// The week starting `week_start` (a Monday) for every grid under the unit, ordered
+/// by village name then grid name: the grid's household count, the week's visits
+/// (by date) and the problems raised in them.
+#[utoipa::path(
+    get, path = "/api/meeting-sheet", tag = "reports",
+    security(("bearer" = [])),
+    params(MeetingQuery),
+    responses(
+        (status = 200, description = "The meeting sheet", body = MeetingSheet),
+        (status = 400, description = "week_start is not a Monday", body = ApiError),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 403, description = "Not a coordinator", body = ApiError),
+        (status = 404, description = "unit_id not in the caller's subtree", body = ApiError),
+    )
+)]
+pub async fn meeting_sheet_get(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(query): ApiQuery<MeetingQuery>,
+) -> Result<Json<MeetingSheet>, AppError> {
+    let subtree = scope::coordinator(&user)?;
+    let week_start = query.week_start.unwrap_or_else(|| monday_of(today()));
+    if week_start.weekday() != Weekday::Mon {
+        return Err(AppError::bad_request("week_start 必须是星期一"));
+    }
+    let week_end = week_start + Duration::days(6);
+    let mut tx = state.pool.begin().await?;
+    let unit = chosen_unit(&mut tx, &subtree, &user, query.unit_id).await?;
+    let glob = Subtree { path: unit.path }.glob();
+
+    let grids: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT g.id, g.name, vil.name,
+                (SELECT COUNT(*) FROM households h WHERE h.grid_id = g.id)
+         FROM units g JOIN units vil ON vil.id = g.parent_id
+         WHERE g.kind = 'grid' AND g.path GLOB ?
+         ORDER BY vil.name, g.name, g.rowid",
+    )
+    .bind(&glob)
+    .fetch_all(&mut *tx)
+    .await?;
+    let visits: Vec<(String, String, String, String, String)> = sqlx::query_as(
+        "SELECT h.grid_id, v.visited_on, h.head_name, h.address, m.name
+         FROM visits v
+         JOIN households h ON h.id = v.household_id
+         JOIN units g ON g.id = h.grid_id
+         JOIN members m ON m.id = v.member_id
+         WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ?
+         ORDER BY v.visited_on, v.recorded_at, v.id",
+    )
+    .bind(&glob)
+    .bind(week_start.to_string())
+    .bind(week_end.to_string())
+    .fetch_all(&mut *tx)
+    .await?;
+    let problems: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT h.grid_id, h.head_name, p.category, p.urgency, p.description, p.outcome
+         FROM problems p
+         JOIN visits v ON v.id = p.visit_id
+         JOIN households h ON h.id = v.household_id
+         JOIN units g ON g.id = h.grid_id
+         WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ?
+         ORDER BY v.visited_on, v.recorded_at, v.id, p.rowid",
+    )
+    .bind(&glob)
+    .bind(week_start.to_string())
+    .bind(week_end.to_string())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+
+    let mut visits_by_grid: HashMap<String, Vec<SheetVisit>> = HashMap::new();
+    for (grid, day, head_name, address, member_name) in visits {
+        visits_by_grid.entry(grid).or_default().push(SheetVisit {
+            visited_on: parse_date(&day)?,
+            head_name,
+            address,
+            member_name,
+        });
+    }
+    let mut problems_by_grid: HashMap<String, Vec<SheetProblem>> = HashMap::new();
+    for (grid, head_name, category, urgency, description, outcome) in problems {
+        problems_by_grid.entry(grid).or_default().push(SheetProblem {
+            head_name,
+            category: stored(ProblemCategory::parse(&category), "category", &category)?,
+            urgency: stored(Urgency::parse(&urgency), "urgency", &urgency)?,
+            description,
+            outcome: stored(ProblemOutcome::parse(&outcome), "outcome", &outcome)?,
+        });
+    }
+    let grids = grids
+        .into_iter()
+        .map(|(id, grid_name, village_name, households)| GridSheet {
+            visits: visits_by_grid.remove(&id).unwrap_or_default(),
+            problems: problems_by_grid.remove(&id).unwrap_or_default(),
+            grid_name,
+            village_name,
+            households: u32::try_from(households).unwrap_or(u32::MAX),
+        })
+        .collect();
+    Ok(Json(MeetingSheet { week_start, grids }))
+}

@@ -1,0 +1,90 @@
+//! The visit log for coordinators: filtered pages of their subtree's visits, and one visit in full.
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use daohu_domain::{ApiError, Visit, VisitDetail, VisitFilter, VisitLogPage};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::visit_log::{self, LogQuery, RawLogRow, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::{scope, ApiQuery, AppError, AppState};
+
+/// `/visits`, `/visits/{id}`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/visits", get(visits_list))
+        .route("/visits/{id}", get(visit_get))
+}
+
+/// Visits of households in the caller's subtree that match the filter, newest first
+/// (visit date, then the phone's save time). `limit` defaults to 50, at most 500;
+/// `total` counts every match. `state` alone matches a visit with any section in
+/// that state; `section` needs `state`. `q` looks for literal text in the head's
+/// name, the doorplate, the member's name, the summary and section notes.
+#[utoipa::path(
+    get, path = "/api/visits", tag = "reports",
+    security(("bearer" = [])),
+    params(VisitFilter),
+    responses(
+        (status = 200, description = "A page of the visit log", body = VisitLogPage),
+        (status = 400, description = "Bad filter (from after to, section without state, q too long)", body = ApiError),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 403, description = "Not a coordinator", body = ApiError),
+        (status = 404, description = "unit_id, member_id or household_id not in the caller's subtree", body = ApiError),
+    )
+)]
+pub async fn visits_list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(filter): ApiQuery<VisitFilter>,
+) -> Result<Json<VisitLogPage>, AppError> {
+    let subtree = scope::coordinator(&user)?;
+    let limit = filter.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+    let offset = filter.offset.unwrap_or(0);
+    // One read transaction: the page and the total come from the same moment.
+    let mut tx = state.pool.begin().await?;
+    let query = LogQuery::new(&mut tx, &subtree, &filter).await?;
+    let total: i64 = sqlx::query_scalar_with(&query.count_sql(), query.arguments())
+        .fetch_one(&mut *tx)
+        .await?;
+    let raw: Vec<RawLogRow> =
+        sqlx::query_as_with(&query.rows_sql(Some((limit, offset))), query.arguments())
+            .fetch_all(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    let rows = raw
+        .into_iter()
+        .map(|r| r.into_row().map(|(row, _)| row))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(VisitLogPage {
+        rows,
+        total: u64::try_from(total).unwrap_or(0),
+    }))
+}
+
+/// One visit of the caller's subtree in full: its log row and the visit as the phone sent it.
+#[utoipa::path(
+    get, path = "/api/visits/{id}", tag = "reports",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Visit id")),
+    responses(
+        (status = 200, description = "The visit", body = VisitDetail),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 403, description = "Not a coordinator", body = ApiError),
+        (status = 404, description = "Unknown, or not in the caller's subtree", body = ApiError),
+    )
+)]
+pub async fn visit_get(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<VisitDetail>, AppError> {
+    let subtree = scope::coordinator(&user)?;
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::not_found())?;
+    let mut conn = state.pool.acquire().await?;
+    let raw = visit_log::one(&mut conn, &subtree, id).await?;
+    let visit: Visit = serde_json::from_str(&raw.body)?;
+    let (row, _) = raw.into_row()?;
+    Ok(Json(VisitDetail { row, visit }))
+}

@@ -1,0 +1,761 @@
+//! The visit log, the dashboard and the meeting sheet, over a generated data set of
+//! both seeded villages.
+
+mod common;
+mod report_data;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use axum::http::{Method, StatusCode};
+use chrono::{Duration, NaiveDate};
+use common::TestApp;
+use daohu_domain::{
+    Dashboard, MeetingSheet, SectionKind, SectionState, SpecialGroup, VisitDetail, VisitLogPage,
+};
+use daohu_server::db::ts;
+use daohu_server::seed::{
+    county_id, grid_id, household_id, member_id, second_village_id, township_id, village_id,
+};
+use report_data::{houses, log_order, member_name, state_of, House, Stored};
+use uuid::Uuid;
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+const FIRST: (i32, u32, u32) = (2026, 1, 5);
+const DAYS: u64 = 70;
+
+struct World {
+    app: TestApp,
+    stored: Vec<Stored>,
+    houses: HashMap<Uuid, House>,
+}
+
+async fn world(count: usize) -> World {
+    let app = TestApp::new().await;
+    // Literal % and _ in names, for the escaping of q.
+    sqlx::query("UPDATE households SET head_name = '刘_%特' WHERE id = ?")
+        .bind(household_id(13).to_string())
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    let visits = report_data::generate(count, d(FIRST.0, FIRST.1, FIRST.2), DAYS, 7);
+    let stored = report_data::store(&app, &visits).await;
+    let houses = houses(&app.state.pool).await;
+    World {
+        app,
+        stored,
+        houses,
+    }
+}
+
+impl World {
+    fn house(&self, s: &Stored) -> &House {
+        &self.houses[&s.visit.household_id]
+    }
+
+    /// Ids the log should answer, newest first.
+    fn expect(&self, keep: impl Fn(&Stored, &House) -> bool) -> Vec<Uuid> {
+        let mut list: Vec<&Stored> = self
+            .stored
+            .iter()
+            .filter(|s| keep(s, self.house(s)))
+            .collect();
+        log_order(&mut list);
+        list.iter().map(|s| s.visit.id).collect()
+    }
+
+    async fn log(&self, token: &str, query: &str) -> VisitLogPage {
+        let answer = self
+            .app
+            .call(Method::GET, &format!("/api/visits?{query}"), Some(token), None)
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{query}: {:?}", answer.json());
+        serde_json::from_slice(&answer.body).unwrap()
+    }
+
+    /// Every page of a query, 37 rows at a time.
+    async fn all(&self, token: &str, query: &str) -> (Vec<Uuid>, u64) {
+        let mut ids = Vec::new();
+        let mut total = None;
+        loop {
+            let sep = if query.is_empty() { "" } else { "&" };
+            let page = self
+                .log(token, &format!("{query}{sep}limit=37&offset={}", ids.len()))
+                .await;
+            assert!(page.rows.len() <= 37);
+            let t = *total.get_or_insert(page.total);
+            assert_eq!(t, page.total, "total stays the same across pages");
+            if page.rows.is_empty() {
+                break;
+            }
+            ids.extend(page.rows.iter().map(|r| r.id));
+        }
+        (ids, total.unwrap_or(0))
+    }
+}
+
+fn any_state(s: &Stored, state: SectionState) -> bool {
+    SectionKind::ALL
+        .iter()
+        .any(|k| state_of(&s.visit, *k) == Some(state))
+}
+
+fn contains_text(s: &Stored, h: &House, q: &str) -> bool {
+    h.head.contains(q)
+        || h.address.contains(q)
+        || member_name(report_data::member_for(h.n)).contains(q)
+        || s.visit.summary.contains(q)
+        || s.visit.sections.iter().any(|x| x.notes.contains(q))
+}
+
+#[tokio::test]
+async fn visit_log_filters_return_exactly_the_matching_visits() {
+    let w = world(400).await;
+    let sun = w.app.session(19).await; // township: both villages
+    let zhao = w.app.session(9).await; // 青山村 only
+    let wu = w.app.session(29).await; // county
+
+    let lisi = member_id(2);
+    let h5 = household_id(5);
+    let (from, to) = (d(2026, 1, 20), d(2026, 2, 10));
+    #[allow(clippy::type_complexity)]
+    let cases: Vec<(String, Box<dyn Fn(&Stored, &House) -> bool>)> = vec![
+        (String::new(), Box::new(|_, _| true)),
+        (format!("unit_id={}", county_id()), Box::new(|_, _| true)),
+        (format!("unit_id={}", township_id()), Box::new(|_, _| true)),
+        (format!("unit_id={}", village_id()), Box::new(|_, h| h.village() == 1)),
+        (format!("unit_id={}", second_village_id()), Box::new(|_, h| h.village() == 2)),
+        (format!("unit_id={}", grid_id(2)), Box::new(|_, h| h.grid == 2)),
+        (format!("member_id={lisi}"), Box::new(move |s, _| s.visit.member_id == lisi)),
+        (format!("household_id={h5}"), Box::new(move |s, _| s.visit.household_id == h5)),
+        (format!("from={from}"), Box::new(move |s, _| s.visit.visited_on >= from)),
+        (format!("to={to}"), Box::new(move |s, _| s.visit.visited_on <= to)),
+        (
+            format!("from={from}&to={to}"),
+            Box::new(move |s, _| s.visit.visited_on >= from && s.visit.visited_on <= to),
+        ),
+        (format!("from={from}&to={from}"), Box::new(move |s, _| s.visit.visited_on == from)),
+        (
+            "section=policy_delivered&state=next_time".into(),
+            Box::new(|s, _| {
+                state_of(&s.visit, SectionKind::PolicyDelivered) == Some(SectionState::NextTime)
+            }),
+        ),
+        (
+            "section=member_contact&state=done".into(),
+            Box::new(|s, _| state_of(&s.visit, SectionKind::MemberContact) == Some(SectionState::Done)),
+        ),
+        ("state=not_applicable".into(), Box::new(|s, _| any_state(s, SectionState::NotApplicable))),
+        (
+            "group=elderly_alone".into(),
+            Box::new(|_, h| h.groups.contains(&SpecialGroup::ElderlyAlone)),
+        ),
+        (
+            "group=subsistence_allowance".into(),
+            Box::new(|_, h| h.groups.contains(&SpecialGroup::SubsistenceAllowance)),
+        ),
+        // q: head name, doorplate, member, summary, notes; % and _ are literal
+        ("q=%E5%88%98".into(), Box::new(|s, h| contains_text(s, h, "刘"))),
+        (
+            "q=%E9%9D%92%E5%B1%B1%E6%9D%91%E4%BA%8C%E7%BB%841".into(),
+            Box::new(|s, h| contains_text(s, h, "青山村二组1")),
+        ),
+        ("q=%E7%8E%8B%E7%BD%91%E6%A0%BC%E9%95%BF".into(), Box::new(|s, h| contains_text(s, h, "王网格长"))),
+        ("q=%E9%A5%AE%E6%B0%B4".into(), Box::new(|s, h| contains_text(s, h, "饮水"))),
+        ("q=%E5%B1%8B%E9%A1%B6".into(), Box::new(|s, h| contains_text(s, h, "屋顶"))),
+        ("q=100%25".into(), Box::new(|s, h| contains_text(s, h, "100%"))),
+        ("q=%25".into(), Box::new(|s, h| contains_text(s, h, "%"))),
+        ("q=_".into(), Box::new(|s, h| contains_text(s, h, "_"))),
+        ("q=a_b".into(), Box::new(|s, h| contains_text(s, h, "a_b"))),
+        ("q=axb".into(), Box::new(|_, _| false)),
+        (
+            format!("unit_id={}&state=next_time&from={from}&q=%E5%AE%B6", village_id()),
+            Box::new(move |s, h| {
+                h.village() == 1
+                    && any_state(s, SectionState::NextTime)
+                    && s.visit.visited_on >= from
+                    && contains_text(s, h, "家")
+            }),
+        ),
+    ];
+    for (query, keep) in &cases {
+        let expected = w.expect(|s, h| keep(s, h));
+        let (ids, total) = w.all(&sun, query).await;
+        assert_eq!(ids, expected, "township, {query}");
+        assert_eq!(total as usize, expected.len(), "township total, {query}");
+        // The village coordinator gets the same, limited to 青山村.
+        let expected_village = w.expect(|s, h| h.village() == 1 && keep(s, h));
+        let outside = query.contains(&second_village_id().to_string())
+            || query.contains(&township_id().to_string())
+            || query.contains(&county_id().to_string());
+        if !outside {
+            let (ids, total) = w.all(&zhao, query).await;
+            assert_eq!(ids, expected_village, "village, {query}");
+            assert_eq!(total as usize, expected_village.len());
+        }
+    }
+    // A non-empty sanity check of the data set: every case above means something.
+    assert!(w.expect(|_, h| h.village() == 2).len() > 20);
+    assert!(!w.expect(|s, h| contains_text(s, h, "%")).is_empty());
+
+    // The county sees the same as the township here; default limit 50, max 500.
+    let page = w.log(&wu, "").await;
+    assert_eq!(page.rows.len(), 50);
+    assert_eq!(page.total as usize, w.stored.len());
+    let page = w.log(&wu, "limit=100000").await;
+    assert_eq!(page.rows.len(), 400);
+    let page = w.log(&wu, "limit=5&offset=398").await;
+    assert_eq!(page.rows.len(), 2);
+
+    // Row contents: names, flags, counts.
+    let page = w.log(&sun, "limit=500").await;
+    let by_id: HashMap<Uuid, &Stored> = w.stored.iter().map(|s| (s.visit.id, s)).collect();
+    for row in &page.rows {
+        let s = by_id[&row.id];
+        let h = w.house(s);
+        assert_eq!(row.head_name, h.head);
+        assert_eq!(row.address, h.address);
+        assert_eq!(row.village_name, if h.village() == 1 { "青山村" } else { "绿水村" });
+        assert_eq!(row.member_name, member_name(report_data::member_for(h.n)));
+        assert_eq!(row.visited_on, s.visit.visited_on);
+        assert_eq!(row.received_at, s.received_at);
+        let skew = (s.received_at - s.visit.recorded_at).num_seconds().abs();
+        assert_eq!(row.clock_flag, skew > 24 * 3600, "{skew}");
+        assert_eq!(row.problem_count as usize, s.visit.problems.len());
+        assert_eq!(row.escalated_count as usize, s.visit.escalated_count());
+        assert_eq!(row.summary, s.visit.summary);
+        let states: Vec<_> = s.visit.sections.iter().map(|x| (x.kind, x.state)).collect();
+        assert_eq!(row.sections, states);
+    }
+    assert!(page.rows.iter().any(|r| r.clock_flag) && page.rows.iter().any(|r| !r.clock_flag));
+
+    // The village coordinator never sees 绿水村.
+    let (ids, _) = w.all(&zhao, "").await;
+    let green: HashSet<Uuid> = w.expect(|_, h| h.village() == 2).into_iter().collect();
+    assert!(ids.iter().all(|id| !green.contains(id)));
+    let answer = w
+        .app
+        .call(Method::GET, "/api/visits?q=%E7%BB%BF%E6%B0%B4&limit=500", Some(&zhao), None)
+        .await;
+    assert_eq!(answer.json()["total"], 0);
+    assert!(!String::from_utf8_lossy(&answer.body).contains("绿水"));
+    // Another village's unit, member or household: 404, like an unknown id.
+    for query in [
+        format!("unit_id={}", second_village_id()),
+        format!("unit_id={}", grid_id(4)),
+        format!("unit_id={}", township_id()),
+        format!("member_id={}", member_id(21)),
+        format!("household_id={}", household_id(60)),
+        format!("household_id={}", Uuid::from_u128(77)),
+    ] {
+        let answer = w
+            .app
+            .call(Method::GET, &format!("/api/visits?{query}"), Some(&zhao), None)
+            .await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{query}");
+        assert_eq!(answer.json()["error"], "not_found");
+    }
+    // One visit in full; another village's visit is 404.
+    let ours = w.stored.iter().find(|s| w.house(s).village() == 1).unwrap();
+    let theirs = w.stored.iter().find(|s| w.house(s).village() == 2).unwrap();
+    let answer = w
+        .app
+        .call(Method::GET, &format!("/api/visits/{}", ours.visit.id), Some(&zhao), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let detail: VisitDetail = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(detail.visit, ours.visit);
+    assert_eq!(detail.row.id, ours.visit.id);
+    for path in [
+        format!("/api/visits/{}", theirs.visit.id),
+        format!("/api/visits/{}", Uuid::from_u128(5)),
+        "/api/visits/not-an-id".to_string(),
+    ] {
+        let answer = w.app.call(Method::GET, &path, Some(&zhao), None).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let answer = w
+        .app
+        .call(Method::GET, &format!("/api/visits/{}", theirs.visit.id), Some(&sun), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+
+    // Members, grid leaders and volunteers: 403, whatever they ask.
+    for m in [1, 2, 3, 5, 21] {
+        let token = w.app.session(m).await;
+        for path in [
+            "/api/visits".to_string(),
+            format!("/api/visits?household_id={}", household_id(0)),
+            format!("/api/visits/{}", ours.visit.id),
+            "/api/dashboard".to_string(),
+            "/api/meeting-sheet".to_string(),
+        ] {
+            let answer = w.app.call(Method::GET, &path, Some(&token), None).await;
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "{m} {path}");
+        }
+    }
+    // Bad filters: 400.
+    for query in [
+        "section=policy_delivered",
+        "from=2026-02-01&to=2026-01-01",
+        "state=maybe",
+        "from=yesterday",
+        "unit_id=x",
+        "colour=red",
+    ] {
+        let answer = w
+            .app
+            .call(Method::GET, &format!("/api/visits?{query}"), Some(&sun), None)
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}");
+    }
+    let long = "字".repeat(101);
+    let answer = w
+        .app
+        .call(Method::GET, &format!("/api/visits?q={}", daohu_server::routes::exports::percent_encode(&long)), Some(&sun), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn visit_log_queries_use_indexes() {
+    let app = TestApp::new().await;
+    let pool = &app.state.pool;
+    let plan = |sql: String| async move {
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+    };
+    let filter = daohu_domain::VisitFilter {
+        member_id: Some(member_id(1)),
+        ..Default::default()
+    };
+    let subtree = daohu_server::scope::Subtree {
+        path: format!("/{}/", county_id()),
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    let q = daohu_server::visit_log::LogQuery::new(&mut conn, &subtree, &filter)
+        .await
+        .unwrap();
+    drop(conn);
+    let sql = q.rows_sql(Some((50, 0)));
+    // Bind-free plan: replace the parameters with literals of the same shape.
+    let literal = sql
+        .replacen('?', &format!("'/{}/*'", county_id()), 1)
+        .replacen('?', &format!("'{}'", member_id(1)), 1);
+    let p = plan(literal).await;
+    assert!(!p.contains("SCAN v\n") && !p.contains("SCAN v "), "{p}");
+    assert!(p.contains("INDEX"), "{p}");
+}
+
+/// Independent figures, straight from the tables.
+async fn scalar(app: &TestApp, sql: &str, binds: &[String]) -> i64 {
+    let mut q = sqlx::query_scalar::<_, i64>(sql);
+    for b in binds {
+        q = q.bind(b);
+    }
+    q.fetch_one(&app.state.pool).await.unwrap()
+}
+
+/// Grid ids under a unit, by walking parent links (not paths).
+async fn grids_under(app: &TestApp, unit: Uuid) -> Vec<String> {
+    sqlx::query_scalar(
+        "WITH RECURSIVE below(id, kind) AS (
+             SELECT id, kind FROM units WHERE id = ?
+             UNION ALL SELECT u.id, u.kind FROM units u JOIN below b ON u.parent_id = b.id)
+         SELECT id FROM below WHERE kind = 'grid'",
+    )
+    .bind(unit.to_string())
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap()
+}
+
+fn in_list(ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+async fn dashboard(app: &TestApp, token: &str, query: &str) -> Dashboard {
+    let answer = app
+        .call(Method::GET, &format!("/api/dashboard?{query}"), Some(token), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{query}: {:?}", answer.json());
+    serde_json::from_slice(&answer.body).unwrap()
+}
+
+async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate, to: NaiveDate) {
+    let dash = dashboard(app, token, &format!("unit_id={unit}&from={from}&to={to}")).await;
+    assert_eq!((dash.unit_id, dash.from, dash.to), (unit, from, to));
+    let grids = in_list(&grids_under(app, unit).await);
+    let period = vec![from.to_string(), to.to_string()];
+    assert_eq!(
+        i64::from(dash.households),
+        scalar(app, &format!("SELECT COUNT(*) FROM households WHERE grid_id IN ({grids})"), &[]).await
+    );
+    let visits_sql = format!(
+        "SELECT COUNT(*) FROM visits WHERE visited_on >= ? AND visited_on <= ?
+         AND household_id IN (SELECT id FROM households WHERE grid_id IN ({grids}))"
+    );
+    assert_eq!(i64::from(dash.visits), scalar(app, &visits_sql, &period).await);
+    let visited_sql = format!(
+        "SELECT COUNT(*) FROM households h WHERE h.grid_id IN ({grids})
+         AND EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id AND v.visited_on >= ? AND v.visited_on <= ?)"
+    );
+    assert_eq!(i64::from(dash.visited), scalar(app, &visited_sql, &period).await);
+
+    // Coverage: one row per child (a grid: itself), each counted on its own.
+    let kind: String = sqlx::query_scalar("SELECT kind FROM units WHERE id = ?")
+        .bind(unit.to_string())
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    let children: Vec<(String, String)> = if kind == "grid" {
+        sqlx::query_as("SELECT id, name FROM units WHERE id = ?")
+            .bind(unit.to_string())
+            .fetch_all(&app.state.pool)
+            .await
+            .unwrap()
+    } else {
+        sqlx::query_as("SELECT id, name FROM units WHERE parent_id = ? ORDER BY rowid")
+            .bind(unit.to_string())
+            .fetch_all(&app.state.pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(dash.coverage.len(), children.len());
+    for (row, (id, name)) in dash.coverage.iter().zip(&children) {
+        assert_eq!((row.unit_id.to_string(), &row.name), (id.clone(), name));
+        let g = in_list(&grids_under(app, row.unit_id).await);
+        assert_eq!(
+            i64::from(row.households),
+            scalar(app, &format!("SELECT COUNT(*) FROM households WHERE grid_id IN ({g})"), &[]).await
+        );
+        let sql = format!(
+            "SELECT COUNT(DISTINCT v.household_id) FROM visits v JOIN households h ON h.id = v.household_id
+             WHERE h.grid_id IN ({g}) AND v.visited_on BETWEEN ? AND ?"
+        );
+        assert_eq!(i64::from(row.visited), scalar(app, &sql, &period).await, "{name}");
+    }
+    assert_eq!(
+        dash.coverage.iter().map(|c| c.households).sum::<u32>(),
+        dash.households
+    );
+
+    // Weekly: Monday of each visit by SQLite's own date arithmetic.
+    let weekly: Vec<(String, i64)> = sqlx::query_as(&format!(
+        "SELECT date(visited_on, 'weekday 0', '-6 days') AS monday, COUNT(*) FROM visits
+         WHERE visited_on BETWEEN ? AND ?
+           AND household_id IN (SELECT id FROM households WHERE grid_id IN ({grids}))
+         GROUP BY monday"
+    ))
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
+    let weekly: BTreeMap<String, i64> = weekly.into_iter().collect();
+    let first_monday: String =
+        sqlx::query_scalar("SELECT date(?, 'weekday 0', '-6 days')")
+            .bind(from.to_string())
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!(dash.weekly[0].week_start.to_string(), first_monday);
+    for pair in dash.weekly.windows(2) {
+        assert_eq!(pair[1].week_start - pair[0].week_start, Duration::days(7));
+    }
+    let last = dash.weekly.last().unwrap().week_start;
+    assert!(last <= to && to < last + Duration::days(7));
+    for w in &dash.weekly {
+        assert_eq!(
+            i64::from(w.visits),
+            weekly.get(&w.week_start.to_string()).copied().unwrap_or(0),
+            "week {}",
+            w.week_start
+        );
+    }
+    assert_eq!(dash.weekly.iter().map(|w| w.visits).sum::<u32>(), dash.visits);
+
+    // Overdue special-group households: last visit ever before to − 14 days, or none.
+    let overdue: Vec<(String, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT h.id, MAX(v.visited_on) AS last FROM households h
+         LEFT JOIN visits v ON v.household_id = h.id
+         WHERE h.grid_id IN ({grids}) AND h.special_groups != '[]'
+         GROUP BY h.id
+         HAVING last IS NULL OR last < date(?, '-14 days')"
+    ))
+    .bind(to.to_string())
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
+    let expected: HashMap<String, Option<String>> = overdue.into_iter().collect();
+    assert_eq!(dash.overdue_special.len(), expected.len().min(200));
+    for o in &dash.overdue_special {
+        assert_eq!(
+            expected.get(&o.household_id.to_string()),
+            Some(&o.last_visit_on.map(|d| d.to_string())),
+            "{}",
+            o.head_name
+        );
+        assert!(!o.special_groups.is_empty());
+    }
+    for pair in dash.overdue_special.windows(2) {
+        // never visited first, then oldest first
+        assert!(
+            pair[0].last_visit_on.is_none() && pair[1].last_visit_on.is_some()
+                || pair[0].last_visit_on <= pair[1].last_visit_on
+        );
+    }
+
+    // Idle members: member / grid leader accounts under the unit with no visit in the period.
+    let idle: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT m.id FROM members m WHERE m.role IN ('member', 'grid_leader') AND m.disabled = 0
+         AND m.unit_id IN ({grids})
+         AND m.id NOT IN (SELECT member_id FROM visits WHERE visited_on BETWEEN ? AND ?)"
+    ))
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
+    let got: HashSet<String> = dash.idle_members.iter().map(|m| m.member_id.to_string()).collect();
+    assert_eq!(got, idle.into_iter().collect::<HashSet<_>>());
+
+    // Stale devices: of accounts under the unit, last sync over 7 days ago.
+    let stale: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT d.device_id FROM devices d JOIN members m ON m.id = d.member_id
+         WHERE m.unit_id IN ({grids}) AND d.last_sync_at < ?"
+    ))
+    .bind(ts(daohu_server::db::now() - Duration::days(7)))
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
+    let got: HashSet<String> = dash.stale_devices.iter().map(|d| d.device_id.to_string()).collect();
+    assert_eq!(got, stale.into_iter().collect::<HashSet<_>>());
+}
+
+#[tokio::test]
+async fn dashboard_figures_match_the_database() {
+    let w = world(300).await;
+    let app = &w.app;
+    // Devices: two stale (李党员's, 周党员's), one fresh.
+    let now = daohu_server::db::now();
+    for (device, member, age_days) in [(0xa1u128, 2u128, 8i64), (0xa2, 21, 30), (0xa3, 1, 2)] {
+        sqlx::query("INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)")
+            .bind(Uuid::from_u128(device).to_string())
+            .bind(member_id(member).to_string())
+            .bind(ts(now - Duration::days(age_days)))
+            .execute(&app.state.pool)
+            .await
+            .unwrap();
+    }
+    let sun = app.session(19).await;
+    let zhao = app.session(9).await;
+    let wu = app.session(29).await;
+    // Periods: whole data set, a short one (李 idle?), one with no visits at all.
+    for (from, to) in [
+        (d(2026, 1, 1), d(2026, 3, 31)),
+        (d(2026, 1, 20), d(2026, 1, 23)),
+        (d(2026, 2, 4), d(2026, 2, 4)),
+        (d(2025, 6, 1), d(2025, 7, 1)),
+    ] {
+        for unit in [county_id(), township_id(), village_id(), second_village_id(), grid_id(3)] {
+            check_dashboard(app, &sun_or_wu(unit, &sun, &wu), unit, from, to).await;
+        }
+        check_dashboard(app, &zhao, village_id(), from, to).await;
+        check_dashboard(app, &zhao, grid_id(1), from, to).await;
+    }
+    // A period where someone is idle and someone is not.
+    let dash = dashboard(app, &zhao, "from=2026-01-20&to=2026-01-21").await;
+    assert!(!dash.idle_members.is_empty());
+    // Defaults: the caller's unit and the 30 days up to today.
+    let dash = dashboard(app, &zhao, "").await;
+    let today = chrono::Local::now().date_naive();
+    assert_eq!(dash.unit_id, village_id());
+    assert_eq!(dash.unit_name, "青山村");
+    assert_eq!(dash.to, today);
+    assert_eq!(dash.from, today - Duration::days(29));
+    assert_eq!(dash.coverage.len(), 3);
+    assert_eq!(dash.stale_devices.len(), 1, "李党员's phone; 周党员's is in 绿水村");
+    let dash = dashboard(app, &sun, "").await;
+    assert_eq!(dash.unit_id, township_id());
+    assert_eq!(
+        dash.coverage.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["青山村", "绿水村"]
+    );
+    assert_eq!(dash.stale_devices.len(), 2);
+    assert_eq!(dash.stale_devices[0].member_name, "周党员", "oldest first");
+    // Scope and bad periods.
+    for (query, status) in [
+        (format!("unit_id={}", second_village_id()), StatusCode::NOT_FOUND),
+        (format!("unit_id={}", township_id()), StatusCode::NOT_FOUND),
+        ("from=2026-02-01&to=2026-01-01".to_string(), StatusCode::BAD_REQUEST),
+        ("from=2020-01-01&to=2026-01-01".to_string(), StatusCode::BAD_REQUEST),
+    ] {
+        let answer = app
+            .call(Method::GET, &format!("/api/dashboard?{query}"), Some(&zhao), None)
+            .await;
+        assert_eq!(answer.status, status, "{query}");
+    }
+    // A disabled member is not listed as idle.
+    sqlx::query("UPDATE members SET disabled = 1 WHERE id = ?")
+        .bind(member_id(2).to_string())
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    let dash = dashboard(app, &zhao, "from=2025-06-01&to=2025-06-02").await;
+    let names: Vec<_> = dash.idle_members.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["张党员", "王网格长"]);
+}
+
+fn sun_or_wu(unit: Uuid, sun: &str, wu: &str) -> String {
+    if unit == county_id() {
+        wu.to_string()
+    } else {
+        sun.to_string()
+    }
+}
+
+#[tokio::test]
+async fn meeting_sheet_lists_the_weeks_visits_and_problems_per_grid() {
+    let w = world(300).await;
+    let app = &w.app;
+    let sun = app.session(19).await;
+    let zhao = app.session(9).await;
+    let monday = d(2026, 2, 2);
+    assert_eq!(monday.format("%a").to_string(), "Mon");
+    let answer = app
+        .call(
+            Method::GET,
+            &format!("/api/meeting-sheet?unit_id={}&week_start={monday}", township_id()),
+            Some(&sun),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json());
+    let sheet: MeetingSheet = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(sheet.week_start, monday);
+    // Grids by village name, then grid name (UTF-8 order).
+    let names: Vec<(String, String)> = sheet
+        .grids
+        .iter()
+        .map(|g| (g.village_name.clone(), g.grid_name.clone()))
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    assert_eq!(names.len(), 4);
+    let grid_names = ["第一网格", "第二网格", "第三网格", "绿水第一网格"];
+    let mut seen_visits = 0;
+    let mut seen_problems = 0;
+    for g in &sheet.grids {
+        let grid = grid_names.iter().position(|n| *n == g.grid_name).unwrap() as u128 + 1;
+        assert_eq!(g.households, if grid == 4 { 10 } else { 20 });
+        let mut week: Vec<&Stored> = w
+            .stored
+            .iter()
+            .filter(|s| {
+                w.house(s).grid == grid
+                    && s.visit.visited_on >= monday
+                    && s.visit.visited_on < monday + Duration::days(7)
+            })
+            .collect();
+        week.sort_by_key(|s| (s.visit.visited_on, s.visit.recorded_at, s.visit.id));
+        let expected: Vec<(NaiveDate, String, String, String)> = week
+            .iter()
+            .map(|s| {
+                let h = w.house(s);
+                (
+                    s.visit.visited_on,
+                    h.head.clone(),
+                    h.address.clone(),
+                    member_name(report_data::member_for(h.n)).to_string(),
+                )
+            })
+            .collect();
+        let got: Vec<(NaiveDate, String, String, String)> = g
+            .visits
+            .iter()
+            .map(|v| (v.visited_on, v.head_name.clone(), v.address.clone(), v.member_name.clone()))
+            .collect();
+        assert_eq!(got, expected, "{}", g.grid_name);
+        let expected: Vec<(String, String)> = week
+            .iter()
+            .flat_map(|s| {
+                let head = w.house(s).head.clone();
+                s.visit
+                    .problems
+                    .iter()
+                    .map(move |p| (head.clone(), p.description.clone()))
+            })
+            .collect();
+        let got: Vec<(String, String)> = g
+            .problems
+            .iter()
+            .map(|p| (p.head_name.clone(), p.description.clone()))
+            .collect();
+        assert_eq!(got, expected, "{}", g.grid_name);
+        for p in &g.problems {
+            let original = week
+                .iter()
+                .flat_map(|s| s.visit.problems.iter())
+                .find(|x| x.description == p.description)
+                .unwrap();
+            assert_eq!(
+                (p.category, p.urgency, p.outcome),
+                (original.category, original.urgency, original.outcome)
+            );
+        }
+        seen_visits += g.visits.len();
+        seen_problems += g.problems.len();
+    }
+    assert!(seen_visits > 10 && seen_problems > 5, "{seen_visits} {seen_problems}");
+
+    // The village coordinator: 青山村's three grids only, by default their own unit.
+    let answer = app
+        .call(Method::GET, &format!("/api/meeting-sheet?week_start={monday}"), Some(&zhao), None)
+        .await;
+    let sheet: MeetingSheet = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(sheet.grids.len(), 3);
+    assert!(sheet.grids.iter().all(|g| g.village_name == "青山村"));
+    // A grid: that grid only.
+    let answer = app
+        .call(
+            Method::GET,
+            &format!("/api/meeting-sheet?unit_id={}&week_start={monday}", grid_id(2)),
+            Some(&zhao),
+            None,
+        )
+        .await;
+    let sheet: MeetingSheet = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(sheet.grids.len(), 1);
+    assert_eq!(sheet.grids[0].grid_name, "第二网格");
+    // Default week: this week's Monday.
+    let answer = app.call(Method::GET, "/api/meeting-sheet", Some(&zhao), None).await;
+    let sheet: MeetingSheet = serde_json::from_slice(&answer.body).unwrap();
+    let today = chrono::Local::now().date_naive();
+    assert_eq!(sheet.week_start.format("%a").to_string(), "Mon");
+    assert!(sheet.week_start <= today && today < sheet.week_start + Duration::days(7));
+    // Not a Monday: 400; another village: 404.
+    let answer = app
+        .call(Method::GET, "/api/meeting-sheet?week_start=2026-02-03", Some(&zhao), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    let answer = app
+        .call(
+            Method::GET,
+            &format!("/api/meeting-sheet?unit_id={}", second_village_id()),
+            Some(&zhao),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+}
