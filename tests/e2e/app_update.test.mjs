@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Server, DIST, launchBrowser, phone, signIn, waitForServiceWorker, pendingCount, recordVisit, localRecords, MEMBER1 } from './harness.mjs';
+import { Server, DIST, launchBrowser, phone, signIn, waitForServiceWorker, recordVisit, localRecords, makeVisit, injectPending, phoneState, MEMBER1 } from './harness.mjs';
 
 let server;
 let browser;
@@ -68,24 +68,10 @@ test('an app update with 500 visits waiting keeps all 500, and they upload once'
   await signIn(page, server, MEMBER1, 10);
   await waitForServiceWorker(page);
   await context.setOffline(true);
-  const session = await page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:session')));
-  const roster = await page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:roster')));
-  const households = roster.households.map((h) => h.household.id);
-  const ids = await page.evaluate(({ households, member }) => {
-    const out = [];
-    for (let i = 0; i < 500; i++) {
-      const hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, '0')).join('');
-      const ms = (Date.now() - 500 + i).toString(16).padStart(12, '0');
-      const r = hex(10);
-      const id = `${ms.slice(0, 8)}-${ms.slice(8)}-7${r.slice(1, 4)}-${(8 | (parseInt(r[4], 16) & 3)).toString(16)}${r.slice(5, 8)}-${r.slice(8, 20)}`;
-      const sections = ['member_contact', 'sentiment_visit', 'policy_delivered', 'industry_matchup', 'precise_service']
-        .map((kind) => ({ kind, state: 'done', checked: [], notes: `第${i}条` }));
-      const visit = { id, household_id: households[i % households.length], member_id: member, visited_on: '2026-11-20', recorded_at: new Date().toISOString(), sections, problems: [], summary: '' };
-      localStorage.setItem(`daohu:v1:visit:${id}`, JSON.stringify({ schema: 1, visit, sync: { state: 'pending' }, step: 6 }));
-      out.push(id);
-    }
-    return out;
-  }, { households, member: session.member.id });
+  const me = await phoneState(page);
+  const visits = Array.from({ length: 500 }, (_, i) => makeVisit(me.households[i % me.households.length], me.memberId, { visitedOn: '2026-11-20', summary: `第${i}条` }));
+  const ids = visits.map((v) => v.id);
+  await injectPending(page, visits);
   await page.reload();
   await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '500');
 

@@ -1,28 +1,16 @@
 // Field faults in the browser: several tabs open at once, and a tab killed in
 // the middle of typing. Nothing is lost, nothing is sent twice.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launchBrowser, phone, signIn, pendingCount, recordVisit, localRecords, MEMBER1 } from './harness.mjs';
+import { useServerAndBrowser, phone, signIn, pendingCount, recordVisit, localRecords, MEMBER1 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = new Server();
-  await server.start();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.cleanup();
-});
+const env = useServerAndBrowser();
 
 test('two tabs: each record is uploaded at most once, and an edit in one tab shows in the other', async () => {
-  const { context, page: a } = await phone(browser);
-  await signIn(a, server, MEMBER1, 10);
+  const { context, page: a } = await phone(env.browser);
+  await signIn(a, env.server, MEMBER1, 10);
   const b = await context.newPage();
-  await b.goto(server.url + '/');
+  await b.goto(env.server.url + '/');
   await b.waitForSelector('[data-testid=household-list] li');
 
   const sent = [];
@@ -49,7 +37,7 @@ test('two tabs: each record is uploaded at most once, and an edit in one tab sho
   assert.deepEqual([...sent].sort(), [first, second].sort(), 'each record went up once, from one tab');
 
   // The same draft open in both tabs: an edit in one shows in the other and is not overwritten.
-  await a.goto(server.url + '/');
+  await a.goto(env.server.url + '/');
   await a.locator('[data-testid=household-list] a.card').nth(2).click();
   await a.click('[data-testid=start-visit]');
   await a.waitForURL('**/visit/*');
@@ -68,13 +56,13 @@ test('two tabs: each record is uploaded at most once, and an edit in one tab sho
 });
 
 test('a tab killed while typing leaves every record whole, in its old or new state', async () => {
-  const { context, page } = await phone(browser);
-  await signIn(page, server, MEMBER1, 10);
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER1, 10);
   await context.setOffline(true); // so the saved record stays pending and byte-identical
   await page.locator('[data-testid=household-list] a.card').nth(3).click();
   const saved = await recordVisit(page); // a saved record that must stay exactly as it is
   const savedBefore = (await localRecords(page))[`daohu:v1:visit:${saved}`];
-  await page.goto(server.url + '/').catch(() => {});
+  await page.goto(env.server.url + '/').catch(() => {});
   await page.locator('[data-testid=household-list] a.card').nth(4).click();
   await page.click('[data-testid=start-visit]');
   await page.waitForURL('**/visit/*');

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -152,5 +153,67 @@ export async function localRecords(page) {
       if (k.startsWith('daohu:v1:visit:')) out[k] = localStorage.getItem(k);
     }
     return out;
+  });
+}
+
+/** A new UUID v7 (the phone's id scheme). */
+export function uuidv7(ms = Date.now()) {
+  const b = new Uint8Array(10);
+  crypto.getRandomValues(b);
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  const t = ms.toString(16).padStart(12, '0');
+  return `${t.slice(0, 8)}-${t.slice(8)}-7${hex.slice(1, 4)}-${(8 | (parseInt(hex[4], 16) & 3)).toString(16)}${hex.slice(5, 8)}-${hex.slice(8, 20)}`;
+}
+
+/** A complete, valid visit as the phone would upload it. */
+export function makeVisit(householdId, memberId, { visitedOn = new Date().toISOString().slice(0, 10), states = null, summary = '', problems = [] } = {}) {
+  const kinds = ['member_contact', 'sentiment_visit', 'policy_delivered', 'industry_matchup', 'precise_service'];
+  return {
+    id: uuidv7(),
+    household_id: householdId,
+    member_id: memberId,
+    visited_on: visitedOn,
+    recorded_at: new Date().toISOString(),
+    sections: kinds.map((kind, i) => ({ kind, state: states ? states[i] : 'done', checked: [], notes: '' })),
+    problems: problems.map((p) => ({ id: uuidv7(), category: 'water', urgency: 'normal', outcome: 'escalate', action: '', ...p })),
+    summary,
+  };
+}
+
+/**
+ * Registers the before/after hooks of a browser test file: a fresh server
+ * (with its own SQLite data dir) and one Chromium for the whole file.
+ * Returns an object whose `server` and `browser` are set once `before` ran.
+ */
+export function useServerAndBrowser(serverOptions = {}) {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = new Server(serverOptions);
+    await env.server.start();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.cleanup();
+  });
+  return env;
+}
+
+/** Puts visits straight into the phone's storage as waiting records (as an older session or tab left them). */
+export async function injectPending(page, visits, { bare = false } = {}) {
+  await page.evaluate(({ visits, bare }) => {
+    for (const visit of visits) {
+      const value = bare ? visit : { schema: 1, visit, sync: { state: 'pending' }, step: 6 };
+      localStorage.setItem(`daohu:v1:visit:${visit.id}`, JSON.stringify(value));
+    }
+  }, { visits, bare });
+}
+
+/** The signed-in member's id and household ids, from the phone's storage. */
+export async function phoneState(page) {
+  return page.evaluate(() => {
+    const session = JSON.parse(localStorage.getItem('daohu:v1:session'));
+    const roster = JSON.parse(localStorage.getItem('daohu:v1:roster'));
+    return { memberId: session.member.id, token: session.token, households: roster.households.map((h) => h.household.id) };
   });
 }

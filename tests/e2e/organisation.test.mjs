@@ -8,30 +8,19 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Server, launchBrowser, phone, localRecords } from './harness.mjs';
+import { useServerAndBrowser, phone, localRecords, makeVisit, injectPending, phoneState } from './harness.mjs';
 
 const COORD = { phone: '13800000009', password: 'daohu123' };
 const NEW_MEMBER = { name: '新党员', phone: '13800000077', password: 'daohu-pass-1' };
 
-let server;
-let browser;
+const env = useServerAndBrowser();
 let dir;
 
-before(async () => {
-  server = new Server();
-  await server.start();
-  browser = await launchBrowser();
-  dir = mkdtempSync(join(tmpdir(), 'daohu-roster-'));
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.cleanup();
-  rmSync(dir, { recursive: true, force: true });
-});
+before(() => { dir = mkdtempSync(join(tmpdir(), 'daohu-roster-')); });
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function signInAs(page, who) {
-  await page.goto(server.url + '/login');
+  await page.goto(env.server.url + '/login');
   await page.fill('#phone', who.phone);
   await page.fill('#password', who.password);
   await page.click('button[type=submit]');
@@ -49,7 +38,7 @@ test('coordinator imports, creates and links; the member gets exactly those hous
   const file = join(dir, '花名册.csv');
   writeFileSync(file, '\ufeff' + csv);
 
-  const coord = await phone(browser);
+  const coord = await phone(env.browser);
   const c = coord.page;
   await signInAs(c, COORD);
   await c.waitForURL(/\/admin\/?$/);
@@ -101,7 +90,7 @@ test('coordinator imports, creates and links; the member gets exactly those hous
   await c.waitForSelector('.card .ok >> text=2');
 
   // The member's phone gets exactly those households.
-  const m = await phone(browser);
+  const m = await phone(env.browser);
   await signInAs(m.page, NEW_MEMBER);
   await m.page.waitForFunction(() => document.querySelectorAll('[data-testid=household-list] li').length === 2);
   const heads = (await m.page.locator('[data-testid=household-list] .card-title').allTextContents()).sort();
@@ -110,30 +99,22 @@ test('coordinator imports, creates and links; the member gets exactly those hous
   assert.ok(tags.includes('低保户') && tags.includes('空巢老人'));
 
   // A visit to a household outside the member's scope is refused and stored nowhere.
-  const coordToken = await server.login(COORD);
-  const all = await server.api('/api/households', { token: coordToken });
+  const coordToken = await env.server.login(COORD);
+  const all = await env.server.api('/api/households', { token: coordToken });
   const foreign = all.json.find((h) => h.household.address === '青山村一组103号');
   assert.ok(foreign, 'the coordinator sees the third imported household');
-  const session = await m.page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:session')));
-  const id = await m.page.evaluate(({ household, member }) => {
-    const hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, '0')).join('');
-    const ms = Date.now().toString(16).padStart(12, '0');
-    const r = hex(10);
-    const id = `${ms.slice(0, 8)}-${ms.slice(8)}-7${r.slice(1, 4)}-${(8 | (parseInt(r[4], 16) & 3)).toString(16)}${r.slice(5, 8)}-${r.slice(8, 20)}`;
-    const sections = ['member_contact', 'sentiment_visit', 'policy_delivered', 'industry_matchup', 'precise_service']
-      .map((kind) => ({ kind, state: 'done', checked: [], notes: '' }));
-    const visit = { id, household_id: household, member_id: member, visited_on: '2026-11-20', recorded_at: new Date().toISOString(), sections, problems: [], summary: '' };
-    localStorage.setItem(`daohu:v1:visit:${id}`, JSON.stringify({ schema: 1, visit, sync: { state: 'pending' }, step: 6 }));
-    return id;
-  }, { household: foreign.household.id, member: session.member.id });
+  const me = await phoneState(m.page);
+  const outside = makeVisit(foreign.household.id, me.memberId, { visitedOn: '2026-11-20' });
+  const id = outside.id;
+  await injectPending(m.page, [outside]);
   await m.page.reload();
   await m.page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 15_000 });
   const stored = JSON.parse((await localRecords(m.page))[`daohu:v1:visit:${id}`]);
   assert.equal(stored.sync.state, 'rejected');
   assert.match(stored.sync.reason, /不在你的联系范围/);
-  await m.page.goto(server.url + '/outbox');
+  await m.page.goto(env.server.url + '/outbox');
   await m.page.waitForSelector('li.attention >> text=服务器没有接收');
-  const history = await server.api(`/api/households/${foreign.household.id}/visits`, { token: coordToken });
+  const history = await env.server.api(`/api/households/${foreign.household.id}/visits`, { token: coordToken });
   assert.equal(history.status, 200);
   assert.equal(history.json.length, 0, 'the refused visit is stored nowhere');
 
@@ -143,11 +124,11 @@ test('coordinator imports, creates and links; the member gets exactly those hous
   await c.waitForSelector('[data-testid=enroll-qr] img');
   const url = await c.textContent('[data-testid=enroll-url]');
   const path = new URL(url).pathname;
-  const fresh = await phone(browser);
-  await fresh.page.goto(server.url + path);
+  const fresh = await phone(env.browser);
+  await fresh.page.goto(env.server.url + path);
   await fresh.page.waitForFunction(() => document.querySelectorAll('[data-testid=household-list] li').length === 2);
-  const again = await phone(browser);
-  await again.page.goto(server.url + path);
+  const again = await phone(env.browser);
+  await again.page.goto(env.server.url + path);
   await again.page.waitForSelector('.error >> text=二维码已用过或已过期');
 
   for (const ctx of [coord, m, fresh, again]) await ctx.context.close();

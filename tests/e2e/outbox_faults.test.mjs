@@ -1,56 +1,44 @@
 // Browser tests of storage and the outbox under faults: server down, expired
 // session, a full phone, and data stored by an older version of the app.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { Server, launchBrowser, phone, signIn, pendingCount, recordVisit, localRecords, MEMBER1 } from './harness.mjs';
+import { useServerAndBrowser, makeVisit, injectPending, phoneState, phone, signIn, pendingCount, recordVisit, localRecords, MEMBER1 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = new Server();
-  await server.start();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.cleanup();
-});
+const env = useServerAndBrowser();
 
 const historyIds = async (token) => {
-  const r = await server.api('/api/roster', { token });
+  const r = await env.server.api('/api/roster', { token });
   return r.json.households.flatMap((h) => h.history.map((v) => v.id));
 };
 
 test('server down: the outbox says why in plain words, keeps the visit, and uploads once it is back', async () => {
-  const { context, page } = await phone(browser);
-  await signIn(page, server, MEMBER1, 10);
-  await server.stop();
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER1, 10);
+  await env.server.stop();
   await page.locator('[data-testid=household-list] a.card').nth(1).click();
   const id = await recordVisit(page);
-  await page.goto(server.url + '/outbox').catch(() => {});
+  await page.goto(env.server.url + '/outbox').catch(() => {});
   await page.waitForSelector('[data-testid=outbox-error]', { timeout: 15_000 });
   assert.match(await page.textContent('[data-testid=outbox-error]'), /连不上服务器/);
   assert.equal(await pendingCount(page), 1);
 
-  await server.start();
+  await env.server.start();
   await page.click('[data-testid=upload-now]');
   await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 15_000 });
   await page.waitForSelector('[data-testid=outbox-error]', { state: 'detached' });
   assert.notEqual(await page.textContent('[data-testid=outbox-last-success]'), '还没有');
-  const token = await server.login(MEMBER1);
+  const token = await env.server.login(MEMBER1);
   assert.deepEqual((await historyIds(token)).filter((x) => x === id), [id]);
   await context.close();
 });
 
 test('an expired session asks to sign in again and leaves the outbox alone', async () => {
-  const { context, page } = await phone(browser);
-  await signIn(page, server, MEMBER1, 10);
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER1, 10);
   // End the session on the server, as an expiry would.
   const token = await page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:session')).token);
-  assert.equal((await server.api('/api/auth/logout', { token, method: 'POST' })).status, 204);
+  assert.equal((await env.server.api('/api/auth/logout', { token, method: 'POST' })).status, 204);
 
   await page.locator('[data-testid=household-list] a.card').nth(2).click();
   const id = await recordVisit(page);
@@ -64,18 +52,18 @@ test('an expired session asks to sign in again and leaves the outbox alone', asy
   await page.fill('#password', MEMBER1.password);
   await page.click('button[type=submit]');
   await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 15_000 });
-  const fresh = await server.login(MEMBER1);
+  const fresh = await env.server.login(MEMBER1);
   assert.ok((await historyIds(fresh)).includes(id));
   await context.close();
 });
 
 test('a full phone: the save says it failed, never "saved", and stored records stay byte-identical', async () => {
-  const { context, page } = await phone(browser);
-  await signIn(page, server, MEMBER1, 10);
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER1, 10);
   await context.setOffline(true);
   await page.locator('[data-testid=household-list] a.card').nth(4).click();
   const kept = await recordVisit(page); // one saved record that must survive untouched
-  await page.goto(server.url + '/').catch(() => {});
+  await page.goto(env.server.url + '/').catch(() => {});
   await page.locator('[data-testid=household-list] a.card').nth(6).click();
   await page.click('[data-testid=start-visit]');
   await page.waitForURL('**/visit/*');
@@ -115,29 +103,19 @@ test('a full phone: the save says it failed, never "saved", and stored records s
 });
 
 test('a visit stored by an older app version migrates, once, and uploads', async () => {
-  const { context, page } = await phone(browser);
-  await signIn(page, server, MEMBER1, 10);
-  const session = await page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:session')));
-  const roster = await page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:roster')));
-  const household = roster.households[7].household.id;
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER1, 10);
+  const me = await phoneState(page);
   // Version 0 kept the bare saved visit, with no envelope.
-  const id = await page.evaluate(({ household, member }) => {
-    const hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, '0')).join('');
-    const ms = Date.now().toString(16).padStart(12, '0');
-    const r = hex(10);
-    const id = `${ms.slice(0, 8)}-${ms.slice(8)}-7${r.slice(1, 4)}-${(8 | (parseInt(r[4], 16) & 3)).toString(16)}${r.slice(5, 8)}-${r.slice(8, 20)}`;
-    const sections = ['member_contact', 'sentiment_visit', 'policy_delivered', 'industry_matchup', 'precise_service']
-      .map((kind) => ({ kind, state: 'done', checked: [], notes: '' }));
-    const visit = { id, household_id: household, member_id: member, visited_on: '2026-11-20', recorded_at: new Date().toISOString(), sections, problems: [], summary: '旧版本记录' };
-    localStorage.setItem(`daohu:v1:visit:${id}`, JSON.stringify(visit));
-    return id;
-  }, { household, member: session.member.id });
+  const old = makeVisit(me.households[7], me.memberId, { visitedOn: '2026-11-20', summary: '旧版本记录' });
+  const id = old.id;
+  await injectPending(page, [old], { bare: true });
   await page.reload();
   await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 15_000 });
   const stored = JSON.parse((await localRecords(page))[`daohu:v1:visit:${id}`]);
   assert.equal(stored.schema, 1);
   assert.equal(stored.sync.state, 'stored');
-  const token = await server.login(MEMBER1);
+  const token = await env.server.login(MEMBER1);
   assert.ok((await historyIds(token)).includes(id));
   await context.close();
 });

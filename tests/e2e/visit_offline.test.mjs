@@ -1,27 +1,15 @@
 // End to end, in Debian's headless Chromium against the real server and SQLite:
 // sign in, cut the network, record two visits, reload offline, bring the
 // network back, and check the server holds both visits exactly once.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launchBrowser, phone, signIn, waitForServiceWorker, pendingCount, recordVisit, localRecords, MEMBER1 } from './harness.mjs';
+import { useServerAndBrowser, phone, signIn, waitForServiceWorker, pendingCount, recordVisit, localRecords, MEMBER1 } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = new Server();
-  await server.start();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.cleanup();
-});
+const env = useServerAndBrowser();
 
 test('two visits recorded offline survive a reload and upload exactly once', async () => {
-  const { context, page } = await phone(browser);
-  await signIn(page, server, MEMBER1, 10);
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER1, 10);
   await waitForServiceWorker(page);
 
   // The first screen speaks Chinese and marks due households.
@@ -36,7 +24,7 @@ test('two visits recorded offline survive a reload and upload exactly once', asy
   const first = await recordVisit(page, { problem: { category: 'water', text: '自来水管冻裂，需要维修' }, summary: '家里都好' });
   assert.match(await page.textContent('[data-testid=saved-status]'), /已保存，等待上传/);
 
-  await page.goto(server.url + '/').catch(() => {}); // offline navigation is answered by the service worker
+  await page.goto(env.server.url + '/').catch(() => {}); // offline navigation is answered by the service worker
   await page.locator('[data-testid=household-list] a.card', { hasText: names[1] }).click();
   const second = await recordVisit(page, { state: '不适用' });
   assert.notEqual(first, second);
@@ -48,41 +36,41 @@ test('two visits recorded offline survive a reload and upload exactly once', asy
   assert.equal(await pendingCount(page), 2);
   const stored = await localRecords(page);
   assert.ok(stored[`daohu:v1:visit:${first}`] && stored[`daohu:v1:visit:${second}`], 'both visits are in storage');
-  await page.goto(server.url + '/outbox');
+  await page.goto(env.server.url + '/outbox');
   assert.match(await page.textContent('[data-testid=outbox-waiting]'), /^2/);
 
   // Nothing reached the server while offline.
-  const token = await server.login(MEMBER1);
-  let roster = await server.api('/api/roster', { token });
+  const token = await env.server.login(MEMBER1);
+  let roster = await env.server.api('/api/roster', { token });
   assert.equal(roster.json.households.flatMap((h) => h.history).length, 0);
 
   // Network back: the outbox empties by itself.
   await context.setOffline(false);
   await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 20_000 });
 
-  roster = await server.api('/api/roster', { token });
+  roster = await env.server.api('/api/roster', { token });
   const ids = roster.json.households.flatMap((h) => h.history.map((v) => v.id));
   assert.deepEqual(ids.sort(), [first, second].sort(), 'the server holds both visits, once each');
   const firstOnServer = roster.json.households.flatMap((h) => h.history).find((v) => v.id === first);
   assert.equal(firstOnServer.problem_count, 1);
 
-  // The household's history now shows what is on the server.
-  await page.goto(server.url + '/');
+  // The household's history now shows what is on the env.server.
+  await page.goto(env.server.url + '/');
   await page.locator('[data-testid=household-list] a.card', { hasText: names[0] }).click();
   await page.waitForSelector(`[data-testid=server-history] li[data-visit-id="${first}"]`);
 
   // A second upload round sends nothing again.
-  await page.goto(server.url + '/outbox');
+  await page.goto(env.server.url + '/outbox');
   await page.click('[data-testid=upload-now]');
   await page.waitForSelector('[data-testid=upload-now]:not([disabled])');
-  roster = await server.api('/api/roster', { token });
+  roster = await env.server.api('/api/roster', { token });
   assert.equal(roster.json.households.flatMap((h) => h.history).length, 2);
   await context.close();
 });
 
 test('a draft survives a reload at the step it was on', async () => {
-  const { context, page } = await phone(browser);
-  await signIn(page, server, MEMBER1, 10);
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER1, 10);
   await page.locator('[data-testid=household-list] a.card').nth(3).click();
   await page.click('[data-testid=start-visit]');
   await page.waitForURL('**/visit/*');
@@ -107,8 +95,8 @@ test('a draft survives a reload at the step it was on', async () => {
 });
 
 test('an incomplete visit is not saved and says what is missing', async () => {
-  const { context, page } = await phone(browser);
-  await signIn(page, server, MEMBER1, 10);
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER1, 10);
   await page.locator('[data-testid=household-list] a.card').nth(5).click();
   await page.click('[data-testid=start-visit]');
   await page.click('.steps .dot >> nth=6');
