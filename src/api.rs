@@ -175,6 +175,10 @@ pub async fn roster(token: &str) -> Result<RosterResponse, ApiFailure> {
     call_some::<(), _>("GET", "/api/roster", Some(token), None).await
 }
 
+pub async fn upload_events(token: &str, batch: &daohu_domain::ProblemEventBatch) -> Result<SyncResponse, ApiFailure> {
+    call_some("POST", "/api/problems/events", Some(token), Some(batch)).await
+}
+
 pub async fn upload(token: &str, batch: &SyncBatch) -> Result<SyncResponse, ApiFailure> {
     call_some("POST", "/api/sync/visits", Some(token), Some(batch)).await
 }

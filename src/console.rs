@@ -8,7 +8,7 @@ use crate::components::header::Header;
 use crate::ctx::AppCtx;
 use crate::pages::admin::{
     accounts::AccountsPage, dashboard::DashboardPage, households::AdminHouseholdsPage,
-    import::ImportPage, org::OrgPage, sheet::SheetPage, visits::VisitsPage,
+    import::ImportPage, org::OrgPage, problems::ProblemsPage, sheet::SheetPage, visits::VisitsPage,
 };
 use crate::routes::{self, AppRoute};
 
@@ -27,6 +27,7 @@ pub fn ConsoleApp() -> impl IntoView {
                     AppRoute::AdminOrg => view! { <OrgPage/> }.into_any(),
                     AppRoute::AdminVisits => view! { <VisitsPage/> }.into_any(),
                     AppRoute::AdminSheet => view! { <SheetPage/> }.into_any(),
+                    AppRoute::AdminProblems => view! { <ProblemsPage/> }.into_any(),
                     AppRoute::AdminAccounts => view! { <AccountsPage/> }.into_any(),
                     AppRoute::AdminHouseholds => view! { <AdminHouseholdsPage/> }.into_any(),
                     AppRoute::AdminImport => view! { <ImportPage/> }.into_any(),

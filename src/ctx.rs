@@ -26,6 +26,8 @@ pub struct AppCtx {
     pub roster: RwSignal<Option<RosterResponse>>,
     /// Every visit on this phone: drafts, waiting, uploaded.
     pub visits: RwSignal<Vec<LocalVisit>>,
+    /// Problem changes made on this phone (e.g. "family told"), with their upload state.
+    pub events: RwSignal<Vec<daohu_domain::LocalEvent>>,
     pub outbox: RwSignal<OutboxMeta>,
     pub uploading: RwSignal<bool>,
     pub online: RwSignal<bool>,
@@ -56,6 +58,7 @@ impl AppCtx {
             signed_out: RwSignal::new(false),
             roster: RwSignal::new(storage::load_roster()),
             visits: RwSignal::new(Vec::new()),
+            events: RwSignal::new(Vec::new()),
             outbox: RwSignal::new(storage::load_outbox_meta()),
             uploading: RwSignal::new(false),
             online: RwSignal::new(online),
@@ -107,6 +110,7 @@ impl AppCtx {
 
     /// Rereads every visit from storage (after another tab or the uploader changed them).
     pub fn reload_visits(self) {
+        self.events.set(storage::load_events().unwrap_or_default());
         match storage::load_visits() {
             Ok(loaded) => {
                 self.visits.set(loaded.visits);
@@ -133,9 +137,23 @@ impl AppCtx {
         Ok(())
     }
 
-    /// How many visits wait to upload.
+    /// How many records (visits and problem changes) wait to upload.
     pub fn pending_count(self) -> usize {
         self.visits.with(|all| all.iter().filter(|v| v.sync.in_outbox()).count())
+            + self.events.with(|all| all.iter().filter(|e| e.sync.in_outbox()).count())
+    }
+
+    /// Records a problem change made on this phone and queues it for upload.
+    pub fn add_event(self, problem_id: uuid::Uuid, change: daohu_domain::EventKind) -> Result<(), StorageError> {
+        let e = daohu_domain::LocalEvent {
+            schema: daohu_domain::LOCAL_SCHEMA_VERSION,
+            event: daohu_domain::ProblemEvent { id: time::new_id(), problem_id, at: time::now_utc(), change },
+            sync: daohu_domain::SyncState::Pending,
+        };
+        storage::save_event(&e)?;
+        self.events.update(|all| all.push(e));
+        crate::sync::request_upload(self);
+        Ok(())
     }
 
     pub fn token(self) -> Option<String> {

@@ -26,6 +26,7 @@ pub enum AppRoute {
     AdminOrg,
     AdminVisits,
     AdminSheet,
+    AdminProblems,
     AdminAccounts,
     AdminHouseholds,
     AdminImport,
@@ -46,6 +47,7 @@ impl AppRoute {
             AppRoute::AdminOrg => "/admin/org".into(),
             AppRoute::AdminVisits => "/admin/visits".into(),
             AppRoute::AdminSheet => "/admin/sheet".into(),
+            AppRoute::AdminProblems => "/admin/problems".into(),
             AppRoute::AdminAccounts => "/admin/accounts".into(),
             AppRoute::AdminHouseholds => "/admin/households".into(),
             AppRoute::AdminImport => "/admin/import".into(),
@@ -66,6 +68,7 @@ impl AppRoute {
             ["admin", "org"] => AppRoute::AdminOrg,
             ["admin", "visits"] => AppRoute::AdminVisits,
             ["admin", "sheet"] => AppRoute::AdminSheet,
+            ["admin", "problems"] => AppRoute::AdminProblems,
             ["admin", "accounts"] => AppRoute::AdminAccounts,
             ["admin", "households"] => AppRoute::AdminHouseholds,
             ["admin", "import"] => AppRoute::AdminImport,
@@ -83,6 +86,7 @@ impl AppRoute {
                 | AppRoute::AdminOrg
                 | AppRoute::AdminVisits
                 | AppRoute::AdminSheet
+                | AppRoute::AdminProblems
                 | AppRoute::AdminAccounts
                 | AppRoute::AdminHouseholds
                 | AppRoute::AdminImport
@@ -159,6 +163,7 @@ mod tests {
             AppRoute::AdminOrg,
             AppRoute::AdminVisits,
             AppRoute::AdminSheet,
+            AppRoute::AdminProblems,
             AppRoute::AdminAccounts,
             AppRoute::AdminHouseholds,
             AppRoute::AdminImport,

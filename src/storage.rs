@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 const PREFIX: &str = "daohu:v1:";
 const VISIT_PREFIX: &str = "daohu:v1:visit:";
+const EVENT_PREFIX: &str = "daohu:v1:event:";
 const KEY_SESSION: &str = "daohu:v1:session";
 const KEY_ROSTER: &str = "daohu:v1:roster";
 const KEY_DEVICE: &str = "daohu:v1:device";
@@ -150,6 +151,23 @@ pub fn load_visit(id: Uuid) -> Result<Option<LocalVisit>, StorageError> {
             Err(MigrationError::Unreadable(e)) => Err(StorageError::Corrupt(e)),
         },
     }
+}
+
+/// Saves a problem change made on the phone (one key each, like visits).
+pub fn save_event(e: &daohu_domain::LocalEvent) -> Result<(), StorageError> {
+    set(&format!("{EVENT_PREFIX}{}", e.event.id), e)
+}
+
+/// Every problem change kept on the phone; unreadable ones are left in place.
+pub fn load_events() -> Result<Vec<daohu_domain::LocalEvent>, StorageError> {
+    available()?;
+    let raw = LocalStorage::raw();
+    let n = raw.length().map_err(|_| StorageError::Unavailable)?;
+    let keys: Vec<String> = (0..n)
+        .filter_map(|i| raw.key(i).ok().flatten())
+        .filter(|k| k.starts_with(EVENT_PREFIX))
+        .collect();
+    Ok(keys.iter().filter_map(|k| get::<daohu_domain::LocalEvent>(k).ok().flatten()).collect())
 }
 
 pub fn load_session() -> Option<Session> {

@@ -80,7 +80,8 @@ async fn upload_outbox(ctx: AppCtx) {
         .into_iter()
         .filter(|v| v.sync.in_outbox())
         .collect();
-    if pending.is_empty() {
+    let events: Vec<_> = ctx.events.get_untracked().into_iter().filter(|e| e.sync.in_outbox()).collect();
+    if pending.is_empty() && events.is_empty() {
         ctx.retry_attempt.set(0);
         return;
     }
@@ -112,6 +113,30 @@ async fn upload_outbox(ctx: AppCtx) {
                 failure = Some(e);
                 break;
             }
+        }
+    }
+    // Problem changes after visits: a change may concern a problem raised in a visit just sent.
+    if failure.is_none() && !events.is_empty() {
+        let batch = daohu_domain::ProblemEventBatch {
+            device_id: ctx.device_id,
+            events: events.iter().map(|e| e.event.clone()).collect(),
+        };
+        match api::upload_events(&token, &batch).await {
+            Ok(resp) => {
+                for r in &resp.receipts {
+                    if let Some(mut e) = events.iter().find(|e| e.event.id == r.id).cloned() {
+                        e.sync = match r.status {
+                            daohu_domain::ReceiptStatus::Stored | daohu_domain::ReceiptStatus::Duplicate => {
+                                daohu_domain::SyncState::Stored { received_at: r.received_at }
+                            }
+                            daohu_domain::ReceiptStatus::Conflict => daohu_domain::SyncState::Conflict { reason: r.reason.clone().unwrap_or_default() },
+                            daohu_domain::ReceiptStatus::Rejected => daohu_domain::SyncState::Rejected { reason: r.reason.clone().unwrap_or_default() },
+                        };
+                        let _ = storage::save_event(&e);
+                    }
+                }
+            }
+            Err(e) => failure = Some(e),
         }
     }
     ctx.reload_visits();

@@ -71,6 +71,10 @@ pub fn HouseholdPage(id: Uuid) -> impl IntoView {
                                 <span class="tag">{if ctx.zh() { g.label_zh() } else { g.label_en() }}</span>
                             }).collect_view()}
                         </p>
+                        {(!h.problems.is_empty()).then(|| view! {
+                            <h2>{ctx.tr("这户反映的问题", "Problems of this household")}</h2>
+                            {h.problems.clone().into_iter().map(|p| view! { <crate::components::problem::ProblemCard p=p/> }).collect_view()}
+                        })}
                         <HistoryList history=h.history.clone()/>
                     }.into_any()
                 }

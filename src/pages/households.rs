@@ -35,7 +35,8 @@ pub fn HouseholdsPage() -> impl IntoView {
                     .iter()
                     .filter(|v| v.visit.household_id == h.household.id && !v.sync.in_outbox() && v.sync == daohu_domain::SyncState::Draft)
                     .count();
-                (h.household, last, due, drafts)
+                let answered = h.problems.iter().any(|p| p.status.state == daohu_domain::ProblemState::Resolved && !p.status.family_told);
+                (h.household, last, due, drafts, answered)
             })
             .collect();
         // Due first, then special groups, then by doorplate.
@@ -67,9 +68,9 @@ pub fn HouseholdsPage() -> impl IntoView {
                 <p class="empty">{ctx.tr("还没有下载联系户名单，请在有网时打开应用。", "The household list has not been downloaded yet; open the app where there is a network.")}</p>
             </Show>
             <ul class="cards" data-testid="household-list">
-                <For each=move || rows.get() key=|r| (r.0.id, r.1, r.2, r.3) let:row>
+                <For each=move || rows.get() key=|r| (r.0.id, r.1, r.2, r.3, r.4) let:row>
                     {
-                        let (h, last, due, drafts) = row;
+                        let (h, last, due, drafts, answered) = row;
                         let tags = h.special_groups.clone();
                         view! {
                             <li>
@@ -81,6 +82,7 @@ pub fn HouseholdsPage() -> impl IntoView {
                                             <span class="tag">{if ctx.zh() { g.label_zh() } else { g.label_en() }}</span>
                                         }).collect_view()}
                                         {due.then(|| view! { <span class="tag due">{ctx.tr("该走访了", "Due")}</span> })}
+                                        {answered.then(|| view! { <span class="tag answered">{ctx.tr("问题有答复", "Problem answered")}</span> })}
                                         {(drafts > 0).then(|| view! { <span class="tag draft">{ctx.tr("有未完成的走访", "Unfinished visit")}</span> })}
                                     </span>
                                     <span class="card-sub">

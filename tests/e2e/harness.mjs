@@ -186,11 +186,14 @@ export function makeVisit(householdId, memberId, { visitedOn = new Date().toISOS
  * Returns an object whose `server` and `browser` are set once `before` ran.
  */
 export function useServerAndBrowser(serverOptions = {}) {
-  const env = { server: null, browser: null };
+  let ready;
+  // Root-level hooks of a file may start together: another hook awaits `env.ready`.
+  const env = { server: null, browser: null, ready: new Promise((r) => { ready = r; }) };
   before(async () => {
     env.server = new Server(serverOptions);
     await env.server.start();
     env.browser = await launchBrowser();
+    ready();
   });
   after(async () => {
     await env.browser?.close();

@@ -84,6 +84,9 @@ test('a full phone: the save says it failed, never "saved", and stored records s
       try { localStorage.setItem(`filler:${i++}`, chunk); } catch { chunk = chunk.slice(0, Math.floor(chunk.length / 2)); }
     }
   });
+  // What the member types now no longer fits: the draft's autosave says so.
+  await page.fill('#summary', '这户老人独居，需要每周上门看看。'.repeat(8));
+  await page.waitForSelector('p.error >> text=存储空间已满');
   const started = Date.now();
   await page.click('[data-testid=save-visit]');
   await page.waitForSelector('[data-testid=save-error]', { timeout: 1_000 });

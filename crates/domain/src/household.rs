@@ -144,6 +144,9 @@ pub struct RosterHousehold {
     pub household: Household,
     pub last_visit_on: Option<NaiveDate>,
     pub history: Vec<VisitSummary>,
+    /// Problems of this household the member raised or was given, with their answers.
+    #[serde(default)]
+    pub problems: Vec<crate::escalation::ProblemView>,
 }
 
 /// The roster of the signed-in member's linked households.

@@ -9,6 +9,7 @@
 //! Run its tests with `cargo test -p daohu-domain`.
 
 pub mod auth;
+pub mod escalation;
 pub mod household;
 pub mod local;
 pub mod org;
@@ -19,6 +20,10 @@ pub mod sync;
 pub mod visit;
 
 pub use auth::{LoginRequest, MemberProfile, Role, Session};
+pub use escalation::{
+    EventKind, Level, LevelCount, LocalEvent, Misfit, ProblemEvent, ProblemEventBatch, ProblemHousehold, ProblemState, ProblemStatus,
+    ProblemView, TrailEntry,
+};
 pub use household::{Household, RosterHousehold, RosterResponse, SpecialGroup, VisitSummary};
 pub use local::{LocalVisit, MigrationError, SyncState, LOCAL_SCHEMA_VERSION};
 pub use org::{

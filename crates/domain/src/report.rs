@@ -21,6 +21,7 @@ pub const CLOCK_SKEW_FLAG_HOURS: i64 = 24;
 /// Sent as query parameters; every field is optional.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct VisitFilter {
     /// A unit in the caller's part of the tree (county, township, village or grid).
@@ -210,6 +211,9 @@ pub struct Dashboard {
     pub overdue_special: Vec<OverdueHousehold>,
     pub idle_members: Vec<IdleMember>,
     pub stale_devices: Vec<StaleDevice>,
+    /// Open and overdue problems per level (village, township, county) under the unit, now.
+    #[serde(default)]
+    pub problems: Vec<crate::escalation::LevelCount>,
 }
 
 /// One problem raised on the weekly meeting sheet.

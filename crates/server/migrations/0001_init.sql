@@ -73,6 +73,10 @@ CREATE INDEX visits_member ON visits(member_id, visited_on);
 CREATE INDEX visits_day ON visits(visited_on, recorded_at, id);
 
 -- Problems copied out of each visit when it is first stored, for the coordinators' lists.
+-- raised_by / raised_at / due_at are fixed when the row is made. level … family_told
+-- cache where the problem stands: ProblemStatus::replay(ProblemStatus::at_door(outcome,
+-- action), every event in problem_events), rewritten in the transaction that adds
+-- events. Nothing else of a row ever changes (trigger below).
 CREATE TABLE problems (
     id           TEXT PRIMARY KEY NOT NULL,
     visit_id     TEXT NOT NULL REFERENCES visits(id),
@@ -82,10 +86,95 @@ CREATE TABLE problems (
     description  TEXT NOT NULL,
     outcome      TEXT NOT NULL,
     action       TEXT NOT NULL,
-    created_at   TEXT NOT NULL
+    created_at   TEXT NOT NULL,
+    raised_by    TEXT REFERENCES members(id),   -- the visit's member
+    raised_at    TEXT,   -- the visit's recorded_at, never later than its received_at
+    due_at       TEXT,   -- raised_at + Urgency::due_days
+    level        TEXT NOT NULL DEFAULT 'village' CHECK (level IN ('village', 'township', 'county')),
+    state        TEXT NOT NULL DEFAULT 'new'
+                     CHECK (state IN ('new', 'assigned', 'in_progress', 'resolved')),
+    assignee_id  TEXT REFERENCES members(id),
+    answer       TEXT,
+    family_told  INTEGER NOT NULL DEFAULT 0 CHECK (family_told IN (0, 1))
 );
 CREATE INDEX problems_visit ON problems(visit_id);
 CREATE INDEX problems_household ON problems(household_id);
+CREATE INDEX problems_raised_by ON problems(raised_by);
+CREATE INDEX problems_assignee ON problems(assignee_id);
+CREATE INDEX problems_raised_at ON problems(raised_at, id);
+
+-- The server writes every column; a row inserted with only the visit's columns (older
+-- code, tests, tools) gets the same values here: raised by the visit's member, the
+-- status ProblemStatus::at_door gives (village level; resolved on the spot → resolved,
+-- answered with the action, family told), due by Urgency::due_days (high 3, normal 15,
+-- low 30 days).
+CREATE TRIGGER problems_at_door AFTER INSERT ON problems
+WHEN NEW.raised_by IS NULL OR NEW.raised_at IS NULL OR NEW.due_at IS NULL
+BEGIN
+    UPDATE problems SET
+        raised_by = COALESCE(NEW.raised_by, (SELECT member_id FROM visits WHERE id = NEW.visit_id)),
+        raised_at = COALESCE(NEW.raised_at,
+            (SELECT MIN(recorded_at, received_at) FROM visits WHERE id = NEW.visit_id)),
+        due_at = COALESCE(NEW.due_at, strftime('%Y-%m-%dT%H:%M:%fZ',
+            COALESCE(NEW.raised_at,
+                (SELECT MIN(recorded_at, received_at) FROM visits WHERE id = NEW.visit_id)),
+            '+' || CASE NEW.urgency WHEN 'high' THEN 3 WHEN 'low' THEN 30 ELSE 15 END || ' days')),
+        state = CASE WHEN NEW.raised_by IS NULL AND NEW.outcome = 'resolved_on_spot'
+                     THEN 'resolved' ELSE NEW.state END,
+        answer = CASE WHEN NEW.raised_by IS NULL AND NEW.outcome = 'resolved_on_spot'
+                      THEN NEW.action ELSE NEW.answer END,
+        family_told = CASE WHEN NEW.raised_by IS NULL AND NEW.outcome = 'resolved_on_spot'
+                           THEN 1 ELSE NEW.family_told END
+    WHERE id = NEW.id;
+END;
+
+-- What was raised at the door stays as raised; only the cached status changes.
+CREATE TRIGGER problems_keep_what_was_raised BEFORE UPDATE ON problems
+WHEN NEW.id IS NOT OLD.id OR NEW.visit_id IS NOT OLD.visit_id
+  OR NEW.household_id IS NOT OLD.household_id OR NEW.category IS NOT OLD.category
+  OR NEW.urgency IS NOT OLD.urgency OR NEW.description IS NOT OLD.description
+  OR NEW.outcome IS NOT OLD.outcome OR NEW.action IS NOT OLD.action
+  OR NEW.created_at IS NOT OLD.created_at
+  OR (OLD.raised_by IS NOT NULL AND NEW.raised_by IS NOT OLD.raised_by)
+  OR (OLD.raised_at IS NOT NULL AND NEW.raised_at IS NOT OLD.raised_at)
+  OR (OLD.due_at IS NOT NULL AND NEW.due_at IS NOT OLD.due_at)
+BEGIN
+    SELECT RAISE(ABORT, 'problems: only the status columns change');
+END;
+
+-- Every change of a problem, as sent (POST /api/problems/events): kept for good, each
+-- under the id the phone or console gave it. `at` is the sender's clock (fixed width to
+-- the nanosecond, so text order is time order), `change` the EventKind JSON,
+-- content_hash the sha256 of the sender's id and the event JSON (duplicate / conflict).
+-- `flagged` caches whether the event fit the problem's state when all events are
+-- replayed in time order; it is the only column that ever changes.
+CREATE TABLE problem_events (
+    id           TEXT PRIMARY KEY NOT NULL,
+    problem_id   TEXT NOT NULL REFERENCES problems(id),
+    actor_id     TEXT NOT NULL REFERENCES members(id),
+    device_id    TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    change       TEXT NOT NULL CHECK (json_valid(change)),
+    flagged      INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1))
+);
+CREATE INDEX problem_events_problem ON problem_events(problem_id, at, id);
+CREATE INDEX problem_events_actor ON problem_events(actor_id);
+
+CREATE TRIGGER problem_events_only_flag_changes BEFORE UPDATE ON problem_events
+WHEN NEW.id IS NOT OLD.id OR NEW.problem_id IS NOT OLD.problem_id
+  OR NEW.actor_id IS NOT OLD.actor_id OR NEW.device_id IS NOT OLD.device_id
+  OR NEW.at IS NOT OLD.at OR NEW.received_at IS NOT OLD.received_at
+  OR NEW.content_hash IS NOT OLD.content_hash OR NEW.change IS NOT OLD.change
+BEGIN
+    SELECT RAISE(ABORT, 'problem_events are append-only');
+END;
+
+CREATE TRIGGER problem_events_no_delete BEFORE DELETE ON problem_events
+BEGIN
+    SELECT RAISE(ABORT, 'problem_events are append-only');
+END;
 
 -- One-time download links of exports (POST /api/exports). Only the sha256 of the
 -- token is kept; `filter` is the VisitFilter JSON, re-applied with the creator's

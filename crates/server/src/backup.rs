@@ -127,9 +127,7 @@ pub async fn run_cli(config: &Config, args: &BackupArgs) -> Result<String, Backu
         (Some(url), _, _) => url.parse::<SqliteConnectOptions>()?,
         (None, Some(dir), _) => SqliteConnectOptions::new().filename(dir.join(DB_FILE)),
         (None, None, Some(url)) => url.parse::<SqliteConnectOptions>()?,
-        (None, None, None) => {
-            SqliteConnectOptions::new().filename(config.data_dir.join(DB_FILE))
-        }
+        (None, None, None) => SqliteConnectOptions::new().filename(config.data_dir.join(DB_FILE)),
     };
     let options = options
         .create_if_missing(false)

@@ -3,6 +3,8 @@
 //! - `POST /api/auth/login`, `POST /api/auth/logout`, `GET /api/me`: sessions with bearer tokens.
 //! - `GET /api/roster`, `GET /api/households/{id}/visits`: the caller's households and history.
 //! - `POST /api/sync/visits`: idempotent upload of visits, one receipt per record.
+//! - `POST /api/sync/import`: a coordinator imports a phone's last-resort export file,
+//!   each record decided exactly like that member's own upload.
 //! - `POST /api/auth/enroll`: QR enrolment of a phone with a one-time code.
 //! - Coordinators: `/api/org` (the tree), `/api/accounts` (accounts, links, enrolment
 //!   codes), `/api/households` (list, move), `/api/roster/import` (CSV / XLSX),
@@ -10,12 +12,15 @@
 //! - Coordinators' reports: `/api/visits` (the visit log, see [`visit_log`]),
 //!   `/api/dashboard`, `/api/meeting-sheet`, `/api/exports` (one-time download links:
 //!   XLSX, CSV, JSON lines).
+//! - Problems after the door: `POST /api/problems/events` (changes, one receipt each),
+//!   `GET /api/problems`, `GET /api/problems/{id}`; see [`problems`].
 //! - `GET /healthz`, `GET /api/openapi.json`, and the app from `--dist` for every other path.
 //!
 //! Data lives in SQLite (WAL). Run it with
 //! `cargo run -p daohu-server -- --addr 127.0.0.1:8080 --data-dir ./data --dist ./dist`
 //! (see `daohu-server --help`; every flag has a `DAOHU_*` environment variable).
 //! A fresh database gets a demo village; see [`seed_demo`].
+//! `daohu-server backup --out FILE` copies the database while it runs ([`backup`]).
 //!
 //! Everything lives in this library so tests build the same [`app`] the binary serves.
 
@@ -25,6 +30,7 @@ pub mod backup;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod problems;
 pub mod routes;
 pub mod scope;
 pub mod seed;
@@ -159,6 +165,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::dashboard::router())
         .merge(routes::meeting::router())
         .merge(routes::exports::router())
+        .merge(routes::problems::router())
         .merge(routes::openapi::router())
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)

@@ -83,6 +83,8 @@ const RULES: &[Rule] = &[
         [401, 404, 404, 404, 404, 200, 200]),
     // another scope's household is a `rejected` receipt, not a failed request
     same("post", "/api/sync/visits", [401, 200, 200, 403, 403, 403, 403]),
+    // own: an export of 张党员's phone; other: of 周党员's (绿水村)
+    rule("post", "/api/sync/import", COORDINATORS, COORD_OTHER),
     same("get", "/api/org", COORDINATORS),
     rule("post", "/api/org/units", CREATE_OWN, CREATE_OTHER),
     same("get", "/api/accounts", COORDINATORS),
@@ -94,6 +96,23 @@ const RULES: &[Rule] = &[
     rule("patch", "/api/households/{id}", COORDINATORS, COORD_OTHER),
     rule("post", "/api/roster/import", COORDINATORS, COORD_OTHER),
     same("get", "/api/audit", [401, 403, 403, 403, 403, 403, 200]),
+    // reports: own = 青山村 (or one of its visits), other = 绿水村
+    rule("get", "/api/visits", COORDINATORS, COORD_OTHER),
+    rule("get", "/api/visits/{id}", COORDINATORS, COORD_OTHER),
+    rule("get", "/api/dashboard", COORDINATORS, COORD_OTHER),
+    rule("get", "/api/meeting-sheet", COORDINATORS, COORD_OTHER),
+    rule("post", "/api/exports", CREATE_OWN, CREATE_OTHER),
+    // the token is the credential: whoever holds a fresh link downloads; a used one is 404
+    rule("get", "/api/exports/{token}", ALL_OK, [404; 7]),
+    // problems: own = one raised in 青山村 (by 张党员; for the grid leader, by 王网格长 in his
+    // grid), other = one raised in 绿水村 by 周党员
+    rule("get", "/api/problems", COORDINATORS, COORD_OTHER),
+    rule("get", "/api/problems/{id}",
+        [401, 200, 200, 404, 200, 200, 200],
+        [401, 404, 404, 404, 404, 200, 200]),
+    // a change the caller may not make is a `rejected` receipt, not a failed request.
+    // Last: the notes it stores put 孙镇长's and 吴县长's names in 青山村's trails.
+    same("post", "/api/problems/events", SIGNED_IN),
 ];
 
 /// Text that must never appear in an answer to this role: names and addresses of
@@ -142,6 +161,112 @@ async fn enrol_code(app: &TestApp, n: usize, used: bool) -> String {
     .await
     .unwrap();
     code
+}
+
+/// A visit stored directly: to household 0 by 张党员 (own) or to 绿水村's household 60 by 周党员 (other).
+async fn stored_visit(app: &TestApp, other: bool) -> uuid::Uuid {
+    let v = if other {
+        visit(252, household_id(60), member_id(21))
+    } else {
+        visit(251, household_id(0), member_id(1))
+    };
+    let body = serde_json::to_string(&v).unwrap();
+    sqlx::query(
+        "INSERT OR IGNORE INTO visits (id, household_id, member_id, device_id, visited_on,
+             recorded_at, received_at, content_hash, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(v.id.to_string())
+    .bind(v.household_id.to_string())
+    .bind(v.member_id.to_string())
+    .bind(device().to_string())
+    .bind(v.visited_on.to_string())
+    .bind(ts(v.recorded_at))
+    .bind(ts(db::now()))
+    .bind(daohu_server::auth::sha256_hex(&body))
+    .bind(&body)
+    .execute(&app.state.pool)
+    .await
+    .unwrap();
+    v.id
+}
+
+/// A problem raised in a visit, stored directly (the cached status filled by the
+/// schema's trigger): own = 张党员's at household 0, or 王网格长's at household 40 for
+/// the grid leader; other = 周党员's in 绿水村. Open (escalated at the door).
+async fn stored_problem(app: &TestApp, role: usize, other: bool) -> uuid::Uuid {
+    let (seed, household, member) = match (role, other) {
+        (_, true) => (243u8, household_id(60), member_id(21)),
+        (2, false) => (242, household_id(40), member_id(3)),
+        _ => (241, household_id(0), member_id(1)),
+    };
+    let mut v = visit(seed, household, member);
+    let problem = daohu_domain::uuid_v7(1_773_100_000_000 + u64::from(seed), [seed; 10]);
+    v.problems.push(daohu_domain::ProblemEntry {
+        id: problem,
+        category: daohu_domain::ProblemCategory::Water,
+        urgency: daohu_domain::Urgency::Normal,
+        description: "自来水管漏水".into(),
+        outcome: daohu_domain::ProblemOutcome::Escalate,
+        action: String::new(),
+    });
+    let body = serde_json::to_string(&v).unwrap();
+    sqlx::query(
+        "INSERT OR IGNORE INTO visits (id, household_id, member_id, device_id, visited_on,
+             recorded_at, received_at, content_hash, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(v.id.to_string())
+    .bind(v.household_id.to_string())
+    .bind(v.member_id.to_string())
+    .bind(device().to_string())
+    .bind(v.visited_on.to_string())
+    .bind(ts(v.recorded_at))
+    .bind(ts(db::now()))
+    .bind(daohu_server::auth::sha256_hex(&body))
+    .bind(&body)
+    .execute(&app.state.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT OR IGNORE INTO problems (id, visit_id, household_id, category, urgency,
+             description, outcome, action, created_at)
+         VALUES (?, ?, ?, 'water', 'normal', '自来水管漏水', 'escalate', '', ?)",
+    )
+    .bind(problem.to_string())
+    .bind(v.id.to_string())
+    .bind(v.household_id.to_string())
+    .bind(ts(db::now()))
+    .execute(&app.state.pool)
+    .await
+    .unwrap();
+    problem
+}
+
+/// An export link made by 赵书记, stored directly (JSON lines of a household the role
+/// itself reaches, so the download holds nothing foreign to it); `used` makes it spent.
+async fn export_token(app: &TestApp, role: usize, n: usize, used: bool) -> String {
+    let token = format!("{n:064x}");
+    let filter = match role {
+        2 => json!({ "household_id": household_id(40) }),
+        3 => json!({ "from": "2100-01-01" }),
+        _ => json!({ "household_id": household_id(0) }),
+    };
+    let now = db::now();
+    sqlx::query(
+        "INSERT INTO export_links (token_hash, created_by, format, filter, created_at, expires_at, used_at)
+         VALUES (?, ?, 'jsonl', ?, ?, ?, ?)",
+    )
+    .bind(daohu_server::auth::sha256_hex(&token))
+    .bind(member_id(9).to_string())
+    .bind(filter.to_string())
+    .bind(ts(now))
+    .bind(ts(now + chrono::Duration::minutes(10)))
+    .bind(used.then(|| ts(now)))
+    .execute(&app.state.pool)
+    .await
+    .unwrap();
+    token
 }
 
 /// The request a rule makes for a role, on its own scope or another.
@@ -283,6 +408,72 @@ async fn request(
                     .to_vec(),
             )),
         },
+        ("post", "/api/sync/import") => {
+            let (member, household) = if other {
+                (member_id(21), household_id(60))
+            } else {
+                (member_id(1), household_id(0))
+            };
+            Req::json(
+                rule.path.into(),
+                token,
+                json!({
+                    "format": daohu_domain::OUTBOX_EXPORT_FORMAT,
+                    "device_id": device(),
+                    "member_id": member,
+                    "exported_at": "2026-03-14T08:00:00Z",
+                    "visits": [visit((n % 250) as u8 + 1, household, member)],
+                }),
+            )
+        }
+        ("get", "/api/visits") | ("get", "/api/dashboard") | ("get", "/api/meeting-sheet") => Req {
+            uri: format!("{}?unit_id={village}", rule.path),
+            token,
+            body: None,
+        },
+        ("get", "/api/visits/{id}") => Req {
+            uri: format!("/api/visits/{}", stored_visit(app, other).await),
+            token,
+            body: None,
+        },
+        ("post", "/api/exports") => Req {
+            uri: format!("/api/exports?format=csv&unit_id={village}"),
+            token,
+            body: None,
+        },
+        ("get", "/api/exports/{token}") => Req {
+            uri: format!("/api/exports/{}", export_token(app, role, n, other).await),
+            token,
+            body: None,
+        },
+        ("get", "/api/problems") => Req {
+            uri: format!("/api/problems?unit_id={village}"),
+            token,
+            body: None,
+        },
+        ("get", "/api/problems/{id}") => Req {
+            uri: format!("/api/problems/{}", stored_problem(app, role, other).await),
+            token,
+            body: None,
+        },
+        ("post", "/api/problems/events") => {
+            let problem = stored_problem(app, role, other).await;
+            let event_id =
+                daohu_domain::uuid_v7(1_774_000_000_000 + n as u64, [(n % 256) as u8; 10]);
+            Req::json(
+                rule.path.into(),
+                token,
+                json!({
+                    "device_id": device(),
+                    "events": [{
+                        "id": event_id,
+                        "problem_id": problem,
+                        "at": "2026-03-14T09:00:00Z",
+                        "change": { "kind": "note", "text": "访问测试" },
+                    }],
+                }),
+            )
+        }
         (m, p) => panic!("the access test has a rule for {m} {p} but cannot build its request"),
     }
 }

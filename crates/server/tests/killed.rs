@@ -117,10 +117,13 @@ async fn prepare(dir: &Path) -> Vec<(u128, String)> {
     daohu_server::seed_demo(&pool).await.unwrap();
     let mut tokens = Vec::new();
     for account in [1u128, 2, 3, 21] {
-        let (token, _) =
-            daohu_server::auth::create_session(&pool, member_id(account), chrono::Duration::hours(2))
-                .await
-                .unwrap();
+        let (token, _) = daohu_server::auth::create_session(
+            &pool,
+            member_id(account),
+            chrono::Duration::hours(2),
+        )
+        .await
+        .unwrap();
         tokens.push((account, token));
     }
     pool.close().await;
@@ -139,7 +142,12 @@ async fn fifty_kill9s_lose_and_duplicate_nothing() {
     let deadline = Instant::now() + Duration::from_secs(150);
     let mut phones = Vec::new();
     for (i, account) in phone_accounts(PHONES).into_iter().enumerate() {
-        let token = tokens.iter().find(|(a, _)| *a == account).unwrap().1.clone();
+        let token = tokens
+            .iter()
+            .find(|(a, _)| *a == account)
+            .unwrap()
+            .1
+            .clone();
         let phone = Arc::new(Mutex::new(Phone::new(i as u16, account, token)));
         let recording = recording.clone();
         let task_phone = phone.clone();
@@ -266,5 +274,8 @@ async fn fifty_kill9s_lose_and_duplicate_nothing() {
         recorded.len(),
         "each record acknowledged once"
     );
-    assert!(sum(|s| s.failed) > 0, "no upload was ever cut by a kill: the test proved nothing");
+    assert!(
+        sum(|s| s.failed) > 0,
+        "no upload was ever cut by a kill: the test proved nothing"
+    );
 }

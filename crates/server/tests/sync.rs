@@ -239,4 +239,32 @@ async fn hundred_identical_uploads_at_once_store_one_copy() {
         .await
         .unwrap();
     assert_eq!(rows, 1);
+    let original = stored_body(&app, v.id).await.unwrap();
+
+    // the same id with changed content, 100 times at once (each copy different):
+    // every one a conflict, the stored copy untouched
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let (app, token) = (app.clone(), token.clone());
+        let mut changed = v.clone();
+        changed.summary = format!("改过的第{i}版");
+        tasks.push(tokio::spawn(async move {
+            app.upload(&token, device(), &[changed]).await
+        }));
+    }
+    for task in tasks {
+        let r = receipts(&task.await.unwrap()).remove(0);
+        assert_eq!(r.status, ReceiptStatus::Conflict);
+        assert_eq!(
+            r.reason.as_deref(),
+            Some(daohu_server::routes::sync::CONFLICT_REASON)
+        );
+        assert_eq!(r.received_at, all[0].received_at, "the first copy's time");
+    }
+    assert_eq!(stored_body(&app, v.id).await.unwrap(), original);
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
 }

@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod households;
 pub mod import;
 pub mod org;
+pub mod problems;
 pub mod sheet;
 pub mod visits;
 
@@ -31,6 +32,7 @@ pub fn AdminNav(current: AppRoute) -> impl IntoView {
         <nav class="tabs" aria-label=ctx.tr("管理", "Console")>
             {tab(AppRoute::Admin, "概况", "Dashboard")}
             {tab(AppRoute::AdminVisits, "走访记录", "Visit log")}
+            {tab(AppRoute::AdminProblems, "群众诉求", "Problems")}
             {tab(AppRoute::AdminSheet, "碰头会", "Weekly sheet")}
             {tab(AppRoute::AdminOrg, "组织", "Organisation")}
             {tab(AppRoute::AdminAccounts, "账号", "Accounts")}

@@ -80,7 +80,8 @@ fn count(n: i64) -> u32 {
 /// included), special-group households whose last visit ever is more than 14 days
 /// before `to` or who were never visited (oldest first, at most 200), members and
 /// grid leaders (enabled) with no visit in the period, and phones of accounts under
-/// the unit that last synced more than 7 days ago (oldest first).
+/// the unit that last synced more than 7 days ago (oldest first), and open / overdue
+/// problems of households under the unit per level (now, whatever the period).
 #[utoipa::path(
     get, path = "/api/dashboard", tag = "reports",
     security(("bearer" = [])),
@@ -173,6 +174,7 @@ pub async fn dashboard_get(
     .bind(ts(db::now() - Duration::days(STALE_DEVICE_DAYS)))
     .fetch_all(&mut *tx)
     .await?;
+    let problems = crate::problems::level_counts(&mut tx, &glob, db::now()).await?;
     tx.commit().await?;
     let stale_devices = stale
         .into_iter()
@@ -198,6 +200,7 @@ pub async fn dashboard_get(
         overdue_special,
         idle_members,
         stale_devices,
+        problems,
     }))
 }
 

@@ -1,4 +1,5 @@
-//! Downloads of the visit log: XLSX (two sheets), CSV and JSON lines.
+//! Downloads of the visit log: XLSX (three sheets: visits, problems with where they
+//! stand, and the problems' trail), CSV and JSON lines.
 //!
 //! A coordinator asks for a link (`POST /api/exports`), which holds a random
 //! one-time token; the browser then downloads `GET /api/exports/<token>` with its own
@@ -12,6 +13,7 @@
 //! thread, then streamed. Text cells of spreadsheets go through
 //! [`daohu_domain::safe_cell`], so nothing a member typed is evaluated as a formula.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{Seek, SeekFrom};
 
 use axum::body::{Body, Bytes};
@@ -22,8 +24,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use daohu_domain::{
-    safe_cell, ApiError, ExportFormat, ExportLink, ProblemEntry, SectionKind, SectionState,
-    SpecialGroup, VisitFilter, VisitLogRow,
+    safe_cell, ApiError, ExportFormat, ExportLink, ProblemEntry, ProblemStatus, SectionKind,
+    SectionState, SpecialGroup, VisitFilter, VisitLogRow,
 };
 use futures_util::TryStreamExt;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
@@ -35,6 +37,7 @@ use uuid::Uuid;
 
 use crate::auth::{self, parse_role, sha256_hex, AuthUser};
 use crate::db::{self, ts};
+use crate::problems::{self, ExportEvent, ExportProblem};
 use crate::routes::dashboard::today;
 use crate::scope::{self, Subtree};
 use crate::visit_log::{report_offset, LogQuery, RawLogRow};
@@ -46,6 +49,8 @@ pub const LINK_MINUTES: i64 = 10;
 pub const SHEET_ROWS: u32 = 1_048_576;
 /// Bytes gathered before a chunk of a streamed download is sent.
 const CHUNK_BYTES: usize = 64 * 1024;
+/// Most visits whose problems the XLSX writer looks up at once.
+const LOOKUP_BATCH: usize = 256;
 /// The note written as the last row of a sheet that could not hold every row.
 pub const TRUNCATED_NOTE: &str = "（行数超过表格上限，后面的记录未导出；请缩小筛选范围分批导出）";
 
@@ -75,8 +80,8 @@ const VISIT_WIDTHS: [f64; 18] = [
     9.0, 38.0,
 ];
 
-/// Columns of the problem sheet.
-pub const PROBLEM_COLUMNS: [&str; 11] = [
+/// Columns of the problem sheet (the last four: where it stands at the download).
+pub const PROBLEM_COLUMNS: [&str; 15] = [
     "走访日期",
     "户主",
     "门牌号",
@@ -88,8 +93,19 @@ pub const PROBLEM_COLUMNS: [&str; 11] = [
     "处理",
     "怎么解决的",
     "问题编号",
+    "当前层级",
+    "状态",
+    "答复",
+    "是否超期",
 ];
-const PROBLEM_WIDTHS: [f64; 11] = [12.0, 10.0, 22.0, 12.0, 10.0, 10.0, 9.0, 40.0, 10.0, 30.0, 38.0];
+const PROBLEM_WIDTHS: [f64; 15] = [
+    12.0, 10.0, 22.0, 12.0, 10.0, 10.0, 9.0, 40.0, 10.0, 30.0, 38.0, 9.0, 9.0, 30.0, 9.0,
+];
+
+/// Columns of the trail sheet (办理经过): every event of the exported problems, in
+/// merge order; 不合当时状态 = 是 for a flagged event (kept, but it did not fit).
+pub const TRAIL_COLUMNS: [&str; 6] = ["问题编号", "时间", "办理人", "动作", "内容", "不合当时状态"];
+const TRAIL_WIDTHS: [f64; 6] = [38.0, 17.0, 10.0, 10.0, 40.0, 12.0];
 
 /// `/exports`, `/exports/{token}`.
 pub fn router() -> Router<AppState> {
@@ -520,10 +536,12 @@ fn text_stream(pool: SqlitePool, query: LogQuery, format: ExportFormat) -> Resul
         head: Some(head),
         done: false,
     };
-    Ok(Body::from_stream(futures_util::stream::unfold(
+    // Fused: the compression layer may poll once more after the end, which a
+    // bare `unfold` answers with a panic.
+    Ok(Body::from_stream(futures_util::StreamExt::fuse(futures_util::stream::unfold(
         export,
         |mut export| async move { export.next_chunk().await.map(|chunk| (chunk, export)) },
-    )))
+    ))))
 }
 
 // ---------------------------------------------------------------------------
@@ -536,8 +554,13 @@ pub async fn xlsx_file(
     query: LogQuery,
     sheet_rows: u32,
 ) -> Result<(std::fs::File, u64), AppError> {
-    let rows = spawn_reader(pool, query, 256);
-    let mut file = tokio::task::spawn_blocking(move || write_xlsx(rows, sheet_rows))
+    let rows = spawn_reader(pool.clone(), query, 256);
+    // Where each problem stands and its trail, read per visit (with problems) from the
+    // writer's blocking thread.
+    let handle = tokio::runtime::Handle::current();
+    let now = db::now();
+    let lookup = move |ids: &[Uuid]| handle.block_on(problems::export_details(&pool, ids, now));
+    let mut file = tokio::task::spawn_blocking(move || write_xlsx_with(rows, sheet_rows, lookup))
         .await
         .map_err(AppError::internal)??;
     let length = file.seek(SeekFrom::End(0)).map_err(AppError::internal)?;
@@ -628,6 +651,14 @@ struct ProblemLine {
     grid_name: String,
     member_name: String,
     problem: ProblemEntry,
+    /// Where it stands now and whether it is overdue (none when the problem has no row).
+    detail: Option<(ProblemStatus, bool)>,
+}
+
+/// A row of the trail sheet.
+struct TrailLine {
+    problem_id: Uuid,
+    event: ExportEvent,
 }
 
 fn header(sheet: &mut Worksheet, columns: &[&str], widths: &[f64]) -> Result<(), XlsxError> {
@@ -641,12 +672,20 @@ fn header(sheet: &mut Worksheet, columns: &[&str], widths: &[f64]) -> Result<(),
     Ok(())
 }
 
-/// Writes the workbook: sheet 走访记录 (one row per visit) and sheet 问题 (one row
-/// per problem of those visits), each with a bold frozen header; `sheet_rows` is
+/// [`write_xlsx_with`] without problem statuses or trails.
+#[cfg(test)]
+fn write_xlsx(rows: mpsc::Receiver<RowItem>, sheet_rows: u32) -> Result<std::fs::File, AppError> {
+    write_xlsx_with(rows, sheet_rows, |_| Ok(HashMap::new()))
+}
+
+/// Writes the workbook: sheet 走访记录 (one row per visit), sheet 问题 (one row
+/// per problem of those visits, with where it stands from `lookup`) and sheet 办理经过
+/// (every event of those problems), each with a bold frozen header; `sheet_rows` is
 /// the row limit of a sheet, header included.
-fn write_xlsx(
+fn write_xlsx_with(
     mut rows: mpsc::Receiver<RowItem>,
     sheet_rows: u32,
+    mut lookup: impl FnMut(&[Uuid]) -> Result<HashMap<Uuid, ExportProblem>, AppError>,
 ) -> Result<std::fs::File, AppError> {
     let mut workbook = Workbook::new();
     {
@@ -662,6 +701,13 @@ fn write_xlsx(
             .map_err(xlsx_error)?;
         sheet.set_name("问题").map_err(xlsx_error)?;
         header(sheet, &PROBLEM_COLUMNS, &PROBLEM_WIDTHS).map_err(xlsx_error)?;
+    }
+    {
+        let sheet = workbook
+            .add_worksheet_with_constant_memory()
+            .map_err(xlsx_error)?;
+        sheet.set_name("办理经过").map_err(xlsx_error)?;
+        header(sheet, &TRAIL_COLUMNS, &TRAIL_WIDTHS).map_err(xlsx_error)?;
     }
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
@@ -704,31 +750,88 @@ fn write_xlsx(
         text(sheet, r, 8, p.problem.outcome.label_zh())?;
         text(sheet, r, 9, &p.problem.action)?;
         text(sheet, r, 10, &p.problem.id.to_string())?;
+        if let Some((status, overdue)) = &p.detail {
+            text(sheet, r, 11, status.level.label_zh())?;
+            text(sheet, r, 12, status.state.label_zh())?;
+            text(sheet, r, 13, status.answer.as_deref().unwrap_or_default())?;
+            if *overdue {
+                text(sheet, r, 14, "是")?;
+            }
+        }
+        Ok(())
+    };
+    let write_trail = |sheet: &mut Worksheet, r: u32, t: &TrailLine| -> Result<(), XlsxError> {
+        text(sheet, r, 0, &t.problem_id.to_string())?;
+        sheet.write_number_with_format(r, 1, excel_datetime(t.event.at), &datetime)?;
+        text(sheet, r, 2, &t.event.actor_name)?;
+        text(sheet, r, 3, t.event.action)?;
+        text(sheet, r, 4, &t.event.content)?;
+        if t.event.flagged {
+            text(sheet, r, 5, "是")?;
+        }
         Ok(())
     };
     let mut visits = SheetCursor::new(0, sheet_rows);
     let mut problems = SheetCursor::new(1, sheet_rows);
-    while let Some(item) = rows.blocking_recv() {
+    let mut trail = SheetCursor::new(2, sheet_rows);
+    // A problem listed by two visits has its trail listed once.
+    let mut trailed: HashSet<Uuid> = HashSet::new();
+    // Visits are taken as they come, up to LOOKUP_BATCH at a time, so the problems of
+    // many visits are looked up together.
+    let mut batch = Vec::with_capacity(LOOKUP_BATCH);
+    'read: while let Some(item) = rows.blocking_recv() {
         // A failed read must not pass for a complete file.
-        let (row, entries) = item?;
-        for problem in entries {
-            let line = ProblemLine {
-                visited_on: row.visited_on,
-                head_name: row.head_name.clone(),
-                address: row.address.clone(),
-                grid_name: row.grid_name.clone(),
-                member_name: row.member_name.clone(),
-                problem,
-            };
-            problems
-                .push(&mut workbook, line, write_problem)
-                .map_err(xlsx_error)?;
+        batch.push(item?);
+        while batch.len() < LOOKUP_BATCH {
+            match rows.try_recv() {
+                Ok(item) => batch.push(item?),
+                Err(_) => break,
+            }
         }
-        visits
-            .push(&mut workbook, row, write_visit)
-            .map_err(xlsx_error)?;
-        if visits.truncated && problems.truncated {
-            break;
+        let ids: Vec<Uuid> = batch
+            .iter()
+            .flat_map(|(_, entries)| entries.iter().map(|p| p.id))
+            .collect();
+        let details = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            lookup(&ids)?
+        };
+        for (row, entries) in batch.drain(..) {
+            for problem in entries {
+                let detail = details.get(&problem.id);
+                if let Some(d) = detail {
+                    if trailed.insert(problem.id) {
+                        for event in &d.events {
+                            let line = TrailLine {
+                                problem_id: problem.id,
+                                event: event.clone(),
+                            };
+                            trail
+                                .push(&mut workbook, line, write_trail)
+                                .map_err(xlsx_error)?;
+                        }
+                    }
+                }
+                let line = ProblemLine {
+                    visited_on: row.visited_on,
+                    head_name: row.head_name.clone(),
+                    address: row.address.clone(),
+                    grid_name: row.grid_name.clone(),
+                    member_name: row.member_name.clone(),
+                    problem,
+                    detail: detail.map(|d| (d.status.clone(), d.overdue)),
+                };
+                problems
+                    .push(&mut workbook, line, write_problem)
+                    .map_err(xlsx_error)?;
+            }
+            visits
+                .push(&mut workbook, row, write_visit)
+                .map_err(xlsx_error)?;
+            if visits.truncated && problems.truncated {
+                break 'read;
+            }
         }
     }
     // Sheets full: dropping the receiver stops the reader.
@@ -739,10 +842,122 @@ fn write_xlsx(
     problems
         .finish(&mut workbook, write_problem)
         .map_err(xlsx_error)?;
-    if visits.truncated || problems.truncated {
+    trail
+        .finish(&mut workbook, write_trail)
+        .map_err(xlsx_error)?;
+    if visits.truncated || problems.truncated || trail.truncated {
         tracing::warn!("xlsx export truncated at the sheet row limit");
     }
     let mut file = tempfile::tempfile().map_err(AppError::internal)?;
     workbook.save_to_writer(&mut file).map_err(xlsx_error)?;
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use calamine::{Data, Reader};
+    use daohu_domain::{ProblemCategory, ProblemOutcome, Urgency};
+
+    use super::*;
+
+    fn row(i: u32) -> VisitLogRow {
+        let t = DateTime::from_timestamp(1_773_000_000, 0).unwrap();
+        VisitLogRow {
+            id: Uuid::from_u128(u128::from(i)),
+            visited_on: NaiveDate::from_ymd_opt(2026, 3, 14).unwrap(),
+            recorded_at: t,
+            received_at: t,
+            clock_flag: false,
+            household_id: Uuid::nil(),
+            head_name: format!("户主{i}"),
+            address: "=1+1".into(),
+            grid_name: "第一网格".into(),
+            village_name: "青山村".into(),
+            member_id: Uuid::nil(),
+            member_name: "张党员".into(),
+            sections: SectionKind::ALL.iter().map(|k| (*k, Some(SectionState::Done))).collect(),
+            problem_count: 1,
+            escalated_count: 0,
+            summary: String::new(),
+        }
+    }
+
+    fn problem(i: u32) -> ProblemEntry {
+        ProblemEntry {
+            id: Uuid::from_u128(u128::from(i) + 1000),
+            category: ProblemCategory::Water,
+            urgency: Urgency::Normal,
+            description: format!("问题{i}"),
+            outcome: ProblemOutcome::Escalate,
+            action: String::new(),
+        }
+    }
+
+    /// The first column of each row of a sheet.
+    fn first_column(bytes: &[u8], sheet: &str) -> Vec<String> {
+        let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec()))
+            .unwrap();
+        let range = book.worksheet_range(sheet).unwrap();
+        range
+            .rows()
+            .map(|r| match &r[0] {
+                Data::String(s) => s.clone(),
+                Data::Float(f) => f.to_string(),
+                Data::DateTime(d) => d.as_f64().to_string(),
+                other => other.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_sheet_that_cannot_hold_every_row_ends_with_a_note() {
+        // 5 rows per sheet: the header and 4 data rows.
+        for (count, data_rows, truncated) in [(0, 0, false), (3, 3, false), (4, 4, false), (5, 3, true), (9, 3, true)] {
+            let (tx, rx) = mpsc::channel(100);
+            for i in 0..count {
+                tx.try_send(Ok((row(i), vec![problem(i)]))).unwrap();
+            }
+            drop(tx);
+            let mut file = write_xlsx(rx, 5).unwrap();
+            file.seek(SeekFrom::Start(0)).unwrap();
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).unwrap();
+            for sheet in ["走访记录", "问题"] {
+                let cells = first_column(&bytes, sheet);
+                assert_eq!(cells[0], "走访日期");
+                let expected_rows = 1 + data_rows + usize::from(truncated);
+                assert_eq!(cells.len(), expected_rows, "{sheet} with {count} rows");
+                assert_eq!(cells.last().unwrap() == TRUNCATED_NOTE, truncated, "{sheet} {count}");
+            }
+        }
+    }
+
+    #[test]
+    fn dates_are_spreadsheet_serials_in_china_time() {
+        assert_eq!(excel_date(NaiveDate::from_ymd_opt(1900, 3, 1).unwrap()), 61.0);
+        assert_eq!(excel_date(NaiveDate::from_ymd_opt(2026, 3, 14).unwrap()), 46095.0);
+        // 2026-03-13 16:30 UTC is 2026-03-14 00:30 in China.
+        let t = DateTime::parse_from_rfc3339("2026-03-13T16:30:59Z").unwrap().with_timezone(&Utc);
+        assert_eq!(excel_datetime(t), 46095.0 + 30.0 / 1440.0);
+        assert_eq!(local_minutes(t), "2026-03-14 00:30");
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        let mut r = row(1);
+        r.summary = "第一行\n\"引号\",逗号".into();
+        r.head_name = "@张三".into();
+        let mut buf = Vec::new();
+        csv_line(&mut buf, csv_record(&r)).unwrap();
+        let line = String::from_utf8(buf).unwrap();
+        assert!(line.ends_with("\r\n"));
+        assert!(line.contains(",'@张三,'=1+1,"), "{line}");
+        assert!(line.contains("\"第一行\n\"\"引号\"\",逗号\""), "{line}");
+        assert_eq!(
+            percent_encode("走访记录-2026-11-24.xlsx"),
+            "%E8%B5%B0%E8%AE%BF%E8%AE%B0%E5%BD%95-2026-11-24.xlsx"
+        );
+    }
 }

@@ -12,6 +12,7 @@ pub mod import;
 pub mod meeting;
 pub mod openapi;
 pub mod org;
+pub mod problems;
 pub mod roster;
 pub mod sync;
 pub mod visits;

@@ -37,6 +37,9 @@ use crate::AppState;
         super::meeting::meeting_sheet_get,
         super::exports::export_create,
         super::exports::export_download,
+        super::problems::problem_events_upload,
+        super::problems::problems_list,
+        super::problems::problem_get,
         super::health::health_check,
         openapi_get,
     ),
@@ -60,6 +63,7 @@ use crate::AppState;
         (name = "accounts", description = "Accounts, member-household links and QR enrolment (coordinators)"),
         (name = "households", description = "Households and roster import (coordinators)"),
         (name = "audit", description = "The audit log (county coordinators)"),
+        (name = "problems", description = "Problems raised at the door: escalation, answers and their trail"),
         (name = "reports", description = "Visit log, dashboard, meeting sheet and exports (coordinators)"),
     )
 )]

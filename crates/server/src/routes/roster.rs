@@ -9,7 +9,7 @@ use daohu_domain::{ApiError, RosterHousehold, RosterResponse, VisitSummary};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::{db, scope, AppError, AppState};
+use crate::{db, problems, scope, AppError, AppState};
 
 /// `/roster`, `/households/{id}/visits`.
 pub fn router() -> Router<AppState> {
@@ -18,7 +18,9 @@ pub fn router() -> Router<AppState> {
         .route("/households/{id}/visits", get(household_visits_list))
 }
 
-/// The households the caller looks after, each with its last visit and history (newest first):
+/// The households the caller looks after, each with its last visit, history (newest first)
+/// and the problems of the household the caller raised or was given (newest first, with
+/// their trails):
 /// a member's linked households, a grid leader's whole grid; empty for volunteers and
 /// coordinators (their views are `/api/households` and `/api/org`).
 #[utoipa::path(
@@ -37,10 +39,14 @@ pub async fn roster_get(
     let mut tx = state.pool.begin().await?;
     let households = scope::roster_households(&mut tx, &user).await?;
     let mut by_household: HashMap<Uuid, Vec<VisitSummary>> = HashMap::new();
+    // Problems of these households the caller raised or was given, with their trails,
+    // so the phone shows every answer offline.
+    let mut problems_by_household = HashMap::new();
     if !households.is_empty() {
         for (household, summary) in scope::history(&mut tx, &user, None).await? {
             by_household.entry(household).or_default().push(summary);
         }
+        problems_by_household = problems::raised_or_assigned(&mut tx, &user, db::now()).await?;
     }
     tx.commit().await?;
     let households = households
@@ -48,10 +54,14 @@ pub async fn roster_get(
         .map(|household| {
             let history = by_household.remove(&household.id).unwrap_or_default();
             let last_visit_on = history.iter().map(|v| v.visited_on).max();
+            let problems = problems_by_household
+                .remove(&household.id)
+                .unwrap_or_default();
             RosterHousehold {
                 household,
                 last_visit_on,
                 history,
+                problems,
             }
         })
         .collect();

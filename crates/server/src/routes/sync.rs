@@ -359,26 +359,9 @@ async fn store_visit(
         == 1;
 
     if inserted {
-        for p in &visit.problems {
-            // A problem id seen before (another visit's) keeps its first row.
-            sqlx::query(
-                "INSERT INTO problems (id, visit_id, household_id, category, urgency, description,
-                                       outcome, action, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(p.id.to_string())
-            .bind(visit.id.to_string())
-            .bind(visit.household_id.to_string())
-            .bind(p.category.as_str())
-            .bind(p.urgency.as_str())
-            .bind(&p.description)
-            .bind(p.outcome.as_str())
-            .bind(&p.action)
-            .bind(ts(now))
-            .execute(&mut *conn)
-            .await?;
-        }
+        // Its problems, with the status they have at the door (village level; new, or
+        // resolved on the spot). A problem id seen before (another visit's) keeps its first row.
+        crate::problems::insert_from_visit(conn, visit, now).await?;
         return Ok(receipt(visit, ReceiptStatus::Stored, None, Some(now)));
     }
 

@@ -207,7 +207,7 @@ impl Phone {
         Phone {
             index,
             token,
-            device: Uuid::from_u128(0xde71ce_0000 + u128::from(index)),
+            device: Uuid::from_u128(0x00de_71ce_0000 + u128::from(index)),
             member: member_id(account),
             households: households_of(account),
             outbox: Vec::new(),
@@ -314,7 +314,11 @@ impl Verdict {
 pub async fn verify(pool: &SqlitePool, recorded: &[Visit]) -> Verdict {
     let expected: HashMap<String, &Visit> =
         recorded.iter().map(|v| (v.id.to_string(), v)).collect();
-    assert_eq!(expected.len(), recorded.len(), "test made the same id twice");
+    assert_eq!(
+        expected.len(),
+        recorded.len(),
+        "test made the same id twice"
+    );
     let mut verdict = Verdict {
         expected: expected.len(),
         ..Verdict::default()
@@ -348,25 +352,30 @@ pub async fn verify(pool: &SqlitePool, recorded: &[Visit]) -> Verdict {
         };
         let parsed: Result<Visit, _> = serde_json::from_str(body);
         if parsed.as_ref().ok() != Some(*sent) {
-            verdict.half_written.push(format!("{id}: body is not the visit sent"));
+            verdict
+                .half_written
+                .push(format!("{id}: body is not the visit sent"));
         }
         if sha256_hex(body.as_bytes()) != *hash {
-            verdict.half_written.push(format!("{id}: content_hash is not the body's"));
+            verdict
+                .half_written
+                .push(format!("{id}: content_hash is not the body's"));
         }
         if *body != serde_json::to_string(*sent).unwrap() {
-            verdict.half_written.push(format!("{id}: body differs from the JSON sent"));
+            verdict
+                .half_written
+                .push(format!("{id}: body differs from the JSON sent"));
         }
     }
     verdict.missing = expected.keys().filter(|id| !seen.contains(*id)).count();
 
     // problems: exactly the problems of the stored visits, each on its visit
-    let problems: Vec<(String, String, String, String, String, String, String)> =
-        sqlx::query_as(
-            "SELECT id, visit_id, household_id, category, description, outcome, action FROM problems",
-        )
-        .fetch_all(pool)
-        .await
-        .unwrap();
+    let problems: Vec<(String, String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT id, visit_id, household_id, category, description, outcome, action FROM problems",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
     verdict.problem_rows = problems.len() as i64;
     let mut wanted: BTreeMap<String, (String, &ProblemEntry, Uuid)> = BTreeMap::new();
     for v in recorded {

@@ -1,0 +1,906 @@
+//! Problems after the door: where each stands, who may change it, and its trail.
+//!
+//! A problem row is made when its visit is first stored ([`insert_from_visit`]), with
+//! the status [`ProblemStatus::at_door`] gives. After that it changes only by events
+//! (`problem_events`, never updated except their `flagged` cache, never deleted):
+//! whenever an event is added, all events of the problem are replayed in time order
+//! ([`ProblemStatus::replay`]) inside the same transaction and the status columns of
+//! `problems` and each event's `flagged` are rewritten, so late and out-of-order
+//! events from offline phones merge exactly as if they had arrived in order.
+//!
+//! Who may send what ([`store_events`]):
+//! - a coordinator, for a problem of a household in their subtree whose current level
+//!   is at or below their own (village coordinator: village; township: village or
+//!   township; county: any): every kind. `Assign.to` must be an account in their subtree;
+//! - whoever raised the problem (the visit's member): `FamilyTold` and `Note`;
+//! - whoever it is assigned to: `Start`, `Answer` and `Note`.
+//!
+//! A problem the caller neither reaches as a coordinator nor raised nor was given is
+//! "not found", exactly like one that does not exist.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Utc};
+use daohu_domain::escalation::due_at;
+use daohu_domain::visit::MAX_TEXT_CHARS;
+use daohu_domain::{
+    is_v7, EventKind, Level, LevelCount, LinkedMember, Misfit, ProblemCategory, ProblemEvent,
+    ProblemHousehold, ProblemOutcome, ProblemState, ProblemStatus, ProblemView, Receipt,
+    ReceiptStatus, Role, TrailEntry, Urgency, Visit,
+};
+use sqlx::{SqliteConnection, SqlitePool};
+use uuid::Uuid;
+
+use crate::auth::{sha256_hex, AuthUser};
+use crate::db::{parse_ts, parse_uuid, ts};
+use crate::routes::sync::CONFLICT_REASON;
+use crate::AppError;
+
+/// Most events one request may carry (a phone sends its whole problem outbox at once).
+pub const MAX_EVENTS: usize = 1_000;
+/// Most problems one list answers.
+pub const MAX_LIST: usize = 1_000;
+
+/// Unknown problem, or one outside the caller's reach (the same words, so nothing leaks).
+pub const NOT_FOUND_REASON: &str = "找不到这个问题";
+/// A coordinator acting on a problem that sits above their level.
+pub const NOT_YOUR_LEVEL_REASON: &str = "这个问题不在你这一级处理";
+/// A member or grid leader sending something that is not theirs to send.
+pub const NOT_YOURS_REASON: &str =
+    "你只能对自己上报的问题记“已告知群众”或备注，对派给你的问题开始办理、答复或备注";
+/// `Assign.to` is not an account of the caller's subtree.
+pub const ASSIGNEE_OUT_OF_SCOPE_REASON: &str = "派单对象不在你的管辖范围内";
+/// `Assign.to` is a disabled account.
+pub const ASSIGNEE_DISABLED_REASON: &str = "这个账号已停用，不能派单";
+/// An id that is not a UUID v7.
+pub const BAD_ID_REASON: &str = "记录编号无效";
+/// A time no device could have (before 2000 or after 9999).
+pub const BAD_TIME_REASON: &str = "记录时间无效，请检查手机时间";
+
+/// How a level is stored.
+pub fn level_str(level: Level) -> &'static str {
+    match level {
+        Level::Village => "village",
+        Level::Township => "township",
+        Level::County => "county",
+    }
+}
+
+/// Reads a stored level back.
+pub fn parse_level(s: &str) -> Result<Level, AppError> {
+    [Level::Village, Level::Township, Level::County]
+        .into_iter()
+        .find(|l| level_str(*l) == s)
+        .ok_or_else(|| AppError::internal(format!("unknown stored level {s:?}")))
+}
+
+/// How a state is stored.
+pub fn state_str(state: ProblemState) -> &'static str {
+    match state {
+        ProblemState::New => "new",
+        ProblemState::Assigned => "assigned",
+        ProblemState::InProgress => "in_progress",
+        ProblemState::Resolved => "resolved",
+    }
+}
+
+/// Reads a stored state back.
+pub fn parse_state(s: &str) -> Result<ProblemState, AppError> {
+    [
+        ProblemState::New,
+        ProblemState::Assigned,
+        ProblemState::InProgress,
+        ProblemState::Resolved,
+    ]
+    .into_iter()
+    .find(|st| state_str(*st) == s)
+    .ok_or_else(|| AppError::internal(format!("unknown stored state {s:?}")))
+}
+
+/// The level a coordinator handles; `None` for other roles.
+pub fn coordinator_level(role: Role) -> Option<Level> {
+    match role {
+        Role::VillageCoordinator => Some(Level::Village),
+        Role::TownshipCoordinator => Some(Level::Township),
+        Role::CountyCoordinator => Some(Level::County),
+        Role::Member | Role::GridLeader | Role::Volunteer => None,
+    }
+}
+
+/// A device time as stored in `problem_events.at`: fixed width to the nanosecond, so
+/// text order is time order and nothing of the sender's time is lost.
+pub fn event_ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
+}
+
+/// Plain words for the kind of an event (the export's 动作 column).
+pub fn action_label(change: &EventKind) -> &'static str {
+    match change {
+        EventKind::Assign { .. } => "派单",
+        EventKind::Start => "开始办理",
+        EventKind::Answer { .. } => "答复",
+        EventKind::Escalate { .. } => "上报",
+        EventKind::Reopen { .. } => "重新办理",
+        EventKind::FamilyTold => "已告知群众",
+        EventKind::Note { .. } => "备注",
+    }
+}
+
+fn event_text(change: &EventKind) -> Option<&str> {
+    match change {
+        EventKind::Answer { text } | EventKind::Note { text } => Some(text),
+        EventKind::Escalate { note } | EventKind::Reopen { note } => Some(note),
+        EventKind::Assign { .. } | EventKind::Start | EventKind::FamilyTold => None,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// At the door
+
+/// Makes the problem rows of a visit being stored, with the status
+/// [`ProblemStatus::at_door`] gives, raised by the visit's member at its
+/// `recorded_at` (never later than `now`, so a phone clock running ahead does not
+/// push the due date out). A problem id seen before keeps its first row, so
+/// re-uploads and re-imports change nothing.
+pub async fn insert_from_visit(
+    conn: &mut SqliteConnection,
+    visit: &Visit,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let raised_at = visit.recorded_at.min(now);
+    for p in &visit.problems {
+        let status = ProblemStatus::at_door(p.outcome, &p.action);
+        sqlx::query(
+            "INSERT INTO problems (id, visit_id, household_id, category, urgency, description,
+                                   outcome, action, created_at, raised_by, raised_at, due_at,
+                                   level, state, assignee_id, answer, family_told)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(p.id.to_string())
+        .bind(visit.id.to_string())
+        .bind(visit.household_id.to_string())
+        .bind(p.category.as_str())
+        .bind(p.urgency.as_str())
+        .bind(&p.description)
+        .bind(p.outcome.as_str())
+        .bind(&p.action)
+        .bind(ts(now))
+        .bind(visit.member_id.to_string())
+        .bind(ts(raised_at))
+        .bind(ts(due_at(raised_at, p.urgency)))
+        .bind(level_str(status.level))
+        .bind(state_str(status.state))
+        .bind(status.assignee.map(|a| a.to_string()))
+        .bind(status.answer.as_deref())
+        .bind(status.family_told)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Who reaches a problem
+
+/// What deciding about one problem needs.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub id: Uuid,
+    /// The path of the household's grid.
+    pub grid_path: String,
+    pub raised_by: Option<Uuid>,
+    /// The cached status.
+    pub status: ProblemStatus,
+}
+
+/// A problem by id, whoever may see it.
+pub async fn target(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<Target>, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        grid_path: String,
+        raised_by: Option<String>,
+        level: String,
+        state: String,
+        assignee_id: Option<String>,
+        answer: Option<String>,
+        family_told: bool,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT g.path AS grid_path, p.raised_by, p.level, p.state, p.assignee_id, p.answer,
+                p.family_told
+         FROM problems p JOIN households h ON h.id = p.household_id JOIN units g ON g.id = h.grid_id
+         WHERE p.id = ?",
+    )
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(Target {
+            id,
+            grid_path: r.grid_path,
+            raised_by: r.raised_by.as_deref().map(parse_uuid).transpose()?,
+            status: ProblemStatus {
+                level: parse_level(&r.level)?,
+                state: parse_state(&r.state)?,
+                assignee: r.assignee_id.as_deref().map(parse_uuid).transpose()?,
+                answer: r.answer,
+                family_told: r.family_told,
+            },
+        })
+    })
+    .transpose()
+}
+
+impl Target {
+    /// Whether the problem's household is in the caller's subtree as a coordinator.
+    pub fn in_subtree_of(&self, user: &AuthUser) -> bool {
+        user.role.is_coordinator() && self.grid_path.starts_with(&user.unit_path)
+    }
+
+    /// Whether the caller may see the problem: a coordinator over its household, the
+    /// member who raised it, or the account it is assigned to.
+    pub fn seen_by(&self, user: &AuthUser) -> bool {
+        self.in_subtree_of(user)
+            || self.raised_by == Some(user.id)
+            || self.status.assignee == Some(user.id)
+    }
+
+    /// Whether the caller may send this change now (the problem as it stands).
+    fn allows(&self, user: &AuthUser, change: &EventKind) -> Result<(), &'static str> {
+        let subtree = self.in_subtree_of(user);
+        if subtree && coordinator_level(user.role).is_some_and(|mine| self.status.level <= mine) {
+            return Ok(());
+        }
+        let raised = self.raised_by == Some(user.id);
+        let assigned = self.status.assignee == Some(user.id);
+        let ok = match change {
+            EventKind::FamilyTold => raised,
+            EventKind::Note { .. } => raised || assigned,
+            EventKind::Start | EventKind::Answer { .. } => assigned,
+            EventKind::Assign { .. } | EventKind::Escalate { .. } | EventKind::Reopen { .. } => {
+                false
+            }
+        };
+        match (ok, subtree) {
+            (true, _) => Ok(()),
+            (false, true) => Err(NOT_YOUR_LEVEL_REASON),
+            (false, false) => Err(NOT_YOURS_REASON),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Events
+
+fn receipt(
+    event: &ProblemEvent,
+    status: ReceiptStatus,
+    reason: Option<String>,
+    at: Option<DateTime<Utc>>,
+) -> Receipt {
+    Receipt {
+        id: event.id,
+        status,
+        reason,
+        received_at: at,
+    }
+}
+
+fn rejected(event: &ProblemEvent, reason: impl Into<String>) -> Receipt {
+    receipt(event, ReceiptStatus::Rejected, Some(reason.into()), None)
+}
+
+/// Why an event cannot be stored whatever the problem's state, if it cannot.
+fn invalid(event: &ProblemEvent) -> Option<String> {
+    if !is_v7(&event.id) {
+        return Some(BAD_ID_REASON.into());
+    }
+    if !(2000..=9999).contains(&event.at.year()) {
+        return Some(BAD_TIME_REASON.into());
+    }
+    let text = event_text(&event.change)?;
+    if text.trim().is_empty() {
+        return Some(Misfit::EmptyText.message_zh().into());
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Some(format!("内容最多 {MAX_TEXT_CHARS} 字"));
+    }
+    None
+}
+
+/// Decides and stores events sent by `user` from `device_id`, inside the caller's write
+/// transaction: one receipt per event, in order.
+///
+/// - invalid (not a v7 id, impossible time, empty or over-long text) → `rejected`;
+/// - the id already stored: same sender and content → `duplicate` with the first
+///   `received_at`; otherwise → `conflict` (the stored event is kept);
+/// - a problem the caller does not reach, or a change they may not send now →
+///   `rejected` (see the module's rules);
+/// - otherwise `stored`, and the problem is replayed. An event that does not fit the
+///   problem's state (an answer after the answer…) is stored all the same and
+///   flagged; its receipt says why in `reason`.
+pub async fn store_events(
+    conn: &mut SqliteConnection,
+    user: &AuthUser,
+    device_id: Uuid,
+    events: &[ProblemEvent],
+    now: DateTime<Utc>,
+) -> Result<Vec<Receipt>, AppError> {
+    let mut receipts = Vec::with_capacity(events.len());
+    for event in events {
+        receipts.push(store_event(conn, user, device_id, event, now).await?);
+    }
+    Ok(receipts)
+}
+
+async fn store_event(
+    conn: &mut SqliteConnection,
+    user: &AuthUser,
+    device_id: Uuid,
+    event: &ProblemEvent,
+    now: DateTime<Utc>,
+) -> Result<Receipt, AppError> {
+    if let Some(reason) = invalid(event) {
+        return Ok(rejected(event, reason));
+    }
+    let change = serde_json::to_string(&event.change)?;
+    let hash = sha256_hex(format!("{}\n{}", user.id, serde_json::to_string(event)?));
+
+    // A retry is a duplicate even when the sender could no longer send it now
+    // (the problem moved up a level since, or was given to someone else).
+    let stored: Option<(String, String)> =
+        sqlx::query_as("SELECT content_hash, received_at FROM problem_events WHERE id = ?")
+            .bind(event.id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((stored_hash, at)) = stored {
+        let at = parse_ts(&at)?;
+        return Ok(if stored_hash == hash {
+            receipt(event, ReceiptStatus::Duplicate, None, Some(at))
+        } else {
+            receipt(
+                event,
+                ReceiptStatus::Conflict,
+                Some(CONFLICT_REASON.into()),
+                Some(at),
+            )
+        });
+    }
+
+    let Some(target) = target(conn, event.problem_id).await? else {
+        return Ok(rejected(event, NOT_FOUND_REASON));
+    };
+    if !target.seen_by(user) {
+        return Ok(rejected(event, NOT_FOUND_REASON));
+    }
+    if let Err(reason) = target.allows(user, &event.change) {
+        return Ok(rejected(event, reason));
+    }
+    if let EventKind::Assign { to } = &event.change {
+        let disabled: Option<bool> = sqlx::query_scalar(
+            "SELECT m.disabled FROM members m JOIN units u ON u.id = m.unit_id
+             WHERE m.id = ? AND u.path GLOB ?",
+        )
+        .bind(to.to_string())
+        .bind(format!("{}*", user.unit_path))
+        .fetch_optional(&mut *conn)
+        .await?;
+        match disabled {
+            None => return Ok(rejected(event, ASSIGNEE_OUT_OF_SCOPE_REASON)),
+            Some(true) => return Ok(rejected(event, ASSIGNEE_DISABLED_REASON)),
+            Some(false) => {}
+        }
+    }
+
+    sqlx::query(
+        "INSERT INTO problem_events (id, problem_id, actor_id, device_id, at, received_at,
+                                     content_hash, change, flagged)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
+    )
+    .bind(event.id.to_string())
+    .bind(target.id.to_string())
+    .bind(user.id.to_string())
+    .bind(device_id.to_string())
+    .bind(event_ts(event.at))
+    .bind(ts(now))
+    .bind(&hash)
+    .bind(&change)
+    .execute(&mut *conn)
+    .await?;
+    let misfit = replay(conn, target.id, Some(event.id)).await?;
+    Ok(receipt(
+        event,
+        ReceiptStatus::Stored,
+        misfit.map(|m| m.message_zh().to_string()),
+        Some(now),
+    ))
+}
+
+/// Every event of a problem, as sent (unsorted).
+async fn events_of(
+    conn: &mut SqliteConnection,
+    problem: Uuid,
+) -> Result<Vec<ProblemEvent>, AppError> {
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, at, change FROM problem_events WHERE problem_id = ?")
+            .bind(problem.to_string())
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.into_iter()
+        .map(|(id, at, change)| {
+            Ok(ProblemEvent {
+                id: parse_uuid(&id)?,
+                problem_id: problem,
+                at: parse_ts(&at)?,
+                change: serde_json::from_str(&change)?,
+            })
+        })
+        .collect()
+}
+
+/// Rebuilds a problem's status from the door and all its events
+/// ([`ProblemStatus::replay`]) and rewrites the cached columns: the problem's status
+/// and every event's `flagged`. Answers why `new_event` was flagged, if it was.
+pub async fn replay(
+    conn: &mut SqliteConnection,
+    problem: Uuid,
+    new_event: Option<Uuid>,
+) -> Result<Option<Misfit>, AppError> {
+    let (outcome, action): (String, String) =
+        sqlx::query_as("SELECT outcome, action FROM problems WHERE id = ?")
+            .bind(problem.to_string())
+            .fetch_one(&mut *conn)
+            .await?;
+    let outcome = ProblemOutcome::parse(&outcome)
+        .ok_or_else(|| AppError::internal(format!("unknown stored outcome {outcome:?}")))?;
+    let start = ProblemStatus::at_door(outcome, &action);
+    let mut events = events_of(conn, problem).await?;
+    let (status, flagged) = ProblemStatus::replay(start.clone(), &mut events);
+
+    sqlx::query(
+        "UPDATE problems SET level = ?, state = ?, assignee_id = ?, answer = ?, family_told = ?
+         WHERE id = ?",
+    )
+    .bind(level_str(status.level))
+    .bind(state_str(status.state))
+    .bind(status.assignee.map(|a| a.to_string()))
+    .bind(status.answer.as_deref())
+    .bind(status.family_told)
+    .bind(problem.to_string())
+    .execute(&mut *conn)
+    .await?;
+    let flagged_json = serde_json::to_string(&flagged)?;
+    sqlx::query(
+        "UPDATE problem_events SET flagged = (id IN (SELECT value FROM json_each(?)))
+         WHERE problem_id = ? AND flagged IS NOT (id IN (SELECT value FROM json_each(?)))",
+    )
+    .bind(&flagged_json)
+    .bind(problem.to_string())
+    .bind(&flagged_json)
+    .execute(&mut *conn)
+    .await?;
+
+    // Why the new event did not fit: the status just before it, in merge order.
+    let Some(new_event) = new_event.filter(|id| flagged.contains(id)) else {
+        return Ok(None);
+    };
+    let Some(index) = events.iter().position(|e| e.id == new_event) else {
+        return Ok(None);
+    };
+    let mut before = events[..index].to_vec();
+    let (mut status, _) = ProblemStatus::replay(start, &mut before);
+    Ok(status.apply(&events[index].change).err())
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+
+#[derive(sqlx::FromRow)]
+struct ViewRow {
+    id: String,
+    visit_id: String,
+    household_id: String,
+    head_name: String,
+    address: String,
+    grid_name: String,
+    village_name: Option<String>,
+    raised_by: Option<String>,
+    raised_by_name: Option<String>,
+    raised_at: String,
+    category: String,
+    urgency: String,
+    description: String,
+    level: String,
+    state: String,
+    assignee_id: Option<String>,
+    assignee_name: Option<String>,
+    answer: Option<String>,
+    family_told: bool,
+}
+
+/// The select of [`ViewRow`]; `households h` and `units g` (its grid) for conditions.
+const VIEW_SELECT: &str = "SELECT p.id, p.visit_id, p.household_id, h.head_name, h.address,
+        g.name AS grid_name, vu.name AS village_name, p.raised_by, rm.name AS raised_by_name,
+        COALESCE(p.raised_at, p.created_at) AS raised_at, p.category, p.urgency, p.description,
+        p.level, p.state, p.assignee_id, am.name AS assignee_name, p.answer, p.family_told
+    FROM problems p
+    JOIN households h ON h.id = p.household_id
+    JOIN units g ON g.id = h.grid_id
+    LEFT JOIN units vu ON vu.id = g.parent_id
+    LEFT JOIN members rm ON rm.id = p.raised_by
+    LEFT JOIN members am ON am.id = p.assignee_id";
+
+impl ViewRow {
+    fn into_view(self, now: DateTime<Utc>) -> Result<ProblemView, AppError> {
+        let urgency = Urgency::parse(&self.urgency).ok_or_else(|| {
+            AppError::internal(format!("unknown stored urgency {:?}", self.urgency))
+        })?;
+        let category = ProblemCategory::parse(&self.category).ok_or_else(|| {
+            AppError::internal(format!("unknown stored category {:?}", self.category))
+        })?;
+        let raised_at = parse_ts(&self.raised_at)?;
+        let status = ProblemStatus {
+            level: parse_level(&self.level)?,
+            state: parse_state(&self.state)?,
+            assignee: self.assignee_id.as_deref().map(parse_uuid).transpose()?,
+            answer: self.answer,
+            family_told: self.family_told,
+        };
+        let due = due_at(raised_at, urgency);
+        Ok(ProblemView {
+            id: parse_uuid(&self.id)?,
+            visit_id: parse_uuid(&self.visit_id)?,
+            household: ProblemHousehold {
+                id: parse_uuid(&self.household_id)?,
+                head_name: self.head_name,
+                address: self.address,
+                grid_name: self.grid_name,
+                village_name: self.village_name.unwrap_or_default(),
+            },
+            raised_by: LinkedMember {
+                id: self
+                    .raised_by
+                    .as_deref()
+                    .map(parse_uuid)
+                    .transpose()?
+                    .unwrap_or_default(),
+                name: self.raised_by_name.unwrap_or_default(),
+            },
+            raised_at,
+            category,
+            urgency,
+            description: self.description,
+            overdue: status.state.is_open() && now > due,
+            status,
+            assignee_name: self.assignee_name,
+            due_at: due,
+            trail: Vec::new(),
+        })
+    }
+}
+
+/// Problems matching `condition` (SQL over `problems p`, `households h`, `units g`,
+/// with `binds` for its `?`s, all text), newest first, at most `limit` (all: `None`), each with
+/// its whole trail.
+pub async fn views(
+    conn: &mut SqliteConnection,
+    condition: &str,
+    binds: &[String],
+    limit: Option<usize>,
+    now: DateTime<Utc>,
+) -> Result<Vec<ProblemView>, AppError> {
+    let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+    let sql = format!(
+        "{VIEW_SELECT} WHERE {condition} ORDER BY COALESCE(p.raised_at, p.created_at) DESC, p.id DESC
+         LIMIT {limit}"
+    );
+    let mut query = sqlx::query_as::<_, ViewRow>(&sql);
+    for b in binds {
+        query = query.bind(b);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    let mut views = rows
+        .into_iter()
+        .map(|r| r.into_view(now))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ids: Vec<Uuid> = views.iter().map(|v| v.id).collect();
+    let mut trails = trails(conn, &ids).await?;
+    for v in &mut views {
+        v.trail = trails.remove(&v.id).unwrap_or_default();
+    }
+    Ok(views)
+}
+
+/// The trails of these problems, each in merge order (time, then id).
+pub async fn trails(
+    conn: &mut SqliteConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<TrailEntry>>, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: String,
+        problem_id: String,
+        at: String,
+        change: String,
+        received_at: String,
+        flagged: bool,
+        actor_name: String,
+    }
+    let mut out: HashMap<Uuid, Vec<TrailEntry>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT e.id, e.problem_id, e.at, e.change, e.received_at, e.flagged,
+                    m.name AS actor_name
+             FROM problem_events e JOIN members m ON m.id = e.actor_id
+             WHERE e.problem_id IN (SELECT value FROM json_each(?))
+             ORDER BY e.problem_id, e.at, e.id",
+        )
+        .bind(serde_json::to_string(chunk)?)
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in rows {
+            let problem_id = parse_uuid(&r.problem_id)?;
+            out.entry(problem_id).or_default().push(TrailEntry {
+                event: ProblemEvent {
+                    id: parse_uuid(&r.id)?,
+                    problem_id,
+                    at: parse_ts(&r.at)?,
+                    change: serde_json::from_str(&r.change)?,
+                },
+                actor_name: r.actor_name,
+                received_at: parse_ts(&r.received_at)?,
+                flagged: r.flagged,
+            });
+        }
+    }
+    for trail in out.values_mut() {
+        trail.sort_by(|a, b| {
+            a.event
+                .at
+                .cmp(&b.event.at)
+                .then(a.event.id.cmp(&b.event.id))
+        });
+    }
+    Ok(out)
+}
+
+/// One problem as the caller may see it (see [`Target::seen_by`]); `None` otherwise.
+pub async fn view_for(
+    conn: &mut SqliteConnection,
+    user: &AuthUser,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<ProblemView>, AppError> {
+    match target(conn, id).await? {
+        Some(t) if t.seen_by(user) => {
+            let mut found = views(conn, "p.id = ?", &[id.to_string()], Some(1), now).await?;
+            Ok(found.pop())
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The problems the caller raised or was given, by household (for the phone's roster).
+pub async fn raised_or_assigned(
+    conn: &mut SqliteConnection,
+    user: &AuthUser,
+    now: DateTime<Utc>,
+) -> Result<HashMap<Uuid, Vec<ProblemView>>, AppError> {
+    let me = user.id.to_string();
+    let list = views(
+        conn,
+        "(p.raised_by = ? OR p.assignee_id = ?)",
+        &[me.clone(), me],
+        None,
+        now,
+    )
+    .await?;
+    let mut out: HashMap<Uuid, Vec<ProblemView>> = HashMap::new();
+    for v in list {
+        out.entry(v.household.id).or_default().push(v);
+    }
+    Ok(out)
+}
+
+/// Open and overdue problems per level (village, township, county, zeros included) for
+/// households of the units whose path matches `glob`.
+pub async fn level_counts(
+    conn: &mut SqliteConnection,
+    glob: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<LevelCount>, AppError> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT p.level, COUNT(*), COALESCE(SUM(p.due_at < ?), 0)
+         FROM problems p JOIN households h ON h.id = p.household_id JOIN units g ON g.id = h.grid_id
+         WHERE g.path GLOB ? AND p.state != 'resolved'
+         GROUP BY p.level",
+    )
+    .bind(ts(now))
+    .bind(glob)
+    .fetch_all(conn)
+    .await?;
+    let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+    let mut out: Vec<LevelCount> = [Level::Village, Level::Township, Level::County]
+        .into_iter()
+        .map(|level| LevelCount {
+            level,
+            open: 0,
+            overdue: 0,
+        })
+        .collect();
+    for (level, open, overdue) in rows {
+        let level = parse_level(&level)?;
+        if let Some(c) = out.iter_mut().find(|c| c.level == level) {
+            c.open = count(open);
+            c.overdue = count(overdue);
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// Exports
+
+/// One line of the export's 办理经过 sheet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExportEvent {
+    pub at: DateTime<Utc>,
+    pub actor_name: String,
+    /// 动作: [`action_label`].
+    pub action: &'static str,
+    /// 内容: the text, or for an assignment the name of the account given it.
+    pub content: String,
+    pub flagged: bool,
+}
+
+/// Where a problem stands, for the export's 问题 sheet, with its trail.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExportProblem {
+    pub status: ProblemStatus,
+    pub overdue: bool,
+    pub events: Vec<ExportEvent>,
+}
+
+/// Status and trail of these problems (those without a row are left out).
+pub async fn export_details(
+    pool: &SqlitePool,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<HashMap<Uuid, ExportProblem>, AppError> {
+    let mut out = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let mut conn = pool.acquire().await?;
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: String,
+        level: String,
+        state: String,
+        assignee_id: Option<String>,
+        answer: Option<String>,
+        family_told: bool,
+        due_at: Option<String>,
+    }
+    for chunk in ids.chunks(500) {
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, level, state, assignee_id, answer, family_told, due_at FROM problems
+             WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(serde_json::to_string(chunk)?)
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in rows {
+            let status = ProblemStatus {
+                level: parse_level(&r.level)?,
+                state: parse_state(&r.state)?,
+                assignee: r.assignee_id.as_deref().map(parse_uuid).transpose()?,
+                answer: r.answer,
+                family_told: r.family_told,
+            };
+            let due = r.due_at.as_deref().map(parse_ts).transpose()?;
+            out.insert(
+                parse_uuid(&r.id)?,
+                ExportProblem {
+                    overdue: status.state.is_open() && due.is_some_and(|d| now > d),
+                    status,
+                    events: Vec::new(),
+                },
+            );
+        }
+    }
+    let found: Vec<Uuid> = out.keys().copied().collect();
+    let trails = trails(&mut conn, &found).await?;
+    let assignees: Vec<Uuid> = trails
+        .values()
+        .flatten()
+        .filter_map(|t| match t.event.change {
+            EventKind::Assign { to } => Some(to),
+            _ => None,
+        })
+        .collect();
+    let mut names: HashMap<Uuid, String> = HashMap::new();
+    for chunk in assignees.chunks(500) {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, name FROM members WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(serde_json::to_string(chunk)?)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (id, name) in rows {
+            names.insert(parse_uuid(&id)?, name);
+        }
+    }
+    for (id, trail) in trails {
+        if let Some(p) = out.get_mut(&id) {
+            p.events = trail
+                .into_iter()
+                .map(|t| ExportEvent {
+                    at: t.event.at,
+                    action: action_label(&t.event.change),
+                    content: match &t.event.change {
+                        EventKind::Assign { to } => {
+                            names.get(to).cloned().unwrap_or_else(|| to.to_string())
+                        }
+                        other => event_text(other).unwrap_or_default().to_string(),
+                    },
+                    actor_name: t.actor_name,
+                    flagged: t.flagged,
+                })
+                .collect();
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_words_round_trip_and_match_serde() {
+        for l in [Level::Village, Level::Township, Level::County] {
+            assert_eq!(parse_level(level_str(l)).unwrap(), l);
+            assert_eq!(
+                serde_json::to_string(&l).unwrap(),
+                format!("\"{}\"", level_str(l))
+            );
+        }
+        for s in [
+            ProblemState::New,
+            ProblemState::Assigned,
+            ProblemState::InProgress,
+            ProblemState::Resolved,
+        ] {
+            assert_eq!(parse_state(state_str(s)).unwrap(), s);
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", state_str(s))
+            );
+        }
+    }
+
+    #[test]
+    fn event_times_keep_their_order_and_precision() {
+        let a = DateTime::from_timestamp(1_800_000_000, 5).unwrap();
+        let b = DateTime::from_timestamp(1_800_000_000, 400_000_000).unwrap();
+        assert!(event_ts(a) < event_ts(b));
+        assert_eq!(event_ts(a).len(), event_ts(b).len());
+        assert_eq!(parse_ts(&event_ts(a)).unwrap(), a);
+    }
+
+    #[test]
+    fn coordinators_handle_their_level() {
+        assert_eq!(
+            coordinator_level(Role::VillageCoordinator),
+            Some(Level::Village)
+        );
+        assert_eq!(
+            coordinator_level(Role::CountyCoordinator),
+            Some(Level::County)
+        );
+        assert_eq!(coordinator_level(Role::Member), None);
+        assert!(Level::Village < Level::Township && Level::Township < Level::County);
+    }
+}

@@ -1,0 +1,459 @@
+//! Export links and downloads: one-time tokens, scope, JSON lines, and XLSX / CSV
+//! files read back by LibreOffice (which must be installed: the test fails without it).
+
+mod common;
+mod report_data;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use axum::http::{header, Method, StatusCode};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use common::{Answer, TestApp};
+use daohu_domain::escalation::due_at;
+use daohu_domain::{
+    safe_cell, uuid_v7, ExportLink, ProblemCategory, ProblemEntry, ProblemOutcome, SectionKind,
+    SectionState, Urgency, Visit, VisitLogPage, VisitLogRow,
+};
+use daohu_server::db::ts;
+use daohu_server::routes::exports::{PROBLEM_COLUMNS, VISIT_COLUMNS};
+use daohu_server::seed::{grid_id, household_id, member_id, second_village_id, village_id};
+use report_data::{insert, phone_time};
+use serde_json::Value;
+
+async fn create(app: &TestApp, token: &str, query: &str) -> Answer {
+    app.call(Method::POST, &format!("/api/exports?{query}"), Some(token), None)
+        .await
+}
+
+async fn link(app: &TestApp, token: &str, query: &str) -> ExportLink {
+    let answer = create(app, token, query).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{query}: {:?}", answer.json());
+    serde_json::from_slice(&answer.body).unwrap()
+}
+
+async fn download(app: &TestApp, url: &str) -> Answer {
+    app.call(Method::GET, url, None, None).await
+}
+
+async fn log(app: &TestApp, token: &str, query: &str) -> VisitLogPage {
+    let answer = app
+        .call(Method::GET, &format!("/api/visits?limit=500&{query}"), Some(token), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    serde_json::from_slice(&answer.body).unwrap()
+}
+
+fn jsonl_rows(body: &[u8]) -> Vec<VisitLogRow> {
+    let text = std::str::from_utf8(body).unwrap();
+    assert!(text.is_empty() || text.ends_with('\n'));
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn export_links_are_single_use_scoped_and_short_lived() {
+    let app = TestApp::new().await;
+    let visits = report_data::generate(200, chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(), 60, 11);
+    report_data::store(&app, &visits).await;
+    let zhao = app.session(9).await;
+    let sun = app.session(19).await;
+
+    // JSON lines: one row per line, exactly the filter's total, in log order.
+    for query in [
+        String::new(),
+        format!("unit_id={}", grid_id(2)),
+        "state=next_time&from=2026-02-01".to_string(),
+        "q=%E5%AE%B6".to_string(),
+        "from=2030-01-01".to_string(),
+    ] {
+        let page = log(&app, &zhao, &query).await;
+        let l = link(&app, &zhao, &format!("format=jsonl&{query}")).await;
+        assert!(l.url.starts_with("/api/exports/") && l.url.len() == "/api/exports/".len() + 64);
+        let left = l.expires_at - Utc::now();
+        assert!(left > Duration::minutes(9) && left <= Duration::minutes(10), "{left}");
+        let answer = download(&app, &l.url).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.headers[header::CONTENT_TYPE], "application/x-ndjson; charset=utf-8");
+        let rows = jsonl_rows(&answer.body);
+        assert_eq!(rows.len() as u64, page.total, "{query}");
+        assert_eq!(rows, page.rows, "{query}");
+        assert!(rows.iter().all(|r| r.village_name == "青山村"));
+        // Single use.
+        let again = download(&app, &l.url).await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND);
+        assert_eq!(again.json()["error"], "not_found");
+    }
+    // The township sees both villages.
+    let total = log(&app, &sun, "").await.total;
+    let l = link(&app, &sun, "format=jsonl").await;
+    assert_eq!(jsonl_rows(&download(&app, &l.url).await.body).len() as u64, total);
+    assert_eq!(total, 200);
+
+    // The file name: Chinese, percent-encoded, with today's date.
+    let l = link(&app, &zhao, "format=csv").await;
+    let answer = download(&app, &l.url).await;
+    let today = chrono::Local::now().date_naive();
+    let disposition = answer.headers[header::CONTENT_DISPOSITION].to_str().unwrap();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(
+        disposition.contains(&format!(
+            "filename*=UTF-8''%E8%B5%B0%E8%AE%BF%E8%AE%B0%E5%BD%95-{today}.csv"
+        )),
+        "{disposition}"
+    );
+    assert_eq!(answer.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+
+    // Expired: 404.
+    let l = link(&app, &zhao, "format=jsonl").await;
+    sqlx::query("UPDATE export_links SET expires_at = ?")
+        .bind(ts(daohu_server::db::now() - Duration::seconds(1)))
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(download(&app, &l.url).await.status, StatusCode::NOT_FOUND);
+    // Unknown and malformed tokens: 404 JSON.
+    for url in [
+        format!("/api/exports/{}", "ab".repeat(32)),
+        "/api/exports/xyz".to_string(),
+        format!("/api/exports/{}", "g".repeat(64)),
+    ] {
+        let answer = download(&app, &url).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{url}");
+        assert_eq!(answer.json()["error"], "not_found");
+    }
+    // The creator disabled after making the link: 404.
+    let l = link(&app, &sun, "format=jsonl").await;
+    sqlx::query("UPDATE members SET disabled = 1 WHERE id = ?")
+        .bind(member_id(19).to_string())
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(download(&app, &l.url).await.status, StatusCode::NOT_FOUND);
+    sqlx::query("UPDATE members SET disabled = 0 WHERE id = ?")
+        .bind(member_id(19).to_string())
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    // The creator's scope is applied again at download: moved down to 青山村, a link
+    // for 绿水村 no longer works, and one for everything holds 青山村 only.
+    let sun = app.session(19).await;
+    let green = link(&app, &sun, &format!("format=jsonl&unit_id={}", second_village_id())).await;
+    let everything = link(&app, &sun, "format=jsonl").await;
+    sqlx::query("UPDATE members SET role = 'village_coordinator', unit_id = ? WHERE id = ?")
+        .bind(village_id().to_string())
+        .bind(member_id(19).to_string())
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(download(&app, &green.url).await.status, StatusCode::NOT_FOUND);
+    let rows = jsonl_rows(&download(&app, &everything.url).await.body);
+    assert_eq!(rows.len() as u64, log(&app, &zhao, "").await.total);
+    assert!(rows.iter().all(|r| r.village_name == "青山村"));
+
+    // Who may make links: coordinators only; ids outside the subtree 404; bad input 400.
+    for m in [1, 2, 3, 5, 21] {
+        let token = app.session(m).await;
+        let answer = create(&app, &token, "format=csv").await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{m}");
+    }
+    let answer = app.call(Method::POST, "/api/exports?format=csv", None, None).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    for (query, status) in [
+        (format!("format=csv&unit_id={}", second_village_id()), StatusCode::NOT_FOUND),
+        (format!("format=csv&household_id={}", household_id(60)), StatusCode::NOT_FOUND),
+        (format!("format=csv&member_id={}", member_id(21)), StatusCode::NOT_FOUND),
+        ("format=pdf".to_string(), StatusCode::BAD_REQUEST),
+        ("".to_string(), StatusCode::BAD_REQUEST),
+        ("format=csv&limit=5".to_string(), StatusCode::BAD_REQUEST),
+        ("format=csv&section=member_contact".to_string(), StatusCode::BAD_REQUEST),
+    ] {
+        let answer = create(&app, &zhao, &query).await;
+        assert_eq!(answer.status, status, "{query}");
+    }
+
+    // Audit: who, which format, the filter without search text; never the token.
+    let audit = app.audit_actions().await;
+    let created: Vec<&(String, String)> =
+        audit.iter().filter(|(a, _)| a == "export_created").collect();
+    let downloaded: Vec<&(String, String)> =
+        audit.iter().filter(|(a, _)| a == "export_downloaded").collect();
+    assert!(created.len() >= 10 && downloaded.len() >= 8);
+    for (_, detail) in created.iter().chain(&downloaded) {
+        let v: Value = serde_json::from_str(detail).unwrap();
+        assert!(["csv", "jsonl", "xlsx"].contains(&v["format"].as_str().unwrap()));
+        assert!(!detail.contains("家"), "no search text in the audit: {detail}");
+    }
+    assert!(created
+        .iter()
+        .any(|(_, d)| d.contains("\"text_search\":true")));
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM export_links")
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap();
+    let l = link(&app, &zhao, "format=csv").await;
+    let token = l.url.rsplit('/').next().unwrap();
+    assert!(!stored.iter().any(|h| h == token));
+    let all: String = sqlx::query_scalar("SELECT group_concat(detail) FROM audit_log")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert!(!all.contains(token));
+}
+
+// ---------------------------------------------------------------------------
+// LibreOffice
+
+/// Converts `file` to CSV (UTF-8, comma, double quotes) with LibreOffice into
+/// `out`; `sheet` picks a worksheet of a workbook (1-based). Each call has its own
+/// profile folder so tests can run side by side.
+fn soffice_csv(file: &Path, out: &Path, sheet: Option<u32>, csv_input: bool) -> Vec<Vec<String>> {
+    let profile = out.join("lo-profile");
+    std::fs::create_dir_all(out).unwrap();
+    let options = match sheet {
+        Some(n) => format!("csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,{n}"),
+        None => "csv:Text - txt - csv (StarCalc):44,34,76,1".to_string(),
+    };
+    let mut cmd = Command::new("soffice");
+    cmd.arg(format!("-env:UserInstallation=file://{}", profile.display()))
+        .arg("--headless");
+    if csv_input {
+        cmd.arg("--infilter=CSV:44,34,76,1");
+    }
+    let status = cmd
+        .arg("--convert-to")
+        .arg(&options)
+        .arg("--outdir")
+        .arg(out)
+        .arg(file)
+        .output()
+        .expect("LibreOffice (soffice) must be installed for this test: apt-get install libreoffice-calc");
+    assert!(status.status.success(), "soffice failed: {status:?}");
+    let stem = file.file_stem().unwrap().to_string_lossy().to_string();
+    let written: PathBuf = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "csv")
+                && p.file_stem().unwrap().to_string_lossy().starts_with(&stem)
+        })
+        .unwrap_or_else(|| panic!("soffice wrote no CSV: {status:?}"));
+    let bytes = std::fs::read(&written).unwrap();
+    let text = String::from_utf8(bytes).expect("LibreOffice wrote UTF-8");
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+fn china(t: DateTime<Utc>) -> String {
+    t.with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// The cells a visit row should show, as text, before spreadsheet formatting.
+fn expected_visit_cells(r: &VisitLogRow) -> Vec<String> {
+    let mut cells = vec![
+        r.visited_on.to_string(),
+        safe_cell(&r.head_name).into_owned(),
+        safe_cell(&r.address).into_owned(),
+        safe_cell(&r.grid_name).into_owned(),
+        safe_cell(&r.village_name).into_owned(),
+        safe_cell(&r.member_name).into_owned(),
+    ];
+    for kind in SectionKind::ALL {
+        let state = r.sections.iter().find(|(k, _)| *k == kind).and_then(|(_, s)| *s);
+        cells.push(state.map(SectionState::label_zh).unwrap_or("").to_string());
+    }
+    cells.push(r.problem_count.to_string());
+    cells.push(r.escalated_count.to_string());
+    cells.push(safe_cell(&r.summary).into_owned());
+    cells.push(china(r.recorded_at));
+    cells.push(china(r.received_at));
+    cells.push(if r.clock_flag { "是" } else { "" }.to_string());
+    cells.push(r.id.to_string());
+    cells
+}
+
+/// Visits whose text looks like formulas, with Chinese, quotes, commas and line breaks.
+async fn tricky_visits(app: &TestApp) -> Vec<Visit> {
+    for (n, head, address) in [
+        (0u128, "@张三", "青山村一组1号"),
+        (1, "李四", "+86 青山村一组2号"),
+        (2, "＝王五", "-3号院"),
+        (3, "赵\"六\"，七", "青山村一组4号\n后院"),
+    ] {
+        sqlx::query("UPDATE households SET head_name = ?, address = ? WHERE id = ?")
+            .bind(head)
+            .bind(address)
+            .bind(household_id(n).to_string())
+            .execute(&app.state.pool)
+            .await
+            .unwrap();
+    }
+    let summaries = [
+        "=1+1",
+        "+1",
+        "-1",
+        "@SUM(A1)",
+        "＝1+1",
+        "=HYPERLINK(\"http://example.com\",\"点我\")",
+        "第一行\n第二行，\"引号\",逗号",
+        "老人身体不好，需要常去看看",
+    ];
+    let mut out = Vec::new();
+    for (k, summary) in summaries.iter().enumerate() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 1 + k as u32).unwrap();
+        let n = (k % 4) as u128;
+        let mut v = Visit::new(
+            uuid_v7(1_780_000_000_000 + k as u64, [k as u8; 10]),
+            household_id(n),
+            member_id(1),
+            day,
+            phone_time(day, k as u64),
+        );
+        for (i, s) in v.sections.iter_mut().enumerate() {
+            s.state = Some(SectionState::ALL[(i + k) % 3]);
+        }
+        v.summary = summary.to_string();
+        if k % 2 == 0 {
+            v.problems.push(ProblemEntry {
+                id: uuid_v7(1_781_000_000_000 + k as u64, [1; 10]),
+                category: ProblemCategory::ALL[k % 10],
+                urgency: Urgency::High,
+                description: if k == 0 { "=1+1".into() } else { format!("屋顶漏雨{k}") },
+                outcome: ProblemOutcome::ResolvedOnSpot,
+                action: "@当场修好".into(),
+            });
+            v.problems.push(ProblemEntry {
+                id: uuid_v7(1_782_000_000_000 + k as u64, [2; 10]),
+                category: ProblemCategory::Water,
+                urgency: Urgency::Low,
+                description: "－水管冻裂".into(),
+                outcome: ProblemOutcome::Escalate,
+                action: String::new(),
+            });
+        }
+        let received = v.recorded_at + if k == 3 { Duration::hours(30) } else { Duration::minutes(90) };
+        insert(&app.state.pool, &v, received).await;
+        out.push(v);
+    }
+    // And one in 绿水村, which the village coordinator's export must not hold.
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    let mut v = Visit::new(uuid_v7(1_783_000_000_000, [9; 10]), household_id(60), member_id(21), day, phone_time(day, 99));
+    for s in &mut v.sections {
+        s.state = Some(SectionState::Done);
+    }
+    v.summary = "绿水村的走访".into();
+    insert(&app.state.pool, &v, v.recorded_at).await;
+    out
+}
+
+#[tokio::test]
+async fn xlsx_and_csv_exports_read_back_in_libreoffice() {
+    let app = TestApp::new().await;
+    let visits = tricky_visits(&app).await;
+    let zhao = app.session(9).await;
+    let page = log(&app, &zhao, "").await;
+    assert_eq!(page.rows.len(), visits.len());
+    let out = app.dir.path().join("lo");
+    std::fs::create_dir_all(&out).unwrap();
+
+    // XLSX
+    let l = link(&app, &zhao, "format=xlsx").await;
+    let answer = download(&app, &l.url).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        answer.headers[header::CONTENT_TYPE],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert_eq!(
+        answer.headers[header::CONTENT_LENGTH].to_str().unwrap(),
+        answer.body.len().to_string()
+    );
+    assert!(answer.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .ends_with(".xlsx"));
+    let xlsx = out.join("visits.xlsx");
+    std::fs::write(&xlsx, &answer.body).unwrap();
+    let sheet = soffice_csv(&xlsx, &out.join("x1"), Some(1), false);
+    assert_eq!(sheet[0], VISIT_COLUMNS);
+    assert_eq!(sheet.len(), page.rows.len() + 1);
+    for (got, row) in sheet[1..].iter().zip(&page.rows) {
+        assert_eq!(got, &expected_visit_cells(row), "xlsx row of {}", row.summary);
+    }
+    // The formula-looking cells are the literal text, never evaluated.
+    let all: Vec<&String> = sheet.iter().flatten().collect();
+    for literal in ["'=1+1", "'@张三", "'+86 青山村一组2号", "'＝王五", "'-3号院", "'@SUM(A1)", "'＝1+1"] {
+        assert!(all.iter().any(|c| *c == literal), "{literal} missing in {sheet:?}");
+    }
+    // Summaries (column 14) are never an evaluated result.
+    assert!(sheet[1..].iter().all(|r| r[13].starts_with('\'') || r[13].starts_with('第') || r[13].starts_with('老')));
+    assert!(all.iter().any(|c| *c == "第一行\n第二行，\"引号\",逗号"));
+    assert!(!all.iter().any(|c| c.contains("绿水")));
+
+    // Sheet 2: problems.
+    let problems = soffice_csv(&xlsx, &out.join("x2"), Some(2), false);
+    assert_eq!(problems[0], PROBLEM_COLUMNS);
+    let mut expected: Vec<Vec<String>> = Vec::new();
+    for row in &page.rows {
+        let v = visits.iter().find(|v| v.id == row.id).unwrap();
+        for p in &v.problems {
+            let resolved = p.outcome == ProblemOutcome::ResolvedOnSpot;
+            expected.push(vec![
+                row.visited_on.to_string(),
+                safe_cell(&row.head_name).into_owned(),
+                safe_cell(&row.address).into_owned(),
+                row.grid_name.clone(),
+                row.member_name.clone(),
+                p.category.label_zh().to_string(),
+                p.urgency.label_zh().to_string(),
+                safe_cell(&p.description).into_owned(),
+                p.outcome.label_zh().to_string(),
+                safe_cell(&p.action).into_owned(),
+                p.id.to_string(),
+                // where it stands now: no events, so the status at the door
+                "村级".to_string(),
+                if resolved { "已办结" } else { "待处理" }.to_string(),
+                if resolved { safe_cell(&p.action).into_owned() } else { String::new() },
+                if !resolved && Utc::now() > due_at(v.recorded_at, p.urgency) { "是" } else { "" }
+                    .to_string(),
+            ]);
+        }
+    }
+    assert_eq!(&problems[1..], &expected[..]);
+    assert!(problems.iter().flatten().any(|c| c == "'－水管冻裂"));
+
+    // CSV
+    let l = link(&app, &zhao, "format=csv").await;
+    let answer = download(&app, &l.url).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.body.starts_with("\u{feff}走访日期,户主".as_bytes()));
+    let text = std::str::from_utf8(&answer.body).unwrap();
+    assert!(text.contains("\r\n") && text.ends_with("\r\n"));
+    assert_eq!(
+        text.matches("\r\n").count(),
+        page.rows.len() + 1,
+        "CRLF ends records; the line break inside a quoted summary is its own"
+    );
+    let csv_file = out.join("visits.csv");
+    std::fs::write(&csv_file, &answer.body).unwrap();
+    let sheet = soffice_csv(&csv_file, &out.join("c1"), None, true);
+    assert_eq!(sheet[0], VISIT_COLUMNS);
+    assert_eq!(sheet.len(), page.rows.len() + 1);
+    for (got, row) in sheet[1..].iter().zip(&page.rows) {
+        let mut expected = expected_visit_cells(row);
+        // LibreOffice reads "2026-03-08 10:00" as a date-time and writes it back with seconds.
+        expected[14].push_str(":00");
+        expected[15].push_str(":00");
+        assert_eq!(got, &expected, "csv row of {}", row.summary);
+    }
+}

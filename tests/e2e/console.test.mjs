@@ -1,0 +1,78 @@
+// The coordinators' console in the browser against the real server: the
+// dashboard's coverage, the visit log with a filter and a visit opened in
+// full, downloads that arrive as real files, and the weekly meeting sheet.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { useServerAndBrowser, phone, makeVisit, MEMBER1, MEMBER2 } from './harness.mjs';
+
+const COORD = { phone: '13800000009', password: 'daohu123' };
+const env = useServerAndBrowser();
+
+before(async () => {
+  await env.ready;
+  const { server } = env;
+  // Visits from two members of the village, uploaded through the real sync API.
+  for (const who of [MEMBER1, MEMBER2]) {
+    const token = await server.login(who);
+    const me = (await server.api('/api/me', { token })).json;
+    const roster = (await server.api('/api/roster', { token })).json;
+    const hh = roster.households.map((h) => h.household.id);
+    const visits = [
+      makeVisit(hh[0], me.id, { summary: '=1+1', problems: [{ description: '屋顶漏雨' }] }),
+      makeVisit(hh[1], me.id, { states: ['done', 'done', 'next_time', 'not_applicable', 'done'], summary: '政策卡已发' }),
+    ];
+    const r = await server.api('/api/sync/visits', { token, method: 'POST', body: { device_id: me.id, visits } });
+    assert.equal(r.status, 200);
+    assert.ok(r.json.receipts.every((x) => x.status === 'stored'));
+  }
+});
+
+
+test('dashboard, visit log, downloads and the weekly sheet', async () => {
+  const { server, browser } = env;
+  const { context, page } = await phone(browser);
+  await page.setViewportSize({ width: 1024, height: 800 });
+  await page.goto(server.url + '/login');
+  await page.fill('#phone', COORD.phone);
+  await page.fill('#password', COORD.password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/admin\/?$/);
+
+  // 4 of the village's 60 households visited.
+  await page.waitForSelector('[data-testid=coverage-total]');
+  assert.match(await page.textContent('[data-testid=coverage-total]'), /4\/60/);
+  const grid1 = await page.textContent('[data-testid=coverage-table] tr[data-unit=第一网格]');
+  assert.match(grid1, /第一网格\s*20\s*2\s*10/);
+  assert.ok(await page.locator('svg.chart').count() >= 2, 'bar and line charts are drawn');
+
+  // Visit log: all four, then filtered to the policy section left for next time.
+  await page.click('.tabs >> text=走访记录');
+  await page.waitForSelector('[data-testid=visit-total] >> text=共 4');
+  await page.selectOption('#f-section', 'PolicyDelivered');
+  await page.selectOption('#f-state', 'NextTime');
+  await page.waitForSelector('[data-testid=visit-total] >> text=共 2');
+  await page.locator('[data-testid=visit-log] tbody tr button.link').first().click();
+  await page.waitForSelector('[data-testid=visit-detail] >> text=政策落实到户 · 下次再办');
+  await page.click('[data-testid=visit-detail] button');
+
+  // Downloads of exactly what the filter shows, as files the browser saves.
+  const [xlsx] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=dl-xlsx]')]);
+  assert.match(xlsx.suggestedFilename(), /\.xlsx$/);
+  const xbytes = readFileSync(await xlsx.path());
+  assert.equal(xbytes.subarray(0, 2).toString(), 'PK', 'a real xlsx (zip) file');
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=dl-csv]')]);
+  const text = readFileSync(await csv.path(), 'utf8');
+  assert.ok(text.startsWith('\ufeff'), 'UTF-8 byte-order mark for Excel and WPS');
+  const lines = text.trim().split(/\r?\n/);
+  assert.match(lines[0], /走访日期/);
+  assert.equal(lines.length, 1 + 2, 'header plus the two filtered visits');
+  assert.ok(lines.every((l) => !l.includes(',=1+1')), 'no cell starts with a bare =');
+
+  // Weekly meeting sheet: one page per grid.
+  await page.click('.tabs >> text=碰头会');
+  await page.waitForSelector('[data-testid=sheet-page]');
+  assert.equal(await page.locator('[data-testid=sheet-page]').count(), 3);
+  assert.match(await page.textContent('[data-testid=sheet-page] >> nth=0'), /屋顶漏雨/);
+  await context.close();
+});
