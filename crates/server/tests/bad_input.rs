@@ -183,3 +183,23 @@ async fn unknown_api_paths_and_methods_answer_json() {
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.json()["error"], "session_expired");
 }
+
+/// serde reads a struct from an array by position, so `[[]]` would be taken as
+/// `{"household_ids": []}` and unlink every household; the API refuses arrays.
+#[tokio::test]
+async fn an_array_is_not_taken_for_an_object() {
+    let app = TestApp::new().await;
+    let zhao = app.session(9).await;
+    let member = daohu_server::seed::member_id(1);
+    for body in ["[[]]", "  [[]]", "[\"x\"]"] {
+        let answer = app
+            .raw(Method::PUT, &format!("/api/accounts/{member}/households"), Some(&zhao), "application/json", body.as_bytes().to_vec())
+            .await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_client_error(&answer, body);
+    }
+    // 张党员 keeps his ten households.
+    let zhang = app.zhang().await;
+    let roster = app.call(Method::GET, "/api/roster", Some(&zhang), None).await;
+    assert_eq!(roster.json()["households"].as_array().unwrap().len(), 10);
+}

@@ -459,9 +459,9 @@ fn hostile_json(template: &Value, rng: &mut StdRng) -> (&'static str, Option<Str
             ("wrong content type", ct, text.into_bytes())
         }
         10 => {
-            // (not `[[]]`: serde reads a struct from an array by position, so `[[]]` is
-            // a well-formed `{"household_ids": []}`; see NOTES-server.md)
-            let body = ["null", "true", "0", "\"x\"", "[]", "[{}]", "-1"]
+            // `[[]]` included: serde alone would read it as `{"household_ids": []}`;
+            // the API refuses arrays where an object is expected.
+            let body = ["null", "true", "0", "\"x\"", "[]", "[{}]", "[[]]", "-1"]
                 .choose(rng)
                 .unwrap();
             ("wrong top-level type", ct, body.as_bytes().to_vec())
