@@ -4,7 +4,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { useServerAndBrowser, phone, makeVisit, MEMBER1, MEMBER2 } from './harness.mjs';
+import { useServerAndBrowser, phone, signIn, recordVisit, makeVisit, MEMBER1, MEMBER2 } from './harness.mjs';
 
 const COORD = { phone: '13800000009', password: 'daohu123' };
 const env = useServerAndBrowser();
@@ -75,4 +75,37 @@ test('dashboard, visit log, downloads and the weekly sheet', async () => {
   assert.equal(await page.locator('[data-testid=sheet-page]').count(), 3);
   assert.match(await page.textContent('[data-testid=sheet-page] >> nth=0'), /屋顶漏雨/);
   await context.close();
+});
+
+test("a phone's last-resort export file is imported by the coordinator exactly once", async () => {
+  const { server, browser } = env;
+  const m = await phone(browser);
+  await signIn(m.page, server, MEMBER1, 10);
+  await m.context.setOffline(true);
+  await m.page.locator('[data-testid=household-list] a.card').nth(5).click();
+  const id = await recordVisit(m.page, { summary: '手机一直没信号' });
+  await m.page.goto(server.url + '/outbox').catch(() => {});
+  const [download] = await Promise.all([m.page.waitForEvent('download'), m.page.click('[data-testid=export-outbox]')]);
+  const file = await download.path();
+  const exported = JSON.parse(readFileSync(file, 'utf8'));
+  assert.equal(exported.format, 'daohu-outbox/1');
+  assert.deepEqual(exported.visits.map((v) => v.id), [id]);
+
+  const { context, page } = await phone(browser);
+  await page.goto(server.url + '/login');
+  await page.fill('#phone', COORD.phone);
+  await page.fill('#password', COORD.password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/admin\/?$/);
+  await page.click('.tabs >> text=导入花名册');
+  for (const expected of [/新存入 1/, /已有 1/]) {
+    await page.setInputFiles('#outbox-file', file);
+    await page.click('[data-testid=import-outbox]');
+    await page.waitForSelector(`[data-testid=outbox-import-result]`);
+    await page.waitForFunction((re) => new RegExp(re).test(document.querySelector('[data-testid=outbox-import-result]').textContent), expected.source);
+  }
+  const token = await server.login(COORD);
+  const history = await server.api(`/api/visits?q=${encodeURIComponent('手机一直没信号')}`, { token });
+  assert.equal(history.json.total, 1, 'stored once');
+  for (const x of [m, { context }]) await x.context.close();
 });

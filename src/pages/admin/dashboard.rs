@@ -92,6 +92,14 @@ fn DashboardBody(d: Dashboard) -> impl IntoView {
         </table>
         <h2>{ctx.tr("每周走访次数", "Visits per week")}</h2>
         <WeeklyLine weeks=d.weekly.clone()/>
+        <h2>{ctx.tr("群众诉求（未办结 / 已超期）", "Problems (open / overdue)")}</h2>
+        <table class="grid-table" data-testid="problem-levels">
+            <tbody>
+                {d.problems.iter().map(|c| view! {
+                    <tr><td>{c.level.label_zh()}</td><td>{c.open}</td><td class:overdue={c.overdue > 0}>{c.overdue}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
         <h2>{format!("{} ({})", ctx.tr("超期未走访的特殊群体户", "Special-group households overdue"), d.overdue_special.len())}</h2>
         <ul class="list" data-testid="overdue">
             {d.overdue_special.iter().map(|h| view! {

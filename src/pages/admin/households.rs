@@ -129,7 +129,8 @@ pub fn AdminHouseholdsPage() -> impl IntoView {
                                             picked.update(|p| { if on { p.insert(hid); } else { p.remove(&hid); } });
                                         }/>
                                 </td>
-                                <td>{x.household.head_name.clone()}<br/><small>{x.household.address.clone()}</small></td>
+                                <td>{x.household.head_name.clone()}<br/><small>{x.household.address.clone()}</small>
+                                    <br/><a href=format!("/admin/visits?household_id={hid}")>{ctx.tr("全部走访记录", "All visits")}</a></td>
                                 <td>{names}</td>
                                 <td>
                                     <select aria-label=ctx.tr("移到网格", "Move to grid") on:change=move |ev| {

@@ -94,6 +94,7 @@ pub fn ImportPage() -> impl IntoView {
             <label for="imp-file">{ctx.tr("花名册文件", "Roster file")}</label>
             <input id="imp-file" type="file" accept=".xlsx,.csv,text/csv" on:change=on_file/>
             <button class="big" on:click=move |_| run(false) disabled=move || busy.get() data-testid="import-preview">{ctx.tr("预览", "Preview")}</button>
+            <OutboxFileImport/>
             {move || preview.get().map(|p| {
                 let committed = p.committed;
                 view! {
@@ -124,5 +125,50 @@ pub fn ImportPage() -> impl IntoView {
                 }
             })}
         </section>
+    }
+}
+
+/// A phone that could not upload: the member sent its export file
+/// (`daohu-outbox-….json`); importing it stores each visit exactly once.
+#[component]
+fn OutboxFileImport() -> impl IntoView {
+    let ctx = use_ctx();
+    let error = RwSignal::new(None::<String>);
+    let result = RwSignal::new(None::<String>);
+    let file = StoredValue::new_local(None::<web_sys::File>);
+    let on_file = move |ev: leptos::ev::Event| {
+        let input = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
+        file.set_value(input.and_then(|i| i.files()).and_then(|l| l.get(0)));
+        result.set(None);
+    };
+    let send = move |_| {
+        let (Some(token), Some(f)) = (ctx.token(), file.get_value()) else { return };
+        spawn_local(async move {
+            match api::send_file::<daohu_domain::SyncResponse>("/api/sync/import", &token, &f, "application/json").await {
+                Ok(r) => {
+                    let count = |s: daohu_domain::ReceiptStatus| r.receipts.iter().filter(|x| x.status == s).count();
+                    result.set(Some(format!(
+                        "{} {} · {} {} · {} {} · {} {}",
+                        ctx.tr("新存入", "stored"), count(daohu_domain::ReceiptStatus::Stored),
+                        ctx.tr("已有", "already there"), count(daohu_domain::ReceiptStatus::Duplicate),
+                        ctx.tr("冲突", "conflicts"), count(daohu_domain::ReceiptStatus::Conflict),
+                        ctx.tr("未接收", "refused"), count(daohu_domain::ReceiptStatus::Rejected),
+                    )));
+                    error.set(None);
+                }
+                Err(e) => report(ctx, e, error),
+            }
+        });
+    };
+    view! {
+        <h2>{ctx.tr("导入党员手机导出的记录", "Import a phone's export file")}</h2>
+        <p class="hint">{ctx.tr("手机一直传不上来时，党员可在“待上传”里导出文件发给你。同一条记录只会存一次。", "When a phone cannot upload, the member exports a file from the outbox. Each record is stored once.")}</p>
+        <ErrorLine error=error/>
+        <label for="outbox-file">{ctx.tr("导出的文件（.json）", "Export file (.json)")}</label>
+        <input id="outbox-file" type="file" accept=".json,application/json" on:change=on_file/>
+        <button class="big" on:click=send data-testid="import-outbox">{ctx.tr("导入", "Import")}</button>
+        <Show when=move || result.get().is_some()>
+            <p class="ok" role="status" data-testid="outbox-import-result">{move || result.get()}</p>
+        </Show>
     }
 }
