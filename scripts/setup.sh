@@ -44,4 +44,10 @@ if [ ! -x tests/e2e/node_modules/.bin/wasm-opt ] || [ ! -d tests/e2e/node_module
   log "installing node packages for the browser tests and wasm-opt"
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# schemathesis tests the API against its own OpenAPI document.
+if ! command -v st >/dev/null && [ ! -x "$(python3 -c 'import os, sys; print(os.path.join(os.path.dirname(sys.executable), "st"))')" ]; then
+  log "installing schemathesis"
+  python3 -m pip install --quiet 'schemathesis>=4,<5'
+  command -v pyenv >/dev/null && pyenv rehash || true
+fi
 log "ready"

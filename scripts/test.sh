@@ -19,5 +19,8 @@ scripts/build-app.sh
 cargo build -p daohu-server
 scripts/size-report.sh
 
+echo "== schemathesis against /api/openapi.json (no 5xx)"
+scripts/schemathesis.sh
+
 echo "== browser tests (headless Chromium, real server)"
 (cd tests/e2e && node --test --test-concurrency=1 --test-reporter=spec .)
