@@ -94,6 +94,7 @@ pub fn ProblemsPage() -> impl IntoView {
                                     if let Ok(to) = Uuid::parse_str(&event_target_value(&ev)) { send(id, EventKind::Assign { to }) }
                                 }>
                                     <option value="">{ctx.tr("派单给…", "Assign to…")}</option>
+                                    {ctx.session.get_untracked().map(|s| view! { <option value=s.member.id.to_string()>{ctx.tr("我自己", "Myself")}</option> })}
                                     {accounts.get_untracked().unwrap_or_default().into_iter().filter(|a| !a.disabled && a.role.records_visits()).map(|a| view! {
                                         <option value=a.id.to_string()>{a.name}</option>
                                     }).collect_view()}
