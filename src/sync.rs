@@ -125,13 +125,7 @@ async fn upload_outbox(ctx: AppCtx) {
             Ok(resp) => {
                 for r in &resp.receipts {
                     if let Some(mut e) = events.iter().find(|e| e.event.id == r.id).cloned() {
-                        e.sync = match r.status {
-                            daohu_domain::ReceiptStatus::Stored | daohu_domain::ReceiptStatus::Duplicate => {
-                                daohu_domain::SyncState::Stored { received_at: r.received_at }
-                            }
-                            daohu_domain::ReceiptStatus::Conflict => daohu_domain::SyncState::Conflict { reason: r.reason.clone().unwrap_or_default() },
-                            daohu_domain::ReceiptStatus::Rejected => daohu_domain::SyncState::Rejected { reason: r.reason.clone().unwrap_or_default() },
-                        };
+                        e.sync = daohu_domain::SyncState::from_receipt(r);
                         let _ = storage::save_event(&e);
                     }
                 }

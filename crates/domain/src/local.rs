@@ -27,6 +27,18 @@ pub enum SyncState {
 }
 
 impl SyncState {
+    /// Where a record stands once the server's receipt for it is in.
+    pub fn from_receipt(receipt: &Receipt) -> SyncState {
+        let reason = || receipt.reason.clone().unwrap_or_default();
+        match receipt.status {
+            ReceiptStatus::Stored | ReceiptStatus::Duplicate => {
+                SyncState::Stored { received_at: receipt.received_at }
+            }
+            ReceiptStatus::Conflict => SyncState::Conflict { reason: reason() },
+            ReceiptStatus::Rejected => SyncState::Rejected { reason: reason() },
+        }
+    }
+
     /// Whether the record waits to be uploaded.
     pub fn in_outbox(&self) -> bool {
         matches!(self, SyncState::Pending)
@@ -68,14 +80,7 @@ impl LocalVisit {
         if receipt.id != self.visit.id || !self.sync.in_outbox() {
             return false;
         }
-        let reason = || receipt.reason.clone().unwrap_or_default();
-        self.sync = match receipt.status {
-            ReceiptStatus::Stored | ReceiptStatus::Duplicate => {
-                SyncState::Stored { received_at: receipt.received_at }
-            }
-            ReceiptStatus::Conflict => SyncState::Conflict { reason: reason() },
-            ReceiptStatus::Rejected => SyncState::Rejected { reason: reason() },
-        };
+        self.sync = SyncState::from_receipt(receipt);
         true
     }
 
