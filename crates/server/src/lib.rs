@@ -50,7 +50,7 @@ use sqlx::SqlitePool;
 use tower_http::compression::predicate::{NotForContentType, Predicate};
 use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use auth::AuthUser;
@@ -230,10 +230,30 @@ pub fn app(state: AppState) -> Router {
         // Spans carry method and path only: no headers (tokens), no bodies.
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(|request: &axum::http::Request<_>| {
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %loggable_path(request.uri().path()),
+                    )
+                })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
+}
+
+/// The path as logs may show it: no query string (searches hold names), and the
+/// one-time credentials that travel in paths (download links, enrolment codes)
+/// replaced by `…`.
+pub fn loggable_path(path: &str) -> String {
+    for prefix in ["/api/exports/", "/enroll/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            if !rest.is_empty() {
+                return format!("{prefix}…");
+            }
+        }
+    }
+    path.to_string()
 }
 
 async fn api_not_found() -> AppError {
@@ -317,4 +337,17 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
     // Give in-flight uploads a moment; axum waits for open requests anyway.
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::loggable_path;
+
+    #[test]
+    fn logs_never_carry_one_time_codes() {
+        assert_eq!(loggable_path("/api/exports/3f2a9c"), "/api/exports/…");
+        assert_eq!(loggable_path("/enroll/abcdef0123"), "/enroll/…");
+        assert_eq!(loggable_path("/api/visits"), "/api/visits");
+        assert_eq!(loggable_path("/api/exports"), "/api/exports");
+    }
 }
