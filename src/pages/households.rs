@@ -33,7 +33,7 @@ pub fn HouseholdsPage() -> impl IntoView {
                 let due = h.household.is_due(last, today);
                 let drafts = local
                     .iter()
-                    .filter(|v| v.visit.household_id == h.household.id && !v.sync.in_outbox() && v.sync == daohu_domain::SyncState::Draft)
+                    .filter(|v| v.visit.household_id == h.household.id && v.sync == daohu_domain::SyncState::Draft)
                     .count();
                 let answered = h.problems.iter().any(|p| p.status.state == daohu_domain::ProblemState::Resolved && !p.status.family_told);
                 (h.household, last, due, drafts, answered)
