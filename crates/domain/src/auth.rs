@@ -80,6 +80,10 @@ impl Role {
     pub fn records_visits(self) -> bool {
         matches!(self, Role::Member | Role::GridLeader)
     }
+    /// Whether this role records volunteer activities and checks in (members too).
+    pub fn records_activities(self) -> bool {
+        matches!(self, Role::Member | Role::GridLeader | Role::Volunteer)
+    }
 }
 
 /// Who is signed in, as the phone keeps it.
@@ -125,5 +129,7 @@ mod tests {
         assert_eq!(Role::parse("admin"), None);
         assert!(Role::GridLeader.records_visits());
         assert!(!Role::Volunteer.records_visits());
+        assert!(Role::Volunteer.records_activities() && Role::Member.records_activities());
+        assert!(!Role::VillageCoordinator.records_activities());
     }
 }

@@ -8,6 +8,7 @@
 //!
 //! Run its tests with `cargo test -p daohu-domain`.
 
+pub mod activity;
 pub mod auth;
 pub mod escalation;
 pub mod household;
@@ -19,6 +20,11 @@ pub mod roster;
 pub mod sync;
 pub mod visit;
 
+pub use activity::{
+    Activity, ActivityBatch, ActivityDetail, ActivityError, ActivityFilter, ActivityKind, ActivityRoster, ActivitySummary,
+    CheckIn, CheckInBatch, CheckInView, CheckKind, GeoPoint, HoursReport, HoursRow, HoursSource, LocalActivity,
+    LocalCheckIn, NewActivityKind, NewTeam, PhotoRef, PhotoState, PhotoStatus, ServedHousehold, Team, TeamMember,
+};
 pub use auth::{LoginRequest, MemberProfile, Role, Session};
 pub use escalation::{
     EventKind, Level, LevelCount, LocalEvent, Misfit, ProblemEvent, ProblemEventBatch, ProblemHousehold, ProblemState, ProblemStatus,
