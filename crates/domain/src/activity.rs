@@ -413,6 +413,205 @@ pub fn minutes_by_month(all: &[Stretch]) -> Vec<MonthMinutes> {
         .collect()
 }
 
+/// Months (`YYYY-MM`) a stretch of China time touches; a stretch of no length
+/// touches the month it starts in.
+pub fn months_covered(start: NaiveDateTime, end: NaiveDateTime) -> Vec<String> {
+    let mut out = vec![month_of(start)];
+    let mut at = start;
+    loop {
+        let (y, m) = if at.month() == 12 { (at.year() + 1, 1) } else { (at.year(), at.month() + 1) };
+        let Some(next) = NaiveDate::from_ymd_opt(y, m, 1).map(|d| d.and_time(NaiveTime::MIN)) else {
+            break;
+        };
+        if next >= end {
+            break;
+        }
+        out.push(month_of(next));
+        at = next;
+    }
+    out
+}
+
+/// Hours as reports show them: one decimal.
+pub fn hours_one_decimal(minutes: i64) -> f64 {
+    (minutes as f64 / 6.0).round() / 10.0
+}
+
+/// Builds an [`HoursReport`] one activity at a time (so a download can stream
+/// activities and still end with their hours).
+///
+/// - A volunteer's row for a month: their minutes over every activity added
+///   ([`minutes_by_month`]: overlaps counted once, stretches split at month ends),
+///   the distinct activities that gave them time in that month, and their
+///   stretches counted to the end because they never checked out (in the month
+///   the stretch starts).
+/// - A team's row for a month: the sum over volunteers of each one's minutes over
+///   that team's activities only, the team's distinct activities, and the
+///   missing check-outs on them. Activities without a team have no team row.
+#[derive(Clone, Debug, Default)]
+pub struct HoursTally {
+    /// Every stretch, with the team of its activity.
+    stretches: Vec<(Option<Uuid>, Stretch)>,
+}
+
+impl HoursTally {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an activity and its check-ins (others' check-ins are ignored).
+    pub fn add(&mut self, activity: &Activity, checks: &[CheckIn]) {
+        for s in stretches(activity, checks) {
+            self.stretches.push((activity.team_id, s));
+        }
+    }
+
+    /// Every volunteer and team named in the stretches (for looking up names).
+    pub fn ids(&self) -> Vec<Uuid> {
+        let mut ids: Vec<Uuid> = Vec::new();
+        for (team, s) in &self.stretches {
+            ids.push(s.volunteer_id);
+            if let Some(t) = team {
+                ids.push(*t);
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// The report; `name_of` names a volunteer or a team by id. Rows are ordered
+    /// by month, then name, then id.
+    pub fn report(&self, name_of: impl Fn(Uuid) -> String) -> HoursReport {
+        use std::collections::BTreeMap;
+        let mut by_volunteer: BTreeMap<Uuid, Vec<&Stretch>> = BTreeMap::new();
+        let mut by_team: BTreeMap<Uuid, Vec<&Stretch>> = BTreeMap::new();
+        for (team, s) in &self.stretches {
+            by_volunteer.entry(s.volunteer_id).or_default().push(s);
+            if let Some(t) = team {
+                by_team.entry(*t).or_default().push(s);
+            }
+        }
+        let rows = |groups: BTreeMap<Uuid, Vec<&Stretch>>| {
+            let mut out: Vec<HoursRow> = Vec::new();
+            for (id, group) in groups {
+                let name = name_of(id);
+                out.extend(month_rows(id, &name, &group));
+            }
+            out.sort_by(|a, b| (&a.month, &a.name, a.id).cmp(&(&b.month, &b.name, b.id)));
+            out
+        };
+        HoursReport { volunteers: rows(by_volunteer), teams: rows(by_team) }
+    }
+}
+
+/// The month rows of one volunteer's or one team's stretches.
+fn month_rows(id: Uuid, name: &str, group: &[&Stretch]) -> Vec<HoursRow> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let owned: Vec<Stretch> = group.iter().map(|s| (*s).clone()).collect();
+    let mut minutes: BTreeMap<String, i64> = BTreeMap::new();
+    // per volunteer and month (a team's are summed over its volunteers)
+    for m in minutes_by_month(&owned) {
+        *minutes.entry(m.month).or_default() += m.minutes;
+    }
+    let mut activities: BTreeMap<String, BTreeSet<Uuid>> = BTreeMap::new();
+    let mut missing: BTreeMap<String, u32> = BTreeMap::new();
+    for s in group {
+        for month in months_covered(s.start, s.end) {
+            activities.entry(month).or_default().insert(s.activity_id);
+        }
+        if s.source == HoursSource::MissingCheckOut {
+            *missing.entry(month_of(s.start)).or_default() += 1;
+        }
+    }
+    let mut months: BTreeSet<String> = activities.keys().cloned().collect();
+    months.extend(minutes.keys().cloned());
+    months
+        .into_iter()
+        .map(|month| HoursRow {
+            id,
+            name: name.to_string(),
+            minutes: minutes.get(&month).copied().unwrap_or(0),
+            activities: activities.get(&month).map_or(0, |a| a.len() as u32),
+            missing_check_outs: missing.get(&month).copied().unwrap_or(0),
+            month,
+        })
+        .collect()
+}
+
+/// The hours report of a set of activities with their check-ins (see [`HoursTally`]).
+pub fn hours_report(activities: &[Activity], checks: &[CheckIn], name_of: impl Fn(Uuid) -> String) -> HoursReport {
+    let mut tally = HoursTally::new();
+    for a in activities {
+        tally.add(a, checks);
+    }
+    tally.report(name_of)
+}
+
+impl CheckKind {
+    /// 签到 / 签退.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            CheckKind::In => "签到",
+            CheckKind::Out => "签退",
+        }
+    }
+}
+
+/// What is wrong with a check-in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckInError {
+    NotV7Id,
+    BadLocation,
+}
+
+impl CheckInError {
+    pub fn message_zh(&self) -> String {
+        match self {
+            CheckInError::NotV7Id => "记录编号不对".into(),
+            CheckInError::BadLocation => "位置信息不对".into(),
+        }
+    }
+    pub fn message_en(&self) -> String {
+        match self {
+            CheckInError::NotV7Id => "The record id is not valid".into(),
+            CheckInError::BadLocation => "The location is not valid".into(),
+        }
+    }
+}
+
+impl CheckIn {
+    /// Every problem with the record; empty means it can be uploaded.
+    pub fn validate(&self) -> Result<(), Vec<CheckInError>> {
+        let mut errors = Vec::new();
+        if !crate::is_v7(&self.id) {
+            errors.push(CheckInError::NotV7Id);
+        }
+        if self.location.is_some_and(|l| !l.is_valid()) {
+            errors.push(CheckInError::BadLocation);
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Longest label of an activity kind and longest team name (characters).
+pub const MAX_LABEL: usize = 50;
+
+/// Whether a string can be an [`ActivityKind::code`]: 1 to 40 of `a-z`, `0-9`, `_`.
+pub fn is_kind_code(code: &str) -> bool {
+    (1..=40).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Whether a label or team name has 1 to [`MAX_LABEL`] characters once trimmed.
+pub fn is_label(s: &str) -> bool {
+    let n = s.trim().chars().count();
+    (1..=MAX_LABEL).contains(&n)
+}
+
 /// One upload of activities from one phone.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -555,6 +754,7 @@ pub struct HoursReport {
 /// Filters of the console's activity list, hours and downloads.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ActivityFilter {
     pub unit_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
@@ -864,6 +1064,96 @@ pub(crate) mod tests {
         la.photo_states = vec![PhotoState::Uploaded, PhotoState::Pending];
         assert_eq!(la.photo_bytes_waiting(), 50);
         assert_eq!(la.photos_waiting().map(|(i, _)| i).collect::<Vec<_>>(), vec![1]);
+    }
+
+    #[test]
+    fn hours_report_sums_volunteers_and_teams_per_month() {
+        // 2026-11-30 22:00 → 12-01 02:00, team 900; 100 checks in and out, 101 checks
+        // in and never out, 102 only listed.
+        let mut a = activity();
+        a.team_id = Some(Uuid::from_u128(900));
+        a.date = d(30);
+        a.start = t(22, 0);
+        a.end = t(2, 0);
+        a.participants = vec![Uuid::from_u128(100), Uuid::from_u128(101), Uuid::from_u128(102)];
+        let dec1 = |h: u32, m: u32| {
+            let local = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap().and_time(t(h, m));
+            DateTime::from_naive_utc_and_offset(local - Duration::seconds(CHINA_OFFSET_SECS), Utc)
+        };
+        let checks = [
+            check(2, &a, 100, CheckKind::In, at(30, 22, 10)),
+            check(3, &a, 100, CheckKind::Out, dec1(1, 40)),
+            check(4, &a, 101, CheckKind::In, at(30, 22, 30)),
+        ];
+        // a second activity of 100 with no team, overlapping nothing, in December
+        let mut b = activity();
+        b.id = id(60);
+        b.date = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        b.start = t(9, 0);
+        b.end = t(10, 30);
+        b.participants = vec![];
+        let names = |id: Uuid| format!("n{}", id.as_u128());
+        let report = hours_report(&[a.clone(), b.clone()], &checks, names);
+        let row = |rows: &[HoursRow], who: u128, month: &str| {
+            rows.iter().find(|r| r.id == Uuid::from_u128(who) && r.month == month).cloned()
+        };
+        let v = &report.volunteers;
+        assert_eq!(row(v, 100, "2026-11").unwrap().minutes, 110);
+        let dec = row(v, 100, "2026-12").unwrap();
+        assert_eq!((dec.minutes, dec.activities), (100 + 90, 2));
+        let x = row(v, 101, "2026-11").unwrap();
+        assert_eq!((x.minutes, x.missing_check_outs, x.name.as_str()), (90, 1, "n101"));
+        assert_eq!(row(v, 101, "2026-12").unwrap().missing_check_outs, 0, "counted where it starts");
+        assert_eq!(row(v, 101, "2026-12").unwrap().minutes, 120);
+        assert_eq!(row(v, 102, "2026-11").unwrap().minutes, 120);
+        assert_eq!(row(v, 102, "2026-12").unwrap().minutes, 120);
+        let teams = &report.teams;
+        assert_eq!(teams.len(), 2, "{teams:?}");
+        let nov = row(teams, 900, "2026-11").unwrap();
+        assert_eq!((nov.minutes, nov.activities, nov.missing_check_outs), (110 + 90 + 120, 1, 1));
+        let dec = row(teams, 900, "2026-12").unwrap();
+        assert_eq!((dec.minutes, dec.activities, dec.missing_check_outs), (100 + 120 + 120, 1, 0));
+        // rows by month, then name
+        let order: Vec<_> = v.iter().map(|r| (r.month.clone(), r.name.clone())).collect();
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(order, sorted);
+        // the streaming tally gives the same
+        let mut tally = HoursTally::new();
+        tally.add(&a, &checks);
+        tally.add(&b, &checks);
+        assert_eq!(tally.report(names), report);
+        assert_eq!(tally.ids().len(), 4);
+    }
+
+    #[test]
+    fn months_covered_and_hours_rounding() {
+        let s = d(30).and_time(t(23, 0));
+        assert_eq!(months_covered(s, s), vec!["2026-11"]);
+        assert_eq!(months_covered(s, s + Duration::hours(1)), vec!["2026-11"]);
+        assert_eq!(months_covered(s, s + Duration::hours(2)), vec!["2026-11", "2026-12"]);
+        let dec = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap().and_time(t(23, 0));
+        assert_eq!(months_covered(dec, dec + Duration::hours(2)), vec!["2026-12", "2027-01"]);
+        assert_eq!(hours_one_decimal(90), 1.5);
+        assert_eq!(hours_one_decimal(100), 1.7);
+        assert_eq!(hours_one_decimal(0), 0.0);
+    }
+
+    #[test]
+    fn check_in_validation_and_codes() {
+        let a = activity();
+        let mut c = check(2, &a, 100, CheckKind::In, at(10, 20, 0));
+        assert_eq!(c.validate(), Ok(()));
+        c.location = Some(GeoPoint { lat: 91.0, lon: 0.0, accuracy_m: 5.0 });
+        c.id = Uuid::nil();
+        assert_eq!(c.validate(), Err(vec![CheckInError::NotV7Id, CheckInError::BadLocation]));
+        c.location = Some(GeoPoint { lat: 30.0, lon: 120.0, accuracy_m: f64::NAN });
+        assert!(c.validate().unwrap_err().contains(&CheckInError::BadLocation));
+        assert!(is_kind_code("tree_planting2"));
+        for bad in ["", "Tree", "a-b", "植树", &"a".repeat(41)] {
+            assert!(!is_kind_code(bad), "{bad}");
+        }
+        assert!(is_label(" 植树 ") && !is_label("  ") && !is_label(&"字".repeat(51)));
     }
 
     #[test]
