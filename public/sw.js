@@ -5,19 +5,25 @@
 // the page's storage, not in this cache.
 const VERSION = '__DAOHU_BUILD__';
 const CACHE = 'daohu-shell-' + VERSION;
+const SHELLS = ['/index.html', '/activities/index.html'];
 const STATIC = ['/', '/index.html', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
-    const res = await fetch('/index.html', { cache: 'no-store' });
-    const html = await res.clone().text();
-    // The hashed files the page loads: wasm, js glue, css.
+    // Two shells: the visit app and the volunteer activities (a bundle of its own).
     const assets = new Set();
-    const re = /["'](\/[^"'?#]+\.(?:js|wasm|css))["']/g;
-    let m;
-    while ((m = re.exec(html)) !== null) assets.add(m[1]);
-    await cache.put('/index.html', res);
+    for (const page of SHELLS) {
+      const res = await fetch(page, { cache: 'no-store' });
+      // The activities bundle may be missing from a partial build; the visit app is not.
+      if (!res.ok && page !== '/index.html') continue;
+      const html = await res.clone().text();
+      // The hashed files the page loads: wasm, js glue, css.
+      const re = /["'](\/[^"'?#]+\.(?:js|wasm|css))["']/g;
+      let m;
+      while ((m = re.exec(html)) !== null) assets.add(m[1]);
+      await cache.put(page, res);
+    }
     await cache.addAll([...assets, ...STATIC.filter((u) => u !== '/index.html' && u !== '/')]);
   })());
 });
@@ -44,7 +50,8 @@ self.addEventListener('fetch', (event) => {
   if (url.pathname === '/admin' || url.pathname.startsWith('/admin/')) return;
   if (req.mode === 'navigate') {
     event.respondWith((async () => {
-      const cached = await caches.match('/index.html', { cacheName: CACHE });
+      const shell = (url.pathname === '/activities' || url.pathname.startsWith('/activities/')) ? '/activities/index.html' : '/index.html';
+      const cached = await caches.match(shell, { cacheName: CACHE });
       return cached || fetch(req);
     })());
     return;

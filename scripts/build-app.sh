@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Builds the two web bundles (release, size profile, wasm-opt): the phone app
-# into dist/ and the coordinators' console into dist/admin/. The phone app goes
+# Builds the three web bundles (release, size profile, wasm-opt): the phone app
+# into dist/, the coordinators' console into dist/admin/ and the volunteer
+# activities into dist/activities/. The phone app goes
 # first because trunk empties its dist directory on every build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/tests/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 trunk build index.html --release --offline
 trunk build console.html --release --offline --dist dist/admin --public-url /admin/
+trunk build activities.html --release --offline --dist dist/activities --public-url /activities/
+# The service worker caches both phone bundles: name its cache after both builds,
+# so a change to either installs a new worker.
+v=$(cat dist/index.html dist/activities/index.html | sha256sum | cut -c1-16)
+sed -i "s/^const VERSION = .*/const VERSION = '$v';/" dist/sw.js

@@ -18,6 +18,17 @@ if [ "$total" -gt "$budget" ]; then
   echo "over budget" >&2
   exit 1
 fi
+# The volunteer-activities bundle is a volunteer's first screen: same budget.
+atotal=0
+for f in dist/activities/*.wasm dist/activities/*.js dist/activities/*.css; do
+  [ -e "$f" ] || continue
+  atotal=$((atotal + $(gzip -9 -c "$f" | wc -c)))
+done
+printf 'volunteer activities (dist/activities, gzip): %d B = %.1f KB of %d KB budget\n' "$atotal" "$(awk "BEGIN{print $atotal/1024}")" $((budget / 1024))
+if [ "$atotal" -gt "$budget" ]; then
+  echo "activities bundle over budget" >&2
+  exit 1
+fi
 # The coordinators' console is a bundle of its own, loaded only under /admin.
 ctotal=0
 for f in dist/admin/*.wasm dist/admin/*.js dist/admin/*.css; do

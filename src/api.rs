@@ -42,7 +42,7 @@ impl ApiFailure {
 /// A request body: JSON text, or a file sent as it is.
 enum Body<'a> {
     Json(String),
-    File(&'a web_sys::File, &'a str),
+    Blob(&'a web_sys::Blob, &'a str),
 }
 
 async fn call_raw(method: &str, path: &str, token: Option<&str>, body: Option<Body<'_>>) -> Result<String, ApiFailure> {
@@ -54,7 +54,7 @@ async fn call_raw(method: &str, path: &str, token: Option<&str>, body: Option<Bo
             init.set_body(&wasm_bindgen::JsValue::from_str(text));
             Some("application/json")
         }
-        Some(Body::File(file, ct)) => {
+        Some(Body::Blob(file, ct)) => {
             init.set_body(file);
             Some(*ct)
         }
@@ -131,7 +131,18 @@ pub async fn send_file<R: DeserializeOwned>(
     file: &web_sys::File,
     content_type: &str,
 ) -> Result<R, ApiFailure> {
-    let text = call_raw("POST", path, Some(token), Some(Body::File(file, content_type))).await?;
+    send_blob("POST", path, token, file, content_type).await
+}
+
+/// Sends bytes as the request body (roster import, photo chunks) and decodes the answer.
+pub async fn send_blob<R: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    token: &str,
+    blob: &web_sys::Blob,
+    content_type: &str,
+) -> Result<R, ApiFailure> {
+    let text = call_raw(method, path, Some(token), Some(Body::Blob(blob, content_type))).await?;
     serde_json::from_str(&text).map_err(|_| ApiFailure::BadAnswer)
 }
 

@@ -29,6 +29,11 @@ pub struct AppCtx {
     /// Problem changes made on this phone (e.g. "family told"), with their upload state.
     pub events: RwSignal<Vec<daohu_domain::LocalEvent>>,
     pub outbox: RwSignal<OutboxMeta>,
+    /// Waiting records this bundle does not load as types (counted from their text):
+    /// activities in the visit app; everything in the activities bundle.
+    pub other_waiting: RwSignal<usize>,
+    /// Key prefixes of those records.
+    pub other_prefixes: &'static [&'static str],
     pub uploading: RwSignal<bool>,
     pub online: RwSignal<bool>,
     /// A new version of the app is installed and waits for a reload.
@@ -46,20 +51,29 @@ pub struct AppCtx {
 impl AppCtx {
     /// Builds the context from what the phone has stored and provides it.
     pub fn provide() -> AppCtx {
+        let ctx = Self::provide_base(storage::load_roster());
+        ctx.reload_visits();
+        provide_context(ctx);
+        ctx
+    }
+
+    fn provide_base(roster: Option<RosterResponse>) -> AppCtx {
         let lang = match storage::load_lang().as_deref() {
             Some("en") => Lang::En,
             _ => Lang::Zh,
         };
         let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
-        let ctx = AppCtx {
+        AppCtx {
             lang: RwSignal::new(lang),
             route: RwSignal::new(crate::routes::AppRoute::current()),
             session: RwSignal::new(storage::load_session()),
             signed_out: RwSignal::new(false),
-            roster: RwSignal::new(storage::load_roster()),
+            roster: RwSignal::new(roster),
             visits: RwSignal::new(Vec::new()),
             events: RwSignal::new(Vec::new()),
             outbox: RwSignal::new(storage::load_outbox_meta()),
+            other_waiting: RwSignal::new(0),
+            other_prefixes: storage::ACTIVITY_RECORDS,
             uploading: RwSignal::new(false),
             online: RwSignal::new(online),
             update_ready: RwSignal::new(false),
@@ -68,8 +82,17 @@ impl AppCtx {
             retry_attempt: RwSignal::new(0),
             retry_timer: StoredValue::new(None),
             device_id: storage::device_id(time::new_id),
-        };
-        ctx.reload_visits();
+        }
+    }
+
+    /// The context for the activities bundle: session, language and outbox
+    /// state, without loading visits or the household roster (their types
+    /// would cost that bundle about a third of its size); waiting visits are
+    /// counted from their text.
+    pub fn provide_light() -> AppCtx {
+        let mut ctx = Self::provide_base(None);
+        ctx.other_prefixes = storage::ALL_RECORDS;
+        ctx.recount_other();
         provide_context(ctx);
         ctx
     }
@@ -111,6 +134,7 @@ impl AppCtx {
     /// Rereads every visit from storage (after another tab or the uploader changed them).
     pub fn reload_visits(self) {
         self.events.set(storage::load_events().unwrap_or_default());
+        self.recount_other();
         match storage::load_visits() {
             Ok(loaded) => {
                 self.visits.set(loaded.visits);
@@ -137,10 +161,16 @@ impl AppCtx {
         Ok(())
     }
 
-    /// How many records (visits and problem changes) wait to upload.
+    /// How many records (visits, problem changes, volunteer activities) wait to upload.
     pub fn pending_count(self) -> usize {
         self.visits.with(|all| all.iter().filter(|v| v.sync.in_outbox()).count())
             + self.events.with(|all| all.iter().filter(|e| e.sync.in_outbox()).count())
+            + self.other_waiting.get()
+    }
+
+    /// Recounts the waiting records of [`AppCtx::other_waiting`].
+    pub fn recount_other(self) {
+        self.other_waiting.set(storage::count_waiting_raw(self.other_prefixes));
     }
 
     /// Records a problem change made on this phone and queues it for upload.

@@ -4,11 +4,14 @@
 //! phone ([`storage`]) and uploaded by [`sync`] when the network is there.
 //! `main.rs` only calls [`mount`]; the rest lives here so tests can import it.
 
+pub mod act_sync;
+pub mod activities;
 pub mod api;
 pub mod components;
 pub mod console;
 pub mod ctx;
 pub mod pages;
+pub mod photos;
 pub mod routes;
 pub mod storage;
 pub mod sync;
@@ -47,7 +50,7 @@ pub fn App() -> impl IntoView {
                     AppRoute::Outbox => view! { <OutboxPage/> }.into_any(),
                     AppRoute::Enroll => view! { <EnrollPage/> }.into_any(),
                     // The console is another bundle; a full page load fetches it.
-                    r if r.is_console() => {
+                    r if r.bundle() != routes::Bundle::Phone => {
                         if let Some(w) = web_sys::window() {
                             let _ = w.location().assign(&r.href());
                         }
@@ -63,6 +66,11 @@ pub fn App() -> impl IntoView {
 /// Mounts the app on the page's body.
 pub fn mount() {
     leptos::mount::mount_to_body(App);
+}
+
+/// Mounts the volunteer-activities bundle (`/activities`).
+pub fn mount_activities() {
+    leptos::mount::mount_to_body(activities::ActivitiesApp);
 }
 
 /// Mounts the coordinators' console (the `/admin` bundle).

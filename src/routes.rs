@@ -30,7 +30,23 @@ pub enum AppRoute {
     AdminAccounts,
     AdminHouseholds,
     AdminImport,
+    AdminActivities,
+    /// Volunteer activities (their own bundle): the list and check-ins.
+    Activities,
+    /// One activity kept on this phone (new, draft or saved).
+    Activity(Uuid),
     NotFound,
+}
+
+/// Which web bundle a screen belongs to; moving between bundles is a page load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bundle {
+    /// The members' phone app (`/`).
+    Phone,
+    /// Volunteer activities (`/activities`), also used by members.
+    Activities,
+    /// The coordinators' console (`/admin`).
+    Console,
 }
 
 impl AppRoute {
@@ -51,6 +67,9 @@ impl AppRoute {
             AppRoute::AdminAccounts => "/admin/accounts".into(),
             AppRoute::AdminHouseholds => "/admin/households".into(),
             AppRoute::AdminImport => "/admin/import".into(),
+            AppRoute::AdminActivities => "/admin/activities".into(),
+            AppRoute::Activities => "/activities".into(),
+            AppRoute::Activity(id) => format!("/activities/{id}"),
             AppRoute::NotFound => "/404".into(),
         }
     }
@@ -72,25 +91,40 @@ impl AppRoute {
             ["admin", "accounts"] => AppRoute::AdminAccounts,
             ["admin", "households"] => AppRoute::AdminHouseholds,
             ["admin", "import"] => AppRoute::AdminImport,
+            ["admin", "activities"] => AppRoute::AdminActivities,
+            ["activities"] => AppRoute::Activities,
+            ["activities", x] => id(x).map(AppRoute::Activity).unwrap_or(AppRoute::NotFound),
             ["household", x] => id(x).map(AppRoute::Household).unwrap_or(AppRoute::NotFound),
             ["visit", x] => id(x).map(AppRoute::Visit).unwrap_or(AppRoute::NotFound),
             _ => AppRoute::NotFound,
         }
     }
 
+    /// The bundle that shows this screen.
+    pub fn bundle(self) -> Bundle {
+        match self {
+            AppRoute::Admin
+            | AppRoute::AdminOrg
+            | AppRoute::AdminVisits
+            | AppRoute::AdminSheet
+            | AppRoute::AdminProblems
+            | AppRoute::AdminAccounts
+            | AppRoute::AdminHouseholds
+            | AppRoute::AdminImport
+            | AppRoute::AdminActivities => Bundle::Console,
+            AppRoute::Activities | AppRoute::Activity(_) => Bundle::Activities,
+            _ => Bundle::Phone,
+        }
+    }
+
     /// Whether the screen belongs to the coordinators' console bundle.
     pub fn is_console(self) -> bool {
-        matches!(
-            self,
-            AppRoute::Admin
-                | AppRoute::AdminOrg
-                | AppRoute::AdminVisits
-                | AppRoute::AdminSheet
-                | AppRoute::AdminProblems
-                | AppRoute::AdminAccounts
-                | AppRoute::AdminHouseholds
-                | AppRoute::AdminImport
-        )
+        self.bundle() == Bundle::Console
+    }
+
+    /// The bundle of the page loaded now (from the address it was loaded at).
+    pub fn loaded_bundle() -> Bundle {
+        AppRoute::current().bundle()
     }
 
     /// The screen the browser's address shows now.
@@ -100,11 +134,15 @@ impl AppRoute {
     }
 }
 
+thread_local! {
+    /// The bundle this page loaded (fixed for the page's life).
+    static LOADED: Bundle = AppRoute::loaded_bundle();
+}
+
 /// Shows `route`, adding it to the browser's history, or replacing the
 /// current entry when `replace` (for redirects).
 pub fn go_with(signal: RwSignal<AppRoute>, route: AppRoute, replace: bool) {
-    let here_console = signal.get_untracked().is_console() || AppRoute::current().is_console();
-    if route.is_console() != here_console {
+    if route.bundle() != LOADED.with(|b| *b) {
         // The other bundle: a real page load.
         if let Some(w) = web_sys::window() {
             let _ = w.location().assign(&route.href());
@@ -136,7 +174,7 @@ pub fn listen(signal: RwSignal<AppRoute>) {
 pub fn Link(to: AppRoute, #[prop(optional, into)] class: String, children: Children) -> impl IntoView {
     let ctx = use_ctx();
     let on_click = move |ev: leptos::ev::MouseEvent| {
-        let other_bundle = to.is_console() != ctx.route.get_untracked().is_console();
+        let other_bundle = to.bundle() != LOADED.with(|b| *b);
         if other_bundle || ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() || ev.button() != 0 {
             return;
         }
@@ -167,6 +205,9 @@ mod tests {
             AppRoute::AdminAccounts,
             AppRoute::AdminHouseholds,
             AppRoute::AdminImport,
+            AppRoute::AdminActivities,
+            AppRoute::Activities,
+            AppRoute::Activity(id),
         ] {
             assert_eq!(AppRoute::parse(&r.href()), r);
         }

@@ -12,6 +12,10 @@ use uuid::Uuid;
 const PREFIX: &str = "daohu:v1:";
 const VISIT_PREFIX: &str = "daohu:v1:visit:";
 const EVENT_PREFIX: &str = "daohu:v1:event:";
+const ACTIVITY_PREFIX: &str = "daohu:v1:activity:";
+const CHECKIN_PREFIX: &str = "daohu:v1:checkin:";
+const KEY_ACTIVITY_ROSTER: &str = "daohu:v1:activity-roster";
+const KEY_GEO: &str = "daohu:v1:geo-allowed";
 const KEY_SESSION: &str = "daohu:v1:session";
 const KEY_ROSTER: &str = "daohu:v1:roster";
 const KEY_DEVICE: &str = "daohu:v1:device";
@@ -168,6 +172,96 @@ pub fn load_events() -> Result<Vec<daohu_domain::LocalEvent>, StorageError> {
         .filter(|k| k.starts_with(EVENT_PREFIX))
         .collect();
     Ok(keys.iter().filter_map(|k| get::<daohu_domain::LocalEvent>(k).ok().flatten()).collect())
+}
+
+fn keys_with(prefix: &str) -> Result<Vec<String>, StorageError> {
+    available()?;
+    let raw = LocalStorage::raw();
+    let n = raw.length().map_err(|_| StorageError::Unavailable)?;
+    Ok((0..n).filter_map(|i| raw.key(i).ok().flatten()).filter(|k| k.starts_with(prefix)).collect())
+}
+
+/// Key prefixes of the volunteer-activity records (activities with their photos, check-ins).
+pub const ACTIVITY_RECORDS: &[&str] = &[ACTIVITY_PREFIX, CHECKIN_PREFIX];
+/// Key prefixes of every record that uploads (visits, problem changes, activities, check-ins).
+pub const ALL_RECORDS: &[&str] = &[VISIT_PREFIX, EVENT_PREFIX, ACTIVITY_PREFIX, CHECKIN_PREFIX];
+
+/// How many records under these key prefixes wait to upload, read from the raw
+/// text so a bundle can count records whose types it does not carry. Every
+/// stored envelope ends with its `sync` (and an activity's `photo_states`):
+/// serde writes fields in order, so a `"pending"` after the last `"sync":` is a
+/// waiting record or photo; text typed by people sits before it, escaped.
+pub fn count_waiting_raw(prefixes: &[&str]) -> usize {
+    let mut n = 0;
+    for prefix in prefixes {
+        for key in keys_with(prefix).unwrap_or_default() {
+            if let Ok(Some(text)) = raw_get(&key) {
+                if text.rsplit_once("\"sync\":").is_some_and(|(_, tail)| tail.contains("\"pending\"")) {
+                    n += 1;
+                }
+            }
+        }
+    }
+    n
+}
+
+/// Saves one activity (its photos live in IndexedDB, see `photos`).
+pub fn save_activity(a: &daohu_domain::LocalActivity) -> Result<(), StorageError> {
+    set(&format!("{ACTIVITY_PREFIX}{}", a.activity.id), a)
+}
+
+pub fn delete_activity(id: Uuid) -> Result<(), StorageError> {
+    available()?;
+    LocalStorage::delete(format!("{ACTIVITY_PREFIX}{id}"));
+    Ok(())
+}
+
+/// Reads one stored activity.
+pub fn load_activity(id: Uuid) -> Result<Option<daohu_domain::LocalActivity>, StorageError> {
+    get(&format!("{ACTIVITY_PREFIX}{id}"))
+}
+
+/// Every activity kept on the phone, newest first, and how many could not be read.
+pub fn load_activities() -> Result<(Vec<daohu_domain::LocalActivity>, usize), StorageError> {
+    let mut out = Vec::new();
+    let mut unreadable = 0;
+    for key in keys_with(ACTIVITY_PREFIX)? {
+        match get::<daohu_domain::LocalActivity>(&key) {
+            Ok(Some(a)) if a.schema <= daohu_domain::LOCAL_SCHEMA_VERSION => out.push(a),
+            Ok(None) => {}
+            _ => unreadable += 1,
+        }
+    }
+    out.sort_unstable_by_key(|a| std::cmp::Reverse((a.activity.date, a.activity.start, a.activity.recorded_at)));
+    Ok((out, unreadable))
+}
+
+pub fn save_check_in(c: &daohu_domain::LocalCheckIn) -> Result<(), StorageError> {
+    set(&format!("{CHECKIN_PREFIX}{}", c.check_in.id), c)
+}
+
+pub fn load_check_ins() -> Result<Vec<daohu_domain::LocalCheckIn>, StorageError> {
+    let mut out: Vec<daohu_domain::LocalCheckIn> =
+        keys_with(CHECKIN_PREFIX)?.iter().filter_map(|k| get(k).ok().flatten()).collect();
+    out.sort_unstable_by_key(|c| c.check_in.at);
+    Ok(out)
+}
+
+pub fn load_activity_roster() -> Option<daohu_domain::ActivityRoster> {
+    get(KEY_ACTIVITY_ROSTER).ok().flatten()
+}
+
+pub fn save_activity_roster(r: &daohu_domain::ActivityRoster) -> Result<(), StorageError> {
+    set(KEY_ACTIVITY_ROSTER, r)
+}
+
+/// Whether the volunteer lets check-ins record the phone's location.
+pub fn geo_allowed() -> bool {
+    get::<bool>(KEY_GEO).ok().flatten().unwrap_or(false)
+}
+
+pub fn set_geo_allowed(on: bool) -> Result<(), StorageError> {
+    set(KEY_GEO, &on)
 }
 
 pub fn load_session() -> Option<Session> {

@@ -36,7 +36,7 @@ pub fn request_upload(ctx: AppCtx) {
 /// Runs `f` while holding the cross-tab upload lock, or directly where the
 /// browser has no Web Locks (then two tabs may both send a record; the
 /// server's duplicate receipt keeps it stored once).
-async fn with_upload_lock<F>(f: F)
+pub async fn with_upload_lock<F>(f: F)
 where
     F: std::future::Future<Output = ()> + 'static,
 {
@@ -223,7 +223,7 @@ pub fn start(ctx: AppCtx) {
 }
 
 /// Asks the browser not to clear this app's storage under pressure.
-fn request_persistent_storage() {
+pub fn request_persistent_storage() {
     let Some(w) = web_sys::window() else { return };
     let storage = Reflect::get(&w.navigator(), &"storage".into()).unwrap_or(JsValue::UNDEFINED);
     if let Ok(persist) = Reflect::get(&storage, &"persist".into()) {

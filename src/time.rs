@@ -19,6 +19,12 @@ pub fn today() -> NaiveDate {
         .unwrap_or_default()
 }
 
+/// The time of day now on the phone's clock, to the minute.
+pub fn now_local_time() -> chrono::NaiveTime {
+    let d = js_sys::Date::new_0();
+    chrono::NaiveTime::from_hms_opt(d.get_hours(), d.get_minutes(), 0).unwrap_or_default()
+}
+
 /// A local date and time, `YYYY-MM-DD HH:MM`, for the outbox screen.
 pub fn format_local(ms: f64) -> String {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));

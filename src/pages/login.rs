@@ -34,7 +34,8 @@ pub fn LoginPage() -> impl IntoView {
             let zh = ctx.zh();
             match api::login(&req).await {
                 Ok(session) => {
-                    let home = if session.member.role.is_coordinator() { AppRoute::Admin } else { AppRoute::Households };
+                    let role = session.member.role;
+                    let home = if role.is_coordinator() { AppRoute::Admin } else if role.records_visits() { AppRoute::Households } else { AppRoute::Activities };
                     match ctx.signed_in(session) {
                     Ok(()) => {
                         password.set(String::new());

@@ -1,5 +1,7 @@
 //! The app's screens, one module each.
 
+pub mod activities;
+pub mod activity;
 pub mod admin;
 pub mod enroll;
 pub mod household;

@@ -35,14 +35,17 @@ pub async fn app_shell_get(State(state): State<AppState>, request: Request) -> R
     // The coordinators' console is a bundle of its own under /admin, so the
     // members' first screen does not carry its code.
     let path = request.uri().path();
-    let console_index = dist.join("admin").join("index.html");
-    let index = if (path == "/admin" || path.starts_with("/admin/"))
-        && tokio::fs::try_exists(&console_index).await.unwrap_or(false)
-    {
-        console_index
-    } else {
-        dist.join("index.html")
-    };
+    // The volunteer activities are another bundle, under /activities.
+    let mut index = dist.join("index.html");
+    for bundle in ["admin", "activities"] {
+        let under = path.strip_prefix('/').and_then(|p| p.strip_prefix(bundle));
+        if under.is_some_and(|rest| rest.is_empty() || rest.starts_with('/')) {
+            let own = dist.join(bundle).join("index.html");
+            if tokio::fs::try_exists(&own).await.unwrap_or(false) {
+                index = own;
+            }
+        }
+    }
     if request.uri().path().starts_with("/api/") {
         return AppError::not_found().into_response();
     }

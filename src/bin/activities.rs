@@ -1,0 +1,6 @@
+//! Daohu volunteer-activities entry point: mounts the activities bundle,
+//! served under `/activities`. Built by `scripts/build-app.sh`.
+
+fn main() {
+    daohu::mount_activities();
+}

@@ -1,0 +1,186 @@
+// Volunteer activities on the phone: an activity with two photos recorded
+// offline (check-in and check-out with the location), the page reloaded with
+// no network, then uploaded by itself; the server holds the record once and
+// the photos byte for byte. And a full phone: a new photo is refused in plain
+// words and nothing already stored changes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { useServerAndBrowser, phone, waitForServiceWorker } from './harness.mjs';
+
+const env = useServerAndBrowser();
+const VOLUNTEER = { phone: '13800000005', password: 'daohu123' };
+const VILLAGE = { phone: '13800000009', password: 'daohu123' };
+
+async function signInVolunteer(page, server) {
+  await page.goto(server.url + '/login');
+  await page.fill('#phone', VOLUNTEER.phone);
+  await page.fill('#password', VOLUNTEER.password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/activities$/);
+  await page.waitForSelector('[data-testid=start-activity]');
+  // Kinds, teams and households arrive with the activity roster.
+  await page.waitForFunction(() => !!localStorage.getItem('daohu:v1:activity-roster'));
+}
+
+/** A JPEG made in the page (a real camera-sized picture), as a file for the input. */
+async function makeJpeg(page, w, h, hue) {
+  const b64 = await page.evaluate(({ w, h, hue }) => {
+    const c = document.createElement('canvas');
+    c.width = w; c.height = h;
+    const g = c.getContext('2d');
+    for (let i = 0; i < 40; i++) {
+      g.fillStyle = `hsl(${(hue + i * 9) % 360} 70% ${30 + (i % 5) * 10}%)`;
+      g.fillRect((i * 97) % w, (i * 53) % h, w / 3, h / 4);
+    }
+    return c.toDataURL('image/jpeg', 0.95).split(',')[1];
+  }, { w, h, hue });
+  return { name: `photo-${hue}.jpg`, mimeType: 'image/jpeg', buffer: Buffer.from(b64, 'base64') };
+}
+
+/** The photos this phone keeps in IndexedDB: id → { sha256, width, height, bytes }. */
+async function keptPhotos(page) {
+  return page.evaluate(async () => {
+    const db = await new Promise((res, rej) => { const r = indexedDB.open('daohu'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const tx = db.transaction('photos');
+    const store = tx.objectStore('photos');
+    const keys = await new Promise((res) => { const r = store.getAllKeys(); r.onsuccess = () => res(r.result); });
+    const out = {};
+    for (const k of keys) {
+      const blob = await new Promise((res) => { const r = store.get(k); r.onsuccess = () => res(r.result); });
+      const buf = await blob.arrayBuffer();
+      const hash = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', buf)), (b) => b.toString(16).padStart(2, '0')).join('');
+      const bmp = await createImageBitmap(blob);
+      out[k] = { sha256: hash, width: bmp.width, height: bmp.height, bytes: buf.byteLength, type: blob.type };
+    }
+    db.close();
+    return out;
+  });
+}
+
+function activityRecords(page) {
+  return page.evaluate(() => {
+    const out = {};
+    for (let i = 0; i < localStorage.length; i++) {
+      const k = localStorage.key(i);
+      if (k.startsWith('daohu:v1:activity:') || k.startsWith('daohu:v1:checkin:')) out[k] = localStorage.getItem(k);
+    }
+    return out;
+  });
+}
+
+test('an activity with two photos, recorded offline and reloaded, uploads once; photos arrive byte for byte', async () => {
+  const { server } = env;
+  const { context, page } = await phone(env.browser);
+  await context.grantPermissions(['geolocation'], { origin: server.url });
+  await context.setGeolocation({ latitude: 27.8, longitude: 113.1, accuracy: 20 });
+  await signInVolunteer(page, server);
+  await waitForServiceWorker(page);
+  await page.check('[data-testid=geo-allowed]');
+
+  await context.setOffline(true);
+  await page.click('[data-testid=start-activity]');
+  await page.waitForURL(/\/activities\/[0-9a-f-]{36}$/);
+  const id = page.url().split('/activities/')[1];
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=check-ins] li').length === 1);
+  await page.selectOption('[data-testid=a-kind]', 'patrol');
+  await page.fill('[data-testid=a-place]', '青山村村委会到三组');
+  await page.fill('[data-testid=a-served]', '35');
+  await page.fill('[data-testid=a-others]', '2');
+  await page.fill('[data-testid=a-desc]', '夜间巡逻，检查了三组的消防通道');
+  const big = await makeJpeg(page, 2400, 1800, 10);
+  const tall = await makeJpeg(page, 900, 1600, 200);
+  await page.setInputFiles('[data-testid=a-gallery]', [big, tall]);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=photo-list] li').length === 2, null, { timeout: 20_000 });
+  await page.click('[data-testid=check-button]'); // check out
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=check-ins] li').length === 2);
+  await page.click('[data-testid=activity-save]');
+  await page.waitForSelector('[data-testid=activity-note]');
+
+  // Reload with no network: the app, the record and both photos are still there.
+  await page.reload();
+  await page.waitForSelector('[data-testid=activity-summary]');
+  assert.match(await page.textContent('[data-testid=activity-sync]'), /等待上传/);
+  assert.equal(await page.locator('[data-testid=photo-list] li').count(), 2);
+  assert.equal(await page.textContent('[data-testid=pending-count]'), '3', 'one activity and two check-ins wait');
+  const stored = JSON.parse((await activityRecords(page))[`daohu:v1:activity:${id}`]);
+  assert.equal(stored.sync.state, 'pending');
+  assert.equal(stored.activity.photos.length, 2);
+  const kept = await keptPhotos(page);
+  for (const p of stored.activity.photos) {
+    const k = kept[p.id];
+    assert.ok(k, 'each photo is in IndexedDB');
+    assert.equal(k.sha256, p.sha256, 'the record names the bytes kept');
+    assert.equal(k.bytes, p.bytes);
+    assert.equal(k.type, 'image/jpeg');
+    assert.ok(Math.max(k.width, k.height) <= 1280, `shrunk to a long side of 1280 (${k.width}×${k.height})`);
+  }
+  const longSides = Object.values(kept).map((k) => Math.max(k.width, k.height)).sort();
+  assert.deepEqual(longSides, [1280, 1280], 'both were larger, both now 1280 on the long side');
+
+  // Network back: everything uploads by itself.
+  await context.setOffline(false);
+  await page.goto(server.url + '/activities');
+  await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]')?.textContent === '0', null, { timeout: 30_000 });
+  assert.match(await page.textContent('[data-testid=photos-waiting]'), /^0 /);
+  const after = JSON.parse((await activityRecords(page))[`daohu:v1:activity:${id}`]);
+  assert.equal(after.sync.state, 'stored');
+  assert.deepEqual(after.photo_states, ['uploaded', 'uploaded']);
+  assert.deepEqual(await keptPhotos(page), {}, 'uploaded photos no longer take room on the phone');
+
+  // The village coordinator sees it once, with both check-ins and the photos as they were taken.
+  const token = await server.login(VILLAGE);
+  const list = await server.api('/api/activities', { token });
+  assert.equal(list.status, 200);
+  assert.equal(list.json.filter((a) => a.id === id).length, 1, 'stored exactly once');
+  const detail = await server.api(`/api/activities/${id}`, { token });
+  assert.equal(detail.status, 200);
+  assert.equal(detail.json.activity.served, 35);
+  assert.equal(detail.json.check_ins.length, 2);
+  assert.ok(detail.json.check_ins.every((c) => c.location && Math.abs(c.location.lat - 27.8) < 1e-6), 'location recorded with the check-ins');
+  for (const p of stored.activity.photos) {
+    const r = await fetch(`${server.url}/api/photos/${p.id}/content`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(r.status, 200);
+    const bytes = Buffer.from(await r.arrayBuffer());
+    assert.equal(bytes.length, p.bytes);
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), kept[p.id].sha256, 'byte for byte what the phone kept');
+  }
+  await context.close();
+});
+
+test('a full phone refuses a new photo in plain words and changes nothing stored; the app asks to keep its storage', async () => {
+  const { server } = env;
+  const { context, page } = await phone(env.browser);
+  await context.addInitScript(() => {
+    window.__persistAsked = 0;
+    const s = navigator.storage;
+    if (s && s.persist) {
+      const orig = s.persist.bind(s);
+      s.persist = () => { window.__persistAsked++; return orig(); };
+    }
+  });
+  await signInVolunteer(page, server);
+  assert.ok(await page.evaluate(() => window.__persistAsked) >= 1, 'asked the browser for persistent storage');
+  assert.match(await page.textContent('[data-testid=storage-usage]'), /KB \/ \d+ MB \(\d+%\)/, 'shows how much is used');
+
+  await page.click('[data-testid=record-activity]');
+  await page.waitForURL(/\/activities\/[0-9a-f-]{36}$/);
+  await page.setInputFiles('[data-testid=a-gallery]', [await makeJpeg(page, 1600, 1200, 90)]);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=photo-list] li').length === 1, null, { timeout: 20_000 });
+
+  const recordsBefore = await activityRecords(page);
+  const photosBefore = await keptPhotos(page);
+  assert.equal(Object.keys(photosBefore).length, 1);
+  // The browser now gives this site almost no room (a real quota, not a stub).
+  const cdp = await context.newCDPSession(page);
+  const used = await page.evaluate(async () => (await navigator.storage.estimate()).usage);
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.url, quotaSize: used + 64 * 1024 });
+  await page.setInputFiles('[data-testid=a-gallery]', [await makeJpeg(page, 1600, 1200, 300)]);
+  await page.waitForSelector('[data-testid=activity-warn]', { timeout: 20_000 });
+  assert.match(await page.textContent('[data-testid=activity-warn]'), /存储空间不够/);
+  assert.equal(await page.locator('[data-testid=photo-list] li').count(), 1, 'the refused photo is not listed');
+  assert.deepEqual(await activityRecords(page), recordsBefore, 'stored records byte-identical');
+  assert.deepEqual(await keptPhotos(page), photosBefore, 'stored photos untouched');
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.url });
+  await context.close();
+});
