@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::components::header::Header;
 use crate::ctx::AppCtx;
 use crate::pages::admin::{
-    accounts::AccountsPage, dashboard::DashboardPage, households::AdminHouseholdsPage,
+    accounts::AccountsPage, activities::ActivitiesPage, dashboard::DashboardPage, households::AdminHouseholdsPage,
     import::ImportPage, org::OrgPage, problems::ProblemsPage, sheet::SheetPage, visits::VisitsPage,
 };
 use crate::routes::{self, AppRoute};
@@ -31,6 +31,7 @@ pub fn ConsoleApp() -> impl IntoView {
                     AppRoute::AdminAccounts => view! { <AccountsPage/> }.into_any(),
                     AppRoute::AdminHouseholds => view! { <AdminHouseholdsPage/> }.into_any(),
                     AppRoute::AdminImport => view! { <ImportPage/> }.into_any(),
+                    AppRoute::AdminActivities => view! { <ActivitiesPage/> }.into_any(),
                     other => {
                         // A phone-app screen: load that bundle.
                         if let Some(w) = web_sys::window() {

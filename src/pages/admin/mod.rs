@@ -3,6 +3,7 @@
 //! on every call; these screens only show what it answers.
 
 pub mod accounts;
+pub mod activities;
 pub mod dashboard;
 pub mod households;
 pub mod import;
@@ -34,6 +35,7 @@ pub fn AdminNav(current: AppRoute) -> impl IntoView {
             {tab(AppRoute::AdminVisits, "走访记录", "Visit log")}
             {tab(AppRoute::AdminProblems, "群众诉求", "Problems")}
             {tab(AppRoute::AdminSheet, "碰头会", "Weekly sheet")}
+            {tab(AppRoute::AdminActivities, "志愿活动", "Volunteers")}
             {tab(AppRoute::AdminOrg, "组织", "Organisation")}
             {tab(AppRoute::AdminAccounts, "账号", "Accounts")}
             {tab(AppRoute::AdminHouseholds, "联系户", "Households")}
