@@ -1,7 +1,8 @@
 //! Demo data for a fresh database: the county 示范县 with the township 青山镇 and
 //! two villages — 青山村 (three grids, 60 households) and 绿水村 (one grid, 10
-//! households) — and eight accounts (all with password [`DEMO_PASSWORD`]). Ids are
-//! fixed, so every fresh install has the same data.
+//! households) — nine accounts (all with password [`DEMO_PASSWORD`]) and the volunteer
+//! team 青山村志愿服务队 (陈志愿者, 刘志愿者 and 张党员). Ids are fixed, so every fresh
+//! install has the same data.
 
 use daohu_domain::{Role, SpecialGroup, UnitKind};
 use sqlx::SqlitePool;
@@ -26,8 +27,10 @@ pub mod phones {
     pub const MEMBER_LI: &str = "13800000002";
     /// 王网格长, grid leader of grid 3.
     pub const GRID_LEADER_WANG: &str = "13800000003";
-    /// 陈志愿者, volunteer of 青山村.
+    /// 陈志愿者, volunteer of 青山村, in 青山村志愿服务队.
     pub const VOLUNTEER_CHEN: &str = "13800000005";
+    /// 刘志愿者, volunteer of 青山村, in 青山村志愿服务队.
+    pub const VOLUNTEER_LIU: &str = "13800000006";
     /// 赵书记, village coordinator of 青山村.
     pub const COORDINATOR_ZHAO: &str = "13800000009";
     /// 周党员, member in 绿水村, 5 households of 绿水第一网格.
@@ -46,6 +49,12 @@ const KIND_HOUSEHOLD: u128 = 3 << 32;
 const KIND_MEMBER: u128 = 4 << 32;
 const KIND_COUNTY: u128 = 5 << 32;
 const KIND_TOWNSHIP: u128 = 6 << 32;
+const KIND_TEAM: u128 = 7 << 32;
+
+/// The demo volunteer team 青山村志愿服务队 (of 青山村).
+pub const DEMO_TEAM_NAME: &str = "青山村志愿服务队";
+/// Members of the demo team (member numbers): 陈志愿者, 刘志愿者, 张党员.
+pub const DEMO_TEAM_MEMBERS: [u128; 3] = [5, 6, 1];
 
 /// The demo county 示范县.
 pub fn county_id() -> Uuid {
@@ -78,7 +87,12 @@ pub fn household_id(n: u128) -> Uuid {
     Uuid::from_u128(PREFIX | KIND_HOUSEHOLD | n)
 }
 
-/// Demo member `n` (the last two digits of the phone: 1, 2, 3, 5, 9, 19, 21, 29).
+/// Demo team `n`: 1 is 青山村志愿服务队.
+pub fn team_id(n: u128) -> Uuid {
+    Uuid::from_u128(PREFIX | KIND_TEAM | n)
+}
+
+/// Demo member `n` (the last two digits of the phone: 1, 2, 3, 5, 6, 9, 19, 21, 29).
 pub fn member_id(n: u128) -> Uuid {
     Uuid::from_u128(PREFIX | KIND_MEMBER | n)
 }
@@ -218,7 +232,7 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
         .await?;
     }
 
-    let accounts: [(u128, &str, &str, Role, Uuid); 8] = [
+    let accounts: [(u128, &str, &str, Role, Uuid); 9] = [
         (1, "张党员", phones::MEMBER_ZHANG, Role::Member, grid_id(1)),
         (2, "李党员", phones::MEMBER_LI, Role::Member, grid_id(2)),
         (
@@ -232,6 +246,13 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
             5,
             "陈志愿者",
             phones::VOLUNTEER_CHEN,
+            Role::Volunteer,
+            village_id(),
+        ),
+        (
+            6,
+            "刘志愿者",
+            phones::VOLUNTEER_LIU,
             Role::Volunteer,
             village_id(),
         ),
@@ -282,6 +303,20 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
                 .execute(&mut *tx)
                 .await?;
         }
+    }
+    sqlx::query("INSERT INTO teams (id, unit_id, name, created_at) VALUES (?, ?, ?, ?)")
+        .bind(team_id(1).to_string())
+        .bind(village_id().to_string())
+        .bind(DEMO_TEAM_NAME)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+    for member in DEMO_TEAM_MEMBERS {
+        sqlx::query("INSERT INTO team_members (team_id, member_id) VALUES (?, ?)")
+            .bind(team_id(1).to_string())
+            .bind(member_id(member).to_string())
+            .execute(&mut *tx)
+            .await?;
     }
     audit::record(
         &mut tx,

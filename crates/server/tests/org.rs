@@ -76,15 +76,15 @@ async fn the_tree_has_counts_and_takes_new_units() {
     let unit = |name: &str| tree.units.iter().find(|u| u.name == name).unwrap().clone();
     assert_eq!(
         (unit("示范县").households, unit("示范县").accounts),
-        (70, 8)
+        (70, 9)
     );
     assert_eq!(
         (unit("青山镇").households, unit("青山镇").accounts),
-        (70, 7)
+        (70, 8)
     );
     assert_eq!(
         (unit("青山村").households, unit("青山村").accounts),
-        (60, 5)
+        (60, 6)
     );
     assert_eq!(
         (unit("第一网格").households, unit("第一网格").accounts),
@@ -231,7 +231,7 @@ async fn accounts_are_listed_made_and_changed_within_scope() {
     let list: Vec<Account> = get(&app, "/api/accounts", &zhao).await;
     assert_eq!(
         names(&list),
-        ["张党员", "李党员", "王网格长", "陈志愿者"]
+        ["张党员", "李党员", "王网格长", "陈志愿者", "刘志愿者"]
             .map(String::from)
             .into()
     );
@@ -248,6 +248,7 @@ async fn accounts_are_listed_made_and_changed_within_scope() {
             "李党员",
             "王网格长",
             "陈志愿者",
+            "刘志愿者",
             "赵书记",
             "周党员"
         ]
