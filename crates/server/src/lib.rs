@@ -14,6 +14,11 @@
 //!   XLSX, CSV, JSON lines).
 //! - Problems after the door: `POST /api/problems/events` (changes, one receipt each),
 //!   `GET /api/problems`, `GET /api/problems/{id}`; see [`problems`].
+//! - Volunteer activities (see [`activity_log`]): `GET /api/activity-roster`,
+//!   `POST /api/sync/activities`, `POST /api/sync/check-ins` (one receipt each),
+//!   photos in resumable chunks (`GET`/`PUT /api/photos/{id}`, `GET /api/photos/{id}/content`),
+//!   and for coordinators `/api/activities` (list, detail, `/hours`), `/api/activity-kinds`,
+//!   `/api/teams`; activities download through `/api/exports` too (`dataset=activities`).
 //! - `GET /healthz`, `GET /api/openapi.json`, and the app from `--dist` for every other path.
 //!
 //! Data lives in SQLite (WAL). Run it with
@@ -24,6 +29,8 @@
 //!
 //! Everything lives in this library so tests build the same [`app`] the binary serves.
 
+pub mod activity_export;
+pub mod activity_log;
 pub mod audit;
 pub mod auth;
 pub mod backup;
@@ -198,6 +205,9 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::meeting::router())
         .merge(routes::exports::router())
         .merge(routes::problems::router())
+        .merge(routes::activities::router())
+        .merge(routes::photos::router())
+        .merge(routes::teams::router())
         .merge(routes::openapi::router())
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)

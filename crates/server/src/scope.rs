@@ -1,7 +1,9 @@
 //! Who reaches what: the one module every handler asks.
 //!
 //! - A member reaches the households linked to them, a grid leader every
-//!   household of their grid, a volunteer no household.
+//!   household of their grid, a volunteer no household. On volunteer activities
+//!   a volunteer may also name (door and head's name only) the households of the
+//!   villages of their teams ([`activity_households`]).
 //! - A coordinator reaches their subtree: their unit and every unit below it,
 //!   with the households and accounts attached there. The tree is stored as
 //!   paths (`/<county>/<township>/<village>/<grid>/`), so "inside" is a prefix
@@ -215,6 +217,76 @@ impl Reach {
             Reach::Nothing => None,
         }
     }
+}
+
+/// The caller's reach over households for volunteer activities, as a SQL condition on
+/// `households h` with one bound value: members and grid leaders the households of
+/// their visit roster; volunteers every household of the villages their teams belong
+/// to (a team of a township names no households); nobody else any.
+fn activity_condition(user: &AuthUser) -> Option<(&'static str, String)> {
+    match user.role {
+        Role::Member | Role::GridLeader => {
+            let reach = Reach::of(user);
+            reach.condition().map(|(c, v)| (c, v.to_string()))
+        }
+        Role::Volunteer => Some((
+            "h.grid_id IN (SELECT g.id FROM team_members tm
+                 JOIN teams t ON t.id = tm.team_id
+                 JOIN units tu ON tu.id = t.unit_id AND tu.kind = 'village'
+                 JOIN units g ON g.parent_id = tu.id
+                 WHERE tm.member_id = ?)",
+            user.id.to_string(),
+        )),
+        _ => None,
+    }
+}
+
+/// The households the caller can name as served on an activity, door and name only
+/// (see [`activity_condition`]), in roster order.
+pub async fn activity_households(
+    conn: &mut SqliteConnection,
+    user: &AuthUser,
+) -> Result<Vec<daohu_domain::ServedHousehold>, AppError> {
+    let Some((condition, value)) = activity_condition(user) else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<(String, String, String)> = sqlx::query_as(&format!(
+        "SELECT h.id, h.head_name, h.address
+         FROM households h JOIN units g ON g.id = h.grid_id
+         WHERE {condition}
+         ORDER BY g.rowid, h.rowid"
+    ))
+    .bind(value)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(id, head_name, address)| {
+            Ok(daohu_domain::ServedHousehold {
+                id: parse_uuid(&id)?,
+                head_name,
+                address,
+            })
+        })
+        .collect()
+}
+
+/// Whether the caller can name this household on an activity (false when unknown).
+pub async fn activity_reaches(
+    conn: &mut SqliteConnection,
+    user: &AuthUser,
+    household: Uuid,
+) -> Result<bool, AppError> {
+    let Some((condition, value)) = activity_condition(user) else {
+        return Ok(false);
+    };
+    let found: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT 1 FROM households h WHERE {condition} AND h.id = ?"
+    ))
+    .bind(value)
+    .bind(household.to_string())
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
 }
 
 /// The SQL condition on `households h` for "inside the subtree", with one bound value ([`Subtree::glob`]).

@@ -12,7 +12,7 @@ use axum::http::{Method, StatusCode};
 use common::{device, visit, TestApp};
 use daohu_server::db::{self, ts};
 use daohu_server::seed::{
-    grid_id, household_id, member_id, phones, second_village_id, village_id, DEMO_PASSWORD,
+    grid_id, household_id, member_id, phones, second_village_id, team_id, village_id, DEMO_PASSWORD,
 };
 use serde_json::{json, Value};
 
@@ -110,6 +110,31 @@ const RULES: &[Rule] = &[
     rule("get", "/api/problems/{id}",
         [401, 200, 200, 404, 200, 200, 200],
         [401, 404, 404, 404, 404, 200, 200]),
+    // volunteer activities: the phone's roster and uploads for the roles that record them;
+    // an activity or check-in the caller may not store is a `rejected` receipt
+    same("get", "/api/activity-roster", [401, 200, 200, 200, 403, 403, 403]),
+    same("post", "/api/sync/activities", [401, 200, 200, 200, 403, 403, 403]),
+    same("post", "/api/sync/check-ins", [401, 200, 200, 200, 403, 403, 403]),
+    // photos: own = one of an activity the role's account recorded; other = 周党员's (绿水村)
+    rule("get", "/api/photos/{id}",
+        [401, 200, 200, 200, 403, 403, 403],
+        [401, 404, 404, 404, 403, 403, 403]),
+    rule("put", "/api/photos/{id}",
+        [401, 200, 200, 200, 403, 403, 403],
+        [401, 404, 404, 404, 403, 403, 403]),
+    // the recorder, or a coordinator whose subtree holds the activity (own: 陈志愿者's in 青山村)
+    rule("get", "/api/photos/{id}/content",
+        [401, 200, 200, 200, 200, 200, 200],
+        [401, 404, 404, 404, 404, 200, 200]),
+    // coordinators: own = 青山村 (or 陈志愿者's activity there), other = 绿水村 (周党员's)
+    rule("get", "/api/activities", COORDINATORS, COORD_OTHER),
+    rule("get", "/api/activities/{id}", COORDINATORS, COORD_OTHER),
+    rule("get", "/api/activities/hours", COORDINATORS, COORD_OTHER),
+    same("get", "/api/activity-kinds", SIGNED_IN),
+    same("post", "/api/activity-kinds", [401, 403, 403, 403, 403, 403, 201]),
+    rule("get", "/api/teams", COORDINATORS, COORD_OTHER),
+    // own: a team of 青山村 with 张党员; other: of 绿水村 with 周党员
+    rule("post", "/api/teams", CREATE_OWN, CREATE_OTHER),
     // a change the caller may not make is a `rejected` receipt, not a failed request.
     // Last: the notes it stores put 孙镇长's and 吴县长's names in 青山村's trails.
     same("post", "/api/problems/events", SIGNED_IN),
@@ -121,7 +146,9 @@ fn foreign(role: usize) -> &'static [&'static str] {
     match role {
         1 => &["青山村二组", "青山村三组", "绿水", "周党员", "李党员"],
         2 => &["青山村一组", "青山村二组", "绿水", "周党员"],
-        3 => &["青山村一组", "青山村二组", "青山村三组", "绿水", "周党员"],
+        // a volunteer names 青山村's households (door and head's name) on activities of its
+        // team, but never sees their phones (1390000….) or anything of 绿水村
+        3 => &["绿水", "周党员", "1390000"],
         4 => &["绿水", "周党员", "孙镇长", "吴县长", "青山镇", "示范县"],
         _ => &[],
     }
@@ -241,6 +268,53 @@ async fn stored_problem(app: &TestApp, role: usize, other: bool) -> uuid::Uuid {
     .await
     .unwrap();
     problem
+}
+
+/// A photo's bytes for the access test (`n` makes them unique).
+fn photo_bytes(n: usize) -> Vec<u8> {
+    format!("JPEG test photo {n} ").repeat(20).into_bytes()
+}
+
+/// An activity stored through the upload, with one photo (complete when `complete`):
+/// own = recorded by the role's account (陈志愿者 for roles that record none, in his
+/// team of 青山村); other = by 周党员 in 绿水村. Answers the activity and photo ids.
+async fn stored_activity(
+    app: &TestApp,
+    role: usize,
+    other: bool,
+    n: usize,
+    complete: bool,
+) -> (uuid::Uuid, uuid::Uuid) {
+    let recorder = match (other, ACCOUNTS[role]) {
+        (true, _) => 21,
+        (false, Some(m @ (1 | 3 | 5))) => m,
+        (false, _) => 5,
+    };
+    let team = (recorder == 5).then(|| team_id(1));
+    let mut a = common::activity(n as u64, member_id(recorder), team);
+    let bytes = photo_bytes(n);
+    let photo = daohu_domain::PhotoRef {
+        id: daohu_domain::uuid_v7(1_777_000_000_000 + n as u64, [(n % 256) as u8; 10]),
+        bytes: bytes.len() as u64,
+        sha256: daohu_server::auth::sha256_hex(&bytes),
+    };
+    a.photos = vec![photo.clone()];
+    let token = app.session(recorder).await;
+    let answer = app.upload_activities(&token, device(), &[a.clone()]).await;
+    assert_eq!(answer.json()["receipts"][0]["status"], "stored", "{:?}", answer.json());
+    if complete {
+        let put = app
+            .raw(
+                Method::PUT,
+                &format!("/api/photos/{}?offset=0", photo.id),
+                Some(&token),
+                "application/octet-stream",
+                bytes,
+            )
+            .await;
+        assert_eq!(put.status, StatusCode::OK, "{:?}", put.json());
+    }
+    (a.id, photo.id)
 }
 
 /// An export link made by 赵书记, stored directly (JSON lines of a household the role
@@ -474,6 +548,71 @@ async fn request(
                 }),
             )
         }
+        ("get", "/api/activity-roster") | ("get", "/api/activity-kinds") => Req {
+            uri: rule.path.into(),
+            token,
+            body: None,
+        },
+        ("post", "/api/sync/activities") => {
+            let member = member_id(ACCOUNTS[role].unwrap_or(1));
+            let mut a = common::activity(n as u64, member, None);
+            if other {
+                a.household_ids = vec![household_id(60)];
+            }
+            Req::json(
+                rule.path.into(),
+                token,
+                json!({ "device_id": device(), "activities": [a] }),
+            )
+        }
+        ("post", "/api/sync/check-ins") => {
+            let (activity, _) = stored_activity(app, role, other, n, false).await;
+            let member = member_id(ACCOUNTS[role].unwrap_or(1));
+            let c = common::check_in(n as u64, activity, member, daohu_domain::CheckKind::In);
+            Req::json(
+                rule.path.into(),
+                token,
+                json!({ "device_id": device(), "check_ins": [c] }),
+            )
+        }
+        ("get", "/api/photos/{id}") => Req {
+            uri: format!("/api/photos/{}", stored_activity(app, role, other, n, false).await.1),
+            token,
+            body: None,
+        },
+        ("put", "/api/photos/{id}") => {
+            let (_, photo) = stored_activity(app, role, other, n, false).await;
+            Req {
+                uri: format!("/api/photos/{photo}?offset=0"),
+                token,
+                body: Some(("application/octet-stream".into(), photo_bytes(n))),
+            }
+        }
+        ("get", "/api/photos/{id}/content") => Req {
+            uri: format!("/api/photos/{}/content", stored_activity(app, role, other, n, true).await.1),
+            token,
+            body: None,
+        },
+        ("get", "/api/activities") | ("get", "/api/activities/hours") | ("get", "/api/teams") => Req {
+            uri: format!("{}?unit_id={village}", rule.path),
+            token,
+            body: None,
+        },
+        ("get", "/api/activities/{id}") => Req {
+            uri: format!("/api/activities/{}", stored_activity(app, 0, other, n, false).await.0),
+            token,
+            body: None,
+        },
+        ("post", "/api/activity-kinds") => Req::json(
+            rule.path.into(),
+            token,
+            json!({ "code": format!("test_kind_{n}"), "label_zh": "测试类型", "label_en": "Test kind" }),
+        ),
+        ("post", "/api/teams") => Req::json(
+            rule.path.into(),
+            token,
+            json!({ "unit_id": village, "name": format!("测试队伍{n}"), "member_ids": [account] }),
+        ),
         (m, p) => panic!("the access test has a rule for {m} {p} but cannot build its request"),
     }
 }

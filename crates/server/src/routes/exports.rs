@@ -1,5 +1,6 @@
 //! Downloads of the visit log: XLSX (three sheets: visits, problems with where they
-//! stand, and the problems' trail), CSV and JSON lines.
+//! stand, and the problems' trail), CSV and JSON lines; and, with `dataset=activities`,
+//! of volunteer activities (see [`crate::activity_export`]).
 //!
 //! A coordinator asks for a link (`POST /api/exports`), which holds a random
 //! one-time token; the browser then downloads `GET /api/exports/<token>` with its own
@@ -24,7 +25,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use daohu_domain::{
-    safe_cell, ApiError, ExportFormat, ExportLink, ProblemEntry, ProblemStatus, SectionKind,
+    safe_cell, ActivityFilter, ApiError, ExportFormat, ExportLink, ProblemEntry, ProblemStatus, SectionKind,
     SectionState, SpecialGroup, VisitFilter, VisitLogRow,
 };
 use futures_util::TryStreamExt;
@@ -40,15 +41,16 @@ use crate::db::{self, ts};
 use crate::problems::{self, ExportEvent, ExportProblem};
 use crate::routes::dashboard::today;
 use crate::scope::{self, Subtree};
+use crate::activity_log::ActivityQuery;
 use crate::visit_log::{report_offset, LogQuery, RawLogRow};
-use crate::{audit, ApiQuery, AppError, AppState};
+use crate::{activity_export, audit, ApiQuery, AppError, AppState};
 
 /// How long a download link works.
 pub const LINK_MINUTES: i64 = 10;
 /// Rows of a worksheet, the header included (Excel's and WPS's limit).
 pub const SHEET_ROWS: u32 = 1_048_576;
 /// Bytes gathered before a chunk of a streamed download is sent.
-const CHUNK_BYTES: usize = 64 * 1024;
+pub(crate) const CHUNK_BYTES: usize = 64 * 1024;
 /// Most visits whose problems the XLSX writer looks up at once.
 const LOOKUP_BATCH: usize = 256;
 /// The note written as the last row of a sheet that could not hold every row.
@@ -114,13 +116,38 @@ pub fn router() -> Router<AppState> {
         .route("/exports/{token}", get(export_download))
 }
 
-/// Query of a new export: the format and the visit-log filter (without paging).
+/// What a download holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Dataset {
+    /// The visit log (filters: unit_id, member_id, household_id, from, to, section,
+    /// state, group, q).
+    #[default]
+    Visits,
+    /// Volunteer activities with their check-ins and hours (filters: unit_id,
+    /// team_id, kind, from, to).
+    Activities,
+}
+
+impl Dataset {
+    /// The word it is stored and audited as.
+    pub fn word(self) -> &'static str {
+        match self {
+            Dataset::Visits => "visits",
+            Dataset::Activities => "activities",
+        }
+    }
+}
+
+/// Query of a new export: the format, the dataset and its filter (without paging).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// `xlsx`, `csv` or `jsonl`.
     pub format: ExportFormat,
+    /// `visits` (the default) or `activities`.
+    pub dataset: Option<Dataset>,
     pub unit_id: Option<Uuid>,
     pub member_id: Option<Uuid>,
     pub household_id: Option<Uuid>,
@@ -130,9 +157,35 @@ pub struct ExportQuery {
     pub state: Option<SectionState>,
     pub group: Option<SpecialGroup>,
     pub q: Option<String>,
+    /// Activities only: one team of the subtree.
+    pub team_id: Option<Uuid>,
+    /// Activities only: one kind code.
+    pub kind: Option<String>,
 }
 
 impl ExportQuery {
+    /// The activity filter (400 when a visit-only filter is given too).
+    fn activity_filter(&self) -> Result<ActivityFilter, AppError> {
+        let visit_only = self.member_id.is_some()
+            || self.household_id.is_some()
+            || self.section.is_some()
+            || self.state.is_some()
+            || self.group.is_some()
+            || self.q.as_deref().is_some_and(|q| !q.trim().is_empty());
+        if visit_only {
+            return Err(AppError::bad_request(
+                "下载志愿活动时只能按单位、队伍、类型和日期筛选",
+            ));
+        }
+        Ok(ActivityFilter {
+            unit_id: self.unit_id,
+            team_id: self.team_id,
+            kind: self.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()).map(str::to_string),
+            from: self.from,
+            to: self.to,
+        })
+    }
+
     fn filter(&self) -> VisitFilter {
         VisitFilter {
             unit_id: self.unit_id,
@@ -192,13 +245,18 @@ fn audit_filter(filter: &VisitFilter) -> serde_json::Value {
 /// Makes a one-time link (valid 10 minutes) that downloads the visit log matching the
 /// filter, in the caller's subtree, as XLSX, CSV or JSON lines. The ids in the
 /// filter are checked now (404 outside the subtree) and again at download.
+///
+/// With `dataset=activities`: volunteer activities matching unit_id, team_id, kind,
+/// from and to. XLSX has the sheets 活动 (one row per activity), 打卡 (every check-in),
+/// 工时 (hours per volunteer per month) and 队伍工时 (per team per month); CSV holds
+/// the 活动 rows; JSON lines one `ActivityDetail` per activity.
 #[utoipa::path(
     post, path = "/api/exports", tag = "reports",
     security(("bearer" = [])),
     params(ExportQuery),
     responses(
         (status = 201, description = "The download link", body = ExportLink),
-        (status = 400, description = "Bad format or filter", body = ApiError),
+        (status = 400, description = "Bad format or filter (a visit filter with dataset=activities, team_id or kind without it)", body = ApiError),
         (status = 401, description = "No valid session", body = ApiError),
         (status = 403, description = "Not a coordinator", body = ApiError),
         (status = 404, description = "unit_id, member_id or household_id not in the caller's subtree", body = ApiError),
@@ -210,36 +268,59 @@ pub async fn export_create(
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<(StatusCode, Json<ExportLink>), AppError> {
     let subtree = scope::coordinator(&user)?;
-    let filter = query.filter();
+    let dataset = query.dataset.unwrap_or_default();
+    let (filter_json, audited) = match dataset {
+        Dataset::Visits => {
+            if query.team_id.is_some() || query.kind.is_some() {
+                return Err(AppError::bad_request("队伍和活动类型只用于下载志愿活动"));
+            }
+            let filter = query.filter();
+            (serde_json::to_string(&filter)?, audit_filter(&filter))
+        }
+        Dataset::Activities => {
+            let filter = query.activity_filter()?;
+            let mut audited = serde_json::to_value(&filter)?;
+            if let Some(map) = audited.as_object_mut() {
+                map.retain(|_, v| !v.is_null());
+            }
+            (serde_json::to_string(&filter)?, audited)
+        }
+    };
     let token = auth::new_token();
     let now = db::now();
     let expires_at = now + Duration::minutes(LINK_MINUTES);
     let (_writer, mut tx) = state.write_tx().await?;
-    LogQuery::new(&mut tx, &subtree, &filter).await?;
+    match dataset {
+        Dataset::Visits => {
+            LogQuery::new(&mut tx, &subtree, &query.filter()).await?;
+        }
+        Dataset::Activities => {
+            ActivityQuery::new(&mut tx, &subtree, &query.activity_filter()?).await?;
+        }
+    }
     // Links long dead are of no use to anyone.
     sqlx::query("DELETE FROM export_links WHERE expires_at < ?")
         .bind(ts(now - Duration::days(1)))
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "INSERT INTO export_links (token_hash, created_by, format, filter, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO export_links (token_hash, created_by, format, filter, created_at, expires_at, dataset)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(sha256_hex(&token))
     .bind(user.id.to_string())
     .bind(format_word(query.format))
-    .bind(serde_json::to_string(&filter)?)
+    .bind(filter_json)
     .bind(ts(now))
     .bind(ts(expires_at))
+    .bind(dataset.word())
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        Some(user.id),
-        "export_created",
-        json!({ "format": format_word(query.format), "filter": audit_filter(&filter) }),
-    )
-    .await?;
+    let mut detail = json!({ "format": format_word(query.format), "filter": audited });
+    if dataset != Dataset::Visits {
+        detail["dataset"] = json!(dataset.word());
+    }
+    audit::record(&mut tx, Some(user.id), "export_created", detail).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -253,7 +334,13 @@ pub async fn export_create(
 /// What a used link stands for.
 struct Download {
     format: ExportFormat,
-    query: LogQuery,
+    what: Rows,
+}
+
+/// The rows of a download.
+enum Rows {
+    Visits(LogQuery),
+    Activities(ActivityQuery),
 }
 
 /// Marks the link used (atomically: a second download finds it used) and checks
@@ -265,17 +352,17 @@ async fn take_link(state: &AppState, token: &str) -> Result<Download, AppError> 
     }
     let now = db::now();
     let (_writer, mut tx) = state.write_tx().await?;
-    let link: Option<(String, String, String)> = sqlx::query_as(
+    let link: Option<(String, String, String, String)> = sqlx::query_as(
         "UPDATE export_links SET used_at = ?
          WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
-         RETURNING created_by, format, filter",
+         RETURNING created_by, format, filter, dataset",
     )
     .bind(ts(now))
     .bind(sha256_hex(token.to_ascii_lowercase()))
     .bind(ts(now))
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((created_by, format, filter)) = link else {
+    let Some((created_by, format, filter, dataset)) = link else {
         return Err(AppError::not_found());
     };
     let checked = async {
@@ -290,18 +377,36 @@ async fn take_link(state: &AppState, token: &str) -> Result<Download, AppError> 
         if disabled || !parse_role(&role)?.is_coordinator() {
             return Err(AppError::not_found());
         }
-        let filter: VisitFilter = serde_json::from_str(&filter)?;
         let format = parse_format(&format)?;
+        let subtree = Subtree { path };
         // The creator's scope today, not the day the link was made.
-        let query = LogQuery::new(&mut tx, &Subtree { path }, &filter).await?;
+        let (what, detail) = if dataset == Dataset::Activities.word() {
+            let filter: ActivityFilter = serde_json::from_str(&filter)?;
+            let query = ActivityQuery::new(&mut tx, &subtree, &filter).await?;
+            let mut audited = serde_json::to_value(&filter)?;
+            if let Some(map) = audited.as_object_mut() {
+                map.retain(|_, v| !v.is_null());
+            }
+            (
+                Rows::Activities(query),
+                json!({ "format": format_word(format), "dataset": dataset, "filter": audited }),
+            )
+        } else {
+            let filter: VisitFilter = serde_json::from_str(&filter)?;
+            let query = LogQuery::new(&mut tx, &subtree, &filter).await?;
+            (
+                Rows::Visits(query),
+                json!({ "format": format_word(format), "filter": audit_filter(&filter) }),
+            )
+        };
         audit::record(
             &mut tx,
             Some(crate::db::parse_uuid(&created_by)?),
             "export_downloaded",
-            json!({ "format": format_word(format), "filter": audit_filter(&filter) }),
+            detail,
         )
         .await?;
-        Ok(Download { format, query })
+        Ok(Download { format, what })
     }
     .await;
     // The link is spent either way.
@@ -338,9 +443,13 @@ pub async fn export_download(
         ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
         ExportFormat::Jsonl => ("application/x-ndjson; charset=utf-8", "jsonl"),
     };
-    let (body, length) = match download.format {
-        ExportFormat::Xlsx => {
-            let (file, length) = xlsx_file(state.pool.clone(), download.query, SHEET_ROWS).await?;
+    let (stem, stem_zh) = match download.what {
+        Rows::Visits(_) => ("visits", "走访记录"),
+        Rows::Activities(_) => ("activities", "志愿活动"),
+    };
+    let (body, length) = match (download.format, download.what) {
+        (ExportFormat::Xlsx, Rows::Activities(query)) => {
+            let (file, length) = activity_export::xlsx_file(state.pool.clone(), query).await?;
             let file = tokio::fs::File::from_std(file);
             (
                 Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
@@ -349,14 +458,25 @@ pub async fn export_download(
                 Some(length),
             )
         }
-        format => (text_stream(state.pool.clone(), download.query, format)?, None),
+        (format, Rows::Activities(query)) => (activity_export::text_body(state.pool.clone(), query, format)?, None),
+        (ExportFormat::Xlsx, Rows::Visits(query)) => {
+            let (file, length) = xlsx_file(state.pool.clone(), query, SHEET_ROWS).await?;
+            let file = tokio::fs::File::from_std(file);
+            (
+                Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+                    file, CHUNK_BYTES,
+                )),
+                Some(length),
+            )
+        }
+        (format, Rows::Visits(query)) => (text_stream(state.pool.clone(), query, format)?, None),
     };
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     let disposition = format!(
-        "attachment; filename=\"daohu-visits-{day}.{extension}\"; filename*=UTF-8''{}",
-        percent_encode(&format!("走访记录-{day}.{extension}"))
+        "attachment; filename=\"daohu-{stem}-{day}.{extension}\"; filename*=UTF-8''{}",
+        percent_encode(&format!("{stem_zh}-{day}.{extension}"))
     );
     headers.insert(
         header::CONTENT_DISPOSITION,
@@ -429,7 +549,7 @@ fn state_label(row: &VisitLogRow, kind: SectionKind) -> &'static str {
 }
 
 /// A time as spreadsheets show it: `yyyy-mm-dd hh:mm`, China Standard Time.
-fn local_minutes(t: DateTime<Utc>) -> String {
+pub(crate) fn local_minutes(t: DateTime<Utc>) -> String {
     t.with_timezone(&report_offset())
         .format("%Y-%m-%d %H:%M")
         .to_string()
@@ -459,7 +579,7 @@ fn csv_record(row: &VisitLogRow) -> Vec<String> {
 }
 
 /// Appends one CSV record (UTF-8, CRLF, quoted when needed) to `buf`.
-fn csv_line<I, T>(buf: &mut Vec<u8>, cells: I) -> Result<(), AppError>
+pub(crate) fn csv_line<I, T>(buf: &mut Vec<u8>, cells: I) -> Result<(), AppError>
 where
     I: IntoIterator<Item = T>,
     T: AsRef<[u8]>,
@@ -568,18 +688,18 @@ pub async fn xlsx_file(
     Ok((file, length))
 }
 
-fn xlsx_error(err: XlsxError) -> AppError {
+pub(crate) fn xlsx_error(err: XlsxError) -> AppError {
     AppError::internal(format!("xlsx: {err}"))
 }
 
 /// Days since 1899-12-30: how spreadsheets store dates.
-fn excel_date(d: NaiveDate) -> f64 {
+pub(crate) fn excel_date(d: NaiveDate) -> f64 {
     let epoch = NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid date");
     (d - epoch).num_days() as f64
 }
 
 /// A time as a spreadsheet date-time in China Standard Time, to the minute.
-fn excel_datetime(t: DateTime<Utc>) -> f64 {
+pub(crate) fn excel_datetime(t: DateTime<Utc>) -> f64 {
     let local = t.with_timezone(&report_offset()).naive_local();
     let minutes = f64::from(local.time().num_seconds_from_midnight() / 60);
     excel_date(local.date()) + minutes / 1440.0
@@ -587,16 +707,16 @@ fn excel_datetime(t: DateTime<Utc>) -> f64 {
 
 /// Where the next row of a sheet goes, holding back the last row that fits until
 /// it is known whether more follow (then it becomes the truncation note).
-struct SheetCursor<T> {
+pub(crate) struct SheetCursor<T> {
     sheet: usize,
     next: u32,
     last: u32,
     held: Option<T>,
-    truncated: bool,
+    pub truncated: bool,
 }
 
 impl<T> SheetCursor<T> {
-    fn new(sheet: usize, sheet_rows: u32) -> Self {
+    pub fn new(sheet: usize, sheet_rows: u32) -> Self {
         SheetCursor {
             sheet,
             next: 1,
@@ -607,7 +727,7 @@ impl<T> SheetCursor<T> {
     }
 
     /// Adds a row; `write` puts one on the sheet at a row index.
-    fn push(
+    pub fn push(
         &mut self,
         workbook: &mut Workbook,
         item: T,
@@ -631,7 +751,7 @@ impl<T> SheetCursor<T> {
         Ok(())
     }
 
-    fn finish(
+    pub fn finish(
         &mut self,
         workbook: &mut Workbook,
         write: impl Fn(&mut Worksheet, u32, &T) -> Result<(), XlsxError>,
@@ -661,7 +781,7 @@ struct TrailLine {
     event: ExportEvent,
 }
 
-fn header(sheet: &mut Worksheet, columns: &[&str], widths: &[f64]) -> Result<(), XlsxError> {
+pub(crate) fn header(sheet: &mut Worksheet, columns: &[&str], widths: &[f64]) -> Result<(), XlsxError> {
     let bold = Format::new().set_bold();
     for (i, (name, width)) in columns.iter().zip(widths).enumerate() {
         let col = i as u16;

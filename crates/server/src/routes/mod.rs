@@ -2,6 +2,7 @@
 //! `/api` are relative to it (the app nests them).
 
 pub mod accounts;
+pub mod activities;
 pub mod audit;
 pub mod auth;
 pub mod dashboard;
@@ -12,7 +13,9 @@ pub mod import;
 pub mod meeting;
 pub mod openapi;
 pub mod org;
+pub mod photos;
 pub mod problems;
 pub mod roster;
 pub mod sync;
+pub mod teams;
 pub mod visits;

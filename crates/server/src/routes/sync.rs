@@ -190,15 +190,15 @@ pub async fn sync_outbox_import(
 }
 
 /// How many receipts of each status.
-struct ReceiptCounts {
-    stored: usize,
-    duplicate: usize,
-    conflict: usize,
-    rejected: usize,
+pub(crate) struct ReceiptCounts {
+    pub stored: usize,
+    pub duplicate: usize,
+    pub conflict: usize,
+    pub rejected: usize,
 }
 
 impl ReceiptCounts {
-    fn of(receipts: &[Receipt]) -> Self {
+    pub fn of(receipts: &[Receipt]) -> Self {
         let count = |status: ReceiptStatus| receipts.iter().filter(|r| r.status == status).count();
         ReceiptCounts {
             stored: count(ReceiptStatus::Stored),

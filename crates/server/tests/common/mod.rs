@@ -6,7 +6,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
-use daohu_domain::{SectionState, Visit};
+use daohu_domain::{Activity, CheckIn, CheckKind, SectionState, Visit};
 use daohu_server::seed::{phones, DEMO_PASSWORD};
 use daohu_server::{app, test_state, AppState};
 use http_body_util::BodyExt;
@@ -138,6 +138,26 @@ impl TestApp {
         self.token(phones::MEMBER_ZHANG).await
     }
 
+    pub async fn upload_activities(&self, token: &str, device: Uuid, activities: &[Activity]) -> Answer {
+        self.call(
+            Method::POST,
+            "/api/sync/activities",
+            Some(token),
+            Some(json!({ "device_id": device, "activities": activities })),
+        )
+        .await
+    }
+
+    pub async fn upload_check_ins(&self, token: &str, device: Uuid, check_ins: &[CheckIn]) -> Answer {
+        self.call(
+            Method::POST,
+            "/api/sync/check-ins",
+            Some(token),
+            Some(json!({ "device_id": device, "check_ins": check_ins })),
+        )
+        .await
+    }
+
     pub async fn upload(&self, token: &str, device: Uuid, visits: &[Visit]) -> Answer {
         self.call(
             Method::POST,
@@ -169,4 +189,45 @@ pub fn visit(seed: u8, household: Uuid, member: Uuid) -> Visit {
 
 pub fn device() -> Uuid {
     Uuid::from_u128(0xde1ce)
+}
+
+/// Ten bytes of randomness for a v7 id, from a seed.
+fn random10(seed: u64, tag: u8) -> [u8; 10] {
+    let mut r = [tag; 10];
+    r[..8].copy_from_slice(&seed.to_le_bytes());
+    r
+}
+
+/// A valid activity: a patrol on [`day`] 20:00–22:00 at 村委会, recorded by `recorder`
+/// (listed as the one participant), as `team` when given.
+pub fn activity(seed: u64, recorder: Uuid, team: Option<Uuid>) -> Activity {
+    Activity {
+        id: daohu_domain::uuid_v7(1_776_000_000_000 + seed, random10(seed, 0xa1)),
+        recorder_id: recorder,
+        team_id: team,
+        kind: "patrol".into(),
+        date: day(),
+        start: chrono::NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
+        end: chrono::NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
+        place: "村委会".into(),
+        participants: vec![recorder],
+        others: 0,
+        served: 10,
+        household_ids: vec![],
+        description: String::new(),
+        photos: vec![],
+        recorded_at: phone_clock(),
+    }
+}
+
+/// A check-in of `volunteer` on `activity` at [`phone_clock`], without a location.
+pub fn check_in(seed: u64, activity: Uuid, volunteer: Uuid, kind: CheckKind) -> CheckIn {
+    CheckIn {
+        id: daohu_domain::uuid_v7(1_776_500_000_000 + seed, random10(seed, 0xc1)),
+        activity_id: activity,
+        volunteer_id: volunteer,
+        kind,
+        at: phone_clock(),
+        location: None,
+    }
 }

@@ -1,0 +1,297 @@
+//! Photos of activities, uploaded apart from the record and resumably: the phone asks
+//! how much the server holds (`GET /api/photos/{id}`), sends the rest in chunks
+//! (`PUT /api/photos/{id}?offset=N`), and the server checks the whole against the
+//! SHA-256 the activity named. Coordinators (and the recorder) read complete photos.
+//!
+//! A photo exists once an activity naming it is stored; only its recorder uploads it.
+//! Chunks wait in `photo_chunks` and are joined into `photos.data` when the last
+//! byte is in and the digest matches; a mismatch throws every byte away (422
+//! `photo_corrupt`) and the phone starts again from 0.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use daohu_domain::{ApiError, PhotoStatus};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::SqliteConnection;
+use uuid::Uuid;
+
+use crate::auth::{sha256_hex, AuthUser};
+use crate::db::{self, parse_uuid, ts};
+use crate::error::body_error;
+use crate::scope::Subtree;
+use crate::{audit, ApiQuery, AppError, AppState};
+
+/// Largest chunk one `PUT` takes (1 MiB); the phone sends 256 KiB.
+pub const MAX_CHUNK: usize = 1024 * 1024;
+
+/// `/photos/{id}`, `/photos/{id}/content`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/photos/{id}",
+            get(photos_status).put(photos_put).layer(DefaultBodyLimit::max(MAX_CHUNK)),
+        )
+        .route("/photos/{id}/content", get(photos_content))
+}
+
+/// A photo row with what access is decided on.
+#[derive(sqlx::FromRow)]
+struct PhotoRow {
+    id: String,
+    activity_id: String,
+    bytes: i64,
+    sha256: String,
+    received: i64,
+    complete: bool,
+    recorder_id: String,
+    unit_path: String,
+}
+
+impl PhotoRow {
+    fn status(&self) -> Result<PhotoStatus, AppError> {
+        Ok(PhotoStatus {
+            id: parse_uuid(&self.id)?,
+            received: self.received.max(0) as u64,
+            bytes: self.bytes.max(0) as u64,
+            complete: self.complete,
+        })
+    }
+}
+
+async fn photo_row(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<PhotoRow>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT p.id, p.activity_id, p.bytes, p.sha256, p.received, p.complete,
+                a.recorder_id, u.path AS unit_path
+         FROM photos p JOIN activities a ON a.id = p.activity_id JOIN units u ON u.id = a.unit_id
+         WHERE p.id = ?",
+    )
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The caller's own photo (of an activity they recorded); 403 for roles that do not
+/// record activities, 404 for anything else.
+async fn own_photo(conn: &mut SqliteConnection, user: &AuthUser, id: &str) -> Result<(Uuid, PhotoRow), AppError> {
+    if !user.role.records_activities() {
+        return Err(AppError::forbidden("你的角色不上传活动照片"));
+    }
+    let id = Uuid::parse_str(id).map_err(|_| AppError::not_found())?;
+    let row = photo_row(conn, id).await?.ok_or_else(AppError::not_found)?;
+    if row.recorder_id != user.id.to_string() {
+        return Err(AppError::not_found());
+    }
+    Ok((id, row))
+}
+
+/// How much of one of the caller's photos the server holds: the next chunk starts at
+/// `received`; `complete` once every byte is in and matched the record's SHA-256.
+#[utoipa::path(
+    get, path = "/api/photos/{id}", tag = "activities",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Photo id, as named in the activity's `photos`")),
+    responses(
+        (status = 200, description = "Where the upload stands", body = PhotoStatus),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 403, description = "The caller's role does not record activities", body = ApiError),
+        (status = 404, description = "No stored activity of the caller names this photo", body = ApiError),
+    )
+)]
+pub async fn photos_status(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<PhotoStatus>, AppError> {
+    let mut conn = state.pool.acquire().await?;
+    let (_, row) = own_photo(&mut conn, &user, &id).await?;
+    Ok(Json(row.status()?))
+}
+
+/// Query of a chunk.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkQuery {
+    /// Where the chunk starts: must be the `received` the server holds.
+    pub offset: u64,
+}
+
+/// Whether a chunk's content type is one the upload takes (none, octet-stream or JPEG).
+fn chunk_type_ok(headers: &HeaderMap) -> bool {
+    match headers.get(CONTENT_TYPE) {
+        None => true,
+        Some(v) => {
+            let ct = v.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            ct == "application/octet-stream" || ct == "image/jpeg"
+        }
+    }
+}
+
+/// Appends a chunk (at most 1 MiB) of one of the caller's photos at `offset`, which
+/// must equal what the server holds (409 `offset_mismatch` otherwise: ask
+/// `GET /api/photos/{id}` and resume from its `received`). When the last byte is in,
+/// the whole is checked against the activity's SHA-256: a match completes the photo;
+/// a mismatch discards every byte (422 `photo_corrupt`, start again at 0). A chunk
+/// on a complete photo changes nothing and answers its status.
+#[utoipa::path(
+    put, path = "/api/photos/{id}", tag = "activities",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Photo id"), ChunkQuery),
+    request_body(description = "The chunk's bytes", content((Vec<u8> = "application/octet-stream"))),
+    responses(
+        (status = 200, description = "Where the upload stands after the chunk", body = PhotoStatus),
+        (status = 400, description = "No offset", body = ApiError),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 403, description = "The caller's role does not record activities", body = ApiError),
+        (status = 404, description = "No stored activity of the caller names this photo", body = ApiError),
+        (status = 409, description = "offset is not what the server holds (`offset_mismatch`)", body = ApiError),
+        (status = 413, description = "Chunk larger than 1 MiB", body = ApiError),
+        (status = 415, description = "Not application/octet-stream", body = ApiError),
+        (status = 422, description = "Past the photo's size (`past_end`), or the bytes do not match its SHA-256 (`photo_corrupt`: reset to 0)", body = ApiError),
+        (status = 503, description = "Not stored; retry later", body = ApiError),
+    )
+)]
+pub async fn photos_put(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<ChunkQuery>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<PhotoStatus>, AppError> {
+    {
+        // Who and what first: a photo that is not the caller's is 404 whatever the body.
+        let mut conn = state.pool.acquire().await?;
+        own_photo(&mut conn, &user, &id).await?;
+    }
+    if !chunk_type_ok(&headers) {
+        return Err(AppError::client(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "照片内容要用 application/octet-stream 上传",
+        ));
+    }
+    let chunk = body.map_err(body_error)?;
+
+    let (_writer, mut tx) = state.write_tx().await?;
+    let (photo, row) = own_photo(&mut tx, &user, &id).await?;
+    if row.complete {
+        return Ok(Json(row.status()?));
+    }
+    let received = row.received.max(0) as u64;
+    if query.offset != received {
+        return Err(AppError::conflict(
+            "offset_mismatch",
+            format!("服务器上已有 {received} 字节，请从那里接着上传"),
+        ));
+    }
+    let end = received + chunk.len() as u64;
+    if end > row.bytes.max(0) as u64 {
+        return Err(AppError::client(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "past_end",
+            "上传的内容比照片大",
+        ));
+    }
+    if chunk.is_empty() {
+        return Ok(Json(row.status()?));
+    }
+    sqlx::query("INSERT INTO photo_chunks (photo_id, position, data) VALUES (?, ?, ?)")
+        .bind(photo.to_string())
+        .bind(received as i64)
+        .bind(chunk.as_ref())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE photos SET received = ? WHERE id = ?")
+        .bind(end as i64)
+        .bind(photo.to_string())
+        .execute(&mut *tx)
+        .await?;
+    if end < row.bytes as u64 {
+        tx.commit().await.map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+        return Ok(Json(PhotoStatus { id: photo, received: end, bytes: row.bytes as u64, complete: false }));
+    }
+
+    // The last byte is in: the whole must match the record's digest.
+    let parts: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT data FROM photo_chunks WHERE photo_id = ? ORDER BY position")
+            .bind(photo.to_string())
+            .fetch_all(&mut *tx)
+            .await?;
+    let data: Vec<u8> = parts.concat();
+    sqlx::query("DELETE FROM photo_chunks WHERE photo_id = ?")
+        .bind(photo.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let matches = data.len() as u64 == row.bytes as u64 && sha256_hex(&data) == row.sha256;
+    let detail = json!({ "photo_id": photo, "activity_id": row.activity_id, "bytes": row.bytes });
+    if !matches {
+        sqlx::query("UPDATE photos SET received = 0 WHERE id = ?")
+            .bind(photo.to_string())
+            .execute(&mut *tx)
+            .await?;
+        audit::record(&mut tx, Some(user.id), "photo_corrupt", detail).await?;
+        tx.commit().await.map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+        tracing::warn!(member = %user.id, photo = %photo, "photo did not match its sha256; reset");
+        return Err(AppError::client(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "photo_corrupt",
+            "照片传输出错，请重新上传",
+        ));
+    }
+    sqlx::query("UPDATE photos SET data = ?, complete = 1, completed_at = ? WHERE id = ?")
+        .bind(&data)
+        .bind(ts(db::now()))
+        .bind(photo.to_string())
+        .execute(&mut *tx)
+        .await?;
+    audit::record(&mut tx, Some(user.id), "photo_uploaded", detail).await?;
+    tx.commit().await.map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+    Ok(Json(PhotoStatus { id: photo, received: end, bytes: row.bytes as u64, complete: true }))
+}
+
+/// A complete photo's JPEG, for its recorder or a coordinator whose subtree holds the
+/// activity; 404 for anyone else and while the upload is not complete.
+#[utoipa::path(
+    get, path = "/api/photos/{id}/content", tag = "activities",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Photo id")),
+    responses(
+        (status = 200, description = "The JPEG", content_type = "image/jpeg"),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 404, description = "Unknown, not complete, or not the caller's to see", body = ApiError),
+    )
+)]
+pub async fn photos_content(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::not_found())?;
+    let mut conn = state.pool.acquire().await?;
+    let row = photo_row(&mut conn, id).await?.ok_or_else(AppError::not_found)?;
+    let own = row.recorder_id == user.id.to_string();
+    let in_subtree =
+        user.role.is_coordinator() && Subtree { path: user.unit_path.clone() }.contains(&row.unit_path);
+    if !row.complete || !(own || in_subtree) {
+        return Err(AppError::not_found());
+    }
+    let data: Option<Vec<u8>> = sqlx::query_scalar("SELECT data FROM photos WHERE id = ? AND complete = 1")
+        .bind(id.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    let data = data.ok_or_else(AppError::not_found)?;
+    let mut response = data.into_response();
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    Ok(response)
+}
