@@ -485,3 +485,181 @@ async fn compressed_csv_and_jsonl_downloads_complete() {
         assert_eq!(lines, total + usize::from(format == "csv"), "{format}: every row arrived");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Volunteer activities
+
+/// Activities whose text looks like formulas, one over midnight, one in 绿水村; with
+/// check-ins (one with a location). Answers the two of 青山村, newest first.
+async fn tricky_activities(app: &TestApp) -> Vec<daohu_domain::Activity> {
+    use daohu_domain::{CheckKind, GeoPoint};
+    use daohu_server::seed::team_id;
+    let chen = app.session(5).await;
+    let liu = app.session(6).await;
+    let zhou = app.session(21).await;
+    let mut a1 = common::activity(1, member_id(5), Some(team_id(1)));
+    a1.participants = vec![member_id(5), member_id(6), member_id(1)];
+    a1.others = 2;
+    a1.place = "@村委会".into();
+    a1.description = "=1+1".into();
+    a1.household_ids = vec![household_id(0), household_id(1)];
+    let mut a2 = common::activity(2, member_id(5), Some(team_id(1)));
+    a2.date = a1.date - Duration::days(1);
+    a2.start = chrono::NaiveTime::from_hms_opt(22, 0, 0).unwrap();
+    a2.end = chrono::NaiveTime::from_hms_opt(2, 0, 0).unwrap();
+    a2.kind = "cleanup".into();
+    a2.place = "村口".into();
+    a2.description = "第一行\n第二行，\"引号\",逗号".into();
+    a2.served = 0;
+    let mut a3 = common::activity(3, member_id(21), None);
+    a3.description = "绿水村的活动".into();
+    for (token, a) in [(&chen, &a1), (&chen, &a2), (&zhou, &a3)] {
+        let answer = app.upload_activities(token, common::device(), &[a.clone()]).await;
+        assert_eq!(answer.json()["receipts"][0]["status"], "stored", "{:?}", answer.json());
+    }
+    let at = |h: u32, m: u32| {
+        let local = a1.date.and_time(chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap());
+        DateTime::<Utc>::from_naive_utc_and_offset(local - Duration::hours(8), Utc)
+    };
+    let mut liu_in = common::check_in(1, a1.id, member_id(6), CheckKind::In);
+    liu_in.at = at(20, 5);
+    liu_in.location = Some(GeoPoint { lat: 30.25, lon: 120.16, accuracy_m: 12.0 });
+    let mut liu_out = common::check_in(2, a1.id, member_id(6), CheckKind::Out);
+    liu_out.at = at(21, 35);
+    let answer = app.upload_check_ins(&liu, common::device(), &[liu_in, liu_out]).await;
+    assert!(answer.json()["receipts"].as_array().unwrap().iter().all(|r| r["status"] == "stored"));
+    vec![a1, a2]
+}
+
+#[tokio::test]
+async fn activity_exports_read_back_in_libreoffice() {
+    use daohu_domain::{ActivityDetail, HoursReport};
+    use daohu_server::activity_export::{ACTIVITY_COLUMNS, CHECK_IN_COLUMNS, HOURS_COLUMNS, TEAM_HOURS_COLUMNS};
+    let app = TestApp::new().await;
+    let activities = tricky_activities(&app).await;
+    let zhao = app.session(9).await;
+    let out = app.dir.path().join("lo-activities");
+    std::fs::create_dir_all(&out).unwrap();
+
+    // visit-only filters with activities, activity filters with visits: refused
+    for query in [
+        "format=csv&dataset=activities&member_id=00000000-0000-0000-0000-000000000001",
+        "format=csv&dataset=activities&q=x",
+        "format=csv&team_id=00000000-0000-0000-0000-000000000001",
+        "format=csv&dataset=activities&kind=NOT%20A%20CODE",
+        "format=csv&dataset=people",
+    ] {
+        let answer = create(&app, &zhao, query).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}");
+    }
+    let answer = create(&app, &zhao, &format!("format=csv&dataset=activities&unit_id={}", second_village_id())).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+
+    // XLSX
+    let l = link(&app, &zhao, "format=xlsx&dataset=activities").await;
+    let answer = download(&app, &l.url).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains("daohu-activities-"));
+    assert_eq!(download(&app, &l.url).await.status, StatusCode::NOT_FOUND, "single use");
+    let xlsx = out.join("activities.xlsx");
+    std::fs::write(&xlsx, &answer.body).unwrap();
+    let sheet = soffice_csv(&xlsx, &out.join("a1"), Some(1), false);
+    assert_eq!(sheet[0], ACTIVITY_COLUMNS);
+    assert_eq!(sheet.len(), 3, "{sheet:?}");
+    let expected_a1 = [
+        "2026-03-14", "20:00", "22:00", "治安巡逻", "'@村委会", "青山村志愿服务队", "陈志愿者", "5", "10",
+        "刘建国 青山村一组1号、陈永福 青山村一组2号", "'=1+1", "0", "青山村",
+    ];
+    let expected_a2 = [
+        "2026-03-13", "22:00", "次日 02:00", "环境卫生整治", "村口", "青山村志愿服务队", "陈志愿者", "1", "0", "",
+        "第一行\n第二行，\"引号\",逗号", "0", "青山村",
+    ];
+    assert_eq!(sheet[1], expected_a1);
+    assert_eq!(sheet[2], expected_a2);
+    assert!(!sheet.iter().flatten().any(|c| c.contains("绿水")));
+
+    let checks = soffice_csv(&xlsx, &out.join("a2"), Some(2), false);
+    assert_eq!(checks[0], CHECK_IN_COLUMNS);
+    assert_eq!(
+        &checks[1..],
+        [
+            ["2026-03-14", "治安巡逻", "'@村委会", "刘志愿者", "签到", "2026-03-14 20:05", "30.25000, 120.16000（误差 12 米）"],
+            ["2026-03-14", "治安巡逻", "'@村委会", "刘志愿者", "签退", "2026-03-14 21:35", ""],
+        ]
+    );
+
+    // hours: what /api/activities/hours says, in hours with one decimal
+    let report: HoursReport = serde_json::from_slice(
+        &app.call(Method::GET, "/api/activities/hours", Some(&zhao), None).await.body,
+    )
+    .unwrap();
+    for (n, columns, rows) in [(3, HOURS_COLUMNS, &report.volunteers), (4, TEAM_HOURS_COLUMNS, &report.teams)] {
+        let sheet = soffice_csv(&xlsx, &out.join(format!("a{n}")), Some(n), false);
+        assert_eq!(sheet[0], columns);
+        let expected: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.name.clone(),
+                    r.month.clone(),
+                    format!("{:.1}", r.minutes as f64 / 60.0),
+                    r.activities.to_string(),
+                    r.missing_check_outs.to_string(),
+                ]
+            })
+            .collect();
+        assert_eq!(&sheet[1..], &expected[..], "sheet {n}");
+    }
+    // by hand: 刘志愿者 checked in 20:05–21:35 on the 14th; 陈志愿者 is listed on both
+    // (20:00–22:00 on the 14th, 22:00–02:00 over the night of the 13th); 张党员 listed on the first
+    let minutes = |name: &str| report.volunteers.iter().find(|r| r.name == name).map(|r| r.minutes);
+    assert_eq!((minutes("刘志愿者"), minutes("陈志愿者"), minutes("张党员")), (Some(90), Some(120 + 240), Some(120)));
+    assert_eq!(report.teams.iter().map(|r| r.minutes).sum::<i64>(), (90 + 120 + 120) + 240);
+    assert!(report.volunteers.iter().all(|r| r.month == "2026-03"));
+
+    // CSV
+    let l = link(&app, &zhao, "format=csv&dataset=activities").await;
+    let answer = download(&app, &l.url).await;
+    assert!(answer.body.starts_with("\u{feff}日期,开始".as_bytes()));
+    let text = std::str::from_utf8(&answer.body).unwrap();
+    assert!(text.contains(",'=1+1,") && text.contains(",'@村委会,"), "{text}");
+    let csv_file = out.join("activities.csv");
+    std::fs::write(&csv_file, &answer.body).unwrap();
+    let sheet = soffice_csv(&csv_file, &out.join("c"), None, true);
+    assert_eq!(sheet[0], ACTIVITY_COLUMNS);
+    // LibreOffice reads "20:00" as a time and writes it back in its locale's way
+    // ("20:00:00" or "08:00:00 PM"): compare the clock it stands for
+    let clock = |c: &str| -> String {
+        let pm = c.ends_with(" PM");
+        let bare = c.trim_end_matches(" PM").trim_end_matches(" AM");
+        match chrono::NaiveTime::parse_from_str(bare, "%H:%M:%S").or_else(|_| chrono::NaiveTime::parse_from_str(bare, "%H:%M")) {
+            Ok(t) if c.ends_with("M") => {
+                let h = t.format("%H").to_string().parse::<u32>().unwrap() % 12 + if pm { 12 } else { 0 };
+                format!("{h:02}:{}", t.format("%M"))
+            }
+            Ok(t) => t.format("%H:%M").to_string(),
+            Err(_) => c.to_string(),
+        }
+    };
+    let clocks = |row: &[String]| -> Vec<String> {
+        row.iter().enumerate().map(|(i, c)| if i == 1 || i == 2 { clock(c) } else { c.clone() }).collect()
+    };
+    assert_eq!(clocks(&sheet[1]), expected_a1);
+    assert_eq!(clocks(&sheet[2]), expected_a2);
+    assert_eq!(sheet.len(), 3);
+
+    // JSON lines: one ActivityDetail per activity, newest first
+    let l = link(&app, &zhao, "format=jsonl&dataset=activities").await;
+    let answer = download(&app, &l.url).await;
+    let lines: Vec<ActivityDetail> =
+        std::str::from_utf8(&answer.body).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.iter().map(|d| d.activity.clone()).collect::<Vec<_>>(), activities);
+    assert_eq!(lines[0].check_ins.len(), 2);
+
+    // the visit exports are as they were: a visit download holds no activities
+    let l = link(&app, &zhao, "format=csv").await;
+    let answer = download(&app, &l.url).await;
+    assert!(answer.body.starts_with("\u{feff}走访日期".as_bytes()));
+    let audit = app.audit_actions().await;
+    assert!(audit.iter().any(|(a, d)| a == "export_downloaded" && d.contains("\"dataset\":\"activities\"")));
+}

@@ -53,10 +53,39 @@ async fn openapi_lists_the_api() {
         "/api/auth/login",
         "/api/roster",
         "/api/households/{id}/visits",
+        "/api/activity-roster",
+        "/api/sync/activities",
+        "/api/sync/check-ins",
+        "/api/photos/{id}",
+        "/api/photos/{id}/content",
+        "/api/activities",
+        "/api/activities/{id}",
+        "/api/activities/hours",
+        "/api/activity-kinds",
+        "/api/teams",
         "/healthz",
     ] {
         assert!(doc["paths"][path].is_object(), "missing {path}");
     }
+    // filters and the chunk offset are query parameters; the chunk is raw bytes
+    let params = |path: &str, method: &str| -> Vec<(String, String)> {
+        doc["paths"][path][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["name"].as_str().unwrap().to_string(), p["in"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    for name in ["unit_id", "team_id", "kind", "from", "to"] {
+        assert!(params("/api/activities", "get").contains(&(name.into(), "query".into())), "{name}");
+        assert!(params("/api/activities/hours", "get").contains(&(name.into(), "query".into())), "{name}");
+    }
+    assert_eq!(
+        params("/api/photos/{id}", "put"),
+        [("id".to_string(), "path".to_string()), ("offset".to_string(), "query".to_string())]
+    );
+    assert!(doc["paths"]["/api/photos/{id}"]["put"]["requestBody"]["content"]["application/octet-stream"].is_object());
+    assert!(doc["components"]["schemas"]["ActivityBatch"].is_object());
     assert!(doc["components"]["schemas"]["Visit"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
