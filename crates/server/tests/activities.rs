@@ -754,3 +754,61 @@ async fn malformed_bodies_answer_4xx_json() {
     }
     assert_eq!(count(&app, "activities").await, 0);
 }
+
+/// More activities than one page (500) and than the list shows (1,000): the list
+/// stops at 1,000, the hours and the downloads read every one, in order, once.
+#[tokio::test]
+async fn hours_and_downloads_read_past_the_first_pages() {
+    const N: u64 = 1_050;
+    let app = TestApp::new().await;
+    let chen = app.session(CHEN).await;
+    let first = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+    let mut all = Vec::new();
+    for i in 0..N {
+        // one hour on a day of its own, so nothing overlaps
+        let mut a = activity(1_000 + i, member_id(CHEN), None);
+        a.date = first + Duration::days(i as i64);
+        a.end = time(21, 0);
+        all.push(a);
+    }
+    for batch in all.chunks(MAX_BATCH) {
+        assert!(receipts(&app.upload_activities(&chen, device(), batch).await).iter().all(|r| r.status == ReceiptStatus::Stored));
+    }
+    let zhao = app.session(ZHAO).await;
+    let list: Vec<ActivitySummary> = get(&app, "/api/activities", &zhao).await;
+    assert_eq!(list.len(), 1_000);
+    assert_eq!(list[0].id, all.last().unwrap().id, "newest first");
+    let report: HoursReport = get(&app, "/api/activities/hours", &zhao).await;
+    assert_eq!(report.volunteers.iter().map(|r| r.minutes).sum::<i64>(), N as i64 * 60);
+    assert_eq!(report.volunteers.iter().map(|r| r.activities).sum::<u32>(), N as u32);
+    assert!(report.teams.is_empty(), "no team");
+
+    let link = app.call(Method::POST, "/api/exports?format=jsonl&dataset=activities", Some(&zhao), None).await;
+    assert_eq!(link.status, StatusCode::CREATED);
+    let url = link.json()["url"].as_str().unwrap().to_string();
+    let answer = app.call(Method::GET, &url, None, None).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let ids: Vec<Uuid> = std::str::from_utf8(&answer.body)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<ActivityDetail>(l).unwrap().activity.id)
+        .collect();
+    let mut expected: Vec<Uuid> = all.iter().map(|a| a.id).collect();
+    expected.reverse();
+    assert_eq!(ids, expected, "every activity once, newest first");
+
+    let link = app.call(Method::POST, "/api/exports?format=csv&dataset=activities", Some(&zhao), None).await;
+    let url = link.json()["url"].as_str().unwrap().to_string();
+    let answer = app.call(Method::GET, &url, None, None).await;
+    assert_eq!(std::str::from_utf8(&answer.body).unwrap().matches("\r\n").count(), N as usize + 1);
+    let link = app.call(Method::POST, "/api/exports?format=xlsx&dataset=activities", Some(&zhao), None).await;
+    let url = link.json()["url"].as_str().unwrap().to_string();
+    let answer = app.call(Method::GET, &url, None, None).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    use calamine::Reader;
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(answer.body.to_vec())).unwrap();
+    assert_eq!(book.sheet_names(), ["活动", "打卡", "工时", "队伍工时"]);
+    assert_eq!(book.worksheet_range("活动").unwrap().rows().count(), N as usize + 1);
+    let months = report.volunteers.len();
+    assert_eq!(book.worksheet_range("工时").unwrap().rows().count(), months + 1);
+}
