@@ -48,7 +48,9 @@ impl PhotoError {
 /// Reads a DOMException's name into a [`PhotoError`].
 fn js_error(e: &JsValue) -> PhotoError {
     let name = Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default();
-    if name == "QuotaExceededError" {
+    // A full disk shows as a quota error, or (Chromium writing the blob file)
+    // as a DataError / UnknownError "IOError".
+    if matches!(name.as_str(), "QuotaExceededError" | "DataError" | "UnknownError") {
         PhotoError::Full
     } else {
         PhotoError::Unavailable

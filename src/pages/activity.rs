@@ -88,9 +88,9 @@ pub fn ActivityPage(id: Uuid) -> impl IntoView {
     let tap = move |_| {
         let kind = if actx.checked_in(id) { CheckKind::Out } else { CheckKind::In };
         if kind == CheckKind::Out {
-            // Checking out of one's own draft ends it now.
+            // Checking out of one's own draft ends it now (at least a minute after its start).
             let now = time::now_local_time();
-            ed.edit(|r| r.activity.end = now);
+            ed.edit(|r| r.activity.end = if now == r.activity.start { now + chrono::Duration::minutes(1) } else { now });
         }
         tap_check(ctx, actx, id, kind, note);
     };

@@ -6,6 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { useServerAndBrowser, phone, waitForServiceWorker } from './harness.mjs';
 
 const env = useServerAndBrowser();
@@ -17,7 +22,7 @@ async function signInVolunteer(page, server) {
   await page.fill('#phone', VOLUNTEER.phone);
   await page.fill('#password', VOLUNTEER.password);
   await page.click('button[type=submit]');
-  await page.waitForURL(/\/activities$/);
+  await page.waitForURL(/\/activities\/?$/);
   await page.waitForSelector('[data-testid=start-activity]');
   // Kinds, teams and households arrive with the activity roster.
   await page.waitForFunction(() => !!localStorage.getItem('daohu:v1:activity-roster'));
@@ -42,18 +47,18 @@ async function makeJpeg(page, w, h, hue) {
 async function keptPhotos(page) {
   return page.evaluate(async () => {
     const db = await new Promise((res, rej) => { const r = indexedDB.open('daohu'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
-    const tx = db.transaction('photos');
-    const store = tx.objectStore('photos');
-    const keys = await new Promise((res) => { const r = store.getAllKeys(); r.onsuccess = () => res(r.result); });
+    const store = db.transaction('photos').objectStore('photos');
+    // Both reads in the one transaction, before any other await ends it.
+    const [keys, blobs] = await Promise.all([store.getAllKeys(), store.getAll()].map((r) => new Promise((res) => { r.onsuccess = () => res(r.result); })));
+    db.close();
     const out = {};
-    for (const k of keys) {
-      const blob = await new Promise((res) => { const r = store.get(k); r.onsuccess = () => res(r.result); });
+    for (let i = 0; i < keys.length; i++) {
+      const blob = blobs[i];
       const buf = await blob.arrayBuffer();
       const hash = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', buf)), (b) => b.toString(16).padStart(2, '0')).join('');
       const bmp = await createImageBitmap(blob);
-      out[k] = { sha256: hash, width: bmp.width, height: bmp.height, bytes: buf.byteLength, type: blob.type };
+      out[keys[i]] = { sha256: hash, width: bmp.width, height: bmp.height, bytes: buf.byteLength, type: blob.type };
     }
-    db.close();
     return out;
   });
 }
@@ -148,39 +153,62 @@ test('an activity with two photos, recorded offline and reloaded, uploads once; 
   await context.close();
 });
 
-test('a full phone refuses a new photo in plain words and changes nothing stored; the app asks to keep its storage', async () => {
+test('a full phone refuses a new photo in plain words and changes nothing stored; the app asks to keep its storage', async (t) => {
   const { server } = env;
-  const { context, page } = await phone(env.browser);
-  await context.addInitScript(() => {
-    window.__persistAsked = 0;
-    const s = navigator.storage;
-    if (s && s.persist) {
-      const orig = s.persist.bind(s);
-      s.persist = () => { window.__persistAsked++; return orig(); };
-    }
+  // A real full disk: the browser profile on a small tmpfs, filled up once the
+  // first photo is kept (mounting needs root, as on the test machines).
+  const dir = mkdtempSync(join(tmpdir(), 'daohu-full-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', dir], { stdio: 'ignore' });
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    t.skip('cannot mount a small filesystem here (needs root)');
+    return;
+  }
+  const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    viewport: { width: 360, height: 640 }, locale: 'zh-CN', isMobile: true, hasTouch: true,
   });
-  await signInVolunteer(page, server);
-  assert.ok(await page.evaluate(() => window.__persistAsked) >= 1, 'asked the browser for persistent storage');
-  assert.match(await page.textContent('[data-testid=storage-usage]'), /KB \/ \d+ MB \(\d+%\)/, 'shows how much is used');
+  try {
+    await context.addInitScript(() => {
+      window.__persistAsked = 0;
+      const s = navigator.storage;
+      if (s && s.persist) {
+        const orig = s.persist.bind(s);
+        s.persist = () => { window.__persistAsked++; return orig(); };
+      }
+    });
+    const page = await context.newPage();
+    await signInVolunteer(page, server);
+    await page.waitForFunction(() => window.__persistAsked >= 1, null, { timeout: 5_000 });
+    await page.waitForFunction(() => /KB \/ \d+ MB \(\d+%\)/.test(document.querySelector('[data-testid=storage-usage]')?.textContent), null, { timeout: 5_000 });
 
-  await page.click('[data-testid=record-activity]');
-  await page.waitForURL(/\/activities\/[0-9a-f-]{36}$/);
-  await page.setInputFiles('[data-testid=a-gallery]', [await makeJpeg(page, 1600, 1200, 90)]);
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid=photo-list] li').length === 1, null, { timeout: 20_000 });
+    await page.click('[data-testid=record-activity]');
+    await page.waitForURL(/\/activities\/[0-9a-f-]{36}$/);
+    await page.setInputFiles('[data-testid=a-gallery]', [await makeJpeg(page, 1600, 1200, 90)]);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=photo-list] li').length === 1, null, { timeout: 20_000 });
+    const recordsBefore = await activityRecords(page);
+    const photosBefore = await keptPhotos(page);
+    assert.equal(Object.keys(photosBefore).length, 1);
 
-  const recordsBefore = await activityRecords(page);
-  const photosBefore = await keptPhotos(page);
-  assert.equal(Object.keys(photosBefore).length, 1);
-  // The browser now gives this site almost no room (a real quota, not a stub).
-  const cdp = await context.newCDPSession(page);
-  const used = await page.evaluate(async () => (await navigator.storage.estimate()).usage);
-  await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.url, quotaSize: used + 64 * 1024 });
-  await page.setInputFiles('[data-testid=a-gallery]', [await makeJpeg(page, 1600, 1200, 300)]);
-  await page.waitForSelector('[data-testid=activity-warn]', { timeout: 20_000 });
-  assert.match(await page.textContent('[data-testid=activity-warn]'), /存储空间不够/);
-  assert.equal(await page.locator('[data-testid=photo-list] li').count(), 1, 'the refused photo is not listed');
-  assert.deepEqual(await activityRecords(page), recordsBefore, 'stored records byte-identical');
-  assert.deepEqual(await keptPhotos(page), photosBefore, 'stored photos untouched');
-  await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.url });
-  await context.close();
+    // Fill the phone's disk to the last byte.
+    const fd = openSync(join(dir, 'filler'), 'w');
+    for (const size of [1 << 20, 4096, 1]) {
+      const chunk = Buffer.alloc(size);
+      try { for (;;) writeSync(fd, chunk); } catch (e) { if (e.code !== 'ENOSPC') throw e; }
+    }
+    closeSync(fd);
+    await page.setInputFiles('[data-testid=a-gallery]', [await makeJpeg(page, 1600, 1200, 300)]);
+    await page.waitForSelector('[data-testid=activity-warn]', { timeout: 20_000 });
+    assert.match(await page.textContent('[data-testid=activity-warn]'), /存储空间不够/);
+    assert.equal(await page.locator('[data-testid=photo-list] li').count(), 1, 'the refused photo is not listed');
+    assert.deepEqual(await activityRecords(page), recordsBefore, 'stored records byte-identical');
+    assert.deepEqual(await keptPhotos(page), photosBefore, 'stored photos untouched');
+  } finally {
+    await context.close();
+    try { execFileSync('umount', [dir], { stdio: 'ignore' }); } catch { /* already gone */ }
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -111,8 +111,8 @@ pub enum ActivityError {
     BadPhoto(usize),
     CountTooLarge,
     TooManyListed,
-    /// An hours span of more than a day is a typing mistake.
-    TooLong,
+    /// The end is the start: no time at all (a typing mistake).
+    ZeroLength,
 }
 
 impl ActivityError {
@@ -126,7 +126,7 @@ impl ActivityError {
             ActivityError::BadPhoto(i) => format!("第 {} 张照片的信息不对", i + 1),
             ActivityError::CountTooLarge => "人数太大，请检查".into(),
             ActivityError::TooManyListed => format!("参加的人或服务的户最多 {MAX_LISTED} 个"),
-            ActivityError::TooLong => "一次活动不能超过 24 小时".into(),
+            ActivityError::ZeroLength => "结束时间不能和开始时间相同".into(),
         }
     }
     pub fn message_en(&self) -> String {
@@ -139,7 +139,7 @@ impl ActivityError {
             ActivityError::BadPhoto(i) => format!("Photo {} is not valid", i + 1),
             ActivityError::CountTooLarge => "A number is too large".into(),
             ActivityError::TooManyListed => format!("At most {MAX_LISTED} people or households"),
-            ActivityError::TooLong => "An activity cannot last more than 24 hours".into(),
+            ActivityError::ZeroLength => "The end cannot be the same as the start".into(),
         }
     }
 }
@@ -181,6 +181,9 @@ impl Activity {
         if self.participants.len() > MAX_LISTED || self.household_ids.len() > MAX_LISTED {
             errors.push(ActivityError::TooManyListed);
         }
+        if self.start == self.end {
+            errors.push(ActivityError::ZeroLength);
+        }
         if errors.is_empty() {
             Ok(())
         } else {
@@ -188,11 +191,12 @@ impl Activity {
         }
     }
 
-    /// When it starts and ends, China time; an end at or before the start is on the next day.
+    /// When it starts and ends, China time; an end before the start is on the next day
+    /// (an end equal to the start is refused by [`Activity::validate`]).
     pub fn span(&self) -> (NaiveDateTime, NaiveDateTime) {
         let start = self.date.and_time(self.start);
         let mut end = self.date.and_time(self.end);
-        if end <= start {
+        if end < start {
             end += Duration::days(1);
         }
         (start, end)
@@ -916,9 +920,10 @@ pub(crate) mod tests {
         assert_eq!(s, d(10).and_time(t(22, 0)));
         assert_eq!(e, d(11).and_time(t(2, 30)));
         assert_eq!(a.minutes(), 270);
-        // same start and end: a whole day, not zero
+        // same start and end: nothing, and refused
         a.end = a.start;
-        assert_eq!(a.minutes(), 24 * 60);
+        assert_eq!(a.minutes(), 0);
+        assert_eq!(a.validate(), Err(vec![ActivityError::ZeroLength]));
     }
 
     #[test]
