@@ -260,10 +260,11 @@ pub fn ActivityPage(id: Uuid) -> impl IntoView {
                 on:input=move |ev| { let v = event_target_value(&ev); ed.edit(|r| r.activity.description = v) }></textarea>
             <h2>{ctx.tr("照片", "Photos")}</h2>
             <div class="states">
-                <label class="button state" for="a-camera">{ctx.tr("拍照", "Take a photo")}</label>
+                // The input comes first so its keyboard focus can ring the label (see main.css).
                 <input id="a-camera" class="visually-hidden" type="file" accept="image/*" capture="environment" on:change=add_photos disabled=move || busy.get()/>
-                <label class="button state" for="a-gallery">{ctx.tr("从相册选", "From the gallery")}</label>
+                <label class="button state" for="a-camera">{ctx.tr("拍照", "Take a photo")}</label>
                 <input id="a-gallery" class="visually-hidden" type="file" accept="image/*" multiple data-testid="a-gallery" on:change=add_photos disabled=move || busy.get()/>
+                <label class="button state" for="a-gallery">{ctx.tr("从相册选", "From the gallery")}</label>
             </div>
             <Show when=move || busy.get()><p role="status">{ctx.tr("正在处理照片…", "Processing photos…")}</p></Show>
         }

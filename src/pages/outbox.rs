@@ -38,7 +38,7 @@ pub fn OutboxPage() -> impl IntoView {
             <h1>{ctx.tr("待上传", "Outbox")}</h1>
             <dl class="facts">
                 <dt>{ctx.tr("等待上传", "Waiting")}</dt>
-                <dd data-testid="outbox-waiting">{move || format!("{} {}", ctx.pending_count(), ctx.tr("条走访", "visits"))}</dd>
+                <dd data-testid="outbox-waiting">{move || format!("{} {}", ctx.pending_count(), ctx.tr("条记录", "records"))}</dd>
                 <dt>{ctx.tr("上次上传成功", "Last upload")}</dt>
                 <dd data-testid="outbox-last-success">{move || ctx.outbox.get().last_success_ms.map(time::format_local).unwrap_or_else(|| ctx.tr("还没有", "never").into())}</dd>
                 <dt>{ctx.tr("手机存储", "Phone storage")}</dt>
@@ -56,6 +56,12 @@ pub fn OutboxPage() -> impl IntoView {
                 <p class="error" role="alert" data-testid="outbox-error">
                     {ctx.tr("上次上传没成功：", "The last upload failed: ")}
                     {move || ctx.outbox.get().last_error}
+                </p>
+            </Show>
+            <Show when=move || { ctx.other_waiting.get() > 0 }>
+                <p class="hint" data-testid="outbox-activities">
+                    {move || format!("{} {} ", ctx.other_waiting.get(), ctx.tr("条志愿活动记录（含照片、打卡）在志愿活动页上传：", "volunteer-activity records (with photos, check-ins) upload from the activities screen:"))}
+                    <Link to=AppRoute::Activities>{ctx.tr("打开志愿活动", "Open activities")}</Link>
                 </p>
             </Show>
             <button class="primary big" on:click=upload_now disabled=move || ctx.uploading.get() data-testid="upload-now">

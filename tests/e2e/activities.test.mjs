@@ -123,6 +123,12 @@ test('an activity with two photos, recorded offline and reloaded, uploads once; 
   const longSides = Object.values(kept).map((k) => Math.max(k.width, k.height)).sort();
   assert.deepEqual(longSides, [1280, 1280], 'both were larger, both now 1280 on the long side');
 
+  // The visit app (another bundle, also offline) counts them in the same outbox.
+  await page.goto(server.url + '/outbox');
+  await page.waitForSelector('[data-testid=outbox-activities]');
+  assert.equal(await page.textContent('[data-testid=pending-count]'), '3');
+  assert.match(await page.textContent('[data-testid=outbox-activities]'), /^3 条志愿活动记录/);
+
   // Network back: everything uploads by itself.
   await context.setOffline(false);
   await page.goto(server.url + '/activities');

@@ -28,6 +28,19 @@ try {
   await page.goto(server.url + '/outbox');
   await page.waitForSelector('[data-testid=upload-now]');
   await page.screenshot({ path: `${out}/7-outbox.png` });
+  // Volunteer activities (their own bundle).
+  const v = await phone(browser);
+  await v.page.goto(server.url + '/login');
+  await v.page.fill('#phone', '13800000005');
+  await v.page.fill('#password', 'daohu123');
+  await v.page.click('button[type=submit]');
+  await v.page.waitForSelector('[data-testid=start-activity]');
+  await v.page.waitForFunction(() => !!localStorage.getItem('daohu:v1:activity-roster'));
+  await v.page.screenshot({ path: `${out}/8-activities.png`, fullPage: true });
+  await v.page.click('[data-testid=start-activity]');
+  await v.page.waitForSelector('[data-testid=a-kind]');
+  await v.page.selectOption('[data-testid=a-kind]', 'cleanup');
+  await v.page.screenshot({ path: `${out}/9-activity.png`, fullPage: true });
 } finally {
   await browser.close();
   await server.cleanup();
