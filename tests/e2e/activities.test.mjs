@@ -159,6 +159,63 @@ test('an activity with two photos, recorded offline and reloaded, uploads once; 
   await context.close();
 });
 
+test('a photo upload cut off mid-way resumes where the server stopped, and the photo arrives whole', async () => {
+  const { server } = env;
+  const { context, page } = await phone(env.browser);
+  await signInVolunteer(page, server);
+  // Noise does not compress: a photo of several 256 KiB chunks even after shrinking.
+  const b64 = await page.evaluate(() => {
+    const c = document.createElement('canvas');
+    c.width = 1600; c.height = 1200;
+    const g = c.getContext('2d');
+    const img = g.createImageData(1600, 1200);
+    for (let i = 0; i < img.data.length; i++) img.data[i] = (i % 4 === 3) ? 255 : Math.floor(Math.random() * 256);
+    g.putImageData(img, 0, 0);
+    return c.toDataURL('image/jpeg', 0.95).split(',')[1];
+  });
+  const puts = [];
+  let cut = false;
+  await page.route('**/api/photos/**', async (route) => {
+    const req = route.request();
+    if (req.method() !== 'PUT') return route.continue();
+    const offset = Number(new URL(req.url()).searchParams.get('offset'));
+    puts.push(offset);
+    if (offset > 0 && !cut) {
+      // The server takes the chunk, then the answer is lost on the way back.
+      cut = true;
+      await route.fetch();
+      return route.abort('connectionreset');
+    }
+    return route.continue();
+  });
+  await page.click('[data-testid=record-activity]');
+  await page.waitForURL(/\/activities\/[0-9a-f-]{36}$/);
+  const id = page.url().split('/activities/')[1];
+  await page.selectOption('[data-testid=a-kind]', 'elderly_care');
+  await page.fill('[data-testid=a-place]', '五保户李大爷家');
+  await page.fill('[data-testid=a-start]', '09:00');
+  await page.fill('[data-testid=a-end]', '10:30');
+  await page.setInputFiles('[data-testid=a-gallery]', [{ name: 'noise.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(b64, 'base64') }]);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=photo-list] li').length === 1, null, { timeout: 20_000 });
+  const photo = JSON.parse(await page.evaluate((id) => localStorage.getItem(`daohu:v1:activity:${id}`), id)).activity.photos[0];
+  assert.ok(photo.bytes > 2 * 256 * 1024, `several chunks (${photo.bytes} bytes)`);
+  await page.click('[data-testid=activity-save]');
+  await page.waitForFunction((id) => JSON.parse(localStorage.getItem(`daohu:v1:activity:${id}`)).photo_states[0] === 'uploaded', id, { timeout: 30_000 });
+
+  assert.ok(cut, 'an answer was lost');
+  const chunk = 256 * 1024;
+  assert.equal(puts.filter((o) => o === 0).length, 1, `never started over (${puts})`);
+  assert.deepEqual([...new Set(puts)], Array.from({ length: Math.ceil(photo.bytes / chunk) }, (_, i) => i * chunk), 'each chunk from where the server stood');
+  const token = await server.login(VILLAGE);
+  const r = await fetch(`${server.url}/api/photos/${photo.id}/content`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(r.status, 200);
+  const bytes = Buffer.from(await r.arrayBuffer());
+  assert.equal(createHash('sha256').update(bytes).digest('hex'), photo.sha256);
+  const detail = await server.api(`/api/activities/${id}`, { token });
+  assert.equal(detail.json.activity.start, '09:00:00');
+  await context.close();
+});
+
 test('a full phone refuses a new photo in plain words and changes nothing stored; the app asks to keep its storage', async (t) => {
   const { server } = env;
   // A real full disk: the browser profile on a small tmpfs, filled up once the
