@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { useServerAndBrowser, phone, waitForServiceWorker } from './harness.mjs';
+import { useServerAndBrowser, phone, waitForServiceWorker, uuidv7 } from './harness.mjs';
 
 const env = useServerAndBrowser();
 const VOLUNTEER = { phone: '13800000005', password: 'daohu123' };
@@ -213,6 +213,51 @@ test('a photo upload cut off mid-way resumes where the server stopped, and the p
   assert.equal(createHash('sha256').update(bytes).digest('hex'), photo.sha256);
   const detail = await server.api(`/api/activities/${id}`, { token });
   assert.equal(detail.json.activity.start, '09:00:00');
+  await context.close();
+});
+
+test("a teammate checks in and out offline on a team activity recorded on another phone; it counts once uploaded", async () => {
+  const { server } = env;
+  // 陈志愿者 records today's team patrol from their phone (through the API).
+  const chen = await server.login(VOLUNTEER);
+  const me = (await server.api('/api/me', { token: chen })).json;
+  const roster = (await server.api('/api/activity-roster', { token: chen })).json;
+  const team = roster.teams.find((t) => t.name === '青山村志愿服务队');
+  const liu = team.members.find((m) => m.name === '刘志愿者');
+  const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+  const activity = {
+    id: uuidv7(), recorder_id: me.id, team_id: team.id, kind: 'patrol', date: today, start: '00:00:00', end: '23:59:00',
+    place: '村口', participants: [me.id], others: 0, served: 0, household_ids: [], description: '', photos: [],
+    recorded_at: new Date().toISOString(),
+  };
+  const up = await server.api('/api/sync/activities', { token: chen, method: 'POST', body: { device_id: uuidv7(), activities: [activity] } });
+  assert.equal(up.json.receipts[0].status, 'stored');
+
+  // 刘志愿者's phone gets it with the team's recent activities, then loses the signal.
+  const { context, page } = await phone(env.browser);
+  await page.goto(server.url + '/login');
+  await page.fill('#phone', '13800000006');
+  await page.fill('#password', 'daohu123');
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/activities\/?$/);
+  const card = page.locator('li.card', { hasText: '村口' });
+  await card.waitFor();
+  await context.setOffline(true);
+  await card.locator('button', { hasText: '签到' }).click();
+  await card.locator('button', { hasText: '签退' }).waitFor();
+  await card.locator('button', { hasText: '签退' }).click();
+  await card.locator('button', { hasText: '签到' }).waitFor();
+  assert.equal(await page.textContent('[data-testid=pending-count]'), '2');
+  await context.setOffline(false);
+  await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]')?.textContent === '0', null, { timeout: 30_000 });
+
+  const token = await server.login(VILLAGE);
+  const detail = await server.api(`/api/activities/${activity.id}`, { token });
+  const mine = detail.json.check_ins.filter((c) => c.volunteer_name === '刘志愿者');
+  assert.deepEqual(mine.map((c) => c.kind), ['in', 'out'], 'both taps, once each');
+  const hours = await server.api(`/api/activities/hours?from=${today}&to=${today}`, { token });
+  assert.ok(hours.json.volunteers.some((r) => r.name === '刘志愿者' && r.activities === 1), '刘志愿者 now has hours on the activity');
+  assert.ok(liu, 'on the team list');
   await context.close();
 });
 
