@@ -39,6 +39,7 @@ pub mod db;
 pub mod error;
 pub mod problems;
 pub mod routes;
+pub mod scale;
 pub mod scope;
 pub mod seed;
 pub mod static_files;

@@ -1,0 +1,544 @@
+//! County-scale benchmark (issue 8, SQLite; not a test): generates a county
+//! (`daohu_server::scale`, default the largest in the domain: 247 villages, 2,425
+//! grids, 12,761 members, 245,641 households, 1,000,000 visits) into a temporary
+//! SQLite database, serves the app on a loopback port and measures, in one run:
+//!
+//! 1. ingest through `POST /api/sync/visits`: P phones at once (each signed in as a
+//!    different generated member, sessions written straight into `sessions` as
+//!    sign-in would: SHA-256 of the token only), each uploading K batches of B new
+//!    valid visits of its own households, over its own keep-alive connection;
+//! 2. the same number of rows written straight into the same database without HTTP,
+//!    one transaction per batch: (a) the upload's SQL (device, visits, problems,
+//!    audit) and (b) the upload's own `store_visits` (plus validation and reach);
+//! 3. sync-down: `GET /api/roster` for a member and for the grid leader of a grid
+//!    with 1,000 households — time and bytes, gzip and plain;
+//! 4. `GET /api/dashboard` and `GET /api/visits` with filters at county, township
+//!    and village scope (median of up to 5), with the query plans.
+//!
+//! `cargo run --release -p daohu-server --example scale_bench -- [--households N]
+//! [--visits N] [--phones 200] [--batch 20] [--batches-per-phone 5]`
+//! (`BENCH_DB=path` keeps the database for a look with sqlite3.)
+
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{Duration, Utc};
+use daohu_domain::{ReceiptStatus, SyncBatch, SyncResponse, VisitFilter};
+use daohu_server::db::{self, ts};
+use daohu_server::scale::{self, CountyIds, ScaleAccount, ScaleRng, ScaleSpec};
+use daohu_server::scope::Subtree;
+use daohu_server::{app, AppState, Settings};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use tokio::net::TcpStream;
+
+struct Args {
+    households: usize,
+    visits: usize,
+    phones: usize,
+    batch: usize,
+    batches_per_phone: usize,
+}
+
+fn args() -> Args {
+    let full = ScaleSpec::largest_county();
+    let mut a = Args {
+        households: full.households,
+        visits: full.visits,
+        phones: 200,
+        batch: 20,
+        batches_per_phone: 5,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value: usize = it
+            .next()
+            .and_then(|v| v.replace('_', "").parse().ok())
+            .unwrap_or_else(|| panic!("{flag} needs a number"));
+        match flag.as_str() {
+            "--households" => a.households = value,
+            "--visits" => a.visits = value,
+            "--phones" => a.phones = value,
+            "--batch" => a.batch = value,
+            "--batches-per-phone" => a.batches_per_phone = value,
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    a
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(port: u16) -> Sender {
+    let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+/// One request on a connection; answers the status and the body as sent (compressed or not).
+async fn send(
+    sender: &mut Sender,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Bytes>,
+    gzip: bool,
+) -> (u16, Bytes) {
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1")
+        .header("authorization", format!("Bearer {token}"));
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    if gzip {
+        req = req.header("accept-encoding", "gzip");
+    }
+    let req = req.body(Full::new(body.unwrap_or_default())).unwrap();
+    sender.ready().await.unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, bytes)
+}
+
+/// A GET on a fresh connection: status, body bytes on the wire, body, seconds.
+async fn get(port: u16, path: &str, token: &str, gzip: bool) -> (u16, usize, Bytes, f64) {
+    let t = Instant::now();
+    let mut sender = connect(port).await;
+    let (status, body) = send(&mut sender, "GET", path, token, None, gzip).await;
+    (status, body.len(), body, t.elapsed().as_secs_f64())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn percentile(v: &[f64], p: f64) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// `batches` batches of `batch` new visits of the phone's own households, saved today.
+fn phone_batches(rng: &mut ScaleRng, phone: &ScaleAccount, ids: &CountyIds, batches: usize, batch: usize) -> Vec<SyncBatch> {
+    let today = Utc::now().date_naive();
+    (0..batches)
+        .map(|b| SyncBatch {
+            device_id: phone.device_id,
+            visits: (0..batch)
+                .map(|i| {
+                    let h = phone.households[(b * batch + i) % phone.households.len()] as usize;
+                    let recorded = db::now() - Duration::minutes((batches * batch - b * batch - i) as i64);
+                    scale::make_visit(rng, ids.households[h], phone.id, today, recorded, 0.03)
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+async fn direct_raw(pool: &sqlx::SqlitePool, user: &daohu_server::AuthUser, batch: &SyncBatch) {
+    let now = db::now();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    sqlx::query(
+        "INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)
+         ON CONFLICT (device_id) DO UPDATE
+         SET member_id = excluded.member_id, last_sync_at = excluded.last_sync_at",
+    )
+    .bind(batch.device_id.to_string())
+    .bind(user.id.to_string())
+    .bind(ts(now))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    for visit in &batch.visits {
+        let body = serde_json::to_string(visit).unwrap();
+        let hash = daohu_server::auth::sha256_hex(body.as_bytes());
+        let n = sqlx::query(
+            "INSERT INTO visits (id, household_id, member_id, device_id, visited_on, recorded_at,
+                                 received_at, content_hash, body)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(visit.id.to_string())
+        .bind(visit.household_id.to_string())
+        .bind(visit.member_id.to_string())
+        .bind(batch.device_id.to_string())
+        .bind(visit.visited_on.to_string())
+        .bind(ts(visit.recorded_at))
+        .bind(ts(now))
+        .bind(&hash)
+        .bind(&body)
+        .execute(&mut *tx)
+        .await
+        .unwrap()
+        .rows_affected();
+        assert_eq!(n, 1);
+        daohu_server::problems::insert_from_visit(&mut tx, visit, now).await.unwrap();
+    }
+    daohu_server::audit::record(
+        &mut tx,
+        Some(user.id),
+        "sync_visits",
+        json!({"device_id": batch.device_id, "stored": batch.visits.len(), "duplicate": 0, "conflict": 0, "rejected": 0}),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn direct_store(pool: &sqlx::SqlitePool, user: &daohu_server::AuthUser, batch: &SyncBatch) {
+    let now = db::now();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    sqlx::query(
+        "INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)
+         ON CONFLICT (device_id) DO UPDATE
+         SET member_id = excluded.member_id, last_sync_at = excluded.last_sync_at",
+    )
+    .bind(batch.device_id.to_string())
+    .bind(user.id.to_string())
+    .bind(ts(now))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let receipts = daohu_server::routes::sync::store_visits(&mut tx, user, batch.device_id, &batch.visits, now)
+        .await
+        .unwrap();
+    assert!(receipts.iter().all(|r| r.status == ReceiptStatus::Stored), "{receipts:?}");
+    daohu_server::audit::record(
+        &mut tx,
+        Some(user.id),
+        "sync_visits",
+        json!({"device_id": batch.device_id, "stored": receipts.len(), "duplicate": 0, "conflict": 0, "rejected": 0}),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn plan(conn: &mut sqlx::SqliteConnection, sql: &str, args: sqlx::sqlite::SqliteArguments<'static>) -> String {
+    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as_with(&format!("EXPLAIN QUERY PLAN {sql}"), args)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.3.as_str()).collect::<Vec<_>>().join(" | ")
+}
+
+fn binds(values: &[&str]) -> sqlx::sqlite::SqliteArguments<'static> {
+    use sqlx::Arguments;
+    let mut a = sqlx::sqlite::SqliteArguments::default();
+    for v in values {
+        a.add(v.to_string()).unwrap();
+    }
+    a
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    let full = ScaleSpec::largest_county();
+    let spec = if a.households == full.households {
+        ScaleSpec { visits: a.visits, ..full }
+    } else {
+        ScaleSpec::scaled(a.households, a.visits)
+    };
+    println!("spec: {spec:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = std::env::var_os("BENCH_DB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("scale.sqlite3"));
+    let _ = std::fs::remove_file(&path);
+    let pool = db::connect_file(&path).await.unwrap();
+    let ids = scale::generate_county(&pool, &spec).await.unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
+    println!(
+        "database: {:.0} MB ({} households, {} members and grid leaders, {} visits, {} problems, {} activities)",
+        std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6,
+        ids.households.len(),
+        ids.members.len(),
+        ids.visits,
+        ids.problems,
+        ids.activities
+    );
+
+    let state = AppState::new(pool.clone(), Settings::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        axum::serve(listener, app(state)).await.unwrap();
+    });
+
+    // ---- 1. ingest over HTTP
+    let plain: Vec<&ScaleAccount> = ids.members.iter().filter(|m| m.role == daohu_domain::Role::Member).collect();
+    let phones: Vec<&ScaleAccount> = (0..a.phones.min(plain.len()))
+        .map(|i| plain[i * plain.len() / a.phones.min(plain.len())])
+        .collect();
+    let mut tokens = Vec::new();
+    for p in &phones {
+        let (token, _) = daohu_server::auth::create_session(&pool, p.id, Duration::hours(4)).await.unwrap();
+        tokens.push(token);
+    }
+    let mut rng = ScaleRng::new(1_001);
+    let http_batches: Vec<Vec<Bytes>> = phones
+        .iter()
+        .map(|p| {
+            phone_batches(&mut rng, p, &ids, a.batches_per_phone, a.batch)
+                .iter()
+                .map(|b| Bytes::from(serde_json::to_vec(b).unwrap()))
+                .collect()
+        })
+        .collect();
+    let n_rows = phones.len() * a.batches_per_phone * a.batch;
+    let body_bytes: usize = http_batches.iter().flatten().map(|b| b.len()).sum();
+    println!(
+        "\ningest: {} phones × {} batches × {} visits = {n_rows} visits ({:.1} KB per batch)",
+        phones.len(),
+        a.batches_per_phone,
+        a.batch,
+        body_bytes as f64 / (phones.len() * a.batches_per_phone) as f64 / 1e3
+    );
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for (bodies, token) in http_batches.into_iter().zip(tokens.clone()) {
+        tasks.push(tokio::spawn(async move {
+            let mut sender = connect(port).await;
+            let mut latencies = Vec::new();
+            let mut stored = 0usize;
+            for body in bodies {
+                let t = Instant::now();
+                let (status, answer) = send(&mut sender, "POST", "/api/sync/visits", &token, Some(body), false).await;
+                latencies.push(t.elapsed().as_secs_f64());
+                assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+                let response: SyncResponse = serde_json::from_slice(&answer).unwrap();
+                for r in &response.receipts {
+                    assert_eq!(r.status, ReceiptStatus::Stored, "{r:?}");
+                }
+                stored += response.receipts.len();
+            }
+            (stored, latencies)
+        }));
+    }
+    let mut stored = 0;
+    let mut latencies = Vec::new();
+    for task in tasks {
+        let (s, l) = task.await.unwrap();
+        stored += s;
+        latencies.extend(l);
+    }
+    let http_secs = t.elapsed().as_secs_f64();
+    let http_rate = stored as f64 / http_secs;
+    println!(
+        "  HTTP: {stored} visits stored in {http_secs:.2} s = {http_rate:.0} visits/s ({:.0} batches/s); batch latency median {:.0} ms, p95 {:.0} ms, max {:.0} ms",
+        latencies.len() as f64 / http_secs,
+        median(latencies.clone()) * 1e3,
+        percentile(&latencies, 0.95) * 1e3,
+        percentile(&latencies, 1.0) * 1e3
+    );
+
+    // ---- 2. the same number of rows straight into the database
+    let mut rates = Vec::new();
+    for (label, seed) in [("direct, upload SQL", 2_002u64), ("direct, store_visits", 3_003)] {
+        let mut rng = ScaleRng::new(seed);
+        let work: Vec<(daohu_server::AuthUser, Vec<SyncBatch>)> = phones
+            .iter()
+            .map(|p| (p.auth_user(), phone_batches(&mut rng, p, &ids, a.batches_per_phone, a.batch)))
+            .collect();
+        let t = Instant::now();
+        // Phone after phone, batch after batch: one transaction per batch.
+        for round in 0..a.batches_per_phone {
+            for (user, batches) in &work {
+                if seed == 2_002 {
+                    direct_raw(&pool, user, &batches[round]).await;
+                } else {
+                    direct_store(&pool, user, &batches[round]).await;
+                }
+            }
+        }
+        let secs = t.elapsed().as_secs_f64();
+        let rate = n_rows as f64 / secs;
+        println!("  {label}: {n_rows} visits in {secs:.2} s = {rate:.0} visits/s");
+        rates.push(rate);
+    }
+    println!(
+        "  ratio HTTP / direct: {:.2} (upload SQL), {:.2} (store_visits)",
+        http_rate / rates[0],
+        http_rate / rates[1]
+    );
+
+    // ---- 3. sync-down
+    println!("\nsync-down (GET /api/roster):");
+    let member = plain[plain.len() / 3];
+    let mut rosters: Vec<(&str, &ScaleAccount)> = vec![("member", member)];
+    if let Some(g) = ids.big_grid {
+        rosters.push(("grid leader", &ids.members[ids.grid_leaders[g]]));
+    }
+    for (label, who) in rosters {
+        let (token, _) = daohu_server::auth::create_session(&pool, who.id, Duration::hours(1)).await.unwrap();
+        let mut times = Vec::new();
+        let (mut gz, mut raw, mut households, mut history) = (0, 0, 0, 0);
+        for i in 0..5 {
+            let (status, size, body, secs) = get(port, "/api/roster", &token, true).await;
+            assert_eq!(status, 200);
+            times.push(secs);
+            gz = size;
+            if i == 0 {
+                let (_, size, body, _) = get(port, "/api/roster", &token, false).await;
+                raw = size;
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let hs = v["households"].as_array().unwrap();
+                households = hs.len();
+                history = hs.iter().map(|h| h["history"].as_array().map_or(0, |a| a.len())).sum();
+            }
+            let _ = body;
+        }
+        println!(
+            "  {label} ({households} households, {history} visits in history): median {:.0} ms, {:.1} KB gzip, {:.1} KB plain",
+            median(times) * 1e3,
+            gz as f64 / 1e3,
+            raw as f64 / 1e3
+        );
+    }
+
+    // ---- 4. dashboard and visit log
+    let coord = &ids.county_coordinator;
+    let (token, _) = daohu_server::auth::create_session(&pool, coord.id, Duration::hours(2)).await.unwrap();
+    let village = ids.villages[1.min(ids.villages.len() - 1)];
+    let township = ids.townships[1.min(ids.townships.len() - 1)];
+    let in_village = ids
+        .members
+        .iter()
+        .find(|m| m.role == daohu_domain::Role::Member && m.unit_path.contains(&village.to_string()))
+        .unwrap_or(member);
+    let household = ids.households[in_village.households[0] as usize];
+    let head: String = sqlx::query_scalar("SELECT head_name FROM households WHERE id = ?")
+        .bind(household.to_string())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let (first, last) = (ids.first_day, ids.last_day);
+    let month = last - Duration::days(29);
+    let year = format!("from={first}&to={last}");
+    let recent = format!("from={month}&to={last}");
+    let scopes: [(&str, Option<uuid::Uuid>); 3] = [("county", None), ("township", Some(township)), ("village", Some(village))];
+    let filters: Vec<(&str, String)> = vec![
+        ("first page", String::new()),
+        ("last 30 days", recent.clone()),
+        ("group elderly_alone", "group=elderly_alone".into()),
+        ("precise_service next_time", "section=precise_service&state=next_time".into()),
+        ("q head's name", format!("q={}", percent(&head))),
+        ("member_id", format!("member_id={}", in_village.id)),
+        ("household_id", format!("household_id={household}")),
+    ];
+    println!("\nqueries (county coordinator; median of up to 5, ms; status 200 unless shown):");
+    let mut summary: Vec<(String, f64)> = Vec::new();
+    for (scope, unit) in &scopes {
+        let unit_q = unit.map(|u| format!("unit_id={u}&")).unwrap_or_default();
+        let mut lines = Vec::new();
+        for (label, q) in [("dashboard, year", &year), ("dashboard, 30 days", &recent)] {
+            let path = format!("/api/dashboard?{unit_q}{q}");
+            lines.push((label.to_string(), path));
+        }
+        for (label, q) in &filters {
+            lines.push((format!("visits, {label}"), format!("/api/visits?{unit_q}{q}")));
+        }
+        for (label, path) in lines {
+            let mut times = Vec::new();
+            let mut total = String::new();
+            let started = Instant::now();
+            while times.len() < 5 && (times.is_empty() || started.elapsed() < StdDuration::from_secs(15)) {
+                let (status, _, body, secs) = get(port, &path, &token, false).await;
+                assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+                times.push(secs);
+                if total.is_empty() && path.starts_with("/api/visits") {
+                    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    total = format!(" (total {})", v["total"]);
+                }
+            }
+            let n = times.len();
+            let m = median(times) * 1e3;
+            println!("  {scope:>8} {label}: {m:.0} ms{total} [n={n}]");
+            summary.push((format!("{scope} {label}"), m));
+        }
+    }
+    let slow: Vec<&(String, f64)> = summary.iter().filter(|(_, m)| *m >= 200.0).collect();
+    println!("  over 200 ms: {}", if slow.is_empty() { "none".to_string() } else { slow.iter().map(|(l, m)| format!("{l} {m:.0}")).collect::<Vec<_>>().join("; ") });
+
+    // Plans at county scope.
+    println!("\nquery plans (county):");
+    let subtree = Subtree { path: coord.unit_path.clone() };
+    let glob = subtree.glob();
+    let mut conn = pool.acquire().await.unwrap();
+    for (label, q) in &filters {
+        let filter: VisitFilter = serde_urlencoded_like(q);
+        let query = daohu_server::visit_log::LogQuery::new(&mut conn, &subtree, &filter).await.unwrap();
+        println!("  visits {label} count: {}", plan(&mut conn, &query.count_sql(), query.arguments()).await);
+        println!("  visits {label} page:  {}", plan(&mut conn, &query.rows_sql(Some((50, 0))), query.arguments()).await);
+    }
+    let (f, l) = (first.to_string(), last.to_string());
+    let dash: [(&str, &str, Vec<&str>); 6] = [
+        ("households", "SELECT COUNT(*) FROM households h JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ?", vec![&glob]),
+        ("visits+visited", "SELECT COUNT(*), COUNT(DISTINCT v.household_id) FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ?", vec![&glob, &f, &l]),
+        ("weekly", "SELECT v.visited_on, COUNT(*) FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ? GROUP BY v.visited_on", vec![&glob, &f, &l]),
+        ("idle", "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0 AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.member_id = m.id AND v.visited_on BETWEEN ? AND ?) ORDER BY u.rowid, m.rowid", vec![&glob, &f, &l]),
+        ("overdue", "SELECT * FROM (SELECT h.id, h.head_name, (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id) AS last_visit_on, g.rowid AS grid_order, h.rowid AS household_order FROM households h JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND json_array_length(h.special_groups) > 0) WHERE last_visit_on IS NULL OR last_visit_on < ? ORDER BY last_visit_on, grid_order, household_order LIMIT 200", vec![&glob, &l]),
+        ("stale devices", "SELECT d.device_id, m.name, d.last_sync_at FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND d.last_sync_at < ? ORDER BY d.last_sync_at, d.device_id", vec![&glob, &l]),
+    ];
+    for (label, sql, values) in dash {
+        // The statement alone, without HTTP (median of 3), to see where the dashboard's time goes.
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            let t = Instant::now();
+            sqlx::query_with(sql, binds(&values)).fetch_all(&mut *conn).await.unwrap();
+            times.push(t.elapsed().as_secs_f64());
+        }
+        println!(
+            "  dashboard {label} ({:.0} ms alone): {}",
+            median(times) * 1e3,
+            plan(&mut conn, sql, binds(&values)).await
+        );
+    }
+}
+
+/// Percent-encodes a query value (UTF-8 bytes outside unreserved ASCII).
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The filter a bench query string stands for (the few keys used here).
+fn serde_urlencoded_like(q: &str) -> VisitFilter {
+    let mut map = serde_json::Map::new();
+    for pair in q.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap();
+        let v = decode(v);
+        map.insert(k.to_string(), serde_json::Value::String(v));
+    }
+    serde_json::from_value(serde_json::Value::Object(map)).unwrap()
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
