@@ -3,7 +3,9 @@
 //  - time from navigation to the household list on a warm offline start
 //    (service worker cache, network off), median of 7 reloads;
 //  - time to save a visit (click "save" to "saved" on screen, in the page),
-//    median of 7, with 0 and with 2,000 visits already stored.
+//    median of 7, with 0 and with 2,000 visits already stored;
+//  - with 5,000 households: time to the list, a search keystroke, "show more",
+//    and frame times while scrolling.
 // Usage: node budget.mjs   (expects dist/ and the server binary built)
 import { Server, launchBrowser, phone, signIn, waitForServiceWorker, MEMBER1 } from './harness.mjs';
 
@@ -65,6 +67,56 @@ try {
   const savesFull = [];
   for (let i = 0; i < 7; i++) savesFull.push(await saveOnce());
   results.save_visit_with_2000_stored_ms = Number(median(savesFull).toFixed(1));
+  // A grid leader's list of 5,000 households (the roster the phone keeps, made
+  // bigger): start, a search keystroke, scrolling, and "show more".
+  await page.evaluate(() => {
+    const r = JSON.parse(localStorage.getItem('daohu:v1:roster'));
+    const h0 = r.households[0];
+    r.households = Array.from({ length: 5000 }, (_, i) => {
+      const id = h0.household.id.slice(0, 24) + i.toString(16).padStart(12, '0');
+      return { ...h0, household: { ...h0.household, id, head_name: `户主${i}`, address: `${1 + (i % 40)}组${i}号` } };
+    });
+    localStorage.setItem('daohu:v1:roster', JSON.stringify(r));
+  });
+  const bigStarts = [];
+  for (let i = 0; i < 5; i++) {
+    await page.goto(server.url + '/', { waitUntil: 'commit' }).catch(() => {});
+    await page.waitForSelector('[data-testid=show-more]');
+    bigStarts.push(await page.evaluate(() => performance.now()));
+  }
+  results.start_with_5000_households_ms = Math.round(median(bigStarts));
+  const keystrokes = [];
+  for (const q of ['户', '户主4', '户主49', '3组', '']) {
+    keystrokes.push(await page.evaluate((q) => new Promise((resolve) => {
+      const input = document.querySelector('#search');
+      const t0 = performance.now();
+      input.value = q;
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0), 0));
+    }), q));
+  }
+  results.search_keystroke_5000_ms = Math.round(median(keystrokes));
+  results.show_more_ms = Math.round(await page.evaluate(() => new Promise((resolve) => {
+    const t0 = performance.now();
+    document.querySelector('[data-testid=show-more]').click();
+    requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0), 0));
+  })));
+  const frames = await page.evaluate(() => new Promise((resolve) => {
+    const gaps = [];
+    let last = performance.now();
+    let n = 0;
+    const step = () => {
+      const now = performance.now();
+      gaps.push(now - last);
+      last = now;
+      window.scrollBy(0, 120);
+      if (++n < 120) requestAnimationFrame(step); else resolve(gaps.slice(1));
+    };
+    requestAnimationFrame(step);
+  }));
+  frames.sort((a, b) => a - b);
+  results.scroll_frame_ms_median = Number(frames[Math.floor(frames.length / 2)].toFixed(1));
+  results.scroll_frame_ms_p95 = Number(frames[Math.floor(frames.length * 0.95)].toFixed(1));
   console.log(JSON.stringify(results));
   console.log(`warm offline start to household list (4x CPU slowdown): ${results.warm_offline_start_ms} ms`);
   console.log(`save a visit (4x CPU slowdown): ${results.save_visit_ms} ms; with 2,000 visits stored: ${results.save_visit_with_2000_stored_ms} ms`);
