@@ -53,6 +53,9 @@ impl AppCtx {
     pub fn provide() -> AppCtx {
         let ctx = Self::provide_base(storage::load_roster());
         ctx.reload_visits();
+        // Activity records change only in the activities bundle: counted now and on
+        // another tab's storage event (see `sync::start`), not on every save here.
+        ctx.recount_other();
         provide_context(ctx);
         ctx
     }
@@ -134,7 +137,6 @@ impl AppCtx {
     /// Rereads every visit from storage (after another tab or the uploader changed them).
     pub fn reload_visits(self) {
         self.events.set(storage::load_events().unwrap_or_default());
-        self.recount_other();
         match storage::load_visits() {
             Ok(loaded) => {
                 self.visits.set(loaded.visits);

@@ -204,6 +204,7 @@ pub fn start(ctx: AppCtx) {
     let _ = window_event_listener(leptos::ev::storage, move |ev| {
         if ev.key().map(|k| storage::is_our_key(&k)).unwrap_or(true) {
             ctx.reload_visits();
+            ctx.recount_other();
             ctx.outbox.set(storage::load_outbox_meta());
             if let Some(r) = storage::load_roster() {
                 ctx.roster.set(Some(r));
