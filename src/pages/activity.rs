@@ -29,6 +29,10 @@ struct Editor {
 impl Editor {
     /// Changes the draft and writes it to storage straight away.
     fn edit(self, f: impl FnOnce(&mut LocalActivity)) {
+        let _ = self.try_edit(f);
+    }
+    /// [`Editor::edit`], saying whether the write succeeded (the warning says why not).
+    fn try_edit(self, f: impl FnOnce(&mut LocalActivity)) -> bool {
         let mut changed = None;
         self.record.update(|r| {
             if let Some(r) = r.as_mut().filter(|r| r.sync == SyncState::Draft) {
@@ -36,10 +40,15 @@ impl Editor {
                 changed = Some(r.clone());
             }
         });
-        if let Some(rec) = changed {
-            match self.actx.put(self.ctx, rec) {
-                Ok(()) => self.warn.set(None),
-                Err(e) => self.warn.set(Some(e.message(self.ctx.zh()))),
+        let Some(rec) = changed else { return false };
+        match self.actx.put(self.ctx, rec) {
+            Ok(()) => {
+                self.warn.set(None);
+                true
+            }
+            Err(e) => {
+                self.warn.set(Some(e.message(self.ctx.zh())));
+                false
             }
         }
     }
@@ -328,13 +337,12 @@ async fn add_photo(ed: Editor, file: &web_sys::File) -> Result<(), String> {
     let id = time::new_id();
     photos::put(id, &small).await.map_err(msg)?;
     let photo = PhotoRef { id, bytes: small.size() as u64, sha256 };
-    let before = ed.warn.get_untracked();
-    ed.edit(|r| {
+    let stored = ed.try_edit(|r| {
         r.activity.photos.push(photo);
         r.photo_states.resize(r.activity.photos.len() - 1, PhotoState::Pending);
         r.photo_states.push(PhotoState::Pending);
     });
-    if ed.warn.get_untracked().is_some() && before.is_none() {
+    if !stored {
         // The record could not be written: take the photo back out so nothing points nowhere.
         let _ = photos::delete(id).await;
         ed.record.update(|r| {
