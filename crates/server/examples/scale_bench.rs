@@ -147,17 +147,7 @@ fn phone_batches(rng: &mut ScaleRng, phone: &ScaleAccount, ids: &CountyIds, batc
 async fn direct_raw(pool: &sqlx::SqlitePool, user: &daohu_server::AuthUser, batch: &SyncBatch) {
     let now = db::now();
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
-    sqlx::query(
-        "INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)
-         ON CONFLICT (device_id) DO UPDATE
-         SET member_id = excluded.member_id, last_sync_at = excluded.last_sync_at",
-    )
-    .bind(batch.device_id.to_string())
-    .bind(user.id.to_string())
-    .bind(ts(now))
-    .execute(&mut *tx)
-    .await
-    .unwrap();
+    daohu_server::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await.unwrap();
     for visit in &batch.visits {
         let body = serde_json::to_string(visit).unwrap();
         let hash = daohu_server::auth::sha256_hex(body.as_bytes());
@@ -197,17 +187,7 @@ async fn direct_raw(pool: &sqlx::SqlitePool, user: &daohu_server::AuthUser, batc
 async fn direct_store(pool: &sqlx::SqlitePool, user: &daohu_server::AuthUser, batch: &SyncBatch) {
     let now = db::now();
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
-    sqlx::query(
-        "INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)
-         ON CONFLICT (device_id) DO UPDATE
-         SET member_id = excluded.member_id, last_sync_at = excluded.last_sync_at",
-    )
-    .bind(batch.device_id.to_string())
-    .bind(user.id.to_string())
-    .bind(ts(now))
-    .execute(&mut *tx)
-    .await
-    .unwrap();
+    daohu_server::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await.unwrap();
     let receipts = daohu_server::routes::sync::store_visits(&mut tx, user, batch.device_id, &batch.visits, now)
         .await
         .unwrap();

@@ -276,9 +276,19 @@ pub async fn activity_reaches(
     user: &AuthUser,
     household: Uuid,
 ) -> Result<bool, AppError> {
-    let Some((condition, value)) = activity_condition(user) else {
-        return Ok(false);
-    };
+    match activity_condition(user) {
+        Some((condition, value)) => household_matches(conn, condition, &value, household).await,
+        None => Ok(false),
+    }
+}
+
+/// Whether `household` is one of `households h WHERE condition` (one bound value).
+async fn household_matches(
+    conn: &mut SqliteConnection,
+    condition: &str,
+    value: &str,
+    household: Uuid,
+) -> Result<bool, AppError> {
     let found: Option<i64> = sqlx::query_scalar(&format!(
         "SELECT 1 FROM households h WHERE {condition} AND h.id = ?"
     ))
@@ -358,17 +368,10 @@ pub async fn reaches(
     household: Uuid,
 ) -> Result<bool, AppError> {
     let reach = Reach::of(user);
-    let Some((condition, value)) = reach.condition() else {
-        return Ok(false);
-    };
-    let found: Option<i64> = sqlx::query_scalar(&format!(
-        "SELECT 1 FROM households h WHERE {condition} AND h.id = ?"
-    ))
-    .bind(value)
-    .bind(household.to_string())
-    .fetch_optional(conn)
-    .await?;
-    Ok(found.is_some())
+    match reach.condition() {
+        Some((condition, value)) => household_matches(conn, condition, value, household).await,
+        None => Ok(false),
+    }
 }
 
 /// A household inside the subtree; 404 when unknown or outside.

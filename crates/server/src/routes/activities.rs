@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::activity_log::{self, ActivityQuery, LIST_LIMIT};
 use crate::auth::AuthUser;
-use crate::db::{self, ts};
+use crate::db;
 use crate::routes::sync::ReceiptCounts;
 use crate::routes::teams::teams_where;
 use crate::{audit, scope, ApiJson, ApiQuery, AppError, AppState};
@@ -92,21 +92,6 @@ pub async fn activity_roster_get(
     Ok(Json(ActivityRoster { kinds, teams, households, recent }))
 }
 
-/// Notes the phone as synced now.
-async fn device_synced(conn: &mut SqliteConnection, device: Uuid, user: &AuthUser) -> Result<(), AppError> {
-    sqlx::query(
-        "INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)
-         ON CONFLICT (device_id) DO UPDATE
-         SET member_id = excluded.member_id, last_sync_at = excluded.last_sync_at",
-    )
-    .bind(device.to_string())
-    .bind(user.id.to_string())
-    .bind(ts(db::now()))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 fn counts_json(device: Uuid, receipts: &[Receipt]) -> serde_json::Value {
     let c = ReceiptCounts::of(receipts);
     json!({
@@ -148,7 +133,7 @@ pub async fn activities_upload(
     }
     let (_writer, mut tx) = state.write_tx().await?;
     let now = db::now();
-    device_synced(&mut tx, batch.device_id, &user).await?;
+    crate::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await?;
     let mut receipts = Vec::with_capacity(batch.activities.len());
     for a in &batch.activities {
         receipts.push(activity_log::store_activity(&mut tx, &user, batch.device_id, a, now).await?);
@@ -192,7 +177,7 @@ pub async fn checkins_upload(
     }
     let (_writer, mut tx) = state.write_tx().await?;
     let now = db::now();
-    device_synced(&mut tx, batch.device_id, &user).await?;
+    crate::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await?;
     let mut receipts = Vec::with_capacity(batch.check_ins.len());
     for c in &batch.check_ins {
         receipts.push(activity_log::store_check_in(&mut tx, &user, batch.device_id, c, now).await?);

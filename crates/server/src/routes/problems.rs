@@ -59,16 +59,7 @@ pub async fn problem_events_upload(
     let now = db::now();
     if user.role.records_visits() {
         // The phone synced (the console of a coordinator is not a phone to watch).
-        sqlx::query(
-            "INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)
-             ON CONFLICT (device_id) DO UPDATE
-             SET member_id = excluded.member_id, last_sync_at = excluded.last_sync_at",
-        )
-        .bind(batch.device_id.to_string())
-        .bind(user.id.to_string())
-        .bind(ts(now))
-        .execute(&mut *tx)
-        .await?;
+        crate::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await?;
     }
     let receipts =
         problems::store_events(&mut tx, &user, batch.device_id, &batch.events, now).await?;

@@ -68,16 +68,7 @@ pub async fn sync_visits_upload(
     // does the same across processes. Either way a batch never races itself.
     let (_writer, mut tx) = state.write_tx().await?;
     let now = db::now();
-    sqlx::query(
-        "INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)
-         ON CONFLICT (device_id) DO UPDATE
-         SET member_id = excluded.member_id, last_sync_at = excluded.last_sync_at",
-    )
-    .bind(batch.device_id.to_string())
-    .bind(user.id.to_string())
-    .bind(ts(now))
-    .execute(&mut *tx)
-    .await?;
+    device_synced(&mut tx, batch.device_id, user.id, now).await?;
 
     let receipts = store_visits(&mut tx, &user, batch.device_id, &batch.visits, now).await?;
     let counts = ReceiptCounts::of(&receipts);
@@ -187,6 +178,26 @@ pub async fn sync_outbox_import(
         receipts,
         server_time: now,
     }))
+}
+
+/// Notes that a phone synced now for `member` (the dashboard lists phones that stopped).
+pub async fn device_synced(
+    conn: &mut SqliteConnection,
+    device: Uuid,
+    member: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)
+         ON CONFLICT (device_id) DO UPDATE
+         SET member_id = excluded.member_id, last_sync_at = excluded.last_sync_at",
+    )
+    .bind(device.to_string())
+    .bind(member.to_string())
+    .bind(ts(at))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// How many receipts of each status.
