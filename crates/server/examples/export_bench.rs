@@ -50,7 +50,7 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-async fn generate(pool: &sqlx::SqlitePool, n: usize) {
+async fn generate(pool: &daohu_server::db::Pool, n: usize) {
     let start = Instant::now();
     let first = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
     let received = db::now();
@@ -107,7 +107,7 @@ async fn generate(pool: &sqlx::SqlitePool, n: usize) {
                     has_problems = true;
                 }
             }
-            let mut q = sqlx::query(&visits_sql);
+            let mut q = daohu_server::db::query(&visits_sql);
             for v in &visits {
                 let body = serde_json::to_string(v).unwrap();
                 q = q
@@ -123,7 +123,7 @@ async fn generate(pool: &sqlx::SqlitePool, n: usize) {
             }
             q.execute(&mut *tx).await.unwrap();
             if has_problems {
-                let mut q = sqlx::query(&problems_sql);
+                let mut q = daohu_server::db::query(&problems_sql);
                 for v in &visits {
                     for p in &v.problems {
                         q = q
@@ -223,7 +223,7 @@ async fn main() {
     let pool = db::connect_file(&path).await.unwrap();
     seed_demo(&pool).await.unwrap();
     generate(&pool, n).await;
-    sqlx::query("PRAGMA optimize").execute(&pool).await.unwrap();
+    daohu_server::db::query("PRAGMA optimize").execute(&pool).await.unwrap();
 
     let state = AppState::new(pool.clone(), Settings::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -144,14 +144,14 @@ fn phone_batches(rng: &mut ScaleRng, phone: &ScaleAccount, ids: &CountyIds, batc
         .collect()
 }
 
-async fn direct_raw(pool: &sqlx::SqlitePool, user: &daohu_server::AuthUser, batch: &SyncBatch) {
+async fn direct_raw(pool: &daohu_server::db::Pool, user: &daohu_server::AuthUser, batch: &SyncBatch) {
     let now = db::now();
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
     daohu_server::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await.unwrap();
     for visit in &batch.visits {
         let body = serde_json::to_string(visit).unwrap();
         let hash = daohu_server::auth::sha256_hex(body.as_bytes());
-        let n = sqlx::query(
+        let n = daohu_server::db::query(
             "INSERT INTO visits (id, household_id, member_id, device_id, visited_on, recorded_at,
                                  received_at, content_hash, body)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -184,7 +184,7 @@ async fn direct_raw(pool: &sqlx::SqlitePool, user: &daohu_server::AuthUser, batc
     tx.commit().await.unwrap();
 }
 
-async fn direct_store(pool: &sqlx::SqlitePool, user: &daohu_server::AuthUser, batch: &SyncBatch) {
+async fn direct_store(pool: &daohu_server::db::Pool, user: &daohu_server::AuthUser, batch: &SyncBatch) {
     let now = db::now();
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
     daohu_server::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await.unwrap();
@@ -203,7 +203,7 @@ async fn direct_store(pool: &sqlx::SqlitePool, user: &daohu_server::AuthUser, ba
     tx.commit().await.unwrap();
 }
 
-async fn plan(conn: &mut sqlx::SqliteConnection, sql: &str, args: sqlx::sqlite::SqliteArguments<'static>) -> String {
+async fn plan(conn: &mut daohu_server::db::Conn, sql: &str, args: sqlx::any::AnyArguments<'static>) -> String {
     let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as_with(&format!("EXPLAIN QUERY PLAN {sql}"), args)
         .fetch_all(&mut *conn)
         .await
@@ -211,9 +211,9 @@ async fn plan(conn: &mut sqlx::SqliteConnection, sql: &str, args: sqlx::sqlite::
     rows.iter().map(|r| r.3.as_str()).collect::<Vec<_>>().join(" | ")
 }
 
-fn binds(values: &[&str]) -> sqlx::sqlite::SqliteArguments<'static> {
+fn binds(values: &[&str]) -> sqlx::any::AnyArguments<'static> {
     use sqlx::Arguments;
-    let mut a = sqlx::sqlite::SqliteArguments::default();
+    let mut a = sqlx::any::AnyArguments::default();
     for v in values {
         a.add(v.to_string()).unwrap();
     }
@@ -237,7 +237,7 @@ async fn main() {
     let _ = std::fs::remove_file(&path);
     let pool = db::connect_file(&path).await.unwrap();
     let ids = scale::generate_county(&pool, &spec).await.unwrap();
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
+    daohu_server::db::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
     println!(
         "database: {:.0} MB ({} households, {} members and grid leaders, {} visits, {} problems, {} activities)",
         std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6,
@@ -397,7 +397,7 @@ async fn main() {
         .find(|m| m.role == daohu_domain::Role::Member && m.unit_path.contains(&village.to_string()))
         .unwrap_or(member);
     let household = ids.households[in_village.households[0] as usize];
-    let head: String = sqlx::query_scalar("SELECT head_name FROM households WHERE id = ?")
+    let head: String = daohu_server::db::query_scalar("SELECT head_name FROM households WHERE id = ?")
         .bind(household.to_string())
         .fetch_one(&pool)
         .await

@@ -15,7 +15,7 @@ use chrono::NaiveTime;
 use daohu_domain::activity::{hours_one_decimal, HoursTally};
 use daohu_domain::{safe_cell, ActivityDetail, CheckIn, ExportFormat, GeoPoint, HoursRow};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
-use sqlx::SqlitePool;
+use crate::db::Pool;
 use uuid::Uuid;
 
 use crate::activity_log::{self, ActivityQuery, Cursor, PAGE};
@@ -44,7 +44,7 @@ const HOURS_WIDTHS: [f64; 5] = [18.0, 9.0, 8.0, 8.0, 8.0];
 type Row = (ActivityDetail, Vec<CheckIn>, Cursor);
 
 /// The page of activities after `after`, each with everything a download writes.
-async fn load_page(pool: &SqlitePool, query: &ActivityQuery, after: Option<&Cursor>) -> Result<Vec<Row>, AppError> {
+async fn load_page(pool: &Pool, query: &ActivityQuery, after: Option<&Cursor>) -> Result<Vec<Row>, AppError> {
     let mut conn = pool.acquire().await?;
     let page = query.page(&mut conn, after, PAGE).await?;
     let cursors: Vec<Cursor> = page.iter().map(|l| l.cursor.clone()).collect();
@@ -103,7 +103,7 @@ pub fn csv_record(d: &ActivityDetail) -> Vec<String> {
 // CSV and JSON lines
 
 struct ActivityText {
-    pool: SqlitePool,
+    pool: Pool,
     query: ActivityQuery,
     format: ExportFormat,
     after: Option<Cursor>,
@@ -150,7 +150,7 @@ impl ActivityText {
 }
 
 /// A CSV or JSON-lines body that streams activities a page at a time.
-pub fn text_body(pool: SqlitePool, query: ActivityQuery, format: ExportFormat) -> Result<Body, AppError> {
+pub fn text_body(pool: Pool, query: ActivityQuery, format: ExportFormat) -> Result<Body, AppError> {
     let mut head = Vec::new();
     if format == ExportFormat::Csv {
         head.extend_from_slice("\u{feff}".as_bytes());
@@ -169,7 +169,7 @@ pub fn text_body(pool: SqlitePool, query: ActivityQuery, format: ExportFormat) -
 
 /// Writes the workbook on a blocking thread, reading pages as it goes, into an
 /// unnamed temporary file; answers the file, rewound, and its length.
-pub async fn xlsx_file(pool: SqlitePool, query: ActivityQuery) -> Result<(std::fs::File, u64), AppError> {
+pub async fn xlsx_file(pool: Pool, query: ActivityQuery) -> Result<(std::fs::File, u64), AppError> {
     let handle = tokio::runtime::Handle::current();
     let mut file = tokio::task::spawn_blocking(move || {
         let next = |after: Option<Cursor>| handle.block_on(load_page(&pool, &query, after.as_ref()));

@@ -14,8 +14,8 @@ use daohu_domain::{
     Activity, ActivityDetail, ActivityFilter, ActivitySummary, CheckIn, CheckInView, CheckKind,
     HoursReport, PhotoStatus, Receipt, ReceiptStatus, ServedHousehold,
 };
-use sqlx::sqlite::SqliteArguments;
-use sqlx::SqliteConnection;
+use sqlx::any::AnyArguments;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{sha256_hex, AuthUser};
@@ -73,12 +73,12 @@ fn rejected(id: Uuid, reason: impl Into<String>) -> Receipt {
 
 /// Content hash and first receive time of what is stored under an id in `table`.
 async fn stored_copy(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     table: &'static str,
     id: Uuid,
 ) -> Result<Option<(String, DateTime<Utc>)>, AppError> {
     let row: Option<(String, String)> =
-        sqlx::query_as(&format!("SELECT content_hash, received_at FROM {table} WHERE id = ?"))
+        crate::db::query_as(&format!("SELECT content_hash, received_at FROM {table} WHERE id = ?"))
             .bind(id.to_string())
             .fetch_optional(conn)
             .await?;
@@ -88,7 +88,7 @@ async fn stored_copy(
 /// A refusal, unless the very same record is already stored (a retry after the rules
 /// changed, e.g. the volunteer left the team): then the first receipt again.
 async fn refuse(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     table: &'static str,
     id: Uuid,
     hash: &str,
@@ -104,7 +104,7 @@ async fn refuse(
 
 /// After `INSERT … ON CONFLICT DO NOTHING`: stored, or what the stored copy says.
 async fn decided(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     table: &'static str,
     id: Uuid,
     hash: &str,
@@ -123,11 +123,11 @@ async fn decided(
 
 /// Why the caller may not store this (already validated, own) activity, if they may not.
 async fn activity_refusal(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
     a: &Activity,
 ) -> Result<Option<&'static str>, AppError> {
-    let kind: Option<i64> = sqlx::query_scalar("SELECT 1 FROM activity_kinds WHERE code = ?")
+    let kind: Option<i64> = crate::db::query_scalar("SELECT 1 FROM activity_kinds WHERE code = ?")
         .bind(&a.kind)
         .fetch_optional(&mut *conn)
         .await?;
@@ -136,7 +136,7 @@ async fn activity_refusal(
     }
     if let Some(team) = a.team_id {
         let on_team: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM team_members WHERE team_id = ? AND member_id = ?")
+            crate::db::query_scalar("SELECT 1 FROM team_members WHERE team_id = ? AND member_id = ?")
                 .bind(team.to_string())
                 .bind(user.id.to_string())
                 .fetch_optional(&mut *conn)
@@ -150,7 +150,7 @@ async fn activity_refusal(
         let Some(team) = a.team_id else {
             return Ok(Some(PARTICIPANT_REASON));
         };
-        let on_team: i64 = sqlx::query_scalar(
+        let on_team: i64 = crate::db::query_scalar(
             "SELECT COUNT(DISTINCT member_id) FROM team_members
              WHERE team_id = ? AND member_id IN (SELECT value FROM json_each(?))",
         )
@@ -171,7 +171,7 @@ async fn activity_refusal(
         }
     }
     if !a.photos.is_empty() {
-        let taken: Option<i64> = sqlx::query_scalar(
+        let taken: Option<i64> = crate::db::query_scalar(
             "SELECT 1 FROM photos WHERE id IN (SELECT value FROM json_each(?)) AND activity_id != ?",
         )
         .bind(id_list(a.photos.iter().map(|p| &p.id)))
@@ -194,7 +194,7 @@ async fn activity_refusal(
 /// first `received_at`; other content → `conflict`, the stored copy kept. A new
 /// activity gets its households, participants and photo rows (waiting for bytes).
 pub async fn store_activity(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
     device_id: Uuid,
     a: &Activity,
@@ -213,13 +213,13 @@ pub async fn store_activity(
         return refuse(conn, "activities", a.id, &hash, reason).await;
     }
     let unit_id = match a.team_id {
-        Some(team) => sqlx::query_scalar::<_, String>("SELECT unit_id FROM teams WHERE id = ?")
+        Some(team) => crate::db::query_scalar::<String>("SELECT unit_id FROM teams WHERE id = ?")
             .bind(team.to_string())
             .fetch_one(&mut *conn)
             .await?,
         None => user.unit_id.to_string(),
     };
-    let inserted = sqlx::query(
+    let inserted = crate::db::query(
         "INSERT INTO activities (id, recorder_id, team_id, unit_id, kind, date, start_time, end_time,
                                  device_id, recorded_at, received_at, content_hash, body)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -244,21 +244,21 @@ pub async fn store_activity(
         == 1;
     if inserted {
         for household in &a.household_ids {
-            sqlx::query("INSERT OR IGNORE INTO activity_households (activity_id, household_id) VALUES (?, ?)")
+            crate::db::query("INSERT INTO activity_households (activity_id, household_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
                 .bind(a.id.to_string())
                 .bind(household.to_string())
                 .execute(&mut *conn)
                 .await?;
         }
         for member in &a.participants {
-            sqlx::query("INSERT OR IGNORE INTO activity_participants (activity_id, member_id) VALUES (?, ?)")
+            crate::db::query("INSERT INTO activity_participants (activity_id, member_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
                 .bind(a.id.to_string())
                 .bind(member.to_string())
                 .execute(&mut *conn)
                 .await?;
         }
         for photo in &a.photos {
-            sqlx::query(
+            crate::db::query(
                 "INSERT INTO photos (id, activity_id, bytes, sha256) VALUES (?, ?, ?, ?)
                  ON CONFLICT (id) DO NOTHING",
             )
@@ -280,7 +280,7 @@ pub async fn store_activity(
 /// first), or an activity the volunteer neither recorded, is listed on, nor is on the
 /// team of → `rejected`. Otherwise idempotent by id exactly like activities.
 pub async fn store_check_in(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
     device_id: Uuid,
     c: &CheckIn,
@@ -296,10 +296,11 @@ pub async fn store_check_in(
     let body = serde_json::to_string(c)?;
     let hash = sha256_hex(body.as_bytes());
     let me = user.id.to_string();
-    let allowed: Option<bool> = sqlx::query_scalar(
-        "SELECT a.recorder_id = ?
+    let allowed: Option<i64> = crate::db::query_scalar(
+        "SELECT CASE WHEN a.recorder_id = ?
              OR EXISTS (SELECT 1 FROM activity_participants p WHERE p.activity_id = a.id AND p.member_id = ?)
              OR EXISTS (SELECT 1 FROM team_members tm WHERE tm.team_id = a.team_id AND tm.member_id = ?)
+             THEN 1 ELSE 0 END
          FROM activities a WHERE a.id = ?",
     )
     .bind(&me)
@@ -310,10 +311,10 @@ pub async fn store_check_in(
     .await?;
     match allowed {
         None => return Ok(rejected(c.id, NO_ACTIVITY_REASON)),
-        Some(false) => return refuse(conn, "check_ins", c.id, &hash, NOT_TAKING_PART_REASON).await,
-        Some(true) => {}
+        Some(0) => return refuse(conn, "check_ins", c.id, &hash, NOT_TAKING_PART_REASON).await,
+        Some(_) => {}
     }
-    let inserted = sqlx::query(
+    let inserted = crate::db::query(
         "INSERT INTO check_ins (id, activity_id, volunteer_id, kind, at, lat, lon, accuracy,
                                 device_id, received_at, content_hash, body)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -432,7 +433,7 @@ impl ActivityQuery {
     /// Checks a filter: its unit and team must be in the subtree (404 otherwise), the
     /// kind a possible code and the dates in order (400).
     pub async fn new(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         subtree: &Subtree,
         filter: &ActivityFilter,
     ) -> Result<ActivityQuery, AppError> {
@@ -445,7 +446,7 @@ impl ActivityQuery {
         conditions.push("a.unit_id IN (SELECT id FROM units WHERE path GLOB ?)".to_string());
         binds.push(glob);
         if let Some(team) = filter.team_id {
-            let found: Option<i64> = sqlx::query_scalar(
+            let found: Option<i64> = crate::db::query_scalar(
                 "SELECT 1 FROM teams t JOIN units tu ON tu.id = t.unit_id WHERE t.id = ? AND tu.path GLOB ?",
             )
             .bind(team.to_string())
@@ -491,9 +492,9 @@ impl ActivityQuery {
         )
     }
 
-    fn arguments(&self, after: Option<&Cursor>) -> SqliteArguments<'static> {
+    fn arguments(&self, after: Option<&Cursor>) -> AnyArguments<'static> {
         use sqlx::Arguments;
-        let mut args = SqliteArguments::default();
+        let mut args = AnyArguments::default();
         for b in &self.binds {
             let _ = args.add(b.clone());
         }
@@ -508,7 +509,7 @@ impl ActivityQuery {
     /// One page of matching activities, newest first, after `after`.
     pub async fn page(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         after: Option<&Cursor>,
         limit: u32,
     ) -> Result<Vec<Loaded>, AppError> {
@@ -521,9 +522,9 @@ impl ActivityQuery {
 
 /// The caller's recent activities for the phone: recorded by them or by one of their
 /// teams, dated within the last [`RECENT_DAYS`] days, newest first, at most [`RECENT_LIMIT`].
-pub async fn recent(conn: &mut SqliteConnection, user: &AuthUser) -> Result<Vec<ActivitySummary>, AppError> {
+pub async fn recent(conn: &mut Conn, user: &AuthUser) -> Result<Vec<ActivitySummary>, AppError> {
     let since = china_today() - Duration::days(RECENT_DAYS);
-    let rows: Vec<RawActivity> = sqlx::query_as(&format!(
+    let rows: Vec<RawActivity> = crate::db::query_as(&format!(
         "SELECT {SUMMARY_COLUMNS} FROM {SUMMARY_FROM}
          WHERE (a.recorder_id = ? OR a.team_id IN (SELECT team_id FROM team_members WHERE member_id = ?))
            AND a.date >= ?
@@ -538,8 +539,8 @@ pub async fn recent(conn: &mut SqliteConnection, user: &AuthUser) -> Result<Vec<
 }
 
 /// One activity of the subtree; 404 when unknown or outside.
-pub async fn one(conn: &mut SqliteConnection, subtree: &Subtree, id: Uuid) -> Result<Loaded, AppError> {
-    let row: Option<RawActivity> = sqlx::query_as(&format!(
+pub async fn one(conn: &mut Conn, subtree: &Subtree, id: Uuid) -> Result<Loaded, AppError> {
+    let row: Option<RawActivity> = crate::db::query_as(&format!(
         "SELECT {SUMMARY_COLUMNS} FROM {SUMMARY_FROM} WHERE a.id = ? AND u.path GLOB ?"
     ))
     .bind(id.to_string())
@@ -551,14 +552,14 @@ pub async fn one(conn: &mut SqliteConnection, subtree: &Subtree, id: Uuid) -> Re
 
 /// The check-ins of some activities with the volunteer's name, in time order.
 pub async fn check_ins_of(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     activities: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<(CheckIn, String)>>, AppError> {
     let mut out: HashMap<Uuid, Vec<(CheckIn, String)>> = HashMap::new();
     if activities.is_empty() {
         return Ok(out);
     }
-    let rows: Vec<(String, String)> = sqlx::query_as(
+    let rows: Vec<(String, String)> = crate::db::query_as(
         "SELECT c.body, m.name FROM check_ins c JOIN members m ON m.id = c.volunteer_id
          WHERE c.activity_id IN (SELECT value FROM json_each(?))
          ORDER BY c.at, c.id",
@@ -574,12 +575,12 @@ pub async fn check_ins_of(
 }
 
 /// Names of accounts and teams by id (unknown ids are left out).
-pub async fn names_of(conn: &mut SqliteConnection, ids: &[Uuid]) -> Result<HashMap<Uuid, String>, AppError> {
+pub async fn names_of(conn: &mut Conn, ids: &[Uuid]) -> Result<HashMap<Uuid, String>, AppError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
     let list = id_list(ids);
-    let rows: Vec<(String, String)> = sqlx::query_as(
+    let rows: Vec<(String, String)> = crate::db::query_as(
         "SELECT id, name FROM members WHERE id IN (SELECT value FROM json_each(?))
          UNION ALL SELECT id, name FROM teams WHERE id IN (SELECT value FROM json_each(?))",
     )
@@ -592,7 +593,7 @@ pub async fn names_of(conn: &mut SqliteConnection, ids: &[Uuid]) -> Result<HashM
 
 /// Activities with everything the console shows of them, and their check-ins.
 pub async fn details(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     loaded: Vec<Loaded>,
 ) -> Result<Vec<(ActivityDetail, Vec<CheckIn>)>, AppError> {
     let ids: Vec<Uuid> = loaded.iter().map(|l| l.activity.id).collect();
@@ -602,7 +603,7 @@ pub async fn details(
     let household_ids: Vec<Uuid> = loaded.iter().flat_map(|l| l.activity.household_ids.iter().copied()).collect();
     let mut households: HashMap<Uuid, ServedHousehold> = HashMap::new();
     if !household_ids.is_empty() {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
+        let rows: Vec<(String, String, String)> = crate::db::query_as(
             "SELECT id, head_name, address FROM households WHERE id IN (SELECT value FROM json_each(?))",
         )
         .bind(id_list(&household_ids))
@@ -615,7 +616,7 @@ pub async fn details(
     }
     let mut photos: HashMap<Uuid, PhotoStatus> = HashMap::new();
     if !ids.is_empty() {
-        let rows: Vec<(String, i64, i64, bool)> = sqlx::query_as(
+        let rows: Vec<(String, i64, i64, crate::db::Flag)> = crate::db::query_as(
             "SELECT id, bytes, received, complete FROM photos WHERE activity_id IN (SELECT value FROM json_each(?))",
         )
         .bind(id_list(&ids))
@@ -625,7 +626,7 @@ pub async fn details(
             let id = parse_uuid(&id)?;
             photos.insert(
                 id,
-                PhotoStatus { id, received: received.max(0) as u64, bytes: bytes.max(0) as u64, complete },
+                PhotoStatus { id, received: received.max(0) as u64, bytes: bytes.max(0) as u64, complete: complete.into() },
             );
         }
     }
@@ -669,7 +670,7 @@ pub async fn details(
 }
 
 /// Hours per volunteer and team per month over every activity the query matches.
-pub async fn hours(conn: &mut SqliteConnection, query: &ActivityQuery) -> Result<HoursReport, AppError> {
+pub async fn hours(conn: &mut Conn, query: &ActivityQuery) -> Result<HoursReport, AppError> {
     let mut tally = HoursTally::new();
     let mut after: Option<Cursor> = None;
     loop {

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use daohu_domain::{MemberProfile, Role, UnitKind};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::SqlitePool;
+use crate::db::Pool;
 use uuid::Uuid;
 
 use crate::db::{self, parse_ts, parse_uuid, ts};
@@ -172,6 +172,7 @@ struct SessionRow {
     unit_kind: String,
     unit_path: String,
     village: String,
+    #[sqlx(try_from = "crate::db::Flag")]
     disabled: bool,
 }
 
@@ -192,7 +193,7 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = bearer_token(parts).ok_or_else(AppError::session_expired)?;
         let token_hash = sha256_hex(token.to_ascii_lowercase());
-        let row: Option<SessionRow> = sqlx::query_as(&format!(
+        let row: Option<SessionRow> = crate::db::query_as(&format!(
             "SELECT s.member_id, s.last_seen_at, s.expires_at, m.name, m.phone, m.role,
                         {ACCOUNT_UNIT_COLUMNS}, m.disabled
                  FROM sessions s
@@ -212,14 +213,14 @@ impl FromRequestParts<AppState> for AuthUser {
             || last_seen + state.settings.session_idle <= now
             || row.disabled;
         if expired {
-            sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            crate::db::query("DELETE FROM sessions WHERE token_hash = ?")
                 .bind(&token_hash)
                 .execute(&state.pool)
                 .await?;
             return Err(AppError::session_expired());
         }
         if (now - last_seen).num_seconds() >= LAST_SEEN_GRANULARITY_SECS {
-            sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+            crate::db::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
                 .bind(ts(now))
                 .bind(&token_hash)
                 .execute(&state.pool)
@@ -252,14 +253,14 @@ pub fn parse_unit_kind(s: &str) -> Result<UnitKind, AppError> {
 
 /// Creates a session for a member; returns the token (shown once) and its expiry.
 pub async fn create_session(
-    pool: &SqlitePool,
+    pool: &Pool,
     member_id: Uuid,
     lifetime: chrono::Duration,
 ) -> Result<(String, DateTime<Utc>), AppError> {
     let token = new_token();
     let now = db::now();
     let expires_at = now + lifetime;
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO sessions (token_hash, member_id, created_at, last_seen_at, expires_at)
          VALUES (?, ?, ?, ?, ?)",
     )
@@ -280,14 +281,14 @@ fn limit_key(kind: &str, value: &str) -> String {
 
 /// Sign-in failure counters, kept in the database.
 pub struct LoginLimiter<'a> {
-    pool: &'a SqlitePool,
+    pool: &'a Pool,
     phone_key: Option<String>,
     ip_key: String,
 }
 
 impl<'a> LoginLimiter<'a> {
     /// The counters for one phone and one client address.
-    pub fn new(pool: &'a SqlitePool, phone: &str, ip: &str) -> Self {
+    pub fn new(pool: &'a Pool, phone: &str, ip: &str) -> Self {
         LoginLimiter {
             pool,
             phone_key: Some(limit_key("phone", phone)),
@@ -296,7 +297,7 @@ impl<'a> LoginLimiter<'a> {
     }
 
     /// The counter of one client address only (QR enrolment has no phone).
-    pub fn for_address(pool: &'a SqlitePool, ip: &str) -> Self {
+    pub fn for_address(pool: &'a Pool, ip: &str) -> Self {
         LoginLimiter {
             pool,
             phone_key: None,
@@ -318,7 +319,7 @@ impl<'a> LoginLimiter<'a> {
         let mut wait_ms = 0i64;
         for (key, limit) in self.keys() {
             // The failure whose expiry brings the count back under the limit.
-            let blocking: Option<i64> = sqlx::query_scalar(
+            let blocking: Option<i64> = crate::db::query_scalar(
                 "SELECT failed_at FROM login_failures WHERE key_hash = ? AND failed_at > ?
                  ORDER BY failed_at DESC LIMIT 1 OFFSET ?",
             )
@@ -342,12 +343,12 @@ impl<'a> LoginLimiter<'a> {
     pub async fn record_failure(&self) -> Result<(), AppError> {
         let now_ms = Utc::now().timestamp_millis();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM login_failures WHERE failed_at <= ?")
+        crate::db::query("DELETE FROM login_failures WHERE failed_at <= ?")
             .bind(now_ms - FAILURE_WINDOW_MINUTES * 60_000)
             .execute(&mut *tx)
             .await?;
         for (key, _) in self.keys() {
-            sqlx::query("INSERT INTO login_failures (key_hash, failed_at) VALUES (?, ?)")
+            crate::db::query("INSERT INTO login_failures (key_hash, failed_at) VALUES (?, ?)")
                 .bind(key)
                 .bind(now_ms)
                 .execute(&mut *tx)
@@ -360,7 +361,7 @@ impl<'a> LoginLimiter<'a> {
     /// Forgets the phone's failures after a good sign-in.
     pub async fn clear_phone(&self) -> Result<(), AppError> {
         if let Some(key) = &self.phone_key {
-            sqlx::query("DELETE FROM login_failures WHERE key_hash = ?")
+            crate::db::query("DELETE FROM login_failures WHERE key_hash = ?")
                 .bind(key)
                 .execute(self.pool)
                 .await?;

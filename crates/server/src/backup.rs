@@ -14,8 +14,9 @@
 
 use std::path::{Path, PathBuf};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::SqlitePool;
+use sqlx::any::AnyPoolOptions;
+
+use crate::db::{Dialect, Pool};
 
 use crate::config::{BackupArgs, Config};
 
@@ -31,6 +32,9 @@ pub enum BackupError {
     /// SQLite takes the target name as text.
     #[error("{0} is not a UTF-8 path")]
     NotUtf8(PathBuf),
+    /// PostgreSQL is backed up with its own tools (`pg_dump`), not by this command.
+    #[error("backup copies a SQLite database; back PostgreSQL up with pg_dump")]
+    NotSqlite,
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("file: {0}")]
@@ -48,7 +52,10 @@ pub struct BackupSummary {
 
 /// Writes a consistent copy of the database behind `pool` to `path` (which must not
 /// exist yet), while other connections keep writing.
-pub async fn backup_to(pool: &SqlitePool, path: &Path) -> Result<(), BackupError> {
+pub async fn backup_to(pool: &Pool, path: &Path) -> Result<(), BackupError> {
+    if crate::db::dialect() != Dialect::Sqlite {
+        return Err(BackupError::NotSqlite);
+    }
     if path.exists() {
         return Err(BackupError::Exists(path.to_path_buf()));
     }
@@ -70,7 +77,7 @@ pub async fn backup_to(pool: &SqlitePool, path: &Path) -> Result<(), BackupError
     let _ = std::fs::remove_file(&partial);
 
     let mut conn = pool.acquire().await?;
-    if let Err(err) = sqlx::query("VACUUM INTO ?")
+    if let Err(err) = crate::db::query("VACUUM INTO ?")
         .bind(&partial_text)
         .execute(&mut *conn)
         .await
@@ -94,18 +101,11 @@ pub async fn backup_to(pool: &SqlitePool, path: &Path) -> Result<(), BackupError
 
 /// Opens a backup file read-only and checks it: integrity and how many visits it holds.
 pub async fn check_backup(path: &Path) -> Result<BackupSummary, BackupError> {
-    let options = SqliteConnectOptions::new()
-        .filename(path)
-        .read_only(true)
-        .create_if_missing(false);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await?;
-    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+    let pool = open_one(&format!("sqlite://{}?mode=ro", path.display())).await?;
+    let integrity: String = crate::db::query_scalar("PRAGMA integrity_check")
         .fetch_one(&pool)
         .await?;
-    let visits: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits")
+    let visits: i64 = crate::db::query_scalar("SELECT COUNT(*) FROM visits")
         .fetch_one(&pool)
         .await?;
     pool.close().await;
@@ -123,19 +123,18 @@ pub async fn check_backup(path: &Path) -> Result<BackupSummary, BackupError> {
 /// The live database is opened without running migrations or seeding, so a
 /// backup never changes it; a missing database file is an error, not a new file.
 pub async fn run_cli(config: &Config, args: &BackupArgs) -> Result<String, BackupError> {
-    let options = match (&args.database_url, &args.data_dir, &config.database_url) {
-        (Some(url), _, _) => url.parse::<SqliteConnectOptions>()?,
-        (None, Some(dir), _) => SqliteConnectOptions::new().filename(dir.join(DB_FILE)),
-        (None, None, Some(url)) => url.parse::<SqliteConnectOptions>()?,
-        (None, None, None) => SqliteConnectOptions::new().filename(config.data_dir.join(DB_FILE)),
+    // mode=rw: a missing file is an error, never a new empty database.
+    let file = |p: PathBuf| format!("sqlite://{}?mode=rw", p.display());
+    let url = match (&args.database_url, &args.data_dir, &config.database_url) {
+        (Some(url), _, _) => url.clone(),
+        (None, Some(dir), _) => file(dir.join(DB_FILE)),
+        (None, None, Some(url)) => url.clone(),
+        (None, None, None) => file(config.data_dir.join(DB_FILE)),
     };
-    let options = options
-        .create_if_missing(false)
-        .busy_timeout(std::time::Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await?;
+    if Dialect::of_url(&url)? != Dialect::Sqlite {
+        return Err(BackupError::NotSqlite);
+    }
+    let pool = open_one(&url).await?;
     let result = backup_to(&pool, &args.out).await;
     pool.close().await;
     result?;
@@ -147,4 +146,19 @@ pub async fn run_cli(config: &Config, args: &BackupArgs) -> Result<String, Backu
         summary.visits,
         summary.integrity
     ))
+}
+
+/// One connection to the SQLite file at `url`, without migrations.
+async fn open_one(url: &str) -> Result<Pool, sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    AnyPoolOptions::new()
+        .max_connections(1)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::Executor::execute(conn, "PRAGMA busy_timeout = 5000").await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
 }

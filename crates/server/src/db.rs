@@ -1,55 +1,287 @@
-//! Opening the SQLite database, its settings and its migrations.
+//! Opening the database (SQLite or PostgreSQL, chosen by the URL), its settings,
+//! its migrations, and the one place SQL is adapted to the database in use.
 //!
 //! Stored conventions: ids are hyphenated lowercase UUID text, dates `YYYY-MM-DD`,
-//! server times the fixed-width UTC text of [`ts`] (so they sort and compare as text).
+//! server times the fixed-width UTC text of [`ts`] (so they sort and compare as text),
+//! flags 0/1 integers. Both dialects keep exactly these, so every query reads the same
+//! values back from either.
+//!
+//! Queries are written once, in SQLite's spelling with `?` parameters, and go through
+//! [`query`], [`query_as`] or [`query_scalar`]. On PostgreSQL [`sql`] rewrites them:
+//! `?` → `$1, $2, …`, `GLOB` → `LIKE` (a subtree pattern from [`Dialect::prefix_pattern`]
+//! ends in the right wildcard for each), and `json_each(?)` over a bound JSON array →
+//! `json_array_elements_text`. The few queries that read inside JSON documents branch
+//! on [`dialect`] instead. One process talks to one kind of database.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::str::FromStr;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::{Executor, FromRow};
 
-/// Connections in the pool; SQLite has one writer anyway, a few readers are plenty.
+/// The database, whichever it is.
+pub type Db = sqlx::Any;
+/// A pool of connections to it.
+pub type Pool = sqlx::AnyPool;
+/// One connection (inside a transaction, `&mut *tx`).
+pub type Conn = sqlx::AnyConnection;
+/// A transaction that owns its connection.
+pub type Tx = sqlx::Transaction<'static, Db>;
+
+/// Connections in the pool: SQLite has one writer anyway, and a PostgreSQL server is
+/// shared by every instance, so each takes a few.
 const MAX_CONNECTIONS: u32 = 8;
 
-/// Options for the database file `path`, created if missing.
-pub fn file_options(path: &Path) -> SqliteConnectOptions {
-    with_settings(SqliteConnectOptions::new().filename(path))
+/// Which database the URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// The embedded default: one file, one machine.
+    Sqlite,
+    /// A server for a county or more, shared by several instances.
+    Postgres,
 }
 
-/// Options for a `sqlite:` URL.
-pub fn url_options(url: &str) -> Result<SqliteConnectOptions, sqlx::Error> {
-    Ok(with_settings(SqliteConnectOptions::from_str(url)?))
+impl Dialect {
+    /// The dialect of a `sqlite:` or `postgres:`/`postgresql:` URL.
+    pub fn of_url(url: &str) -> Result<Dialect, sqlx::Error> {
+        if url.starts_with("sqlite:") {
+            Ok(Dialect::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Dialect::Postgres)
+        } else {
+            Err(sqlx::Error::Configuration(
+                "the database URL must start with sqlite: or postgres:".into(),
+            ))
+        }
+    }
+
+    /// The pattern matching every text starting with `prefix` (which holds no
+    /// wildcards: unit paths are UUIDs and slashes), for `GLOB ?` in a query.
+    pub fn prefix_pattern(self, prefix: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("{prefix}*"),
+            Dialect::Postgres => format!("{prefix}%"),
+        }
+    }
 }
 
-fn with_settings(options: SqliteConnectOptions) -> SqliteConnectOptions {
-    options
-        .create_if_missing(true)
-        // WAL lets the roster be read while an upload writes.
-        .journal_mode(SqliteJournalMode::Wal)
-        .foreign_keys(true)
-        // Writers queue for up to 5 s instead of failing at once.
-        .busy_timeout(Duration::from_secs(5))
-        // A receipt promises the visit is on disk: never lose a committed batch on power loss.
-        .synchronous(SqliteSynchronous::Full)
+static DIALECT: AtomicU8 = AtomicU8::new(0);
+
+/// The dialect of the database this process opened (SQLite until one is opened).
+pub fn dialect() -> Dialect {
+    match DIALECT.load(Ordering::Relaxed) {
+        1 => Dialect::Postgres,
+        _ => Dialect::Sqlite,
+    }
 }
 
-/// Opens the pool and brings the schema up to date.
-pub async fn connect(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
-    let pool = SqlitePoolOptions::new()
+fn set_dialect(d: Dialect) {
+    DIALECT.store(matches!(d, Dialect::Postgres) as u8, Ordering::Relaxed);
+}
+
+/// The text of `sql` for the database in use (see the module notes). Rewritten
+/// texts are kept, so each distinct query is rewritten once per process; their
+/// number is bounded by the code (values are always bound, never spliced in).
+pub fn sql(sql: &str) -> &str {
+    match dialect() {
+        Dialect::Sqlite => sql,
+        Dialect::Postgres => {
+            static CACHE: OnceLock<Mutex<HashMap<String, &'static str>>> = OnceLock::new();
+            let cache = CACHE.get_or_init(Default::default);
+            let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(done) = map.get(sql) {
+                return done;
+            }
+            let done: &'static str = Box::leak(to_postgres(sql).into_boxed_str());
+            map.insert(sql.to_string(), done);
+            done
+        }
+    }
+}
+
+/// Rewrites SQLite's spelling into PostgreSQL's, leaving quoted text alone.
+pub fn to_postgres(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    let mut rest = sql;
+    while let Some(c) = rest.chars().next() {
+        if c == '\'' {
+            // A quoted literal, with '' inside it, copied as it is.
+            let mut end = 1;
+            let bytes = rest.as_bytes();
+            loop {
+                match bytes[end..].iter().position(|&b| b == b'\'') {
+                    Some(p) => {
+                        end += p + 1;
+                        if bytes.get(end) == Some(&b'\'') {
+                            end += 1;
+                        } else {
+                            break;
+                        }
+                    }
+                    None => {
+                        end = bytes.len();
+                        break;
+                    }
+                }
+            }
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+        } else if rest.starts_with("json_each(?)") {
+            n += 1;
+            out.push_str(&format!("json_array_elements_text(CAST(${n} AS json))"));
+            rest = &rest["json_each(?)".len()..];
+        } else if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+            rest = &rest[1..];
+        } else if starts_with_word(rest, "GLOB") && !out.ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+            out.push_str("LIKE");
+            rest = &rest[4..];
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+fn starts_with_word(s: &str, word: &str) -> bool {
+    s.starts_with(word)
+        && !s[word.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+}
+
+/// `sqlx::query` over [`sql`].
+pub fn query(q: &str) -> sqlx::query::Query<'_, Db, AnyArguments<'_>> {
+    sqlx::query(sql(q))
+}
+
+/// `sqlx::query_as` over [`sql`].
+pub fn query_as<'q, O>(q: &'q str) -> sqlx::query::QueryAs<'q, Db, O, AnyArguments<'q>>
+where
+    O: for<'r> FromRow<'r, AnyRow>,
+{
+    sqlx::query_as(sql(q))
+}
+
+/// `sqlx::query_scalar` over [`sql`].
+pub fn query_scalar<'q, O>(q: &'q str) -> sqlx::query::QueryScalar<'q, Db, O, AnyArguments<'q>>
+where
+    (O,): for<'r> FromRow<'r, AnyRow>,
+{
+    sqlx::query_scalar(sql(q))
+}
+
+/// A 0/1 flag column read as a `bool` (`#[sqlx(try_from = "Flag")]`): both
+/// dialects store flags as integers, and the generic driver reads them as such.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(transparent)]
+pub struct Flag(pub i64);
+
+impl From<Flag> for bool {
+    fn from(f: Flag) -> bool {
+        f.0 != 0
+    }
+}
+
+/// The URL of the SQLite file at `path`, created if missing.
+pub fn file_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// Opens the pool for `url` and brings the schema up to date.
+pub async fn connect(url: &str) -> Result<Pool, sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    let dialect = Dialect::of_url(url)?;
+    set_dialect(dialect);
+    let options = AnyPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await?;
-    sqlx::migrate!("./migrations").run(&pool).await?;
+        .acquire_timeout(Duration::from_secs(10));
+    let options = match dialect {
+        Dialect::Sqlite => options.after_connect(|conn, _| {
+            Box::pin(async move {
+                // WAL lets the roster be read while an upload writes; writers queue
+                // for up to 5 s instead of failing at once; a receipt promises the
+                // visit is on disk, so a committed batch survives power loss.
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;",
+                )
+                .await?;
+                Ok(())
+            })
+        }),
+        Dialect::Postgres => options,
+    };
+    let pool = options.connect(url).await?;
+    match dialect {
+        Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+        Dialect::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+    }
     Ok(pool)
 }
 
-/// Opens (creating if missing) the database file at `path`.
-pub async fn connect_file(path: &Path) -> Result<SqlitePool, sqlx::Error> {
-    connect(file_options(path)).await
+/// Opens (creating if missing) the SQLite database file at `path`.
+pub async fn connect_file(path: &Path) -> Result<Pool, sqlx::Error> {
+    connect(&file_url(path)).await
+}
+
+/// A write transaction. On SQLite `BEGIN IMMEDIATE`, which takes the one write
+/// lock at once (waiting, with the busy timeout, for writers in other processes).
+/// On PostgreSQL a transaction-scoped advisory lock does the same across every
+/// server instance: an upload's duplicate check and its insert never interleave
+/// with another upload's, so a record sent to two instances at once is stored once.
+pub async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
+    match dialect() {
+        Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Dialect::Postgres => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(7410)").execute(&mut *tx).await?;
+            Ok(tx)
+        }
+    }
+}
+
+/// The variable naming a PostgreSQL server for the test suite (any database on it;
+/// each test gets a new database of its own there).
+pub const TEST_POSTGRES_VAR: &str = "DAOHU_TEST_POSTGRES";
+
+/// The PostgreSQL server the tests run against, if `DAOHU_TEST_POSTGRES` names one.
+pub fn test_postgres() -> Option<String> {
+    std::env::var(TEST_POSTGRES_VAR).ok().filter(|u| !u.trim().is_empty())
+}
+
+/// A new, empty, migrated database for one test: a SQLite file in `dir`, or a new
+/// database on the server `DAOHU_TEST_POSTGRES` names.
+pub async fn test_database(dir: &Path) -> Result<Pool, sqlx::Error> {
+    match test_postgres() {
+        None => connect_file(&dir.join("daohu.sqlite3")).await,
+        Some(base) => {
+            let name = format!("daohu_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = sqlx::PgPool::connect(&base).await?;
+            admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+            admin.close().await;
+            connect(&with_database(&base, &name)).await
+        }
+    }
+}
+
+/// `url` (a `postgres://` URL) with its database replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (main, query) = match url.split_once('?') {
+        Some((m, q)) => (m, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let after_scheme = main.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match main[after_scheme..].find('/') {
+        Some(i) => &main[..after_scheme + i],
+        None => main,
+    };
+    format!("{base}/{name}{query}")
 }
 
 /// The current time, cut to milliseconds so it reads back from the database unchanged.
@@ -72,4 +304,33 @@ pub fn parse_ts(s: &str) -> Result<DateTime<Utc>, crate::AppError> {
 /// Reads a stored UUID back.
 pub fn parse_uuid(s: &str) -> Result<uuid::Uuid, crate::AppError> {
     uuid::Uuid::parse_str(s).map_err(|e| crate::AppError::internal(format!("bad stored id: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_spelling() {
+        assert_eq!(
+            to_postgres("SELECT a FROM t WHERE p GLOB ? AND b = ? AND c = 'x?''GLOB' AND d IN (SELECT value FROM json_each(?))"),
+            "SELECT a FROM t WHERE p LIKE $1 AND b = $2 AND c = 'x?''GLOB' AND d IN (SELECT value FROM json_array_elements_text(CAST($3 AS json)))"
+        );
+        // Words that merely contain GLOB stay as they are.
+        assert_eq!(to_postgres("SELECT globs, xGLOB FROM t"), "SELECT globs, xGLOB FROM t");
+    }
+
+    #[test]
+    fn database_replaced_in_url() {
+        assert_eq!(with_database("postgres://u@h:5/postgres", "t1"), "postgres://u@h:5/t1");
+        assert_eq!(with_database("postgres://u@h:5", "t1"), "postgres://u@h:5/t1");
+        assert_eq!(with_database("postgres://u@h/d?sslmode=disable", "t"), "postgres://u@h/t?sslmode=disable");
+    }
+
+    #[test]
+    fn patterns_end_in_each_wildcard() {
+        assert_eq!(Dialect::Sqlite.prefix_pattern("/a/"), "/a/*");
+        assert_eq!(Dialect::Postgres.prefix_pattern("/a/"), "/a/%");
+        assert!(Dialect::of_url("mysql://x").is_err());
+    }
 }

@@ -54,7 +54,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderValue, StatusCode};
 use axum::Router;
-use sqlx::SqlitePool;
+use crate::db::Pool;
 use tower_http::compression::predicate::{NotForContentType, Predicate};
 use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -112,7 +112,7 @@ impl Settings {
 /// What every handler shares: the database pool and the settings.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub pool: SqlitePool,
+    pub pool: Pool,
     pub settings: Arc<Settings>,
     /// Serialises upload transactions within this process (SQLite has one writer anyway).
     write_lock: Arc<tokio::sync::Mutex<()>>,
@@ -120,7 +120,7 @@ pub struct AppState {
 
 impl AppState {
     /// State over an open, migrated pool (see [`db::connect`]).
-    pub fn new(pool: SqlitePool, settings: Settings) -> Self {
+    pub fn new(pool: Pool, settings: Settings) -> Self {
         AppState {
             pool,
             settings: Arc::new(settings),
@@ -128,28 +128,31 @@ impl AppState {
         }
     }
 
-    /// A write transaction: this process's writer lock, then `BEGIN IMMEDIATE`
-    /// (which waits, with the busy timeout, for writers in other processes).
+    /// A write transaction: this process's writer lock, then [`db::begin_write`]
+    /// (which waits for writers in other processes and other server instances).
     /// Hold the guard until the transaction is committed or dropped.
     pub async fn write_tx(
         &self,
     ) -> Result<
         (
             tokio::sync::OwnedMutexGuard<()>,
-            sqlx::Transaction<'static, sqlx::Sqlite>,
+            sqlx::Transaction<'static, sqlx::Any>,
         ),
         AppError,
     > {
         let guard = self.write_lock.clone().lock_owned().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = db::begin_write(&self.pool).await?;
         Ok((guard, tx))
     }
 }
 
 /// A state for tests: a fresh database file in `dir`, seeded with the demo data,
 /// and the web app expected in `dir/dist`.
+///
+/// With `DAOHU_TEST_POSTGRES` set to a PostgreSQL server's URL, the database is
+/// instead a new, empty database on that server (see [`db::test_database`]).
 pub async fn test_state(dir: &Path) -> Result<AppState, AppError> {
-    let pool = db::connect_file(&dir.join("daohu.sqlite3")).await?;
+    let pool = db::test_database(dir).await?;
     seed_demo(&pool).await?;
     let settings = Settings {
         dist_dir: dir.join("dist"),
@@ -294,14 +297,14 @@ pub fn init_tracing(json: bool) {
 
 /// Opens the database, seeds it if asked and empty, and serves until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let options = match &config.database_url {
-        Some(url) => db::url_options(url)?,
+    let url = match &config.database_url {
+        Some(url) => url.clone(),
         None => {
             std::fs::create_dir_all(&config.data_dir)?;
-            db::file_options(&config.data_dir.join("daohu.sqlite3"))
+            db::file_url(&config.data_dir.join("daohu.sqlite3"))
         }
     };
-    let pool = db::connect(options).await?;
+    let pool = db::connect(&url).await?;
     // Compute the dummy password hash now, so the first unknown phone is not slower than the rest.
     tokio::task::spawn_blocking(auth::dummy_hash).await?;
     if !config.no_seed && seed_demo(&pool).await? {

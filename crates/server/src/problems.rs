@@ -28,7 +28,7 @@ use daohu_domain::{
     ProblemHousehold, ProblemOutcome, ProblemState, ProblemStatus, ProblemView, Receipt,
     ReceiptStatus, Role, TrailEntry, Urgency, Visit,
 };
-use sqlx::{SqliteConnection, SqlitePool};
+use crate::db::{Conn, Pool};
 use uuid::Uuid;
 
 use crate::auth::{sha256_hex, AuthUser};
@@ -143,14 +143,14 @@ fn event_text(change: &EventKind) -> Option<&str> {
 /// push the due date out). A problem id seen before keeps its first row, so
 /// re-uploads and re-imports change nothing.
 pub async fn insert_from_visit(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     visit: &Visit,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let raised_at = visit.recorded_at.min(now);
     for p in &visit.problems {
         let status = ProblemStatus::at_door(p.outcome, &p.action);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO problems (id, visit_id, household_id, category, urgency, description,
                                    outcome, action, created_at, raised_by, raised_at, due_at,
                                    level, state, assignee_id, answer, family_told)
@@ -173,7 +173,7 @@ pub async fn insert_from_visit(
         .bind(state_str(status.state))
         .bind(status.assignee.map(|a| a.to_string()))
         .bind(status.answer.as_deref())
-        .bind(status.family_told)
+        .bind(i64::from(status.family_told))
         .execute(&mut *conn)
         .await?;
     }
@@ -195,7 +195,7 @@ pub struct Target {
 }
 
 /// A problem by id, whoever may see it.
-pub async fn target(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<Target>, AppError> {
+pub async fn target(conn: &mut Conn, id: Uuid) -> Result<Option<Target>, AppError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         grid_path: String,
@@ -204,9 +204,10 @@ pub async fn target(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<Targ
         state: String,
         assignee_id: Option<String>,
         answer: Option<String>,
+        #[sqlx(try_from = "crate::db::Flag")]
         family_told: bool,
     }
-    let row: Option<Row> = sqlx::query_as(
+    let row: Option<Row> = crate::db::query_as(
         "SELECT g.path AS grid_path, p.raised_by, p.level, p.state, p.assignee_id, p.answer,
                 p.family_told
          FROM problems p JOIN households h ON h.id = p.household_id JOIN units g ON g.id = h.grid_id
@@ -321,7 +322,7 @@ fn invalid(event: &ProblemEvent) -> Option<String> {
 ///   problem's state (an answer after the answer…) is stored all the same and
 ///   flagged; its receipt says why in `reason`.
 pub async fn store_events(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
     device_id: Uuid,
     events: &[ProblemEvent],
@@ -335,7 +336,7 @@ pub async fn store_events(
 }
 
 async fn store_event(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
     device_id: Uuid,
     event: &ProblemEvent,
@@ -350,7 +351,7 @@ async fn store_event(
     // A retry is a duplicate even when the sender could no longer send it now
     // (the problem moved up a level since, or was given to someone else).
     let stored: Option<(String, String)> =
-        sqlx::query_as("SELECT content_hash, received_at FROM problem_events WHERE id = ?")
+        crate::db::query_as("SELECT content_hash, received_at FROM problem_events WHERE id = ?")
             .bind(event.id.to_string())
             .fetch_optional(&mut *conn)
             .await?;
@@ -378,22 +379,22 @@ async fn store_event(
         return Ok(rejected(event, reason));
     }
     if let EventKind::Assign { to } = &event.change {
-        let disabled: Option<bool> = sqlx::query_scalar(
+        let disabled: Option<i64> = crate::db::query_scalar(
             "SELECT m.disabled FROM members m JOIN units u ON u.id = m.unit_id
              WHERE m.id = ? AND u.path GLOB ?",
         )
         .bind(to.to_string())
-        .bind(format!("{}*", user.unit_path))
+        .bind(crate::db::dialect().prefix_pattern(&user.unit_path))
         .fetch_optional(&mut *conn)
         .await?;
         match disabled {
             None => return Ok(rejected(event, ASSIGNEE_OUT_OF_SCOPE_REASON)),
-            Some(true) => return Ok(rejected(event, ASSIGNEE_DISABLED_REASON)),
-            Some(false) => {}
+            Some(0) => {}
+            Some(_) => return Ok(rejected(event, ASSIGNEE_DISABLED_REASON)),
         }
     }
 
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO problem_events (id, problem_id, actor_id, device_id, at, received_at,
                                      content_hash, change, flagged)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
@@ -419,11 +420,11 @@ async fn store_event(
 
 /// Every event of a problem, as sent (unsorted).
 async fn events_of(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     problem: Uuid,
 ) -> Result<Vec<ProblemEvent>, AppError> {
     let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT id, at, change FROM problem_events WHERE problem_id = ?")
+        crate::db::query_as("SELECT id, at, change FROM problem_events WHERE problem_id = ?")
             .bind(problem.to_string())
             .fetch_all(&mut *conn)
             .await?;
@@ -443,12 +444,12 @@ async fn events_of(
 /// ([`ProblemStatus::replay`]) and rewrites the cached columns: the problem's status
 /// and every event's `flagged`. Answers why `new_event` was flagged, if it was.
 pub async fn replay(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     problem: Uuid,
     new_event: Option<Uuid>,
 ) -> Result<Option<Misfit>, AppError> {
     let (outcome, action): (String, String) =
-        sqlx::query_as("SELECT outcome, action FROM problems WHERE id = ?")
+        crate::db::query_as("SELECT outcome, action FROM problems WHERE id = ?")
             .bind(problem.to_string())
             .fetch_one(&mut *conn)
             .await?;
@@ -458,7 +459,7 @@ pub async fn replay(
     let mut events = events_of(conn, problem).await?;
     let (status, flagged) = ProblemStatus::replay(start.clone(), &mut events);
 
-    sqlx::query(
+    crate::db::query(
         "UPDATE problems SET level = ?, state = ?, assignee_id = ?, answer = ?, family_told = ?
          WHERE id = ?",
     )
@@ -466,14 +467,16 @@ pub async fn replay(
     .bind(state_str(status.state))
     .bind(status.assignee.map(|a| a.to_string()))
     .bind(status.answer.as_deref())
-    .bind(status.family_told)
+    .bind(i64::from(status.family_told))
     .bind(problem.to_string())
     .execute(&mut *conn)
     .await?;
     let flagged_json = serde_json::to_string(&flagged)?;
-    sqlx::query(
-        "UPDATE problem_events SET flagged = (id IN (SELECT value FROM json_each(?)))
-         WHERE problem_id = ? AND flagged IS NOT (id IN (SELECT value FROM json_each(?)))",
+    crate::db::query(
+        "UPDATE problem_events
+         SET flagged = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN 1 ELSE 0 END
+         WHERE problem_id = ?
+           AND flagged <> CASE WHEN id IN (SELECT value FROM json_each(?)) THEN 1 ELSE 0 END",
     )
     .bind(&flagged_json)
     .bind(problem.to_string())
@@ -516,6 +519,7 @@ struct ViewRow {
     assignee_id: Option<String>,
     assignee_name: Option<String>,
     answer: Option<String>,
+    #[sqlx(try_from = "crate::db::Flag")]
     family_told: bool,
 }
 
@@ -584,7 +588,7 @@ impl ViewRow {
 /// with `binds` for its `?`s, all text), newest first, at most `limit` (all: `None`), each with
 /// its whole trail.
 pub async fn views(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     condition: &str,
     binds: &[String],
     limit: Option<usize>,
@@ -595,7 +599,7 @@ pub async fn views(
         "{VIEW_SELECT} WHERE {condition} ORDER BY COALESCE(p.raised_at, p.created_at) DESC, p.id DESC
          LIMIT {limit}"
     );
-    let mut query = sqlx::query_as::<_, ViewRow>(&sql);
+    let mut query = crate::db::query_as::<ViewRow>(&sql);
     for b in binds {
         query = query.bind(b);
     }
@@ -614,7 +618,7 @@ pub async fn views(
 
 /// The trails of these problems, each in merge order (time, then id).
 pub async fn trails(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<TrailEntry>>, AppError> {
     #[derive(sqlx::FromRow)]
@@ -624,12 +628,13 @@ pub async fn trails(
         at: String,
         change: String,
         received_at: String,
+        #[sqlx(try_from = "crate::db::Flag")]
         flagged: bool,
         actor_name: String,
     }
     let mut out: HashMap<Uuid, Vec<TrailEntry>> = HashMap::new();
     for chunk in ids.chunks(500) {
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<Row> = crate::db::query_as(
             "SELECT e.id, e.problem_id, e.at, e.change, e.received_at, e.flagged,
                     m.name AS actor_name
              FROM problem_events e JOIN members m ON m.id = e.actor_id
@@ -667,7 +672,7 @@ pub async fn trails(
 
 /// One problem as the caller may see it (see [`Target::seen_by`]); `None` otherwise.
 pub async fn view_for(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
     id: Uuid,
     now: DateTime<Utc>,
@@ -683,7 +688,7 @@ pub async fn view_for(
 
 /// The problems the caller raised or was given, by household (for the phone's roster).
 pub async fn raised_or_assigned(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
     now: DateTime<Utc>,
 ) -> Result<HashMap<Uuid, Vec<ProblemView>>, AppError> {
@@ -706,11 +711,11 @@ pub async fn raised_or_assigned(
 /// Open and overdue problems per level (village, township, county, zeros included) for
 /// households of the units whose path matches `glob`.
 pub async fn level_counts(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     glob: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<LevelCount>, AppError> {
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(String, i64, i64)> = crate::db::query_as(
         "SELECT p.level, COUNT(*), COALESCE(SUM(p.due_at < ?), 0)
          FROM problems p JOIN households h ON h.id = p.household_id JOIN units g ON g.id = h.grid_id
          WHERE g.path GLOB ? AND p.state != 'resolved'
@@ -764,7 +769,7 @@ pub struct ExportProblem {
 
 /// Status and trail of these problems (those without a row are left out).
 pub async fn export_details(
-    pool: &SqlitePool,
+    pool: &Pool,
     ids: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<HashMap<Uuid, ExportProblem>, AppError> {
@@ -780,11 +785,12 @@ pub async fn export_details(
         state: String,
         assignee_id: Option<String>,
         answer: Option<String>,
+        #[sqlx(try_from = "crate::db::Flag")]
         family_told: bool,
         due_at: Option<String>,
     }
     for chunk in ids.chunks(500) {
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<Row> = crate::db::query_as(
             "SELECT id, level, state, assignee_id, answer, family_told, due_at FROM problems
              WHERE id IN (SELECT value FROM json_each(?))",
         )
@@ -822,7 +828,7 @@ pub async fn export_details(
         .collect();
     let mut names: HashMap<Uuid, String> = HashMap::new();
     for chunk in assignees.chunks(500) {
-        let rows: Vec<(String, String)> = sqlx::query_as(
+        let rows: Vec<(String, String)> = crate::db::query_as(
             "SELECT id, name FROM members WHERE id IN (SELECT value FROM json_each(?))",
         )
         .bind(serde_json::to_string(chunk)?)

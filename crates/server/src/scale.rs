@@ -21,7 +21,7 @@ use daohu_domain::{
     uuid_v7, ProblemCategory, ProblemEntry, ProblemOutcome, ProblemStatus, ReceiptStatus, Role,
     SectionKind, SectionState, SpecialGroup, UnitKind, Urgency, Visit,
 };
-use sqlx::{SqliteConnection, SqlitePool};
+use crate::db::{Conn, Pool};
 use uuid::Uuid;
 
 use crate::auth::{self, sha256_hex, AuthUser};
@@ -401,7 +401,7 @@ impl Rows {
     }
 
     /// Writes every waiting row on `conn` (inside the caller's transaction).
-    async fn write(&mut self, conn: &mut SqliteConnection) -> Result<(), AppError> {
+    async fn write(&mut self, conn: &mut Conn) -> Result<(), AppError> {
         let full_sql = self.sql(Self::PER_STATEMENT);
         let vals = std::mem::take(&mut self.vals);
         let mut it = vals.into_iter().peekable();
@@ -413,7 +413,7 @@ impl Rows {
             } else {
                 self.sql(rows)
             };
-            let mut q = sqlx::query(&sql);
+            let mut q = crate::db::query(&sql);
             for v in chunk {
                 q = match v {
                     Val::T(s) => q.bind(s),
@@ -428,7 +428,7 @@ impl Rows {
 }
 
 /// Writes `rows` in transactions of [`ROWS_PER_TX`] rows.
-async fn write_all(pool: &SqlitePool, rows: &mut Rows) -> Result<(), AppError> {
+async fn write_all(pool: &Pool, rows: &mut Rows) -> Result<(), AppError> {
     let cols = rows.cols;
     let all = std::mem::take(&mut rows.vals);
     let mut it = all.into_iter().peekable();
@@ -450,7 +450,7 @@ fn progress(what: &str, done: usize, total: usize, start: Instant) {
 }
 
 /// Generates a county into an empty database (no demo data), printing progress.
-pub async fn generate_county(pool: &SqlitePool, spec: &ScaleSpec) -> Result<CountyIds, AppError> {
+pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds, AppError> {
     let started = Instant::now();
     let mut rng = ScaleRng::new(spec.seed);
     let created = spec.first_day().and_hms_opt(0, 0, 0).expect("time").and_utc() - Duration::days(30);
@@ -946,7 +946,12 @@ pub async fn generate_county(pool: &SqlitePool, spec: &ScaleSpec) -> Result<Coun
         k = end;
     }
     progress("activities", stored, spec.activities, t);
-    sqlx::query("PRAGMA optimize").execute(pool).await?;
+    // Fresh statistics, so the planner picks the indexes the queries were planned with.
+    let analyze = match crate::db::dialect() {
+        crate::db::Dialect::Sqlite => "PRAGMA optimize",
+        crate::db::Dialect::Postgres => "ANALYZE",
+    };
+    crate::db::query(analyze).execute(pool).await?;
     println!("county generated in {:.1} s", started.elapsed().as_secs_f64());
 
     Ok(CountyIds {

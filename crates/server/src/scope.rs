@@ -14,7 +14,7 @@
 //! may not act on answers 403.
 
 use daohu_domain::{Household, Role, SpecialGroup, UnitKind, Visit, VisitSummary};
-use sqlx::SqliteConnection;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{parse_role, parse_unit_kind, AuthUser};
@@ -31,7 +31,7 @@ pub struct Subtree {
 impl Subtree {
     /// The GLOB pattern matching the path of every unit inside (the top unit included).
     pub fn glob(&self) -> String {
-        format!("{}*", self.path)
+        crate::db::dialect().prefix_pattern(&self.path)
     }
 
     /// Whether a unit with this path is inside.
@@ -110,11 +110,11 @@ impl RawUnit {
 
 /// A unit inside the subtree; 404 when unknown or outside.
 pub async fn unit(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     subtree: &Subtree,
     id: Uuid,
 ) -> Result<UnitRow, AppError> {
-    let row: Option<RawUnit> = sqlx::query_as(
+    let row: Option<RawUnit> = crate::db::query_as(
         "SELECT id, kind, name, parent_id, path FROM units WHERE id = ? AND path GLOB ?",
     )
     .bind(id.to_string())
@@ -126,10 +126,10 @@ pub async fn unit(
 
 /// Every unit inside the subtree, in creation order.
 pub async fn units(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     subtree: &Subtree,
 ) -> Result<Vec<UnitRow>, AppError> {
-    let rows: Vec<RawUnit> = sqlx::query_as(
+    let rows: Vec<RawUnit> = crate::db::query_as(
         "SELECT id, kind, name, parent_id, path FROM units WHERE path GLOB ? ORDER BY rowid",
     )
     .bind(subtree.glob())
@@ -153,11 +153,11 @@ pub struct AccountRow {
 /// An account attached inside the subtree; 404 when unknown or outside.
 /// (Whether the caller may change it is [`require_manage`]'s question: 403.)
 pub async fn account(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     subtree: &Subtree,
     id: Uuid,
 ) -> Result<AccountRow, AppError> {
-    let row: Option<(String, String, String, String, String, String, bool)> = sqlx::query_as(
+    let row: Option<(String, String, String, String, String, String, crate::db::Flag)> = crate::db::query_as(
         "SELECT m.id, m.name, m.role, u.id, u.kind, u.path, m.disabled
          FROM members m JOIN units u ON u.id = m.unit_id
          WHERE m.id = ? AND u.path GLOB ?",
@@ -175,7 +175,7 @@ pub async fn account(
         unit_id: parse_uuid(&unit_id)?,
         unit_kind: parse_unit_kind(&unit_kind)?,
         unit_path,
-        disabled,
+        disabled: disabled.into(),
     })
 }
 
@@ -197,7 +197,7 @@ impl Reach {
             },
             Role::Volunteer => Reach::Nothing,
             Role::VillageCoordinator | Role::TownshipCoordinator | Role::CountyCoordinator => {
-                Reach::Subtree(format!("{}*", user.unit_path))
+                Reach::Subtree(crate::db::dialect().prefix_pattern(&user.unit_path))
             }
         }
     }
@@ -244,13 +244,13 @@ fn activity_condition(user: &AuthUser) -> Option<(&'static str, String)> {
 /// The households the caller can name as served on an activity, door and name only
 /// (see [`activity_condition`]), in roster order.
 pub async fn activity_households(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
 ) -> Result<Vec<daohu_domain::ServedHousehold>, AppError> {
     let Some((condition, value)) = activity_condition(user) else {
         return Ok(Vec::new());
     };
-    let rows: Vec<(String, String, String)> = sqlx::query_as(&format!(
+    let rows: Vec<(String, String, String)> = crate::db::query_as(&format!(
         "SELECT h.id, h.head_name, h.address
          FROM households h JOIN units g ON g.id = h.grid_id
          WHERE {condition}
@@ -272,7 +272,7 @@ pub async fn activity_households(
 
 /// Whether the caller can name this household on an activity (false when unknown).
 pub async fn activity_reaches(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
     household: Uuid,
 ) -> Result<bool, AppError> {
@@ -284,12 +284,12 @@ pub async fn activity_reaches(
 
 /// Whether `household` is one of `households h WHERE condition` (one bound value).
 async fn household_matches(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     condition: &str,
     value: &str,
     household: Uuid,
 ) -> Result<bool, AppError> {
-    let found: Option<i64> = sqlx::query_scalar(&format!(
+    let found: Option<i64> = crate::db::query_scalar(&format!(
         "SELECT 1 FROM households h WHERE {condition} AND h.id = ?"
     ))
     .bind(value)
@@ -339,7 +339,7 @@ impl HouseholdRow {
 /// member, the grid for a grid leader, none for anyone else (coordinators use the
 /// household list of the console instead).
 pub async fn roster_households(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
 ) -> Result<Vec<Household>, AppError> {
     if !user.role.records_visits() {
@@ -349,7 +349,7 @@ pub async fn roster_households(
     let Some((condition, value)) = reach.condition() else {
         return Ok(Vec::new());
     };
-    let rows: Vec<HouseholdRow> = sqlx::query_as(&format!(
+    let rows: Vec<HouseholdRow> = crate::db::query_as(&format!(
         "SELECT {HOUSEHOLD_COLUMNS}
          FROM households h JOIN units g ON g.id = h.grid_id
          WHERE {condition}
@@ -363,7 +363,7 @@ pub async fn roster_households(
 
 /// Whether the caller reaches this household (false too when it does not exist).
 pub async fn reaches(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
     household: Uuid,
 ) -> Result<bool, AppError> {
@@ -376,11 +376,11 @@ pub async fn reaches(
 
 /// A household inside the subtree; 404 when unknown or outside.
 pub async fn household_in(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     subtree: &Subtree,
     household: Uuid,
 ) -> Result<(), AppError> {
-    let found: Option<i64> = sqlx::query_scalar(&format!(
+    let found: Option<i64> = crate::db::query_scalar(&format!(
         "SELECT 1 FROM households h WHERE {HOUSEHOLD_IN_SUBTREE} AND h.id = ?"
     ))
     .bind(subtree.glob())
@@ -401,7 +401,7 @@ struct SummaryRow {
 /// Visits of the households the caller reaches (or of one of them), newest first,
 /// each paired with its household id. (The roster asks only for roles that visit.)
 pub async fn history(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
     only: Option<Uuid>,
 ) -> Result<Vec<(Uuid, VisitSummary)>, AppError> {
@@ -422,7 +422,7 @@ pub async fn history(
          WHERE {condition} {only_clause}
          ORDER BY v.visited_on DESC, v.recorded_at DESC, v.id DESC"
     );
-    let mut query = sqlx::query_as::<_, SummaryRow>(&sql).bind(value);
+    let mut query = crate::db::query_as::<SummaryRow>(&sql).bind(value);
     if let Some(household) = only {
         query = query.bind(household.to_string());
     }
@@ -458,6 +458,6 @@ mod tests {
         let s = Subtree { path: c.clone() };
         assert!(s.contains(&v) && s.contains(&c));
         assert!(!Subtree { path: v }.contains(&c));
-        assert_eq!(s.glob(), format!("{c}*"));
+        assert_eq!(s.glob(), crate::db::dialect().prefix_pattern(&c));
     }
 }

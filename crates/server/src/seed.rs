@@ -5,7 +5,7 @@
 //! install has the same data.
 
 use daohu_domain::{Role, SpecialGroup, UnitKind};
-use sqlx::SqlitePool;
+use crate::db::Pool;
 use uuid::Uuid;
 
 use crate::db::{self, ts};
@@ -107,8 +107,8 @@ const GROUP_NAMES: [&str; 3] = ["一组", "二组", "三组"];
 const GRID_NAMES: [&str; 3] = ["第一网格", "第二网格", "第三网格"];
 
 /// Adds the demo data when the database has no members yet; returns whether it did.
-pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
-    let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members")
+pub async fn seed_demo(pool: &Pool) -> Result<bool, AppError> {
+    let members: i64 = crate::db::query_scalar("SELECT COUNT(*) FROM members")
         .fetch_one(pool)
         .await?;
     if members > 0 {
@@ -122,7 +122,7 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
 
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     // Checked again under the write lock, so two servers starting together seed once.
-    let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members")
+    let members: i64 = crate::db::query_scalar("SELECT COUNT(*) FROM members")
         .fetch_one(&mut *tx)
         .await?;
     if members > 0 {
@@ -180,7 +180,7 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
         unit_path(Some(&second), grid_id(4)),
     ));
     for (id, kind, name, parent, path) in units {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO units (id, kind, name, parent_id, path, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(id.to_string())
@@ -217,7 +217,7 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
         };
         let people = (i * 7) % 6 + 1;
         let phone = format!("1390000{:04}", i + 1);
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO households (id, grid_id, head_name, address, people, phone, special_groups)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
@@ -280,7 +280,7 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
         ),
     ];
     for (n, name, phone, role, unit) in accounts {
-        sqlx::query(
+        crate::db::query(
             "INSERT INTO members (id, phone, name, password_hash, role, unit_id, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
@@ -297,14 +297,14 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
     // 张党员 looks after households 0–9 (grid 1), 李党员 20–29 (grid 2), 周党员 60–64 (绿水村).
     for (member, first, count) in [(1u128, 0u128, 10u128), (2, 20, 10), (21, 60, 5)] {
         for n in first..first + count {
-            sqlx::query("INSERT INTO member_households (member_id, household_id) VALUES (?, ?)")
+            crate::db::query("INSERT INTO member_households (member_id, household_id) VALUES (?, ?)")
                 .bind(member_id(member).to_string())
                 .bind(household_id(n).to_string())
                 .execute(&mut *tx)
                 .await?;
         }
     }
-    sqlx::query("INSERT INTO teams (id, unit_id, name, created_at) VALUES (?, ?, ?, ?)")
+    crate::db::query("INSERT INTO teams (id, unit_id, name, created_at) VALUES (?, ?, ?, ?)")
         .bind(team_id(1).to_string())
         .bind(village_id().to_string())
         .bind(DEMO_TEAM_NAME)
@@ -312,7 +312,7 @@ pub async fn seed_demo(pool: &SqlitePool) -> Result<bool, AppError> {
         .execute(&mut *tx)
         .await?;
     for member in DEMO_TEAM_MEMBERS {
-        sqlx::query("INSERT INTO team_members (team_id, member_id) VALUES (?, ?)")
+        crate::db::query("INSERT INTO team_members (team_id, member_id) VALUES (?, ?)")
             .bind(team_id(1).to_string())
             .bind(member_id(member).to_string())
             .execute(&mut *tx)

@@ -9,8 +9,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use daohu_domain::report::CLOCK_SKEW_FLAG_HOURS;
 use daohu_domain::{ProblemEntry, SectionKind, SectionState, VisitFilter, VisitLogRow};
 use serde::Deserialize;
-use sqlx::sqlite::SqliteArguments;
-use sqlx::SqliteConnection;
+use sqlx::any::AnyArguments;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::db::{parse_ts, parse_uuid};
@@ -85,7 +85,7 @@ impl LogQuery {
     /// Checks a filter: its unit, member and household must be in the subtree
     /// (404 otherwise), dates in order and `section` only with `state` (400).
     pub async fn new(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         subtree: &Subtree,
         filter: &VisitFilter,
     ) -> Result<LogQuery, AppError> {
@@ -128,27 +128,28 @@ impl LogQuery {
                 return Err(AppError::bad_request("按事项筛选时请同时选择状态"));
             }
             (Some(section), Some(state)) => {
-                conditions.push(
-                    "EXISTS (SELECT 1 FROM json_each(v.body, '$.sections') s
-                     WHERE json_extract(s.value, '$.kind') = ? AND json_extract(s.value, '$.state') = ?)"
-                        .into(),
-                );
+                conditions.push(format!(
+                    "EXISTS (SELECT 1 FROM {} s WHERE {} = ? AND {} = ?)",
+                    json::SECTIONS.get(),
+                    json::SECTION_KIND.get(),
+                    json::SECTION_STATE.get()
+                ));
                 binds.push(word(&section)?);
                 binds.push(word(&state)?);
             }
             (None, Some(state)) => {
-                conditions.push(
-                    "EXISTS (SELECT 1 FROM json_each(v.body, '$.sections') s
-                     WHERE json_extract(s.value, '$.state') = ?)"
-                        .into(),
-                );
+                conditions.push(format!(
+                    "EXISTS (SELECT 1 FROM {} s WHERE {} = ?)",
+                    json::SECTIONS.get(),
+                    json::SECTION_STATE.get()
+                ));
                 binds.push(word(&state)?);
             }
             (None, None) => {}
         }
         if let Some(group) = filter.group {
             conditions
-                .push("EXISTS (SELECT 1 FROM json_each(h.special_groups) sg WHERE sg.value = ?)".into());
+                .push(format!("EXISTS (SELECT 1 FROM {} sg WHERE sg.value = ?)", json::GROUPS.get()));
             binds.push(word(&group)?);
         }
         if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
@@ -157,14 +158,15 @@ impl LogQuery {
                     "搜索内容最多 {MAX_Q_CHARS} 个字"
                 )));
             }
-            conditions.push(
+            conditions.push(format!(
                 "(h.head_name LIKE ? ESCAPE '\\' OR h.address LIKE ? ESCAPE '\\'
                   OR m.name LIKE ? ESCAPE '\\'
-                  OR json_extract(v.body, '$.summary') LIKE ? ESCAPE '\\'
-                  OR EXISTS (SELECT 1 FROM json_each(v.body, '$.sections') s
-                             WHERE json_extract(s.value, '$.notes') LIKE ? ESCAPE '\\'))"
-                    .into(),
-            );
+                  OR {} LIKE ? ESCAPE '\\'
+                  OR EXISTS (SELECT 1 FROM {} s WHERE {} LIKE ? ESCAPE '\\'))",
+                json::SUMMARY.get(),
+                json::SECTIONS.get(),
+                json::SECTION_NOTES.get()
+            ));
             let pattern = like_pattern(q);
             binds.extend(std::iter::repeat_n(pattern, 5));
         }
@@ -237,9 +239,9 @@ impl LogQuery {
     }
 
     /// The bound values, in order.
-    pub fn arguments(&self) -> SqliteArguments<'static> {
+    pub fn arguments(&self) -> AnyArguments<'static> {
         use sqlx::Arguments;
-        let mut args = SqliteArguments::default();
+        let mut args = AnyArguments::default();
         for b in &self.binds {
             // Strings always encode.
             let _ = args.add(b.clone());
@@ -325,11 +327,11 @@ impl RawLogRow {
 
 /// One visit by id inside the subtree, with its stored body; 404 when unknown or outside.
 pub async fn one(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     subtree: &Subtree,
     id: Uuid,
 ) -> Result<RawLogRow, AppError> {
-    let row: Option<RawLogRow> = sqlx::query_as(&format!(
+    let row: Option<RawLogRow> = crate::db::query_as(&format!(
         "SELECT {LOG_COLUMNS} FROM {LOG_FROM} WHERE v.id = ? AND g.path GLOB ?"
     ))
     .bind(id.to_string())
@@ -356,4 +358,37 @@ mod tests {
         assert!(clock_flag(t, t + chrono::Duration::hours(24) + chrono::Duration::seconds(1)));
         assert!(clock_flag(t + chrono::Duration::hours(25), t));
     }
+}
+
+/// The few places the visit log reads inside stored JSON, spelt for each database.
+mod json {
+    use crate::db::{dialect, Dialect};
+
+    /// One SQL fragment in SQLite's and PostgreSQL's spelling.
+    pub struct Both(&'static str, &'static str);
+
+    impl Both {
+        /// The spelling for the database in use.
+        pub fn get(&self) -> &'static str {
+            match dialect() {
+                Dialect::Sqlite => self.0,
+                Dialect::Postgres => self.1,
+            }
+        }
+    }
+
+    /// The rows of a visit's `sections` array, as `s`.
+    pub const SECTIONS: Both = Both(
+        "json_each(v.body, '$.sections')",
+        "json_array_elements(CAST(v.body AS json) -> 'sections')",
+    );
+    pub const SECTION_KIND: Both = Both("json_extract(s.value, '$.kind')", "s.value ->> 'kind'");
+    pub const SECTION_STATE: Both = Both("json_extract(s.value, '$.state')", "s.value ->> 'state'");
+    pub const SECTION_NOTES: Both = Both("json_extract(s.value, '$.notes')", "s.value ->> 'notes'");
+    pub const SUMMARY: Both = Both("json_extract(v.body, '$.summary')", "CAST(v.body AS json) ->> 'summary'");
+    /// The rows of a household's special groups, as `sg` with column `value`.
+    pub const GROUPS: Both = Both(
+        "json_each(h.special_groups)",
+        "json_array_elements_text(CAST(h.special_groups AS json))",
+    );
 }

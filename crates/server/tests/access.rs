@@ -174,7 +174,7 @@ impl Req {
 async fn enrol_code(app: &TestApp, n: usize, used: bool) -> String {
     let code = format!("{n:040x}");
     let now = db::now();
-    sqlx::query(
+    daohu_server::db::query(
         "INSERT INTO enrollment_codes (code_hash, member_id, created_by, created_at, expires_at, used_at)
          VALUES (?, ?, ?, ?, ?, ?)",
     )
@@ -198,10 +198,10 @@ async fn stored_visit(app: &TestApp, other: bool) -> uuid::Uuid {
         visit(251, household_id(0), member_id(1))
     };
     let body = serde_json::to_string(&v).unwrap();
-    sqlx::query(
-        "INSERT OR IGNORE INTO visits (id, household_id, member_id, device_id, visited_on,
+    daohu_server::db::query(
+        "INSERT INTO visits (id, household_id, member_id, device_id, visited_on,
              recorded_at, received_at, content_hash, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     )
     .bind(v.id.to_string())
     .bind(v.household_id.to_string())
@@ -238,10 +238,10 @@ async fn stored_problem(app: &TestApp, role: usize, other: bool) -> uuid::Uuid {
         action: String::new(),
     });
     let body = serde_json::to_string(&v).unwrap();
-    sqlx::query(
-        "INSERT OR IGNORE INTO visits (id, household_id, member_id, device_id, visited_on,
+    daohu_server::db::query(
+        "INSERT INTO visits (id, household_id, member_id, device_id, visited_on,
              recorded_at, received_at, content_hash, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     )
     .bind(v.id.to_string())
     .bind(v.household_id.to_string())
@@ -255,10 +255,10 @@ async fn stored_problem(app: &TestApp, role: usize, other: bool) -> uuid::Uuid {
     .execute(&app.state.pool)
     .await
     .unwrap();
-    sqlx::query(
-        "INSERT OR IGNORE INTO problems (id, visit_id, household_id, category, urgency,
+    daohu_server::db::query(
+        "INSERT INTO problems (id, visit_id, household_id, category, urgency,
              description, outcome, action, created_at)
-         VALUES (?, ?, ?, 'water', 'normal', '自来水管漏水', 'escalate', '', ?)",
+         VALUES (?, ?, ?, 'water', 'normal', '自来水管漏水', 'escalate', '', ?) ON CONFLICT DO NOTHING",
     )
     .bind(problem.to_string())
     .bind(v.id.to_string())
@@ -327,7 +327,7 @@ async fn export_token(app: &TestApp, role: usize, n: usize, used: bool) -> Strin
         _ => json!({ "household_id": household_id(0) }),
     };
     let now = db::now();
-    sqlx::query(
+    daohu_server::db::query(
         "INSERT INTO export_links (token_hash, created_by, format, filter, created_at, expires_at, used_at)
          VALUES (?, ?, 'jsonl', ?, ?, ?, ?)",
     )
@@ -768,10 +768,10 @@ async fn other_scope_answers_look_like_missing_records() {
         assert_eq!(a.body, b.body, "{known}");
     }
     // nothing changed
-    let disabled: bool = sqlx::query_scalar("SELECT disabled FROM members WHERE phone = ?")
+    let disabled: i64 = daohu_server::db::query_scalar("SELECT disabled FROM members WHERE phone = ?")
         .bind(phones::MEMBER_ZHOU)
         .fetch_one(&app.state.pool)
         .await
         .unwrap();
-    assert!(!disabled);
+    assert_eq!(disabled, 0);
 }

@@ -15,33 +15,27 @@ use common::TestApp;
 use daohu_server::auth::sha256_hex;
 use daohu_server::backup::{backup_to, check_backup};
 use daohu_server::seed::{household_id, member_id};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::SqlitePool;
+use daohu_server::db::Pool;
 
 /// A read-only pool over a backup file.
-async fn open_copy(path: &Path) -> SqlitePool {
-    SqlitePoolOptions::new()
+async fn open_copy(path: &Path) -> Pool {
+    sqlx::any::AnyPoolOptions::new()
         .max_connections(1)
-        .connect_with(
-            SqliteConnectOptions::new()
-                .filename(path)
-                .read_only(true)
-                .create_if_missing(false),
-        )
+        .connect(&format!("sqlite://{}?mode=ro", path.display()))
         .await
         .unwrap()
 }
 
 /// Every visit row, ordered by id.
-async fn rows(pool: &SqlitePool) -> Vec<(String, String, String, String)> {
-    sqlx::query_as("SELECT id, content_hash, body, received_at FROM visits ORDER BY id")
+async fn rows(pool: &Pool) -> Vec<(String, String, String, String)> {
+    daohu_server::db::query_as("SELECT id, content_hash, body, received_at FROM visits ORDER BY id")
         .fetch_all(pool)
         .await
         .unwrap()
 }
 
 /// Row count and one sha256 over every row (id, hash, body, received_at) in id order.
-async fn fingerprint(pool: &SqlitePool) -> (usize, String) {
+async fn fingerprint(pool: &Pool) -> (usize, String) {
     let rows = rows(pool).await;
     let mut text = String::new();
     for (id, hash, body, at) in &rows {
@@ -115,7 +109,7 @@ async fn backup_while_uploading_is_consistent() {
     assert!(refused.is_err());
 
     let copy = open_copy(&during).await;
-    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+    let integrity: String = daohu_server::db::query_scalar("PRAGMA integrity_check")
         .fetch_one(&copy)
         .await
         .unwrap();
@@ -142,7 +136,7 @@ async fn backup_while_uploading_is_consistent() {
     }
     // the problems and audit rows of each copied batch came with it
     let audits: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'sync_visits'")
+        daohu_server::db::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'sync_visits'")
             .fetch_one(&copy)
             .await
             .unwrap();

@@ -107,7 +107,7 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
 
     // Expired: 404.
     let l = link(&app, &zhao, "format=jsonl").await;
-    sqlx::query("UPDATE export_links SET expires_at = ?")
+    daohu_server::db::query("UPDATE export_links SET expires_at = ?")
         .bind(ts(daohu_server::db::now() - Duration::seconds(1)))
         .execute(&app.state.pool)
         .await
@@ -125,13 +125,13 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
     }
     // The creator disabled after making the link: 404.
     let l = link(&app, &sun, "format=jsonl").await;
-    sqlx::query("UPDATE members SET disabled = 1 WHERE id = ?")
+    daohu_server::db::query("UPDATE members SET disabled = 1 WHERE id = ?")
         .bind(member_id(19).to_string())
         .execute(&app.state.pool)
         .await
         .unwrap();
     assert_eq!(download(&app, &l.url).await.status, StatusCode::NOT_FOUND);
-    sqlx::query("UPDATE members SET disabled = 0 WHERE id = ?")
+    daohu_server::db::query("UPDATE members SET disabled = 0 WHERE id = ?")
         .bind(member_id(19).to_string())
         .execute(&app.state.pool)
         .await
@@ -141,7 +141,7 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
     let sun = app.session(19).await;
     let green = link(&app, &sun, &format!("format=jsonl&unit_id={}", second_village_id())).await;
     let everything = link(&app, &sun, "format=jsonl").await;
-    sqlx::query("UPDATE members SET role = 'village_coordinator', unit_id = ? WHERE id = ?")
+    daohu_server::db::query("UPDATE members SET role = 'village_coordinator', unit_id = ? WHERE id = ?")
         .bind(village_id().to_string())
         .bind(member_id(19).to_string())
         .execute(&app.state.pool)
@@ -188,14 +188,14 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
     assert!(created
         .iter()
         .any(|(_, d)| d.contains("\"text_search\":true")));
-    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM export_links")
+    let stored: Vec<String> = daohu_server::db::query_scalar("SELECT token_hash FROM export_links")
         .fetch_all(&app.state.pool)
         .await
         .unwrap();
     let l = link(&app, &zhao, "format=csv").await;
     let token = l.url.rsplit('/').next().unwrap();
     assert!(!stored.iter().any(|h| h == token));
-    let all: String = sqlx::query_scalar("SELECT group_concat(detail) FROM audit_log")
+    let all: String = daohu_server::db::query_scalar("SELECT group_concat(detail) FROM audit_log")
         .fetch_one(&app.state.pool)
         .await
         .unwrap();
@@ -290,7 +290,7 @@ async fn tricky_visits(app: &TestApp) -> Vec<Visit> {
         (2, "＝王五", "-3号院"),
         (3, "赵\"六\"，七", "青山村一组4号\n后院"),
     ] {
-        sqlx::query("UPDATE households SET head_name = ?, address = ? WHERE id = ?")
+        daohu_server::db::query("UPDATE households SET head_name = ?, address = ? WHERE id = ?")
             .bind(head)
             .bind(address)
             .bind(household_id(n).to_string())

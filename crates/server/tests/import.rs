@@ -43,7 +43,7 @@ fn preview(answer: &Answer) -> ImportPreview {
 }
 
 async fn household_count(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM households")
+    daohu_server::db::query_scalar("SELECT COUNT(*) FROM households")
         .fetch_one(&app.state.pool)
         .await
         .unwrap()
@@ -510,7 +510,7 @@ async fn ten_thousand_rows_import_in_one_go() {
 
     // all or nothing: a failure on the last row leaves no row behind
     let pool = &app.state.pool;
-    sqlx::query(
+    daohu_server::db::query(
         "CREATE TRIGGER fail_last BEFORE INSERT ON households WHEN NEW.address = '新区9999号'
          BEGIN SELECT RAISE(ABORT, 'test failure'); END",
     )
@@ -533,7 +533,7 @@ async fn ten_thousand_rows_import_in_one_go() {
         before,
         "nothing lands when a row fails"
     );
-    sqlx::query("DROP TRIGGER fail_last")
+    daohu_server::db::query("DROP TRIGGER fail_last")
         .execute(pool)
         .await
         .unwrap();

@@ -42,7 +42,7 @@ async fn roster_ids(app: &TestApp, token: &str) -> HashSet<Uuid> {
 }
 
 async fn audit(app: &TestApp, action: &str) -> Vec<(Option<String>, Value)> {
-    let rows: Vec<(Option<String>, String)> = sqlx::query_as(
+    let rows: Vec<(Option<String>, String)> = daohu_server::db::query_as(
         "SELECT actor_member_id, detail FROM audit_log WHERE action = ? ORDER BY id",
     )
     .bind(action)
@@ -208,7 +208,7 @@ async fn the_tree_has_counts_and_takes_new_units() {
 async fn inside_the_tree_is_answered_from_an_index() {
     let app = TestApp::new().await;
     let plan: Vec<(i64, i64, i64, String)> =
-        sqlx::query_as("EXPLAIN QUERY PLAN SELECT id FROM units WHERE path GLOB ?")
+        daohu_server::db::query_as("EXPLAIN QUERY PLAN SELECT id FROM units WHERE path GLOB ?")
             .bind(format!("/{}/*", county_id()))
             .fetch_all(&app.state.pool)
             .await
@@ -513,7 +513,7 @@ async fn disabling_an_account_ends_its_sessions_at_once() {
         assert_eq!(after.status, StatusCode::UNAUTHORIZED);
         assert_eq!(after.json()["error"], "session_expired");
     }
-    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE member_id = ?")
+    let sessions: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM sessions WHERE member_id = ?")
         .bind(member_id(1).to_string())
         .fetch_one(&app.state.pool)
         .await
@@ -809,7 +809,7 @@ async fn enrolment_codes_sign_in_once() {
     );
     let minutes = (e.expires_at - chrono::Utc::now()).num_seconds();
     assert!((590..=600).contains(&minutes), "{minutes}");
-    let stored: Vec<String> = sqlx::query_scalar("SELECT code_hash FROM enrollment_codes")
+    let stored: Vec<String> = daohu_server::db::query_scalar("SELECT code_hash FROM enrollment_codes")
         .fetch_all(&app.state.pool)
         .await
         .unwrap();
@@ -841,7 +841,7 @@ async fn enrolment_codes_sign_in_once() {
     // expired
     let expired = "e".repeat(40);
     let past = db::now() - chrono::Duration::minutes(11);
-    sqlx::query(
+    daohu_server::db::query(
         "INSERT INTO enrollment_codes (code_hash, member_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
     )
     .bind(daohu_server::auth::sha256_hex(&expired))

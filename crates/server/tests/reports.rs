@@ -35,7 +35,7 @@ struct World {
 async fn world(count: usize) -> World {
     let app = TestApp::new().await;
     // Literal % and _ in names, for the escaping of q.
-    sqlx::query("UPDATE households SET head_name = '刘_%特' WHERE id = ?")
+    daohu_server::db::query("UPDATE households SET head_name = '刘_%特' WHERE id = ?")
         .bind(household_id(13).to_string())
         .execute(&app.state.pool)
         .await
@@ -378,7 +378,7 @@ async fn visit_log_queries_use_indexes() {
 
 /// Independent figures, straight from the tables.
 async fn scalar(app: &TestApp, sql: &str, binds: &[String]) -> i64 {
-    let mut q = sqlx::query_scalar::<_, i64>(sql);
+    let mut q = daohu_server::db::query_scalar::<i64>(sql);
     for b in binds {
         q = q.bind(b);
     }
@@ -387,7 +387,7 @@ async fn scalar(app: &TestApp, sql: &str, binds: &[String]) -> i64 {
 
 /// Grid ids under a unit, by walking parent links (not paths).
 async fn grids_under(app: &TestApp, unit: Uuid) -> Vec<String> {
-    sqlx::query_scalar(
+    daohu_server::db::query_scalar(
         "WITH RECURSIVE below(id, kind) AS (
              SELECT id, kind FROM units WHERE id = ?
              UNION ALL SELECT u.id, u.kind FROM units u JOIN below b ON u.parent_id = b.id)
@@ -435,19 +435,19 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     assert_eq!(i64::from(dash.visited), scalar(app, &visited_sql, &period).await);
 
     // Coverage: one row per child (a grid: itself), each counted on its own.
-    let kind: String = sqlx::query_scalar("SELECT kind FROM units WHERE id = ?")
+    let kind: String = daohu_server::db::query_scalar("SELECT kind FROM units WHERE id = ?")
         .bind(unit.to_string())
         .fetch_one(&app.state.pool)
         .await
         .unwrap();
     let children: Vec<(String, String)> = if kind == "grid" {
-        sqlx::query_as("SELECT id, name FROM units WHERE id = ?")
+        daohu_server::db::query_as("SELECT id, name FROM units WHERE id = ?")
             .bind(unit.to_string())
             .fetch_all(&app.state.pool)
             .await
             .unwrap()
     } else {
-        sqlx::query_as("SELECT id, name FROM units WHERE parent_id = ? ORDER BY rowid")
+        daohu_server::db::query_as("SELECT id, name FROM units WHERE parent_id = ? ORDER BY rowid")
             .bind(unit.to_string())
             .fetch_all(&app.state.pool)
             .await
@@ -473,7 +473,7 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     );
 
     // Weekly: Monday of each visit by SQLite's own date arithmetic.
-    let weekly: Vec<(String, i64)> = sqlx::query_as(&format!(
+    let weekly: Vec<(String, i64)> = daohu_server::db::query_as(&format!(
         "SELECT date(visited_on, 'weekday 0', '-6 days') AS monday, COUNT(*) FROM visits
          WHERE visited_on BETWEEN ? AND ?
            AND household_id IN (SELECT id FROM households WHERE grid_id IN ({grids}))
@@ -486,7 +486,7 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     .unwrap();
     let weekly: BTreeMap<String, i64> = weekly.into_iter().collect();
     let first_monday: String =
-        sqlx::query_scalar("SELECT date(?, 'weekday 0', '-6 days')")
+        daohu_server::db::query_scalar("SELECT date(?, 'weekday 0', '-6 days')")
             .bind(from.to_string())
             .fetch_one(&app.state.pool)
             .await
@@ -508,7 +508,7 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     assert_eq!(dash.weekly.iter().map(|w| w.visits).sum::<u32>(), dash.visits);
 
     // Overdue special-group households: last visit ever before to − 14 days, or none.
-    let overdue: Vec<(String, Option<String>)> = sqlx::query_as(&format!(
+    let overdue: Vec<(String, Option<String>)> = daohu_server::db::query_as(&format!(
         "SELECT h.id, MAX(v.visited_on) AS last FROM households h
          LEFT JOIN visits v ON v.household_id = h.id
          WHERE h.grid_id IN ({grids}) AND h.special_groups != '[]'
@@ -539,7 +539,7 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     }
 
     // Idle members: member / grid leader accounts under the unit with no visit in the period.
-    let idle: Vec<String> = sqlx::query_scalar(&format!(
+    let idle: Vec<String> = daohu_server::db::query_scalar(&format!(
         "SELECT m.id FROM members m WHERE m.role IN ('member', 'grid_leader') AND m.disabled = 0
          AND m.unit_id IN ({grids})
          AND m.id NOT IN (SELECT member_id FROM visits WHERE visited_on BETWEEN ? AND ?)"
@@ -553,7 +553,7 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     assert_eq!(got, idle.into_iter().collect::<HashSet<_>>());
 
     // Stale devices: of accounts under the unit, last sync over 7 days ago.
-    let stale: Vec<String> = sqlx::query_scalar(&format!(
+    let stale: Vec<String> = daohu_server::db::query_scalar(&format!(
         "SELECT d.device_id FROM devices d JOIN members m ON m.id = d.member_id
          WHERE m.unit_id IN ({grids}) AND d.last_sync_at < ?"
     ))
@@ -572,7 +572,7 @@ async fn dashboard_figures_match_the_database() {
     // Devices: two stale (李党员's, 周党员's), one fresh.
     let now = daohu_server::db::now();
     for (device, member, age_days) in [(0xa1u128, 2u128, 8i64), (0xa2, 21, 30), (0xa3, 1, 2)] {
-        sqlx::query("INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)")
+        daohu_server::db::query("INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)")
             .bind(Uuid::from_u128(device).to_string())
             .bind(member_id(member).to_string())
             .bind(ts(now - Duration::days(age_days)))
@@ -626,7 +626,7 @@ async fn dashboard_figures_match_the_database() {
         assert_eq!(answer.status, status, "{query}");
     }
     // A disabled member is not listed as idle.
-    sqlx::query("UPDATE members SET disabled = 1 WHERE id = ?")
+    daohu_server::db::query("UPDATE members SET disabled = 1 WHERE id = ?")
         .bind(member_id(2).to_string())
         .execute(&app.state.pool)
         .await

@@ -12,7 +12,7 @@ use daohu_domain::{
     Account, AccountUpdate, AdminHousehold, ApiError, Enrollment, MemberLinks, NewAccount, Role,
 };
 use serde_json::json;
-use sqlx::SqliteConnection;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{self as authn, parse_role, AuthUser};
@@ -41,6 +41,7 @@ struct AccountDbRow {
     role: String,
     unit_id: String,
     unit_name: String,
+    #[sqlx(try_from = "crate::db::Flag")]
     disabled: bool,
     households: i64,
 }
@@ -65,7 +66,7 @@ fn managed_roles(user: &AuthUser) -> String {
 /// Accounts attached inside the subtree whose role the caller manages (or just one),
 /// each with its count of linked households inside the subtree.
 async fn load(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
     subtree: &Subtree,
     only: Option<Uuid>,
@@ -79,7 +80,7 @@ async fn load(
          WHERE u.path GLOB ? AND m.role IN (SELECT value FROM json_each(?)) {only_clause}
          ORDER BY u.rowid, m.rowid"
     );
-    let mut query = sqlx::query_as::<_, AccountDbRow>(&sql)
+    let mut query = crate::db::query_as::<AccountDbRow>(&sql)
         .bind(subtree.glob())
         .bind(subtree.glob())
         .bind(managed_roles(user));
@@ -104,7 +105,7 @@ async fn load(
 }
 
 async fn load_one(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
     subtree: &Subtree,
     id: Uuid,
@@ -187,7 +188,7 @@ pub async fn account_create(
     if unit.kind != new.role.unit_kind() {
         return Err(wrong_unit(new.role));
     }
-    let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM members WHERE phone = ?")
+    let taken: Option<i64> = crate::db::query_scalar("SELECT 1 FROM members WHERE phone = ?")
         .bind(&phone)
         .fetch_optional(&mut *tx)
         .await?;
@@ -195,7 +196,7 @@ pub async fn account_create(
         return Err(AppError::conflict("conflict", "这个手机号已有账号"));
     }
     let id = Uuid::now_v7();
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO members (id, phone, name, password_hash, role, unit_id, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
@@ -265,7 +266,7 @@ pub async fn account_update(
         return Err(wrong_unit(role));
     }
     if role != target.role {
-        sqlx::query("UPDATE members SET role = ? WHERE id = ?")
+        crate::db::query("UPDATE members SET role = ? WHERE id = ?")
             .bind(role.as_str())
             .bind(id.to_string())
             .execute(&mut *tx)
@@ -279,7 +280,7 @@ pub async fn account_update(
         .await?;
     }
     if unit_id != target.unit_id {
-        sqlx::query("UPDATE members SET unit_id = ? WHERE id = ?")
+        crate::db::query("UPDATE members SET unit_id = ? WHERE id = ?")
             .bind(unit_id.to_string())
             .bind(id.to_string())
             .execute(&mut *tx)
@@ -293,18 +294,18 @@ pub async fn account_update(
         .await?;
     }
     if let Some(disabled) = change.disabled.filter(|d| *d != target.disabled) {
-        sqlx::query("UPDATE members SET disabled = ? WHERE id = ?")
-            .bind(disabled)
+        crate::db::query("UPDATE members SET disabled = ? WHERE id = ?")
+            .bind(i64::from(disabled))
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
         if disabled {
             // Its tokens fail on the very next request, and no code can sign it in.
-            sqlx::query("DELETE FROM sessions WHERE member_id = ?")
+            crate::db::query("DELETE FROM sessions WHERE member_id = ?")
                 .bind(id.to_string())
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM enrollment_codes WHERE member_id = ? AND used_at IS NULL")
+            crate::db::query("DELETE FROM enrollment_codes WHERE member_id = ? AND used_at IS NULL")
                 .bind(id.to_string())
                 .execute(&mut *tx)
                 .await?;
@@ -370,7 +371,7 @@ pub async fn account_households_set(
     if !target.role.records_visits() {
         return Err(AppError::bad_request("只有联户党员和网格长可以联系农户"));
     }
-    let found: i64 = sqlx::query_scalar(&format!(
+    let found: i64 = crate::db::query_scalar(&format!(
         "SELECT COUNT(*) FROM households h
          WHERE {HOUSEHOLD_IN_SUBTREE} AND h.id IN (SELECT value FROM json_each(?))"
     ))
@@ -381,7 +382,7 @@ pub async fn account_households_set(
     if usize::try_from(found).ok() != Some(wanted.len()) {
         return Err(AppError::not_found());
     }
-    let before: Vec<String> = sqlx::query_scalar(&format!(
+    let before: Vec<String> = crate::db::query_scalar(&format!(
         "SELECT mh.household_id FROM member_households mh JOIN households h ON h.id = mh.household_id
          WHERE mh.member_id = ? AND {HOUSEHOLD_IN_SUBTREE}"
     ))
@@ -389,7 +390,7 @@ pub async fn account_households_set(
     .bind(subtree.glob())
     .fetch_all(&mut *tx)
     .await?;
-    sqlx::query(&format!(
+    crate::db::query(&format!(
         "DELETE FROM member_households WHERE member_id = ? AND household_id IN
             (SELECT h.id FROM households h WHERE {HOUSEHOLD_IN_SUBTREE})"
     ))
@@ -397,7 +398,7 @@ pub async fn account_households_set(
     .bind(subtree.glob())
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO member_households (member_id, household_id)
          SELECT ?, value FROM json_each(?)",
     )
@@ -467,11 +468,11 @@ pub async fn account_enroll(
     let code = authn::new_enroll_code();
     let now = db::now();
     let expires_at = now + chrono::Duration::minutes(ENROLL_MINUTES);
-    sqlx::query("DELETE FROM enrollment_codes WHERE member_id = ? AND used_at IS NULL")
+    crate::db::query("DELETE FROM enrollment_codes WHERE member_id = ? AND used_at IS NULL")
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO enrollment_codes (code_hash, member_id, created_by, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?)",
     )

@@ -12,7 +12,7 @@ use daohu_domain::{
     CheckInBatch, HoursReport, NewActivityKind, Receipt, SyncResponse, MAX_BATCH,
 };
 use serde_json::json;
-use sqlx::SqliteConnection;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::activity_log::{self, ActivityQuery, LIST_LIMIT};
@@ -44,8 +44,8 @@ fn forbid_non_recorders(user: &AuthUser) -> Result<(), AppError> {
 }
 
 /// The kinds, all of them or only those offered (active), in list order.
-async fn kinds(conn: &mut SqliteConnection, only_active: bool) -> Result<Vec<ActivityKind>, AppError> {
-    let rows: Vec<(String, String, String, bool)> = sqlx::query_as(&format!(
+async fn kinds(conn: &mut Conn, only_active: bool) -> Result<Vec<ActivityKind>, AppError> {
+    let rows: Vec<(String, String, String, crate::db::Flag)> = crate::db::query_as(&format!(
         "SELECT code, label_zh, label_en, active FROM activity_kinds {} ORDER BY sort_order, code",
         if only_active { "WHERE active = 1" } else { "" }
     ))
@@ -53,7 +53,7 @@ async fn kinds(conn: &mut SqliteConnection, only_active: bool) -> Result<Vec<Act
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(code, label_zh, label_en, active)| ActivityKind { code, label_zh, label_en, active })
+        .map(|(code, label_zh, label_en, active)| ActivityKind { code, label_zh, label_en, active: active.into() })
         .collect())
 }
 
@@ -328,14 +328,14 @@ pub async fn kinds_create(
         active: true,
     };
     let (_writer, mut tx) = state.write_tx().await?;
-    let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM activity_kinds WHERE code = ?")
+    let taken: Option<i64> = crate::db::query_scalar("SELECT 1 FROM activity_kinds WHERE code = ?")
         .bind(&kind.code)
         .fetch_optional(&mut *tx)
         .await?;
     if taken.is_some() {
         return Err(AppError::conflict("kind_exists", "已经有这个类型代码"));
     }
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO activity_kinds (code, label_zh, label_en, active, sort_order)
          VALUES (?, ?, ?, 1, (SELECT COALESCE(MAX(sort_order), 0) + 10 FROM activity_kinds))",
     )

@@ -58,7 +58,7 @@ pub async fn audit_list(
 ) -> Result<Json<Vec<AuditEntry>>, AppError> {
     let subtree = scope::county_coordinator(&user)?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let rows: Vec<AuditRow> = sqlx::query_as(
+    let rows: Vec<AuditRow> = crate::db::query_as(
         "SELECT a.id, a.at, a.actor_member_id, m.name AS actor_name, a.action, a.detail
          FROM audit_log a
          LEFT JOIN members m ON m.id = a.actor_member_id

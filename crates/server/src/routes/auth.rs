@@ -49,6 +49,7 @@ struct LoginRow {
     password_hash: String,
     role: String,
     village: String,
+    #[sqlx(try_from = "crate::db::Flag")]
     disabled: bool,
 }
 
@@ -86,7 +87,7 @@ pub async fn auth_login(
     let row: Option<LoginRow> = if oversized {
         None
     } else {
-        sqlx::query_as(
+        crate::db::query_as(
             &format!(
                 "SELECT m.id, m.name, m.phone, m.password_hash, m.role, {ACCOUNT_UNIT_COLUMNS}, m.disabled
                  FROM members m
@@ -182,7 +183,7 @@ pub async fn auth_enroll(
     let now = db::now();
     // Used up in the same statement that finds it, so a code signs in once even when raced.
     let member: Option<String> = if well_formed {
-        sqlx::query_scalar(
+        crate::db::query_scalar(
             "UPDATE enrollment_codes SET used_at = ?
              WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?
              RETURNING member_id",
@@ -205,7 +206,7 @@ pub async fn auth_enroll(
             BAD_CODE_MESSAGE,
         ));
     };
-    let row: LoginRow = sqlx::query_as(&format!(
+    let row: LoginRow = crate::db::query_as(&format!(
         "SELECT m.id, m.name, m.phone, m.password_hash, m.role, {ACCOUNT_UNIT_COLUMNS}, m.disabled
          FROM members m
          JOIN units u ON u.id = m.unit_id
@@ -251,7 +252,7 @@ pub async fn auth_logout(
     user: AuthUser,
 ) -> Result<StatusCode, AppError> {
     let mut tx = state.pool.begin().await?;
-    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+    crate::db::query("DELETE FROM sessions WHERE token_hash = ?")
         .bind(&user.token_hash)
         .execute(&mut *tx)
         .await?;

@@ -13,7 +13,7 @@ use daohu_domain::{
     UnitKind, WeekCount,
 };
 use serde::Deserialize;
-use sqlx::SqliteConnection;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{parse_unit_kind, AuthUser};
@@ -61,7 +61,7 @@ pub fn monday_of(day: NaiveDate) -> NaiveDate {
 
 /// The caller's own unit, or the one asked for (404 outside the subtree).
 pub async fn chosen_unit(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     subtree: &Subtree,
     user: &AuthUser,
     unit_id: Option<Uuid>,
@@ -120,13 +120,13 @@ pub async fn dashboard_get(
     .glob();
     let (from_s, to_s) = (from.to_string(), to.to_string());
 
-    let households: i64 = sqlx::query_scalar(
+    let households: i64 = crate::db::query_scalar(
         "SELECT COUNT(*) FROM households h JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ?",
     )
     .bind(&glob)
     .fetch_one(&mut *tx)
     .await?;
-    let (visits, visited): (i64, i64) = sqlx::query_as(
+    let (visits, visited): (i64, i64) = crate::db::query_as(
         "SELECT COUNT(*), COUNT(DISTINCT v.household_id)
          FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id
          WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ?",
@@ -141,7 +141,7 @@ pub async fn dashboard_get(
     let weekly = weekly(&mut tx, &glob, from, to).await?;
     let overdue_special = overdue(&mut tx, &glob, to).await?;
 
-    let idle: Vec<(String, String, String)> = sqlx::query_as(
+    let idle: Vec<(String, String, String)> = crate::db::query_as(
         "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id
          WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0
            AND NOT EXISTS (SELECT 1 FROM visits v
@@ -164,7 +164,7 @@ pub async fn dashboard_get(
         })
         .collect::<Result<Vec<_>, AppError>>()?;
 
-    let stale: Vec<(String, String, String)> = sqlx::query_as(
+    let stale: Vec<(String, String, String)> = crate::db::query_as(
         "SELECT d.device_id, m.name, d.last_sync_at
          FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id
          WHERE u.path GLOB ? AND d.last_sync_at < ?
@@ -206,7 +206,7 @@ pub async fn dashboard_get(
 
 /// One row per unit directly below `unit` (a grid: the grid itself), in creation order.
 async fn coverage(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     unit: &UnitRow,
     glob: &str,
     from: &str,
@@ -219,7 +219,7 @@ async fn coverage(
             unit.kind.as_str().to_string(),
         )]
     } else {
-        sqlx::query_as("SELECT id, name, kind FROM units WHERE parent_id = ? ORDER BY rowid")
+        crate::db::query_as("SELECT id, name, kind FROM units WHERE parent_id = ? ORDER BY rowid")
             .bind(unit.id.to_string())
             .fetch_all(&mut *conn)
             .await?
@@ -231,8 +231,8 @@ async fn coverage(
     } else {
         unit.path.len()
     } + 1;
-    let households: HashMap<String, i64> = sqlx::query_as(
-        "SELECT substr(g.path, ?, 36) AS child, COUNT(*)
+    let households: HashMap<String, i64> = crate::db::query_as(
+        "SELECT substr(g.path, CAST(? AS INTEGER), 36) AS child, COUNT(*)
          FROM households h JOIN units g ON g.id = h.grid_id
          WHERE g.path GLOB ? GROUP BY child",
     )
@@ -242,8 +242,8 @@ async fn coverage(
     .await?
     .into_iter()
     .collect();
-    let visited: HashMap<String, i64> = sqlx::query_as(
-        "SELECT substr(g.path, ?, 36) AS child, COUNT(DISTINCT v.household_id)
+    let visited: HashMap<String, i64> = crate::db::query_as(
+        "SELECT substr(g.path, CAST(? AS INTEGER), 36) AS child, COUNT(DISTINCT v.household_id)
          FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id
          WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ? GROUP BY child",
     )
@@ -271,7 +271,7 @@ async fn coverage(
 
 /// Visits per week, every week from the one holding `from` to the one holding `to`.
 async fn weekly(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     glob: &str,
     from: NaiveDate,
     to: NaiveDate,
@@ -280,7 +280,7 @@ async fn weekly(
     // their visits (index visits_household). Left to itself SQLite walked every
     // visit of the period whatever the scope: 9 s for one village in a county of
     // a million visits, 4 ms this way (NOTES-server.md, "County scale").
-    let per_day: Vec<(String, i64)> = sqlx::query_as(
+    let per_day: Vec<(String, i64)> = crate::db::query_as(
         "SELECT v.visited_on, COUNT(*)
          FROM units g CROSS JOIN households h ON h.grid_id = g.id CROSS JOIN visits v ON v.household_id = h.id
          WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ? GROUP BY v.visited_on",
@@ -322,18 +322,18 @@ struct OverdueRow {
 /// Special-group households whose last visit is more than 14 days before `to`, or
 /// who were never visited; never visited first, then oldest visit first.
 async fn overdue(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     glob: &str,
     to: NaiveDate,
 ) -> Result<Vec<OverdueHousehold>, AppError> {
     let limit = (to - Duration::days(SPECIAL_INTERVAL_DAYS)).to_string();
-    let rows: Vec<OverdueRow> = sqlx::query_as(&format!(
+    let rows: Vec<OverdueRow> = crate::db::query_as(&format!(
         "SELECT * FROM (
              SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups,
                     (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id) AS last_visit_on,
                     g.rowid AS grid_order, h.rowid AS household_order
              FROM households h JOIN units g ON g.id = h.grid_id
-             WHERE g.path GLOB ? AND json_array_length(h.special_groups) > 0)
+             WHERE g.path GLOB ? AND h.special_groups <> '[]')
          WHERE last_visit_on IS NULL OR last_visit_on < ?
          ORDER BY last_visit_on, grid_order, household_order
          LIMIT {MAX_OVERDUE}"

@@ -32,7 +32,7 @@ use futures_util::TryStreamExt;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::SqlitePool;
+use crate::db::Pool;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -299,11 +299,11 @@ pub async fn export_create(
         }
     }
     // Links long dead are of no use to anyone.
-    sqlx::query("DELETE FROM export_links WHERE expires_at < ?")
+    crate::db::query("DELETE FROM export_links WHERE expires_at < ?")
         .bind(ts(now - Duration::days(1)))
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO export_links (token_hash, created_by, format, filter, created_at, expires_at, dataset)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
@@ -352,7 +352,7 @@ async fn take_link(state: &AppState, token: &str) -> Result<Download, AppError> 
     }
     let now = db::now();
     let (_writer, mut tx) = state.write_tx().await?;
-    let link: Option<(String, String, String, String)> = sqlx::query_as(
+    let link: Option<(String, String, String, String)> = crate::db::query_as(
         "UPDATE export_links SET used_at = ?
          WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
          RETURNING created_by, format, filter, dataset",
@@ -366,7 +366,7 @@ async fn take_link(state: &AppState, token: &str) -> Result<Download, AppError> 
         return Err(AppError::not_found());
     };
     let checked = async {
-        let creator: Option<(String, String, bool)> = sqlx::query_as(
+        let creator: Option<(String, String, crate::db::Flag)> = crate::db::query_as(
             "SELECT m.role, u.path, m.disabled FROM members m JOIN units u ON u.id = m.unit_id
              WHERE m.id = ?",
         )
@@ -374,7 +374,7 @@ async fn take_link(state: &AppState, token: &str) -> Result<Download, AppError> 
         .fetch_optional(&mut *tx)
         .await?;
         let (role, path, disabled) = creator.ok_or_else(AppError::not_found)?;
-        if disabled || !parse_role(&role)?.is_coordinator() {
+        if bool::from(disabled) || !parse_role(&role)?.is_coordinator() {
             return Err(AppError::not_found());
         }
         let format = parse_format(&format)?;
@@ -510,7 +510,7 @@ type RowItem = Result<(VisitLogRow, Vec<ProblemEntry>), AppError>;
 /// Reads every matching row, newest first, on a connection of its own, in a task
 /// that hands rows over as they come (at most `capacity` waiting); stops when
 /// the receiver is dropped. A failure arrives as the last item.
-fn spawn_reader(pool: SqlitePool, query: LogQuery, capacity: usize) -> mpsc::Receiver<RowItem> {
+fn spawn_reader(pool: Pool, query: LogQuery, capacity: usize) -> mpsc::Receiver<RowItem> {
     let (tx, rx) = mpsc::channel(capacity);
     tokio::spawn(async move {
         if let Err(err) = read_rows(&pool, &query, &tx).await {
@@ -521,7 +521,7 @@ fn spawn_reader(pool: SqlitePool, query: LogQuery, capacity: usize) -> mpsc::Rec
 }
 
 async fn read_rows(
-    pool: &SqlitePool,
+    pool: &Pool,
     query: &LogQuery,
     tx: &mpsc::Sender<RowItem>,
 ) -> Result<(), AppError> {
@@ -644,7 +644,7 @@ impl TextExport {
 }
 
 /// A CSV or JSON-lines body that streams rows as the database yields them.
-fn text_stream(pool: SqlitePool, query: LogQuery, format: ExportFormat) -> Result<Body, AppError> {
+fn text_stream(pool: Pool, query: LogQuery, format: ExportFormat) -> Result<Body, AppError> {
     let mut head = Vec::new();
     if format == ExportFormat::Csv {
         head.extend_from_slice("\u{feff}".as_bytes());
@@ -670,7 +670,7 @@ fn text_stream(pool: SqlitePool, query: LogQuery, format: ExportFormat) -> Resul
 /// Writes the workbook on a blocking thread while rows are read, into an unnamed
 /// temporary file (gone once closed); answers the file, rewound, and its length.
 pub async fn xlsx_file(
-    pool: SqlitePool,
+    pool: Pool,
     query: LogQuery,
     sheet_rows: u32,
 ) -> Result<(std::fs::File, u64), AppError> {

@@ -27,7 +27,7 @@ pub struct HealthStatus {
     )
 )]
 pub async fn health_check(State(state): State<AppState>) -> Result<Json<HealthStatus>, AppError> {
-    let _: i64 = sqlx::query_scalar("SELECT 1")
+    let _: i64 = crate::db::query_scalar("SELECT 1")
         .fetch_one(&state.pool)
         .await
         .map_err(|e| AppError::Unavailable(e.to_string()))?;

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use daohu_domain::{AdminHousehold, ApiError, HouseholdMove, LinkedMember, UnitKind};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::SqliteConnection;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
@@ -61,7 +61,7 @@ fn like_pattern(q: &str) -> String {
 /// Households of the subtree with their linked members (only those attached inside
 /// the subtree: names from elsewhere never leak) and last visit; at most [`MAX_LIST`].
 pub async fn load(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     subtree: &Subtree,
     filter: Filter<'_>,
 ) -> Result<Vec<AdminHousehold>, AppError> {
@@ -85,7 +85,7 @@ pub async fn load(
          ORDER BY g.rowid, h.rowid
          LIMIT {MAX_LIST}"
     );
-    let mut query = sqlx::query_as::<_, AdminRow>(&sql).bind(subtree.glob());
+    let mut query = crate::db::query_as::<AdminRow>(&sql).bind(subtree.glob());
     for b in &binds {
         query = query.bind(b);
     }
@@ -94,7 +94,7 @@ pub async fn load(
         return Ok(Vec::new());
     }
     let ids: Vec<&str> = rows.iter().map(|r| r.household.id.as_str()).collect();
-    let links: Vec<(String, String, String)> = sqlx::query_as(
+    let links: Vec<(String, String, String)> = crate::db::query_as(
         "SELECT mh.household_id, m.id, m.name
          FROM member_households mh
          JOIN members m ON m.id = mh.member_id
@@ -206,12 +206,12 @@ pub async fn household_update(
     if grid.kind != UnitKind::Grid {
         return Err(AppError::bad_request("农户只能放在网格里"));
     }
-    let from: String = sqlx::query_scalar("SELECT grid_id FROM households WHERE id = ?")
+    let from: String = crate::db::query_scalar("SELECT grid_id FROM households WHERE id = ?")
         .bind(id.to_string())
         .fetch_one(&mut *tx)
         .await?;
     if from != grid.id.to_string() {
-        sqlx::query("UPDATE households SET grid_id = ? WHERE id = ?")
+        crate::db::query("UPDATE households SET grid_id = ? WHERE id = ?")
             .bind(grid.id.to_string())
             .bind(id.to_string())
             .execute(&mut *tx)

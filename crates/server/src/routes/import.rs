@@ -24,7 +24,7 @@ use daohu_domain::{
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::SqliteConnection;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
@@ -235,11 +235,11 @@ fn groups_label(groups: &[SpecialGroup]) -> String {
 
 /// The village's grids (name → id) and households (doorplate → household).
 async fn village_state(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     village: &UnitRow,
 ) -> Result<(HashMap<String, Uuid>, HashMap<String, Existing>), AppError> {
     let grids: Vec<(String, String)> =
-        sqlx::query_as("SELECT id, name FROM units WHERE parent_id = ? AND kind = 'grid'")
+        crate::db::query_as("SELECT id, name FROM units WHERE parent_id = ? AND kind = 'grid'")
             .bind(village.id.to_string())
             .fetch_all(&mut *conn)
             .await?;
@@ -248,7 +248,7 @@ async fn village_state(
         .map(|(id, name)| Ok((name, crate::db::parse_uuid(&id)?)))
         .collect::<Result<HashMap<_, _>, AppError>>()?;
     #[allow(clippy::type_complexity)]
-    let rows: Vec<(String, String, String, String, i64, Option<String>, String)> = sqlx::query_as(
+    let rows: Vec<(String, String, String, String, i64, Option<String>, String)> = crate::db::query_as(
         "SELECT h.id, h.grid_id, h.address, h.head_name, h.people, h.phone, h.special_groups
          FROM households h JOIN units g ON g.id = h.grid_id
          WHERE g.parent_id = ?
@@ -416,7 +416,7 @@ const INSERT_CHUNK: usize = 100;
 /// Writes the plan's adds and changes inside the caller's transaction: adds as
 /// multi-row INSERTs of [`INSERT_CHUNK`] rows, changes one UPDATE each; sqlx keeps
 /// each statement prepared, so it is parsed once per import, not once per row.
-async fn apply(conn: &mut SqliteConnection, ops: &[Op]) -> Result<(), AppError> {
+async fn apply(conn: &mut Conn, ops: &[Op]) -> Result<(), AppError> {
     let adds: Vec<(&Uuid, &RosterRow)> = ops
         .iter()
         .filter_map(|op| match op {
@@ -429,7 +429,7 @@ async fn apply(conn: &mut SqliteConnection, ops: &[Op]) -> Result<(), AppError> 
             "INSERT INTO households (id, grid_id, head_name, address, people, phone, special_groups) VALUES {}",
             vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = crate::db::query(&sql);
         for (grid_id, row) in chunk {
             query = query
                 .bind(Uuid::now_v7().to_string())
@@ -452,7 +452,7 @@ async fn apply(conn: &mut SqliteConnection, ops: &[Op]) -> Result<(), AppError> 
             special_groups,
         } = op
         {
-            sqlx::query(
+            crate::db::query(
                 "UPDATE households SET grid_id = ?, head_name = ?, people = ?, phone = ?, special_groups = ?
                  WHERE id = ?",
             )

@@ -69,7 +69,7 @@ pub async fn meeting_sheet_get(
     let unit = chosen_unit(&mut tx, &subtree, &user, query.unit_id).await?;
     let glob = Subtree { path: unit.path }.glob();
 
-    let grids: Vec<(String, String, String, i64)> = sqlx::query_as(
+    let grids: Vec<(String, String, String, i64)> = crate::db::query_as(
         "SELECT g.id, g.name, vil.name,
                 (SELECT COUNT(*) FROM households h WHERE h.grid_id = g.id)
          FROM units g JOIN units vil ON vil.id = g.parent_id
@@ -79,7 +79,7 @@ pub async fn meeting_sheet_get(
     .bind(&glob)
     .fetch_all(&mut *tx)
     .await?;
-    let visits: Vec<(String, String, String, String, String)> = sqlx::query_as(
+    let visits: Vec<(String, String, String, String, String)> = crate::db::query_as(
         "SELECT h.grid_id, v.visited_on, h.head_name, h.address, m.name
          FROM visits v
          JOIN households h ON h.id = v.household_id
@@ -93,7 +93,7 @@ pub async fn meeting_sheet_get(
     .bind(week_end.to_string())
     .fetch_all(&mut *tx)
     .await?;
-    let problems: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
+    let problems: Vec<(String, String, String, String, String, String)> = crate::db::query_as(
         "SELECT h.grid_id, h.head_name, p.category, p.urgency, p.description, p.outcome
          FROM problems p
          JOIN visits v ON v.id = p.visit_id

@@ -43,13 +43,13 @@ pub async fn org_get(
     let subtree = scope::coordinator(&user)?;
     let mut tx = state.pool.begin().await?;
     let units = scope::units(&mut tx, &subtree).await?;
-    let households: Vec<(String, i64)> = sqlx::query_as(&format!(
+    let households: Vec<(String, i64)> = crate::db::query_as(&format!(
         "SELECT h.grid_id, COUNT(*) FROM households h WHERE {HOUSEHOLD_IN_SUBTREE} GROUP BY h.grid_id"
     ))
     .bind(subtree.glob())
     .fetch_all(&mut *tx)
     .await?;
-    let accounts: Vec<(String, i64)> = sqlx::query_as(
+    let accounts: Vec<(String, i64)> = crate::db::query_as(
         "SELECT m.unit_id, COUNT(*) FROM members m JOIN units u ON u.id = m.unit_id
          WHERE u.path GLOB ? GROUP BY m.unit_id",
     )
@@ -156,7 +156,7 @@ pub async fn org_unit_create(
         }));
     }
     let taken: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM units WHERE parent_id = ? AND name = ?")
+        crate::db::query_scalar("SELECT 1 FROM units WHERE parent_id = ? AND name = ?")
             .bind(parent.id.to_string())
             .bind(&name)
             .fetch_optional(&mut *tx)
@@ -168,7 +168,7 @@ pub async fn org_unit_create(
         ));
     }
     let id = Uuid::now_v7();
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO units (id, kind, name, parent_id, path, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(id.to_string())

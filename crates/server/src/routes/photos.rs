@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use daohu_domain::{ApiError, PhotoStatus};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::SqliteConnection;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{sha256_hex, AuthUser};
@@ -49,6 +49,7 @@ struct PhotoRow {
     bytes: i64,
     sha256: String,
     received: i64,
+    #[sqlx(try_from = "crate::db::Flag")]
     complete: bool,
     recorder_id: String,
     unit_path: String,
@@ -65,8 +66,8 @@ impl PhotoRow {
     }
 }
 
-async fn photo_row(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<PhotoRow>, AppError> {
-    Ok(sqlx::query_as(
+async fn photo_row(conn: &mut Conn, id: Uuid) -> Result<Option<PhotoRow>, AppError> {
+    Ok(crate::db::query_as(
         "SELECT p.id, p.activity_id, p.bytes, p.sha256, p.received, p.complete,
                 a.recorder_id, u.path AS unit_path
          FROM photos p JOIN activities a ON a.id = p.activity_id JOIN units u ON u.id = a.unit_id
@@ -79,7 +80,7 @@ async fn photo_row(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<Photo
 
 /// The caller's own photo (of an activity they recorded); 403 for roles that do not
 /// record activities, 404 for anything else.
-async fn own_photo(conn: &mut SqliteConnection, user: &AuthUser, id: &str) -> Result<(Uuid, PhotoRow), AppError> {
+async fn own_photo(conn: &mut Conn, user: &AuthUser, id: &str) -> Result<(Uuid, PhotoRow), AppError> {
     if !user.role.records_activities() {
         return Err(AppError::forbidden("你的角色不上传活动照片"));
     }
@@ -203,13 +204,13 @@ pub async fn photos_put(
     if chunk.is_empty() {
         return Ok(Json(row.status()?));
     }
-    sqlx::query("INSERT INTO photo_chunks (photo_id, position, data) VALUES (?, ?, ?)")
+    crate::db::query("INSERT INTO photo_chunks (photo_id, position, data) VALUES (?, ?, ?)")
         .bind(photo.to_string())
         .bind(received as i64)
         .bind(chunk.as_ref())
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE photos SET received = ? WHERE id = ?")
+    crate::db::query("UPDATE photos SET received = ? WHERE id = ?")
         .bind(end as i64)
         .bind(photo.to_string())
         .execute(&mut *tx)
@@ -221,19 +222,19 @@ pub async fn photos_put(
 
     // The last byte is in: the whole must match the record's digest.
     let parts: Vec<Vec<u8>> =
-        sqlx::query_scalar("SELECT data FROM photo_chunks WHERE photo_id = ? ORDER BY position")
+        crate::db::query_scalar("SELECT data FROM photo_chunks WHERE photo_id = ? ORDER BY position")
             .bind(photo.to_string())
             .fetch_all(&mut *tx)
             .await?;
     let data: Vec<u8> = parts.concat();
-    sqlx::query("DELETE FROM photo_chunks WHERE photo_id = ?")
+    crate::db::query("DELETE FROM photo_chunks WHERE photo_id = ?")
         .bind(photo.to_string())
         .execute(&mut *tx)
         .await?;
     let matches = data.len() as u64 == row.bytes as u64 && sha256_hex(&data) == row.sha256;
     let detail = json!({ "photo_id": photo, "activity_id": row.activity_id, "bytes": row.bytes });
     if !matches {
-        sqlx::query("UPDATE photos SET received = 0 WHERE id = ?")
+        crate::db::query("UPDATE photos SET received = 0 WHERE id = ?")
             .bind(photo.to_string())
             .execute(&mut *tx)
             .await?;
@@ -246,7 +247,7 @@ pub async fn photos_put(
             "照片传输出错，请重新上传",
         ));
     }
-    sqlx::query("UPDATE photos SET data = ?, complete = 1, completed_at = ? WHERE id = ?")
+    crate::db::query("UPDATE photos SET data = ?, complete = 1, completed_at = ? WHERE id = ?")
         .bind(&data)
         .bind(ts(db::now()))
         .bind(photo.to_string())
@@ -283,7 +284,7 @@ pub async fn photos_content(
     if !row.complete || !(own || in_subtree) {
         return Err(AppError::not_found());
     }
-    let data: Option<Vec<u8>> = sqlx::query_scalar("SELECT data FROM photos WHERE id = ? AND complete = 1")
+    let data: Option<Vec<u8>> = crate::db::query_scalar("SELECT data FROM photos WHERE id = ? AND complete = 1")
         .bind(id.to_string())
         .fetch_one(&mut *conn)
         .await?;

@@ -9,7 +9,7 @@ use daohu_domain::{
     OUTBOX_EXPORT_FORMAT,
 };
 use serde_json::json;
-use sqlx::SqliteConnection;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{parse_role, parse_unit_kind, sha256_hex, AuthUser, ACCOUNT_UNIT_COLUMNS};
@@ -182,12 +182,12 @@ pub async fn sync_outbox_import(
 
 /// Notes that a phone synced now for `member` (the dashboard lists phones that stopped).
 pub async fn device_synced(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     device: Uuid,
     member: Uuid,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    sqlx::query(
+    crate::db::query(
         "INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)
          ON CONFLICT (device_id) DO UPDATE
          SET member_id = excluded.member_id, last_sync_at = excluded.last_sync_at",
@@ -223,7 +223,7 @@ impl ReceiptCounts {
 /// An account of the subtree as the recorder of imported visits (404 outside it):
 /// the same [`AuthUser`] its own uploads run as, without a session.
 async fn account_as_recorder(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     subtree: &scope::Subtree,
     id: Uuid,
 ) -> Result<AuthUser, AppError> {
@@ -238,7 +238,7 @@ async fn account_as_recorder(
         unit_path: String,
         village: String,
     }
-    let row: Option<Row> = sqlx::query_as(&format!(
+    let row: Option<Row> = crate::db::query_as(&format!(
         "SELECT m.id, m.name, m.phone, m.role, {ACCOUNT_UNIT_COLUMNS}
          FROM members m
          JOIN units u ON u.id = m.unit_id
@@ -267,7 +267,7 @@ async fn account_as_recorder(
 /// from `device_id`, inside the caller's write transaction: one receipt per visit, in order.
 /// The one path every upload and import goes through.
 pub async fn store_visits(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
     device_id: Uuid,
     visits: &[Visit],
@@ -296,11 +296,11 @@ fn receipt(
 
 /// What is already stored under a visit id: its content hash and first receive time.
 async fn stored_copy(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     visit: &Visit,
 ) -> Result<Option<(String, DateTime<Utc>)>, AppError> {
     let row: Option<(String, String)> =
-        sqlx::query_as("SELECT content_hash, received_at FROM visits WHERE id = ?")
+        crate::db::query_as("SELECT content_hash, received_at FROM visits WHERE id = ?")
             .bind(visit.id.to_string())
             .fetch_optional(conn)
             .await?;
@@ -309,7 +309,7 @@ async fn stored_copy(
 
 /// Decides and stores one visit inside the batch's transaction.
 async fn store_visit(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     user: &AuthUser,
     device_id: Uuid,
     visit: &Visit,
@@ -349,7 +349,7 @@ async fn store_visit(
         ));
     }
 
-    let inserted = sqlx::query(
+    let inserted = crate::db::query(
         "INSERT INTO visits (id, household_id, member_id, device_id, visited_on, recorded_at,
                              received_at, content_hash, body)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -11,7 +11,7 @@ use daohu_domain::activity::is_label;
 use daohu_domain::{ApiError, NewTeam, Team, TeamMember, UnitKind};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::SqliteConnection;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::activity_log::id_list;
@@ -27,8 +27,8 @@ pub fn router() -> Router<AppState> {
 
 /// Teams matching a condition on `teams t JOIN units tu ON tu.id = t.unit_id` with one
 /// bound value, with their members, ordered by unit and name.
-pub async fn teams_where(conn: &mut SqliteConnection, condition: &str, value: String) -> Result<Vec<Team>, AppError> {
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(&format!(
+pub async fn teams_where(conn: &mut Conn, condition: &str, value: String) -> Result<Vec<Team>, AppError> {
+    let rows: Vec<(String, String, String, String)> = crate::db::query_as(&format!(
         "SELECT t.id, t.name, t.unit_id, tu.name FROM teams t JOIN units tu ON tu.id = t.unit_id
          WHERE {condition} ORDER BY tu.rowid, t.name"
     ))
@@ -44,7 +44,7 @@ pub async fn teams_where(conn: &mut SqliteConnection, condition: &str, value: St
     if teams.is_empty() {
         return Ok(teams);
     }
-    let members: Vec<(String, String, String)> = sqlx::query_as(
+    let members: Vec<(String, String, String)> = crate::db::query_as(
         "SELECT tm.team_id, m.id, m.name FROM team_members tm JOIN members m ON m.id = tm.member_id
          WHERE tm.team_id IN (SELECT value FROM json_each(?)) ORDER BY m.rowid",
     )
@@ -141,7 +141,7 @@ pub async fn teams_create(
             return Err(AppError::bad_request("只有党员、网格长和志愿者可以加入队伍"));
         }
     }
-    let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM teams WHERE unit_id = ? AND name = ?")
+    let taken: Option<i64> = crate::db::query_scalar("SELECT 1 FROM teams WHERE unit_id = ? AND name = ?")
         .bind(unit.id.to_string())
         .bind(&name)
         .fetch_optional(&mut *tx)
@@ -150,7 +150,7 @@ pub async fn teams_create(
         return Err(AppError::conflict("team_exists", "这个单位已经有同名的队伍"));
     }
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO teams (id, unit_id, name, created_at) VALUES (?, ?, ?, ?)")
+    crate::db::query("INSERT INTO teams (id, unit_id, name, created_at) VALUES (?, ?, ?, ?)")
         .bind(id.to_string())
         .bind(unit.id.to_string())
         .bind(&name)
@@ -158,7 +158,7 @@ pub async fn teams_create(
         .execute(&mut *tx)
         .await?;
     for member in &member_ids {
-        sqlx::query("INSERT INTO team_members (team_id, member_id) VALUES (?, ?)")
+        crate::db::query("INSERT INTO team_members (team_id, member_id) VALUES (?, ?)")
             .bind(id.to_string())
             .bind(member.to_string())
             .execute(&mut *tx)

@@ -126,7 +126,7 @@ impl TestApp {
 
     /// Audit actions in order, leaving out the seed.
     pub async fn audit_actions(&self) -> Vec<(String, String)> {
-        sqlx::query_as(
+        daohu_server::db::query_as(
             "SELECT action, detail FROM audit_log WHERE action != 'seed_demo' ORDER BY id",
         )
         .fetch_all(&self.state.pool)

@@ -21,7 +21,7 @@ use daohu_server::{app, AppState};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
-use sqlx::SqlitePool;
+use daohu_server::db::Pool;
 use uuid::Uuid;
 
 /// An answer: status and body.
@@ -311,7 +311,7 @@ impl Verdict {
 }
 
 /// Checks every visit row and problem row against what the phones recorded.
-pub async fn verify(pool: &SqlitePool, recorded: &[Visit]) -> Verdict {
+pub async fn verify(pool: &Pool, recorded: &[Visit]) -> Verdict {
     let expected: HashMap<String, &Visit> =
         recorded.iter().map(|v| (v.id.to_string(), v)).collect();
     assert_eq!(
@@ -323,23 +323,23 @@ pub async fn verify(pool: &SqlitePool, recorded: &[Visit]) -> Verdict {
         expected: expected.len(),
         ..Verdict::default()
     };
-    verdict.integrity = sqlx::query_scalar("PRAGMA integrity_check")
+    verdict.integrity = daohu_server::db::query_scalar("PRAGMA integrity_check")
         .fetch_one(pool)
         .await
         .unwrap();
     (verdict.rows, verdict.distinct_ids) =
-        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT id) FROM visits")
+        daohu_server::db::query_as("SELECT COUNT(*), COUNT(DISTINCT id) FROM visits")
             .fetch_one(pool)
             .await
             .unwrap();
-    verdict.duplicated = sqlx::query_scalar(
+    verdict.duplicated = daohu_server::db::query_scalar(
         "SELECT COUNT(*) FROM (SELECT id FROM visits GROUP BY id HAVING COUNT(*) > 1)",
     )
     .fetch_one(pool)
     .await
     .unwrap();
     let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT id, content_hash, body FROM visits ORDER BY id")
+        daohu_server::db::query_as("SELECT id, content_hash, body FROM visits ORDER BY id")
             .fetch_all(pool)
             .await
             .unwrap();
@@ -370,7 +370,7 @@ pub async fn verify(pool: &SqlitePool, recorded: &[Visit]) -> Verdict {
     verdict.missing = expected.keys().filter(|id| !seen.contains(*id)).count();
 
     // problems: exactly the problems of the stored visits, each on its visit
-    let problems: Vec<(String, String, String, String, String, String, String)> = sqlx::query_as(
+    let problems: Vec<(String, String, String, String, String, String, String)> = daohu_server::db::query_as(
         "SELECT id, visit_id, household_id, category, description, outcome, action FROM problems",
     )
     .fetch_all(pool)

@@ -12,7 +12,7 @@ use daohu_domain::{
 };
 use daohu_server::db::ts;
 use daohu_server::seed::{household_id, member_id};
-use sqlx::SqlitePool;
+use daohu_server::db::Pool;
 use uuid::Uuid;
 
 use crate::common::TestApp;
@@ -39,11 +39,11 @@ impl House {
 }
 
 /// Every seeded household by id.
-pub async fn houses(pool: &SqlitePool) -> HashMap<Uuid, House> {
+pub async fn houses(pool: &Pool) -> HashMap<Uuid, House> {
     let mut out = HashMap::new();
     for n in 0..70u128 {
         let id = household_id(n);
-        let (head, address, groups): (String, String, String) = sqlx::query_as(
+        let (head, address, groups): (String, String, String) = daohu_server::db::query_as(
             "SELECT head_name, address, special_groups FROM households WHERE id = ?",
         )
         .bind(id.to_string())
@@ -180,9 +180,9 @@ pub fn generate(count: usize, first: NaiveDate, days: u64, seed: u64) -> Vec<Vis
 }
 
 /// Stores a visit the way the sync endpoint does, with a chosen receive time.
-pub async fn insert(pool: &SqlitePool, v: &Visit, received_at: DateTime<Utc>) {
+pub async fn insert(pool: &Pool, v: &Visit, received_at: DateTime<Utc>) {
     let body = serde_json::to_string(v).unwrap();
-    sqlx::query(
+    daohu_server::db::query(
         "INSERT INTO visits (id, household_id, member_id, device_id, visited_on, recorded_at,
                              received_at, content_hash, body)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -200,7 +200,7 @@ pub async fn insert(pool: &SqlitePool, v: &Visit, received_at: DateTime<Utc>) {
     .await
     .unwrap();
     for p in &v.problems {
-        sqlx::query(
+        daohu_server::db::query(
             "INSERT INTO problems (id, visit_id, household_id, category, urgency, description,
                                    outcome, action, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
