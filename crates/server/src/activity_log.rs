@@ -513,7 +513,7 @@ impl ActivityQuery {
         after: Option<&Cursor>,
         limit: u32,
     ) -> Result<Vec<Loaded>, AppError> {
-        let rows: Vec<RawActivity> = sqlx::query_as_with(&self.sql(after.is_some(), limit), self.arguments(after))
+        let rows: Vec<RawActivity> = sqlx::query_as_with(&crate::db::owned_sql(self.sql(after.is_some(), limit)), self.arguments(after))
             .fetch_all(conn)
             .await?;
         rows.into_iter().map(RawActivity::load).collect()

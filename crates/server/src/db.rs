@@ -135,6 +135,21 @@ pub fn to_postgres(sql: &str) -> String {
             n += 1;
             out.push_str(&format!("json_array_elements_text(CAST(${n} AS json))"));
             rest = &rest["json_each(?)".len()..];
+        } else if starts_with_word(rest, "CROSS JOIN") {
+            // SQLite's way to fix the join order; PostgreSQL plans joins itself.
+            out.push_str("JOIN");
+            rest = &rest["CROSS JOIN".len()..];
+        } else if starts_with_word(rest, "INDEXED BY") {
+            // SQLite's index hint: dropped with its index name.
+            rest = rest["INDEXED BY".len()..].trim_start();
+            let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+            rest = &rest[end..];
+            if out.ends_with(' ') && rest.starts_with(' ') {
+                rest = &rest[1..];
+            }
+        } else if rest.starts_with("LIMIT -1") {
+            out.push_str("LIMIT ALL");
+            rest = &rest["LIMIT -1".len()..];
         } else if c == '?' {
             n += 1;
             out.push_str(&format!("${n}"));
@@ -153,6 +168,15 @@ pub fn to_postgres(sql: &str) -> String {
 fn starts_with_word(s: &str, word: &str) -> bool {
     s.starts_with(word)
         && !s[word.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+}
+
+/// [`sql`] for a query text made at run time with numbers in it (a page's
+/// `LIMIT`), which is rewritten each time rather than kept.
+pub fn owned_sql(sql: String) -> String {
+    match dialect() {
+        Dialect::Sqlite => sql,
+        Dialect::Postgres => to_postgres(&sql),
+    }
 }
 
 /// `sqlx::query` over [`sql`].
@@ -315,6 +339,10 @@ mod tests {
         assert_eq!(
             to_postgres("SELECT a FROM t WHERE p GLOB ? AND b = ? AND c = 'x?''GLOB' AND d IN (SELECT value FROM json_each(?))"),
             "SELECT a FROM t WHERE p LIKE $1 AND b = $2 AND c = 'x?''GLOB' AND d IN (SELECT value FROM json_array_elements_text(CAST($3 AS json)))"
+        );
+        assert_eq!(
+            to_postgres("FROM visits v INDEXED BY visits_day CROSS JOIN units g ON g.id = v.x LIMIT -1"),
+            "FROM visits v JOIN units g ON g.id = v.x LIMIT ALL"
         );
         // Words that merely contain GLOB stay as they are.
         assert_eq!(to_postgres("SELECT globs, xGLOB FROM t"), "SELECT globs, xGLOB FROM t");

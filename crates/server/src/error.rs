@@ -116,6 +116,16 @@ impl From<sqlx::Error> for AppError {
             ),
             _ => false,
         };
+        // Text PostgreSQL cannot hold (a NUL character) is the sender's mistake, not ours.
+        if let sqlx::Error::Database(db) = &err {
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return AppError::client(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_text",
+                    "内容里有无法保存的字符，请删掉后再试",
+                );
+            }
+        }
         if transient {
             AppError::Unavailable(err.to_string())
         } else {

@@ -599,7 +599,8 @@ pub async fn views(
         "{VIEW_SELECT} WHERE {condition} ORDER BY COALESCE(p.raised_at, p.created_at) DESC, p.id DESC
          LIMIT {limit}"
     );
-    let mut query = crate::db::query_as::<ViewRow>(&sql);
+    let sql = crate::db::owned_sql(sql);
+    let mut query = sqlx::query_as::<_, ViewRow>(&sql);
     for b in binds {
         query = query.bind(b);
     }
@@ -716,7 +717,7 @@ pub async fn level_counts(
     now: DateTime<Utc>,
 ) -> Result<Vec<LevelCount>, AppError> {
     let rows: Vec<(String, i64, i64)> = crate::db::query_as(
-        "SELECT p.level, COUNT(*), COALESCE(SUM(p.due_at < ?), 0)
+        "SELECT p.level, COUNT(*), COUNT(CASE WHEN p.due_at < ? THEN 1 END)
          FROM problems p JOIN households h ON h.id = p.household_id JOIN units g ON g.id = h.grid_id
          WHERE g.path GLOB ? AND p.state != 'resolved'
          GROUP BY p.level",

@@ -120,7 +120,7 @@ pub async fn seed_demo(pool: &Pool) -> Result<bool, AppError> {
         .map_err(AppError::internal)??;
     let now = ts(db::now());
 
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::db::begin_write(pool).await?;
     // Checked again under the write lock, so two servers starting together seed once.
     let members: i64 = crate::db::query_scalar("SELECT COUNT(*) FROM members")
         .fetch_one(&mut *tx)

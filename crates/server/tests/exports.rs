@@ -195,7 +195,10 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
     let l = link(&app, &zhao, "format=csv").await;
     let token = l.url.rsplit('/').next().unwrap();
     assert!(!stored.iter().any(|h| h == token));
-    let all: String = daohu_server::db::query_scalar("SELECT group_concat(detail) FROM audit_log")
+    let all: String = daohu_server::db::query_scalar(match daohu_server::db::dialect() {
+        daohu_server::db::Dialect::Sqlite => "SELECT group_concat(detail) FROM audit_log",
+        daohu_server::db::Dialect::Postgres => "SELECT string_agg(detail, ',') FROM audit_log",
+    })
         .fetch_one(&app.state.pool)
         .await
         .unwrap();

@@ -510,13 +510,20 @@ async fn ten_thousand_rows_import_in_one_go() {
 
     // all or nothing: a failure on the last row leaves no row behind
     let pool = &app.state.pool;
-    daohu_server::db::query(
-        "CREATE TRIGGER fail_last BEFORE INSERT ON households WHEN NEW.address = '新区9999号'
-         BEGIN SELECT RAISE(ABORT, 'test failure'); END",
-    )
-    .execute(pool)
-    .await
-    .unwrap();
+    let triggers: &[&str] = match daohu_server::db::dialect() {
+        daohu_server::db::Dialect::Sqlite => &["CREATE TRIGGER fail_last BEFORE INSERT ON households
+             WHEN NEW.address = '新区9999号' BEGIN SELECT RAISE(ABORT, 'test failure'); END"],
+        daohu_server::db::Dialect::Postgres => &[
+            "CREATE FUNCTION fail_last() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN IF NEW.address = '新区9999号' THEN RAISE EXCEPTION 'test failure'; END IF;
+             RETURN NEW; END; $$",
+            "CREATE TRIGGER fail_last BEFORE INSERT ON households
+             FOR EACH ROW EXECUTE FUNCTION fail_last()",
+        ],
+    };
+    for trigger in triggers {
+        sqlx::raw_sql(trigger).execute(pool).await.unwrap();
+    }
     let failed = import(
         &app,
         &zhao,
@@ -533,7 +540,10 @@ async fn ten_thousand_rows_import_in_one_go() {
         before,
         "nothing lands when a row fails"
     );
-    daohu_server::db::query("DROP TRIGGER fail_last")
+    daohu_server::db::query(match daohu_server::db::dialect() {
+        daohu_server::db::Dialect::Sqlite => "DROP TRIGGER fail_last",
+        daohu_server::db::Dialect::Postgres => "DROP TRIGGER fail_last ON households",
+    })
         .execute(pool)
         .await
         .unwrap();

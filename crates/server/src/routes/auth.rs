@@ -82,8 +82,10 @@ pub async fn auth_login(
     let limiter = LoginLimiter::new(&state.pool, &phone, &ip);
     limiter.check().await?;
 
-    let oversized =
-        phone.len() > MAX_CREDENTIAL_BYTES || request.password.len() > MAX_CREDENTIAL_BYTES;
+    // A NUL can be in no stored phone (and PostgreSQL refuses it as text): simply wrong.
+    let oversized = phone.len() > MAX_CREDENTIAL_BYTES
+        || request.password.len() > MAX_CREDENTIAL_BYTES
+        || phone.contains('\0');
     let row: Option<LoginRow> = if oversized {
         None
     } else {

@@ -333,9 +333,9 @@ async fn overdue(
                     (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id) AS last_visit_on,
                     g.rowid AS grid_order, h.rowid AS household_order
              FROM households h JOIN units g ON g.id = h.grid_id
-             WHERE g.path GLOB ? AND h.special_groups <> '[]')
+             WHERE g.path GLOB ? AND h.special_groups <> '[]') AS listed
          WHERE last_visit_on IS NULL OR last_visit_on < ?
-         ORDER BY last_visit_on, grid_order, household_order
+         ORDER BY last_visit_on NULLS FIRST, grid_order, household_order
          LIMIT {MAX_OVERDUE}"
     ))
     .bind(glob)

@@ -323,17 +323,21 @@ pub async fn verify(pool: &Pool, recorded: &[Visit]) -> Verdict {
         expected: expected.len(),
         ..Verdict::default()
     };
-    verdict.integrity = daohu_server::db::query_scalar("PRAGMA integrity_check")
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    verdict.integrity = match daohu_server::db::dialect() {
+        daohu_server::db::Dialect::Sqlite => daohu_server::db::query_scalar("PRAGMA integrity_check")
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        // PostgreSQL checks its pages itself (and has no such statement).
+        daohu_server::db::Dialect::Postgres => "ok".to_string(),
+    };
     (verdict.rows, verdict.distinct_ids) =
         daohu_server::db::query_as("SELECT COUNT(*), COUNT(DISTINCT id) FROM visits")
             .fetch_one(pool)
             .await
             .unwrap();
     verdict.duplicated = daohu_server::db::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT id FROM visits GROUP BY id HAVING COUNT(*) > 1)",
+        "SELECT COUNT(*) FROM (SELECT id FROM visits GROUP BY id HAVING COUNT(*) > 1) AS twice",
     )
     .fetch_one(pool)
     .await
