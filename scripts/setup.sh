@@ -31,6 +31,8 @@ command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need_apt+=(fonts-noto-cjk)
 # Roster import and export tests open real spreadsheets with LibreOffice.
 command -v soffice >/dev/null || need_apt+=(libreoffice-calc-nogui)
+# The server suite runs a second time against a real PostgreSQL server (scripts/pg.sh).
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, then runs every test —
-# domain and server (in-process, real SQLite), the release build of the app with
+# domain and server (in-process, real SQLite, then real PostgreSQL), the release build of the app with
 # its size budget, and the browser tests in headless Chromium against the real server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/tests/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
-echo "== domain and server tests"
+echo "== domain and server tests (SQLite)"
 cargo test -p daohu-domain -p daohu-server
 cargo test -p daohu --lib
+
+echo "== server tests again, on PostgreSQL (a throwaway server on loopback)"
+pg_dir=$(mktemp -d /tmp/daohu-test-pg.XXXXXX)
+trap 'scripts/pg.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
+pg_url=$(scripts/pg.sh start "$pg_dir" "${DAOHU_TEST_PG_PORT:-54330}")
+DAOHU_TEST_POSTGRES="$pg_url" cargo test -p daohu-server
 
 echo "== the domain crate builds for the phone (wasm32)"
 cargo build -p daohu-domain --target wasm32-unknown-unknown

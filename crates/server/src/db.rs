@@ -282,14 +282,20 @@ pub fn test_postgres() -> Option<String> {
 /// A new, empty, migrated database for one test: a SQLite file in `dir`, or a new
 /// database on the server `DAOHU_TEST_POSTGRES` names.
 pub async fn test_database(dir: &Path) -> Result<Pool, sqlx::Error> {
+    connect(&test_database_url(dir).await?).await
+}
+
+/// The URL of a new, empty database for one test (not yet migrated): a SQLite
+/// file in `dir`, or a new database on the server `DAOHU_TEST_POSTGRES` names.
+pub async fn test_database_url(dir: &Path) -> Result<String, sqlx::Error> {
     match test_postgres() {
-        None => connect_file(&dir.join("daohu.sqlite3")).await,
+        None => Ok(file_url(&dir.join("daohu.sqlite3"))),
         Some(base) => {
             let name = format!("daohu_test_{}", uuid::Uuid::new_v4().simple());
             let admin = sqlx::PgPool::connect(&base).await?;
             admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
             admin.close().await;
-            connect(&with_database(&base, &name)).await
+            Ok(with_database(&base, &name))
         }
     }
 }
