@@ -18,6 +18,8 @@
 //! `cargo run --release -p daohu-server --example scale_bench -- [--households N]
 //! [--visits N] [--phones 200] [--batch 20] [--batches-per-phone 5]`
 //! (`BENCH_DB=path` keeps the database for a look with sqlite3.)
+//! `--database-url postgres://…` runs it all on PostgreSQL instead (the database
+//! named must be empty; `scripts/scale-bench.sh` starts a throwaway server).
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -39,6 +41,7 @@ struct Args {
     phones: usize,
     batch: usize,
     batches_per_phone: usize,
+    database_url: Option<String>,
 }
 
 fn args() -> Args {
@@ -49,9 +52,14 @@ fn args() -> Args {
         phones: 200,
         batch: 20,
         batches_per_phone: 5,
+        database_url: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--database-url" {
+            a.database_url = it.next();
+            continue;
+        }
         let value: usize = it
             .next()
             .and_then(|v| v.replace('_', "").parse().ok())
@@ -146,7 +154,7 @@ fn phone_batches(rng: &mut ScaleRng, phone: &ScaleAccount, ids: &CountyIds, batc
 
 async fn direct_raw(pool: &daohu_server::db::Pool, user: &daohu_server::AuthUser, batch: &SyncBatch) {
     let now = db::now();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    let mut tx = db::begin_write(pool).await.unwrap();
     daohu_server::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await.unwrap();
     for visit in &batch.visits {
         let body = serde_json::to_string(visit).unwrap();
@@ -186,7 +194,7 @@ async fn direct_raw(pool: &daohu_server::db::Pool, user: &daohu_server::AuthUser
 
 async fn direct_store(pool: &daohu_server::db::Pool, user: &daohu_server::AuthUser, batch: &SyncBatch) {
     let now = db::now();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    let mut tx = db::begin_write(pool).await.unwrap();
     daohu_server::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await.unwrap();
     let receipts = daohu_server::routes::sync::store_visits(&mut tx, user, batch.device_id, &batch.visits, now)
         .await
@@ -204,6 +212,13 @@ async fn direct_store(pool: &daohu_server::db::Pool, user: &daohu_server::AuthUs
 }
 
 async fn plan(conn: &mut daohu_server::db::Conn, sql: &str, args: sqlx::any::AnyArguments<'static>) -> String {
+    if db::dialect() == db::Dialect::Postgres {
+        let rows: Vec<String> = sqlx::query_scalar_with(&db::owned_sql(format!("EXPLAIN {sql}")), args)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        return rows.iter().map(|r| r.trim()).collect::<Vec<_>>().join(" | ");
+    }
     let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as_with(&format!("EXPLAIN QUERY PLAN {sql}"), args)
         .fetch_all(&mut *conn)
         .await
@@ -234,13 +249,28 @@ async fn main() {
     let path = std::env::var_os("BENCH_DB")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| dir.path().join("scale.sqlite3"));
-    let _ = std::fs::remove_file(&path);
-    let pool = db::connect_file(&path).await.unwrap();
+    let pool = match &a.database_url {
+        Some(url) => db::connect(url).await.unwrap(),
+        None => {
+            let _ = std::fs::remove_file(&path);
+            db::connect_file(&path).await.unwrap()
+        }
+    };
+    println!("database: {:?}", db::dialect());
     let ids = scale::generate_county(&pool, &spec).await.unwrap();
-    daohu_server::db::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
+    let bytes: i64 = match db::dialect() {
+        db::Dialect::Sqlite => {
+            daohu_server::db::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
+            std::fs::metadata(&path).map(|m| m.len() as i64).unwrap_or(0)
+        }
+        db::Dialect::Postgres => daohu_server::db::query_scalar("SELECT pg_database_size(current_database())")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+    };
     println!(
         "database: {:.0} MB ({} households, {} members and grid leaders, {} visits, {} problems, {} activities)",
-        std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6,
+        bytes as f64 / 1e6,
         ids.households.len(),
         ids.members.len(),
         ids.visits,
@@ -467,7 +497,7 @@ async fn main() {
         ("visits+visited", "SELECT COUNT(*), COUNT(DISTINCT v.household_id) FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ?", vec![&glob, &f, &l]),
         ("weekly", "SELECT v.visited_on, COUNT(*) FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ? GROUP BY v.visited_on", vec![&glob, &f, &l]),
         ("idle", "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0 AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.member_id = m.id AND v.visited_on BETWEEN ? AND ?) ORDER BY u.rowid, m.rowid", vec![&glob, &f, &l]),
-        ("overdue", "SELECT * FROM (SELECT h.id, h.head_name, (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id) AS last_visit_on, g.rowid AS grid_order, h.rowid AS household_order FROM households h JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND json_array_length(h.special_groups) > 0) WHERE last_visit_on IS NULL OR last_visit_on < ? ORDER BY last_visit_on, grid_order, household_order LIMIT 200", vec![&glob, &l]),
+        ("overdue", "SELECT * FROM (SELECT h.id, h.head_name, (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id) AS last_visit_on, g.rowid AS grid_order, h.rowid AS household_order FROM households h JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND h.special_groups <> '[]') AS listed WHERE last_visit_on IS NULL OR last_visit_on < ? ORDER BY last_visit_on NULLS FIRST, grid_order, household_order LIMIT 200", vec![&glob, &l]),
         ("stale devices", "SELECT d.device_id, m.name, d.last_sync_at FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND d.last_sync_at < ? ORDER BY d.last_sync_at, d.device_id", vec![&glob, &l]),
     ];
     for (label, sql, values) in dash {
@@ -475,7 +505,7 @@ async fn main() {
         let mut times = Vec::new();
         for _ in 0..3 {
             let t = Instant::now();
-            sqlx::query_with(sql, binds(&values)).fetch_all(&mut *conn).await.unwrap();
+            sqlx::query_with(db::sql(sql), binds(&values)).fetch_all(&mut *conn).await.unwrap();
             times.push(t.elapsed().as_secs_f64());
         }
         println!(
