@@ -5,6 +5,7 @@
 //!
 //! `cargo run --release -p daohu-server --example export_bench -- 100000 [csv,jsonl,xlsx]`
 //! (`-` as the format list measures the log and dashboard only).
+//! `DATABASE_URL=postgres://…` (an empty database) runs it on PostgreSQL instead.
 
 use std::time::Instant;
 
@@ -219,11 +220,21 @@ async fn main() {
     let path = std::env::var_os("BENCH_DB")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| dir.path().join("bench.sqlite3"));
-    let _ = std::fs::remove_file(&path);
-    let pool = db::connect_file(&path).await.unwrap();
+    let pool = match std::env::var("DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => db::connect(&url).await.unwrap(),
+        _ => {
+            let _ = std::fs::remove_file(&path);
+            db::connect_file(&path).await.unwrap()
+        }
+    };
+    println!("database: {:?}", db::dialect());
     seed_demo(&pool).await.unwrap();
     generate(&pool, n).await;
-    daohu_server::db::query("PRAGMA optimize").execute(&pool).await.unwrap();
+    let analyze = match db::dialect() {
+        db::Dialect::Sqlite => "PRAGMA optimize",
+        db::Dialect::Postgres => "ANALYZE",
+    };
+    daohu_server::db::query(analyze).execute(&pool).await.unwrap();
 
     let state = AppState::new(pool.clone(), Settings::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
