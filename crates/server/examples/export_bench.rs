@@ -268,16 +268,21 @@ async fn main() {
     let query = daohu_server::visit_log::LogQuery::new(&mut conn, &subtree, &Default::default())
         .await
         .unwrap();
-    let sql = query.rows_sql(None);
-    let plan: Vec<(i64, i64, i64, String)> =
-        sqlx::query_as_with(&format!("EXPLAIN QUERY PLAN {sql}"), query.arguments())
+    let sql = db::owned_sql(query.rows_sql(None));
+    let plan: Vec<String> = if db::dialect() == db::Dialect::Postgres {
+        sqlx::query_scalar_with(&format!("EXPLAIN {sql}"), query.arguments())
             .fetch_all(&mut *conn)
             .await
-            .unwrap();
-    println!(
-        "export query plan: {}",
-        plan.iter().map(|p| p.3.as_str()).collect::<Vec<_>>().join(" | ")
-    );
+            .unwrap()
+    } else {
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as_with(&format!("EXPLAIN QUERY PLAN {sql}"), query.arguments())
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        rows.into_iter().map(|r| r.3).collect()
+    };
+    println!("export query plan: {}", plan.iter().map(|p| p.trim()).collect::<Vec<_>>().join(" | "));
     {
         use futures_util::TryStreamExt;
         let t = Instant::now();
