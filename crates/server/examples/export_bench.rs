@@ -268,7 +268,7 @@ async fn main() {
     let query = daohu_server::visit_log::LogQuery::new(&mut conn, &subtree, &Default::default())
         .await
         .unwrap();
-    let sql = db::owned_sql(query.rows_sql(None));
+    let sql = query.rows_sql(None);
     let plan: Vec<String> = if db::dialect() == db::Dialect::Postgres {
         sqlx::query_scalar_with(&format!("EXPLAIN {sql}"), query.arguments())
             .fetch_all(&mut *conn)

@@ -486,10 +486,11 @@ impl ActivityQuery {
         if after {
             conditions.push("(a.date, a.start_time, a.id) < (?, ?, ?)".into());
         }
-        format!(
+        // Rewritten here for the database in use (it carries the page's limit).
+        crate::db::owned_sql(format!(
             "SELECT {SUMMARY_COLUMNS} FROM {SUMMARY_FROM} WHERE {} ORDER BY {ORDER} LIMIT {limit}",
             conditions.join(" AND ")
-        )
+        ))
     }
 
     fn arguments(&self, after: Option<&Cursor>) -> AnyArguments<'static> {
@@ -513,7 +514,7 @@ impl ActivityQuery {
         after: Option<&Cursor>,
         limit: u32,
     ) -> Result<Vec<Loaded>, AppError> {
-        let rows: Vec<RawActivity> = sqlx::query_as_with(&crate::db::owned_sql(self.sql(after.is_some(), limit)), self.arguments(after))
+        let rows: Vec<RawActivity> = sqlx::query_as_with(&self.sql(after.is_some(), limit), self.arguments(after))
             .fetch_all(conn)
             .await?;
         rows.into_iter().map(RawActivity::load).collect()

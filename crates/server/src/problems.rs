@@ -384,7 +384,7 @@ async fn store_event(
              WHERE m.id = ? AND u.path GLOB ?",
         )
         .bind(to.to_string())
-        .bind(crate::db::dialect().prefix_pattern(&user.unit_path))
+        .bind(crate::scope::Subtree { path: user.unit_path.clone() }.glob())
         .fetch_optional(&mut *conn)
         .await?;
         match disabled {

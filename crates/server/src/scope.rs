@@ -197,7 +197,7 @@ impl Reach {
             },
             Role::Volunteer => Reach::Nothing,
             Role::VillageCoordinator | Role::TownshipCoordinator | Role::CountyCoordinator => {
-                Reach::Subtree(crate::db::dialect().prefix_pattern(&user.unit_path))
+                Reach::Subtree(Subtree { path: user.unit_path.clone() }.glob())
             }
         }
     }

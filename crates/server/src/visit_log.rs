@@ -194,12 +194,13 @@ impl LogQuery {
     }
 
     /// `SELECT COUNT(*)` of every matching visit.
+    /// (In the spelling of the database in use, like [`LogQuery::rows_sql`].)
     pub fn count_sql(&self) -> String {
-        format!(
+        crate::db::owned_sql(format!(
             "SELECT COUNT(*) FROM {} WHERE {}",
             self.filter_from(),
             self.where_sql()
-        )
+        ))
     }
 
     /// The matching rows, newest first, `limit`/`offset` applied when given.
@@ -224,7 +225,8 @@ impl LogQuery {
         } else {
             self.filter_from()
         };
-        format!(
+        // Rewritten here for the database in use (it carries the page's numbers).
+        crate::db::owned_sql(format!(
             "SELECT {LOG_COLUMNS}
              FROM (SELECT v.id AS vid FROM {from}
                    WHERE {}
@@ -235,7 +237,7 @@ impl LogQuery {
              CROSS JOIN units vil ON vil.id = g.parent_id
              CROSS JOIN members m ON m.id = v.member_id",
             self.where_sql()
-        )
+        ))
     }
 
     /// The bound values, in order.

@@ -529,7 +529,7 @@ async fn read_rows(
     // Rows are read as the download is written: on SQLite one statement stepped row
     // by row, on PostgreSQL one portal whose rows arrive as they are taken (the
     // server waits on the socket), so memory stays flat for a million rows.
-    let sql = crate::db::owned_sql(query.rows_sql(None));
+    let sql = query.rows_sql(None);
     let mut rows =
         sqlx::query_as_with::<_, RawLogRow, _>(&sql, query.arguments()).fetch(&mut *conn);
     while let Some(raw) = rows.try_next().await? {

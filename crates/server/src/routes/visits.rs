@@ -45,11 +45,11 @@ pub async fn visits_list(
     // One read transaction: the page and the total come from the same moment.
     let mut tx = state.pool.begin().await?;
     let query = LogQuery::new(&mut tx, &subtree, &filter).await?;
-    let total: i64 = sqlx::query_scalar_with(&crate::db::owned_sql(query.count_sql()), query.arguments())
+    let total: i64 = sqlx::query_scalar_with(&query.count_sql(), query.arguments())
         .fetch_one(&mut *tx)
         .await?;
     let raw: Vec<RawLogRow> =
-        sqlx::query_as_with(&crate::db::owned_sql(query.rows_sql(Some((limit, offset)))), query.arguments())
+        sqlx::query_as_with(&query.rows_sql(Some((limit, offset))), query.arguments())
             .fetch_all(&mut *tx)
             .await?;
     tx.commit().await?;
