@@ -34,6 +34,12 @@ impl Subtree {
         crate::db::dialect().prefix_pattern(&self.path)
     }
 
+    /// The id of the top unit: the last one in its path (ids are 36 characters).
+    pub fn unit_id(&self) -> &str {
+        let end = self.path.len().saturating_sub(1);
+        self.path.get(end.saturating_sub(36)..end).unwrap_or_default()
+    }
+
     /// Whether a unit with this path is inside.
     pub fn contains(&self, unit_path: &str) -> bool {
         unit_path.starts_with(&self.path)
@@ -457,6 +463,8 @@ mod tests {
         assert!(v.starts_with(&c) && v.ends_with(&format!("{village}/")));
         let s = Subtree { path: c.clone() };
         assert!(s.contains(&v) && s.contains(&c));
+        assert_eq!(s.unit_id(), county.to_string());
+        assert_eq!(Subtree { path: v.clone() }.unit_id(), village.to_string());
         assert!(!Subtree { path: v }.contains(&c));
         assert_eq!(s.glob(), crate::db::dialect().prefix_pattern(&c));
     }

@@ -79,6 +79,17 @@ pub struct LogQuery {
     narrow: bool,
     /// The text search reads the member's name.
     needs_member: bool,
+    /// The filter names only a unit and dates: the count is a sum of that unit's
+    /// daily tallies (`visit_days`) instead of a count of its visits.
+    tally: Option<Tally>,
+}
+
+/// A unit and a period whose visits [`LogQuery::count`] sums from `visit_days`.
+#[derive(Clone, Debug)]
+struct Tally {
+    unit_id: String,
+    from: String,
+    to: String,
 }
 
 impl LogQuery {
@@ -91,12 +102,12 @@ impl LogQuery {
     ) -> Result<LogQuery, AppError> {
         let mut conditions = Vec::new();
         let mut binds = Vec::new();
-        let glob = match filter.unit_id {
-            Some(id) => Subtree {
-                path: scope::unit(conn, subtree, id).await?.path,
+        let (unit_id, glob) = match filter.unit_id {
+            Some(id) => {
+                let path = scope::unit(conn, subtree, id).await?.path;
+                (id.to_string(), Subtree { path }.glob())
             }
-            .glob(),
-            None => subtree.glob(),
+            None => (subtree.unit_id().to_string(), subtree.glob()),
         };
         conditions.push("g.path GLOB ?".to_string());
         binds.push(glob);
@@ -172,11 +183,22 @@ impl LogQuery {
         }
         let narrow = filter.member_id.is_some() || filter.household_id.is_some();
         let needs_member = conditions.iter().any(|c| c.contains("m.name"));
+        let only_unit_and_dates = !narrow
+            && filter.state.is_none()
+            && filter.group.is_none()
+            && !needs_member;
+        // Dates are ISO text, so these bounds hold every day there is.
+        let tally = only_unit_and_dates.then(|| Tally {
+            unit_id,
+            from: filter.from.map_or_else(|| "0000-00-00".into(), |d| d.to_string()),
+            to: filter.to.map_or_else(|| "9999-99-99".into(), |d| d.to_string()),
+        });
         Ok(LogQuery {
             conditions,
             binds,
             narrow,
             needs_member,
+            tally,
         })
     }
 
@@ -190,6 +212,30 @@ impl LogQuery {
             format!("{FILTER_FROM}\n    JOIN members m ON m.id = v.member_id")
         } else {
             FILTER_FROM.to_string()
+        }
+    }
+
+    /// How many visits match, and the values to bind: from the unit's daily
+    /// tallies when the filter names only a unit and dates, else [`LogQuery::count_sql`].
+    pub fn count(&self) -> (String, AnyArguments<'static>) {
+        match &self.tally {
+            Some(t) => {
+                use sqlx::Arguments;
+                let mut args = AnyArguments::default();
+                for b in [&t.unit_id, &t.from, &t.to] {
+                    // Strings always encode.
+                    let _ = args.add(b.clone());
+                }
+                (
+                    crate::db::sql(
+                        "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM visit_days
+                         WHERE unit_id = ? AND day BETWEEN ? AND ?",
+                    )
+                    .to_string(),
+                    args,
+                )
+            }
+            None => (self.count_sql(), self.arguments()),
         }
     }
 

@@ -389,6 +389,44 @@ async fn scalar(app: &TestApp, sql: &str, binds: &[String]) -> i64 {
     q.fetch_one(&app.state.pool).await.unwrap()
 }
 
+/// The daily tallies and each household's latest visit are what the visits say
+/// (worked out here through parent links, not paths).
+async fn assert_tallies(app: &TestApp) {
+    let pool = &app.state.pool;
+    let expected: Vec<(String, String, i64)> = daohu_server::db::query_as(
+        "WITH RECURSIVE up(grid, unit) AS (
+             SELECT id, id FROM units WHERE kind = 'grid'
+             UNION ALL SELECT up.grid, u.parent_id FROM up JOIN units u ON u.id = up.unit
+                       WHERE u.parent_id IS NOT NULL)
+         SELECT up.unit, v.visited_on, COUNT(*) FROM visits v
+         JOIN households h ON h.id = v.household_id JOIN up ON up.grid = h.grid_id
+         GROUP BY up.unit, v.visited_on ORDER BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let got: Vec<(String, String, i64)> = daohu_server::db::query_as(
+        "SELECT unit_id, day, visits FROM visit_days WHERE visits <> 0 ORDER BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(!expected.is_empty());
+    if got != expected {
+        let missing: Vec<_> = expected.iter().filter(|r| !got.contains(r)).take(5).collect();
+        let extra: Vec<_> = got.iter().filter(|r| !expected.contains(r)).take(5).collect();
+        panic!("visit_days differ from the visits: missing {missing:?}, extra {extra:?}");
+    }
+    let wrong = scalar(
+        app,
+        "SELECT COUNT(*) FROM households h WHERE h.last_visit_on IS DISTINCT FROM
+             (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id)",
+        &[],
+    )
+    .await;
+    assert_eq!(wrong, 0, "households whose last_visit_on is not their latest visit");
+}
+
 /// Grid ids under a unit, by walking parent links (not paths).
 async fn grids_under(app: &TestApp, unit: Uuid) -> Vec<String> {
     daohu_server::db::query_scalar(
@@ -607,6 +645,53 @@ async fn dashboard_figures_match_the_database() {
         }
         check_dashboard(app, &zhao, village_id(), from, to).await;
         check_dashboard(app, &zhao, grid_id(1), from, to).await;
+    }
+    assert_tallies(app).await;
+    // Households moved to a grid of the other village take their visits along:
+    // the daily tallies follow, and every figure still matches the visits.
+    let movers: Vec<(String, String)> = daohu_server::db::query_as(
+        "SELECT h.id, h.grid_id FROM households h
+         WHERE EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id) ORDER BY h.id LIMIT 5",
+    )
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(movers.len(), 5);
+    for (id, grid) in &movers {
+        let to = if *grid == grid_id(4).to_string() { grid_id(3) } else { grid_id(4) };
+        let answer = app
+            .call(
+                Method::PATCH,
+                &format!("/api/households/{id}"),
+                Some(&wu),
+                Some(serde_json::json!({ "grid_id": to })),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json());
+    }
+    assert_tallies(app).await;
+    for (from, to) in [(d(2026, 1, 1), d(2026, 3, 31)), (d(2026, 1, 20), d(2026, 1, 23))] {
+        for unit in [county_id(), village_id(), second_village_id(), grid_id(3), grid_id(4)] {
+            check_dashboard(app, &sun_or_wu(unit, &sun, &wu), unit, from, to).await;
+            // The log's total for a unit and dates comes from the same tallies.
+            let answer = app
+                .call(
+                    Method::GET,
+                    &format!("/api/visits?unit_id={unit}&from={from}&to={to}&limit=1"),
+                    Some(&wu),
+                    None,
+                )
+                .await;
+            assert_eq!(answer.status, StatusCode::OK);
+            let page: VisitLogPage = serde_json::from_slice(&answer.body).unwrap();
+            let grids = in_list(&grids_under(app, unit).await);
+            let sql = format!(
+                "SELECT COUNT(*) FROM visits WHERE visited_on BETWEEN ? AND ?
+                 AND household_id IN (SELECT id FROM households WHERE grid_id IN ({grids}))"
+            );
+            let expected = scalar(app, &sql, &[from.to_string(), to.to_string()]).await;
+            assert_eq!(page.total, u64::try_from(expected).unwrap(), "{unit} {from}..{to}");
+        }
     }
     // Defaults: the caller's unit and the 30 days up to today.
     let dash = dashboard(app, &zhao, "").await;

@@ -120,25 +120,30 @@ pub async fn dashboard_get(
     .glob();
     let (from_s, to_s) = (from.to_string(), to.to_string());
 
-    let households: i64 = crate::db::query_scalar(
-        "SELECT COUNT(*) FROM households h JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ?",
+    // Any visit of the unit dated after the period? If none, a household was
+    // visited in the period exactly when its latest visit is on or after `from`.
+    let later: i64 = crate::db::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM visit_days
+                               WHERE unit_id = ? AND day > ? AND visits > 0 LIMIT 1) AS later",
     )
-    .bind(&glob)
+    .bind(unit.id.to_string())
+    .bind(&to_s)
     .fetch_one(&mut *tx)
     .await?;
-    let (visits, visited): (i64, i64) = crate::db::query_as(
-        "SELECT COUNT(*), COUNT(DISTINCT v.household_id)
-         FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id
-         WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ?",
+    let visits: i64 = crate::db::query_scalar(
+        "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM visit_days
+         WHERE unit_id = ? AND day BETWEEN ? AND ?",
     )
-    .bind(&glob)
+    .bind(unit.id.to_string())
     .bind(&from_s)
     .bind(&to_s)
     .fetch_one(&mut *tx)
     .await?;
 
-    let coverage = coverage(&mut tx, &unit, &glob, &from_s, &to_s).await?;
-    let weekly = weekly(&mut tx, &glob, from, to).await?;
+    let coverage = coverage(&mut tx, &unit, &glob, &from_s, &to_s, later == 0).await?;
+    let households: i64 = coverage.iter().map(|c| i64::from(c.households)).sum();
+    let visited: i64 = coverage.iter().map(|c| i64::from(c.visited)).sum();
+    let weekly = weekly(&mut tx, &unit, from, to).await?;
     let overdue_special = overdue(&mut tx, &glob, to).await?;
 
     let idle: Vec<(String, String, String)> = crate::db::query_as(
@@ -204,13 +209,18 @@ pub async fn dashboard_get(
     }))
 }
 
-/// One row per unit directly below `unit` (a grid: the grid itself), in creation order.
+/// One row per unit directly below `unit` (a grid: the grid itself), in creation
+/// order. `since_from` says no visit of the unit is dated after `to`, so a
+/// household was visited in the period exactly when its latest visit is on or
+/// after `from` (one pass over the households, whatever the number of visits);
+/// otherwise the period's visits are read.
 async fn coverage(
     conn: &mut Conn,
     unit: &UnitRow,
     glob: &str,
     from: &str,
     to: &str,
+    since_from: bool,
 ) -> Result<Vec<CoverageRow>, AppError> {
     let children: Vec<(String, String, String)> = if unit.kind == UnitKind::Grid {
         vec![(
@@ -231,30 +241,36 @@ async fn coverage(
     } else {
         unit.path.len()
     } + 1;
-    let households: HashMap<String, i64> = crate::db::query_as(
-        "SELECT substr(g.path, CAST(? AS INTEGER), 36) AS child, COUNT(*)
-         FROM households h JOIN units g ON g.id = h.grid_id
+    let per_child: Vec<(String, i64, i64)> = crate::db::query_as(
+        "SELECT substr(g.path, CAST(? AS INTEGER), 36) AS child, COUNT(*),
+                COUNT(CASE WHEN h.last_visit_on >= ? THEN 1 END)
+         FROM units g JOIN households h ON h.grid_id = g.id
          WHERE g.path GLOB ? GROUP BY child",
     )
     .bind(child_at as i64)
-    .bind(glob)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect();
-    let visited: HashMap<String, i64> = crate::db::query_as(
-        "SELECT substr(g.path, CAST(? AS INTEGER), 36) AS child, COUNT(DISTINCT v.household_id)
-         FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id
-         WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ? GROUP BY child",
-    )
-    .bind(child_at as i64)
-    .bind(glob)
     .bind(from)
-    .bind(to)
+    .bind(glob)
     .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .collect();
+    .await?;
+    let households: HashMap<String, i64> =
+        per_child.iter().map(|(c, n, _)| (c.clone(), *n)).collect();
+    let visited: HashMap<String, i64> = if since_from {
+        per_child.into_iter().map(|(c, _, v)| (c, v)).collect()
+    } else {
+        crate::db::query_as(
+            "SELECT substr(g.path, CAST(? AS INTEGER), 36) AS child, COUNT(DISTINCT v.household_id)
+             FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id
+             WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ? GROUP BY child",
+        )
+        .bind(child_at as i64)
+        .bind(glob)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect()
+    };
     children
         .into_iter()
         .map(|(id, name, kind)| {
@@ -269,23 +285,18 @@ async fn coverage(
         .collect()
 }
 
-/// Visits per week, every week from the one holding `from` to the one holding `to`.
+/// Visits per week, every week from the one holding `from` to the one holding `to`
+/// (from the unit's daily tallies: at most one row a day, whatever the unit).
 async fn weekly(
     conn: &mut Conn,
-    glob: &str,
+    unit: &UnitRow,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<WeekCount>, AppError> {
-    // CROSS JOIN fixes the order: from the scope's grids to their households to
-    // their visits (index visits_household). Left to itself SQLite walked every
-    // visit of the period whatever the scope: 9 s for one village in a county of
-    // a million visits, 4 ms this way (NOTES-server.md, "County scale").
     let per_day: Vec<(String, i64)> = crate::db::query_as(
-        "SELECT v.visited_on, COUNT(*)
-         FROM units g CROSS JOIN households h ON h.grid_id = g.id CROSS JOIN visits v ON v.household_id = h.id
-         WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ? GROUP BY v.visited_on",
+        "SELECT day, visits FROM visit_days WHERE unit_id = ? AND day BETWEEN ? AND ?",
     )
-    .bind(glob)
+    .bind(unit.id.to_string())
     .bind(from.to_string())
     .bind(to.to_string())
     .fetch_all(&mut *conn)
@@ -327,15 +338,15 @@ async fn overdue(
     to: NaiveDate,
 ) -> Result<Vec<OverdueHousehold>, AppError> {
     let limit = (to - Duration::days(SPECIAL_INTERVAL_DAYS)).to_string();
+    // `last_visit_on` is the household's latest visit ever (kept by a trigger);
+    // the partial index on it walks special-group households oldest first.
     let rows: Vec<OverdueRow> = crate::db::query_as(&format!(
-        "SELECT * FROM (
-             SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups,
-                    (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id) AS last_visit_on,
-                    g.rowid AS grid_order, h.rowid AS household_order
-             FROM households h JOIN units g ON g.id = h.grid_id
-             WHERE g.path GLOB ? AND h.special_groups <> '[]') AS listed
-         WHERE last_visit_on IS NULL OR last_visit_on < ?
-         ORDER BY last_visit_on NULLS FIRST, grid_order, household_order
+        "SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups,
+                h.last_visit_on
+         FROM households h JOIN units g ON g.id = h.grid_id
+         WHERE g.path GLOB ? AND h.special_groups <> '[]'
+           AND (h.last_visit_on IS NULL OR h.last_visit_on < ?)
+         ORDER BY h.last_visit_on NULLS FIRST, g.rowid, h.rowid
          LIMIT {MAX_OVERDUE}"
     ))
     .bind(glob)

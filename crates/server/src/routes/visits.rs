@@ -45,7 +45,8 @@ pub async fn visits_list(
     // One read transaction: the page and the total come from the same moment.
     let mut tx = state.pool.begin().await?;
     let query = LogQuery::new(&mut tx, &subtree, &filter).await?;
-    let total: i64 = sqlx::query_scalar_with(&query.count_sql(), query.arguments())
+    let (count_sql, count_args) = query.count();
+    let total: i64 = sqlx::query_scalar_with(&count_sql, count_args)
         .fetch_one(&mut *tx)
         .await?;
     let raw: Vec<RawLogRow> =

@@ -1,0 +1,75 @@
+-- Figures the dashboards and the visit log read at county scale, kept by triggers
+-- so every way a visit is written (upload, file import, seed, benchmark) keeps them.
+-- Checked against the visits themselves by tests/tallies.rs.
+
+-- The date of each household's latest visit ever (NULL: never visited). The
+-- dashboard's "overdue" list reads it instead of the household's visits, and
+-- "households visited since D" is `last_visit_on >= D` whenever no visit of the
+-- unit is dated after the period (visit_days below says so).
+ALTER TABLE households ADD COLUMN last_visit_on TEXT;
+UPDATE households SET last_visit_on =
+    (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = households.id);
+CREATE INDEX households_grid_last_visit ON households(grid_id, last_visit_on);
+CREATE INDEX households_special_last_visit ON households(last_visit_on)
+    WHERE special_groups <> '[]';
+
+-- Visits per unit per day, for the unit and every unit above it: a county's year
+-- is at most 366 rows instead of a million visits. The units of a grid's path are
+-- cut from the path itself ('/<county>/<township>/<village>/<grid>/', ids of 36
+-- characters), so the trigger reads no other unit.
+CREATE TABLE visit_days (
+    unit_id TEXT NOT NULL REFERENCES units(id),
+    day     TEXT NOT NULL,
+    visits  INTEGER NOT NULL,
+    PRIMARY KEY (unit_id, day)
+) WITHOUT ROWID;
+
+INSERT INTO visit_days (unit_id, day, visits)
+SELECT substr(g.path, 2 + k.k * 37, 36), v.visited_on, COUNT(*)
+FROM visits v
+JOIN households h ON h.id = v.household_id
+JOIN units g ON g.id = h.grid_id
+JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
+  ON length(g.path) >= 1 + (k.k + 1) * 37
+GROUP BY 1, 2;
+
+CREATE TRIGGER visits_tally AFTER INSERT ON visits
+BEGIN
+    UPDATE households SET last_visit_on = NEW.visited_on
+    WHERE id = NEW.household_id
+      AND (last_visit_on IS NULL OR last_visit_on < NEW.visited_on);
+    INSERT INTO visit_days (unit_id, day, visits)
+    SELECT substr(g.path, 2 + k.k * 37, 36), NEW.visited_on, 1
+    FROM households h
+    JOIN units g ON g.id = h.grid_id
+    JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
+      ON length(g.path) >= 1 + (k.k + 1) * 37
+    WHERE h.id = NEW.household_id
+    ON CONFLICT (unit_id, day) DO UPDATE SET visits = visits + 1;
+END;
+
+-- A household moved to another grid takes its visits with it (the log and the
+-- dashboards count visits where the household is now).
+CREATE TRIGGER households_move_tally AFTER UPDATE OF grid_id ON households
+WHEN OLD.grid_id <> NEW.grid_id
+BEGIN
+    UPDATE visit_days SET visits = visits -
+        (SELECT COUNT(*) FROM visits v
+         WHERE v.household_id = NEW.id AND v.visited_on = visit_days.day)
+    WHERE day IN (SELECT visited_on FROM visits WHERE household_id = NEW.id)
+      AND unit_id IN (
+        SELECT substr(g.path, 2 + k.k * 37, 36)
+        FROM units g
+        JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
+          ON length(g.path) >= 1 + (k.k + 1) * 37
+        WHERE g.id = OLD.grid_id);
+    INSERT INTO visit_days (unit_id, day, visits)
+    SELECT substr(g.path, 2 + k.k * 37, 36), v.visited_on, COUNT(*)
+    FROM visits v
+    JOIN units g ON g.id = NEW.grid_id
+    JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
+      ON length(g.path) >= 1 + (k.k + 1) * 37
+    WHERE v.household_id = NEW.id
+    GROUP BY 1, 2
+    ON CONFLICT (unit_id, day) DO UPDATE SET visits = visits + excluded.visits;
+END;
