@@ -138,6 +138,17 @@ impl SectionState {
     pub const ALL: [SectionState; 3] =
         [SectionState::Done, SectionState::NotApplicable, SectionState::NextTime];
 
+    /// Position in [`SectionState::ALL`], 0 to 2.
+    pub fn index(self) -> usize {
+        SectionState::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+
+    /// The bit a stored visit sets for `kind` ending in this state
+    /// (`3 × section + state`; the server's `section_state_bits` table lists the same).
+    pub fn bit(self, kind: SectionKind) -> i64 {
+        1 << (3 * kind.index() + self.index())
+    }
+
     pub fn label_zh(self) -> &'static str {
         match self {
             SectionState::Done => "已完成",
@@ -390,6 +401,15 @@ pub(crate) mod tests {
             keys.dedup();
             assert_eq!(keys.len(), items.len(), "{k:?} has duplicate keys");
             assert_eq!(SectionKind::ALL[k.index()], k);
+            for st in SectionState::ALL {
+                assert_eq!(SectionState::ALL[st.index()], st);
+                // Fifteen distinct bits, one per section and state.
+                let others = SectionKind::ALL
+                    .iter()
+                    .flat_map(|k2| SectionState::ALL.map(|s2| (*k2, s2)))
+                    .filter(|&(k2, s2)| (k2, s2) != (k, st));
+                assert!(others.into_iter().all(|(k2, s2)| s2.bit(k2) & st.bit(k) == 0));
+            }
         }
     }
 

@@ -436,6 +436,8 @@ async fn main() {
     let month = last - Duration::days(29);
     let year = format!("from={first}&to={last}");
     let recent = format!("from={month}&to={last}");
+    // Ends before the data does: households visited are counted from the visits.
+    let past = format!("from={}&to={}", last - Duration::days(89), last - Duration::days(60));
     let scopes: [(&str, Option<uuid::Uuid>); 3] = [("county", None), ("township", Some(township)), ("village", Some(village))];
     let filters: Vec<(&str, String)> = vec![
         ("first page", String::new()),
@@ -451,7 +453,11 @@ async fn main() {
     for (scope, unit) in &scopes {
         let unit_q = unit.map(|u| format!("unit_id={u}&")).unwrap_or_default();
         let mut lines = Vec::new();
-        for (label, q) in [("dashboard, year", &year), ("dashboard, 30 days", &recent)] {
+        for (label, q) in [
+            ("dashboard, year", &year),
+            ("dashboard, 30 days", &recent),
+            ("dashboard, a past month", &past),
+        ] {
             let path = format!("/api/dashboard?{unit_q}{q}");
             lines.push((label.to_string(), path));
         }
@@ -488,16 +494,22 @@ async fn main() {
     for (label, q) in &filters {
         let filter: VisitFilter = serde_urlencoded_like(q);
         let query = daohu_server::visit_log::LogQuery::new(&mut conn, &subtree, &filter).await.unwrap();
-        println!("  visits {label} count: {}", plan(&mut conn, &query.count_sql(), query.arguments()).await);
+        let (count_sql, count_args) = query.count();
+        println!("  visits {label} count: {}", plan(&mut conn, &count_sql, count_args).await);
         println!("  visits {label} page:  {}", plan(&mut conn, &query.rows_sql(Some((50, 0))), query.arguments()).await);
     }
     let (f, l) = (first.to_string(), last.to_string());
-    let dash: [(&str, &str, Vec<&str>); 6] = [
-        ("households", "SELECT COUNT(*) FROM households h JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ?", vec![&glob]),
-        ("visits+visited", "SELECT COUNT(*), COUNT(DISTINCT v.household_id) FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ?", vec![&glob, &f, &l]),
-        ("weekly", "SELECT v.visited_on, COUNT(*) FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ? GROUP BY v.visited_on", vec![&glob, &f, &l]),
-        ("idle", "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0 AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.member_id = m.id AND v.visited_on BETWEEN ? AND ?) ORDER BY u.rowid, m.rowid", vec![&glob, &f, &l]),
-        ("overdue", "SELECT * FROM (SELECT h.id, h.head_name, (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id) AS last_visit_on, g.rowid AS grid_order, h.rowid AS household_order FROM households h JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND h.special_groups <> '[]') AS listed WHERE last_visit_on IS NULL OR last_visit_on < ? ORDER BY last_visit_on NULLS FIRST, grid_order, household_order LIMIT 200", vec![&glob, &l]),
+    let county = coord.unit_id.to_string();
+    let child_at = (coord.unit_path.len() + 1).to_string();
+    let dash: [(&str, &str, Vec<&str>); 9] = [
+        ("later visits?", "SELECT COUNT(*) FROM (SELECT 1 FROM visit_days WHERE unit_id = ? AND day > ? AND visits > 0 LIMIT 1) AS later", vec![&county, &l]),
+        ("visits (tallies)", "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM visit_days WHERE unit_id = ? AND day BETWEEN ? AND ?", vec![&county, &f, &l]),
+        ("households+visited per child", "SELECT child, CAST(SUM(households) AS BIGINT), CAST(SUM(visited) AS BIGINT) FROM (SELECT substr(g.path, CAST(? AS INTEGER), 36) AS child, (SELECT COUNT(*) FROM households h WHERE h.grid_id = g.id) AS households, (SELECT COUNT(*) FROM households h WHERE h.grid_id = g.id AND h.last_visit_on >= ?) AS visited FROM units g WHERE g.path GLOB ? AND g.kind = 'grid') AS per_grid GROUP BY child", vec![&child_at, &f, &glob]),
+        ("visited per child, from visits (a past period)", "SELECT substr(g.path, CAST(? AS INTEGER), 36) AS child, COUNT(DISTINCT v.household_id) FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ? GROUP BY child", vec![&child_at, &glob, &f, &l]),
+        ("idle", "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0 AND (m.last_visit_on IS NULL OR m.last_visit_on < ?) ORDER BY u.rowid, m.rowid", vec![&glob, &f]),
+        ("idle, from visits (a past period)", "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0 AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.member_id = m.id AND v.visited_on BETWEEN ? AND ?) ORDER BY u.rowid, m.rowid", vec![&glob, &f, &l]),
+        ("open problems per level", "SELECT p.level, COUNT(*), COUNT(CASE WHEN p.due_at < ? THEN 1 END) FROM problems p JOIN households h ON h.id = p.household_id JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND p.state != 'resolved' GROUP BY p.level", vec![&l, &glob]),
+        ("overdue", "SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups, h.last_visit_on FROM households h JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND h.special_groups <> '[]' AND (h.last_visit_on IS NULL OR h.last_visit_on < ?) ORDER BY h.last_visit_on NULLS FIRST, g.rowid, h.rowid LIMIT 200", vec![&glob, &l]),
         ("stale devices", "SELECT d.device_id, m.name, d.last_sync_at FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND d.last_sync_at < ? ORDER BY d.last_sync_at, d.device_id", vec![&glob, &l]),
     ];
     for (label, sql, values) in dash {

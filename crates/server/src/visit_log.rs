@@ -134,34 +134,27 @@ impl LogQuery {
             conditions.push("v.visited_on <= ?".into());
             binds.push(to.to_string());
         }
+        // Sections and text are read from columns taken from the visit's JSON
+        // when it was written (migrations 0003), not from every visit's JSON.
         match (filter.section, filter.state) {
             (Some(_), None) => {
                 return Err(AppError::bad_request("按事项筛选时请同时选择状态"));
             }
             (Some(section), Some(state)) => {
-                conditions.push(format!(
-                    "EXISTS (SELECT 1 FROM {} s WHERE {} = ? AND {} = ?)",
-                    json::SECTIONS.get(),
-                    json::SECTION_KIND.get(),
-                    json::SECTION_STATE.get()
-                ));
-                binds.push(word(&section)?);
-                binds.push(word(&state)?);
+                conditions.push("(v.section_bits & CAST(? AS BIGINT)) <> 0".into());
+                binds.push(state.bit(section).to_string());
             }
             (None, Some(state)) => {
-                conditions.push(format!(
-                    "EXISTS (SELECT 1 FROM {} s WHERE {} = ?)",
-                    json::SECTIONS.get(),
-                    json::SECTION_STATE.get()
-                ));
-                binds.push(word(&state)?);
+                let mask: i64 = SectionKind::ALL.iter().map(|k| state.bit(*k)).sum();
+                conditions.push("(v.section_bits & CAST(? AS BIGINT)) <> 0".into());
+                binds.push(mask.to_string());
             }
             (None, None) => {}
         }
         if let Some(group) = filter.group {
-            conditions
-                .push(format!("EXISTS (SELECT 1 FROM {} sg WHERE sg.value = ?)", json::GROUPS.get()));
-            binds.push(word(&group)?);
+            // The household's groups are a JSON array of words: the quoted word is in it.
+            conditions.push("h.special_groups LIKE ? ESCAPE '\\'".into());
+            binds.push(like_pattern(&format!("\"{}\"", word(&group)?)));
         }
         if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             if q.chars().count() > MAX_Q_CHARS {
@@ -169,17 +162,13 @@ impl LogQuery {
                     "搜索内容最多 {MAX_Q_CHARS} 个字"
                 )));
             }
-            conditions.push(format!(
+            conditions.push(
                 "(h.head_name LIKE ? ESCAPE '\\' OR h.address LIKE ? ESCAPE '\\'
-                  OR m.name LIKE ? ESCAPE '\\'
-                  OR {} LIKE ? ESCAPE '\\'
-                  OR EXISTS (SELECT 1 FROM {} s WHERE {} LIKE ? ESCAPE '\\'))",
-                json::SUMMARY.get(),
-                json::SECTIONS.get(),
-                json::SECTION_NOTES.get()
-            ));
+                  OR m.name LIKE ? ESCAPE '\\' OR v.search_text LIKE ? ESCAPE '\\')"
+                    .into(),
+            );
             let pattern = like_pattern(q);
-            binds.extend(std::iter::repeat_n(pattern, 5));
+            binds.extend(std::iter::repeat_n(pattern, 4));
         }
         let narrow = filter.member_id.is_some() || filter.household_id.is_some();
         let needs_member = conditions.iter().any(|c| c.contains("m.name"));
@@ -406,37 +395,4 @@ mod tests {
         assert!(clock_flag(t, t + chrono::Duration::hours(24) + chrono::Duration::seconds(1)));
         assert!(clock_flag(t + chrono::Duration::hours(25), t));
     }
-}
-
-/// The few places the visit log reads inside stored JSON, spelt for each database.
-mod json {
-    use crate::db::{dialect, Dialect};
-
-    /// One SQL fragment in SQLite's and PostgreSQL's spelling.
-    pub struct Both(&'static str, &'static str);
-
-    impl Both {
-        /// The spelling for the database in use.
-        pub fn get(&self) -> &'static str {
-            match dialect() {
-                Dialect::Sqlite => self.0,
-                Dialect::Postgres => self.1,
-            }
-        }
-    }
-
-    /// The rows of a visit's `sections` array, as `s`.
-    pub const SECTIONS: Both = Both(
-        "json_each(v.body, '$.sections')",
-        "json_array_elements(CAST(v.body AS json) -> 'sections')",
-    );
-    pub const SECTION_KIND: Both = Both("json_extract(s.value, '$.kind')", "s.value ->> 'kind'");
-    pub const SECTION_STATE: Both = Both("json_extract(s.value, '$.state')", "s.value ->> 'state'");
-    pub const SECTION_NOTES: Both = Both("json_extract(s.value, '$.notes')", "s.value ->> 'notes'");
-    pub const SUMMARY: Both = Both("json_extract(v.body, '$.summary')", "CAST(v.body AS json) ->> 'summary'");
-    /// The rows of a household's special groups, as `sg` with column `value`.
-    pub const GROUPS: Both = Both(
-        "json_each(h.special_groups)",
-        "json_array_elements_text(CAST(h.special_groups AS json))",
-    );
 }

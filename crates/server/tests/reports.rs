@@ -425,6 +425,14 @@ async fn assert_tallies(app: &TestApp) {
     )
     .await;
     assert_eq!(wrong, 0, "households whose last_visit_on is not their latest visit");
+    let wrong = scalar(
+        app,
+        "SELECT COUNT(*) FROM members m WHERE m.last_visit_on IS DISTINCT FROM
+             (SELECT MAX(v.visited_on) FROM visits v WHERE v.member_id = m.id)",
+        &[],
+    )
+    .await;
+    assert_eq!(wrong, 0, "accounts whose last_visit_on is not their latest visit");
 }
 
 /// Grid ids under a unit, by walking parent links (not paths).

@@ -146,18 +146,31 @@ pub async fn dashboard_get(
     let weekly = weekly(&mut tx, &unit, from, to).await?;
     let overdue_special = overdue(&mut tx, &glob, to).await?;
 
-    let idle: Vec<(String, String, String)> = crate::db::query_as(
+    // No visit at all dated after the period: an account was idle in it exactly
+    // when its latest visit is before `from` (one read per account).
+    let any_later: i64 = crate::db::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM visits WHERE visited_on > ? LIMIT 1) AS later",
+    )
+    .bind(&to_s)
+    .fetch_one(&mut *tx)
+    .await?;
+    let idle_sql = if any_later == 0 {
+        "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id
+         WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0
+           AND (m.last_visit_on IS NULL OR m.last_visit_on < ?)
+         ORDER BY u.rowid, m.rowid"
+    } else {
         "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id
          WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0
            AND NOT EXISTS (SELECT 1 FROM visits v
                            WHERE v.member_id = m.id AND v.visited_on BETWEEN ? AND ?)
-         ORDER BY u.rowid, m.rowid",
-    )
-    .bind(&glob)
-    .bind(&from_s)
-    .bind(&to_s)
-    .fetch_all(&mut *tx)
-    .await?;
+         ORDER BY u.rowid, m.rowid"
+    };
+    let mut idle_query = crate::db::query_as(idle_sql).bind(&glob).bind(&from_s);
+    if any_later != 0 {
+        idle_query = idle_query.bind(&to_s);
+    }
+    let idle: Vec<(String, String, String)> = idle_query.fetch_all(&mut *tx).await?;
     let idle_members = idle
         .into_iter()
         .map(|(id, name, unit_name)| {
@@ -241,11 +254,16 @@ async fn coverage(
     } else {
         unit.path.len()
     } + 1;
+    // Grid by grid, each a count on the (grid_id, last_visit_on) index, so a county
+    // reads its households' index entries once and a village only its own grids'.
     let per_child: Vec<(String, i64, i64)> = crate::db::query_as(
-        "SELECT substr(g.path, CAST(? AS INTEGER), 36) AS child, COUNT(*),
-                COUNT(CASE WHEN h.last_visit_on >= ? THEN 1 END)
-         FROM units g JOIN households h ON h.grid_id = g.id
-         WHERE g.path GLOB ? GROUP BY child",
+        "SELECT child, CAST(SUM(households) AS BIGINT), CAST(SUM(visited) AS BIGINT) FROM (
+             SELECT substr(g.path, CAST(? AS INTEGER), 36) AS child,
+                    (SELECT COUNT(*) FROM households h WHERE h.grid_id = g.id) AS households,
+                    (SELECT COUNT(*) FROM households h
+                     WHERE h.grid_id = g.id AND h.last_visit_on >= ?) AS visited
+             FROM units g WHERE g.path GLOB ? AND g.kind = 'grid') AS per_grid
+         GROUP BY child",
     )
     .bind(child_at as i64)
     .bind(from)
