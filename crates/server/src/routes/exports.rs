@@ -520,25 +520,57 @@ fn spawn_reader(pool: Pool, query: LogQuery, capacity: usize) -> mpsc::Receiver<
     rx
 }
 
+/// Rows a PostgreSQL export cursor hands over per `FETCH` (small enough that the
+/// tests' 200-visit exports take several).
+pub const CURSOR_ROWS: u32 = 128;
+
 async fn read_rows(
     pool: &Pool,
     query: &LogQuery,
     tx: &mpsc::Sender<RowItem>,
 ) -> Result<(), AppError> {
-    let mut conn = pool.acquire().await?;
-    // Rows are read as the download is written: on SQLite one statement stepped row
-    // by row, on PostgreSQL one portal whose rows arrive as they are taken (the
-    // server waits on the socket), so memory stays flat for a million rows.
     let sql = query.rows_sql(None);
-    let mut rows =
-        sqlx::query_as_with::<_, RawLogRow, _>(&sql, query.arguments()).fetch(&mut *conn);
-    while let Some(raw) = rows.try_next().await? {
-        if tx.send(Ok(raw.into_row()?)).await.is_err() {
-            // The download was abandoned: stop reading.
-            break;
+    match db::dialect() {
+        // SQLite steps the one statement row by row as the download is written.
+        db::Dialect::Sqlite => {
+            let mut conn = pool.acquire().await?;
+            let mut rows =
+                sqlx::query_as_with::<_, RawLogRow, _>(&sql, query.arguments()).fetch(&mut *conn);
+            while let Some(raw) = rows.try_next().await? {
+                if tx.send(Ok(raw.into_row()?)).await.is_err() {
+                    // The download was abandoned: stop reading.
+                    break;
+                }
+            }
+            Ok(())
+        }
+        // PostgreSQL: a server-side cursor in a read-only transaction, fetched
+        // CURSOR_ROWS at a time as the download takes them, so neither side holds
+        // more than a few hundred rows of a million.
+        db::Dialect::Postgres => {
+            let mut conn = pool.begin().await?;
+            sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *conn).await?;
+            sqlx::query_with(&format!("DECLARE daohu_export NO SCROLL CURSOR FOR {sql}"), query.arguments())
+                .execute(&mut *conn)
+                .await?;
+            let fetch = format!("FETCH {CURSOR_ROWS} FROM daohu_export");
+            loop {
+                let batch: Vec<RawLogRow> = sqlx::query_as(&fetch).fetch_all(&mut *conn).await?;
+                let last = batch.len() < CURSOR_ROWS as usize;
+                for raw in batch {
+                    if tx.send(Ok(raw.into_row()?)).await.is_err() {
+                        // The download was abandoned: the rollback closes the cursor.
+                        return Ok(());
+                    }
+                }
+                if last {
+                    break;
+                }
+            }
+            conn.commit().await?;
+            Ok(())
         }
     }
-    Ok(())
 }
 
 /// The Chinese label of a section's state, or empty.
