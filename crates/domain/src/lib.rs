@@ -38,6 +38,7 @@ pub use org::{
 };
 pub use problem::{ProblemCategory, ProblemEntry, ProblemOutcome, Urgency};
 pub use report::{
+    LOG_COUNT_CAP,
     safe_cell, CoverageRow, Dashboard, ExportFormat, ExportLink, GridSheet, IdleMember, MeetingSheet,
     OverdueHousehold, SheetProblem, SheetVisit, StaleDevice, VisitDetail, VisitFilter, VisitLogPage,
     VisitLogRow, WeekCount,

@@ -128,13 +128,27 @@ pub struct VisitLogRow {
     pub summary: String,
 }
 
+/// Most matches the server counts for a filtered log page before it stops and
+/// answers "more than" (a unit and dates alone are always counted in full).
+pub const LOG_COUNT_CAP: u64 = 10_000;
+
 /// A page of the visit log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisitLogPage {
     pub rows: Vec<VisitLogRow>,
-    /// All rows the filter matches.
+    /// All rows the filter matches; with `total_capped`, the count where counting stopped.
     pub total: u64,
+    /// More than `total` rows match (counting stopped there; the pages go on).
+    #[serde(default)]
+    pub total_capped: bool,
+}
+
+impl VisitLogPage {
+    /// Whether rows follow this page, which started at `offset` and asked for `limit`.
+    pub fn has_more(&self, offset: u64, limit: u64) -> bool {
+        offset + limit < self.total || (self.total_capped && self.rows.len() as u64 >= limit)
+    }
 }
 
 /// One visit in full.
@@ -299,6 +313,43 @@ pub fn safe_cell(s: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row() -> VisitLogRow {
+        let t = DateTime::<Utc>::from_timestamp(1_773_000_000, 0).unwrap();
+        VisitLogRow {
+            id: Uuid::nil(),
+            visited_on: t.date_naive(),
+            recorded_at: t,
+            received_at: t,
+            clock_flag: false,
+            household_id: Uuid::nil(),
+            head_name: String::new(),
+            address: String::new(),
+            grid_name: String::new(),
+            village_name: String::new(),
+            member_id: Uuid::nil(),
+            member_name: String::new(),
+            sections: Vec::new(),
+            problem_count: 0,
+            escalated_count: 0,
+            summary: String::new(),
+        }
+    }
+
+    #[test]
+    fn more_pages_follow_a_capped_total() {
+        let page = |rows: usize, total: u64, total_capped: bool| VisitLogPage {
+            rows: vec![row(); rows],
+            total,
+            total_capped,
+        };
+        assert!(page(50, 120, false).has_more(50, 50));
+        assert!(!page(20, 120, false).has_more(100, 50));
+        // Past the cap the count says nothing; a full page says more may follow.
+        assert!(page(50, 10_000, true).has_more(10_000, 50));
+        assert!(!page(7, 10_000, true).has_more(10_050, 50));
+        assert!(!page(50, 100, false).has_more(50, 50));
+    }
 
     #[test]
     fn formula_looking_cells_are_defused() {

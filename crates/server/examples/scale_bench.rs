@@ -494,7 +494,7 @@ async fn main() {
     for (label, q) in &filters {
         let filter: VisitFilter = serde_urlencoded_like(q);
         let query = daohu_server::visit_log::LogQuery::new(&mut conn, &subtree, &filter).await.unwrap();
-        let (count_sql, count_args) = query.count();
+        let (count_sql, count_args, _) = query.count(daohu_domain::LOG_COUNT_CAP);
         println!("  visits {label} count: {}", plan(&mut conn, &count_sql, count_args).await);
         println!("  visits {label} page:  {}", plan(&mut conn, &query.rows_sql(Some((50, 0))), query.arguments()).await);
     }

@@ -84,6 +84,8 @@ pub struct Settings {
     pub session_idle: chrono::Duration,
     /// Origin of the app as people reach it, without a trailing `/` (for enrolment links).
     pub public_url: String,
+    /// Most matches a filtered log page counts ([`daohu_domain::LOG_COUNT_CAP`]).
+    pub log_count_cap: u64,
 }
 
 impl Default for Settings {
@@ -93,6 +95,7 @@ impl Default for Settings {
             session_lifetime: chrono::Duration::hours(720),
             session_idle: chrono::Duration::days(14),
             public_url: DEFAULT_PUBLIC_URL.to_string(),
+            log_count_cap: daohu_domain::LOG_COUNT_CAP,
         }
     }
 }
@@ -105,6 +108,7 @@ impl Settings {
             session_lifetime: config.session_lifetime(),
             session_idle: config.session_idle(),
             public_url: config.public_url.trim_end_matches('/').to_string(),
+            ..Settings::default()
         }
     }
 }

@@ -204,9 +204,14 @@ impl LogQuery {
         }
     }
 
-    /// How many visits match, and the values to bind: from the unit's daily
-    /// tallies when the filter names only a unit and dates, else [`LogQuery::count_sql`].
-    pub fn count(&self) -> (String, AnyArguments<'static>) {
+    /// How many visits match, at most `cap` + 1, and the values to bind; `true`
+    /// when the count is exact whatever its size (then it is never capped).
+    ///
+    /// A filter of a unit and dates alone sums the unit's daily tallies (exact,
+    /// whatever the number). Any other filter counts matching rows but stops after
+    /// `cap` + 1: a county's million visits are not all read to say "more than
+    /// 10,000" (the caller answers `total_capped`).
+    pub fn count(&self, cap: u64) -> (String, AnyArguments<'static>, bool) {
         match &self.tally {
             Some(t) => {
                 use sqlx::Arguments;
@@ -222,20 +227,20 @@ impl LogQuery {
                     )
                     .to_string(),
                     args,
+                    true,
                 )
             }
-            None => (self.count_sql(), self.arguments()),
+            None => (
+                crate::db::owned_sql(format!(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE {} LIMIT {}) AS matched",
+                    self.filter_from(),
+                    self.where_sql(),
+                    cap.saturating_add(1)
+                )),
+                self.arguments(),
+                false,
+            ),
         }
-    }
-
-    /// `SELECT COUNT(*)` of every matching visit.
-    /// (In the spelling of the database in use, like [`LogQuery::rows_sql`].)
-    pub fn count_sql(&self) -> String {
-        crate::db::owned_sql(format!(
-            "SELECT COUNT(*) FROM {} WHERE {}",
-            self.filter_from(),
-            self.where_sql()
-        ))
     }
 
     /// The matching rows, newest first, `limit`/`offset` applied when given.

@@ -145,7 +145,11 @@ pub fn VisitsPage() -> impl IntoView {
                 <button on:click=move |_| download("csv") data-testid="dl-csv">{ctx.tr("下载 CSV", "Download CSV")}</button>
                 <button on:click=move |_| download("jsonl") data-testid="dl-jsonl">"JSON lines"</button>
             </div>
-            <p class="muted" data-testid="visit-total">{move || page.get().map(|p| format!("{} {} {}", ctx.tr("共", "Total"), p.total, ctx.tr("次走访", "visits")))}</p>
+            <p class="muted" data-testid="visit-total">{move || page.get().map(|p| if p.total_capped {
+                format!("{} {} {}", ctx.tr("超过", "More than"), p.total, ctx.tr("次走访", "visits"))
+            } else {
+                format!("{} {} {}", ctx.tr("共", "Total"), p.total, ctx.tr("次走访", "visits"))
+            })}</p>
             <table class="grid-table" data-testid="visit-log">
                 <thead><tr>
                     <th>{ctx.tr("日期", "Date")}</th><th>{ctx.tr("户", "Household")}</th><th>{ctx.tr("党员", "Member")}</th>
@@ -174,7 +178,7 @@ pub fn VisitsPage() -> impl IntoView {
                 <button on:click=move |_| go_page(-1) disabled=move || filter.get().offset.unwrap_or(0) == 0>{ctx.tr("上一页", "Previous")}</button>
                 <button on:click=move |_| go_page(1) disabled=move || {
                     let f = filter.get();
-                    page.get().map(|p| (f.offset.unwrap_or(0) + PAGE) as u64 >= p.total).unwrap_or(true)
+                    page.get().map(|p| !p.has_more(u64::from(f.offset.unwrap_or(0)), u64::from(PAGE))).unwrap_or(true)
                 }>{ctx.tr("下一页", "Next")}</button>
             </div>
             {move || open.get().map(|d| view! { <VisitCard d=d close=move || open.set(None)/> })}

@@ -19,8 +19,9 @@ pub fn router() -> Router<AppState> {
 
 /// Visits of households in the caller's subtree that match the filter, newest first
 /// (visit date, then the phone's save time). `limit` defaults to 50, at most 500;
-/// `total` counts every match. `state` alone matches a visit with any section in
-/// that state; `section` needs `state`. `q` looks for literal text in the head's
+/// `total` counts every match; past 10,000 matches of a filter with more than a
+/// unit and dates, counting stops and `total_capped` says so. `state` alone
+/// matches a visit with any section in that state; `section` needs `state`. `q` looks for literal text in the head's
 /// name, the doorplate, the member's name, the summary and section notes.
 #[utoipa::path(
     get, path = "/api/visits", tag = "reports",
@@ -45,7 +46,8 @@ pub async fn visits_list(
     // One read transaction: the page and the total come from the same moment.
     let mut tx = state.pool.begin().await?;
     let query = LogQuery::new(&mut tx, &subtree, &filter).await?;
-    let (count_sql, count_args) = query.count();
+    let cap = state.settings.log_count_cap;
+    let (count_sql, count_args, exact) = query.count(cap);
     let total: i64 = sqlx::query_scalar_with(&count_sql, count_args)
         .fetch_one(&mut *tx)
         .await?;
@@ -58,9 +60,11 @@ pub async fn visits_list(
         .into_iter()
         .map(|r| r.into_row().map(|(row, _)| row))
         .collect::<Result<Vec<_>, _>>()?;
+    let total = u64::try_from(total).unwrap_or(0);
     Ok(Json(VisitLogPage {
         rows,
-        total: u64::try_from(total).unwrap_or(0),
+        total: if exact { total } else { total.min(cap) },
+        total_capped: !exact && total > cap,
     }))
 }
 

@@ -42,6 +42,15 @@ impl TestApp {
         TestApp { dir, state, router }
     }
 
+    /// The same database served with other settings.
+    pub fn with_settings(mut self, change: impl FnOnce(&mut daohu_server::Settings)) -> TestApp {
+        let mut settings = (*self.state.settings).clone();
+        change(&mut settings);
+        self.state = daohu_server::AppState::new(self.state.pool.clone(), settings);
+        self.router = daohu_server::app(self.state.clone());
+        self
+    }
+
     pub async fn send(&self, request: Request<Body>) -> Answer {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
