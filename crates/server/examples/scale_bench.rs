@@ -16,7 +16,8 @@
 //!    and village scope (median of up to 5), with the query plans.
 //!
 //! `cargo run --release -p daohu-server --example scale_bench -- [--households N]
-//! [--visits N] [--phones 200] [--batch 20] [--batches-per-phone 5]`
+//! [--visits N] [--phones 200] [--batch 20] [--batches-per-phone 5]
+//! [--export csv,jsonl,xlsx | -]`
 //! (`BENCH_DB=path` keeps the database for a look with sqlite3.)
 //! `--database-url postgres://…` runs it all on PostgreSQL instead (the database
 //! named must be empty; `scripts/scale-bench.sh` starts a throwaway server).
@@ -42,6 +43,8 @@ struct Args {
     batch: usize,
     batches_per_phone: usize,
     database_url: Option<String>,
+    /// Export formats to download at the end (`-`: none).
+    export: Vec<String>,
 }
 
 fn args() -> Args {
@@ -53,11 +56,17 @@ fn args() -> Args {
         batch: 20,
         batches_per_phone: 5,
         database_url: None,
+        export: vec!["csv".into(), "jsonl".into(), "xlsx".into()],
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "--database-url" {
             a.database_url = it.next();
+            continue;
+        }
+        if flag == "--export" {
+            let list = it.next().unwrap_or_default();
+            a.export = list.split(',').filter(|f| !f.is_empty() && *f != "-").map(str::to_string).collect();
             continue;
         }
         let value: usize = it
@@ -75,6 +84,8 @@ fn args() -> Args {
     }
     a
 }
+
+mod bench_common;
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
@@ -524,6 +535,35 @@ async fn main() {
             "  dashboard {label} ({:.0} ms alone): {}",
             median(times) * 1e3,
             plan(&mut conn, sql, binds(&values)).await
+        );
+    }
+    drop(conn);
+
+    // ---- 5. export of every visit, county-wide, over HTTP
+    let visits_now: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM visits").fetch_one(&pool).await.unwrap();
+    println!("\nexport (county coordinator, every visit: {visits_now}):");
+    println!("  peak RSS before the downloads: {} MiB", bench_common::peak_rss_kb() / 1024);
+    for format in &a.export {
+        let (status, _, _, body) =
+            bench_common::http(port, "POST", &format!("/api/exports?format={format}"), Some(&token)).await;
+        assert!(status.contains("201"), "{status} {}", String::from_utf8_lossy(&body));
+        let link: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let url = link["url"].as_str().unwrap().to_string();
+        bench_common::reset_peak_rss();
+        let before = bench_common::peak_rss_kb();
+        let t = Instant::now();
+        let (status, size, lines, _) = bench_common::http(port, "GET", &url, None).await;
+        let secs = t.elapsed().as_secs_f64();
+        assert!(status.contains("200"), "{status}");
+        if format == "jsonl" {
+            assert_eq!(lines as i64, visits_now, "one line per visit");
+        }
+        println!(
+            "  {format:>5}: {visits_now} rows, {:.1} MB in {secs:.1} s = {:.0} rows/s; peak RSS {} MiB ({} MiB before)",
+            size as f64 / 1e6,
+            visits_now as f64 / secs,
+            bench_common::peak_rss_kb() / 1024,
+            before / 1024,
         );
     }
 }
