@@ -18,7 +18,7 @@ use daohu_server::seed::{household_id, member_id};
 use daohu_server::{app, seed_demo, AppState, Settings};
 
 mod bench_common;
-use bench_common::{http, peak_rss_kb, reset_peak_rss};
+use bench_common::{http, peak_rss_kb};
 
 const SUMMARIES: [&str; 5] = [
     "家里一切正常，老人身体还好",
@@ -252,31 +252,6 @@ async fn main() {
     println!("peak RSS before downloads: {} MiB", peak_rss_kb() / 1024);
 
     for format in &formats {
-        let (status, _, _, body) = http(
-            port,
-            "POST",
-            &format!("/api/exports?format={format}"),
-            Some(&token),
-        )
-        .await;
-        assert!(status.contains("201"), "{status} {}", String::from_utf8_lossy(&body));
-        let link: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        let url = link["url"].as_str().unwrap().to_string();
-        reset_peak_rss();
-        let before = peak_rss_kb();
-        let t = Instant::now();
-        let (status, size, lines, _) = http(port, "GET", &url, None).await;
-        let secs = t.elapsed().as_secs_f64();
-        assert!(status.contains("200"), "{status}");
-        if format == "jsonl" {
-            assert_eq!(lines as usize, n, "one line per visit");
-        }
-        println!(
-            "{format:>5}: {n} rows, {:.1} MB in {secs:.2} s = {:.0} rows/s; peak RSS {} MiB (was {} MiB before the download)",
-            size as f64 / 1e6,
-            n as f64 / secs,
-            peak_rss_kb() / 1024,
-            before / 1024,
-        );
+        bench_common::measure_export(port, &token, format, n as u64).await;
     }
 }

@@ -544,27 +544,7 @@ async fn main() {
     println!("\nexport (county coordinator, every visit: {visits_now}):");
     println!("  peak RSS before the downloads: {} MiB", bench_common::peak_rss_kb() / 1024);
     for format in &a.export {
-        let (status, _, _, body) =
-            bench_common::http(port, "POST", &format!("/api/exports?format={format}"), Some(&token)).await;
-        assert!(status.contains("201"), "{status} {}", String::from_utf8_lossy(&body));
-        let link: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        let url = link["url"].as_str().unwrap().to_string();
-        bench_common::reset_peak_rss();
-        let before = bench_common::peak_rss_kb();
-        let t = Instant::now();
-        let (status, size, lines, _) = bench_common::http(port, "GET", &url, None).await;
-        let secs = t.elapsed().as_secs_f64();
-        assert!(status.contains("200"), "{status}");
-        if format == "jsonl" {
-            assert_eq!(lines as i64, visits_now, "one line per visit");
-        }
-        println!(
-            "  {format:>5}: {visits_now} rows, {:.1} MB in {secs:.1} s = {:.0} rows/s; peak RSS {} MiB ({} MiB before)",
-            size as f64 / 1e6,
-            visits_now as f64 / secs,
-            bench_common::peak_rss_kb() / 1024,
-            before / 1024,
-        );
+        bench_common::measure_export(port, &token, format, visits_now as u64).await;
     }
 }
 

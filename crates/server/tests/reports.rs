@@ -453,22 +453,18 @@ async fn assert_tallies(app: &TestApp) {
         let extra: Vec<_> = got.iter().filter(|r| !expected.contains(r)).take(5).collect();
         panic!("visit_days differ from the visits: missing {missing:?}, extra {extra:?}");
     }
-    let wrong = scalar(
-        app,
-        "SELECT COUNT(*) FROM households h WHERE h.last_visit_on IS DISTINCT FROM
-             (SELECT MAX(v.visited_on) FROM visits v WHERE v.household_id = h.id)",
-        &[],
-    )
-    .await;
-    assert_eq!(wrong, 0, "households whose last_visit_on is not their latest visit");
-    let wrong = scalar(
-        app,
-        "SELECT COUNT(*) FROM members m WHERE m.last_visit_on IS DISTINCT FROM
-             (SELECT MAX(v.visited_on) FROM visits v WHERE v.member_id = m.id)",
-        &[],
-    )
-    .await;
-    assert_eq!(wrong, 0, "accounts whose last_visit_on is not their latest visit");
+    for (table, visit_column) in [("households", "household_id"), ("members", "member_id")] {
+        let wrong = scalar(
+            app,
+            &format!(
+                "SELECT COUNT(*) FROM {table} t WHERE t.last_visit_on IS DISTINCT FROM
+                     (SELECT MAX(v.visited_on) FROM visits v WHERE v.{visit_column} = t.id)"
+            ),
+            &[],
+        )
+        .await;
+        assert_eq!(wrong, 0, "{table} whose last_visit_on is not their latest visit");
+    }
 }
 
 /// Grid ids under a unit, by walking parent links (not paths).

@@ -1,5 +1,9 @@
 //! What the benchmarks in `examples/` share: a bare HTTP/1.0 client that counts a
 //! download's bytes without keeping them, and the process's peak memory.
+// Each example compiles its own copy and uses part of it.
+#![allow(dead_code)]
+
+use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -73,3 +77,31 @@ pub async fn http(
     (status, size, lines, small)
 }
 
+
+/// Makes an export link for `format` as `token`, downloads it over loopback and
+/// prints its size, rows per second and the process's peak memory during the
+/// download (`rows`: how many the export holds; a JSON-lines file is checked
+/// to have that many lines).
+pub async fn measure_export(port: u16, token: &str, format: &str, rows: u64) {
+    let (status, _, _, body) =
+        http(port, "POST", &format!("/api/exports?format={format}"), Some(token)).await;
+    assert!(status.contains("201"), "{status} {}", String::from_utf8_lossy(&body));
+    let link: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let url = link["url"].as_str().unwrap().to_string();
+    reset_peak_rss();
+    let before = peak_rss_kb();
+    let t = Instant::now();
+    let (status, size, lines, _) = http(port, "GET", &url, None).await;
+    let secs = t.elapsed().as_secs_f64();
+    assert!(status.contains("200"), "{status}");
+    if format == "jsonl" {
+        assert_eq!(lines, rows, "one line per visit");
+    }
+    println!(
+        "  {format:>5}: {rows} rows, {:.1} MB in {secs:.1} s = {:.0} rows/s; peak RSS {} MiB ({} MiB before the download)",
+        size as f64 / 1e6,
+        rows as f64 / secs,
+        peak_rss_kb() / 1024,
+        before / 1024,
+    );
+}
