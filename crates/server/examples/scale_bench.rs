@@ -17,7 +17,9 @@
 //!
 //! `cargo run --release -p daohu-server --example scale_bench -- [--households N]
 //! [--visits N] [--phones 200] [--batch 20] [--batches-per-phone 5]
-//! [--export csv,jsonl,xlsx | -]`
+//! [--export csv,jsonl,xlsx | -] [--queries-only]`
+//! (`--queries-only` with `--database-url`: the queries and exports alone, on a
+//! county an earlier run left in that database)
 //! (`BENCH_DB=path` keeps the database for a look with sqlite3.)
 //! `--database-url postgres://…` runs it all on PostgreSQL instead (the database
 //! named must be empty; `scripts/scale-bench.sh` starts a throwaway server).
@@ -45,6 +47,8 @@ struct Args {
     database_url: Option<String>,
     /// Export formats to download at the end (`-`: none).
     export: Vec<String>,
+    /// Only the queries and exports, on the county already in `--database-url`.
+    queries_only: bool,
 }
 
 fn args() -> Args {
@@ -57,11 +61,16 @@ fn args() -> Args {
         batches_per_phone: 5,
         database_url: None,
         export: vec!["csv".into(), "jsonl".into(), "xlsx".into()],
+        queries_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "--database-url" {
             a.database_url = it.next();
+            continue;
+        }
+        if flag == "--queries-only" {
+            a.queries_only = true;
             continue;
         }
         if flag == "--export" {
@@ -246,6 +255,58 @@ fn binds(values: &[&str]) -> sqlx::any::AnyArguments<'static> {
     a
 }
 
+/// Whom and what the queries ask about, read from the database (so a county an
+/// earlier run generated serves as well as a new one).
+struct Who {
+    coordinator: uuid::Uuid,
+    coordinator_path: String,
+    township: uuid::Uuid,
+    village: uuid::Uuid,
+    /// A member of `village`, and one of their linked households.
+    member: uuid::Uuid,
+    household: uuid::Uuid,
+    /// The latest visit date.
+    last: chrono::NaiveDate,
+}
+
+impl Who {
+    async fn load(pool: &daohu_server::db::Pool) -> Who {
+        let one = |sql: &'static str| async move {
+            let v: String = daohu_server::db::query_scalar(sql).fetch_one(pool).await.unwrap();
+            v
+        };
+        let id = |s: String| uuid::Uuid::parse_str(&s).unwrap();
+        let (coordinator, coordinator_path): (String, String) = daohu_server::db::query_as(
+            "SELECT m.id, u.path FROM members m JOIN units u ON u.id = m.unit_id
+             WHERE m.role = 'county_coordinator' ORDER BY m.rowid LIMIT 1",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        let township = one("SELECT id FROM units WHERE kind = 'township' ORDER BY rowid LIMIT 1 OFFSET 1").await;
+        let village = one("SELECT id FROM units WHERE kind = 'village' ORDER BY rowid LIMIT 1 OFFSET 1").await;
+        let (member, household): (String, String) = daohu_server::db::query_as(
+            "SELECT m.id, mh.household_id FROM members m JOIN units g ON g.id = m.unit_id
+             JOIN member_households mh ON mh.member_id = m.id
+             WHERE g.parent_id = ? AND m.role = 'member' ORDER BY m.rowid, mh.household_id LIMIT 1",
+        )
+        .bind(&village)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        let last = one("SELECT MAX(visited_on) FROM visits").await;
+        Who {
+            coordinator: id(coordinator),
+            coordinator_path,
+            township: id(township),
+            village: id(village),
+            member: id(member),
+            household: id(household),
+            last: last.parse().unwrap(),
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let a = args();
@@ -268,6 +329,13 @@ async fn main() {
         }
     };
     println!("database: {:?}", db::dialect());
+    let state = AppState::new(pool.clone(), Settings::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        axum::serve(listener, app(state)).await.unwrap();
+    });
+    if !a.queries_only {
     let ids = scale::generate_county(&pool, &spec).await.unwrap();
     let bytes: i64 = match db::dialect() {
         db::Dialect::Sqlite => {
@@ -289,12 +357,6 @@ async fn main() {
         ids.activities
     );
 
-    let state = AppState::new(pool.clone(), Settings::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        axum::serve(listener, app(state)).await.unwrap();
-    });
 
     // ---- 1. ingest over HTTP
     let plain: Vec<&ScaleAccount> = ids.members.iter().filter(|m| m.role == daohu_domain::Role::Member).collect();
@@ -427,23 +489,29 @@ async fn main() {
         );
     }
 
+    }
+
     // ---- 4. dashboard and visit log
-    let coord = &ids.county_coordinator;
-    let (token, _) = daohu_server::auth::create_session(&pool, coord.id, Duration::hours(2)).await.unwrap();
-    let village = ids.villages[1.min(ids.villages.len() - 1)];
-    let township = ids.townships[1.min(ids.townships.len() - 1)];
-    let in_village = ids
-        .members
-        .iter()
-        .find(|m| m.role == daohu_domain::Role::Member && m.unit_path.contains(&village.to_string()))
-        .unwrap_or(member);
-    let household = ids.households[in_village.households[0] as usize];
+    // Steady state for the planner: the bulk load's dead rows gone (autovacuum
+    // does this on a live server), statistics fresh.
+    let vacuum = match db::dialect() {
+        db::Dialect::Sqlite => "PRAGMA optimize",
+        db::Dialect::Postgres => "VACUUM ANALYZE",
+    };
+    let t = Instant::now();
+    daohu_server::db::query(vacuum).execute(&pool).await.unwrap();
+    println!("\n{vacuum}: {:.1} s", t.elapsed().as_secs_f64());
+    let who = Who::load(&pool).await;
+    let (token, _) = daohu_server::auth::create_session(&pool, who.coordinator, Duration::hours(2)).await.unwrap();
+    let (village, township, household) = (who.village, who.township, who.household);
     let head: String = daohu_server::db::query_scalar("SELECT head_name FROM households WHERE id = ?")
         .bind(household.to_string())
         .fetch_one(&pool)
         .await
         .unwrap();
-    let (first, last) = (ids.first_day, ids.last_day);
+    // The year up to the latest visit (uploads of the ingest step included), as
+    // the dashboard's default period ends today.
+    let (first, last) = (who.last - Duration::days(364), who.last);
     let month = last - Duration::days(29);
     let year = format!("from={first}&to={last}");
     let recent = format!("from={month}&to={last}");
@@ -456,7 +524,7 @@ async fn main() {
         ("group elderly_alone", "group=elderly_alone".into()),
         ("precise_service next_time", "section=precise_service&state=next_time".into()),
         ("q head's name", format!("q={}", percent(&head))),
-        ("member_id", format!("member_id={}", in_village.id)),
+        ("member_id", format!("member_id={}", who.member)),
         ("household_id", format!("household_id={household}")),
     ];
     println!("\nqueries (county coordinator; median of up to 5, ms; status 200 unless shown):");
@@ -499,7 +567,7 @@ async fn main() {
 
     // Plans at county scope.
     println!("\nquery plans (county):");
-    let subtree = Subtree { path: coord.unit_path.clone() };
+    let subtree = Subtree { path: who.coordinator_path.clone() };
     let glob = subtree.glob();
     let mut conn = pool.acquire().await.unwrap();
     for (label, q) in &filters {
@@ -510,8 +578,8 @@ async fn main() {
         println!("  visits {label} page:  {}", plan(&mut conn, &query.rows_sql(Some((50, 0))), query.arguments()).await);
     }
     let (f, l) = (first.to_string(), last.to_string());
-    let county = coord.unit_id.to_string();
-    let child_at = (coord.unit_path.len() + 1).to_string();
+    let county = subtree.unit_id().to_string();
+    let child_at = (who.coordinator_path.len() + 1).to_string();
     let dash: [(&str, &str, Vec<&str>); 9] = [
         ("later visits?", "SELECT COUNT(*) FROM (SELECT 1 FROM visit_days WHERE unit_id = ? AND day > ? AND visits > 0 LIMIT 1) AS later", vec![&county, &l]),
         ("visits (tallies)", "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM visit_days WHERE unit_id = ? AND day BETWEEN ? AND ?", vec![&county, &f, &l]),

@@ -239,7 +239,17 @@ pub async fn connect(url: &str) -> Result<Pool, sqlx::Error> {
                 Ok(())
             })
         }),
-        Dialect::Postgres => options,
+        Dialect::Postgres => options.after_connect(|conn, _| {
+            Box::pin(async move {
+                // Statements are prepared once per connection; a plan made for any
+                // value would not use the path index for `path LIKE $1` (the
+                // prefix is only known per call), so each call is planned for its
+                // values. JIT compiling costs more than these queries take.
+                conn.execute("SET plan_cache_mode = force_custom_plan; SET jit = off;")
+                    .await?;
+                Ok(())
+            })
+        }),
     };
     let pool = options.connect(url).await?;
     match dialect {

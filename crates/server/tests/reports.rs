@@ -453,6 +453,24 @@ async fn assert_tallies(app: &TestApp) {
         let extra: Vec<_> = got.iter().filter(|r| !expected.contains(r)).take(5).collect();
         panic!("visit_days differ from the visits: missing {missing:?}, extra {extra:?}");
     }
+    let expected: Vec<(String, String, i64)> = daohu_server::db::query_as(
+        "WITH RECURSIVE up(grid, unit) AS (
+             SELECT id, id FROM units WHERE kind = 'grid'
+             UNION ALL SELECT up.grid, u.parent_id FROM up JOIN units u ON u.id = up.unit
+                       WHERE u.parent_id IS NOT NULL)
+         SELECT up.unit, COALESCE(h.last_visit_on, ''), COUNT(*) FROM households h
+         JOIN up ON up.grid = h.grid_id GROUP BY up.unit, COALESCE(h.last_visit_on, '') ORDER BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let got: Vec<(String, String, i64)> = daohu_server::db::query_as(
+        "SELECT unit_id, day, households FROM household_last_visits WHERE households <> 0 ORDER BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(got, expected, "household_last_visits differ from the households");
     for (table, visit_column) in [("households", "household_id"), ("members", "member_id")] {
         let wrong = scalar(
             app,

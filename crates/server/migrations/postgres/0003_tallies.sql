@@ -134,3 +134,56 @@ CREATE TRIGGER visits_extract BEFORE INSERT ON visits
     FOR EACH ROW EXECUTE FUNCTION visits_extract();
 
 UPDATE visits SET section_bits = daohu_section_bits(body), search_text = daohu_search_text(body);
+
+-- Households per unit (the unit and every unit above it) by the day of their
+-- latest visit ('' for never visited): "households under the unit" and "visited
+-- since D" for any unit are a sum over at most one row a day, not a pass over
+-- its households. Kept by triggers on households, which the visits trigger
+-- above sets off whenever a household's latest visit moves on.
+CREATE TABLE household_last_visits (
+    unit_id    TEXT NOT NULL REFERENCES units(id),
+    day        TEXT NOT NULL,
+    households BIGINT NOT NULL,
+    PRIMARY KEY (unit_id, day)
+);
+
+INSERT INTO household_last_visits (unit_id, day, households)
+SELECT substr(g.path, 2 + k.k * 37, 36), COALESCE(h.last_visit_on, ''), COUNT(*)
+FROM households h
+JOIN units g ON g.id = h.grid_id
+JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
+  ON length(g.path) >= 1 + (k.k + 1) * 37
+GROUP BY 1, 2;
+
+CREATE FUNCTION households_last_visit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    UPDATE household_last_visits SET households = household_last_visits.households - 1
+    WHERE day = COALESCE(OLD.last_visit_on, '')
+      AND unit_id IN (
+        SELECT substr(g.path, 2 + k.k * 37, 36)
+        FROM units g
+        JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
+          ON length(g.path) >= 1 + (k.k + 1) * 37
+        WHERE g.id = OLD.grid_id);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO household_last_visits (unit_id, day, households)
+    SELECT substr(g.path, 2 + k.k * 37, 36), COALESCE(NEW.last_visit_on, ''), 1
+    FROM units g
+    JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
+      ON length(g.path) >= 1 + (k.k + 1) * 37
+    WHERE g.id = NEW.grid_id
+    ON CONFLICT (unit_id, day) DO UPDATE SET households = household_last_visits.households + 1;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER households_last_visit_added AFTER INSERT ON households
+    FOR EACH ROW EXECUTE FUNCTION households_last_visit();
+CREATE TRIGGER households_last_visit_changed AFTER UPDATE OF grid_id, last_visit_on ON households
+    FOR EACH ROW WHEN (OLD.grid_id IS DISTINCT FROM NEW.grid_id
+                       OR OLD.last_visit_on IS DISTINCT FROM NEW.last_visit_on)
+    EXECUTE FUNCTION households_last_visit();
+CREATE TRIGGER households_last_visit_removed AFTER DELETE ON households
+    FOR EACH ROW EXECUTE FUNCTION households_last_visit();

@@ -132,3 +132,64 @@ UPDATE visits SET
     search_text = COALESCE(json_extract(visits.body, '$.summary'), '') || char(10) ||
                   COALESCE((SELECT group_concat(json_extract(s.value, '$.notes'), char(10))
                             FROM json_each(visits.body, '$.sections') s), '');
+
+-- Households per unit (the unit and every unit above it) by the day of their
+-- latest visit ('' for never visited): "households under the unit" and "visited
+-- since D" for any unit are a sum over at most one row a day, not a pass over
+-- its households. Kept by triggers on households, which the visits trigger
+-- above sets off whenever a household's latest visit moves on.
+CREATE TABLE household_last_visits (
+    unit_id    TEXT NOT NULL REFERENCES units(id),
+    day        TEXT NOT NULL,
+    households BIGINT NOT NULL,
+    PRIMARY KEY (unit_id, day)
+);
+
+INSERT INTO household_last_visits (unit_id, day, households)
+SELECT substr(g.path, 2 + k.k * 37, 36), COALESCE(h.last_visit_on, ''), COUNT(*)
+FROM households h
+JOIN units g ON g.id = h.grid_id
+JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
+  ON length(g.path) >= 1 + (k.k + 1) * 37
+GROUP BY 1, 2;
+
+CREATE TRIGGER households_last_visit_added AFTER INSERT ON households
+BEGIN
+    INSERT INTO household_last_visits (unit_id, day, households)
+    SELECT substr(g.path, 2 + k.k * 37, 36), COALESCE(NEW.last_visit_on, ''), 1
+    FROM units g
+    JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
+      ON length(g.path) >= 1 + (k.k + 1) * 37
+    WHERE g.id = NEW.grid_id
+    ON CONFLICT (unit_id, day) DO UPDATE SET households = households + 1;
+END;
+CREATE TRIGGER households_last_visit_changed AFTER UPDATE OF grid_id, last_visit_on ON households
+WHEN OLD.grid_id IS NOT NEW.grid_id OR OLD.last_visit_on IS NOT NEW.last_visit_on
+BEGIN
+    UPDATE household_last_visits SET households = households - 1
+    WHERE day = COALESCE(OLD.last_visit_on, '')
+      AND unit_id IN (
+        SELECT substr(g.path, 2 + k.k * 37, 36)
+        FROM units g
+        JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
+          ON length(g.path) >= 1 + (k.k + 1) * 37
+        WHERE g.id = OLD.grid_id);
+    INSERT INTO household_last_visits (unit_id, day, households)
+    SELECT substr(g.path, 2 + k.k * 37, 36), COALESCE(NEW.last_visit_on, ''), 1
+    FROM units g
+    JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
+      ON length(g.path) >= 1 + (k.k + 1) * 37
+    WHERE g.id = NEW.grid_id
+    ON CONFLICT (unit_id, day) DO UPDATE SET households = households + 1;
+END;
+CREATE TRIGGER households_last_visit_removed AFTER DELETE ON households
+BEGIN
+    UPDATE household_last_visits SET households = households - 1
+    WHERE day = COALESCE(OLD.last_visit_on, '')
+      AND unit_id IN (
+        SELECT substr(g.path, 2 + k.k * 37, 36)
+        FROM units g
+        JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
+          ON length(g.path) >= 1 + (k.k + 1) * 37
+        WHERE g.id = OLD.grid_id);
+END;

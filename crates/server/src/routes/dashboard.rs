@@ -225,8 +225,8 @@ pub async fn dashboard_get(
 /// One row per unit directly below `unit` (a grid: the grid itself), in creation
 /// order. `since_from` says no visit of the unit is dated after `to`, so a
 /// household was visited in the period exactly when its latest visit is on or
-/// after `from` (one pass over the households, whatever the number of visits);
-/// otherwise the period's visits are read.
+/// after `from` (read from `household_last_visits`); otherwise the period's
+/// visits are read.
 async fn coverage(
     conn: &mut Conn,
     unit: &UnitRow,
@@ -254,20 +254,20 @@ async fn coverage(
     } else {
         unit.path.len()
     } + 1;
-    // Grid by grid, each a count on the (grid_id, last_visit_on) index, so a county
-    // reads its households' index entries once and a village only its own grids'.
-    let per_child: Vec<(String, i64, i64)> = crate::db::query_as(
-        "SELECT child, CAST(SUM(households) AS BIGINT), CAST(SUM(visited) AS BIGINT) FROM (
-             SELECT substr(g.path, CAST(? AS INTEGER), 36) AS child,
-                    (SELECT COUNT(*) FROM households h WHERE h.grid_id = g.id) AS households,
-                    (SELECT COUNT(*) FROM households h
-                     WHERE h.grid_id = g.id AND h.last_visit_on >= ?) AS visited
-             FROM units g WHERE g.path GLOB ? AND g.kind = 'grid') AS per_grid
-         GROUP BY child",
-    )
-    .bind(child_at as i64)
+    // From the per-unit counts of households by latest visit: at most one row a
+    // day per child, whatever the number of households.
+    let per_child: Vec<(String, i64, i64)> = crate::db::query_as(if unit.kind == UnitKind::Grid {
+        "SELECT unit_id, CAST(SUM(households) AS BIGINT),
+                CAST(SUM(CASE WHEN day >= ? THEN households ELSE 0 END) AS BIGINT)
+         FROM household_last_visits WHERE unit_id = ? GROUP BY unit_id"
+    } else {
+        "SELECT unit_id, CAST(SUM(households) AS BIGINT),
+                CAST(SUM(CASE WHEN day >= ? THEN households ELSE 0 END) AS BIGINT)
+         FROM household_last_visits
+         WHERE unit_id IN (SELECT id FROM units WHERE parent_id = ?) GROUP BY unit_id"
+    })
     .bind(from)
-    .bind(glob)
+    .bind(unit.id.to_string())
     .fetch_all(&mut *conn)
     .await?;
     let households: HashMap<String, i64> =
