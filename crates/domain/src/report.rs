@@ -224,7 +224,11 @@ pub struct Dashboard {
     pub weekly: Vec<WeekCount>,
     pub overdue_special: Vec<OverdueHousehold>,
     pub idle_members: Vec<IdleMember>,
+    /// The phones that synced longest ago, at most 200.
     pub stale_devices: Vec<StaleDevice>,
+    /// Every phone not synced for 7+ days (`stale_devices` lists the oldest).
+    #[serde(default)]
+    pub stale_device_count: u32,
     /// Open and overdue problems per level (village, township, county) under the unit, now.
     #[serde(default)]
     pub problems: Vec<crate::escalation::LevelCount>,

@@ -580,16 +580,17 @@ async fn main() {
     let (f, l) = (first.to_string(), last.to_string());
     let county = subtree.unit_id().to_string();
     let child_at = (who.coordinator_path.len() + 1).to_string();
-    let dash: [(&str, &str, Vec<&str>); 9] = [
+    let dash: [(&str, &str, Vec<&str>); 10] = [
         ("later visits?", "SELECT COUNT(*) FROM (SELECT 1 FROM visit_days WHERE unit_id = ? AND day > ? AND visits > 0 LIMIT 1) AS later", vec![&county, &l]),
         ("visits (tallies)", "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM visit_days WHERE unit_id = ? AND day BETWEEN ? AND ?", vec![&county, &f, &l]),
-        ("households+visited per child", "SELECT child, CAST(SUM(households) AS BIGINT), CAST(SUM(visited) AS BIGINT) FROM (SELECT substr(g.path, CAST(? AS INTEGER), 36) AS child, (SELECT COUNT(*) FROM households h WHERE h.grid_id = g.id) AS households, (SELECT COUNT(*) FROM households h WHERE h.grid_id = g.id AND h.last_visit_on >= ?) AS visited FROM units g WHERE g.path GLOB ? AND g.kind = 'grid') AS per_grid GROUP BY child", vec![&child_at, &f, &glob]),
+        ("households+visited per child (tallies)", "SELECT unit_id, CAST(SUM(households) AS BIGINT), CAST(SUM(CASE WHEN day >= ? THEN households ELSE 0 END) AS BIGINT) FROM household_last_visits WHERE unit_id IN (SELECT id FROM units WHERE parent_id = ?) GROUP BY unit_id", vec![&f, &county]),
         ("visited per child, from visits (a past period)", "SELECT substr(g.path, CAST(? AS INTEGER), 36) AS child, COUNT(DISTINCT v.household_id) FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ? GROUP BY child", vec![&child_at, &glob, &f, &l]),
         ("idle", "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0 AND (m.last_visit_on IS NULL OR m.last_visit_on < ?) ORDER BY u.rowid, m.rowid", vec![&glob, &f]),
         ("idle, from visits (a past period)", "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0 AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.member_id = m.id AND v.visited_on BETWEEN ? AND ?) ORDER BY u.rowid, m.rowid", vec![&glob, &f, &l]),
         ("open problems per level", "SELECT p.level, COUNT(*), COUNT(CASE WHEN p.due_at < ? THEN 1 END) FROM problems p JOIN households h ON h.id = p.household_id JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND p.state != 'resolved' GROUP BY p.level", vec![&l, &glob]),
         ("overdue", "SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups, h.last_visit_on FROM households h JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND h.special_groups <> '[]' AND (h.last_visit_on IS NULL OR h.last_visit_on < ?) ORDER BY h.last_visit_on NULLS FIRST, g.rowid, h.rowid LIMIT 200", vec![&glob, &l]),
-        ("stale devices", "SELECT d.device_id, m.name, d.last_sync_at FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND d.last_sync_at < ? ORDER BY d.last_sync_at, d.device_id", vec![&glob, &l]),
+        ("stale devices (the oldest 200)", "SELECT d.device_id, m.name, d.last_sync_at FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND d.last_sync_at < ? ORDER BY d.last_sync_at, d.device_id LIMIT 200", vec![&glob, &l]),
+        ("stale devices (count)", "SELECT COUNT(*) FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND d.last_sync_at < ?", vec![&glob, &l]),
     ];
     for (label, sql, values) in dash {
         // The statement alone, without HTTP (median of 3), to see where the dashboard's time goes.

@@ -670,6 +670,7 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     .await
     .unwrap();
     let got: HashSet<String> = dash.stale_devices.iter().map(|d| d.device_id.to_string()).collect();
+    assert_eq!(dash.stale_device_count as usize, stale.len());
     assert_eq!(got, stale.into_iter().collect::<HashSet<_>>());
 }
 
@@ -768,6 +769,21 @@ async fn dashboard_figures_match_the_database() {
     );
     assert_eq!(dash.stale_devices.len(), 2);
     assert_eq!(dash.stale_devices[0].member_name, "周党员", "oldest first");
+    // Hundreds of silent phones: all counted, the oldest 200 listed.
+    for i in 0..205u128 {
+        daohu_server::db::query("INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)")
+            .bind(Uuid::from_u128(0xb000 + i).to_string())
+            .bind(member_id(1).to_string())
+            .bind(ts(now - Duration::days(10) + Duration::minutes(i as i64)))
+            .execute(&app.state.pool)
+            .await
+            .unwrap();
+    }
+    let dash = dashboard(app, &sun, "").await;
+    assert_eq!(dash.stale_device_count, 207);
+    assert_eq!(dash.stale_devices.len(), 200);
+    assert_eq!(dash.stale_devices[0].member_name, "周党员", "oldest first");
+    assert!(dash.stale_devices.windows(2).all(|w| w[0].last_sync_at <= w[1].last_sync_at));
     // Scope and bad periods.
     for (query, status) in [
         (format!("unit_id={}", second_village_id()), StatusCode::NOT_FOUND),

@@ -30,6 +30,8 @@ pub const MAX_PERIOD_DAYS: i64 = 1_100;
 pub const MAX_OVERDUE: usize = 200;
 /// A phone that has not synced for longer than this is listed.
 pub const STALE_DEVICE_DAYS: i64 = 7;
+/// Most such phones listed (oldest first); all are counted.
+pub const MAX_STALE: usize = 200;
 
 /// `/dashboard`.
 pub fn router() -> Router<AppState> {
@@ -80,7 +82,8 @@ fn count(n: i64) -> u32 {
 /// included), special-group households whose last visit ever is more than 14 days
 /// before `to` or who were never visited (oldest first, at most 200), members and
 /// grid leaders (enabled) with no visit in the period, and phones of accounts under
-/// the unit that last synced more than 7 days ago (oldest first), and open / overdue
+/// the unit that last synced more than 7 days ago (all counted, the oldest 200
+/// listed), and open / overdue
 /// problems of households under the unit per level (now, whatever the period).
 #[utoipa::path(
     get, path = "/api/dashboard", tag = "reports",
@@ -182,16 +185,29 @@ pub async fn dashboard_get(
         })
         .collect::<Result<Vec<_>, AppError>>()?;
 
-    let stale: Vec<(String, String, String)> = crate::db::query_as(
+    let stale_before = ts(db::now() - Duration::days(STALE_DEVICE_DAYS));
+    let stale: Vec<(String, String, String)> = crate::db::query_as(&format!(
         "SELECT d.device_id, m.name, d.last_sync_at
          FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id
          WHERE u.path GLOB ? AND d.last_sync_at < ?
-         ORDER BY d.last_sync_at, d.device_id",
-    )
+         ORDER BY d.last_sync_at, d.device_id LIMIT {MAX_STALE}"
+    ))
     .bind(&glob)
-    .bind(ts(db::now() - Duration::days(STALE_DEVICE_DAYS)))
+    .bind(&stale_before)
     .fetch_all(&mut *tx)
     .await?;
+    let stale_count: i64 = if stale.len() < MAX_STALE {
+        stale.len() as i64
+    } else {
+        crate::db::query_scalar(
+            "SELECT COUNT(*) FROM devices d JOIN members m ON m.id = d.member_id
+             JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND d.last_sync_at < ?",
+        )
+        .bind(&glob)
+        .bind(&stale_before)
+        .fetch_one(&mut *tx)
+        .await?
+    };
     let problems = crate::problems::level_counts(&mut tx, &glob, db::now()).await?;
     tx.commit().await?;
     let stale_devices = stale
@@ -218,6 +234,7 @@ pub async fn dashboard_get(
         overdue_special,
         idle_members,
         stale_devices,
+        stale_device_count: count(stale_count),
         problems,
     }))
 }
