@@ -425,52 +425,49 @@ async fn scalar(app: &TestApp, sql: &str, binds: &[String]) -> i64 {
     q.fetch_one(&app.state.pool).await.unwrap()
 }
 
-/// The daily tallies and each household's latest visit are what the visits say
-/// (worked out here through parent links, not paths).
-async fn assert_tallies(app: &TestApp) {
-    let pool = &app.state.pool;
-    let expected: Vec<(String, String, i64)> = daohu_server::db::query_as(
-        "WITH RECURSIVE up(grid, unit) AS (
-             SELECT id, id FROM units WHERE kind = 'grid'
-             UNION ALL SELECT up.grid, u.parent_id FROM up JOIN units u ON u.id = up.unit
-                       WHERE u.parent_id IS NOT NULL)
-         SELECT up.unit, v.visited_on, COUNT(*) FROM visits v
-         JOIN households h ON h.id = v.household_id JOIN up ON up.grid = h.grid_id
-         GROUP BY up.unit, v.visited_on ORDER BY 1, 2",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    let got: Vec<(String, String, i64)> = daohu_server::db::query_as(
-        "SELECT unit_id, day, visits FROM visit_days WHERE visits <> 0 ORDER BY 1, 2",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    assert!(!expected.is_empty());
+/// Every grid paired with itself and each unit above it, by parent links (not paths).
+const GRID_UNITS: &str = "WITH RECURSIVE up(grid, unit) AS (
+     SELECT id, id FROM units WHERE kind = 'grid'
+     UNION ALL SELECT up.grid, u.parent_id FROM up JOIN units u ON u.id = up.unit
+               WHERE u.parent_id IS NOT NULL)";
+
+/// A tally table's non-zero rows (`got`) equal what `expected` works out.
+async fn assert_same_rows(app: &TestApp, what: &str, expected: &str, got: &str) {
+    let read = |sql: String| async move {
+        let rows: Vec<(String, String, i64)> =
+            daohu_server::db::query_as(&sql).fetch_all(&app.state.pool).await.unwrap();
+        rows
+    };
+    let expected = read(format!("{GRID_UNITS} {expected} ORDER BY 1, 2")).await;
+    let got = read(format!("{got} ORDER BY 1, 2")).await;
+    assert!(!expected.is_empty(), "{what}");
     if got != expected {
         let missing: Vec<_> = expected.iter().filter(|r| !got.contains(r)).take(5).collect();
         let extra: Vec<_> = got.iter().filter(|r| !expected.contains(r)).take(5).collect();
-        panic!("visit_days differ from the visits: missing {missing:?}, extra {extra:?}");
+        panic!("{what} differ: missing {missing:?}, extra {extra:?}");
     }
-    let expected: Vec<(String, String, i64)> = daohu_server::db::query_as(
-        "WITH RECURSIVE up(grid, unit) AS (
-             SELECT id, id FROM units WHERE kind = 'grid'
-             UNION ALL SELECT up.grid, u.parent_id FROM up JOIN units u ON u.id = up.unit
-                       WHERE u.parent_id IS NOT NULL)
-         SELECT up.unit, COALESCE(h.last_visit_on, ''), COUNT(*) FROM households h
-         JOIN up ON up.grid = h.grid_id GROUP BY up.unit, COALESCE(h.last_visit_on, '') ORDER BY 1, 2",
+}
+
+/// The tallies and each household's and account's latest visit are what the
+/// visits say (worked out here through parent links, not paths).
+async fn assert_tallies(app: &TestApp) {
+    assert_same_rows(
+        app,
+        "visit_days and the visits",
+        "SELECT up.unit, v.visited_on, COUNT(*) FROM visits v
+         JOIN households h ON h.id = v.household_id JOIN up ON up.grid = h.grid_id
+         GROUP BY up.unit, v.visited_on",
+        "SELECT unit_id, day, visits FROM visit_days WHERE visits <> 0",
     )
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    let got: Vec<(String, String, i64)> = daohu_server::db::query_as(
-        "SELECT unit_id, day, households FROM household_last_visits WHERE households <> 0 ORDER BY 1, 2",
+    .await;
+    assert_same_rows(
+        app,
+        "household_last_visits and the households",
+        "SELECT up.unit, COALESCE(h.last_visit_on, ''), COUNT(*) FROM households h
+         JOIN up ON up.grid = h.grid_id GROUP BY up.unit, COALESCE(h.last_visit_on, '')",
+        "SELECT unit_id, day, households FROM household_last_visits WHERE households <> 0",
     )
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    assert_eq!(got, expected, "household_last_visits differ from the households");
+    .await;
     for (table, visit_column) in [("households", "household_id"), ("members", "member_id")] {
         let wrong = scalar(
             app,
