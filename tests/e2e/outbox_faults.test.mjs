@@ -88,7 +88,11 @@ test('a full phone: the save says it failed, never "saved", and stored records s
   await page.fill('#summary', '这户老人独居，需要每周上门看看。'.repeat(8));
   await page.waitForSelector('p.error >> text=存储空间已满');
   const started = Date.now();
-  await page.click('[data-testid=save-visit]');
+  // The click goes to the button itself, not to a point on the screen: the
+  // offline banner above may change height while the uploader retries. A click
+  // landing elsewhere is the suspected cause of one run that waited the full 10 s
+  // here (it passed on every rerun).
+  await page.locator('[data-testid=save-visit]').dispatchEvent('click');
   // The figure is about a second; the wait is longer so a busy shared machine does not fail it.
   await page.waitForSelector('[data-testid=save-error]', { timeout: 10_000 });
   console.log(`save failure shown after ${Date.now() - started} ms`);
