@@ -582,7 +582,7 @@ async fn main() {
     let child_at = (who.coordinator_path.len() + 1).to_string();
     let dash: [(&str, &str, Vec<&str>); 10] = [
         ("later visits?", "SELECT COUNT(*) FROM (SELECT 1 FROM visit_days WHERE unit_id = ? AND day > ? AND visits > 0 LIMIT 1) AS later", vec![&county, &l]),
-        ("visits (tallies)", "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM visit_days WHERE unit_id = ? AND day BETWEEN ? AND ?", vec![&county, &f, &l]),
+        ("visits (tallies)", daohu_server::visit_log::VISITS_IN_PERIOD, vec![&county, &f, &l]),
         ("households+visited per child (tallies)", "SELECT unit_id, CAST(SUM(households) AS BIGINT), CAST(SUM(CASE WHEN day >= ? THEN households ELSE 0 END) AS BIGINT) FROM household_last_visits WHERE unit_id IN (SELECT id FROM units WHERE parent_id = ?) GROUP BY unit_id", vec![&f, &county]),
         ("visited per child, from visits (a past period)", "SELECT substr(g.path, CAST(? AS INTEGER), 36) AS child, COUNT(DISTINCT v.household_id) FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ? GROUP BY child", vec![&child_at, &glob, &f, &l]),
         ("idle", "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0 AND (m.last_visit_on IS NULL OR m.last_visit_on < ?) ORDER BY u.rowid, m.rowid", vec![&glob, &f]),

@@ -84,6 +84,11 @@ pub struct LogQuery {
     tally: Option<Tally>,
 }
 
+/// Visits under a unit (`?` its id) between two days (`?`, `?`), summed from its
+/// daily tallies; the dashboard and the log's total share it.
+pub const VISITS_IN_PERIOD: &str = "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM visit_days
+     WHERE unit_id = ? AND day BETWEEN ? AND ?";
+
 /// A unit and a period whose visits [`LogQuery::count`] sums from `visit_days`.
 #[derive(Clone, Debug)]
 struct Tally {
@@ -136,20 +141,17 @@ impl LogQuery {
         }
         // Sections and text are read from columns taken from the visit's JSON
         // when it was written (migrations 0003), not from every visit's JSON.
-        match (filter.section, filter.state) {
+        let mask = match (filter.section, filter.state) {
             (Some(_), None) => {
                 return Err(AppError::bad_request("按事项筛选时请同时选择状态"));
             }
-            (Some(section), Some(state)) => {
-                conditions.push("(v.section_bits & CAST(? AS BIGINT)) <> 0".into());
-                binds.push(state.bit(section).to_string());
-            }
-            (None, Some(state)) => {
-                let mask: i64 = SectionKind::ALL.iter().map(|k| state.bit(*k)).sum();
-                conditions.push("(v.section_bits & CAST(? AS BIGINT)) <> 0".into());
-                binds.push(mask.to_string());
-            }
-            (None, None) => {}
+            (Some(section), Some(state)) => Some(state.bit(section)),
+            (None, Some(state)) => Some(SectionKind::ALL.iter().map(|k| state.bit(*k)).sum()),
+            (None, None) => None,
+        };
+        if let Some(mask) = mask {
+            conditions.push("(v.section_bits & CAST(? AS BIGINT)) <> 0".into());
+            binds.push(mask.to_string());
         }
         if let Some(group) = filter.group {
             // The household's groups are a JSON array of words: the quoted word is in it.
@@ -213,23 +215,11 @@ impl LogQuery {
     /// 10,000" (the caller answers `total_capped`).
     pub fn count(&self, cap: u64) -> (String, AnyArguments<'static>, bool) {
         match &self.tally {
-            Some(t) => {
-                use sqlx::Arguments;
-                let mut args = AnyArguments::default();
-                for b in [&t.unit_id, &t.from, &t.to] {
-                    // Strings always encode.
-                    let _ = args.add(b.clone());
-                }
-                (
-                    crate::db::sql(
-                        "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM visit_days
-                         WHERE unit_id = ? AND day BETWEEN ? AND ?",
-                    )
-                    .to_string(),
-                    args,
-                    true,
-                )
-            }
+            Some(t) => (
+                crate::db::sql(VISITS_IN_PERIOD).to_string(),
+                string_arguments([&t.unit_id, &t.from, &t.to]),
+                true,
+            ),
             None => (
                 crate::db::owned_sql(format!(
                     "SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE {} LIMIT {}) AS matched",
@@ -282,14 +272,19 @@ impl LogQuery {
 
     /// The bound values, in order.
     pub fn arguments(&self) -> AnyArguments<'static> {
-        use sqlx::Arguments;
-        let mut args = AnyArguments::default();
-        for b in &self.binds {
-            // Strings always encode.
-            let _ = args.add(b.clone());
-        }
-        args
+        string_arguments(&self.binds)
     }
+}
+
+/// Text values to bind, in order.
+fn string_arguments<'a>(values: impl IntoIterator<Item = &'a String>) -> AnyArguments<'static> {
+    use sqlx::Arguments;
+    let mut args = AnyArguments::default();
+    for value in values {
+        // Strings always encode.
+        let _ = args.add(value.clone());
+    }
+    args
 }
 
 /// A visit as read for the log.

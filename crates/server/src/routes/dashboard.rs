@@ -133,10 +133,7 @@ pub async fn dashboard_get(
     .bind(&to_s)
     .fetch_one(&mut *tx)
     .await?;
-    let visits: i64 = crate::db::query_scalar(
-        "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM visit_days
-         WHERE unit_id = ? AND day BETWEEN ? AND ?",
-    )
+    let visits: i64 = crate::db::query_scalar(crate::visit_log::VISITS_IN_PERIOD)
     .bind(unit.id.to_string())
     .bind(&from_s)
     .bind(&to_s)
@@ -157,21 +154,24 @@ pub async fn dashboard_get(
     .bind(&to_s)
     .fetch_one(&mut *tx)
     .await?;
-    let idle_sql = if any_later == 0 {
-        "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id
-         WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0
-           AND (m.last_visit_on IS NULL OR m.last_visit_on < ?)
-         ORDER BY u.rowid, m.rowid"
+    let (idle_if, idle_binds): (&str, &[&str]) = if any_later == 0 {
+        ("(m.last_visit_on IS NULL OR m.last_visit_on < ?)", &[&from_s])
     } else {
+        (
+            "NOT EXISTS (SELECT 1 FROM visits v
+                         WHERE v.member_id = m.id AND v.visited_on BETWEEN ? AND ?)",
+            &[&from_s, &to_s],
+        )
+    };
+    let idle_sql = format!(
         "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id
          WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0
-           AND NOT EXISTS (SELECT 1 FROM visits v
-                           WHERE v.member_id = m.id AND v.visited_on BETWEEN ? AND ?)
+           AND {idle_if}
          ORDER BY u.rowid, m.rowid"
-    };
-    let mut idle_query = crate::db::query_as(idle_sql).bind(&glob).bind(&from_s);
-    if any_later != 0 {
-        idle_query = idle_query.bind(&to_s);
+    );
+    let mut idle_query = crate::db::query_as(&idle_sql).bind(&glob);
+    for value in idle_binds {
+        idle_query = idle_query.bind(*value);
     }
     let idle: Vec<(String, String, String)> = idle_query.fetch_all(&mut *tx).await?;
     let idle_members = idle
