@@ -5,12 +5,12 @@
 //! filter's `unit_id`, else the subtree's top), so nothing outside it can match.
 //! Ids in the filter are checked first: outside the subtree answers 404.
 
+use crate::db::Conn;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use daohu_domain::report::CLOCK_SKEW_FLAG_HOURS;
 use daohu_domain::{ProblemEntry, SectionKind, SectionState, VisitFilter, VisitLogRow};
 use serde::Deserialize;
 use sqlx::any::AnyArguments;
-use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::db::{parse_ts, parse_uuid};
@@ -79,8 +79,8 @@ pub struct LogQuery {
     narrow: bool,
     /// The text search reads the member's name.
     needs_member: bool,
-    /// The filter names only a unit and dates: the count is a sum of that unit's
-    /// daily tallies (`visit_days`) instead of a count of its visits.
+    /// The filter names only a unit, dates and a section state: the count is a
+    /// sum of that unit's daily tallies (`visit_days`) instead of a count of its visits.
     tally: Option<Tally>,
 }
 
@@ -92,9 +92,19 @@ pub const VISITS_IN_PERIOD: &str = "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGI
 /// A unit and a period whose visits [`LogQuery::count`] sums from `visit_days`.
 #[derive(Clone, Debug)]
 struct Tally {
+    /// The `visit_days` column summed: `visits`, or the visits in one section
+    /// state (`s<bit>`), or with any section in one state (`any<state>`), as
+    /// migration 0004 keeps them.
+    column: String,
     unit_id: String,
     from: String,
     to: String,
+}
+
+impl Tally {
+    fn sql(&self) -> String {
+        VISITS_IN_PERIOD.replacen("SUM(visits)", &format!("SUM({})", self.column), 1)
+    }
 }
 
 impl LogQuery {
@@ -145,11 +155,17 @@ impl LogQuery {
             (Some(_), None) => {
                 return Err(AppError::bad_request("按事项筛选时请同时选择状态"));
             }
-            (Some(section), Some(state)) => Some(state.bit(section)),
-            (None, Some(state)) => Some(SectionKind::ALL.iter().map(|k| state.bit(*k)).sum()),
+            (Some(section), Some(state)) => Some((
+                state.bit(section),
+                format!("s{}", state.bit(section).trailing_zeros()),
+            )),
+            (None, Some(state)) => Some((
+                SectionKind::ALL.iter().map(|k| state.bit(*k)).sum(),
+                format!("any{}", state.index()),
+            )),
             (None, None) => None,
         };
-        if let Some(mask) = mask {
+        if let Some((mask, _)) = &mask {
             conditions.push("(v.section_bits & CAST(? AS BIGINT)) <> 0".into());
             binds.push(mask.to_string());
         }
@@ -164,26 +180,57 @@ impl LogQuery {
                     "搜索内容最多 {MAX_Q_CHARS} 个字"
                 )));
             }
-            conditions.push(
-                "(h.head_name LIKE ? ESCAPE '\\' OR h.address LIKE ? ESCAPE '\\'
-                  OR m.name LIKE ? ESCAPE '\\' OR v.search_text LIKE ? ESCAPE '\\')"
-                    .into(),
-            );
             let pattern = like_pattern(q);
-            binds.extend(std::iter::repeat_n(pattern, 4));
+            if crate::db::dialect() == crate::db::Dialect::Postgres {
+                // Names are looked up first (a few households and accounts), and the
+                // visits' own text through the bigram index of migration 0004: each
+                // branch is an index scan, so a rare name is not looked for by
+                // reading every visit under the unit. One character has no bigram:
+                // it is matched by `LIKE` alone.
+                let bigrams = q.chars().count() >= 2;
+                conditions.push(format!(
+                    "(v.household_id = ANY(ARRAY(SELECT id FROM households
+                                                 WHERE head_name LIKE ? ESCAPE '\\'
+                                                    OR address LIKE ? ESCAPE '\\'))
+                      OR v.member_id = ANY(ARRAY(SELECT id FROM members
+                                                 WHERE name LIKE ? ESCAPE '\\'))
+                      OR ({} v.search_text LIKE ? ESCAPE '\\'))",
+                    if bigrams {
+                        "daohu_bigrams(v.search_text) @> daohu_bigrams(CAST(? AS TEXT)) AND"
+                    } else {
+                        ""
+                    }
+                ));
+                binds.extend(std::iter::repeat_n(pattern.clone(), 3));
+                if bigrams {
+                    binds.push(q.to_string());
+                }
+                binds.push(pattern);
+            } else {
+                conditions.push(
+                    "(h.head_name LIKE ? ESCAPE '\\' OR h.address LIKE ? ESCAPE '\\'
+                      OR m.name LIKE ? ESCAPE '\\' OR v.search_text LIKE ? ESCAPE '\\')"
+                        .into(),
+                );
+                binds.extend(std::iter::repeat_n(pattern, 4));
+            }
         }
         let narrow = filter.member_id.is_some() || filter.household_id.is_some();
         let needs_member = conditions.iter().any(|c| c.contains("m.name"));
-        let only_unit_and_dates = !narrow
-            && filter.state.is_none()
-            && filter.group.is_none()
-            && !needs_member;
+        let has_q = filter.q.as_deref().is_some_and(|q| !q.trim().is_empty());
         // Dates are ISO text, so these bounds hold every day there is.
-        let tally = only_unit_and_dates.then(|| Tally {
+        let tally = (!narrow && filter.group.is_none() && !has_q).then(|| Tally {
+            column: mask.map_or_else(|| "visits".to_string(), |(_, column)| column),
             unit_id,
-            from: filter.from.map_or_else(|| "0000-00-00".into(), |d| d.to_string()),
-            to: filter.to.map_or_else(|| "9999-99-99".into(), |d| d.to_string()),
+            from: filter
+                .from
+                .map_or_else(|| "0000-00-00".into(), |d| d.to_string()),
+            to: filter
+                .to
+                .map_or_else(|| "9999-99-99".into(), |d| d.to_string()),
         });
+        let narrow = filter.member_id.is_some() || filter.household_id.is_some();
+        let needs_member = conditions.iter().any(|c| c.contains("m.name"));
         Ok(LogQuery {
             conditions,
             binds,
@@ -209,14 +256,14 @@ impl LogQuery {
     /// How many visits match, at most `cap` + 1, and the values to bind; `true`
     /// when the count is exact whatever its size (then it is never capped).
     ///
-    /// A filter of a unit and dates alone sums the unit's daily tallies (exact,
-    /// whatever the number). Any other filter counts matching rows but stops after
+    /// A filter of a unit, dates and a section state sums the unit's daily
+    /// tallies (exact, whatever the number). Any other filter counts matching rows but stops after
     /// `cap` + 1: a county's million visits are not all read to say "more than
     /// 10,000" (the caller answers `total_capped`).
     pub fn count(&self, cap: u64) -> (String, AnyArguments<'static>, bool) {
         match &self.tally {
             Some(t) => (
-                crate::db::sql(VISITS_IN_PERIOD).to_string(),
+                crate::db::owned_sql(t.sql()),
                 string_arguments([&t.unit_id, &t.from, &t.to]),
                 true,
             ),
@@ -363,11 +410,7 @@ impl RawLogRow {
 }
 
 /// One visit by id inside the subtree, with its stored body; 404 when unknown or outside.
-pub async fn one(
-    conn: &mut Conn,
-    subtree: &Subtree,
-    id: Uuid,
-) -> Result<RawLogRow, AppError> {
+pub async fn one(conn: &mut Conn, subtree: &Subtree, id: Uuid) -> Result<RawLogRow, AppError> {
     let row: Option<RawLogRow> = crate::db::query_as(&format!(
         "SELECT {LOG_COLUMNS} FROM {LOG_FROM} WHERE v.id = ? AND g.path GLOB ?"
     ))
@@ -392,7 +435,10 @@ mod tests {
     fn clock_flag_beyond_a_day() {
         let t = DateTime::from_timestamp(1_773_000_000, 0).unwrap();
         assert!(!clock_flag(t, t + chrono::Duration::hours(24)));
-        assert!(clock_flag(t, t + chrono::Duration::hours(24) + chrono::Duration::seconds(1)));
+        assert!(clock_flag(
+            t,
+            t + chrono::Duration::hours(24) + chrono::Duration::seconds(1)
+        ));
         assert!(clock_flag(t + chrono::Duration::hours(25), t));
     }
 }
