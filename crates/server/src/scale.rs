@@ -32,6 +32,11 @@ use crate::AppError;
 
 /// Rows per transaction while generating.
 pub const ROWS_PER_TX: usize = 10_000;
+/// Visits per transaction while generating: fewer than other rows, because visits
+/// come in date order and each updates the same few tally rows of its day
+/// (`visit_days`, `household_last_visits`); PostgreSQL can reclaim those rows'
+/// old versions only once the transaction that wrote them has ended.
+pub const VISITS_PER_TX: usize = 1_000;
 /// Password of every generated account (hashed once).
 pub const SCALE_PASSWORD: &str = "daohu123";
 
@@ -885,7 +890,7 @@ pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds,
     let mut n_problems = 0usize;
     let mut done = 0usize;
     while done < spec.visits {
-        let end = (done + ROWS_PER_TX).min(spec.visits);
+        let end = (done + VISITS_PER_TX).min(spec.visits);
         let mut visit_rows = Rows::new(
             "visits",
             &[
