@@ -88,17 +88,9 @@ async fn generate(pool: &daohu_server::db::Pool, n: usize) {
             }
             let mut has_problems = false;
             for (i, v) in visits.iter().enumerate() {
-                visits_sql.push_str(if i == 0 {
-                    "(?,?,?,?,?,?,?,?,?)"
-                } else {
-                    ",(?,?,?,?,?,?,?,?,?)"
-                });
+                visits_sql.push_str(if i == 0 { "(?,?,?,?,?,?,?,?,?)" } else { ",(?,?,?,?,?,?,?,?,?)" });
                 for _ in &v.problems {
-                    problems_sql.push_str(if has_problems {
-                        ",(?,?,?,?,?,?,?,?,?)"
-                    } else {
-                        "(?,?,?,?,?,?,?,?,?)"
-                    });
+                    problems_sql.push_str(if has_problems { ",(?,?,?,?,?,?,?,?,?)" } else { "(?,?,?,?,?,?,?,?,?)" });
                     has_problems = true;
                 }
             }
@@ -178,10 +170,7 @@ async fn main() {
         db::Dialect::Sqlite => "PRAGMA optimize",
         db::Dialect::Postgres => "ANALYZE",
     };
-    daohu_server::db::query(analyze)
-        .execute(&pool)
-        .await
-        .unwrap();
+    daohu_server::db::query(analyze).execute(&pool).await.unwrap();
 
     let state = AppState::new(pool.clone(), Settings::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -202,13 +191,7 @@ async fn main() {
         t.elapsed().as_secs_f64() * 1000.0
     );
     let t = Instant::now();
-    let (status, ..) = http(
-        port,
-        "GET",
-        "/api/dashboard?from=2024-01-01&to=2026-12-31",
-        Some(&token),
-    )
-    .await;
+    let (status, ..) = http(port, "GET", "/api/dashboard?from=2024-01-01&to=2026-12-31", Some(&token)).await;
     println!(
         "GET /api/dashboard (county, 3 years): {status}, {:.0} ms",
         t.elapsed().as_secs_f64() * 1000.0
@@ -235,13 +218,7 @@ async fn main() {
                 .unwrap();
         rows.into_iter().map(|r| r.3).collect()
     };
-    println!(
-        "export query plan: {}",
-        plan.iter()
-            .map(|p| p.trim())
-            .collect::<Vec<_>>()
-            .join(" | ")
-    );
+    println!("export query plan: {}", plan.iter().map(|p| p.trim()).collect::<Vec<_>>().join(" | "));
     {
         use futures_util::TryStreamExt;
         let t = Instant::now();

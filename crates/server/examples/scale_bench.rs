@@ -75,11 +75,7 @@ fn args() -> Args {
         }
         if flag == "--export" {
             let list = it.next().unwrap_or_default();
-            a.export = list
-                .split(',')
-                .filter(|f| !f.is_empty() && *f != "-")
-                .map(str::to_string)
-                .collect();
+            a.export = list.split(',').filter(|f| !f.is_empty() && *f != "-").map(str::to_string).collect();
             continue;
         }
         let value: usize = it
@@ -160,13 +156,7 @@ fn percentile(v: &[f64], p: f64) -> f64 {
 }
 
 /// `batches` batches of `batch` new visits of the phone's own households, saved today.
-fn phone_batches(
-    rng: &mut ScaleRng,
-    phone: &ScaleAccount,
-    ids: &CountyIds,
-    batches: usize,
-    batch: usize,
-) -> Vec<SyncBatch> {
+fn phone_batches(rng: &mut ScaleRng, phone: &ScaleAccount, ids: &CountyIds, batches: usize, batch: usize) -> Vec<SyncBatch> {
     let today = Utc::now().date_naive();
     (0..batches)
         .map(|b| SyncBatch {
@@ -174,8 +164,7 @@ fn phone_batches(
             visits: (0..batch)
                 .map(|i| {
                     let h = phone.households[(b * batch + i) % phone.households.len()] as usize;
-                    let recorded =
-                        db::now() - Duration::minutes((batches * batch - b * batch - i) as i64);
+                    let recorded = db::now() - Duration::minutes((batches * batch - b * batch - i) as i64);
                     scale::make_visit(rng, ids.households[h], phone.id, today, recorded, 0.03)
                 })
                 .collect(),
@@ -183,16 +172,10 @@ fn phone_batches(
         .collect()
 }
 
-async fn direct_raw(
-    pool: &daohu_server::db::Pool,
-    user: &daohu_server::AuthUser,
-    batch: &SyncBatch,
-) {
+async fn direct_raw(pool: &daohu_server::db::Pool, user: &daohu_server::AuthUser, batch: &SyncBatch) {
     let now = db::now();
     let mut tx = db::begin_write(pool).await.unwrap();
-    daohu_server::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now)
-        .await
-        .unwrap();
+    daohu_server::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await.unwrap();
     for visit in &batch.visits {
         let body = serde_json::to_string(visit).unwrap();
         let hash = daohu_server::auth::sha256_hex(body.as_bytes());
@@ -216,9 +199,7 @@ async fn direct_raw(
         .unwrap()
         .rows_affected();
         assert_eq!(n, 1);
-        daohu_server::problems::insert_from_visit(&mut tx, visit, now)
-            .await
-            .unwrap();
+        daohu_server::problems::insert_from_visit(&mut tx, visit, now).await.unwrap();
     }
     daohu_server::audit::record(
         &mut tx,
@@ -231,29 +212,14 @@ async fn direct_raw(
     tx.commit().await.unwrap();
 }
 
-async fn direct_store(
-    pool: &daohu_server::db::Pool,
-    user: &daohu_server::AuthUser,
-    batch: &SyncBatch,
-) {
+async fn direct_store(pool: &daohu_server::db::Pool, user: &daohu_server::AuthUser, batch: &SyncBatch) {
     let now = db::now();
     let mut tx = db::begin_write(pool).await.unwrap();
-    daohu_server::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now)
+    daohu_server::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await.unwrap();
+    let receipts = daohu_server::routes::sync::store_visits(&mut tx, user, batch.device_id, &batch.visits, now)
         .await
         .unwrap();
-    let receipts = daohu_server::routes::sync::store_visits(
-        &mut tx,
-        user,
-        batch.device_id,
-        &batch.visits,
-        now,
-    )
-    .await
-    .unwrap();
-    assert!(
-        receipts.iter().all(|r| r.status == ReceiptStatus::Stored),
-        "{receipts:?}"
-    );
+    assert!(receipts.iter().all(|r| r.status == ReceiptStatus::Stored), "{receipts:?}");
     daohu_server::audit::record(
         &mut tx,
         Some(user.id),
@@ -265,32 +231,19 @@ async fn direct_store(
     tx.commit().await.unwrap();
 }
 
-async fn plan(
-    conn: &mut daohu_server::db::Conn,
-    sql: &str,
-    args: sqlx::any::AnyArguments<'static>,
-) -> String {
+async fn plan(conn: &mut daohu_server::db::Conn, sql: &str, args: sqlx::any::AnyArguments<'static>) -> String {
     if db::dialect() == db::Dialect::Postgres {
-        let rows: Vec<String> =
-            sqlx::query_scalar_with(&db::owned_sql(format!("EXPLAIN {sql}")), args)
-                .fetch_all(&mut *conn)
-                .await
-                .unwrap();
-        return rows
-            .iter()
-            .map(|r| r.trim())
-            .collect::<Vec<_>>()
-            .join(" | ");
-    }
-    let rows: Vec<(i64, i64, i64, String)> =
-        sqlx::query_as_with(&format!("EXPLAIN QUERY PLAN {sql}"), args)
+        let rows: Vec<String> = sqlx::query_scalar_with(&db::owned_sql(format!("EXPLAIN {sql}")), args)
             .fetch_all(&mut *conn)
             .await
             .unwrap();
-    rows.iter()
-        .map(|r| r.3.as_str())
-        .collect::<Vec<_>>()
-        .join(" | ")
+        return rows.iter().map(|r| r.trim()).collect::<Vec<_>>().join(" | ");
+    }
+    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as_with(&format!("EXPLAIN QUERY PLAN {sql}"), args)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.3.as_str()).collect::<Vec<_>>().join(" | ")
 }
 
 fn binds(values: &[&str]) -> sqlx::any::AnyArguments<'static> {
@@ -319,10 +272,7 @@ struct Who {
 impl Who {
     async fn load(pool: &daohu_server::db::Pool) -> Who {
         let one = |sql: &'static str| async move {
-            let v: String = daohu_server::db::query_scalar(sql)
-                .fetch_one(pool)
-                .await
-                .unwrap();
+            let v: String = daohu_server::db::query_scalar(sql).fetch_one(pool).await.unwrap();
             v
         };
         let id = |s: String| uuid::Uuid::parse_str(&s).unwrap();
@@ -333,12 +283,8 @@ impl Who {
         .fetch_one(pool)
         .await
         .unwrap();
-        let township =
-            one("SELECT id FROM units WHERE kind = 'township' ORDER BY rowid LIMIT 1 OFFSET 1")
-                .await;
-        let village =
-            one("SELECT id FROM units WHERE kind = 'village' ORDER BY rowid LIMIT 1 OFFSET 1")
-                .await;
+        let township = one("SELECT id FROM units WHERE kind = 'township' ORDER BY rowid LIMIT 1 OFFSET 1").await;
+        let village = one("SELECT id FROM units WHERE kind = 'village' ORDER BY rowid LIMIT 1 OFFSET 1").await;
         let (member, household): (String, String) = daohu_server::db::query_as(
             "SELECT m.id, mh.household_id FROM members m JOIN units g ON g.id = m.unit_id
              JOIN member_households mh ON mh.member_id = m.id
@@ -366,10 +312,7 @@ async fn main() {
     let a = args();
     let full = ScaleSpec::largest_county();
     let spec = if a.households == full.households {
-        ScaleSpec {
-            visits: a.visits,
-            ..full
-        }
+        ScaleSpec { visits: a.visits, ..full }
     } else {
         ScaleSpec::scaled(a.households, a.visits)
     };
@@ -393,25 +336,18 @@ async fn main() {
         axum::serve(listener, app(state)).await.unwrap();
     });
     if !a.queries_only {
-        let ids = scale::generate_county(&pool, &spec).await.unwrap();
-        let bytes: i64 = match db::dialect() {
-            db::Dialect::Sqlite => {
-                daohu_server::db::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-                std::fs::metadata(&path)
-                    .map(|m| m.len() as i64)
-                    .unwrap_or(0)
-            }
-            db::Dialect::Postgres => {
-                daohu_server::db::query_scalar("SELECT pg_database_size(current_database())")
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap()
-            }
-        };
-        println!(
+    let ids = scale::generate_county(&pool, &spec).await.unwrap();
+    let bytes: i64 = match db::dialect() {
+        db::Dialect::Sqlite => {
+            daohu_server::db::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
+            std::fs::metadata(&path).map(|m| m.len() as i64).unwrap_or(0)
+        }
+        db::Dialect::Postgres => daohu_server::db::query_scalar("SELECT pg_database_size(current_database())")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+    };
+    println!(
         "database: {:.0} MB ({} households, {} members and grid leaders, {} visits, {} problems, {} activities)",
         bytes as f64 / 1e6,
         ids.households.len(),
@@ -421,80 +357,67 @@ async fn main() {
         ids.activities
     );
 
-        // ---- 1. ingest over HTTP
-        let plain: Vec<&ScaleAccount> = ids
-            .members
-            .iter()
-            .filter(|m| m.role == daohu_domain::Role::Member)
-            .collect();
-        let phones: Vec<&ScaleAccount> = (0..a.phones.min(plain.len()))
-            .map(|i| plain[i * plain.len() / a.phones.min(plain.len())])
-            .collect();
-        let mut tokens = Vec::new();
-        for p in &phones {
-            let (token, _) = daohu_server::auth::create_session(&pool, p.id, Duration::hours(4))
-                .await
-                .unwrap();
-            tokens.push(token);
-        }
-        let mut rng = ScaleRng::new(1_001);
-        let http_batches: Vec<Vec<Bytes>> = phones
-            .iter()
-            .map(|p| {
-                phone_batches(&mut rng, p, &ids, a.batches_per_phone, a.batch)
-                    .iter()
-                    .map(|b| Bytes::from(serde_json::to_vec(b).unwrap()))
-                    .collect()
-            })
-            .collect();
-        let n_rows = phones.len() * a.batches_per_phone * a.batch;
-        let body_bytes: usize = http_batches.iter().flatten().map(|b| b.len()).sum();
-        println!(
-            "\ningest: {} phones × {} batches × {} visits = {n_rows} visits ({:.1} KB per batch)",
-            phones.len(),
-            a.batches_per_phone,
-            a.batch,
-            body_bytes as f64 / (phones.len() * a.batches_per_phone) as f64 / 1e3
-        );
-        let t = Instant::now();
-        let mut tasks = Vec::new();
-        for (bodies, token) in http_batches.into_iter().zip(tokens.clone()) {
-            tasks.push(tokio::spawn(async move {
-                let mut sender = connect(port).await;
-                let mut latencies = Vec::new();
-                let mut stored = 0usize;
-                for body in bodies {
-                    let t = Instant::now();
-                    let (status, answer) = send(
-                        &mut sender,
-                        "POST",
-                        "/api/sync/visits",
-                        &token,
-                        Some(body),
-                        false,
-                    )
-                    .await;
-                    latencies.push(t.elapsed().as_secs_f64());
-                    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
-                    let response: SyncResponse = serde_json::from_slice(&answer).unwrap();
-                    for r in &response.receipts {
-                        assert_eq!(r.status, ReceiptStatus::Stored, "{r:?}");
-                    }
-                    stored += response.receipts.len();
+
+    // ---- 1. ingest over HTTP
+    let plain: Vec<&ScaleAccount> = ids.members.iter().filter(|m| m.role == daohu_domain::Role::Member).collect();
+    let phones: Vec<&ScaleAccount> = (0..a.phones.min(plain.len()))
+        .map(|i| plain[i * plain.len() / a.phones.min(plain.len())])
+        .collect();
+    let mut tokens = Vec::new();
+    for p in &phones {
+        let (token, _) = daohu_server::auth::create_session(&pool, p.id, Duration::hours(4)).await.unwrap();
+        tokens.push(token);
+    }
+    let mut rng = ScaleRng::new(1_001);
+    let http_batches: Vec<Vec<Bytes>> = phones
+        .iter()
+        .map(|p| {
+            phone_batches(&mut rng, p, &ids, a.batches_per_phone, a.batch)
+                .iter()
+                .map(|b| Bytes::from(serde_json::to_vec(b).unwrap()))
+                .collect()
+        })
+        .collect();
+    let n_rows = phones.len() * a.batches_per_phone * a.batch;
+    let body_bytes: usize = http_batches.iter().flatten().map(|b| b.len()).sum();
+    println!(
+        "\ningest: {} phones × {} batches × {} visits = {n_rows} visits ({:.1} KB per batch)",
+        phones.len(),
+        a.batches_per_phone,
+        a.batch,
+        body_bytes as f64 / (phones.len() * a.batches_per_phone) as f64 / 1e3
+    );
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for (bodies, token) in http_batches.into_iter().zip(tokens.clone()) {
+        tasks.push(tokio::spawn(async move {
+            let mut sender = connect(port).await;
+            let mut latencies = Vec::new();
+            let mut stored = 0usize;
+            for body in bodies {
+                let t = Instant::now();
+                let (status, answer) = send(&mut sender, "POST", "/api/sync/visits", &token, Some(body), false).await;
+                latencies.push(t.elapsed().as_secs_f64());
+                assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+                let response: SyncResponse = serde_json::from_slice(&answer).unwrap();
+                for r in &response.receipts {
+                    assert_eq!(r.status, ReceiptStatus::Stored, "{r:?}");
                 }
-                (stored, latencies)
-            }));
-        }
-        let mut stored = 0;
-        let mut latencies = Vec::new();
-        for task in tasks {
-            let (s, l) = task.await.unwrap();
-            stored += s;
-            latencies.extend(l);
-        }
-        let http_secs = t.elapsed().as_secs_f64();
-        let http_rate = stored as f64 / http_secs;
-        println!(
+                stored += response.receipts.len();
+            }
+            (stored, latencies)
+        }));
+    }
+    let mut stored = 0;
+    let mut latencies = Vec::new();
+    for task in tasks {
+        let (s, l) = task.await.unwrap();
+        stored += s;
+        latencies.extend(l);
+    }
+    let http_secs = t.elapsed().as_secs_f64();
+    let http_rate = stored as f64 / http_secs;
+    println!(
         "  HTTP: {stored} visits stored in {http_secs:.2} s = {http_rate:.0} visits/s ({:.0} batches/s); batch latency median {:.0} ms, p95 {:.0} ms, max {:.0} ms",
         latencies.len() as f64 / http_secs,
         median(latencies.clone()) * 1e3,
@@ -502,82 +425,70 @@ async fn main() {
         percentile(&latencies, 1.0) * 1e3
     );
 
-        // ---- 2. the same number of rows straight into the database
-        let mut rates = Vec::new();
-        for (label, seed) in [
-            ("direct, upload SQL", 2_002u64),
-            ("direct, store_visits", 3_003),
-        ] {
-            let mut rng = ScaleRng::new(seed);
-            let work: Vec<(daohu_server::AuthUser, Vec<SyncBatch>)> = phones
-                .iter()
-                .map(|p| {
-                    (
-                        p.auth_user(),
-                        phone_batches(&mut rng, p, &ids, a.batches_per_phone, a.batch),
-                    )
-                })
-                .collect();
-            let t = Instant::now();
-            // Phone after phone, batch after batch: one transaction per batch.
-            for round in 0..a.batches_per_phone {
-                for (user, batches) in &work {
-                    if seed == 2_002 {
-                        direct_raw(&pool, user, &batches[round]).await;
-                    } else {
-                        direct_store(&pool, user, &batches[round]).await;
-                    }
+    // ---- 2. the same number of rows straight into the database
+    let mut rates = Vec::new();
+    for (label, seed) in [("direct, upload SQL", 2_002u64), ("direct, store_visits", 3_003)] {
+        let mut rng = ScaleRng::new(seed);
+        let work: Vec<(daohu_server::AuthUser, Vec<SyncBatch>)> = phones
+            .iter()
+            .map(|p| (p.auth_user(), phone_batches(&mut rng, p, &ids, a.batches_per_phone, a.batch)))
+            .collect();
+        let t = Instant::now();
+        // Phone after phone, batch after batch: one transaction per batch.
+        for round in 0..a.batches_per_phone {
+            for (user, batches) in &work {
+                if seed == 2_002 {
+                    direct_raw(&pool, user, &batches[round]).await;
+                } else {
+                    direct_store(&pool, user, &batches[round]).await;
                 }
             }
-            let secs = t.elapsed().as_secs_f64();
-            let rate = n_rows as f64 / secs;
-            println!("  {label}: {n_rows} visits in {secs:.2} s = {rate:.0} visits/s");
-            rates.push(rate);
+        }
+        let secs = t.elapsed().as_secs_f64();
+        let rate = n_rows as f64 / secs;
+        println!("  {label}: {n_rows} visits in {secs:.2} s = {rate:.0} visits/s");
+        rates.push(rate);
+    }
+    println!(
+        "  ratio HTTP / direct: {:.2} (upload SQL), {:.2} (store_visits)",
+        http_rate / rates[0],
+        http_rate / rates[1]
+    );
+
+    // ---- 3. sync-down
+    println!("\nsync-down (GET /api/roster):");
+    let member = plain[plain.len() / 3];
+    let mut rosters: Vec<(&str, &ScaleAccount)> = vec![("member", member)];
+    if let Some(g) = ids.big_grid {
+        rosters.push(("grid leader", &ids.members[ids.grid_leaders[g]]));
+    }
+    for (label, who) in rosters {
+        let (token, _) = daohu_server::auth::create_session(&pool, who.id, Duration::hours(1)).await.unwrap();
+        let mut times = Vec::new();
+        let (mut gz, mut raw, mut households, mut history) = (0, 0, 0, 0);
+        for i in 0..5 {
+            let (status, size, body, secs) = get(port, "/api/roster", &token, true).await;
+            assert_eq!(status, 200);
+            times.push(secs);
+            gz = size;
+            if i == 0 {
+                let (_, size, body, _) = get(port, "/api/roster", &token, false).await;
+                raw = size;
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let hs = v["households"].as_array().unwrap();
+                households = hs.len();
+                history = hs.iter().map(|h| h["history"].as_array().map_or(0, |a| a.len())).sum();
+            }
+            let _ = body;
         }
         println!(
-            "  ratio HTTP / direct: {:.2} (upload SQL), {:.2} (store_visits)",
-            http_rate / rates[0],
-            http_rate / rates[1]
-        );
-
-        // ---- 3. sync-down
-        println!("\nsync-down (GET /api/roster):");
-        let member = plain[plain.len() / 3];
-        let mut rosters: Vec<(&str, &ScaleAccount)> = vec![("member", member)];
-        if let Some(g) = ids.big_grid {
-            rosters.push(("grid leader", &ids.members[ids.grid_leaders[g]]));
-        }
-        for (label, who) in rosters {
-            let (token, _) = daohu_server::auth::create_session(&pool, who.id, Duration::hours(1))
-                .await
-                .unwrap();
-            let mut times = Vec::new();
-            let (mut gz, mut raw, mut households, mut history) = (0, 0, 0, 0);
-            for i in 0..5 {
-                let (status, size, body, secs) = get(port, "/api/roster", &token, true).await;
-                assert_eq!(status, 200);
-                times.push(secs);
-                gz = size;
-                if i == 0 {
-                    let (_, size, body, _) = get(port, "/api/roster", &token, false).await;
-                    raw = size;
-                    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-                    let hs = v["households"].as_array().unwrap();
-                    households = hs.len();
-                    history = hs
-                        .iter()
-                        .map(|h| h["history"].as_array().map_or(0, |a| a.len()))
-                        .sum();
-                }
-                let _ = body;
-            }
-            println!(
             "  {label} ({households} households, {history} visits in history): median {:.0} ms, {:.1} KB gzip, {:.1} KB plain",
             median(times) * 1e3,
             gz as f64 / 1e3,
             raw as f64 / 1e3
         );
-        }
+    }
+
     }
 
     // ---- 4. dashboard and visit log
@@ -588,22 +499,16 @@ async fn main() {
         db::Dialect::Postgres => "VACUUM ANALYZE",
     };
     let t = Instant::now();
-    daohu_server::db::query(vacuum)
-        .execute(&pool)
-        .await
-        .unwrap();
+    daohu_server::db::query(vacuum).execute(&pool).await.unwrap();
     println!("\n{vacuum}: {:.1} s", t.elapsed().as_secs_f64());
     let who = Who::load(&pool).await;
-    let (token, _) = daohu_server::auth::create_session(&pool, who.coordinator, Duration::hours(2))
+    let (token, _) = daohu_server::auth::create_session(&pool, who.coordinator, Duration::hours(2)).await.unwrap();
+    let (village, township, household) = (who.village, who.township, who.household);
+    let head: String = daohu_server::db::query_scalar("SELECT head_name FROM households WHERE id = ?")
+        .bind(household.to_string())
+        .fetch_one(&pool)
         .await
         .unwrap();
-    let (village, township, household) = (who.village, who.township, who.household);
-    let head: String =
-        daohu_server::db::query_scalar("SELECT head_name FROM households WHERE id = ?")
-            .bind(household.to_string())
-            .fetch_one(&pool)
-            .await
-            .unwrap();
     // The year up to the latest visit (uploads of the ingest step included), as
     // the dashboard's default period ends today.
     let (first, last) = (who.last - Duration::days(364), who.last);
@@ -611,25 +516,19 @@ async fn main() {
     let year = format!("from={first}&to={last}");
     let recent = format!("from={month}&to={last}");
     // Ends before the data does: households visited are counted from the visits.
-    let past = format!(
-        "from={}&to={}",
-        last - Duration::days(89),
-        last - Duration::days(60)
-    );
-    let scopes: [(&str, Option<uuid::Uuid>); 3] = [
-        ("county", None),
-        ("township", Some(township)),
-        ("village", Some(village)),
-    ];
+    let past = format!("from={}&to={}", last - Duration::days(89), last - Duration::days(60));
+    let scopes: [(&str, Option<uuid::Uuid>); 3] = [("county", None), ("township", Some(township)), ("village", Some(village))];
     let filters: Vec<(&str, String)> = vec![
         ("first page", String::new()),
         ("last 30 days", recent.clone()),
         ("group elderly_alone", "group=elderly_alone".into()),
-        (
-            "precise_service next_time",
-            "section=precise_service&state=next_time".into(),
-        ),
+        ("precise_service next_time", "section=precise_service&state=next_time".into()),
         ("q head's name", format!("q={}", percent(&head))),
+        // In one summary of ten, and in a few section notes.
+        ("q a common word", format!("q={}", percent("饮水"))),
+        // In a section note of about one visit in fifteen.
+        ("q a note's word", format!("q={}", percent("残疾证"))),
+        ("state next_time", "state=next_time".into()),
         ("member_id", format!("member_id={}", who.member)),
         ("household_id", format!("household_id={household}")),
     ];
@@ -647,18 +546,13 @@ async fn main() {
             lines.push((label.to_string(), path));
         }
         for (label, q) in &filters {
-            lines.push((
-                format!("visits, {label}"),
-                format!("/api/visits?{unit_q}{q}"),
-            ));
+            lines.push((format!("visits, {label}"), format!("/api/visits?{unit_q}{q}")));
         }
         for (label, path) in lines {
             let mut times = Vec::new();
             let mut total = String::new();
             let started = Instant::now();
-            while times.len() < 5
-                && (times.is_empty() || started.elapsed() < StdDuration::from_secs(15))
-            {
+            while times.len() < 5 && (times.is_empty() || started.elapsed() < StdDuration::from_secs(15)) {
                 let (status, _, body, secs) = get(port, &path, &token, false).await;
                 assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
                 times.push(secs);
@@ -674,39 +568,19 @@ async fn main() {
         }
     }
     let slow: Vec<&(String, f64)> = summary.iter().filter(|(_, m)| *m >= 200.0).collect();
-    println!(
-        "  over 200 ms: {}",
-        if slow.is_empty() {
-            "none".to_string()
-        } else {
-            slow.iter()
-                .map(|(l, m)| format!("{l} {m:.0}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        }
-    );
+    println!("  over 200 ms: {}", if slow.is_empty() { "none".to_string() } else { slow.iter().map(|(l, m)| format!("{l} {m:.0}")).collect::<Vec<_>>().join("; ") });
 
     // Plans at county scope.
     println!("\nquery plans (county):");
-    let subtree = Subtree {
-        path: who.coordinator_path.clone(),
-    };
+    let subtree = Subtree { path: who.coordinator_path.clone() };
     let glob = subtree.glob();
     let mut conn = pool.acquire().await.unwrap();
     for (label, q) in &filters {
         let filter: VisitFilter = serde_urlencoded_like(q);
-        let query = daohu_server::visit_log::LogQuery::new(&mut conn, &subtree, &filter)
-            .await
-            .unwrap();
+        let query = daohu_server::visit_log::LogQuery::new(&mut conn, &subtree, &filter).await.unwrap();
         let (count_sql, count_args, _) = query.count(daohu_domain::LOG_COUNT_CAP);
-        println!(
-            "  visits {label} count: {}",
-            plan(&mut conn, &count_sql, count_args).await
-        );
-        println!(
-            "  visits {label} page:  {}",
-            plan(&mut conn, &query.rows_sql(Some((50, 0))), query.arguments()).await
-        );
+        println!("  visits {label} count: {}", plan(&mut conn, &count_sql, count_args).await);
+        println!("  visits {label} page:  {}", plan(&mut conn, &query.rows_sql(Some((50, 0))), query.arguments()).await);
     }
     let (f, l) = (first.to_string(), last.to_string());
     let county = subtree.unit_id().to_string();
@@ -728,10 +602,7 @@ async fn main() {
         let mut times = Vec::new();
         for _ in 0..3 {
             let t = Instant::now();
-            sqlx::query_with(db::sql(sql), binds(&values))
-                .fetch_all(&mut *conn)
-                .await
-                .unwrap();
+            sqlx::query_with(db::sql(sql), binds(&values)).fetch_all(&mut *conn).await.unwrap();
             times.push(t.elapsed().as_secs_f64());
         }
         println!(
@@ -743,15 +614,9 @@ async fn main() {
     drop(conn);
 
     // ---- 5. export of every visit, county-wide, over HTTP
-    let visits_now: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM visits")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let visits_now: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM visits").fetch_one(&pool).await.unwrap();
     println!("\nexport (county coordinator, every visit: {visits_now}):");
-    println!(
-        "  peak RSS before the downloads: {} MiB",
-        bench_common::peak_rss_kb() / 1024
-    );
+    println!("  peak RSS before the downloads: {} MiB", bench_common::peak_rss_kb() / 1024);
     for format in &a.export {
         bench_common::measure_export(port, &token, format, visits_now as u64).await;
     }
@@ -761,9 +626,7 @@ async fn main() {
 fn percent(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()

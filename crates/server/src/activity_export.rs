@@ -10,12 +10,12 @@
 use std::collections::HashMap;
 use std::io::{Seek, SeekFrom};
 
-use crate::db::Pool;
 use axum::body::{Body, Bytes};
 use chrono::NaiveTime;
 use daohu_domain::activity::{hours_one_decimal, HoursTally};
 use daohu_domain::{safe_cell, ActivityDetail, CheckIn, ExportFormat, GeoPoint, HoursRow};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use crate::db::Pool;
 use uuid::Uuid;
 
 use crate::activity_log::{self, ActivityQuery, Cursor, PAGE};
@@ -26,34 +26,12 @@ use crate::AppError;
 
 /// Columns of the 活动 sheet and of the CSV.
 pub const ACTIVITY_COLUMNS: [&str; 13] = [
-    "日期",
-    "开始",
-    "结束",
-    "类型",
-    "地点",
-    "队伍",
-    "记录人",
-    "参加人数",
-    "服务人数",
-    "服务户",
-    "说明",
-    "照片数",
-    "单位",
+    "日期", "开始", "结束", "类型", "地点", "队伍", "记录人", "参加人数", "服务人数", "服务户", "说明", "照片数", "单位",
 ];
-const ACTIVITY_WIDTHS: [f64; 13] = [
-    12.0, 8.0, 11.0, 14.0, 20.0, 18.0, 10.0, 9.0, 9.0, 30.0, 40.0, 7.0, 12.0,
-];
+const ACTIVITY_WIDTHS: [f64; 13] = [12.0, 8.0, 11.0, 14.0, 20.0, 18.0, 10.0, 9.0, 9.0, 30.0, 40.0, 7.0, 12.0];
 
 /// Columns of the 打卡 sheet: which activity, who, check in or out, when (China time), where.
-pub const CHECK_IN_COLUMNS: [&str; 7] = [
-    "活动日期",
-    "活动类型",
-    "活动地点",
-    "志愿者",
-    "打卡",
-    "时间",
-    "位置",
-];
+pub const CHECK_IN_COLUMNS: [&str; 7] = ["活动日期", "活动类型", "活动地点", "志愿者", "打卡", "时间", "位置"];
 const CHECK_IN_WIDTHS: [f64; 7] = [12.0, 14.0, 20.0, 10.0, 7.0, 17.0, 34.0];
 
 /// Columns of the 工时 sheet (hours with one decimal).
@@ -66,20 +44,12 @@ const HOURS_WIDTHS: [f64; 5] = [18.0, 9.0, 8.0, 8.0, 8.0];
 type Row = (ActivityDetail, Vec<CheckIn>, Cursor);
 
 /// The page of activities after `after`, each with everything a download writes.
-async fn load_page(
-    pool: &Pool,
-    query: &ActivityQuery,
-    after: Option<&Cursor>,
-) -> Result<Vec<Row>, AppError> {
+async fn load_page(pool: &Pool, query: &ActivityQuery, after: Option<&Cursor>) -> Result<Vec<Row>, AppError> {
     let mut conn = pool.acquire().await?;
     let page = query.page(&mut conn, after, PAGE).await?;
     let cursors: Vec<Cursor> = page.iter().map(|l| l.cursor.clone()).collect();
     let details = activity_log::details(&mut conn, page).await?;
-    Ok(details
-        .into_iter()
-        .zip(cursors)
-        .map(|((d, c), cursor)| (d, c, cursor))
-        .collect())
+    Ok(details.into_iter().zip(cursors).map(|((d, c), cursor)| (d, c, cursor)).collect())
 }
 
 fn hm(t: NaiveTime) -> String {
@@ -98,11 +68,7 @@ fn end_cell(d: &ActivityDetail) -> String {
 
 /// The households served: head's name and doorplate, joined by 、.
 fn households_cell(d: &ActivityDetail) -> String {
-    d.households
-        .iter()
-        .map(|h| format!("{} {}", h.head_name, h.address))
-        .collect::<Vec<_>>()
-        .join("、")
+    d.households.iter().map(|h| format!("{} {}", h.head_name, h.address)).collect::<Vec<_>>().join("、")
 }
 
 /// Where a check-in was: latitude, longitude and the phone's accuracy.
@@ -169,10 +135,7 @@ impl ActivityText {
                     self.done = true;
                 }
                 self.after = page.last().map(|(_, _, c)| c.clone());
-                match page
-                    .iter()
-                    .try_for_each(|(d, _, _)| self.encode(&mut buf, d))
-                {
+                match page.iter().try_for_each(|(d, _, _)| self.encode(&mut buf, d)) {
                     Ok(()) => return (!buf.is_empty()).then(|| Ok(Bytes::from(buf))),
                     Err(err) => err,
                 }
@@ -193,20 +156,12 @@ pub fn text_body(pool: Pool, query: ActivityQuery, format: ExportFormat) -> Resu
         head.extend_from_slice("\u{feff}".as_bytes());
         csv_line(&mut head, ACTIVITY_COLUMNS)?;
     }
-    let text = ActivityText {
-        pool,
-        query,
-        format,
-        after: None,
-        head: Some(head),
-        done: false,
-    };
+    let text = ActivityText { pool, query, format, after: None, head: Some(head), done: false };
     // Fused: the compression layer may poll once more after the end.
-    Ok(Body::from_stream(futures_util::StreamExt::fuse(
-        futures_util::stream::unfold(text, |mut text| async move {
-            text.next_chunk().await.map(|chunk| (chunk, text))
-        }),
-    )))
+    Ok(Body::from_stream(futures_util::StreamExt::fuse(futures_util::stream::unfold(
+        text,
+        |mut text| async move { text.next_chunk().await.map(|chunk| (chunk, text)) },
+    ))))
 }
 
 // ---------------------------------------------------------------------------
@@ -217,8 +172,7 @@ pub fn text_body(pool: Pool, query: ActivityQuery, format: ExportFormat) -> Resu
 pub async fn xlsx_file(pool: Pool, query: ActivityQuery) -> Result<(std::fs::File, u64), AppError> {
     let handle = tokio::runtime::Handle::current();
     let mut file = tokio::task::spawn_blocking(move || {
-        let next =
-            |after: Option<Cursor>| handle.block_on(load_page(&pool, &query, after.as_ref()));
+        let next = |after: Option<Cursor>| handle.block_on(load_page(&pool, &query, after.as_ref()));
         let names = |ids: Vec<Uuid>| {
             handle.block_on(async {
                 let mut conn = pool.acquire().await?;
@@ -257,9 +211,7 @@ fn write_xlsx(
         ("工时", &HOURS_COLUMNS[..], &HOURS_WIDTHS[..]),
         ("队伍工时", &TEAM_HOURS_COLUMNS[..], &HOURS_WIDTHS[..]),
     ] {
-        let sheet = workbook
-            .add_worksheet_with_constant_memory()
-            .map_err(xlsx_error)?;
+        let sheet = workbook.add_worksheet_with_constant_memory().map_err(xlsx_error)?;
         sheet.set_name(name).map_err(xlsx_error)?;
         header(sheet, columns, widths).map_err(xlsx_error)?;
     }
@@ -272,24 +224,23 @@ fn write_xlsx(
         }
         Ok(())
     };
-    let write_activity =
-        |sheet: &mut Worksheet, r: u32, d: &ActivityDetail| -> Result<(), XlsxError> {
-            let s = &d.summary;
-            sheet.write_number_with_format(r, 0, excel_date(s.date), &date)?;
-            text(sheet, r, 1, &hm(s.start))?;
-            text(sheet, r, 2, &end_cell(d))?;
-            text(sheet, r, 3, &s.kind_label)?;
-            text(sheet, r, 4, &s.place)?;
-            text(sheet, r, 5, s.team_name.as_deref().unwrap_or_default())?;
-            text(sheet, r, 6, &s.recorder_name)?;
-            sheet.write_number(r, 7, s.attendance)?;
-            sheet.write_number(r, 8, s.served)?;
-            text(sheet, r, 9, &households_cell(d))?;
-            text(sheet, r, 10, &d.activity.description)?;
-            sheet.write_number(r, 11, s.photos)?;
-            text(sheet, r, 12, &s.unit_name)?;
-            Ok(())
-        };
+    let write_activity = |sheet: &mut Worksheet, r: u32, d: &ActivityDetail| -> Result<(), XlsxError> {
+        let s = &d.summary;
+        sheet.write_number_with_format(r, 0, excel_date(s.date), &date)?;
+        text(sheet, r, 1, &hm(s.start))?;
+        text(sheet, r, 2, &end_cell(d))?;
+        text(sheet, r, 3, &s.kind_label)?;
+        text(sheet, r, 4, &s.place)?;
+        text(sheet, r, 5, s.team_name.as_deref().unwrap_or_default())?;
+        text(sheet, r, 6, &s.recorder_name)?;
+        sheet.write_number(r, 7, s.attendance)?;
+        sheet.write_number(r, 8, s.served)?;
+        text(sheet, r, 9, &households_cell(d))?;
+        text(sheet, r, 10, &d.activity.description)?;
+        sheet.write_number(r, 11, s.photos)?;
+        text(sheet, r, 12, &s.unit_name)?;
+        Ok(())
+    };
     let write_check = |sheet: &mut Worksheet, r: u32, c: &CheckLine| -> Result<(), XlsxError> {
         sheet.write_number_with_format(r, 0, excel_date(c.date), &date)?;
         text(sheet, r, 1, &c.kind_label)?;
@@ -317,25 +268,17 @@ fn write_xlsx(
                     volunteer: view.volunteer_name.clone(),
                     check,
                 };
-                checks
-                    .push(&mut workbook, line, write_check)
-                    .map_err(xlsx_error)?;
+                checks.push(&mut workbook, line, write_check).map_err(xlsx_error)?;
             }
-            activities
-                .push(&mut workbook, detail, write_activity)
-                .map_err(xlsx_error)?;
+            activities.push(&mut workbook, detail, write_activity).map_err(xlsx_error)?;
             after = Some(cursor);
         }
         if !full {
             break;
         }
     }
-    activities
-        .finish(&mut workbook, write_activity)
-        .map_err(xlsx_error)?;
-    checks
-        .finish(&mut workbook, write_check)
-        .map_err(xlsx_error)?;
+    activities.finish(&mut workbook, write_activity).map_err(xlsx_error)?;
+    checks.finish(&mut workbook, write_check).map_err(xlsx_error)?;
     if activities.truncated || checks.truncated {
         tracing::warn!("activity xlsx export truncated at the sheet row limit");
     }
@@ -352,16 +295,8 @@ fn write_xlsx(
         }
         Ok(())
     };
-    write_hours(
-        workbook.worksheet_from_index(2).map_err(xlsx_error)?,
-        &report.volunteers,
-    )
-    .map_err(xlsx_error)?;
-    write_hours(
-        workbook.worksheet_from_index(3).map_err(xlsx_error)?,
-        &report.teams,
-    )
-    .map_err(xlsx_error)?;
+    write_hours(workbook.worksheet_from_index(2).map_err(xlsx_error)?, &report.volunteers).map_err(xlsx_error)?;
+    write_hours(workbook.worksheet_from_index(3).map_err(xlsx_error)?, &report.teams).map_err(xlsx_error)?;
     let mut file = tempfile::tempfile().map_err(AppError::internal)?;
     workbook.save_to_writer(&mut file).map_err(xlsx_error)?;
     Ok(file)

@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 
-use crate::db::Conn;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use daohu_domain::activity::{china_time, is_kind_code, HoursTally};
 use daohu_domain::{
@@ -16,6 +15,7 @@ use daohu_domain::{
     HoursReport, PhotoStatus, Receipt, ReceiptStatus, ServedHousehold,
 };
 use sqlx::any::AnyArguments;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{sha256_hex, AuthUser};
@@ -63,18 +63,8 @@ pub fn id_list<'a>(ids: impl IntoIterator<Item = &'a Uuid>) -> String {
     serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
 }
 
-fn receipt(
-    id: Uuid,
-    status: ReceiptStatus,
-    reason: Option<String>,
-    at: Option<DateTime<Utc>>,
-) -> Receipt {
-    Receipt {
-        id,
-        status,
-        reason,
-        received_at: at,
-    }
+fn receipt(id: Uuid, status: ReceiptStatus, reason: Option<String>, at: Option<DateTime<Utc>>) -> Receipt {
+    Receipt { id, status, reason, received_at: at }
 }
 
 fn rejected(id: Uuid, reason: impl Into<String>) -> Receipt {
@@ -87,12 +77,11 @@ async fn stored_copy(
     table: &'static str,
     id: Uuid,
 ) -> Result<Option<(String, DateTime<Utc>)>, AppError> {
-    let row: Option<(String, String)> = crate::db::query_as(&format!(
-        "SELECT content_hash, received_at FROM {table} WHERE id = ?"
-    ))
-    .bind(id.to_string())
-    .fetch_optional(conn)
-    .await?;
+    let row: Option<(String, String)> =
+        crate::db::query_as(&format!("SELECT content_hash, received_at FROM {table} WHERE id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await?;
     row.map(|(hash, at)| Ok((hash, parse_ts(&at)?))).transpose()
 }
 
@@ -126,18 +115,9 @@ async fn decided(
         return Ok(receipt(id, ReceiptStatus::Stored, None, Some(now)));
     }
     match stored_copy(conn, table, id).await? {
-        Some((stored_hash, at)) if stored_hash == hash => {
-            Ok(receipt(id, ReceiptStatus::Duplicate, None, Some(at)))
-        }
-        Some((_, at)) => Ok(receipt(
-            id,
-            ReceiptStatus::Conflict,
-            Some(CONFLICT_REASON.into()),
-            Some(at),
-        )),
-        None => Err(AppError::internal(format!(
-            "{table}: neither inserted nor found"
-        ))),
+        Some((stored_hash, at)) if stored_hash == hash => Ok(receipt(id, ReceiptStatus::Duplicate, None, Some(at))),
+        Some((_, at)) => Ok(receipt(id, ReceiptStatus::Conflict, Some(CONFLICT_REASON.into()), Some(at))),
+        None => Err(AppError::internal(format!("{table}: neither inserted nor found"))),
     }
 }
 
@@ -155,13 +135,12 @@ async fn activity_refusal(
         return Ok(Some(UNKNOWN_KIND_REASON));
     }
     if let Some(team) = a.team_id {
-        let on_team: Option<i64> = crate::db::query_scalar(
-            "SELECT 1 FROM team_members WHERE team_id = ? AND member_id = ?",
-        )
-        .bind(team.to_string())
-        .bind(user.id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
+        let on_team: Option<i64> =
+            crate::db::query_scalar("SELECT 1 FROM team_members WHERE team_id = ? AND member_id = ?")
+                .bind(team.to_string())
+                .bind(user.id.to_string())
+                .fetch_optional(&mut *conn)
+                .await?;
         if on_team.is_none() {
             return Ok(Some(NOT_IN_TEAM_REASON));
         }
@@ -222,11 +201,7 @@ pub async fn store_activity(
     now: DateTime<Utc>,
 ) -> Result<Receipt, AppError> {
     if let Err(errors) = a.validate() {
-        let reason = errors
-            .iter()
-            .map(|e| e.message_zh())
-            .collect::<Vec<_>>()
-            .join("；");
+        let reason = errors.iter().map(|e| e.message_zh()).collect::<Vec<_>>().join("；");
         return Ok(rejected(a.id, reason));
     }
     if a.recorder_id != user.id {
@@ -238,12 +213,10 @@ pub async fn store_activity(
         return refuse(conn, "activities", a.id, &hash, reason).await;
     }
     let unit_id = match a.team_id {
-        Some(team) => {
-            crate::db::query_scalar::<String>("SELECT unit_id FROM teams WHERE id = ?")
-                .bind(team.to_string())
-                .fetch_one(&mut *conn)
-                .await?
-        }
+        Some(team) => crate::db::query_scalar::<String>("SELECT unit_id FROM teams WHERE id = ?")
+            .bind(team.to_string())
+            .fetch_one(&mut *conn)
+            .await?,
         None => user.unit_id.to_string(),
     };
     let inserted = crate::db::query(
@@ -314,11 +287,7 @@ pub async fn store_check_in(
     now: DateTime<Utc>,
 ) -> Result<Receipt, AppError> {
     if let Err(errors) = c.validate() {
-        let reason = errors
-            .iter()
-            .map(|e| e.message_zh())
-            .collect::<Vec<_>>()
-            .join("；");
+        let reason = errors.iter().map(|e| e.message_zh()).collect::<Vec<_>>().join("；");
         return Ok(rejected(c.id, reason));
     }
     if c.volunteer_id != user.id {
@@ -471,10 +440,7 @@ impl ActivityQuery {
         let mut conditions = Vec::new();
         let mut binds = Vec::new();
         let glob = match filter.unit_id {
-            Some(id) => Subtree {
-                path: scope::unit(conn, subtree, id).await?.path,
-            }
-            .glob(),
+            Some(id) => Subtree { path: scope::unit(conn, subtree, id).await?.path }.glob(),
             None => subtree.glob(),
         };
         conditions.push("a.unit_id IN (SELECT id FROM units WHERE path GLOB ?)".to_string());
@@ -491,12 +457,7 @@ impl ActivityQuery {
             conditions.push("a.team_id = ?".into());
             binds.push(team.to_string());
         }
-        if let Some(kind) = filter
-            .kind
-            .as_deref()
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-        {
+        if let Some(kind) = filter.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
             if !is_kind_code(kind) {
                 return Err(AppError::bad_request("活动类型不对"));
             }
@@ -553,10 +514,9 @@ impl ActivityQuery {
         after: Option<&Cursor>,
         limit: u32,
     ) -> Result<Vec<Loaded>, AppError> {
-        let rows: Vec<RawActivity> =
-            sqlx::query_as_with(&self.sql(after.is_some(), limit), self.arguments(after))
-                .fetch_all(conn)
-                .await?;
+        let rows: Vec<RawActivity> = sqlx::query_as_with(&self.sql(after.is_some(), limit), self.arguments(after))
+            .fetch_all(conn)
+            .await?;
         rows.into_iter().map(RawActivity::load).collect()
     }
 }
@@ -576,9 +536,7 @@ pub async fn recent(conn: &mut Conn, user: &AuthUser) -> Result<Vec<ActivitySumm
     .bind(since.to_string())
     .fetch_all(conn)
     .await?;
-    rows.into_iter()
-        .map(|r| r.load().map(|l| l.summary))
-        .collect()
+    rows.into_iter().map(|r| r.load().map(|l| l.summary)).collect()
 }
 
 /// One activity of the subtree; 404 when unknown or outside.
@@ -631,9 +589,7 @@ pub async fn names_of(conn: &mut Conn, ids: &[Uuid]) -> Result<HashMap<Uuid, Str
     .bind(&list)
     .fetch_all(conn)
     .await?;
-    rows.into_iter()
-        .map(|(id, name)| Ok((parse_uuid(&id)?, name)))
-        .collect()
+    rows.into_iter().map(|(id, name)| Ok((parse_uuid(&id)?, name))).collect()
 }
 
 /// Activities with everything the console shows of them, and their check-ins.
@@ -643,15 +599,9 @@ pub async fn details(
 ) -> Result<Vec<(ActivityDetail, Vec<CheckIn>)>, AppError> {
     let ids: Vec<Uuid> = loaded.iter().map(|l| l.activity.id).collect();
     let mut checks = check_ins_of(conn, &ids).await?;
-    let people: Vec<Uuid> = loaded
-        .iter()
-        .flat_map(|l| l.activity.participants.iter().copied())
-        .collect();
+    let people: Vec<Uuid> = loaded.iter().flat_map(|l| l.activity.participants.iter().copied()).collect();
     let names = names_of(conn, &people).await?;
-    let household_ids: Vec<Uuid> = loaded
-        .iter()
-        .flat_map(|l| l.activity.household_ids.iter().copied())
-        .collect();
+    let household_ids: Vec<Uuid> = loaded.iter().flat_map(|l| l.activity.household_ids.iter().copied()).collect();
     let mut households: HashMap<Uuid, ServedHousehold> = HashMap::new();
     if !household_ids.is_empty() {
         let rows: Vec<(String, String, String)> = crate::db::query_as(
@@ -662,14 +612,7 @@ pub async fn details(
         .await?;
         for (id, head_name, address) in rows {
             let id = parse_uuid(&id)?;
-            households.insert(
-                id,
-                ServedHousehold {
-                    id,
-                    head_name,
-                    address,
-                },
-            );
+            households.insert(id, ServedHousehold { id, head_name, address });
         }
     }
     let mut photos: HashMap<Uuid, PhotoStatus> = HashMap::new();
@@ -684,12 +627,7 @@ pub async fn details(
             let id = parse_uuid(&id)?;
             photos.insert(
                 id,
-                PhotoStatus {
-                    id,
-                    received: received.max(0) as u64,
-                    bytes: bytes.max(0) as u64,
-                    complete: complete.into(),
-                },
+                PhotoStatus { id, received: received.max(0) as u64, bytes: bytes.max(0) as u64, complete: complete.into() },
             );
         }
     }
@@ -699,12 +637,7 @@ pub async fn details(
             let mine = checks.remove(&l.activity.id).unwrap_or_default();
             let check_ins = mine
                 .iter()
-                .map(|(c, name)| CheckInView {
-                    volunteer_name: name.clone(),
-                    kind: c.kind,
-                    at: c.at,
-                    location: c.location,
-                })
+                .map(|(c, name)| CheckInView { volunteer_name: name.clone(), kind: c.kind, at: c.at, location: c.location })
                 .collect();
             let detail = ActivityDetail {
                 participant_names: l
@@ -713,12 +646,7 @@ pub async fn details(
                     .iter()
                     .map(|p| names.get(p).cloned().unwrap_or_default())
                     .collect(),
-                households: l
-                    .activity
-                    .household_ids
-                    .iter()
-                    .filter_map(|h| households.get(h).cloned())
-                    .collect(),
+                households: l.activity.household_ids.iter().filter_map(|h| households.get(h).cloned()).collect(),
                 check_ins,
                 photos: l
                     .activity
@@ -751,10 +679,8 @@ pub async fn hours(conn: &mut Conn, query: &ActivityQuery) -> Result<HoursReport
         let ids: Vec<Uuid> = page.iter().map(|l| l.activity.id).collect();
         let checks = check_ins_of(conn, &ids).await?;
         for l in &page {
-            let mine: Vec<CheckIn> = checks
-                .get(&l.activity.id)
-                .map(|v| v.iter().map(|(c, _)| c.clone()).collect())
-                .unwrap_or_default();
+            let mine: Vec<CheckIn> =
+                checks.get(&l.activity.id).map(|v| v.iter().map(|(c, _)| c.clone()).collect()).unwrap_or_default();
             tally.add(&l.activity, &mine);
         }
         if page.len() < PAGE as usize {

@@ -1,7 +1,7 @@
 //! The append-only audit log (the table refuses updates and deletes by trigger).
 
-use crate::db::Conn;
 use serde_json::Value;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::db::{self, ts};
@@ -14,14 +14,12 @@ pub async fn record(
     action: &str,
     detail: Value,
 ) -> Result<(), AppError> {
-    crate::db::query(
-        "INSERT INTO audit_log (at, actor_member_id, action, detail) VALUES (?, ?, ?, ?)",
-    )
-    .bind(ts(db::now()))
-    .bind(actor.map(|id| id.to_string()))
-    .bind(action)
-    .bind(detail.to_string())
-    .execute(conn)
-    .await?;
+    crate::db::query("INSERT INTO audit_log (at, actor_member_id, action, detail) VALUES (?, ?, ?, ?)")
+        .bind(ts(db::now()))
+        .bind(actor.map(|id| id.to_string()))
+        .bind(action)
+        .bind(detail.to_string())
+        .execute(conn)
+        .await?;
     Ok(())
 }

@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 
-use crate::db::Pool;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -14,6 +13,7 @@ use chrono::{DateTime, Utc};
 use daohu_domain::{MemberProfile, Role, UnitKind};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use crate::db::Pool;
 use uuid::Uuid;
 
 use crate::db::{self, parse_ts, parse_uuid, ts};

@@ -142,9 +142,7 @@ pub fn to_postgres(sql: &str) -> String {
         } else if starts_with_word(rest, "INDEXED BY") {
             // SQLite's index hint: dropped with its index name.
             rest = rest["INDEXED BY".len()..].trim_start();
-            let end = rest
-                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
+            let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
             rest = &rest[end..];
             if out.ends_with(' ') && rest.starts_with(' ') {
                 rest = &rest[1..];
@@ -156,9 +154,7 @@ pub fn to_postgres(sql: &str) -> String {
             n += 1;
             out.push_str(&format!("${n}"));
             rest = &rest[1..];
-        } else if starts_with_word(rest, "GLOB")
-            && !out.ends_with(|c: char| c.is_alphanumeric() || c == '_')
-        {
+        } else if starts_with_word(rest, "GLOB") && !out.ends_with(|c: char| c.is_alphanumeric() || c == '_') {
             out.push_str("LIKE");
             rest = &rest[4..];
         } else {
@@ -170,7 +166,8 @@ pub fn to_postgres(sql: &str) -> String {
 }
 
 fn starts_with_word(s: &str, word: &str) -> bool {
-    s.starts_with(word) && !s[word.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+    s.starts_with(word)
+        && !s[word.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
 }
 
 /// [`sql`] for a query text made at run time with numbers in it (a page's
@@ -277,9 +274,7 @@ pub async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
         Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
         Dialect::Postgres => {
             let mut tx = pool.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock(7410)")
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(7410)").execute(&mut *tx).await?;
             Ok(tx)
         }
     }
@@ -291,9 +286,7 @@ pub const TEST_POSTGRES_VAR: &str = "DAOHU_TEST_POSTGRES";
 
 /// The PostgreSQL server the tests run against, if `DAOHU_TEST_POSTGRES` names one.
 pub fn test_postgres() -> Option<String> {
-    std::env::var(TEST_POSTGRES_VAR)
-        .ok()
-        .filter(|u| !u.trim().is_empty())
+    std::env::var(TEST_POSTGRES_VAR).ok().filter(|u| !u.trim().is_empty())
 }
 
 /// A new, empty, migrated database for one test: a SQLite file in `dir`, or a new
@@ -310,9 +303,7 @@ pub async fn test_database_url(dir: &Path) -> Result<String, sqlx::Error> {
         Some(base) => {
             let name = format!("daohu_test_{}", uuid::Uuid::new_v4().simple());
             let admin = sqlx::PgPool::connect(&base).await?;
-            admin
-                .execute(format!("CREATE DATABASE {name}").as_str())
-                .await?;
+            admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
             admin.close().await;
             Ok(with_database(&base, &name))
         }
@@ -366,35 +357,21 @@ mod tests {
             "SELECT a FROM t WHERE p LIKE $1 AND b = $2 AND c = 'x?''GLOB' AND d IN (SELECT value FROM json_array_elements_text(CAST($3 AS json)))"
         );
         assert_eq!(
-            to_postgres(
-                "FROM visits v INDEXED BY visits_day CROSS JOIN units g ON g.id = v.x LIMIT -1"
-            ),
+            to_postgres("FROM visits v INDEXED BY visits_day CROSS JOIN units g ON g.id = v.x LIMIT -1"),
             "FROM visits v JOIN units g ON g.id = v.x LIMIT ALL"
         );
         // A text already rewritten stays as it is (a query may pass twice).
         let once = to_postgres("SELECT 1 FROM v CROSS JOIN u ON u.g GLOB ? WHERE x IN (SELECT value FROM json_each(?)) LIMIT -1");
         assert_eq!(to_postgres(&once), once);
         // Words that merely contain GLOB stay as they are.
-        assert_eq!(
-            to_postgres("SELECT globs, xGLOB FROM t"),
-            "SELECT globs, xGLOB FROM t"
-        );
+        assert_eq!(to_postgres("SELECT globs, xGLOB FROM t"), "SELECT globs, xGLOB FROM t");
     }
 
     #[test]
     fn database_replaced_in_url() {
-        assert_eq!(
-            with_database("postgres://u@h:5/postgres", "t1"),
-            "postgres://u@h:5/t1"
-        );
-        assert_eq!(
-            with_database("postgres://u@h:5", "t1"),
-            "postgres://u@h:5/t1"
-        );
-        assert_eq!(
-            with_database("postgres://u@h/d?sslmode=disable", "t"),
-            "postgres://u@h/t?sslmode=disable"
-        );
+        assert_eq!(with_database("postgres://u@h:5/postgres", "t1"), "postgres://u@h:5/t1");
+        assert_eq!(with_database("postgres://u@h:5", "t1"), "postgres://u@h:5/t1");
+        assert_eq!(with_database("postgres://u@h/d?sslmode=disable", "t"), "postgres://u@h/t?sslmode=disable");
     }
 
     #[test]

@@ -111,19 +111,8 @@ impl From<sqlx::Error> for AppError {
                 db.code().as_deref(),
                 // SQLite: busy and locked; PostgreSQL: serialization failure, deadlock,
                 // lock not available, too many connections, server starting or stopping.
-                Some(
-                    "5" | "6"
-                        | "261"
-                        | "262"
-                        | "517"
-                        | "773"
-                        | "40001"
-                        | "40P01"
-                        | "55P03"
-                        | "53300"
-                        | "57P01"
-                        | "57P03"
-                )
+                Some("5" | "6" | "261" | "262" | "517" | "773"
+                    | "40001" | "40P01" | "55P03" | "53300" | "57P01" | "57P03")
             ),
             _ => false,
         };

@@ -50,11 +50,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::db::Pool;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderValue, StatusCode};
 use axum::Router;
+use crate::db::Pool;
 use tower_http::compression::predicate::{NotForContentType, Predicate};
 use tower_http::compression::{CompressionLayer, DefaultPredicate};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -178,11 +178,7 @@ async fn json_objects_only(
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
+        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/json"));
     if !is_json {
         return next.run(request).await;
     }
@@ -199,11 +195,7 @@ async fn json_objects_only(
         )
         .into_response();
     }
-    next.run(axum::extract::Request::from_parts(
-        parts,
-        axum::body::Body::from(bytes),
-    ))
-    .await
+    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }
 
 pub fn app(state: AppState) -> Router {
@@ -246,11 +238,13 @@ pub fn app(state: AppState) -> Router {
         // The default predicate compresses JSON, JS, CSS and application/wasm (only images,
         // gRPC and event streams are skipped).
         // XLSX downloads are zip files already: compressing them again only costs CPU.
-        .layer(CompressionLayer::new().gzip(true).br(true).compress_when(
-            DefaultPredicate::new().and(NotForContentType::const_new(
-                "application/vnd.openxmlformats-officedocument",
-            )),
-        ))
+        .layer(
+            CompressionLayer::new().gzip(true).br(true).compress_when(
+                DefaultPredicate::new().and(NotForContentType::const_new(
+                    "application/vnd.openxmlformats-officedocument",
+                )),
+            ),
+        )
         // Spans carry method and path only: no headers (tokens), no bodies.
         .layer(
             TraceLayer::new_for_http()

@@ -20,7 +20,6 @@
 
 use std::collections::HashMap;
 
-use crate::db::{Conn, Pool};
 use chrono::{DateTime, Datelike, Utc};
 use daohu_domain::escalation::due_at;
 use daohu_domain::visit::MAX_TEXT_CHARS;
@@ -29,6 +28,7 @@ use daohu_domain::{
     ProblemHousehold, ProblemOutcome, ProblemState, ProblemStatus, ProblemView, Receipt,
     ReceiptStatus, Role, TrailEntry, Urgency, Visit,
 };
+use crate::db::{Conn, Pool};
 use uuid::Uuid;
 
 use crate::auth::{sha256_hex, AuthUser};
@@ -384,12 +384,7 @@ async fn store_event(
              WHERE m.id = ? AND u.path GLOB ?",
         )
         .bind(to.to_string())
-        .bind(
-            crate::scope::Subtree {
-                path: user.unit_path.clone(),
-            }
-            .glob(),
-        )
+        .bind(crate::scope::Subtree { path: user.unit_path.clone() }.glob())
         .fetch_optional(&mut *conn)
         .await?;
         match disabled {
@@ -424,7 +419,10 @@ async fn store_event(
 }
 
 /// Every event of a problem, as sent (unsorted).
-async fn events_of(conn: &mut Conn, problem: Uuid) -> Result<Vec<ProblemEvent>, AppError> {
+async fn events_of(
+    conn: &mut Conn,
+    problem: Uuid,
+) -> Result<Vec<ProblemEvent>, AppError> {
     let rows: Vec<(String, String, String)> =
         crate::db::query_as("SELECT id, at, change FROM problem_events WHERE problem_id = ?")
             .bind(problem.to_string())

@@ -14,7 +14,6 @@
 
 use std::time::Instant;
 
-use crate::db::{Conn, Pool};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use daohu_domain::activity::{Activity, DEFAULT_KINDS};
 use daohu_domain::escalation::due_at;
@@ -22,6 +21,7 @@ use daohu_domain::{
     uuid_v7, ProblemCategory, ProblemEntry, ProblemOutcome, ProblemStatus, ReceiptStatus, Role,
     SectionKind, SectionState, SpecialGroup, UnitKind, Urgency, Visit,
 };
+use crate::db::{Conn, Pool};
 use uuid::Uuid;
 
 use crate::auth::{self, sha256_hex, AuthUser};
@@ -84,9 +84,7 @@ impl ScaleSpec {
     /// grids, members and activities in proportion), with `visits` visits.
     pub fn scaled(households: usize, visits: usize) -> ScaleSpec {
         let full = ScaleSpec::largest_county();
-        let part = |n: usize| {
-            ((n as f64 * households as f64 / full.households as f64).round() as usize).max(1)
-        };
+        let part = |n: usize| ((n as f64 * households as f64 / full.households as f64).round() as usize).max(1);
         ScaleSpec {
             townships: part(full.townships),
             villages: part(full.villages),
@@ -214,29 +212,28 @@ pub struct CountyIds {
 }
 
 const SURNAMES: [&str; 30] = [
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
-    "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹",
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡",
+    "郭", "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹",
 ];
 const GIVEN: [&str; 40] = [
-    "建国", "秀英", "桂兰", "德明", "玉梅", "志强", "春花", "永福", "淑珍", "海军", "国庆", "凤英",
-    "金山", "玉兰", "长生", "翠花", "建华", "丽娟", "明亮", "小红", "福来", "桂芳", "文革", "红梅",
-    "宝林", "秀兰", "振华", "美玲", "德胜", "玉珍", "守仁", "兰英", "家强", "春生", "月娥", "树林",
-    "爱民", "巧云", "光明", "素芬",
+    "建国", "秀英", "桂兰", "德明", "玉梅", "志强", "春花", "永福", "淑珍", "海军", "国庆",
+    "凤英", "金山", "玉兰", "长生", "翠花", "建华", "丽娟", "明亮", "小红", "福来", "桂芳",
+    "文革", "红梅", "宝林", "秀兰", "振华", "美玲", "德胜", "玉珍", "守仁", "兰英", "家强",
+    "春生", "月娥", "树林", "爱民", "巧云", "光明", "素芬",
 ];
 const TOWNSHIP_NAMES: [&str; 24] = [
-    "青山", "河口", "石桥", "柳林", "白沙", "东岗", "西坪", "南湖", "北塬", "太平", "新集", "龙泉",
-    "马店", "杨庄", "高桥", "花园", "三河", "黄土", "枣林", "官庄", "双井", "红星", "长岭", "金沟",
+    "青山", "河口", "石桥", "柳林", "白沙", "东岗", "西坪", "南湖", "北塬", "太平", "新集",
+    "龙泉", "马店", "杨庄", "高桥", "花园", "三河", "黄土", "枣林", "官庄", "双井", "红星",
+    "长岭", "金沟",
 ];
 const VILLAGE_FIRST: [&str; 20] = [
-    "杨柳", "石门", "王家", "李家", "张庄", "刘湾", "陈沟", "赵岭", "桃花", "杏树", "榆林", "松树",
-    "清泉", "大坪", "小河", "前营", "后寨", "中岭", "上店", "下洼",
+    "杨柳", "石门", "王家", "李家", "张庄", "刘湾", "陈沟", "赵岭", "桃花", "杏树", "榆林",
+    "松树", "清泉", "大坪", "小河", "前营", "后寨", "中岭", "上店", "下洼",
 ];
 const VILLAGE_SECOND: [&str; 15] = [
     "", "东", "西", "南", "北", "一", "二", "三", "新", "老", "上", "下", "前", "后", "中",
 ];
-const GROUPS: [&str; 8] = [
-    "一组", "二组", "三组", "四组", "五组", "六组", "七组", "八组",
-];
+const GROUPS: [&str; 8] = ["一组", "二组", "三组", "四组", "五组", "六组", "七组", "八组"];
 const SUMMARIES: [&str; 10] = [
     "家里一切正常，老人身体还好",
     "反映饮水问题，已上报村里",
@@ -461,12 +458,7 @@ fn progress(what: &str, done: usize, total: usize, start: Instant) {
 pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds, AppError> {
     let started = Instant::now();
     let mut rng = ScaleRng::new(spec.seed);
-    let created = spec
-        .first_day()
-        .and_hms_opt(0, 0, 0)
-        .expect("time")
-        .and_utc()
-        - Duration::days(30);
+    let created = spec.first_day().and_hms_opt(0, 0, 0).expect("time").and_utc() - Duration::days(30);
     let created_s = ts(created);
     // Fixed-id counter: v7 ids "made" a millisecond apart before the year starts.
     let mut counter = 0i64;
@@ -479,10 +471,7 @@ pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds,
         .map_err(AppError::internal)??;
 
     // --- units
-    let mut units = Rows::new(
-        "units",
-        &["id", "kind", "name", "parent_id", "path", "created_at"],
-    );
+    let mut units = Rows::new("units", &["id", "kind", "name", "parent_id", "path", "created_at"]);
     let county = next_id(&mut rng);
     let county_path = unit_path(None, county);
     units.push(vec![
@@ -502,11 +491,7 @@ pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds,
         let name = if t < TOWNSHIP_NAMES.len() {
             format!("{}镇", TOWNSHIP_NAMES[t])
         } else {
-            format!(
-                "{}{}镇",
-                TOWNSHIP_NAMES[t % TOWNSHIP_NAMES.len()],
-                t / TOWNSHIP_NAMES.len() + 1
-            )
+            format!("{}{}镇", TOWNSHIP_NAMES[t % TOWNSHIP_NAMES.len()], t / TOWNSHIP_NAMES.len() + 1)
         };
         units.push(vec![
             id.to_string().into(),
@@ -598,15 +583,7 @@ pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds,
     let mut grid_first = vec![0usize; n_grids];
     let mut rows = Rows::new(
         "households",
-        &[
-            "id",
-            "grid_id",
-            "head_name",
-            "address",
-            "people",
-            "phone",
-            "special_groups",
-        ],
+        &["id", "grid_id", "head_name", "address", "people", "phone", "special_groups"],
     );
     for g in 0..n_grids {
         grid_first[g] = households.len();
@@ -631,12 +608,7 @@ pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds,
                 id.to_string().into(),
                 grids[g].to_string().into(),
                 name(&mut rng).into(),
-                format!(
-                    "{village}{}{}号",
-                    GROUPS[k % GROUPS.len()],
-                    k / GROUPS.len() + 1
-                )
-                .into(),
+                format!("{village}{}{}号", GROUPS[k % GROUPS.len()], k / GROUPS.len() + 1).into(),
                 (1 + rng.below(6) as i64).into(),
                 phone.into(),
                 serde_json::to_string(&groups)?.into(),
@@ -686,9 +658,7 @@ pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds,
             grid_paths[g].clone(),
             village_names[grid_village[g]].clone(),
         );
-        a.households = (grid_first[g]..grid_first[g] + grid_sizes[g])
-            .map(|h| h as u32)
-            .collect();
+        a.households = (grid_first[g]..grid_first[g] + grid_sizes[g]).map(|h| h as u32).collect();
         grid_leaders[g] = members.len();
         members.push(a);
     }
@@ -719,71 +689,31 @@ pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds,
     // Coordinators and volunteers.
     let county_coordinator = {
         let id = next_id(&mut rng);
-        account(
-            &mut rng,
-            id,
-            Role::CountyCoordinator,
-            county,
-            UnitKind::County,
-            county_path.clone(),
-            "大山县".into(),
-        )
+        account(&mut rng, id, Role::CountyCoordinator, county, UnitKind::County, county_path.clone(), "大山县".into())
     };
     let township_coordinators: Vec<ScaleAccount> = (0..townships.len())
         .map(|t| {
             let id = next_id(&mut rng);
-            account(
-                &mut rng,
-                id,
-                Role::TownshipCoordinator,
-                townships[t],
-                UnitKind::Township,
-                township_paths[t].clone(),
-                township_names[t].clone(),
-            )
+            account(&mut rng, id, Role::TownshipCoordinator, townships[t], UnitKind::Township, township_paths[t].clone(), township_names[t].clone())
         })
         .collect();
     let village_coordinators: Vec<ScaleAccount> = (0..villages.len())
         .map(|v| {
             let id = next_id(&mut rng);
-            account(
-                &mut rng,
-                id,
-                Role::VillageCoordinator,
-                villages[v],
-                UnitKind::Village,
-                village_paths[v].clone(),
-                village_names[v].clone(),
-            )
+            account(&mut rng, id, Role::VillageCoordinator, villages[v], UnitKind::Village, village_paths[v].clone(), village_names[v].clone())
         })
         .collect();
     let volunteers: Vec<ScaleAccount> = (0..villages.len() * 2)
         .map(|i| {
             let v = i / 2;
             let id = next_id(&mut rng);
-            account(
-                &mut rng,
-                id,
-                Role::Volunteer,
-                villages[v],
-                UnitKind::Village,
-                village_paths[v].clone(),
-                village_names[v].clone(),
-            )
+            account(&mut rng, id, Role::Volunteer, villages[v], UnitKind::Village, village_paths[v].clone(), village_names[v].clone())
         })
         .collect();
 
     let mut rows = Rows::new(
         "members",
-        &[
-            "id",
-            "phone",
-            "name",
-            "password_hash",
-            "role",
-            "unit_id",
-            "created_at",
-        ],
+        &["id", "phone", "name", "password_hash", "role", "unit_id", "created_at"],
     );
     let mut devices = Rows::new("devices", &["device_id", "member_id", "last_sync_at"]);
     let last_sync_base = spec.last_day.and_hms_opt(10, 0, 0).expect("time").and_utc();
@@ -822,20 +752,12 @@ pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds,
     let mut links = Rows::new("member_households", &["member_id", "household_id"]);
     for a in members.iter().filter(|a| a.role == Role::Member) {
         for h in &a.households {
-            links.push(vec![
-                a.id.to_string().into(),
-                households[*h as usize].to_string().into(),
-            ]);
+            links.push(vec![a.id.to_string().into(), households[*h as usize].to_string().into()]);
         }
     }
     let n_links = links.len();
     write_all(pool, &mut links).await?;
-    progress(
-        "members + links",
-        members.len() + n_links,
-        members.len() + n_links,
-        t,
-    );
+    progress("members + links", members.len() + n_links, members.len() + n_links, t);
 
     // Who visits each household: its first linked member, else the grid leader.
     let mut visitor = vec![u32::MAX; households.len()];
@@ -893,39 +815,12 @@ pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds,
         let end = (done + VISITS_PER_TX).min(spec.visits);
         let mut visit_rows = Rows::new(
             "visits",
-            &[
-                "id",
-                "household_id",
-                "member_id",
-                "device_id",
-                "visited_on",
-                "recorded_at",
-                "received_at",
-                "content_hash",
-                "body",
-            ],
+            &["id", "household_id", "member_id", "device_id", "visited_on", "recorded_at", "received_at", "content_hash", "body"],
         );
         let mut problem_rows = Rows::new(
             "problems",
-            &[
-                "id",
-                "visit_id",
-                "household_id",
-                "category",
-                "urgency",
-                "description",
-                "outcome",
-                "action",
-                "created_at",
-                "raised_by",
-                "raised_at",
-                "due_at",
-                "level",
-                "state",
-                "assignee_id",
-                "answer",
-                "family_told",
-            ],
+            &["id", "visit_id", "household_id", "category", "urgency", "description", "outcome", "action", "created_at",
+              "raised_by", "raised_at", "due_at", "level", "state", "assignee_id", "answer", "family_told"],
         );
         for k in done..end {
             let day_index = (k as u64 * u64::from(spec.days.max(1)) / spec.visits as u64) as i64;
@@ -999,10 +894,8 @@ pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds,
             let day = first_day + Duration::days(rng.below(u64::from(spec.days.max(1))) as i64);
             let start_h = 8 + rng.below(8) as u32;
             let start = NaiveTime::from_hms_opt(start_h, 0, 0).expect("time");
-            let end_t =
-                NaiveTime::from_hms_opt(start_h + 1 + rng.below(3) as u32, 30, 0).expect("time");
-            let recorded =
-                day.and_time(end_t).and_utc() - Duration::hours(8) + Duration::minutes(5);
+            let end_t = NaiveTime::from_hms_opt(start_h + 1 + rng.below(3) as u32, 30, 0).expect("time");
+            let recorded = day.and_time(end_t).and_utc() - Duration::hours(8) + Duration::minutes(5);
             let team = &team_lists[v];
             let participants: Vec<Uuid> = team
                 .iter()
@@ -1010,8 +903,7 @@ pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds,
                 .filter(|m| *m == recorder.id || rng.chance(0.6))
                 .collect();
             // A few doors of the village.
-            let village_grids: Vec<usize> =
-                (0..n_grids).filter(|g| grid_village[*g] == v).collect();
+            let village_grids: Vec<usize> = (0..n_grids).filter(|g| grid_village[*g] == v).collect();
             let mut household_ids = Vec::new();
             for _ in 0..rng.below(4) {
                 let g = *rng.pick(&village_grids);
@@ -1065,10 +957,7 @@ pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds,
         crate::db::Dialect::Postgres => "ANALYZE",
     };
     crate::db::query(analyze).execute(pool).await?;
-    println!(
-        "county generated in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    println!("county generated in {:.1} s", started.elapsed().as_secs_f64());
 
     Ok(CountyIds {
         county,

@@ -13,8 +13,8 @@
 //! does not exist, so existence never leaks. Something inside it that the role
 //! may not act on answers 403.
 
-use crate::db::Conn;
 use daohu_domain::{Household, Role, SpecialGroup, UnitKind, Visit, VisitSummary};
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{parse_role, parse_unit_kind, AuthUser};
@@ -37,9 +37,7 @@ impl Subtree {
     /// The id of the top unit: the last one in its path (ids are 36 characters).
     pub fn unit_id(&self) -> &str {
         let end = self.path.len().saturating_sub(1);
-        self.path
-            .get(end.saturating_sub(36)..end)
-            .unwrap_or_default()
+        self.path.get(end.saturating_sub(36)..end).unwrap_or_default()
     }
 
     /// Whether a unit with this path is inside.
@@ -117,7 +115,11 @@ impl RawUnit {
 }
 
 /// A unit inside the subtree; 404 when unknown or outside.
-pub async fn unit(conn: &mut Conn, subtree: &Subtree, id: Uuid) -> Result<UnitRow, AppError> {
+pub async fn unit(
+    conn: &mut Conn,
+    subtree: &Subtree,
+    id: Uuid,
+) -> Result<UnitRow, AppError> {
     let row: Option<RawUnit> = crate::db::query_as(
         "SELECT id, kind, name, parent_id, path FROM units WHERE id = ? AND path GLOB ?",
     )
@@ -129,7 +131,10 @@ pub async fn unit(conn: &mut Conn, subtree: &Subtree, id: Uuid) -> Result<UnitRo
 }
 
 /// Every unit inside the subtree, in creation order.
-pub async fn units(conn: &mut Conn, subtree: &Subtree) -> Result<Vec<UnitRow>, AppError> {
+pub async fn units(
+    conn: &mut Conn,
+    subtree: &Subtree,
+) -> Result<Vec<UnitRow>, AppError> {
     let rows: Vec<RawUnit> = crate::db::query_as(
         "SELECT id, kind, name, parent_id, path FROM units WHERE path GLOB ? ORDER BY rowid",
     )
@@ -153,16 +158,12 @@ pub struct AccountRow {
 
 /// An account attached inside the subtree; 404 when unknown or outside.
 /// (Whether the caller may change it is [`require_manage`]'s question: 403.)
-pub async fn account(conn: &mut Conn, subtree: &Subtree, id: Uuid) -> Result<AccountRow, AppError> {
-    let row: Option<(
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        crate::db::Flag,
-    )> = crate::db::query_as(
+pub async fn account(
+    conn: &mut Conn,
+    subtree: &Subtree,
+    id: Uuid,
+) -> Result<AccountRow, AppError> {
+    let row: Option<(String, String, String, String, String, String, crate::db::Flag)> = crate::db::query_as(
         "SELECT m.id, m.name, m.role, u.id, u.kind, u.path, m.disabled
          FROM members m JOIN units u ON u.id = m.unit_id
          WHERE m.id = ? AND u.path GLOB ?",
@@ -202,12 +203,7 @@ impl Reach {
             },
             Role::Volunteer => Reach::Nothing,
             Role::VillageCoordinator | Role::TownshipCoordinator | Role::CountyCoordinator => {
-                Reach::Subtree(
-                    Subtree {
-                        path: user.unit_path.clone(),
-                    }
-                    .glob(),
-                )
+                Reach::Subtree(Subtree { path: user.unit_path.clone() }.glob())
             }
         }
     }
@@ -372,7 +368,11 @@ pub async fn roster_households(
 }
 
 /// Whether the caller reaches this household (false too when it does not exist).
-pub async fn reaches(conn: &mut Conn, user: &AuthUser, household: Uuid) -> Result<bool, AppError> {
+pub async fn reaches(
+    conn: &mut Conn,
+    user: &AuthUser,
+    household: Uuid,
+) -> Result<bool, AppError> {
     let reach = Reach::of(user);
     match reach.condition() {
         Some((condition, value)) => household_matches(conn, condition, value, household).await,

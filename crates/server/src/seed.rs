@@ -4,8 +4,8 @@
 //! team 青山村志愿服务队 (陈志愿者, 刘志愿者 and 张党员). Ids are fixed, so every fresh
 //! install has the same data.
 
-use crate::db::Pool;
 use daohu_domain::{Role, SpecialGroup, UnitKind};
+use crate::db::Pool;
 use uuid::Uuid;
 
 use crate::db::{self, ts};
@@ -297,13 +297,11 @@ pub async fn seed_demo(pool: &Pool) -> Result<bool, AppError> {
     // 张党员 looks after households 0–9 (grid 1), 李党员 20–29 (grid 2), 周党员 60–64 (绿水村).
     for (member, first, count) in [(1u128, 0u128, 10u128), (2, 20, 10), (21, 60, 5)] {
         for n in first..first + count {
-            crate::db::query(
-                "INSERT INTO member_households (member_id, household_id) VALUES (?, ?)",
-            )
-            .bind(member_id(member).to_string())
-            .bind(household_id(n).to_string())
-            .execute(&mut *tx)
-            .await?;
+            crate::db::query("INSERT INTO member_households (member_id, household_id) VALUES (?, ?)")
+                .bind(member_id(member).to_string())
+                .bind(household_id(n).to_string())
+                .execute(&mut *tx)
+                .await?;
         }
     }
     crate::db::query("INSERT INTO teams (id, unit_id, name, created_at) VALUES (?, ?, ?, ?)")

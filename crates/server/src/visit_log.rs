@@ -5,12 +5,12 @@
 //! filter's `unit_id`, else the subtree's top), so nothing outside it can match.
 //! Ids in the filter are checked first: outside the subtree answers 404.
 
-use crate::db::Conn;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use daohu_domain::report::CLOCK_SKEW_FLAG_HOURS;
 use daohu_domain::{ProblemEntry, SectionKind, SectionState, VisitFilter, VisitLogRow};
 use serde::Deserialize;
 use sqlx::any::AnyArguments;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::db::{parse_ts, parse_uuid};
@@ -222,15 +222,9 @@ impl LogQuery {
         let tally = (!narrow && filter.group.is_none() && !has_q).then(|| Tally {
             column: mask.map_or_else(|| "visits".to_string(), |(_, column)| column),
             unit_id,
-            from: filter
-                .from
-                .map_or_else(|| "0000-00-00".into(), |d| d.to_string()),
-            to: filter
-                .to
-                .map_or_else(|| "9999-99-99".into(), |d| d.to_string()),
+            from: filter.from.map_or_else(|| "0000-00-00".into(), |d| d.to_string()),
+            to: filter.to.map_or_else(|| "9999-99-99".into(), |d| d.to_string()),
         });
-        let narrow = filter.member_id.is_some() || filter.household_id.is_some();
-        let needs_member = conditions.iter().any(|c| c.contains("m.name"));
         Ok(LogQuery {
             conditions,
             binds,

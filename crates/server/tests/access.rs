@@ -301,12 +301,7 @@ async fn stored_activity(
     a.photos = vec![photo.clone()];
     let token = app.session(recorder).await;
     let answer = app.upload_activities(&token, device(), &[a.clone()]).await;
-    assert_eq!(
-        answer.json()["receipts"][0]["status"],
-        "stored",
-        "{:?}",
-        answer.json()
-    );
+    assert_eq!(answer.json()["receipts"][0]["status"], "stored", "{:?}", answer.json());
     if complete {
         let put = app
             .raw(
@@ -581,10 +576,7 @@ async fn request(
             )
         }
         ("get", "/api/photos/{id}") => Req {
-            uri: format!(
-                "/api/photos/{}",
-                stored_activity(app, role, other, n, false).await.1
-            ),
+            uri: format!("/api/photos/{}", stored_activity(app, role, other, n, false).await.1),
             token,
             body: None,
         },
@@ -597,25 +589,17 @@ async fn request(
             }
         }
         ("get", "/api/photos/{id}/content") => Req {
-            uri: format!(
-                "/api/photos/{}/content",
-                stored_activity(app, role, other, n, true).await.1
-            ),
+            uri: format!("/api/photos/{}/content", stored_activity(app, role, other, n, true).await.1),
             token,
             body: None,
         },
-        ("get", "/api/activities") | ("get", "/api/activities/hours") | ("get", "/api/teams") => {
-            Req {
-                uri: format!("{}?unit_id={village}", rule.path),
-                token,
-                body: None,
-            }
-        }
+        ("get", "/api/activities") | ("get", "/api/activities/hours") | ("get", "/api/teams") => Req {
+            uri: format!("{}?unit_id={village}", rule.path),
+            token,
+            body: None,
+        },
         ("get", "/api/activities/{id}") => Req {
-            uri: format!(
-                "/api/activities/{}",
-                stored_activity(app, 0, other, n, false).await.0
-            ),
+            uri: format!("/api/activities/{}", stored_activity(app, 0, other, n, false).await.0),
             token,
             body: None,
         },
@@ -784,11 +768,10 @@ async fn other_scope_answers_look_like_missing_records() {
         assert_eq!(a.body, b.body, "{known}");
     }
     // nothing changed
-    let disabled: i64 =
-        daohu_server::db::query_scalar("SELECT disabled FROM members WHERE phone = ?")
-            .bind(phones::MEMBER_ZHOU)
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
+    let disabled: i64 = daohu_server::db::query_scalar("SELECT disabled FROM members WHERE phone = ?")
+        .bind(phones::MEMBER_ZHOU)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
     assert_eq!(disabled, 0);
 }

@@ -9,20 +9,16 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use common::{activity, check_in, device, Answer, TestApp};
 use daohu_domain::activity::{DEFAULT_KINDS, MAX_PHOTO_BYTES};
 use daohu_domain::{
-    ActivityDetail, ActivityKind, ActivityRoster, ActivitySummary, CheckKind, GeoPoint,
-    HoursReport, HoursRow, PhotoRef, PhotoStatus, Receipt, ReceiptStatus, SyncResponse, Team,
-    MAX_BATCH,
+    ActivityDetail, ActivityKind, ActivityRoster, ActivitySummary, CheckKind, GeoPoint, HoursReport, HoursRow,
+    PhotoRef, PhotoStatus, Receipt, ReceiptStatus, SyncResponse, Team, MAX_BATCH,
 };
 use daohu_server::activity_log::{
-    HOUSEHOLD_REASON, NOT_IN_TEAM_REASON, NOT_OWN_CHECK_IN_REASON, NOT_OWN_REASON,
-    NOT_TAKING_PART_REASON, NO_ACTIVITY_REASON, PARTICIPANT_REASON, PHOTO_TAKEN_REASON,
-    UNKNOWN_KIND_REASON,
+    HOUSEHOLD_REASON, NOT_IN_TEAM_REASON, NOT_OWN_CHECK_IN_REASON, NOT_OWN_REASON, NOT_TAKING_PART_REASON,
+    NO_ACTIVITY_REASON, PARTICIPANT_REASON, PHOTO_TAKEN_REASON, UNKNOWN_KIND_REASON,
 };
 use daohu_server::auth::sha256_hex;
 use daohu_server::routes::sync::CONFLICT_REASON;
-use daohu_server::seed::{
-    household_id, member_id, second_village_id, team_id, township_id, village_id,
-};
+use daohu_server::seed::{household_id, member_id, second_village_id, team_id, township_id, village_id};
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -40,21 +36,13 @@ const ZHOU: u128 = 21;
 const WU: u128 = 29;
 
 fn receipts(answer: &Answer) -> Vec<Receipt> {
-    assert_eq!(
-        answer.status,
-        StatusCode::OK,
-        "{:?}",
-        String::from_utf8_lossy(&answer.body)
-    );
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", String::from_utf8_lossy(&answer.body));
     let r: SyncResponse = serde_json::from_slice(&answer.body).unwrap();
     r.receipts
 }
 
 async fn count(app: &TestApp, table: &str) -> i64 {
-    daohu_server::db::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap()
+    daohu_server::db::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&app.state.pool).await.unwrap()
 }
 
 async fn stored_body(app: &TestApp, id: Uuid) -> Option<String> {
@@ -67,12 +55,7 @@ async fn stored_body(app: &TestApp, id: Uuid) -> Option<String> {
 
 async fn get<T: serde::de::DeserializeOwned>(app: &TestApp, path: &str, token: &str) -> T {
     let answer = app.call(Method::GET, path, Some(token), None).await;
-    assert_eq!(
-        answer.status,
-        StatusCode::OK,
-        "{path}: {:?}",
-        String::from_utf8_lossy(&answer.body)
-    );
+    assert_eq!(answer.status, StatusCode::OK, "{path}: {:?}", String::from_utf8_lossy(&answer.body));
     serde_json::from_slice(&answer.body).unwrap()
 }
 
@@ -108,10 +91,7 @@ async fn stored_then_duplicate_then_conflict() {
 
     let again = receipts(&app.upload_activities(&chen, device(), &[a.clone()]).await);
     assert_eq!(again[0].status, ReceiptStatus::Duplicate);
-    assert_eq!(
-        again[0].received_at, first[0].received_at,
-        "identical receipt time"
-    );
+    assert_eq!(again[0].received_at, first[0].received_at, "identical receipt time");
     assert_eq!(again[0].reason, None);
 
     let mut changed = a.clone();
@@ -120,22 +100,12 @@ async fn stored_then_duplicate_then_conflict() {
     assert_eq!(conflict[0].status, ReceiptStatus::Conflict);
     assert_eq!(conflict[0].reason.as_deref(), Some(CONFLICT_REASON));
     assert_eq!(conflict[0].received_at, first[0].received_at);
-    assert_eq!(
-        stored_body(&app, a.id).await.unwrap(),
-        original,
-        "stored copy unchanged"
-    );
+    assert_eq!(stored_body(&app, a.id).await.unwrap(), original, "stored copy unchanged");
 
     // the same id twice in one batch: the second is a duplicate of the first
     let b = team_activity(2);
-    let both = receipts(
-        &app.upload_activities(&chen, device(), &[b.clone(), b.clone()])
-            .await,
-    );
-    assert_eq!(
-        both.iter().map(|r| r.status).collect::<Vec<_>>(),
-        [ReceiptStatus::Stored, ReceiptStatus::Duplicate]
-    );
+    let both = receipts(&app.upload_activities(&chen, device(), &[b.clone(), b.clone()]).await);
+    assert_eq!(both.iter().map(|r| r.status).collect::<Vec<_>>(), [ReceiptStatus::Stored, ReceiptStatus::Duplicate]);
     assert_eq!(both[0].received_at, both[1].received_at);
 
     assert_eq!(count(&app, "activities").await, 2);
@@ -147,46 +117,29 @@ async fn stored_then_duplicate_then_conflict() {
             .fetch_one(&app.state.pool)
             .await
             .unwrap();
-    assert_eq!(
-        (unit, team),
-        (village_id().to_string(), Some(team_id(1).to_string()))
-    );
+    assert_eq!((unit, team), (village_id().to_string(), Some(team_id(1).to_string())));
     // without a team the activity counts where its recorder is (张党员: 第一网格)
     let zhang = app.session(ZHANG).await;
     let own = activity(3, member_id(ZHANG), None);
-    assert_eq!(
-        receipts(
-            &app.upload_activities(&zhang, device(), &[own.clone()])
-                .await
-        )[0]
-        .status,
-        ReceiptStatus::Stored
-    );
-    let unit: String =
-        daohu_server::db::query_scalar("SELECT unit_id FROM activities WHERE id = ?")
-            .bind(own.id.to_string())
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
+    assert_eq!(receipts(&app.upload_activities(&zhang, device(), &[own.clone()]).await)[0].status, ReceiptStatus::Stored);
+    let unit: String = daohu_server::db::query_scalar("SELECT unit_id FROM activities WHERE id = ?")
+        .bind(own.id.to_string())
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
     assert_eq!(unit, daohu_server::seed::grid_id(1).to_string());
 
     // the phone synced; the audit log counts, without names
-    let synced: Option<String> =
-        daohu_server::db::query_scalar("SELECT member_id FROM devices WHERE device_id = ?")
-            .bind(device().to_string())
-            .fetch_optional(&app.state.pool)
-            .await
-            .unwrap();
+    let synced: Option<String> = daohu_server::db::query_scalar("SELECT member_id FROM devices WHERE device_id = ?")
+        .bind(device().to_string())
+        .fetch_optional(&app.state.pool)
+        .await
+        .unwrap();
     assert!(synced.is_some());
     let audit = app.audit_actions().await;
-    let uploads: Vec<&(String, String)> = audit
-        .iter()
-        .filter(|(a, _)| a == "sync_activities")
-        .collect();
+    let uploads: Vec<&(String, String)> = audit.iter().filter(|(a, _)| a == "sync_activities").collect();
     assert_eq!(uploads.len(), 5);
-    assert!(uploads
-        .iter()
-        .all(|(_, d)| !d.contains("陈") && !d.contains("村委会")));
+    assert!(uploads.iter().all(|(_, d)| !d.contains("陈") && !d.contains("村委会")));
 }
 
 #[tokio::test]
@@ -211,99 +164,50 @@ async fn every_rejection_stores_nothing() {
     let mut not_v7 = team_activity(16);
     not_v7.id = Uuid::from_u128(77);
     let mut photo = team_activity(17);
-    photo.photos = vec![PhotoRef {
-        id: daohu_domain::uuid_v7(1_777_000_000_000, [1; 10]),
-        bytes: 0,
-        sha256: "x".into(),
-    }];
+    photo.photos = vec![PhotoRef { id: daohu_domain::uuid_v7(1_777_000_000_000, [1; 10]), bytes: 0, sha256: "x".into() }];
     let answer = app
         .upload_activities(
             &chen,
             device(),
-            &[
-                not_own,
-                unknown_kind,
-                participant_outside,
-                participant_without_team,
-                out_of_reach,
-                invalid,
-                not_v7,
-                photo,
-            ],
+            &[not_own, unknown_kind, participant_outside, participant_without_team, out_of_reach, invalid, not_v7, photo],
         )
         .await;
     let r = receipts(&answer);
-    assert!(
-        r.iter()
-            .all(|r| r.status == ReceiptStatus::Rejected && r.received_at.is_none()),
-        "{r:?}"
-    );
+    assert!(r.iter().all(|r| r.status == ReceiptStatus::Rejected && r.received_at.is_none()), "{r:?}");
     let reasons: Vec<&str> = r.iter().map(|r| r.reason.as_deref().unwrap()).collect();
-    assert_eq!(
-        &reasons[..5],
-        [
-            NOT_OWN_REASON,
-            UNKNOWN_KIND_REASON,
-            PARTICIPANT_REASON,
-            PARTICIPANT_REASON,
-            HOUSEHOLD_REASON
-        ]
-    );
+    assert_eq!(&reasons[..5], [NOT_OWN_REASON, UNKNOWN_KIND_REASON, PARTICIPANT_REASON, PARTICIPANT_REASON, HOUSEHOLD_REASON]);
     assert_eq!(reasons[5], "请填写活动地点；人数太大，请检查");
     assert_eq!(reasons[6], "记录编号不对");
     assert_eq!(reasons[7], "第 1 张照片的信息不对");
 
     // a team the recorder is not on (王网格长), and a household a member does not look after
-    let on_team = receipts(
-        &app.upload_activities(
-            &wang,
-            device(),
-            &[activity(20, member_id(WANG), Some(team_id(1)))],
-        )
-        .await,
-    );
+    let on_team = receipts(&app.upload_activities(&wang, device(), &[activity(20, member_id(WANG), Some(team_id(1)))]).await);
     assert_eq!(on_team[0].reason.as_deref(), Some(NOT_IN_TEAM_REASON));
     let mut not_linked = activity(21, member_id(ZHANG), None);
     not_linked.household_ids = vec![household_id(20)];
     let linked = receipts(&app.upload_activities(&zhang, device(), &[not_linked]).await);
     assert_eq!(linked[0].reason.as_deref(), Some(HOUSEHOLD_REASON));
 
-    for table in [
-        "activities",
-        "activity_households",
-        "activity_participants",
-        "photos",
-    ] {
+    for table in ["activities", "activity_households", "activity_participants", "photos"] {
         assert_eq!(count(&app, table).await, 0, "{table}");
     }
 
     // a photo id another activity already names
-    let p = PhotoRef {
-        id: daohu_domain::uuid_v7(1_777_000_000_001, [2; 10]),
-        bytes: 10,
-        sha256: "a".repeat(64),
-    };
+    let p = PhotoRef { id: daohu_domain::uuid_v7(1_777_000_000_001, [2; 10]), bytes: 10, sha256: "a".repeat(64) };
     let mut first = team_activity(22);
     first.photos = vec![p.clone()];
     let mut second = team_activity(23);
     second.photos = vec![p];
-    let r = receipts(
-        &app.upload_activities(&chen, device(), &[first, second])
-            .await,
-    );
+    let r = receipts(&app.upload_activities(&chen, device(), &[first, second]).await);
     assert_eq!(r[0].status, ReceiptStatus::Stored);
     assert_eq!(r[1].reason.as_deref(), Some(PHOTO_TAKEN_REASON));
     assert_eq!(count(&app, "activities").await, 1);
 
     // coordinators do not record; a batch over MAX_BATCH is refused whole
     let zhao = app.session(ZHAO).await;
-    let answer = app
-        .upload_activities(&zhao, device(), &[activity(30, member_id(ZHAO), None)])
-        .await;
+    let answer = app.upload_activities(&zhao, device(), &[activity(30, member_id(ZHAO), None)]).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
-    let many: Vec<_> = (0..MAX_BATCH as u64 + 1)
-        .map(|i| activity(100 + i, member_id(CHEN), None))
-        .collect();
+    let many: Vec<_> = (0..MAX_BATCH as u64 + 1).map(|i| activity(100 + i, member_id(CHEN), None)).collect();
     let answer = app.upload_activities(&chen, device(), &many).await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(count(&app, "activities").await, 1);
@@ -313,15 +217,10 @@ async fn every_rejection_stores_nothing() {
 async fn the_activity_roster_shows_what_the_caller_may_name() {
     let app = TestApp::new().await;
     let chen = app.session(CHEN).await;
-    let answer = app
-        .call(Method::GET, "/api/activity-roster", Some(&chen), None)
-        .await;
+    let answer = app.call(Method::GET, "/api/activity-roster", Some(&chen), None).await;
     assert_eq!(answer.status, StatusCode::OK);
     let text = String::from_utf8_lossy(&answer.body).to_string();
-    assert!(
-        !text.contains("绿水") && !text.contains("1390000"),
-        "no 绿水村, no household phones"
-    );
+    assert!(!text.contains("绿水") && !text.contains("1390000"), "no 绿水村, no household phones");
     // households: door and name only
     for h in answer.json()["households"].as_array().unwrap() {
         let mut keys: Vec<&String> = h.as_object().unwrap().keys().collect();
@@ -333,32 +232,17 @@ async fn the_activity_roster_shows_what_the_caller_may_name() {
     assert_eq!(codes, DEFAULT_KINDS.map(|k| k.0));
     assert_eq!(roster.teams.len(), 1);
     let team = &roster.teams[0];
-    assert_eq!(
-        (
-            team.id,
-            team.name.as_str(),
-            team.unit_id,
-            team.unit_name.as_str()
-        ),
-        (team_id(1), "青山村志愿服务队", village_id(), "青山村")
-    );
+    assert_eq!((team.id, team.name.as_str(), team.unit_id, team.unit_name.as_str()), (team_id(1), "青山村志愿服务队", village_id(), "青山村"));
     let mut names: Vec<&str> = team.members.iter().map(|m| m.name.as_str()).collect();
     names.sort();
     assert_eq!(names, ["刘志愿者", "张党员", "陈志愿者"]);
     let ids: Vec<Uuid> = roster.households.iter().map(|h| h.id).collect();
-    assert_eq!(
-        ids,
-        (0..60).map(household_id).collect::<Vec<_>>(),
-        "all of 青山村, none of 绿水村"
-    );
+    assert_eq!(ids, (0..60).map(household_id).collect::<Vec<_>>(), "all of 青山村, none of 绿水村");
 
     // members and grid leaders: their visit roster
     let zhang = app.session(ZHANG).await;
     let roster: ActivityRoster = get(&app, "/api/activity-roster", &zhang).await;
-    assert_eq!(
-        roster.households.iter().map(|h| h.id).collect::<Vec<_>>(),
-        (0..10).map(household_id).collect::<Vec<_>>()
-    );
+    assert_eq!(roster.households.iter().map(|h| h.id).collect::<Vec<_>>(), (0..10).map(household_id).collect::<Vec<_>>());
     assert_eq!(roster.teams.len(), 1);
     let wang = app.session(WANG).await;
     let roster: ActivityRoster = get(&app, "/api/activity-roster", &wang).await;
@@ -382,12 +266,7 @@ async fn the_activity_roster_shows_what_the_caller_may_name() {
     // a volunteer of 青山村 cannot name a 绿水村 household
     let mut a = activity(1, member_id(LIU), Some(team_id(1)));
     a.household_ids = vec![household_id(65)];
-    assert_eq!(
-        receipts(&app.upload_activities(&liu, device(), &[a]).await)[0]
-            .reason
-            .as_deref(),
-        Some(HOUSEHOLD_REASON)
-    );
+    assert_eq!(receipts(&app.upload_activities(&liu, device(), &[a]).await)[0].reason.as_deref(), Some(HOUSEHOLD_REASON));
 
     // recent: the caller's and their teams', the last 30 days, newest first
     let today = daohu_server::activity_log::china_today();
@@ -398,42 +277,20 @@ async fn the_activity_roster_shows_what_the_caller_may_name() {
     let mut teams = activity(4, member_id(LIU), Some(team_id(1)));
     teams.date = today - Duration::days(1);
     for (token, a) in [(&chen, &mine), (&chen, &old), (&liu, &teams)] {
-        assert_eq!(
-            receipts(&app.upload_activities(token, device(), &[a.clone()]).await)[0].status,
-            ReceiptStatus::Stored
-        );
+        assert_eq!(receipts(&app.upload_activities(token, device(), &[a.clone()]).await)[0].status, ReceiptStatus::Stored);
     }
     let roster: ActivityRoster = get(&app, "/api/activity-roster", &chen).await;
-    assert_eq!(
-        roster.recent.iter().map(|s| s.id).collect::<Vec<_>>(),
-        [mine.id, teams.id]
-    );
+    assert_eq!(roster.recent.iter().map(|s| s.id).collect::<Vec<_>>(), [mine.id, teams.id]);
     let s = &roster.recent[1];
-    assert_eq!(
-        (
-            s.recorder_name.as_str(),
-            s.team_name.as_deref(),
-            s.kind_label.as_str()
-        ),
-        ("刘志愿者", Some("青山村志愿服务队"), "治安巡逻")
-    );
+    assert_eq!((s.recorder_name.as_str(), s.team_name.as_deref(), s.kind_label.as_str()), ("刘志愿者", Some("青山村志愿服务队"), "治安巡逻"));
     let roster: ActivityRoster = get(&app, "/api/activity-roster", &zhang).await;
-    assert_eq!(
-        roster.recent.iter().map(|s| s.id).collect::<Vec<_>>(),
-        [teams.id],
-        "张党员 is on the team"
-    );
+    assert_eq!(roster.recent.iter().map(|s| s.id).collect::<Vec<_>>(), [teams.id], "张党员 is on the team");
     let roster: ActivityRoster = get(&app, "/api/activity-roster", &wang).await;
     assert!(roster.recent.is_empty());
 
     // coordinators have no activity roster
     let zhao = app.session(ZHAO).await;
-    assert_eq!(
-        app.call(Method::GET, "/api/activity-roster", Some(&zhao), None)
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.call(Method::GET, "/api/activity-roster", Some(&zhao), None).await.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -444,30 +301,17 @@ async fn check_ins_wait_for_their_activity() {
     let wang = app.session(WANG).await;
     let a = team_activity(1);
     let mut c = check_in(1, a.id, member_id(LIU), CheckKind::In);
-    c.location = Some(GeoPoint {
-        lat: 30.25,
-        lon: 120.16,
-        accuracy_m: 12.0,
-    });
+    c.location = Some(GeoPoint { lat: 30.25, lon: 120.16, accuracy_m: 12.0 });
 
     let before = receipts(&app.upload_check_ins(&liu, device(), &[c.clone()]).await);
-    assert_eq!(
-        (before[0].status, before[0].reason.as_deref()),
-        (ReceiptStatus::Rejected, Some(NO_ACTIVITY_REASON))
-    );
+    assert_eq!((before[0].status, before[0].reason.as_deref()), (ReceiptStatus::Rejected, Some(NO_ACTIVITY_REASON)));
     assert_eq!(count(&app, "check_ins").await, 0);
 
-    assert_eq!(
-        receipts(&app.upload_activities(&chen, device(), &[a.clone()]).await)[0].status,
-        ReceiptStatus::Stored
-    );
+    assert_eq!(receipts(&app.upload_activities(&chen, device(), &[a.clone()]).await)[0].status, ReceiptStatus::Stored);
     let after = receipts(&app.upload_check_ins(&liu, device(), &[c.clone()]).await);
     assert_eq!(after[0].status, ReceiptStatus::Stored);
     let retry = receipts(&app.upload_check_ins(&liu, device(), &[c.clone()]).await);
-    assert_eq!(
-        (retry[0].status, retry[0].received_at),
-        (ReceiptStatus::Duplicate, after[0].received_at)
-    );
+    assert_eq!((retry[0].status, retry[0].received_at), (ReceiptStatus::Duplicate, after[0].received_at));
     let mut moved = c.clone();
     moved.at += Duration::minutes(5);
     let conflict = receipts(&app.upload_check_ins(&liu, device(), &[moved]).await);
@@ -475,45 +319,25 @@ async fn check_ins_wait_for_their_activity() {
 
     // someone not taking part, someone else's name, a bad location, a bad id
     let not_part = check_in(2, a.id, member_id(WANG), CheckKind::In);
-    assert_eq!(
-        receipts(&app.upload_check_ins(&wang, device(), &[not_part]).await)[0]
-            .reason
-            .as_deref(),
-        Some(NOT_TAKING_PART_REASON)
-    );
+    assert_eq!(receipts(&app.upload_check_ins(&wang, device(), &[not_part]).await)[0].reason.as_deref(), Some(NOT_TAKING_PART_REASON));
     let others = check_in(3, a.id, member_id(LIU), CheckKind::Out);
-    assert_eq!(
-        receipts(&app.upload_check_ins(&chen, device(), &[others]).await)[0]
-            .reason
-            .as_deref(),
-        Some(NOT_OWN_CHECK_IN_REASON)
-    );
+    assert_eq!(receipts(&app.upload_check_ins(&chen, device(), &[others]).await)[0].reason.as_deref(), Some(NOT_OWN_CHECK_IN_REASON));
     let mut bad = check_in(4, a.id, member_id(CHEN), CheckKind::Out);
-    bad.location = Some(GeoPoint {
-        lat: 120.0,
-        lon: 30.0,
-        accuracy_m: 5.0,
-    });
+    bad.location = Some(GeoPoint { lat: 120.0, lon: 30.0, accuracy_m: 5.0 });
     bad.id = Uuid::from_u128(5);
     assert_eq!(
-        receipts(&app.upload_check_ins(&chen, device(), &[bad]).await)[0]
-            .reason
-            .as_deref(),
+        receipts(&app.upload_check_ins(&chen, device(), &[bad]).await)[0].reason.as_deref(),
         Some("记录编号不对；位置信息不对")
     );
     // the recorder checks out
     let out = check_in(6, a.id, member_id(CHEN), CheckKind::Out);
-    assert_eq!(
-        receipts(&app.upload_check_ins(&chen, device(), &[out]).await)[0].status,
-        ReceiptStatus::Stored
-    );
+    assert_eq!(receipts(&app.upload_check_ins(&chen, device(), &[out]).await)[0].status, ReceiptStatus::Stored);
     assert_eq!(count(&app, "check_ins").await, 2);
-    let (lat, lon): (f64, f64) =
-        daohu_server::db::query_as("SELECT lat, lon FROM check_ins WHERE id = ?")
-            .bind(c.id.to_string())
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
+    let (lat, lon): (f64, f64) = daohu_server::db::query_as("SELECT lat, lon FROM check_ins WHERE id = ?")
+        .bind(c.id.to_string())
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
     assert_eq!((lat, lon), (30.25, 120.16));
 }
 
@@ -540,45 +364,18 @@ async fn photos_upload_in_chunks_resume_and_check_their_digest() {
     let chen = app.session(CHEN).await;
     let jpeg = random_bytes(600_000, 7);
     let bad = random_bytes(100_000, 8);
-    let p = PhotoRef {
-        id: daohu_domain::uuid_v7(1_777_000_000_000, [3; 10]),
-        bytes: jpeg.len() as u64,
-        sha256: sha256_hex(&jpeg),
-    };
-    let q = PhotoRef {
-        id: daohu_domain::uuid_v7(1_777_000_000_001, [4; 10]),
-        bytes: bad.len() as u64,
-        sha256: sha256_hex(&bad),
-    };
+    let p = PhotoRef { id: daohu_domain::uuid_v7(1_777_000_000_000, [3; 10]), bytes: jpeg.len() as u64, sha256: sha256_hex(&jpeg) };
+    let q = PhotoRef { id: daohu_domain::uuid_v7(1_777_000_000_001, [4; 10]), bytes: bad.len() as u64, sha256: sha256_hex(&bad) };
     let mut a = team_activity(1);
     a.photos = vec![p.clone(), q.clone()];
     let status_path = format!("/api/photos/{}", p.id);
 
     // nothing before the activity is stored
-    assert_eq!(
-        app.call(Method::GET, &status_path, Some(&chen), None)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        put_chunk(&app, &chen, p.id, 0, &jpeg[..CHUNK]).await.status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        receipts(&app.upload_activities(&chen, device(), &[a.clone()]).await)[0].status,
-        ReceiptStatus::Stored
-    );
+    assert_eq!(app.call(Method::GET, &status_path, Some(&chen), None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(put_chunk(&app, &chen, p.id, 0, &jpeg[..CHUNK]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(receipts(&app.upload_activities(&chen, device(), &[a.clone()]).await)[0].status, ReceiptStatus::Stored);
     let s: PhotoStatus = get(&app, &status_path, &chen).await;
-    assert_eq!(
-        s,
-        PhotoStatus {
-            id: p.id,
-            received: 0,
-            bytes: 600_000,
-            complete: false
-        }
-    );
+    assert_eq!(s, PhotoStatus { id: p.id, received: 0, bytes: 600_000, complete: false });
 
     // the first chunk, then the connection drops: the status says where to resume
     let first = put_chunk(&app, &chen, p.id, 0, &jpeg[..CHUNK]).await;
@@ -586,34 +383,15 @@ async fn photos_upload_in_chunks_resume_and_check_their_digest() {
     let s: PhotoStatus = get(&app, &status_path, &chen).await;
     assert_eq!((s.received, s.complete), (262_144, false));
     // not complete: no content yet
-    assert_eq!(
-        app.call(
-            Method::GET,
-            &format!("{status_path}/content"),
-            Some(&chen),
-            None
-        )
-        .await
-        .status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.call(Method::GET, &format!("{status_path}/content"), Some(&chen), None).await.status, StatusCode::NOT_FOUND);
     // a wrong offset (the first chunk again) is refused
     let wrong = put_chunk(&app, &chen, p.id, 0, &jpeg[..CHUNK]).await;
-    assert_eq!(
-        (wrong.status, wrong.json()["error"].as_str()),
-        (StatusCode::CONFLICT, Some("offset_mismatch"))
-    );
+    assert_eq!((wrong.status, wrong.json()["error"].as_str()), (StatusCode::CONFLICT, Some("offset_mismatch")));
     let wrong = put_chunk(&app, &chen, p.id, CHUNK + 1, &jpeg[CHUNK..2 * CHUNK]).await;
     assert_eq!(wrong.status, StatusCode::CONFLICT);
     // another content type, a chunk over 1 MiB
     let json_chunk = app
-        .raw(
-            Method::PUT,
-            &format!("{status_path}?offset={CHUNK}"),
-            Some(&chen),
-            "application/json",
-            b"{\"a\":1}".to_vec(),
-        )
+        .raw(Method::PUT, &format!("{status_path}?offset={CHUNK}"), Some(&chen), "application/json", b"{\"a\":1}".to_vec())
         .await;
     assert_eq!(json_chunk.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let huge = put_chunk(&app, &chen, p.id, CHUNK, &vec![0u8; 1024 * 1024 + 1]).await;
@@ -629,28 +407,13 @@ async fn photos_upload_in_chunks_resume_and_check_their_digest() {
         last = Some(serde_json::from_slice::<PhotoStatus>(&answer.body).unwrap());
         offset = end;
     }
-    assert_eq!(
-        last.unwrap(),
-        PhotoStatus {
-            id: p.id,
-            received: 600_000,
-            bytes: 600_000,
-            complete: true
-        }
-    );
+    assert_eq!(last.unwrap(), PhotoStatus { id: p.id, received: 600_000, bytes: 600_000, complete: true });
     assert_eq!(count(&app, "photo_chunks").await, 0, "chunks joined");
 
     // the content is byte-identical, for the recorder and the village's coordinator
     let zhao = app.session(ZHAO).await;
     for token in [&chen, &zhao] {
-        let content = app
-            .call(
-                Method::GET,
-                &format!("{status_path}/content"),
-                Some(token),
-                None,
-            )
-            .await;
+        let content = app.call(Method::GET, &format!("{status_path}/content"), Some(token), None).await;
         assert_eq!(content.status, StatusCode::OK);
         assert_eq!(content.headers[header::CONTENT_TYPE], "image/jpeg");
         assert_eq!(content.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
@@ -659,109 +422,42 @@ async fn photos_upload_in_chunks_resume_and_check_their_digest() {
     // a complete photo takes no more bytes and stays as it is
     let again = put_chunk(&app, &chen, p.id, 0, &jpeg[..CHUNK]).await;
     assert_eq!(again.status, StatusCode::OK);
-    assert!(
-        serde_json::from_slice::<PhotoStatus>(&again.body)
-            .unwrap()
-            .complete
-    );
+    assert!(serde_json::from_slice::<PhotoStatus>(&again.body).unwrap().complete);
 
     // a member of another village, a team member who did not record it, a coordinator of another village
     let zhou = app.session(ZHOU).await;
     let zhang = app.session(ZHANG).await;
     for token in [&zhou, &zhang] {
-        assert_eq!(
-            app.call(Method::GET, &status_path, Some(token), None)
-                .await
-                .status,
-            StatusCode::NOT_FOUND
-        );
-        assert_eq!(
-            app.call(
-                Method::GET,
-                &format!("{status_path}/content"),
-                Some(token),
-                None
-            )
-            .await
-            .status,
-            StatusCode::NOT_FOUND
-        );
-        assert_eq!(
-            put_chunk(&app, token, q.id, 0, &bad).await.status,
-            StatusCode::NOT_FOUND
-        );
+        assert_eq!(app.call(Method::GET, &status_path, Some(token), None).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(app.call(Method::GET, &format!("{status_path}/content"), Some(token), None).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(put_chunk(&app, token, q.id, 0, &bad).await.status, StatusCode::NOT_FOUND);
     }
     let lvshui = lvshui_coordinator(&app).await;
-    assert_eq!(
-        app.call(
-            Method::GET,
-            &format!("{status_path}/content"),
-            Some(&lvshui),
-            None
-        )
-        .await
-        .status,
-        StatusCode::NOT_FOUND
-    );
-    let unknown = app
-        .call(
-            Method::GET,
-            &format!("/api/photos/{}/content", Uuid::now_v7()),
-            Some(&zhao),
-            None,
-        )
-        .await;
-    let foreign = app
-        .call(
-            Method::GET,
-            &format!("{status_path}/content"),
-            Some(&lvshui),
-            None,
-        )
-        .await;
-    assert_eq!(
-        unknown.body, foreign.body,
-        "out of scope looks like missing"
-    );
+    assert_eq!(app.call(Method::GET, &format!("{status_path}/content"), Some(&lvshui), None).await.status, StatusCode::NOT_FOUND);
+    let unknown = app.call(Method::GET, &format!("/api/photos/{}/content", Uuid::now_v7()), Some(&zhao), None).await;
+    let foreign = app.call(Method::GET, &format!("{status_path}/content"), Some(&lvshui), None).await;
+    assert_eq!(unknown.body, foreign.body, "out of scope looks like missing");
 
     // corrupt bytes: the last chunk does not match the digest → 422, back to 0
     let mut corrupt = bad.clone();
     corrupt[99_999] ^= 0xff;
-    assert_eq!(
-        put_chunk(&app, &chen, q.id, 0, &corrupt[..60_000])
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(put_chunk(&app, &chen, q.id, 0, &corrupt[..60_000]).await.status, StatusCode::OK);
     let answer = put_chunk(&app, &chen, q.id, 60_000, &corrupt[60_000..]).await;
-    assert_eq!(
-        (answer.status, answer.json()["error"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("photo_corrupt"))
-    );
+    assert_eq!((answer.status, answer.json()["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("photo_corrupt")));
     let s: PhotoStatus = get(&app, &format!("/api/photos/{}", q.id), &chen).await;
     assert_eq!((s.received, s.complete), (0, false));
     assert_eq!(count(&app, "photo_chunks").await, 0);
     // past the photo's end
     let answer = put_chunk(&app, &chen, q.id, 0, &random_bytes(100_001, 9)).await;
-    assert_eq!(
-        (answer.status, answer.json()["error"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("past_end"))
-    );
+    assert_eq!((answer.status, answer.json()["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("past_end")));
     // and then the right bytes complete it
     let answer = put_chunk(&app, &chen, q.id, 0, &bad).await;
-    assert!(
-        serde_json::from_slice::<PhotoStatus>(&answer.body)
-            .unwrap()
-            .complete
-    );
+    assert!(serde_json::from_slice::<PhotoStatus>(&answer.body).unwrap().complete);
 
     // the console shows both photos complete
     let detail: ActivityDetail = get(&app, &format!("/api/activities/{}", a.id), &zhao).await;
     assert!(detail.photos.iter().all(|p| p.complete));
-    assert_eq!(
-        (detail.summary.photos, detail.summary.photos_received),
-        (2, 2)
-    );
+    assert_eq!((detail.summary.photos, detail.summary.photos_received), (2, 2));
     assert!(MAX_PHOTO_BYTES > 600_000);
 }
 
@@ -781,10 +477,7 @@ async fn lvshui_coordinator(app: &TestApp) -> String {
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.json());
     let id = Uuid::parse_str(made.json()["id"].as_str().unwrap()).unwrap();
-    let (token, _) =
-        daohu_server::auth::create_session(&app.state.pool, id, chrono::Duration::hours(1))
-            .await
-            .unwrap();
+    let (token, _) = daohu_server::auth::create_session(&app.state.pool, id, chrono::Duration::hours(1)).await.unwrap();
     token
 }
 
@@ -800,27 +493,10 @@ async fn coordinators_read_the_activities_of_their_subtree() {
     lvshui.kind = "cleanup".into();
     lvshui.household_ids = vec![household_id(60)];
     lvshui.date = qingshan.date - Duration::days(1);
-    assert_eq!(
-        receipts(
-            &app.upload_activities(&chen, device(), &[qingshan.clone()])
-                .await
-        )[0]
-        .status,
-        ReceiptStatus::Stored
-    );
-    assert_eq!(
-        receipts(
-            &app.upload_activities(&zhou, device(), &[lvshui.clone()])
-                .await
-        )[0]
-        .status,
-        ReceiptStatus::Stored
-    );
+    assert_eq!(receipts(&app.upload_activities(&chen, device(), &[qingshan.clone()]).await)[0].status, ReceiptStatus::Stored);
+    assert_eq!(receipts(&app.upload_activities(&zhou, device(), &[lvshui.clone()]).await)[0].status, ReceiptStatus::Stored);
     let c = check_in(1, qingshan.id, member_id(LIU), CheckKind::In);
-    assert_eq!(
-        receipts(&app.upload_check_ins(&liu, device(), &[c.clone()]).await)[0].status,
-        ReceiptStatus::Stored
-    );
+    assert_eq!(receipts(&app.upload_check_ins(&liu, device(), &[c.clone()]).await)[0].status, ReceiptStatus::Stored);
 
     let zhao = app.session(ZHAO).await;
     let green = lvshui_coordinator(&app).await;
@@ -831,22 +507,8 @@ async fn coordinators_read_the_activities_of_their_subtree() {
     assert_eq!(ids(&list), [qingshan.id]);
     let s = &list[0];
     assert_eq!(
-        (
-            s.kind_label.as_str(),
-            s.team_name.as_deref(),
-            s.recorder_name.as_str(),
-            s.unit_name.as_str(),
-            s.attendance,
-            s.check_ins
-        ),
-        (
-            "治安巡逻",
-            Some("青山村志愿服务队"),
-            "陈志愿者",
-            "青山村",
-            3 + 2,
-            1
-        )
+        (s.kind_label.as_str(), s.team_name.as_deref(), s.recorder_name.as_str(), s.unit_name.as_str(), s.attendance, s.check_ins),
+        ("治安巡逻", Some("青山村志愿服务队"), "陈志愿者", "青山村", 3 + 2, 1)
     );
     let list: Vec<ActivitySummary> = get(&app, "/api/activities", &green).await;
     assert_eq!(ids(&list), [lvshui.id]);
@@ -854,104 +516,36 @@ async fn coordinators_read_the_activities_of_their_subtree() {
     assert_eq!(ids(&list), [qingshan.id, lvshui.id], "newest first");
 
     // detail: in the subtree only; outside answers exactly like an unknown id
-    let detail: ActivityDetail =
-        get(&app, &format!("/api/activities/{}", qingshan.id), &zhao).await;
+    let detail: ActivityDetail = get(&app, &format!("/api/activities/{}", qingshan.id), &zhao).await;
     assert_eq!(detail.activity, qingshan);
     assert_eq!(detail.participant_names, ["陈志愿者", "刘志愿者", "张党员"]);
-    assert_eq!(
-        detail.households.iter().map(|h| h.id).collect::<Vec<_>>(),
-        [household_id(0)]
-    );
+    assert_eq!(detail.households.iter().map(|h| h.id).collect::<Vec<_>>(), [household_id(0)]);
     assert_eq!(detail.check_ins.len(), 1);
-    assert_eq!(
-        (
-            detail.check_ins[0].volunteer_name.as_str(),
-            detail.check_ins[0].kind
-        ),
-        ("刘志愿者", CheckKind::In)
-    );
-    let foreign = app
-        .call(
-            Method::GET,
-            &format!("/api/activities/{}", qingshan.id),
-            Some(&green),
-            None,
-        )
-        .await;
-    let unknown = app
-        .call(
-            Method::GET,
-            &format!("/api/activities/{}", Uuid::now_v7()),
-            Some(&green),
-            None,
-        )
-        .await;
+    assert_eq!((detail.check_ins[0].volunteer_name.as_str(), detail.check_ins[0].kind), ("刘志愿者", CheckKind::In));
+    let foreign = app.call(Method::GET, &format!("/api/activities/{}", qingshan.id), Some(&green), None).await;
+    let unknown = app.call(Method::GET, &format!("/api/activities/{}", Uuid::now_v7()), Some(&green), None).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
     assert_eq!(foreign.body, unknown.body);
-    assert_eq!(
-        app.call(
-            Method::GET,
-            &format!("/api/activities/{}", lvshui.id),
-            Some(&zhao),
-            None
-        )
-        .await
-        .status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.call(Method::GET, &format!("/api/activities/{}", lvshui.id), Some(&zhao), None).await.status, StatusCode::NOT_FOUND);
     let _: ActivityDetail = get(&app, &format!("/api/activities/{}", lvshui.id), &sun).await;
-    assert_eq!(
-        app.call(Method::GET, "/api/activities/not-an-id", Some(&zhao), None)
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.call(Method::GET, "/api/activities/not-an-id", Some(&zhao), None).await.status, StatusCode::NOT_FOUND);
 
     // filters
-    let by_unit: Vec<ActivitySummary> = get(
-        &app,
-        &format!("/api/activities?unit_id={}", second_village_id()),
-        &sun,
-    )
-    .await;
+    let by_unit: Vec<ActivitySummary> = get(&app, &format!("/api/activities?unit_id={}", second_village_id()), &sun).await;
     assert_eq!(ids(&by_unit), [lvshui.id]);
-    let by_team: Vec<ActivitySummary> = get(
-        &app,
-        &format!("/api/activities?team_id={}", team_id(1)),
-        &sun,
-    )
-    .await;
+    let by_team: Vec<ActivitySummary> = get(&app, &format!("/api/activities?team_id={}", team_id(1)), &sun).await;
     assert_eq!(ids(&by_team), [qingshan.id]);
     let by_kind: Vec<ActivitySummary> = get(&app, "/api/activities?kind=cleanup", &sun).await;
     assert_eq!(ids(&by_kind), [lvshui.id]);
-    let by_day: Vec<ActivitySummary> = get(
-        &app,
-        &format!("/api/activities?from={0}&to={0}", qingshan.date),
-        &sun,
-    )
-    .await;
+    let by_day: Vec<ActivitySummary> =
+        get(&app, &format!("/api/activities?from={0}&to={0}", qingshan.date), &sun).await;
     assert_eq!(ids(&by_day), [qingshan.id]);
     for (path, status) in [
-        (
-            format!("/api/activities?unit_id={}", second_village_id()),
-            StatusCode::NOT_FOUND,
-        ),
-        (
-            format!("/api/activities/hours?unit_id={}", second_village_id()),
-            StatusCode::NOT_FOUND,
-        ),
-        (
-            "/api/activities?from=2026-03-10&to=2026-03-01".to_string(),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            "/api/activities?kind=DROP%20TABLE".to_string(),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            "/api/activities?from=yesterday".to_string(),
-            StatusCode::BAD_REQUEST,
-        ),
+        (format!("/api/activities?unit_id={}", second_village_id()), StatusCode::NOT_FOUND),
+        (format!("/api/activities/hours?unit_id={}", second_village_id()), StatusCode::NOT_FOUND),
+        ("/api/activities?from=2026-03-10&to=2026-03-01".to_string(), StatusCode::BAD_REQUEST),
+        ("/api/activities?kind=DROP%20TABLE".to_string(), StatusCode::BAD_REQUEST),
+        ("/api/activities?from=yesterday".to_string(), StatusCode::BAD_REQUEST),
     ] {
         let answer = app.call(Method::GET, &path, Some(&zhao), None).await;
         assert_eq!(answer.status, status, "{path}");
@@ -966,22 +560,10 @@ async fn coordinators_read_the_activities_of_their_subtree() {
         )
         .await;
     let lv_team: Team = serde_json::from_slice(&lv_team.body).unwrap();
-    let answer = app
-        .call(
-            Method::GET,
-            &format!("/api/activities?team_id={}", lv_team.id),
-            Some(&zhao),
-            None,
-        )
-        .await;
+    let answer = app.call(Method::GET, &format!("/api/activities?team_id={}", lv_team.id), Some(&zhao), None).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     // members and volunteers have no console
-    assert_eq!(
-        app.call(Method::GET, "/api/activities", Some(&chen), None)
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.call(Method::GET, "/api/activities", Some(&chen), None).await.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -998,35 +580,19 @@ async fn hours_match_a_hand_computation() {
     a.date = mar31;
     a.start = time(22, 0);
     a.end = time(2, 0);
-    assert_eq!(
-        receipts(&app.upload_activities(&chen, device(), &[a.clone()]).await)[0].status,
-        ReceiptStatus::Stored
-    );
+    assert_eq!(receipts(&app.upload_activities(&chen, device(), &[a.clone()]).await)[0].status, ReceiptStatus::Stored);
     let mut chen_in = check_in(1, a.id, member_id(CHEN), CheckKind::In);
     chen_in.at = china(mar31, 22, 10);
     let mut chen_out = check_in(2, a.id, member_id(CHEN), CheckKind::Out);
     chen_out.at = china(apr1, 1, 40);
     let mut zhang_in = check_in(3, a.id, member_id(ZHANG), CheckKind::In);
     zhang_in.at = china(mar31, 22, 30);
-    assert!(receipts(
-        &app.upload_check_ins(&chen, device(), &[chen_in, chen_out])
-            .await
-    )
-    .iter()
-    .all(|r| r.status == ReceiptStatus::Stored));
-    assert_eq!(
-        receipts(&app.upload_check_ins(&zhang, device(), &[zhang_in]).await)[0].status,
-        ReceiptStatus::Stored
-    );
+    assert!(receipts(&app.upload_check_ins(&chen, device(), &[chen_in, chen_out]).await).iter().all(|r| r.status == ReceiptStatus::Stored));
+    assert_eq!(receipts(&app.upload_check_ins(&zhang, device(), &[zhang_in]).await)[0].status, ReceiptStatus::Stored);
     let _ = liu;
 
     let zhao = app.session(ZHAO).await;
-    let report: HoursReport = get(
-        &app,
-        &format!("/api/activities/hours?unit_id={}", village_id()),
-        &zhao,
-    )
-    .await;
+    let report: HoursReport = get(&app, &format!("/api/activities/hours?unit_id={}", village_id()), &zhao).await;
     let row = |id: Uuid, name: &str, month: &str, minutes: i64, missing: u32| HoursRow {
         id,
         name: name.into(),
@@ -1037,12 +603,12 @@ async fn hours_match_a_hand_computation() {
     };
     let (c, z, l) = (member_id(CHEN), member_id(ZHANG), member_id(LIU));
     let mut expected = vec![
-        row(c, "陈志愿者", "2026-03", 110, 0), // 22:10–24:00
-        row(c, "陈志愿者", "2026-04", 100, 0), // 00:00–01:40
-        row(z, "张党员", "2026-03", 90, 1),    // 22:30–24:00, no check-out
-        row(z, "张党员", "2026-04", 120, 0),   // to the activity's end, 02:00
-        row(l, "刘志愿者", "2026-03", 120, 0), // listed: 22:00–24:00
-        row(l, "刘志愿者", "2026-04", 120, 0), // 00:00–02:00
+        row(c, "陈志愿者", "2026-03", 110, 0),  // 22:10–24:00
+        row(c, "陈志愿者", "2026-04", 100, 0),  // 00:00–01:40
+        row(z, "张党员", "2026-03", 90, 1),     // 22:30–24:00, no check-out
+        row(z, "张党员", "2026-04", 120, 0),    // to the activity's end, 02:00
+        row(l, "刘志愿者", "2026-03", 120, 0),  // listed: 22:00–24:00
+        row(l, "刘志愿者", "2026-04", 120, 0),  // 00:00–02:00
     ];
     expected.sort_by(|a, b| (&a.month, &a.name, a.id).cmp(&(&b.month, &b.name, b.id)));
     assert_eq!(report.volunteers, expected);
@@ -1050,13 +616,7 @@ async fn hours_match_a_hand_computation() {
         report.teams,
         [
             row(team_id(1), "青山村志愿服务队", "2026-03", 110 + 90 + 120, 1),
-            row(
-                team_id(1),
-                "青山村志愿服务队",
-                "2026-04",
-                100 + 120 + 120,
-                0
-            ),
+            row(team_id(1), "青山村志愿服务队", "2026-04", 100 + 120 + 120, 0),
         ]
     );
     // the other village sees none of it; the township the same as the village
@@ -1077,167 +637,66 @@ async fn kinds_and_teams_are_kept_by_coordinators() {
     let chen = app.session(CHEN).await;
     let kinds: Vec<ActivityKind> = get(&app, "/api/activity-kinds", &chen).await;
     assert_eq!(
-        kinds
-            .iter()
-            .map(|k| (
-                k.code.as_str(),
-                k.label_zh.as_str(),
-                k.label_en.as_str(),
-                k.active
-            ))
-            .collect::<Vec<_>>(),
+        kinds.iter().map(|k| (k.code.as_str(), k.label_zh.as_str(), k.label_en.as_str(), k.active)).collect::<Vec<_>>(),
         DEFAULT_KINDS.map(|(c, zh, en)| (c, zh, en, true))
     );
     let wu = app.session(WU).await;
     let sun = app.session(SUN).await;
-    let new =
-        json!({ "code": "tree_planting", "label_zh": " 植树造林 ", "label_en": "Tree planting" });
-    let answer = app
-        .call(
-            Method::POST,
-            "/api/activity-kinds",
-            Some(&sun),
-            Some(new.clone()),
-        )
-        .await;
+    let new = json!({ "code": "tree_planting", "label_zh": " 植树造林 ", "label_en": "Tree planting" });
+    let answer = app.call(Method::POST, "/api/activity-kinds", Some(&sun), Some(new.clone())).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
-    let answer = app
-        .call(
-            Method::POST,
-            "/api/activity-kinds",
-            Some(&wu),
-            Some(new.clone()),
-        )
-        .await;
+    let answer = app.call(Method::POST, "/api/activity-kinds", Some(&wu), Some(new.clone())).await;
     assert_eq!(answer.status, StatusCode::CREATED);
     let made: ActivityKind = serde_json::from_slice(&answer.body).unwrap();
-    assert_eq!(
-        made,
-        ActivityKind {
-            code: "tree_planting".into(),
-            label_zh: "植树造林".into(),
-            label_en: "Tree planting".into(),
-            active: true
-        }
-    );
-    let answer = app
-        .call(Method::POST, "/api/activity-kinds", Some(&wu), Some(new))
-        .await;
-    assert_eq!(
-        (answer.status, answer.json()["error"].as_str()),
-        (StatusCode::CONFLICT, Some("kind_exists"))
-    );
+    assert_eq!(made, ActivityKind { code: "tree_planting".into(), label_zh: "植树造林".into(), label_en: "Tree planting".into(), active: true });
+    let answer = app.call(Method::POST, "/api/activity-kinds", Some(&wu), Some(new)).await;
+    assert_eq!((answer.status, answer.json()["error"].as_str()), (StatusCode::CONFLICT, Some("kind_exists")));
     for bad in [
         json!({ "code": "Tree", "label_zh": "树", "label_en": "Tree" }),
         json!({ "code": "a b", "label_zh": "树", "label_en": "Tree" }),
         json!({ "code": "ok", "label_zh": "  ", "label_en": "Tree" }),
         json!({ "code": "ok", "label_zh": "字".repeat(51), "label_en": "Tree" }),
     ] {
-        let answer = app
-            .call(
-                Method::POST,
-                "/api/activity-kinds",
-                Some(&wu),
-                Some(bad.clone()),
-            )
-            .await;
+        let answer = app.call(Method::POST, "/api/activity-kinds", Some(&wu), Some(bad.clone())).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{bad}");
     }
     let roster: ActivityRoster = get(&app, "/api/activity-roster", &chen).await;
     assert_eq!(roster.kinds.last().unwrap().code, "tree_planting");
     let mut a = activity(1, member_id(CHEN), None);
     a.kind = "tree_planting".into();
-    assert_eq!(
-        receipts(&app.upload_activities(&chen, device(), &[a]).await)[0].status,
-        ReceiptStatus::Stored
-    );
+    assert_eq!(receipts(&app.upload_activities(&chen, device(), &[a]).await)[0].status, ReceiptStatus::Stored);
     // a retired kind is still a known kind, but not offered
-    daohu_server::db::query("UPDATE activity_kinds SET active = 0 WHERE code = 'patrol'")
-        .execute(&app.state.pool)
-        .await
-        .unwrap();
+    daohu_server::db::query("UPDATE activity_kinds SET active = 0 WHERE code = 'patrol'").execute(&app.state.pool).await.unwrap();
     let roster: ActivityRoster = get(&app, "/api/activity-roster", &chen).await;
     assert!(!roster.kinds.iter().any(|k| k.code == "patrol"));
     let kinds: Vec<ActivityKind> = get(&app, "/api/activity-kinds", &chen).await;
     assert!(kinds.iter().any(|k| k.code == "patrol" && !k.active));
-    assert_eq!(
-        receipts(
-            &app.upload_activities(&chen, device(), &[activity(2, member_id(CHEN), None)])
-                .await
-        )[0]
-        .status,
-        ReceiptStatus::Stored
-    );
+    assert_eq!(receipts(&app.upload_activities(&chen, device(), &[activity(2, member_id(CHEN), None)]).await)[0].status, ReceiptStatus::Stored);
 
     // teams
     let zhao = app.session(ZHAO).await;
     let teams: Vec<Team> = get(&app, "/api/teams", &zhao).await;
-    assert_eq!(
-        teams.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
-        ["青山村志愿服务队"]
-    );
+    assert_eq!(teams.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["青山村志愿服务队"]);
     let create = |body: Value| {
         let app = &app;
         let zhao = zhao.clone();
-        async move {
-            app.call(Method::POST, "/api/teams", Some(&zhao), Some(body))
-                .await
-        }
+        async move { app.call(Method::POST, "/api/teams", Some(&zhao), Some(body)).await }
     };
     let answer = create(json!({ "unit_id": village_id(), "name": " 青山村党员先锋队 ", "member_ids": [member_id(ZHANG), member_id(LI), member_id(ZHANG)] })).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.json());
     let team: Team = serde_json::from_slice(&answer.body).unwrap();
-    assert_eq!(
-        (
-            team.name.as_str(),
-            team.unit_name.as_str(),
-            team.members.len()
-        ),
-        ("青山村党员先锋队", "青山村", 2)
-    );
+    assert_eq!((team.name.as_str(), team.unit_name.as_str(), team.members.len()), ("青山村党员先锋队", "青山村", 2));
     for (body, status, code) in [
-        (
-            json!({ "unit_id": village_id(), "name": "青山村党员先锋队", "member_ids": [] }),
-            StatusCode::CONFLICT,
-            "team_exists",
-        ),
-        (
-            json!({ "unit_id": second_village_id(), "name": "队", "member_ids": [] }),
-            StatusCode::NOT_FOUND,
-            "not_found",
-        ),
-        (
-            json!({ "unit_id": village_id(), "name": "队", "member_ids": [member_id(ZHOU)] }),
-            StatusCode::NOT_FOUND,
-            "not_found",
-        ),
-        (
-            json!({ "unit_id": village_id(), "name": "队", "member_ids": [member_id(ZHAO)] }),
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-        ),
-        (
-            json!({ "unit_id": daohu_server::seed::grid_id(1), "name": "队", "member_ids": [] }),
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-        ),
-        (
-            json!({ "unit_id": village_id(), "name": " ", "member_ids": [] }),
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-        ),
-        (
-            json!({ "unit_id": village_id(), "name": "队", "member_ids": [], "extra": 1 }),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_body",
-        ),
+        (json!({ "unit_id": village_id(), "name": "青山村党员先锋队", "member_ids": [] }), StatusCode::CONFLICT, "team_exists"),
+        (json!({ "unit_id": second_village_id(), "name": "队", "member_ids": [] }), StatusCode::NOT_FOUND, "not_found"),
+        (json!({ "unit_id": village_id(), "name": "队", "member_ids": [member_id(ZHOU)] }), StatusCode::NOT_FOUND, "not_found"),
+        (json!({ "unit_id": village_id(), "name": "队", "member_ids": [member_id(ZHAO)] }), StatusCode::BAD_REQUEST, "bad_request"),
+        (json!({ "unit_id": daohu_server::seed::grid_id(1), "name": "队", "member_ids": [] }), StatusCode::BAD_REQUEST, "bad_request"),
+        (json!({ "unit_id": village_id(), "name": " ", "member_ids": [] }), StatusCode::BAD_REQUEST, "bad_request"),
+        (json!({ "unit_id": village_id(), "name": "队", "member_ids": [], "extra": 1 }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
     ] {
         let answer = create(body.clone()).await;
-        assert_eq!(
-            (answer.status, answer.json()["error"].as_str()),
-            (status, Some(code)),
-            "{body}"
-        );
+        assert_eq!((answer.status, answer.json()["error"].as_str()), (status, Some(code)), "{body}");
     }
     // 张党员 now sees both teams on his phone and may record as the new one
     let zhang = app.session(ZHANG).await;
@@ -1245,26 +704,13 @@ async fn kinds_and_teams_are_kept_by_coordinators() {
     assert_eq!(roster.teams.len(), 2);
     let mut a = activity(3, member_id(ZHANG), Some(team.id));
     a.participants = vec![member_id(ZHANG), member_id(LI)];
-    assert_eq!(
-        receipts(&app.upload_activities(&zhang, device(), &[a]).await)[0].status,
-        ReceiptStatus::Stored
-    );
+    assert_eq!(receipts(&app.upload_activities(&zhang, device(), &[a]).await)[0].status, ReceiptStatus::Stored);
     // the township sees both; a unit filter narrows
     let teams: Vec<Team> = get(&app, &format!("/api/teams?unit_id={}", village_id()), &sun).await;
     assert_eq!(teams.len(), 2);
-    let teams: Vec<Team> = get(
-        &app,
-        &format!("/api/teams?unit_id={}", second_village_id()),
-        &sun,
-    )
-    .await;
+    let teams: Vec<Team> = get(&app, &format!("/api/teams?unit_id={}", second_village_id()), &sun).await;
     assert!(teams.is_empty());
-    assert_eq!(
-        app.call(Method::GET, "/api/teams", Some(&chen), None)
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.call(Method::GET, "/api/teams", Some(&chen), None).await.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -1278,52 +724,20 @@ async fn malformed_bodies_answer_4xx_json() {
     wrong_type["served"] = json!("many");
     let mut bad_time = a.clone();
     bad_time["start"] = json!("25:00:00");
-    for path in [
-        "/api/sync/activities",
-        "/api/sync/check-ins",
-        "/api/teams",
-        "/api/activity-kinds",
-    ] {
+    for path in ["/api/sync/activities", "/api/sync/check-ins", "/api/teams", "/api/activity-kinds"] {
         for (ct, body) in [
             ("application/json", b"{\"device_id\":".to_vec()),
             ("application/json", b"[[]]".to_vec()),
             ("application/json", b"null".to_vec()),
             ("application/json", b"{\"a\":\"\\u0000\"}".to_vec()),
             ("text/plain", b"{}".to_vec()),
-            (
-                "application/json",
-                json!({ "device_id": device(), "activities": [with_extra] })
-                    .to_string()
-                    .into_bytes(),
-            ),
-            (
-                "application/json",
-                json!({ "device_id": device(), "activities": [wrong_type] })
-                    .to_string()
-                    .into_bytes(),
-            ),
-            (
-                "application/json",
-                json!({ "device_id": device(), "activities": [bad_time] })
-                    .to_string()
-                    .into_bytes(),
-            ),
-            (
-                "application/json",
-                json!({ "device_id": "x", "check_ins": [] })
-                    .to_string()
-                    .into_bytes(),
-            ),
+            ("application/json", json!({ "device_id": device(), "activities": [with_extra] }).to_string().into_bytes()),
+            ("application/json", json!({ "device_id": device(), "activities": [wrong_type] }).to_string().into_bytes()),
+            ("application/json", json!({ "device_id": device(), "activities": [bad_time] }).to_string().into_bytes()),
+            ("application/json", json!({ "device_id": "x", "check_ins": [] }).to_string().into_bytes()),
         ] {
-            let answer = app
-                .raw(Method::POST, path, Some(&chen), ct, body.clone())
-                .await;
-            assert!(
-                answer.status.is_client_error(),
-                "{path} {:?}: {}",
-                String::from_utf8_lossy(&body),
-                answer.status
-            );
+            let answer = app.raw(Method::POST, path, Some(&chen), ct, body.clone()).await;
+            assert!(answer.status.is_client_error(), "{path} {:?}: {}", String::from_utf8_lossy(&body), answer.status);
             assert!(answer.json()["error"].is_string());
         }
     }
@@ -1334,15 +748,7 @@ async fn malformed_bodies_answer_4xx_json() {
         format!("/api/photos/{photo}?offset=abc"),
         "/api/photos/not-an-id?offset=0".to_string(),
     ] {
-        let answer = app
-            .raw(
-                Method::PUT,
-                &path,
-                Some(&chen),
-                "application/octet-stream",
-                vec![1, 2, 3],
-            )
-            .await;
+        let answer = app.raw(Method::PUT, &path, Some(&chen), "application/octet-stream", vec![1, 2, 3]).await;
         assert!(answer.status.is_client_error(), "{path}: {}", answer.status);
         assert!(answer.json()["error"].is_string());
     }
@@ -1366,35 +772,18 @@ async fn hours_and_downloads_read_past_the_first_pages() {
         all.push(a);
     }
     for batch in all.chunks(MAX_BATCH) {
-        assert!(
-            receipts(&app.upload_activities(&chen, device(), batch).await)
-                .iter()
-                .all(|r| r.status == ReceiptStatus::Stored)
-        );
+        assert!(receipts(&app.upload_activities(&chen, device(), batch).await).iter().all(|r| r.status == ReceiptStatus::Stored));
     }
     let zhao = app.session(ZHAO).await;
     let list: Vec<ActivitySummary> = get(&app, "/api/activities", &zhao).await;
     assert_eq!(list.len(), 1_000);
     assert_eq!(list[0].id, all.last().unwrap().id, "newest first");
     let report: HoursReport = get(&app, "/api/activities/hours", &zhao).await;
-    assert_eq!(
-        report.volunteers.iter().map(|r| r.minutes).sum::<i64>(),
-        N as i64 * 60
-    );
-    assert_eq!(
-        report.volunteers.iter().map(|r| r.activities).sum::<u32>(),
-        N as u32
-    );
+    assert_eq!(report.volunteers.iter().map(|r| r.minutes).sum::<i64>(), N as i64 * 60);
+    assert_eq!(report.volunteers.iter().map(|r| r.activities).sum::<u32>(), N as u32);
     assert!(report.teams.is_empty(), "no team");
 
-    let link = app
-        .call(
-            Method::POST,
-            "/api/exports?format=jsonl&dataset=activities",
-            Some(&zhao),
-            None,
-        )
-        .await;
+    let link = app.call(Method::POST, "/api/exports?format=jsonl&dataset=activities", Some(&zhao), None).await;
     assert_eq!(link.status, StatusCode::CREATED);
     let url = link.json()["url"].as_str().unwrap().to_string();
     let answer = app.call(Method::GET, &url, None, None).await;
@@ -1402,56 +791,24 @@ async fn hours_and_downloads_read_past_the_first_pages() {
     let ids: Vec<Uuid> = std::str::from_utf8(&answer.body)
         .unwrap()
         .lines()
-        .map(|l| {
-            serde_json::from_str::<ActivityDetail>(l)
-                .unwrap()
-                .activity
-                .id
-        })
+        .map(|l| serde_json::from_str::<ActivityDetail>(l).unwrap().activity.id)
         .collect();
     let mut expected: Vec<Uuid> = all.iter().map(|a| a.id).collect();
     expected.reverse();
     assert_eq!(ids, expected, "every activity once, newest first");
 
-    let link = app
-        .call(
-            Method::POST,
-            "/api/exports?format=csv&dataset=activities",
-            Some(&zhao),
-            None,
-        )
-        .await;
+    let link = app.call(Method::POST, "/api/exports?format=csv&dataset=activities", Some(&zhao), None).await;
     let url = link.json()["url"].as_str().unwrap().to_string();
     let answer = app.call(Method::GET, &url, None, None).await;
-    assert_eq!(
-        std::str::from_utf8(&answer.body)
-            .unwrap()
-            .matches("\r\n")
-            .count(),
-        N as usize + 1
-    );
-    let link = app
-        .call(
-            Method::POST,
-            "/api/exports?format=xlsx&dataset=activities",
-            Some(&zhao),
-            None,
-        )
-        .await;
+    assert_eq!(std::str::from_utf8(&answer.body).unwrap().matches("\r\n").count(), N as usize + 1);
+    let link = app.call(Method::POST, "/api/exports?format=xlsx&dataset=activities", Some(&zhao), None).await;
     let url = link.json()["url"].as_str().unwrap().to_string();
     let answer = app.call(Method::GET, &url, None, None).await;
     assert_eq!(answer.status, StatusCode::OK);
     use calamine::Reader;
-    let mut book =
-        calamine::open_workbook_auto_from_rs(std::io::Cursor::new(answer.body.to_vec())).unwrap();
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(answer.body.to_vec())).unwrap();
     assert_eq!(book.sheet_names(), ["活动", "打卡", "工时", "队伍工时"]);
-    assert_eq!(
-        book.worksheet_range("活动").unwrap().rows().count(),
-        N as usize + 1
-    );
+    assert_eq!(book.worksheet_range("活动").unwrap().rows().count(), N as usize + 1);
     let months = report.volunteers.len();
-    assert_eq!(
-        book.worksheet_range("工时").unwrap().rows().count(),
-        months + 1
-    );
+    assert_eq!(book.worksheet_range("工时").unwrap().rows().count(), months + 1);
 }

@@ -138,9 +138,7 @@ async fn token_is_required_and_logout_ends_it() {
 async fn expired_idle_and_disabled_sessions_are_refused() {
     let app = TestApp::new().await;
     let pool = &app.state.pool;
-    let set = |sql: &'static str| async move {
-        daohu_server::db::query(sql).execute(pool).await.unwrap()
-    };
+    let set = |sql: &'static str| async move { daohu_server::db::query(sql).execute(pool).await.unwrap() };
 
     let token = app.zhang().await;
     set("UPDATE sessions SET expires_at = '2000-01-01T00:00:00.000Z'").await;

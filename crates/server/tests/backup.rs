@@ -14,8 +14,8 @@ use axum::http::StatusCode;
 use common::TestApp;
 use daohu_server::auth::sha256_hex;
 use daohu_server::backup::{backup_to, check_backup};
-use daohu_server::db::Pool;
 use daohu_server::seed::{household_id, member_id};
+use daohu_server::db::Pool;
 
 /// A read-only pool over a backup file.
 async fn open_copy(path: &Path) -> Pool {
@@ -66,9 +66,7 @@ fn upload_visit(n: u32) -> daohu_domain::Visit {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_while_uploading_is_consistent() {
     if daohu_server::db::test_postgres().is_some() {
-        eprintln!(
-            "skipped on PostgreSQL: this backup copies a SQLite file (PostgreSQL has pg_dump)"
-        );
+        eprintln!("skipped on PostgreSQL: this backup copies a SQLite file (PostgreSQL has pg_dump)");
         return;
     }
     let app = Arc::new(TestApp::new().await);
@@ -141,12 +139,11 @@ async fn backup_while_uploading_is_consistent() {
         assert_eq!(sha256_hex(body.as_bytes()), *hash);
     }
     // the problems and audit rows of each copied batch came with it
-    let audits: i64 = daohu_server::db::query_scalar(
-        "SELECT COUNT(*) FROM audit_log WHERE action = 'sync_visits'",
-    )
-    .fetch_one(&copy)
-    .await
-    .unwrap();
+    let audits: i64 =
+        daohu_server::db::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'sync_visits'")
+            .fetch_one(&copy)
+            .await
+            .unwrap();
     assert_eq!(
         audits as usize * 10,
         copied.len(),
@@ -182,9 +179,7 @@ async fn backup_while_uploading_is_consistent() {
 #[tokio::test]
 async fn backup_command_and_restore() {
     if daohu_server::db::test_postgres().is_some() {
-        eprintln!(
-            "skipped on PostgreSQL: this backup copies a SQLite file (PostgreSQL has pg_dump)"
-        );
+        eprintln!("skipped on PostgreSQL: this backup copies a SQLite file (PostgreSQL has pg_dump)");
         return;
     }
     let app = TestApp::new().await;

@@ -193,21 +193,13 @@ async fn an_array_is_not_taken_for_an_object() {
     let member = daohu_server::seed::member_id(1);
     for body in ["[[]]", "  [[]]", "[\"x\"]"] {
         let answer = app
-            .raw(
-                Method::PUT,
-                &format!("/api/accounts/{member}/households"),
-                Some(&zhao),
-                "application/json",
-                body.as_bytes().to_vec(),
-            )
+            .raw(Method::PUT, &format!("/api/accounts/{member}/households"), Some(&zhao), "application/json", body.as_bytes().to_vec())
             .await;
         assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_client_error(&answer, body);
     }
     // 张党员 keeps his ten households.
     let zhang = app.zhang().await;
-    let roster = app
-        .call(Method::GET, "/api/roster", Some(&zhang), None)
-        .await;
+    let roster = app.call(Method::GET, "/api/roster", Some(&zhang), None).await;
     assert_eq!(roster.json()["households"].as_array().unwrap().len(), 10);
 }

@@ -22,23 +22,13 @@ use report_data::{insert, phone_time};
 use serde_json::Value;
 
 async fn create(app: &TestApp, token: &str, query: &str) -> Answer {
-    app.call(
-        Method::POST,
-        &format!("/api/exports?{query}"),
-        Some(token),
-        None,
-    )
-    .await
+    app.call(Method::POST, &format!("/api/exports?{query}"), Some(token), None)
+        .await
 }
 
 async fn link(app: &TestApp, token: &str, query: &str) -> ExportLink {
     let answer = create(app, token, query).await;
-    assert_eq!(
-        answer.status,
-        StatusCode::CREATED,
-        "{query}: {:?}",
-        answer.json()
-    );
+    assert_eq!(answer.status, StatusCode::CREATED, "{query}: {:?}", answer.json());
     serde_json::from_slice(&answer.body).unwrap()
 }
 
@@ -48,12 +38,7 @@ async fn download(app: &TestApp, url: &str) -> Answer {
 
 async fn log(app: &TestApp, token: &str, query: &str) -> VisitLogPage {
     let answer = app
-        .call(
-            Method::GET,
-            &format!("/api/visits?limit=500&{query}"),
-            Some(token),
-            None,
-        )
+        .call(Method::GET, &format!("/api/visits?limit=500&{query}"), Some(token), None)
         .await;
     assert_eq!(answer.status, StatusCode::OK);
     serde_json::from_slice(&answer.body).unwrap()
@@ -70,12 +55,7 @@ fn jsonl_rows(body: &[u8]) -> Vec<VisitLogRow> {
 #[tokio::test]
 async fn export_links_are_single_use_scoped_and_short_lived() {
     let app = TestApp::new().await;
-    let visits = report_data::generate(
-        200,
-        chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
-        60,
-        11,
-    );
+    let visits = report_data::generate(200, chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(), 60, 11);
     report_data::store(&app, &visits).await;
     let zhao = app.session(9).await;
     let sun = app.session(19).await;
@@ -92,16 +72,10 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
         let l = link(&app, &zhao, &format!("format=jsonl&{query}")).await;
         assert!(l.url.starts_with("/api/exports/") && l.url.len() == "/api/exports/".len() + 64);
         let left = l.expires_at - Utc::now();
-        assert!(
-            left > Duration::minutes(9) && left <= Duration::minutes(10),
-            "{left}"
-        );
+        assert!(left > Duration::minutes(9) && left <= Duration::minutes(10), "{left}");
         let answer = download(&app, &l.url).await;
         assert_eq!(answer.status, StatusCode::OK);
-        assert_eq!(
-            answer.headers[header::CONTENT_TYPE],
-            "application/x-ndjson; charset=utf-8"
-        );
+        assert_eq!(answer.headers[header::CONTENT_TYPE], "application/x-ndjson; charset=utf-8");
         let rows = jsonl_rows(&answer.body);
         assert_eq!(rows.len() as u64, page.total, "{query}");
         assert_eq!(rows, page.rows, "{query}");
@@ -122,9 +96,7 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
     let l = link(&app, &zhao, "format=csv").await;
     let answer = download(&app, &l.url).await;
     let today = chrono::Local::now().date_naive();
-    let disposition = answer.headers[header::CONTENT_DISPOSITION]
-        .to_str()
-        .unwrap();
+    let disposition = answer.headers[header::CONTENT_DISPOSITION].to_str().unwrap();
     assert!(disposition.starts_with("attachment;"), "{disposition}");
     assert!(
         disposition.contains(&format!(
@@ -132,10 +104,7 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
         )),
         "{disposition}"
     );
-    assert_eq!(
-        answer.headers[header::CONTENT_TYPE],
-        "text/csv; charset=utf-8"
-    );
+    assert_eq!(answer.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
 
     // Expired: 404.
     let l = link(&app, &zhao, "format=jsonl").await;
@@ -171,25 +140,15 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
     // The creator's scope is applied again at download: moved down to 青山村, a link
     // for 绿水村 no longer works, and one for everything holds 青山村 only.
     let sun = app.session(19).await;
-    let green = link(
-        &app,
-        &sun,
-        &format!("format=jsonl&unit_id={}", second_village_id()),
-    )
-    .await;
+    let green = link(&app, &sun, &format!("format=jsonl&unit_id={}", second_village_id())).await;
     let everything = link(&app, &sun, "format=jsonl").await;
-    daohu_server::db::query(
-        "UPDATE members SET role = 'village_coordinator', unit_id = ? WHERE id = ?",
-    )
-    .bind(village_id().to_string())
-    .bind(member_id(19).to_string())
-    .execute(&app.state.pool)
-    .await
-    .unwrap();
-    assert_eq!(
-        download(&app, &green.url).await.status,
-        StatusCode::NOT_FOUND
-    );
+    daohu_server::db::query("UPDATE members SET role = 'village_coordinator', unit_id = ? WHERE id = ?")
+        .bind(village_id().to_string())
+        .bind(member_id(19).to_string())
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(download(&app, &green.url).await.status, StatusCode::NOT_FOUND);
     let rows = jsonl_rows(&download(&app, &everything.url).await.body);
     assert_eq!(rows.len() as u64, log(&app, &zhao, "").await.total);
     assert!(rows.iter().all(|r| r.village_name == "青山村"));
@@ -200,30 +159,16 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
         let answer = create(&app, &token, "format=csv").await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{m}");
     }
-    let answer = app
-        .call(Method::POST, "/api/exports?format=csv", None, None)
-        .await;
+    let answer = app.call(Method::POST, "/api/exports?format=csv", None, None).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     for (query, status) in [
-        (
-            format!("format=csv&unit_id={}", second_village_id()),
-            StatusCode::NOT_FOUND,
-        ),
-        (
-            format!("format=csv&household_id={}", household_id(60)),
-            StatusCode::NOT_FOUND,
-        ),
-        (
-            format!("format=csv&member_id={}", member_id(21)),
-            StatusCode::NOT_FOUND,
-        ),
+        (format!("format=csv&unit_id={}", second_village_id()), StatusCode::NOT_FOUND),
+        (format!("format=csv&household_id={}", household_id(60)), StatusCode::NOT_FOUND),
+        (format!("format=csv&member_id={}", member_id(21)), StatusCode::NOT_FOUND),
         ("format=pdf".to_string(), StatusCode::BAD_REQUEST),
         ("".to_string(), StatusCode::BAD_REQUEST),
         ("format=csv&limit=5".to_string(), StatusCode::BAD_REQUEST),
-        (
-            "format=csv&section=member_contact".to_string(),
-            StatusCode::BAD_REQUEST,
-        ),
+        ("format=csv&section=member_contact".to_string(), StatusCode::BAD_REQUEST),
     ] {
         let answer = create(&app, &zhao, &query).await;
         assert_eq!(answer.status, status, "{query}");
@@ -231,22 +176,15 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
 
     // Audit: who, which format, the filter without search text; never the token.
     let audit = app.audit_actions().await;
-    let created: Vec<&(String, String)> = audit
-        .iter()
-        .filter(|(a, _)| a == "export_created")
-        .collect();
-    let downloaded: Vec<&(String, String)> = audit
-        .iter()
-        .filter(|(a, _)| a == "export_downloaded")
-        .collect();
+    let created: Vec<&(String, String)> =
+        audit.iter().filter(|(a, _)| a == "export_created").collect();
+    let downloaded: Vec<&(String, String)> =
+        audit.iter().filter(|(a, _)| a == "export_downloaded").collect();
     assert!(created.len() >= 10 && downloaded.len() >= 8);
     for (_, detail) in created.iter().chain(&downloaded) {
         let v: Value = serde_json::from_str(detail).unwrap();
         assert!(["csv", "jsonl", "xlsx"].contains(&v["format"].as_str().unwrap()));
-        assert!(
-            !detail.contains("家"),
-            "no search text in the audit: {detail}"
-        );
+        assert!(!detail.contains("家"), "no search text in the audit: {detail}");
     }
     assert!(created
         .iter()
@@ -262,9 +200,9 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
         daohu_server::db::Dialect::Sqlite => "SELECT group_concat(detail) FROM audit_log",
         daohu_server::db::Dialect::Postgres => "SELECT string_agg(detail, ',') FROM audit_log",
     })
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap();
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
     assert!(!all.contains(token));
 }
 
@@ -278,17 +216,12 @@ fn soffice_csv(file: &Path, out: &Path, sheet: Option<u32>, csv_input: bool) -> 
     let profile = out.join("lo-profile");
     std::fs::create_dir_all(out).unwrap();
     let options = match sheet {
-        Some(n) => {
-            format!("csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,{n}")
-        }
+        Some(n) => format!("csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,{n}"),
         None => "csv:Text - txt - csv (StarCalc):44,34,76,1".to_string(),
     };
     let mut cmd = Command::new("soffice");
-    cmd.arg(format!(
-        "-env:UserInstallation=file://{}",
-        profile.display()
-    ))
-    .arg("--headless");
+    cmd.arg(format!("-env:UserInstallation=file://{}", profile.display()))
+        .arg("--headless");
     if csv_input {
         cmd.arg("--infilter=CSV:44,34,76,1");
     }
@@ -340,11 +273,7 @@ fn expected_visit_cells(r: &VisitLogRow) -> Vec<String> {
         safe_cell(&r.member_name).into_owned(),
     ];
     for kind in SectionKind::ALL {
-        let state = r
-            .sections
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .and_then(|(_, s)| *s);
+        let state = r.sections.iter().find(|(k, _)| *k == kind).and_then(|(_, s)| *s);
         cells.push(state.map(SectionState::label_zh).unwrap_or("").to_string());
     }
     cells.push(r.problem_count.to_string());
@@ -403,11 +332,7 @@ async fn tricky_visits(app: &TestApp) -> Vec<Visit> {
                 id: uuid_v7(1_781_000_000_000 + k as u64, [1; 10]),
                 category: ProblemCategory::ALL[k % 10],
                 urgency: Urgency::High,
-                description: if k == 0 {
-                    "=1+1".into()
-                } else {
-                    format!("屋顶漏雨{k}")
-                },
+                description: if k == 0 { "=1+1".into() } else { format!("屋顶漏雨{k}") },
                 outcome: ProblemOutcome::ResolvedOnSpot,
                 action: "@当场修好".into(),
             });
@@ -420,24 +345,13 @@ async fn tricky_visits(app: &TestApp) -> Vec<Visit> {
                 action: String::new(),
             });
         }
-        let received = v.recorded_at
-            + if k == 3 {
-                Duration::hours(30)
-            } else {
-                Duration::minutes(90)
-            };
+        let received = v.recorded_at + if k == 3 { Duration::hours(30) } else { Duration::minutes(90) };
         insert(&app.state.pool, &v, received).await;
         out.push(v);
     }
     // And one in 绿水村, which the village coordinator's export must not hold.
     let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
-    let mut v = Visit::new(
-        uuid_v7(1_783_000_000_000, [9; 10]),
-        household_id(60),
-        member_id(21),
-        day,
-        phone_time(day, 99),
-    );
+    let mut v = Visit::new(uuid_v7(1_783_000_000_000, [9; 10]), household_id(60), member_id(21), day, phone_time(day, 99));
     for s in &mut v.sections {
         s.state = Some(SectionState::Done);
     }
@@ -478,33 +392,15 @@ async fn xlsx_and_csv_exports_read_back_in_libreoffice() {
     assert_eq!(sheet[0], VISIT_COLUMNS);
     assert_eq!(sheet.len(), page.rows.len() + 1);
     for (got, row) in sheet[1..].iter().zip(&page.rows) {
-        assert_eq!(
-            got,
-            &expected_visit_cells(row),
-            "xlsx row of {}",
-            row.summary
-        );
+        assert_eq!(got, &expected_visit_cells(row), "xlsx row of {}", row.summary);
     }
     // The formula-looking cells are the literal text, never evaluated.
     let all: Vec<&String> = sheet.iter().flatten().collect();
-    for literal in [
-        "'=1+1",
-        "'@张三",
-        "'+86 青山村一组2号",
-        "'＝王五",
-        "'-3号院",
-        "'@SUM(A1)",
-        "'＝1+1",
-    ] {
-        assert!(
-            all.iter().any(|c| *c == literal),
-            "{literal} missing in {sheet:?}"
-        );
+    for literal in ["'=1+1", "'@张三", "'+86 青山村一组2号", "'＝王五", "'-3号院", "'@SUM(A1)", "'＝1+1"] {
+        assert!(all.iter().any(|c| *c == literal), "{literal} missing in {sheet:?}");
     }
     // Summaries (column 14) are never an evaluated result.
-    assert!(sheet[1..]
-        .iter()
-        .all(|r| r[13].starts_with('\'') || r[13].starts_with('第') || r[13].starts_with('老')));
+    assert!(sheet[1..].iter().all(|r| r[13].starts_with('\'') || r[13].starts_with('第') || r[13].starts_with('老')));
     assert!(all.iter().any(|c| *c == "第一行\n第二行，\"引号\",逗号"));
     assert!(!all.iter().any(|c| c.contains("绿水")));
 
@@ -531,17 +427,9 @@ async fn xlsx_and_csv_exports_read_back_in_libreoffice() {
                 // where it stands now: no events, so the status at the door
                 "村级".to_string(),
                 if resolved { "已办结" } else { "待处理" }.to_string(),
-                if resolved {
-                    safe_cell(&p.action).into_owned()
-                } else {
-                    String::new()
-                },
-                if !resolved && Utc::now() > due_at(v.recorded_at, p.urgency) {
-                    "是"
-                } else {
-                    ""
-                }
-                .to_string(),
+                if resolved { safe_cell(&p.action).into_owned() } else { String::new() },
+                if !resolved && Utc::now() > due_at(v.recorded_at, p.urgency) { "是" } else { "" }
+                    .to_string(),
             ]);
         }
     }
@@ -580,12 +468,7 @@ async fn xlsx_and_csv_exports_read_back_in_libreoffice() {
 #[tokio::test]
 async fn compressed_csv_and_jsonl_downloads_complete() {
     let app = TestApp::new().await;
-    let visits = report_data::generate(
-        40,
-        chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
-        20,
-        3,
-    );
+    let visits = report_data::generate(40, chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(), 20, 3);
     report_data::store(&app, &visits).await;
     let zhao = app.session(9).await;
     for format in ["csv", "jsonl"] {
@@ -598,27 +481,12 @@ async fn compressed_csv_and_jsonl_downloads_complete() {
             .unwrap();
         let answer = app.send(request).await;
         assert_eq!(answer.status, StatusCode::OK, "{format}");
-        assert_eq!(
-            answer
-                .headers
-                .get("content-encoding")
-                .map(|v| v.to_str().unwrap()),
-            Some("gzip"),
-            "{format}"
-        );
+        assert_eq!(answer.headers.get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"), "{format}");
         let mut text = String::new();
-        std::io::Read::read_to_string(
-            &mut flate2::read::GzDecoder::new(&answer.body[..]),
-            &mut text,
-        )
-        .unwrap();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&answer.body[..]), &mut text).unwrap();
         let lines = text.lines().count();
         let total = log(&app, &zhao, "").await.total as usize;
-        assert_eq!(
-            lines,
-            total + usize::from(format == "csv"),
-            "{format}: every row arrived"
-        );
+        assert_eq!(lines, total + usize::from(format == "csv"), "{format}: every row arrived");
     }
 }
 
@@ -650,48 +518,27 @@ async fn tricky_activities(app: &TestApp) -> Vec<daohu_domain::Activity> {
     let mut a3 = common::activity(3, member_id(21), None);
     a3.description = "绿水村的活动".into();
     for (token, a) in [(&chen, &a1), (&chen, &a2), (&zhou, &a3)] {
-        let answer = app
-            .upload_activities(token, common::device(), &[a.clone()])
-            .await;
-        assert_eq!(
-            answer.json()["receipts"][0]["status"],
-            "stored",
-            "{:?}",
-            answer.json()
-        );
+        let answer = app.upload_activities(token, common::device(), &[a.clone()]).await;
+        assert_eq!(answer.json()["receipts"][0]["status"], "stored", "{:?}", answer.json());
     }
     let at = |h: u32, m: u32| {
-        let local = a1
-            .date
-            .and_time(chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap());
+        let local = a1.date.and_time(chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap());
         DateTime::<Utc>::from_naive_utc_and_offset(local - Duration::hours(8), Utc)
     };
     let mut liu_in = common::check_in(1, a1.id, member_id(6), CheckKind::In);
     liu_in.at = at(20, 5);
-    liu_in.location = Some(GeoPoint {
-        lat: 30.25,
-        lon: 120.16,
-        accuracy_m: 12.0,
-    });
+    liu_in.location = Some(GeoPoint { lat: 30.25, lon: 120.16, accuracy_m: 12.0 });
     let mut liu_out = common::check_in(2, a1.id, member_id(6), CheckKind::Out);
     liu_out.at = at(21, 35);
-    let answer = app
-        .upload_check_ins(&liu, common::device(), &[liu_in, liu_out])
-        .await;
-    assert!(answer.json()["receipts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|r| r["status"] == "stored"));
+    let answer = app.upload_check_ins(&liu, common::device(), &[liu_in, liu_out]).await;
+    assert!(answer.json()["receipts"].as_array().unwrap().iter().all(|r| r["status"] == "stored"));
     vec![a1, a2]
 }
 
 #[tokio::test]
 async fn activity_exports_read_back_in_libreoffice() {
     use daohu_domain::{ActivityDetail, HoursReport};
-    use daohu_server::activity_export::{
-        ACTIVITY_COLUMNS, CHECK_IN_COLUMNS, HOURS_COLUMNS, TEAM_HOURS_COLUMNS,
-    };
+    use daohu_server::activity_export::{ACTIVITY_COLUMNS, CHECK_IN_COLUMNS, HOURS_COLUMNS, TEAM_HOURS_COLUMNS};
     let app = TestApp::new().await;
     let activities = tricky_activities(&app).await;
     let zhao = app.session(9).await;
@@ -709,64 +556,27 @@ async fn activity_exports_read_back_in_libreoffice() {
         let answer = create(&app, &zhao, query).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}");
     }
-    let answer = create(
-        &app,
-        &zhao,
-        &format!(
-            "format=csv&dataset=activities&unit_id={}",
-            second_village_id()
-        ),
-    )
-    .await;
+    let answer = create(&app, &zhao, &format!("format=csv&dataset=activities&unit_id={}", second_village_id())).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
 
     // XLSX
     let l = link(&app, &zhao, "format=xlsx&dataset=activities").await;
     let answer = download(&app, &l.url).await;
     assert_eq!(answer.status, StatusCode::OK);
-    assert!(answer.headers[header::CONTENT_DISPOSITION]
-        .to_str()
-        .unwrap()
-        .contains("daohu-activities-"));
-    assert_eq!(
-        download(&app, &l.url).await.status,
-        StatusCode::NOT_FOUND,
-        "single use"
-    );
+    assert!(answer.headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains("daohu-activities-"));
+    assert_eq!(download(&app, &l.url).await.status, StatusCode::NOT_FOUND, "single use");
     let xlsx = out.join("activities.xlsx");
     std::fs::write(&xlsx, &answer.body).unwrap();
     let sheet = soffice_csv(&xlsx, &out.join("a1"), Some(1), false);
     assert_eq!(sheet[0], ACTIVITY_COLUMNS);
     assert_eq!(sheet.len(), 3, "{sheet:?}");
     let expected_a1 = [
-        "2026-03-14",
-        "20:00",
-        "22:00",
-        "治安巡逻",
-        "'@村委会",
-        "青山村志愿服务队",
-        "陈志愿者",
-        "5",
-        "10",
-        "刘建国 青山村一组1号、陈永福 青山村一组2号",
-        "'=1+1",
-        "0",
-        "青山村",
+        "2026-03-14", "20:00", "22:00", "治安巡逻", "'@村委会", "青山村志愿服务队", "陈志愿者", "5", "10",
+        "刘建国 青山村一组1号、陈永福 青山村一组2号", "'=1+1", "0", "青山村",
     ];
     let expected_a2 = [
-        "2026-03-13",
-        "22:00",
-        "次日 02:00",
-        "环境卫生整治",
-        "村口",
-        "青山村志愿服务队",
-        "陈志愿者",
-        "1",
-        "0",
-        "",
-        "第一行\n第二行，\"引号\",逗号",
-        "0",
-        "青山村",
+        "2026-03-13", "22:00", "次日 02:00", "环境卫生整治", "村口", "青山村志愿服务队", "陈志愿者", "1", "0", "",
+        "第一行\n第二行，\"引号\",逗号", "0", "青山村",
     ];
     assert_eq!(sheet[1], expected_a1);
     assert_eq!(sheet[2], expected_a2);
@@ -777,38 +587,17 @@ async fn activity_exports_read_back_in_libreoffice() {
     assert_eq!(
         &checks[1..],
         [
-            [
-                "2026-03-14",
-                "治安巡逻",
-                "'@村委会",
-                "刘志愿者",
-                "签到",
-                "2026-03-14 20:05",
-                "30.25000, 120.16000（误差 12 米）"
-            ],
-            [
-                "2026-03-14",
-                "治安巡逻",
-                "'@村委会",
-                "刘志愿者",
-                "签退",
-                "2026-03-14 21:35",
-                ""
-            ],
+            ["2026-03-14", "治安巡逻", "'@村委会", "刘志愿者", "签到", "2026-03-14 20:05", "30.25000, 120.16000（误差 12 米）"],
+            ["2026-03-14", "治安巡逻", "'@村委会", "刘志愿者", "签退", "2026-03-14 21:35", ""],
         ]
     );
 
     // hours: what /api/activities/hours says, in hours with one decimal
     let report: HoursReport = serde_json::from_slice(
-        &app.call(Method::GET, "/api/activities/hours", Some(&zhao), None)
-            .await
-            .body,
+        &app.call(Method::GET, "/api/activities/hours", Some(&zhao), None).await.body,
     )
     .unwrap();
-    for (n, columns, rows) in [
-        (3, HOURS_COLUMNS, &report.volunteers),
-        (4, TEAM_HOURS_COLUMNS, &report.teams),
-    ] {
+    for (n, columns, rows) in [(3, HOURS_COLUMNS, &report.volunteers), (4, TEAM_HOURS_COLUMNS, &report.teams)] {
         let sheet = soffice_csv(&xlsx, &out.join(format!("a{n}")), Some(n), false);
         assert_eq!(sheet[0], columns);
         let expected: Vec<Vec<String>> = rows
@@ -827,21 +616,9 @@ async fn activity_exports_read_back_in_libreoffice() {
     }
     // by hand: 刘志愿者 checked in 20:05–21:35 on the 14th; 陈志愿者 is listed on both
     // (20:00–22:00 on the 14th, 22:00–02:00 over the night of the 13th); 张党员 listed on the first
-    let minutes = |name: &str| {
-        report
-            .volunteers
-            .iter()
-            .find(|r| r.name == name)
-            .map(|r| r.minutes)
-    };
-    assert_eq!(
-        (minutes("刘志愿者"), minutes("陈志愿者"), minutes("张党员")),
-        (Some(90), Some(120 + 240), Some(120))
-    );
-    assert_eq!(
-        report.teams.iter().map(|r| r.minutes).sum::<i64>(),
-        (90 + 120 + 120) + 240
-    );
+    let minutes = |name: &str| report.volunteers.iter().find(|r| r.name == name).map(|r| r.minutes);
+    assert_eq!((minutes("刘志愿者"), minutes("陈志愿者"), minutes("张党员")), (Some(90), Some(120 + 240), Some(120)));
+    assert_eq!(report.teams.iter().map(|r| r.minutes).sum::<i64>(), (90 + 120 + 120) + 240);
     assert!(report.volunteers.iter().all(|r| r.month == "2026-03"));
 
     // CSV
@@ -849,10 +626,7 @@ async fn activity_exports_read_back_in_libreoffice() {
     let answer = download(&app, &l.url).await;
     assert!(answer.body.starts_with("\u{feff}日期,开始".as_bytes()));
     let text = std::str::from_utf8(&answer.body).unwrap();
-    assert!(
-        text.contains(",'=1+1,") && text.contains(",'@村委会,"),
-        "{text}"
-    );
+    assert!(text.contains(",'=1+1,") && text.contains(",'@村委会,"), "{text}");
     let csv_file = out.join("activities.csv");
     std::fs::write(&csv_file, &answer.body).unwrap();
     let sheet = soffice_csv(&csv_file, &out.join("c"), None, true);
@@ -862,12 +636,9 @@ async fn activity_exports_read_back_in_libreoffice() {
     let clock = |c: &str| -> String {
         let pm = c.ends_with(" PM");
         let bare = c.trim_end_matches(" PM").trim_end_matches(" AM");
-        match chrono::NaiveTime::parse_from_str(bare, "%H:%M:%S")
-            .or_else(|_| chrono::NaiveTime::parse_from_str(bare, "%H:%M"))
-        {
+        match chrono::NaiveTime::parse_from_str(bare, "%H:%M:%S").or_else(|_| chrono::NaiveTime::parse_from_str(bare, "%H:%M")) {
             Ok(t) if c.ends_with("M") => {
-                let h = t.format("%H").to_string().parse::<u32>().unwrap() % 12
-                    + if pm { 12 } else { 0 };
+                let h = t.format("%H").to_string().parse::<u32>().unwrap() % 12 + if pm { 12 } else { 0 };
                 format!("{h:02}:{}", t.format("%M"))
             }
             Ok(t) => t.format("%H:%M").to_string(),
@@ -875,16 +646,7 @@ async fn activity_exports_read_back_in_libreoffice() {
         }
     };
     let clocks = |row: &[String]| -> Vec<String> {
-        row.iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if i == 1 || i == 2 {
-                    clock(c)
-                } else {
-                    c.clone()
-                }
-            })
-            .collect()
+        row.iter().enumerate().map(|(i, c)| if i == 1 || i == 2 { clock(c) } else { c.clone() }).collect()
     };
     assert_eq!(clocks(&sheet[1]), expected_a1);
     assert_eq!(clocks(&sheet[2]), expected_a2);
@@ -893,15 +655,9 @@ async fn activity_exports_read_back_in_libreoffice() {
     // JSON lines: one ActivityDetail per activity, newest first
     let l = link(&app, &zhao, "format=jsonl&dataset=activities").await;
     let answer = download(&app, &l.url).await;
-    let lines: Vec<ActivityDetail> = std::str::from_utf8(&answer.body)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(
-        lines.iter().map(|d| d.activity.clone()).collect::<Vec<_>>(),
-        activities
-    );
+    let lines: Vec<ActivityDetail> =
+        std::str::from_utf8(&answer.body).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.iter().map(|d| d.activity.clone()).collect::<Vec<_>>(), activities);
     assert_eq!(lines[0].check_ins.len(), 2);
 
     // the visit exports are as they were: a visit download holds no activities
@@ -909,7 +665,5 @@ async fn activity_exports_read_back_in_libreoffice() {
     let answer = download(&app, &l.url).await;
     assert!(answer.body.starts_with("\u{feff}走访日期".as_bytes()));
     let audit = app.audit_actions().await;
-    assert!(audit
-        .iter()
-        .any(|(a, d)| a == "export_downloaded" && d.contains("\"dataset\":\"activities\"")));
+    assert!(audit.iter().any(|(a, d)| a == "export_downloaded" && d.contains("\"dataset\":\"activities\"")));
 }

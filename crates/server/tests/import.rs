@@ -511,10 +511,8 @@ async fn ten_thousand_rows_import_in_one_go() {
     // all or nothing: a failure on the last row leaves no row behind
     let pool = &app.state.pool;
     let triggers: &[&str] = match daohu_server::db::dialect() {
-        daohu_server::db::Dialect::Sqlite => {
-            &["CREATE TRIGGER fail_last BEFORE INSERT ON households
-             WHEN NEW.address = '新区9999号' BEGIN SELECT RAISE(ABORT, 'test failure'); END"]
-        }
+        daohu_server::db::Dialect::Sqlite => &["CREATE TRIGGER fail_last BEFORE INSERT ON households
+             WHEN NEW.address = '新区9999号' BEGIN SELECT RAISE(ABORT, 'test failure'); END"],
         daohu_server::db::Dialect::Postgres => &[
             "CREATE FUNCTION fail_last() RETURNS trigger LANGUAGE plpgsql AS $$
              BEGIN IF NEW.address = '新区9999号' THEN RAISE EXCEPTION 'test failure'; END IF;
@@ -546,9 +544,9 @@ async fn ten_thousand_rows_import_in_one_go() {
         daohu_server::db::Dialect::Sqlite => "DROP TRIGGER fail_last",
         daohu_server::db::Dialect::Postgres => "DROP TRIGGER fail_last ON households",
     })
-    .execute(pool)
-    .await
-    .unwrap();
+        .execute(pool)
+        .await
+        .unwrap();
 
     let started = Instant::now();
     let done = preview(

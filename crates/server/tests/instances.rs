@@ -23,11 +23,7 @@ use tokio::process::{Child, Command};
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Starts one instance on `url` and waits (at most 20 s) for `/healthz`.
@@ -57,15 +53,7 @@ async fn start(dir: &Path, name: &str, url: &str) -> (Child, SocketAddr) {
                 std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default()
             );
         }
-        let health = request(
-            addr,
-            Method::GET,
-            "/healthz",
-            &[],
-            Vec::new(),
-            Duration::from_millis(500),
-        )
-        .await;
+        let health = request(addr, Method::GET, "/healthz", &[], Vec::new(), Duration::from_millis(500)).await;
         if matches!(health, Ok(ref r) if r.status == 200) {
             return (child, addr);
         }
@@ -80,9 +68,7 @@ async fn login(addr: SocketAddr, phone: &str, password: &str) -> field::Reply {
         Method::POST,
         "/api/auth/login",
         &[("content-type", "application/json".into())],
-        serde_json::json!({ "phone": phone, "password": password })
-            .to_string()
-            .into_bytes(),
+        serde_json::json!({ "phone": phone, "password": password }).to_string().into_bytes(),
         TIMEOUT,
     )
     .await
@@ -90,35 +76,23 @@ async fn login(addr: SocketAddr, phone: &str, password: &str) -> field::Reply {
 }
 
 async fn get(addr: SocketAddr, path: &str, token: &str) -> field::Reply {
-    request(
-        addr,
-        Method::GET,
-        path,
-        &[("authorization", format!("Bearer {token}"))],
-        Vec::new(),
-        TIMEOUT,
-    )
-    .await
-    .unwrap()
+    request(addr, Method::GET, path, &[("authorization", format!("Bearer {token}"))], Vec::new(), TIMEOUT)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_everything_through_the_database() {
     let dir = tempfile::tempdir().unwrap();
-    let url = daohu_server::db::test_database_url(dir.path())
-        .await
-        .unwrap();
+    let url = daohu_server::db::test_database_url(dir.path()).await.unwrap();
     let pool = daohu_server::db::connect(&url).await.unwrap();
     daohu_server::seed_demo(&pool).await.unwrap();
     let mut tokens = Vec::new();
     for account in [1u128, 2, 3, 21] {
-        let (token, _) = daohu_server::auth::create_session(
-            &pool,
-            member_id(account),
-            chrono::Duration::hours(2),
-        )
-        .await
-        .unwrap();
+        let (token, _) =
+            daohu_server::auth::create_session(&pool, member_id(account), chrono::Duration::hours(2))
+                .await
+                .unwrap();
         tokens.push((account, token));
     }
     let (_a, a) = start(dir.path(), "a", &url).await;
@@ -141,25 +115,10 @@ async fn two_instances_share_everything_through_the_database() {
             phone.sync_once(both[turn % 2], 8, TIMEOUT).await.unwrap();
             turn += 1;
         }
-        let again =
-            serde_json::json!({ "device_id": phone.device, "visits": &phone.recorded[52..] });
-        let reply = post_json(
-            both[turn % 2],
-            "/api/sync/visits",
-            &phone.token,
-            &again,
-            TIMEOUT,
-        )
-        .await
-        .unwrap();
+        let again = serde_json::json!({ "device_id": phone.device, "visits": &phone.recorded[52..] });
+        let reply = post_json(both[turn % 2], "/api/sync/visits", &phone.token, &again, TIMEOUT).await.unwrap();
         let answer: SyncResponse = serde_json::from_slice(&reply.body).unwrap();
-        assert!(
-            answer
-                .receipts
-                .iter()
-                .all(|r| r.status == ReceiptStatus::Duplicate),
-            "{answer:?}"
-        );
+        assert!(answer.receipts.iter().all(|r| r.status == ReceiptStatus::Duplicate), "{answer:?}");
     }
 
     // One batch to both instances at the same moment: stored once, a duplicate once.
@@ -175,12 +134,7 @@ async fn two_instances_share_everything_through_the_database() {
     let mut stored = 0;
     let mut duplicate = 0;
     for reply in [ra.unwrap(), rb.unwrap()] {
-        assert_eq!(
-            reply.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
+        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
         let answer: SyncResponse = serde_json::from_slice(&reply.body).unwrap();
         for r in &answer.receipts {
             match r.status {
@@ -205,61 +159,37 @@ async fn two_instances_share_everything_through_the_database() {
         .unwrap()
         .to_string();
     assert_eq!(get(b, "/api/roster", &token).await.status, 200);
-    let out = request(
-        b,
-        Method::POST,
-        "/api/auth/logout",
-        &[("authorization", format!("Bearer {token}"))],
-        Vec::new(),
-        TIMEOUT,
-    )
-    .await
-    .unwrap();
+    let out = request(b, Method::POST, "/api/auth/logout", &[("authorization", format!("Bearer {token}"))], Vec::new(), TIMEOUT)
+        .await
+        .unwrap();
     assert!(out.status == 200 || out.status == 204, "{}", out.status);
     assert_eq!(get(a, "/api/roster", &token).await.status, 401);
 
     // Failed sign-ins on both instances add up: three on a, two on b, then locked on a.
     for (i, addr) in [a, a, a, b, b].into_iter().enumerate() {
-        assert_eq!(
-            login(addr, "13800000021", "wrong").await.status,
-            401,
-            "attempt {i}"
-        );
+        assert_eq!(login(addr, "13800000021", "wrong").await.status, 401, "attempt {i}");
     }
     assert_eq!(login(a, "13800000021", DEMO_PASSWORD).await.status, 429);
     assert_eq!(login(b, "13800000021", DEMO_PASSWORD).await.status, 429);
 
     // An export link made on a downloads once, on b; a second try on a finds nothing.
-    let zhao = serde_json::from_slice::<serde_json::Value>(
-        &login(a, "13800000009", DEMO_PASSWORD).await.body,
-    )
-    .unwrap()["token"]
+    let zhao = serde_json::from_slice::<serde_json::Value>(&login(a, "13800000009", DEMO_PASSWORD).await.body)
+        .unwrap()["token"]
         .as_str()
         .unwrap()
         .to_string();
-    let made = request(
-        a,
-        Method::POST,
-        "/api/exports?format=csv",
-        &[("authorization", format!("Bearer {zhao}"))],
-        Vec::new(),
-        TIMEOUT,
-    )
-    .await
-    .unwrap();
+    let made = request(a, Method::POST, "/api/exports?format=csv", &[("authorization", format!("Bearer {zhao}"))], Vec::new(), TIMEOUT)
+        .await
+        .unwrap();
     assert_eq!(made.status, 201, "{}", String::from_utf8_lossy(&made.body));
     let link = serde_json::from_slice::<serde_json::Value>(&made.body).unwrap()["url"]
         .as_str()
         .unwrap()
         .to_string();
-    let first = request(b, Method::GET, &link, &[], Vec::new(), TIMEOUT)
-        .await
-        .unwrap();
+    let first = request(b, Method::GET, &link, &[], Vec::new(), TIMEOUT).await.unwrap();
     assert_eq!(first.status, 200);
     assert!(String::from_utf8_lossy(&first.body).lines().count() > 1);
-    let second = request(a, Method::GET, &link, &[], Vec::new(), TIMEOUT)
-        .await
-        .unwrap();
+    let second = request(a, Method::GET, &link, &[], Vec::new(), TIMEOUT).await.unwrap();
     assert_eq!(second.status, 404);
     pool.close().await;
 }

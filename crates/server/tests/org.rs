@@ -211,25 +211,15 @@ async fn inside_the_tree_is_answered_from_an_index() {
         // The few test rows would be read whole anyway; with that ruled out, the
         // path index must serve the prefix test (it can only with byte-order paths).
         let mut conn = app.state.pool.acquire().await.unwrap();
-        daohu_server::db::query("SET enable_seqscan = off")
-            .execute(&mut *conn)
+        daohu_server::db::query("SET enable_seqscan = off").execute(&mut *conn).await.unwrap();
+        let plan: Vec<String> = daohu_server::db::query_scalar("EXPLAIN SELECT id FROM units WHERE path GLOB ?")
+            .bind(daohu_server::db::dialect().prefix_pattern(&format!("/{}/", county_id())))
+            .fetch_all(&mut *conn)
             .await
             .unwrap();
-        let plan: Vec<String> =
-            daohu_server::db::query_scalar("EXPLAIN SELECT id FROM units WHERE path GLOB ?")
-                .bind(daohu_server::db::dialect().prefix_pattern(&format!("/{}/", county_id())))
-                .fetch_all(&mut *conn)
-                .await
-                .unwrap();
-        daohu_server::db::query("RESET enable_seqscan")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
+        daohu_server::db::query("RESET enable_seqscan").execute(&mut *conn).await.unwrap();
         let plan = plan.join(" | ");
-        assert!(
-            plan.contains("Index") && plan.contains("units_path_key"),
-            "{plan}"
-        );
+        assert!(plan.contains("Index") && plan.contains("units_path_key"), "{plan}");
         return;
     }
     let plan: Vec<(i64, i64, i64, String)> =
@@ -538,12 +528,11 @@ async fn disabling_an_account_ends_its_sessions_at_once() {
         assert_eq!(after.status, StatusCode::UNAUTHORIZED);
         assert_eq!(after.json()["error"], "session_expired");
     }
-    let sessions: i64 =
-        daohu_server::db::query_scalar("SELECT COUNT(*) FROM sessions WHERE member_id = ?")
-            .bind(member_id(1).to_string())
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
+    let sessions: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM sessions WHERE member_id = ?")
+        .bind(member_id(1).to_string())
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
     assert_eq!(sessions, 0);
     let login = app.login_as(phones::MEMBER_ZHANG, DEMO_PASSWORD).await;
     assert_eq!(login.status, StatusCode::FORBIDDEN);
@@ -835,11 +824,10 @@ async fn enrolment_codes_sign_in_once() {
     );
     let minutes = (e.expires_at - chrono::Utc::now()).num_seconds();
     assert!((590..=600).contains(&minutes), "{minutes}");
-    let stored: Vec<String> =
-        daohu_server::db::query_scalar("SELECT code_hash FROM enrollment_codes")
-            .fetch_all(&app.state.pool)
-            .await
-            .unwrap();
+    let stored: Vec<String> = daohu_server::db::query_scalar("SELECT code_hash FROM enrollment_codes")
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap();
     assert_eq!(
         stored,
         [daohu_server::auth::sha256_hex(&e.code)],

@@ -45,12 +45,10 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 }
 
 async fn visit_rows(app: &TestApp) -> Vec<(String, String, String, String)> {
-    daohu_server::db::query_as(
-        "SELECT id, content_hash, received_at, device_id FROM visits ORDER BY id",
-    )
-    .fetch_all(&app.state.pool)
-    .await
-    .unwrap()
+    daohu_server::db::query_as("SELECT id, content_hash, received_at, device_id FROM visits ORDER BY id")
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -108,13 +106,11 @@ async fn importing_an_export_stores_each_record_exactly_once() {
     let sync_time = |app: &TestApp| {
         let pool = app.state.pool.clone();
         async move {
-            daohu_server::db::query_scalar::<String>(
-                "SELECT last_sync_at FROM devices WHERE device_id = ?",
-            )
-            .bind(device().to_string())
-            .fetch_one(&pool)
-            .await
-            .unwrap()
+            daohu_server::db::query_scalar::<String>("SELECT last_sync_at FROM devices WHERE device_id = ?")
+                .bind(device().to_string())
+                .fetch_one(&pool)
+                .await
+                .unwrap()
         }
     };
     assert_eq!(

@@ -187,13 +187,12 @@ async fn list(app: &TestApp, token: &str, query: &str) -> Vec<ProblemView> {
 
 /// Every stored event of a problem, as sent.
 async fn stored_events(app: &TestApp, id: Uuid) -> Vec<ProblemEvent> {
-    let rows: Vec<(String, String, String)> = daohu_server::db::query_as(
-        "SELECT id, at, change FROM problem_events WHERE problem_id = ?",
-    )
-    .bind(id.to_string())
-    .fetch_all(&app.state.pool)
-    .await
-    .unwrap();
+    let rows: Vec<(String, String, String)> =
+        daohu_server::db::query_as("SELECT id, at, change FROM problem_events WHERE problem_id = ?")
+            .bind(id.to_string())
+            .fetch_all(&app.state.pool)
+            .await
+            .unwrap();
     rows.into_iter()
         .map(|(e, at, change)| ProblemEvent {
             id: e.parse().unwrap(),
@@ -343,12 +342,11 @@ async fn uploading_a_visit_makes_its_problems_at_the_door_once() {
         assert_eq!(p.status, ProblemStatus::at_door(o, "换了灯泡"), "{urgency}");
         assert_eq!(p.raised_by.id, member_id(ZHANG));
         assert_eq!(p.raised_at, legacy.recorded_at);
-        let due: String =
-            daohu_server::db::query_scalar("SELECT due_at FROM problems WHERE id = ?")
-                .bind(Uuid::from_u128(n).to_string())
-                .fetch_one(&app.state.pool)
-                .await
-                .unwrap();
+        let due: String = daohu_server::db::query_scalar("SELECT due_at FROM problems WHERE id = ?")
+            .bind(Uuid::from_u128(n).to_string())
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
         assert_eq!(due, db::ts(due_at(legacy.recorded_at, u)), "{urgency}");
     }
 
@@ -1096,12 +1094,10 @@ async fn bad_events_are_rejected_and_big_batches_refused() {
         .execute(&app.state.pool)
         .await
         .is_err());
-    assert!(
-        daohu_server::db::query("UPDATE problem_events SET change = '{}'")
-            .execute(&app.state.pool)
-            .await
-            .is_err()
-    );
+    assert!(daohu_server::db::query("UPDATE problem_events SET change = '{}'")
+        .execute(&app.state.pool)
+        .await
+        .is_err());
     assert_eq!(stored_events(&app, p).await.len(), 1);
 }
 

@@ -69,19 +69,9 @@ impl World {
     async fn log(&self, token: &str, query: &str) -> VisitLogPage {
         let answer = self
             .app
-            .call(
-                Method::GET,
-                &format!("/api/visits?{query}"),
-                Some(token),
-                None,
-            )
+            .call(Method::GET, &format!("/api/visits?{query}"), Some(token), None)
             .await;
-        assert_eq!(
-            answer.status,
-            StatusCode::OK,
-            "{query}: {:?}",
-            answer.json()
-        );
+        assert_eq!(answer.status, StatusCode::OK, "{query}: {:?}", answer.json());
         serde_json::from_slice(&answer.body).unwrap()
     }
 
@@ -135,42 +125,18 @@ async fn visit_log_filters_return_exactly_the_matching_visits() {
         (String::new(), Box::new(|_, _| true)),
         (format!("unit_id={}", county_id()), Box::new(|_, _| true)),
         (format!("unit_id={}", township_id()), Box::new(|_, _| true)),
-        (
-            format!("unit_id={}", village_id()),
-            Box::new(|_, h| h.village() == 1),
-        ),
-        (
-            format!("unit_id={}", second_village_id()),
-            Box::new(|_, h| h.village() == 2),
-        ),
-        (
-            format!("unit_id={}", grid_id(2)),
-            Box::new(|_, h| h.grid == 2),
-        ),
-        (
-            format!("member_id={lisi}"),
-            Box::new(move |s, _| s.visit.member_id == lisi),
-        ),
-        (
-            format!("household_id={h5}"),
-            Box::new(move |s, _| s.visit.household_id == h5),
-        ),
-        (
-            format!("from={from}"),
-            Box::new(move |s, _| s.visit.visited_on >= from),
-        ),
-        (
-            format!("to={to}"),
-            Box::new(move |s, _| s.visit.visited_on <= to),
-        ),
+        (format!("unit_id={}", village_id()), Box::new(|_, h| h.village() == 1)),
+        (format!("unit_id={}", second_village_id()), Box::new(|_, h| h.village() == 2)),
+        (format!("unit_id={}", grid_id(2)), Box::new(|_, h| h.grid == 2)),
+        (format!("member_id={lisi}"), Box::new(move |s, _| s.visit.member_id == lisi)),
+        (format!("household_id={h5}"), Box::new(move |s, _| s.visit.household_id == h5)),
+        (format!("from={from}"), Box::new(move |s, _| s.visit.visited_on >= from)),
+        (format!("to={to}"), Box::new(move |s, _| s.visit.visited_on <= to)),
         (
             format!("from={from}&to={to}"),
             Box::new(move |s, _| s.visit.visited_on >= from && s.visit.visited_on <= to),
         ),
-        (
-            format!("from={from}&to={from}"),
-            Box::new(move |s, _| s.visit.visited_on == from),
-        ),
+        (format!("from={from}&to={from}"), Box::new(move |s, _| s.visit.visited_on == from)),
         (
             "section=policy_delivered&state=next_time".into(),
             Box::new(|s, _| {
@@ -179,14 +145,9 @@ async fn visit_log_filters_return_exactly_the_matching_visits() {
         ),
         (
             "section=member_contact&state=done".into(),
-            Box::new(|s, _| {
-                state_of(&s.visit, SectionKind::MemberContact) == Some(SectionState::Done)
-            }),
+            Box::new(|s, _| state_of(&s.visit, SectionKind::MemberContact) == Some(SectionState::Done)),
         ),
-        (
-            "state=not_applicable".into(),
-            Box::new(|s, _| any_state(s, SectionState::NotApplicable)),
-        ),
+        ("state=not_applicable".into(), Box::new(|s, _| any_state(s, SectionState::NotApplicable))),
         (
             "group=elderly_alone".into(),
             Box::new(|_, h| h.groups.contains(&SpecialGroup::ElderlyAlone)),
@@ -196,39 +157,21 @@ async fn visit_log_filters_return_exactly_the_matching_visits() {
             Box::new(|_, h| h.groups.contains(&SpecialGroup::SubsistenceAllowance)),
         ),
         // q: head name, doorplate, member, summary, notes; % and _ are literal
-        (
-            "q=%E5%88%98".into(),
-            Box::new(|s, h| contains_text(s, h, "刘")),
-        ),
+        ("q=%E5%88%98".into(), Box::new(|s, h| contains_text(s, h, "刘"))),
         (
             "q=%E9%9D%92%E5%B1%B1%E6%9D%91%E4%BA%8C%E7%BB%841".into(),
             Box::new(|s, h| contains_text(s, h, "青山村二组1")),
         ),
-        (
-            "q=%E7%8E%8B%E7%BD%91%E6%A0%BC%E9%95%BF".into(),
-            Box::new(|s, h| contains_text(s, h, "王网格长")),
-        ),
-        (
-            "q=%E9%A5%AE%E6%B0%B4".into(),
-            Box::new(|s, h| contains_text(s, h, "饮水")),
-        ),
-        (
-            "q=%E5%B1%8B%E9%A1%B6".into(),
-            Box::new(|s, h| contains_text(s, h, "屋顶")),
-        ),
-        (
-            "q=100%25".into(),
-            Box::new(|s, h| contains_text(s, h, "100%")),
-        ),
+        ("q=%E7%8E%8B%E7%BD%91%E6%A0%BC%E9%95%BF".into(), Box::new(|s, h| contains_text(s, h, "王网格长"))),
+        ("q=%E9%A5%AE%E6%B0%B4".into(), Box::new(|s, h| contains_text(s, h, "饮水"))),
+        ("q=%E5%B1%8B%E9%A1%B6".into(), Box::new(|s, h| contains_text(s, h, "屋顶"))),
+        ("q=100%25".into(), Box::new(|s, h| contains_text(s, h, "100%"))),
         ("q=%25".into(), Box::new(|s, h| contains_text(s, h, "%"))),
         ("q=_".into(), Box::new(|s, h| contains_text(s, h, "_"))),
         ("q=a_b".into(), Box::new(|s, h| contains_text(s, h, "a_b"))),
         ("q=axb".into(), Box::new(|_, _| false)),
         (
-            format!(
-                "unit_id={}&state=next_time&from={from}&q=%E5%AE%B6",
-                village_id()
-            ),
+            format!("unit_id={}&state=next_time&from={from}&q=%E5%AE%B6", village_id()),
             Box::new(move |s, h| {
                 h.village() == 1
                     && any_state(s, SectionState::NextTime)
@@ -275,14 +218,7 @@ async fn visit_log_filters_return_exactly_the_matching_visits() {
         let h = w.house(s);
         assert_eq!(row.head_name, h.head);
         assert_eq!(row.address, h.address);
-        assert_eq!(
-            row.village_name,
-            if h.village() == 1 {
-                "青山村"
-            } else {
-                "绿水村"
-            }
-        );
+        assert_eq!(row.village_name, if h.village() == 1 { "青山村" } else { "绿水村" });
         assert_eq!(row.member_name, member_name(report_data::member_for(h.n)));
         assert_eq!(row.visited_on, s.visit.visited_on);
         assert_eq!(row.received_at, s.received_at);
@@ -302,12 +238,7 @@ async fn visit_log_filters_return_exactly_the_matching_visits() {
     assert!(ids.iter().all(|id| !green.contains(id)));
     let answer = w
         .app
-        .call(
-            Method::GET,
-            "/api/visits?q=%E7%BB%BF%E6%B0%B4&limit=500",
-            Some(&zhao),
-            None,
-        )
+        .call(Method::GET, "/api/visits?q=%E7%BB%BF%E6%B0%B4&limit=500", Some(&zhao), None)
         .await;
     assert_eq!(answer.json()["total"], 0);
     assert!(!String::from_utf8_lossy(&answer.body).contains("绿水"));
@@ -322,12 +253,7 @@ async fn visit_log_filters_return_exactly_the_matching_visits() {
     ] {
         let answer = w
             .app
-            .call(
-                Method::GET,
-                &format!("/api/visits?{query}"),
-                Some(&zhao),
-                None,
-            )
+            .call(Method::GET, &format!("/api/visits?{query}"), Some(&zhao), None)
             .await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{query}");
         assert_eq!(answer.json()["error"], "not_found");
@@ -337,12 +263,7 @@ async fn visit_log_filters_return_exactly_the_matching_visits() {
     let theirs = w.stored.iter().find(|s| w.house(s).village() == 2).unwrap();
     let answer = w
         .app
-        .call(
-            Method::GET,
-            &format!("/api/visits/{}", ours.visit.id),
-            Some(&zhao),
-            None,
-        )
+        .call(Method::GET, &format!("/api/visits/{}", ours.visit.id), Some(&zhao), None)
         .await;
     assert_eq!(answer.status, StatusCode::OK);
     let detail: VisitDetail = serde_json::from_slice(&answer.body).unwrap();
@@ -358,12 +279,7 @@ async fn visit_log_filters_return_exactly_the_matching_visits() {
     }
     let answer = w
         .app
-        .call(
-            Method::GET,
-            &format!("/api/visits/{}", theirs.visit.id),
-            Some(&sun),
-            None,
-        )
+        .call(Method::GET, &format!("/api/visits/{}", theirs.visit.id), Some(&sun), None)
         .await;
     assert_eq!(answer.status, StatusCode::OK);
 
@@ -392,57 +308,31 @@ async fn visit_log_filters_return_exactly_the_matching_visits() {
     ] {
         let answer = w
             .app
-            .call(
-                Method::GET,
-                &format!("/api/visits?{query}"),
-                Some(&sun),
-                None,
-            )
+            .call(Method::GET, &format!("/api/visits?{query}"), Some(&sun), None)
             .await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}");
     }
     let long = "字".repeat(101);
     let answer = w
         .app
-        .call(
-            Method::GET,
-            &format!(
-                "/api/visits?q={}",
-                daohu_server::routes::exports::percent_encode(&long)
-            ),
-            Some(&sun),
-            None,
-        )
+        .call(Method::GET, &format!("/api/visits?q={}", daohu_server::routes::exports::percent_encode(&long)), Some(&sun), None)
         .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn filtered_totals_stop_counting_at_the_cap() {
-    let World {
-        app,
-        stored,
-        houses,
-    } = world(300).await;
+    let World { app, stored, houses } = world(300).await;
     // The same database, counting at most 20 matches of a filtered page.
     let app = app.with_settings(|s| s.log_count_cap = 20);
-    let w = World {
-        app,
-        stored,
-        houses,
-    };
+    let w = World { app, stored, houses };
     let wu = w.app.session(29).await;
     // Many matches: 20 and "capped", yet the pages hold exactly the matches, in order.
     let expected = w.expect(|s, h| contains_text(s, h, "党员"));
     assert!(expected.len() > 60, "{}", expected.len());
     let mut ids = Vec::new();
     loop {
-        let page = w
-            .log(
-                &wu,
-                &format!("q=%E5%85%9A%E5%91%98&limit=25&offset={}", ids.len()),
-            )
-            .await;
+        let page = w.log(&wu, &format!("q=%E5%85%9A%E5%91%98&limit=25&offset={}", ids.len())).await;
         assert_eq!((page.total, page.total_capped), (20, true));
         assert_eq!(page.has_more(ids.len() as u64, 25), page.rows.len() == 25);
         if page.rows.is_empty() {
@@ -460,9 +350,7 @@ async fn filtered_totals_stop_counting_at_the_cap() {
     let page = w.log(&wu, "q=axb").await;
     assert_eq!((page.total, page.total_capped), (0, false));
     // A unit and dates alone: the daily tallies, exact however many.
-    let page = w
-        .log(&wu, &format!("unit_id={}&from=2026-01-01", village_id()))
-        .await;
+    let page = w.log(&wu, &format!("unit_id={}&from=2026-01-01", village_id())).await;
     let all = w.expect(|_, h| h.village() == 1);
     assert_eq!((page.total, page.total_capped), (all.len() as u64, false));
     assert!(all.len() > 20);
@@ -472,17 +360,10 @@ async fn filtered_totals_stop_counting_at_the_cap() {
     assert_eq!((page.total, page.total_capped), (done.len() as u64, false));
     assert!(done.len() > 20);
     let kept = w.expect(|s, h| {
-        h.village() == 1
-            && state_of(&s.visit, SectionKind::MemberContact) == Some(SectionState::Done)
+        h.village() == 1 && state_of(&s.visit, SectionKind::MemberContact) == Some(SectionState::Done)
     });
     let page = w
-        .log(
-            &wu,
-            &format!(
-                "unit_id={}&section=member_contact&state=done&limit=1",
-                village_id()
-            ),
-        )
+        .log(&wu, &format!("unit_id={}&section=member_contact&state=done&limit=1", village_id()))
         .await;
     assert_eq!((page.total, page.total_capped), (kept.len() as u64, false));
     assert!(kept.len() > 20);
@@ -510,17 +391,11 @@ async fn visit_log_queries_use_indexes() {
         .fetch_all(&mut *conn)
         .await
         .unwrap();
-        rows.into_iter()
-            .map(|r| r.3)
-            .collect::<Vec<_>>()
-            .join(" | ")
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join(" | ")
     };
     // A page of everything: the date index walked backwards, no sort.
     let p = plan(Default::default(), Some((50, 0))).await;
-    assert!(
-        p.contains("SCAN v USING INDEX visits_day") && !p.contains("TEMP B-TREE"),
-        "{p}"
-    );
+    assert!(p.contains("SCAN v USING INDEX visits_day") && !p.contains("TEMP B-TREE"), "{p}");
     let p = plan(
         daohu_domain::VisitFilter {
             from: Some(d(2026, 1, 1)),
@@ -529,10 +404,7 @@ async fn visit_log_queries_use_indexes() {
         Some((50, 0)),
     )
     .await;
-    assert!(
-        p.contains("visits_day (visited_on>?)") && !p.contains("TEMP B-TREE"),
-        "{p}"
-    );
+    assert!(p.contains("visits_day (visited_on>?)") && !p.contains("TEMP B-TREE"), "{p}");
     // One member's or household's visits: their own index.
     let p = plan(
         daohu_domain::VisitFilter {
@@ -554,10 +426,7 @@ async fn visit_log_queries_use_indexes() {
     assert!(p.contains("visits_household (household_id=?)"), "{p}");
     // Rows are read by primary key after the ids are ordered: bodies never sorted.
     let p = plan(Default::default(), None).await;
-    assert!(
-        p.contains("SCAN page | SEARCH v USING INDEX sqlite_autoindex_visits_1 (id=?)"),
-        "{p}"
-    );
+    assert!(p.contains("SCAN page | SEARCH v USING INDEX sqlite_autoindex_visits_1 (id=?)"), "{p}");
 }
 
 /// Independent figures, straight from the tables.
@@ -578,26 +447,16 @@ const GRID_UNITS: &str = "WITH RECURSIVE up(grid, unit) AS (
 /// A tally table's non-zero rows (`got`) equal what `expected` works out.
 async fn assert_same_rows(app: &TestApp, what: &str, expected: &str, got: &str) {
     let read = |sql: String| async move {
-        let rows: Vec<(String, String, i64)> = daohu_server::db::query_as(&sql)
-            .fetch_all(&app.state.pool)
-            .await
-            .unwrap();
+        let rows: Vec<(String, String, i64)> =
+            daohu_server::db::query_as(&sql).fetch_all(&app.state.pool).await.unwrap();
         rows
     };
     let expected = read(format!("{GRID_UNITS} {expected} ORDER BY 1, 2")).await;
     let got = read(format!("{got} ORDER BY 1, 2")).await;
     assert!(!expected.is_empty(), "{what}");
     if got != expected {
-        let missing: Vec<_> = expected
-            .iter()
-            .filter(|r| !got.contains(r))
-            .take(5)
-            .collect();
-        let extra: Vec<_> = got
-            .iter()
-            .filter(|r| !expected.contains(r))
-            .take(5)
-            .collect();
+        let missing: Vec<_> = expected.iter().filter(|r| !got.contains(r)).take(5).collect();
+        let extra: Vec<_> = got.iter().filter(|r| !expected.contains(r)).take(5).collect();
         panic!("{what} differ: missing {missing:?}, extra {extra:?}");
     }
 }
@@ -625,12 +484,7 @@ async fn assert_tallies(app: &TestApp) {
     // Each state column: visits with that bit (s<n>) or any section in that state
     // (any<k>) of section_bits, which the log's filter tests check against the visits.
     let columns = (0..15)
-        .map(|n| {
-            (
-                format!("s{n}"),
-                format!("(v.section_bits & {}) <> 0", 1i64 << n),
-            )
-        })
+        .map(|n| (format!("s{n}"), format!("(v.section_bits & {}) <> 0", 1i64 << n)))
         .chain((0..3).map(|k| {
             let mask: i64 = (0..5).map(|i| 1i64 << (3 * i + k)).sum();
             (format!("any{k}"), format!("(v.section_bits & {mask}) <> 0"))
@@ -658,10 +512,7 @@ async fn assert_tallies(app: &TestApp) {
             &[],
         )
         .await;
-        assert_eq!(
-            wrong, 0,
-            "{table} whose last_visit_on is not their latest visit"
-        );
+        assert_eq!(wrong, 0, "{table} whose last_visit_on is not their latest visit");
     }
 }
 
@@ -688,19 +539,9 @@ fn in_list(ids: &[String]) -> String {
 
 async fn dashboard(app: &TestApp, token: &str, query: &str) -> Dashboard {
     let answer = app
-        .call(
-            Method::GET,
-            &format!("/api/dashboard?{query}"),
-            Some(token),
-            None,
-        )
+        .call(Method::GET, &format!("/api/dashboard?{query}"), Some(token), None)
         .await;
-    assert_eq!(
-        answer.status,
-        StatusCode::OK,
-        "{query}: {:?}",
-        answer.json()
-    );
+    assert_eq!(answer.status, StatusCode::OK, "{query}: {:?}", answer.json());
     serde_json::from_slice(&answer.body).unwrap()
 }
 
@@ -711,29 +552,18 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     let period = vec![from.to_string(), to.to_string()];
     assert_eq!(
         i64::from(dash.households),
-        scalar(
-            app,
-            &format!("SELECT COUNT(*) FROM households WHERE grid_id IN ({grids})"),
-            &[]
-        )
-        .await
+        scalar(app, &format!("SELECT COUNT(*) FROM households WHERE grid_id IN ({grids})"), &[]).await
     );
     let visits_sql = format!(
         "SELECT COUNT(*) FROM visits WHERE visited_on >= ? AND visited_on <= ?
          AND household_id IN (SELECT id FROM households WHERE grid_id IN ({grids}))"
     );
-    assert_eq!(
-        i64::from(dash.visits),
-        scalar(app, &visits_sql, &period).await
-    );
+    assert_eq!(i64::from(dash.visits), scalar(app, &visits_sql, &period).await);
     let visited_sql = format!(
         "SELECT COUNT(*) FROM households h WHERE h.grid_id IN ({grids})
          AND EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id AND v.visited_on >= ? AND v.visited_on <= ?)"
     );
-    assert_eq!(
-        i64::from(dash.visited),
-        scalar(app, &visited_sql, &period).await
-    );
+    assert_eq!(i64::from(dash.visited), scalar(app, &visited_sql, &period).await);
 
     // Coverage: one row per child (a grid: itself), each counted on its own.
     let kind: String = daohu_server::db::query_scalar("SELECT kind FROM units WHERE id = ?")
@@ -760,22 +590,13 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
         let g = in_list(&grids_under(app, row.unit_id).await);
         assert_eq!(
             i64::from(row.households),
-            scalar(
-                app,
-                &format!("SELECT COUNT(*) FROM households WHERE grid_id IN ({g})"),
-                &[]
-            )
-            .await
+            scalar(app, &format!("SELECT COUNT(*) FROM households WHERE grid_id IN ({g})"), &[]).await
         );
         let sql = format!(
             "SELECT COUNT(DISTINCT v.household_id) FROM visits v JOIN households h ON h.id = v.household_id
              WHERE h.grid_id IN ({g}) AND v.visited_on BETWEEN ? AND ?"
         );
-        assert_eq!(
-            i64::from(row.visited),
-            scalar(app, &sql, &period).await,
-            "{name}"
-        );
+        assert_eq!(i64::from(row.visited), scalar(app, &sql, &period).await, "{name}");
     }
     assert_eq!(
         dash.coverage.iter().map(|c| c.households).sum::<u32>(),
@@ -823,10 +644,7 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
             w.week_start
         );
     }
-    assert_eq!(
-        dash.weekly.iter().map(|w| w.visits).sum::<u32>(),
-        dash.visits
-    );
+    assert_eq!(dash.weekly.iter().map(|w| w.visits).sum::<u32>(), dash.visits);
 
     // Overdue special-group households: last visit ever before to − 14 days, or none.
     let overdue: Vec<(String, Option<String>)> = daohu_server::db::query_as(&format!(
@@ -870,11 +688,7 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     .fetch_all(&app.state.pool)
     .await
     .unwrap();
-    let got: HashSet<String> = dash
-        .idle_members
-        .iter()
-        .map(|m| m.member_id.to_string())
-        .collect();
+    let got: HashSet<String> = dash.idle_members.iter().map(|m| m.member_id.to_string()).collect();
     assert_eq!(got, idle.into_iter().collect::<HashSet<_>>());
 
     // Stale devices: of accounts under the unit, last sync over 7 days ago.
@@ -886,11 +700,7 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     .fetch_all(&app.state.pool)
     .await
     .unwrap();
-    let got: HashSet<String> = dash
-        .stale_devices
-        .iter()
-        .map(|d| d.device_id.to_string())
-        .collect();
+    let got: HashSet<String> = dash.stale_devices.iter().map(|d| d.device_id.to_string()).collect();
     assert_eq!(dash.stale_device_count as usize, stale.len());
     assert_eq!(got, stale.into_iter().collect::<HashSet<_>>());
 }
@@ -902,15 +712,13 @@ async fn dashboard_figures_match_the_database() {
     // Devices: two stale (李党员's, 周党员's), one fresh.
     let now = daohu_server::db::now();
     for (device, member, age_days) in [(0xa1u128, 2u128, 8i64), (0xa2, 21, 30), (0xa3, 1, 2)] {
-        daohu_server::db::query(
-            "INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)",
-        )
-        .bind(Uuid::from_u128(device).to_string())
-        .bind(member_id(member).to_string())
-        .bind(ts(now - Duration::days(age_days)))
-        .execute(&app.state.pool)
-        .await
-        .unwrap();
+        daohu_server::db::query("INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)")
+            .bind(Uuid::from_u128(device).to_string())
+            .bind(member_id(member).to_string())
+            .bind(ts(now - Duration::days(age_days)))
+            .execute(&app.state.pool)
+            .await
+            .unwrap();
     }
     let sun = app.session(19).await;
     let zhao = app.session(9).await;
@@ -922,13 +730,7 @@ async fn dashboard_figures_match_the_database() {
         (d(2026, 2, 4), d(2026, 2, 4)),
         (d(2025, 6, 1), d(2025, 7, 1)),
     ] {
-        for unit in [
-            county_id(),
-            township_id(),
-            village_id(),
-            second_village_id(),
-            grid_id(3),
-        ] {
+        for unit in [county_id(), township_id(), village_id(), second_village_id(), grid_id(3)] {
             check_dashboard(app, &sun_or_wu(unit, &sun, &wu), unit, from, to).await;
         }
         check_dashboard(app, &zhao, village_id(), from, to).await;
@@ -946,11 +748,7 @@ async fn dashboard_figures_match_the_database() {
     .unwrap();
     assert_eq!(movers.len(), 5);
     for (id, grid) in &movers {
-        let to = if *grid == grid_id(4).to_string() {
-            grid_id(3)
-        } else {
-            grid_id(4)
-        };
+        let to = if *grid == grid_id(4).to_string() { grid_id(3) } else { grid_id(4) };
         let answer = app
             .call(
                 Method::PATCH,
@@ -962,17 +760,8 @@ async fn dashboard_figures_match_the_database() {
         assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json());
     }
     assert_tallies(app).await;
-    for (from, to) in [
-        (d(2026, 1, 1), d(2026, 3, 31)),
-        (d(2026, 1, 20), d(2026, 1, 23)),
-    ] {
-        for unit in [
-            county_id(),
-            village_id(),
-            second_village_id(),
-            grid_id(3),
-            grid_id(4),
-        ] {
+    for (from, to) in [(d(2026, 1, 1), d(2026, 3, 31)), (d(2026, 1, 20), d(2026, 1, 23))] {
+        for unit in [county_id(), village_id(), second_village_id(), grid_id(3), grid_id(4)] {
             check_dashboard(app, &sun_or_wu(unit, &sun, &wu), unit, from, to).await;
             // The log's total for a unit and dates comes from the same tallies.
             let answer = app
@@ -991,25 +780,13 @@ async fn dashboard_figures_match_the_database() {
                  AND household_id IN (SELECT id FROM households WHERE grid_id IN ({grids}))"
             );
             let expected = scalar(app, &sql, &[from.to_string(), to.to_string()]).await;
-            assert_eq!(
-                page.total,
-                u64::try_from(expected).unwrap(),
-                "{unit} {from}..{to}"
-            );
+            assert_eq!(page.total, u64::try_from(expected).unwrap(), "{unit} {from}..{to}");
             // And by section state, from the tallies by state.
-            for (filter, mask) in [
-                (
-                    "section=policy_delivered&state=next_time",
-                    SectionState::NextTime.bit(SectionKind::PolicyDelivered),
-                ),
-                (
-                    "state=done",
-                    SectionKind::ALL
-                        .iter()
-                        .map(|k| SectionState::Done.bit(*k))
-                        .sum(),
-                ),
-            ] {
+            let states = [
+                ("section=policy_delivered&state=next_time", SectionState::NextTime.bit(SectionKind::PolicyDelivered)),
+                ("state=done", SectionKind::ALL.iter().map(|k| SectionState::Done.bit(*k)).sum()),
+            ];
+            for (filter, mask) in states {
                 let answer = app
                     .call(
                         Method::GET,
@@ -1018,18 +795,11 @@ async fn dashboard_figures_match_the_database() {
                         None,
                     )
                     .await;
+                assert_eq!(answer.status, StatusCode::OK);
                 let page: VisitLogPage = serde_json::from_slice(&answer.body).unwrap();
-                let expected = scalar(
-                    app,
-                    &format!("{sql} AND (section_bits & {mask}) <> 0"),
-                    &[from.to_string(), to.to_string()],
-                )
-                .await;
-                assert_eq!(
-                    page.total,
-                    u64::try_from(expected).unwrap(),
-                    "{unit} {from}..{to} {filter}"
-                );
+                let with_state = format!("{sql} AND (section_bits & {mask}) <> 0");
+                let expected = scalar(app, &with_state, &[from.to_string(), to.to_string()]).await;
+                assert_eq!(page.total, u64::try_from(expected).unwrap(), "{unit} {from}..{to} {filter}");
             }
         }
     }
@@ -1041,65 +811,39 @@ async fn dashboard_figures_match_the_database() {
     assert_eq!(dash.to, today);
     assert_eq!(dash.from, today - Duration::days(29));
     assert_eq!(dash.coverage.len(), 3);
-    assert_eq!(
-        dash.stale_devices.len(),
-        1,
-        "李党员's phone; 周党员's is in 绿水村"
-    );
+    assert_eq!(dash.stale_devices.len(), 1, "李党员's phone; 周党员's is in 绿水村");
     let dash = dashboard(app, &sun, "").await;
     assert_eq!(dash.unit_id, township_id());
     assert_eq!(
-        dash.coverage
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect::<Vec<_>>(),
+        dash.coverage.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
         ["青山村", "绿水村"]
     );
     assert_eq!(dash.stale_devices.len(), 2);
     assert_eq!(dash.stale_devices[0].member_name, "周党员", "oldest first");
     // Hundreds of silent phones: all counted, the oldest 200 listed.
     for i in 0..205u128 {
-        daohu_server::db::query(
-            "INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)",
-        )
-        .bind(Uuid::from_u128(0xb000 + i).to_string())
-        .bind(member_id(1).to_string())
-        .bind(ts(now - Duration::days(10) + Duration::minutes(i as i64)))
-        .execute(&app.state.pool)
-        .await
-        .unwrap();
+        daohu_server::db::query("INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)")
+            .bind(Uuid::from_u128(0xb000 + i).to_string())
+            .bind(member_id(1).to_string())
+            .bind(ts(now - Duration::days(10) + Duration::minutes(i as i64)))
+            .execute(&app.state.pool)
+            .await
+            .unwrap();
     }
     let dash = dashboard(app, &sun, "").await;
     assert_eq!(dash.stale_device_count, 207);
     assert_eq!(dash.stale_devices.len(), 200);
     assert_eq!(dash.stale_devices[0].member_name, "周党员", "oldest first");
-    assert!(dash
-        .stale_devices
-        .windows(2)
-        .all(|w| w[0].last_sync_at <= w[1].last_sync_at));
+    assert!(dash.stale_devices.windows(2).all(|w| w[0].last_sync_at <= w[1].last_sync_at));
     // Scope and bad periods.
     for (query, status) in [
-        (
-            format!("unit_id={}", second_village_id()),
-            StatusCode::NOT_FOUND,
-        ),
+        (format!("unit_id={}", second_village_id()), StatusCode::NOT_FOUND),
         (format!("unit_id={}", township_id()), StatusCode::NOT_FOUND),
-        (
-            "from=2026-02-01&to=2026-01-01".to_string(),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            "from=2020-01-01&to=2026-01-01".to_string(),
-            StatusCode::BAD_REQUEST,
-        ),
+        ("from=2026-02-01&to=2026-01-01".to_string(), StatusCode::BAD_REQUEST),
+        ("from=2020-01-01&to=2026-01-01".to_string(), StatusCode::BAD_REQUEST),
     ] {
         let answer = app
-            .call(
-                Method::GET,
-                &format!("/api/dashboard?{query}"),
-                Some(&zhao),
-                None,
-            )
+            .call(Method::GET, &format!("/api/dashboard?{query}"), Some(&zhao), None)
             .await;
         assert_eq!(answer.status, status, "{query}");
     }
@@ -1133,10 +877,7 @@ async fn meeting_sheet_lists_the_weeks_visits_and_problems_per_grid() {
     let answer = app
         .call(
             Method::GET,
-            &format!(
-                "/api/meeting-sheet?unit_id={}&week_start={monday}",
-                township_id()
-            ),
+            &format!("/api/meeting-sheet?unit_id={}&week_start={monday}", township_id()),
             Some(&sun),
             None,
         )
@@ -1185,14 +926,7 @@ async fn meeting_sheet_lists_the_weeks_visits_and_problems_per_grid() {
         let got: Vec<(NaiveDate, String, String, String)> = g
             .visits
             .iter()
-            .map(|v| {
-                (
-                    v.visited_on,
-                    v.head_name.clone(),
-                    v.address.clone(),
-                    v.member_name.clone(),
-                )
-            })
+            .map(|v| (v.visited_on, v.head_name.clone(), v.address.clone(), v.member_name.clone()))
             .collect();
         assert_eq!(got, expected, "{}", g.grid_name);
         let expected: Vec<(String, String)> = week
@@ -1225,19 +959,11 @@ async fn meeting_sheet_lists_the_weeks_visits_and_problems_per_grid() {
         seen_visits += g.visits.len();
         seen_problems += g.problems.len();
     }
-    assert!(
-        seen_visits > 10 && seen_problems > 5,
-        "{seen_visits} {seen_problems}"
-    );
+    assert!(seen_visits > 10 && seen_problems > 5, "{seen_visits} {seen_problems}");
 
     // The village coordinator: 青山村's three grids only, by default their own unit.
     let answer = app
-        .call(
-            Method::GET,
-            &format!("/api/meeting-sheet?week_start={monday}"),
-            Some(&zhao),
-            None,
-        )
+        .call(Method::GET, &format!("/api/meeting-sheet?week_start={monday}"), Some(&zhao), None)
         .await;
     let sheet: MeetingSheet = serde_json::from_slice(&answer.body).unwrap();
     assert_eq!(sheet.grids.len(), 3);
@@ -1246,10 +972,7 @@ async fn meeting_sheet_lists_the_weeks_visits_and_problems_per_grid() {
     let answer = app
         .call(
             Method::GET,
-            &format!(
-                "/api/meeting-sheet?unit_id={}&week_start={monday}",
-                grid_id(2)
-            ),
+            &format!("/api/meeting-sheet?unit_id={}&week_start={monday}", grid_id(2)),
             Some(&zhao),
             None,
         )
@@ -1258,21 +981,14 @@ async fn meeting_sheet_lists_the_weeks_visits_and_problems_per_grid() {
     assert_eq!(sheet.grids.len(), 1);
     assert_eq!(sheet.grids[0].grid_name, "第二网格");
     // Default week: this week's Monday.
-    let answer = app
-        .call(Method::GET, "/api/meeting-sheet", Some(&zhao), None)
-        .await;
+    let answer = app.call(Method::GET, "/api/meeting-sheet", Some(&zhao), None).await;
     let sheet: MeetingSheet = serde_json::from_slice(&answer.body).unwrap();
     let today = chrono::Local::now().date_naive();
     assert_eq!(sheet.week_start.format("%a").to_string(), "Mon");
     assert!(sheet.week_start <= today && today < sheet.week_start + Duration::days(7));
     // Not a Monday: 400; another village: 404.
     let answer = app
-        .call(
-            Method::GET,
-            "/api/meeting-sheet?week_start=2026-02-03",
-            Some(&zhao),
-            None,
-        )
+        .call(Method::GET, "/api/meeting-sheet?week_start=2026-02-03", Some(&zhao), None)
         .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     let answer = app

@@ -72,12 +72,11 @@ async fn stored_then_duplicate_then_conflict() {
         "stored copy unchanged"
     );
 
-    let problems: i64 =
-        daohu_server::db::query_scalar("SELECT COUNT(*) FROM problems WHERE visit_id = ?")
-            .bind(v.id.to_string())
-            .fetch_one(&app.state.pool)
-            .await
-            .unwrap();
+    let problems: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM problems WHERE visit_id = ?")
+        .bind(v.id.to_string())
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
     assert_eq!(problems, 1);
     let device_owner: String =
         daohu_server::db::query_scalar("SELECT member_id FROM devices WHERE device_id = ?")

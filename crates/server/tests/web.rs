@@ -73,36 +73,18 @@ async fn openapi_lists_the_api() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| {
-                (
-                    p["name"].as_str().unwrap().to_string(),
-                    p["in"].as_str().unwrap().to_string(),
-                )
-            })
+            .map(|p| (p["name"].as_str().unwrap().to_string(), p["in"].as_str().unwrap().to_string()))
             .collect()
     };
     for name in ["unit_id", "team_id", "kind", "from", "to"] {
-        assert!(
-            params("/api/activities", "get").contains(&(name.into(), "query".into())),
-            "{name}"
-        );
-        assert!(
-            params("/api/activities/hours", "get").contains(&(name.into(), "query".into())),
-            "{name}"
-        );
+        assert!(params("/api/activities", "get").contains(&(name.into(), "query".into())), "{name}");
+        assert!(params("/api/activities/hours", "get").contains(&(name.into(), "query".into())), "{name}");
     }
     assert_eq!(
         params("/api/photos/{id}", "put"),
-        [
-            ("id".to_string(), "path".to_string()),
-            ("offset".to_string(), "query".to_string())
-        ]
+        [("id".to_string(), "path".to_string()), ("offset".to_string(), "query".to_string())]
     );
-    assert!(
-        doc["paths"]["/api/photos/{id}"]["put"]["requestBody"]["content"]
-            ["application/octet-stream"]
-            .is_object()
-    );
+    assert!(doc["paths"]["/api/photos/{id}"]["put"]["requestBody"]["content"]["application/octet-stream"].is_object());
     assert!(doc["components"]["schemas"]["ActivityBatch"].is_object());
     assert!(doc["components"]["schemas"]["Visit"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());

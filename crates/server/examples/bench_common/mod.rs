@@ -37,8 +37,9 @@ pub async fn http(
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
-    let request =
-        format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}Content-Length: 0\r\n\r\n");
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}Content-Length: 0\r\n\r\n"
+    );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut buf = vec![0u8; 256 * 1024];
     let mut head = Vec::new();
@@ -76,23 +77,15 @@ pub async fn http(
     (status, size, lines, small)
 }
 
+
 /// Makes an export link for `format` as `token`, downloads it over loopback and
 /// prints its size, rows per second and the process's peak memory during the
 /// download (`rows`: how many the export holds; a JSON-lines file is checked
 /// to have that many lines).
 pub async fn measure_export(port: u16, token: &str, format: &str, rows: u64) {
-    let (status, _, _, body) = http(
-        port,
-        "POST",
-        &format!("/api/exports?format={format}"),
-        Some(token),
-    )
-    .await;
-    assert!(
-        status.contains("201"),
-        "{status} {}",
-        String::from_utf8_lossy(&body)
-    );
+    let (status, _, _, body) =
+        http(port, "POST", &format!("/api/exports?format={format}"), Some(token)).await;
+    assert!(status.contains("201"), "{status} {}", String::from_utf8_lossy(&body));
     let link: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let url = link["url"].as_str().unwrap().to_string();
     reset_peak_rss();

@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use crate::db::Conn;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, patch, post, put};
@@ -13,6 +12,7 @@ use daohu_domain::{
     Account, AccountUpdate, AdminHousehold, ApiError, Enrollment, MemberLinks, NewAccount, Role,
 };
 use serde_json::json;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{self as authn, parse_role, AuthUser};
@@ -305,12 +305,10 @@ pub async fn account_update(
                 .bind(id.to_string())
                 .execute(&mut *tx)
                 .await?;
-            crate::db::query(
-                "DELETE FROM enrollment_codes WHERE member_id = ? AND used_at IS NULL",
-            )
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+            crate::db::query("DELETE FROM enrollment_codes WHERE member_id = ? AND used_at IS NULL")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
         }
         audit::record(
             &mut tx,

@@ -2,17 +2,17 @@
 //! upload of check-ins (one receipt per record, idempotent by id), the kinds, and the
 //! coordinators' list, detail and hours. The rules live in [`crate::activity_log`].
 
-use crate::db::Conn;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use daohu_domain::activity::{is_kind_code, is_label};
 use daohu_domain::{
-    ActivityBatch, ActivityDetail, ActivityFilter, ActivityKind, ActivityRoster, ActivitySummary,
-    ApiError, CheckInBatch, HoursReport, NewActivityKind, Receipt, SyncResponse, MAX_BATCH,
+    ActivityBatch, ActivityDetail, ActivityFilter, ActivityKind, ActivityRoster, ActivitySummary, ApiError,
+    CheckInBatch, HoursReport, NewActivityKind, Receipt, SyncResponse, MAX_BATCH,
 };
 use serde_json::json;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::activity_log::{self, ActivityQuery, LIST_LIMIT};
@@ -53,12 +53,7 @@ async fn kinds(conn: &mut Conn, only_active: bool) -> Result<Vec<ActivityKind>, 
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(code, label_zh, label_en, active)| ActivityKind {
-            code,
-            label_zh,
-            label_en,
-            active: active.into(),
-        })
+        .map(|(code, label_zh, label_en, active)| ActivityKind { code, label_zh, label_en, active: active.into() })
         .collect())
 }
 
@@ -94,12 +89,7 @@ pub async fn activity_roster_get(
     let households = scope::activity_households(&mut tx, &user).await?;
     let recent = activity_log::recent(&mut tx, &user).await?;
     tx.commit().await?;
-    Ok(Json(ActivityRoster {
-        kinds,
-        teams,
-        households,
-        recent,
-    }))
+    Ok(Json(ActivityRoster { kinds, teams, households, recent }))
 }
 
 fn counts_json(device: Uuid, receipts: &[Receipt]) -> serde_json::Value {
@@ -139,9 +129,7 @@ pub async fn activities_upload(
 ) -> Result<Json<SyncResponse>, AppError> {
     forbid_non_recorders(&user)?;
     if batch.activities.len() > MAX_BATCH {
-        return Err(AppError::too_large(format!(
-            "一次最多上传 {MAX_BATCH} 条记录"
-        )));
+        return Err(AppError::too_large(format!("一次最多上传 {MAX_BATCH} 条记录")));
     }
     let (_writer, mut tx) = state.write_tx().await?;
     let now = db::now();
@@ -150,26 +138,15 @@ pub async fn activities_upload(
     for a in &batch.activities {
         receipts.push(activity_log::store_activity(&mut tx, &user, batch.device_id, a, now).await?);
     }
-    audit::record(
-        &mut tx,
-        Some(user.id),
-        "sync_activities",
-        counts_json(batch.device_id, &receipts),
-    )
-    .await?;
-    tx.commit()
-        .await
-        .map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+    audit::record(&mut tx, Some(user.id), "sync_activities", counts_json(batch.device_id, &receipts)).await?;
+    tx.commit().await.map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
     tracing::info!(
         member = %user.id,
         stored = ReceiptCounts::of(&receipts).stored,
         total = receipts.len(),
         "activities uploaded"
     );
-    Ok(Json(SyncResponse {
-        receipts,
-        server_time: now,
-    }))
+    Ok(Json(SyncResponse { receipts, server_time: now }))
 }
 
 /// Stores a batch of check-ins in one transaction, a receipt for each, in order, by
@@ -196,9 +173,7 @@ pub async fn checkins_upload(
 ) -> Result<Json<SyncResponse>, AppError> {
     forbid_non_recorders(&user)?;
     if batch.check_ins.len() > MAX_BATCH {
-        return Err(AppError::too_large(format!(
-            "一次最多上传 {MAX_BATCH} 条记录"
-        )));
+        return Err(AppError::too_large(format!("一次最多上传 {MAX_BATCH} 条记录")));
     }
     let (_writer, mut tx) = state.write_tx().await?;
     let now = db::now();
@@ -207,26 +182,15 @@ pub async fn checkins_upload(
     for c in &batch.check_ins {
         receipts.push(activity_log::store_check_in(&mut tx, &user, batch.device_id, c, now).await?);
     }
-    audit::record(
-        &mut tx,
-        Some(user.id),
-        "sync_check_ins",
-        counts_json(batch.device_id, &receipts),
-    )
-    .await?;
-    tx.commit()
-        .await
-        .map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+    audit::record(&mut tx, Some(user.id), "sync_check_ins", counts_json(batch.device_id, &receipts)).await?;
+    tx.commit().await.map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
     tracing::info!(
         member = %user.id,
         stored = ReceiptCounts::of(&receipts).stored,
         total = receipts.len(),
         "check-ins uploaded"
     );
-    Ok(Json(SyncResponse {
-        receipts,
-        server_time: now,
-    }))
+    Ok(Json(SyncResponse { receipts, server_time: now }))
 }
 
 /// Activities of the caller's subtree matching the filter, newest first (date, then
@@ -326,10 +290,7 @@ pub async fn hours_get(
         (status = 401, description = "No valid session", body = ApiError),
     )
 )]
-pub async fn kinds_list(
-    State(state): State<AppState>,
-    _user: AuthUser,
-) -> Result<Json<Vec<ActivityKind>>, AppError> {
+pub async fn kinds_list(State(state): State<AppState>, _user: AuthUser) -> Result<Json<Vec<ActivityKind>>, AppError> {
     let mut conn = state.pool.acquire().await?;
     Ok(Json(kinds(&mut conn, false).await?))
 }
@@ -355,9 +316,7 @@ pub async fn kinds_create(
 ) -> Result<(StatusCode, Json<ActivityKind>), AppError> {
     scope::county_coordinator(&user)?;
     if !is_kind_code(&new.code) {
-        return Err(AppError::bad_request(
-            "类型代码只能用 1 到 40 个小写字母、数字或下划线",
-        ));
+        return Err(AppError::bad_request("类型代码只能用 1 到 40 个小写字母、数字或下划线"));
     }
     if !is_label(&new.label_zh) || !is_label(&new.label_en) {
         return Err(AppError::bad_request("类型名称要 1 到 50 个字"));
@@ -385,13 +344,7 @@ pub async fn kinds_create(
     .bind(&kind.label_en)
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        Some(user.id),
-        "activity_kind_created",
-        json!({ "code": kind.code }),
-    )
-    .await?;
+    audit::record(&mut tx, Some(user.id), "activity_kind_created", json!({ "code": kind.code })).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(kind)))
 }

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use crate::db::Conn;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -14,6 +13,7 @@ use daohu_domain::{
     UnitKind, WeekCount,
 };
 use serde::Deserialize;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{parse_unit_kind, AuthUser};
@@ -134,11 +134,11 @@ pub async fn dashboard_get(
     .fetch_one(&mut *tx)
     .await?;
     let visits: i64 = crate::db::query_scalar(crate::visit_log::VISITS_IN_PERIOD)
-        .bind(unit.id.to_string())
-        .bind(&from_s)
-        .bind(&to_s)
-        .fetch_one(&mut *tx)
-        .await?;
+    .bind(unit.id.to_string())
+    .bind(&from_s)
+    .bind(&to_s)
+    .fetch_one(&mut *tx)
+    .await?;
 
     let coverage = coverage(&mut tx, &unit, &glob, &from_s, &to_s, later == 0).await?;
     let households: i64 = coverage.iter().map(|c| i64::from(c.households)).sum();
@@ -155,10 +155,7 @@ pub async fn dashboard_get(
     .fetch_one(&mut *tx)
     .await?;
     let (idle_if, idle_binds): (&str, &[&str]) = if any_later == 0 {
-        (
-            "(m.last_visit_on IS NULL OR m.last_visit_on < ?)",
-            &[&from_s],
-        )
+        ("(m.last_visit_on IS NULL OR m.last_visit_on < ?)", &[&from_s])
     } else {
         (
             "NOT EXISTS (SELECT 1 FROM visits v

@@ -17,7 +17,6 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{Seek, SeekFrom};
 
-use crate::db::Pool;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -26,22 +25,23 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use daohu_domain::{
-    safe_cell, ActivityFilter, ApiError, ExportFormat, ExportLink, ProblemEntry, ProblemStatus,
-    SectionKind, SectionState, SpecialGroup, VisitFilter, VisitLogRow,
+    safe_cell, ActivityFilter, ApiError, ExportFormat, ExportLink, ProblemEntry, ProblemStatus, SectionKind,
+    SectionState, SpecialGroup, VisitFilter, VisitLogRow,
 };
 use futures_util::TryStreamExt;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use serde::Deserialize;
 use serde_json::json;
+use crate::db::Pool;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::activity_log::ActivityQuery;
 use crate::auth::{self, parse_role, sha256_hex, AuthUser};
 use crate::db::{self, ts};
 use crate::problems::{self, ExportEvent, ExportProblem};
 use crate::routes::dashboard::today;
 use crate::scope::{self, Subtree};
+use crate::activity_log::ActivityQuery;
 use crate::visit_log::{report_offset, LogQuery, RawLogRow};
 use crate::{activity_export, audit, ApiQuery, AppError, AppState};
 
@@ -180,12 +180,7 @@ impl ExportQuery {
         Ok(ActivityFilter {
             unit_id: self.unit_id,
             team_id: self.team_id,
-            kind: self
-                .kind
-                .as_deref()
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .map(str::to_string),
+            kind: self.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()).map(str::to_string),
             from: self.from,
             to: self.to,
         })
@@ -458,23 +453,18 @@ pub async fn export_download(
             let file = tokio::fs::File::from_std(file);
             (
                 Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
-                    file,
-                    CHUNK_BYTES,
+                    file, CHUNK_BYTES,
                 )),
                 Some(length),
             )
         }
-        (format, Rows::Activities(query)) => (
-            activity_export::text_body(state.pool.clone(), query, format)?,
-            None,
-        ),
+        (format, Rows::Activities(query)) => (activity_export::text_body(state.pool.clone(), query, format)?, None),
         (ExportFormat::Xlsx, Rows::Visits(query)) => {
             let (file, length) = xlsx_file(state.pool.clone(), query, SHEET_ROWS).await?;
             let file = tokio::fs::File::from_std(file);
             (
                 Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
-                    file,
-                    CHUNK_BYTES,
+                    file, CHUNK_BYTES,
                 )),
                 Some(length),
             )
@@ -559,15 +549,10 @@ async fn read_rows(
         // more than a few hundred rows of a million.
         db::Dialect::Postgres => {
             let mut conn = pool.begin().await?;
-            sqlx::query("SET TRANSACTION READ ONLY")
+            sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *conn).await?;
+            sqlx::query_with(&format!("DECLARE daohu_export NO SCROLL CURSOR FOR {sql}"), query.arguments())
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query_with(
-                &format!("DECLARE daohu_export NO SCROLL CURSOR FOR {sql}"),
-                query.arguments(),
-            )
-            .execute(&mut *conn)
-            .await?;
             let fetch = format!("FETCH {CURSOR_ROWS} FROM daohu_export");
             loop {
                 let batch: Vec<RawLogRow> = sqlx::query_as(&fetch).fetch_all(&mut *conn).await?;
@@ -708,11 +693,10 @@ fn text_stream(pool: Pool, query: LogQuery, format: ExportFormat) -> Result<Body
     };
     // Fused: the compression layer may poll once more after the end, which a
     // bare `unfold` answers with a panic.
-    Ok(Body::from_stream(futures_util::StreamExt::fuse(
-        futures_util::stream::unfold(export, |mut export| async move {
-            export.next_chunk().await.map(|chunk| (chunk, export))
-        }),
-    )))
+    Ok(Body::from_stream(futures_util::StreamExt::fuse(futures_util::stream::unfold(
+        export,
+        |mut export| async move { export.next_chunk().await.map(|chunk| (chunk, export)) },
+    ))))
 }
 
 // ---------------------------------------------------------------------------
@@ -832,11 +816,7 @@ struct TrailLine {
     event: ExportEvent,
 }
 
-pub(crate) fn header(
-    sheet: &mut Worksheet,
-    columns: &[&str],
-    widths: &[f64],
-) -> Result<(), XlsxError> {
+pub(crate) fn header(sheet: &mut Worksheet, columns: &[&str], widths: &[f64]) -> Result<(), XlsxError> {
     let bold = Format::new().set_bold();
     for (i, (name, width)) in columns.iter().zip(widths).enumerate() {
         let col = i as u16;
@@ -1052,10 +1032,7 @@ mod tests {
             village_name: "青山村".into(),
             member_id: Uuid::nil(),
             member_name: "张党员".into(),
-            sections: SectionKind::ALL
-                .iter()
-                .map(|k| (*k, Some(SectionState::Done)))
-                .collect(),
+            sections: SectionKind::ALL.iter().map(|k| (*k, Some(SectionState::Done))).collect(),
             problem_count: 1,
             escalated_count: 0,
             summary: String::new(),
@@ -1075,8 +1052,8 @@ mod tests {
 
     /// The first column of each row of a sheet.
     fn first_column(bytes: &[u8], sheet: &str) -> Vec<String> {
-        let mut book =
-            calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+        let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec()))
+            .unwrap();
         let range = book.worksheet_range(sheet).unwrap();
         range
             .rows()
@@ -1092,13 +1069,7 @@ mod tests {
     #[test]
     fn a_sheet_that_cannot_hold_every_row_ends_with_a_note() {
         // 5 rows per sheet: the header and 4 data rows.
-        for (count, data_rows, truncated) in [
-            (0, 0, false),
-            (3, 3, false),
-            (4, 4, false),
-            (5, 3, true),
-            (9, 3, true),
-        ] {
+        for (count, data_rows, truncated) in [(0, 0, false), (3, 3, false), (4, 4, false), (5, 3, true), (9, 3, true)] {
             let (tx, rx) = mpsc::channel(100);
             for i in 0..count {
                 tx.try_send(Ok((row(i), vec![problem(i)]))).unwrap();
@@ -1113,29 +1084,17 @@ mod tests {
                 assert_eq!(cells[0], "走访日期");
                 let expected_rows = 1 + data_rows + usize::from(truncated);
                 assert_eq!(cells.len(), expected_rows, "{sheet} with {count} rows");
-                assert_eq!(
-                    cells.last().unwrap() == TRUNCATED_NOTE,
-                    truncated,
-                    "{sheet} {count}"
-                );
+                assert_eq!(cells.last().unwrap() == TRUNCATED_NOTE, truncated, "{sheet} {count}");
             }
         }
     }
 
     #[test]
     fn dates_are_spreadsheet_serials_in_china_time() {
-        assert_eq!(
-            excel_date(NaiveDate::from_ymd_opt(1900, 3, 1).unwrap()),
-            61.0
-        );
-        assert_eq!(
-            excel_date(NaiveDate::from_ymd_opt(2026, 3, 14).unwrap()),
-            46095.0
-        );
+        assert_eq!(excel_date(NaiveDate::from_ymd_opt(1900, 3, 1).unwrap()), 61.0);
+        assert_eq!(excel_date(NaiveDate::from_ymd_opt(2026, 3, 14).unwrap()), 46095.0);
         // 2026-03-13 16:30 UTC is 2026-03-14 00:30 in China.
-        let t = DateTime::parse_from_rfc3339("2026-03-13T16:30:59Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let t = DateTime::parse_from_rfc3339("2026-03-13T16:30:59Z").unwrap().with_timezone(&Utc);
         assert_eq!(excel_datetime(t), 46095.0 + 30.0 / 1440.0);
         assert_eq!(local_minutes(t), "2026-03-14 00:30");
     }

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use crate::db::Conn;
 use axum::extract::{Path, State};
 use axum::routing::{get, patch};
 use axum::{Json, Router};
@@ -10,6 +9,7 @@ use chrono::NaiveDate;
 use daohu_domain::{AdminHousehold, ApiError, HouseholdMove, LinkedMember, UnitKind};
 use serde::Deserialize;
 use serde_json::json;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;

@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::io::Cursor;
 
-use crate::db::Conn;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
@@ -25,6 +24,7 @@ use daohu_domain::{
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
@@ -248,16 +248,15 @@ async fn village_state(
         .map(|(id, name)| Ok((name, crate::db::parse_uuid(&id)?)))
         .collect::<Result<HashMap<_, _>, AppError>>()?;
     #[allow(clippy::type_complexity)]
-    let rows: Vec<(String, String, String, String, i64, Option<String>, String)> =
-        crate::db::query_as(
-            "SELECT h.id, h.grid_id, h.address, h.head_name, h.people, h.phone, h.special_groups
+    let rows: Vec<(String, String, String, String, i64, Option<String>, String)> = crate::db::query_as(
+        "SELECT h.id, h.grid_id, h.address, h.head_name, h.people, h.phone, h.special_groups
          FROM households h JOIN units g ON g.id = h.grid_id
          WHERE g.parent_id = ?
          ORDER BY h.rowid",
-        )
-        .bind(village.id.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
+    )
+    .bind(village.id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
     let mut households = HashMap::with_capacity(rows.len());
     for (id, grid_id, address, head_name, people, phone, groups) in rows {
         let mut special_groups: Vec<SpecialGroup> = serde_json::from_str(&groups)?;

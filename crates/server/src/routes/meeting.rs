@@ -120,16 +120,13 @@ pub async fn meeting_sheet_get(
     }
     let mut problems_by_grid: HashMap<String, Vec<SheetProblem>> = HashMap::new();
     for (grid, head_name, category, urgency, description, outcome) in problems {
-        problems_by_grid
-            .entry(grid)
-            .or_default()
-            .push(SheetProblem {
-                head_name,
-                category: stored(ProblemCategory::parse(&category), "category", &category)?,
-                urgency: stored(Urgency::parse(&urgency), "urgency", &urgency)?,
-                description,
-                outcome: stored(ProblemOutcome::parse(&outcome), "outcome", &outcome)?,
-            });
+        problems_by_grid.entry(grid).or_default().push(SheetProblem {
+            head_name,
+            category: stored(ProblemCategory::parse(&category), "category", &category)?,
+            urgency: stored(Urgency::parse(&urgency), "urgency", &urgency)?,
+            description,
+            outcome: stored(ProblemOutcome::parse(&outcome), "outcome", &outcome)?,
+        });
     }
     let grids = grids
         .into_iter()

@@ -8,7 +8,6 @@
 //! byte is in and the digest matches; a mismatch throws every byte away (422
 //! `photo_corrupt`) and the phone starts again from 0.
 
-use crate::db::Conn;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -20,6 +19,7 @@ use axum::{Json, Router};
 use daohu_domain::{ApiError, PhotoStatus};
 use serde::Deserialize;
 use serde_json::json;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{sha256_hex, AuthUser};
@@ -36,9 +36,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/photos/{id}",
-            get(photos_status)
-                .put(photos_put)
-                .layer(DefaultBodyLimit::max(MAX_CHUNK)),
+            get(photos_status).put(photos_put).layer(DefaultBodyLimit::max(MAX_CHUNK)),
         )
         .route("/photos/{id}/content", get(photos_content))
 }
@@ -82,11 +80,7 @@ async fn photo_row(conn: &mut Conn, id: Uuid) -> Result<Option<PhotoRow>, AppErr
 
 /// The caller's own photo (of an activity they recorded); 403 for roles that do not
 /// record activities, 404 for anything else.
-async fn own_photo(
-    conn: &mut Conn,
-    user: &AuthUser,
-    id: &str,
-) -> Result<(Uuid, PhotoRow), AppError> {
+async fn own_photo(conn: &mut Conn, user: &AuthUser, id: &str) -> Result<(Uuid, PhotoRow), AppError> {
     if !user.role.records_activities() {
         return Err(AppError::forbidden("你的角色不上传活动照片"));
     }
@@ -135,14 +129,7 @@ fn chunk_type_ok(headers: &HeaderMap) -> bool {
     match headers.get(CONTENT_TYPE) {
         None => true,
         Some(v) => {
-            let ct = v
-                .to_str()
-                .unwrap_or("")
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+            let ct = v.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             ct == "application/octet-stream" || ct == "image/jpeg"
         }
     }
@@ -229,24 +216,16 @@ pub async fn photos_put(
         .execute(&mut *tx)
         .await?;
     if end < row.bytes as u64 {
-        tx.commit()
-            .await
-            .map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
-        return Ok(Json(PhotoStatus {
-            id: photo,
-            received: end,
-            bytes: row.bytes as u64,
-            complete: false,
-        }));
+        tx.commit().await.map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+        return Ok(Json(PhotoStatus { id: photo, received: end, bytes: row.bytes as u64, complete: false }));
     }
 
     // The last byte is in: the whole must match the record's digest.
-    let parts: Vec<Vec<u8>> = crate::db::query_scalar(
-        "SELECT data FROM photo_chunks WHERE photo_id = ? ORDER BY position",
-    )
-    .bind(photo.to_string())
-    .fetch_all(&mut *tx)
-    .await?;
+    let parts: Vec<Vec<u8>> =
+        crate::db::query_scalar("SELECT data FROM photo_chunks WHERE photo_id = ? ORDER BY position")
+            .bind(photo.to_string())
+            .fetch_all(&mut *tx)
+            .await?;
     let data: Vec<u8> = parts.concat();
     crate::db::query("DELETE FROM photo_chunks WHERE photo_id = ?")
         .bind(photo.to_string())
@@ -260,9 +239,7 @@ pub async fn photos_put(
             .execute(&mut *tx)
             .await?;
         audit::record(&mut tx, Some(user.id), "photo_corrupt", detail).await?;
-        tx.commit()
-            .await
-            .map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+        tx.commit().await.map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
         tracing::warn!(member = %user.id, photo = %photo, "photo did not match its sha256; reset");
         return Err(AppError::client(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -277,15 +254,8 @@ pub async fn photos_put(
         .execute(&mut *tx)
         .await?;
     audit::record(&mut tx, Some(user.id), "photo_uploaded", detail).await?;
-    tx.commit()
-        .await
-        .map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
-    Ok(Json(PhotoStatus {
-        id: photo,
-        received: end,
-        bytes: row.bytes as u64,
-        complete: true,
-    }))
+    tx.commit().await.map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+    Ok(Json(PhotoStatus { id: photo, received: end, bytes: row.bytes as u64, complete: true }))
 }
 
 /// A complete photo's JPEG, for its recorder or a coordinator whose subtree holds the
@@ -307,23 +277,17 @@ pub async fn photos_content(
 ) -> Result<Response, AppError> {
     let id = Uuid::parse_str(&id).map_err(|_| AppError::not_found())?;
     let mut conn = state.pool.acquire().await?;
-    let row = photo_row(&mut conn, id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    let row = photo_row(&mut conn, id).await?.ok_or_else(AppError::not_found)?;
     let own = row.recorder_id == user.id.to_string();
-    let in_subtree = user.role.is_coordinator()
-        && Subtree {
-            path: user.unit_path.clone(),
-        }
-        .contains(&row.unit_path);
+    let in_subtree =
+        user.role.is_coordinator() && Subtree { path: user.unit_path.clone() }.contains(&row.unit_path);
     if !row.complete || !(own || in_subtree) {
         return Err(AppError::not_found());
     }
-    let data: Option<Vec<u8>> =
-        crate::db::query_scalar("SELECT data FROM photos WHERE id = ? AND complete = 1")
-            .bind(id.to_string())
-            .fetch_one(&mut *conn)
-            .await?;
+    let data: Option<Vec<u8>> = crate::db::query_scalar("SELECT data FROM photos WHERE id = ? AND complete = 1")
+        .bind(id.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
     let data = data.ok_or_else(AppError::not_found)?;
     let mut response = data.into_response();
     let h = response.headers_mut();

@@ -1,6 +1,5 @@
 //! Uploading visits from the phone's outbox: one receipt per record, idempotent by visit id.
 
-use crate::db::Conn;
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -10,6 +9,7 @@ use daohu_domain::{
     OUTBOX_EXPORT_FORMAT,
 };
 use serde_json::json;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{parse_role, parse_unit_kind, sha256_hex, AuthUser, ACCOUNT_UNIT_COLUMNS};

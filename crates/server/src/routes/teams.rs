@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use crate::db::Conn;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -12,6 +11,7 @@ use daohu_domain::activity::is_label;
 use daohu_domain::{ApiError, NewTeam, Team, TeamMember, UnitKind};
 use serde::Deserialize;
 use serde_json::json;
+use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::activity_log::id_list;
@@ -27,11 +27,7 @@ pub fn router() -> Router<AppState> {
 
 /// Teams matching a condition on `teams t JOIN units tu ON tu.id = t.unit_id` with one
 /// bound value, with their members, ordered by unit and name.
-pub async fn teams_where(
-    conn: &mut Conn,
-    condition: &str,
-    value: String,
-) -> Result<Vec<Team>, AppError> {
+pub async fn teams_where(conn: &mut Conn, condition: &str, value: String) -> Result<Vec<Team>, AppError> {
     let rows: Vec<(String, String, String, String)> = crate::db::query_as(&format!(
         "SELECT t.id, t.name, t.unit_id, tu.name FROM teams t JOIN units tu ON tu.id = t.unit_id
          WHERE {condition} ORDER BY tu.rowid, t.name"
@@ -42,13 +38,7 @@ pub async fn teams_where(
     let mut teams = rows
         .into_iter()
         .map(|(id, name, unit_id, unit_name)| {
-            Ok(Team {
-                id: parse_uuid(&id)?,
-                name,
-                unit_id: parse_uuid(&unit_id)?,
-                unit_name,
-                members: Vec::new(),
-            })
+            Ok(Team { id: parse_uuid(&id)?, name, unit_id: parse_uuid(&unit_id)?, unit_name, members: Vec::new() })
         })
         .collect::<Result<Vec<_>, AppError>>()?;
     if teams.is_empty() {
@@ -63,13 +53,7 @@ pub async fn teams_where(
     .await?;
     let mut by_team: HashMap<Uuid, Vec<TeamMember>> = HashMap::new();
     for (team, id, name) in members {
-        by_team
-            .entry(parse_uuid(&team)?)
-            .or_default()
-            .push(TeamMember {
-                id: parse_uuid(&id)?,
-                name,
-            });
+        by_team.entry(parse_uuid(&team)?).or_default().push(TeamMember { id: parse_uuid(&id)?, name });
     }
     for team in &mut teams {
         team.members = by_team.remove(&team.id).unwrap_or_default();
@@ -106,10 +90,7 @@ pub async fn teams_list(
     let subtree = scope::coordinator(&user)?;
     let mut tx = state.pool.begin().await?;
     let glob = match query.unit_id {
-        Some(id) => Subtree {
-            path: scope::unit(&mut tx, &subtree, id).await?.path,
-        }
-        .glob(),
+        Some(id) => Subtree { path: scope::unit(&mut tx, &subtree, id).await?.path }.glob(),
         None => subtree.glob(),
     };
     let teams = teams_where(&mut tx, "tu.path GLOB ?", glob).await?;
@@ -157,22 +138,16 @@ pub async fn teams_create(
     for id in &member_ids {
         let account = scope::account(&mut tx, &subtree, *id).await?;
         if !account.role.records_activities() {
-            return Err(AppError::bad_request(
-                "只有党员、网格长和志愿者可以加入队伍",
-            ));
+            return Err(AppError::bad_request("只有党员、网格长和志愿者可以加入队伍"));
         }
     }
-    let taken: Option<i64> =
-        crate::db::query_scalar("SELECT 1 FROM teams WHERE unit_id = ? AND name = ?")
-            .bind(unit.id.to_string())
-            .bind(&name)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let taken: Option<i64> = crate::db::query_scalar("SELECT 1 FROM teams WHERE unit_id = ? AND name = ?")
+        .bind(unit.id.to_string())
+        .bind(&name)
+        .fetch_optional(&mut *tx)
+        .await?;
     if taken.is_some() {
-        return Err(AppError::conflict(
-            "team_exists",
-            "这个单位已经有同名的队伍",
-        ));
+        return Err(AppError::conflict("team_exists", "这个单位已经有同名的队伍"));
     }
     let id = Uuid::now_v7();
     crate::db::query("INSERT INTO teams (id, unit_id, name, created_at) VALUES (?, ?, ?, ?)")
@@ -198,8 +173,6 @@ pub async fn teams_create(
     .await?;
     let mut teams = teams_where(&mut tx, "t.id = ?", id.to_string()).await?;
     tx.commit().await?;
-    let team = teams
-        .pop()
-        .ok_or_else(|| AppError::internal("team not read back"))?;
+    let team = teams.pop().ok_or_else(|| AppError::internal("team not read back"))?;
     Ok((StatusCode::CREATED, Json(team)))
 }

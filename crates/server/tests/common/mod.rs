@@ -147,12 +147,7 @@ impl TestApp {
         self.token(phones::MEMBER_ZHANG).await
     }
 
-    pub async fn upload_activities(
-        &self,
-        token: &str,
-        device: Uuid,
-        activities: &[Activity],
-    ) -> Answer {
+    pub async fn upload_activities(&self, token: &str, device: Uuid, activities: &[Activity]) -> Answer {
         self.call(
             Method::POST,
             "/api/sync/activities",
@@ -162,12 +157,7 @@ impl TestApp {
         .await
     }
 
-    pub async fn upload_check_ins(
-        &self,
-        token: &str,
-        device: Uuid,
-        check_ins: &[CheckIn],
-    ) -> Answer {
+    pub async fn upload_check_ins(&self, token: &str, device: Uuid, check_ins: &[CheckIn]) -> Answer {
         self.call(
             Method::POST,
             "/api/sync/check-ins",

@@ -16,12 +16,12 @@ use daohu_domain::{
     Urgency, Visit,
 };
 use daohu_server::auth::sha256_hex;
-use daohu_server::db::Pool;
 use daohu_server::seed::{household_id, member_id};
 use daohu_server::{app, AppState};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
+use daohu_server::db::Pool;
 use uuid::Uuid;
 
 /// An answer: status and body.
@@ -324,12 +324,10 @@ pub async fn verify(pool: &Pool, recorded: &[Visit]) -> Verdict {
         ..Verdict::default()
     };
     verdict.integrity = match daohu_server::db::dialect() {
-        daohu_server::db::Dialect::Sqlite => {
-            daohu_server::db::query_scalar("PRAGMA integrity_check")
-                .fetch_one(pool)
-                .await
-                .unwrap()
-        }
+        daohu_server::db::Dialect::Sqlite => daohu_server::db::query_scalar("PRAGMA integrity_check")
+            .fetch_one(pool)
+            .await
+            .unwrap(),
         // PostgreSQL checks its pages itself (and has no such statement).
         daohu_server::db::Dialect::Postgres => "ok".to_string(),
     };

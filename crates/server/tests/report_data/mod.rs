@@ -11,8 +11,8 @@ use daohu_domain::{
     SpecialGroup, Urgency, Visit,
 };
 use daohu_server::db::ts;
-use daohu_server::db::Pool;
 use daohu_server::seed::{household_id, member_id};
+use daohu_server::db::Pool;
 use uuid::Uuid;
 
 use crate::common::TestApp;
@@ -139,10 +139,7 @@ pub fn generate(count: usize, first: NaiveDate, days: u64, seed: u64) -> Vec<Vis
     for k in 0..count as u64 {
         let n = u128::from(rng.below(70) as u8);
         let day = first + Duration::days(rng.below(days) as i64);
-        let id = uuid_v7(
-            1_770_000_000_000 + seed * 1_000_000 + k,
-            [(k % 251) as u8; 10],
-        );
+        let id = uuid_v7(1_770_000_000_000 + seed * 1_000_000 + k, [(k % 251) as u8; 10]);
         let mut v = Visit::new(
             id,
             household_id(n),
@@ -255,10 +252,7 @@ pub async fn store(app: &TestApp, visits: &[Visit]) -> Vec<Stored> {
                 .upload(&token, Uuid::from_u128(0xd0 + member), chunk)
                 .await;
             assert_eq!(answer.status, 200, "{:?}", answer.json());
-            for (v, r) in chunk
-                .iter()
-                .zip(answer.json()["receipts"].as_array().unwrap())
-            {
+            for (v, r) in chunk.iter().zip(answer.json()["receipts"].as_array().unwrap()) {
                 assert_eq!(r["status"], "stored", "{r}");
                 let received: DateTime<Utc> =
                     serde_json::from_value(r["received_at"].clone()).unwrap();
