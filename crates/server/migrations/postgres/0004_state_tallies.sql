@@ -264,3 +264,9 @@ CREATE FUNCTION daohu_bigrams(t TEXT) RETURNS TEXT[] LANGUAGE sql IMMUTABLE PARA
     FROM generate_series(1, length(t) - 1) AS i
 $$;
 CREATE INDEX visits_search_bigrams ON visits USING gin (daohu_bigrams(search_text));
+
+-- A dashboard of a past period reads that period's visits: which households and
+-- which accounts. This index holds both, in date order, so the period is one
+-- range read from the index alone (the household index, led by household_id,
+-- was read whole: 590 ms of a county's 760 ms past month on PostgreSQL).
+CREATE INDEX visits_day_household ON visits(visited_on, household_id, member_id);

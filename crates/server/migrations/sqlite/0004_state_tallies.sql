@@ -219,3 +219,9 @@ BEGIN
         any1 = any1 + excluded.any1,
         any2 = any2 + excluded.any2;
 END;
+
+-- A dashboard of a past period reads that period's visits: which households and
+-- which accounts. This index holds both, in date order, so the period is one
+-- range read from the index alone (the household index, led by household_id,
+-- was read whole: 590 ms of a county's 760 ms past month on PostgreSQL).
+CREATE INDEX visits_day_household ON visits(visited_on, household_id, member_id);
