@@ -86,6 +86,9 @@ pub struct Settings {
     pub public_url: String,
     /// Most matches a filtered log page counts ([`daohu_domain::LOG_COUNT_CAP`]).
     pub log_count_cap: u64,
+    /// A text search matching more visits than this reads a page month by month
+    /// ([`visit_log::WINDOWLESS_MATCHES`]; tests set 0 to use the months always).
+    pub log_window_min: u64,
 }
 
 impl Default for Settings {
@@ -96,6 +99,7 @@ impl Default for Settings {
             session_idle: chrono::Duration::days(14),
             public_url: DEFAULT_PUBLIC_URL.to_string(),
             log_count_cap: daohu_domain::LOG_COUNT_CAP,
+            log_window_min: visit_log::WINDOWLESS_MATCHES,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! filter's `unit_id`, else the subtree's top), so nothing outside it can match.
 //! Ids in the filter are checked first: outside the subtree answers 404.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use daohu_domain::report::CLOCK_SKEW_FLAG_HOURS;
 use daohu_domain::{ProblemEntry, SectionKind, SectionState, VisitFilter, VisitLogRow};
 use serde::Deserialize;
@@ -79,6 +79,11 @@ pub struct LogQuery {
     narrow: bool,
     /// The text search reads the member's name.
     needs_member: bool,
+    /// A condition reads the household (`h.`) or its grid (`g.`).
+    needs_household: bool,
+    /// PostgreSQL's text search through `visits_search_keys` (migration 0005):
+    /// pages are read from the latest months first.
+    keyed_text: bool,
     /// The filter names only a unit, dates and a section state: the count is a
     /// sum of that unit's daily tallies (`visit_days`) instead of a count of its visits.
     tally: Option<Tally>,
@@ -124,8 +129,15 @@ impl LogQuery {
             }
             None => (subtree.unit_id().to_string(), subtree.glob()),
         };
-        conditions.push("g.path GLOB ?".to_string());
-        binds.push(glob);
+        let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        // Text of two characters or more on PostgreSQL: the scope is one of the
+        // search keys (an '@' unit id), so no household or grid is read to count.
+        let keyed_text = crate::db::dialect() == crate::db::Dialect::Postgres
+            && q.is_some_and(|q| q.chars().count() >= 2);
+        if !keyed_text {
+            conditions.push("g.path GLOB ?".to_string());
+            binds.push(glob.clone());
+        }
         if let Some(member) = filter.member_id {
             scope::account(conn, subtree, member).await?;
             conditions.push("v.member_id = ?".into());
@@ -174,14 +186,18 @@ impl LogQuery {
             conditions.push("h.special_groups LIKE ? ESCAPE '\\'".into());
             binds.push(like_pattern(&format!("\"{}\"", word(&group)?)));
         }
-        if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        if let Some(q) = q {
             if q.chars().count() > MAX_Q_CHARS {
                 return Err(AppError::bad_request(format!(
                     "搜索内容最多 {MAX_Q_CHARS} 个字"
                 )));
             }
             let pattern = like_pattern(q);
-            if crate::db::dialect() == crate::db::Dialect::Postgres {
+            if keyed_text {
+                let (condition, values) = keyed_text_condition(q, &unit_id);
+                conditions.push(condition);
+                binds.extend(values);
+            } else if crate::db::dialect() == crate::db::Dialect::Postgres {
                 // Names are looked up first (a few households and accounts), and the
                 // visits' own text through the bigram index of migration 0004: each
                 // branch is an index scan, so a rare name is not looked for by
@@ -217,7 +233,8 @@ impl LogQuery {
         }
         let narrow = filter.member_id.is_some() || filter.household_id.is_some();
         let needs_member = conditions.iter().any(|c| c.contains("m.name"));
-        let has_q = filter.q.as_deref().is_some_and(|q| !q.trim().is_empty());
+        let needs_household = !keyed_text || filter.group.is_some();
+        let has_q = q.is_some();
         // Dates are ISO text, so these bounds hold every day there is.
         let tally = (!narrow && filter.group.is_none() && !has_q).then(|| Tally {
             column: mask.map_or_else(|| "visits".to_string(), |(_, column)| column),
@@ -230,21 +247,42 @@ impl LogQuery {
             binds,
             narrow,
             needs_member,
+            needs_household,
+            keyed_text,
             tally,
         })
     }
 
     fn where_sql(&self) -> String {
-        self.conditions.join("\n AND ")
+        self.window_sql(None)
+    }
+
+    /// The conditions, with a keyed text search cut to the visits dated on or
+    /// after the first day of `since` (a month) when given.
+    fn window_sql(&self, since: Option<NaiveDate>) -> String {
+        let sql = self.conditions.join("\n AND ");
+        // The keys are made here from a date (digits, '#' and '-'), never from input.
+        let keys = since.map_or_else(String::new, |month| {
+            let keys: Vec<String> = month_keys_since(month)
+                .iter()
+                .map(|k| format!("'{k}'"))
+                .collect();
+            format!("AND {SEARCH_KEYS} && ARRAY[{}]", keys.join(","))
+        });
+        sql.replace(WINDOW_KEYS, &keys)
     }
 
     /// The tables the conditions read (fewer joins: a count can stay on covering indexes).
     fn filter_from(&self) -> String {
-        if self.needs_member {
-            format!("{FILTER_FROM}\n    JOIN members m ON m.id = v.member_id")
-        } else {
+        let mut from = if self.needs_household {
             FILTER_FROM.to_string()
+        } else {
+            "visits v".to_string()
+        };
+        if self.needs_member {
+            from.push_str("\n    JOIN members m ON m.id = v.member_id");
         }
+        from
     }
 
     /// How many visits match, at most `cap` + 1, and the values to bind; `true`
@@ -286,6 +324,28 @@ impl LogQuery {
     /// has the page (a sort of every match took seconds at a million visits); one
     /// member's or household's visits, and whole downloads, are left to the planner.
     pub fn rows_sql(&self, page: Option<(u32, u32)>) -> String {
+        self.rows_sql_since(page, None)
+    }
+
+    /// The months a page of a keyed text search asks for, newest first, each
+    /// taking in the ones before: the page is read from the first window holding
+    /// all of it. Empty for any other filter, which [`rows_sql`](Self::rows_sql)
+    /// reads at once, and when `total`, how many visits match (at most the cap +
+    /// 1), is at most `windowless` (reading them all for the page costs little).
+    pub fn page_windows(&self, today: NaiveDate, total: u64, windowless: u64) -> Vec<NaiveDate> {
+        if !self.keyed_text || total <= windowless {
+            return Vec::new();
+        }
+        let this_month = today.with_day(1).unwrap_or(today);
+        WINDOW_MONTHS
+            .iter()
+            .filter_map(|back| this_month.checked_sub_months(chrono::Months::new(*back)))
+            .collect()
+    }
+
+    /// The page's rows from the visits dated on or after the month `since`
+    /// (all of them when `None`); see [`page_windows`](Self::page_windows).
+    pub fn rows_sql_since(&self, page: Option<(u32, u32)>, since: Option<NaiveDate>) -> String {
         let limit = match page {
             Some((limit, offset)) => format!("LIMIT {limit} OFFSET {offset}"),
             None => "LIMIT -1".to_string(),
@@ -307,7 +367,7 @@ impl LogQuery {
              CROSS JOIN units g ON g.id = h.grid_id
              CROSS JOIN units vil ON vil.id = g.parent_id
              CROSS JOIN members m ON m.id = v.member_id",
-            self.where_sql()
+            self.window_sql(since)
         ))
     }
 
@@ -315,6 +375,88 @@ impl LogQuery {
     pub fn arguments(&self) -> AnyArguments<'static> {
         string_arguments(&self.binds)
     }
+}
+
+/// The keys of a visit in `visits_search_keys` (PostgreSQL, migration 0005).
+const SEARCH_KEYS: &str =
+    "daohu_search_keys(v.search_text, v.unit_path, v.visited_on, v.household_id, v.member_id)";
+/// Where a page's month window goes in a keyed text condition.
+const WINDOW_KEYS: &str = "/*window-keys*/";
+/// A keyed search matching at most this many visits reads them all for a page
+/// (each match's row is read to put them in order); more are read month by month.
+pub const WINDOWLESS_MATCHES: u64 = 2_000;
+/// How many months before this one each window of a page starts (then all).
+const WINDOW_MONTHS: [u32; 6] = [0, 1, 3, 6, 12, 24];
+
+/// The month keys of the visits dated in `month` or later: the rest of its year
+/// month by month, then the years after it (a century: a phone's clock may be
+/// wrong, and such a visit still sorts first).
+fn month_keys_since(month: NaiveDate) -> Vec<String> {
+    let mut keys: Vec<String> = (month.month()..=12)
+        .map(|m| format!("#{:04}-{m:02}", month.year()))
+        .collect();
+    keys.extend((month.year() + 1..=month.year() + 100).map(|y| format!("#{y:04}")));
+    keys
+}
+
+/// A PostgreSQL array literal of `items` (each quoted, `\` and `"` escaped), bound
+/// as text and cast: the Any driver binds no arrays.
+fn array_literal<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let quoted: Vec<String> = items
+        .into_iter()
+        .map(|i| format!("\"{}\"", i.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    format!("{{{}}}", quoted.join(","))
+}
+
+/// The pieces of `q` the key index holds whose presence in a visit's text means
+/// `q` is in it: `q` itself when it is two or three characters (the index holds
+/// every such piece: exact), else its three-character pieces (then `LIKE` checks).
+fn text_pieces(q: &str) -> (Vec<String>, bool) {
+    let chars: Vec<char> = q.chars().collect();
+    if chars.len() <= 3 {
+        return (vec![q.to_string()], true);
+    }
+    let mut pieces: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    pieces.sort();
+    pieces.dedup();
+    (pieces, false)
+}
+
+/// The text search of two characters or more on PostgreSQL, as one condition on
+/// the key index (migration 0005) and its values: the visit's own text, or a
+/// household whose head or doorplate matches, or an account whose name does; all
+/// under the unit `unit_id`. Every key is exact, so a count reads no visit row
+/// (only a search of four characters or more checks the text with `LIKE`).
+fn keyed_text_condition(q: &str, unit_id: &str) -> (String, Vec<String>) {
+    let scope = format!("@{unit_id}");
+    let (pieces, exact) = text_pieces(q);
+    let pattern = like_pattern(q);
+    let mut text_keys: Vec<&str> = vec![&scope];
+    text_keys.extend(pieces.iter().map(String::as_str));
+    let mut binds = vec![array_literal(text_keys)];
+    let check = if exact {
+        ""
+    } else {
+        binds.push(pattern.clone());
+        "AND v.search_text LIKE ? ESCAPE '\\'"
+    };
+    binds.push(array_literal([scope.as_str()]));
+    binds.extend([pattern.clone(), pattern.clone(), pattern]);
+    (
+        format!(
+            "(({SEARCH_KEYS} @> CAST(? AS TEXT[]) {check} {WINDOW_KEYS})
+              OR ({SEARCH_KEYS} @> CAST(? AS TEXT[])
+                  AND {SEARCH_KEYS} && ARRAY(SELECT '%' || id FROM households
+                                              WHERE head_name LIKE ? ESCAPE '\\'
+                                                 OR address LIKE ? ESCAPE '\\'
+                                             UNION ALL
+                                             SELECT '$' || id FROM members
+                                              WHERE name LIKE ? ESCAPE '\\')
+                  {WINDOW_KEYS}))"
+        ),
+        binds,
+    )
 }
 
 /// Text values to bind, in order.
@@ -423,6 +565,35 @@ mod tests {
     fn like_patterns_are_literal() {
         assert_eq!(like_pattern("张_三%"), "%张\\_三\\%%");
         assert_eq!(like_pattern("a\\b"), "%a\\\\b%");
+    }
+
+    #[test]
+    fn month_keys_take_in_the_rest_of_the_year_and_every_later_one() {
+        let keys = month_keys_since(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap());
+        assert_eq!(keys[..3], ["#2026-10", "#2026-11", "#2026-12"]);
+        assert_eq!(keys[3], "#2027");
+        assert_eq!(keys.last().map(String::as_str), Some("#2126"));
+        assert_eq!(keys.len(), 3 + 100);
+        // January: all twelve months of its year.
+        let keys = month_keys_since(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+        assert_eq!(keys[11], "#2026-12");
+        assert_eq!(keys[12], "#2027");
+    }
+
+    #[test]
+    fn text_pieces_are_exact_up_to_three_characters() {
+        assert_eq!(text_pieces("饮水"), (vec!["饮水".to_string()], true));
+        assert_eq!(text_pieces("残疾证"), (vec!["残疾证".to_string()], true));
+        // Longer: its distinct three-character pieces, checked again with LIKE.
+        let (pieces, exact) = text_pieces("青山村青山村");
+        assert!(!exact);
+        assert_eq!(pieces, ["山村青", "村青山", "青山村"]);
+    }
+
+    #[test]
+    fn array_literals_quote_every_item() {
+        assert_eq!(array_literal(["a", "b c"]), r#"{"a","b c"}"#);
+        assert_eq!(array_literal([r#"x"y\z"#, "{,}"]), r#"{"x\"y\\z","{,}"}"#);
     }
 
     #[test]

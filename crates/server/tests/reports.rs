@@ -7,7 +7,7 @@ mod report_data;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::http::{Method, StatusCode};
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate};
 use common::TestApp;
 use daohu_domain::{
     Dashboard, MeetingSheet, SectionKind, SectionState, SpecialGroup, VisitDetail, VisitLogPage,
@@ -320,6 +320,45 @@ async fn visit_log_filters_return_exactly_the_matching_visits() {
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
 }
 
+/// A text search with many matches reads a page from the latest months first
+/// (PostgreSQL's key index; SQLite reads it at once). With the threshold at 0 the
+/// months are used for every search: visits dated over two years back, in each
+/// recent month, and some years ahead (a wrong phone clock) must still come out
+/// exactly as the log orders them, page after page, at every scope.
+#[tokio::test]
+async fn text_search_pages_read_month_by_month_are_the_same_pages() {
+    let app = TestApp::new().await;
+    let today = chrono::Local::now().date_naive();
+    let mut visits = report_data::generate(500, today - Duration::days(800), 830, 11);
+    // Ahead of today by years: they sort first.
+    visits.extend(report_data::generate(6, d(today.year_ce().1 as i32 + 3, 6, 1), 40, 12));
+    let stored = report_data::store(&app, &visits).await;
+    let houses = houses(&app.state.pool).await;
+    let app = app.with_settings(|s| s.log_window_min = 0);
+    let w = World { app, stored, houses };
+    let wu = w.app.session(29).await;
+    let zhao = w.app.session(9).await;
+    // The data reach back past the last window (24 months) and into the future.
+    assert!(w.stored.iter().any(|s| s.visit.visited_on < today - Duration::days(760)));
+    assert!(w.stored.iter().any(|s| s.visit.visited_on > today + Duration::days(700)));
+    for q in ["饮水", "屋顶", "残疾", "青山村二组1", "王网格长", "a_b", "需要"] {
+        let query = format!("q={}", daohu_server::routes::exports::percent_encode(q));
+        let expected = w.expect(|s, h| contains_text(s, h, q));
+        let (ids, total) = w.all(&wu, &query).await;
+        assert_eq!(ids, expected, "county, {q}");
+        assert_eq!(total as usize, expected.len(), "county total, {q}");
+        let expected = w.expect(|s, h| h.village() == 1 && contains_text(s, h, q));
+        let (ids, _) = w.all(&zhao, &query).await;
+        assert_eq!(ids, expected, "village, {q}");
+        // In a grid of the other village, asked by the county.
+        let expected = w.expect(|s, h| h.grid == 4 && contains_text(s, h, q));
+        let (ids, _) = w.all(&wu, &format!("unit_id={}&{query}", grid_id(4))).await;
+        assert_eq!(ids, expected, "grid 4, {q}");
+    }
+    // More than a page of 37, from every window's months.
+    assert!(w.expect(|s, h| contains_text(s, h, "饮水")).len() > 37);
+}
+
 #[tokio::test]
 async fn filtered_totals_stop_counting_at_the_cap() {
     let World { app, stored, houses } = world(300).await;
@@ -502,6 +541,15 @@ async fn assert_tallies(app: &TestApp) {
         )
         .await;
     }
+    // Each visit's copy of its household's grid path (migration 0005).
+    let wrong = scalar(
+        app,
+        "SELECT COUNT(*) FROM visits v JOIN households h ON h.id = v.household_id
+         JOIN units g ON g.id = h.grid_id WHERE v.unit_path <> g.path",
+        &[],
+    )
+    .await;
+    assert_eq!(wrong, 0, "visits whose unit_path is not their household's grid path");
     for (table, visit_column) in [("households", "household_id"), ("members", "member_id")] {
         let wrong = scalar(
             app,

@@ -155,7 +155,7 @@ pub async fn dashboard_get(
     .fetch_one(&mut *tx)
     .await?;
     // Otherwise the accounts that visited in the period are read from the
-    // period's visits, on the `(visited_on, household_id, member_id)` index (one
+    // period's visits, on the `visits_day_unit` index of migration 0005 (one
     // pass over the period, not one look-up per account).
     let (seen_join, seen_binds, idle_if, idle_binds): (&str, &[&str], &str, &[&str]) =
         if any_later == 0 {
@@ -250,6 +250,15 @@ pub async fn dashboard_get(
     }))
 }
 
+/// Households visited in a period per unit below (`?`: where the child's id starts
+/// in the path, the subtree pattern, the first and last day), read from the
+/// period's visits. Each visit carries its grid's path (migration 0005): one range
+/// of `visits_day_unit`, read from the index alone, with no join per visit.
+pub const VISITED_PER_CHILD_IN_PERIOD: &str =
+    "SELECT substr(v.unit_path, CAST(? AS INTEGER), 36) AS child, COUNT(DISTINCT v.household_id)
+     FROM visits v
+     WHERE v.unit_path GLOB ? AND v.visited_on BETWEEN ? AND ? GROUP BY child";
+
 /// One row per unit directly below `unit` (a grid: the grid itself), in creation
 /// order. `since_from` says no visit of the unit is dated after `to`, so a
 /// household was visited in the period exactly when its latest visit is on or
@@ -304,9 +313,7 @@ async fn coverage(
         per_child.into_iter().map(|(c, _, v)| (c, v)).collect()
     } else {
         crate::db::query_as(
-            "SELECT substr(g.path, CAST(? AS INTEGER), 36) AS child, COUNT(DISTINCT v.household_id)
-             FROM visits v JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id
-             WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ? GROUP BY child",
+            VISITED_PER_CHILD_IN_PERIOD,
         )
         .bind(child_at as i64)
         .bind(glob)

@@ -51,16 +51,37 @@ pub async fn visits_list(
     let total: i64 = sqlx::query_scalar_with(&count_sql, count_args)
         .fetch_one(&mut *tx)
         .await?;
-    let raw: Vec<RawLogRow> =
-        sqlx::query_as_with(&query.rows_sql(Some((limit, offset))), query.arguments())
-            .fetch_all(&mut *tx)
-            .await?;
+    let total = u64::try_from(total).unwrap_or(0);
+    // A text search with many matches is read from the latest months first: the
+    // first window that holds the whole page is the page (every visit outside it
+    // is older), so not every match is read and sorted.
+    let mut raw: Option<Vec<RawLogRow>> = None;
+    let today = crate::routes::dashboard::today();
+    for since in query.page_windows(today, total, state.settings.log_window_min) {
+        let rows: Vec<RawLogRow> = sqlx::query_as_with(
+            &query.rows_sql_since(Some((limit, offset)), Some(since)),
+            query.arguments(),
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.len() == limit as usize {
+            raw = Some(rows);
+            break;
+        }
+    }
+    let raw = match raw {
+        Some(rows) => rows,
+        None => {
+            sqlx::query_as_with(&query.rows_sql(Some((limit, offset))), query.arguments())
+                .fetch_all(&mut *tx)
+                .await?
+        }
+    };
     tx.commit().await?;
     let rows = raw
         .into_iter()
         .map(|r| r.into_row().map(|(row, _)| row))
         .collect::<Result<Vec<_>, _>>()?;
-    let total = u64::try_from(total).unwrap_or(0);
     Ok(Json(VisitLogPage {
         rows,
         total: if exact { total } else { total.min(cap) },
