@@ -6,6 +6,8 @@
 -- search keys there (SQLite's log keeps its LIKE). tests/reports.rs checks
 -- `unit_path` against the households after moves.
 
+-- The index this replaces goes first, so the back-fill does not keep it up.
+DROP INDEX visits_day_household;
 ALTER TABLE visits ADD COLUMN unit_path TEXT NOT NULL DEFAULT '';
 UPDATE visits SET unit_path = COALESCE(
     (SELECT g.path FROM households h JOIN units g ON g.id = h.grid_id
@@ -37,5 +39,4 @@ BEGIN
 END;
 
 -- The period's visits with their units (replaces 0004's index without them).
-DROP INDEX visits_day_household;
 CREATE INDEX visits_day_unit ON visits(visited_on, unit_path, household_id, member_id);
