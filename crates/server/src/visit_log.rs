@@ -122,12 +122,12 @@ impl LogQuery {
     ) -> Result<LogQuery, AppError> {
         let mut conditions = Vec::new();
         let mut binds = Vec::new();
-        let (unit_id, glob) = match filter.unit_id {
+        let (unit_id, glob, path) = match filter.unit_id {
             Some(id) => {
                 let path = scope::unit(conn, subtree, id).await?.path;
-                (id.to_string(), Subtree { path }.glob())
+                (id.to_string(), Subtree { path: path.clone() }.glob(), path)
             }
-            None => (subtree.unit_id().to_string(), subtree.glob()),
+            None => (subtree.unit_id().to_string(), subtree.glob(), subtree.path.clone()),
         };
         let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
         // Text of two characters or more on PostgreSQL: the scope is one of the
@@ -194,7 +194,19 @@ impl LogQuery {
             }
             let pattern = like_pattern(q);
             if keyed_text {
-                let (condition, values) = keyed_text_condition(q, &unit_id);
+                // The only top unit of the database holds every visit: asking the
+                // index for its key too only slows a county-wide search (its
+                // posting list is every visit).
+                let top = path.matches('/').count() == 2;
+                let whole = top
+                    && crate::db::query_scalar::<i64>(
+                        "SELECT COUNT(*) FROM units WHERE parent_id IS NULL",
+                    )
+                    .fetch_one(&mut *conn)
+                    .await?
+                        == 1;
+                let (condition, values) =
+                    keyed_text_condition(q, (!whole).then_some(unit_id.as_str()));
                 conditions.push(condition);
                 binds.extend(values);
             } else if crate::db::dialect() == crate::db::Dialect::Postgres {
@@ -442,11 +454,11 @@ fn text_pieces(q: &str) -> (Vec<String>, bool) {
 /// household whose head or doorplate matches, or an account whose name does; all
 /// under the unit `unit_id`. Every key is exact, so a count reads no visit row
 /// (only a search of four characters or more checks the text with `LIKE`).
-fn keyed_text_condition(q: &str, unit_id: &str) -> (String, Vec<String>) {
-    let scope = format!("@{unit_id}");
+fn keyed_text_condition(q: &str, unit_id: Option<&str>) -> (String, Vec<String>) {
+    let scope = unit_id.map(|id| format!("@{id}"));
     let (pieces, exact) = text_pieces(q);
     let pattern = like_pattern(q);
-    let mut text_keys: Vec<&str> = vec![&scope];
+    let mut text_keys: Vec<&str> = scope.iter().map(String::as_str).collect();
     text_keys.extend(pieces.iter().map(String::as_str));
     let mut binds = vec![array_literal(text_keys)];
     let check = if exact {
@@ -455,13 +467,20 @@ fn keyed_text_condition(q: &str, unit_id: &str) -> (String, Vec<String>) {
         binds.push(pattern.clone());
         "AND v.search_text LIKE ? ESCAPE '\\'"
     };
-    binds.push(array_literal([scope.as_str()]));
+    // None: the whole database (no unit key to ask for).
+    let in_scope = match &scope {
+        Some(scope) => {
+            binds.push(array_literal([scope.as_str()]));
+            format!("{SEARCH_KEYS} @> CAST(? AS TEXT[]) AND")
+        }
+        None => String::new(),
+    };
     binds.extend([q.to_string(), pattern.clone(), pattern.clone(), q.to_string(), pattern]);
     (
         format!(
             "(({SEARCH_KEYS} @> CAST(? AS TEXT[]) {check} {WINDOW_KEYS})
-              OR ({SEARCH_KEYS} @> CAST(? AS TEXT[])
-                  AND {SEARCH_KEYS} && ARRAY(
+              OR ({in_scope}
+                  {SEARCH_KEYS} && ARRAY(
                       SELECT '%' || id FROM households
                       WHERE daohu_bigrams(head_name || chr(10) || address)
                                 @> daohu_bigrams(CAST(? AS TEXT))
