@@ -393,7 +393,14 @@ impl LogQuery {
              CROSS JOIN households h ON h.id = v.household_id
              CROSS JOIN units g ON g.id = h.grid_id
              CROSS JOIN units vil ON vil.id = g.parent_id
-             CROSS JOIN members m ON m.id = v.member_id"
+             CROSS JOIN members m ON m.id = v.member_id{}",
+            // The fence leaves the planner free to join in another order (a hash
+            // join of the page came out unsorted): sort the page's rows again.
+            if self.keyed_text {
+                format!("\n             ORDER BY {LOG_ORDER}")
+            } else {
+                String::new()
+            }
         ))
     }
 
