@@ -123,32 +123,103 @@ pub async fn dashboard_get(
     .glob();
     let (from_s, to_s) = (from.to_string(), to.to_string());
 
-    // Idle accounts and open problems on a second connection when one is idle
-    // in the pool, while the rest is read in this transaction: on PostgreSQL the
-    // two run at once (a county's past month, read one after the other, took
-    // 255 ms). Never waiting for a second connection while holding one keeps
-    // busy dashboards from holding the whole pool between them.
-    let (main, side) = match state.pool.try_acquire() {
-        Some(mut conn) => tokio::try_join!(
-            main_figures(&mut tx, &unit, &glob, from, to),
-            side_figures(&mut conn, &glob, &from_s, &to_s),
-        )?,
-        None => (
-            main_figures(&mut tx, &unit, &glob, from, to).await?,
-            side_figures(&mut tx, &glob, &from_s, &to_s).await?,
-        ),
+    // Any visit of the unit dated after the period? If none, a household was
+    // visited in the period exactly when its latest visit is on or after `from`.
+    let later: i64 = crate::db::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM visit_days
+                               WHERE unit_id = ? AND day > ? AND visits > 0 LIMIT 1) AS later",
+    )
+    .bind(unit.id.to_string())
+    .bind(&to_s)
+    .fetch_one(&mut *tx)
+    .await?;
+    let visits: i64 = crate::db::query_scalar(crate::visit_log::VISITS_IN_PERIOD)
+    .bind(unit.id.to_string())
+    .bind(&from_s)
+    .bind(&to_s)
+    .fetch_one(&mut *tx)
+    .await?;
+
+    let coverage = coverage(&mut tx, &unit, &glob, &from_s, &to_s, later == 0).await?;
+    let households: i64 = coverage.iter().map(|c| i64::from(c.households)).sum();
+    let visited: i64 = coverage.iter().map(|c| i64::from(c.visited)).sum();
+    let weekly = weekly(&mut tx, &unit, from, to).await?;
+    let overdue_special = overdue(&mut tx, &glob, to).await?;
+
+    // No visit at all dated after the period: an account was idle in it exactly
+    // when its latest visit is before `from` (one read per account).
+    let any_later: i64 = crate::db::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM visits WHERE visited_on > ? LIMIT 1) AS later",
+    )
+    .bind(&to_s)
+    .fetch_one(&mut *tx)
+    .await?;
+    // Otherwise the accounts that visited in the period are read from the
+    // period's visits, on the `visits_day_unit` index of migration 0005 (one
+    // pass over the period, not one look-up per account).
+    let (seen_join, seen_binds, idle_if, idle_binds): (&str, &[&str], &str, &[&str]) =
+        if any_later == 0 {
+            ("", &[], "(m.last_visit_on IS NULL OR m.last_visit_on < ?)", &[&from_s])
+        } else {
+            (
+                "LEFT JOIN (SELECT DISTINCT v.member_id FROM visits v
+                            WHERE v.visited_on BETWEEN ? AND ?) seen ON seen.member_id = m.id",
+                &[&from_s, &to_s],
+                "seen.member_id IS NULL",
+                &[],
+            )
+        };
+    let idle_sql = format!(
+        "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id
+         {seen_join}
+         WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0
+           AND {idle_if}
+         ORDER BY u.rowid, m.rowid"
+    );
+    let mut idle_query = crate::db::query_as(&idle_sql);
+    for value in seen_binds {
+        idle_query = idle_query.bind(*value);
+    }
+    idle_query = idle_query.bind(&glob);
+    for value in idle_binds {
+        idle_query = idle_query.bind(*value);
+    }
+    let idle: Vec<(String, String, String)> = idle_query.fetch_all(&mut *tx).await?;
+    let idle_members = idle
+        .into_iter()
+        .map(|(id, name, unit_name)| {
+            Ok(IdleMember {
+                member_id: parse_uuid(&id)?,
+                name,
+                unit_name,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+
+    let stale_before = ts(db::now() - Duration::days(STALE_DEVICE_DAYS));
+    let stale: Vec<(String, String, String)> = crate::db::query_as(&format!(
+        "SELECT d.device_id, m.name, d.last_sync_at
+         FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id
+         WHERE u.path GLOB ? AND d.last_sync_at < ?
+         ORDER BY d.last_sync_at, d.device_id LIMIT {MAX_STALE}"
+    ))
+    .bind(&glob)
+    .bind(&stale_before)
+    .fetch_all(&mut *tx)
+    .await?;
+    let stale_count: i64 = if stale.len() < MAX_STALE {
+        stale.len() as i64
+    } else {
+        crate::db::query_scalar(
+            "SELECT COUNT(*) FROM devices d JOIN members m ON m.id = d.member_id
+             JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND d.last_sync_at < ?",
+        )
+        .bind(&glob)
+        .bind(&stale_before)
+        .fetch_one(&mut *tx)
+        .await?
     };
-    let MainFigures {
-        visits,
-        coverage,
-        households,
-        visited,
-        weekly,
-        overdue_special,
-        stale,
-        stale_count,
-    } = main;
-    let (idle_members, problems) = side;
+    let problems = crate::problems::level_counts(&mut tx, &glob, db::now()).await?;
     tx.commit().await?;
     let stale_devices = stale
         .into_iter()
@@ -177,145 +248,6 @@ pub async fn dashboard_get(
         stale_device_count: count(stale_count),
         problems,
     }))
-}
-
-/// The dashboard's figures read in its transaction.
-struct MainFigures {
-    visits: i64,
-    coverage: Vec<CoverageRow>,
-    households: i64,
-    visited: i64,
-    weekly: Vec<WeekCount>,
-    overdue_special: Vec<OverdueHousehold>,
-    stale: Vec<(String, String, String)>,
-    stale_count: i64,
-}
-
-async fn main_figures(
-    conn: &mut Conn,
-    unit: &UnitRow,
-    glob: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<MainFigures, AppError> {
-    let (from_s, to_s) = (from.to_string(), to.to_string());
-    // Any visit of the unit dated after the period? If none, a household was
-    // visited in the period exactly when its latest visit is on or after `from`.
-    let later: i64 = crate::db::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM visit_days
-                               WHERE unit_id = ? AND day > ? AND visits > 0 LIMIT 1) AS later",
-    )
-    .bind(unit.id.to_string())
-    .bind(&to_s)
-    .fetch_one(&mut *conn)
-    .await?;
-    let visits: i64 = crate::db::query_scalar(crate::visit_log::VISITS_IN_PERIOD)
-    .bind(unit.id.to_string())
-    .bind(&from_s)
-    .bind(&to_s)
-    .fetch_one(&mut *conn)
-    .await?;
-
-    let coverage = coverage(&mut *conn, unit, glob, &from_s, &to_s, later == 0).await?;
-    let households: i64 = coverage.iter().map(|c| i64::from(c.households)).sum();
-    let visited: i64 = coverage.iter().map(|c| i64::from(c.visited)).sum();
-    let weekly = weekly(&mut *conn, unit, from, to).await?;
-    let overdue_special = overdue(&mut *conn, glob, to).await?;
-
-    let stale_before = ts(db::now() - Duration::days(STALE_DEVICE_DAYS));
-    let stale: Vec<(String, String, String)> = crate::db::query_as(&format!(
-        "SELECT d.device_id, m.name, d.last_sync_at
-         FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id
-         WHERE u.path GLOB ? AND d.last_sync_at < ?
-         ORDER BY d.last_sync_at, d.device_id LIMIT {MAX_STALE}"
-    ))
-    .bind(glob)
-    .bind(&stale_before)
-    .fetch_all(&mut *conn)
-    .await?;
-    let stale_count: i64 = if stale.len() < MAX_STALE {
-        stale.len() as i64
-    } else {
-        crate::db::query_scalar(
-            "SELECT COUNT(*) FROM devices d JOIN members m ON m.id = d.member_id
-             JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND d.last_sync_at < ?",
-        )
-        .bind(glob)
-        .bind(&stale_before)
-        .fetch_one(&mut *conn)
-        .await?
-    };
-    Ok(MainFigures {
-        visits,
-        coverage,
-        households,
-        visited,
-        weekly,
-        overdue_special,
-        stale,
-        stale_count,
-    })
-}
-
-/// Accounts with no visit in the period, and open problems per level.
-async fn side_figures(
-    conn: &mut Conn,
-    glob: &str,
-    from_s: &str,
-    to_s: &str,
-) -> Result<(Vec<IdleMember>, Vec<daohu_domain::LevelCount>), AppError> {
-    // No visit at all dated after the period: an account was idle in it exactly
-    // when its latest visit is before `from` (one read per account).
-    let any_later: i64 = crate::db::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM visits WHERE visited_on > ? LIMIT 1) AS later",
-    )
-    .bind(to_s)
-    .fetch_one(&mut *conn)
-    .await?;
-    // Otherwise the accounts that visited in the period are read from the
-    // period's visits, on the `visits_day_unit` index of migration 0005 (one
-    // pass over the period, not one look-up per account).
-    let (seen_join, seen_binds, idle_if, idle_binds): (&str, &[&str], &str, &[&str]) =
-        if any_later == 0 {
-            ("", &[], "(m.last_visit_on IS NULL OR m.last_visit_on < ?)", &[from_s])
-        } else {
-            (
-                "LEFT JOIN (SELECT DISTINCT v.member_id FROM visits v
-                            WHERE v.visited_on BETWEEN ? AND ?) seen ON seen.member_id = m.id",
-                &[from_s, to_s],
-                "seen.member_id IS NULL",
-                &[],
-            )
-        };
-    let idle_sql = format!(
-        "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id
-         {seen_join}
-         WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0
-           AND {idle_if}
-         ORDER BY u.rowid, m.rowid"
-    );
-    let mut idle_query = crate::db::query_as(&idle_sql);
-    for value in seen_binds {
-        idle_query = idle_query.bind(*value);
-    }
-    idle_query = idle_query.bind(glob);
-    for value in idle_binds {
-        idle_query = idle_query.bind(*value);
-    }
-    let idle: Vec<(String, String, String)> = idle_query.fetch_all(&mut *conn).await?;
-    let idle_members = idle
-        .into_iter()
-        .map(|(id, name, unit_name)| {
-            Ok(IdleMember {
-                member_id: parse_uuid(&id)?,
-                name,
-                unit_name,
-            })
-        })
-        .collect::<Result<Vec<_>, AppError>>()?;
-
-    let problems = crate::problems::level_counts(conn, glob, db::now()).await?;
-    Ok((idle_members, problems))
 }
 
 /// Households visited in a period per unit below (`?`: where the child's id starts
