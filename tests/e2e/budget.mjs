@@ -117,38 +117,6 @@ try {
   frames.sort((a, b) => a - b);
   results.scroll_frame_ms_median = Number(frames[Math.floor(frames.length / 2)].toFixed(1));
   results.scroll_frame_ms_p95 = Number(frames[Math.floor(frames.length * 0.95)].toFixed(1));
-  // Every one of the 5,000 rows drawn ("show more" until none are left), then
-  // scrolled from top to bottom: with the rows off screen skipped by the browser
-  // (content-visibility, as built) and, in the same run, with that switched off.
-  await page.evaluate(async () => {
-    for (;;) {
-      const more = document.querySelector('[data-testid=show-more]');
-      if (!more) break;
-      more.click();
-      await new Promise((r) => setTimeout(r, 0));
-    }
-  });
-  const scrollAll = () => page.evaluate(() => new Promise((resolve) => {
-    window.scrollTo(0, 0);
-    const gaps = [];
-    let last = performance.now();
-    const step = () => {
-      const now = performance.now();
-      gaps.push(now - last);
-      last = now;
-      window.scrollBy(0, 400);
-      if (window.scrollY + window.innerHeight < document.body.scrollHeight - 10 && gaps.length < 2000) requestAnimationFrame(step);
-      else resolve({ rows: document.querySelectorAll('[data-testid=household-list] > li').length, gaps: gaps.slice(1) });
-    };
-    requestAnimationFrame(step);
-  }));
-  const stats = ({ rows, gaps }) => {
-    gaps.sort((a, b) => a - b);
-    return { rows, frames: gaps.length, median: Number(gaps[Math.floor(gaps.length / 2)].toFixed(1)), p95: Number(gaps[Math.floor(gaps.length * 0.95)].toFixed(1)) };
-  };
-  results.scroll_all_5000_rows = stats(await scrollAll());
-  await page.addStyleTag({ content: '.cards > li { content-visibility: visible !important; }' });
-  results.scroll_all_5000_rows_without_skipping = stats(await scrollAll());
   console.log(JSON.stringify(results));
   console.log(`warm offline start to household list (4x CPU slowdown): ${results.warm_offline_start_ms} ms`);
   console.log(`save a visit (4x CPU slowdown): ${results.save_visit_ms} ms; with 2,000 visits stored: ${results.save_visit_with_2000_stored_ms} ms`);
