@@ -210,30 +210,19 @@ impl LogQuery {
                 conditions.push(condition);
                 binds.extend(values);
             } else if crate::db::dialect() == crate::db::Dialect::Postgres {
-                // Names are looked up first (a few households and accounts), and the
-                // visits' own text through the bigram index of migration 0004: each
-                // branch is an index scan, so a rare name is not looked for by
-                // reading every visit under the unit. One character has no bigram:
-                // it is matched by `LIKE` alone.
-                let bigrams = q.chars().count() >= 2;
-                conditions.push(format!(
+                // One character (two or more take the key index above): names are
+                // looked up first (a few households and accounts), so a rare name
+                // is not looked for by reading every visit under the unit.
+                conditions.push(
                     "(v.household_id = ANY(ARRAY(SELECT id FROM households
                                                  WHERE head_name LIKE ? ESCAPE '\\'
                                                     OR address LIKE ? ESCAPE '\\'))
                       OR v.member_id = ANY(ARRAY(SELECT id FROM members
                                                  WHERE name LIKE ? ESCAPE '\\'))
-                      OR ({} v.search_text LIKE ? ESCAPE '\\'))",
-                    if bigrams {
-                        "daohu_bigrams(v.search_text) @> daohu_bigrams(CAST(? AS TEXT)) AND"
-                    } else {
-                        ""
-                    }
-                ));
-                binds.extend(std::iter::repeat_n(pattern.clone(), 3));
-                if bigrams {
-                    binds.push(q.to_string());
-                }
-                binds.push(pattern);
+                      OR v.search_text LIKE ? ESCAPE '\\')"
+                        .into(),
+                );
+                binds.extend(std::iter::repeat_n(pattern, 4));
             } else {
                 conditions.push(
                     "(h.head_name LIKE ? ESCAPE '\\' OR h.address LIKE ? ESCAPE '\\'
