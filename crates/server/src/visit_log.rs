@@ -344,6 +344,35 @@ impl LogQuery {
             .collect()
     }
 
+    /// One page (`limit`, `offset`) of the matching visits, newest first. A text
+    /// search with many matches is read from the latest months first (see
+    /// [`page_windows`](Self::page_windows)): the first window that holds the
+    /// whole page is the page (every visit outside it is older), so not every
+    /// match is read and sorted; the last read takes every match.
+    pub async fn page(
+        &self,
+        conn: &mut Conn,
+        (limit, offset): (u32, u32),
+        today: NaiveDate,
+        total: u64,
+        windowless: u64,
+    ) -> Result<Vec<RawLogRow>, AppError> {
+        for since in self.page_windows(today, total, windowless) {
+            let rows: Vec<RawLogRow> = sqlx::query_as_with(
+                &self.rows_sql_since(Some((limit, offset)), Some(since)),
+                self.arguments(),
+            )
+            .fetch_all(&mut *conn)
+            .await?;
+            if rows.len() == limit as usize {
+                return Ok(rows);
+            }
+        }
+        Ok(sqlx::query_as_with(&self.rows_sql(Some((limit, offset))), self.arguments())
+            .fetch_all(&mut *conn)
+            .await?)
+    }
+
     /// The page's rows from the visits dated on or after the month `since`
     /// (all of them when `None`); see [`page_windows`](Self::page_windows).
     pub fn rows_sql_since(&self, page: Option<(u32, u32)>, since: Option<NaiveDate>) -> String {

@@ -7,7 +7,7 @@ use daohu_domain::{ApiError, Visit, VisitDetail, VisitFilter, VisitLogPage};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::visit_log::{self, LogQuery, RawLogRow, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::visit_log::{self, LogQuery, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::{scope, ApiQuery, AppError, AppState};
 
 /// `/visits`, `/visits/{id}`.
@@ -52,31 +52,10 @@ pub async fn visits_list(
         .fetch_one(&mut *tx)
         .await?;
     let total = u64::try_from(total).unwrap_or(0);
-    // A text search with many matches is read from the latest months first: the
-    // first window that holds the whole page is the page (every visit outside it
-    // is older), so not every match is read and sorted.
-    let mut raw: Option<Vec<RawLogRow>> = None;
     let today = crate::routes::dashboard::today();
-    for since in query.page_windows(today, total, state.settings.log_window_min) {
-        let rows: Vec<RawLogRow> = sqlx::query_as_with(
-            &query.rows_sql_since(Some((limit, offset)), Some(since)),
-            query.arguments(),
-        )
-        .fetch_all(&mut *tx)
+    let raw = query
+        .page(&mut tx, (limit, offset), today, total, state.settings.log_window_min)
         .await?;
-        if rows.len() == limit as usize {
-            raw = Some(rows);
-            break;
-        }
-    }
-    let raw = match raw {
-        Some(rows) => rows,
-        None => {
-            sqlx::query_as_with(&query.rows_sql(Some((limit, offset))), query.arguments())
-                .fetch_all(&mut *tx)
-                .await?
-        }
-    };
     tx.commit().await?;
     let rows = raw
         .into_iter()
