@@ -18,8 +18,9 @@ self.addEventListener('install', (event) => {
       // The activities bundle may be missing from a partial build; the visit app is not.
       if (!res.ok && page !== '/index.html') continue;
       const html = await res.clone().text();
-      // The files the page loads: wasm, js glue, css (hashed), and register-sw.js.
-      const re = /["'](\/[^"'?#]+\.(?:js|wasm|css))["']/g;
+      // The files the page loads: wasm, js glue, css (hashed), and register-sw.js;
+      // quoted or not (release builds minify the HTML: href=/main-….css).
+      const re = /["'=](\/[^"'?#\s>]+\.(?:js|wasm|css))/g;
       let m;
       while ((m = re.exec(html)) !== null) assets.add(m[1]);
       await cache.put(page, res);

@@ -22,8 +22,13 @@ type Row = (
     bool,
 );
 
-/// How many households the list draws at first and adds per "show more".
-const PAGE: usize = 60;
+/// Height of one row of the list in CSS pixels. `style/main.css` fixes
+/// `.vlist > li` to it, so the rows on screen follow from the scroll position
+/// alone and only those are drawn: a grid leader's 5,000 households cost the
+/// same to show and scroll as 20.
+const ROW_H: usize = 164;
+/// Rows drawn beyond each edge of the screen, so a flick or Tab finds them there.
+const OVERSCAN: usize = 5;
 
 #[component]
 pub fn HouseholdsPage() -> impl IntoView {
@@ -31,9 +36,26 @@ pub fn HouseholdsPage() -> impl IntoView {
     let ctx = use_ctx();
     let query = RwSignal::new(String::new());
     let today = time::today();
-    // Rows drawn at a time: a grid leader's 1,000 households drawn at once take
-    // about 0.1 s per 1,000 on a cheap phone; search still looks through them all.
-    let shown = RwSignal::new(PAGE);
+    // The rows drawn: the first and how many, from the window's scroll position,
+    // set only when it moves past a whole row. The list's own top (a few hundred
+    // pixels down) is taken as 0: that draws a row or two more above and below,
+    // and spares the wasm a node reference and a layout read.
+    let drawn = RwSignal::new((0usize, 0usize));
+    let place = move || {
+        let Some(w) = web_sys::window() else { return };
+        let above = w.scroll_y().unwrap_or(0.0) as usize;
+        let screen = w.inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(640.0) as usize;
+        let next = (
+            (above / ROW_H).saturating_sub(OVERSCAN),
+            screen / ROW_H + 1 + 2 * OVERSCAN,
+        );
+        if drawn.get_untracked() != next {
+            drawn.set(next);
+        }
+    };
+    place();
+    let on_scroll = window_event_listener(leptos::ev::scroll, move |_| place());
+    on_cleanup(move || on_scroll.remove());
 
     // Every household once, in order, recomputed when the roster or the stored
     // visits change, not per keystroke; a search only picks from these.
@@ -101,15 +123,19 @@ pub fn HouseholdsPage() -> impl IntoView {
                 .for_each(|r| f(r))
         })
     };
+    // The drawn rows with their place in the list and its length (for screen
+    // readers), from one pass.
     let shown_rows = move || {
-        let n = shown.get();
+        let (first, n) = drawn.get();
         let mut out = Vec::new();
+        let mut at = 0;
         matching(&mut |r| {
-            if out.len() < n {
-                out.push(r.clone())
+            at += 1;
+            if at > first && out.len() < n {
+                out.push((at, r.clone()))
             }
         });
-        out
+        out.into_iter().map(move |(i, r)| (i, at, r)).collect::<Vec<_>>()
     };
     let count = move || {
         let mut n = 0;
@@ -136,27 +162,31 @@ pub fn HouseholdsPage() -> impl IntoView {
             <label class="visually-hidden" for="search">{ctx.tr("搜索户主或门牌", "Search head or doorplate")}</label>
             <input id="search" type="search" class="search"
                 placeholder=ctx.tr("搜索户主或门牌", "Search head or doorplate")
-                prop:value=query on:input=move |ev| { shown.set(PAGE); query.set(event_target_value(&ev)) }/>
+                prop:value=query on:input=move |ev| query.set(event_target_value(&ev))/>
             <Show when=move || ctx.roster.get().is_none()>
                 <p class="empty">{ctx.tr("还没有下载联系户名单，请在有网时打开应用。", "The household list has not been downloaded yet; open the app where there is a network.")}</p>
             </Show>
-            <ul class="cards" data-testid="household-list">
-                <For each=shown_rows key=|r| (r.0.id, r.1, r.2, r.3, r.4) let:row>
+            // Rows above the drawn ones are the list's top padding, rows below
+            // the rest of its height.
+            <ul class="cards vlist" data-testid="household-list"
+                style=move || format!("padding-top:{}px;height:{}px", drawn.get().0 * ROW_H, count() * ROW_H)>
+                <For each=shown_rows key=|(at, of, r)| (*at, *of, r.0.id, r.1, r.2, r.3, r.4) let:row>
                     {
-                        let (h, last, due, drafts, answered) = row;
+                        let (at, of, (h, last, due, drafts, answered)) = row;
                         let tags = h.special_groups.clone();
                         view! {
-                            <li>
+                            <li aria-setsize=of aria-posinset=at>
                                 <Link to=AppRoute::Household(h.id) class="card">
                                     <span class="card-title">{h.head_name.clone()}</span>
                                     <span class="card-sub">{h.address.clone()}</span>
+                                    // What asks for action first: one line of tags.
                                     <span class="tags">
-                                        {tags.into_iter().map(|g| view! {
-                                            <span class="tag">{if ctx.zh() { g.label_zh() } else { g.label_en() }}</span>
-                                        }).collect_view()}
                                         {due.then(|| view! { <span class="tag due">{ctx.tr("该走访了", "Due")}</span> })}
                                         {answered.then(|| view! { <span class="tag answered">{ctx.tr("问题有答复", "Problem answered")}</span> })}
                                         {(drafts > 0).then(|| view! { <span class="tag draft">{ctx.tr("有未完成的走访", "Unfinished visit")}</span> })}
+                                        {tags.into_iter().map(|g| view! {
+                                            <span class="tag">{if ctx.zh() { g.label_zh() } else { g.label_en() }}</span>
+                                        }).collect_view()}
                                     </span>
                                     <span class="card-sub">
                                         {ctx.tr("上次走访：", "Last visit: ")}
@@ -168,11 +198,6 @@ pub fn HouseholdsPage() -> impl IntoView {
                     }
                 </For>
             </ul>
-            <Show when=move || { count() > shown.get() }>
-                <button class="big" on:click=move |_| shown.update(|n| *n += PAGE) data-testid="show-more">
-                    {move || format!("{} {} {}", ctx.tr("显示更多 · 还有", "Show more ·"), count().saturating_sub(shown.get()), ctx.tr("户", "more"))}
-                </button>
-            </Show>
         </section>
     }
 }
