@@ -11,6 +11,17 @@ test('two visits recorded offline survive a reload and upload exactly once', asy
   const { context, page } = await phone(env.browser);
   await signIn(page, env.server, MEMBER1, 10);
   await waitForServiceWorker(page);
+  // The worker cached what the (minified) page loads: wasm, its js and the css.
+  const cached = await page.evaluate(async () => {
+    const paths = [];
+    for (const name of await caches.keys()) {
+      for (const req of await (await caches.open(name)).keys()) paths.push(new URL(req.url).pathname);
+    }
+    return paths;
+  });
+  for (const re of [/^\/daohu-[0-9a-f]+_bg\.wasm$/, /^\/daohu-[0-9a-f]+\.js$/, /^\/main-[0-9a-f]+\.css$/, /^\/register-sw\.js$/]) {
+    assert.ok(cached.some((p) => re.test(p)), `${re} is cached: ${cached.join(' ')}`);
+  }
 
   // The first screen speaks Chinese and marks due households.
   assert.match(await page.textContent('h1'), /我的联系户/);
