@@ -710,7 +710,8 @@ pub async fn raised_or_assigned(
 }
 
 /// Open and overdue problems per level (village, township, county, zeros included) for
-/// households of the units whose path matches `glob`.
+/// households of the units whose path matches `glob`: from each problem's copy of its
+/// household's grid path (migration 0006), on the partial index of open problems.
 pub async fn level_counts(
     conn: &mut Conn,
     glob: &str,
@@ -718,8 +719,7 @@ pub async fn level_counts(
 ) -> Result<Vec<LevelCount>, AppError> {
     let rows: Vec<(String, i64, i64)> = crate::db::query_as(
         "SELECT p.level, COUNT(*), COUNT(CASE WHEN p.due_at < ? THEN 1 END)
-         FROM problems p JOIN households h ON h.id = p.household_id JOIN units g ON g.id = h.grid_id
-         WHERE g.path GLOB ? AND p.state != 'resolved'
+         FROM problems p WHERE p.unit_path GLOB ? AND p.state <> 'resolved'
          GROUP BY p.level",
     )
     .bind(ts(now))

@@ -18,7 +18,7 @@ use daohu_server::db;
 use daohu_server::problems::{
     ASSIGNEE_OUT_OF_SCOPE_REASON, NOT_FOUND_REASON, NOT_YOURS_REASON, NOT_YOUR_LEVEL_REASON,
 };
-use daohu_server::seed::{household_id, member_id, phones, second_village_id, village_id};
+use daohu_server::seed::{grid_id, household_id, member_id, phones, second_village_id, village_id};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -992,6 +992,41 @@ async fn other_villages_see_nothing_and_overdue_follows_urgency() {
         (1, 1),
         "绿水村's urgent one"
     );
+
+    // The household with the township's open problem moves to 绿水村's grid:
+    // its problem is counted there from now on, and no longer in 青山村.
+    let moved = app
+        .call(
+            Method::PATCH,
+            &format!("/api/households/{}", household_id(1)),
+            Some(&sun),
+            Some(json!({ "grid_id": grid_id(4) })),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.json());
+    let township_open = |unit: Uuid| {
+        let (app, sun) = (&app, &sun);
+        async move {
+            let dash: Dashboard = serde_json::from_slice(
+                &app.call(
+                    Method::GET,
+                    &format!("/api/dashboard?unit_id={unit}"),
+                    Some(sun),
+                    None,
+                )
+                .await
+                .body,
+            )
+            .unwrap();
+            dash.problems
+                .iter()
+                .find(|c| c.level == Level::Township)
+                .unwrap()
+                .open
+        }
+    };
+    assert_eq!(township_open(village_id()).await, 0, "moved out of 青山村");
+    assert_eq!(township_open(second_village_id()).await, 1, "moved into 绿水村");
 }
 
 #[tokio::test]

@@ -550,6 +550,15 @@ async fn assert_tallies(app: &TestApp) {
     )
     .await;
     assert_eq!(wrong, 0, "visits whose unit_path is not their household's grid path");
+    // And each problem's (migration 0006).
+    let wrong = scalar(
+        app,
+        "SELECT COUNT(*) FROM problems p JOIN households h ON h.id = p.household_id
+         JOIN units g ON g.id = h.grid_id WHERE p.unit_path <> g.path",
+        &[],
+    )
+    .await;
+    assert_eq!(wrong, 0, "problems whose unit_path is not their household's grid path");
     for (table, visit_column) in [("households", "household_id"), ("members", "member_id")] {
         let wrong = scalar(
             app,

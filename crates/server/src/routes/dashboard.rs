@@ -197,8 +197,9 @@ pub async fn dashboard_get(
         .collect::<Result<Vec<_>, AppError>>()?;
 
     let stale_before = ts(db::now() - Duration::days(STALE_DEVICE_DAYS));
-    let stale: Vec<(String, String, String)> = crate::db::query_as(&format!(
-        "SELECT d.device_id, m.name, d.last_sync_at
+    // The oldest phones and, in the same pass, how many there are in all.
+    let stale: Vec<(String, String, String, i64)> = crate::db::query_as(&format!(
+        "SELECT d.device_id, m.name, d.last_sync_at, COUNT(*) OVER ()
          FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id
          WHERE u.path GLOB ? AND d.last_sync_at < ?
          ORDER BY d.last_sync_at, d.device_id LIMIT {MAX_STALE}"
@@ -207,23 +208,12 @@ pub async fn dashboard_get(
     .bind(&stale_before)
     .fetch_all(&mut *tx)
     .await?;
-    let stale_count: i64 = if stale.len() < MAX_STALE {
-        stale.len() as i64
-    } else {
-        crate::db::query_scalar(
-            "SELECT COUNT(*) FROM devices d JOIN members m ON m.id = d.member_id
-             JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND d.last_sync_at < ?",
-        )
-        .bind(&glob)
-        .bind(&stale_before)
-        .fetch_one(&mut *tx)
-        .await?
-    };
+    let stale_count = stale.first().map_or(0, |s| s.3);
     let problems = crate::problems::level_counts(&mut tx, &glob, db::now()).await?;
     tx.commit().await?;
     let stale_devices = stale
         .into_iter()
-        .map(|(id, member_name, at)| {
+        .map(|(id, member_name, at, _)| {
             Ok(StaleDevice {
                 device_id: parse_uuid(&id)?,
                 member_name,
