@@ -586,14 +586,20 @@ async fn main() {
     let county = subtree.unit_id().to_string();
     let child_at = (who.coordinator_path.len() + 1).to_string();
     // A past period's lines use the benchmark's past month, as its dashboard does.
+    let (seen_join, idle_if) = daohu_server::routes::dashboard::seen_in_period();
+    let idle_past = format!("SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id {seen_join} WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0 AND {idle_if} ORDER BY u.rowid, m.rowid");
     let (pf, pl) = ((last - Duration::days(89)).to_string(), (last - Duration::days(60)).to_string());
     let dash: [(&str, &str, Vec<&str>); 9] = [
         ("later visits?", "SELECT COUNT(*) FROM (SELECT 1 FROM visit_days WHERE unit_id = ? AND day > ? AND visits > 0 LIMIT 1) AS later", vec![&county, &l]),
         ("visits (tallies)", daohu_server::visit_log::VISITS_IN_PERIOD, vec![&county, &f, &l]),
         ("households+visited per child (tallies)", "SELECT unit_id, CAST(SUM(households) AS BIGINT), CAST(SUM(CASE WHEN day >= ? THEN households ELSE 0 END) AS BIGINT) FROM household_last_visits WHERE unit_id IN (SELECT id FROM units WHERE parent_id = ?) GROUP BY unit_id", vec![&f, &county]),
-        ("visited per child, from visits (a past period)", daohu_server::routes::dashboard::VISITED_PER_CHILD_IN_PERIOD, vec![&child_at, &glob, &pf, &pl]),
+        if db::dialect() == db::Dialect::Postgres {
+            ("visited per child, from visit_numbers (a past period)", daohu_server::routes::dashboard::VISITED_PER_CHILD_IN_PERIOD_PG, vec![&pf, &pl, &child_at, &glob])
+        } else {
+            ("visited per child, from visits (a past period)", daohu_server::routes::dashboard::VISITED_PER_CHILD_IN_PERIOD, vec![&child_at, &glob, &pf, &pl])
+        },
         ("idle", "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0 AND (m.last_visit_on IS NULL OR m.last_visit_on < ?) ORDER BY u.rowid, m.rowid", vec![&glob, &f]),
-        ("idle, from visits (a past period)", "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id LEFT JOIN (SELECT DISTINCT v.member_id FROM visits v WHERE v.visited_on BETWEEN ? AND ?) seen ON seen.member_id = m.id WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0 AND seen.member_id IS NULL ORDER BY u.rowid, m.rowid", vec![&pf, &pl, &glob]),
+        ("idle, from visits (a past period)", &idle_past, vec![&pf, &pl, &glob]),
         ("open problems per level", "SELECT p.level, COUNT(*), COUNT(CASE WHEN p.due_at < ? THEN 1 END) FROM problems p WHERE p.unit_path GLOB ? AND p.state <> 'resolved' GROUP BY p.level", vec![&l, &glob]),
         ("overdue", "SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups, h.last_visit_on FROM households h JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND h.special_groups <> '[]' AND (h.last_visit_on IS NULL OR h.last_visit_on < ?) ORDER BY h.last_visit_on NULLS FIRST, g.rowid, h.rowid LIMIT 200", vec![&glob, &l]),
         ("stale devices (the oldest 200, and how many)", "SELECT d.device_id, m.name, d.last_sync_at, COUNT(*) OVER () FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND d.last_sync_at < ? ORDER BY d.last_sync_at, d.device_id LIMIT 200", vec![&glob, &l]),

@@ -559,6 +559,29 @@ async fn assert_tallies(app: &TestApp) {
     )
     .await;
     assert_eq!(wrong, 0, "problems whose unit_path is not their household's grid path");
+    // PostgreSQL: one row of numbers per visit, naming its day, its household's
+    // grid, its household and its account (migration 0007).
+    if daohu_server::db::dialect() == daohu_server::db::Dialect::Postgres {
+        let wrong = scalar(
+            app,
+            "SELECT COUNT(*) FROM visits v
+             JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id
+             JOIN members m ON m.id = v.member_id
+             LEFT JOIN visit_numbers k ON k.visit_id = v.id
+             WHERE k.visit_id IS NULL OR k.day <> v.visited_on OR k.grid_no <> g.rowid
+                OR k.household_no <> h.rowid OR k.member_no <> m.rowid",
+            &[],
+        )
+        .await;
+        assert_eq!(wrong, 0, "visits whose numbers are missing or wrong");
+        let extra = scalar(
+            app,
+            "SELECT (SELECT COUNT(*) FROM visit_numbers) - (SELECT COUNT(*) FROM visits)",
+            &[],
+        )
+        .await;
+        assert_eq!(extra, 0, "one row of numbers per visit");
+    }
     for (table, visit_column) in [("households", "household_id"), ("members", "member_id")] {
         let wrong = scalar(
             app,

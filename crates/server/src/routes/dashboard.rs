@@ -155,19 +155,13 @@ pub async fn dashboard_get(
     .fetch_one(&mut *tx)
     .await?;
     // Otherwise the accounts that visited in the period are read from the
-    // period's visits, on the `visits_day_unit` index of migration 0005 (one
-    // pass over the period, not one look-up per account).
+    // period's visits in one pass ([`seen_in_period`]), not one look-up per account.
     let (seen_join, seen_binds, idle_if, idle_binds): (&str, &[&str], &str, &[&str]) =
         if any_later == 0 {
             ("", &[], "(m.last_visit_on IS NULL OR m.last_visit_on < ?)", &[&from_s])
         } else {
-            (
-                "LEFT JOIN (SELECT DISTINCT v.member_id FROM visits v
-                            WHERE v.visited_on BETWEEN ? AND ?) seen ON seen.member_id = m.id",
-                &[&from_s, &to_s],
-                "seen.member_id IS NULL",
-                &[],
-            )
+            let (join, idle_if) = seen_in_period();
+            (join, &[&from_s, &to_s], idle_if, &[])
         };
     let idle_sql = format!(
         "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id
@@ -246,6 +240,38 @@ pub async fn dashboard_get(
 /// of `visits_day_unit`, read from the index alone, with no join per visit.
 /// The distinct (child, household) pairs are hashed, then counted per child: a
 /// `COUNT(DISTINCT …)` sorted all the period's visits first.
+/// PostgreSQL's (`?`: the first and last day, where the child's id starts in the
+/// path, the subtree pattern): from `visit_numbers` (migration 0007), a narrow
+/// index of integers. The period's distinct (grid, household) pairs, then their
+/// grids' children.
+pub const VISITED_PER_CHILD_IN_PERIOD_PG: &str =
+    "SELECT c.child, COUNT(*)
+     FROM (SELECT DISTINCT k.grid_no, k.household_no FROM visit_numbers k
+           WHERE k.day BETWEEN ? AND ?) AS p
+     JOIN (SELECT g.rowid AS grid_no, substr(g.path, CAST(? AS INTEGER), 36) AS child
+           FROM units g WHERE g.kind = 'grid' AND g.path GLOB ?) AS c ON c.grid_no = p.grid_no
+     GROUP BY c.child";
+
+/// The dashboard's idle accounts (`m`) of a past period: the join of the accounts
+/// with a visit in it (`?`: first and last day) and the test that `m` is not one
+/// of them. On PostgreSQL from `visit_numbers` (migration 0007), elsewhere from
+/// `visits_day_unit` (0005).
+pub fn seen_in_period() -> (&'static str, &'static str) {
+    if crate::db::dialect() == crate::db::Dialect::Postgres {
+        (
+            "LEFT JOIN (SELECT DISTINCT k.member_no FROM visit_numbers k
+                        WHERE k.day BETWEEN ? AND ?) seen ON seen.member_no = m.rowid",
+            "seen.member_no IS NULL",
+        )
+    } else {
+        (
+            "LEFT JOIN (SELECT DISTINCT v.member_id FROM visits v
+                        WHERE v.visited_on BETWEEN ? AND ?) seen ON seen.member_id = m.id",
+            "seen.member_id IS NULL",
+        )
+    }
+}
+
 pub const VISITED_PER_CHILD_IN_PERIOD: &str =
     "SELECT pairs.child, COUNT(*)
      FROM (SELECT DISTINCT substr(v.unit_path, CAST(? AS INTEGER), 36) AS child, v.household_id
@@ -306,18 +332,22 @@ async fn coverage(
     let visited: HashMap<String, i64> = if since_from {
         per_child.into_iter().map(|(c, _, v)| (c, v)).collect()
     } else {
-        crate::db::query_as(
-            VISITED_PER_CHILD_IN_PERIOD,
-        )
         // As text, like every value the benchmark binds to the same statement.
-        .bind(child_at.to_string())
-        .bind(glob)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .collect()
+        let child_at = child_at.to_string();
+        let query = if crate::db::dialect() == crate::db::Dialect::Postgres {
+            crate::db::query_as(VISITED_PER_CHILD_IN_PERIOD_PG)
+                .bind(from)
+                .bind(to)
+                .bind(child_at)
+                .bind(glob)
+        } else {
+            crate::db::query_as(VISITED_PER_CHILD_IN_PERIOD)
+                .bind(child_at)
+                .bind(glob)
+                .bind(from)
+                .bind(to)
+        };
+        query.fetch_all(&mut *conn).await?.into_iter().collect()
     };
     children
         .into_iter()
