@@ -22,10 +22,11 @@ type Row = (
     bool,
 );
 
-/// Height of one row of the list in CSS pixels. `style/main.css` fixes
-/// `.vlist > li` to it, so the rows on screen follow from the scroll position
-/// alone and only those are drawn: a grid leader's 5,000 households cost the
-/// same to show and scroll as 20.
+/// Height of one row of the list in CSS pixels at the normal text size.
+/// `style/main.css` fixes `.vlist > li` to it (in rem, so it grows with the
+/// phone's text size; the drawn row's height is then read back), so the rows
+/// on screen follow from the scroll position alone and only those are drawn: a
+/// grid leader's 5,000 households cost the same to show and scroll as 20.
 const ROW_H: usize = 164;
 /// Rows drawn beyond each edge of the screen, so a flick or Tab finds them there.
 const OVERSCAN: usize = 5;
@@ -40,14 +41,19 @@ pub fn HouseholdsPage() -> impl IntoView {
     // set only when it moves past a whole row. The list's own top (a few hundred
     // pixels down) is taken as 0: that draws a row or two more above and below,
     // and spares the wasm a node reference and a layout read.
-    let drawn = RwSignal::new((0usize, 0usize));
+    let drawn = RwSignal::new((0usize, 0usize, ROW_H));
     let place = move || {
         let Some(w) = web_sys::window() else { return };
         let above = w.scroll_y().unwrap_or(0.0) as usize;
         let screen = w.inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(640.0) as usize;
+        let row = w
+            .document()
+            .and_then(|d| d.query_selector(".vlist>li").ok().flatten())
+            .map_or(ROW_H, |li| li.client_height().max(40) as usize);
         let next = (
-            (above / ROW_H).saturating_sub(OVERSCAN),
-            screen / ROW_H + 1 + 2 * OVERSCAN,
+            (above / row).saturating_sub(OVERSCAN),
+            screen / row + 1 + 2 * OVERSCAN,
+            row,
         );
         if drawn.get_untracked() != next {
             drawn.set(next);
@@ -126,7 +132,7 @@ pub fn HouseholdsPage() -> impl IntoView {
     // The drawn rows with their place in the list and its length (for screen
     // readers), from one pass.
     let shown_rows = move || {
-        let (first, n) = drawn.get();
+        let (first, n, _) = drawn.get();
         let mut out = Vec::new();
         let mut at = 0;
         matching(&mut |r| {
@@ -169,7 +175,10 @@ pub fn HouseholdsPage() -> impl IntoView {
             // Rows above the drawn ones are the list's top padding, rows below
             // the rest of its height.
             <ul class="cards vlist" data-testid="household-list"
-                style=move || format!("padding-top:{}px;height:{}px", drawn.get().0 * ROW_H, count() * ROW_H)>
+                style=move || {
+                    let (first, _, row) = drawn.get();
+                    format!("padding-top:{}px;height:{}px", first * row, count() * row)
+                }>
                 <For each=shown_rows key=|(at, of, r)| (*at, *of, r.0.id, r.1, r.2, r.3, r.4) let:row>
                     {
                         let (at, of, (h, last, due, drafts, answered)) = row;

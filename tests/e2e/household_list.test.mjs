@@ -37,14 +37,14 @@ test('1,000 households: only the rows on screen are drawn, and every one is reac
   // Top to bottom, a screen at a time: each drawn row sits at its place in the
   // order, the middle and the bottom of the screen are always on a card, and
   // the rows seen add up to every household once.
-  const walk = await page.evaluate(async () => {
+  const walkDown = (limit) => page.evaluate(async (limit) => {
     const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
     const seen = new Set();
     const misplaced = [];
     const blank = [];
     let most = 0;
     let set = null;
-    const end = document.documentElement.scrollHeight;
+    const end = Math.min(limit, document.documentElement.scrollHeight);
     for (let y = 0; y <= end; y += 600) {
       window.scrollTo(0, y);
       await frame();
@@ -65,7 +65,8 @@ test('1,000 households: only the rows on screen are drawn, and every one is reac
       }
     }
     return { seen: seen.size, misplaced: misplaced.slice(0, 5), blank: blank.slice(0, 5), most, set };
-  });
+  }, limit);
+  const walk = await walkDown(Infinity);
   assert.equal(walk.seen, N, 'every household was drawn on the way down');
   assert.deepEqual(walk.misplaced, [], 'rows sit at their place in the order');
   assert.deepEqual(walk.blank, [], 'the screen is never blank while scrolling');
@@ -100,5 +101,17 @@ test('1,000 households: only the rows on screen are drawn, and every one is reac
   for (let i = 0; i < 40; i++) await page.keyboard.press('Tab');
   const focused = await page.evaluate(() => document.activeElement.closest('li')?.getAttribute('aria-posinset'));
   assert.equal(focused, '41', 'the 41st household has the focus after 40 Tabs');
+
+  // Larger text (the phone's text size turned up): rows grow with it, and the
+  // list still draws the right rows at the right places, with no gaps.
+  await page.addStyleTag({ content: 'html { font-size: 26px !important; }' });
+  await page.evaluate(() => window.scrollTo(0, 1));
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const tall = await page.evaluate(() => document.querySelector('[data-testid=household-list] li').getBoundingClientRect().height);
+  assert.ok(tall > 200, `rows grew with the text: ${tall}px`);
+  const big = await walkDown(60_000);
+  assert.deepEqual(big.misplaced, [], 'rows sit at their place with larger text');
+  assert.deepEqual(big.blank, [], 'no gaps with larger text');
+  assert.ok(big.seen > 200, `${big.seen} households seen in the first 60,000 px`);
   await context.close();
 });

@@ -240,6 +240,13 @@ pub async fn dashboard_get(
 /// of `visits_day_unit`, read from the index alone, with no join per visit.
 /// The distinct (child, household) pairs are hashed, then counted per child: a
 /// `COUNT(DISTINCT …)` sorted all the period's visits first.
+pub const VISITED_PER_CHILD_IN_PERIOD: &str =
+    "SELECT pairs.child, COUNT(*)
+     FROM (SELECT DISTINCT substr(v.unit_path, CAST(? AS INTEGER), 36) AS child, v.household_id
+           FROM visits v
+           WHERE v.unit_path GLOB ? AND v.visited_on BETWEEN ? AND ?) AS pairs
+     GROUP BY pairs.child";
+
 /// PostgreSQL's (`?`: the first and last day, where the child's id starts in the
 /// path, the subtree pattern): from `visit_numbers` (migration 0007), a narrow
 /// index of integers. Households per grid first (integers, sorted in memory),
@@ -272,13 +279,6 @@ pub fn seen_in_period() -> (&'static str, &'static str) {
         )
     }
 }
-
-pub const VISITED_PER_CHILD_IN_PERIOD: &str =
-    "SELECT pairs.child, COUNT(*)
-     FROM (SELECT DISTINCT substr(v.unit_path, CAST(? AS INTEGER), 36) AS child, v.household_id
-           FROM visits v
-           WHERE v.unit_path GLOB ? AND v.visited_on BETWEEN ? AND ?) AS pairs
-     GROUP BY pairs.child";
 
 /// One row per unit directly below `unit` (a grid: the grid itself), in creation
 /// order. `since_from` says no visit of the unit is dated after `to`, so a
