@@ -541,24 +541,20 @@ async fn assert_tallies(app: &TestApp) {
         )
         .await;
     }
-    // Each visit's copy of its household's grid path (migration 0005).
-    let wrong = scalar(
-        app,
-        "SELECT COUNT(*) FROM visits v JOIN households h ON h.id = v.household_id
-         JOIN units g ON g.id = h.grid_id WHERE v.unit_path <> g.path",
-        &[],
-    )
-    .await;
-    assert_eq!(wrong, 0, "visits whose unit_path is not their household's grid path");
-    // And each problem's (migration 0006).
-    let wrong = scalar(
-        app,
-        "SELECT COUNT(*) FROM problems p JOIN households h ON h.id = p.household_id
-         JOIN units g ON g.id = h.grid_id WHERE p.unit_path <> g.path",
-        &[],
-    )
-    .await;
-    assert_eq!(wrong, 0, "problems whose unit_path is not their household's grid path");
+    // Each visit's and each problem's copy of its household's grid path
+    // (migrations 0005 and 0006).
+    for table in ["visits", "problems"] {
+        let wrong = scalar(
+            app,
+            &format!(
+                "SELECT COUNT(*) FROM {table} t JOIN households h ON h.id = t.household_id
+                 JOIN units g ON g.id = h.grid_id WHERE t.unit_path <> g.path"
+            ),
+            &[],
+        )
+        .await;
+        assert_eq!(wrong, 0, "{table} whose unit_path is not their household's grid path");
+    }
     // PostgreSQL: one row of numbers per visit, naming its day, its household's
     // grid, its household and its account (migration 0007).
     if daohu_server::db::dialect() == daohu_server::db::Dialect::Postgres {
