@@ -587,6 +587,7 @@ async fn main() {
     let child_at = (who.coordinator_path.len() + 1).to_string();
     // A past period's lines use the benchmark's past month, as its dashboard does.
     let (seen_join, idle_if) = daohu_server::routes::dashboard::seen_in_period();
+    let stale_sql = daohu_server::routes::dashboard::stale_devices_sql();
     let idle_past = format!("SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id {seen_join} WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0 AND {idle_if} ORDER BY u.rowid, m.rowid");
     let (pf, pl) = ((last - Duration::days(89)).to_string(), (last - Duration::days(60)).to_string());
     let dash: [(&str, &str, Vec<&str>); 9] = [
@@ -600,9 +601,9 @@ async fn main() {
         },
         ("idle", "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0 AND (m.last_visit_on IS NULL OR m.last_visit_on < ?) ORDER BY u.rowid, m.rowid", vec![&glob, &f]),
         ("idle, from visits (a past period)", &idle_past, vec![&pf, &pl, &glob]),
-        ("open problems per level", "SELECT p.level, COUNT(*), COUNT(CASE WHEN p.due_at < ? THEN 1 END) FROM problems p WHERE p.unit_path GLOB ? AND p.state <> 'resolved' GROUP BY p.level", vec![&l, &glob]),
+        ("open problems per level", daohu_server::problems::LEVEL_COUNTS, vec![&l, &glob]),
         ("overdue", "SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups, h.last_visit_on FROM households h JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND h.special_groups <> '[]' AND (h.last_visit_on IS NULL OR h.last_visit_on < ?) ORDER BY h.last_visit_on NULLS FIRST, g.rowid, h.rowid LIMIT 200", vec![&glob, &l]),
-        ("stale devices (the oldest 200, and how many)", "SELECT d.device_id, m.name, d.last_sync_at, COUNT(*) OVER () FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND d.last_sync_at < ? ORDER BY d.last_sync_at, d.device_id LIMIT 200", vec![&glob, &l]),
+        ("stale devices (the oldest 200, and how many)", &stale_sql, vec![&glob, &l]),
     ];
     for (label, sql, values) in dash {
         // The statement alone, without HTTP (median of 3), to see where the dashboard's time goes.

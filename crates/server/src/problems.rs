@@ -709,19 +709,21 @@ pub async fn raised_or_assigned(
     Ok(out)
 }
 
+/// Open and overdue problems per level (`?`: now, the subtree pattern), from each
+/// problem's copy of its household's grid path (migration 0006), on the partial
+/// index of open problems. Shared with the county benchmark's plans.
+pub const LEVEL_COUNTS: &str = "SELECT p.level, COUNT(*), COUNT(CASE WHEN p.due_at < ? THEN 1 END)
+     FROM problems p WHERE p.unit_path GLOB ? AND p.state <> 'resolved'
+     GROUP BY p.level";
+
 /// Open and overdue problems per level (village, township, county, zeros included) for
-/// households of the units whose path matches `glob`: from each problem's copy of its
-/// household's grid path (migration 0006), on the partial index of open problems.
+/// households of the units whose path matches `glob` ([`LEVEL_COUNTS`]).
 pub async fn level_counts(
     conn: &mut Conn,
     glob: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<LevelCount>, AppError> {
-    let rows: Vec<(String, i64, i64)> = crate::db::query_as(
-        "SELECT p.level, COUNT(*), COUNT(CASE WHEN p.due_at < ? THEN 1 END)
-         FROM problems p WHERE p.unit_path GLOB ? AND p.state <> 'resolved'
-         GROUP BY p.level",
-    )
+    let rows: Vec<(String, i64, i64)> = crate::db::query_as(LEVEL_COUNTS)
     .bind(ts(now))
     .bind(glob)
     .fetch_all(conn)

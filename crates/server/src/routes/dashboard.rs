@@ -191,13 +191,7 @@ pub async fn dashboard_get(
         .collect::<Result<Vec<_>, AppError>>()?;
 
     let stale_before = ts(db::now() - Duration::days(STALE_DEVICE_DAYS));
-    // The oldest phones and, in the same pass, how many there are in all.
-    let stale: Vec<(String, String, String, i64)> = crate::db::query_as(&format!(
-        "SELECT d.device_id, m.name, d.last_sync_at, COUNT(*) OVER ()
-         FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id
-         WHERE u.path GLOB ? AND d.last_sync_at < ?
-         ORDER BY d.last_sync_at, d.device_id LIMIT {MAX_STALE}"
-    ))
+    let stale: Vec<(String, String, String, i64)> = crate::db::query_as(&stale_devices_sql())
     .bind(&glob)
     .bind(&stale_before)
     .fetch_all(&mut *tx)
@@ -234,12 +228,25 @@ pub async fn dashboard_get(
     }))
 }
 
+/// The oldest phones of accounts under a unit that stopped syncing (`?`: the
+/// subtree pattern, the cut-off time), at most [`MAX_STALE`], each row with how
+/// many there are in all (`COUNT(*) OVER ()`: one pass, not a second count).
+pub fn stale_devices_sql() -> String {
+    format!(
+        "SELECT d.device_id, m.name, d.last_sync_at, COUNT(*) OVER ()
+         FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id
+         WHERE u.path GLOB ? AND d.last_sync_at < ?
+         ORDER BY d.last_sync_at, d.device_id LIMIT {MAX_STALE}"
+    )
+}
+
 /// Households visited in a period per unit below (`?`: where the child's id starts
 /// in the path, the subtree pattern, the first and last day), read from the
 /// period's visits. Each visit carries its grid's path (migration 0005): one range
 /// of `visits_day_unit`, read from the index alone, with no join per visit.
 /// The distinct (child, household) pairs are hashed, then counted per child: a
-/// `COUNT(DISTINCT …)` sorted all the period's visits first.
+/// `COUNT(DISTINCT …)` sorted all the period's visits first. SQLite's; PostgreSQL
+/// reads [`VISITED_PER_CHILD_IN_PERIOD_PG`].
 pub const VISITED_PER_CHILD_IN_PERIOD: &str =
     "SELECT pairs.child, COUNT(*)
      FROM (SELECT DISTINCT substr(v.unit_path, CAST(? AS INTEGER), 36) AS child, v.household_id
