@@ -37,7 +37,7 @@ export class Server {
   get url() { return `http://127.0.0.1:${this.port}`; }
   async start() {
     if (!this.port) this.port = await freePort();
-    this.proc = spawn(SERVER_BIN, ['--addr', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--dist', this.dist], {
+    this.proc = spawn(SERVER_BIN, ['--addr', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--dist', this.dist, '--demo'], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, RUST_LOG: 'warn' },
     });

@@ -20,6 +20,65 @@ impl LoginRequest {
     }
 }
 
+/// What a member sends to choose a new password: the phone and the password in use
+/// (a coordinator's, or their own), then the new one. Answered with a fresh session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub phone: String,
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Shortest password anyone may choose.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Passwords that guessers try first: the most common ones in Chinese and English
+/// leak lists, and the demo password. Compared without case.
+const COMMON_PASSWORDS: &[&str] = &[
+    "12345678", "123456789", "1234567890", "0123456789", "87654321", "11111111",
+    "00000000", "88888888", "66666666", "12341234", "11223344", "123123123",
+    "1qaz2wsx", "1q2w3e4r", "qwertyui", "qwerty123", "asdfghjk", "zxcvbnm1",
+    "password", "password1", "passw0rd", "p@ssw0rd", "iloveyou", "woaini1314",
+    "woaini520", "5201314520", "a1234567", "a12345678", "aa123456", "abc12345",
+    "abcd1234", "abc123456", "admin123", "admin888", "administrator", "root1234",
+    "qq123456", "qq5201314", "aini1314", "1314520520", "147258369", "123654789",
+    "147852369", "789456123", "112233445566", "daohu123", "daohu1234", "dangyuan",
+    "wanggezhang", "zhongguo", "changeme", "welcome1", "letmein1", "sunshine",
+    "12qwaszx", "qazwsxedc", "1234abcd", "test1234", "user1234", "guest123",
+];
+
+/// Why a new password is refused, in plain words; `None` when it may be used.
+/// Short ones, well-known ones, one repeated character, plain runs of digits or
+/// letters (`23456789`, `abcdefgh`) and the phone number itself are refused.
+pub fn password_problem(password: &str, phone: &str) -> Option<&'static str> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Some("密码至少 8 位");
+    }
+    if n > 128 {
+        return Some("密码太长，最多 128 位");
+    }
+    let lower = password.to_lowercase();
+    if COMMON_PASSWORDS.contains(&lower.as_str()) {
+        return Some("这个密码太常见，容易被猜到，请换一个");
+    }
+    let chars: Vec<char> = lower.chars().collect();
+    let steps: Vec<i64> = chars
+        .windows(2)
+        .map(|w| i64::from(u32::from(w[1])) - i64::from(u32::from(w[0])))
+        .collect();
+    if steps.iter().all(|&d| d == 0) || steps.iter().all(|&d| d == 1) || steps.iter().all(|&d| d == -1) {
+        return Some("密码不能是一串相同或连续的字符，请换一个");
+    }
+    let digits = normalize_phone(phone);
+    if !digits.is_empty() && lower.contains(&digits) {
+        return Some("密码不能含手机号，请换一个");
+    }
+    None
+}
+
 /// Strips the separators people type into phone numbers.
 pub fn normalize_phone(raw: &str) -> String {
     raw.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect()
@@ -109,6 +168,22 @@ pub struct Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weak_passwords_are_refused_in_plain_words() {
+        let phone = "13800000001";
+        assert_eq!(password_problem("abc", phone), Some("密码至少 8 位"));
+        for weak in ["12345678", "Password", "DAOHU123", "woaini1314", "88888888"] {
+            assert!(password_problem(weak, phone).is_some(), "{weak} should be refused");
+        }
+        assert!(password_problem("aaaaaaaaaa", phone).is_some());
+        assert!(password_problem("23456789", phone).is_some());
+        assert!(password_problem("hgfedcba", phone).is_some());
+        assert!(password_problem("x13800000001", phone).is_some());
+        assert_eq!(password_problem("青山村第一网格2026", phone), None);
+        assert_eq!(password_problem("tea-field-7-river", phone), None);
+        assert!(password_problem(&"x".repeat(129), phone).is_some());
+    }
 
     #[test]
     fn phones_are_normalized_and_checked() {

@@ -25,7 +25,7 @@ pub use activity::{
     CheckIn, CheckInBatch, CheckInView, CheckKind, GeoPoint, HoursReport, HoursRow, HoursSource, LocalActivity,
     LocalCheckIn, NewActivityKind, NewTeam, PhotoRef, PhotoState, PhotoStatus, ServedHousehold, Team, TeamMember,
 };
-pub use auth::{LoginRequest, MemberProfile, Role, Session};
+pub use auth::{ChangePasswordRequest, LoginRequest, MemberProfile, Role, Session};
 pub use escalation::{
     EventKind, Level, LevelCount, LocalEvent, Misfit, ProblemEvent, ProblemEventBatch, ProblemHousehold, ProblemState, ProblemStatus,
     ProblemView, TrailEntry,

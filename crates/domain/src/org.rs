@@ -236,7 +236,7 @@ pub struct AuditEntry {
 }
 
 /// Shortest password a coordinator may set.
-pub const MIN_PASSWORD_CHARS: usize = 8;
+pub use crate::auth::MIN_PASSWORD_CHARS;
 
 impl NewAccount {
     /// Checks the fields a person typed; the server also checks scope and role.
@@ -247,9 +247,10 @@ impl NewAccount {
         if !crate::auth::is_mobile_phone(&crate::auth::normalize_phone(&self.phone)) {
             return Err("手机号应为 11 位数字".into());
         }
-        let n = self.password.chars().count();
-        if n != 0 && n < MIN_PASSWORD_CHARS {
-            return Err(format!("密码至少 {MIN_PASSWORD_CHARS} 位"));
+        if !self.password.is_empty() {
+            if let Some(problem) = crate::auth::password_problem(&self.password, &self.phone) {
+                return Err(problem.into());
+            }
         }
         Ok(())
     }

@@ -19,12 +19,20 @@ use uuid::Uuid;
 use crate::db::{self, parse_ts, parse_uuid, ts};
 use crate::{AppError, AppState};
 
-/// Failed sign-ins allowed per phone within [`FAILURE_WINDOW_MINUTES`].
-pub const PHONE_FAILURE_LIMIT: i64 = 5;
-/// Failed sign-ins allowed per client address within [`FAILURE_WINDOW_MINUTES`].
+/// Failed sign-ins a phone may have from one address before each next try waits.
+pub const PAIR_FAILURE_LIMIT: i64 = 5;
+/// Failed sign-ins a phone may have from addresses it never signed in from.
+pub const PHONE_FAILURE_LIMIT: i64 = 10;
+/// Failed sign-ins allowed from one client address, whatever the phone.
 pub const IP_FAILURE_LIMIT: i64 = 20;
-/// How far back failed sign-ins count.
-pub const FAILURE_WINDOW_MINUTES: i64 = 15;
+/// The first wait once a limit is reached; it doubles with each further failure.
+pub const FIRST_DELAY_SECS: i64 = 30;
+/// The longest wait.
+pub const MAX_DELAY_SECS: i64 = 15 * 60;
+/// Failures are forgotten after this long without a new one.
+pub const FAILURE_MEMORY_MINUTES: i64 = 60;
+/// A phone and address stay the owner's usual place this long after a sign-in there.
+pub const KNOWN_PAIR_DAYS: i64 = 90;
 /// `last_seen_at` is written at most this often per session, to spare the single writer.
 const LAST_SEEN_GRANULARITY_SECS: i64 = 60;
 
@@ -104,13 +112,47 @@ pub fn mask_phone(phone: &str) -> String {
     }
 }
 
-/// The client's address as the socket saw it (never `X-Forwarded-For`, which anyone can write).
-pub fn peer_ip(parts: &Parts) -> String {
-    parts
+/// The client's address: the socket's, or, when the socket is one of the trusted
+/// reverse proxies (`--trusted-proxy`), the nearest address in `X-Forwarded-For`
+/// that is not a trusted proxy. Without trusted proxies the header, which anyone
+/// can write, is ignored.
+pub fn peer_ip(parts: &Parts, trusted: &[ipnet::IpNet]) -> String {
+    let Some(socket) = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_string())
+        .map(|ConnectInfo(addr)| addr.ip())
+    else {
+        return "unknown".to_string();
+    };
+    client_ip(socket, parts.headers.get_all("x-forwarded-for"), trusted).to_string()
+}
+
+/// The rightmost untrusted hop of the forwarded chain, walking back from the socket.
+fn client_ip<'h>(
+    socket: std::net::IpAddr,
+    forwarded: impl IntoIterator<Item = &'h axum::http::HeaderValue>,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&socket) {
+        return socket;
+    }
+    let hops: Vec<&str> = forwarded
+        .into_iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    let mut nearest = socket;
+    for hop in hops.iter().rev() {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) if is_trusted(&ip) => nearest = ip,
+            Ok(ip) => return ip,
+            // A hop that is no address was written by someone untrusted: stop at the
+            // last proxy we trust.
+            Err(_) => return nearest,
+        }
+    }
+    nearest
 }
 
 /// The signed-in caller, checked on every request that needs one.
@@ -279,11 +321,41 @@ fn limit_key(kind: &str, value: &str) -> String {
     sha256_hex(format!("{kind}:{value}"))
 }
 
-/// Sign-in failure counters, kept in the database.
+/// How long the next try waits after `failures` counted failures against a key whose
+/// limit is `limit`: nothing below the limit, then [`FIRST_DELAY_SECS`] doubling with
+/// each further failure, up to [`MAX_DELAY_SECS`].
+pub fn delay_after(failures: i64, limit: i64) -> i64 {
+    if failures < limit {
+        return 0;
+    }
+    let doublings = u32::try_from(failures - limit).unwrap_or(u32::MAX).min(16);
+    FIRST_DELAY_SECS
+        .saturating_mul(1i64 << doublings)
+        .min(MAX_DELAY_SECS)
+}
+
+/// A sign-in attempt already counted against its keys (see [`LoginLimiter::begin`]);
+/// settle it with [`Attempt::succeeded`], or drop it to leave it counted as a failure.
+pub struct Attempt<'a> {
+    pool: &'a Pool,
+    /// Each key counted, with the block this attempt set on it (0 for none).
+    charged: Vec<(String, i64)>,
+    pair_key: Option<String>,
+}
+
+/// Sign-in limits, kept in the database so every server instance shares them.
+///
+/// Three counters: the phone from this address (limit [`PAIR_FAILURE_LIMIT`]), the
+/// phone from anywhere (limit [`PHONE_FAILURE_LIMIT`]) and the address whatever the
+/// phone (limit [`IP_FAILURE_LIMIT`]). Past a limit each further try waits, longer
+/// after each failure ([`delay_after`]). A phone and address that signed in before
+/// (the owner's usual place) count only against their own pair, so a stranger
+/// guessing from elsewhere, or spraying phones from a shared address, cannot lock
+/// the owner out.
 pub struct LoginLimiter<'a> {
     pool: &'a Pool,
-    phone_key: Option<String>,
-    ip_key: String,
+    phone: Option<String>,
+    ip: String,
 }
 
 impl<'a> LoginLimiter<'a> {
@@ -291,8 +363,8 @@ impl<'a> LoginLimiter<'a> {
     pub fn new(pool: &'a Pool, phone: &str, ip: &str) -> Self {
         LoginLimiter {
             pool,
-            phone_key: Some(limit_key("phone", phone)),
-            ip_key: limit_key("ip", ip),
+            phone: Some(phone.to_string()),
+            ip: ip.to_string(),
         }
     }
 
@@ -300,72 +372,160 @@ impl<'a> LoginLimiter<'a> {
     pub fn for_address(pool: &'a Pool, ip: &str) -> Self {
         LoginLimiter {
             pool,
-            phone_key: None,
-            ip_key: limit_key("ip", ip),
+            phone: None,
+            ip: ip.to_string(),
         }
     }
 
-    fn keys(&self) -> impl Iterator<Item = (&String, i64)> {
-        self.phone_key
-            .iter()
-            .map(|k| (k, PHONE_FAILURE_LIMIT))
-            .chain([(&self.ip_key, IP_FAILURE_LIMIT)])
+    fn pair_key(&self) -> Option<String> {
+        self.phone
+            .as_ref()
+            .map(|phone| limit_key("pair", &format!("{phone}\u{0}{}", self.ip)))
     }
 
-    /// Refuses with 429 while either counter is at its limit.
-    pub async fn check(&self) -> Result<(), AppError> {
+    /// The counters this attempt is charged to, with their limits, in one fixed
+    /// order (so two transactions never lock the same rows in opposite orders).
+    async fn keys(&self, now_ms: i64) -> Result<Vec<(String, i64)>, AppError> {
+        let mut keys = Vec::new();
+        if let Some(pair) = self.pair_key() {
+            keys.push((pair.clone(), PAIR_FAILURE_LIMIT));
+            let known: Option<i64> =
+                crate::db::query_scalar("SELECT last_ok_ms FROM login_known WHERE pair_hash = ?")
+                    .bind(&pair)
+                    .fetch_optional(self.pool)
+                    .await?;
+            let usual_place = known.is_some_and(|at| at > now_ms - KNOWN_PAIR_DAYS * 86_400_000);
+            if !usual_place {
+                let phone = self.phone.as_deref().unwrap_or_default();
+                keys.push((limit_key("phone", phone), PHONE_FAILURE_LIMIT));
+                keys.push((limit_key("ip", &self.ip), IP_FAILURE_LIMIT));
+            }
+        } else {
+            keys.push((limit_key("ip", &self.ip), IP_FAILURE_LIMIT));
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// Counts this attempt as a failure on every counter before the password is
+    /// checked, in one transaction: refused with 429 (and nothing counted) while a
+    /// counter waits. Counting first is what makes the limit hold when many guesses
+    /// arrive at once: each takes its number in turn, and the one that reaches a
+    /// limit blocks the key for everyone after it.
+    pub async fn begin(&self) -> Result<Attempt<'a>, AppError> {
         let now_ms = Utc::now().timestamp_millis();
-        let since = now_ms - FAILURE_WINDOW_MINUTES * 60_000;
-        let mut wait_ms = 0i64;
-        for (key, limit) in self.keys() {
-            // The failure whose expiry brings the count back under the limit.
-            let blocking: Option<i64> = crate::db::query_scalar(
-                "SELECT failed_at FROM login_failures WHERE key_hash = ? AND failed_at > ?
-                 ORDER BY failed_at DESC LIMIT 1 OFFSET ?",
+        let keys = self.keys(now_ms).await?;
+        let mut tx = match db::dialect() {
+            // Takes SQLite's one write lock at once instead of upgrading later (which can fail busy).
+            db::Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            // Row locks of the UPDATE below are enough: no instance-wide lock.
+            db::Dialect::Postgres => self.pool.begin().await?,
+        };
+        let mut charged = Vec::with_capacity(keys.len());
+        for (key, limit) in &keys {
+            crate::db::query(
+                "INSERT INTO login_throttle (key_hash) VALUES (?) ON CONFLICT (key_hash) DO NOTHING",
             )
             .bind(key)
-            .bind(since)
-            .bind(limit - 1)
-            .fetch_optional(self.pool)
-            .await?;
-            if let Some(at) = blocking {
-                wait_ms = wait_ms.max(at + FAILURE_WINDOW_MINUTES * 60_000 - now_ms);
-            }
-        }
-        if wait_ms > 0 {
-            let retry_after_secs = u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000).max(1);
-            return Err(AppError::TooManyAttempts { retry_after_secs });
-        }
-        Ok(())
-    }
-
-    /// Counts one failure against both the phone and the address, and forgets old ones.
-    pub async fn record_failure(&self) -> Result<(), AppError> {
-        let now_ms = Utc::now().timestamp_millis();
-        let mut tx = self.pool.begin().await?;
-        crate::db::query("DELETE FROM login_failures WHERE failed_at <= ?")
-            .bind(now_ms - FAILURE_WINDOW_MINUTES * 60_000)
             .execute(&mut *tx)
             .await?;
-        for (key, _) in self.keys() {
-            crate::db::query("INSERT INTO login_failures (key_hash, failed_at) VALUES (?, ?)")
+            let failures: Option<i64> = crate::db::query_scalar(
+                "UPDATE login_throttle
+                 SET failures = CASE WHEN last_failure_ms <= ? THEN 1 ELSE failures + 1 END,
+                     last_failure_ms = ?
+                 WHERE key_hash = ? AND blocked_until_ms <= ?
+                 RETURNING failures",
+            )
+            .bind(now_ms - FAILURE_MEMORY_MINUTES * 60_000)
+            .bind(now_ms)
+            .bind(key)
+            .bind(now_ms)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(failures) = failures else {
+                let until: i64 = crate::db::query_scalar(
+                    "SELECT blocked_until_ms FROM login_throttle WHERE key_hash = ?",
+                )
                 .bind(key)
-                .bind(now_ms)
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
+                drop(tx);
+                let wait_ms = u64::try_from(until - now_ms).unwrap_or(0);
+                return Err(AppError::TooManyAttempts {
+                    retry_after_secs: wait_ms.div_ceil(1000).max(1),
+                });
+            };
+            let delay = delay_after(failures, *limit);
+            let blocked_until = if delay > 0 { now_ms + delay * 1000 } else { 0 };
+            if blocked_until > 0 {
+                crate::db::query("UPDATE login_throttle SET blocked_until_ms = ? WHERE key_hash = ?")
+                    .bind(blocked_until)
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            charged.push((key.clone(), blocked_until));
+        }
+        tx.commit().await?;
+        Ok(Attempt {
+            pool: self.pool,
+            charged,
+            pair_key: self.pair_key(),
+        })
+    }
+}
+
+impl Attempt<'_> {
+    /// The password was right: gives back what this attempt counted (the pair's
+    /// counter starts afresh), lifts the waits it set, and remembers the phone and
+    /// address as the owner's usual place.
+    pub async fn succeeded(self) -> Result<(), AppError> {
+        let now_ms = Utc::now().timestamp_millis();
+        let mut tx = self.pool.begin().await?;
+        for (key, blocked_until) in &self.charged {
+            let fresh = self.pair_key.as_ref() == Some(key);
+            crate::db::query(
+                "UPDATE login_throttle
+                 SET failures = CASE WHEN ? = 1 OR failures <= 1 THEN 0 ELSE failures - 1 END,
+                     blocked_until_ms = CASE WHEN ? = 1 OR blocked_until_ms = ? THEN 0 ELSE blocked_until_ms END
+                 WHERE key_hash = ?",
+            )
+            .bind(i64::from(fresh))
+            .bind(i64::from(fresh))
+            .bind(*blocked_until)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(pair) = &self.pair_key {
+            crate::db::query(
+                "INSERT INTO login_known (pair_hash, last_ok_ms) VALUES (?, ?)
+                 ON CONFLICT (pair_hash) DO UPDATE SET last_ok_ms = excluded.last_ok_ms",
+            )
+            .bind(pair)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    /// Forgets the phone's failures after a good sign-in.
-    pub async fn clear_phone(&self) -> Result<(), AppError> {
-        if let Some(key) = &self.phone_key {
-            crate::db::query("DELETE FROM login_failures WHERE key_hash = ?")
-                .bind(key)
-                .execute(self.pool)
-                .await?;
-        }
+    /// The attempt failed: it stays counted. Old counters and old usual places are
+    /// forgotten here, so the tables stay small.
+    pub async fn failed(self) -> Result<(), AppError> {
+        let now_ms = Utc::now().timestamp_millis();
+        crate::db::query(
+            "DELETE FROM login_throttle WHERE last_failure_ms <= ? AND blocked_until_ms <= ?",
+        )
+        .bind(now_ms - FAILURE_MEMORY_MINUTES * 60_000)
+        .bind(now_ms)
+        .execute(self.pool)
+        .await?;
+        crate::db::query("DELETE FROM login_known WHERE last_ok_ms <= ?")
+            .bind(now_ms - KNOWN_PAIR_DAYS * 86_400_000)
+            .execute(self.pool)
+            .await?;
         Ok(())
     }
 }
@@ -373,6 +533,34 @@ impl<'a> LoginLimiter<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_trusted_proxies() {
+        use axum::http::HeaderValue;
+        let proxy: std::net::IpAddr = "10.0.0.5".parse().unwrap();
+        let trusted = vec!["10.0.0.0/24".parse::<ipnet::IpNet>().unwrap()];
+        let xff = [HeaderValue::from_static("1.2.3.4, 203.0.113.9, 10.0.0.7")];
+        // No trusted proxies: the header is ignored.
+        assert_eq!(client_ip(proxy, &xff, &[]), proxy);
+        // Behind trusted ones: the nearest untrusted hop (not the left-most, which the client wrote).
+        assert_eq!(client_ip(proxy, &xff, &trusted).to_string(), "203.0.113.9");
+        // A socket that is not a trusted proxy is the client, whatever it claims.
+        let stranger: std::net::IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(client_ip(stranger, &xff, &trusted), stranger);
+        // Garbage in the chain stops at the last trusted hop.
+        let bad = [HeaderValue::from_static("1.2.3.4, nonsense")];
+        assert_eq!(client_ip(proxy, &bad, &trusted), proxy);
+    }
+
+    #[test]
+    fn waits_grow_past_the_limit_and_stop_at_the_longest() {
+        assert_eq!(delay_after(4, 5), 0);
+        assert_eq!(delay_after(5, 5), FIRST_DELAY_SECS);
+        assert_eq!(delay_after(6, 5), 2 * FIRST_DELAY_SECS);
+        assert_eq!(delay_after(7, 5), 4 * FIRST_DELAY_SECS);
+        assert_eq!(delay_after(40, 5), MAX_DELAY_SECS);
+        assert_eq!(delay_after(i64::MAX, 5), MAX_DELAY_SECS);
+    }
 
     #[test]
     fn phones_are_masked() {

@@ -29,9 +29,17 @@ pub struct Config {
     #[arg(long, env = "DAOHU_DIST", default_value = "./dist")]
     pub dist: PathBuf,
 
-    /// Do not add the demo village and accounts to an empty database.
-    #[arg(long, env = "DAOHU_NO_SEED")]
-    pub no_seed: bool,
+    /// Add the fictional demo county and its accounts (all with the password
+    /// `daohu123`) to an empty database. Never on a real deployment: without it the
+    /// server starts empty, and `daohu-server admin create` makes the first account.
+    #[arg(long, env = "DAOHU_DEMO")]
+    pub demo: bool,
+
+    /// Reverse proxies (addresses or CIDR ranges, comma-separated) whose
+    /// `X-Forwarded-For` is believed, so sign-in limits count the real client's
+    /// address. Off by default: the socket's address is used, and the header ignored.
+    #[arg(long = "trusted-proxy", env = "DAOHU_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// Absolute lifetime of a session, in hours (members stay signed in offline for weeks).
     #[arg(long, env = "DAOHU_SESSION_HOURS", default_value_t = 720)]
@@ -54,7 +62,7 @@ pub struct Config {
     #[arg(long, env = "DAOHU_LOG_JSON")]
     pub log_json: bool,
 
-    /// Something to do instead of serving (`backup`).
+    /// Something to do instead of serving (`backup`, `admin`).
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -79,6 +87,52 @@ pub enum Command {
     /// server, replace `daohu.sqlite3` by the copy, delete `daohu.sqlite3-wal` and
     /// `daohu.sqlite3-shm`, start the server.
     Backup(BackupArgs),
+    /// Manage county administrators from the server's own machine: create the first
+    /// one on a new database, disable or enable one, or set a new password.
+    /// Passwords are asked for on the terminal, or read from standard input.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `daohu-server admin …`
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum AdminCommand {
+    /// Make a county administrator (a county coordinator). On an empty database the
+    /// county is created too, named by `--county`.
+    Create {
+        /// The administrator's mobile number (they sign in with it).
+        #[arg(long)]
+        phone: String,
+        /// Their name as the console shows it.
+        #[arg(long)]
+        name: String,
+        /// The county's name; needed when the database has no county yet.
+        #[arg(long)]
+        county: Option<String>,
+    },
+    /// Disable an account: its sessions end and it can no longer sign in.
+    Disable {
+        #[arg(long)]
+        phone: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        #[arg(long)]
+        phone: String,
+    },
+    /// Set a new password for an account (for a forgotten one); its sessions end.
+    SetPassword {
+        #[arg(long)]
+        phone: String,
+    },
+}
+
+/// A trusted proxy: an address (`10.0.0.5`) or a range (`10.0.0.0/8`).
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("not an address or CIDR range: {s}"))
 }
 
 /// Flags of `daohu-server backup`.

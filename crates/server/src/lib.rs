@@ -24,13 +24,15 @@
 //! Data lives in SQLite (WAL). Run it with
 //! `cargo run -p daohu-server -- --addr 127.0.0.1:8080 --data-dir ./data --dist ./dist`
 //! (see `daohu-server --help`; every flag has a `DAOHU_*` environment variable).
-//! A fresh database gets a demo village; see [`seed_demo`].
+//! A fresh database starts empty (`daohu-server admin create` makes the first
+//! account); `--demo` fills it with a fictional county instead, see [`seed_demo`].
 //! `daohu-server backup --out FILE` copies the database while it runs ([`backup`]).
 //!
 //! Everything lives in this library so tests build the same [`app`] the binary serves.
 
 pub mod activity_export;
 pub mod activity_log;
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod backup;
@@ -89,6 +91,8 @@ pub struct Settings {
     /// A text search matching more visits than this reads a page month by month
     /// ([`visit_log::WINDOWLESS_MATCHES`]; tests set 0 to use the months always).
     pub log_window_min: u64,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Settings {
@@ -100,6 +104,7 @@ impl Default for Settings {
             public_url: DEFAULT_PUBLIC_URL.to_string(),
             log_count_cap: daohu_domain::LOG_COUNT_CAP,
             log_window_min: visit_log::WINDOWLESS_MATCHES,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -112,6 +117,7 @@ impl Settings {
             session_lifetime: config.session_lifetime(),
             session_idle: config.session_idle(),
             public_url: config.public_url.trim_end_matches('/').to_string(),
+            trusted_proxies: config.trusted_proxies.clone(),
             ..Settings::default()
         }
     }
@@ -303,22 +309,32 @@ pub fn init_tracing(json: bool) {
     };
 }
 
-/// Opens the database, seeds it if asked and empty, and serves until Ctrl-C or SIGTERM.
-pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let url = match &config.database_url {
+/// The database a configuration names: `--database-url`, or the SQLite file in
+/// `--data-dir` (created if missing).
+pub fn database_url(config: &Config) -> std::io::Result<String> {
+    Ok(match &config.database_url {
         Some(url) => url.clone(),
         None => {
             std::fs::create_dir_all(&config.data_dir)?;
             db::file_url(&config.data_dir.join("daohu.sqlite3"))
         }
-    };
+    })
+}
+
+/// Opens the database, seeds it if asked and empty, and serves until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let url = database_url(&config)?;
     let pool = db::connect(&url).await?;
     // Compute the dummy password hash now, so the first unknown phone is not slower than the rest.
     tokio::task::spawn_blocking(auth::dummy_hash).await?;
-    if !config.no_seed && seed_demo(&pool).await? {
-        tracing::info!(
-            "empty database: demo accounts added (password {})",
-            seed::DEMO_PASSWORD
+    if config.demo && seed_demo(&pool).await? {
+        // The password is in the README; it stays out of logs.
+        tracing::info!("empty database: the demo county and its accounts were added (--demo)");
+    }
+    if !admin::any_account(&pool).await? {
+        tracing::warn!(
+            "no accounts yet: create the first county administrator with \
+             `daohu-server admin create --phone … --name … --county …`"
         );
     }
     if !config.dist.join("index.html").exists() {

@@ -2,8 +2,9 @@
 //!
 //! Run `daohu-server --help` for the flags; for a local try:
 //! `cargo run -p daohu-server -- --dist ./dist` then open <http://127.0.0.1:8080>
-//! and sign in as 13800000001 / daohu123 (demo data is added to an empty database
-//! unless `--no-seed`).
+//! and sign in as 13800000001 / daohu123 with `--demo` (which fills an empty
+//! database with a fictional county); without it the server starts empty and
+//! `daohu-server admin create` makes the first county administrator.
 
 use std::process::ExitCode;
 
@@ -22,6 +23,18 @@ async fn main() -> ExitCode {
             }
             Err(err) => {
                 eprintln!("backup failed: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(daohu_server::config::Command::Admin(command)) = &config.command {
+        return match daohu_server::admin::run_cli(&config, command).await {
+            Ok(summary) => {
+                println!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("admin: {err}");
                 ExitCode::FAILURE
             }
         };

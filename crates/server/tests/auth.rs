@@ -211,3 +211,174 @@ async fn audit_log_records_sign_ins_without_secrets_and_is_append_only() {
         .unwrap();
     assert_eq!(count, 4);
 }
+
+/// A sign-in as if from `ip` (a socket address), with optional `X-Forwarded-For`.
+async fn login_from(app: &TestApp, ip: &str, forwarded: Option<&str>, phone: &str, password: &str) -> common::Answer {
+    use axum::extract::ConnectInfo;
+    let mut builder = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/auth/login")
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(xff) = forwarded {
+        builder = builder.header("x-forwarded-for", xff);
+    }
+    let mut request = builder
+        .body(axum::body::Body::from(
+            serde_json::json!({ "phone": phone, "password": password }).to_string(),
+        ))
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+    request.extensions_mut().insert(ConnectInfo(addr));
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn parallel_guesses_cannot_get_past_the_limit() {
+    let app = TestApp::new().await;
+    // 15 wrong passwords for one phone at once: before, all 15 were checked (401).
+    let guesses = (0..15).map(|i| {
+        let app = &app;
+        async move { login_from(app, "192.0.2.10", None, phones::MEMBER_ZHANG, &format!("guess-{i}")).await }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let checked = answers.iter().filter(|a| a.status == StatusCode::UNAUTHORIZED).count();
+    let refused = answers.iter().filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(checked + refused, 15, "only 401 and 429: {:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert!(checked <= daohu_server::auth::PAIR_FAILURE_LIMIT as usize, "{checked} guesses were checked");
+    assert!(refused >= 10);
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_the_owner_out_of_their_usual_address() {
+    let app = TestApp::new().await;
+    let home = "192.0.2.1";
+    assert_eq!(login_from(&app, home, None, phones::MEMBER_ZHANG, DEMO_PASSWORD).await.status, StatusCode::OK);
+    // A stranger guesses from three other addresses until every limit answers 429.
+    let mut last = StatusCode::OK;
+    for i in 0..30 {
+        let ip = format!("198.51.100.{}", 60 + i % 3);
+        last = login_from(&app, &ip, None, phones::MEMBER_ZHANG, &format!("guess-{i}")).await.status;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS, "the stranger is throttled");
+    // ...and from a third address the phone now waits too (a thief elsewhere).
+    assert_eq!(
+        login_from(&app, "203.0.113.5", None, phones::MEMBER_ZHANG, DEMO_PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The owner at home still signs in (before: locked out from every address for 15 minutes).
+    assert_eq!(login_from(&app, home, None, phones::MEMBER_ZHANG, DEMO_PASSWORD).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn waits_grow_with_each_failure_past_the_limit() {
+    let app = TestApp::new().await;
+    let retry = |a: &common::Answer| -> u64 { a.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap() };
+    for _ in 0..5 {
+        assert_eq!(login_from(&app, "192.0.2.7", None, phones::MEMBER_LI, "bad").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let first = login_from(&app, "192.0.2.7", None, phones::MEMBER_LI, DEMO_PASSWORD).await;
+    assert_eq!(first.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!((25..=30).contains(&retry(&first)), "first wait {}", retry(&first));
+    // The wait passes (moved back in the database), and the next guess fails too:
+    daohu_server::db::query("UPDATE login_throttle SET blocked_until_ms = 0")
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(login_from(&app, "192.0.2.7", None, phones::MEMBER_LI, "bad").await.status, StatusCode::UNAUTHORIZED);
+    let second = login_from(&app, "192.0.2.7", None, phones::MEMBER_LI, DEMO_PASSWORD).await;
+    assert_eq!(second.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!((55..=60).contains(&retry(&second)), "second wait {}", retry(&second));
+}
+
+#[tokio::test]
+async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+    for trusted in [false, true] {
+        let app = TestApp::new().await.with_settings(|s| {
+            if trusted {
+                s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+            }
+        });
+        // Someone behind the proxy sprays 20 phones with wrong passwords...
+        for i in 0..20 {
+            let phone = format!("1370000{i:04}");
+            login_from(&app, "127.0.0.1", Some("203.0.113.9"), &phone, "bad").await;
+        }
+        // ...then another person behind the same proxy signs in.
+        let other = login_from(&app, "127.0.0.1", Some("198.51.100.7"), phones::MEMBER_LI, DEMO_PASSWORD).await;
+        let expected = if trusted { StatusCode::OK } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(other.status, expected, "trusted proxy: {trusted}");
+        if trusted {
+            // The sprayer, connecting directly, cannot pick another address by header.
+            let spoof = login_from(&app, "203.0.113.9", Some("192.0.2.200"), phones::MEMBER_ZHANG, DEMO_PASSWORD).await;
+            assert_eq!(spoof.status, StatusCode::TOO_MANY_REQUESTS);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_password_a_coordinator_set_must_be_replaced_at_first_sign_in() {
+    let app = TestApp::new().await;
+    let zhao = app.token(phones::COORDINATOR_ZHAO).await;
+    let weak = app
+        .call(
+            Method::POST,
+            "/api/accounts",
+            Some(&zhao),
+            Some(serde_json::json!({ "name": "钱党员", "phone": "13800000077", "role": "member",
+                "unit_id": daohu_server::seed::grid_id(1), "password": "12345678" })),
+        )
+        .await;
+    assert_eq!(weak.status, StatusCode::BAD_REQUEST, "a common password is refused");
+    let made = app
+        .call(
+            Method::POST,
+            "/api/accounts",
+            Some(&zhao),
+            Some(serde_json::json!({ "name": "钱党员", "phone": "13800000077", "role": "member",
+                "unit_id": daohu_server::seed::grid_id(1), "password": "qianshan-first-7" })),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.json());
+
+    let first = app.login_as("13800000077", "qianshan-first-7").await;
+    assert_eq!(first.status, StatusCode::FORBIDDEN);
+    assert_eq!(first.json()["error"], "password_change_required");
+    assert!(first.json().get("token").is_none());
+
+    let change = |current: &str, new: &str| {
+        serde_json::json!({ "phone": "13800000077", "current_password": current, "new_password": new })
+    };
+    let too_common = app.call(Method::POST, "/api/auth/password", None, Some(change("qianshan-first-7", "password1"))).await;
+    assert_eq!(too_common.status, StatusCode::BAD_REQUEST);
+    assert_eq!(too_common.json()["error"], "weak_password");
+    let wrong = app.call(Method::POST, "/api/auth/password", None, Some(change("not-it-at-all", "my-own-tea-2026"))).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let done = app.call(Method::POST, "/api/auth/password", None, Some(change("qianshan-first-7", "my-own-tea-2026"))).await;
+    assert_eq!(done.status, StatusCode::OK, "{:?}", done.json());
+    let token = done.json()["token"].as_str().unwrap().to_string();
+    assert_eq!(app.call(Method::GET, "/api/me", Some(&token), None).await.status, StatusCode::OK);
+
+    assert_eq!(app.login_as("13800000077", "qianshan-first-7").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.login_as("13800000077", "my-own-tea-2026").await.status, StatusCode::OK);
+    let actions: Vec<String> = app.audit_actions().await.into_iter().map(|(a, _)| a).collect();
+    assert!(actions.contains(&"password_changed".to_string()), "{actions:?}");
+}
+
+#[tokio::test]
+async fn changing_ones_password_ends_the_other_sessions() {
+    let app = TestApp::new().await;
+    let old = app.token(phones::MEMBER_ZHANG).await;
+    let done = app
+        .call(
+            Method::POST,
+            "/api/auth/password",
+            None,
+            Some(serde_json::json!({ "phone": phones::MEMBER_ZHANG, "current_password": DEMO_PASSWORD,
+                "new_password": "green-hills-and-tea" })),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK);
+    assert_eq!(app.call(Method::GET, "/api/me", Some(&old), None).await.status, StatusCode::UNAUTHORIZED);
+    let new = done.json()["token"].as_str().unwrap().to_string();
+    assert_eq!(app.call(Method::GET, "/api/me", Some(&new), None).await.status, StatusCode::OK);
+}

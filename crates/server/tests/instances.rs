@@ -37,7 +37,6 @@ async fn start(dir: &Path, name: &str, url: &str) -> (Child, SocketAddr) {
         .arg(url)
         .arg("--dist")
         .arg(dir.join("dist"))
-        .arg("--no-seed")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -60,7 +60,6 @@ async fn start(dir: &Path, addr: SocketAddr) -> Server {
             .arg(dir.join("data"))
             .arg("--dist")
             .arg(dir.join("dist"))
-            .arg("--no-seed")
             .env("RUST_LOG", "warn")
             .env_remove("DATABASE_URL")
             .stdin(Stdio::null())

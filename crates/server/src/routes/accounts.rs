@@ -196,9 +196,11 @@ pub async fn account_create(
         return Err(AppError::conflict("conflict", "这个手机号已有账号"));
     }
     let id = Uuid::now_v7();
+    // A password the coordinator chose is only a first one: the owner must choose
+    // their own at first sign-in (`POST /api/auth/password`).
     crate::db::query(
-        "INSERT INTO members (id, phone, name, password_hash, role, unit_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO members (id, phone, name, password_hash, role, unit_id, created_at, must_change_password)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id.to_string())
     .bind(&phone)
@@ -207,6 +209,7 @@ pub async fn account_create(
     .bind(new.role.as_str())
     .bind(unit.id.to_string())
     .bind(ts(db::now()))
+    .bind(i64::from(!new.password.is_empty()))
     .execute(&mut *tx)
     .await?;
     audit::record(

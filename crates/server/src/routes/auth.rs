@@ -5,8 +5,8 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use daohu_domain::auth::normalize_phone;
-use daohu_domain::{ApiError, EnrollRequest, LoginRequest, MemberProfile, Session};
+use daohu_domain::auth::{normalize_phone, password_problem};
+use daohu_domain::{ApiError, ChangePasswordRequest, EnrollRequest, LoginRequest, MemberProfile, Session};
 use serde_json::json;
 
 use crate::auth::{
@@ -26,18 +26,20 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/login", post(auth_login))
         .route("/auth/enroll", post(auth_enroll))
+        .route("/auth/password", post(auth_password))
         .route("/auth/logout", post(auth_logout))
         .route("/me", get(me_get))
 }
 
-/// The client address, read from the socket, for the per-address limit.
+/// The client address for the per-address limits: the socket's, or the one a
+/// trusted proxy forwarded (see [`authn::peer_ip`]).
 pub struct PeerIp(pub String);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerIp {
+impl axum::extract::FromRequestParts<AppState> for PeerIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(PeerIp(authn::peer_ip(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(PeerIp(authn::peer_ip(parts, &state.settings.trusted_proxies)))
     }
 }
 
@@ -51,6 +53,8 @@ struct LoginRow {
     village: String,
     #[sqlx(try_from = "crate::db::Flag")]
     disabled: bool,
+    #[sqlx(try_from = "crate::db::Flag")]
+    must_change_password: bool,
 }
 
 /// 403 for a disabled account trying to sign in.
@@ -79,85 +83,172 @@ pub async fn auth_login(
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<Session>, AppError> {
     let phone = normalize_phone(&request.phone);
-    let limiter = LoginLimiter::new(&state.pool, &phone, &ip);
-    limiter.check().await?;
+    let (row, attempt) = check_password(&state, &phone, request.password, &ip).await?;
+    let member_id = parse_uuid(&row.id)?;
+    if row.must_change_password {
+        // The password is right, but a coordinator chose it: the owner picks their own
+        // first (`POST /api/auth/password`), so a coordinator never knows a password in use.
+        attempt.succeeded().await?;
+        return Err(AppError::client(
+            StatusCode::FORBIDDEN,
+            "password_change_required",
+            "这是管理员给的初始密码，请先设一个自己的新密码",
+        ));
+    }
+    attempt.succeeded().await?;
+    let (token, expires_at) =
+        authn::create_session(&state.pool, member_id, state.settings.session_lifetime).await?;
+    let mut conn = state.pool.acquire().await?;
+    audit::record(&mut conn, Some(member_id), "login", json!({ "ip": ip })).await?;
+    tracing::info!(member = %member_id, "signed in");
+    Ok(Json(session_of(row, member_id, token, expires_at)?))
+}
+
+/// The session a signed-in account gets back.
+fn session_of(
+    row: LoginRow,
+    member_id: uuid::Uuid,
+    token: String,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> Result<Session, AppError> {
+    Ok(Session {
+        token,
+        expires_at,
+        member: MemberProfile {
+            id: member_id,
+            role: parse_role(&row.role)?,
+            name: row.name,
+            phone: row.phone,
+            village: row.village,
+        },
+    })
+}
+
+/// Checks a phone and password under the sign-in limits: the account (enabled) and
+/// the counted attempt, to settle once the caller knows the outcome; 401 for a wrong
+/// phone or password, 403 for a disabled account, 429 while the limits say wait.
+async fn check_password<'a>(
+    state: &'a AppState,
+    phone: &str,
+    password: String,
+    ip: &str,
+) -> Result<(LoginRow, authn::Attempt<'a>), AppError> {
+    let attempt = LoginLimiter::new(&state.pool, phone, ip).begin().await?;
 
     // A NUL can be in no stored phone (and PostgreSQL refuses it as text): simply wrong.
     let oversized = phone.len() > MAX_CREDENTIAL_BYTES
-        || request.password.len() > MAX_CREDENTIAL_BYTES
+        || password.len() > MAX_CREDENTIAL_BYTES
         || phone.contains('\0');
     let row: Option<LoginRow> = if oversized {
         None
     } else {
         crate::db::query_as(
             &format!(
-                "SELECT m.id, m.name, m.phone, m.password_hash, m.role, {ACCOUNT_UNIT_COLUMNS}, m.disabled
+                "SELECT m.id, m.name, m.phone, m.password_hash, m.role, {ACCOUNT_UNIT_COLUMNS}, m.disabled,
+                        m.must_change_password
                  FROM members m
                  JOIN units u ON u.id = m.unit_id
                  LEFT JOIN units pu ON pu.id = u.parent_id
                  WHERE m.phone = ?"
             ),
         )
-        .bind(&phone)
+        .bind(phone)
         .fetch_optional(&state.pool)
         .await?
     };
     // Verify even for an unknown phone, against a dummy hash, so timing says nothing.
-    let password = if oversized {
-        String::new()
-    } else {
-        request.password
-    };
+    let password = if oversized { String::new() } else { password };
     let good =
         authn::verify_password(password, row.as_ref().map(|r| r.password_hash.clone())).await?;
 
     let row = match row {
         Some(row) if good => row,
         _ => {
-            limiter.record_failure().await?;
+            attempt.failed().await?;
             let mut conn = state.pool.acquire().await?;
             audit::record(
                 &mut conn,
                 None,
                 "login_failed",
-                json!({ "phone": mask_phone(&phone), "ip": ip }),
+                json!({ "phone": mask_phone(phone), "ip": ip }),
             )
             .await?;
             tracing::info!("sign-in refused");
             return Err(AppError::bad_credentials());
         }
     };
-    let member_id = parse_uuid(&row.id)?;
-    let role = parse_role(&row.role)?;
     if row.disabled {
+        attempt.succeeded().await?;
         let mut conn = state.pool.acquire().await?;
         audit::record(
             &mut conn,
-            Some(member_id),
+            Some(parse_uuid(&row.id)?),
             "login_disabled",
             json!({ "ip": ip }),
         )
         .await?;
         return Err(account_disabled());
     }
+    Ok((row, attempt))
+}
 
-    limiter.clear_phone().await?;
+/// Sets a new password, given the phone and the password in use, and signs in:
+/// how an account whose password a coordinator set chooses its own, and how anyone
+/// changes theirs. Counted under the same limits as sign-in. Every other session of
+/// the account ends, so a phone that knew the old password is signed out.
+#[utoipa::path(
+    post, path = "/api/auth/password", tag = "auth",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, description = "Password changed; signed in", body = Session),
+        (status = 400, description = "The new password is too short, too common or the same as before (`weak_password`)", body = ApiError),
+        (status = 401, description = "Wrong phone or password", body = ApiError),
+        (status = 403, description = "Account disabled", body = ApiError),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = ApiError),
+    )
+)]
+pub async fn auth_password(
+    State(state): State<AppState>,
+    PeerIp(ip): PeerIp,
+    ApiJson(request): ApiJson<ChangePasswordRequest>,
+) -> Result<Json<Session>, AppError> {
+    let phone = normalize_phone(&request.phone);
+    let weak = |message: &str| AppError::client(StatusCode::BAD_REQUEST, "weak_password", message);
+    if let Some(problem) = password_problem(&request.new_password, &phone) {
+        return Err(weak(problem));
+    }
+    if request.new_password == request.current_password {
+        return Err(weak("新密码不能和原来的一样"));
+    }
+    let (row, attempt) = check_password(&state, &phone, request.current_password, &ip).await?;
+    attempt.succeeded().await?;
+    let member_id = parse_uuid(&row.id)?;
+    let new_password = request.new_password;
+    let hash = tokio::task::spawn_blocking(move || authn::hash_password(&new_password))
+        .await
+        .map_err(AppError::internal)??;
+    let mut tx = state.pool.begin().await?;
+    crate::db::query("UPDATE members SET password_hash = ?, must_change_password = 0 WHERE id = ?")
+        .bind(&hash)
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
+    crate::db::query("DELETE FROM sessions WHERE member_id = ?")
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut tx,
+        Some(member_id),
+        "password_changed",
+        json!({ "ip": ip, "was_initial": row.must_change_password }),
+    )
+    .await?;
+    tx.commit().await?;
     let (token, expires_at) =
         authn::create_session(&state.pool, member_id, state.settings.session_lifetime).await?;
-    let mut conn = state.pool.acquire().await?;
-    audit::record(&mut conn, Some(member_id), "login", json!({ "ip": ip })).await?;
-    tracing::info!(member = %member_id, "signed in");
-    Ok(Json(Session {
-        token,
-        expires_at,
-        member: MemberProfile {
-            id: member_id,
-            name: row.name,
-            phone: row.phone,
-            role,
-            village: row.village,
-        },
-    }))
+    tracing::info!(member = %member_id, "password changed");
+    Ok(Json(session_of(row, member_id, token, expires_at)?))
 }
 
 /// Signs a phone in with a one-time enrolment code (from the QR code a coordinator
@@ -178,8 +269,7 @@ pub async fn auth_enroll(
     PeerIp(ip): PeerIp,
     ApiJson(request): ApiJson<EnrollRequest>,
 ) -> Result<Json<Session>, AppError> {
-    let limiter = LoginLimiter::for_address(&state.pool, &ip);
-    limiter.check().await?;
+    let attempt = LoginLimiter::for_address(&state.pool, &ip).begin().await?;
     let code = request.code.trim();
     let well_formed = !code.is_empty() && code.len() <= MAX_CREDENTIAL_BYTES;
     let now = db::now();
@@ -199,7 +289,7 @@ pub async fn auth_enroll(
         None
     };
     let Some(member) = member else {
-        limiter.record_failure().await?;
+        attempt.failed().await?;
         let mut conn = state.pool.acquire().await?;
         audit::record(&mut conn, None, "enroll_failed", json!({ "ip": ip })).await?;
         return Err(AppError::client(
@@ -209,7 +299,8 @@ pub async fn auth_enroll(
         ));
     };
     let row: LoginRow = crate::db::query_as(&format!(
-        "SELECT m.id, m.name, m.phone, m.password_hash, m.role, {ACCOUNT_UNIT_COLUMNS}, m.disabled
+        "SELECT m.id, m.name, m.phone, m.password_hash, m.role, {ACCOUNT_UNIT_COLUMNS}, m.disabled,
+                m.must_change_password
          FROM members m
          JOIN units u ON u.id = m.unit_id
          LEFT JOIN units pu ON pu.id = u.parent_id
@@ -218,6 +309,7 @@ pub async fn auth_enroll(
     .bind(&member)
     .fetch_one(&state.pool)
     .await?;
+    attempt.succeeded().await?;
     let member_id = parse_uuid(&row.id)?;
     if row.disabled {
         return Err(account_disabled());
@@ -227,17 +319,7 @@ pub async fn auth_enroll(
     let mut conn = state.pool.acquire().await?;
     audit::record(&mut conn, Some(member_id), "enrolled", json!({ "ip": ip })).await?;
     tracing::info!(member = %member_id, "phone enrolled");
-    Ok(Json(Session {
-        token,
-        expires_at,
-        member: MemberProfile {
-            id: member_id,
-            name: row.name,
-            phone: row.phone,
-            role: parse_role(&row.role)?,
-            village: row.village,
-        },
-    }))
+    Ok(Json(session_of(row, member_id, token, expires_at)?))
 }
 
 /// Ends the caller's session; the token stops working at once.

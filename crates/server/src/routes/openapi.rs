@@ -14,6 +14,7 @@ use crate::AppState;
     paths(
         super::auth::auth_login,
         super::auth::auth_enroll,
+        super::auth::auth_password,
         super::auth::auth_logout,
         super::auth::me_get,
         super::roster::roster_get,
