@@ -5,7 +5,8 @@
 //! same database (PostgreSQL when `DAOHU_TEST_POSTGRES` is set, else one SQLite
 //! file). Phones upload alternately to both; a batch is sent to both at the same
 //! moment; a session made on one is used and ended on the other; sign-in failures
-//! on both add up to one lock; an export link made on one is spent on the other.
+//! on both add up to one lock, and guesses sent to both at once cannot get past it;
+//! an export link made on one is spent on the other.
 
 mod field;
 
@@ -170,6 +171,17 @@ async fn two_instances_share_everything_through_the_database() {
     }
     assert_eq!(login(a, "13800000021", DEMO_PASSWORD).await.status, 429);
     assert_eq!(login(b, "13800000021", DEMO_PASSWORD).await.status, 429);
+
+    // Sixteen wrong passwords for one phone sent at once, half to each instance:
+    // the limit holds across both (before the count came first, all were checked).
+    let guesses = (0..16).map(|i| {
+        let addr = both[i % 2];
+        async move { login(addr, "13800000001", &format!("guess-{i}")).await.status }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    assert_eq!(checked + statuses.iter().filter(|&&s| s == 429).count(), 16, "{statuses:?}");
+    assert!(checked <= daohu_server::auth::PAIR_FAILURE_LIMIT as usize, "{checked} checked: {statuses:?}");
 
     // An export link made on a downloads once, on b; a second try on a finds nothing.
     let zhao = serde_json::from_slice::<serde_json::Value>(&login(a, "13800000009", DEMO_PASSWORD).await.body)
