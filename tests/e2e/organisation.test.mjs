@@ -26,7 +26,7 @@ async function signInAs(page, who) {
   await page.click('button[type=submit]');
 }
 
-test('coordinator imports, creates and links; the member gets exactly those households; out-of-scope visits are refused', async () => {
+test('coordinator imports, creates and links; the member chooses their own password and gets exactly those households; out-of-scope visits are refused', async () => {
   const csv = [
     '网格,户主,门牌号,人口,联系电话,特殊群体',
     '第一网格,钱一,青山村一组101号,3,13900000101,低保户',
@@ -89,9 +89,17 @@ test('coordinator imports, creates and links; the member gets exactly those hous
   await c.click('[data-testid=save-links]');
   await c.waitForSelector('.card .ok >> text=2');
 
-  // The member's phone gets exactly those households.
+  // The member's phone gets exactly those households. The password the
+  // coordinator typed is only a first one: the phone asks for the member's own.
   const m = await phone(env.browser);
   await signInAs(m.page, NEW_MEMBER);
+  await m.page.waitForSelector('#new-password');
+  assert.match(await m.page.textContent('[role=alert]'), /新密码/);
+  await m.page.fill('#new-password', '12345678');
+  await m.page.click('button[type=submit]');
+  await m.page.waitForSelector('[role=alert] >> text=常见');
+  await m.page.fill('#new-password', 'qian-family-tea-9');
+  await m.page.click('button[type=submit]');
   await m.page.waitForFunction(() => document.querySelectorAll('[data-testid=household-list] li').length === 2);
   const heads = (await m.page.locator('[data-testid=household-list] .card-title').allTextContents()).sort();
   assert.deepEqual(heads, ['钱一', '钱二']);
