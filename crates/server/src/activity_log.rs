@@ -43,6 +43,9 @@ pub const NOT_IN_TEAM_REASON: &str = "你不在这个队伍里";
 pub const PARTICIPANT_REASON: &str = "参加的人不在这个队伍里";
 /// Reason given for a household the recorder may not name.
 pub const HOUSEHOLD_REASON: &str = "服务的户不在你的范围内";
+/// Reason given for a household outside the activity's team's village (or township),
+/// or, without a team, outside the recorder's own village.
+pub const AREA_REASON: &str = "服务的户不在这次活动所属的村（乡镇）里";
 /// Reason given for a photo id another activity already names.
 pub const PHOTO_TAKEN_REASON: &str = "照片编号已被别的活动使用";
 /// Reason given for a check-in recorded under someone else's name.
@@ -121,6 +124,38 @@ async fn decided(
     }
 }
 
+/// Whether every household the activity names lies in its area: its team's unit (a
+/// village or a township), or without a team the recorder's own village. The
+/// activity is read by the coordinators over that unit ([`store_activity`] files it
+/// there), so a volunteer on teams of two villages must not carry one village's
+/// household names onto the other's activities.
+async fn inside_area(conn: &mut Conn, user: &AuthUser, a: &Activity) -> Result<bool, AppError> {
+    let area = match a.team_id {
+        Some(team) => {
+            let path: String = crate::db::query_scalar(
+                "SELECT u.path FROM teams t JOIN units u ON u.id = t.unit_id WHERE t.id = ?",
+            )
+            .bind(team.to_string())
+            .fetch_one(&mut *conn)
+            .await?;
+            Subtree { path }
+        }
+        None => scope::village_area(&user.unit_path, user.unit_kind),
+    };
+    let mut distinct = a.household_ids.clone();
+    distinct.sort();
+    distinct.dedup();
+    let inside: i64 = crate::db::query_scalar(
+        "SELECT COUNT(*) FROM households h JOIN units g ON g.id = h.grid_id
+         WHERE h.id IN (SELECT value FROM json_each(?)) AND g.path GLOB ?",
+    )
+    .bind(id_list(&distinct))
+    .bind(area.glob())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(inside == distinct.len() as i64)
+}
+
 /// Why the caller may not store this (already validated, own) activity, if they may not.
 async fn activity_refusal(
     conn: &mut Conn,
@@ -169,6 +204,9 @@ async fn activity_refusal(
         if !scope::activity_reaches(conn, user, *household).await? {
             return Ok(Some(HOUSEHOLD_REASON));
         }
+    }
+    if !a.household_ids.is_empty() && !inside_area(conn, user, a).await? {
+        return Ok(Some(AREA_REASON));
     }
     if !a.photos.is_empty() {
         let taken: Option<i64> = crate::db::query_scalar(
