@@ -18,7 +18,7 @@ use sqlx::any::AnyArguments;
 use crate::db::Conn;
 use uuid::Uuid;
 
-use crate::auth::{sha256_hex, AuthUser};
+use crate::auth::{parse_unit_kind, sha256_hex, AuthUser};
 use crate::db::{parse_ts, parse_uuid, ts};
 use crate::routes::sync::CONFLICT_REASON;
 use crate::scope::{self, Subtree};
@@ -392,7 +392,8 @@ const SUMMARY_FROM: &str = "activities a
 
 /// The columns of [`RawActivity`].
 const SUMMARY_COLUMNS: &str = "a.id, a.date, a.start_time, a.received_at, a.body,
-    m.name AS recorder_name, u.name AS unit_name, t.name AS team_name, k.label_zh AS kind_label,
+    m.name AS recorder_name, u.name AS unit_name, u.path AS unit_path, u.kind AS unit_kind,
+    t.name AS team_name, k.label_zh AS kind_label,
     (SELECT COUNT(*) FROM photos p WHERE p.activity_id = a.id AND p.complete = 1) AS photos_received,
     (SELECT COUNT(*) FROM check_ins c WHERE c.activity_id = a.id) AS check_ins";
 
@@ -412,6 +413,8 @@ pub struct RawActivity {
     pub body: String,
     pub recorder_name: String,
     pub unit_name: String,
+    pub unit_path: String,
+    pub unit_kind: String,
     pub team_name: Option<String>,
     pub kind_label: Option<String>,
     pub photos_received: i64,
@@ -425,6 +428,9 @@ pub struct Loaded {
     pub activity: Activity,
     pub received_at: DateTime<Utc>,
     pub cursor: Cursor,
+    /// Where its served households may lie (see [`inside_area`]): one named outside
+    /// (stored before that check) is not shown.
+    pub area: Subtree,
 }
 
 fn count(n: impl TryInto<u32>) -> u32 {
@@ -456,6 +462,7 @@ impl RawActivity {
             activity,
             received_at: parse_ts(&self.received_at)?,
             cursor: (self.date, self.start_time, self.id),
+            area: scope::village_area(&self.unit_path, parse_unit_kind(&self.unit_kind)?),
         })
     }
 }
@@ -640,17 +647,19 @@ pub async fn details(
     let people: Vec<Uuid> = loaded.iter().flat_map(|l| l.activity.participants.iter().copied()).collect();
     let names = names_of(conn, &people).await?;
     let household_ids: Vec<Uuid> = loaded.iter().flat_map(|l| l.activity.household_ids.iter().copied()).collect();
-    let mut households: HashMap<Uuid, ServedHousehold> = HashMap::new();
+    // Each with the path of its grid: an activity shows only those of its area.
+    let mut households: HashMap<Uuid, (ServedHousehold, String)> = HashMap::new();
     if !household_ids.is_empty() {
-        let rows: Vec<(String, String, String)> = crate::db::query_as(
-            "SELECT id, head_name, address FROM households WHERE id IN (SELECT value FROM json_each(?))",
+        let rows: Vec<(String, String, String, String)> = crate::db::query_as(
+            "SELECT h.id, h.head_name, h.address, g.path FROM households h JOIN units g ON g.id = h.grid_id
+             WHERE h.id IN (SELECT value FROM json_each(?))",
         )
         .bind(id_list(&household_ids))
         .fetch_all(&mut *conn)
         .await?;
-        for (id, head_name, address) in rows {
+        for (id, head_name, address, grid_path) in rows {
             let id = parse_uuid(&id)?;
-            households.insert(id, ServedHousehold { id, head_name, address });
+            households.insert(id, (ServedHousehold { id, head_name, address }, grid_path));
         }
     }
     let mut photos: HashMap<Uuid, PhotoStatus> = HashMap::new();
@@ -684,7 +693,14 @@ pub async fn details(
                     .iter()
                     .map(|p| names.get(p).cloned().unwrap_or_default())
                     .collect(),
-                households: l.activity.household_ids.iter().filter_map(|h| households.get(h).cloned()).collect(),
+                households: l
+                    .activity
+                    .household_ids
+                    .iter()
+                    .filter_map(|h| households.get(h))
+                    .filter(|(_, grid_path)| l.area.contains(grid_path))
+                    .map(|(h, _)| h.clone())
+                    .collect(),
                 check_ins,
                 photos: l
                     .activity

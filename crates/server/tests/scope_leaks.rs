@@ -287,11 +287,27 @@ async fn an_activity_names_only_households_of_its_teams_area() {
     green.household_ids = vec![household_id(60)];
     let mut blue_ok = activity(4, member_id(CHEN), Some(team_id(1)));
     blue_ok.household_ids = vec![household_id(0)];
-    let r = receipts(&app.upload_activities(&chen, device(), &[green, blue_ok]).await);
+    let r = receipts(&app.upload_activities(&chen, device(), &[green, blue_ok.clone()]).await);
     assert!(r.iter().all(|r| r.status == ReceiptStatus::Stored), "{r:?}");
 
-    // 赵书记 (青山村) sees nothing of 绿水村 in his activities
+    // one stored before the check (planted): 青山村's activity naming household 60 too;
+    // its detail shows only the household of its area
+    let mut planted = blue_ok.clone();
+    planted.household_ids = vec![household_id(0), household_id(60)];
+    db::query("UPDATE activities SET body = ? WHERE id = ?")
+        .bind(serde_json::to_string(&planted).unwrap())
+        .bind(planted.id.to_string())
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
     let zhao = app.session(ZHAO).await;
+    let detail = app.call(Method::GET, &format!("/api/activities/{}", planted.id), Some(&zhao), None).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    let served: Vec<Value> = detail.json()["households"].as_array().unwrap().clone();
+    assert_eq!(served.len(), 1, "{served:?}");
+    assert_eq!(served[0]["id"], json!(household_id(0)));
+
+    // 赵书记 (青山村) sees nothing of 绿水村 in his activities
     let list = app.call(Method::GET, "/api/activities", Some(&zhao), None).await;
     assert_eq!(list.status, StatusCode::OK);
     let text = String::from_utf8_lossy(&list.body);
