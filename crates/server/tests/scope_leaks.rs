@@ -408,6 +408,22 @@ async fn county_accounts_disable_and_enable_each_other_but_not_themselves() {
     assert_eq!(patch(zhao.clone(), member_id(SUN), json!({ "disabled": true })).await.status, StatusCode::NOT_FOUND);
     assert_eq!(patch(sun, member_id(SUN), json!({ "disabled": true })).await.status, StatusCode::FORBIDDEN);
     assert_eq!(patch(zhao, member_id(ZHAO), json!({ "disabled": true })).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(own.json()["message"], "不能更改自己的账号");
+    // beside: another coordinator of 赵书记's own village
+    let peer = Uuid::from_u128(0x7778);
+    db::query(
+        "INSERT INTO members (id, phone, name, password_hash, role, unit_id, created_at)
+         VALUES (?, '13700000089', '钱书记', ?, 'village_coordinator', ?, ?)",
+    )
+    .bind(peer.to_string())
+    .bind(daohu_server::auth::NO_PASSWORD_HASH)
+    .bind(daohu_server::seed::village_id().to_string())
+    .bind(ts(db::now()))
+    .execute(&app.state.pool)
+    .await
+    .unwrap();
+    let zhao = app.session(ZHAO).await;
+    assert_eq!(patch(zhao, peer, json!({ "disabled": true })).await.status, StatusCode::FORBIDDEN);
     let disabled: i64 = db::query_scalar("SELECT COUNT(*) FROM members WHERE disabled = 1")
         .fetch_one(&app.state.pool)
         .await

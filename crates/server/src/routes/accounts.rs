@@ -290,6 +290,10 @@ pub async fn account_update(
     let id = account_id(&id)?;
     let (_writer, mut tx) = state.write_tx().await?;
     let target = scope::account(&mut tx, &subtree, id).await?;
+    if target.id == user.id {
+        // Not even a county coordinator: someone else must stop a county account.
+        return Err(AppError::forbidden("不能更改自己的账号"));
+    }
     let role = change.role.unwrap_or(target.role);
     if county_peer(&user, &target) {
         if role != target.role || change.unit_id.is_some_and(|u| u != target.unit_id) {
