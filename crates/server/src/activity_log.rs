@@ -18,7 +18,7 @@ use sqlx::any::AnyArguments;
 use crate::db::Conn;
 use uuid::Uuid;
 
-use crate::auth::{sha256_hex, AuthUser};
+use crate::auth::{parse_unit_kind, sha256_hex, AuthUser};
 use crate::db::{parse_ts, parse_uuid, ts};
 use crate::routes::sync::CONFLICT_REASON;
 use crate::scope::{self, Subtree};
@@ -43,6 +43,9 @@ pub const NOT_IN_TEAM_REASON: &str = "你不在这个队伍里";
 pub const PARTICIPANT_REASON: &str = "参加的人不在这个队伍里";
 /// Reason given for a household the recorder may not name.
 pub const HOUSEHOLD_REASON: &str = "服务的户不在你的范围内";
+/// Reason given for a household outside the activity's team's village (or township),
+/// or, without a team, outside the recorder's own village.
+pub const AREA_REASON: &str = "服务的户不在这次活动所属的村（乡镇）里";
 /// Reason given for a photo id another activity already names.
 pub const PHOTO_TAKEN_REASON: &str = "照片编号已被别的活动使用";
 /// Reason given for a check-in recorded under someone else's name.
@@ -121,6 +124,38 @@ async fn decided(
     }
 }
 
+/// Whether every household the activity names lies in its area: its team's unit (a
+/// village or a township), or without a team the recorder's own village. The
+/// activity is read by the coordinators over that unit ([`store_activity`] files it
+/// there), so a volunteer on teams of two villages must not carry one village's
+/// household names onto the other's activities.
+async fn inside_area(conn: &mut Conn, user: &AuthUser, a: &Activity) -> Result<bool, AppError> {
+    let area = match a.team_id {
+        Some(team) => {
+            let path: String = crate::db::query_scalar(
+                "SELECT u.path FROM teams t JOIN units u ON u.id = t.unit_id WHERE t.id = ?",
+            )
+            .bind(team.to_string())
+            .fetch_one(&mut *conn)
+            .await?;
+            Subtree { path }
+        }
+        None => scope::village_area(&user.unit_path, user.unit_kind),
+    };
+    let mut distinct = a.household_ids.clone();
+    distinct.sort();
+    distinct.dedup();
+    let inside: i64 = crate::db::query_scalar(
+        "SELECT COUNT(*) FROM households h JOIN units g ON g.id = h.grid_id
+         WHERE h.id IN (SELECT value FROM json_each(?)) AND g.path GLOB ?",
+    )
+    .bind(id_list(&distinct))
+    .bind(area.glob())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(inside == distinct.len() as i64)
+}
+
 /// Why the caller may not store this (already validated, own) activity, if they may not.
 async fn activity_refusal(
     conn: &mut Conn,
@@ -169,6 +204,9 @@ async fn activity_refusal(
         if !scope::activity_reaches(conn, user, *household).await? {
             return Ok(Some(HOUSEHOLD_REASON));
         }
+    }
+    if !a.household_ids.is_empty() && !inside_area(conn, user, a).await? {
+        return Ok(Some(AREA_REASON));
     }
     if !a.photos.is_empty() {
         let taken: Option<i64> = crate::db::query_scalar(
@@ -354,7 +392,8 @@ const SUMMARY_FROM: &str = "activities a
 
 /// The columns of [`RawActivity`].
 const SUMMARY_COLUMNS: &str = "a.id, a.date, a.start_time, a.received_at, a.body,
-    m.name AS recorder_name, u.name AS unit_name, t.name AS team_name, k.label_zh AS kind_label,
+    m.name AS recorder_name, u.name AS unit_name, u.path AS unit_path, u.kind AS unit_kind,
+    t.name AS team_name, k.label_zh AS kind_label,
     (SELECT COUNT(*) FROM photos p WHERE p.activity_id = a.id AND p.complete = 1) AS photos_received,
     (SELECT COUNT(*) FROM check_ins c WHERE c.activity_id = a.id) AS check_ins";
 
@@ -374,6 +413,8 @@ pub struct RawActivity {
     pub body: String,
     pub recorder_name: String,
     pub unit_name: String,
+    pub unit_path: String,
+    pub unit_kind: String,
     pub team_name: Option<String>,
     pub kind_label: Option<String>,
     pub photos_received: i64,
@@ -387,6 +428,9 @@ pub struct Loaded {
     pub activity: Activity,
     pub received_at: DateTime<Utc>,
     pub cursor: Cursor,
+    /// Where its served households may lie (see [`inside_area`]): one named outside
+    /// (stored before that check) is not shown.
+    pub area: Subtree,
 }
 
 fn count(n: impl TryInto<u32>) -> u32 {
@@ -418,6 +462,7 @@ impl RawActivity {
             activity,
             received_at: parse_ts(&self.received_at)?,
             cursor: (self.date, self.start_time, self.id),
+            area: scope::village_area(&self.unit_path, parse_unit_kind(&self.unit_kind)?),
         })
     }
 }
@@ -602,17 +647,19 @@ pub async fn details(
     let people: Vec<Uuid> = loaded.iter().flat_map(|l| l.activity.participants.iter().copied()).collect();
     let names = names_of(conn, &people).await?;
     let household_ids: Vec<Uuid> = loaded.iter().flat_map(|l| l.activity.household_ids.iter().copied()).collect();
-    let mut households: HashMap<Uuid, ServedHousehold> = HashMap::new();
+    // Each with the path of its grid: an activity shows only those of its area.
+    let mut households: HashMap<Uuid, (ServedHousehold, String)> = HashMap::new();
     if !household_ids.is_empty() {
-        let rows: Vec<(String, String, String)> = crate::db::query_as(
-            "SELECT id, head_name, address FROM households WHERE id IN (SELECT value FROM json_each(?))",
+        let rows: Vec<(String, String, String, String)> = crate::db::query_as(
+            "SELECT h.id, h.head_name, h.address, g.path FROM households h JOIN units g ON g.id = h.grid_id
+             WHERE h.id IN (SELECT value FROM json_each(?))",
         )
         .bind(id_list(&household_ids))
         .fetch_all(&mut *conn)
         .await?;
-        for (id, head_name, address) in rows {
+        for (id, head_name, address, grid_path) in rows {
             let id = parse_uuid(&id)?;
-            households.insert(id, ServedHousehold { id, head_name, address });
+            households.insert(id, (ServedHousehold { id, head_name, address }, grid_path));
         }
     }
     let mut photos: HashMap<Uuid, PhotoStatus> = HashMap::new();
@@ -646,7 +693,14 @@ pub async fn details(
                     .iter()
                     .map(|p| names.get(p).cloned().unwrap_or_default())
                     .collect(),
-                households: l.activity.household_ids.iter().filter_map(|h| households.get(h).cloned()).collect(),
+                households: l
+                    .activity
+                    .household_ids
+                    .iter()
+                    .filter_map(|h| households.get(h))
+                    .filter(|(_, grid_path)| l.area.contains(grid_path))
+                    .map(|(h, _)| h.clone())
+                    .collect(),
                 check_ins,
                 photos: l
                     .activity

@@ -180,6 +180,28 @@ pub async fn insert_from_visit(
     Ok(())
 }
 
+/// Whether the visit lists a problem id that a problem of another household already
+/// has (one raised by this very visit, or by another visit to the same household, is
+/// fine: it keeps its first row). Such a visit would otherwise carry that problem,
+/// and its trail, into the downloads of whoever reaches the visit's household.
+pub async fn lists_foreign_problem(conn: &mut Conn, visit: &Visit) -> Result<bool, AppError> {
+    if visit.problems.is_empty() {
+        return Ok(false);
+    }
+    let ids: Vec<String> = visit.problems.iter().map(|p| p.id.to_string()).collect();
+    let found: Option<i64> = crate::db::query_scalar(
+        "SELECT 1 FROM problems
+         WHERE id IN (SELECT value FROM json_each(?)) AND household_id <> ? AND visit_id <> ?
+         LIMIT 1",
+    )
+    .bind(serde_json::to_string(&ids)?)
+    .bind(visit.household_id.to_string())
+    .bind(visit.id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
 // ---------------------------------------------------------------------------
 // Who reaches a problem
 
@@ -765,25 +787,33 @@ pub struct ExportEvent {
 /// Where a problem stands, for the export's 问题 sheet, with its trail.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExportProblem {
+    /// The household the problem belongs to: a visit shows it only when it is the visit's.
+    pub household_id: Uuid,
     pub status: ProblemStatus,
     pub overdue: bool,
     pub events: Vec<ExportEvent>,
 }
 
-/// Status and trail of these problems (those without a row are left out).
+/// Status and trail of these problems, each asked with the household of the visit
+/// that lists it: a problem is joined only when it belongs to that household (the
+/// export's visits are the caller's scope, so their households are too), never by
+/// the id a visit's body names alone. Those without such a row are left out.
 pub async fn export_details(
     pool: &Pool,
-    ids: &[Uuid],
+    wanted: &[(Uuid, Uuid)],
     now: DateTime<Utc>,
 ) -> Result<HashMap<Uuid, ExportProblem>, AppError> {
     let mut out = HashMap::new();
-    if ids.is_empty() {
+    if wanted.is_empty() {
         return Ok(out);
     }
+    let asked: std::collections::HashSet<(Uuid, Uuid)> = wanted.iter().copied().collect();
+    let ids: Vec<Uuid> = wanted.iter().map(|(id, _)| *id).collect();
     let mut conn = pool.acquire().await?;
     #[derive(sqlx::FromRow)]
     struct Row {
         id: String,
+        household_id: String,
         level: String,
         state: String,
         assignee_id: Option<String>,
@@ -794,13 +824,18 @@ pub async fn export_details(
     }
     for chunk in ids.chunks(500) {
         let rows: Vec<Row> = crate::db::query_as(
-            "SELECT id, level, state, assignee_id, answer, family_told, due_at FROM problems
-             WHERE id IN (SELECT value FROM json_each(?))",
+            "SELECT id, household_id, level, state, assignee_id, answer, family_told, due_at
+             FROM problems WHERE id IN (SELECT value FROM json_each(?))",
         )
         .bind(serde_json::to_string(chunk)?)
         .fetch_all(&mut *conn)
         .await?;
         for r in rows {
+            let id = parse_uuid(&r.id)?;
+            let household_id = parse_uuid(&r.household_id)?;
+            if !asked.contains(&(id, household_id)) {
+                continue;
+            }
             let status = ProblemStatus {
                 level: parse_level(&r.level)?,
                 state: parse_state(&r.state)?,
@@ -810,8 +845,9 @@ pub async fn export_details(
             };
             let due = r.due_at.as_deref().map(parse_ts).transpose()?;
             out.insert(
-                parse_uuid(&r.id)?,
+                id,
                 ExportProblem {
+                    household_id,
                     overdue: status.state.is_open() && due.is_some_and(|d| now > d),
                     status,
                     events: Vec::new(),

@@ -51,6 +51,19 @@ pub fn unit_path(parent: Option<&str>, id: Uuid) -> String {
     format!("{}{id}/", parent.unwrap_or("/"))
 }
 
+/// The village (or higher unit) an account on this unit works in: a grid's village,
+/// any other unit itself. Links and activities of the account stay inside it.
+pub fn village_area(unit_path: &str, kind: UnitKind) -> Subtree {
+    let path = if kind == UnitKind::Grid {
+        // `/…/<village>/<grid>/` → `/…/<village>/`
+        let inner = unit_path.trim_end_matches('/');
+        inner.rsplit_once('/').map_or(inner, |(parent, _)| parent)
+    } else {
+        unit_path.trim_end_matches('/')
+    };
+    Subtree { path: format!("{path}/") }
+}
+
 /// The caller's subtree; 403 for roles that are not coordinators.
 pub fn coordinator(user: &AuthUser) -> Result<Subtree, AppError> {
     if user.role.is_coordinator() {
@@ -465,7 +478,10 @@ mod tests {
         assert!(s.contains(&v) && s.contains(&c));
         assert_eq!(s.unit_id(), county.to_string());
         assert_eq!(Subtree { path: v.clone() }.unit_id(), village.to_string());
-        assert!(!Subtree { path: v }.contains(&c));
+        assert!(!Subtree { path: v.clone() }.contains(&c));
+        let g = unit_path(Some(&v), Uuid::from_u128(3));
+        assert_eq!(village_area(&g, UnitKind::Grid).path, v);
+        assert_eq!(village_area(&v, UnitKind::Village).path, v);
         assert_eq!(s.glob(), crate::db::dialect().prefix_pattern(&c));
     }
 }

@@ -21,6 +21,10 @@ use crate::routes::households::{self, Filter, MAX_LIST};
 use crate::scope::{self, Subtree, HOUSEHOLD_IN_SUBTREE};
 use crate::{audit, ApiJson, AppError, AppState};
 
+/// The answer to a new account whose phone an account outside the caller's reach
+/// already has: it names no account and no place.
+pub const PHONE_UNAVAILABLE: &str = "这个手机号不能用来开新账号，请联系上级管理员核实";
+
 /// How long an enrolment code works.
 pub const ENROLL_MINUTES: i64 = 10;
 
@@ -46,7 +50,19 @@ struct AccountDbRow {
     households: i64,
 }
 
-/// The roles the caller manages, as a JSON array for `json_each`.
+/// Whether the caller is a county coordinator acting on another county-level account
+/// of their county: the one case of an account at the caller's own level they may
+/// touch, and then only to disable or enable it (so a county keeps a way to stop a
+/// county administrator's account; never the caller's own).
+fn county_peer(user: &AuthUser, target: &scope::AccountRow) -> bool {
+    user.role == Role::CountyCoordinator
+        && target.role == Role::CountyCoordinator
+        && target.id != user.id
+}
+
+/// The roles of the accounts the caller lists: those they manage, and for a county
+/// coordinator the other county-level accounts too (see [`county_peer`]); as a JSON
+/// array for `json_each`.
 fn managed_roles(user: &AuthUser) -> String {
     let roles: Vec<&str> = [
         Role::Member,
@@ -57,7 +73,7 @@ fn managed_roles(user: &AuthUser) -> String {
         Role::CountyCoordinator,
     ]
     .into_iter()
-    .filter(|r| user.role.can_manage(*r))
+    .filter(|r| user.role.can_manage(*r) || (user.role == Role::CountyCoordinator && *r == user.role))
     .map(Role::as_str)
     .collect();
     serde_json::Value::from(roles).to_string()
@@ -77,13 +93,14 @@ async fn load(
                 (SELECT COUNT(*) FROM member_households mh JOIN households h ON h.id = mh.household_id
                  WHERE mh.member_id = m.id AND {HOUSEHOLD_IN_SUBTREE}) AS households
          FROM members m JOIN units u ON u.id = m.unit_id
-         WHERE u.path GLOB ? AND m.role IN (SELECT value FROM json_each(?)) {only_clause}
+         WHERE u.path GLOB ? AND m.role IN (SELECT value FROM json_each(?)) AND m.id <> ? {only_clause}
          ORDER BY u.rowid, m.rowid"
     );
     let mut query = crate::db::query_as::<AccountDbRow>(&sql)
         .bind(subtree.glob())
         .bind(subtree.glob())
-        .bind(managed_roles(user));
+        .bind(managed_roles(user))
+        .bind(user.id.to_string());
     if let Some(id) = only {
         query = query.bind(id.to_string());
     }
@@ -130,7 +147,9 @@ fn wrong_unit(role: Role) -> AppError {
     ))
 }
 
-/// Accounts in the caller's subtree that the caller manages (roles below their own).
+/// Accounts in the caller's subtree that the caller manages (roles below their own;
+/// for a county coordinator also the other county-level accounts, which they may only
+/// disable or enable).
 #[utoipa::path(
     get, path = "/api/accounts", tag = "accounts",
     security(("bearer" = [])),
@@ -161,7 +180,7 @@ pub async fn accounts_list(
         (status = 401, description = "No valid session", body = ApiError),
         (status = 403, description = "Not a coordinator, or a role the caller may not make", body = ApiError),
         (status = 404, description = "Unit not in the caller's subtree", body = ApiError),
-        (status = 409, description = "The phone already has an account (`conflict`)", body = ApiError),
+        (status = 409, description = "The phone already has an account the caller manages (`conflict`), or one outside the caller's reach (`phone_unavailable`, which names no account)", body = ApiError),
     )
 )]
 pub async fn account_create(
@@ -188,12 +207,28 @@ pub async fn account_create(
     if unit.kind != new.role.unit_kind() {
         return Err(wrong_unit(new.role));
     }
-    let taken: Option<i64> = crate::db::query_scalar("SELECT 1 FROM members WHERE phone = ?")
-        .bind(&phone)
-        .fetch_optional(&mut *tx)
+    let holder: Option<(String, String)> = crate::db::query_as(
+        "SELECT m.role, u.path FROM members m JOIN units u ON u.id = m.unit_id WHERE m.phone = ?",
+    )
+    .bind(&phone)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((role, path)) = holder {
+        // An account the caller could list anyway: say so. Any other (another village,
+        // a level above): one answer that names no account, so a coordinator cannot
+        // learn who in the county has an account; the attempt is audited.
+        if subtree.contains(&path) && user.role.can_manage(parse_role(&role)?) {
+            return Err(AppError::conflict("conflict", "这个手机号已有账号"));
+        }
+        audit::record(
+            &mut tx,
+            Some(user.id),
+            "account_phone_refused",
+            json!({ "unit_id": unit.id, "phone": authn::mask_phone(&phone) }),
+        )
         .await?;
-    if taken.is_some() {
-        return Err(AppError::conflict("conflict", "这个手机号已有账号"));
+        tx.commit().await?;
+        return Err(AppError::conflict("phone_unavailable", PHONE_UNAVAILABLE));
     }
     let id = Uuid::now_v7();
     // A password the coordinator chose is only a first one: the owner must choose
@@ -231,7 +266,10 @@ pub async fn account_create(
 }
 
 /// Changes an account's role, moves it to another unit, or disables / enables it.
-/// Disabling ends its sessions at once. A member moved to another grid keeps their links.
+/// Disabling ends its sessions at once. A member moved to another grid of the same
+/// village keeps their links; a move ends every link outside the new unit's village
+/// (audited with the households). A county coordinator may disable or enable another
+/// county-level account of their county (nothing else of it), never their own.
 #[utoipa::path(
     patch, path = "/api/accounts/{id}", tag = "accounts",
     security(("bearer" = [])),
@@ -241,7 +279,7 @@ pub async fn account_create(
         (status = 200, description = "The account after the change", body = Account),
         (status = 400, description = "The unit does not fit the role", body = ApiError),
         (status = 401, description = "No valid session", body = ApiError),
-        (status = 403, description = "Not a coordinator, or a role the caller may not manage", body = ApiError),
+        (status = 403, description = "Not a coordinator, a role the caller may not manage, or more than disabling / enabling another county-level account", body = ApiError),
         (status = 404, description = "Account or unit not in the caller's subtree", body = ApiError),
     )
 )]
@@ -255,15 +293,25 @@ pub async fn account_update(
     let id = account_id(&id)?;
     let (_writer, mut tx) = state.write_tx().await?;
     let target = scope::account(&mut tx, &subtree, id).await?;
-    scope::require_manage(&user, target.role)?;
+    if target.id == user.id {
+        // Not even a county coordinator: someone else must stop a county account.
+        return Err(AppError::forbidden("不能更改自己的账号"));
+    }
     let role = change.role.unwrap_or(target.role);
-    scope::require_manage(&user, role)?;
-    let (unit_id, unit_kind) = match change.unit_id {
+    if county_peer(&user, &target) {
+        if role != target.role || change.unit_id.is_some_and(|u| u != target.unit_id) {
+            return Err(AppError::forbidden("县级管理员账号之间只能停用或启用"));
+        }
+    } else {
+        scope::require_manage(&user, target.role)?;
+        scope::require_manage(&user, role)?;
+    }
+    let (unit_id, unit_kind, unit_path) = match change.unit_id {
         Some(unit) => {
             let unit = scope::unit(&mut tx, &subtree, unit).await?;
-            (unit.id, unit.kind)
+            (unit.id, unit.kind, unit.path)
         }
-        None => (target.unit_id, target.unit_kind),
+        None => (target.unit_id, target.unit_kind, target.unit_path.clone()),
     };
     if unit_kind != role.unit_kind() {
         return Err(wrong_unit(role));
@@ -288,11 +336,17 @@ pub async fn account_update(
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
+        let ended = end_links_outside(&mut tx, id, &scope::village_area(&unit_path, unit_kind)).await?;
         audit::record(
             &mut tx,
             Some(user.id),
             "account_moved",
-            json!({ "account_id": id, "from_unit_id": target.unit_id, "to_unit_id": unit_id }),
+            json!({
+                "account_id": id,
+                "from_unit_id": target.unit_id,
+                "to_unit_id": unit_id,
+                "links_ended": ended,
+            }),
         )
         .await?;
     }
@@ -328,6 +382,37 @@ pub async fn account_update(
     let account = load_one(&mut tx, &user, &subtree, id).await?;
     tx.commit().await?;
     Ok(Json(account))
+}
+
+/// Ends the account's links to households outside `area` (an account moved there):
+/// its roster and uploads must not reach its old village, whose coordinator could
+/// neither see nor end those links. Answers the households whose links ended.
+async fn end_links_outside(
+    conn: &mut Conn,
+    account: Uuid,
+    area: &Subtree,
+) -> Result<Vec<String>, AppError> {
+    let ended: Vec<String> = crate::db::query_scalar(
+        "SELECT mh.household_id FROM member_households mh
+         JOIN households h ON h.id = mh.household_id JOIN units g ON g.id = h.grid_id
+         WHERE mh.member_id = ? AND NOT (g.path GLOB ?)
+         ORDER BY mh.household_id",
+    )
+    .bind(account.to_string())
+    .bind(area.glob())
+    .fetch_all(&mut *conn)
+    .await?;
+    if !ended.is_empty() {
+        crate::db::query(
+            "DELETE FROM member_households
+             WHERE member_id = ? AND household_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(account.to_string())
+        .bind(serde_json::to_string(&ended)?)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(ended)
 }
 
 /// Sets the households a member (or grid leader) is linked to: one (一联一) or

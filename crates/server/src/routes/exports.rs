@@ -714,7 +714,8 @@ pub async fn xlsx_file(
     // writer's blocking thread.
     let handle = tokio::runtime::Handle::current();
     let now = db::now();
-    let lookup = move |ids: &[Uuid]| handle.block_on(problems::export_details(&pool, ids, now));
+    let lookup =
+        move |wanted: &[(Uuid, Uuid)]| handle.block_on(problems::export_details(&pool, wanted, now));
     let mut file = tokio::task::spawn_blocking(move || write_xlsx_with(rows, sheet_rows, lookup))
         .await
         .map_err(AppError::internal)??;
@@ -840,7 +841,7 @@ fn write_xlsx(rows: mpsc::Receiver<RowItem>, sheet_rows: u32) -> Result<std::fs:
 fn write_xlsx_with(
     mut rows: mpsc::Receiver<RowItem>,
     sheet_rows: u32,
-    mut lookup: impl FnMut(&[Uuid]) -> Result<HashMap<Uuid, ExportProblem>, AppError>,
+    mut lookup: impl FnMut(&[(Uuid, Uuid)]) -> Result<HashMap<Uuid, ExportProblem>, AppError>,
 ) -> Result<std::fs::File, AppError> {
     let mut workbook = Workbook::new();
     {
@@ -943,18 +944,22 @@ fn write_xlsx_with(
                 Err(_) => break,
             }
         }
-        let ids: Vec<Uuid> = batch
+        // Each problem id with the household of the visit naming it: a problem row of
+        // another household is never joined, whatever id a visit's body names.
+        let wanted: Vec<(Uuid, Uuid)> = batch
             .iter()
-            .flat_map(|(_, entries)| entries.iter().map(|p| p.id))
+            .flat_map(|(row, entries)| entries.iter().map(|p| (p.id, row.household_id)))
             .collect();
-        let details = if ids.is_empty() {
+        let details = if wanted.is_empty() {
             HashMap::new()
         } else {
-            lookup(&ids)?
+            lookup(&wanted)?
         };
         for (row, entries) in batch.drain(..) {
             for problem in entries {
-                let detail = details.get(&problem.id);
+                let detail = details
+                    .get(&problem.id)
+                    .filter(|d| d.household_id == row.household_id);
                 if let Some(d) = detail {
                     if trailed.insert(problem.id) {
                         for event in &d.events {

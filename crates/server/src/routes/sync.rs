@@ -22,6 +22,8 @@ pub const CONFLICT_REASON: &str = "服务器上已有同一编号的不同记录
 pub const NOT_OWN_REASON: &str = "只能上传自己的走访记录";
 /// Reason given for a household the caller does not look after.
 pub const OUT_OF_SCOPE_REASON: &str = "这户不在你的联系范围内";
+/// Reason given for a visit listing a problem id another household's problem already has.
+pub const PROBLEM_ELSEWHERE_REASON: &str = "记录里的问题编号已被别的户使用，不能上传";
 
 /// Most records one imported export file may hold (the 2 MiB body limit comes first
 /// in practice).
@@ -307,6 +309,22 @@ async fn stored_copy(
     row.map(|(hash, at)| Ok((hash, parse_ts(&at)?))).transpose()
 }
 
+/// A refusal: `rejected` with the reason, stored nowhere. A retry of a visit stored
+/// before the refusal applied (e.g. before the household was unlinked) is still a duplicate.
+async fn refuse(
+    conn: &mut Conn,
+    visit: &Visit,
+    hash: &str,
+    reason: &str,
+) -> Result<Receipt, AppError> {
+    if let Some((stored_hash, at)) = stored_copy(conn, visit).await? {
+        if stored_hash == hash {
+            return Ok(receipt(visit, ReceiptStatus::Duplicate, None, Some(at)));
+        }
+    }
+    Ok(receipt(visit, ReceiptStatus::Rejected, Some(reason.into()), None))
+}
+
 /// Decides and stores one visit inside the batch's transaction.
 async fn store_visit(
     conn: &mut Conn,
@@ -335,18 +353,12 @@ async fn store_visit(
     let hash = sha256_hex(body.as_bytes());
 
     if !scope::reaches(conn, user, visit.household_id).await? {
-        // A retry of a visit stored before the household was unlinked is still a duplicate.
-        if let Some((stored_hash, at)) = stored_copy(conn, visit).await? {
-            if stored_hash == hash {
-                return Ok(receipt(visit, ReceiptStatus::Duplicate, None, Some(at)));
-            }
-        }
-        return Ok(receipt(
-            visit,
-            ReceiptStatus::Rejected,
-            Some(OUT_OF_SCOPE_REASON.into()),
-            None,
-        ));
+        return refuse(conn, visit, &hash, OUT_OF_SCOPE_REASON).await;
+    }
+    // A problem id already held by another household's problem would tie that
+    // problem (and its trail) to this visit: refused, stored nowhere.
+    if crate::problems::lists_foreign_problem(conn, visit).await? {
+        return refuse(conn, visit, &hash, PROBLEM_ELSEWHERE_REASON).await;
     }
 
     let inserted = crate::db::query(
