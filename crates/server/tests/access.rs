@@ -76,9 +76,9 @@ const RULES: &[Rule] = &[
     // own: a fresh code; other: a used one
     rule("post", "/api/auth/enroll", ALL_OK, [401; 7]),
     same("post", "/api/auth/logout", [401, 204, 204, 204, 204, 204, 204]),
-    // own: a good new password but a wrong current one; other: a too common new one
+    // own: a too common new password; other: a good new one but a wrong current one
     // (a right current password would end the role's sessions: tests/auth.rs covers it)
-    rule("post", "/api/auth/password", [401; 7], [400; 7]),
+    rule("post", "/api/auth/password", [400; 7], [401; 7]),
     same("get", "/api/me", SIGNED_IN),
     same("get", "/api/roster", SIGNED_IN),
     rule("get", "/api/households/{id}/visits",
@@ -385,7 +385,7 @@ async fn request(
             rule.path.into(),
             token,
             json!({ "phone": PHONES[role], "current_password": "wrong-password",
-                    "new_password": if other { "password1" } else { "a-good-long-one-42" } }),
+                    "new_password": if other { "a-good-long-one-42" } else { "password1" } }),
         ),
         ("post", "/api/auth/enroll") => {
             let code = enrol_code(app, n, other).await;
