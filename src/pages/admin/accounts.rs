@@ -93,6 +93,8 @@ pub fn AccountsPage() -> impl IntoView {
         <section class="page admin">
             <AdminNav current=AppRoute::AdminAccounts/>
             <h1>{ctx.tr("账号", "Accounts")}</h1>
+            // The sign-in page changes anyone's password (current one, then the new one).
+            <p><a href="/login" data-testid="change-my-password">{ctx.tr("修改我的密码", "Change my password")}</a></p>
             <ErrorLine error=error/>
             {move || enrollment.get().map(|(who, e)| {
                 let src = format!("data:image/svg+xml;charset=utf-8,{}", String::from(js_sys::encode_uri_component(&e.qr_svg)));
@@ -149,7 +151,7 @@ pub fn AccountsPage() -> impl IntoView {
                         <option value=id.to_string()>{n}</option>
                     }).collect_view()}
                 </select>
-                <label for="acc-password">{ctx.tr("初始密码（可不填，改用扫码登录）", "Initial password (optional: QR sign-in instead)")}</label>
+                <label for="acc-password">{ctx.tr("初始密码（可不填，改用扫码登录；本人第一次登录时要换成自己的密码）", "First password (optional: QR sign-in instead; the person chooses their own at first sign-in)")}</label>
                 <input id="acc-password" type="password" autocomplete="new-password" prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
                 <button type="submit" class="primary">{ctx.tr("新建", "Create")}</button>
             </form>
