@@ -79,6 +79,16 @@ pub enum Command {
     /// server, replace `daohu.sqlite3` by the copy, delete `daohu.sqlite3-wal` and
     /// `daohu.sqlite3-shm`, start the server.
     Backup(BackupArgs),
+    /// The audit log (of the database `--database-url` or `--data-dir` names).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `daohu-server audit …`.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the audit log's hash chain; name the first broken row and exit 1.
+    Verify,
 }
 
 /// Flags of `daohu-server backup`.

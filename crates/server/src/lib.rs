@@ -223,6 +223,8 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::openapi::router())
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)
+        // Refusals of signed-in callers go to the audit log with the account.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record_denials))
         .layer(axum::middleware::from_fn(json_objects_only))
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         // API answers are per person and per moment: never cached.

@@ -38,7 +38,7 @@ async fn get_audited(app: &TestApp, path: &str, token: Option<&str>) -> (StatusC
     let answer = app.call(Method::GET, path, token, None).await;
     let body = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
     let rows = rows_after(app, before).await;
-    assert_eq!(rows.len(), 1, "{path}: one audit row, got {rows:?}");
+    assert_eq!(rows.len(), 1, "{path}: one audit row, got {rows:?} ({} {body})", answer.status);
     let (_, actor, action, detail) = rows.into_iter().next().unwrap();
     (answer.status, body, (actor, action, detail))
 }
@@ -205,4 +205,120 @@ async fn truncate_of_the_audit_log_is_refused() {
     assert!(last_id(&app).await > 0);
     let count: i64 = db::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(&app.state.pool).await.unwrap();
     assert!(count > 0);
+}
+
+/// The database of `app` as a URL the command line takes.
+async fn database_url(app: &TestApp) -> String {
+    match db::dialect() {
+        Dialect::Sqlite => db::file_url(&app.dir.path().join("daohu.sqlite3")),
+        Dialect::Postgres => {
+            let name: String = db::query_scalar("SELECT CAST(current_database() AS TEXT)").fetch_one(&app.state.pool).await.unwrap();
+            db::with_database(&db::test_postgres().unwrap(), &name)
+        }
+    }
+}
+
+/// `daohu-server audit verify` on the test's database: exit code and output.
+fn verify_cli(url: &str) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_daohu-server"))
+        .args(["--database-url", url, "audit", "verify"])
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code(), text)
+}
+
+/// Runs `sql` with the append-only triggers out of the way, as someone with the
+/// database in hand could.
+async fn around_the_triggers(app: &TestApp, sql: &str) {
+    let pool = &app.state.pool;
+    match db::dialect() {
+        Dialect::Sqlite => {
+            for statement in [
+                "DROP TRIGGER IF EXISTS audit_log_no_update",
+                "DROP TRIGGER IF EXISTS audit_log_no_delete",
+                sql,
+            ] {
+                sqlx::query(statement).execute(pool).await.unwrap();
+            }
+        }
+        Dialect::Postgres => {
+            let mut conn = pool.acquire().await.unwrap();
+            for statement in ["ALTER TABLE audit_log DISABLE TRIGGER USER", sql, "ALTER TABLE audit_log ENABLE TRIGGER USER"] {
+                sqlx::query(statement).execute(&mut *conn).await.unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_chain_holds_under_concurrent_writers_and_names_an_edited_row() {
+    let app = TestApp::new().await;
+    let zhao = app.session(9).await;
+    let wang = app.session(3).await;
+    // 50 requests at once: reads, denials and a sign-in, each appending a row
+    let mut requests = Vec::new();
+    for n in 0..50 {
+        let router = app.router.clone();
+        let (path, token) = match n % 5 {
+            0 => ("/api/visits".to_string(), zhao.clone()),
+            1 => ("/api/households".to_string(), zhao.clone()),
+            2 => ("/api/roster".to_string(), wang.clone()),
+            3 => (format!("/api/households/{}/visits", household_id(60)), zhao.clone()),
+            _ => ("/api/visits".to_string(), wang.clone()),
+        };
+        requests.push(tokio::spawn(async move {
+            use tower::ServiceExt;
+            let request = axum::http::Request::get(path)
+                .header("authorization", format!("Bearer {token}"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            router.oneshot(request).await.unwrap().status()
+        }));
+    }
+    for r in requests {
+        let status = r.await.unwrap();
+        assert!([200, 403, 404].contains(&status.as_u16()), "{status}");
+    }
+    let found = daohu_server::audit::verify(&app.state.pool).await.unwrap();
+    assert_eq!(found.broken, None);
+    assert_eq!(found.chained, 51, "the seed and one row per request");
+    assert_eq!(found.unchained, 0);
+    let url = database_url(&app).await;
+    let (code, text) = verify_cli(&url);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("51 chained rows"), "{text}");
+
+    // a detail rewritten around the triggers: verify names that row
+    let victim: i64 = db::query_scalar("SELECT id FROM audit_log WHERE action = 'read_roster' ORDER BY id LIMIT 1 OFFSET 3")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    around_the_triggers(&app, &format!("UPDATE audit_log SET detail = '{{\"households\":0}}' WHERE id = {victim}")).await;
+    let found = daohu_server::audit::verify(&app.state.pool).await.unwrap();
+    assert_eq!(found.broken.as_ref().map(|b| b.id), Some(victim), "{found:?}");
+    assert!(found.broken.unwrap().reason.contains("changed"));
+    let (code, text) = verify_cli(&url);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains(&format!("row {victim}")), "{text}");
+}
+
+#[tokio::test]
+async fn verify_finds_removed_rows_in_the_middle_and_at_the_end() {
+    let app = TestApp::new().await;
+    let zhao = app.session(9).await;
+    for _ in 0..5 {
+        assert_eq!(app.call(Method::GET, "/api/households", Some(&zhao), None).await.status, StatusCode::OK);
+    }
+    let ids: Vec<i64> = db::query_scalar("SELECT id FROM audit_log ORDER BY id").fetch_all(&app.state.pool).await.unwrap();
+    assert_eq!(daohu_server::audit::verify(&app.state.pool).await.unwrap().broken, None);
+    // the newest row gone: the head names it
+    around_the_triggers(&app, &format!("DELETE FROM audit_log WHERE id = {}", ids[5])).await;
+    let broken = daohu_server::audit::verify(&app.state.pool).await.unwrap().broken.unwrap();
+    assert_eq!(broken.id, ids[5], "{broken:?}");
+    // a row in the middle gone: the one after it no longer follows
+    around_the_triggers(&app, &format!("DELETE FROM audit_log WHERE id = {}", ids[2])).await;
+    let broken = daohu_server::audit::verify(&app.state.pool).await.unwrap().broken.unwrap();
+    assert_eq!(broken.id, ids[3], "{broken:?}");
+    assert!(broken.reason.contains("removed"), "{broken:?}");
 }
