@@ -25,7 +25,8 @@
 //! `cargo run -p daohu-server -- --addr 127.0.0.1:8080 --data-dir ./data --dist ./dist`
 //! (see `daohu-server --help`; every flag has a `DAOHU_*` environment variable).
 //! A fresh database gets a demo village; see [`seed_demo`].
-//! `daohu-server backup --out FILE` copies the database while it runs ([`backup`]).
+//! `daohu-server backup --out FILE` copies the database while it runs ([`backup`]);
+//! `daohu-server audit verify` checks the audit log's hash chain ([`audit`]).
 //!
 //! Everything lives in this library so tests build the same [`app`] the binary serves.
 
