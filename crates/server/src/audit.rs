@@ -214,7 +214,8 @@ pub async fn verify(pool: &Pool) -> Result<Verified, AppError> {
             .await?;
     let mut found = Verified { chained: 0, unchained: 0, head_hash: head_hash.clone(), broken: None };
     let mut expected = GENESIS.to_string();
-    let mut last = 0i64;
+    // Before the chain began, the head named the last row before it.
+    let mut last = since_id;
     let mut after = 0i64;
     'walk: loop {
         let rows: Vec<ChainRow> = db::query_as(

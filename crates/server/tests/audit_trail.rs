@@ -322,3 +322,27 @@ async fn verify_finds_removed_rows_in_the_middle_and_at_the_end() {
     assert_eq!(broken.id, ids[3], "{broken:?}");
     assert!(broken.reason.contains("removed"), "{broken:?}");
 }
+
+#[tokio::test]
+async fn rows_from_before_the_chain_are_counted_not_checked() {
+    let app = TestApp::new().await;
+    let zhao = app.session(9).await;
+    for _ in 0..3 {
+        app.call(Method::GET, "/api/households", Some(&zhao), None).await;
+    }
+    // The state migration 0009 leaves on a database with rows already: the chain
+    // starts after them, from the genesis hash.
+    let last = last_id(&app).await;
+    db::query("UPDATE audit_chain_head SET since_id = ?, head_id = ?, head_hash = ?")
+        .bind(last)
+        .bind(last)
+        .bind(daohu_server::audit::GENESIS)
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    let found = daohu_server::audit::verify(&app.state.pool).await.unwrap();
+    assert_eq!((found.chained, found.unchained, found.broken), (0, 4, None));
+    app.call(Method::GET, "/api/households", Some(&zhao), None).await;
+    let found = daohu_server::audit::verify(&app.state.pool).await.unwrap();
+    assert_eq!((found.chained, found.unchained, found.broken), (1, 4, None));
+}
