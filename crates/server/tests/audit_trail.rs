@@ -256,10 +256,14 @@ async fn the_chain_holds_under_concurrent_writers_and_names_an_edited_row() {
     let app = TestApp::new().await;
     let zhao = app.session(9).await;
     let wang = app.session(3).await;
-    // 50 requests at once: reads, denials and a sign-in, each appending a row
+    // A second server instance over the same database, with a pool of its own.
+    let other = db::connect(&database_url(&app).await).await.unwrap();
+    let other = daohu_server::app(daohu_server::AppState::new(other, daohu_server::Settings::default()));
+    // 50 requests at once, alternating between the instances: reads and denials,
+    // each appending a row
     let mut requests = Vec::new();
     for n in 0..50 {
-        let router = app.router.clone();
+        let router = if n % 2 == 0 { app.router.clone() } else { other.clone() };
         let (path, token) = match n % 5 {
             0 => ("/api/visits".to_string(), zhao.clone()),
             1 => ("/api/households".to_string(), zhao.clone()),
