@@ -269,8 +269,11 @@ impl FromRequestParts<AppState> for AuthUser {
                 .await?;
         }
 
+        let id = parse_uuid(&row.member_id)?;
+        // So a refusal of this request is recorded with its account (audit::record_denials).
+        crate::audit::CallerSlot::note(parts, id);
         Ok(AuthUser {
-            id: parse_uuid(&row.member_id)?,
+            id,
             name: row.name,
             phone: row.phone,
             role: parse_role(&row.role)?,

@@ -92,6 +92,16 @@ pub enum Command {
     /// Passwords are asked for on the terminal, or read from standard input.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The audit log (of the database `--database-url` or `--data-dir` names).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `daohu-server audit …`.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the audit log's hash chain; name the first broken row and exit 1.
+    Verify,
 }
 
 /// `daohu-server admin …`

@@ -26,7 +26,8 @@
 //! (see `daohu-server --help`; every flag has a `DAOHU_*` environment variable).
 //! A fresh database starts empty (`daohu-server admin create` makes the first
 //! account); `--demo` fills it with a fictional county instead, see [`seed_demo`].
-//! `daohu-server backup --out FILE` copies the database while it runs ([`backup`]).
+//! `daohu-server backup --out FILE` copies the database while it runs ([`backup`]);
+//! `daohu-server audit verify` checks the audit log's hash chain ([`audit`]).
 //!
 //! Everything lives in this library so tests build the same [`app`] the binary serves.
 
@@ -229,6 +230,8 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::openapi::router())
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)
+        // Refusals of signed-in callers go to the audit log with the account.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record_denials))
         .layer(axum::middleware::from_fn(json_objects_only))
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         // API answers are per person and per moment: never cached.

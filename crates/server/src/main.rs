@@ -39,6 +39,9 @@ async fn main() -> ExitCode {
             }
         };
     }
+    if let Some(daohu_server::config::Command::Audit(daohu_server::config::AuditCommand::Verify)) = &config.command {
+        return daohu_server::audit::run_cli(&config).await;
+    }
     match daohu_server::serve(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -229,7 +229,7 @@ fn parse_format(s: &str) -> Result<ExportFormat, AppError> {
 }
 
 /// The filter as the audit log keeps it: ids and choices, never the search text.
-fn audit_filter(filter: &VisitFilter) -> serde_json::Value {
+pub fn audit_filter(filter: &VisitFilter) -> serde_json::Value {
     let mut value = serde_json::to_value(filter).unwrap_or_default();
     if let Some(map) = value.as_object_mut() {
         map.retain(|_, v| !v.is_null());

@@ -175,6 +175,13 @@ pub async fn households_list(
     let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let list = load(&mut tx, &subtree, Filter::Under { glob, q }).await?;
     tx.commit().await?;
+    // The search text may hold a name: only that there was one is kept.
+    let detail = json!({
+        "unit_id": query.unit_id.as_deref().filter(|s| !s.is_empty()),
+        "text_search": q.is_some(),
+        "rows": list.len(),
+    });
+    audit::record_alone(&state, user.id, "read_households", detail).await?;
     Ok(Json(list))
 }
 

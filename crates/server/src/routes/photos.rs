@@ -289,6 +289,8 @@ pub async fn photos_content(
         .fetch_one(&mut *conn)
         .await?;
     let data = data.ok_or_else(AppError::not_found)?;
+    drop(conn);
+    audit::record_alone(&state, user.id, "read_photo", json!({ "photo_id": id })).await?;
     let mut response = data.into_response();
     let h = response.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));

@@ -166,6 +166,8 @@ pub async fn problems_list(
     )
     .await?;
     tx.commit().await?;
+    let detail = json!({ "unit_id": query.unit_id, "rows": list.len() });
+    audit::record_alone(&state, user.id, "read_problems", detail).await?;
     Ok(Json(list))
 }
 
@@ -191,5 +193,7 @@ pub async fn problem_get(
     let mut tx = state.pool.begin().await?;
     let view = problems::view_for(&mut tx, &user, id, db::now()).await?;
     tx.commit().await?;
-    view.map(Json).ok_or_else(AppError::not_found)
+    let view = view.ok_or_else(AppError::not_found)?;
+    audit::record_alone(&state, user.id, "read_problem", json!({ "problem_id": id })).await?;
+    Ok(Json(view))
 }

@@ -9,7 +9,8 @@ use daohu_domain::{ApiError, RosterHousehold, RosterResponse, VisitSummary};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::{db, problems, scope, AppError, AppState};
+use crate::{audit, db, problems, scope, AppError, AppState};
+use serde_json::json;
 
 /// `/roster`, `/households/{id}/visits`.
 pub fn router() -> Router<AppState> {
@@ -49,6 +50,11 @@ pub async fn roster_get(
         problems_by_household = problems::raised_or_assigned(&mut tx, &user, db::now()).await?;
     }
     tx.commit().await?;
+    // An empty roster (volunteers, coordinators) shows nobody: not worth a write.
+    if !households.is_empty() {
+        let detail = json!({ "households": households.len() });
+        audit::record_alone(&state, user.id, "read_roster", detail).await?;
+    }
     let households = households
         .into_iter()
         .map(|household| {
@@ -97,6 +103,8 @@ pub async fn household_visits_list(
     }
     let visits = scope::history(&mut tx, &user, Some(id)).await?;
     tx.commit().await?;
+    let detail = json!({ "household_id": id, "rows": visits.len() });
+    audit::record_alone(&state, user.id, "read_household_visits", detail).await?;
     Ok(Json(
         visits.into_iter().map(|(_, summary)| summary).collect(),
     ))

@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::visit_log::{self, LogQuery, DEFAULT_LIMIT, MAX_LIMIT};
-use crate::{scope, ApiQuery, AppError, AppState};
+use crate::{audit, scope, ApiQuery, AppError, AppState};
+use serde_json::json;
 
 /// `/visits`, `/visits/{id}`.
 pub fn router() -> Router<AppState> {
@@ -61,6 +62,12 @@ pub async fn visits_list(
         .into_iter()
         .map(|r| r.into_row().map(|(row, _)| row))
         .collect::<Result<Vec<_>, _>>()?;
+    let detail = json!({
+        "filter": crate::routes::exports::audit_filter(&filter),
+        "offset": offset,
+        "rows": rows.len(),
+    });
+    audit::record_alone(&state, user.id, "read_visit_log", detail).await?;
     Ok(Json(VisitLogPage {
         rows,
         total: if exact { total } else { total.min(cap) },
@@ -89,7 +96,10 @@ pub async fn visit_get(
     let id = Uuid::parse_str(&id).map_err(|_| AppError::not_found())?;
     let mut conn = state.pool.acquire().await?;
     let raw = visit_log::one(&mut conn, &subtree, id).await?;
+    drop(conn);
     let visit: Visit = serde_json::from_str(&raw.body)?;
     let (row, _) = raw.into_row()?;
+    let detail = json!({ "visit_id": id, "household_id": visit.household_id });
+    audit::record_alone(&state, user.id, "read_visit", detail).await?;
     Ok(Json(VisitDetail { row, visit }))
 }
