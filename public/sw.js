@@ -47,8 +47,8 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(req.url);
   // The API always goes to the network: the app handles being offline itself.
   if (req.method !== 'GET' || url.origin !== self.location.origin || url.pathname.startsWith('/api/') || url.pathname === '/healthz') return;
-  // The coordinators' console (/admin) is online-only and not part of the phone's shell.
-  if (url.pathname === '/admin' || url.pathname.startsWith('/admin/')) return;
+  // The coordinators' console (/admin) and the password page are online-only and not part of the phone's shell.
+  if (url.pathname === '/admin' || url.pathname.startsWith('/admin/') || url.pathname.startsWith('/password.')) return;
   if (req.mode === 'navigate') {
     event.respondWith((async () => {
       const shell = (url.pathname === '/activities' || url.pathname.startsWith('/activities/')) ? '/activities/index.html' : '/index.html';

@@ -2,7 +2,7 @@
 //! of wasm counts on a rural line). Failures are typed so the screens can say
 //! what went wrong in plain words.
 
-use daohu_domain::{ApiError, RosterResponse, Session, SyncBatch, SyncResponse};
+use daohu_domain::{ApiError, LoginRequest, RosterResponse, Session, SyncBatch, SyncResponse};
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -155,11 +155,9 @@ async fn call_some<B: Serialize, R: DeserializeOwned>(
     call(method, path, token, body).await?.ok_or(ApiFailure::BadAnswer)
 }
 
-/// Signs in: `/api/auth/login` with a [`LoginRequest`], or `/api/auth/password`
-/// with a [`daohu_domain::ChangePasswordRequest`] (a new password, then signed in).
-pub async fn login<B: Serialize>(path: &str, req: &B) -> Result<Session, ApiFailure> {
+pub async fn login(req: &LoginRequest) -> Result<Session, ApiFailure> {
     // A wrong password is a 401 too, but it is not an expired session.
-    match call_some("POST", path, None, Some(req)).await {
+    match call_some("POST", "/api/auth/login", None, Some(req)).await {
         Err(ApiFailure::SignedOut) => Err(ApiFailure::Server {
             status: 401,
             error: ApiError { error: "bad_credentials".into(), message: "手机号或密码不对".into() },

@@ -1,7 +1,8 @@
-//! Sign-in with phone number and password (online, once), and choosing a new
-//! password: required when a coordinator set the first one, open to anyone.
+//! Sign-in with phone number and password (online, once). Choosing a new
+//! password is a plain page outside the app (`public/password.html`), so the
+//! phone's first download does not carry it.
 
-use daohu_domain::{ChangePasswordRequest, LoginRequest};
+use daohu_domain::LoginRequest;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -16,9 +17,6 @@ pub fn LoginPage() -> impl IntoView {
         ctx.session.get_untracked().map(|s| s.member.phone).unwrap_or_default(),
     );
     let password = RwSignal::new(String::new());
-    let new_password = RwSignal::new(String::new());
-    // Asked for when the server says the password was a coordinator's, or when the member asks.
-    let changing = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
 
@@ -36,28 +34,24 @@ pub fn LoginPage() -> impl IntoView {
         error.set(None);
         spawn_local(async move {
             let zh = ctx.zh();
-            let answer = if changing.get_untracked() {
-                let change = ChangePasswordRequest { phone: req.phone, current_password: req.password, new_password: new_password.get_untracked() };
-                api::login("/api/auth/password", &change).await
-            } else {
-                api::login("/api/auth/login", &req).await
-            };
-            match answer {
+            match api::login(&req).await {
                 Ok(session) => {
                     let role = session.member.role;
                     let home = if role.is_coordinator() { AppRoute::Admin } else if role.records_visits() { AppRoute::Households } else { AppRoute::Activities };
                     match ctx.signed_in(session) {
                     Ok(()) => {
                         password.set(String::new());
-                        new_password.set(String::new());
                         ctx.go(home);
                     }
                     Err(e) => error.set(Some(e.message(zh))),
                     }
                 }
                 Err(e) => {
+                    // A coordinator's first password: the member chooses their own first.
                     if matches!(&e, api::ApiFailure::Server { error, .. } if error.error == "password_change_required") {
-                        changing.set(true);
+                        if let Some(w) = web_sys::window() {
+                            let _ = w.location().assign(&format!("/password.html#{}", req.phone));
+                        }
                     }
                     error.set(Some(e.message(zh)));
                 }
@@ -77,21 +71,14 @@ pub fn LoginPage() -> impl IntoView {
                 <label for="password">{ctx.tr("密码", "Password")}</label>
                 <input id="password" name="password" type="password" autocomplete="current-password"
                     prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
-                <Show when=move || changing.get()>
-                    <label for="new-password">{ctx.tr("新密码（至少 8 位，别用生日和手机号）", "New password (at least 8 characters, not a birthday or phone number)")}</label>
-                    <input id="new-password" name="new-password" type="password" autocomplete="new-password"
-                        prop:value=new_password on:input=move |ev| new_password.set(event_target_value(&ev))/>
-                </Show>
                 <Show when=move || error.get().is_some()>
                     <p class="error" role="alert">{move || error.get()}</p>
                 </Show>
                 <button type="submit" class="primary" disabled=move || busy.get()>
-                    {move || if busy.get() { ctx.tr("正在登录…", "Signing in…") } else if changing.get() { ctx.tr("改密码并登录", "Change password and sign in") } else { ctx.tr("登录", "Sign in") }}
-                </button>
-                <button type="button" class="link" on:click=move |_| changing.update(|c| *c = !*c)>
-                    {move || if changing.get() { ctx.tr("不改密码", "Keep my password") } else { ctx.tr("修改密码", "Change password") }}
+                    {move || if busy.get() { ctx.tr("正在登录…", "Signing in…") } else { ctx.tr("登录", "Sign in") }}
                 </button>
             </form>
+            <a href="/password.html" class="button">{ctx.tr("修改密码", "Change password")}</a>
         </section>
     }
 }

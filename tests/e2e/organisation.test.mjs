@@ -93,13 +93,21 @@ test('coordinator imports, creates and links; the member chooses their own passw
   // coordinator typed is only a first one: the phone asks for the member's own.
   const m = await phone(env.browser);
   await signInAs(m.page, NEW_MEMBER);
-  await m.page.waitForSelector('#new-password');
-  assert.match(await m.page.textContent('[role=alert]'), /新密码/);
-  await m.page.fill('#new-password', '12345678');
+  // The app sends the member to the password page with the phone filled in.
+  await m.page.waitForURL(/\/password\.html#13800000077$/);
+  assert.equal(await m.page.inputValue('#phone'), NEW_MEMBER.phone);
+  await m.page.fill('#current', NEW_MEMBER.password);
+  await m.page.fill('#new', '12345678');
+  await m.page.fill('#again', '12345678');
   await m.page.click('button[type=submit]');
-  await m.page.waitForSelector('[role=alert] >> text=常见');
-  await m.page.fill('#new-password', 'qian-family-tea-9');
+  await m.page.waitForSelector('#message >> text=常见');
+  await m.page.fill('#new', 'qian-family-tea-9');
+  await m.page.fill('#again', 'qian-family-tea-9');
   await m.page.click('button[type=submit]');
+  await m.page.waitForSelector('#done:not([hidden])');
+  // The old password no longer opens the account; the member's own does.
+  assert.equal((await env.server.api('/api/auth/login', { method: 'POST', body: NEW_MEMBER })).status, 401);
+  await signInAs(m.page, { phone: NEW_MEMBER.phone, password: 'qian-family-tea-9' });
   await m.page.waitForFunction(() => document.querySelectorAll('[data-testid=household-list] li').length === 2);
   const heads = (await m.page.locator('[data-testid=household-list] .card-title').allTextContents()).sort();
   assert.deepEqual(heads, ['钱一', '钱二']);

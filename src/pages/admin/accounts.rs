@@ -93,8 +93,8 @@ pub fn AccountsPage() -> impl IntoView {
         <section class="page admin">
             <AdminNav current=AppRoute::AdminAccounts/>
             <h1>{ctx.tr("账号", "Accounts")}</h1>
-            // The sign-in page changes anyone's password (current one, then the new one).
-            <p><a href="/login" data-testid="change-my-password">{ctx.tr("修改我的密码", "Change my password")}</a></p>
+            // A plain page outside the apps changes anyone's password (the current one, then the new one).
+            <p><a href="/password.html" data-testid="change-my-password">{ctx.tr("修改我的密码", "Change my password")}</a></p>
             <ErrorLine error=error/>
             {move || enrollment.get().map(|(who, e)| {
                 let src = format!("data:image/svg+xml;charset=utf-8,{}", String::from(js_sys::encode_uri_component(&e.qr_svg)));
