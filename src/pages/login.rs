@@ -78,7 +78,6 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if busy.get() { ctx.tr("正在登录…", "Signing in…") } else { ctx.tr("登录", "Sign in") }}
                 </button>
             </form>
-            <a href="/password.html" class="button">{ctx.tr("修改密码", "Change password")}</a>
         </section>
     }
 }
