@@ -50,6 +50,10 @@ pub struct Config {
     )]
     pub public_url: String,
 
+    /// Megabytes (MiB) of photos one account may upload a day.
+    #[arg(long, env = "DAOHU_PHOTO_QUOTA_MB", default_value_t = 200)]
+    pub photo_quota_mb: u32,
+
     /// Write logs as JSON lines instead of text.
     #[arg(long, env = "DAOHU_LOG_JSON")]
     pub log_json: bool,

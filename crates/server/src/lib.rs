@@ -89,6 +89,8 @@ pub struct Settings {
     /// A text search matching more visits than this reads a page month by month
     /// ([`visit_log::WINDOWLESS_MATCHES`]; tests set 0 to use the months always).
     pub log_window_min: u64,
+    /// Bytes of photo chunks one account may send a day ([`routes::photos`]).
+    pub photo_quota_bytes: u64,
 }
 
 impl Default for Settings {
@@ -100,6 +102,7 @@ impl Default for Settings {
             public_url: DEFAULT_PUBLIC_URL.to_string(),
             log_count_cap: daohu_domain::LOG_COUNT_CAP,
             log_window_min: visit_log::WINDOWLESS_MATCHES,
+            photo_quota_bytes: 200 * 1024 * 1024,
         }
     }
 }
@@ -112,6 +115,7 @@ impl Settings {
             session_lifetime: config.session_lifetime(),
             session_idle: config.session_idle(),
             public_url: config.public_url.trim_end_matches('/').to_string(),
+            photo_quota_bytes: u64::from(config.photo_quota_mb) * 1024 * 1024,
             ..Settings::default()
         }
     }
