@@ -37,6 +37,7 @@ pub mod backup;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod listen;
 pub mod problems;
 pub mod routes;
 pub mod scale;
@@ -45,7 +46,6 @@ pub mod seed;
 pub mod static_files;
 pub mod visit_log;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -228,6 +228,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)
         .layer(axum::middleware::from_fn(json_objects_only))
+        .layer(axum::middleware::from_fn(listen::small_bodies_without_session))
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         // API answers are per person and per moment: never cached.
         .layer(SetResponseHeaderLayer::overriding(
@@ -331,12 +332,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     let state = AppState::new(pool.clone(), Settings::from_config(&config));
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     tracing::info!(addr = %config.addr, "listening");
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    listen::serve(listener, app(state), listen::Limits::from_config(&config), shutdown_signal()).await?;
     pool.close().await;
     Ok(())
 }
