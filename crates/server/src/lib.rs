@@ -42,6 +42,7 @@ pub mod problems;
 pub mod routes;
 pub mod scale;
 pub mod scope;
+pub mod security_headers;
 pub mod seed;
 pub mod static_files;
 pub mod visit_log;
@@ -236,6 +237,8 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("no-store"),
         ));
 
+    let protections =
+        security_headers::Protections::new(&state.settings.dist_dir, &state.settings.public_url);
     Router::new()
         .nest("/api", api)
         .merge(routes::health::router())
@@ -244,6 +247,8 @@ pub fn app(state: AppState) -> Router {
             X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        // CSP, no framing, no referrer, HSTS behind HTTPS: see [`security_headers`].
+        .layer(axum::middleware::from_fn_with_state(protections, security_headers::protect))
         // The default predicate compresses JSON, JS, CSS and application/wasm (only images,
         // gRPC and event streams are skipped).
         // XLSX downloads are zip files already: compressing them again only costs CPU.
