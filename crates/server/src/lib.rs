@@ -194,7 +194,9 @@ async fn json_objects_only(
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, API_BODY_LIMIT).await {
         Ok(b) => b,
-        Err(_) => return AppError::too_large("请求内容太大").into_response(),
+        Err(e) if listen::is_length_limit(&e) => return AppError::too_large("请求内容太大").into_response(),
+        // cut off or too slow (see [`listen`])
+        Err(_) => return AppError::bad_request("请求内容读取失败").into_response(),
     };
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         return AppError::client(

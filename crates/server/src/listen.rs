@@ -228,3 +228,15 @@ pub async fn small_bodies_without_session(request: Request, next: Next) -> Respo
     });
     next.run(request).await
 }
+
+/// Whether a body failed for being longer than a limit (and not cut off or slow).
+pub fn is_length_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
