@@ -295,12 +295,25 @@ pub enum ExportFormat {
 
 /// Whether a spreadsheet would read this text as a formula (or a DDE command):
 /// it starts with `=`, `+`, `-`, `@`, a tab or a carriage return, or the
-/// full-width `＝`, `＋`, `－`, `＠`.
+/// full-width `＝`, `＋`, `－`, `＠`, also after any run of leading blanks and
+/// invisible characters (space, NBSP, the ideographic space U+3000, line feeds,
+/// zero-width spaces and joiners, the BOM), which some spreadsheets skip before
+/// they look for a formula.
 pub fn looks_like_formula(s: &str) -> bool {
+    let mut rest = s.chars().skip_while(|&c| is_blank_or_invisible(c) && !matches!(c, '\t' | '\r'));
     matches!(
-        s.chars().next(),
+        rest.next(),
         Some('=' | '+' | '-' | '@' | '\t' | '\r' | '＝' | '＋' | '－' | '＠')
     )
+}
+
+/// Characters a reader may drop or not see before a cell's first visible one.
+fn is_blank_or_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}'
+        )
 }
 
 /// The text to write into an exported cell so no spreadsheet evaluates it:
@@ -361,9 +374,20 @@ mod tests {
             assert!(looks_like_formula(s), "{s:?}");
             assert_eq!(safe_cell(s), format!("'{s}"));
         }
-        for s in ["张三", "1+1", "", "a=b", " =1"] {
+        for s in ["张三", "1+1", "", "a=b", " 1+1", "\u{3000}张三", "\n", "\u{200B}", "a\n=1"] {
             assert!(!looks_like_formula(s), "{s:?}");
             assert_eq!(safe_cell(s), s);
+        }
+    }
+
+    #[test]
+    fn formulas_behind_blanks_and_invisible_characters_are_defused() {
+        for lead in [" ", "  ", "\u{A0}", "\u{3000}", "\u{200B}", "\u{FEFF}", "\u{2060}", "\n", "\r\n", " \u{200B}\u{A0}\n"] {
+            for trigger in ["=1+1", "+1", "-1", "@SUM(A1)", "＝1", "\tx"] {
+                let s = format!("{lead}{trigger}");
+                assert!(looks_like_formula(&s), "{s:?}");
+                assert_eq!(safe_cell(&s), format!("'{s}"), "{s:?}");
+            }
         }
     }
 

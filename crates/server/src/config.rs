@@ -58,6 +58,23 @@ pub struct Config {
     )]
     pub public_url: String,
 
+    /// Megabytes (MiB) of photos one account may upload a day.
+    #[arg(long, env = "DAOHU_PHOTO_QUOTA_MB", default_value_t = 200)]
+    pub photo_quota_mb: u32,
+
+    /// Seconds a client has to send a request's headers (and an idle connection stays open).
+    #[arg(long, env = "DAOHU_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// Longest wait, in seconds, for the next piece of a request body (a whole body
+    /// gets ten times this).
+    #[arg(long, env = "DAOHU_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_timeout_secs: u64,
+
+    /// Connections served at once; more wait in the operating system's queue.
+    #[arg(long, env = "DAOHU_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
     /// Write logs as JSON lines instead of text.
     #[arg(long, env = "DAOHU_LOG_JSON")]
     pub log_json: bool,

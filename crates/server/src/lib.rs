@@ -40,15 +40,16 @@ pub mod backup;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod listen;
 pub mod problems;
 pub mod routes;
 pub mod scale;
 pub mod scope;
+pub mod security_headers;
 pub mod seed;
 pub mod static_files;
 pub mod visit_log;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,6 +95,8 @@ pub struct Settings {
     pub log_window_min: u64,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Bytes of photo chunks one account may send a day ([`routes::photos`]).
+    pub photo_quota_bytes: u64,
 }
 
 impl Default for Settings {
@@ -106,6 +109,7 @@ impl Default for Settings {
             log_count_cap: daohu_domain::LOG_COUNT_CAP,
             log_window_min: visit_log::WINDOWLESS_MATCHES,
             trusted_proxies: Vec::new(),
+            photo_quota_bytes: 200 * 1024 * 1024,
         }
     }
 }
@@ -119,6 +123,7 @@ impl Settings {
             session_idle: config.session_idle(),
             public_url: config.public_url.trim_end_matches('/').to_string(),
             trusted_proxies: config.trusted_proxies.clone(),
+            photo_quota_bytes: u64::from(config.photo_quota_mb) * 1024 * 1024,
             ..Settings::default()
         }
     }
@@ -196,7 +201,9 @@ async fn json_objects_only(
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, API_BODY_LIMIT).await {
         Ok(b) => b,
-        Err(_) => return AppError::too_large("请求内容太大").into_response(),
+        Err(e) if listen::is_length_limit(&e) => return AppError::too_large("请求内容太大").into_response(),
+        // cut off or too slow (see [`listen`])
+        Err(_) => return AppError::bad_request("请求内容读取失败").into_response(),
     };
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         return AppError::client(
@@ -233,6 +240,7 @@ pub fn app(state: AppState) -> Router {
         // Refusals of signed-in callers go to the audit log with the account.
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record_denials))
         .layer(axum::middleware::from_fn(json_objects_only))
+        .layer(axum::middleware::from_fn(listen::small_bodies_without_session))
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
         // API answers are per person and per moment: never cached.
         .layer(SetResponseHeaderLayer::overriding(
@@ -240,6 +248,8 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("no-store"),
         ));
 
+    let protections =
+        security_headers::Protections::new(&state.settings.dist_dir, &state.settings.public_url);
     Router::new()
         .nest("/api", api)
         .merge(routes::health::router())
@@ -248,6 +258,8 @@ pub fn app(state: AppState) -> Router {
             X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        // CSP, no framing, no referrer, HSTS behind HTTPS: see [`security_headers`].
+        .layer(axum::middleware::from_fn_with_state(protections, security_headers::protect))
         // The default predicate compresses JSON, JS, CSS and application/wasm (only images,
         // gRPC and event streams are skipped).
         // XLSX downloads are zip files already: compressing them again only costs CPU.
@@ -346,12 +358,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     let state = AppState::new(pool.clone(), Settings::from_config(&config));
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     tracing::info!(addr = %config.addr, "listening");
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    listen::serve(listener, app(state), listen::Limits::from_config(&config), shutdown_signal()).await?;
     pool.close().await;
     Ok(())
 }

@@ -275,7 +275,7 @@ async fn stored_problem(app: &TestApp, role: usize, other: bool) -> uuid::Uuid {
 
 /// A photo's bytes for the access test (`n` makes them unique).
 fn photo_bytes(n: usize) -> Vec<u8> {
-    format!("JPEG test photo {n} ").repeat(20).into_bytes()
+    common::test_jpeg(40, 30, 400, n as u64)
 }
 
 /// An activity stored through the upload, with one photo (complete when `complete`):

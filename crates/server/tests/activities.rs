@@ -362,8 +362,8 @@ async fn photos_upload_in_chunks_resume_and_check_their_digest() {
     const CHUNK: usize = 256 * 1024;
     let app = TestApp::new().await;
     let chen = app.session(CHEN).await;
-    let jpeg = random_bytes(600_000, 7);
-    let bad = random_bytes(100_000, 8);
+    let jpeg = common::test_jpeg(1600, 1200, 600_000, 7);
+    let bad = common::test_jpeg(1200, 1600, 100_000, 8);
     let p = PhotoRef { id: daohu_domain::uuid_v7(1_777_000_000_000, [3; 10]), bytes: jpeg.len() as u64, sha256: sha256_hex(&jpeg) };
     let q = PhotoRef { id: daohu_domain::uuid_v7(1_777_000_000_001, [4; 10]), bytes: bad.len() as u64, sha256: sha256_hex(&bad) };
     let mut a = team_activity(1);
@@ -459,6 +459,123 @@ async fn photos_upload_in_chunks_resume_and_check_their_digest() {
     assert!(detail.photos.iter().all(|p| p.complete));
     assert_eq!((detail.summary.photos, detail.summary.photos_received), (2, 2));
     assert!(MAX_PHOTO_BYTES > 600_000);
+}
+
+/// One team activity of 陈志愿者 naming these photos, stored; the photos' refs.
+async fn activity_with_photos(app: &TestApp, chen: &str, seed: u64, photos: &[&[u8]]) -> Vec<PhotoRef> {
+    let refs: Vec<PhotoRef> = photos
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| PhotoRef {
+            id: daohu_domain::uuid_v7(1_777_100_000_000 + seed * 100 + i as u64, [seed as u8; 10]),
+            bytes: bytes.len() as u64,
+            sha256: sha256_hex(bytes),
+        })
+        .collect();
+    let mut a = team_activity(seed);
+    a.photos = refs.clone();
+    assert_eq!(receipts(&app.upload_activities(chen, device(), &[a]).await)[0].status, ReceiptStatus::Stored);
+    refs
+}
+
+#[tokio::test]
+async fn bytes_that_are_no_jpeg_of_sensible_size_are_refused_and_reset() {
+    let app = TestApp::new().await;
+    let chen = app.session(CHEN).await;
+    let png = {
+        let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
+        b.extend(random_bytes(5_000, 1));
+        b
+    };
+    let html = b"<html><script>alert(1)</script></html>".repeat(50);
+    let wide = common::test_jpeg(9000, 100, 5_000, 2);
+    let flat = common::test_jpeg(100, 0, 5_000, 3);
+    let no_frame = {
+        // SOI, then straight to a scan: no frame header, no size
+        let mut b = vec![0xFF, 0xD8, 0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 0x3F, 0];
+        b.extend(random_bytes(3_000, 4));
+        b
+    };
+    let good = common::test_jpeg(8000, 6000, 5_000, 5);
+    let cases: [&[u8]; 6] = [&png, &html, &wide, &flat, &no_frame, &good];
+    let refs = activity_with_photos(&app, &chen, 31, &cases).await;
+    for (r, bytes) in refs.iter().zip(cases).take(5) {
+        let answer = put_chunk(&app, &chen, r.id, 0, bytes).await;
+        assert_eq!(
+            (answer.status, answer.json()["error"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("photo_not_jpeg")),
+            "{:?}",
+            answer.json()
+        );
+        assert!(!answer.json()["message"].as_str().unwrap().is_empty());
+        let s: PhotoStatus = get(&app, &format!("/api/photos/{}", r.id), &chen).await;
+        assert_eq!((s.received, s.complete), (0, false));
+        let content = app.call(Method::GET, &format!("/api/photos/{}/content", r.id), Some(&chen), None).await;
+        assert_eq!(content.status, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(count(&app, "photo_chunks").await, 0);
+    // 8,000 px a side is still a photo
+    let answer = put_chunk(&app, &chen, refs[5].id, 0, &good).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json());
+    assert!(serde_json::from_slice::<PhotoStatus>(&answer.body).unwrap().complete);
+}
+
+#[tokio::test]
+async fn each_account_uploads_at_most_its_daily_quota_of_photo_bytes() {
+    let app = TestApp::new().await.with_settings(|s| s.photo_quota_bytes = 300_000);
+    let chen = app.session(CHEN).await;
+    let (a, b) = (common::test_jpeg(40, 30, 200_000, 1), common::test_jpeg(40, 30, 200_000, 2));
+    let refs = activity_with_photos(&app, &chen, 32, &[&a, &b]).await;
+    assert_eq!(put_chunk(&app, &chen, refs[0].id, 0, &a).await.status, StatusCode::OK);
+    // 200,000 + 150,000 > 300,000 bytes today
+    let over = put_chunk(&app, &chen, refs[1].id, 0, &b[..150_000]).await;
+    assert_eq!((over.status, over.json()["error"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("photo_quota")));
+    assert!(over.json()["message"].as_str().unwrap().contains("明天"), "{:?}", over.json());
+    let s: PhotoStatus = get(&app, &format!("/api/photos/{}", refs[1].id), &chen).await;
+    assert_eq!(s.received, 0);
+    // what is left of today's quota is still taken
+    assert_eq!(put_chunk(&app, &chen, refs[1].id, 0, &b[..100_000]).await.status, StatusCode::OK);
+    let over = put_chunk(&app, &chen, refs[1].id, 100_000, &b[100_000..100_001]).await;
+    assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS);
+    // another account has its own quota
+    let zhang = app.session(ZHANG).await;
+    let mut mine = activity(33, member_id(ZHANG), None);
+    let c = common::test_jpeg(40, 30, 250_000, 3);
+    mine.photos = vec![PhotoRef { id: daohu_domain::uuid_v7(1_777_200_000_000, [9; 10]), bytes: c.len() as u64, sha256: sha256_hex(&c) }];
+    assert_eq!(receipts(&app.upload_activities(&zhang, device(), &[mine.clone()]).await)[0].status, ReceiptStatus::Stored);
+    assert_eq!(put_chunk(&app, &zhang, mine.photos[0].id, 0, &c).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unfinished_uploads_left_for_a_week_are_swept_when_an_upload_starts() {
+    let app = TestApp::new().await;
+    let chen = app.session(CHEN).await;
+    let photos: Vec<Vec<u8>> = (0..3).map(|i| common::test_jpeg(40, 30, 50_000, 10 + i)).collect();
+    let refs = activity_with_photos(&app, &chen, 34, &[&photos[0], &photos[1], &photos[2]]).await;
+    for r in &refs[..2] {
+        assert_eq!(put_chunk(&app, &chen, r.id, 0, &photos[0][..20_000]).await.status, StatusCode::OK);
+    }
+    // the first was last touched eight days ago, the second six
+    for (r, days) in [(&refs[0], 8), (&refs[1], 6)] {
+        daohu_server::db::query("UPDATE photos SET chunk_at = ? WHERE id = ?")
+            .bind(daohu_server::db::ts(daohu_server::db::now() - Duration::days(days)))
+            .bind(r.id.to_string())
+            .execute(&app.state.pool)
+            .await
+            .unwrap();
+    }
+    assert_eq!(count(&app, "photo_chunks").await, 2);
+    // a new upload starts: the week-old chunks go, the phone starts that one again at 0
+    assert_eq!(put_chunk(&app, &chen, refs[2].id, 0, &photos[2][..10_000]).await.status, StatusCode::OK);
+    let s: PhotoStatus = get(&app, &format!("/api/photos/{}", refs[0].id), &chen).await;
+    assert_eq!(s.received, 0);
+    let s: PhotoStatus = get(&app, &format!("/api/photos/{}", refs[1].id), &chen).await;
+    assert_eq!(s.received, 20_000);
+    assert_eq!(count(&app, "photo_chunks").await, 2, "the six-day-old and the new chunk stay");
+    // and the swept one uploads again from 0
+    assert_eq!(put_chunk(&app, &chen, refs[0].id, 0, &photos[0]).await.status, StatusCode::OK);
+    let s: PhotoStatus = get(&app, &format!("/api/photos/{}", refs[0].id), &chen).await;
+    assert!(s.complete);
 }
 
 /// A village coordinator for 绿水村 (the demo has none), made by 孙镇长; its session.

@@ -680,3 +680,34 @@ async fn unreadable_files_answer_400_json_never_500() {
     );
     assert_eq!((p.added, p.refused), (n, 0));
 }
+
+/// A sheet that reaches the last cell Excel allows (`<dimension ref="B1:XFD1048576"/>`,
+/// a cell at XFD1048576 and one far right on a data row) reads as its few real
+/// rows: calamine's whole-sheet range would allocate 17 billion cells and abort.
+#[tokio::test]
+async fn a_sheet_reaching_the_last_cell_reads_only_its_rows() {
+    let app = TestApp::new().await;
+    let zhao = app.session(9).await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    // the table starts in column B, as the range read it (columns from the leftmost cell)
+    for (c, h) in ["网格", "户主", "门牌号", "人口"].iter().enumerate() {
+        sheet.write_string(0, c as u16 + 1, *h).unwrap();
+    }
+    for (r, (head, address)) in [("远方甲", "远方1号"), ("远方乙", "远方2号")].iter().enumerate() {
+        let r = r as u32 + 1;
+        sheet.write_string(r, 1, "第一网格").unwrap();
+        sheet.write_string(r, 2, *head).unwrap();
+        sheet.write_string(r, 3, *address).unwrap();
+        sheet.write_number(r, 4, 3.0).unwrap();
+    }
+    sheet.write_string(1, 16_383, "far right").unwrap();
+    sheet.write_string(1_048_575, 16_383, "far away").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let started = Instant::now();
+    let p = preview(&import(&app, &zhao, village_id(), "preview", None, XLSX, bytes).await);
+    assert_eq!((p.added, p.refused, p.rows.len()), (2, 0, 2), "{:?}", p.rows);
+    assert_eq!(p.rows[0].row, 2);
+    assert_eq!(p.rows[1].head_name, "远方乙");
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+}

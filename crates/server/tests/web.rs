@@ -146,3 +146,99 @@ async fn static_files_and_wasm_are_compressed() {
     let plain = get(&app, "/daohu-3f2a9c0d1e2b4a5c.js", None).await;
     assert!(plain.headers.get(header::CONTENT_ENCODING).is_none());
 }
+
+/// The headers of the browser protections on one answer.
+fn assert_protected(answer: &common::Answer, what: &str) -> String {
+    let csp = answer.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_string();
+    for part in [
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "object-src 'none'",
+    ] {
+        assert!(csp.contains(part), "{what}: {part} missing from {csp}");
+    }
+    // scripts only from the app and by hash: never inline or eval at will
+    let scripts = csp.split(';').find(|d| d.trim().starts_with("script-src")).unwrap();
+    assert!(!scripts.contains("'unsafe-inline'") && !scripts.contains("'unsafe-eval'"), "{what}: {scripts}");
+    assert_eq!(answer.headers[header::REFERRER_POLICY], "no-referrer", "{what}");
+    assert_eq!(answer.headers[header::X_FRAME_OPTIONS], "DENY", "{what}");
+    assert_eq!(answer.headers["cross-origin-opener-policy"], "same-origin", "{what}");
+    assert_eq!(answer.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{what}");
+    csp
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_browser_protections_and_the_pages_scripts_hashes() {
+    let app = TestApp::new().await;
+    let dist = write_dist(&app);
+    // pages as Trunk writes them: an inline module loader, different in each bundle
+    let loader = |bundle: &str| {
+        format!("\nimport init, * as bindings from '/{bundle}-3f2a9c0d1e2b4a5c.js';\nconst wasm = await init({{ module_or_path: '/{bundle}-3f2a9c0d1e2b4a5c_bg.wasm' }});\nwindow.wasmBindings = bindings;\n")
+    };
+    let page = |bundle: &str| {
+        format!("<!doctype html><title>到户</title><script defer src=\"/register-sw.js\"></script><script type=\"module\">{}</script>", loader(bundle))
+    };
+    std::fs::write(dist.join("index.html"), page("daohu")).unwrap();
+    for bundle in ["activities", "admin"] {
+        std::fs::create_dir_all(dist.join(bundle)).unwrap();
+        std::fs::write(dist.join(bundle).join("index.html"), page(bundle)).unwrap();
+    }
+    let token = app.token(daohu_server::seed::phones::MEMBER_ZHANG).await;
+    let mut answers = vec![
+        ("shell", get(&app, "/", None).await),
+        ("console", get(&app, "/admin/", None).await),
+        ("an app route", get(&app, "/households/abc", None).await),
+        ("asset", get(&app, "/daohu-3f2a9c0d1e2b4a5c.js", Some("gzip")).await),
+        ("wasm", get(&app, "/daohu-3f2a9c0d1e2b4a5c_bg.wasm", None).await),
+        ("service worker", get(&app, "/sw.js", None).await),
+        ("health", get(&app, "/healthz", None).await),
+        ("api", app.call(Method::GET, "/api/me", Some(&token), None).await),
+        ("api error", app.call(Method::GET, "/api/nope", None, None).await),
+    ];
+    let login = app.login_as(daohu_server::seed::phones::MEMBER_ZHANG, "wrong").await;
+    answers.push(("api 401", login));
+    for (what, answer) in &answers {
+        let csp = assert_protected(answer, what);
+        for bundle in ["daohu", "activities", "admin"] {
+            let hash = daohu_server::security_headers::script_hash(&loader(bundle));
+            assert!(csp.contains(&format!("'{hash}'")), "{what}: no hash of the {bundle} loader in {csp}");
+        }
+        // the registration script has a src: nothing to hash; only the three loaders are allowed
+        assert_eq!(csp.matches("'sha256-").count(), 3, "{what}: {csp}");
+        // served over plain HTTP: no HSTS
+        assert!(!answer.headers.contains_key(header::STRICT_TRANSPORT_SECURITY), "{what}");
+    }
+
+    // a new build on disk, no restart: the next page carries its hash
+    let planted = "console.log('a planted build');";
+    std::fs::write(dist.join("index.html"), format!("<!doctype html><script type=module>{planted}</script>")).unwrap();
+    let shell = get(&app, "/", None).await;
+    let csp = assert_protected(&shell, "new build");
+    let planted_hash = daohu_server::security_headers::script_hash(planted);
+    assert!(csp.contains(&planted_hash), "{csp}");
+    assert!(!csp.contains(&daohu_server::security_headers::script_hash(&loader("daohu"))), "{csp}");
+}
+
+#[tokio::test]
+async fn hsts_only_when_the_app_is_reached_over_https() {
+    for (public_url, hsts) in [("https://daohu.example.cn", true), ("http://192.0.2.1:8080", false)] {
+        let app = TestApp::new()
+            .await
+            .with_settings(|s| s.public_url = public_url.to_string());
+        write_dist(&app);
+        for path in ["/", "/api/openapi.json", "/healthz"] {
+            let answer = get(&app, path, None).await;
+            assert_eq!(
+                answer.headers.get(header::STRICT_TRANSPORT_SECURITY).map(|v| v.to_str().unwrap().to_string()),
+                hsts.then(|| "max-age=31536000".to_string()),
+                "{public_url} {path}"
+            );
+        }
+    }
+}

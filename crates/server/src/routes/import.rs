@@ -6,7 +6,7 @@
 //! matched to stored households by (village, doorplate), so importing the same file
 //! twice changes nothing the second time.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Cursor;
 
 use axum::body::Bytes;
@@ -16,7 +16,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use calamine::{Data, Reader};
+use calamine::{Cell, Data, DataRef, Reader, Sheets};
 use daohu_domain::{
     ApiError, ImportAction, ImportPreview, ImportRowResult, RosterColumns, RosterRow, SpecialGroup,
     UnitKind,
@@ -156,13 +156,43 @@ fn cell_text(cell: &Data) -> String {
     }
 }
 
+/// Cells past this column (IV, the last of an .xls sheet) are ignored: a roster's
+/// columns are the first few, and a far cell must not widen every row.
+const MAX_COLUMNS: u32 = 256;
+
 fn read_workbook(bytes: Bytes) -> Result<Table, String> {
     const UNREADABLE: &str = "读不了这个 Excel 文件：请确认是 .xlsx（或 .xls）格式，没有加密";
+    const NO_SHEET: &str = "Excel 文件里没有工作表";
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|_| UNREADABLE.to_string())?;
+    // .xlsx and .xlsb are read cell by cell, so a sheet claiming (or reaching) a
+    // million rows costs only the rows kept; calamine's whole-sheet range would
+    // allocate every cell between the first and the farthest one.
+    match &mut book {
+        Sheets::Xlsx(xlsx) => {
+            let name = xlsx.sheet_names().first().cloned().ok_or(NO_SHEET)?;
+            let mut reader = match xlsx.worksheet_cells_reader(&name) {
+                Ok(reader) => reader,
+                // a chart sheet first: nothing to read, as calamine's range gives
+                Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(Vec::new()),
+                Err(_) => return Err(UNREADABLE.into()),
+            };
+            return stream_table(|| reader.next_cell().map_err(|_| UNREADABLE.to_string()));
+        }
+        Sheets::Xlsb(xlsb) => {
+            let name = xlsb.sheet_names().first().cloned().ok_or(NO_SHEET)?;
+            let mut reader = xlsb
+                .worksheet_cells_reader(&name)
+                .map_err(|_| UNREADABLE.to_string())?;
+            return stream_table(|| reader.next_cell().map_err(|_| UNREADABLE.to_string()));
+        }
+        // .xls is bounded by its format (65,536 rows × 256 columns); calamine caps
+        // .ods row repeats itself.
+        Sheets::Xls(_) | Sheets::Ods(_) => {}
+    }
     let range = book
         .worksheet_range_at(0)
-        .ok_or_else(|| "Excel 文件里没有工作表".to_string())?
+        .ok_or_else(|| NO_SHEET.to_string())?
         .map_err(|_| UNREADABLE.to_string())?;
     let first_row = range.start().map(|(row, _)| row).unwrap_or(0);
     Ok(range
@@ -174,6 +204,61 @@ fn read_workbook(bytes: Bytes) -> Result<Table, String> {
                 .saturating_add(u32::try_from(i).unwrap_or(u32::MAX))
                 .saturating_add(1);
             (row, cells.iter().map(cell_text).collect())
+        })
+        .collect())
+}
+
+/// The first `MAX_ROWS + 2` rows of a sheet from its cells in file order: the
+/// same table calamine's range gave (rows from the first non-empty cell's row,
+/// columns from the leftmost non-empty cell's), without empty padding at the
+/// ends of rows, and reading stops once a cell lies past the cap.
+fn stream_table<'a>(
+    mut next: impl FnMut() -> Result<Option<Cell<DataRef<'a>>>, String>,
+) -> Result<Table, String> {
+    let span = u32::try_from(MAX_ROWS + 2).unwrap_or(u32::MAX);
+    let mut rows: BTreeMap<u32, Vec<(u32, String)>> = BTreeMap::new();
+    while let Some(cell) = next()? {
+        if matches!(cell.get_value(), DataRef::Empty) {
+            continue;
+        }
+        let (row, col) = cell.get_position();
+        if let Some(&first) = rows.keys().next() {
+            // Spreadsheets write rows in order: a cell past the cap ends the sheet.
+            if row >= first.saturating_add(span) {
+                break;
+            }
+        }
+        if col >= MAX_COLUMNS {
+            continue;
+        }
+        rows.entry(row)
+            .or_default()
+            .push((col, cell_text(&Data::from(cell.get_value().clone()))));
+        // A cell above the first one (out of order) moves the window up.
+        while let (Some(&lo), Some(&hi)) = (rows.keys().next(), rows.keys().next_back()) {
+            if hi < lo.saturating_add(span) {
+                break;
+            }
+            rows.pop_last();
+        }
+    }
+    let Some(first_col) = rows.values().flatten().map(|(col, _)| *col).min() else {
+        return Ok(Vec::new());
+    };
+    let (Some(&first), Some(&last)) = (rows.keys().next(), rows.keys().next_back()) else {
+        return Ok(Vec::new());
+    };
+    Ok((first..=last)
+        .map(|row| {
+            let mut cells = Vec::new();
+            for (col, text) in rows.remove(&row).unwrap_or_default() {
+                let at = (col - first_col) as usize;
+                if cells.len() <= at {
+                    cells.resize(at + 1, String::new());
+                }
+                cells[at] = text;
+            }
+            (row.saturating_add(1), cells)
         })
         .collect())
 }
@@ -610,5 +695,59 @@ mod tests {
         assert_eq!(t[2].0, 3);
         let tabs = read_csv("a\tb\n1\t2\n".as_bytes()).unwrap();
         assert_eq!(tabs[1].1, ["1", "2"]);
+    }
+
+    #[test]
+    fn streamed_cells_give_the_rows_of_calamines_range() {
+        // out of order, a gap row, an empty cell and an error cell, starting at C3
+        let spots: Vec<((u32, u32), Data)> = vec![
+            ((3, 2), Data::String("网格".into())),
+            ((3, 4), Data::Float(13900000001.0)),
+            ((2, 5), Data::Int(7)),
+            ((6, 3), Data::String("x".into())),
+            ((4, 2), Data::Empty),
+            ((5, 6), Data::Error(calamine::CellErrorType::Div0)),
+        ];
+        let range = calamine::Range::from_sparse(
+            spots
+                .iter()
+                .filter(|(_, v)| *v != Data::Empty)
+                .map(|(pos, v)| Cell::new(*pos, v.clone()))
+                .collect(),
+        );
+        let first_row = range.start().unwrap().0;
+        let expected: Table = range
+            .rows()
+            .enumerate()
+            .map(|(i, cells)| {
+                let mut cells: Vec<String> = cells.iter().map(cell_text).collect();
+                while cells.last().is_some_and(String::is_empty) {
+                    cells.pop();
+                }
+                (first_row + i as u32 + 1, cells)
+            })
+            .collect();
+        let mut stream = spots.into_iter().map(|(pos, v)| {
+            let v = match v {
+                Data::String(s) => DataRef::String(s),
+                Data::Float(f) => DataRef::Float(f),
+                Data::Int(n) => DataRef::Int(n),
+                Data::Error(e) => DataRef::Error(e),
+                _ => DataRef::Empty,
+            };
+            Cell::new(pos, v)
+        });
+        let streamed = stream_table(|| Ok(stream.next())).unwrap();
+        let trimmed: Table = streamed
+            .into_iter()
+            .map(|(n, mut cells)| {
+                while cells.last().is_some_and(String::is_empty) {
+                    cells.pop();
+                }
+                (n, cells)
+            })
+            .collect();
+        assert_eq!(trimmed, expected);
+        assert_eq!(trimmed[0].0, 3);
     }
 }

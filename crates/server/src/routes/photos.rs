@@ -6,7 +6,12 @@
 //! A photo exists once an activity naming it is stored; only its recorder uploads it.
 //! Chunks wait in `photo_chunks` and are joined into `photos.data` when the last
 //! byte is in and the digest matches; a mismatch throws every byte away (422
-//! `photo_corrupt`) and the phone starts again from 0.
+//! `photo_corrupt`) and the phone starts again from 0, and so do bytes that are not
+//! a JPEG of sensible size (422 `photo_not_jpeg`).
+//!
+//! Each account may send [`crate::Settings::photo_quota_bytes`] of chunks a day (429
+//! `photo_quota` past it), and an upload left unfinished for [`STALE_UPLOAD_DAYS`]
+//! loses its chunks (swept whenever an upload starts).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -30,6 +35,84 @@ use crate::{audit, ApiQuery, AppError, AppState};
 
 /// Largest chunk one `PUT` takes (1 MiB); the phone sends 256 KiB.
 pub const MAX_CHUNK: usize = 1024 * 1024;
+
+/// Largest width or height of a photo, in pixels (the phone scales its photos far below).
+pub const MAX_PHOTO_SIDE: u16 = 8000;
+
+/// Days an unfinished upload keeps its chunks without a new one.
+pub const STALE_UPLOAD_DAYS: i64 = 7;
+
+/// The width and height of a baseline or progressive JPEG, from its frame header;
+/// `None` for bytes that are not a JPEG (no `FF D8 FF`, or no frame before the scan).
+pub fn jpeg_size(data: &[u8]) -> Option<(u16, u16)> {
+    if !data.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return None;
+    }
+    let mut i = 2;
+    loop {
+        if *data.get(i)? != 0xFF {
+            return None;
+        }
+        // a marker may be preceded by fill bytes (FF)
+        while data.get(i) == Some(&0xFF) {
+            i += 1;
+        }
+        let marker = *data.get(i)?;
+        i += 1;
+        match marker {
+            0x01 | 0xD0..=0xD8 => continue,
+            // the end, or a scan before any frame header
+            0xD9 | 0xDA => return None,
+            _ => {}
+        }
+        let len = usize::from(u16::from_be_bytes([*data.get(i)?, *data.get(i + 1)?]));
+        if len < 2 {
+            return None;
+        }
+        // SOF0–SOF15 but DHT (C4), JPG (C8) and DAC (CC): precision, height, width
+        if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF) {
+            let height = u16::from_be_bytes([*data.get(i + 3)?, *data.get(i + 4)?]);
+            let width = u16::from_be_bytes([*data.get(i + 5)?, *data.get(i + 6)?]);
+            return Some((width, height));
+        }
+        i += len;
+    }
+}
+
+/// Why these bytes are not a photo the server keeps, in plain words; `None` if they are.
+fn photo_problem(data: &[u8]) -> Option<String> {
+    match jpeg_size(data) {
+        None => Some("上传的内容不是 JPEG 照片".into()),
+        Some((w, h)) if w == 0 || h == 0 || w > MAX_PHOTO_SIDE || h > MAX_PHOTO_SIDE => Some(format!(
+            "照片尺寸不对（{w}×{h} 像素，每边最多 {MAX_PHOTO_SIDE}）"
+        )),
+        Some(_) => None,
+    }
+}
+
+/// Throws away the chunks of unfinished uploads that took none for
+/// [`STALE_UPLOAD_DAYS`], and the quota days before yesterday; answers how many
+/// uploads went back to 0.
+pub async fn sweep_stale_uploads(conn: &mut Conn, now: chrono::DateTime<chrono::Utc>) -> Result<u64, AppError> {
+    let cutoff = ts(now - chrono::Duration::days(STALE_UPLOAD_DAYS));
+    let stale = "SELECT id FROM photos WHERE complete = 0 AND received > 0 AND chunk_at < ?";
+    crate::db::query(&format!("DELETE FROM photo_chunks WHERE photo_id IN ({stale})"))
+        .bind(&cutoff)
+        .execute(&mut *conn)
+        .await?;
+    let reset = crate::db::query(
+        "UPDATE photos SET received = 0, chunk_at = NULL WHERE complete = 0 AND received > 0 AND chunk_at < ?",
+    )
+    .bind(&cutoff)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    crate::db::query("DELETE FROM photo_upload_days WHERE day < ?")
+        .bind((now - chrono::Duration::days(1)).format("%Y-%m-%d").to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(reset)
+}
 
 /// `/photos/{id}`, `/photos/{id}/content`.
 pub fn router() -> Router<AppState> {
@@ -155,7 +238,8 @@ fn chunk_type_ok(headers: &HeaderMap) -> bool {
         (status = 409, description = "offset is not what the server holds (`offset_mismatch`)", body = ApiError),
         (status = 413, description = "Chunk larger than 1 MiB", body = ApiError),
         (status = 415, description = "Not application/octet-stream", body = ApiError),
-        (status = 422, description = "Past the photo's size (`past_end`), or the bytes do not match its SHA-256 (`photo_corrupt`: reset to 0)", body = ApiError),
+        (status = 422, description = "Past the photo's size (`past_end`), or the bytes do not match its SHA-256 (`photo_corrupt`) or are no JPEG of at most 8,000 px a side (`photo_not_jpeg`): reset to 0", body = ApiError),
+        (status = 429, description = "The account's photo bytes for today are used up (`photo_quota`)", body = ApiError),
         (status = 503, description = "Not stored; retry later", body = ApiError),
     )
 )]
@@ -204,14 +288,44 @@ pub async fn photos_put(
     if chunk.is_empty() {
         return Ok(Json(row.status()?));
     }
+    let now = db::now();
+    if received == 0 && sweep_stale_uploads(&mut tx, now).await? > 0 {
+        tracing::info!("unfinished photo uploads older than {STALE_UPLOAD_DAYS} days swept");
+    }
+    // The daily quota counts every chunk taken, so retried or abandoned uploads count too.
+    let day = now.format("%Y-%m-%d").to_string();
+    let used: Option<i64> =
+        crate::db::query_scalar("SELECT bytes FROM photo_upload_days WHERE account_id = ? AND day = ?")
+            .bind(user.id.to_string())
+            .bind(&day)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let quota = state.settings.photo_quota_bytes;
+    if used.unwrap_or(0).max(0) as u64 + chunk.len() as u64 > quota {
+        return Err(AppError::client(
+            StatusCode::TOO_MANY_REQUESTS,
+            "photo_quota",
+            format!("今天上传的照片已到上限（{} MB），请明天再传", quota / (1024 * 1024)),
+        ));
+    }
+    crate::db::query(
+        "INSERT INTO photo_upload_days (account_id, day, bytes) VALUES (?, ?, ?)
+         ON CONFLICT (account_id, day) DO UPDATE SET bytes = photo_upload_days.bytes + excluded.bytes",
+    )
+    .bind(user.id.to_string())
+    .bind(&day)
+    .bind(chunk.len() as i64)
+    .execute(&mut *tx)
+    .await?;
     crate::db::query("INSERT INTO photo_chunks (photo_id, position, data) VALUES (?, ?, ?)")
         .bind(photo.to_string())
         .bind(received as i64)
         .bind(chunk.as_ref())
         .execute(&mut *tx)
         .await?;
-    crate::db::query("UPDATE photos SET received = ? WHERE id = ?")
+    crate::db::query("UPDATE photos SET received = ?, chunk_at = ? WHERE id = ?")
         .bind(end as i64)
+        .bind(ts(now))
         .bind(photo.to_string())
         .execute(&mut *tx)
         .await?;
@@ -233,21 +347,23 @@ pub async fn photos_put(
         .await?;
     let matches = data.len() as u64 == row.bytes as u64 && sha256_hex(&data) == row.sha256;
     let detail = json!({ "photo_id": photo, "activity_id": row.activity_id, "bytes": row.bytes });
-    if !matches {
-        crate::db::query("UPDATE photos SET received = 0 WHERE id = ?")
+    // Corrupt bytes, or intact bytes that are no JPEG to show: every byte goes.
+    let refusal = if !matches {
+        Some(("photo_corrupt", "照片传输出错，请重新上传".to_string()))
+    } else {
+        photo_problem(&data).map(|reason| ("photo_not_jpeg", reason))
+    };
+    if let Some((code, message)) = refusal {
+        crate::db::query("UPDATE photos SET received = 0, chunk_at = NULL WHERE id = ?")
             .bind(photo.to_string())
             .execute(&mut *tx)
             .await?;
-        audit::record(&mut tx, Some(user.id), "photo_corrupt", detail).await?;
+        audit::record(&mut tx, Some(user.id), code, detail).await?;
         tx.commit().await.map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
-        tracing::warn!(member = %user.id, photo = %photo, "photo did not match its sha256; reset");
-        return Err(AppError::client(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "photo_corrupt",
-            "照片传输出错，请重新上传",
-        ));
+        tracing::warn!(member = %user.id, photo = %photo, code, "photo refused; reset");
+        return Err(AppError::client(StatusCode::UNPROCESSABLE_ENTITY, code, message));
     }
-    crate::db::query("UPDATE photos SET data = ?, complete = 1, completed_at = ? WHERE id = ?")
+    crate::db::query("UPDATE photos SET data = ?, complete = 1, completed_at = ?, chunk_at = NULL WHERE id = ?")
         .bind(&data)
         .bind(ts(db::now()))
         .bind(photo.to_string())

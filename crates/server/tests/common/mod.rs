@@ -240,3 +240,24 @@ pub fn check_in(seed: u64, activity: Uuid, volunteer: Uuid, kind: CheckKind) -> 
         location: None,
     }
 }
+
+/// `len` bytes that read as a `width`×`height` JPEG: SOI, a JFIF header, a
+/// baseline frame header, a scan header, then `seed`-made filler and EOI.
+pub fn test_jpeg(width: u16, height: u16, len: usize, seed: u64) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0];
+    b.extend([0xFF, 0xC0, 0, 11, 8]);
+    b.extend(height.to_be_bytes());
+    b.extend(width.to_be_bytes());
+    b.extend([1, 1, 0x11, 0]);
+    b.extend([0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 0x3F, 0]);
+    assert!(len >= b.len() + 2, "a JPEG of {len} bytes is too short");
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    while b.len() < len - 2 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        b.push((x >> 24) as u8);
+    }
+    b.extend([0xFF, 0xD9]);
+    b
+}

@@ -112,12 +112,9 @@ pub async fn serve_in_process(state: AppState) -> (SocketAddr, tokio::task::Join
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let handle = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
+        daohu_server::listen::serve(listener, app(state), Default::default(), std::future::pending())
+            .await
+            .unwrap();
     });
     (addr, handle)
 }
