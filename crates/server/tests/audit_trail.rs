@@ -46,7 +46,7 @@ async fn get_audited(app: &TestApp, path: &str, token: Option<&str>) -> (StatusC
 /// An activity of 陈志愿者's team with one complete photo; answers the photo id.
 async fn stored_photo(app: &TestApp) -> Uuid {
     let chen = app.session(5).await;
-    let bytes = b"JPEG audit test photo ".repeat(20);
+    let bytes = common::test_jpeg(640, 480, 440, 7);
     let photo = daohu_domain::PhotoRef {
         id: daohu_domain::uuid_v7(1_777_000_000_000, [7; 10]),
         bytes: bytes.len() as u64,
