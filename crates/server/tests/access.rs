@@ -200,24 +200,7 @@ async fn stored_visit(app: &TestApp, other: bool) -> uuid::Uuid {
     } else {
         visit(251, household_id(0), member_id(1))
     };
-    let body = serde_json::to_string(&v).unwrap();
-    daohu_server::db::query(
-        "INSERT INTO visits (id, household_id, member_id, device_id, visited_on,
-             recorded_at, received_at, content_hash, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-    )
-    .bind(v.id.to_string())
-    .bind(v.household_id.to_string())
-    .bind(v.member_id.to_string())
-    .bind(device().to_string())
-    .bind(v.visited_on.to_string())
-    .bind(ts(v.recorded_at))
-    .bind(ts(db::now()))
-    .bind(daohu_server::auth::sha256_hex(&body))
-    .bind(&body)
-    .execute(&app.state.pool)
-    .await
-    .unwrap();
+    common::plant_visit(app, &v).await;
     v.id
 }
 

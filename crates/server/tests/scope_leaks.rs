@@ -160,24 +160,7 @@ async fn the_xlsx_download_shows_only_problems_of_the_visits_household() {
     // A visit planted directly (as if stored before the upload check): 张党员 at
     // household 0, listing 绿水村's problem id.
     let v = visit_listing(1, household_id(0), ZHANG, problem);
-    let body = serde_json::to_string(&v).unwrap();
-    db::query(
-        "INSERT INTO visits (id, household_id, member_id, device_id, visited_on,
-             recorded_at, received_at, content_hash, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(v.id.to_string())
-    .bind(v.household_id.to_string())
-    .bind(v.member_id.to_string())
-    .bind(device().to_string())
-    .bind(v.visited_on.to_string())
-    .bind(ts(v.recorded_at))
-    .bind(ts(db::now()))
-    .bind(daohu_server::auth::sha256_hex(&body))
-    .bind(&body)
-    .execute(&app.state.pool)
-    .await
-    .unwrap();
+    common::plant_visit(&app, &v).await;
     let xlsx = zhao_xlsx(&app).await;
     // the visit and its own words are there; the other village's trail and status are not
     assert!(xlsx.contains(&v.id.to_string()), "{xlsx}");

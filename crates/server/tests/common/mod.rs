@@ -261,3 +261,26 @@ pub fn test_jpeg(width: u16, height: u16, len: usize, seed: u64) -> Vec<u8> {
     b.extend([0xFF, 0xD9]);
     b
 }
+
+/// Stores a visit straight into the database, past every check of the upload
+/// (as if it had been stored before a check existed); a second time does nothing.
+pub async fn plant_visit(app: &TestApp, v: &Visit) {
+    let body = serde_json::to_string(v).unwrap();
+    daohu_server::db::query(
+        "INSERT INTO visits (id, household_id, member_id, device_id, visited_on,
+             recorded_at, received_at, content_hash, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(v.id.to_string())
+    .bind(v.household_id.to_string())
+    .bind(v.member_id.to_string())
+    .bind(device().to_string())
+    .bind(v.visited_on.to_string())
+    .bind(daohu_server::db::ts(v.recorded_at))
+    .bind(daohu_server::db::ts(daohu_server::db::now()))
+    .bind(daohu_server::auth::sha256_hex(&body))
+    .bind(&body)
+    .execute(&app.state.pool)
+    .await
+    .unwrap();
+}
