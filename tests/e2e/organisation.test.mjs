@@ -106,7 +106,7 @@ test('coordinator imports, creates and links; the member chooses their own passw
   await m.page.click('button[type=submit]');
   await m.page.waitForSelector('#done:not([hidden])');
   // The old password no longer opens the account; the member's own does.
-  assert.equal((await env.server.api('/api/auth/login', { method: 'POST', body: NEW_MEMBER })).status, 401);
+  assert.equal((await env.server.api('/api/auth/login', { method: 'POST', body: { phone: NEW_MEMBER.phone, password: NEW_MEMBER.password } })).status, 401);
   await signInAs(m.page, { phone: NEW_MEMBER.phone, password: 'qian-family-tea-9' });
   await m.page.waitForFunction(() => document.querySelectorAll('[data-testid=household-list] li').length === 2);
   const heads = (await m.page.locator('[data-testid=household-list] .card-title').allTextContents()).sort();
