@@ -252,7 +252,7 @@ impl FromRequestParts<AppState> for AuthUser {
         let now = db::now();
         let last_seen = parse_ts(&row.last_seen_at)?;
         let expired = parse_ts(&row.expires_at)? <= now
-            || last_seen + state.settings.session_idle <= now
+            || last_seen + state.settings.session_limits(parse_role(&row.role)?).1 <= now
             || row.disabled;
         if expired {
             crate::db::query("DELETE FROM sessions WHERE token_hash = ?")

@@ -49,6 +49,15 @@ pub struct Config {
     #[arg(long, env = "DAOHU_SESSION_IDLE_DAYS", default_value_t = 14)]
     pub session_idle_days: u32,
 
+    /// Absolute lifetime of a coordinator's session, in hours: coordinators work
+    /// online on office computers and see whole villages, so theirs end sooner.
+    #[arg(long, env = "DAOHU_COORDINATOR_SESSION_HOURS", default_value_t = 168)]
+    pub coordinator_session_hours: u32,
+
+    /// A coordinator's session unused for this many hours ends.
+    #[arg(long, env = "DAOHU_COORDINATOR_IDLE_HOURS", default_value_t = 12)]
+    pub coordinator_idle_hours: u32,
+
     /// The address people reach the app at; QR enrolment codes point there
     /// (`<public-url>/enroll/<code>`).
     #[arg(
@@ -93,6 +102,14 @@ impl Config {
     /// Longest a session may go unused.
     pub fn session_idle(&self) -> chrono::Duration {
         chrono::Duration::days(i64::from(self.session_idle_days))
+    }
+
+    /// A coordinator's session lifetime and idle limit.
+    pub fn coordinator_session(&self) -> (chrono::Duration, chrono::Duration) {
+        (
+            chrono::Duration::hours(i64::from(self.coordinator_session_hours)),
+            chrono::Duration::hours(i64::from(self.coordinator_idle_hours)),
+        )
     }
 }
 

@@ -86,6 +86,10 @@ pub struct Settings {
     pub session_lifetime: chrono::Duration,
     /// Longest a session may go unused.
     pub session_idle: chrono::Duration,
+    /// A coordinator's session lifetime: shorter, as they work online (`--coordinator-session-hours`).
+    pub coordinator_session_lifetime: chrono::Duration,
+    /// Longest a coordinator's session may go unused (`--coordinator-idle-hours`).
+    pub coordinator_session_idle: chrono::Duration,
     /// Origin of the app as people reach it, without a trailing `/` (for enrolment links).
     pub public_url: String,
     /// Most matches a filtered log page counts ([`daohu_domain::LOG_COUNT_CAP`]).
@@ -105,6 +109,8 @@ impl Default for Settings {
             dist_dir: PathBuf::from("./dist"),
             session_lifetime: chrono::Duration::hours(720),
             session_idle: chrono::Duration::days(14),
+            coordinator_session_lifetime: chrono::Duration::days(7),
+            coordinator_session_idle: chrono::Duration::hours(12),
             public_url: DEFAULT_PUBLIC_URL.to_string(),
             log_count_cap: daohu_domain::LOG_COUNT_CAP,
             log_window_min: visit_log::WINDOWLESS_MATCHES,
@@ -115,12 +121,24 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// A role's session lifetime and idle limit: members and volunteers work
+    /// offline for weeks; coordinators, who see whole areas, sign in more often.
+    pub fn session_limits(&self, role: daohu_domain::Role) -> (chrono::Duration, chrono::Duration) {
+        if role.is_coordinator() {
+            (self.coordinator_session_lifetime, self.coordinator_session_idle)
+        } else {
+            (self.session_lifetime, self.session_idle)
+        }
+    }
+
     /// The settings a configuration asks for.
     pub fn from_config(config: &Config) -> Self {
         Settings {
             dist_dir: config.dist.clone(),
             session_lifetime: config.session_lifetime(),
             session_idle: config.session_idle(),
+            coordinator_session_lifetime: config.coordinator_session().0,
+            coordinator_session_idle: config.coordinator_session().1,
             public_url: config.public_url.trim_end_matches('/').to_string(),
             trusted_proxies: config.trusted_proxies.clone(),
             photo_quota_bytes: u64::from(config.photo_quota_mb) * 1024 * 1024,

@@ -382,3 +382,22 @@ async fn changing_ones_password_ends_the_other_sessions() {
     let new = done.json()["token"].as_str().unwrap().to_string();
     assert_eq!(app.call(Method::GET, "/api/me", Some(&new), None).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn coordinators_sessions_end_sooner_than_members() {
+    let app = TestApp::new().await;
+    let session = |a: &common::Answer| -> daohu_domain::Session { serde_json::from_slice(&a.body).unwrap() };
+    let member = session(&app.login_as(phones::MEMBER_ZHANG, DEMO_PASSWORD).await);
+    let coordinator = session(&app.login_as(phones::COORDINATOR_ZHAO, DEMO_PASSWORD).await);
+    let days = |s: &daohu_domain::Session| (s.expires_at - chrono::Utc::now()).num_days();
+    assert!((29..=30).contains(&days(&member)), "member: {} days", days(&member));
+    assert!((6..=7).contains(&days(&coordinator)), "coordinator: {} days", days(&coordinator));
+    // Thirteen hours unused: the coordinator signs in again; the member, offline for days, does not.
+    daohu_server::db::query("UPDATE sessions SET last_seen_at = ?")
+        .bind(daohu_server::db::ts(chrono::Utc::now() - chrono::Duration::hours(13)))
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.call(Method::GET, "/api/me", Some(&coordinator.token), None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.call(Method::GET, "/api/me", Some(&member.token), None).await.status, StatusCode::OK);
+}

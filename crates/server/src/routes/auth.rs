@@ -97,7 +97,7 @@ pub async fn auth_login(
     }
     attempt.succeeded().await?;
     let (token, expires_at) =
-        authn::create_session(&state.pool, member_id, state.settings.session_lifetime).await?;
+        authn::create_session(&state.pool, member_id, state.settings.session_limits(parse_role(&row.role)?).0).await?;
     let mut conn = state.pool.acquire().await?;
     audit::record(&mut conn, Some(member_id), "login", json!({ "ip": ip })).await?;
     tracing::info!(member = %member_id, "signed in");
@@ -246,7 +246,7 @@ pub async fn auth_password(
     .await?;
     tx.commit().await?;
     let (token, expires_at) =
-        authn::create_session(&state.pool, member_id, state.settings.session_lifetime).await?;
+        authn::create_session(&state.pool, member_id, state.settings.session_limits(parse_role(&row.role)?).0).await?;
     tracing::info!(member = %member_id, "password changed");
     Ok(Json(session_of(row, member_id, token, expires_at)?))
 }
@@ -315,7 +315,7 @@ pub async fn auth_enroll(
         return Err(account_disabled());
     }
     let (token, expires_at) =
-        authn::create_session(&state.pool, member_id, state.settings.session_lifetime).await?;
+        authn::create_session(&state.pool, member_id, state.settings.session_limits(parse_role(&row.role)?).0).await?;
     let mut conn = state.pool.acquire().await?;
     audit::record(&mut conn, Some(member_id), "enrolled", json!({ "ip": ip })).await?;
     tracing::info!(member = %member_id, "phone enrolled");
