@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import { useServerAndBrowser, phone, signIn, recordVisit, makeVisit, MEMBER1, MEMBER2 } from './harness.mjs';
 
 const COORD = { phone: '13800000009', password: 'daohu123' };
+// Today 00:43 UTC is 08:43 in China (UTC+8, no summer time): the console shows the browser's zone.
+const RECORDED_AT = new Date(new Date().setUTCHours(0, 43, 0, 0));
+const CHINA_DAY = RECORDED_AT.toISOString().slice(0, 10);
 const env = useServerAndBrowser();
 
 before(async () => {
@@ -20,7 +23,7 @@ before(async () => {
     const hh = roster.households.map((h) => h.household.id);
     const visits = [
       makeVisit(hh[0], me.id, { summary: '=1+1', problems: [{ description: '屋顶漏雨' }] }),
-      makeVisit(hh[1], me.id, { states: ['done', 'done', 'next_time', 'not_applicable', 'done'], summary: '政策卡已发' }),
+      makeVisit(hh[1], me.id, { states: ['done', 'done', 'next_time', 'not_applicable', 'done'], summary: '政策卡已发', recordedAt: RECORDED_AT }),
     ];
     const r = await server.api('/api/sync/visits', { token, method: 'POST', body: { device_id: me.id, visits } });
     assert.equal(r.status, 200);
@@ -31,7 +34,7 @@ before(async () => {
 
 test('dashboard, visit log, downloads and the weekly sheet', async () => {
   const { server, browser } = env;
-  const { context, page } = await phone(browser);
+  const { context, page } = await phone(browser, { timezoneId: 'Asia/Shanghai' });
   await page.setViewportSize({ width: 1024, height: 800 });
   await page.goto(server.url + '/login');
   await page.fill('#phone', COORD.phone);
@@ -54,6 +57,8 @@ test('dashboard, visit log, downloads and the weekly sheet', async () => {
   await page.waitForSelector('[data-testid=visit-total] >> text=共 2');
   await page.locator('[data-testid=visit-log] tbody tr button.link').first().click();
   await page.waitForSelector('[data-testid=visit-detail] >> text=政策落实到户 · 下次再办');
+  // The phone's time in the browser's zone (Asia/Shanghai here), as the download has it, not UTC.
+  assert.match(await page.textContent('[data-testid=visit-detail]'), new RegExp(`手机时间 ${CHINA_DAY} 08:43`));
   await page.click('[data-testid=visit-detail] button');
 
   // Downloads of exactly what the filter shows, as files the browser saves.

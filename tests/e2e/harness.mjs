@@ -91,8 +91,8 @@ export async function launchBrowser() {
 }
 
 /** A phone-sized page in Chinese. */
-export async function phone(browser) {
-  const context = await browser.newContext({ viewport: { width: 360, height: 640 }, locale: 'zh-CN', deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+export async function phone(browser, { timezoneId } = {}) {
+  const context = await browser.newContext({ viewport: { width: 360, height: 640 }, locale: 'zh-CN', deviceScaleFactor: 2, isMobile: true, hasTouch: true, timezoneId });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   return { context, page };
@@ -180,14 +180,14 @@ export function uuidv7(ms = Date.now()) {
 }
 
 /** A complete, valid visit as the phone would upload it. */
-export function makeVisit(householdId, memberId, { visitedOn = new Date().toISOString().slice(0, 10), states = null, summary = '', problems = [] } = {}) {
+export function makeVisit(householdId, memberId, { visitedOn = new Date().toISOString().slice(0, 10), states = null, summary = '', problems = [], recordedAt = new Date() } = {}) {
   const kinds = ['member_contact', 'sentiment_visit', 'policy_delivered', 'industry_matchup', 'precise_service'];
   return {
     id: uuidv7(),
     household_id: householdId,
     member_id: memberId,
     visited_on: visitedOn,
-    recorded_at: new Date().toISOString(),
+    recorded_at: recordedAt.toISOString(),
     sections: kinds.map((kind, i) => ({ kind, state: states ? states[i] : 'done', checked: [], notes: '' })),
     problems: problems.map((p) => ({ id: uuidv7(), category: 'water', urgency: 'normal', outcome: 'escalate', action: '', ...p })),
     summary,

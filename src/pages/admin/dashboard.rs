@@ -116,7 +116,7 @@ fn DashboardBody(d: Dashboard) -> impl IntoView {
         <h2>{format!("{} ({})", ctx.tr("7 天以上没有同步的手机", "Phones not synced for 7+ days"), d.stale_device_count.max(d.stale_devices.len() as u32))}</h2>
         <p class="hint">{ctx.tr("这些手机上可能还有没上传的记录，请提醒党员联网上传或导出文件。", "These phones may still hold records; ask the member to upload or export a file.")}</p>
         <ul class="list" data-testid="stale-devices">
-            {d.stale_devices.iter().map(|s| view! { <li>{format!("{} · {}", s.member_name, s.last_sync_at.format("%Y-%m-%d %H:%M"))}</li> }).collect_view()}
+            {d.stale_devices.iter().map(|s| view! { <li>{format!("{} · {}", s.member_name, crate::time::format_local(s.last_sync_at.timestamp_millis() as f64))}</li> }).collect_view()}
         </ul>
     }
 }

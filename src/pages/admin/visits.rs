@@ -194,7 +194,7 @@ fn VisitCard(d: VisitDetail, close: impl Fn() + Send + Sync + 'static) -> impl I
     view! {
         <div class="card visit-detail" role="dialog" aria-label=ctx.tr("走访详情", "Visit") data-testid="visit-detail">
             <h2>{format!("{} · {} · {}", d.row.head_name, d.row.visited_on, d.row.member_name)}</h2>
-            <p class="muted">{format!("{} {} · {} {}", ctx.tr("手机时间", "Phone time"), d.row.recorded_at.format("%Y-%m-%d %H:%M"), ctx.tr("收到", "received"), d.row.received_at.format("%Y-%m-%d %H:%M"))}</p>
+            <p class="muted">{format!("{} {} · {} {}", ctx.tr("手机时间", "Phone time"), crate::time::format_local(d.row.recorded_at.timestamp_millis() as f64), ctx.tr("收到", "received"), crate::time::format_local(d.row.received_at.timestamp_millis() as f64))}</p>
             {v.sections.into_iter().map(|s| {
                 let items = s.kind.items().iter().filter(|i| s.is_checked(i.key)).map(|i| if ctx.zh() { i.zh } else { i.en }).collect::<Vec<_>>().join("；");
                 view! {
