@@ -48,6 +48,8 @@ test('dashboard, visit log, downloads and the weekly sheet', async () => {
   const grid1 = await page.textContent('[data-testid=coverage-table] tr[data-unit=第一网格]');
   assert.match(grid1, /第一网格\s*20\s*2\s*10/);
   assert.ok(await page.locator('svg.chart').count() >= 2, 'bar and line charts are drawn');
+  // The problems table says what its columns are.
+  assert.deepEqual(await page.locator('[data-testid=problem-levels] th').allTextContents(), ['级别', '未办结', '已超期']);
 
   // Visit log: all four, then filtered to the policy section left for next time.
   await page.click('.tabs >> text=走访记录');
@@ -79,6 +81,8 @@ test('dashboard, visit log, downloads and the weekly sheet', async () => {
   await page.waitForSelector('[data-testid=sheet-page]');
   assert.equal(await page.locator('[data-testid=sheet-page]').count(), 3);
   assert.match(await page.textContent('[data-testid=sheet-page] >> nth=0'), /屋顶漏雨/);
+  // The title reads "<from> 至 <to>", as a meeting record is headed.
+  assert.match(await page.textContent('[data-testid=sheet-page] h2 >> nth=0'), /民情碰头会 \d{4}-\d{2}-\d{2} 至 \d{4}-\d{2}-\d{2}/);
   await context.close();
 });
 

@@ -31,6 +31,13 @@ impl Level {
             Level::County => "县级",
         }
     }
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Level::Village => "Village",
+            Level::Township => "Township",
+            Level::County => "County",
+        }
+    }
     pub fn up(self) -> Option<Level> {
         match self {
             Level::Village => Some(Level::Township),

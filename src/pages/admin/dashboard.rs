@@ -94,9 +94,10 @@ fn DashboardBody(d: Dashboard) -> impl IntoView {
         <WeeklyLine weeks=d.weekly.clone()/>
         <h2>{ctx.tr("群众诉求（未办结 / 已超期）", "Problems (open / overdue)")}</h2>
         <table class="grid-table" data-testid="problem-levels">
+            <thead><tr><th>{ctx.tr("级别", "Level")}</th><th>{ctx.tr("未办结", "Open")}</th><th>{ctx.tr("已超期", "Overdue")}</th></tr></thead>
             <tbody>
                 {d.problems.iter().map(|c| view! {
-                    <tr><td>{c.level.label_zh()}</td><td>{c.open}</td><td class:overdue={c.overdue > 0}>{c.overdue}</td></tr>
+                    <tr><td>{if ctx.zh() { c.level.label_zh() } else { c.level.label_en() }}</td><td>{c.open}</td><td class:overdue={c.overdue > 0}>{c.overdue}</td></tr>
                 }).collect_view()}
             </tbody>
         </table>

@@ -65,7 +65,7 @@ pub fn SheetPage() -> impl IntoView {
                 let end = s.week_start + Duration::days(6);
                 s.grids.into_iter().map(|g| view! {
                     <article class="sheet-page" data-testid="sheet-page">
-                        <h2>{format!("{} {} · {} {} {}", g.village_name, g.grid_name, ctx.tr("民情碰头会", "weekly meeting"), s.week_start, end)}</h2>
+                        <h2>{format!("{} {} · {} {} {} {}", g.village_name, g.grid_name, ctx.tr("民情碰头会", "weekly meeting"), s.week_start, ctx.tr("至", "to"), end)}</h2>
                         <p>{format!("{} {} · {} {}", ctx.tr("本网格", "Households"), g.households, ctx.tr("本周走访", "visits this week"), g.visits.len())}</p>
                         <table class="grid-table">
                             <thead><tr><th>{ctx.tr("日期", "Date")}</th><th>{ctx.tr("户主", "Head")}</th><th>{ctx.tr("门牌", "Doorplate")}</th><th>{ctx.tr("党员", "Member")}</th></tr></thead>
