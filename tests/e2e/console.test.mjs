@@ -48,6 +48,12 @@ test('dashboard, visit log, downloads and the weekly sheet', async () => {
   const grid1 = await page.textContent('[data-testid=coverage-table] tr[data-unit=第一网格]');
   assert.match(grid1, /第一网格\s*20\s*2\s*10/);
   assert.ok(await page.locator('svg.chart').count() >= 2, 'bar and line charts are drawn');
+  // On an office screen the console uses the width, and shows no outbox count.
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const width = await page.evaluate(() => document.querySelector('main').getBoundingClientRect().width);
+  assert.ok(width > 1000, `the console is ${width} px wide on a 1280 px screen`);
+  assert.equal(await page.locator('.outbox-link').isVisible(), false, 'no 待上传 badge in the console');
+  await page.setViewportSize({ width: 1024, height: 800 });
   // The problems table says what its columns are.
   assert.deepEqual(await page.locator('[data-testid=problem-levels] th').allTextContents(), ['级别', '未办结', '已超期']);
 
