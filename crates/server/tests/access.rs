@@ -223,24 +223,7 @@ async fn stored_problem(app: &TestApp, role: usize, other: bool) -> uuid::Uuid {
         outcome: daohu_domain::ProblemOutcome::Escalate,
         action: String::new(),
     });
-    let body = serde_json::to_string(&v).unwrap();
-    daohu_server::db::query(
-        "INSERT INTO visits (id, household_id, member_id, device_id, visited_on,
-             recorded_at, received_at, content_hash, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-    )
-    .bind(v.id.to_string())
-    .bind(v.household_id.to_string())
-    .bind(v.member_id.to_string())
-    .bind(device().to_string())
-    .bind(v.visited_on.to_string())
-    .bind(ts(v.recorded_at))
-    .bind(ts(db::now()))
-    .bind(daohu_server::auth::sha256_hex(&body))
-    .bind(&body)
-    .execute(&app.state.pool)
-    .await
-    .unwrap();
+    common::plant_visit(app, &v).await;
     daohu_server::db::query(
         "INSERT INTO problems (id, visit_id, household_id, category, urgency,
              description, outcome, action, created_at)

@@ -84,18 +84,17 @@ pub async fn auth_login(
 ) -> Result<Json<Session>, AppError> {
     let phone = normalize_phone(&request.phone);
     let (row, attempt) = check_password(&state, &phone, request.password, &ip).await?;
+    attempt.succeeded().await?;
     let member_id = parse_uuid(&row.id)?;
     if row.must_change_password {
         // The password is right, but a coordinator chose it: the owner picks their own
         // first (`POST /api/auth/password`), so a coordinator never knows a password in use.
-        attempt.succeeded().await?;
         return Err(AppError::client(
             StatusCode::FORBIDDEN,
             "password_change_required",
             "这是管理员给的初始密码，请先设一个自己的新密码",
         ));
     }
-    attempt.succeeded().await?;
     let (token, expires_at) =
         authn::create_session(&state.pool, member_id, state.settings.session_limits(parse_role(&row.role)?).0).await?;
     let mut conn = state.pool.acquire().await?;
