@@ -215,14 +215,7 @@ async fn stored_problem(app: &TestApp, role: usize, other: bool) -> uuid::Uuid {
     };
     let mut v = visit(seed, household, member);
     let problem = daohu_domain::uuid_v7(1_773_100_000_000 + u64::from(seed), [seed; 10]);
-    v.problems.push(daohu_domain::ProblemEntry {
-        id: problem,
-        category: daohu_domain::ProblemCategory::Water,
-        urgency: daohu_domain::Urgency::Normal,
-        description: "自来水管漏水".into(),
-        outcome: daohu_domain::ProblemOutcome::Escalate,
-        action: String::new(),
-    });
+    v.problems.push(common::water_problem(problem));
     common::plant_visit(app, &v).await;
     daohu_server::db::query(
         "INSERT INTO problems (id, visit_id, household_id, category, urgency,

@@ -155,14 +155,7 @@ async fn denials_are_recorded_with_the_account() {
     // 绿水村: a visit by 周党员 with a problem raised at the door
     let mut v = visit(2, household_id(60), member_id(21));
     let problem = daohu_domain::uuid_v7(1_773_100_000_000, [3; 10]);
-    v.problems.push(daohu_domain::ProblemEntry {
-        id: problem,
-        category: daohu_domain::ProblemCategory::Water,
-        urgency: daohu_domain::Urgency::Normal,
-        description: "自来水管漏水".into(),
-        outcome: daohu_domain::ProblemOutcome::Escalate,
-        action: String::new(),
-    });
+    v.problems.push(common::water_problem(problem));
     let answer = app.upload(&zhou, device(), &[v.clone()]).await;
     assert_eq!(answer.json()["receipts"][0]["status"], "stored", "{:?}", answer.json());
 

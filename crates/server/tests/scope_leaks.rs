@@ -8,8 +8,8 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::{activity, device, visit, Answer, TestApp};
 use daohu_domain::{
-    uuid_v7, EventKind, ExportLink, ProblemCategory, ProblemEntry, ProblemEvent, ProblemOutcome,
-    Receipt, ReceiptStatus, RosterResponse, SyncResponse, Urgency, Visit,
+    uuid_v7, EventKind, ExportLink, ProblemEvent, Receipt, ReceiptStatus, RosterResponse,
+    SyncResponse, Visit,
 };
 use daohu_server::db::{self, ts};
 use daohu_server::seed::{county_id, grid_id, household_id, member_id, phones, second_village_id, team_id};
@@ -32,23 +32,12 @@ fn receipts(answer: &Answer) -> Vec<Receipt> {
     serde_json::from_slice::<SyncResponse>(&answer.body).unwrap().receipts
 }
 
-fn problem_entry(id: Uuid) -> ProblemEntry {
-    ProblemEntry {
-        id,
-        category: ProblemCategory::Water,
-        urgency: Urgency::Normal,
-        description: "自来水管漏水".into(),
-        outcome: ProblemOutcome::Escalate,
-        action: String::new(),
-    }
-}
-
 /// A visit by `member` to `household` listing one problem with this id.
 fn visit_listing(seed: u8, household: Uuid, member: u128, problem: Uuid) -> Visit {
     let mut v = visit(seed, household, member_id(member));
     v.recorded_at = db::now() - chrono::Duration::hours(1);
     v.visited_on = v.recorded_at.date_naive();
-    v.problems.push(problem_entry(problem));
+    v.problems.push(common::water_problem(problem));
     v
 }
 

@@ -284,3 +284,15 @@ pub async fn plant_visit(app: &TestApp, v: &Visit) {
     .await
     .unwrap();
 }
+
+/// A problem raised at the door and escalated: a leaking water pipe.
+pub fn water_problem(id: Uuid) -> daohu_domain::ProblemEntry {
+    daohu_domain::ProblemEntry {
+        id,
+        category: daohu_domain::ProblemCategory::Water,
+        urgency: daohu_domain::Urgency::Normal,
+        description: "自来水管漏水".into(),
+        outcome: daohu_domain::ProblemOutcome::Escalate,
+        action: String::new(),
+    }
+}
