@@ -23,9 +23,9 @@ echo "== the domain crate builds for the phone (wasm32)"
 cargo build -p daohu-domain --target wasm32-unknown-unknown
 
 echo "== release build of the app"
-scripts/build-app.sh
 cargo build -p daohu-server
-scripts/size-report.sh
+DAOHU_SERVER_BIN="$PWD/target/debug/daohu-server" scripts/build-app.sh
+DAOHU_SERVER_BIN="$PWD/target/debug/daohu-server" scripts/size-report.sh
 
 echo "== schemathesis against /api/openapi.json (no 5xx)"
 scripts/schemathesis.sh

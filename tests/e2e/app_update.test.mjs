@@ -14,7 +14,7 @@ let dist;
 
 before(async () => {
   dist = mkdtempSync(join(tmpdir(), 'daohu-dist-'));
-  cpSync(DIST, dist, { recursive: true });
+  cpSync(DIST, dist, { recursive: true, preserveTimestamps: true });
   server = new Server({ dist });
   await server.start();
   browser = await launchBrowser();

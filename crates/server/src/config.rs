@@ -121,6 +121,10 @@ pub enum Command {
     /// server, replace `daohu.sqlite3` by the copy, delete `daohu.sqlite3-wal` and
     /// `daohu.sqlite3-shm`, start the server.
     Backup(BackupArgs),
+    /// Write brotli (quality 11) and gzip (-9) copies beside the built app's files in
+    /// `--dist`, which the server then sends as they are. The build script runs it;
+    /// the server also does it at start when the copies are missing or stale.
+    Precompress,
     /// Manage county administrators from the server's own machine: create the first
     /// one on a new database, disable or enable one, or set a new password.
     /// Passwords are asked for on the terminal, or read from standard input.

@@ -41,6 +41,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod listen;
+pub mod precompress;
 pub mod problems;
 pub mod routes;
 pub mod scale;
@@ -372,6 +373,10 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     }
     if !config.dist.join("index.html").exists() {
         tracing::warn!(dist = %config.dist.display(), "web app not built; only the API is served");
+    } else {
+        // Until the copies exist the app is compressed on the fly (brotli 4), so
+        // starting is not held up; a read-only dist just stays that way.
+        precompress::refresh_in_background(config.dist.clone());
     }
     let state = AppState::new(pool.clone(), Settings::from_config(&config));
     let listener = tokio::net::TcpListener::bind(config.addr).await?;

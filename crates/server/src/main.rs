@@ -27,6 +27,18 @@ async fn main() -> ExitCode {
             }
         };
     }
+    if let Some(daohu_server::config::Command::Precompress) = &config.command {
+        return match daohu_server::precompress::precompress_dir(&config.dist) {
+            Ok(summary) => {
+                println!("{}: {summary}", config.dist.display());
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("precompress {}: {err}", config.dist.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(daohu_server::config::Command::Admin(command)) = &config.command {
         return match daohu_server::admin::run_cli(&config, command).await {
             Ok(summary) => {

@@ -3,13 +3,15 @@
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, VARY};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::{AppError, AppState};
+use std::path::{Path, PathBuf};
+
+use crate::{precompress, AppError, AppState};
 
 /// Cache header for files whose name carries a content hash.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -65,10 +67,24 @@ pub async fn app_shell_get(State(state): State<AppState>, request: Request) -> R
         .next()
         .unwrap_or("")
         .to_string();
-    let service = ServeDir::new(dist)
-        .append_index_html_on_directories(true)
-        .fallback(ServeFile::new(&index));
-    let mut response = match service.oneshot(request).await {
+    // `.br`/`.gz` copies written by [`crate::precompress`] go out as they are,
+    // unless the file was replaced after them.
+    let file = served_file(dist, path, &index);
+    let response = if precompress::copies_current(&file) {
+        let service = ServeDir::new(dist)
+            .append_index_html_on_directories(true)
+            .precompressed_br()
+            .precompressed_gzip()
+            .fallback(ServeFile::new(&index).precompressed_br().precompressed_gzip());
+        service.oneshot(request).await
+    } else {
+        precompress::refresh_in_background(dist.clone());
+        let service = ServeDir::new(dist)
+            .append_index_html_on_directories(true)
+            .fallback(ServeFile::new(&index));
+        service.oneshot(request).await
+    };
+    let mut response = match response {
         Ok(response) => response.map(Body::new),
         Err(never) => match never {},
     };
@@ -85,10 +101,28 @@ pub async fn app_shell_get(State(state): State<AppState>, request: Request) -> R
     } else {
         NO_CACHE
     };
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+    // The body depends on Accept-Encoding: caches in between must keep them apart.
+    headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
     response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static(cache));
-    response
+}
+
+/// The file a path is answered with: itself, its folder's `index.html`, or the
+/// app's index. Only used to look at the compressed copies' age.
+fn served_file(dist: &Path, path: &str, index: &Path) -> PathBuf {
+    let relative = path.trim_start_matches('/');
+    if relative.split('/').any(|part| part == "..") {
+        return index.to_path_buf();
+    }
+    let candidate = dist.join(relative);
+    if candidate.is_file() {
+        candidate
+    } else if candidate.join("index.html").is_file() {
+        candidate.join("index.html")
+    } else {
+        index.to_path_buf()
+    }
 }
 
 #[cfg(test)]

@@ -147,6 +147,46 @@ async fn static_files_and_wasm_are_compressed() {
     assert!(plain.headers.get(header::CONTENT_ENCODING).is_none());
 }
 
+fn unbrotli(body: &[u8]) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    brotli::Decompressor::new(body, 4096).read_to_string(&mut text).unwrap();
+    text
+}
+
+#[tokio::test]
+async fn precompressed_copies_are_sent_as_they_are_but_never_when_stale() {
+    let app = TestApp::new().await;
+    let dist = write_dist(&app);
+    let summary = daohu_server::precompress::precompress_dir(&dist).unwrap();
+    assert_eq!(summary.written, 4, "{summary}");
+    let js_path = dist.join("daohu-3f2a9c0d1e2b4a5c.js");
+    let copy = std::fs::read(dist.join("daohu-3f2a9c0d1e2b4a5c.js.br")).unwrap();
+
+    let js = get(&app, "/daohu-3f2a9c0d1e2b4a5c.js", Some("gzip, deflate, br")).await;
+    assert_eq!(js.headers[header::CONTENT_ENCODING], "br");
+    assert_eq!(js.headers[header::VARY], "accept-encoding");
+    assert_eq!(js.body.as_ref(), copy.as_slice(), "the quality-11 copy goes out as it is");
+    assert_eq!(unbrotli(&js.body), std::fs::read_to_string(&js_path).unwrap());
+    let gz = get(&app, "/daohu-3f2a9c0d1e2b4a5c.js", Some("gzip")).await;
+    assert_eq!(gz.headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(gz.body.as_ref(), std::fs::read(dist.join("daohu-3f2a9c0d1e2b4a5c.js.gz")).unwrap().as_slice());
+    // the app's routes get the index's copy
+    let page = get(&app, "/households", Some("br")).await;
+    assert_eq!(page.headers[header::CONTENT_ENCODING], "br");
+    assert!(unbrotli(&page.body).contains("<title>到户</title>"));
+    let plain = get(&app, "/daohu-3f2a9c0d1e2b4a5c.js", None).await;
+    assert!(plain.headers.get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(plain.body.as_ref(), std::fs::read(&js_path).unwrap().as_slice());
+
+    // A deployment replaces the file but not its copies: the new text goes out.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&js_path, "export const next = 'build 2';\n".repeat(300)).unwrap();
+    let fresh = get(&app, "/daohu-3f2a9c0d1e2b4a5c.js", Some("br")).await;
+    assert_eq!(fresh.headers[header::CONTENT_ENCODING], "br");
+    assert_eq!(unbrotli(&fresh.body), std::fs::read_to_string(&js_path).unwrap());
+}
+
 /// The headers of the browser protections on one answer.
 fn assert_protected(answer: &common::Answer, what: &str) -> String {
     let csp = answer.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_string();
