@@ -8,6 +8,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
+use crate::json;
+
 /// Why a call to the server did not give an answer to use.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ApiFailure {
@@ -83,7 +85,7 @@ async fn call_raw(method: &str, path: &str, token: Option<&str>, body: Option<Bo
         return Err(ApiFailure::SignedOut);
     }
     if !(200..300).contains(&status) {
-        let error = serde_json::from_str::<ApiError>(&text).unwrap_or(ApiError {
+        let error = json::from_str::<ApiError>(&text).unwrap_or(ApiError {
             error: "http".into(),
             message: format!("HTTP {status}"),
         });
@@ -99,14 +101,14 @@ async fn call<B: Serialize, R: DeserializeOwned>(
     body: Option<&B>,
 ) -> Result<Option<R>, ApiFailure> {
     let body = match body {
-        Some(b) => Some(Body::Json(serde_json::to_string(b).map_err(|_| ApiFailure::BadAnswer)?)),
+        Some(b) => Some(Body::Json(json::to_string(b).map_err(|_| ApiFailure::BadAnswer)?)),
         None => None,
     };
     let text = call_raw(method, path, token, body).await?;
     if text.is_empty() {
         return Ok(None);
     }
-    serde_json::from_str(&text).map(Some).map_err(|_| ApiFailure::BadAnswer)
+    json::from_str(&text).map(Some).map_err(|_| ApiFailure::BadAnswer)
 }
 
 /// Calls the API as the signed-in user and decodes the answer.
@@ -117,6 +119,11 @@ pub async fn send<B: Serialize, R: DeserializeOwned>(
     body: Option<&B>,
 ) -> Result<R, ApiFailure> {
     call(method, path, Some(token), body).await?.ok_or(ApiFailure::BadAnswer)
+}
+
+/// POSTs JSON text already written as the signed-in user; the answer is not read.
+pub async fn post_text(path: &str, token: &str, text: String) -> Result<(), ApiFailure> {
+    call_raw("POST", path, Some(token), Some(Body::Json(text))).await.map(|_| ())
 }
 
 /// GETs a JSON answer as the signed-in user.
@@ -143,7 +150,7 @@ pub async fn send_blob<R: DeserializeOwned>(
     content_type: &str,
 ) -> Result<R, ApiFailure> {
     let text = call_raw(method, path, Some(token), Some(Body::Blob(blob, content_type))).await?;
-    serde_json::from_str(&text).map_err(|_| ApiFailure::BadAnswer)
+    json::from_str(&text).map_err(|_| ApiFailure::BadAnswer)
 }
 
 async fn call_some<B: Serialize, R: DeserializeOwned>(
@@ -179,7 +186,7 @@ pub async fn enroll(code: &str) -> Result<Session, ApiFailure> {
 }
 
 pub async fn logout(token: &str) -> Result<(), ApiFailure> {
-    call::<(), serde_json::Value>("POST", "/api/auth/logout", Some(token), None).await.map(|_| ())
+    call::<(), serde::de::IgnoredAny>("POST", "/api/auth/logout", Some(token), None).await.map(|_| ())
 }
 
 pub async fn roster(token: &str) -> Result<RosterResponse, ApiFailure> {

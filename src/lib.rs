@@ -10,6 +10,7 @@ pub mod api;
 pub mod components;
 pub mod console;
 pub mod ctx;
+pub mod json;
 pub mod pages;
 pub mod photos;
 pub mod routes;

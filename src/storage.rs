@@ -5,9 +5,10 @@
 //! affect the one record being written. Errors are typed and never panic.
 
 use daohu_domain::{LocalVisit, MigrationError, RosterResponse, Session};
-use gloo_storage::{errors::StorageError as GlooError, LocalStorage, Storage};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::json;
 
 const PREFIX: &str = "daohu:v1:";
 const VISIT_PREFIX: &str = "daohu:v1:visit:";
@@ -49,47 +50,50 @@ impl StorageError {
     }
 }
 
-impl From<GlooError> for StorageError {
-    fn from(e: GlooError) -> Self {
-        match e {
-            GlooError::KeyNotFound(k) => StorageError::Corrupt(format!("missing {k}")),
-            GlooError::SerdeError(e) => StorageError::Corrupt(e.to_string()),
-            GlooError::JsError(js) => {
-                if js.name == "QuotaExceededError" || js.name == "NS_ERROR_DOM_QUOTA_REACHED" {
-                    StorageError::Full
-                } else {
-                    StorageError::Unavailable
-                }
-            }
-        }
+/// Why the browser refused a write: no room, or no storage at all.
+fn write_error(error: wasm_bindgen::JsValue) -> StorageError {
+    let name = js_sys::Reflect::get(&error, &"name".into()).ok().and_then(|n| n.as_string());
+    match name.as_deref() {
+        Some("QuotaExceededError") | Some("NS_ERROR_DOM_QUOTA_REACHED") => StorageError::Full,
+        _ => StorageError::Unavailable,
     }
 }
 
-/// Whether local storage can be used at all; gloo's own accessor would panic otherwise.
-fn available() -> Result<(), StorageError> {
+/// The origin's local storage, or why there is none (private mode, settings).
+fn store() -> Result<web_sys::Storage, StorageError> {
     match web_sys::window().map(|w| w.local_storage()) {
-        Some(Ok(Some(_))) => Ok(()),
+        Some(Ok(Some(storage))) => Ok(storage),
         _ => Err(StorageError::Unavailable),
     }
 }
 
 fn get<T: DeserializeOwned>(key: &str) -> Result<Option<T>, StorageError> {
-    available()?;
-    match LocalStorage::get::<T>(key) {
-        Ok(v) => Ok(Some(v)),
-        Err(GlooError::KeyNotFound(_)) => Ok(None),
-        Err(e) => Err(e.into()),
+    match raw_get(key)? {
+        None => Ok(None),
+        Some(text) => json::from_str(&text).map(Some).map_err(StorageError::Corrupt),
     }
 }
 
 fn set<T: Serialize>(key: &str, value: &T) -> Result<(), StorageError> {
-    available()?;
-    LocalStorage::set(key, value).map_err(Into::into)
+    let text = json::to_string(value).map_err(StorageError::Corrupt)?;
+    store()?.set_item(key, &text).map_err(write_error)
 }
 
 fn raw_get(key: &str) -> Result<Option<String>, StorageError> {
-    available()?;
-    LocalStorage::raw().get_item(key).map_err(|_| StorageError::Unavailable)
+    store()?.get_item(key).map_err(|_| StorageError::Unavailable)
+}
+
+fn remove(key: &str) {
+    if let Ok(storage) = store() {
+        let _ = storage.remove_item(key);
+    }
+}
+
+/// Every key that starts with `prefix`.
+fn keys_with(prefix: &str) -> Result<Vec<String>, StorageError> {
+    let storage = store()?;
+    let n = storage.length().map_err(|_| StorageError::Unavailable)?;
+    Ok((0..n).filter_map(|i| storage.key(i).ok().flatten()).filter(|k| k.starts_with(prefix)).collect())
 }
 
 fn visit_key(id: Uuid) -> String {
@@ -103,9 +107,7 @@ pub fn save_visit(v: &LocalVisit) -> Result<(), StorageError> {
 
 /// Removes a visit (only drafts are ever discarded).
 pub fn delete_visit(id: Uuid) -> Result<(), StorageError> {
-    available()?;
-    LocalStorage::delete(visit_key(id));
-    Ok(())
+    store()?.remove_item(&visit_key(id)).map_err(|_| StorageError::Unavailable)
 }
 
 /// What loading the stored visits found.
@@ -120,17 +122,11 @@ pub struct LoadedVisits {
 /// The keys themselves are the index, so no record can be orphaned by a
 /// write interrupted between a record and an index.
 pub fn load_visits() -> Result<LoadedVisits, StorageError> {
-    available()?;
-    let raw = LocalStorage::raw();
-    let n = raw.length().map_err(|_| StorageError::Unavailable)?;
-    let keys: Vec<String> = (0..n)
-        .filter_map(|i| raw.key(i).ok().flatten())
-        .filter(|k| k.starts_with(VISIT_PREFIX))
-        .collect();
+    let keys = keys_with(VISIT_PREFIX)?;
     let mut out = LoadedVisits::default();
     for key in keys {
         let Some(text) = raw_get(&key)? else { continue };
-        match LocalVisit::from_stored(&text) {
+        match LocalVisit::from_stored_with::<json::Browser>(&text) {
             Ok((v, migrated)) => {
                 if migrated {
                     // If the write-back fails the old shape stays and migrates again next time.
@@ -149,7 +145,7 @@ pub fn load_visits() -> Result<LoadedVisits, StorageError> {
 pub fn load_visit(id: Uuid) -> Result<Option<LocalVisit>, StorageError> {
     match raw_get(&visit_key(id))? {
         None => Ok(None),
-        Some(text) => match LocalVisit::from_stored(&text) {
+        Some(text) => match LocalVisit::from_stored_with::<json::Browser>(&text) {
             Ok((v, _)) => Ok(Some(v)),
             Err(MigrationError::TooNew(_)) => Err(StorageError::TooNew),
             Err(MigrationError::Unreadable(e)) => Err(StorageError::Corrupt(e)),
@@ -164,21 +160,8 @@ pub fn save_event(e: &daohu_domain::LocalEvent) -> Result<(), StorageError> {
 
 /// Every problem change kept on the phone; unreadable ones are left in place.
 pub fn load_events() -> Result<Vec<daohu_domain::LocalEvent>, StorageError> {
-    available()?;
-    let raw = LocalStorage::raw();
-    let n = raw.length().map_err(|_| StorageError::Unavailable)?;
-    let keys: Vec<String> = (0..n)
-        .filter_map(|i| raw.key(i).ok().flatten())
-        .filter(|k| k.starts_with(EVENT_PREFIX))
-        .collect();
+    let keys = keys_with(EVENT_PREFIX)?;
     Ok(keys.iter().filter_map(|k| get::<daohu_domain::LocalEvent>(k).ok().flatten()).collect())
-}
-
-fn keys_with(prefix: &str) -> Result<Vec<String>, StorageError> {
-    available()?;
-    let raw = LocalStorage::raw();
-    let n = raw.length().map_err(|_| StorageError::Unavailable)?;
-    Ok((0..n).filter_map(|i| raw.key(i).ok().flatten()).filter(|k| k.starts_with(prefix)).collect())
 }
 
 /// Key prefixes of the volunteer-activity records (activities with their photos, check-ins).
@@ -211,9 +194,7 @@ pub fn save_activity(a: &daohu_domain::LocalActivity) -> Result<(), StorageError
 }
 
 pub fn delete_activity(id: Uuid) -> Result<(), StorageError> {
-    available()?;
-    LocalStorage::delete(format!("{ACTIVITY_PREFIX}{id}"));
-    Ok(())
+    store()?.remove_item(&format!("{ACTIVITY_PREFIX}{id}")).map_err(|_| StorageError::Unavailable)
 }
 
 /// Reads one stored activity.
@@ -274,9 +255,7 @@ pub fn save_session(s: &Session) -> Result<(), StorageError> {
 
 /// Forgets the token but nothing recorded.
 pub fn clear_session() {
-    if available().is_ok() {
-        LocalStorage::delete(KEY_SESSION);
-    }
+    remove(KEY_SESSION);
 }
 
 pub fn load_roster() -> Option<RosterResponse> {

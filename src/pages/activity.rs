@@ -197,7 +197,7 @@ pub fn ActivityPage(id: Uuid) -> impl IntoView {
             </select>
             <label for="a-date">{ctx.tr("日期", "Date")}</label>
             <input id="a-date" type="date" prop:value=move || ed.read(|r| r.activity.date.to_string()).unwrap_or_default()
-                on:change=move |ev| if let Ok(d) = event_target_value(&ev).parse() { ed.edit(|r| r.activity.date = d) }/>
+                on:change=move |ev| if let Ok(d) = daohu_domain::stamp::parse_date(&event_target_value(&ev)) { ed.edit(|r| r.activity.date = d) }/>
             <div class="states">
                 <div class="state">
                     <label for="a-start">{ctx.tr("开始时间", "Start")}</label>

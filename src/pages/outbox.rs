@@ -117,7 +117,7 @@ fn export_outbox(ctx: crate::ctx::AppCtx) -> Result<String, String> {
         exported_at: time::now_utc(),
         visits,
     };
-    let text = serde_json::to_string(&export).map_err(|e| e.to_string())?;
+    let text = crate::json::to_string(&export)?;
     let fail = |_| ctx.tr("导出没有成功，请复制下面的内容", "Export failed; copy the text below").to_string();
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(&text));
     let bag = web_sys::BlobPropertyBag::new();

@@ -338,7 +338,7 @@ fn SummaryStep(editor: Editor) -> impl IntoView {
         <input id="visited-on" type="date"
             prop:value=move || editor.read(|r| r.visit.visited_on.to_string()).unwrap_or_default()
             on:change=move |ev| {
-                if let Ok(d) = event_target_value(&ev).parse() { editor.edit(|r| r.visit.visited_on = d) }
+                if let Ok(d) = daohu_domain::stamp::parse_date(&event_target_value(&ev)) { editor.edit(|r| r.visit.visited_on = d) }
             }/>
         <label for="summary">{ctx.tr("走访小结", "Summary")}</label>
         <textarea id="summary" rows="4"

@@ -81,9 +81,12 @@ pub struct Activity {
     /// An [`ActivityKind::code`].
     pub kind: String,
     /// The day it started (China time).
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::date"))]
     pub date: NaiveDate,
     /// Start and end time of day (China time); an end at or before the start is the next day.
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::time"))]
     pub start: NaiveTime,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::time"))]
     pub end: NaiveTime,
     pub place: String,
     /// Team members who took part (account ids).
@@ -97,6 +100,7 @@ pub struct Activity {
     pub description: String,
     pub photos: Vec<PhotoRef>,
     /// When the phone saved it.
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -257,6 +261,7 @@ pub struct CheckIn {
     pub volunteer_id: Uuid,
     pub kind: CheckKind,
     /// The phone's clock at the tap.
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub at: DateTime<Utc>,
     pub location: Option<GeoPoint>,
 }
@@ -693,8 +698,11 @@ pub struct ActivitySummary {
     pub id: Uuid,
     pub kind: String,
     pub kind_label: String,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::date"))]
     pub date: NaiveDate,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::time"))]
     pub start: NaiveTime,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::time"))]
     pub end: NaiveTime,
     pub place: String,
     pub team_name: Option<String>,
@@ -718,6 +726,7 @@ pub struct ActivityDetail {
     pub households: Vec<ServedHousehold>,
     pub check_ins: Vec<CheckInView>,
     pub photos: Vec<PhotoStatus>,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub received_at: DateTime<Utc>,
 }
 
@@ -727,6 +736,7 @@ pub struct ActivityDetail {
 pub struct CheckInView {
     pub volunteer_name: String,
     pub kind: CheckKind,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub at: DateTime<Utc>,
     pub location: Option<GeoPoint>,
 }
@@ -763,7 +773,9 @@ pub struct ActivityFilter {
     pub unit_id: Option<Uuid>,
     pub team_id: Option<Uuid>,
     pub kind: Option<String>,
+    #[cfg_attr(target_family = "wasm", serde(default, deserialize_with = "crate::stamp::date_opt"))]
     pub from: Option<NaiveDate>,
+    #[cfg_attr(target_family = "wasm", serde(default, deserialize_with = "crate::stamp::date_opt"))]
     pub to: Option<NaiveDate>,
 }
 

@@ -161,6 +161,7 @@ pub struct MemberProfile {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub token: String,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub expires_at: DateTime<Utc>,
     pub member: MemberProfile,
 }

@@ -83,8 +83,9 @@ impl ProblemState {
     }
 }
 
-/// What happened to a problem.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What happened to a problem. Read by hand ([`crate::tagged`]): the derive for an
+/// internally tagged enum costs the phone about 10 KB.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EventKind {
@@ -104,6 +105,39 @@ pub enum EventKind {
     Note { text: String },
 }
 
+impl<'de> Deserialize<'de> for EventKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const VARIANTS: &[&str] = &["assign", "start", "answer", "escalate", "reopen", "family_told", "note"];
+        let mut t = crate::tagged::Tagged::read(d, "kind")?;
+        Ok(match t.tag.as_str() {
+            "start" => EventKind::Start,
+            "family_told" => EventKind::FamilyTold,
+            "assign" => {
+                t.only(&["to"])?;
+                let to = t.string("to")?;
+                EventKind::Assign { to: to.parse().map_err(serde::de::Error::custom)? }
+            }
+            "answer" => {
+                t.only(&["text"])?;
+                EventKind::Answer { text: t.string("text")? }
+            }
+            "note" => {
+                t.only(&["text"])?;
+                EventKind::Note { text: t.string("text")? }
+            }
+            "escalate" => {
+                t.only(&["note"])?;
+                EventKind::Escalate { note: t.string("note")? }
+            }
+            "reopen" => {
+                t.only(&["note"])?;
+                EventKind::Reopen { note: t.string("note")? }
+            }
+            other => return Err(serde::de::Error::unknown_variant(other, VARIANTS)),
+        })
+    }
+}
+
 /// One change of a problem, as sent by a phone or a coordinator.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -113,6 +147,7 @@ pub struct ProblemEvent {
     pub id: Uuid,
     pub problem_id: Uuid,
     /// When the change was made, by the clock of the device that made it.
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub at: DateTime<Utc>,
     /// What changed (`{"kind": "answer", "text": …}`).
     pub change: EventKind,
@@ -262,6 +297,7 @@ pub struct ProblemHousehold {
 pub struct TrailEntry {
     pub event: ProblemEvent,
     pub actor_name: String,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub received_at: DateTime<Utc>,
     /// It did not fit the problem's state when merged (e.g. came after the answer); kept anyway.
     pub flagged: bool,
@@ -275,12 +311,14 @@ pub struct ProblemView {
     pub visit_id: Uuid,
     pub household: ProblemHousehold,
     pub raised_by: crate::org::LinkedMember,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub raised_at: DateTime<Utc>,
     pub category: crate::problem::ProblemCategory,
     pub urgency: Urgency,
     pub description: String,
     pub status: ProblemStatus,
     pub assignee_name: Option<String>,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub due_at: DateTime<Utc>,
     /// Open past its due date.
     pub overdue: bool,

@@ -130,10 +130,12 @@ impl Household {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisitSummary {
     pub id: Uuid,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::date"))]
     pub visited_on: NaiveDate,
     pub member_name: String,
     pub sections: Vec<(SectionKind, Option<SectionState>)>,
     pub problem_count: u32,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub received_at: DateTime<Utc>,
 }
 
@@ -142,6 +144,7 @@ pub struct VisitSummary {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RosterHousehold {
     pub household: Household,
+    #[cfg_attr(target_family = "wasm", serde(default, deserialize_with = "crate::stamp::date_opt"))]
     pub last_visit_on: Option<NaiveDate>,
     pub history: Vec<VisitSummary>,
     /// Problems of this household the member raised or was given, with their answers.
@@ -154,6 +157,7 @@ pub struct RosterHousehold {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RosterResponse {
     pub households: Vec<RosterHousehold>,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub server_time: DateTime<Utc>,
 }
 

@@ -17,7 +17,9 @@ pub mod org;
 pub mod problem;
 pub mod report;
 pub mod roster;
+pub mod stamp;
 pub mod sync;
+mod tagged;
 pub mod visit;
 
 pub use activity::{
@@ -31,7 +33,7 @@ pub use escalation::{
     ProblemView, TrailEntry,
 };
 pub use household::{Household, RosterHousehold, RosterResponse, SpecialGroup, VisitSummary};
-pub use local::{LocalVisit, MigrationError, SyncState, LOCAL_SCHEMA_VERSION};
+pub use local::{JsonReader, LocalVisit, MigrationError, SerdeJson, SyncState, LOCAL_SCHEMA_VERSION};
 pub use org::{
     Account, AccountUpdate, AdminHousehold, AuditEntry, Enrollment, EnrollRequest, HouseholdMove, LinkedMember,
     MemberLinks, NewAccount, NewUnit, OrgTree, OrgUnit, UnitKind,

@@ -2,7 +2,7 @@
 //! visit, and where it stands in the upload. Older stored shapes migrate here.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::sync::{Receipt, ReceiptStatus};
 use crate::visit::Visit;
@@ -10,8 +10,9 @@ use crate::visit::Visit;
 /// The version of the stored envelope this build writes.
 pub const LOCAL_SCHEMA_VERSION: u32 = 1;
 
-/// Where a stored visit stands.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Where a stored visit stands. Read by hand ([`crate::tagged`]), like
+/// [`crate::EventKind`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SyncState {
     /// Still being filled in; not uploaded.
@@ -24,6 +25,27 @@ pub enum SyncState {
     Conflict { reason: String },
     /// The server refused it; needs a person to look.
     Rejected { reason: String },
+}
+
+impl<'de> Deserialize<'de> for SyncState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const VARIANTS: &[&str] = &["draft", "pending", "stored", "conflict", "rejected"];
+        let mut t = crate::tagged::Tagged::read(d, "state")?;
+        Ok(match t.tag.as_str() {
+            "draft" => SyncState::Draft,
+            "pending" => SyncState::Pending,
+            "stored" => {
+                let received_at = match t.optional("received_at")? {
+                    Some(text) => Some(crate::stamp::parse_datetime(&text).map_err(serde::de::Error::custom)?),
+                    None => None,
+                };
+                SyncState::Stored { received_at }
+            }
+            "conflict" => SyncState::Conflict { reason: t.string("reason")? },
+            "rejected" => SyncState::Rejected { reason: t.string("reason")? },
+            other => return Err(serde::de::Error::unknown_variant(other, VARIANTS)),
+        })
+    }
 }
 
 impl SyncState {
@@ -89,28 +111,46 @@ impl LocalVisit {
     /// (so the caller writes it back). Running it on its own output changes
     /// nothing, so a migration interrupted half-way is safe to run again.
     pub fn from_stored(text: &str) -> Result<(LocalVisit, bool), MigrationError> {
-        // Only the version is read first; the rest is skipped without building a tree
-        // (a `serde_json::Value` here would add a second copy of every deserializer to the wasm).
+        Self::from_stored_with::<SerdeJson>(text)
+    }
+
+    /// [`LocalVisit::from_stored`] with another JSON reader (the phone uses the
+    /// browser's own, see [`JsonReader`]).
+    pub fn from_stored_with<J: JsonReader>(text: &str) -> Result<(LocalVisit, bool), MigrationError> {
+        // Only the version is read first; the rest is skipped without building a tree.
         #[derive(Deserialize)]
         struct Probe {
             schema: Option<u32>,
         }
-        let unreadable = |e: serde_json::Error| MigrationError::Unreadable(e.to_string());
-        let probe: Probe = serde_json::from_str(text).map_err(unreadable)?;
+        let probe: Probe = J::read(text).map_err(MigrationError::Unreadable)?;
         match probe.schema {
             // Version 0 (the first field builds) stored the bare saved visit, no envelope.
             None => {
-                let visit: Visit = serde_json::from_str(text).map_err(unreadable)?;
+                let visit: Visit = J::read(text).map_err(MigrationError::Unreadable)?;
                 Ok((
                     LocalVisit { schema: LOCAL_SCHEMA_VERSION, visit, sync: SyncState::Pending, step: 0 },
                     true,
                 ))
             }
-            Some(LOCAL_SCHEMA_VERSION) => {
-                serde_json::from_str(text).map(|v| (v, false)).map_err(unreadable)
-            }
+            Some(LOCAL_SCHEMA_VERSION) => J::read(text).map(|v| (v, false)).map_err(MigrationError::Unreadable),
             Some(newer) => Err(MigrationError::TooNew(newer)),
         }
+    }
+}
+
+/// Turns JSON text into a value. The phone reads with the browser's own parser,
+/// which keeps serde_json's parser (about 55 KB of the phone's wasm) out of the
+/// app; the server and the tests read with serde_json ([`SerdeJson`]).
+pub trait JsonReader {
+    fn read<T: DeserializeOwned>(text: &str) -> Result<T, String>;
+}
+
+/// [`JsonReader`] by serde_json.
+pub struct SerdeJson;
+
+impl JsonReader for SerdeJson {
+    fn read<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
     }
 }
 

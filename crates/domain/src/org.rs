@@ -196,6 +196,7 @@ pub struct AdminHousehold {
     pub household: Household,
     pub village_id: Uuid,
     pub members: Vec<LinkedMember>,
+    #[cfg_attr(target_family = "wasm", serde(default, deserialize_with = "crate::stamp::date_opt"))]
     pub last_visit_on: Option<NaiveDate>,
 }
 
@@ -206,6 +207,7 @@ pub struct Enrollment {
     pub code: String,
     /// The address the QR code holds: the app's enrol screen with the code.
     pub url: String,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub expires_at: DateTime<Utc>,
     /// The QR code as an SVG document.
     pub qr_svg: String,
@@ -225,6 +227,7 @@ pub struct EnrollRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub at: DateTime<Utc>,
     /// Who did it; none for failed sign-ins and the server itself.
     pub actor_id: Option<Uuid>,

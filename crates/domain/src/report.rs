@@ -30,8 +30,10 @@ pub struct VisitFilter {
     /// One household's whole history.
     pub household_id: Option<Uuid>,
     /// First visit date included.
+    #[cfg_attr(target_family = "wasm", serde(default, deserialize_with = "crate::stamp::date_opt"))]
     pub from: Option<NaiveDate>,
     /// Last visit date included.
+    #[cfg_attr(target_family = "wasm", serde(default, deserialize_with = "crate::stamp::date_opt"))]
     pub to: Option<NaiveDate>,
     /// With `state`: visits whose section `section` has that state.
     pub section: Option<SectionKind>,
@@ -108,10 +110,13 @@ fn encode(s: &str) -> String {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisitLogRow {
     pub id: Uuid,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::date"))]
     pub visited_on: NaiveDate,
     /// The phone's clock at save.
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub recorded_at: DateTime<Utc>,
     /// The server's clock at first store.
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub received_at: DateTime<Utc>,
     /// Phone and server clocks differ by more than [`CLOCK_SKEW_FLAG_HOURS`].
     pub clock_flag: bool,
@@ -174,6 +179,7 @@ pub struct CoverageRow {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WeekCount {
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::date"))]
     pub week_start: NaiveDate,
     pub visits: u32,
 }
@@ -187,6 +193,7 @@ pub struct OverdueHousehold {
     pub address: String,
     pub grid_name: String,
     pub special_groups: Vec<SpecialGroup>,
+    #[cfg_attr(target_family = "wasm", serde(default, deserialize_with = "crate::stamp::date_opt"))]
     pub last_visit_on: Option<NaiveDate>,
 }
 
@@ -205,6 +212,7 @@ pub struct IdleMember {
 pub struct StaleDevice {
     pub device_id: Uuid,
     pub member_name: String,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub last_sync_at: DateTime<Utc>,
 }
 
@@ -214,7 +222,9 @@ pub struct StaleDevice {
 pub struct Dashboard {
     pub unit_id: Uuid,
     pub unit_name: String,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::date"))]
     pub from: NaiveDate,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::date"))]
     pub to: NaiveDate,
     pub households: u32,
     pub visited: u32,
@@ -249,6 +259,7 @@ pub struct SheetProblem {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SheetVisit {
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::date"))]
     pub visited_on: NaiveDate,
     pub head_name: String,
     pub address: String,
@@ -270,6 +281,7 @@ pub struct GridSheet {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeetingSheet {
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::date"))]
     pub week_start: NaiveDate,
     pub grids: Vec<GridSheet>,
 }
@@ -280,6 +292,7 @@ pub struct MeetingSheet {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportLink {
     pub url: String,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub expires_at: DateTime<Utc>,
 }
 

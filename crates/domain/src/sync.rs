@@ -46,6 +46,7 @@ pub struct Receipt {
     /// Why, in plain words, for conflicts and rejections.
     pub reason: Option<String>,
     /// When the server first stored the record (for stored, duplicate and conflict).
+    #[cfg_attr(target_family = "wasm", serde(default, deserialize_with = "crate::stamp::datetime_opt"))]
     pub received_at: Option<DateTime<Utc>>,
 }
 
@@ -61,6 +62,7 @@ impl Receipt {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncResponse {
     pub receipts: Vec<Receipt>,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub server_time: DateTime<Utc>,
 }
 
@@ -86,6 +88,7 @@ pub struct OutboxExport {
     pub format: String,
     pub device_id: Uuid,
     pub member_id: Uuid,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub exported_at: DateTime<Utc>,
     pub visits: Vec<Visit>,
 }

@@ -209,8 +209,10 @@ pub struct Visit {
     pub id: Uuid,
     pub household_id: Uuid,
     pub member_id: Uuid,
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::date"))]
     pub visited_on: NaiveDate,
     /// The phone's clock when the visit was saved; the server keeps its own receive time beside it.
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub recorded_at: DateTime<Utc>,
     pub sections: Vec<SectionEntry>,
     pub problems: Vec<ProblemEntry>,
