@@ -126,7 +126,7 @@ pub fn load_visits() -> Result<LoadedVisits, StorageError> {
     let mut out = LoadedVisits::default();
     for key in keys {
         let Some(text) = raw_get(&key)? else { continue };
-        match LocalVisit::from_stored_with::<json::Browser>(&text) {
+        match LocalVisit::from_stored(&text) {
             Ok((v, migrated)) => {
                 if migrated {
                     // If the write-back fails the old shape stays and migrates again next time.
@@ -145,7 +145,7 @@ pub fn load_visits() -> Result<LoadedVisits, StorageError> {
 pub fn load_visit(id: Uuid) -> Result<Option<LocalVisit>, StorageError> {
     match raw_get(&visit_key(id))? {
         None => Ok(None),
-        Some(text) => match LocalVisit::from_stored_with::<json::Browser>(&text) {
+        Some(text) => match LocalVisit::from_stored(&text) {
             Ok((v, _)) => Ok(Some(v)),
             Err(MigrationError::TooNew(_)) => Err(StorageError::TooNew),
             Err(MigrationError::Unreadable(e)) => Err(StorageError::Corrupt(e)),

@@ -33,7 +33,7 @@ pub use escalation::{
     ProblemView, TrailEntry,
 };
 pub use household::{Household, RosterHousehold, RosterResponse, SpecialGroup, VisitSummary};
-pub use local::{JsonReader, LocalVisit, MigrationError, SerdeJson, SyncState, LOCAL_SCHEMA_VERSION};
+pub use local::{LocalVisit, MigrationError, SyncState, LOCAL_SCHEMA_VERSION};
 pub use org::{
     Account, AccountUpdate, AdminHousehold, AuditEntry, Enrollment, EnrollRequest, HouseholdMove, LinkedMember,
     MemberLinks, NewAccount, NewUnit, OrgTree, OrgUnit, UnitKind,

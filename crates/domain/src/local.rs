@@ -2,7 +2,7 @@
 //! visit, and where it stands in the upload. Older stored shapes migrate here.
 
 use chrono::{DateTime, Utc};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::sync::{Receipt, ReceiptStatus};
 use crate::visit::Visit;
@@ -111,46 +111,28 @@ impl LocalVisit {
     /// (so the caller writes it back). Running it on its own output changes
     /// nothing, so a migration interrupted half-way is safe to run again.
     pub fn from_stored(text: &str) -> Result<(LocalVisit, bool), MigrationError> {
-        Self::from_stored_with::<SerdeJson>(text)
-    }
-
-    /// [`LocalVisit::from_stored`] with another JSON reader (the phone uses the
-    /// browser's own, see [`JsonReader`]).
-    pub fn from_stored_with<J: JsonReader>(text: &str) -> Result<(LocalVisit, bool), MigrationError> {
-        // Only the version is read first; the rest is skipped without building a tree.
+        // Only the version is read first; the rest is skipped without building a tree
+        // (a `serde_json::Value` here would add a second copy of every deserializer to the wasm).
         #[derive(Deserialize)]
         struct Probe {
             schema: Option<u32>,
         }
-        let probe: Probe = J::read(text).map_err(MigrationError::Unreadable)?;
+        let unreadable = |e: serde_json::Error| MigrationError::Unreadable(e.to_string());
+        let probe: Probe = serde_json::from_str(text).map_err(unreadable)?;
         match probe.schema {
             // Version 0 (the first field builds) stored the bare saved visit, no envelope.
             None => {
-                let visit: Visit = J::read(text).map_err(MigrationError::Unreadable)?;
+                let visit: Visit = serde_json::from_str(text).map_err(unreadable)?;
                 Ok((
                     LocalVisit { schema: LOCAL_SCHEMA_VERSION, visit, sync: SyncState::Pending, step: 0 },
                     true,
                 ))
             }
-            Some(LOCAL_SCHEMA_VERSION) => J::read(text).map(|v| (v, false)).map_err(MigrationError::Unreadable),
+            Some(LOCAL_SCHEMA_VERSION) => {
+                serde_json::from_str(text).map(|v| (v, false)).map_err(unreadable)
+            }
             Some(newer) => Err(MigrationError::TooNew(newer)),
         }
-    }
-}
-
-/// Turns JSON text into a value. The phone reads with the browser's own parser,
-/// which keeps serde_json's parser (about 55 KB of the phone's wasm) out of the
-/// app; the server and the tests read with serde_json ([`SerdeJson`]).
-pub trait JsonReader {
-    fn read<T: DeserializeOwned>(text: &str) -> Result<T, String>;
-}
-
-/// [`JsonReader`] by serde_json.
-pub struct SerdeJson;
-
-impl JsonReader for SerdeJson {
-    fn read<T: DeserializeOwned>(text: &str) -> Result<T, String> {
-        serde_json::from_str(text).map_err(|e| e.to_string())
     }
 }
 
