@@ -193,6 +193,11 @@ pub struct ProblemStatus {
 }
 
 impl ProblemStatus {
+    /// Answered, and the member has not yet told the family: the list marks the household.
+    pub fn waits_to_be_told(&self) -> bool {
+        self.state == ProblemState::Resolved && !self.family_told
+    }
+
     /// How a problem starts, from what happened at the door.
     pub fn at_door(outcome: ProblemOutcome, action: &str) -> ProblemStatus {
         let resolved = outcome == ProblemOutcome::ResolvedOnSpot;

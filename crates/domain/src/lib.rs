@@ -12,6 +12,7 @@ pub mod activity;
 pub mod auth;
 pub mod escalation;
 pub mod household;
+pub mod household_list;
 pub mod local;
 pub mod org;
 pub mod problem;
@@ -32,6 +33,7 @@ pub use escalation::{
     EventKind, Level, LevelCount, LocalEvent, Misfit, ProblemEvent, ProblemEventBatch, ProblemHousehold, ProblemState, ProblemStatus,
     ProblemView, TrailEntry,
 };
+pub use household_list::HouseholdRow;
 pub use household::{Household, RosterHousehold, RosterResponse, SpecialGroup, VisitSummary};
 pub use local::{LocalVisit, MigrationError, SyncState, LOCAL_SCHEMA_VERSION};
 pub use org::{
