@@ -7,7 +7,7 @@
 # PostgreSQL runs with fsync on, like SQLite's synchronous=FULL, so the two compare.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p daohu-server --example scale_bench
+cargo build --release -p daohu-server --features testkit --example scale_bench
 bench=target/release/examples/scale_bench
 echo "===== SQLite"
 "$bench" "$@"

@@ -287,21 +287,25 @@ pub async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
     }
 }
 
+#[cfg(feature = "testkit")]
 /// The variable naming a PostgreSQL server for the test suite (any database on it;
 /// each test gets a new database of its own there).
 pub const TEST_POSTGRES_VAR: &str = "DAOHU_TEST_POSTGRES";
 
+#[cfg(feature = "testkit")]
 /// The PostgreSQL server the tests run against, if `DAOHU_TEST_POSTGRES` names one.
 pub fn test_postgres() -> Option<String> {
     std::env::var(TEST_POSTGRES_VAR).ok().filter(|u| !u.trim().is_empty())
 }
 
+#[cfg(feature = "testkit")]
 /// A new, empty, migrated database for one test: a SQLite file in `dir`, or a new
 /// database on the server `DAOHU_TEST_POSTGRES` names.
 pub async fn test_database(dir: &Path) -> Result<Pool, sqlx::Error> {
     connect(&test_database_url(dir).await?).await
 }
 
+#[cfg(feature = "testkit")]
 /// The URL of a new, empty database for one test (not yet migrated): a SQLite
 /// file in `dir`, or a new database on the server `DAOHU_TEST_POSTGRES` names.
 pub async fn test_database_url(dir: &Path) -> Result<String, sqlx::Error> {

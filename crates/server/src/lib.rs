@@ -44,6 +44,7 @@ pub mod listen;
 pub mod precompress;
 pub mod problems;
 pub mod routes;
+#[cfg(feature = "testkit")]
 pub mod scale;
 pub mod scope;
 pub mod security_headers;
@@ -51,7 +52,7 @@ pub mod seed;
 pub mod static_files;
 pub mod visit_log;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -185,12 +186,13 @@ impl AppState {
     }
 }
 
+#[cfg(feature = "testkit")]
 /// A state for tests: a fresh database file in `dir`, seeded with the demo data,
 /// and the web app expected in `dir/dist`.
 ///
 /// With `DAOHU_TEST_POSTGRES` set to a PostgreSQL server's URL, the database is
 /// instead a new, empty database on that server (see [`db::test_database`]).
-pub async fn test_state(dir: &Path) -> Result<AppState, AppError> {
+pub async fn test_state(dir: &std::path::Path) -> Result<AppState, AppError> {
     let pool = db::test_database(dir).await?;
     seed_demo(&pool).await?;
     let settings = Settings {
