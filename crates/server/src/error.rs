@@ -26,11 +26,37 @@ pub enum AppError {
     #[error("too many attempts")]
     TooManyAttempts { retry_after_secs: u64 },
     /// The database is busy or could not commit; the phone should retry later.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
-    /// Anything unexpected; logged, answered 500 with a generic message.
-    #[error("internal: {0}")]
-    Internal(String),
+    /// The cause is kept (logged in full, never answered).
+    #[error("unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Anything unexpected; logged with its causes, answered 500 with a generic message.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+/// The cause an [`AppError`] keeps.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A cause with what was being done when it happened ("commit"), keeping the
+/// cause itself as its `source()`.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+pub struct Context {
+    what: &'static str,
+    #[source]
+    source: BoxError,
+}
+
+/// An error and its causes on one line, for the log.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 impl AppError {
@@ -88,7 +114,12 @@ impl AppError {
 
     /// Logs an unexpected failure and hides its details from the caller.
     pub fn internal(err: impl std::fmt::Display) -> Self {
-        AppError::Internal(err.to_string())
+        AppError::Internal(err.to_string().into())
+    }
+
+    /// 503 (retry later) for a database that could not do `what` (e.g. "commit"), keeping the cause.
+    pub fn unavailable(what: &'static str, err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        AppError::Unavailable(Box::new(Context { what, source: Box::new(err) }))
     }
 
     /// The HTTP status this error answers with.
@@ -127,16 +158,16 @@ impl From<sqlx::Error> for AppError {
             }
         }
         if transient {
-            AppError::Unavailable(err.to_string())
+            AppError::Unavailable(Box::new(err))
         } else {
-            AppError::Internal(err.to_string())
+            AppError::Internal(Box::new(err))
         }
     }
 }
 
 impl From<serde_json::Error> for AppError {
     fn from(err: serde_json::Error) -> Self {
-        AppError::Internal(format!("json: {err}"))
+        AppError::Internal(Box::new(Context { what: "json", source: Box::new(err) }))
     }
 }
 
@@ -152,12 +183,12 @@ impl IntoResponse for AppError {
                     format!("尝试次数太多，请 {minutes} 分钟后再试"),
                 )
             }
-            AppError::Unavailable(detail) => {
-                tracing::warn!(error = %detail, "database unavailable");
+            AppError::Unavailable(cause) => {
+                tracing::warn!(error = %chain(cause.as_ref()), "database unavailable");
                 ("unavailable", "服务器正忙，请稍后再试".to_string())
             }
-            AppError::Internal(detail) => {
-                tracing::error!(error = %detail, "internal error");
+            AppError::Internal(cause) => {
+                tracing::error!(error = %chain(cause.as_ref()), "internal error");
                 ("internal", "服务器出错了，请稍后再试".to_string())
             }
         };
@@ -213,7 +244,7 @@ impl From<JsonRejection> for AppError {
                 } else if status.is_client_error() {
                     AppError::client(StatusCode::BAD_REQUEST, "bad_request", "请求内容读取失败")
                 } else {
-                    AppError::Internal(format!("reading body: {}", other.body_text()))
+                    AppError::Internal(format!("reading body: {}", other.body_text()).into())
                 }
             }
         }
@@ -255,5 +286,33 @@ pub fn body_error(rejection: BytesRejection) -> AppError {
             tracing::debug!(rejection = %other.body_text(), "body rejected");
             AppError::bad_request("请求内容读取失败")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[tokio::test]
+    async fn causes_are_kept_for_the_log_and_never_answered() {
+        let disk = std::io::Error::other("disk I/O error at page 7");
+        let err = AppError::unavailable("commit", disk);
+        let context = err.source().expect("the context is the source");
+        assert_eq!(context.to_string(), "commit");
+        assert_eq!(context.source().unwrap().to_string(), "disk I/O error at page 7");
+        assert_eq!(chain(&err), "unavailable: commit: disk I/O error at page 7");
+
+        let response = err.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("unavailable") && !text.contains("disk"), "{text}");
+
+        let err = AppError::from(sqlx::Error::Protocol("bad frame from 10.0.0.9".into()));
+        assert!(matches!(err, AppError::Internal(_)));
+        assert!(chain(&err).contains("bad frame from 10.0.0.9"));
+        let body = axum::body::to_bytes(err.into_response().into_body(), 4096).await.unwrap();
+        assert!(!String::from_utf8_lossy(&body).contains("10.0.0.9"));
     }
 }

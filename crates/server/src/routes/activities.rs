@@ -139,7 +139,7 @@ pub async fn activities_upload(
         receipts.push(activity_log::store_activity(&mut tx, &user, batch.device_id, a, now).await?);
     }
     audit::record(&mut tx, Some(user.id), "sync_activities", counts_json(batch.device_id, &receipts)).await?;
-    tx.commit().await.map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+    tx.commit().await.map_err(|e| AppError::unavailable("commit", e))?;
     tracing::info!(
         member = %user.id,
         stored = ReceiptCounts::of(&receipts).stored,
@@ -183,7 +183,7 @@ pub async fn checkins_upload(
         receipts.push(activity_log::store_check_in(&mut tx, &user, batch.device_id, c, now).await?);
     }
     audit::record(&mut tx, Some(user.id), "sync_check_ins", counts_json(batch.device_id, &receipts)).await?;
-    tx.commit().await.map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+    tx.commit().await.map_err(|e| AppError::unavailable("commit", e))?;
     tracing::info!(
         member = %user.id,
         stored = ReceiptCounts::of(&receipts).stored,

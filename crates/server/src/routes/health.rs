@@ -30,6 +30,6 @@ pub async fn health_check(State(state): State<AppState>) -> Result<Json<HealthSt
     let _: i64 = crate::db::query_scalar("SELECT 1")
         .fetch_one(&state.pool)
         .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        .map_err(|e| AppError::unavailable("health check", e))?;
     Ok(Json(HealthStatus { status: "ok" }))
 }

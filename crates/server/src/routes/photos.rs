@@ -330,7 +330,7 @@ pub async fn photos_put(
         .execute(&mut *tx)
         .await?;
     if end < row.bytes as u64 {
-        tx.commit().await.map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+        tx.commit().await.map_err(|e| AppError::unavailable("commit", e))?;
         return Ok(Json(PhotoStatus { id: photo, received: end, bytes: row.bytes as u64, complete: false }));
     }
 
@@ -359,7 +359,7 @@ pub async fn photos_put(
             .execute(&mut *tx)
             .await?;
         audit::record(&mut tx, Some(user.id), code, detail).await?;
-        tx.commit().await.map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+        tx.commit().await.map_err(|e| AppError::unavailable("commit", e))?;
         tracing::warn!(member = %user.id, photo = %photo, code, "photo refused; reset");
         return Err(AppError::client(StatusCode::UNPROCESSABLE_ENTITY, code, message));
     }
@@ -370,7 +370,7 @@ pub async fn photos_put(
         .execute(&mut *tx)
         .await?;
     audit::record(&mut tx, Some(user.id), "photo_uploaded", detail).await?;
-    tx.commit().await.map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+    tx.commit().await.map_err(|e| AppError::unavailable("commit", e))?;
     Ok(Json(PhotoStatus { id: photo, received: end, bytes: row.bytes as u64, complete: true }))
 }
 

@@ -85,7 +85,7 @@ pub async fn problem_events_upload(
     .await?;
     tx.commit()
         .await
-        .map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+        .map_err(|e| AppError::unavailable("commit", e))?;
     tracing::info!(
         member = %user.id,
         stored = count(ReceiptStatus::Stored),

@@ -90,7 +90,7 @@ pub async fn sync_visits_upload(
     // No receipts unless the batch is on disk: the phone keeps its outbox and retries.
     tx.commit()
         .await
-        .map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+        .map_err(|e| AppError::unavailable("commit", e))?;
     tracing::info!(
         member = %user.id,
         stored = counts.stored,
@@ -168,7 +168,7 @@ pub async fn sync_outbox_import(
     .await?;
     tx.commit()
         .await
-        .map_err(|e| AppError::Unavailable(format!("commit: {e}")))?;
+        .map_err(|e| AppError::unavailable("commit", e))?;
     tracing::info!(
         coordinator = %user.id,
         member = %member.id,
