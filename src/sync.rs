@@ -57,6 +57,7 @@ where
         let fut = task.take();
         future_to_promise(async move {
             if let Some(fut) = fut {
+                settle().await;
                 fut.await;
             }
             Ok(JsValue::UNDEFINED)
@@ -68,6 +69,19 @@ where
             let _ = JsFuture::from(p).await;
         }
     }
+}
+
+/// A short wait after taking the lock. Chromium hands local-storage writes from
+/// another tab to this one asynchronously: a tab that took the lock just as the
+/// other let it go could still read the records it had uploaded as waiting, and
+/// send them again (seen once in the two-tab browser test; the server kept each
+/// record once). 100 ms is far more than that hand-over takes.
+async fn settle() {
+    let Some(window) = web_sys::window() else { return };
+    let wait = Promise::new(&mut |resolve, _| {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 100);
+    });
+    let _ = JsFuture::from(wait).await;
 }
 
 async fn upload_outbox(ctx: AppCtx) {
