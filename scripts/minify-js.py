@@ -41,7 +41,7 @@ def minify_bundle(dist):
         old, new = sri(before), sri(after)
         if old in page:
             page = page.replace(old, new)
-        elif sri(after) not in page:
+        elif new not in page:
             sys.exit(f"{page_path}: no integrity attribute for {name} to update")
         print(f"{js}: {len(before)} -> {len(after)} bytes")
     with open(page_path, "w", encoding="utf-8") as f:

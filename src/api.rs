@@ -121,11 +121,6 @@ pub async fn send<B: Serialize, R: DeserializeOwned>(
     call(method, path, Some(token), body).await?.ok_or(ApiFailure::BadAnswer)
 }
 
-/// POSTs JSON text already written as the signed-in user; the answer is not read.
-pub async fn post_text(path: &str, token: &str, text: String) -> Result<(), ApiFailure> {
-    call_raw("POST", path, Some(token), Some(Body::Json(text))).await.map(|_| ())
-}
-
 /// GETs a JSON answer as the signed-in user.
 pub async fn get<R: DeserializeOwned>(path: &str, token: &str) -> Result<R, ApiFailure> {
     send::<(), R>("GET", path, token, None).await

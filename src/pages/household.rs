@@ -1,10 +1,10 @@
 //! One household: its facts, the visits on this phone, and its history on the server.
 
-use daohu_domain::{LocalVisit, SyncState, Visit};
+use daohu_domain::{HouseholdRow, LocalVisit, SyncState, Visit};
 use leptos::prelude::*;
 use crate::routes::Link;
 
-use super::{last_visit_on, require_session};
+use super::require_session;
 use uuid::Uuid;
 use crate::components::sync_label;
 use crate::ctx::use_ctx;
@@ -50,7 +50,7 @@ pub fn HouseholdPage(id: Uuid) -> impl IntoView {
             {move || match household.get() {
                 None => view! { <p class="empty">{ctx.tr("找不到这一户。", "Household not found.")}</p> }.into_any(),
                 Some(h) => {
-                    let last = ctx.visits.with(|l| last_visit_on(&h, l));
+                    let last = ctx.visits.with(|l| HouseholdRow::last_visit_on(&h, l));
                     let due = h.household.is_due(last, time::today());
                     let hh = h.household.clone();
                     view! {

@@ -112,27 +112,11 @@ impl<'de> Deserialize<'de> for EventKind {
         Ok(match t.tag.as_str() {
             "start" => EventKind::Start,
             "family_told" => EventKind::FamilyTold,
-            "assign" => {
-                t.only(&["to"])?;
-                let to = t.string("to")?;
-                EventKind::Assign { to: to.parse().map_err(serde::de::Error::custom)? }
-            }
-            "answer" => {
-                t.only(&["text"])?;
-                EventKind::Answer { text: t.string("text")? }
-            }
-            "note" => {
-                t.only(&["text"])?;
-                EventKind::Note { text: t.string("text")? }
-            }
-            "escalate" => {
-                t.only(&["note"])?;
-                EventKind::Escalate { note: t.string("note")? }
-            }
-            "reopen" => {
-                t.only(&["note"])?;
-                EventKind::Reopen { note: t.string("note")? }
-            }
+            "assign" => EventKind::Assign { to: t.sole(&["to"])?.parse().map_err(serde::de::Error::custom)? },
+            "answer" => EventKind::Answer { text: t.sole(&["text"])? },
+            "note" => EventKind::Note { text: t.sole(&["text"])? },
+            "escalate" => EventKind::Escalate { note: t.sole(&["note"])? },
+            "reopen" => EventKind::Reopen { note: t.sole(&["note"])? },
             other => return Err(serde::de::Error::unknown_variant(other, VARIANTS)),
         })
     }

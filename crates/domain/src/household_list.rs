@@ -71,6 +71,18 @@ impl HouseholdRow {
         rows
     }
 
+    /// One household's latest visit: the latest saved on this phone (drafts are not
+    /// visits) or the server's, whichever is later. [`HouseholdRow::list`] applies
+    /// the same rule to every household at once.
+    pub fn last_visit_on(household: &RosterHousehold, visits: &[LocalVisit]) -> Option<NaiveDate> {
+        visits
+            .iter()
+            .filter(|v| v.visit.household_id == household.household.id && v.sync != SyncState::Draft)
+            .map(|v| v.visit.visited_on)
+            .chain(household.last_visit_on)
+            .max()
+    }
+
     /// Whether a search (already trimmed) finds this row: the head's name or the
     /// doorplate contains it; an empty search finds every row.
     pub fn matches(&self, query: &str) -> bool {
@@ -145,6 +157,9 @@ mod tests {
             stored(2, d(2), SyncState::Pending),
         ];
         let rows = HouseholdRow::list(&roster, &visits, today);
+        for (r, row) in roster.iter().map(|r| (r, rows.iter().find(|x| x.household.id == r.household.id).unwrap())) {
+            assert_eq!(HouseholdRow::last_visit_on(r, &visits), row.last_visit_on, "one household or all: the same rule");
+        }
         let one = rows.iter().find(|r| r.household.address == "1号").unwrap();
         assert_eq!((one.last_visit_on, one.due, one.drafts), (Some(d(28)), false, 0));
         let two = rows.iter().find(|r| r.household.address == "2号").unwrap();

@@ -35,11 +35,8 @@ impl<'de> Deserialize<'de> for SyncState {
             "draft" => SyncState::Draft,
             "pending" => SyncState::Pending,
             "stored" => {
-                let received_at = match t.optional("received_at")? {
-                    Some(text) => Some(crate::stamp::parse_datetime(&text).map_err(serde::de::Error::custom)?),
-                    None => None,
-                };
-                SyncState::Stored { received_at }
+                let received_at = t.optional("received_at")?.map(|text| crate::stamp::parse_datetime(&text));
+                SyncState::Stored { received_at: received_at.transpose().map_err(serde::de::Error::custom)? }
             }
             "conflict" => SyncState::Conflict { reason: t.string("reason")? },
             "rejected" => SyncState::Rejected { reason: t.string("reason")? },

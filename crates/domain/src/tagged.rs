@@ -134,6 +134,13 @@ impl Tagged {
         }
     }
 
+    /// The one string field a variant under `deny_unknown_fields` has
+    /// (`&["text"]`): any other field is refused.
+    pub fn sole<E: de::Error>(&mut self, field: &'static [&'static str; 1]) -> Result<String, E> {
+        self.only(field)?;
+        self.string(field[0])
+    }
+
     /// A required string field.
     pub fn string<E: de::Error>(&mut self, name: &'static str) -> Result<String, E> {
         match self.optional(name)? {

@@ -69,21 +69,15 @@ pub async fn app_shell_get(State(state): State<AppState>, request: Request) -> R
         .to_string();
     // `.br`/`.gz` copies written by [`crate::precompress`] go out as they are,
     // unless the file was replaced after them.
-    let file = served_file(dist, path, &index);
-    let response = if precompress::copies_current(&file) {
-        let service = ServeDir::new(dist)
-            .append_index_html_on_directories(true)
-            .precompressed_br()
-            .precompressed_gzip()
-            .fallback(ServeFile::new(&index).precompressed_br().precompressed_gzip());
-        service.oneshot(request).await
+    let mut service = ServeDir::new(dist).append_index_html_on_directories(true);
+    let mut index_file = ServeFile::new(&index);
+    if precompress::copies_current(&served_file(dist, path, &index)) {
+        service = service.precompressed_br().precompressed_gzip();
+        index_file = index_file.precompressed_br().precompressed_gzip();
     } else {
         precompress::refresh_in_background(dist.clone());
-        let service = ServeDir::new(dist)
-            .append_index_html_on_directories(true)
-            .fallback(ServeFile::new(&index));
-        service.oneshot(request).await
-    };
+    }
+    let response = service.fallback(index_file).oneshot(request).await;
     let mut response = match response {
         Ok(response) => response.map(Body::new),
         Err(never) => match never {},

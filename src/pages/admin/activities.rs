@@ -17,7 +17,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::{load, report, require_coordinator, AdminNav, ErrorLine};
-use crate::{api, json};
+use crate::api;
 use crate::ctx::{use_ctx, AppCtx};
 use crate::routes::AppRoute;
 
@@ -133,14 +133,10 @@ pub fn ActivitiesPage() -> impl IntoView {
         });
     };
     // What a POST answers is not needed: the lists are loaded again.
-    let post = move |path: &'static str, body: Result<String, String>, done: Box<dyn Fn()>| {
+    let post = move |path: &'static str, body: serde_json::Value, done: Box<dyn Fn()>| {
         let Some(token) = ctx.token() else { return };
         spawn_local(async move {
-            let sent = match body {
-                Ok(text) => api::post_text(path, &token, text).await,
-                Err(_) => Err(api::ApiFailure::BadAnswer),
-            };
-            match sent {
+            match api::send::<_, serde_json::Value>("POST", path, &token, Some(&body)).await {
                 Ok(_) => {
                     error.set(None);
                     notice.set(Some(ctx.tr("已保存", "Saved").into()));
@@ -167,7 +163,7 @@ pub fn ActivitiesPage() -> impl IntoView {
             return;
         }
         let body = NewTeam { unit_id, name, member_ids: team_members.get_untracked() };
-        post("/api/teams", json::to_string(&body), Box::new(move || {
+        post("/api/teams", serde_json::to_value(body).unwrap_or_default(), Box::new(move || {
             team_name.set(String::new());
             team_members.set(Vec::new());
             load_teams();
@@ -191,7 +187,7 @@ pub fn ActivitiesPage() -> impl IntoView {
             error.set(Some(ctx.tr("代码只能用英文小写字母、数字和下划线；中文和英文名称都要填", "The code takes lowercase letters, digits and _ only; both names are required").into()));
             return;
         }
-        post("/api/activity-kinds", json::to_string(&body), Box::new(move || {
+        post("/api/activity-kinds", serde_json::to_value(body).unwrap_or_default(), Box::new(move || {
             code.set(String::new());
             label_zh.set(String::new());
             label_en.set(String::new());
