@@ -9,8 +9,9 @@ export PATH="$PWD/tests/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 trunk build index.html --release --offline
 trunk build console.html --release --offline --dist dist/admin --public-url /admin/
 trunk build activities.html --release --offline --dist dist/activities --public-url /activities/
-# Terser on each bundle's wasm-bindgen glue, with its integrity hash updated.
-python3 scripts/minify-js.py dist dist/admin dist/activities
+# Terser on each bundle's wasm-bindgen glue and short names for the calls between
+# glue and wasm, with the integrity hashes updated.
+python3 scripts/shrink-bundle.py dist dist/admin dist/activities
 # The service worker caches both phone bundles: name its cache after both builds,
 # so a change to either installs a new worker.
 v=$(cat dist/index.html dist/activities/index.html | sha256sum | cut -c1-16)

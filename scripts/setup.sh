@@ -42,7 +42,7 @@ fi
 
 # playwright-core drives Debian's Chromium; binaryen gives trunk a wasm-opt new
 # enough for the wasm features rustc emits (Debian's is too old); terser minifies
-# the wasm-bindgen glue (scripts/minify-js.py).
+# the wasm-bindgen glue and names (scripts/shrink-bundle.py).
 if [ ! -x tests/e2e/node_modules/.bin/wasm-opt ] || [ ! -d tests/e2e/node_modules/playwright-core ] || [ ! -x tests/e2e/node_modules/.bin/terser ]; then
   log "installing node packages for the browser tests and wasm-opt"
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
