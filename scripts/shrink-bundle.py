@@ -10,7 +10,8 @@ Why:
   sit in both the wasm and the glue, and the random digits do not compress:
   binaryen's `--minify-imports-and-exports-and-modules` renames them to one or two
   letters and prints the old and new names, and the glue is rewritten to match.
-  About 2.9 KB brotli off the members' first screen.
+  About 2.9 KB brotli off the members' first screen. The `producers` and
+  `target_features` sections, read by no browser, go too.
 
 The files keep their hashed names; only the `integrity` attributes in the
 bundle's index.html change, to the new files' sha384. A name the glue does not
@@ -105,7 +106,9 @@ def shorten_names(wasm_path, glue):
     """Renames the wasm's imports, exports and import module; returns the glue to match."""
     old_modules = import_modules(read(wasm_path))
     out = subprocess.run(
-        [os.path.join(BIN, "wasm-opt"), wasm_path, "--minify-imports-and-exports-and-modules", "-o", wasm_path],
+        [os.path.join(BIN, "wasm-opt"), wasm_path, "--minify-imports-and-exports-and-modules",
+         # Sections for tools, not browsers.
+         "--strip-producers", "--strip-target-features", "-o", wasm_path],
         check=True, capture_output=True, text=True,
     ).stdout
     names = json.loads(out)

@@ -66,6 +66,11 @@ pub fn App() -> impl IntoView {
 
 /// Mounts the app on the page's body.
 pub fn mount() {
+    // index.html paints a static sign-in screen while this wasm arrives; the app
+    // draws the real one in its place.
+    if let Some(boot) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("boot")) {
+        boot.remove();
+    }
     leptos::mount::mount_to_body(App);
 }
 

@@ -41,6 +41,7 @@ try {
     const flags = [...FLAGS, ...(signedIn ? [`--user-data-dir=${profile}`] : [])];
     const run = spawnSync(LIGHTHOUSE, [url, '--quiet', '--output=json', `--output-path=${out}`,
       '--only-categories=performance,accessibility', ...(signedIn ? ['--disable-storage-reset'] : []),
+      ...(process.env.THROTTLING ? [`--throttling-method=${process.env.THROTTLING}`] : []),
       `--chrome-flags=${flags.join(' ')}`], { env: { ...process.env, CHROME_PATH: CHROME }, stdio: ['ignore', 'ignore', 'inherit'] });
     if (run.status !== 0) throw new Error(`lighthouse failed on ${url}`);
     const report = JSON.parse(readFileSync(out, 'utf8'));
@@ -49,6 +50,8 @@ try {
       performance: report.categories.performance.score,
       accessibility: report.categories.accessibility.score,
       lcp_ms: Math.round(report.audits['largest-contentful-paint'].numericValue),
+      fcp_ms: Math.round(report.audits['first-contentful-paint'].numericValue),
+      lcp_element: report.audits['largest-contentful-paint-element']?.details?.items?.[0]?.items?.[0]?.node?.snippet,
     };
     console.log(JSON.stringify(result));
     return result;
