@@ -232,7 +232,7 @@ async fn sqlite_only_backup_command_and_restore() {
     assert!(!missing.status.success());
     assert!(!empty.path().join("daohu.sqlite3").exists());
 
-    // restore, as NOTES-server.md says: the file becomes daohu.sqlite3 of a data folder
+    // restore, as docs/operations.md says: the file becomes daohu.sqlite3 of a data folder
     let restored = tempfile::tempdir().unwrap();
     std::fs::copy(&out, restored.path().join("daohu.sqlite3")).unwrap();
     let pool = daohu_server::db::connect_file(&restored.path().join("daohu.sqlite3"))

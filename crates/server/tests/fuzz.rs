@@ -6,7 +6,7 @@
 //!
 //! Deterministic: case `i` is drawn from a generator seeded with `SEED` and `i`.
 //! Count: `DAOHU_FUZZ_N` if set; else 10,000 in an optimised build and 2,000 in a
-//! debug build (to keep `cargo test` quick); NOTES-server.md has the figures.
+//! debug build (to keep `cargo test` quick); docs/reliability.md has the figures.
 
 mod field;
 
