@@ -166,6 +166,15 @@ pub struct Session {
     pub member: MemberProfile,
 }
 
+
+/// A member linked to a household, by name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkedMember {
+    pub id: Uuid,
+    pub name: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -299,7 +299,7 @@ pub struct ProblemView {
     pub id: Uuid,
     pub visit_id: Uuid,
     pub household: ProblemHousehold,
-    pub raised_by: crate::org::LinkedMember,
+    pub raised_by: crate::auth::LinkedMember,
     #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub raised_at: DateTime<Utc>,
     pub category: crate::problem::ProblemCategory,

@@ -49,8 +49,8 @@ pub use report::{
 };
 pub use roster::{ImportAction, ImportPreview, ImportRowResult, RosterColumns, RosterRow};
 pub use sync::{
-    backoff_ms, ApiError, OutboxExport, Receipt, ReceiptStatus, SyncBatch, SyncResponse, MAX_BATCH,
-    OUTBOX_EXPORT_FORMAT,
+    backoff_ms, ApiError, OutboxExport, Receipt, ReceiptCounts, ReceiptStatus, SyncBatch, SyncResponse,
+    CONFLICT_REASON, MAX_BATCH, OUTBOX_EXPORT_FORMAT,
 };
 pub use visit::{ChecklistItem, SectionEntry, SectionKind, SectionState, ValidationError, Visit};
 

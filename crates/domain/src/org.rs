@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::Role;
+// Defined with the accounts, where problems (which name their raiser) can reach it
+// without depending on the organisation.
+pub use crate::auth::LinkedMember;
 use crate::household::Household;
 
 /// A level of the organisation tree.
@@ -179,14 +182,6 @@ pub struct MemberLinks {
 #[serde(deny_unknown_fields)]
 pub struct HouseholdMove {
     pub grid_id: Uuid,
-}
-
-/// A member linked to a household, by name.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct LinkedMember {
-    pub id: Uuid,
-    pub name: String,
 }
 
 /// A household as coordinators see it.

@@ -50,10 +50,59 @@ pub struct Receipt {
     pub received_at: Option<DateTime<Utc>>,
 }
 
+/// Why a record was not stored although its id was new to the phone: the server
+/// already holds other content under that id, and keeps it.
+pub const CONFLICT_REASON: &str = "服务器上已有同一编号的不同记录，已保留服务器上的版本";
+
 impl Receipt {
     /// Whether the phone may drop the record from its outbox.
     pub fn acknowledges(&self) -> bool {
         matches!(self.status, ReceiptStatus::Stored | ReceiptStatus::Duplicate)
+    }
+
+    /// Stored now, for the first time.
+    pub fn stored(id: Uuid, at: DateTime<Utc>) -> Receipt {
+        Receipt { id, status: ReceiptStatus::Stored, reason: None, received_at: Some(at) }
+    }
+
+    /// Refused, stored nowhere, for the reason given in plain words.
+    pub fn rejected(id: Uuid, reason: impl Into<String>) -> Receipt {
+        Receipt { id, status: ReceiptStatus::Rejected, reason: Some(reason.into()), received_at: None }
+    }
+
+    /// The answer for a record whose id the server already holds, first received
+    /// at `received_at`: the same content is a retry (a duplicate, which the phone
+    /// may drop); other content is a conflict, and the server keeps its copy.
+    pub fn already_held(id: Uuid, same_content: bool, received_at: DateTime<Utc>) -> Receipt {
+        if same_content {
+            Receipt { id, status: ReceiptStatus::Duplicate, reason: None, received_at: Some(received_at) }
+        } else {
+            Receipt { id, status: ReceiptStatus::Conflict, reason: Some(CONFLICT_REASON.into()), received_at: Some(received_at) }
+        }
+    }
+}
+
+/// How many receipts of a batch have each status (for logs and the audit trail).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReceiptCounts {
+    pub stored: usize,
+    pub duplicate: usize,
+    pub conflict: usize,
+    pub rejected: usize,
+}
+
+impl ReceiptCounts {
+    pub fn of(receipts: &[Receipt]) -> ReceiptCounts {
+        let mut counts = ReceiptCounts::default();
+        for r in receipts {
+            *match r.status {
+                ReceiptStatus::Stored => &mut counts.stored,
+                ReceiptStatus::Duplicate => &mut counts.duplicate,
+                ReceiptStatus::Conflict => &mut counts.conflict,
+                ReceiptStatus::Rejected => &mut counts.rejected,
+            } += 1;
+        }
+        counts
     }
 }
 
@@ -114,6 +163,25 @@ pub fn backoff_ms(attempt: u32, unit: f64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_held_id_is_a_duplicate_only_with_the_same_content() {
+        let id = Uuid::from_u128(7);
+        let first = DateTime::parse_from_rfc3339("2026-03-01T08:00:00Z").unwrap().with_timezone(&Utc);
+        let retry = Receipt::already_held(id, true, first);
+        assert_eq!((retry.status, retry.reason.as_deref(), retry.received_at), (ReceiptStatus::Duplicate, None, Some(first)));
+        assert!(retry.acknowledges());
+        let other = Receipt::already_held(id, false, first);
+        assert_eq!((other.status, other.reason.as_deref()), (ReceiptStatus::Conflict, Some(CONFLICT_REASON)));
+        assert_eq!(other.received_at, Some(first), "when the kept copy came");
+        assert!(!other.acknowledges(), "the phone keeps a conflicting record");
+        let refused = Receipt::rejected(id, "不在你的范围内");
+        assert_eq!((refused.status, refused.received_at), (ReceiptStatus::Rejected, None));
+        assert!(!refused.acknowledges());
+        assert!(Receipt::stored(id, first).acknowledges());
+        let counts = ReceiptCounts::of(&[retry, other.clone(), other, refused, Receipt::stored(id, first)]);
+        assert_eq!(counts, ReceiptCounts { stored: 1, duplicate: 1, conflict: 2, rejected: 1 });
+    }
 
     #[test]
     fn backoff_grows_then_caps() {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use daohu_domain::activity::{china_time, is_kind_code, HoursTally};
 use daohu_domain::{
     Activity, ActivityDetail, ActivityFilter, ActivitySummary, CheckIn, CheckInView, CheckKind,
-    HoursReport, PhotoStatus, Receipt, ReceiptStatus, ServedHousehold,
+    HoursReport, PhotoStatus, Receipt, ServedHousehold,
 };
 use sqlx::any::AnyArguments;
 use crate::db::Conn;
@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::auth::{parse_unit_kind, sha256_hex, AuthUser};
 use crate::db::{parse_ts, parse_uuid, ts};
-use crate::routes::sync::CONFLICT_REASON;
+use crate::receipts::{self, Records};
 use crate::scope::{self, Subtree};
 use crate::AppError;
 
@@ -66,63 +66,6 @@ pub fn id_list<'a>(ids: impl IntoIterator<Item = &'a Uuid>) -> String {
     serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
 }
 
-fn receipt(id: Uuid, status: ReceiptStatus, reason: Option<String>, at: Option<DateTime<Utc>>) -> Receipt {
-    Receipt { id, status, reason, received_at: at }
-}
-
-fn rejected(id: Uuid, reason: impl Into<String>) -> Receipt {
-    receipt(id, ReceiptStatus::Rejected, Some(reason.into()), None)
-}
-
-/// Content hash and first receive time of what is stored under an id in `table`.
-async fn stored_copy(
-    conn: &mut Conn,
-    table: &'static str,
-    id: Uuid,
-) -> Result<Option<(String, DateTime<Utc>)>, AppError> {
-    let row: Option<(String, String)> =
-        crate::db::query_as(&format!("SELECT content_hash, received_at FROM {table} WHERE id = ?"))
-            .bind(id.to_string())
-            .fetch_optional(conn)
-            .await?;
-    row.map(|(hash, at)| Ok((hash, parse_ts(&at)?))).transpose()
-}
-
-/// A refusal, unless the very same record is already stored (a retry after the rules
-/// changed, e.g. the volunteer left the team): then the first receipt again.
-async fn refuse(
-    conn: &mut Conn,
-    table: &'static str,
-    id: Uuid,
-    hash: &str,
-    reason: &str,
-) -> Result<Receipt, AppError> {
-    if let Some((stored_hash, at)) = stored_copy(conn, table, id).await? {
-        if stored_hash == hash {
-            return Ok(receipt(id, ReceiptStatus::Duplicate, None, Some(at)));
-        }
-    }
-    Ok(rejected(id, reason))
-}
-
-/// After `INSERT … ON CONFLICT DO NOTHING`: stored, or what the stored copy says.
-async fn decided(
-    conn: &mut Conn,
-    table: &'static str,
-    id: Uuid,
-    hash: &str,
-    inserted: bool,
-    now: DateTime<Utc>,
-) -> Result<Receipt, AppError> {
-    if inserted {
-        return Ok(receipt(id, ReceiptStatus::Stored, None, Some(now)));
-    }
-    match stored_copy(conn, table, id).await? {
-        Some((stored_hash, at)) if stored_hash == hash => Ok(receipt(id, ReceiptStatus::Duplicate, None, Some(at))),
-        Some((_, at)) => Ok(receipt(id, ReceiptStatus::Conflict, Some(CONFLICT_REASON.into()), Some(at))),
-        None => Err(AppError::internal(format!("{table}: neither inserted nor found"))),
-    }
-}
 
 /// Whether every household the activity names lies in its area: its team's unit (a
 /// village or a township), or without a team the recorder's own village. The
@@ -240,15 +183,15 @@ pub async fn store_activity(
 ) -> Result<Receipt, AppError> {
     if let Err(errors) = a.validate() {
         let reason = errors.iter().map(|e| e.message_zh()).collect::<Vec<_>>().join("；");
-        return Ok(rejected(a.id, reason));
+        return Ok(Receipt::rejected(a.id, reason));
     }
     if a.recorder_id != user.id {
-        return Ok(rejected(a.id, NOT_OWN_REASON));
+        return Ok(Receipt::rejected(a.id, NOT_OWN_REASON));
     }
     let body = serde_json::to_string(a)?;
     let hash = sha256_hex(body.as_bytes());
     if let Some(reason) = activity_refusal(conn, user, a).await? {
-        return refuse(conn, "activities", a.id, &hash, reason).await;
+        return receipts::refuse(conn, Records::Activities, a.id, &hash, reason).await;
     }
     let unit_id = match a.team_id {
         Some(team) => crate::db::query_scalar::<String>("SELECT unit_id FROM teams WHERE id = ?")
@@ -308,7 +251,7 @@ pub async fn store_activity(
             .await?;
         }
     }
-    decided(conn, "activities", a.id, &hash, inserted, now).await
+    receipts::decided(conn, Records::Activities, a.id, &hash, inserted, now).await
 }
 
 /// Decides and stores one check-in tapped by `user`, inside the batch's transaction.
@@ -326,10 +269,10 @@ pub async fn store_check_in(
 ) -> Result<Receipt, AppError> {
     if let Err(errors) = c.validate() {
         let reason = errors.iter().map(|e| e.message_zh()).collect::<Vec<_>>().join("；");
-        return Ok(rejected(c.id, reason));
+        return Ok(Receipt::rejected(c.id, reason));
     }
     if c.volunteer_id != user.id {
-        return Ok(rejected(c.id, NOT_OWN_CHECK_IN_REASON));
+        return Ok(Receipt::rejected(c.id, NOT_OWN_CHECK_IN_REASON));
     }
     let body = serde_json::to_string(c)?;
     let hash = sha256_hex(body.as_bytes());
@@ -348,8 +291,8 @@ pub async fn store_check_in(
     .fetch_optional(&mut *conn)
     .await?;
     match allowed {
-        None => return Ok(rejected(c.id, NO_ACTIVITY_REASON)),
-        Some(0) => return refuse(conn, "check_ins", c.id, &hash, NOT_TAKING_PART_REASON).await,
+        None => return Ok(Receipt::rejected(c.id, NO_ACTIVITY_REASON)),
+        Some(0) => return receipts::refuse(conn, Records::CheckIns, c.id, &hash, NOT_TAKING_PART_REASON).await,
         Some(_) => {}
     }
     let inserted = crate::db::query(
@@ -377,7 +320,7 @@ pub async fn store_check_in(
     .await?
     .rows_affected()
         == 1;
-    decided(conn, "check_ins", c.id, &hash, inserted, now).await
+    receipts::decided(conn, Records::CheckIns, c.id, &hash, inserted, now).await
 }
 
 // ---------------------------------------------------------------------------

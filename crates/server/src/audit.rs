@@ -39,7 +39,8 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// JSON, which separates the fields unambiguously whatever they hold.
 pub fn row_hash(prev: &str, at: &str, actor: Option<&str>, action: &str, detail: &str) -> String {
     let canonical = json!([prev, at, actor, action, detail]).to_string();
-    crate::auth::sha256_hex(canonical)
+    // Hashed here rather than by auth's helper: auth notes callers in this module.
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(canonical.as_bytes()))
 }
 
 /// Appends one entry, chained to the one before it. `detail` must never hold a

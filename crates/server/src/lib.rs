@@ -43,6 +43,7 @@ pub mod error;
 pub mod listen;
 pub mod precompress;
 pub mod problems;
+pub mod receipts;
 pub mod routes;
 #[cfg(feature = "testkit")]
 pub mod scale;
@@ -59,7 +60,7 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderValue, StatusCode};
-use axum::Router;
+use axum::{Extension, Router};
 use crate::db::Pool;
 use tower_http::compression::predicate::{NotForContentType, Predicate};
 use tower_http::compression::{CompressionLayer, DefaultPredicate};
@@ -238,24 +239,12 @@ async fn json_objects_only(
 }
 
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
-        .merge(routes::auth::router())
-        .merge(routes::roster::router())
-        .merge(routes::sync::router())
-        .merge(routes::org::router())
-        .merge(routes::accounts::router())
-        .merge(routes::households::router())
-        .merge(routes::import::router())
-        .merge(routes::audit::router())
-        .merge(routes::visits::router())
-        .merge(routes::dashboard::router())
-        .merge(routes::meeting::router())
-        .merge(routes::exports::router())
-        .merge(routes::problems::router())
-        .merge(routes::activities::router())
-        .merge(routes::photos::router())
-        .merge(routes::teams::router())
-        .merge(routes::openapi::router())
+    // Routes and the OpenAPI document come from one registration (see routes::openapi).
+    let (api, api_doc) = routes::api().split_for_parts();
+    let (top, top_doc) = routes::health::router().split_for_parts();
+    let document = Arc::new(routes::openapi::document(api_doc, top_doc));
+    let api = api
+        .layer(Extension(document))
         .fallback(api_not_found)
         .method_not_allowed_fallback(api_method_not_allowed)
         // Refusals of signed-in callers go to the audit log with the account.
@@ -273,7 +262,7 @@ pub fn app(state: AppState) -> Router {
         security_headers::Protections::new(&state.settings.dist_dir, &state.settings.public_url);
     Router::new()
         .nest("/api", api)
-        .merge(routes::health::router())
+        .merge(top)
         .fallback(static_files::app_shell_get)
         .layer(SetResponseHeaderLayer::if_not_present(
             X_CONTENT_TYPE_OPTIONS,

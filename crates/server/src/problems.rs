@@ -26,14 +26,14 @@ use daohu_domain::visit::MAX_TEXT_CHARS;
 use daohu_domain::{
     is_v7, EventKind, Level, LevelCount, LinkedMember, Misfit, ProblemCategory, ProblemEvent,
     ProblemHousehold, ProblemOutcome, ProblemState, ProblemStatus, ProblemView, Receipt,
-    ReceiptStatus, Role, TrailEntry, Urgency, Visit,
+    Role, TrailEntry, Urgency, Visit,
 };
 use crate::db::{Conn, Pool};
 use uuid::Uuid;
 
 use crate::auth::{sha256_hex, AuthUser};
 use crate::db::{parse_ts, parse_uuid, ts};
-use crate::routes::sync::CONFLICT_REASON;
+use crate::receipts::{self, Records};
 use crate::AppError;
 
 /// Most events one request may carry (a phone sends its whole problem outbox at once).
@@ -296,22 +296,8 @@ impl Target {
 // ---------------------------------------------------------------------------
 // Events
 
-fn receipt(
-    event: &ProblemEvent,
-    status: ReceiptStatus,
-    reason: Option<String>,
-    at: Option<DateTime<Utc>>,
-) -> Receipt {
-    Receipt {
-        id: event.id,
-        status,
-        reason,
-        received_at: at,
-    }
-}
-
 fn rejected(event: &ProblemEvent, reason: impl Into<String>) -> Receipt {
-    receipt(event, ReceiptStatus::Rejected, Some(reason.into()), None)
+    Receipt::rejected(event.id, reason)
 }
 
 /// Why an event cannot be stored whatever the problem's state, if it cannot.
@@ -372,23 +358,8 @@ async fn store_event(
 
     // A retry is a duplicate even when the sender could no longer send it now
     // (the problem moved up a level since, or was given to someone else).
-    let stored: Option<(String, String)> =
-        crate::db::query_as("SELECT content_hash, received_at FROM problem_events WHERE id = ?")
-            .bind(event.id.to_string())
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some((stored_hash, at)) = stored {
-        let at = parse_ts(&at)?;
-        return Ok(if stored_hash == hash {
-            receipt(event, ReceiptStatus::Duplicate, None, Some(at))
-        } else {
-            receipt(
-                event,
-                ReceiptStatus::Conflict,
-                Some(CONFLICT_REASON.into()),
-                Some(at),
-            )
-        });
+    if let Some(receipt) = receipts::held(conn, Records::ProblemEvents, event.id, &hash).await? {
+        return Ok(receipt);
     }
 
     let Some(target) = target(conn, event.problem_id).await? else {
@@ -432,12 +403,8 @@ async fn store_event(
     .execute(&mut *conn)
     .await?;
     let misfit = replay(conn, target.id, Some(event.id)).await?;
-    Ok(receipt(
-        event,
-        ReceiptStatus::Stored,
-        misfit.map(|m| m.message_zh().to_string()),
-        Some(now),
-    ))
+    // Stored, with a note when it did not fit the problem's state at the time.
+    Ok(Receipt { reason: misfit.map(|m| m.message_zh().to_string()), ..Receipt::stored(event.id, now) })
 }
 
 /// Every event of a problem, as sent (unsorted).

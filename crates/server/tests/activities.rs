@@ -17,7 +17,7 @@ use daohu_server::activity_log::{
     NO_ACTIVITY_REASON, PARTICIPANT_REASON, PHOTO_TAKEN_REASON, UNKNOWN_KIND_REASON,
 };
 use daohu_server::auth::sha256_hex;
-use daohu_server::routes::sync::CONFLICT_REASON;
+use daohu_domain::CONFLICT_REASON;
 use daohu_server::seed::{household_id, member_id, second_village_id, team_id, township_id, village_id};
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};

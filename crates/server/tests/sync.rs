@@ -63,7 +63,7 @@ async fn stored_then_duplicate_then_conflict() {
     assert_eq!(conflict[0].status, ReceiptStatus::Conflict);
     assert_eq!(
         conflict[0].reason.as_deref(),
-        Some(daohu_server::routes::sync::CONFLICT_REASON)
+        Some(daohu_domain::CONFLICT_REASON)
     );
     assert_eq!(conflict[0].received_at, first[0].received_at);
     assert_eq!(
@@ -257,7 +257,7 @@ async fn hundred_identical_uploads_at_once_store_one_copy() {
         assert_eq!(r.status, ReceiptStatus::Conflict);
         assert_eq!(
             r.reason.as_deref(),
-            Some(daohu_server::routes::sync::CONFLICT_REASON)
+            Some(daohu_domain::CONFLICT_REASON)
         );
         assert_eq!(r.received_at, all[0].received_at, "the first copy's time");
     }

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post, put};
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use daohu_domain::auth::normalize_phone;
 use daohu_domain::{
     Account, AccountUpdate, AdminHousehold, ApiError, Enrollment, MemberLinks, NewAccount, Role,
@@ -29,12 +29,12 @@ pub const PHONE_UNAVAILABLE: &str = "这个手机号不能用来开新账号，�
 pub const ENROLL_MINUTES: i64 = 10;
 
 /// `/accounts`, `/accounts/{id}`, `/accounts/{id}/households`, `/accounts/{id}/enroll`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/accounts", get(accounts_list).post(account_create))
-        .route("/accounts/{id}", patch(account_update))
-        .route("/accounts/{id}/households", put(account_households_set))
-        .route("/accounts/{id}/enroll", post(account_enroll))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(accounts_list, account_create))
+        .routes(routes!(account_update))
+        .routes(routes!(account_households_set))
+        .routes(routes!(account_enroll))
 }
 
 #[derive(sqlx::FromRow)]
@@ -151,7 +151,7 @@ fn wrong_unit(role: Role) -> AppError {
 /// for a county coordinator also the other county-level accounts, which they may only
 /// disable or enable).
 #[utoipa::path(
-    get, path = "/api/accounts", tag = "accounts",
+    get, path = "/accounts", tag = "accounts",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The accounts", body = Vec<Account>),
@@ -171,7 +171,7 @@ pub async fn accounts_list(
 /// Makes an account on a unit of the caller's subtree. An empty password makes an
 /// account that signs in only by QR enrolment.
 #[utoipa::path(
-    post, path = "/api/accounts", tag = "accounts",
+    post, path = "/accounts", tag = "accounts",
     security(("bearer" = [])),
     request_body = NewAccount,
     responses(
@@ -271,7 +271,7 @@ pub async fn account_create(
 /// (audited with the households). A county coordinator may disable or enable another
 /// county-level account of their county (nothing else of it), never their own.
 #[utoipa::path(
-    patch, path = "/api/accounts/{id}", tag = "accounts",
+    patch, path = "/accounts/{id}", tag = "accounts",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Account id")),
     request_body = AccountUpdate,
@@ -420,7 +420,7 @@ async fn end_links_outside(
 /// changes (404). Links to households outside the caller's subtree are neither
 /// shown nor touched. Answers the links after the change.
 #[utoipa::path(
-    put, path = "/api/accounts/{id}/households", tag = "accounts",
+    put, path = "/accounts/{id}/households", tag = "accounts",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Account id (a member or grid leader)")),
     request_body = MemberLinks,
@@ -526,7 +526,7 @@ pub fn qr_svg(url: &str) -> Result<String, AppError> {
 /// Makes a one-time code (and its QR code) that signs a phone in as this account:
 /// valid for 10 minutes, once. Any older unused code of the account stops working.
 #[utoipa::path(
-    post, path = "/api/accounts/{id}/enroll", tag = "accounts",
+    post, path = "/accounts/{id}/enroll", tag = "accounts",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Account id")),
     responses(

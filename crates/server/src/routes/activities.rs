@@ -4,12 +4,12 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use daohu_domain::activity::{is_kind_code, is_label};
 use daohu_domain::{
     ActivityBatch, ActivityDetail, ActivityFilter, ActivityKind, ActivityRoster, ActivitySummary, ApiError,
-    CheckInBatch, HoursReport, NewActivityKind, Receipt, SyncResponse, MAX_BATCH,
+    CheckInBatch, HoursReport, NewActivityKind, Receipt, ReceiptCounts, SyncResponse, MAX_BATCH,
 };
 use serde_json::json;
 use crate::db::Conn;
@@ -18,21 +18,20 @@ use uuid::Uuid;
 use crate::activity_log::{self, ActivityQuery, LIST_LIMIT};
 use crate::auth::AuthUser;
 use crate::db;
-use crate::routes::sync::ReceiptCounts;
 use crate::routes::teams::teams_where;
 use crate::{audit, scope, ApiJson, ApiQuery, AppError, AppState};
 
 /// `/activity-roster`, `/sync/activities`, `/sync/check-ins`, `/activities`,
 /// `/activities/hours`, `/activities/{id}`, `/activity-kinds`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/activity-roster", get(activity_roster_get))
-        .route("/sync/activities", post(activities_upload))
-        .route("/sync/check-ins", post(checkins_upload))
-        .route("/activities", get(activities_list))
-        .route("/activities/hours", get(hours_get))
-        .route("/activities/{id}", get(activity_get))
-        .route("/activity-kinds", get(kinds_list).post(kinds_create))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(activity_roster_get))
+        .routes(routes!(activities_upload))
+        .routes(routes!(checkins_upload))
+        .routes(routes!(activities_list))
+        .routes(routes!(hours_get))
+        .routes(routes!(activity_get))
+        .routes(routes!(kinds_list, kinds_create))
 }
 
 fn forbid_non_recorders(user: &AuthUser) -> Result<(), AppError> {
@@ -64,7 +63,7 @@ async fn kinds(conn: &mut Conn, only_active: bool) -> Result<Vec<ActivityKind>, 
 /// holds that the caller or one of their teams recorded in the last 30 days (newest
 /// first, at most 100).
 #[utoipa::path(
-    get, path = "/api/activity-roster", tag = "activities",
+    get, path = "/activity-roster", tag = "activities",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's activity roster", body = ActivityRoster),
@@ -111,7 +110,7 @@ fn counts_json(device: Uuid, receipts: &[Receipt]) -> serde_json::Value {
 /// another activity names; stored nowhere). Photos travel separately
 /// (`PUT /api/photos/{id}`) once the activity is stored.
 #[utoipa::path(
-    post, path = "/api/sync/activities", tag = "activities",
+    post, path = "/sync/activities", tag = "activities",
     security(("bearer" = [])),
     request_body = ActivityBatch,
     responses(
@@ -155,7 +154,7 @@ pub async fn activities_upload(
 /// upload activities first), an activity the caller neither recorded, is listed on,
 /// nor is on the team of.
 #[utoipa::path(
-    post, path = "/api/sync/check-ins", tag = "activities",
+    post, path = "/sync/check-ins", tag = "activities",
     security(("bearer" = [])),
     request_body = CheckInBatch,
     responses(
@@ -198,7 +197,7 @@ pub async fn checkins_upload(
 /// count where their team is, or where the recorder is without a team), `team_id` to
 /// one team, `kind` to one kind code, `from` / `to` to activity dates.
 #[utoipa::path(
-    get, path = "/api/activities", tag = "activities",
+    get, path = "/activities", tag = "activities",
     security(("bearer" = [])),
     params(ActivityFilter),
     responses(
@@ -225,7 +224,7 @@ pub async fn activities_list(
 /// One activity of the caller's subtree in full: the record as the phone sent it, the
 /// participants' names, the households served, every check-in and each photo's state.
 #[utoipa::path(
-    get, path = "/api/activities/{id}", tag = "activities",
+    get, path = "/activities/{id}", tag = "activities",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Activity id")),
     responses(
@@ -257,7 +256,7 @@ pub async fn activity_get(
 /// gets start to end. A volunteer's overlapping stretches count once; a team's row
 /// sums its volunteers' minutes over the team's activities.
 #[utoipa::path(
-    get, path = "/api/activities/hours", tag = "activities",
+    get, path = "/activities/hours", tag = "activities",
     security(("bearer" = [])),
     params(ActivityFilter),
     responses(
@@ -283,7 +282,7 @@ pub async fn hours_get(
 
 /// Every activity kind, retired ones included (`active: false`), in list order.
 #[utoipa::path(
-    get, path = "/api/activity-kinds", tag = "activities",
+    get, path = "/activity-kinds", tag = "activities",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The kinds", body = Vec<ActivityKind>),
@@ -298,7 +297,7 @@ pub async fn kinds_list(State(state): State<AppState>, _user: AuthUser) -> Resul
 /// Adds a kind to the county-wide list (county coordinators only), at its end.
 /// `code`: 1 to 40 of `a-z`, `0-9`, `_`; labels 1 to 50 characters.
 #[utoipa::path(
-    post, path = "/api/activity-kinds", tag = "activities",
+    post, path = "/activity-kinds", tag = "activities",
     security(("bearer" = [])),
     request_body = NewActivityKind,
     responses(

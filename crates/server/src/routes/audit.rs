@@ -2,8 +2,8 @@
 //! changes or deletes it, and the table refuses both by trigger.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use daohu_domain::{ApiError, AuditEntry};
 use serde::Deserialize;
 
@@ -17,8 +17,9 @@ pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1_000;
 
 /// `/audit`.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/audit", get(audit_list))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(audit_list))
 }
 
 /// Query of the audit list.
@@ -42,7 +43,7 @@ struct AuditRow {
 /// The newest audit entries: those by accounts in the caller's subtree and those
 /// without an actor (failed sign-ins, the server itself).
 #[utoipa::path(
-    get, path = "/api/audit", tag = "audit",
+    get, path = "/audit", tag = "audit",
     security(("bearer" = [])),
     params(AuditQuery),
     responses(

@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use daohu_domain::auth::{normalize_phone, password_problem};
 use daohu_domain::{ApiError, ChangePasswordRequest, EnrollRequest, LoginRequest, MemberProfile, Session};
 use serde_json::json;
@@ -22,13 +22,13 @@ const MAX_CREDENTIAL_BYTES: usize = 1024;
 pub const BAD_CODE_MESSAGE: &str = "二维码已用过或已过期，请找管理员重新生成";
 
 /// `/auth/login`, `/auth/enroll`, `/auth/logout`, `/me`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(auth_login))
-        .route("/auth/enroll", post(auth_enroll))
-        .route("/auth/password", post(auth_password))
-        .route("/auth/logout", post(auth_logout))
-        .route("/me", get(me_get))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(auth_login))
+        .routes(routes!(auth_enroll))
+        .routes(routes!(auth_password))
+        .routes(routes!(auth_logout))
+        .routes(routes!(me_get))
 }
 
 /// The client address for the per-address limits: the socket's, or the one a
@@ -68,7 +68,7 @@ fn account_disabled() -> AppError {
 
 /// Signs a member in with phone and password.
 #[utoipa::path(
-    post, path = "/api/auth/login", tag = "auth",
+    post, path = "/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = Session),
@@ -196,7 +196,7 @@ async fn check_password<'a>(
 /// changes theirs. Counted under the same limits as sign-in. Every other session of
 /// the account ends, so a phone that knew the old password is signed out.
 #[utoipa::path(
-    post, path = "/api/auth/password", tag = "auth",
+    post, path = "/auth/password", tag = "auth",
     request_body = ChangePasswordRequest,
     responses(
         (status = 200, description = "Password changed; signed in", body = Session),
@@ -254,7 +254,7 @@ pub async fn auth_password(
 /// made, see `POST /api/accounts/{id}/enroll`). A code works once and for 10 minutes;
 /// failures count toward the per-address sign-in limit.
 #[utoipa::path(
-    post, path = "/api/auth/enroll", tag = "auth",
+    post, path = "/auth/enroll", tag = "auth",
     request_body = EnrollRequest,
     responses(
         (status = 200, description = "Signed in", body = Session),
@@ -323,7 +323,7 @@ pub async fn auth_enroll(
 
 /// Ends the caller's session; the token stops working at once.
 #[utoipa::path(
-    post, path = "/api/auth/logout", tag = "auth",
+    post, path = "/auth/logout", tag = "auth",
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
@@ -346,7 +346,7 @@ pub async fn auth_logout(
 
 /// The signed-in member.
 #[utoipa::path(
-    get, path = "/api/me", tag = "auth",
+    get, path = "/me", tag = "auth",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The signed-in member", body = MemberProfile),

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{Datelike, Duration, NaiveDate};
 use daohu_domain::household::SPECIAL_INTERVAL_DAYS;
 use daohu_domain::{
@@ -34,8 +34,9 @@ pub const STALE_DEVICE_DAYS: i64 = 7;
 pub const MAX_STALE: usize = 200;
 
 /// `/dashboard`.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/dashboard", get(dashboard_get))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(dashboard_get))
 }
 
 /// Query of the dashboard.
@@ -86,7 +87,7 @@ fn count(n: i64) -> u32 {
 /// listed), and open / overdue
 /// problems of households under the unit per level (now, whatever the period).
 #[utoipa::path(
-    get, path = "/api/dashboard", tag = "reports",
+    get, path = "/dashboard", tag = "reports",
     security(("bearer" = [])),
     params(DashboardQuery),
     responses(

@@ -21,8 +21,8 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use daohu_domain::{
     safe_cell, ActivityFilter, ApiError, ExportFormat, ExportLink, ProblemEntry, ProblemStatus, SectionKind,
@@ -110,10 +110,10 @@ pub const TRAIL_COLUMNS: [&str; 6] = ["问题编号", "时间", "办理人", "�
 const TRAIL_WIDTHS: [f64; 6] = [38.0, 17.0, 10.0, 10.0, 40.0, 12.0];
 
 /// `/exports`, `/exports/{token}`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/exports", post(export_create))
-        .route("/exports/{token}", get(export_download))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(export_create))
+        .routes(routes!(export_download))
 }
 
 /// What a download holds.
@@ -251,7 +251,7 @@ pub fn audit_filter(filter: &VisitFilter) -> serde_json::Value {
 /// 工时 (hours per volunteer per month) and 队伍工时 (per team per month); CSV holds
 /// the 活动 rows; JSON lines one `ActivityDetail` per activity.
 #[utoipa::path(
-    post, path = "/api/exports", tag = "reports",
+    post, path = "/exports", tag = "reports",
     security(("bearer" = [])),
     params(ExportQuery),
     responses(
@@ -418,7 +418,7 @@ async fn take_link(state: &AppState, token: &str) -> Result<Download, AppError> 
 /// credential. Unknown, used or expired links, and links whose creator was disabled
 /// or no longer reaches the filter's unit, answer 404.
 #[utoipa::path(
-    get, path = "/api/exports/{token}", tag = "reports",
+    get, path = "/exports/{token}", tag = "reports",
     params(("token" = String, Path, description = "The one-time token of the link")),
     responses(
         (status = 200, description = "The file (Content-Disposition: attachment)", content(

@@ -1,15 +1,16 @@
 //! Liveness: answers once the database answers.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use serde::Serialize;
 
 use crate::{AppError, AppState};
 
 /// `/healthz` (outside `/api`, where load balancers look).
-pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(health_check))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health_check))
 }
 
 /// The health answer: `{"status":"ok"}`.

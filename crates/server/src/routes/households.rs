@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
-use axum::routing::{get, patch};
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::NaiveDate;
 use daohu_domain::{AdminHousehold, ApiError, HouseholdMove, LinkedMember, UnitKind};
 use serde::Deserialize;
@@ -21,10 +21,10 @@ use crate::{audit, ApiJson, ApiQuery, AppError, AppState};
 pub const MAX_LIST: usize = 5_000;
 
 /// `/households`, `/households/{id}` (the history, `/households/{id}/visits`, is in `roster`).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/households", get(households_list))
-        .route("/households/{id}", patch(household_update))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(households_list))
+        .routes(routes!(household_update))
 }
 
 /// Which households of the subtree to load.
@@ -147,7 +147,7 @@ pub struct HouseholdQuery {
 /// Households of the caller's subtree (or under one of its units), with linked
 /// members and last visit, in grid order; at most 5,000.
 #[utoipa::path(
-    get, path = "/api/households", tag = "households",
+    get, path = "/households", tag = "households",
     security(("bearer" = [])),
     params(HouseholdQuery),
     responses(
@@ -187,7 +187,7 @@ pub async fn households_list(
 
 /// Moves a household to another grid of the caller's subtree; its visits and links stay with it.
 #[utoipa::path(
-    patch, path = "/api/households/{id}", tag = "households",
+    patch, path = "/households/{id}", tag = "households",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Household id")),
     request_body = HouseholdMove,

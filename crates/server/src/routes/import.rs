@@ -14,8 +14,8 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use calamine::{Cell, Data, DataRef, Reader, Sheets};
 use daohu_domain::{
     ApiError, ImportAction, ImportPreview, ImportRowResult, RosterColumns, RosterRow, SpecialGroup,
@@ -40,11 +40,9 @@ pub const MAX_ROWS: usize = 50_000;
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// `/roster/import`, with its own body limit.
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/roster/import",
-        post(roster_import).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
-    )
+pub fn router() -> OpenApiRouter<AppState> {
+    let (schemas, paths, method) = routes!(roster_import);
+    OpenApiRouter::new().routes((schemas, paths, method.layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT))))
 }
 
 /// Query of an import.
@@ -567,7 +565,7 @@ pub fn import_digest(village_id: Uuid, body: &[u8]) -> String {
 /// workbook (first sheet). First row = headers (网格, 户主, 门牌号; optional 人口,
 /// 联系电话, 特殊群体). Up to 20 MiB.
 #[utoipa::path(
-    post, path = "/api/roster/import", tag = "households",
+    post, path = "/roster/import", tag = "households",
     security(("bearer" = [])),
     params(ImportQuery),
     request_body(

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use daohu_domain::{
     ApiError, GridSheet, MeetingSheet, ProblemCategory, ProblemOutcome, SheetProblem, SheetVisit,
@@ -20,8 +20,9 @@ use crate::visit_log::parse_date;
 use crate::{ApiQuery, AppError, AppState};
 
 /// `/meeting-sheet`.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/meeting-sheet", get(meeting_sheet_get))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(meeting_sheet_get))
 }
 
 /// Query of the meeting sheet.
@@ -43,7 +44,7 @@ fn stored<T>(value: Option<T>, what: &str, raw: &str) -> Result<T, AppError> {
 /// by village name then grid name: the grid's household count, the week's visits
 /// (by date) and the problems raised in them.
 #[utoipa::path(
-    get, path = "/api/meeting-sheet", tag = "reports",
+    get, path = "/meeting-sheet", tag = "reports",
     security(("bearer" = [])),
     params(MeetingQuery),
     responses(

@@ -1,62 +1,21 @@
-//! The OpenAPI 3 document of the API, generated from the handlers and domain types.
+//! The OpenAPI 3 document of the API. Its paths come from the routes as they are
+//! registered (each module's `router()` registers handlers through utoipa-axum's
+//! `routes!`, which reads their `#[utoipa::path]`), so a route cannot be missing
+//! from it; this module adds the title, shared schemas, tags and the bearer scheme.
 
-use axum::routing::get;
-use axum::{Json, Router};
+use std::sync::Arc;
+
+use axum::{Extension, Json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::AppState;
 
-/// Every documented path and the bearer scheme.
+/// What the document says besides its paths.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Daohu API", description = "到户: sign-in, rosters and visit upload for five to-the-household visits; the organisation, accounts and household rosters for coordinators. Anything outside the caller's scope answers 404; inside it but not allowed for the role, 403."),
-    paths(
-        super::auth::auth_login,
-        super::auth::auth_enroll,
-        super::auth::auth_password,
-        super::auth::auth_logout,
-        super::auth::me_get,
-        super::roster::roster_get,
-        super::roster::household_visits_list,
-        super::sync::sync_visits_upload,
-        super::sync::sync_outbox_import,
-        super::org::org_get,
-        super::org::org_unit_create,
-        super::accounts::accounts_list,
-        super::accounts::account_create,
-        super::accounts::account_update,
-        super::accounts::account_households_set,
-        super::accounts::account_enroll,
-        super::households::households_list,
-        super::households::household_update,
-        super::import::roster_import,
-        super::audit::audit_list,
-        super::visits::visits_list,
-        super::visits::visit_get,
-        super::dashboard::dashboard_get,
-        super::meeting::meeting_sheet_get,
-        super::exports::export_create,
-        super::exports::export_download,
-        super::problems::problem_events_upload,
-        super::problems::problems_list,
-        super::problems::problem_get,
-        super::activities::activity_roster_get,
-        super::activities::activities_upload,
-        super::activities::checkins_upload,
-        super::activities::activities_list,
-        super::activities::activity_get,
-        super::activities::hours_get,
-        super::activities::kinds_list,
-        super::activities::kinds_create,
-        super::photos::photos_status,
-        super::photos::photos_put,
-        super::photos::photos_content,
-        super::teams::teams_list,
-        super::teams::teams_create,
-        super::health::health_check,
-        openapi_get,
-    ),
     components(schemas(
         daohu_domain::ApiError,
         daohu_domain::ReceiptStatus,
@@ -99,16 +58,25 @@ impl Modify for BearerScheme {
     }
 }
 
-/// `/openapi.json`.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(openapi_get))
+/// `/openapi.json`. The document it serves is handed to it by the app as an
+/// extension, made from the registered routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(openapi_get))
+}
+
+/// The document served: [`ApiDoc`] with the paths of `api` (the routes under
+/// `/api`) and of `top` (routes outside it).
+pub fn document(api: utoipa::openapi::OpenApi, top: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi().nest("/api", api);
+    doc.merge(top);
+    doc
 }
 
 /// The OpenAPI document.
 #[utoipa::path(
-    get, path = "/api/openapi.json", tag = "meta",
+    get, path = "/openapi.json", tag = "meta",
     responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json"))
 )]
-pub async fn openapi_get() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn openapi_get(Extension(doc): Extension<Arc<utoipa::openapi::OpenApi>>) -> Json<utoipa::openapi::OpenApi> {
+    Json(doc.as_ref().clone())
 }

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use daohu_domain::{ApiError, NewUnit, OrgTree, OrgUnit};
 use serde_json::json;
 use uuid::Uuid;
@@ -19,16 +19,16 @@ use crate::{audit, ApiJson, AppError, AppState};
 pub const MAX_UNIT_NAME_CHARS: usize = 50;
 
 /// `/org`, `/org/units`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/org", get(org_get))
-        .route("/org/units", post(org_unit_create))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(org_get))
+        .routes(routes!(org_unit_create))
 }
 
 /// The caller's subtree, parents before children (siblings in creation order), each
 /// unit with the households and accounts in it and below.
 #[utoipa::path(
-    get, path = "/api/org", tag = "org",
+    get, path = "/org", tag = "org",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's part of the tree", body = OrgTree),
@@ -128,7 +128,7 @@ pub fn unit_name(raw: &str) -> Result<String, AppError> {
 
 /// Adds a township, village or grid under a unit in the caller's subtree.
 #[utoipa::path(
-    post, path = "/api/org/units", tag = "org",
+    post, path = "/org/units", tag = "org",
     security(("bearer" = [])),
     request_body = NewUnit,
     responses(

@@ -19,8 +19,8 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use daohu_domain::{ApiError, PhotoStatus};
 use serde::Deserialize;
 use serde_json::json;
@@ -115,13 +115,11 @@ pub async fn sweep_stale_uploads(conn: &mut Conn, now: chrono::DateTime<chrono::
 }
 
 /// `/photos/{id}`, `/photos/{id}/content`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/photos/{id}",
-            get(photos_status).put(photos_put).layer(DefaultBodyLimit::max(MAX_CHUNK)),
-        )
-        .route("/photos/{id}/content", get(photos_content))
+pub fn router() -> OpenApiRouter<AppState> {
+    let (schemas, paths, method) = routes!(photos_status, photos_put);
+    OpenApiRouter::new()
+        .routes((schemas, paths, method.layer(DefaultBodyLimit::max(MAX_CHUNK))))
+        .routes(routes!(photos_content))
 }
 
 /// A photo row with what access is decided on.
@@ -178,7 +176,7 @@ async fn own_photo(conn: &mut Conn, user: &AuthUser, id: &str) -> Result<(Uuid, 
 /// How much of one of the caller's photos the server holds: the next chunk starts at
 /// `received`; `complete` once every byte is in and matched the record's SHA-256.
 #[utoipa::path(
-    get, path = "/api/photos/{id}", tag = "activities",
+    get, path = "/photos/{id}", tag = "activities",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Photo id, as named in the activity's `photos`")),
     responses(
@@ -225,7 +223,7 @@ fn chunk_type_ok(headers: &HeaderMap) -> bool {
 /// a mismatch discards every byte (422 `photo_corrupt`, start again at 0). A chunk
 /// on a complete photo changes nothing and answers its status.
 #[utoipa::path(
-    put, path = "/api/photos/{id}", tag = "activities",
+    put, path = "/photos/{id}", tag = "activities",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Photo id"), ChunkQuery),
     request_body(description = "The chunk's bytes", content((Vec<u8> = "application/octet-stream"))),
@@ -377,7 +375,7 @@ pub async fn photos_put(
 /// A complete photo's JPEG, for its recorder or a coordinator whose subtree holds the
 /// activity; 404 for anyone else and while the upload is not complete.
 #[utoipa::path(
-    get, path = "/api/photos/{id}/content", tag = "activities",
+    get, path = "/photos/{id}/content", tag = "activities",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Photo id")),
     responses(

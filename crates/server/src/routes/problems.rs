@@ -2,8 +2,8 @@
 //! county, and the answer back to the phone. The rules live in [`crate::problems`].
 
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use daohu_domain::{ApiError, Level, ProblemEventBatch, ProblemView, ReceiptStatus, SyncResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -17,11 +17,11 @@ use crate::scope::{self, Subtree, HOUSEHOLD_IN_SUBTREE};
 use crate::{audit, ApiJson, ApiQuery, AppError, AppState};
 
 /// `/problems`, `/problems/{id}`, `/problems/events`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/problems", get(problems_list))
-        .route("/problems/events", post(problem_events_upload))
-        .route("/problems/{id}", get(problem_get))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(problems_list))
+        .routes(routes!(problem_events_upload))
+        .routes(routes!(problem_get))
 }
 
 /// Stores changes of problems (from a phone's outbox or the console) in one
@@ -35,7 +35,7 @@ pub fn router() -> Router<AppState> {
 /// the problem's state (an answer after it was resolved) is `stored` and flagged, with
 /// the reason. Every problem touched is replayed from all its events in time order.
 #[utoipa::path(
-    post, path = "/api/problems/events", tag = "problems",
+    post, path = "/problems/events", tag = "problems",
     security(("bearer" = [])),
     request_body = ProblemEventBatch,
     responses(
@@ -117,7 +117,7 @@ pub struct ProblemQuery {
 /// unit), at any level (each level sees what came up to it and what is below), newest
 /// first, at most 1,000, each with its whole trail, due date and whether it is overdue.
 #[utoipa::path(
-    get, path = "/api/problems", tag = "problems",
+    get, path = "/problems", tag = "problems",
     security(("bearer" = [])),
     params(ProblemQuery),
     responses(
@@ -175,7 +175,7 @@ pub async fn problems_list(
 /// raised it and the account it is assigned to; 404 for everyone else, like an
 /// unknown id.
 #[utoipa::path(
-    get, path = "/api/problems/{id}", tag = "problems",
+    get, path = "/problems/{id}", tag = "problems",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Problem id")),
     responses(

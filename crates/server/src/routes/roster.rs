@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use daohu_domain::{ApiError, RosterHousehold, RosterResponse, VisitSummary};
 use uuid::Uuid;
 
@@ -13,10 +13,10 @@ use crate::{audit, db, problems, scope, AppError, AppState};
 use serde_json::json;
 
 /// `/roster`, `/households/{id}/visits`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/roster", get(roster_get))
-        .route("/households/{id}/visits", get(household_visits_list))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(roster_get))
+        .routes(routes!(household_visits_list))
 }
 
 /// The households the caller looks after, each with its last visit, history (newest first)
@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 /// a member's linked households, a grid leader's whole grid; empty for volunteers and
 /// coordinators (their views are `/api/households` and `/api/org`).
 #[utoipa::path(
-    get, path = "/api/roster", tag = "roster",
+    get, path = "/roster", tag = "roster",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's roster", body = RosterResponse),
@@ -81,7 +81,7 @@ pub async fn roster_get(
 /// grid; coordinator: the subtree), newest first.
 /// 404 alike for a household that does not exist and one out of reach.
 #[utoipa::path(
-    get, path = "/api/households/{id}/visits", tag = "roster",
+    get, path = "/households/{id}/visits", tag = "roster",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Household id")),
     responses(

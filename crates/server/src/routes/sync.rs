@@ -1,11 +1,11 @@
 //! Uploading visits from the phone's outbox: one receipt per record, idempotent by visit id.
 
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{DateTime, Utc};
 use daohu_domain::{
-    ApiError, OutboxExport, Receipt, ReceiptStatus, SyncBatch, SyncResponse, Visit, MAX_BATCH,
+    ApiError, OutboxExport, Receipt, ReceiptCounts, SyncBatch, SyncResponse, Visit, MAX_BATCH,
     OUTBOX_EXPORT_FORMAT,
 };
 use serde_json::json;
@@ -13,11 +13,10 @@ use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{parse_role, parse_unit_kind, sha256_hex, AuthUser, ACCOUNT_UNIT_COLUMNS};
-use crate::db::{self, parse_ts, parse_uuid, ts};
+use crate::db::{self, parse_uuid, ts};
+use crate::receipts::{self, Records};
 use crate::{audit, scope, ApiJson, AppError, AppState};
 
-/// Reason given when the same id already holds other content.
-pub const CONFLICT_REASON: &str = "服务器上已有同一编号的不同记录，已保留服务器上的版本";
 /// Reason given for a visit recorded under someone else's name.
 pub const NOT_OWN_REASON: &str = "只能上传自己的走访记录";
 /// Reason given for a household the caller does not look after.
@@ -30,10 +29,10 @@ pub const PROBLEM_ELSEWHERE_REASON: &str = "记录里的问题编号已被别的
 pub const MAX_IMPORT: usize = 10_000;
 
 /// `/sync/visits`, `/sync/import`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/sync/visits", post(sync_visits_upload))
-        .route("/sync/import", post(sync_outbox_import))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sync_visits_upload))
+        .routes(routes!(sync_outbox_import))
 }
 
 /// Stores a batch of visits in one transaction and answers a receipt for each, in order.
@@ -41,7 +40,7 @@ pub fn router() -> Router<AppState> {
 /// A visit already stored with the same content answers `duplicate` with the
 /// original `received_at`, so a retried batch gets the very same receipts.
 #[utoipa::path(
-    post, path = "/api/sync/visits", tag = "sync",
+    post, path = "/sync/visits", tag = "sync",
     security(("bearer" = [])),
     request_body = SyncBatch,
     responses(
@@ -110,7 +109,7 @@ pub async fn sync_visits_upload(
 /// file whose records the phone already synced, stores nothing new. The
 /// device's last sync time is not touched: the phone itself did not sync.
 #[utoipa::path(
-    post, path = "/api/sync/import", tag = "sync",
+    post, path = "/sync/import", tag = "sync",
     security(("bearer" = [])),
     request_body = OutboxExport,
     responses(
@@ -202,25 +201,6 @@ pub async fn device_synced(
     Ok(())
 }
 
-/// How many receipts of each status.
-pub(crate) struct ReceiptCounts {
-    pub stored: usize,
-    pub duplicate: usize,
-    pub conflict: usize,
-    pub rejected: usize,
-}
-
-impl ReceiptCounts {
-    pub fn of(receipts: &[Receipt]) -> Self {
-        let count = |status: ReceiptStatus| receipts.iter().filter(|r| r.status == status).count();
-        ReceiptCounts {
-            stored: count(ReceiptStatus::Stored),
-            duplicate: count(ReceiptStatus::Duplicate),
-            conflict: count(ReceiptStatus::Conflict),
-            rejected: count(ReceiptStatus::Rejected),
-        }
-    }
-}
 
 /// An account of the subtree as the recorder of imported visits (404 outside it):
 /// the same [`AuthUser`] its own uploads run as, without a session.
@@ -282,48 +262,6 @@ pub async fn store_visits(
     Ok(receipts)
 }
 
-fn receipt(
-    visit: &Visit,
-    status: ReceiptStatus,
-    reason: Option<String>,
-    at: Option<DateTime<Utc>>,
-) -> Receipt {
-    Receipt {
-        id: visit.id,
-        status,
-        reason,
-        received_at: at,
-    }
-}
-
-/// What is already stored under a visit id: its content hash and first receive time.
-async fn stored_copy(
-    conn: &mut Conn,
-    visit: &Visit,
-) -> Result<Option<(String, DateTime<Utc>)>, AppError> {
-    let row: Option<(String, String)> =
-        crate::db::query_as("SELECT content_hash, received_at FROM visits WHERE id = ?")
-            .bind(visit.id.to_string())
-            .fetch_optional(conn)
-            .await?;
-    row.map(|(hash, at)| Ok((hash, parse_ts(&at)?))).transpose()
-}
-
-/// A refusal: `rejected` with the reason, stored nowhere. A retry of a visit stored
-/// before the refusal applied (e.g. before the household was unlinked) is still a duplicate.
-async fn refuse(
-    conn: &mut Conn,
-    visit: &Visit,
-    hash: &str,
-    reason: &str,
-) -> Result<Receipt, AppError> {
-    if let Some((stored_hash, at)) = stored_copy(conn, visit).await? {
-        if stored_hash == hash {
-            return Ok(receipt(visit, ReceiptStatus::Duplicate, None, Some(at)));
-        }
-    }
-    Ok(receipt(visit, ReceiptStatus::Rejected, Some(reason.into()), None))
-}
 
 /// Decides and stores one visit inside the batch's transaction.
 async fn store_visit(
@@ -339,26 +277,21 @@ async fn store_visit(
             .map(|e| e.message_zh())
             .collect::<Vec<_>>()
             .join("；");
-        return Ok(receipt(visit, ReceiptStatus::Rejected, Some(reason), None));
+        return Ok(Receipt::rejected(visit.id, reason));
     }
     if visit.member_id != user.id {
-        return Ok(receipt(
-            visit,
-            ReceiptStatus::Rejected,
-            Some(NOT_OWN_REASON.into()),
-            None,
-        ));
+        return Ok(Receipt::rejected(visit.id, NOT_OWN_REASON));
     }
     let body = serde_json::to_string(visit)?;
     let hash = sha256_hex(body.as_bytes());
 
     if !scope::reaches(conn, user, visit.household_id).await? {
-        return refuse(conn, visit, &hash, OUT_OF_SCOPE_REASON).await;
+        return receipts::refuse(conn, Records::Visits, visit.id, &hash, OUT_OF_SCOPE_REASON).await;
     }
     // A problem id already held by another household's problem would tie that
     // problem (and its trail) to this visit: refused, stored nowhere.
     if crate::problems::lists_foreign_problem(conn, visit).await? {
-        return refuse(conn, visit, &hash, PROBLEM_ELSEWHERE_REASON).await;
+        return receipts::refuse(conn, Records::Visits, visit.id, &hash, PROBLEM_ELSEWHERE_REASON).await;
     }
 
     let inserted = crate::db::query(
@@ -385,19 +318,6 @@ async fn store_visit(
         // Its problems, with the status they have at the door (village level; new, or
         // resolved on the spot). A problem id seen before (another visit's) keeps its first row.
         crate::problems::insert_from_visit(conn, visit, now).await?;
-        return Ok(receipt(visit, ReceiptStatus::Stored, None, Some(now)));
     }
-
-    match stored_copy(conn, visit).await? {
-        Some((stored_hash, at)) if stored_hash == hash => {
-            Ok(receipt(visit, ReceiptStatus::Duplicate, None, Some(at)))
-        }
-        Some((_, at)) => Ok(receipt(
-            visit,
-            ReceiptStatus::Conflict,
-            Some(CONFLICT_REASON.into()),
-            Some(at),
-        )),
-        None => Err(AppError::internal("visit neither inserted nor found")),
-    }
+    receipts::decided(conn, Records::Visits, visit.id, &hash, inserted, now).await
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use daohu_domain::activity::is_label;
 use daohu_domain::{ApiError, NewTeam, Team, TeamMember, UnitKind};
 use serde::Deserialize;
@@ -21,8 +21,9 @@ use crate::scope::{self, Subtree};
 use crate::{audit, ApiJson, ApiQuery, AppError, AppState};
 
 /// `/teams`.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/teams", get(teams_list).post(teams_create))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(teams_list, teams_create))
 }
 
 /// Teams matching a condition on `teams t JOIN units tu ON tu.id = t.unit_id` with one
@@ -72,7 +73,7 @@ pub struct TeamsQuery {
 
 /// The teams of the caller's subtree (or of one unit of it), with their members.
 #[utoipa::path(
-    get, path = "/api/teams", tag = "activities",
+    get, path = "/teams", tag = "activities",
     security(("bearer" = [])),
     params(TeamsQuery),
     responses(
@@ -102,7 +103,7 @@ pub async fn teams_list(
 /// accounts of the subtree whose role records activities (members, grid leaders,
 /// volunteers); the name, 1 to 50 characters, must be new on that unit.
 #[utoipa::path(
-    post, path = "/api/teams", tag = "activities",
+    post, path = "/teams", tag = "activities",
     security(("bearer" = [])),
     request_body = NewTeam,
     responses(

@@ -1,8 +1,8 @@
 //! The visit log for coordinators: filtered pages of their subtree's visits, and one visit in full.
 
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use daohu_domain::{ApiError, Visit, VisitDetail, VisitFilter, VisitLogPage};
 use uuid::Uuid;
 
@@ -12,10 +12,10 @@ use crate::{audit, scope, ApiQuery, AppError, AppState};
 use serde_json::json;
 
 /// `/visits`, `/visits/{id}`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/visits", get(visits_list))
-        .route("/visits/{id}", get(visit_get))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(visits_list))
+        .routes(routes!(visit_get))
 }
 
 /// Visits of households in the caller's subtree that match the filter, newest first
@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 /// matches a visit with any section in that state; `section` needs `state`. `q` looks for literal text in the head's
 /// name, the doorplate, the member's name, the summary and section notes.
 #[utoipa::path(
-    get, path = "/api/visits", tag = "reports",
+    get, path = "/visits", tag = "reports",
     security(("bearer" = [])),
     params(VisitFilter),
     responses(
@@ -77,7 +77,7 @@ pub async fn visits_list(
 
 /// One visit of the caller's subtree in full: its log row and the visit as the phone sent it.
 #[utoipa::path(
-    get, path = "/api/visits/{id}", tag = "reports",
+    get, path = "/visits/{id}", tag = "reports",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Visit id")),
     responses(
