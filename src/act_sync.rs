@@ -2,19 +2,20 @@
 //! in chunks, each checked by the server against the record's SHA-256), then
 //! check-ins. Same rules as visits: one uploader across tabs (the same Web
 //! Lock), a record leaves the outbox only once its receipt is stored, and
-//! failures retry with full-jitter backoff.
+//! failures retry with full-jitter backoff. A check-in tap is recorded here
+//! too ([`tap_check`]), since it ends by asking for an upload.
 
 use std::time::Duration;
 
 use daohu_domain::{
-    backoff_ms, ActivityBatch, ActivityRoster, CheckInBatch, LocalActivity, PhotoState, PhotoStatus, SyncResponse,
+    backoff_ms, ActivityBatch, ActivityRoster, CheckInBatch, CheckKind, GeoPoint, LocalActivity, PhotoState, PhotoStatus, SyncResponse,
     SyncState, MAX_BATCH,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use uuid::Uuid;
 
-use crate::activities::ActivityCtx;
+use crate::act_ctx::ActivityCtx;
 use crate::api::{self, ApiFailure};
 use crate::ctx::AppCtx;
 use crate::{photos, storage, sync, time};
@@ -263,4 +264,52 @@ pub fn save_for_upload(ctx: AppCtx, actx: ActivityCtx, mut a: LocalActivity) -> 
     actx.put(ctx, a)?;
     request(ctx, actx);
     Ok(())
+}
+
+/// The phone's position, when the volunteer allowed it and the phone answers
+/// within a few seconds; otherwise none (a check-in never waits on it).
+pub async fn locate() -> Option<GeoPoint> {
+    use js_sys::{Function, Object, Promise, Reflect};
+    use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+    let nav = web_sys::window()?.navigator();
+    let geo = Reflect::get(&nav, &"geolocation".into()).ok().filter(|g| !g.is_undefined())?;
+    let get = Reflect::get(&geo, &"getCurrentPosition".into()).ok()?.dyn_into::<Function>().ok()?;
+    let promise = Promise::new(&mut |resolve, reject| {
+        let ok = Closure::once_into_js(move |pos: JsValue| {
+            let _ = resolve.call1(&JsValue::NULL, &pos);
+        });
+        let fail = Closure::once_into_js(move |e: JsValue| {
+            let _ = reject.call1(&JsValue::NULL, &e);
+        });
+        let opts = Object::new();
+        let _ = Reflect::set(&opts, &"timeout".into(), &8000.into());
+        let _ = Reflect::set(&opts, &"maximumAge".into(), &60000.into());
+        let _ = get.call3(&geo, &ok, &fail, &opts);
+    });
+    let pos = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let coords = Reflect::get(&pos, &"coords".into()).ok()?;
+    let num = |k: &str| Reflect::get(&coords, &k.into()).ok().and_then(|v| v.as_f64());
+    let p = GeoPoint { lat: num("latitude")?, lon: num("longitude")?, accuracy_m: num("accuracy").unwrap_or(0.0) };
+    p.is_valid().then_some(p)
+}
+
+/// Checks the signed-in volunteer in or out: the time is the tap's, the
+/// location (if allowed) follows. `done` gets plain words for the screen.
+pub fn tap_check(ctx: AppCtx, actx: ActivityCtx, activity_id: Uuid, kind: CheckKind, done: RwSignal<Option<String>>) {
+    let at = time::now_utc();
+    let geo = actx.geo.get_untracked();
+    leptos::task::spawn_local(async move {
+        let location = if geo { locate().await } else { None };
+        let msg = match actx.check(ctx, activity_id, kind, location, at) {
+            Ok(()) => {
+                request(ctx, actx);
+                match kind {
+                    CheckKind::In => format!("{} {}", ctx.tr("已签到", "Checked in at"), time::format_local(at.timestamp_millis() as f64)),
+                    CheckKind::Out => format!("{} {}", ctx.tr("已签退", "Checked out at"), time::format_local(at.timestamp_millis() as f64)),
+                }
+            }
+            Err(e) => e.message(ctx.zh()),
+        };
+        done.set(Some(msg));
+    });
 }

@@ -175,8 +175,8 @@ impl AppCtx {
         self.other_waiting.set(storage::count_waiting_raw(self.other_prefixes));
     }
 
-    /// Records a problem change made on this phone and queues it for upload.
-    pub fn add_event(self, problem_id: uuid::Uuid, change: daohu_domain::EventKind) -> Result<(), StorageError> {
+    /// Keeps a problem change made on this phone (`sync::add_event` also queues it for upload).
+    pub fn keep_event(self, problem_id: uuid::Uuid, change: daohu_domain::EventKind) -> Result<(), StorageError> {
         let e = daohu_domain::LocalEvent {
             schema: daohu_domain::LOCAL_SCHEMA_VERSION,
             event: daohu_domain::ProblemEvent { id: time::new_id(), problem_id, at: time::now_utc(), change },
@@ -184,7 +184,6 @@ impl AppCtx {
         };
         storage::save_event(&e)?;
         self.events.update(|all| all.push(e));
-        crate::sync::request_upload(self);
         Ok(())
     }
 
@@ -192,13 +191,12 @@ impl AppCtx {
         self.session.get_untracked().map(|s| s.token)
     }
 
-    /// Signs in: keeps the session, clears the signed-out mark, fetches the roster and uploads.
-    pub fn signed_in(self, s: Session) -> Result<(), StorageError> {
+    /// Keeps a new session and clears the signed-out mark (`sync::signed_in` also
+    /// fetches the roster and uploads).
+    pub fn keep_session(self, s: Session) -> Result<(), StorageError> {
         storage::save_session(&s)?;
         self.session.set(Some(s));
         self.signed_out.set(false);
-        crate::sync::refresh_roster(self);
-        crate::sync::request_upload(self);
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 //! phone ([`storage`]) and uploaded by [`sync`] when the network is there.
 //! `main.rs` only calls [`mount`]; the rest lives here so tests can import it.
 
+pub mod act_ctx;
 pub mod act_sync;
 pub mod activities;
 pub mod api;

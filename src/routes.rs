@@ -8,7 +8,6 @@ use leptos::prelude::*;
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
-use crate::ctx::use_ctx;
 
 /// A screen of the app.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,10 +138,15 @@ thread_local! {
     static LOADED: Bundle = AppRoute::loaded_bundle();
 }
 
+/// Whether `route` is drawn by another bundle (reached by a page load).
+pub fn in_other_bundle(route: AppRoute) -> bool {
+    route.bundle() != LOADED.with(|b| *b)
+}
+
 /// Shows `route`, adding it to the browser's history, or replacing the
 /// current entry when `replace` (for redirects).
 pub fn go_with(signal: RwSignal<AppRoute>, route: AppRoute, replace: bool) {
-    if route.bundle() != LOADED.with(|b| *b) {
+    if in_other_bundle(route) {
         // The other bundle: a real page load.
         if let Some(w) = web_sys::window() {
             let _ = w.location().assign(&route.href());
@@ -168,21 +172,6 @@ pub fn listen(signal: RwSignal<AppRoute>) {
     let _ = window_event_listener(leptos::ev::popstate, move |_| signal.set(AppRoute::current()));
 }
 
-/// A link to a screen: a real `<a href>` (so it works with the keyboard and
-/// screen readers, and opens in a new tab), handled in the page on a plain click.
-#[component]
-pub fn Link(to: AppRoute, #[prop(optional, into)] class: String, children: Children) -> impl IntoView {
-    let ctx = use_ctx();
-    let on_click = move |ev: leptos::ev::MouseEvent| {
-        let other_bundle = to.bundle() != LOADED.with(|b| *b);
-        if other_bundle || ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() || ev.button() != 0 {
-            return;
-        }
-        ev.prevent_default();
-        go_with(ctx.route, to, false);
-    };
-    view! { <a href=to.href() class=class on:click=on_click>{children()}</a> }
-}
 
 #[cfg(test)]
 mod tests {

@@ -52,3 +52,9 @@ pub fn new_id() -> Uuid {
     }
     daohu_domain::uuid_v7(now_ms() as u64, bytes)
 }
+
+/// "08:30–10:00"
+pub fn hhmm(t: chrono::NaiveTime) -> String {
+    use chrono::Timelike;
+    format!("{:02}:{:02}", t.hour(), t.minute())
+}

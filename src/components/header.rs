@@ -2,7 +2,7 @@
 //! language, and the banners that need the member's attention.
 
 use leptos::prelude::*;
-use crate::routes::Link;
+use crate::components::link::Link;
 
 use crate::ctx::{use_ctx, Lang};
 use crate::routes::AppRoute;

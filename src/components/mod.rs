@@ -1,6 +1,7 @@
 //! Reusable parts of screens.
 
 pub mod header;
+pub mod link;
 pub mod problem;
 pub mod update;
 

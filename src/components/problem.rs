@@ -45,7 +45,7 @@ pub fn ProblemCard(p: ProblemView) -> impl IntoView {
     let resolved = p.status.state == ProblemState::Resolved;
     let mine_to_answer = p.status.state.is_open() && p.status.assignee.is_some() && p.status.assignee == me;
     let act = move |change: EventKind| {
-        if let Err(e) = ctx.add_event(id, change) {
+        if let Err(e) = crate::sync::add_event(ctx, id, change) {
             error.set(Some(e.message(zh)));
         }
     };

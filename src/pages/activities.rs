@@ -7,17 +7,14 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::require_session;
-use crate::activities::{tap_check, use_activity_ctx};
+use crate::act_ctx::use_activity_ctx;
+use crate::act_sync::tap_check;
+use crate::time::hhmm;
 use crate::components::sync_label;
 use crate::ctx::use_ctx;
-use crate::routes::{AppRoute, Link};
+use crate::components::link::Link;
+use crate::routes::AppRoute;
 use crate::{act_sync, storage, time};
-
-/// "08:30–10:00"
-pub fn hhmm(t: chrono::NaiveTime) -> String {
-    use chrono::Timelike;
-    format!("{:02}:{:02}", t.hour(), t.minute())
-}
 
 #[component]
 pub fn ActivitiesPage() -> impl IntoView {

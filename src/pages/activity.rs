@@ -9,12 +9,14 @@ use leptos::task::spawn_local;
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
 
-use super::activities::hhmm;
 use super::require_session;
-use crate::activities::{tap_check, use_activity_ctx, ActivityCtx};
+use crate::act_ctx::{use_activity_ctx, ActivityCtx};
+use crate::act_sync::tap_check;
+use crate::time::hhmm;
 use crate::components::sync_label;
 use crate::ctx::{use_ctx, AppCtx};
-use crate::routes::{AppRoute, Link};
+use crate::components::link::Link;
+use crate::routes::AppRoute;
 use crate::{act_sync, photos, time};
 
 /// The record being edited and where problems are reported.

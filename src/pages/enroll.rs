@@ -6,7 +6,8 @@ use leptos::task::spawn_local;
 
 use crate::api;
 use crate::ctx::use_ctx;
-use crate::routes::{AppRoute, Link};
+use crate::components::link::Link;
+use crate::routes::AppRoute;
 
 #[component]
 pub fn EnrollPage() -> impl IntoView {
@@ -21,7 +22,7 @@ pub fn EnrollPage() -> impl IntoView {
         match api::enroll(&code).await {
             Ok(session) => {
                 let coordinator = session.member.role.is_coordinator();
-                match ctx.signed_in(session) {
+                match crate::sync::signed_in(ctx, session) {
                     Ok(()) => ctx.redirect(if coordinator { AppRoute::Admin } else { AppRoute::Households }),
                     Err(e) => error.set(Some(e.message(zh))),
                 }

@@ -2,7 +2,7 @@
 
 use daohu_domain::{HouseholdRow, LocalVisit, SyncState, Visit};
 use leptos::prelude::*;
-use crate::routes::Link;
+use crate::components::link::Link;
 
 use super::require_session;
 use uuid::Uuid;

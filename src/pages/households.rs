@@ -1,7 +1,7 @@
 //! Home: the households linked to the member, with special groups, last visit
 //! and a "due" mark.
 
-use crate::routes::Link;
+use crate::components::link::Link;
 use leptos::prelude::*;
 
 use daohu_domain::HouseholdRow;

@@ -38,7 +38,7 @@ pub fn LoginPage() -> impl IntoView {
                 Ok(session) => {
                     let role = session.member.role;
                     let home = if role.is_coordinator() { AppRoute::Admin } else if role.records_visits() { AppRoute::Households } else { AppRoute::Activities };
-                    match ctx.signed_in(session) {
+                    match crate::sync::signed_in(ctx, session) {
                     Ok(()) => {
                         password.set(String::new());
                         ctx.go(home);

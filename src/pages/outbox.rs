@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use crate::routes::Link;
+use crate::components::link::Link;
 
 use super::require_session;
 use crate::components::sync_label;

@@ -9,7 +9,7 @@ use daohu_domain::{
     SyncState, Urgency,
 };
 use leptos::prelude::*;
-use crate::routes::Link;
+use crate::components::link::Link;
 use uuid::Uuid;
 
 use super::require_session;

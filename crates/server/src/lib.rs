@@ -31,7 +31,6 @@
 //!
 //! Everything lives in this library so tests build the same [`app`] the binary serves.
 
-pub mod activity_export;
 pub mod activity_log;
 pub mod admin;
 pub mod audit;
@@ -40,6 +39,7 @@ pub mod backup;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod listen;
 pub mod precompress;
 pub mod problems;

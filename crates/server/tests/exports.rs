@@ -16,7 +16,7 @@ use daohu_domain::{
     SectionState, Urgency, Visit, VisitLogPage, VisitLogRow,
 };
 use daohu_server::db::ts;
-use daohu_server::routes::exports::{PROBLEM_COLUMNS, VISIT_COLUMNS};
+use daohu_server::export::visits::{PROBLEM_COLUMNS, VISIT_COLUMNS};
 use daohu_server::seed::{grid_id, household_id, member_id, second_village_id, village_id};
 use report_data::{insert, phone_time};
 use serde_json::Value;
@@ -538,7 +538,7 @@ async fn tricky_activities(app: &TestApp) -> Vec<daohu_domain::Activity> {
 #[tokio::test]
 async fn activity_exports_read_back_in_libreoffice() {
     use daohu_domain::{ActivityDetail, HoursReport};
-    use daohu_server::activity_export::{ACTIVITY_COLUMNS, CHECK_IN_COLUMNS, HOURS_COLUMNS, TEAM_HOURS_COLUMNS};
+    use daohu_server::export::activities::{ACTIVITY_COLUMNS, CHECK_IN_COLUMNS, HOURS_COLUMNS, TEAM_HOURS_COLUMNS};
     let app = TestApp::new().await;
     let activities = tricky_activities(&app).await;
     let zhao = app.session(9).await;

@@ -19,7 +19,8 @@ use serde::de::DeserializeOwned;
 
 use crate::api::{self, ApiFailure};
 use crate::ctx::{use_ctx, AppCtx};
-use crate::routes::{AppRoute, Link};
+use crate::components::link::Link;
+use crate::routes::AppRoute;
 
 /// Tabs across the top of every coordinator screen.
 #[component]

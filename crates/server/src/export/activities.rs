@@ -19,9 +19,7 @@ use crate::db::Pool;
 use uuid::Uuid;
 
 use crate::activity_log::{self, ActivityQuery, Cursor, PAGE};
-use crate::routes::exports::{
-    csv_line, excel_date, excel_datetime, header, xlsx_error, SheetCursor, SHEET_ROWS,
-};
+use super::{csv_line, excel_date, excel_datetime, header, xlsx_error, SheetCursor, SHEET_ROWS};
 use crate::AppError;
 
 /// Columns of the 活动 sheet and of the CSV.

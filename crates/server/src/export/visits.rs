@@ -1,0 +1,590 @@
+//! The visit log as a download: XLSX (three sheets: visits, problems with
+//! where they stand, and the problems' trail), CSV and JSON lines. CSV and JSON
+//! lines stream rows as the database yields them; XLSX is written by
+//! rust_xlsxwriter in constant-memory mode to a temporary file on a blocking
+//! thread, then streamed.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{Seek, SeekFrom};
+
+use axum::body::{Body, Bytes};
+use chrono::NaiveDate;
+use daohu_domain::{
+    safe_cell, ExportFormat, ProblemEntry, ProblemStatus, SectionKind,
+    SectionState, VisitLogRow,
+};
+use futures_util::TryStreamExt;
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use crate::db::Pool;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::db::{self};
+use crate::problems::{self, ExportEvent, ExportProblem};
+use crate::visit_log::{LogQuery, RawLogRow};
+use super::{csv_line, excel_date, excel_datetime, header, local_minutes, xlsx_error, SheetCursor, CHUNK_BYTES};
+use crate::AppError;
+
+/// Most visits whose problems the XLSX writer looks up at once.
+const LOOKUP_BATCH: usize = 256;
+
+/// Columns of the visit sheet and of the CSV.
+pub const VISIT_COLUMNS: [&str; 18] = [
+    "走访日期",
+    "户主",
+    "门牌号",
+    "网格",
+    "村",
+    "联户党员",
+    "党员联系到户",
+    "民情走访到户",
+    "政策落实到户",
+    "产业对接到户",
+    "精准服务到户",
+    "问题数",
+    "上报数",
+    "小结",
+    "手机记录时间",
+    "服务器收到时间",
+    "时间存疑",
+    "走访编号",
+];
+const VISIT_WIDTHS: [f64; 18] = [
+    12.0, 10.0, 22.0, 12.0, 10.0, 10.0, 12.0, 12.0, 12.0, 12.0, 12.0, 7.0, 7.0, 40.0, 17.0, 17.0,
+    9.0, 38.0,
+];
+
+/// Columns of the problem sheet (the last four: where it stands at the download).
+pub const PROBLEM_COLUMNS: [&str; 15] = [
+    "走访日期",
+    "户主",
+    "门牌号",
+    "网格",
+    "联户党员",
+    "类别",
+    "紧急程度",
+    "问题",
+    "处理",
+    "怎么解决的",
+    "问题编号",
+    "当前层级",
+    "状态",
+    "答复",
+    "是否超期",
+];
+const PROBLEM_WIDTHS: [f64; 15] = [
+    12.0, 10.0, 22.0, 12.0, 10.0, 10.0, 9.0, 40.0, 10.0, 30.0, 38.0, 9.0, 9.0, 30.0, 9.0,
+];
+
+/// Columns of the trail sheet (办理经过): every event of the exported problems, in
+/// merge order; 不合当时状态 = 是 for a flagged event (kept, but it did not fit).
+pub const TRAIL_COLUMNS: [&str; 6] = ["问题编号", "时间", "办理人", "动作", "内容", "不合当时状态"];
+const TRAIL_WIDTHS: [f64; 6] = [38.0, 17.0, 10.0, 10.0, 40.0, 12.0];
+
+/// A visit of the export with its problems, or the failure that ended the reading.
+type RowItem = Result<(VisitLogRow, Vec<ProblemEntry>), AppError>;
+
+/// Reads every matching row, newest first, on a connection of its own, in a task
+/// that hands rows over as they come (at most `capacity` waiting); stops when
+/// the receiver is dropped. A failure arrives as the last item.
+fn spawn_reader(pool: Pool, query: LogQuery, capacity: usize) -> mpsc::Receiver<RowItem> {
+    let (tx, rx) = mpsc::channel(capacity);
+    tokio::spawn(async move {
+        if let Err(err) = read_rows(&pool, &query, &tx).await {
+            let _ = tx.send(Err(err)).await;
+        }
+    });
+    rx
+}
+
+/// Rows a PostgreSQL export cursor hands over per `FETCH` (small enough that the
+/// tests' 200-visit exports take several).
+pub const CURSOR_ROWS: u32 = 128;
+
+async fn read_rows(
+    pool: &Pool,
+    query: &LogQuery,
+    tx: &mpsc::Sender<RowItem>,
+) -> Result<(), AppError> {
+    let sql = query.rows_sql(None);
+    match db::dialect() {
+        // SQLite steps the one statement row by row as the download is written.
+        db::Dialect::Sqlite => {
+            let mut conn = pool.acquire().await?;
+            let mut rows =
+                sqlx::query_as_with::<_, RawLogRow, _>(&sql, query.arguments()).fetch(&mut *conn);
+            while let Some(raw) = rows.try_next().await? {
+                if tx.send(Ok(raw.into_row()?)).await.is_err() {
+                    // The download was abandoned: stop reading.
+                    break;
+                }
+            }
+            Ok(())
+        }
+        // PostgreSQL: a server-side cursor in a read-only transaction, fetched
+        // CURSOR_ROWS at a time as the download takes them, so neither side holds
+        // more than a few hundred rows of a million.
+        db::Dialect::Postgres => {
+            let mut conn = pool.begin().await?;
+            sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *conn).await?;
+            sqlx::query_with(&format!("DECLARE daohu_export NO SCROLL CURSOR FOR {sql}"), query.arguments())
+                .execute(&mut *conn)
+                .await?;
+            let fetch = format!("FETCH {CURSOR_ROWS} FROM daohu_export");
+            loop {
+                let batch: Vec<RawLogRow> = sqlx::query_as(&fetch).fetch_all(&mut *conn).await?;
+                let last = batch.len() < CURSOR_ROWS as usize;
+                for raw in batch {
+                    if tx.send(Ok(raw.into_row()?)).await.is_err() {
+                        // The download was abandoned: the rollback closes the cursor.
+                        return Ok(());
+                    }
+                }
+                if last {
+                    break;
+                }
+            }
+            conn.commit().await?;
+            Ok(())
+        }
+    }
+}
+
+/// The Chinese label of a section's state, or empty.
+fn state_label(row: &VisitLogRow, kind: SectionKind) -> &'static str {
+    row.sections
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .and_then(|(_, s)| *s)
+        .map(SectionState::label_zh)
+        .unwrap_or("")
+}
+
+/// One CSV record of a visit, every text cell defused.
+fn csv_record(row: &VisitLogRow) -> Vec<String> {
+    let mut cells = vec![
+        row.visited_on.to_string(),
+        safe_cell(&row.head_name).into_owned(),
+        safe_cell(&row.address).into_owned(),
+        safe_cell(&row.grid_name).into_owned(),
+        safe_cell(&row.village_name).into_owned(),
+        safe_cell(&row.member_name).into_owned(),
+    ];
+    for kind in SectionKind::ALL {
+        cells.push(state_label(row, kind).to_string());
+    }
+    cells.push(row.problem_count.to_string());
+    cells.push(row.escalated_count.to_string());
+    cells.push(safe_cell(&row.summary).into_owned());
+    cells.push(local_minutes(row.recorded_at));
+    cells.push(local_minutes(row.received_at));
+    cells.push(if row.clock_flag { "是" } else { "" }.to_string());
+    cells.push(row.id.to_string());
+    cells
+}
+
+/// What the body of a CSV or JSON-lines download reads from.
+struct TextExport {
+    rows: mpsc::Receiver<RowItem>,
+    format: ExportFormat,
+    /// The BOM and header row, sent with the first chunk.
+    head: Option<Vec<u8>>,
+    done: bool,
+}
+
+impl TextExport {
+    fn encode(&self, buf: &mut Vec<u8>, row: &VisitLogRow) -> Result<(), AppError> {
+        if self.format == ExportFormat::Csv {
+            csv_line(buf, csv_record(row))
+        } else {
+            serde_json::to_writer(&mut *buf, row)?;
+            buf.push(b'\n');
+            Ok(())
+        }
+    }
+
+    /// The next chunk: rows gathered until about [`CHUNK_BYTES`], the end, or an error.
+    async fn next_chunk(&mut self) -> Option<Result<Bytes, std::io::Error>> {
+        if self.done {
+            return None;
+        }
+        let mut buf = self
+            .head
+            .take()
+            .unwrap_or_else(|| Vec::with_capacity(CHUNK_BYTES * 2));
+        loop {
+            let failed = match self.rows.recv().await {
+                Some(Ok((row, _))) => match self.encode(&mut buf, &row) {
+                    Ok(()) if buf.len() >= CHUNK_BYTES => return Some(Ok(Bytes::from(buf))),
+                    Ok(()) => continue,
+                    Err(err) => err,
+                },
+                Some(Err(err)) => err,
+                None => {
+                    self.done = true;
+                    return (!buf.is_empty()).then(|| Ok(Bytes::from(buf)));
+                }
+            };
+            tracing::error!(error = %failed, "export failed while streaming");
+            self.done = true;
+            // An error ends the body abruptly, so the download shows as failed, not complete.
+            return Some(Err(std::io::Error::other("export failed")));
+        }
+    }
+}
+
+/// A CSV or JSON-lines body that streams rows as the database yields them.
+pub fn text_stream(pool: Pool, query: LogQuery, format: ExportFormat) -> Result<Body, AppError> {
+    let mut head = Vec::new();
+    if format == ExportFormat::Csv {
+        head.extend_from_slice("\u{feff}".as_bytes());
+        csv_line(&mut head, VISIT_COLUMNS)?;
+    }
+    let export = TextExport {
+        rows: spawn_reader(pool, query, 256),
+        format,
+        head: Some(head),
+        done: false,
+    };
+    // Fused: the compression layer may poll once more after the end, which a
+    // bare `unfold` answers with a panic.
+    Ok(Body::from_stream(futures_util::StreamExt::fuse(futures_util::stream::unfold(
+        export,
+        |mut export| async move { export.next_chunk().await.map(|chunk| (chunk, export)) },
+    ))))
+}
+
+// ---------------------------------------------------------------------------
+// XLSX
+
+/// Writes the workbook on a blocking thread while rows are read, into an unnamed
+/// temporary file (gone once closed); answers the file, rewound, and its length.
+pub async fn xlsx_file(
+    pool: Pool,
+    query: LogQuery,
+    sheet_rows: u32,
+) -> Result<(std::fs::File, u64), AppError> {
+    let rows = spawn_reader(pool.clone(), query, 256);
+    // Where each problem stands and its trail, read per visit (with problems) from the
+    // writer's blocking thread.
+    let handle = tokio::runtime::Handle::current();
+    let now = db::now();
+    let lookup =
+        move |wanted: &[(Uuid, Uuid)]| handle.block_on(problems::export_details(&pool, wanted, now));
+    let mut file = tokio::task::spawn_blocking(move || write_xlsx_with(rows, sheet_rows, lookup))
+        .await
+        .map_err(AppError::internal)??;
+    let length = file.seek(SeekFrom::End(0)).map_err(AppError::internal)?;
+    file.seek(SeekFrom::Start(0)).map_err(AppError::internal)?;
+    Ok((file, length))
+}
+
+/// A problem row with what it needs of its visit.
+struct ProblemLine {
+    visited_on: NaiveDate,
+    head_name: String,
+    address: String,
+    grid_name: String,
+    member_name: String,
+    problem: ProblemEntry,
+    /// Where it stands now and whether it is overdue (none when the problem has no row).
+    detail: Option<(ProblemStatus, bool)>,
+}
+
+/// A row of the trail sheet.
+struct TrailLine {
+    problem_id: Uuid,
+    event: ExportEvent,
+}
+
+/// [`write_xlsx_with`] without problem statuses or trails.
+#[cfg(test)]
+fn write_xlsx(rows: mpsc::Receiver<RowItem>, sheet_rows: u32) -> Result<std::fs::File, AppError> {
+    write_xlsx_with(rows, sheet_rows, |_| Ok(HashMap::new()))
+}
+
+/// Writes the workbook: sheet 走访记录 (one row per visit), sheet 问题 (one row
+/// per problem of those visits, with where it stands from `lookup`) and sheet 办理经过
+/// (every event of those problems), each with a bold frozen header; `sheet_rows` is
+/// the row limit of a sheet, header included.
+fn write_xlsx_with(
+    mut rows: mpsc::Receiver<RowItem>,
+    sheet_rows: u32,
+    mut lookup: impl FnMut(&[(Uuid, Uuid)]) -> Result<HashMap<Uuid, ExportProblem>, AppError>,
+) -> Result<std::fs::File, AppError> {
+    let mut workbook = Workbook::new();
+    {
+        let sheet = workbook
+            .add_worksheet_with_constant_memory()
+            .map_err(xlsx_error)?;
+        sheet.set_name("走访记录").map_err(xlsx_error)?;
+        header(sheet, &VISIT_COLUMNS, &VISIT_WIDTHS).map_err(xlsx_error)?;
+    }
+    {
+        let sheet = workbook
+            .add_worksheet_with_constant_memory()
+            .map_err(xlsx_error)?;
+        sheet.set_name("问题").map_err(xlsx_error)?;
+        header(sheet, &PROBLEM_COLUMNS, &PROBLEM_WIDTHS).map_err(xlsx_error)?;
+    }
+    {
+        let sheet = workbook
+            .add_worksheet_with_constant_memory()
+            .map_err(xlsx_error)?;
+        sheet.set_name("办理经过").map_err(xlsx_error)?;
+        header(sheet, &TRAIL_COLUMNS, &TRAIL_WIDTHS).map_err(xlsx_error)?;
+    }
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+    let text = |sheet: &mut Worksheet, r: u32, c: u16, s: &str| -> Result<(), XlsxError> {
+        if !s.is_empty() {
+            sheet.write_string(r, c, safe_cell(s))?;
+        }
+        Ok(())
+    };
+    let write_visit = |sheet: &mut Worksheet, r: u32, row: &VisitLogRow| -> Result<(), XlsxError> {
+        sheet.write_number_with_format(r, 0, excel_date(row.visited_on), &date)?;
+        text(sheet, r, 1, &row.head_name)?;
+        text(sheet, r, 2, &row.address)?;
+        text(sheet, r, 3, &row.grid_name)?;
+        text(sheet, r, 4, &row.village_name)?;
+        text(sheet, r, 5, &row.member_name)?;
+        for (i, kind) in SectionKind::ALL.into_iter().enumerate() {
+            text(sheet, r, 6 + i as u16, state_label(row, kind))?;
+        }
+        sheet.write_number(r, 11, row.problem_count)?;
+        sheet.write_number(r, 12, row.escalated_count)?;
+        text(sheet, r, 13, &row.summary)?;
+        sheet.write_number_with_format(r, 14, excel_datetime(row.recorded_at), &datetime)?;
+        sheet.write_number_with_format(r, 15, excel_datetime(row.received_at), &datetime)?;
+        if row.clock_flag {
+            text(sheet, r, 16, "是")?;
+        }
+        text(sheet, r, 17, &row.id.to_string())?;
+        Ok(())
+    };
+    let write_problem = |sheet: &mut Worksheet, r: u32, p: &ProblemLine| -> Result<(), XlsxError> {
+        sheet.write_number_with_format(r, 0, excel_date(p.visited_on), &date)?;
+        text(sheet, r, 1, &p.head_name)?;
+        text(sheet, r, 2, &p.address)?;
+        text(sheet, r, 3, &p.grid_name)?;
+        text(sheet, r, 4, &p.member_name)?;
+        text(sheet, r, 5, p.problem.category.label_zh())?;
+        text(sheet, r, 6, p.problem.urgency.label_zh())?;
+        text(sheet, r, 7, &p.problem.description)?;
+        text(sheet, r, 8, p.problem.outcome.label_zh())?;
+        text(sheet, r, 9, &p.problem.action)?;
+        text(sheet, r, 10, &p.problem.id.to_string())?;
+        if let Some((status, overdue)) = &p.detail {
+            text(sheet, r, 11, status.level.label_zh())?;
+            text(sheet, r, 12, status.state.label_zh())?;
+            text(sheet, r, 13, status.answer.as_deref().unwrap_or_default())?;
+            if *overdue {
+                text(sheet, r, 14, "是")?;
+            }
+        }
+        Ok(())
+    };
+    let write_trail = |sheet: &mut Worksheet, r: u32, t: &TrailLine| -> Result<(), XlsxError> {
+        text(sheet, r, 0, &t.problem_id.to_string())?;
+        sheet.write_number_with_format(r, 1, excel_datetime(t.event.at), &datetime)?;
+        text(sheet, r, 2, &t.event.actor_name)?;
+        text(sheet, r, 3, t.event.action)?;
+        text(sheet, r, 4, &t.event.content)?;
+        if t.event.flagged {
+            text(sheet, r, 5, "是")?;
+        }
+        Ok(())
+    };
+    let mut visits = SheetCursor::new(0, sheet_rows);
+    let mut problems = SheetCursor::new(1, sheet_rows);
+    let mut trail = SheetCursor::new(2, sheet_rows);
+    // A problem listed by two visits has its trail listed once.
+    let mut trailed: HashSet<Uuid> = HashSet::new();
+    // Visits are taken as they come, up to LOOKUP_BATCH at a time, so the problems of
+    // many visits are looked up together.
+    let mut batch = Vec::with_capacity(LOOKUP_BATCH);
+    'read: while let Some(item) = rows.blocking_recv() {
+        // A failed read must not pass for a complete file.
+        batch.push(item?);
+        while batch.len() < LOOKUP_BATCH {
+            match rows.try_recv() {
+                Ok(item) => batch.push(item?),
+                Err(_) => break,
+            }
+        }
+        // Each problem id with the household of the visit naming it: a problem row of
+        // another household is never joined, whatever id a visit's body names.
+        let wanted: Vec<(Uuid, Uuid)> = batch
+            .iter()
+            .flat_map(|(row, entries)| entries.iter().map(|p| (p.id, row.household_id)))
+            .collect();
+        let details = if wanted.is_empty() {
+            HashMap::new()
+        } else {
+            lookup(&wanted)?
+        };
+        for (row, entries) in batch.drain(..) {
+            for problem in entries {
+                let detail = details
+                    .get(&problem.id)
+                    .filter(|d| d.household_id == row.household_id);
+                if let Some(d) = detail {
+                    if trailed.insert(problem.id) {
+                        for event in &d.events {
+                            let line = TrailLine {
+                                problem_id: problem.id,
+                                event: event.clone(),
+                            };
+                            trail
+                                .push(&mut workbook, line, write_trail)
+                                .map_err(xlsx_error)?;
+                        }
+                    }
+                }
+                let line = ProblemLine {
+                    visited_on: row.visited_on,
+                    head_name: row.head_name.clone(),
+                    address: row.address.clone(),
+                    grid_name: row.grid_name.clone(),
+                    member_name: row.member_name.clone(),
+                    problem,
+                    detail: detail.map(|d| (d.status.clone(), d.overdue)),
+                };
+                problems
+                    .push(&mut workbook, line, write_problem)
+                    .map_err(xlsx_error)?;
+            }
+            visits
+                .push(&mut workbook, row, write_visit)
+                .map_err(xlsx_error)?;
+            if visits.truncated && problems.truncated {
+                break 'read;
+            }
+        }
+    }
+    // Sheets full: dropping the receiver stops the reader.
+    drop(rows);
+    visits
+        .finish(&mut workbook, write_visit)
+        .map_err(xlsx_error)?;
+    problems
+        .finish(&mut workbook, write_problem)
+        .map_err(xlsx_error)?;
+    trail
+        .finish(&mut workbook, write_trail)
+        .map_err(xlsx_error)?;
+    if visits.truncated || problems.truncated || trail.truncated {
+        tracing::warn!("xlsx export truncated at the sheet row limit");
+    }
+    let mut file = tempfile::tempfile().map_err(AppError::internal)?;
+    workbook.save_to_writer(&mut file).map_err(xlsx_error)?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use calamine::{Data, Reader};
+    use chrono::{DateTime, Utc};
+    use daohu_domain::{ProblemCategory, ProblemOutcome, Urgency};
+
+    use super::*;
+    use crate::export::TRUNCATED_NOTE;
+
+    fn row(i: u32) -> VisitLogRow {
+        let t = DateTime::from_timestamp(1_773_000_000, 0).unwrap();
+        VisitLogRow {
+            id: Uuid::from_u128(u128::from(i)),
+            visited_on: NaiveDate::from_ymd_opt(2026, 3, 14).unwrap(),
+            recorded_at: t,
+            received_at: t,
+            clock_flag: false,
+            household_id: Uuid::nil(),
+            head_name: format!("户主{i}"),
+            address: "=1+1".into(),
+            grid_name: "第一网格".into(),
+            village_name: "青山村".into(),
+            member_id: Uuid::nil(),
+            member_name: "张党员".into(),
+            sections: SectionKind::ALL.iter().map(|k| (*k, Some(SectionState::Done))).collect(),
+            problem_count: 1,
+            escalated_count: 0,
+            summary: String::new(),
+        }
+    }
+
+    fn problem(i: u32) -> ProblemEntry {
+        ProblemEntry {
+            id: Uuid::from_u128(u128::from(i) + 1000),
+            category: ProblemCategory::Water,
+            urgency: Urgency::Normal,
+            description: format!("问题{i}"),
+            outcome: ProblemOutcome::Escalate,
+            action: String::new(),
+        }
+    }
+
+    /// The first column of each row of a sheet.
+    fn first_column(bytes: &[u8], sheet: &str) -> Vec<String> {
+        let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec()))
+            .unwrap();
+        let range = book.worksheet_range(sheet).unwrap();
+        range
+            .rows()
+            .map(|r| match &r[0] {
+                Data::String(s) => s.clone(),
+                Data::Float(f) => f.to_string(),
+                Data::DateTime(d) => d.as_f64().to_string(),
+                other => other.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_sheet_that_cannot_hold_every_row_ends_with_a_note() {
+        // 5 rows per sheet: the header and 4 data rows.
+        for (count, data_rows, truncated) in [(0, 0, false), (3, 3, false), (4, 4, false), (5, 3, true), (9, 3, true)] {
+            let (tx, rx) = mpsc::channel(100);
+            for i in 0..count {
+                tx.try_send(Ok((row(i), vec![problem(i)]))).unwrap();
+            }
+            drop(tx);
+            let mut file = write_xlsx(rx, 5).unwrap();
+            file.seek(SeekFrom::Start(0)).unwrap();
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).unwrap();
+            for sheet in ["走访记录", "问题"] {
+                let cells = first_column(&bytes, sheet);
+                assert_eq!(cells[0], "走访日期");
+                let expected_rows = 1 + data_rows + usize::from(truncated);
+                assert_eq!(cells.len(), expected_rows, "{sheet} with {count} rows");
+                assert_eq!(cells.last().unwrap() == TRUNCATED_NOTE, truncated, "{sheet} {count}");
+            }
+        }
+    }
+
+    #[test]
+    fn dates_are_spreadsheet_serials_in_china_time() {
+        assert_eq!(excel_date(NaiveDate::from_ymd_opt(1900, 3, 1).unwrap()), 61.0);
+        assert_eq!(excel_date(NaiveDate::from_ymd_opt(2026, 3, 14).unwrap()), 46095.0);
+        // 2026-03-13 16:30 UTC is 2026-03-14 00:30 in China.
+        let t = DateTime::parse_from_rfc3339("2026-03-13T16:30:59Z").unwrap().with_timezone(&Utc);
+        assert_eq!(excel_datetime(t), 46095.0 + 30.0 / 1440.0);
+        assert_eq!(local_minutes(t), "2026-03-14 00:30");
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        let mut r = row(1);
+        r.summary = "第一行\n\"引号\",逗号".into();
+        r.head_name = "@张三".into();
+        let mut buf = Vec::new();
+        csv_line(&mut buf, csv_record(&r)).unwrap();
+        let line = String::from_utf8(buf).unwrap();
+        assert!(line.ends_with("\r\n"));
+        assert!(line.contains(",'@张三,'=1+1,"), "{line}");
+        assert!(line.contains("\"第一行\n\"\"引号\"\",逗号\""), "{line}");
+    }
+}
