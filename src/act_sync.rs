@@ -42,14 +42,14 @@ enum PhotoFail {
 }
 
 async fn upload(ctx: AppCtx, actx: ActivityCtx) {
-    let Some(token) = ctx.token() else { return };
+    let Some(client) = ctx.api() else { return };
     actx.reload();
     let mut failure: Option<ApiFailure> = None;
 
     let pending: Vec<_> = actx.activities.get_untracked().into_iter().filter(|a| a.sync.in_outbox()).collect();
     for chunk in pending.chunks(MAX_BATCH) {
         let batch = ActivityBatch { device_id: ctx.device_id, activities: chunk.iter().map(|a| a.activity.clone()).collect() };
-        match api::send::<_, SyncResponse>("POST", "/api/sync/activities", &token, Some(&batch)).await {
+        match client.send::<_, SyncResponse>("POST", "/api/sync/activities", Some(&batch)).await {
             Ok(resp) => {
                 for r in &resp.receipts {
                     if let Ok(Some(mut a)) = storage::load_activity(r.id) {
@@ -78,7 +78,7 @@ async fn upload(ctx: AppCtx, actx: ActivityCtx) {
         'outer: for a in stored {
             let waiting: Vec<(usize, Uuid)> = a.photos_waiting().map(|(i, p)| (i, p.id)).collect();
             for (i, id) in waiting {
-                match upload_photo(&token, id).await {
+                match upload_photo(&client, id).await {
                     Ok(()) => mark_uploaded(a.activity.id, i).await,
                     Err(PhotoFail::Api(e)) => {
                         failure = Some(e);
@@ -104,7 +104,7 @@ async fn upload(ctx: AppCtx, actx: ActivityCtx) {
             .collect();
         for chunk in ready.chunks(MAX_BATCH) {
             let batch = CheckInBatch { device_id: ctx.device_id, check_ins: chunk.iter().map(|c| c.check_in.clone()).collect() };
-            match api::send::<_, SyncResponse>("POST", "/api/sync/check-ins", &token, Some(&batch)).await {
+            match client.send::<_, SyncResponse>("POST", "/api/sync/check-ins", Some(&batch)).await {
                 Ok(resp) => {
                     for r in &resp.receipts {
                         if let Some(mut c) = chunk.iter().find(|c| c.check_in.id == r.id).cloned() {
@@ -146,9 +146,9 @@ async fn upload(ctx: AppCtx, actx: ActivityCtx) {
 }
 
 /// Sends one photo from where the server's copy ends, in chunks.
-async fn upload_photo(token: &str, id: Uuid) -> Result<(), PhotoFail> {
+async fn upload_photo(client: &api::SignedIn, id: Uuid) -> Result<(), PhotoFail> {
     let path = format!("/api/photos/{id}");
-    let mut status: PhotoStatus = api::get(&path, token).await.map_err(PhotoFail::Api)?;
+    let mut status: PhotoStatus = client.get(&path).await.map_err(PhotoFail::Api)?;
     if status.complete {
         return Ok(());
     }
@@ -161,12 +161,12 @@ async fn upload_photo(token: &str, id: Uuid) -> Result<(), PhotoFail> {
         }
         let from = status.received as f64;
         let part = blob.slice_with_f64_and_f64(from, (from + CHUNK).min(size)).map_err(|_| PhotoFail::Local(photos::PhotoError::Missing))?;
-        let put = api::send_blob::<PhotoStatus>("PUT", &format!("{path}?offset={}", status.received), token, &part, "application/octet-stream").await;
+        let put = client.send_blob::<PhotoStatus>("PUT", &format!("{path}?offset={}", status.received), &part, "application/octet-stream").await;
         status = match put {
             Ok(s) => s,
             // The server's copy is elsewhere (an answer lost on the way) or was
             // found corrupt and reset: ask where it stands and go on from there.
-            Err(ApiFailure::Server { status: 409 | 422, .. }) => api::get(&path, token).await.map_err(PhotoFail::Api)?,
+            Err(ApiFailure::Server { status: 409 | 422, .. }) => client.get(&path).await.map_err(PhotoFail::Api)?,
             Err(e) => return Err(PhotoFail::Api(e)),
         };
     }
@@ -207,9 +207,9 @@ fn schedule_retry(ctx: AppCtx, actx: ActivityCtx) {
 
 /// Fetches kinds, teams and households, keeping the stored copy when offline.
 pub fn refresh_roster(ctx: AppCtx, actx: ActivityCtx) {
-    let Some(token) = ctx.token() else { return };
+    let Some(client) = ctx.api() else { return };
     spawn_local(async move {
-        match api::get::<ActivityRoster>("/api/activity-roster", &token).await {
+        match client.get::<ActivityRoster>("/api/activity-roster").await {
             Ok(r) => {
                 let _ = storage::save_activity_roster(&r);
                 actx.roster.set(Some(r));

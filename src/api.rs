@@ -111,43 +111,6 @@ async fn call<B: Serialize, R: DeserializeOwned>(
     json::from_str(&text).map(Some).map_err(|_| ApiFailure::BadAnswer)
 }
 
-/// Calls the API as the signed-in user and decodes the answer.
-pub async fn send<B: Serialize, R: DeserializeOwned>(
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<&B>,
-) -> Result<R, ApiFailure> {
-    call(method, path, Some(token), body).await?.ok_or(ApiFailure::BadAnswer)
-}
-
-/// GETs a JSON answer as the signed-in user.
-pub async fn get<R: DeserializeOwned>(path: &str, token: &str) -> Result<R, ApiFailure> {
-    send::<(), R>("GET", path, token, None).await
-}
-
-/// Sends a file as the request body (roster import).
-pub async fn send_file<R: DeserializeOwned>(
-    path: &str,
-    token: &str,
-    file: &web_sys::File,
-    content_type: &str,
-) -> Result<R, ApiFailure> {
-    send_blob("POST", path, token, file, content_type).await
-}
-
-/// Sends bytes as the request body (roster import, photo chunks) and decodes the answer.
-pub async fn send_blob<R: DeserializeOwned>(
-    method: &str,
-    path: &str,
-    token: &str,
-    blob: &web_sys::Blob,
-    content_type: &str,
-) -> Result<R, ApiFailure> {
-    let text = call_raw(method, path, Some(token), Some(Body::Blob(blob, content_type))).await?;
-    json::from_str(&text).map_err(|_| ApiFailure::BadAnswer)
-}
-
 async fn call_some<B: Serialize, R: DeserializeOwned>(
     method: &str,
     path: &str,
@@ -180,18 +143,69 @@ pub async fn enroll(code: &str) -> Result<Session, ApiFailure> {
     }
 }
 
-pub async fn logout(token: &str) -> Result<(), ApiFailure> {
-    call::<(), serde::de::IgnoredAny>("POST", "/api/auth/logout", Some(token), None).await.map(|_| ())
+/// The API as a signed-in account. Made only from a [`Session`], so a screen
+/// cannot call an endpoint that needs one without having one; every call sends
+/// the session's token as a bearer token.
+#[derive(Clone)]
+pub struct SignedIn {
+    token: String,
 }
 
-pub async fn roster(token: &str) -> Result<RosterResponse, ApiFailure> {
-    call_some::<(), _>("GET", "/api/roster", Some(token), None).await
-}
+impl SignedIn {
+    pub fn new(session: &Session) -> SignedIn {
+        SignedIn { token: session.token.clone() }
+    }
 
-pub async fn upload_events(token: &str, batch: &daohu_domain::ProblemEventBatch) -> Result<SyncResponse, ApiFailure> {
-    call_some("POST", "/api/problems/events", Some(token), Some(batch)).await
-}
+    /// Calls the API and decodes the answer.
+    pub async fn send<B: Serialize, R: DeserializeOwned>(&self, method: &str, path: &str, body: Option<&B>) -> Result<R, ApiFailure> {
+        call_some(method, path, Some(&self.token), body).await
+    }
 
-pub async fn upload(token: &str, batch: &SyncBatch) -> Result<SyncResponse, ApiFailure> {
-    call_some("POST", "/api/sync/visits", Some(token), Some(batch)).await
+    /// GETs a JSON answer.
+    pub async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, ApiFailure> {
+        self.send::<(), R>("GET", path, None).await
+    }
+
+    /// Sends a file as the request body (roster import, outbox files).
+    pub async fn send_file<R: DeserializeOwned>(&self, path: &str, file: &web_sys::File, content_type: &str) -> Result<R, ApiFailure> {
+        self.send_blob("POST", path, file, content_type).await
+    }
+
+    /// Sends bytes as the request body (photo chunks) and decodes the answer.
+    pub async fn send_blob<R: DeserializeOwned>(&self, method: &str, path: &str, blob: &web_sys::Blob, content_type: &str) -> Result<R, ApiFailure> {
+        let text = call_raw(method, path, Some(&self.token), Some(Body::Blob(blob, content_type))).await?;
+        json::from_str(&text).map_err(|_| ApiFailure::BadAnswer)
+    }
+
+    /// Downloads a file (a photo) and gives a `blob:` URL for it, or none.
+    pub async fn object_url(&self, path: &str) -> Option<String> {
+        let req = Request::new_with_str(path).ok()?;
+        req.headers().set("Authorization", &format!("Bearer {}", self.token)).ok()?;
+        let resp: Response = JsFuture::from(web_sys::window()?.fetch_with_request(&req)).await.ok()?.dyn_into().ok()?;
+        if !resp.ok() {
+            return None;
+        }
+        let blob: web_sys::Blob = JsFuture::from(resp.blob().ok()?).await.ok()?.dyn_into().ok()?;
+        web_sys::Url::create_object_url_with_blob(&blob).ok()
+    }
+
+    /// Ends the session on the server.
+    pub async fn logout(&self) -> Result<(), ApiFailure> {
+        call::<(), serde::de::IgnoredAny>("POST", "/api/auth/logout", Some(&self.token), None).await.map(|_| ())
+    }
+
+    /// The member's linked households, their histories and problems.
+    pub async fn roster(&self) -> Result<RosterResponse, ApiFailure> {
+        call_some::<(), _>("GET", "/api/roster", Some(&self.token), None).await
+    }
+
+    /// Uploads problem changes made on the phone.
+    pub async fn upload_events(&self, batch: &daohu_domain::ProblemEventBatch) -> Result<SyncResponse, ApiFailure> {
+        call_some("POST", "/api/problems/events", Some(&self.token), Some(batch)).await
+    }
+
+    /// Uploads visits.
+    pub async fn upload(&self, batch: &SyncBatch) -> Result<SyncResponse, ApiFailure> {
+        call_some("POST", "/api/sync/visits", Some(&self.token), Some(batch)).await
+    }
 }

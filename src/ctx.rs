@@ -187,8 +187,9 @@ impl AppCtx {
         Ok(())
     }
 
-    pub fn token(self) -> Option<String> {
-        self.session.get_untracked().map(|s| s.token)
+    /// The API as the signed-in account, if one is signed in.
+    pub fn api(self) -> Option<crate::api::SignedIn> {
+        self.session.with_untracked(|s| s.as_ref().map(crate::api::SignedIn::new))
     }
 
     /// Keeps a new session and clears the signed-out mark (`sync::signed_in` also

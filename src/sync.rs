@@ -14,7 +14,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use crate::api::{self, ApiFailure};
+use crate::api::ApiFailure;
 use crate::ctx::AppCtx;
 use crate::storage;
 use crate::time;
@@ -85,7 +85,7 @@ async fn settle() {
 }
 
 async fn upload_outbox(ctx: AppCtx) {
-    let Some(token) = ctx.token() else { return };
+    let Some(client) = ctx.api() else { return };
     // Another tab may have saved or uploaded since this one last looked.
     ctx.reload_visits();
     let pending: Vec<_> = ctx
@@ -105,7 +105,7 @@ async fn upload_outbox(ctx: AppCtx) {
             device_id: ctx.device_id,
             visits: chunk.iter().map(|v| v.visit.clone()).collect(),
         };
-        match api::upload(&token, &batch).await {
+        match client.upload(&batch).await {
             Ok(resp) => {
                 for receipt in &resp.receipts {
                     // Reread the record so a change made meanwhile in another tab is not overwritten.
@@ -135,7 +135,7 @@ async fn upload_outbox(ctx: AppCtx) {
             device_id: ctx.device_id,
             events: events.iter().map(|e| e.event.clone()).collect(),
         };
-        match api::upload_events(&token, &batch).await {
+        match client.upload_events(&batch).await {
             Ok(resp) => {
                 for r in &resp.receipts {
                     if let Some(mut e) = events.iter().find(|e| e.event.id == r.id).cloned() {
@@ -184,9 +184,9 @@ fn schedule_retry(ctx: AppCtx) {
 /// Fetches the member's households and their history from the server, keeping
 /// the stored copy when offline.
 pub fn refresh_roster(ctx: AppCtx) {
-    let Some(token) = ctx.token() else { return };
+    let Some(client) = ctx.api() else { return };
     spawn_local(async move {
-        match api::roster(&token).await {
+        match client.roster().await {
             Ok(r) => {
                 let _ = storage::save_roster(&r);
                 ctx.roster.set(Some(r));

@@ -7,7 +7,6 @@ use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use super::{load, report, require_coordinator, units_of, AdminNav, ErrorLine};
-use crate::api;
 use crate::ctx::use_ctx;
 use crate::routes::AppRoute;
 
@@ -40,7 +39,7 @@ pub fn AccountsPage() -> impl IntoView {
     let unit = RwSignal::new(None::<Uuid>);
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(token) = ctx.token() else { return };
+        let Some(client) = ctx.api() else { return };
         let Some(unit_id) = unit.get_untracked() else {
             error.set(Some(ctx.tr("请选择所属单位", "Choose the unit").into()));
             return;
@@ -57,7 +56,7 @@ pub fn AccountsPage() -> impl IntoView {
             return;
         }
         spawn_local(async move {
-            match api::send::<_, Account>("POST", "/api/accounts", &token, Some(&body)).await {
+            match client.send::<_, Account>("POST", "/api/accounts", Some(&body)).await {
                 Ok(_) => {
                     name.set(String::new());
                     phone.set(String::new());
@@ -69,19 +68,19 @@ pub fn AccountsPage() -> impl IntoView {
         });
     };
     let set_disabled = move |id: Uuid, disabled: bool| {
-        let Some(token) = ctx.token() else { return };
+        let Some(client) = ctx.api() else { return };
         let body = AccountUpdate { disabled: Some(disabled), ..Default::default() };
         spawn_local(async move {
-            match api::send::<_, Account>("PATCH", &format!("/api/accounts/{id}"), &token, Some(&body)).await {
+            match client.send::<_, Account>("PATCH", &format!("/api/accounts/{id}"), Some(&body)).await {
                 Ok(_) => reload(),
                 Err(e) => report(ctx, e, error),
             }
         });
     };
     let enroll = move |id: Uuid, who: String| {
-        let Some(token) = ctx.token() else { return };
+        let Some(client) = ctx.api() else { return };
         spawn_local(async move {
-            match api::send::<(), Enrollment>("POST", &format!("/api/accounts/{id}/enroll"), &token, None).await {
+            match client.send::<(), Enrollment>("POST", &format!("/api/accounts/{id}/enroll"), None).await {
                 Ok(e) => enrollment.set(Some((who, e))),
                 Err(e) => report(ctx, e, error),
             }

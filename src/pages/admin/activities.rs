@@ -13,11 +13,8 @@ use daohu_domain::{
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use uuid::Uuid;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 use super::{load, report, require_coordinator, AdminNav, ErrorLine};
-use crate::api;
 use crate::ctx::{use_ctx, AppCtx};
 use crate::routes::AppRoute;
 
@@ -71,19 +68,6 @@ fn totals<K: PartialEq>(rows: &[HoursRow], key: impl Fn(&HoursRow) -> (K, String
     out.into_iter().map(|(_, l, m)| (l, m)).collect()
 }
 
-/// The bytes of a photo (the server wants the session token, which an `<img src>`
-/// cannot send), as an object URL; the caller revokes it.
-async fn photo_url(id: Uuid, token: &str) -> Option<String> {
-    let req = web_sys::Request::new_with_str(&format!("/api/photos/{id}/content")).ok()?;
-    req.headers().set("Authorization", &format!("Bearer {token}")).ok()?;
-    let resp: web_sys::Response =
-        JsFuture::from(web_sys::window()?.fetch_with_request(&req)).await.ok()?.dyn_into().ok()?;
-    if !resp.ok() {
-        return None;
-    }
-    let blob: web_sys::Blob = JsFuture::from(resp.blob().ok()?).await.ok()?.dyn_into().ok()?;
-    web_sys::Url::create_object_url_with_blob(&blob).ok()
-}
 
 #[component]
 pub fn ActivitiesPage() -> impl IntoView {
@@ -118,10 +102,10 @@ pub fn ActivitiesPage() -> impl IntoView {
     let open = RwSignal::new(None::<ActivityDetail>);
     let show = move |id: Uuid| load(ctx, format!("/api/activities/{id}"), open, error);
     let download = move |format: &'static str| {
-        let Some(token) = ctx.token() else { return };
+        let Some(client) = ctx.api() else { return };
         let path = format!("/api/exports?dataset=activities&format={format}&{}", filter.get_untracked().to_query());
         spawn_local(async move {
-            match api::send::<(), ExportLink>("POST", &path, &token, None).await {
+            match client.send::<(), ExportLink>("POST", &path, None).await {
                 // The browser's own download manager fetches it and shows progress.
                 Ok(link) => {
                     if let Some(w) = web_sys::window() {
@@ -134,9 +118,9 @@ pub fn ActivitiesPage() -> impl IntoView {
     };
     // What a POST answers is not needed: the lists are loaded again.
     let post = move |path: &'static str, body: serde_json::Value, done: Box<dyn Fn()>| {
-        let Some(token) = ctx.token() else { return };
+        let Some(client) = ctx.api() else { return };
         spawn_local(async move {
-            match api::send::<_, serde_json::Value>("POST", path, &token, Some(&body)).await {
+            match client.send::<_, serde_json::Value>("POST", path, Some(&body)).await {
                 Ok(_) => {
                     error.set(None);
                     notice.set(Some(ctx.tr("已保存", "Saved").into()));
@@ -489,9 +473,10 @@ fn Photo(id: Uuid, alt: String) -> impl IntoView {
     let ctx = use_ctx();
     // None: loading; Some(None): could not be loaded.
     let src = RwSignal::new(None::<Option<String>>);
-    if let Some(token) = ctx.token() {
+    if let Some(client) = ctx.api() {
         spawn_local(async move {
-            let url = photo_url(id, &token).await;
+            // The server wants the session token, which an `<img src>` cannot send.
+            let url = client.object_url(&format!("/api/photos/{id}/content")).await;
             // The card may have closed meanwhile.
             if let Some(Some(Some(u))) = src.try_set(Some(url)) {
                 let _ = web_sys::Url::revoke_object_url(&u);

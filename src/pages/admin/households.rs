@@ -10,7 +10,6 @@ use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use super::{load, report, require_coordinator, units_of, AdminNav, ErrorLine};
-use crate::api;
 use crate::ctx::use_ctx;
 use crate::routes::AppRoute;
 
@@ -47,10 +46,10 @@ pub fn AdminHouseholdsPage() -> impl IntoView {
         notice.set(None);
     };
     let save_links = move |_| {
-        let (Some(token), Some(m)) = (ctx.token(), member.get_untracked()) else { return };
+        let (Some(client), Some(m)) = (ctx.api(), member.get_untracked()) else { return };
         let body = MemberLinks { household_ids: picked.get_untracked().into_iter().collect() };
         spawn_local(async move {
-            match api::send::<_, Vec<AdminHousehold>>("PUT", &format!("/api/accounts/{m}/households"), &token, Some(&body)).await {
+            match client.send::<_, Vec<AdminHousehold>>("PUT", &format!("/api/accounts/{m}/households"), Some(&body)).await {
                 Ok(linked) => {
                     notice.set(Some(format!("{} {} {}", ctx.tr("已保存：联系", "Saved: linked to"), linked.len(), ctx.tr("户", "households"))));
                     reload();
@@ -60,10 +59,10 @@ pub fn AdminHouseholdsPage() -> impl IntoView {
         });
     };
     let move_to = move |hid: Uuid, grid: Uuid| {
-        let Some(token) = ctx.token() else { return };
+        let Some(client) = ctx.api() else { return };
         spawn_local(async move {
             let body = HouseholdMove { grid_id: grid };
-            match api::send::<_, AdminHousehold>("PATCH", &format!("/api/households/{hid}"), &token, Some(&body)).await {
+            match client.send::<_, AdminHousehold>("PATCH", &format!("/api/households/{hid}"), Some(&body)).await {
                 Ok(_) => reload(),
                 Err(e) => report(ctx, e, error),
             }

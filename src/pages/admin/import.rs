@@ -10,7 +10,6 @@ use uuid::Uuid;
 use wasm_bindgen::JsCast;
 
 use super::{load, report, require_coordinator, units_of, AdminNav, ErrorLine};
-use crate::api;
 use crate::ctx::use_ctx;
 use crate::routes::AppRoute;
 
@@ -35,7 +34,7 @@ pub fn ImportPage() -> impl IntoView {
     let busy = RwSignal::new(false);
 
     let run = move |commit: bool| {
-        let (Some(token), Some(v)) = (ctx.token(), village.get_untracked()) else {
+        let (Some(client), Some(v)) = (ctx.api(), village.get_untracked()) else {
             error.set(Some(ctx.tr("请先选村和文件", "Choose the village and the file first").into()));
             return;
         };
@@ -52,7 +51,7 @@ pub fn ImportPage() -> impl IntoView {
         }
         busy.set(true);
         spawn_local(async move {
-            match api::send_file::<ImportPreview>(&path, &token, &f, content_type(&f)).await {
+            match client.send_file::<ImportPreview>(&path, &f, content_type(&f)).await {
                 Ok(p) => {
                     preview.set(Some(p));
                     error.set(None);
@@ -142,9 +141,9 @@ fn OutboxFileImport() -> impl IntoView {
         result.set(None);
     };
     let send = move |_| {
-        let (Some(token), Some(f)) = (ctx.token(), file.get_value()) else { return };
+        let (Some(client), Some(f)) = (ctx.api(), file.get_value()) else { return };
         spawn_local(async move {
-            match api::send_file::<daohu_domain::SyncResponse>("/api/sync/import", &token, &f, "application/json").await {
+            match client.send_file::<daohu_domain::SyncResponse>("/api/sync/import", &f, "application/json").await {
                 Ok(r) => {
                     let count = |s: daohu_domain::ReceiptStatus| r.receipts.iter().filter(|x| x.status == s).count();
                     result.set(Some(format!(

@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::de::DeserializeOwned;
 
-use crate::api::{self, ApiFailure};
+use crate::api::ApiFailure;
 use crate::ctx::{use_ctx, AppCtx};
 use crate::components::link::Link;
 use crate::routes::AppRoute;
@@ -62,9 +62,9 @@ pub(crate) fn load<T: DeserializeOwned + Send + Sync + 'static>(
     target: RwSignal<Option<T>>,
     error: RwSignal<Option<String>>,
 ) {
-    let Some(token) = ctx.token() else { return };
+    let Some(client) = ctx.api() else { return };
     spawn_local(async move {
-        match api::get::<T>(&path, &token).await {
+        match client.get::<T>(&path).await {
             Ok(v) => {
                 target.set(Some(v));
                 error.set(None);

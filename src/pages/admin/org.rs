@@ -7,7 +7,6 @@ use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use super::{load, report, require_coordinator, AdminNav, ErrorLine};
-use crate::api;
 use crate::ctx::use_ctx;
 use crate::routes::AppRoute;
 
@@ -24,7 +23,7 @@ pub fn OrgPage() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let (Some(token), Some(pid)) = (ctx.token(), parent.get_untracked()) else { return };
+        let (Some(client), Some(pid)) = (ctx.api(), parent.get_untracked()) else { return };
         let Some(kind) = tree.with_untracked(|t| {
             t.as_ref()?.units.iter().find(|u| u.id == pid).and_then(|u| u.kind.child())
         }) else {
@@ -32,7 +31,7 @@ pub fn OrgPage() -> impl IntoView {
         };
         let body = NewUnit { kind, name: name.get_untracked().trim().to_string(), parent_id: pid };
         spawn_local(async move {
-            match api::send::<_, OrgUnit>("POST", "/api/org/units", &token, Some(&body)).await {
+            match client.send::<_, OrgUnit>("POST", "/api/org/units", Some(&body)).await {
                 Ok(_) => {
                     name.set(String::new());
                     reload();

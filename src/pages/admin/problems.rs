@@ -8,7 +8,6 @@ use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use super::{load, report, require_coordinator, AdminNav, ErrorLine};
-use crate::api;
 use crate::components::problem::change_label;
 use crate::ctx::use_ctx;
 use crate::routes::AppRoute;
@@ -37,13 +36,13 @@ pub fn ProblemsPage() -> impl IntoView {
     refresh();
 
     let send = move |problem_id: Uuid, change: EventKind| {
-        let Some(token) = ctx.token() else { return };
+        let Some(client) = ctx.api() else { return };
         let batch = ProblemEventBatch {
             device_id: ctx.device_id,
             events: vec![ProblemEvent { id: time::new_id(), problem_id, at: time::now_utc(), change }],
         };
         spawn_local(async move {
-            match api::send::<_, SyncResponse>("POST", "/api/problems/events", &token, Some(&batch)).await {
+            match client.send::<_, SyncResponse>("POST", "/api/problems/events", Some(&batch)).await {
                 Ok(r) => {
                     if let Some(bad) = r.receipts.iter().find(|x| x.status == ReceiptStatus::Rejected) {
                         error.set(bad.reason.clone());

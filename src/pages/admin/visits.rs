@@ -13,7 +13,6 @@ use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use super::{load, report, require_coordinator, AdminNav, ErrorLine};
-use crate::api;
 use crate::ctx::use_ctx;
 use crate::routes::AppRoute;
 
@@ -58,13 +57,13 @@ pub fn VisitsPage() -> impl IntoView {
     let open = RwSignal::new(None::<VisitDetail>);
     let show = move |id: Uuid| load(ctx, format!("/api/visits/{id}"), open, error);
     let download = move |format: &'static str| {
-        let Some(token) = ctx.token() else { return };
+        let Some(client) = ctx.api() else { return };
         let mut f = filter.get_untracked();
         f.limit = None;
         f.offset = None;
         let path = format!("/api/exports?format={format}&{}", f.to_query());
         spawn_local(async move {
-            match api::send::<(), ExportLink>("POST", &path, &token, None).await {
+            match client.send::<(), ExportLink>("POST", &path, None).await {
                 // The browser's own download manager fetches it and shows progress.
                 Ok(link) => {
                     if let Some(w) = web_sys::window() {
