@@ -2,7 +2,7 @@
 # County-scale benchmark on SQLite and on PostgreSQL, one after the other, on this
 # machine: generates the county (245,641 households, a year of visits), then
 # ingest over HTTP vs straight into the database, sync-down, dashboard and
-# visit-log queries with their plans. Figures go to README ("County scale").
+# visit-log queries with their plans. Figures go to docs/performance.md ("County scale").
 #   scripts/scale-bench.sh [flags for examples/scale_bench.rs, e.g. --visits 200000]
 # PostgreSQL runs with fsync on, like SQLite's synchronous=FULL, so the two compare.
 set -euo pipefail

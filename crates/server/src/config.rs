@@ -21,7 +21,7 @@ pub struct Config {
     #[arg(long, env = "DAOHU_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
-    /// A `sqlite:` URL that overrides the database file in `--data-dir`.
+    /// A `sqlite:` or `postgres:` URL that overrides the database file in `--data-dir`.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 

@@ -21,7 +21,7 @@
 //!   `/api/teams`; activities download through `/api/exports` too (`dataset=activities`).
 //! - `GET /healthz`, `GET /api/openapi.json`, and the app from `--dist` for every other path.
 //!
-//! Data lives in SQLite (WAL). Run it with
+//! Data lives in SQLite (one file, WAL) or PostgreSQL (`--database-url`). Run it with
 //! `cargo run -p daohu-server -- --addr 127.0.0.1:8080 --data-dir ./data --dist ./dist`
 //! (see `daohu-server --help`; every flag has a `DAOHU_*` environment variable).
 //! A fresh database starts empty (`daohu-server admin create` makes the first
