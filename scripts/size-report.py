@@ -24,8 +24,8 @@ KB = 1024
 # plus 10 % headroom.
 BUDGETS = {
     "members' app (/)": 197 * KB,
-    "volunteer activities (/activities/)": 180 * KB,
-    "coordinators' console (/admin/)": 273 * KB,
+    "volunteer activities (/activities/)": 181 * KB,
+    "coordinators' console (/admin/)": 274 * KB,
 }
 BUNDLES = [("members' app (/)", "/"), ("volunteer activities (/activities/)", "/activities/"),
            ("coordinators' console (/admin/)", "/admin/")]

@@ -123,6 +123,30 @@ pub struct ApiError {
     pub message: String,
 }
 
+impl ApiError {
+    /// Plain English for a refusal the server answered with `status` (its
+    /// `message` is Chinese): by code where the code says more, otherwise by status.
+    pub fn english(&self, status: u16) -> &'static str {
+        match self.error.as_str() {
+            "bad_credentials" => "Wrong phone number or password.",
+            "too_many_attempts" => "Too many wrong attempts. Wait a few minutes, then try again.",
+            "weak_password" => "This password is too easy to guess. Choose a longer one that is not your phone number.",
+            "phone_unavailable" => "This phone number already has an account.",
+            "bad_code" => "This QR code was used already or has expired. Ask your coordinator for a new one.",
+            "photo_quota" => "Today's photo upload limit is reached. The photos stay on the phone and upload tomorrow.",
+            _ => match status {
+                401 => "Your sign-in has expired. Please sign in again.",
+                403 => "This account may not do that.",
+                404 => "Not found, or not in your area.",
+                409 => "This was changed meanwhile. Reload and try again.",
+                413 => "This is too large to send.",
+                429 => "Too many requests. Wait a while, then try again.",
+                _ => "The server could not accept this. Check what was entered.",
+            },
+        }
+    }
+}
+
 /// The format tag of a phone's last-resort export file.
 pub const OUTBOX_EXPORT_FORMAT: &str = "daohu-outbox/1";
 
@@ -163,6 +187,21 @@ pub fn backoff_ms(attempt: u32, unit: f64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_read_in_english_without_chinese() {
+        let e = |code: &str| ApiError { error: code.into(), message: "手机号或密码不对".into() };
+        assert_eq!(e("bad_credentials").english(401), "Wrong phone number or password.");
+        assert_eq!(e("too_many_attempts").english(429), "Too many wrong attempts. Wait a few minutes, then try again.");
+        assert_eq!(e("not_found").english(404), "Not found, or not in your area.");
+        assert_eq!(e("something_new").english(400), "The server could not accept this. Check what was entered.");
+        for code in ["bad_credentials", "too_many_attempts", "weak_password", "phone_unavailable", "bad_code", "photo_quota", "x"] {
+            for status in [400, 401, 403, 404, 409, 413, 422, 429] {
+                let text = e(code).english(status);
+                assert!(text.is_ascii(), "{code} {status}: {text}");
+            }
+        }
+    }
 
     #[test]
     fn a_held_id_is_a_duplicate_only_with_the_same_content() {

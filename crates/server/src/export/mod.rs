@@ -11,7 +11,6 @@
 pub mod activities;
 pub mod visits;
 
-
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 

@@ -9,20 +9,16 @@ use std::io::{Seek, SeekFrom};
 
 use axum::body::{Body, Bytes};
 use chrono::NaiveDate;
-use daohu_domain::{
-    safe_cell, ExportFormat, ProblemEntry, ProblemStatus, SectionKind,
-    SectionState, VisitLogRow,
-};
+use daohu_domain::{safe_cell, ExportFormat, ProblemEntry, ProblemStatus, SectionKind, SectionState, VisitLogRow};
 use futures_util::TryStreamExt;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
-use crate::db::Pool;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::db::{self};
+use super::{csv_line, excel_date, excel_datetime, header, local_minutes, xlsx_error, SheetCursor, CHUNK_BYTES};
+use crate::db::{self, Pool};
 use crate::problems::{self, ExportEvent, ExportProblem};
 use crate::visit_log::{LogQuery, RawLogRow};
-use super::{csv_line, excel_date, excel_datetime, header, local_minutes, xlsx_error, SheetCursor, CHUNK_BYTES};
 use crate::AppError;
 
 /// Most visits whose problems the XLSX writer looks up at once.

@@ -8,7 +8,6 @@
 //! server instance on the same database can serve the link. The download re-checks
 //! that the creator is still an enabled coordinator and applies their current scope.
 
-
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -17,8 +16,7 @@ use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{Duration, NaiveDate};
 use daohu_domain::{
-    ActivityFilter, ApiError, ExportFormat, ExportLink, SectionKind,
-    SectionState, SpecialGroup, VisitFilter,
+    ActivityFilter, ApiError, ExportFormat, ExportLink, SectionKind, SectionState, SpecialGroup, VisitFilter,
 };
 use serde::Deserialize;
 use serde_json::json;
