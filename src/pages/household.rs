@@ -79,12 +79,6 @@ pub fn HouseholdPage(id: Uuid) -> impl IntoView {
                     }.into_any()
                 }
             }}
-            <Show when=move || error.get().is_some()>
-                <p class="error" role="alert">{move || error.get()}</p>
-            </Show>
-            <button class="primary big" on:click=start data-testid="start-visit">
-                {move || if draft.get().is_some() { ctx.tr("继续未完成的走访", "Continue the unfinished visit") } else { ctx.tr("开始走访", "Start a visit") }}
-            </button>
             <h2>{ctx.tr("这部手机上的走访", "Visits on this phone")}</h2>
             <ul class="list" data-testid="local-visits">
                 <For each=move || local.get() key=|v| (v.visit.id, crate::components::sync_key(&v.sync)) let:v>
@@ -95,6 +89,16 @@ pub fn HouseholdPage(id: Uuid) -> impl IntoView {
                     </li>
                 </For>
             </ul>
+            // The visit button stays at the bottom of the screen however long the
+            // household's history grows (style: .action-bar).
+            <div class="action-bar">
+                <Show when=move || error.get().is_some()>
+                    <p class="error" role="alert">{move || error.get()}</p>
+                </Show>
+                <button class="primary big" on:click=start data-testid="start-visit">
+                    {move || if draft.get().is_some() { ctx.tr("继续未完成的走访", "Continue the unfinished visit") } else { ctx.tr("开始走访", "Start a visit") }}
+                </button>
+            </div>
         </section>
     }
 }

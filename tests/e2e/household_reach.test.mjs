@@ -1,0 +1,37 @@
+// On a household's page the visit button is always on screen: at 360×640, with
+// the phone's text at 26 px, at the top of the page and scrolled to any point of
+// its history, and tapping it starts the visit.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServerAndBrowser, phone, signIn, MEMBER1 } from './harness.mjs';
+
+const env = useServerAndBrowser();
+
+/** Whether the visit button lies wholly inside the viewport, and is the element there. */
+const buttonOnScreen = (page) => page.evaluate(() => {
+  const b = document.querySelector('[data-testid=start-visit]');
+  const r = b.getBoundingClientRect();
+  const inside = r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth && r.height >= 44;
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return { inside, onTop: b.contains(hit), top: Math.round(r.top), bottom: Math.round(r.bottom), page: document.documentElement.scrollHeight };
+});
+
+test('the visit button is on screen at any scroll and at large text', async () => {
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER1, 10);
+  await page.locator('[data-testid=household-list] a.card').first().click();
+  await page.waitForSelector('[data-testid=start-visit]');
+  // Large text, as an older member sets it: the page grows well past one screen.
+  await page.evaluate(() => { document.documentElement.style.fontSize = '26px'; });
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  assert.ok(height > 640 + 100, `the page should be longer than the screen at 26 px (${height})`);
+  for (const at of [0, 0.5, 1]) {
+    await page.evaluate((at) => window.scrollTo(0, at * (document.documentElement.scrollHeight - innerHeight)), at);
+    const seen = await buttonOnScreen(page);
+    assert.ok(seen.inside && seen.onTop, `scrolled to ${at}: ${JSON.stringify(seen)}`);
+  }
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.click('[data-testid=start-visit]');
+  await page.waitForSelector('[data-testid=step-title]');
+  await context.close();
+});
