@@ -19,7 +19,7 @@ use crate::db::Pool;
 use uuid::Uuid;
 
 use crate::activity_log::{self, ActivityQuery, Cursor, PAGE};
-use super::{csv_line, excel_date, excel_datetime, header, xlsx_error, SheetCursor, SHEET_ROWS};
+use super::{csv_line, excel_date, excel_datetime, header, text_line, xlsx_error, SheetCursor, SHEET_ROWS};
 use crate::AppError;
 
 /// Columns of the 活动 sheet and of the CSV.
@@ -112,13 +112,7 @@ struct ActivityText {
 
 impl ActivityText {
     fn encode(&self, buf: &mut Vec<u8>, d: &ActivityDetail) -> Result<(), AppError> {
-        if self.format == ExportFormat::Csv {
-            csv_line(buf, csv_record(d))
-        } else {
-            serde_json::to_writer(&mut *buf, d)?;
-            buf.push(b'\n');
-            Ok(())
-        }
+        text_line(buf, self.format, d, csv_record)
     }
 
     /// The next chunk: one page of activities, the end, or an error.

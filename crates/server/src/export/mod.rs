@@ -31,6 +31,23 @@ pub(crate) fn local_minutes(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// Appends one record of a text download to `buf`: its CSV line (cells from
+/// `cells`) or its JSON line.
+pub(crate) fn text_line<T: serde::Serialize>(
+    buf: &mut Vec<u8>,
+    format: daohu_domain::ExportFormat,
+    record: &T,
+    cells: impl FnOnce(&T) -> Vec<String>,
+) -> Result<(), AppError> {
+    if format == daohu_domain::ExportFormat::Csv {
+        csv_line(buf, cells(record))
+    } else {
+        serde_json::to_writer(&mut *buf, record)?;
+        buf.push(b'\n');
+        Ok(())
+    }
+}
+
 /// Appends one CSV record (UTF-8, CRLF, quoted when needed) to `buf`.
 pub(crate) fn csv_line<I, T>(buf: &mut Vec<u8>, cells: I) -> Result<(), AppError>
 where

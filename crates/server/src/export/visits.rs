@@ -15,7 +15,7 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{csv_line, excel_date, excel_datetime, header, local_minutes, xlsx_error, SheetCursor, CHUNK_BYTES};
+use super::{csv_line, excel_date, excel_datetime, header, local_minutes, text_line, xlsx_error, SheetCursor, CHUNK_BYTES};
 use crate::db::{self, Pool};
 use crate::problems::{self, ExportEvent, ExportProblem};
 use crate::visit_log::{LogQuery, RawLogRow};
@@ -190,13 +190,7 @@ struct TextExport {
 
 impl TextExport {
     fn encode(&self, buf: &mut Vec<u8>, row: &VisitLogRow) -> Result<(), AppError> {
-        if self.format == ExportFormat::Csv {
-            csv_line(buf, csv_record(row))
-        } else {
-            serde_json::to_writer(&mut *buf, row)?;
-            buf.push(b'\n');
-            Ok(())
-        }
+        text_line(buf, self.format, row, csv_record)
     }
 
     /// The next chunk: rows gathered until about [`CHUNK_BYTES`], the end, or an error.
