@@ -59,6 +59,24 @@ impl Dialect {
         }
     }
 
+    /// A table of the texts in the JSON array bound as parameter `n`, one row
+    /// each, in a column named `value`.
+    pub fn json_texts(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("json_each(${n})"),
+            Dialect::Postgres => format!("json_array_elements_text(CAST(${n} AS json))"),
+        }
+    }
+
+    /// SQLite's hint to read `table` through `index` (written after the table and
+    /// its alias); PostgreSQL plans for itself, so nothing there.
+    pub fn index_hint(self, index: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("INDEXED BY {index}"),
+            Dialect::Postgres => String::new(),
+        }
+    }
+
     /// The pattern matching every text starting with `prefix` (which holds no
     /// wildcards: unit paths are UUIDs and slashes), for `GLOB ?` in a query.
     pub fn prefix_pattern(self, prefix: &str) -> String {

@@ -51,6 +51,7 @@ pub mod scope;
 pub mod security_headers;
 pub mod seed;
 pub mod static_files;
+pub mod store;
 pub mod visit_log;
 
 use std::path::PathBuf;
@@ -154,6 +155,8 @@ impl Settings {
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub pool: Pool,
+    /// Every query goes through here (see [`store`]).
+    pub store: store::Store,
     pub settings: Arc<Settings>,
     /// Serialises upload transactions within this process (SQLite has one writer anyway).
     write_lock: Arc<tokio::sync::Mutex<()>>,
@@ -163,6 +166,7 @@ impl AppState {
     /// State over an open, migrated pool (see [`db::connect`]).
     pub fn new(pool: Pool, settings: Settings) -> Self {
         AppState {
+            store: store::Store::new(pool.clone()),
             pool,
             settings: Arc::new(settings),
             write_lock: Arc::default(),

@@ -34,6 +34,18 @@ impl Subtree {
         crate::db::dialect().prefix_pattern(&self.path)
     }
 
+    /// The lowest path inside: the top unit's own.
+    pub fn lo(&self) -> &str {
+        &self.path
+    }
+
+    /// The first path past the subtree: its path with the final `/` raised to
+    /// `0`, the next byte, so `lo() <= path < hi()` holds exactly for the paths
+    /// starting with `lo()` (paths compare byte by byte in both databases).
+    pub fn hi(&self) -> String {
+        format!("{}0", self.path.strip_suffix('/').unwrap_or(&self.path))
+    }
+
     /// The id of the top unit: the last one in its path (ids are 36 characters).
     pub fn unit_id(&self) -> &str {
         let end = self.path.len().saturating_sub(1);
@@ -321,6 +333,12 @@ async fn household_matches(
 /// The SQL condition on `households h` for "inside the subtree", with one bound value ([`Subtree::glob`]).
 pub const HOUSEHOLD_IN_SUBTREE: &str = "h.grid_id IN (SELECT id FROM units WHERE path GLOB ?)";
 
+/// The SQL condition on `households h` for "inside the subtree", with the subtree's
+/// [`lo`](Subtree::lo) and [`hi`](Subtree::hi) bound as parameters `n` and `n + 1`.
+pub fn household_in_subtree(n: usize) -> String {
+    format!("h.grid_id IN (SELECT id FROM units WHERE path >= ${n} AND path < ${})", n + 1)
+}
+
 /// A household as read from `households h JOIN units g ON g.id = h.grid_id`.
 #[derive(sqlx::FromRow)]
 pub struct HouseholdRow {
@@ -483,5 +501,18 @@ mod tests {
         assert_eq!(village_area(&g, UnitKind::Grid).path, v);
         assert_eq!(village_area(&v, UnitKind::Village).path, v);
         assert_eq!(s.glob(), crate::db::dialect().prefix_pattern(&c));
+    }
+
+    #[test]
+    fn range_holds_exactly_the_subtree() {
+        let c = unit_path(None, Uuid::from_u128(1));
+        let v = unit_path(Some(&c), Uuid::from_u128(2));
+        let s = Subtree { path: v.clone() };
+        let inside = |p: &str| s.lo() <= p && p < s.hi().as_str();
+        assert!(inside(&v) && inside(&unit_path(Some(&v), Uuid::from_u128(3))));
+        // The parent, a sibling, and a path that only shares the id's text.
+        assert!(!inside(&c) && !inside(&unit_path(Some(&c), Uuid::from_u128(4))));
+        assert!(!inside(v.trim_end_matches('/')) && !inside(&format!("{}-x/", v.trim_end_matches('/'))));
+        assert!(!inside(&format!("{}0", v.trim_end_matches('/'))));
     }
 }

@@ -1,0 +1,59 @@
+//! The store: the SQL the server runs, one module per aggregate. Handlers and
+//! services call its typed functions and hold no SQL of their own.
+//!
+//! One spelling serves both databases wherever SQL is standard:
+//! - parameters are numbered, `$1, $2, …` (SQLite reads `$N` too); a piece of SQL
+//!   shared by several queries is a function of the number its first parameter takes;
+//! - "inside a subtree" is the range `path >= $a AND path < $b`
+//!   ([`Subtree::lo`](crate::scope::Subtree::lo), [`hi`](crate::scope::Subtree::hi)),
+//!   which both answer from the path index (paths compare byte by byte in both);
+//! - SQLite's `CROSS JOIN` (which fixes the join order there) takes its condition in
+//!   `WHERE`, which PostgreSQL reads as a plain join.
+//!
+//! Where the databases differ, [`Dialect`] gives each its own text: the rows of a
+//! bound JSON array ([`Dialect::json_texts`]), SQLite's index hints, and the few
+//! queries that read inside JSON documents. The dialect is a value: the store holds
+//! it, and a connection tells its own ([`dialect_of`]).
+
+use crate::db::{self, Conn, Dialect, Pool, Tx};
+
+/// The database behind the server, and which kind it is.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+    dialect: Dialect,
+}
+
+impl Store {
+    /// The store over an open, migrated pool (see [`db::connect`]).
+    pub fn new(pool: Pool) -> Self {
+        let url = pool.connect_options().database_url.to_string();
+        // `connect` refused any other URL, so this only falls back for an
+        // in-memory pool made some other way.
+        let dialect = Dialect::of_url(&url).unwrap_or(Dialect::Sqlite);
+        Store { pool, dialect }
+    }
+
+    /// The pool, for reads that need no transaction.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Which database this is.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// A write transaction (see [`db::begin_write`]).
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        db::begin_write(&self.pool).await
+    }
+}
+
+/// The dialect of the database behind a connection.
+pub fn dialect_of(conn: &Conn) -> Dialect {
+    match conn.backend_name() {
+        "PostgreSQL" => Dialect::Postgres,
+        _ => Dialect::Sqlite,
+    }
+}
