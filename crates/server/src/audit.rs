@@ -30,6 +30,7 @@ use sqlx::Connection;
 use uuid::Uuid;
 
 use crate::db::{self, ts, Conn, Dialect, Pool};
+use crate::store;
 use crate::{AppError, AppState};
 
 /// `prev_hash` of the first chained row.
@@ -55,37 +56,24 @@ pub async fn record(
     detail: Value,
 ) -> Result<(), AppError> {
     let mut tx = conn.begin().await?;
-    // Lock the head first. On SQLite the no-op UPDATE is a write, so the write lock
-    // is taken (waiting with the busy timeout) before anything is read.
-    let prev: String = match db::dialect() {
-        Dialect::Postgres => db::query_scalar("SELECT head_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"),
-        Dialect::Sqlite => db::query_scalar(
-            "UPDATE audit_chain_head SET head_hash = head_hash WHERE id = 1 RETURNING head_hash",
-        ),
-    }
-    .fetch_one(&mut *tx)
-    .await?;
+    // Lock the head first, so appends from every instance queue one at a time.
+    let prev = store::audit::lock_head(&mut tx).await?;
     let at = ts(db::now());
     let actor = actor.map(|id| id.to_string());
     let detail = detail.to_string();
     let hash = row_hash(&prev, &at, actor.as_deref(), action, &detail);
-    let id: i64 = db::query_scalar(
-        "INSERT INTO audit_log (at, actor_member_id, action, detail, prev_hash, row_hash)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    store::audit::append(
+        &mut tx,
+        store::audit::NewEntry {
+            at: &at,
+            actor: actor.as_deref(),
+            action,
+            detail: &detail,
+            prev_hash: &prev,
+            row_hash: &hash,
+        },
     )
-    .bind(&at)
-    .bind(actor)
-    .bind(action)
-    .bind(detail)
-    .bind(prev)
-    .bind(&hash)
-    .fetch_one(&mut *tx)
     .await?;
-    db::query("UPDATE audit_chain_head SET head_hash = ?, head_id = ? WHERE id = 1")
-        .bind(hash)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -98,7 +86,7 @@ pub async fn record(
 /// waiting for another can starve the pool), and before answering: a read that
 /// cannot be recorded is not answered.
 pub async fn record_alone(state: &AppState, actor: Uuid, action: &str, detail: Value) -> Result<(), AppError> {
-    match db::dialect() {
+    match state.store.dialect() {
         Dialect::Sqlite => {
             let (_writer, mut tx) = state.write_tx().await?;
             record(&mut tx, Some(actor), action, detail).await?;
@@ -187,17 +175,6 @@ pub struct Verified {
     pub broken: Option<Broken>,
 }
 
-#[derive(sqlx::FromRow)]
-struct ChainRow {
-    id: i64,
-    at: String,
-    actor_member_id: Option<String>,
-    action: String,
-    detail: String,
-    prev_hash: Option<String>,
-    row_hash: Option<String>,
-}
-
 /// Rows read per query while walking the chain.
 const VERIFY_PAGE: i64 = 1_000;
 
@@ -205,28 +182,18 @@ const VERIFY_PAGE: i64 = 1_000;
 /// finds the first row that was changed, removed, inserted or moved, and rows
 /// missing at the end (the chain head names a later row than the last one).
 pub async fn verify(pool: &Pool) -> Result<Verified, AppError> {
-    let mut tx = match db::dialect() {
+    let mut tx = match store::dialect_of_pool(pool) {
         Dialect::Sqlite => pool.begin().await?,
         Dialect::Postgres => pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ").await?,
     };
-    let (since_id, head_hash, head_id): (i64, String, i64) =
-        db::query_as("SELECT since_id, head_hash, head_id FROM audit_chain_head WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?;
+    let (since_id, head_hash, head_id) = store::audit::head(&mut tx).await?;
     let mut found = Verified { chained: 0, unchained: 0, head_hash: head_hash.clone(), broken: None };
     let mut expected = GENESIS.to_string();
     // Before the chain began, the head named the last row before it.
     let mut last = since_id;
     let mut after = 0i64;
     'walk: loop {
-        let rows: Vec<ChainRow> = db::query_as(
-            "SELECT id, at, actor_member_id, action, detail, prev_hash, row_hash
-             FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(after)
-        .bind(VERIFY_PAGE)
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows = store::audit::chain_page(&mut tx, after, VERIFY_PAGE).await?;
         let Some(end) = rows.last() else { break };
         after = end.id;
         for row in rows {

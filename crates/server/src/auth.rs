@@ -16,7 +16,8 @@ use sha2::{Digest, Sha256};
 use crate::db::Pool;
 use uuid::Uuid;
 
-use crate::db::{self, parse_ts, parse_uuid, ts};
+use crate::db::{self, parse_ts, parse_uuid};
+use crate::store::{sessions, Store};
 use crate::{AppError, AppState};
 
 /// Failed sign-ins a phone may have from one address before each next try waits.
@@ -197,26 +198,7 @@ impl AuthUser {
     }
 }
 
-/// The columns that describe an account's unit and village name, over
-/// `members m JOIN units u ON u.id = m.unit_id LEFT JOIN units pu ON pu.id = u.parent_id`.
-pub const ACCOUNT_UNIT_COLUMNS: &str = "u.id AS unit_id, u.kind AS unit_kind, u.path AS unit_path,
-    CASE WHEN u.kind = 'grid' THEN pu.name ELSE u.name END AS village";
-
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    member_id: String,
-    last_seen_at: String,
-    expires_at: String,
-    name: String,
-    phone: String,
-    role: String,
-    unit_id: String,
-    unit_kind: String,
-    unit_path: String,
-    village: String,
-    #[sqlx(try_from = "crate::db::Flag")]
-    disabled: bool,
-}
+pub use crate::store::sessions::ACCOUNT_UNIT_COLUMNS;
 
 /// The token of an `Authorization: Bearer <hex>` header, if well formed.
 fn bearer_token(parts: &Parts) -> Option<&str> {
@@ -235,18 +217,7 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = bearer_token(parts).ok_or_else(AppError::session_expired)?;
         let token_hash = sha256_hex(token.to_ascii_lowercase());
-        let row: Option<SessionRow> = crate::db::query_as(&format!(
-            "SELECT s.member_id, s.last_seen_at, s.expires_at, m.name, m.phone, m.role,
-                        {ACCOUNT_UNIT_COLUMNS}, m.disabled
-                 FROM sessions s
-                 JOIN members m ON m.id = s.member_id
-                 JOIN units u ON u.id = m.unit_id
-                 LEFT JOIN units pu ON pu.id = u.parent_id
-                 WHERE s.token_hash = ?"
-        ))
-        .bind(&token_hash)
-        .fetch_optional(&state.pool)
-        .await?;
+        let row = sessions::by_token(&state.pool, &token_hash).await?;
         let row = row.ok_or_else(AppError::session_expired)?;
 
         let now = db::now();
@@ -255,18 +226,11 @@ impl FromRequestParts<AppState> for AuthUser {
             || last_seen + state.settings.session_limits(parse_role(&row.role)?).1 <= now
             || row.disabled;
         if expired {
-            crate::db::query("DELETE FROM sessions WHERE token_hash = ?")
-                .bind(&token_hash)
-                .execute(&state.pool)
-                .await?;
+            sessions::end(&state.pool, &token_hash).await?;
             return Err(AppError::session_expired());
         }
         if (now - last_seen).num_seconds() >= LAST_SEEN_GRANULARITY_SECS {
-            crate::db::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
-                .bind(ts(now))
-                .bind(&token_hash)
-                .execute(&state.pool)
-                .await?;
+            sessions::touch(&state.pool, &token_hash, now).await?;
         }
 
         let id = parse_uuid(&row.member_id)?;
@@ -305,17 +269,7 @@ pub async fn create_session(
     let token = new_token();
     let now = db::now();
     let expires_at = now + lifetime;
-    crate::db::query(
-        "INSERT INTO sessions (token_hash, member_id, created_at, last_seen_at, expires_at)
-         VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(sha256_hex(&token))
-    .bind(member_id.to_string())
-    .bind(ts(now))
-    .bind(ts(now))
-    .bind(ts(expires_at))
-    .execute(pool)
-    .await?;
+    sessions::create(pool, &sha256_hex(&token), member_id, now, expires_at).await?;
     Ok((token, expires_at))
 }
 
@@ -340,7 +294,7 @@ pub fn delay_after(failures: i64, limit: i64) -> i64 {
 /// A sign-in attempt already counted against its keys (see [`LoginLimiter::begin`]);
 /// settle it with [`Attempt::succeeded`], or drop it to leave it counted as a failure.
 pub struct Attempt<'a> {
-    pool: &'a Pool,
+    store: &'a Store,
     /// Each key counted, with the block this attempt set on it (0 for none).
     charged: Vec<(String, i64)>,
     pair_key: Option<String>,
@@ -356,25 +310,25 @@ pub struct Attempt<'a> {
 /// guessing from elsewhere, or spraying phones from a shared address, cannot lock
 /// the owner out.
 pub struct LoginLimiter<'a> {
-    pool: &'a Pool,
+    store: &'a Store,
     phone: Option<String>,
     ip: String,
 }
 
 impl<'a> LoginLimiter<'a> {
     /// The counters for one phone and one client address.
-    pub fn new(pool: &'a Pool, phone: &str, ip: &str) -> Self {
+    pub fn new(store: &'a Store, phone: &str, ip: &str) -> Self {
         LoginLimiter {
-            pool,
+            store,
             phone: Some(phone.to_string()),
             ip: ip.to_string(),
         }
     }
 
     /// The counter of one client address only (QR enrolment has no phone).
-    pub fn for_address(pool: &'a Pool, ip: &str) -> Self {
+    pub fn for_address(store: &'a Store, ip: &str) -> Self {
         LoginLimiter {
-            pool,
+            store,
             phone: None,
             ip: ip.to_string(),
         }
@@ -392,11 +346,7 @@ impl<'a> LoginLimiter<'a> {
         let mut keys = Vec::new();
         if let Some(pair) = self.pair_key() {
             keys.push((pair.clone(), PAIR_FAILURE_LIMIT));
-            let known: Option<i64> =
-                crate::db::query_scalar("SELECT last_ok_ms FROM login_known WHERE pair_hash = ?")
-                    .bind(&pair)
-                    .fetch_optional(self.pool)
-                    .await?;
+            let known = sessions::known_pair(self.store.pool(), &pair).await?;
             let usual_place = known.is_some_and(|at| at > now_ms - KNOWN_PAIR_DAYS * 86_400_000);
             if !usual_place {
                 let phone = self.phone.as_deref().unwrap_or_default();
@@ -418,40 +368,17 @@ impl<'a> LoginLimiter<'a> {
     pub async fn begin(&self) -> Result<Attempt<'a>, AppError> {
         let now_ms = Utc::now().timestamp_millis();
         let keys = self.keys(now_ms).await?;
-        let mut tx = match db::dialect() {
+        let mut tx = match self.store.dialect() {
             // Takes SQLite's one write lock at once instead of upgrading later (which can fail busy).
-            db::Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            db::Dialect::Sqlite => self.store.pool().begin_with("BEGIN IMMEDIATE").await?,
             // Row locks of the UPDATE below are enough: no instance-wide lock.
-            db::Dialect::Postgres => self.pool.begin().await?,
+            db::Dialect::Postgres => self.store.pool().begin().await?,
         };
         let mut charged = Vec::with_capacity(keys.len());
         for (key, limit) in &keys {
-            crate::db::query(
-                "INSERT INTO login_throttle (key_hash) VALUES (?) ON CONFLICT (key_hash) DO NOTHING",
-            )
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
-            let failures: Option<i64> = crate::db::query_scalar(
-                "UPDATE login_throttle
-                 SET failures = CASE WHEN last_failure_ms <= ? THEN 1 ELSE failures + 1 END,
-                     last_failure_ms = ?
-                 WHERE key_hash = ? AND blocked_until_ms <= ?
-                 RETURNING failures",
-            )
-            .bind(now_ms - FAILURE_MEMORY_MINUTES * 60_000)
-            .bind(now_ms)
-            .bind(key)
-            .bind(now_ms)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let failures = sessions::charge(&mut tx, key, now_ms, now_ms - FAILURE_MEMORY_MINUTES * 60_000).await?;
             let Some(failures) = failures else {
-                let until: i64 = crate::db::query_scalar(
-                    "SELECT blocked_until_ms FROM login_throttle WHERE key_hash = ?",
-                )
-                .bind(key)
-                .fetch_one(&mut *tx)
-                .await?;
+                let until = sessions::blocked_until(&mut tx, key).await?;
                 drop(tx);
                 let wait_ms = u64::try_from(until - now_ms).unwrap_or(0);
                 return Err(AppError::TooManyAttempts {
@@ -461,17 +388,13 @@ impl<'a> LoginLimiter<'a> {
             let delay = delay_after(failures, *limit);
             let blocked_until = if delay > 0 { now_ms + delay * 1000 } else { 0 };
             if blocked_until > 0 {
-                crate::db::query("UPDATE login_throttle SET blocked_until_ms = ? WHERE key_hash = ?")
-                    .bind(blocked_until)
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await?;
+                sessions::block(&mut tx, key, blocked_until).await?;
             }
             charged.push((key.clone(), blocked_until));
         }
         tx.commit().await?;
         Ok(Attempt {
-            pool: self.pool,
+            store: self.store,
             charged,
             pair_key: self.pair_key(),
         })
@@ -484,31 +407,13 @@ impl Attempt<'_> {
     /// address as the owner's usual place.
     pub async fn succeeded(self) -> Result<(), AppError> {
         let now_ms = Utc::now().timestamp_millis();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.store.pool().begin().await?;
         for (key, blocked_until) in &self.charged {
             let fresh = self.pair_key.as_ref() == Some(key);
-            crate::db::query(
-                "UPDATE login_throttle
-                 SET failures = CASE WHEN ? = 1 OR failures <= 1 THEN 0 ELSE failures - 1 END,
-                     blocked_until_ms = CASE WHEN ? = 1 OR blocked_until_ms = ? THEN 0 ELSE blocked_until_ms END
-                 WHERE key_hash = ?",
-            )
-            .bind(i64::from(fresh))
-            .bind(i64::from(fresh))
-            .bind(*blocked_until)
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
+            sessions::give_back(&mut tx, key, fresh, *blocked_until).await?;
         }
         if let Some(pair) = &self.pair_key {
-            crate::db::query(
-                "INSERT INTO login_known (pair_hash, last_ok_ms) VALUES (?, ?)
-                 ON CONFLICT (pair_hash) DO UPDATE SET last_ok_ms = excluded.last_ok_ms",
-            )
-            .bind(pair)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
+            sessions::remember_pair(&mut tx, pair, now_ms).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -518,17 +423,14 @@ impl Attempt<'_> {
     /// forgotten here, so the tables stay small.
     pub async fn failed(self) -> Result<(), AppError> {
         let now_ms = Utc::now().timestamp_millis();
-        crate::db::query(
-            "DELETE FROM login_throttle WHERE last_failure_ms <= ? AND blocked_until_ms <= ?",
+        let mut conn = self.store.pool().acquire().await?;
+        sessions::forget_old(
+            &mut conn,
+            now_ms,
+            now_ms - FAILURE_MEMORY_MINUTES * 60_000,
+            now_ms - KNOWN_PAIR_DAYS * 86_400_000,
         )
-        .bind(now_ms - FAILURE_MEMORY_MINUTES * 60_000)
-        .bind(now_ms)
-        .execute(self.pool)
         .await?;
-        crate::db::query("DELETE FROM login_known WHERE last_ok_ms <= ?")
-            .bind(now_ms - KNOWN_PAIR_DAYS * 86_400_000)
-            .execute(self.pool)
-            .await?;
         Ok(())
     }
 }

@@ -10,9 +10,10 @@ use daohu_domain::{ApiError, ChangePasswordRequest, EnrollRequest, LoginRequest,
 use serde_json::json;
 
 use crate::auth::{
-    self as authn, mask_phone, parse_role, AuthUser, LoginLimiter, ACCOUNT_UNIT_COLUMNS,
+    self as authn, mask_phone, parse_role, AuthUser, LoginLimiter,
 };
-use crate::db::{self, parse_uuid, ts};
+use crate::db::{self, parse_uuid};
+use crate::store::sessions::{self, LoginBy, LoginRow};
 use crate::{audit, ApiJson, AppError, AppState};
 
 /// Longest phone or password looked at; longer input is simply wrong.
@@ -41,20 +42,6 @@ impl axum::extract::FromRequestParts<AppState> for PeerIp {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         Ok(PeerIp(authn::peer_ip(parts, &state.settings.trusted_proxies)))
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct LoginRow {
-    id: String,
-    name: String,
-    phone: String,
-    password_hash: String,
-    role: String,
-    village: String,
-    #[sqlx(try_from = "crate::db::Flag")]
-    disabled: bool,
-    #[sqlx(try_from = "crate::db::Flag")]
-    must_change_password: bool,
 }
 
 /// 403 for a disabled account trying to sign in.
@@ -132,7 +119,7 @@ async fn check_password<'a>(
     password: String,
     ip: &str,
 ) -> Result<(LoginRow, authn::Attempt<'a>), AppError> {
-    let attempt = LoginLimiter::new(&state.pool, phone, ip).begin().await?;
+    let attempt = LoginLimiter::new(&state.store, phone, ip).begin().await?;
 
     // A NUL can be in no stored phone (and PostgreSQL refuses it as text): simply wrong.
     let oversized = phone.len() > MAX_CREDENTIAL_BYTES
@@ -141,19 +128,7 @@ async fn check_password<'a>(
     let row: Option<LoginRow> = if oversized {
         None
     } else {
-        crate::db::query_as(
-            &format!(
-                "SELECT m.id, m.name, m.phone, m.password_hash, m.role, {ACCOUNT_UNIT_COLUMNS}, m.disabled,
-                        m.must_change_password
-                 FROM members m
-                 JOIN units u ON u.id = m.unit_id
-                 LEFT JOIN units pu ON pu.id = u.parent_id
-                 WHERE m.phone = ?"
-            ),
-        )
-        .bind(phone)
-        .fetch_optional(&state.pool)
-        .await?
+        sessions::login_row(&state.pool, LoginBy::Phone(phone)).await?
     };
     // Verify even for an unknown phone, against a dummy hash, so timing says nothing.
     let password = if oversized { String::new() } else { password };
@@ -227,15 +202,8 @@ pub async fn auth_password(
         .await
         .map_err(AppError::internal)??;
     let mut tx = state.pool.begin().await?;
-    crate::db::query("UPDATE members SET password_hash = ?, must_change_password = 0 WHERE id = ?")
-        .bind(&hash)
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await?;
-    crate::db::query("DELETE FROM sessions WHERE member_id = ?")
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await?;
+    sessions::set_password(&mut *tx, member_id, &hash).await?;
+    sessions::end_all(&mut *tx, member_id).await?;
     audit::record(
         &mut tx,
         Some(member_id),
@@ -268,22 +236,13 @@ pub async fn auth_enroll(
     PeerIp(ip): PeerIp,
     ApiJson(request): ApiJson<EnrollRequest>,
 ) -> Result<Json<Session>, AppError> {
-    let attempt = LoginLimiter::for_address(&state.pool, &ip).begin().await?;
+    let attempt = LoginLimiter::for_address(&state.store, &ip).begin().await?;
     let code = request.code.trim();
     let well_formed = !code.is_empty() && code.len() <= MAX_CREDENTIAL_BYTES;
     let now = db::now();
     // Used up in the same statement that finds it, so a code signs in once even when raced.
     let member: Option<String> = if well_formed {
-        crate::db::query_scalar(
-            "UPDATE enrollment_codes SET used_at = ?
-             WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?
-             RETURNING member_id",
-        )
-        .bind(ts(now))
-        .bind(authn::sha256_hex(code))
-        .bind(ts(now))
-        .fetch_optional(&state.pool)
-        .await?
+        sessions::use_enroll_code(&state.pool, &authn::sha256_hex(code), now).await?
     } else {
         None
     };
@@ -297,17 +256,9 @@ pub async fn auth_enroll(
             BAD_CODE_MESSAGE,
         ));
     };
-    let row: LoginRow = crate::db::query_as(&format!(
-        "SELECT m.id, m.name, m.phone, m.password_hash, m.role, {ACCOUNT_UNIT_COLUMNS}, m.disabled,
-                m.must_change_password
-         FROM members m
-         JOIN units u ON u.id = m.unit_id
-         LEFT JOIN units pu ON pu.id = u.parent_id
-         WHERE m.id = ?"
-    ))
-    .bind(&member)
-    .fetch_one(&state.pool)
-    .await?;
+    let row = sessions::login_row(&state.pool, LoginBy::Id(&member))
+        .await?
+        .ok_or_else(|| AppError::internal("an enrolment code names no account"))?;
     attempt.succeeded().await?;
     let member_id = parse_uuid(&row.id)?;
     if row.disabled {
@@ -335,10 +286,7 @@ pub async fn auth_logout(
     user: AuthUser,
 ) -> Result<StatusCode, AppError> {
     let mut tx = state.pool.begin().await?;
-    crate::db::query("DELETE FROM sessions WHERE token_hash = ?")
-        .bind(&user.token_hash)
-        .execute(&mut *tx)
-        .await?;
+    sessions::end(&mut *tx, &user.token_hash).await?;
     audit::record(&mut tx, Some(user.id), "logout", json!({})).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

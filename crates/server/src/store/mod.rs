@@ -15,6 +15,9 @@
 //! queries that read inside JSON documents. The dialect is a value: the store holds
 //! it, and a connection tells its own ([`dialect_of`]).
 
+pub mod audit;
+pub mod sessions;
+
 use crate::db::{self, Conn, Dialect, Pool, Tx};
 
 /// The database behind the server, and which kind it is.
@@ -27,10 +30,7 @@ pub struct Store {
 impl Store {
     /// The store over an open, migrated pool (see [`db::connect`]).
     pub fn new(pool: Pool) -> Self {
-        let url = pool.connect_options().database_url.to_string();
-        // `connect` refused any other URL, so this only falls back for an
-        // in-memory pool made some other way.
-        let dialect = Dialect::of_url(&url).unwrap_or(Dialect::Sqlite);
+        let dialect = dialect_of_pool(&pool);
         Store { pool, dialect }
     }
 
@@ -48,6 +48,12 @@ impl Store {
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         db::begin_write(&self.pool).await
     }
+}
+
+/// The dialect of the database a pool opens (from its URL: `connect` refused any
+/// other than SQLite's and PostgreSQL's).
+pub fn dialect_of_pool(pool: &Pool) -> Dialect {
+    Dialect::of_url(pool.connect_options().database_url.as_str()).unwrap_or(Dialect::Sqlite)
 }
 
 /// The dialect of the database behind a connection.
