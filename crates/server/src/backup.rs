@@ -53,7 +53,7 @@ pub struct BackupSummary {
 /// Writes a consistent copy of the database behind `pool` to `path` (which must not
 /// exist yet), while other connections keep writing.
 pub async fn backup_to(pool: &Pool, path: &Path) -> Result<(), BackupError> {
-    if crate::db::dialect() != Dialect::Sqlite {
+    if crate::store::dialect_of_pool(pool) != Dialect::Sqlite {
         return Err(BackupError::NotSqlite);
     }
     if path.exists() {
@@ -77,11 +77,7 @@ pub async fn backup_to(pool: &Pool, path: &Path) -> Result<(), BackupError> {
     let _ = std::fs::remove_file(&partial);
 
     let mut conn = pool.acquire().await?;
-    if let Err(err) = crate::db::query("VACUUM INTO ?")
-        .bind(&partial_text)
-        .execute(&mut *conn)
-        .await
-    {
+    if let Err(err) = crate::store::upkeep::vacuum_into(&mut conn, &partial_text).await {
         let _ = std::fs::remove_file(&partial);
         return Err(err.into());
     }
@@ -102,12 +98,7 @@ pub async fn backup_to(pool: &Pool, path: &Path) -> Result<(), BackupError> {
 /// Opens a backup file read-only and checks it: integrity and how many visits it holds.
 pub async fn check_backup(path: &Path) -> Result<BackupSummary, BackupError> {
     let pool = open_one(&format!("sqlite://{}?mode=ro", path.display())).await?;
-    let integrity: String = crate::db::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&pool)
-        .await?;
-    let visits: i64 = crate::db::query_scalar("SELECT COUNT(*) FROM visits")
-        .fetch_one(&pool)
-        .await?;
+    let (integrity, visits) = crate::store::upkeep::check_file(&pool).await?;
     pool.close().await;
     Ok(BackupSummary {
         integrity,

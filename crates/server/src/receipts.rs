@@ -13,34 +13,12 @@ use uuid::Uuid;
 use crate::db::{parse_ts, Conn};
 use crate::AppError;
 
-/// The tables uploaded records are kept in, each with `id`, `content_hash` and
-/// `received_at` columns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Records {
-    Visits,
-    Activities,
-    CheckIns,
-    ProblemEvents,
-}
-
-impl Records {
-    fn held_query(self) -> &'static str {
-        match self {
-            Records::Visits => "SELECT content_hash, received_at FROM visits WHERE id = ?",
-            Records::Activities => "SELECT content_hash, received_at FROM activities WHERE id = ?",
-            Records::CheckIns => "SELECT content_hash, received_at FROM check_ins WHERE id = ?",
-            Records::ProblemEvents => "SELECT content_hash, received_at FROM problem_events WHERE id = ?",
-        }
-    }
-}
+pub use crate::store::receipts::Records;
 
 /// The receipt for `id` if the server already holds a record under it: compared
 /// with `hash`, the content hash of what was sent now.
 pub async fn held(conn: &mut Conn, records: Records, id: Uuid, hash: &str) -> Result<Option<Receipt>, AppError> {
-    let row: Option<(String, String)> = crate::db::query_as(records.held_query())
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await?;
+    let row = crate::store::receipts::held(conn, records, id).await?;
     row.map(|(stored_hash, at)| Ok(Receipt::already_held(id, stored_hash == hash, parse_ts(&at)?)))
         .transpose()
 }

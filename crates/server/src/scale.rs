@@ -952,11 +952,7 @@ pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds,
     }
     progress("activities", stored, spec.activities, t);
     // Fresh statistics, so the planner picks the indexes the queries were planned with.
-    let analyze = match crate::db::dialect() {
-        crate::db::Dialect::Sqlite => "PRAGMA optimize",
-        crate::db::Dialect::Postgres => "ANALYZE",
-    };
-    crate::db::query(analyze).execute(pool).await?;
+    crate::store::upkeep::analyze(&mut *pool.acquire().await?).await?;
     println!("county generated in {:.1} s", started.elapsed().as_secs_f64());
 
     Ok(CountyIds {

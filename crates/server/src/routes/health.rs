@@ -28,8 +28,7 @@ pub struct HealthStatus {
     )
 )]
 pub async fn health_check(State(state): State<AppState>) -> Result<Json<HealthStatus>, AppError> {
-    let _: i64 = crate::db::query_scalar("SELECT 1")
-        .fetch_one(&state.pool)
+    crate::store::upkeep::ping(&state.pool)
         .await
         .map_err(|e| AppError::unavailable("health check", e))?;
     Ok(Json(HealthStatus { status: "ok" }))

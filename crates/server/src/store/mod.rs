@@ -16,7 +16,9 @@
 //! it, and a connection tells its own ([`dialect_of`]).
 
 pub mod audit;
+pub mod receipts;
 pub mod sessions;
+pub mod upkeep;
 
 use crate::db::{self, Conn, Dialect, Pool, Tx};
 
