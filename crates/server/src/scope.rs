@@ -7,18 +7,20 @@
 //! - A coordinator reaches their subtree: their unit and every unit below it,
 //!   with the households and accounts attached there. The tree is stored as
 //!   paths (`/<county>/<township>/<village>/<grid>/`), so "inside" is a prefix
-//!   test that SQLite answers from an index: `path GLOB '<prefix>*'`.
+//!   test that both databases answer from an index: the range
+//!   [`Subtree::lo`]`..`[`Subtree::hi`]. The SQL itself is in [`crate::store`].
 //!
 //! Something outside the caller's reach answers 404, exactly like something that
 //! does not exist, so existence never leaks. Something inside it that the role
 //! may not act on answers 403.
 
-use daohu_domain::{Household, Role, SpecialGroup, UnitKind, Visit, VisitSummary};
+use daohu_domain::{Household, Role, SpecialGroup, UnitKind, VisitSummary};
 use crate::db::Conn;
 use uuid::Uuid;
 
-use crate::auth::{parse_role, parse_unit_kind, AuthUser};
-use crate::db::{parse_ts, parse_uuid};
+use crate::auth::AuthUser;
+use crate::db::parse_uuid;
+use crate::store::{self, households::Reach};
 use crate::AppError;
 
 /// A coordinator's subtree: their unit and everything below it.
@@ -118,41 +120,13 @@ pub struct UnitRow {
     pub path: String,
 }
 
-#[derive(sqlx::FromRow)]
-struct RawUnit {
-    id: String,
-    kind: String,
-    name: String,
-    parent_id: Option<String>,
-    path: String,
-}
-
-impl RawUnit {
-    fn into_row(self) -> Result<UnitRow, AppError> {
-        Ok(UnitRow {
-            id: parse_uuid(&self.id)?,
-            kind: parse_unit_kind(&self.kind)?,
-            name: self.name,
-            parent_id: self.parent_id.as_deref().map(parse_uuid).transpose()?,
-            path: self.path,
-        })
-    }
-}
-
 /// A unit inside the subtree; 404 when unknown or outside.
 pub async fn unit(
     conn: &mut Conn,
     subtree: &Subtree,
     id: Uuid,
 ) -> Result<UnitRow, AppError> {
-    let row: Option<RawUnit> = crate::db::query_as(
-        "SELECT id, kind, name, parent_id, path FROM units WHERE id = ? AND path GLOB ?",
-    )
-    .bind(id.to_string())
-    .bind(subtree.glob())
-    .fetch_optional(conn)
-    .await?;
-    row.ok_or_else(AppError::not_found)?.into_row()
+    store::units::unit(conn, subtree, id).await
 }
 
 /// Every unit inside the subtree, in creation order.
@@ -160,13 +134,7 @@ pub async fn units(
     conn: &mut Conn,
     subtree: &Subtree,
 ) -> Result<Vec<UnitRow>, AppError> {
-    let rows: Vec<RawUnit> = crate::db::query_as(
-        "SELECT id, kind, name, parent_id, path FROM units WHERE path GLOB ? ORDER BY rowid",
-    )
-    .bind(subtree.glob())
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(RawUnit::into_row).collect()
+    store::units::units(conn, subtree).await
 }
 
 /// An account as stored, with its unit.
@@ -188,117 +156,44 @@ pub async fn account(
     subtree: &Subtree,
     id: Uuid,
 ) -> Result<AccountRow, AppError> {
-    let row: Option<(String, String, String, String, String, String, crate::db::Flag)> = crate::db::query_as(
-        "SELECT m.id, m.name, m.role, u.id, u.kind, u.path, m.disabled
-         FROM members m JOIN units u ON u.id = m.unit_id
-         WHERE m.id = ? AND u.path GLOB ?",
-    )
-    .bind(id.to_string())
-    .bind(subtree.glob())
-    .fetch_optional(conn)
-    .await?;
-    let (id, name, role, unit_id, unit_kind, unit_path, disabled) =
-        row.ok_or_else(AppError::not_found)?;
-    Ok(AccountRow {
-        id: parse_uuid(&id)?,
-        name,
-        role: parse_role(&role)?,
-        unit_id: parse_uuid(&unit_id)?,
-        unit_kind: parse_unit_kind(&unit_kind)?,
-        unit_path,
-        disabled: disabled.into(),
-    })
+    store::accounts::account(conn, subtree, id).await
 }
 
-/// The caller's reach over households, as a SQL condition on `households h` with one bound value.
-enum Reach {
-    Linked(String),
-    Grid(String),
-    Subtree(String),
-    Nothing,
-}
-
-impl Reach {
-    fn of(user: &AuthUser) -> Reach {
-        match user.role {
-            Role::Member => Reach::Linked(user.id.to_string()),
-            Role::GridLeader => match user.grid_id() {
-                Some(grid) => Reach::Grid(grid.to_string()),
-                None => Reach::Nothing,
-            },
-            Role::Volunteer => Reach::Nothing,
-            Role::VillageCoordinator | Role::TownshipCoordinator | Role::CountyCoordinator => {
-                Reach::Subtree(Subtree { path: user.unit_path.clone() }.glob())
-            }
-        }
-    }
-
-    /// The condition and its value; `None` when the caller reaches no household.
-    fn condition(&self) -> Option<(&'static str, &str)> {
-        match self {
-            Reach::Linked(member) => Some((
-                "h.id IN (SELECT household_id FROM member_households WHERE member_id = ?)",
-                member,
-            )),
-            Reach::Grid(grid) => Some(("h.grid_id = ?", grid)),
-            Reach::Subtree(glob) => Some((
-                "h.grid_id IN (SELECT id FROM units WHERE path GLOB ?)",
-                glob,
-            )),
-            Reach::Nothing => None,
-        }
-    }
-}
-
-/// The caller's reach over households for volunteer activities, as a SQL condition on
-/// `households h` with one bound value: members and grid leaders the households of
-/// their visit roster; volunteers every household of the villages their teams belong
-/// to (a team of a township names no households); nobody else any.
-fn activity_condition(user: &AuthUser) -> Option<(&'static str, String)> {
+/// The households the caller reaches: a member those linked to them, a grid leader
+/// their grid, a coordinator their subtree; `None` for no household.
+fn reach(user: &AuthUser) -> Option<Reach> {
     match user.role {
-        Role::Member | Role::GridLeader => {
-            let reach = Reach::of(user);
-            reach.condition().map(|(c, v)| (c, v.to_string()))
+        Role::Member => Some(Reach::Linked(user.id)),
+        Role::GridLeader => user.grid_id().map(Reach::Grid),
+        Role::Volunteer => None,
+        Role::VillageCoordinator | Role::TownshipCoordinator | Role::CountyCoordinator => {
+            Some(Reach::Subtree(Subtree { path: user.unit_path.clone() }))
         }
-        Role::Volunteer => Some((
-            "h.grid_id IN (SELECT g.id FROM team_members tm
-                 JOIN teams t ON t.id = tm.team_id
-                 JOIN units tu ON tu.id = t.unit_id AND tu.kind = 'village'
-                 JOIN units g ON g.parent_id = tu.id
-                 WHERE tm.member_id = ?)",
-            user.id.to_string(),
-        )),
+    }
+}
+
+/// The caller's reach over households for volunteer activities: members and grid
+/// leaders the households of their visit roster; volunteers every household of the
+/// villages their teams belong to (a team of a township names no households);
+/// nobody else any.
+fn activity_reach(user: &AuthUser) -> Option<Reach> {
+    match user.role {
+        Role::Member | Role::GridLeader => reach(user),
+        Role::Volunteer => Some(Reach::TeamVillages(user.id)),
         _ => None,
     }
 }
 
 /// The households the caller can name as served on an activity, door and name only
-/// (see [`activity_condition`]), in roster order.
+/// (see [`activity_reach`]), in roster order.
 pub async fn activity_households(
     conn: &mut Conn,
     user: &AuthUser,
 ) -> Result<Vec<daohu_domain::ServedHousehold>, AppError> {
-    let Some((condition, value)) = activity_condition(user) else {
-        return Ok(Vec::new());
-    };
-    let rows: Vec<(String, String, String)> = crate::db::query_as(&format!(
-        "SELECT h.id, h.head_name, h.address
-         FROM households h JOIN units g ON g.id = h.grid_id
-         WHERE {condition}
-         ORDER BY g.rowid, h.rowid"
-    ))
-    .bind(value)
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter()
-        .map(|(id, head_name, address)| {
-            Ok(daohu_domain::ServedHousehold {
-                id: parse_uuid(&id)?,
-                head_name,
-                address,
-            })
-        })
-        .collect()
+    match activity_reach(user) {
+        Some(reach) => store::households::served(conn, &reach).await,
+        None => Ok(Vec::new()),
+    }
 }
 
 /// Whether the caller can name this household on an activity (false when unknown).
@@ -307,27 +202,10 @@ pub async fn activity_reaches(
     user: &AuthUser,
     household: Uuid,
 ) -> Result<bool, AppError> {
-    match activity_condition(user) {
-        Some((condition, value)) => household_matches(conn, condition, &value, household).await,
+    match activity_reach(user) {
+        Some(reach) => store::households::reaches(conn, &reach, household).await,
         None => Ok(false),
     }
-}
-
-/// Whether `household` is one of `households h WHERE condition` (one bound value).
-async fn household_matches(
-    conn: &mut Conn,
-    condition: &str,
-    value: &str,
-    household: Uuid,
-) -> Result<bool, AppError> {
-    let found: Option<i64> = crate::db::query_scalar(&format!(
-        "SELECT 1 FROM households h WHERE {condition} AND h.id = ?"
-    ))
-    .bind(value)
-    .bind(household.to_string())
-    .fetch_optional(conn)
-    .await?;
-    Ok(found.is_some())
 }
 
 /// The SQL condition on `households h` for "inside the subtree", with one bound value ([`Subtree::glob`]).
@@ -382,20 +260,10 @@ pub async fn roster_households(
     if !user.role.records_visits() {
         return Ok(Vec::new());
     }
-    let reach = Reach::of(user);
-    let Some((condition, value)) = reach.condition() else {
-        return Ok(Vec::new());
-    };
-    let rows: Vec<HouseholdRow> = crate::db::query_as(&format!(
-        "SELECT {HOUSEHOLD_COLUMNS}
-         FROM households h JOIN units g ON g.id = h.grid_id
-         WHERE {condition}
-         ORDER BY g.rowid, h.rowid"
-    ))
-    .bind(value)
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(HouseholdRow::into_household).collect()
+    match reach(user) {
+        Some(reach) => store::households::reached(conn, &reach).await,
+        None => Ok(Vec::new()),
+    }
 }
 
 /// Whether the caller reaches this household (false too when it does not exist).
@@ -404,9 +272,8 @@ pub async fn reaches(
     user: &AuthUser,
     household: Uuid,
 ) -> Result<bool, AppError> {
-    let reach = Reach::of(user);
-    match reach.condition() {
-        Some((condition, value)) => household_matches(conn, condition, value, household).await,
+    match reach(user) {
+        Some(reach) => store::households::reaches(conn, &reach, household).await,
         None => Ok(false),
     }
 }
@@ -417,22 +284,11 @@ pub async fn household_in(
     subtree: &Subtree,
     household: Uuid,
 ) -> Result<(), AppError> {
-    let found: Option<i64> = crate::db::query_scalar(&format!(
-        "SELECT 1 FROM households h WHERE {HOUSEHOLD_IN_SUBTREE} AND h.id = ?"
-    ))
-    .bind(subtree.glob())
-    .bind(household.to_string())
-    .fetch_optional(conn)
-    .await?;
-    found.map(|_| ()).ok_or_else(AppError::not_found)
-}
-
-#[derive(sqlx::FromRow)]
-struct SummaryRow {
-    household_id: String,
-    received_at: String,
-    body: String,
-    member_name: String,
+    if store::households::in_subtree(conn, subtree, household).await? {
+        Ok(())
+    } else {
+        Err(AppError::not_found())
+    }
 }
 
 /// Visits of the households the caller reaches (or of one of them), newest first,
@@ -442,42 +298,10 @@ pub async fn history(
     user: &AuthUser,
     only: Option<Uuid>,
 ) -> Result<Vec<(Uuid, VisitSummary)>, AppError> {
-    let reach = Reach::of(user);
-    let Some((condition, value)) = reach.condition() else {
-        return Ok(Vec::new());
-    };
-    let only_clause = if only.is_some() {
-        "AND v.household_id = ?"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "SELECT v.household_id, v.received_at, v.body, m.name AS member_name
-         FROM visits v
-         JOIN households h ON h.id = v.household_id
-         JOIN members m ON m.id = v.member_id
-         WHERE {condition} {only_clause}
-         ORDER BY v.visited_on DESC, v.recorded_at DESC, v.id DESC"
-    );
-    let mut query = crate::db::query_as::<SummaryRow>(&sql).bind(value);
-    if let Some(household) = only {
-        query = query.bind(household.to_string());
+    match reach(user) {
+        Some(reach) => store::households::history(conn, &reach, only).await,
+        None => Ok(Vec::new()),
     }
-    let rows = query.fetch_all(conn).await?;
-    rows.into_iter()
-        .map(|row| {
-            let visit: Visit = serde_json::from_str(&row.body)?;
-            let summary = VisitSummary {
-                id: visit.id,
-                visited_on: visit.visited_on,
-                member_name: row.member_name,
-                sections: visit.sections.iter().map(|s| (s.kind, s.state)).collect(),
-                problem_count: u32::try_from(visit.problems.len()).unwrap_or(u32::MAX),
-                received_at: parse_ts(&row.received_at)?,
-            };
-            Ok((parse_uuid(&row.household_id)?, summary))
-        })
-        .collect()
 }
 
 #[cfg(test)]

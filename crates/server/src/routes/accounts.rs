@@ -16,9 +16,10 @@ use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{self as authn, parse_role, AuthUser};
-use crate::db::{self, parse_uuid, ts};
+use crate::db::{self, ts};
 use crate::routes::households::{self, Filter, MAX_LIST};
-use crate::scope::{self, Subtree, HOUSEHOLD_IN_SUBTREE};
+use crate::scope::{self, Subtree};
+use crate::store::{self, accounts::NewMember};
 use crate::{audit, ApiJson, AppError, AppState};
 
 /// The answer to a new account whose phone an account outside the caller's reach
@@ -37,19 +38,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(account_enroll))
 }
 
-#[derive(sqlx::FromRow)]
-struct AccountDbRow {
-    id: String,
-    name: String,
-    phone: String,
-    role: String,
-    unit_id: String,
-    unit_name: String,
-    #[sqlx(try_from = "crate::db::Flag")]
-    disabled: bool,
-    households: i64,
-}
-
 /// Whether the caller is a county coordinator acting on another county-level account
 /// of their county: the one case of an account at the caller's own level they may
 /// touch, and then only to disable or enable it (so a county keeps a way to stop a
@@ -61,10 +49,9 @@ fn county_peer(user: &AuthUser, target: &scope::AccountRow) -> bool {
 }
 
 /// The roles of the accounts the caller lists: those they manage, and for a county
-/// coordinator the other county-level accounts too (see [`county_peer`]); as a JSON
-/// array for `json_each`.
-fn managed_roles(user: &AuthUser) -> String {
-    let roles: Vec<&str> = [
+/// coordinator the other county-level accounts too (see [`county_peer`]).
+fn managed_roles(user: &AuthUser) -> Vec<Role> {
+    [
         Role::Member,
         Role::GridLeader,
         Role::Volunteer,
@@ -74,9 +61,7 @@ fn managed_roles(user: &AuthUser) -> String {
     ]
     .into_iter()
     .filter(|r| user.role.can_manage(*r) || (user.role == Role::CountyCoordinator && *r == user.role))
-    .map(Role::as_str)
-    .collect();
-    serde_json::Value::from(roles).to_string()
+    .collect()
 }
 
 /// Accounts attached inside the subtree whose role the caller manages (or just one),
@@ -87,38 +72,7 @@ async fn load(
     subtree: &Subtree,
     only: Option<Uuid>,
 ) -> Result<Vec<Account>, AppError> {
-    let only_clause = if only.is_some() { "AND m.id = ?" } else { "" };
-    let sql = format!(
-        "SELECT m.id, m.name, m.phone, m.role, m.unit_id, u.name AS unit_name, m.disabled,
-                (SELECT COUNT(*) FROM member_households mh JOIN households h ON h.id = mh.household_id
-                 WHERE mh.member_id = m.id AND {HOUSEHOLD_IN_SUBTREE}) AS households
-         FROM members m JOIN units u ON u.id = m.unit_id
-         WHERE u.path GLOB ? AND m.role IN (SELECT value FROM json_each(?)) AND m.id <> ? {only_clause}
-         ORDER BY u.rowid, m.rowid"
-    );
-    let mut query = crate::db::query_as::<AccountDbRow>(&sql)
-        .bind(subtree.glob())
-        .bind(subtree.glob())
-        .bind(managed_roles(user))
-        .bind(user.id.to_string());
-    if let Some(id) = only {
-        query = query.bind(id.to_string());
-    }
-    let rows = query.fetch_all(conn).await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(Account {
-                id: parse_uuid(&r.id)?,
-                name: r.name,
-                phone: r.phone,
-                role: parse_role(&r.role)?,
-                unit_id: parse_uuid(&r.unit_id)?,
-                unit_name: r.unit_name,
-                disabled: r.disabled,
-                households: u32::try_from(r.households).unwrap_or(u32::MAX),
-            })
-        })
-        .collect()
+    store::accounts::list(conn, subtree, &managed_roles(user), user.id, only).await
 }
 
 async fn load_one(
@@ -207,12 +161,7 @@ pub async fn account_create(
     if unit.kind != new.role.unit_kind() {
         return Err(wrong_unit(new.role));
     }
-    let holder: Option<(String, String)> = crate::db::query_as(
-        "SELECT m.role, u.path FROM members m JOIN units u ON u.id = m.unit_id WHERE m.phone = ?",
-    )
-    .bind(&phone)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let holder = store::accounts::phone_holder(&mut tx, &phone).await?;
     if let Some((role, path)) = holder {
         // An account the caller could list anyway: say so. Any other (another village,
         // a level above): one answer that names no account, so a coordinator cannot
@@ -233,19 +182,19 @@ pub async fn account_create(
     let id = Uuid::now_v7();
     // A password the coordinator chose is only a first one: the owner must choose
     // their own at first sign-in (`POST /api/auth/password`).
-    crate::db::query(
-        "INSERT INTO members (id, phone, name, password_hash, role, unit_id, created_at, must_change_password)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    store::accounts::insert(
+        &mut tx,
+        &NewMember {
+            id,
+            phone: &phone,
+            name: &name,
+            password_hash: &hash,
+            role: new.role,
+            unit_id: unit.id,
+            created_at: db::now(),
+            must_change_password: !new.password.is_empty(),
+        },
     )
-    .bind(id.to_string())
-    .bind(&phone)
-    .bind(&name)
-    .bind(&hash)
-    .bind(new.role.as_str())
-    .bind(unit.id.to_string())
-    .bind(ts(db::now()))
-    .bind(i64::from(!new.password.is_empty()))
-    .execute(&mut *tx)
     .await?;
     audit::record(
         &mut tx,
@@ -317,11 +266,7 @@ pub async fn account_update(
         return Err(wrong_unit(role));
     }
     if role != target.role {
-        crate::db::query("UPDATE members SET role = ? WHERE id = ?")
-            .bind(role.as_str())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        store::accounts::set_role(&mut tx, id, role).await?;
         audit::record(
             &mut tx,
             Some(user.id),
@@ -331,12 +276,11 @@ pub async fn account_update(
         .await?;
     }
     if unit_id != target.unit_id {
-        crate::db::query("UPDATE members SET unit_id = ? WHERE id = ?")
-            .bind(unit_id.to_string())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let ended = end_links_outside(&mut tx, id, &scope::village_area(&unit_path, unit_kind)).await?;
+        store::accounts::set_unit(&mut tx, id, unit_id).await?;
+        // Its roster and uploads must not reach its old village, whose coordinator
+        // could neither see nor end those links.
+        let area = scope::village_area(&unit_path, unit_kind);
+        let ended = store::accounts::end_links_outside(&mut tx, id, &area).await?;
         audit::record(
             &mut tx,
             Some(user.id),
@@ -351,21 +295,11 @@ pub async fn account_update(
         .await?;
     }
     if let Some(disabled) = change.disabled.filter(|d| *d != target.disabled) {
-        crate::db::query("UPDATE members SET disabled = ? WHERE id = ?")
-            .bind(i64::from(disabled))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        store::accounts::set_disabled(&mut tx, id, disabled).await?;
         if disabled {
             // Its tokens fail on the very next request, and no code can sign it in.
-            crate::db::query("DELETE FROM sessions WHERE member_id = ?")
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await?;
-            crate::db::query("DELETE FROM enrollment_codes WHERE member_id = ? AND used_at IS NULL")
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await?;
+            store::accounts::end_sessions(&mut tx, id).await?;
+            store::accounts::drop_unused_codes(&mut tx, id).await?;
         }
         audit::record(
             &mut tx,
@@ -382,37 +316,6 @@ pub async fn account_update(
     let account = load_one(&mut tx, &user, &subtree, id).await?;
     tx.commit().await?;
     Ok(Json(account))
-}
-
-/// Ends the account's links to households outside `area` (an account moved there):
-/// its roster and uploads must not reach its old village, whose coordinator could
-/// neither see nor end those links. Answers the households whose links ended.
-async fn end_links_outside(
-    conn: &mut Conn,
-    account: Uuid,
-    area: &Subtree,
-) -> Result<Vec<String>, AppError> {
-    let ended: Vec<String> = crate::db::query_scalar(
-        "SELECT mh.household_id FROM member_households mh
-         JOIN households h ON h.id = mh.household_id JOIN units g ON g.id = h.grid_id
-         WHERE mh.member_id = ? AND NOT (g.path GLOB ?)
-         ORDER BY mh.household_id",
-    )
-    .bind(account.to_string())
-    .bind(area.glob())
-    .fetch_all(&mut *conn)
-    .await?;
-    if !ended.is_empty() {
-        crate::db::query(
-            "DELETE FROM member_households
-             WHERE member_id = ? AND household_id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(account.to_string())
-        .bind(serde_json::to_string(&ended)?)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(ended)
 }
 
 /// Sets the households a member (or grid leader) is linked to: one (一联一) or
@@ -452,48 +355,18 @@ pub async fn account_households_set(
             "一个人最多联系 {MAX_LIST} 户"
         )));
     }
-    let wanted_json = serde_json::to_string(&wanted)?;
     let (_writer, mut tx) = state.write_tx().await?;
     let target = scope::account(&mut tx, &subtree, id).await?;
     scope::require_manage(&user, target.role)?;
     if !target.role.records_visits() {
         return Err(AppError::bad_request("只有联户党员和网格长可以联系农户"));
     }
-    let found: i64 = crate::db::query_scalar(&format!(
-        "SELECT COUNT(*) FROM households h
-         WHERE {HOUSEHOLD_IN_SUBTREE} AND h.id IN (SELECT value FROM json_each(?))"
-    ))
-    .bind(subtree.glob())
-    .bind(&wanted_json)
-    .fetch_one(&mut *tx)
-    .await?;
+    let found = store::households::count_in_subtree(&mut tx, &subtree, &wanted).await?;
     if usize::try_from(found).ok() != Some(wanted.len()) {
         return Err(AppError::not_found());
     }
-    let before: Vec<String> = crate::db::query_scalar(&format!(
-        "SELECT mh.household_id FROM member_households mh JOIN households h ON h.id = mh.household_id
-         WHERE mh.member_id = ? AND {HOUSEHOLD_IN_SUBTREE}"
-    ))
-    .bind(id.to_string())
-    .bind(subtree.glob())
-    .fetch_all(&mut *tx)
-    .await?;
-    crate::db::query(&format!(
-        "DELETE FROM member_households WHERE member_id = ? AND household_id IN
-            (SELECT h.id FROM households h WHERE {HOUSEHOLD_IN_SUBTREE})"
-    ))
-    .bind(id.to_string())
-    .bind(subtree.glob())
-    .execute(&mut *tx)
-    .await?;
-    crate::db::query(
-        "INSERT INTO member_households (member_id, household_id)
-         SELECT ?, value FROM json_each(?)",
-    )
-    .bind(id.to_string())
-    .bind(&wanted_json)
-    .execute(&mut *tx)
-    .await?;
+    let before = store::accounts::links_in(&mut tx, id, &subtree).await?;
+    store::accounts::relink_in(&mut tx, id, &subtree, &wanted).await?;
     let before: HashSet<&str> = before.iter().map(String::as_str).collect();
     let after: HashSet<&str> = wanted.iter().map(String::as_str).collect();
     audit::record(
@@ -556,21 +429,8 @@ pub async fn account_enroll(
     let code = authn::new_enroll_code();
     let now = db::now();
     let expires_at = now + chrono::Duration::minutes(ENROLL_MINUTES);
-    crate::db::query("DELETE FROM enrollment_codes WHERE member_id = ? AND used_at IS NULL")
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-    crate::db::query(
-        "INSERT INTO enrollment_codes (code_hash, member_id, created_by, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(authn::sha256_hex(&code))
-    .bind(id.to_string())
-    .bind(user.id.to_string())
-    .bind(ts(now))
-    .bind(ts(expires_at))
-    .execute(&mut *tx)
-    .await?;
+    store::accounts::drop_unused_codes(&mut tx, id).await?;
+    store::accounts::insert_enroll_code(&mut tx, &authn::sha256_hex(&code), id, user.id, now, expires_at).await?;
     audit::record(
         &mut tx,
         Some(user.id),

@@ -30,6 +30,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::error::body_error;
 use crate::scope::{self, UnitRow};
+use crate::store;
 use crate::{audit, ApiQuery, AppError, AppState};
 
 /// Largest roster file taken (20 MiB); larger ones answer 413.
@@ -321,27 +322,14 @@ async fn village_state(
     conn: &mut Conn,
     village: &UnitRow,
 ) -> Result<(HashMap<String, Uuid>, HashMap<String, Existing>), AppError> {
-    let grids: Vec<(String, String)> =
-        crate::db::query_as("SELECT id, name FROM units WHERE parent_id = ? AND kind = 'grid'")
-            .bind(village.id.to_string())
-            .fetch_all(&mut *conn)
-            .await?;
+    let grids = store::units::village_grids(&mut *conn, village.id).await?;
     let grids = grids
         .into_iter()
         .map(|(id, name)| Ok((name, crate::db::parse_uuid(&id)?)))
         .collect::<Result<HashMap<_, _>, AppError>>()?;
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(String, String, String, String, i64, Option<String>, String)> = crate::db::query_as(
-        "SELECT h.id, h.grid_id, h.address, h.head_name, h.people, h.phone, h.special_groups
-         FROM households h JOIN units g ON g.id = h.grid_id
-         WHERE g.parent_id = ?
-         ORDER BY h.rowid",
-    )
-    .bind(village.id.to_string())
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = store::households::of_village(conn, village.id).await?;
     let mut households = HashMap::with_capacity(rows.len());
-    for (id, grid_id, address, head_name, people, phone, groups) in rows {
+    for store::households::VillageHousehold { id, grid_id, address, head_name, people, phone, special_groups: groups } in rows {
         let mut special_groups: Vec<SpecialGroup> = serde_json::from_str(&groups)?;
         special_groups.sort();
         households
@@ -493,12 +481,8 @@ fn plan(
     })
 }
 
-/// New households per INSERT statement (7 values each, far below SQLite's 32,766).
-const INSERT_CHUNK: usize = 100;
-
-/// Writes the plan's adds and changes inside the caller's transaction: adds as
-/// multi-row INSERTs of [`INSERT_CHUNK`] rows, changes one UPDATE each; sqlx keeps
-/// each statement prepared, so it is parsed once per import, not once per row.
+/// Writes the plan's adds and changes inside the caller's transaction: the adds
+/// in batches of many rows, then the changes one statement each.
 async fn apply(conn: &mut Conn, ops: &[Op]) -> Result<(), AppError> {
     let adds: Vec<(&Uuid, &RosterRow)> = ops
         .iter()
@@ -507,24 +491,7 @@ async fn apply(conn: &mut Conn, ops: &[Op]) -> Result<(), AppError> {
             Op::Change { .. } => None,
         })
         .collect();
-    for chunk in adds.chunks(INSERT_CHUNK) {
-        let sql = format!(
-            "INSERT INTO households (id, grid_id, head_name, address, people, phone, special_groups) VALUES {}",
-            vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-        );
-        let mut query = crate::db::query(&sql);
-        for (grid_id, row) in chunk {
-            query = query
-                .bind(Uuid::now_v7().to_string())
-                .bind(grid_id.to_string())
-                .bind(&row.head_name)
-                .bind(&row.address)
-                .bind(i64::from(row.people))
-                .bind(&row.phone)
-                .bind(serde_json::to_string(&row.special_groups)?);
-        }
-        query.execute(&mut *conn).await?;
-    }
+    store::households::insert_many(&mut *conn, &adds).await?;
     for op in ops {
         if let Op::Change {
             id,
@@ -535,18 +502,8 @@ async fn apply(conn: &mut Conn, ops: &[Op]) -> Result<(), AppError> {
             special_groups,
         } = op
         {
-            crate::db::query(
-                "UPDATE households SET grid_id = ?, head_name = ?, people = ?, phone = ?, special_groups = ?
-                 WHERE id = ?",
-            )
-            .bind(grid_id.to_string())
-            .bind(head_name)
-            .bind(i64::from(*people))
-            .bind(phone)
-            .bind(serde_json::to_string(special_groups)?)
-            .bind(id.to_string())
-            .execute(&mut *conn)
-            .await?;
+            store::households::update(&mut *conn, *id, *grid_id, head_name, *people, phone.as_deref(), special_groups)
+                .await?;
         }
     }
     Ok(())

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::routes::dashboard::{chosen_unit, monday_of, today};
 use crate::scope::{self, Subtree};
+use crate::store;
 use crate::visit_log::parse_date;
 use crate::{ApiQuery, AppError, AppState};
 
@@ -68,46 +69,10 @@ pub async fn meeting_sheet_get(
     let week_end = week_start + Duration::days(6);
     let mut tx = state.pool.begin().await?;
     let unit = chosen_unit(&mut tx, &subtree, &user, query.unit_id).await?;
-    let glob = Subtree { path: unit.path }.glob();
-
-    let grids: Vec<(String, String, String, i64)> = crate::db::query_as(
-        "SELECT g.id, g.name, vil.name,
-                (SELECT COUNT(*) FROM households h WHERE h.grid_id = g.id)
-         FROM units g JOIN units vil ON vil.id = g.parent_id
-         WHERE g.kind = 'grid' AND g.path GLOB ?
-         ORDER BY vil.name, g.name, g.rowid",
-    )
-    .bind(&glob)
-    .fetch_all(&mut *tx)
-    .await?;
-    let visits: Vec<(String, String, String, String, String)> = crate::db::query_as(
-        "SELECT h.grid_id, v.visited_on, h.head_name, h.address, m.name
-         FROM visits v
-         JOIN households h ON h.id = v.household_id
-         JOIN units g ON g.id = h.grid_id
-         JOIN members m ON m.id = v.member_id
-         WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ?
-         ORDER BY v.visited_on, v.recorded_at, v.id",
-    )
-    .bind(&glob)
-    .bind(week_start.to_string())
-    .bind(week_end.to_string())
-    .fetch_all(&mut *tx)
-    .await?;
-    let problems: Vec<(String, String, String, String, String, String)> = crate::db::query_as(
-        "SELECT h.grid_id, h.head_name, p.category, p.urgency, p.description, p.outcome
-         FROM problems p
-         JOIN visits v ON v.id = p.visit_id
-         JOIN households h ON h.id = v.household_id
-         JOIN units g ON g.id = h.grid_id
-         WHERE g.path GLOB ? AND v.visited_on BETWEEN ? AND ?
-         ORDER BY v.visited_on, v.recorded_at, v.id, p.rowid",
-    )
-    .bind(&glob)
-    .bind(week_start.to_string())
-    .bind(week_end.to_string())
-    .fetch_all(&mut *tx)
-    .await?;
+    let under = Subtree { path: unit.path };
+    let grids = store::meetings::grids(&mut tx, &under).await?;
+    let visits = store::meetings::visits(&mut tx, &under, week_start, week_end).await?;
+    let problems = store::meetings::problems(&mut tx, &under, week_start, week_end).await?;
     tx.commit().await?;
 
     let mut visits_by_grid: HashMap<String, Vec<SheetVisit>> = HashMap::new();

@@ -11,8 +11,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::db::{self, parse_uuid, ts};
-use crate::scope::{self, Subtree, UnitRow, HOUSEHOLD_IN_SUBTREE};
+use crate::db::{self, parse_uuid};
+use crate::scope::{self, Subtree, UnitRow};
+use crate::store;
 use crate::{audit, ApiJson, AppError, AppState};
 
 /// Longest unit name, in characters.
@@ -43,19 +44,8 @@ pub async fn org_get(
     let subtree = scope::coordinator(&user)?;
     let mut tx = state.pool.begin().await?;
     let units = scope::units(&mut tx, &subtree).await?;
-    let households: Vec<(String, i64)> = crate::db::query_as(&format!(
-        "SELECT h.grid_id, COUNT(*) FROM households h WHERE {HOUSEHOLD_IN_SUBTREE} GROUP BY h.grid_id"
-    ))
-    .bind(subtree.glob())
-    .fetch_all(&mut *tx)
-    .await?;
-    let accounts: Vec<(String, i64)> = crate::db::query_as(
-        "SELECT m.unit_id, COUNT(*) FROM members m JOIN units u ON u.id = m.unit_id
-         WHERE u.path GLOB ? GROUP BY m.unit_id",
-    )
-    .bind(subtree.glob())
-    .fetch_all(&mut *tx)
-    .await?;
+    let households = store::households::counts_by_grid(&mut tx, &subtree).await?;
+    let accounts = store::units::account_counts(&mut tx, &subtree).await?;
     tx.commit().await?;
     Ok(Json(OrgTree {
         units: tree(&user, units, &households, &accounts)?,
@@ -155,30 +145,14 @@ pub async fn org_unit_create(
             None => "网格下面不能再建单位".to_string(),
         }));
     }
-    let taken: Option<i64> =
-        crate::db::query_scalar("SELECT 1 FROM units WHERE parent_id = ? AND name = ?")
-            .bind(parent.id.to_string())
-            .bind(&name)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if taken.is_some() {
+    if store::units::name_taken(&mut tx, parent.id, &name).await? {
         return Err(AppError::conflict(
             "conflict",
             format!("“{}”下面已有同名的{}", parent.name, new.kind.label_zh()),
         ));
     }
     let id = Uuid::now_v7();
-    crate::db::query(
-        "INSERT INTO units (id, kind, name, parent_id, path, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id.to_string())
-    .bind(new.kind.as_str())
-    .bind(&name)
-    .bind(parent.id.to_string())
-    .bind(scope::unit_path(Some(&parent.path), id))
-    .bind(ts(db::now()))
-    .execute(&mut *tx)
-    .await?;
+    store::units::insert(&mut tx, id, new.kind, &name, parent.id, &parent.path, db::now()).await?;
     audit::record(
         &mut tx,
         Some(user.id),

@@ -1,23 +1,21 @@
 //! Volunteer teams (志愿服务队): coordinators list the teams of their subtree and
 //! make new ones on a village or township of it.
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use daohu_domain::activity::is_label;
-use daohu_domain::{ApiError, NewTeam, Team, TeamMember, UnitKind};
+use daohu_domain::{ApiError, NewTeam, Team, UnitKind};
 use serde::Deserialize;
 use serde_json::json;
 use crate::db::Conn;
 use uuid::Uuid;
 
-use crate::activity_log::id_list;
 use crate::auth::AuthUser;
-use crate::db::{self, parse_uuid, ts};
+use crate::db;
 use crate::scope::{self, Subtree};
+use crate::store;
 use crate::{audit, ApiJson, ApiQuery, AppError, AppState};
 
 /// `/teams`.
@@ -27,39 +25,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Teams matching a condition on `teams t JOIN units tu ON tu.id = t.unit_id` with one
-/// bound value, with their members, ordered by unit and name.
+/// bound value, with their members, ordered by unit and name. Kept for callers that
+/// still pass their condition in the old spelling: its one `?` is parameter `$1`
+/// (a condition already spelled with `$1` passes unchanged). New code calls the
+/// typed functions of [`store::units`].
 pub async fn teams_where(conn: &mut Conn, condition: &str, value: String) -> Result<Vec<Team>, AppError> {
-    let rows: Vec<(String, String, String, String)> = crate::db::query_as(&format!(
-        "SELECT t.id, t.name, t.unit_id, tu.name FROM teams t JOIN units tu ON tu.id = t.unit_id
-         WHERE {condition} ORDER BY tu.rowid, t.name"
-    ))
-    .bind(value)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut teams = rows
-        .into_iter()
-        .map(|(id, name, unit_id, unit_name)| {
-            Ok(Team { id: parse_uuid(&id)?, name, unit_id: parse_uuid(&unit_id)?, unit_name, members: Vec::new() })
-        })
-        .collect::<Result<Vec<_>, AppError>>()?;
-    if teams.is_empty() {
-        return Ok(teams);
-    }
-    let members: Vec<(String, String, String)> = crate::db::query_as(
-        "SELECT tm.team_id, m.id, m.name FROM team_members tm JOIN members m ON m.id = tm.member_id
-         WHERE tm.team_id IN (SELECT value FROM json_each(?)) ORDER BY m.rowid",
-    )
-    .bind(id_list(teams.iter().map(|t| &t.id)))
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut by_team: HashMap<Uuid, Vec<TeamMember>> = HashMap::new();
-    for (team, id, name) in members {
-        by_team.entry(parse_uuid(&team)?).or_default().push(TeamMember { id: parse_uuid(&id)?, name });
-    }
-    for team in &mut teams {
-        team.members = by_team.remove(&team.id).unwrap_or_default();
-    }
-    Ok(teams)
+    store::units::teams_where(conn, &condition.replace('?', "$1"), value).await
 }
 
 /// Query of the team list.
@@ -90,11 +61,11 @@ pub async fn teams_list(
 ) -> Result<Json<Vec<Team>>, AppError> {
     let subtree = scope::coordinator(&user)?;
     let mut tx = state.pool.begin().await?;
-    let glob = match query.unit_id {
-        Some(id) => Subtree { path: scope::unit(&mut tx, &subtree, id).await?.path }.glob(),
-        None => subtree.glob(),
+    let under = match query.unit_id {
+        Some(id) => Subtree { path: scope::unit(&mut tx, &subtree, id).await?.path },
+        None => subtree,
     };
-    let teams = teams_where(&mut tx, "tu.path GLOB ?", glob).await?;
+    let teams = store::units::teams_under(&mut tx, &under).await?;
     tx.commit().await?;
     Ok(Json(teams))
 }
@@ -142,29 +113,11 @@ pub async fn teams_create(
             return Err(AppError::bad_request("只有党员、网格长和志愿者可以加入队伍"));
         }
     }
-    let taken: Option<i64> = crate::db::query_scalar("SELECT 1 FROM teams WHERE unit_id = ? AND name = ?")
-        .bind(unit.id.to_string())
-        .bind(&name)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if taken.is_some() {
+    if store::units::team_name_taken(&mut tx, unit.id, &name).await? {
         return Err(AppError::conflict("team_exists", "这个单位已经有同名的队伍"));
     }
     let id = Uuid::now_v7();
-    crate::db::query("INSERT INTO teams (id, unit_id, name, created_at) VALUES (?, ?, ?, ?)")
-        .bind(id.to_string())
-        .bind(unit.id.to_string())
-        .bind(&name)
-        .bind(ts(db::now()))
-        .execute(&mut *tx)
-        .await?;
-    for member in &member_ids {
-        crate::db::query("INSERT INTO team_members (team_id, member_id) VALUES (?, ?)")
-            .bind(id.to_string())
-            .bind(member.to_string())
-            .execute(&mut *tx)
-            .await?;
-    }
+    store::units::insert_team(&mut tx, id, unit.id, &name, db::now(), &member_ids).await?;
     audit::record(
         &mut tx,
         Some(user.id),
@@ -172,7 +125,7 @@ pub async fn teams_create(
         json!({ "team_id": id, "unit_id": unit.id, "members": member_ids.len() }),
     )
     .await?;
-    let mut teams = teams_where(&mut tx, "t.id = ?", id.to_string()).await?;
+    let mut teams = store::units::team(&mut tx, id).await?;
     tx.commit().await?;
     let team = teams.pop().ok_or_else(|| AppError::internal("team not read back"))?;
     Ok((StatusCode::CREATED, Json(team)))

@@ -65,3 +65,8 @@ pub fn dialect_of(conn: &Conn) -> Dialect {
         _ => Dialect::Sqlite,
     }
 }
+
+pub mod accounts;
+pub mod households;
+pub mod meetings;
+pub mod units;
