@@ -12,14 +12,11 @@ use uuid::Uuid;
 
 use crate::config::AdminCommand;
 use crate::db::{self, Pool};
-use crate::{audit, auth, AppError};
+use crate::{audit, auth, store, AppError};
 
 /// Whether the database holds any account at all.
 pub async fn any_account(pool: &Pool) -> Result<bool, AppError> {
-    let n: i64 = crate::db::query_scalar("SELECT COUNT(*) FROM members")
-        .fetch_one(pool)
-        .await?;
-    Ok(n > 0)
+    store::accounts::any(pool).await
 }
 
 /// Runs one `admin` command against the configured database; the line to print.
@@ -88,17 +85,10 @@ pub async fn create(
     }
     let hash = hash(password, &phone).await?;
     let mut tx = db::begin_write(pool).await?;
-    let taken: Option<i64> = crate::db::query_scalar("SELECT 1 FROM members WHERE phone = ?")
-        .bind(&phone)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if taken.is_some() {
+    if store::accounts::phone_holder(&mut tx, &phone).await?.is_some() {
         return Err(AppError::conflict("conflict", "这个手机号已有账号"));
     }
-    let counties: Vec<(String, String)> =
-        crate::db::query_as("SELECT id, name FROM units WHERE kind = 'county' ORDER BY name")
-            .fetch_all(&mut *tx)
-            .await?;
+    let counties = store::units::counties(&mut tx).await?;
     let county_id = match (county.map(str::trim), counties.as_slice()) {
         (Some(wanted), _) if counties.iter().any(|(_, n)| n == wanted) => {
             counties.iter().find(|(_, n)| n == wanted).map(|(id, _)| id.clone()).unwrap_or_default()
@@ -106,16 +96,7 @@ pub async fn create(
         (None, [(id, _)]) => id.clone(),
         (Some(wanted), []) if !wanted.is_empty() && wanted.chars().count() <= 50 => {
             let id = Uuid::now_v7();
-            crate::db::query(
-                "INSERT INTO units (id, kind, name, parent_id, path, created_at) VALUES (?, ?, ?, NULL, ?, ?)",
-            )
-            .bind(id.to_string())
-            .bind(UnitKind::County.as_str())
-            .bind(wanted)
-            .bind(crate::scope::unit_path(None, id))
-            .bind(db::ts(db::now()))
-            .execute(&mut *tx)
-            .await?;
+            store::units::insert(&mut tx, id, UnitKind::County, wanted, None, db::now()).await?;
             id.to_string()
         }
         (None, []) => {
@@ -132,18 +113,20 @@ pub async fn create(
         }
     };
     let id = Uuid::now_v7();
-    crate::db::query(
-        "INSERT INTO members (id, phone, name, password_hash, role, unit_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    let unit_id = db::parse_uuid(&county_id)?;
+    store::accounts::insert(
+        &mut tx,
+        &store::accounts::NewMember {
+            id,
+            phone: &phone,
+            name,
+            password_hash: &hash,
+            role: Role::CountyCoordinator,
+            unit_id,
+            created_at: db::now(),
+            must_change_password: false,
+        },
     )
-    .bind(id.to_string())
-    .bind(&phone)
-    .bind(name)
-    .bind(&hash)
-    .bind(Role::CountyCoordinator.as_str())
-    .bind(&county_id)
-    .bind(db::ts(db::now()))
-    .execute(&mut *tx)
     .await?;
     audit::record(
         &mut tx,
@@ -157,28 +140,19 @@ pub async fn create(
 }
 
 /// The account of a phone, or a plain error.
-async fn account_of(tx: &mut db::Tx, phone: &str) -> Result<String, AppError> {
-    crate::db::query_scalar("SELECT id FROM members WHERE phone = ?")
-        .bind(normalize_phone(phone))
-        .fetch_optional(&mut **tx)
+async fn account_of(tx: &mut db::Tx, phone: &str) -> Result<Uuid, AppError> {
+    let id = store::accounts::id_by_phone(tx, &normalize_phone(phone))
         .await?
-        .ok_or_else(|| AppError::bad_request("没有这个手机号的账号".to_string()))
+        .ok_or_else(|| AppError::bad_request("没有这个手机号的账号".to_string()))?;
+    db::parse_uuid(&id)
 }
 
-/// Disables (ending its sessions) or enables an account.
 pub async fn set_disabled(pool: &Pool, phone: &str, disabled: bool) -> Result<String, AppError> {
     let mut tx = db::begin_write(pool).await?;
     let id = account_of(&mut tx, phone).await?;
-    crate::db::query("UPDATE members SET disabled = ? WHERE id = ?")
-        .bind(i64::from(disabled))
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+    store::accounts::set_disabled(&mut tx, id, disabled).await?;
     if disabled {
-        crate::db::query("DELETE FROM sessions WHERE member_id = ?")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
+        store::sessions::end_all(&mut *tx, id).await?;
     }
     let action = if disabled { "account_disabled" } else { "account_enabled" };
     audit::record(&mut tx, None, action, json!({ "account_id": id, "via": "command line" })).await?;
@@ -191,15 +165,8 @@ pub async fn set_password(pool: &Pool, phone: &str, password: &str) -> Result<St
     let hash = hash(password, &normalize_phone(phone)).await?;
     let mut tx = db::begin_write(pool).await?;
     let id = account_of(&mut tx, phone).await?;
-    crate::db::query("UPDATE members SET password_hash = ?, must_change_password = 0 WHERE id = ?")
-        .bind(&hash)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    crate::db::query("DELETE FROM sessions WHERE member_id = ?")
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+    store::sessions::set_password(&mut *tx, id, &hash).await?;
+    store::sessions::end_all(&mut *tx, id).await?;
     audit::record(&mut tx, None, "password_set", json!({ "account_id": id, "via": "command line" })).await?;
     tx.commit().await?;
     Ok(format!("new password set for {}", auth::mask_phone(&normalize_phone(phone))))

@@ -4,13 +4,13 @@
 //! team 青山村志愿服务队 (陈志愿者, 刘志愿者 and 张党员). Ids are fixed, so every fresh
 //! install has the same data.
 
-use daohu_domain::{Role, SpecialGroup, UnitKind};
+use daohu_domain::{Role, RosterRow, SpecialGroup, UnitKind};
 use crate::db::Pool;
 use uuid::Uuid;
 
-use crate::db::{self, ts};
+use crate::db;
 use crate::scope::unit_path;
-use crate::{audit, auth, AppError};
+use crate::{audit, auth, store, AppError};
 
 /// Password of every demo account.
 pub const DEMO_PASSWORD: &str = "daohu123";
@@ -108,24 +108,18 @@ const GRID_NAMES: [&str; 3] = ["第一网格", "第二网格", "第三网格"];
 
 /// Adds the demo data when the database has no members yet; returns whether it did.
 pub async fn seed_demo(pool: &Pool) -> Result<bool, AppError> {
-    let members: i64 = crate::db::query_scalar("SELECT COUNT(*) FROM members")
-        .fetch_one(pool)
-        .await?;
-    if members > 0 {
+    if store::accounts::any(pool).await? {
         return Ok(false);
     }
     // Hashing is slow: once for all demo accounts, off the async threads.
     let hash = tokio::task::spawn_blocking(|| auth::hash_password(DEMO_PASSWORD))
         .await
         .map_err(AppError::internal)??;
-    let now = ts(db::now());
+    let now = db::now();
 
     let mut tx = crate::db::begin_write(pool).await?;
     // Checked again under the write lock, so two servers starting together seed once.
-    let members: i64 = crate::db::query_scalar("SELECT COUNT(*) FROM members")
-        .fetch_one(&mut *tx)
-        .await?;
-    if members > 0 {
+    if store::accounts::any(&mut *tx).await? {
         return Ok(false);
     }
     let county = unit_path(None, county_id());
@@ -133,65 +127,19 @@ pub async fn seed_demo(pool: &Pool) -> Result<bool, AppError> {
     let village = unit_path(Some(&township), village_id());
     let second = unit_path(Some(&township), second_village_id());
     let mut units = vec![
-        (
-            county_id(),
-            UnitKind::County,
-            "示范县",
-            None,
-            county.clone(),
-        ),
-        (
-            township_id(),
-            UnitKind::Township,
-            "青山镇",
-            Some(county_id()),
-            township.clone(),
-        ),
-        (
-            village_id(),
-            UnitKind::Village,
-            "青山村",
-            Some(township_id()),
-            village.clone(),
-        ),
+        (county_id(), UnitKind::County, "示范县", None),
+        (township_id(), UnitKind::Township, "青山镇", Some((county_id(), county.as_str()))),
+        (village_id(), UnitKind::Village, "青山村", Some((township_id(), township.as_str()))),
     ];
     for (i, name) in GRID_NAMES.iter().enumerate() {
-        let id = grid_id(i as u128 + 1);
-        units.push((
-            id,
-            UnitKind::Grid,
-            name,
-            Some(village_id()),
-            unit_path(Some(&village), id),
-        ));
+        units.push((grid_id(i as u128 + 1), UnitKind::Grid, name, Some((village_id(), village.as_str()))));
     }
-    units.push((
-        second_village_id(),
-        UnitKind::Village,
-        "绿水村",
-        Some(township_id()),
-        second.clone(),
-    ));
-    units.push((
-        grid_id(4),
-        UnitKind::Grid,
-        "绿水第一网格",
-        Some(second_village_id()),
-        unit_path(Some(&second), grid_id(4)),
-    ));
-    for (id, kind, name, parent, path) in units {
-        crate::db::query(
-            "INSERT INTO units (id, kind, name, parent_id, path, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id.to_string())
-        .bind(kind.as_str())
-        .bind(name)
-        .bind(parent.map(|p| p.to_string()))
-        .bind(path)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
+    units.push((second_village_id(), UnitKind::Village, "绿水村", Some((township_id(), township.as_str()))));
+    units.push((grid_id(4), UnitKind::Grid, "绿水第一网格", Some((second_village_id(), second.as_str()))));
+    for (id, kind, name, parent) in units {
+        store::units::insert(&mut tx, id, kind, name, parent, now).await?;
     }
+    let mut households = Vec::new();
     for n in 0..DEMO_HOUSEHOLDS + SECOND_VILLAGE_HOUSEHOLDS {
         let i = n as usize;
         // 青山村: 20 per grid; 绿水村: all ten in its one grid (grid 4).
@@ -217,20 +165,18 @@ pub async fn seed_demo(pool: &Pool) -> Result<bool, AppError> {
         };
         let people = (i * 7) % 6 + 1;
         let phone = format!("1390000{:04}", i + 1);
-        crate::db::query(
-            "INSERT INTO households (id, grid_id, head_name, address, people, phone, special_groups)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(household_id(n).to_string())
-        .bind(grid_id(grid as u128 + 1).to_string())
-        .bind(head)
-        .bind(address)
-        .bind(people as i64)
-        .bind(phone)
-        .bind(serde_json::to_string(&groups)?)
-        .execute(&mut *tx)
-        .await?;
+        let row = RosterRow {
+            grid: String::new(),
+            head_name: head,
+            address,
+            people: people as u16,
+            phone: Some(phone),
+            special_groups: groups,
+        };
+        households.push((household_id(n), grid_id(grid as u128 + 1), row));
     }
+    let adds: Vec<(Uuid, Uuid, &RosterRow)> = households.iter().map(|(id, grid, row)| (*id, *grid, row)).collect();
+    store::households::insert_many(&mut tx, &adds).await?;
 
     let accounts: [(u128, &str, &str, Role, Uuid); 9] = [
         (1, "张党员", phones::MEMBER_ZHANG, Role::Member, grid_id(1)),
@@ -280,44 +226,28 @@ pub async fn seed_demo(pool: &Pool) -> Result<bool, AppError> {
         ),
     ];
     for (n, name, phone, role, unit) in accounts {
-        crate::db::query(
-            "INSERT INTO members (id, phone, name, password_hash, role, unit_id, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        store::accounts::insert(
+            &mut tx,
+            &store::accounts::NewMember {
+                id: member_id(n),
+                phone,
+                name,
+                password_hash: &hash,
+                role,
+                unit_id: unit,
+                created_at: now,
+                must_change_password: false,
+            },
         )
-        .bind(member_id(n).to_string())
-        .bind(phone)
-        .bind(name)
-        .bind(&hash)
-        .bind(role.as_str())
-        .bind(unit.to_string())
-        .bind(&now)
-        .execute(&mut *tx)
         .await?;
     }
     // 张党员 looks after households 0–9 (grid 1), 李党员 20–29 (grid 2), 周党员 60–64 (绿水村).
     for (member, first, count) in [(1u128, 0u128, 10u128), (2, 20, 10), (21, 60, 5)] {
-        for n in first..first + count {
-            crate::db::query("INSERT INTO member_households (member_id, household_id) VALUES (?, ?)")
-                .bind(member_id(member).to_string())
-                .bind(household_id(n).to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
+        let linked: Vec<Uuid> = (first..first + count).map(household_id).collect();
+        store::accounts::link(&mut tx, member_id(member), &linked).await?;
     }
-    crate::db::query("INSERT INTO teams (id, unit_id, name, created_at) VALUES (?, ?, ?, ?)")
-        .bind(team_id(1).to_string())
-        .bind(village_id().to_string())
-        .bind(DEMO_TEAM_NAME)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-    for member in DEMO_TEAM_MEMBERS {
-        crate::db::query("INSERT INTO team_members (team_id, member_id) VALUES (?, ?)")
-            .bind(team_id(1).to_string())
-            .bind(member_id(member).to_string())
-            .execute(&mut *tx)
-            .await?;
-    }
+    let team_members: Vec<Uuid> = DEMO_TEAM_MEMBERS.into_iter().map(member_id).collect();
+    store::units::insert_team(&mut tx, team_id(1), village_id(), DEMO_TEAM_NAME, now, &team_members).await?;
     audit::record(
         &mut tx,
         None,

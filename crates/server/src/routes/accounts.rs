@@ -298,7 +298,7 @@ pub async fn account_update(
         store::accounts::set_disabled(&mut tx, id, disabled).await?;
         if disabled {
             // Its tokens fail on the very next request, and no code can sign it in.
-            store::accounts::end_sessions(&mut tx, id).await?;
+            store::sessions::end_all(&mut *tx, id).await?;
             store::accounts::drop_unused_codes(&mut tx, id).await?;
         }
         audit::record(

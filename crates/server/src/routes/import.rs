@@ -484,10 +484,10 @@ fn plan(
 /// Writes the plan's adds and changes inside the caller's transaction: the adds
 /// in batches of many rows, then the changes one statement each.
 async fn apply(conn: &mut Conn, ops: &[Op]) -> Result<(), AppError> {
-    let adds: Vec<(&Uuid, &RosterRow)> = ops
+    let adds: Vec<(Uuid, Uuid, &RosterRow)> = ops
         .iter()
         .filter_map(|op| match op {
-            Op::Add { grid_id, row } => Some((grid_id, row)),
+            Op::Add { grid_id, row } => Some((Uuid::now_v7(), *grid_id, row)),
             Op::Change { .. } => None,
         })
         .collect();

@@ -152,7 +152,7 @@ pub async fn org_unit_create(
         ));
     }
     let id = Uuid::now_v7();
-    store::units::insert(&mut tx, id, new.kind, &name, parent.id, &parent.path, db::now()).await?;
+    store::units::insert(&mut tx, id, new.kind, &name, Some((parent.id, &parent.path)), db::now()).await?;
     audit::record(
         &mut tx,
         Some(user.id),

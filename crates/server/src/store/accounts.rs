@@ -109,6 +109,32 @@ pub async fn phone_holder(conn: &mut Conn, phone: &str) -> Result<Option<(String
     .await?)
 }
 
+/// Whether any account exists (a fresh server has none).
+pub async fn any<'c>(db: impl sqlx::any::AnyExecutor<'c>) -> Result<bool, AppError> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members").fetch_one(db).await?;
+    Ok(n > 0)
+}
+
+/// The id of the account with this (normalised) phone.
+pub async fn id_by_phone(conn: &mut Conn, phone: &str) -> Result<Option<String>, AppError> {
+    Ok(sqlx::query_scalar("SELECT id FROM members WHERE phone = $1")
+        .bind(phone)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Links an account to households (which it is not yet linked to).
+pub async fn link(conn: &mut Conn, account: Uuid, households: &[Uuid]) -> Result<(), AppError> {
+    for household in households {
+        sqlx::query("INSERT INTO member_households (member_id, household_id) VALUES ($1, $2)")
+            .bind(account.to_string())
+            .bind(household.to_string())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// A new account as stored.
 pub struct NewMember<'a> {
     pub id: Uuid,
@@ -164,15 +190,6 @@ pub async fn set_unit(conn: &mut Conn, id: Uuid, unit: Uuid) -> Result<(), AppEr
 pub async fn set_disabled(conn: &mut Conn, id: Uuid, disabled: bool) -> Result<(), AppError> {
     sqlx::query("UPDATE members SET disabled = $1 WHERE id = $2")
         .bind(i64::from(disabled))
-        .bind(id.to_string())
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Ends every session of the account.
-pub async fn end_sessions(conn: &mut Conn, id: Uuid) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM sessions WHERE member_id = $1")
         .bind(id.to_string())
         .execute(conn)
         .await?;

@@ -368,9 +368,9 @@ pub async fn of_village(conn: &mut Conn, village: Uuid) -> Result<Vec<VillageHou
 /// New households per INSERT statement (7 values each, far below SQLite's 32,766).
 const INSERT_CHUNK: usize = 100;
 
-/// Stores new households, each on its grid, as multi-row INSERTs of [`INSERT_CHUNK`]
+/// Stores new households `(id, grid, row)` as multi-row INSERTs of [`INSERT_CHUNK`]
 /// rows (sqlx keeps each statement prepared, so it is parsed once per import).
-pub async fn insert_many(conn: &mut Conn, adds: &[(&Uuid, &RosterRow)]) -> Result<(), AppError> {
+pub async fn insert_many(conn: &mut Conn, adds: &[(Uuid, Uuid, &RosterRow)]) -> Result<(), AppError> {
     for chunk in adds.chunks(INSERT_CHUNK) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
@@ -383,9 +383,9 @@ pub async fn insert_many(conn: &mut Conn, adds: &[(&Uuid, &RosterRow)]) -> Resul
             values.join(", ")
         );
         let mut query = sqlx::query(&sql);
-        for (grid_id, row) in chunk {
+        for (id, grid_id, row) in chunk {
             query = query
-                .bind(Uuid::now_v7().to_string())
+                .bind(id.to_string())
                 .bind(grid_id.to_string())
                 .bind(&row.head_name)
                 .bind(&row.address)

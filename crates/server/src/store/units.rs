@@ -81,14 +81,13 @@ pub async fn name_taken(conn: &mut Conn, parent: Uuid, name: &str) -> Result<boo
     Ok(taken.is_some())
 }
 
-/// Stores a new unit under `parent` (with the parent's path `parent_path`).
+/// Stores a new unit under `parent` (its id and path), or a county (`None`).
 pub async fn insert(
     conn: &mut Conn,
     id: Uuid,
     kind: UnitKind,
     name: &str,
-    parent: Uuid,
-    parent_path: &str,
+    parent: Option<(Uuid, &str)>,
     created_at: DateTime<Utc>,
 ) -> Result<(), AppError> {
     sqlx::query(
@@ -97,12 +96,19 @@ pub async fn insert(
     .bind(id.to_string())
     .bind(kind.as_str())
     .bind(name)
-    .bind(parent.to_string())
-    .bind(crate::scope::unit_path(Some(parent_path), id))
+    .bind(parent.map(|(p, _)| p.to_string()))
+    .bind(crate::scope::unit_path(parent.map(|(_, path)| path), id))
     .bind(ts(created_at))
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Every county: (id, name), by name.
+pub async fn counties(conn: &mut Conn) -> Result<Vec<(String, String)>, AppError> {
+    Ok(sqlx::query_as("SELECT id, name FROM units WHERE kind = 'county' ORDER BY name")
+        .fetch_all(conn)
+        .await?)
 }
 
 /// The grids of a village: (id, name).
