@@ -24,9 +24,8 @@ use chrono::{DateTime, Datelike, Utc};
 use daohu_domain::escalation::due_at;
 use daohu_domain::visit::MAX_TEXT_CHARS;
 use daohu_domain::{
-    is_v7, EventKind, Level, LevelCount, LinkedMember, Misfit, ProblemCategory, ProblemEvent,
-    ProblemHousehold, ProblemOutcome, ProblemState, ProblemStatus, ProblemView, Receipt,
-    Role, TrailEntry, Urgency, Visit,
+    is_v7, EventKind, Level, LevelCount, Misfit, ProblemEvent, ProblemOutcome, ProblemState,
+    ProblemStatus, ProblemView, Receipt, Role, Visit,
 };
 use crate::db::{Conn, Pool};
 use uuid::Uuid;
@@ -488,177 +487,7 @@ pub async fn replay(
 // ---------------------------------------------------------------------------
 // Reading
 
-#[derive(sqlx::FromRow)]
-struct ViewRow {
-    id: String,
-    visit_id: String,
-    household_id: String,
-    head_name: String,
-    address: String,
-    grid_name: String,
-    village_name: Option<String>,
-    raised_by: Option<String>,
-    raised_by_name: Option<String>,
-    raised_at: String,
-    category: String,
-    urgency: String,
-    description: String,
-    level: String,
-    state: String,
-    assignee_id: Option<String>,
-    assignee_name: Option<String>,
-    answer: Option<String>,
-    #[sqlx(try_from = "crate::db::Flag")]
-    family_told: bool,
-}
-
-/// The select of [`ViewRow`]; `households h` and `units g` (its grid) for conditions.
-const VIEW_SELECT: &str = "SELECT p.id, p.visit_id, p.household_id, h.head_name, h.address,
-        g.name AS grid_name, vu.name AS village_name, p.raised_by, rm.name AS raised_by_name,
-        COALESCE(p.raised_at, p.created_at) AS raised_at, p.category, p.urgency, p.description,
-        p.level, p.state, p.assignee_id, am.name AS assignee_name, p.answer, p.family_told
-    FROM problems p
-    JOIN households h ON h.id = p.household_id
-    JOIN units g ON g.id = h.grid_id
-    LEFT JOIN units vu ON vu.id = g.parent_id
-    LEFT JOIN members rm ON rm.id = p.raised_by
-    LEFT JOIN members am ON am.id = p.assignee_id";
-
-impl ViewRow {
-    fn into_view(self, now: DateTime<Utc>) -> Result<ProblemView, AppError> {
-        let urgency = Urgency::parse(&self.urgency).ok_or_else(|| {
-            AppError::internal(format!("unknown stored urgency {:?}", self.urgency))
-        })?;
-        let category = ProblemCategory::parse(&self.category).ok_or_else(|| {
-            AppError::internal(format!("unknown stored category {:?}", self.category))
-        })?;
-        let raised_at = parse_ts(&self.raised_at)?;
-        let status = ProblemStatus {
-            level: parse_level(&self.level)?,
-            state: parse_state(&self.state)?,
-            assignee: self.assignee_id.as_deref().map(parse_uuid).transpose()?,
-            answer: self.answer,
-            family_told: self.family_told,
-        };
-        let due = due_at(raised_at, urgency);
-        Ok(ProblemView {
-            id: parse_uuid(&self.id)?,
-            visit_id: parse_uuid(&self.visit_id)?,
-            household: ProblemHousehold {
-                id: parse_uuid(&self.household_id)?,
-                head_name: self.head_name,
-                address: self.address,
-                grid_name: self.grid_name,
-                village_name: self.village_name.unwrap_or_default(),
-            },
-            raised_by: LinkedMember {
-                id: self
-                    .raised_by
-                    .as_deref()
-                    .map(parse_uuid)
-                    .transpose()?
-                    .unwrap_or_default(),
-                name: self.raised_by_name.unwrap_or_default(),
-            },
-            raised_at,
-            category,
-            urgency,
-            description: self.description,
-            overdue: status.state.is_open() && now > due,
-            status,
-            assignee_name: self.assignee_name,
-            due_at: due,
-            trail: Vec::new(),
-        })
-    }
-}
-
-/// Problems matching `condition` (SQL over `problems p`, `households h`, `units g`,
-/// with `binds` for its `?`s, all text), newest first, at most `limit` (all: `None`), each with
-/// its whole trail.
-pub async fn views(
-    conn: &mut Conn,
-    condition: &str,
-    binds: &[String],
-    limit: Option<usize>,
-    now: DateTime<Utc>,
-) -> Result<Vec<ProblemView>, AppError> {
-    let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-    let sql = format!(
-        "{VIEW_SELECT} WHERE {condition} ORDER BY COALESCE(p.raised_at, p.created_at) DESC, p.id DESC
-         LIMIT {limit}"
-    );
-    let sql = crate::db::owned_sql(sql);
-    let mut query = sqlx::query_as::<_, ViewRow>(&sql);
-    for b in binds {
-        query = query.bind(b);
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
-    let mut views = rows
-        .into_iter()
-        .map(|r| r.into_view(now))
-        .collect::<Result<Vec<_>, _>>()?;
-    let ids: Vec<Uuid> = views.iter().map(|v| v.id).collect();
-    let mut trails = trails(conn, &ids).await?;
-    for v in &mut views {
-        v.trail = trails.remove(&v.id).unwrap_or_default();
-    }
-    Ok(views)
-}
-
-/// The trails of these problems, each in merge order (time, then id).
-pub async fn trails(
-    conn: &mut Conn,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<TrailEntry>>, AppError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: String,
-        problem_id: String,
-        at: String,
-        change: String,
-        received_at: String,
-        #[sqlx(try_from = "crate::db::Flag")]
-        flagged: bool,
-        actor_name: String,
-    }
-    let mut out: HashMap<Uuid, Vec<TrailEntry>> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let rows: Vec<Row> = crate::db::query_as(
-            "SELECT e.id, e.problem_id, e.at, e.change, e.received_at, e.flagged,
-                    m.name AS actor_name
-             FROM problem_events e JOIN members m ON m.id = e.actor_id
-             WHERE e.problem_id IN (SELECT value FROM json_each(?))
-             ORDER BY e.problem_id, e.at, e.id",
-        )
-        .bind(serde_json::to_string(chunk)?)
-        .fetch_all(&mut *conn)
-        .await?;
-        for r in rows {
-            let problem_id = parse_uuid(&r.problem_id)?;
-            out.entry(problem_id).or_default().push(TrailEntry {
-                event: ProblemEvent {
-                    id: parse_uuid(&r.id)?,
-                    problem_id,
-                    at: parse_ts(&r.at)?,
-                    change: serde_json::from_str(&r.change)?,
-                },
-                actor_name: r.actor_name,
-                received_at: parse_ts(&r.received_at)?,
-                flagged: r.flagged,
-            });
-        }
-    }
-    for trail in out.values_mut() {
-        trail.sort_by(|a, b| {
-            a.event
-                .at
-                .cmp(&b.event.at)
-                .then(a.event.id.cmp(&b.event.id))
-        });
-    }
-    Ok(out)
-}
+pub use crate::store::problems::{trails, views};
 
 /// One problem as the caller may see it (see [`Target::seen_by`]); `None` otherwise.
 pub async fn view_for(
@@ -669,7 +498,7 @@ pub async fn view_for(
 ) -> Result<Option<ProblemView>, AppError> {
     match target(conn, id).await? {
         Some(t) if t.seen_by(user) => {
-            let mut found = views(conn, "p.id = ?", &[id.to_string()], Some(1), now).await?;
+            let mut found = views(conn, "p.id = $1", &[id.to_string()], Some(1), now).await?;
             Ok(found.pop())
         }
         _ => Ok(None),
@@ -685,8 +514,8 @@ pub async fn raised_or_assigned(
     let me = user.id.to_string();
     let list = views(
         conn,
-        "(p.raised_by = ? OR p.assignee_id = ?)",
-        &[me.clone(), me],
+        "(p.raised_by = $1 OR p.assignee_id = $1)",
+        &[me],
         None,
         now,
     )

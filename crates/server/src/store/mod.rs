@@ -57,3 +57,10 @@ pub fn dialect_of(conn: &Conn) -> Dialect {
         _ => Dialect::Sqlite,
     }
 }
+
+pub mod photos;
+pub mod visits;
+pub mod activities;
+pub mod exports;
+pub mod problems;
+pub mod reports;
