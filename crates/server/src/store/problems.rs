@@ -7,13 +7,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use daohu_domain::escalation::due_at;
 use daohu_domain::{
-    Level, LevelCount, LinkedMember, ProblemCategory, ProblemEvent, ProblemHousehold, ProblemStatus,
-    ProblemView, TrailEntry, Urgency,
+    Level, LevelCount, LinkedMember, ProblemCategory, ProblemEntry, ProblemEvent, ProblemHousehold,
+    ProblemStatus, ProblemView, TrailEntry, Urgency, Visit,
 };
 use uuid::Uuid;
 
 use crate::db::{parse_ts, parse_uuid, ts, Conn};
-use crate::problems::{level_str, parse_level, parse_state};
+use crate::problems::{level_str, parse_level, parse_state, state_str, Target};
 use crate::scope::Subtree;
 use crate::AppError;
 
@@ -268,3 +268,260 @@ pub async fn level_counts(
     Ok(out)
 }
 
+
+// ---------------------------------------------------------------------------
+// Writing (the rules deciding what is written are in `crate::problems`)
+
+/// Stores a problem row from a visit, with the status it has at the door, unless
+/// its id is taken (a problem id seen before keeps its first row).
+pub async fn insert_from_visit(
+    conn: &mut Conn,
+    visit: &Visit,
+    p: &ProblemEntry,
+    status: &ProblemStatus,
+    raised_at: DateTime<Utc>,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO problems (id, visit_id, household_id, category, urgency, description,
+                               outcome, action, created_at, raised_by, raised_at, due_at,
+                               level, state, assignee_id, answer, family_told)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(p.id.to_string())
+    .bind(visit.id.to_string())
+    .bind(visit.household_id.to_string())
+    .bind(p.category.as_str())
+    .bind(p.urgency.as_str())
+    .bind(&p.description)
+    .bind(p.outcome.as_str())
+    .bind(&p.action)
+    .bind(ts(now))
+    .bind(visit.member_id.to_string())
+    .bind(ts(raised_at))
+    .bind(ts(due))
+    .bind(level_str(status.level))
+    .bind(state_str(status.state))
+    .bind(status.assignee.map(|a| a.to_string()))
+    .bind(status.answer.as_deref())
+    .bind(i64::from(status.family_told))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether one of these problem ids belongs to a problem of another household than
+/// `household` that another visit than `visit` raised.
+pub async fn held_elsewhere(conn: &mut Conn, ids: &[Uuid], household: Uuid, visit: Uuid) -> Result<bool, AppError> {
+    let d = crate::store::dialect_of(conn);
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let found: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT 1 FROM problems
+         WHERE id IN (SELECT value FROM {}) AND household_id <> $2 AND visit_id <> $3
+         LIMIT 1",
+        d.json_texts(1)
+    ))
+    .bind(serde_json::to_string(&ids)?)
+    .bind(household.to_string())
+    .bind(visit.to_string())
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// A problem by id, whoever may see it.
+pub async fn target(conn: &mut Conn, id: Uuid) -> Result<Option<Target>, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        grid_path: String,
+        raised_by: Option<String>,
+        level: String,
+        state: String,
+        assignee_id: Option<String>,
+        answer: Option<String>,
+        #[sqlx(try_from = "crate::db::Flag")]
+        family_told: bool,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT g.path AS grid_path, p.raised_by, p.level, p.state, p.assignee_id, p.answer,
+                p.family_told
+         FROM problems p JOIN households h ON h.id = p.household_id JOIN units g ON g.id = h.grid_id
+         WHERE p.id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(Target {
+            id,
+            grid_path: r.grid_path,
+            raised_by: r.raised_by.as_deref().map(parse_uuid).transpose()?,
+            status: ProblemStatus {
+                level: parse_level(&r.level)?,
+                state: parse_state(&r.state)?,
+                assignee: r.assignee_id.as_deref().map(parse_uuid).transpose()?,
+                answer: r.answer,
+                family_told: r.family_told,
+            },
+        })
+    })
+    .transpose()
+}
+
+/// An account attached inside the subtree: whether it is disabled (`None` when
+/// unknown or outside).
+pub async fn account_disabled(conn: &mut Conn, area: &Subtree, id: Uuid) -> Result<Option<bool>, AppError> {
+    let disabled: Option<i64> = sqlx::query_scalar(
+        "SELECT m.disabled FROM members m JOIN units u ON u.id = m.unit_id
+         WHERE m.id = $1 AND u.path >= $2 AND u.path < $3",
+    )
+    .bind(id.to_string())
+    .bind(area.lo())
+    .bind(area.hi())
+    .fetch_optional(conn)
+    .await?;
+    Ok(disabled.map(|d| d != 0))
+}
+
+/// Stores an event of a problem (not yet flagged: [`set_flagged`] does that).
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_event(
+    conn: &mut Conn,
+    event: Uuid,
+    problem: Uuid,
+    actor: Uuid,
+    device: Uuid,
+    at: &str,
+    hash: &str,
+    change: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO problem_events (id, problem_id, actor_id, device_id, at, received_at,
+                                     content_hash, change, flagged)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)",
+    )
+    .bind(event.to_string())
+    .bind(problem.to_string())
+    .bind(actor.to_string())
+    .bind(device.to_string())
+    .bind(at)
+    .bind(ts(now))
+    .bind(hash)
+    .bind(change)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Every event of a problem, as sent (unsorted).
+pub async fn events_of(conn: &mut Conn, problem: Uuid) -> Result<Vec<ProblemEvent>, AppError> {
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, at, change FROM problem_events WHERE problem_id = $1")
+            .bind(problem.to_string())
+            .fetch_all(conn)
+            .await?;
+    rows.into_iter()
+        .map(|(id, at, change)| {
+            Ok(ProblemEvent {
+                id: parse_uuid(&id)?,
+                problem_id: problem,
+                at: parse_ts(&at)?,
+                change: serde_json::from_str(&change)?,
+            })
+        })
+        .collect()
+}
+
+/// What was decided at the door: the outcome (as stored) and the action taken.
+pub async fn door(conn: &mut Conn, problem: Uuid) -> Result<(String, String), AppError> {
+    Ok(sqlx::query_as("SELECT outcome, action FROM problems WHERE id = $1")
+        .bind(problem.to_string())
+        .fetch_one(conn)
+        .await?)
+}
+
+/// Rewrites a problem's cached status.
+pub async fn set_status(conn: &mut Conn, problem: Uuid, status: &ProblemStatus) -> Result<(), AppError> {
+    sqlx::query(
+        "UPDATE problems SET level = $1, state = $2, assignee_id = $3, answer = $4, family_told = $5
+         WHERE id = $6",
+    )
+    .bind(level_str(status.level))
+    .bind(state_str(status.state))
+    .bind(status.assignee.map(|a| a.to_string()))
+    .bind(status.answer.as_deref())
+    .bind(i64::from(status.family_told))
+    .bind(problem.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Flags exactly these events of a problem (rows already right are not written).
+pub async fn set_flagged(conn: &mut Conn, problem: Uuid, flagged: &[Uuid]) -> Result<(), AppError> {
+    let d = crate::store::dialect_of(conn);
+    let ids = d.json_texts(1);
+    sqlx::query(&format!(
+        "UPDATE problem_events
+         SET flagged = CASE WHEN id IN (SELECT value FROM {ids}) THEN 1 ELSE 0 END
+         WHERE problem_id = $2
+           AND flagged <> CASE WHEN id IN (SELECT value FROM {ids}) THEN 1 ELSE 0 END"
+    ))
+    .bind(serde_json::to_string(flagged)?)
+    .bind(problem.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Exports
+
+/// A problem's row as a download reads it.
+#[derive(sqlx::FromRow)]
+pub struct ExportRow {
+    pub id: String,
+    pub household_id: String,
+    pub level: String,
+    pub state: String,
+    pub assignee_id: Option<String>,
+    pub answer: Option<String>,
+    #[sqlx(try_from = "crate::db::Flag")]
+    pub family_told: bool,
+    pub due_at: Option<String>,
+}
+
+/// The rows of these problems (at most a few hundred ids at once).
+pub async fn export_rows(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<ExportRow>, AppError> {
+    let d = crate::store::dialect_of(conn);
+    Ok(sqlx::query_as(&format!(
+        "SELECT id, household_id, level, state, assignee_id, answer, family_told, due_at
+         FROM problems WHERE id IN (SELECT value FROM {})",
+        d.json_texts(1)
+    ))
+    .bind(serde_json::to_string(ids)?)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The names of these accounts (at most a few hundred ids at once), by id.
+pub async fn member_names(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<(String, String)>, AppError> {
+    let d = crate::store::dialect_of(conn);
+    Ok(sqlx::query_as(&format!(
+        "SELECT id, name FROM members WHERE id IN (SELECT value FROM {})",
+        d.json_texts(1)
+    ))
+    .bind(serde_json::to_string(ids)?)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The open and overdue problems per level as the county benchmark times them, in
+/// SQLite's spelling (`?`: now, the subtree pattern) read through `db::sql`; the
+/// dashboard runs [`level_counts`]. Goes once `examples/scale_bench.rs` reads that.
+pub const LEGACY_LEVEL_COUNTS: &str = "SELECT p.level, COUNT(*), COUNT(CASE WHEN p.due_at < ? THEN 1 END)
+     FROM problems p WHERE p.unit_path GLOB ? AND p.state <> 'resolved'
+     GROUP BY p.level";
