@@ -24,17 +24,16 @@ use chrono::{DateTime, Datelike, Utc};
 use daohu_domain::escalation::due_at;
 use daohu_domain::visit::MAX_TEXT_CHARS;
 use daohu_domain::{
-    is_v7, EventKind, Level, LevelCount, LinkedMember, Misfit, ProblemCategory, ProblemEvent,
-    ProblemHousehold, ProblemOutcome, ProblemState, ProblemStatus, ProblemView, Receipt,
-    Role, TrailEntry, Urgency, Visit,
+    is_v7, EventKind, Level, Misfit, ProblemEvent, ProblemOutcome, ProblemState,
+    ProblemStatus, ProblemView, Receipt, Role, Visit,
 };
 use crate::db::{Conn, Pool};
 use uuid::Uuid;
 
 use crate::auth::{sha256_hex, AuthUser};
-use crate::db::{parse_ts, parse_uuid, ts};
+use crate::db::{parse_ts, parse_uuid};
 use crate::receipts::{self, Records};
-use crate::AppError;
+use crate::{store, AppError};
 
 /// Most events one request may carry (a phone sends its whole problem outbox at once).
 pub const MAX_EVENTS: usize = 1_000;
@@ -150,32 +149,7 @@ pub async fn insert_from_visit(
     let raised_at = visit.recorded_at.min(now);
     for p in &visit.problems {
         let status = ProblemStatus::at_door(p.outcome, &p.action);
-        crate::db::query(
-            "INSERT INTO problems (id, visit_id, household_id, category, urgency, description,
-                                   outcome, action, created_at, raised_by, raised_at, due_at,
-                                   level, state, assignee_id, answer, family_told)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(p.id.to_string())
-        .bind(visit.id.to_string())
-        .bind(visit.household_id.to_string())
-        .bind(p.category.as_str())
-        .bind(p.urgency.as_str())
-        .bind(&p.description)
-        .bind(p.outcome.as_str())
-        .bind(&p.action)
-        .bind(ts(now))
-        .bind(visit.member_id.to_string())
-        .bind(ts(raised_at))
-        .bind(ts(due_at(raised_at, p.urgency)))
-        .bind(level_str(status.level))
-        .bind(state_str(status.state))
-        .bind(status.assignee.map(|a| a.to_string()))
-        .bind(status.answer.as_deref())
-        .bind(i64::from(status.family_told))
-        .execute(&mut *conn)
-        .await?;
+        store::problems::insert_from_visit(conn, visit, p, &status, raised_at, due_at(raised_at, p.urgency), now).await?;
     }
     Ok(())
 }
@@ -188,18 +162,8 @@ pub async fn lists_foreign_problem(conn: &mut Conn, visit: &Visit) -> Result<boo
     if visit.problems.is_empty() {
         return Ok(false);
     }
-    let ids: Vec<String> = visit.problems.iter().map(|p| p.id.to_string()).collect();
-    let found: Option<i64> = crate::db::query_scalar(
-        "SELECT 1 FROM problems
-         WHERE id IN (SELECT value FROM json_each(?)) AND household_id <> ? AND visit_id <> ?
-         LIMIT 1",
-    )
-    .bind(serde_json::to_string(&ids)?)
-    .bind(visit.household_id.to_string())
-    .bind(visit.id.to_string())
-    .fetch_optional(conn)
-    .await?;
-    Ok(found.is_some())
+    let ids: Vec<Uuid> = visit.problems.iter().map(|p| p.id).collect();
+    store::problems::held_elsewhere(conn, &ids, visit.household_id, visit.id).await
 }
 
 // ---------------------------------------------------------------------------
@@ -218,41 +182,7 @@ pub struct Target {
 
 /// A problem by id, whoever may see it.
 pub async fn target(conn: &mut Conn, id: Uuid) -> Result<Option<Target>, AppError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        grid_path: String,
-        raised_by: Option<String>,
-        level: String,
-        state: String,
-        assignee_id: Option<String>,
-        answer: Option<String>,
-        #[sqlx(try_from = "crate::db::Flag")]
-        family_told: bool,
-    }
-    let row: Option<Row> = crate::db::query_as(
-        "SELECT g.path AS grid_path, p.raised_by, p.level, p.state, p.assignee_id, p.answer,
-                p.family_told
-         FROM problems p JOIN households h ON h.id = p.household_id JOIN units g ON g.id = h.grid_id
-         WHERE p.id = ?",
-    )
-    .bind(id.to_string())
-    .fetch_optional(conn)
-    .await?;
-    row.map(|r| {
-        Ok(Target {
-            id,
-            grid_path: r.grid_path,
-            raised_by: r.raised_by.as_deref().map(parse_uuid).transpose()?,
-            status: ProblemStatus {
-                level: parse_level(&r.level)?,
-                state: parse_state(&r.state)?,
-                assignee: r.assignee_id.as_deref().map(parse_uuid).transpose()?,
-                answer: r.answer,
-                family_told: r.family_told,
-            },
-        })
-    })
-    .transpose()
+    store::problems::target(conn, id).await
 }
 
 impl Target {
@@ -372,36 +302,16 @@ async fn store_event(
         return Ok(rejected(event, reason));
     }
     if let EventKind::Assign { to } = &event.change {
-        let disabled: Option<i64> = crate::db::query_scalar(
-            "SELECT m.disabled FROM members m JOIN units u ON u.id = m.unit_id
-             WHERE m.id = ? AND u.path GLOB ?",
-        )
-        .bind(to.to_string())
-        .bind(crate::scope::Subtree { path: user.unit_path.clone() }.glob())
-        .fetch_optional(&mut *conn)
-        .await?;
-        match disabled {
+        let area = crate::scope::Subtree { path: user.unit_path.clone() };
+        match store::problems::account_disabled(conn, &area, *to).await? {
             None => return Ok(rejected(event, ASSIGNEE_OUT_OF_SCOPE_REASON)),
-            Some(0) => {}
-            Some(_) => return Ok(rejected(event, ASSIGNEE_DISABLED_REASON)),
+            Some(false) => {}
+            Some(true) => return Ok(rejected(event, ASSIGNEE_DISABLED_REASON)),
         }
     }
 
-    crate::db::query(
-        "INSERT INTO problem_events (id, problem_id, actor_id, device_id, at, received_at,
-                                     content_hash, change, flagged)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
-    )
-    .bind(event.id.to_string())
-    .bind(target.id.to_string())
-    .bind(user.id.to_string())
-    .bind(device_id.to_string())
-    .bind(event_ts(event.at))
-    .bind(ts(now))
-    .bind(&hash)
-    .bind(&change)
-    .execute(&mut *conn)
-    .await?;
+    let at = event_ts(event.at);
+    store::problems::insert_event(conn, event.id, target.id, user.id, device_id, &at, &hash, &change, now).await?;
     let misfit = replay(conn, target.id, Some(event.id)).await?;
     // Stored, with a note when it did not fit the problem's state at the time.
     Ok(Receipt { reason: misfit.map(|m| m.message_zh().to_string()), ..Receipt::stored(event.id, now) })
@@ -412,21 +322,7 @@ async fn events_of(
     conn: &mut Conn,
     problem: Uuid,
 ) -> Result<Vec<ProblemEvent>, AppError> {
-    let rows: Vec<(String, String, String)> =
-        crate::db::query_as("SELECT id, at, change FROM problem_events WHERE problem_id = ?")
-            .bind(problem.to_string())
-            .fetch_all(&mut *conn)
-            .await?;
-    rows.into_iter()
-        .map(|(id, at, change)| {
-            Ok(ProblemEvent {
-                id: parse_uuid(&id)?,
-                problem_id: problem,
-                at: parse_ts(&at)?,
-                change: serde_json::from_str(&change)?,
-            })
-        })
-        .collect()
+    store::problems::events_of(conn, problem).await
 }
 
 /// Rebuilds a problem's status from the door and all its events
@@ -437,41 +333,15 @@ pub async fn replay(
     problem: Uuid,
     new_event: Option<Uuid>,
 ) -> Result<Option<Misfit>, AppError> {
-    let (outcome, action): (String, String) =
-        crate::db::query_as("SELECT outcome, action FROM problems WHERE id = ?")
-            .bind(problem.to_string())
-            .fetch_one(&mut *conn)
-            .await?;
+    let (outcome, action) = store::problems::door(conn, problem).await?;
     let outcome = ProblemOutcome::parse(&outcome)
         .ok_or_else(|| AppError::internal(format!("unknown stored outcome {outcome:?}")))?;
     let start = ProblemStatus::at_door(outcome, &action);
     let mut events = events_of(conn, problem).await?;
     let (status, flagged) = ProblemStatus::replay(start.clone(), &mut events);
 
-    crate::db::query(
-        "UPDATE problems SET level = ?, state = ?, assignee_id = ?, answer = ?, family_told = ?
-         WHERE id = ?",
-    )
-    .bind(level_str(status.level))
-    .bind(state_str(status.state))
-    .bind(status.assignee.map(|a| a.to_string()))
-    .bind(status.answer.as_deref())
-    .bind(i64::from(status.family_told))
-    .bind(problem.to_string())
-    .execute(&mut *conn)
-    .await?;
-    let flagged_json = serde_json::to_string(&flagged)?;
-    crate::db::query(
-        "UPDATE problem_events
-         SET flagged = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN 1 ELSE 0 END
-         WHERE problem_id = ?
-           AND flagged <> CASE WHEN id IN (SELECT value FROM json_each(?)) THEN 1 ELSE 0 END",
-    )
-    .bind(&flagged_json)
-    .bind(problem.to_string())
-    .bind(&flagged_json)
-    .execute(&mut *conn)
-    .await?;
+    store::problems::set_status(conn, problem, &status).await?;
+    store::problems::set_flagged(conn, problem, &flagged).await?;
 
     // Why the new event did not fit: the status just before it, in merge order.
     let Some(new_event) = new_event.filter(|id| flagged.contains(id)) else {
@@ -488,177 +358,7 @@ pub async fn replay(
 // ---------------------------------------------------------------------------
 // Reading
 
-#[derive(sqlx::FromRow)]
-struct ViewRow {
-    id: String,
-    visit_id: String,
-    household_id: String,
-    head_name: String,
-    address: String,
-    grid_name: String,
-    village_name: Option<String>,
-    raised_by: Option<String>,
-    raised_by_name: Option<String>,
-    raised_at: String,
-    category: String,
-    urgency: String,
-    description: String,
-    level: String,
-    state: String,
-    assignee_id: Option<String>,
-    assignee_name: Option<String>,
-    answer: Option<String>,
-    #[sqlx(try_from = "crate::db::Flag")]
-    family_told: bool,
-}
-
-/// The select of [`ViewRow`]; `households h` and `units g` (its grid) for conditions.
-const VIEW_SELECT: &str = "SELECT p.id, p.visit_id, p.household_id, h.head_name, h.address,
-        g.name AS grid_name, vu.name AS village_name, p.raised_by, rm.name AS raised_by_name,
-        COALESCE(p.raised_at, p.created_at) AS raised_at, p.category, p.urgency, p.description,
-        p.level, p.state, p.assignee_id, am.name AS assignee_name, p.answer, p.family_told
-    FROM problems p
-    JOIN households h ON h.id = p.household_id
-    JOIN units g ON g.id = h.grid_id
-    LEFT JOIN units vu ON vu.id = g.parent_id
-    LEFT JOIN members rm ON rm.id = p.raised_by
-    LEFT JOIN members am ON am.id = p.assignee_id";
-
-impl ViewRow {
-    fn into_view(self, now: DateTime<Utc>) -> Result<ProblemView, AppError> {
-        let urgency = Urgency::parse(&self.urgency).ok_or_else(|| {
-            AppError::internal(format!("unknown stored urgency {:?}", self.urgency))
-        })?;
-        let category = ProblemCategory::parse(&self.category).ok_or_else(|| {
-            AppError::internal(format!("unknown stored category {:?}", self.category))
-        })?;
-        let raised_at = parse_ts(&self.raised_at)?;
-        let status = ProblemStatus {
-            level: parse_level(&self.level)?,
-            state: parse_state(&self.state)?,
-            assignee: self.assignee_id.as_deref().map(parse_uuid).transpose()?,
-            answer: self.answer,
-            family_told: self.family_told,
-        };
-        let due = due_at(raised_at, urgency);
-        Ok(ProblemView {
-            id: parse_uuid(&self.id)?,
-            visit_id: parse_uuid(&self.visit_id)?,
-            household: ProblemHousehold {
-                id: parse_uuid(&self.household_id)?,
-                head_name: self.head_name,
-                address: self.address,
-                grid_name: self.grid_name,
-                village_name: self.village_name.unwrap_or_default(),
-            },
-            raised_by: LinkedMember {
-                id: self
-                    .raised_by
-                    .as_deref()
-                    .map(parse_uuid)
-                    .transpose()?
-                    .unwrap_or_default(),
-                name: self.raised_by_name.unwrap_or_default(),
-            },
-            raised_at,
-            category,
-            urgency,
-            description: self.description,
-            overdue: status.state.is_open() && now > due,
-            status,
-            assignee_name: self.assignee_name,
-            due_at: due,
-            trail: Vec::new(),
-        })
-    }
-}
-
-/// Problems matching `condition` (SQL over `problems p`, `households h`, `units g`,
-/// with `binds` for its `?`s, all text), newest first, at most `limit` (all: `None`), each with
-/// its whole trail.
-pub async fn views(
-    conn: &mut Conn,
-    condition: &str,
-    binds: &[String],
-    limit: Option<usize>,
-    now: DateTime<Utc>,
-) -> Result<Vec<ProblemView>, AppError> {
-    let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-    let sql = format!(
-        "{VIEW_SELECT} WHERE {condition} ORDER BY COALESCE(p.raised_at, p.created_at) DESC, p.id DESC
-         LIMIT {limit}"
-    );
-    let sql = crate::db::owned_sql(sql);
-    let mut query = sqlx::query_as::<_, ViewRow>(&sql);
-    for b in binds {
-        query = query.bind(b);
-    }
-    let rows = query.fetch_all(&mut *conn).await?;
-    let mut views = rows
-        .into_iter()
-        .map(|r| r.into_view(now))
-        .collect::<Result<Vec<_>, _>>()?;
-    let ids: Vec<Uuid> = views.iter().map(|v| v.id).collect();
-    let mut trails = trails(conn, &ids).await?;
-    for v in &mut views {
-        v.trail = trails.remove(&v.id).unwrap_or_default();
-    }
-    Ok(views)
-}
-
-/// The trails of these problems, each in merge order (time, then id).
-pub async fn trails(
-    conn: &mut Conn,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<TrailEntry>>, AppError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: String,
-        problem_id: String,
-        at: String,
-        change: String,
-        received_at: String,
-        #[sqlx(try_from = "crate::db::Flag")]
-        flagged: bool,
-        actor_name: String,
-    }
-    let mut out: HashMap<Uuid, Vec<TrailEntry>> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let rows: Vec<Row> = crate::db::query_as(
-            "SELECT e.id, e.problem_id, e.at, e.change, e.received_at, e.flagged,
-                    m.name AS actor_name
-             FROM problem_events e JOIN members m ON m.id = e.actor_id
-             WHERE e.problem_id IN (SELECT value FROM json_each(?))
-             ORDER BY e.problem_id, e.at, e.id",
-        )
-        .bind(serde_json::to_string(chunk)?)
-        .fetch_all(&mut *conn)
-        .await?;
-        for r in rows {
-            let problem_id = parse_uuid(&r.problem_id)?;
-            out.entry(problem_id).or_default().push(TrailEntry {
-                event: ProblemEvent {
-                    id: parse_uuid(&r.id)?,
-                    problem_id,
-                    at: parse_ts(&r.at)?,
-                    change: serde_json::from_str(&r.change)?,
-                },
-                actor_name: r.actor_name,
-                received_at: parse_ts(&r.received_at)?,
-                flagged: r.flagged,
-            });
-        }
-    }
-    for trail in out.values_mut() {
-        trail.sort_by(|a, b| {
-            a.event
-                .at
-                .cmp(&b.event.at)
-                .then(a.event.id.cmp(&b.event.id))
-        });
-    }
-    Ok(out)
-}
+pub use crate::store::problems::{trails, views};
 
 /// One problem as the caller may see it (see [`Target::seen_by`]); `None` otherwise.
 pub async fn view_for(
@@ -669,7 +369,7 @@ pub async fn view_for(
 ) -> Result<Option<ProblemView>, AppError> {
     match target(conn, id).await? {
         Some(t) if t.seen_by(user) => {
-            let mut found = views(conn, "p.id = ?", &[id.to_string()], Some(1), now).await?;
+            let mut found = views(conn, "p.id = $1", &[id.to_string()], Some(1), now).await?;
             Ok(found.pop())
         }
         _ => Ok(None),
@@ -685,8 +385,8 @@ pub async fn raised_or_assigned(
     let me = user.id.to_string();
     let list = views(
         conn,
-        "(p.raised_by = ? OR p.assignee_id = ?)",
-        &[me.clone(), me],
+        "(p.raised_by = $1 OR p.assignee_id = $1)",
+        &[me],
         None,
         now,
     )
@@ -698,43 +398,9 @@ pub async fn raised_or_assigned(
     Ok(out)
 }
 
-/// Open and overdue problems per level (`?`: now, the subtree pattern), from each
-/// problem's copy of its household's grid path (migration 0006), on the partial
-/// index of open problems. Shared with the county benchmark's plans.
-pub const LEVEL_COUNTS: &str = "SELECT p.level, COUNT(*), COUNT(CASE WHEN p.due_at < ? THEN 1 END)
-     FROM problems p WHERE p.unit_path GLOB ? AND p.state <> 'resolved'
-     GROUP BY p.level";
-
-/// Open and overdue problems per level (village, township, county, zeros included) for
-/// households of the units whose path matches `glob` ([`LEVEL_COUNTS`]).
-pub async fn level_counts(
-    conn: &mut Conn,
-    glob: &str,
-    now: DateTime<Utc>,
-) -> Result<Vec<LevelCount>, AppError> {
-    let rows: Vec<(String, i64, i64)> = crate::db::query_as(LEVEL_COUNTS)
-    .bind(ts(now))
-    .bind(glob)
-    .fetch_all(conn)
-    .await?;
-    let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
-    let mut out: Vec<LevelCount> = [Level::Village, Level::Township, Level::County]
-        .into_iter()
-        .map(|level| LevelCount {
-            level,
-            open: 0,
-            overdue: 0,
-        })
-        .collect();
-    for (level, open, overdue) in rows {
-        let level = parse_level(&level)?;
-        if let Some(c) = out.iter_mut().find(|c| c.level == level) {
-            c.open = count(open);
-            c.overdue = count(overdue);
-        }
-    }
-    Ok(out)
-}
+/// Open and overdue problems per level, in SQLite's spelling, for the county
+/// benchmark's plans (the dashboard reads [`store::problems::level_counts`]).
+pub use crate::store::problems::LEGACY_LEVEL_COUNTS as LEVEL_COUNTS;
 
 // ---------------------------------------------------------------------------
 // Exports
@@ -777,26 +443,8 @@ pub async fn export_details(
     let asked: std::collections::HashSet<(Uuid, Uuid)> = wanted.iter().copied().collect();
     let ids: Vec<Uuid> = wanted.iter().map(|(id, _)| *id).collect();
     let mut conn = pool.acquire().await?;
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: String,
-        household_id: String,
-        level: String,
-        state: String,
-        assignee_id: Option<String>,
-        answer: Option<String>,
-        #[sqlx(try_from = "crate::db::Flag")]
-        family_told: bool,
-        due_at: Option<String>,
-    }
     for chunk in ids.chunks(500) {
-        let rows: Vec<Row> = crate::db::query_as(
-            "SELECT id, household_id, level, state, assignee_id, answer, family_told, due_at
-             FROM problems WHERE id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(serde_json::to_string(chunk)?)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows = store::problems::export_rows(&mut conn, chunk).await?;
         for r in rows {
             let id = parse_uuid(&r.id)?;
             let household_id = parse_uuid(&r.household_id)?;
@@ -834,12 +482,7 @@ pub async fn export_details(
         .collect();
     let mut names: HashMap<Uuid, String> = HashMap::new();
     for chunk in assignees.chunks(500) {
-        let rows: Vec<(String, String)> = crate::db::query_as(
-            "SELECT id, name FROM members WHERE id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(serde_json::to_string(chunk)?)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows = store::problems::member_names(&mut conn, chunk).await?;
         for (id, name) in rows {
             names.insert(parse_uuid(&id)?, name);
         }

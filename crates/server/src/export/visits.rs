@@ -10,7 +10,6 @@ use std::io::{Seek, SeekFrom};
 use axum::body::{Body, Bytes};
 use chrono::NaiveDate;
 use daohu_domain::{safe_cell, ExportFormat, ProblemEntry, ProblemStatus, SectionKind, SectionState, VisitLogRow};
-use futures_util::TryStreamExt;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -18,8 +17,8 @@ use uuid::Uuid;
 use super::{csv_line, excel_date, excel_datetime, header, local_minutes, text_line, xlsx_error, SheetCursor, CHUNK_BYTES};
 use crate::db::{self, Pool};
 use crate::problems::{self, ExportEvent, ExportProblem};
-use crate::visit_log::{LogQuery, RawLogRow};
-use crate::AppError;
+use crate::visit_log::LogQuery;
+use crate::{store, AppError};
 
 /// Most visits whose problems the XLSX writer looks up at once.
 const LOOKUP_BATCH: usize = 256;
@@ -93,57 +92,15 @@ fn spawn_reader(pool: Pool, query: LogQuery, capacity: usize) -> mpsc::Receiver<
     rx
 }
 
-/// Rows a PostgreSQL export cursor hands over per `FETCH` (small enough that the
-/// tests' 200-visit exports take several).
-pub const CURSOR_ROWS: u32 = 128;
+pub use crate::store::exports::CURSOR_ROWS;
 
 async fn read_rows(
     pool: &Pool,
     query: &LogQuery,
     tx: &mpsc::Sender<RowItem>,
 ) -> Result<(), AppError> {
-    let sql = query.rows_sql(None);
-    match db::dialect() {
-        // SQLite steps the one statement row by row as the download is written.
-        db::Dialect::Sqlite => {
-            let mut conn = pool.acquire().await?;
-            let mut rows =
-                sqlx::query_as_with::<_, RawLogRow, _>(&sql, query.arguments()).fetch(&mut *conn);
-            while let Some(raw) = rows.try_next().await? {
-                if tx.send(Ok(raw.into_row()?)).await.is_err() {
-                    // The download was abandoned: stop reading.
-                    break;
-                }
-            }
-            Ok(())
-        }
-        // PostgreSQL: a server-side cursor in a read-only transaction, fetched
-        // CURSOR_ROWS at a time as the download takes them, so neither side holds
-        // more than a few hundred rows of a million.
-        db::Dialect::Postgres => {
-            let mut conn = pool.begin().await?;
-            sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *conn).await?;
-            sqlx::query_with(&format!("DECLARE daohu_export NO SCROLL CURSOR FOR {sql}"), query.arguments())
-                .execute(&mut *conn)
-                .await?;
-            let fetch = format!("FETCH {CURSOR_ROWS} FROM daohu_export");
-            loop {
-                let batch: Vec<RawLogRow> = sqlx::query_as(&fetch).fetch_all(&mut *conn).await?;
-                let last = batch.len() < CURSOR_ROWS as usize;
-                for raw in batch {
-                    if tx.send(Ok(raw.into_row()?)).await.is_err() {
-                        // The download was abandoned: the rollback closes the cursor.
-                        return Ok(());
-                    }
-                }
-                if last {
-                    break;
-                }
-            }
-            conn.commit().await?;
-            Ok(())
-        }
-    }
+    // A send fails once the download is abandoned: reading stops.
+    store::exports::log_rows(pool, query, |raw| async move { Ok(tx.send(Ok(raw.into_row()?)).await.is_ok()) }).await
 }
 
 /// The Chinese label of a section's state, or empty.

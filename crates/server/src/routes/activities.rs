@@ -12,14 +12,12 @@ use daohu_domain::{
     CheckInBatch, HoursReport, NewActivityKind, Receipt, ReceiptCounts, SyncResponse, MAX_BATCH,
 };
 use serde_json::json;
-use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::activity_log::{self, ActivityQuery, LIST_LIMIT};
 use crate::auth::AuthUser;
 use crate::db;
-use crate::routes::teams::teams_where;
-use crate::{audit, scope, ApiJson, ApiQuery, AppError, AppState};
+use crate::{audit, scope, store, ApiJson, ApiQuery, AppError, AppState};
 
 /// `/activity-roster`, `/sync/activities`, `/sync/check-ins`, `/activities`,
 /// `/activities/hours`, `/activities/{id}`, `/activity-kinds`.
@@ -40,20 +38,6 @@ fn forbid_non_recorders(user: &AuthUser) -> Result<(), AppError> {
     } else {
         Err(AppError::forbidden("你的角色不记录志愿活动"))
     }
-}
-
-/// The kinds, all of them or only those offered (active), in list order.
-async fn kinds(conn: &mut Conn, only_active: bool) -> Result<Vec<ActivityKind>, AppError> {
-    let rows: Vec<(String, String, String, crate::db::Flag)> = crate::db::query_as(&format!(
-        "SELECT code, label_zh, label_en, active FROM activity_kinds {} ORDER BY sort_order, code",
-        if only_active { "WHERE active = 1" } else { "" }
-    ))
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(code, label_zh, label_en, active)| ActivityKind { code, label_zh, label_en, active: active.into() })
-        .collect())
 }
 
 /// What the phone needs to record activities offline: the kinds on offer, the
@@ -78,13 +62,8 @@ pub async fn activity_roster_get(
     forbid_non_recorders(&user)?;
     // One read transaction: everything from the same moment.
     let mut tx = state.pool.begin().await?;
-    let kinds = kinds(&mut tx, true).await?;
-    let teams = teams_where(
-        &mut tx,
-        "t.id IN (SELECT team_id FROM team_members WHERE member_id = ?)",
-        user.id.to_string(),
-    )
-    .await?;
+    let kinds = store::activities::kinds(&mut tx, true).await?;
+    let teams = store::units::teams_of_member(&mut tx, user.id).await?;
     let households = scope::activity_households(&mut tx, &user).await?;
     let recent = activity_log::recent(&mut tx, &user).await?;
     tx.commit().await?;
@@ -132,7 +111,7 @@ pub async fn activities_upload(
     }
     let (_writer, mut tx) = state.write_tx().await?;
     let now = db::now();
-    crate::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await?;
+    store::visits::device_synced(&mut tx, batch.device_id, user.id, now).await?;
     let mut receipts = Vec::with_capacity(batch.activities.len());
     for a in &batch.activities {
         receipts.push(activity_log::store_activity(&mut tx, &user, batch.device_id, a, now).await?);
@@ -176,7 +155,7 @@ pub async fn checkins_upload(
     }
     let (_writer, mut tx) = state.write_tx().await?;
     let now = db::now();
-    crate::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await?;
+    store::visits::device_synced(&mut tx, batch.device_id, user.id, now).await?;
     let mut receipts = Vec::with_capacity(batch.check_ins.len());
     for c in &batch.check_ins {
         receipts.push(activity_log::store_check_in(&mut tx, &user, batch.device_id, c, now).await?);
@@ -291,7 +270,7 @@ pub async fn hours_get(
 )]
 pub async fn kinds_list(State(state): State<AppState>, _user: AuthUser) -> Result<Json<Vec<ActivityKind>>, AppError> {
     let mut conn = state.pool.acquire().await?;
-    Ok(Json(kinds(&mut conn, false).await?))
+    Ok(Json(store::activities::kinds(&mut conn, false).await?))
 }
 
 /// Adds a kind to the county-wide list (county coordinators only), at its end.
@@ -327,22 +306,10 @@ pub async fn kinds_create(
         active: true,
     };
     let (_writer, mut tx) = state.write_tx().await?;
-    let taken: Option<i64> = crate::db::query_scalar("SELECT 1 FROM activity_kinds WHERE code = ?")
-        .bind(&kind.code)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if taken.is_some() {
+    if store::activities::kind_exists(&mut tx, &kind.code).await? {
         return Err(AppError::conflict("kind_exists", "已经有这个类型代码"));
     }
-    crate::db::query(
-        "INSERT INTO activity_kinds (code, label_zh, label_en, active, sort_order)
-         VALUES (?, ?, ?, 1, (SELECT COALESCE(MAX(sort_order), 0) + 10 FROM activity_kinds))",
-    )
-    .bind(&kind.code)
-    .bind(&kind.label_zh)
-    .bind(&kind.label_en)
-    .execute(&mut *tx)
-    .await?;
+    store::activities::add_kind(&mut tx, &kind).await?;
     audit::record(&mut tx, Some(user.id), "activity_kind_created", json!({ "code": kind.code })).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(kind)))

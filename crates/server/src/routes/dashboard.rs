@@ -8,18 +8,15 @@ use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{Datelike, Duration, NaiveDate};
 use daohu_domain::household::SPECIAL_INTERVAL_DAYS;
-use daohu_domain::{
-    ApiError, CoverageRow, Dashboard, IdleMember, OverdueHousehold, SpecialGroup, StaleDevice,
-    UnitKind, WeekCount,
-};
+use daohu_domain::{ApiError, CoverageRow, Dashboard, UnitKind, WeekCount};
 use serde::Deserialize;
 use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{parse_unit_kind, AuthUser};
-use crate::db::{self, parse_ts, parse_uuid, ts};
+use crate::db::{self, parse_uuid};
 use crate::scope::{self, Subtree, UnitRow};
-use crate::visit_log::parse_date;
+use crate::store::{self, reports};
 use crate::{ApiQuery, AppError, AppState};
 
 /// Days in the default period (today and the 29 days before).
@@ -118,98 +115,31 @@ pub async fn dashboard_get(
     }
     let mut tx = state.pool.begin().await?;
     let unit = chosen_unit(&mut tx, &subtree, &user, query.unit_id).await?;
-    let glob = Subtree {
+    let area = Subtree {
         path: unit.path.clone(),
-    }
-    .glob();
-    let (from_s, to_s) = (from.to_string(), to.to_string());
+    };
 
     // Any visit of the unit dated after the period? If none, a household was
     // visited in the period exactly when its latest visit is on or after `from`.
-    let later: i64 = crate::db::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM visit_days
-                               WHERE unit_id = ? AND day > ? AND visits > 0 LIMIT 1) AS later",
-    )
-    .bind(unit.id.to_string())
-    .bind(&to_s)
-    .fetch_one(&mut *tx)
-    .await?;
-    let visits: i64 = crate::db::query_scalar(crate::visit_log::VISITS_IN_PERIOD)
-    .bind(unit.id.to_string())
-    .bind(&from_s)
-    .bind(&to_s)
-    .fetch_one(&mut *tx)
-    .await?;
+    let later = reports::unit_visited_after(&mut tx, unit.id, to).await?;
+    let visits = reports::visits_in_period(&mut tx, unit.id, from, to).await?;
 
-    let coverage = coverage(&mut tx, &unit, &glob, &from_s, &to_s, later == 0).await?;
+    let coverage = coverage(&mut tx, &unit, &area, from, to, !later).await?;
     let households: i64 = coverage.iter().map(|c| i64::from(c.households)).sum();
     let visited: i64 = coverage.iter().map(|c| i64::from(c.visited)).sum();
     let weekly = weekly(&mut tx, &unit, from, to).await?;
-    let overdue_special = overdue(&mut tx, &glob, to).await?;
+    let overdue_special =
+        reports::overdue_households(&mut tx, &area, to - Duration::days(SPECIAL_INTERVAL_DAYS), MAX_OVERDUE).await?;
 
     // No visit at all dated after the period: an account was idle in it exactly
-    // when its latest visit is before `from` (one read per account).
-    let any_later: i64 = crate::db::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM visits WHERE visited_on > ? LIMIT 1) AS later",
-    )
-    .bind(&to_s)
-    .fetch_one(&mut *tx)
-    .await?;
-    // Otherwise the accounts that visited in the period are read from the
-    // period's visits in one pass ([`seen_in_period`]), not one look-up per account.
-    let (seen_join, seen_binds, idle_if, idle_binds): (&str, &[&str], &str, &[&str]) =
-        if any_later == 0 {
-            ("", &[], "(m.last_visit_on IS NULL OR m.last_visit_on < ?)", &[&from_s])
-        } else {
-            let (join, idle_if) = seen_in_period();
-            (join, &[&from_s, &to_s], idle_if, &[])
-        };
-    let idle_sql = format!(
-        "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id
-         {seen_join}
-         WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0
-           AND {idle_if}
-         ORDER BY u.rowid, m.rowid"
-    );
-    let mut idle_query = crate::db::query_as(&idle_sql);
-    for value in seen_binds {
-        idle_query = idle_query.bind(*value);
-    }
-    idle_query = idle_query.bind(&glob);
-    for value in idle_binds {
-        idle_query = idle_query.bind(*value);
-    }
-    let idle: Vec<(String, String, String)> = idle_query.fetch_all(&mut *tx).await?;
-    let idle_members = idle
-        .into_iter()
-        .map(|(id, name, unit_name)| {
-            Ok(IdleMember {
-                member_id: parse_uuid(&id)?,
-                name,
-                unit_name,
-            })
-        })
-        .collect::<Result<Vec<_>, AppError>>()?;
+    // when its latest visit is before `from`; otherwise the period's visits are read.
+    let any_later = reports::any_visit_after(&mut tx, to).await?;
+    let idle_members = reports::idle_members(&mut tx, &area, from, to, !any_later).await?;
 
-    let stale_before = ts(db::now() - Duration::days(STALE_DEVICE_DAYS));
-    let stale: Vec<(String, String, String, i64)> = crate::db::query_as(&stale_devices_sql())
-    .bind(&glob)
-    .bind(&stale_before)
-    .fetch_all(&mut *tx)
-    .await?;
-    let stale_count = stale.first().map_or(0, |s| s.3);
-    let problems = crate::problems::level_counts(&mut tx, &glob, db::now()).await?;
+    let stale_before = db::now() - Duration::days(STALE_DEVICE_DAYS);
+    let (stale_devices, stale_count) = reports::stale_devices(&mut tx, &area, stale_before, MAX_STALE).await?;
+    let problems = store::problems::level_counts(&mut tx, &area, db::now()).await?;
     tx.commit().await?;
-    let stale_devices = stale
-        .into_iter()
-        .map(|(id, member_name, at, _)| {
-            Ok(StaleDevice {
-                device_id: parse_uuid(&id)?,
-                member_name,
-                last_sync_at: parse_ts(&at)?,
-            })
-        })
-        .collect::<Result<Vec<_>, AppError>>()?;
 
     Ok(Json(Dashboard {
         unit_id: unit.id,
@@ -229,63 +159,16 @@ pub async fn dashboard_get(
     }))
 }
 
-/// The oldest phones of accounts under a unit that stopped syncing (`?`: the
-/// subtree pattern, the cut-off time), at most [`MAX_STALE`], each row with how
-/// many there are in all (`COUNT(*) OVER ()`: one pass, not a second count).
+// The dashboard's texts in SQLite's spelling, for `examples/scale_bench.rs` (see
+// `store::reports`, which holds them and the texts the dashboard runs).
+pub use crate::store::reports::{
+    legacy_seen_in_period as seen_in_period, LEGACY_VISITED_PER_CHILD_IN_PERIOD as VISITED_PER_CHILD_IN_PERIOD,
+    LEGACY_VISITED_PER_CHILD_IN_PERIOD_PG as VISITED_PER_CHILD_IN_PERIOD_PG,
+};
+
+/// The stale-device text in SQLite's spelling, for `examples/scale_bench.rs`.
 pub fn stale_devices_sql() -> String {
-    format!(
-        "SELECT d.device_id, m.name, d.last_sync_at, COUNT(*) OVER ()
-         FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id
-         WHERE u.path GLOB ? AND d.last_sync_at < ?
-         ORDER BY d.last_sync_at, d.device_id LIMIT {MAX_STALE}"
-    )
-}
-
-/// Households visited in a period per unit below (`?`: where the child's id starts
-/// in the path, the subtree pattern, the first and last day), read from the
-/// period's visits. Each visit carries its grid's path (migration 0005): one range
-/// of `visits_day_unit`, read from the index alone, with no join per visit.
-/// The distinct (child, household) pairs are hashed, then counted per child: a
-/// `COUNT(DISTINCT …)` sorted all the period's visits first. SQLite's; PostgreSQL
-/// reads [`VISITED_PER_CHILD_IN_PERIOD_PG`].
-pub const VISITED_PER_CHILD_IN_PERIOD: &str =
-    "SELECT pairs.child, COUNT(*)
-     FROM (SELECT DISTINCT substr(v.unit_path, CAST(? AS INTEGER), 36) AS child, v.household_id
-           FROM visits v
-           WHERE v.unit_path GLOB ? AND v.visited_on BETWEEN ? AND ?) AS pairs
-     GROUP BY pairs.child";
-
-/// PostgreSQL's (`?`: the first and last day, where the child's id starts in the
-/// path, the subtree pattern): from `visit_numbers` (migration 0007), a narrow
-/// index of integers. Households per grid first (integers, sorted in memory),
-/// then the grids' counts summed per child: 48–61 ms for a county's month, where
-/// joining every (grid, household) pair to its grid took 120.
-pub const VISITED_PER_CHILD_IN_PERIOD_PG: &str =
-    "SELECT c.child, CAST(SUM(p.n) AS BIGINT)
-     FROM (SELECT k.grid_no, COUNT(DISTINCT k.household_no) AS n FROM visit_numbers k
-           WHERE k.day BETWEEN ? AND ? GROUP BY k.grid_no) AS p
-     JOIN (SELECT g.rowid AS grid_no, substr(g.path, CAST(? AS INTEGER), 36) AS child
-           FROM units g WHERE g.kind = 'grid' AND g.path GLOB ?) AS c ON c.grid_no = p.grid_no
-     GROUP BY c.child";
-
-/// The dashboard's idle accounts (`m`) of a past period: the join of the accounts
-/// with a visit in it (`?`: first and last day) and the test that `m` is not one
-/// of them. On PostgreSQL from `visit_numbers` (migration 0007), elsewhere from
-/// `visits_day_unit` (0005).
-pub fn seen_in_period() -> (&'static str, &'static str) {
-    if crate::db::dialect() == crate::db::Dialect::Postgres {
-        (
-            "LEFT JOIN (SELECT DISTINCT k.member_no FROM visit_numbers k
-                        WHERE k.day BETWEEN ? AND ?) seen ON seen.member_no = m.rowid",
-            "seen.member_no IS NULL",
-        )
-    } else {
-        (
-            "LEFT JOIN (SELECT DISTINCT v.member_id FROM visits v
-                        WHERE v.visited_on BETWEEN ? AND ?) seen ON seen.member_id = m.id",
-            "seen.member_id IS NULL",
-        )
-    }
+    crate::store::reports::legacy_stale_devices_sql(MAX_STALE)
 }
 
 /// One row per unit directly below `unit` (a grid: the grid itself), in creation
@@ -296,67 +179,40 @@ pub fn seen_in_period() -> (&'static str, &'static str) {
 async fn coverage(
     conn: &mut Conn,
     unit: &UnitRow,
-    glob: &str,
-    from: &str,
-    to: &str,
+    area: &Subtree,
+    from: NaiveDate,
+    to: NaiveDate,
     since_from: bool,
 ) -> Result<Vec<CoverageRow>, AppError> {
-    let children: Vec<(String, String, String)> = if unit.kind == UnitKind::Grid {
+    let grid = unit.kind == UnitKind::Grid;
+    let children: Vec<(String, String, String)> = if grid {
         vec![(
             unit.id.to_string(),
             unit.name.clone(),
             unit.kind.as_str().to_string(),
         )]
     } else {
-        crate::db::query_as("SELECT id, name, kind FROM units WHERE parent_id = ? ORDER BY rowid")
-            .bind(unit.id.to_string())
-            .fetch_all(&mut *conn)
-            .await?
+        reports::children(&mut *conn, unit.id).await?
     };
     // The child a grid belongs to is the id right after the unit's own path
     // (a grid chosen itself: its own id, the last one in its path).
-    let child_at = if unit.kind == UnitKind::Grid {
+    let child_at = if grid {
         unit.path.len() - 37
     } else {
         unit.path.len()
     } + 1;
     // From the per-unit counts of households by latest visit: at most one row a
     // day per child, whatever the number of households.
-    let per_child: Vec<(String, i64, i64)> = crate::db::query_as(if unit.kind == UnitKind::Grid {
-        "SELECT unit_id, CAST(SUM(households) AS BIGINT),
-                CAST(SUM(CASE WHEN day >= ? THEN households ELSE 0 END) AS BIGINT)
-         FROM household_last_visits WHERE unit_id = ? GROUP BY unit_id"
-    } else {
-        "SELECT unit_id, CAST(SUM(households) AS BIGINT),
-                CAST(SUM(CASE WHEN day >= ? THEN households ELSE 0 END) AS BIGINT)
-         FROM household_last_visits
-         WHERE unit_id IN (SELECT id FROM units WHERE parent_id = ?) GROUP BY unit_id"
-    })
-    .bind(from)
-    .bind(unit.id.to_string())
-    .fetch_all(&mut *conn)
-    .await?;
+    let per_child = reports::households_per_child(&mut *conn, unit.id, grid, from).await?;
     let households: HashMap<String, i64> =
         per_child.iter().map(|(c, n, _)| (c.clone(), *n)).collect();
     let visited: HashMap<String, i64> = if since_from {
         per_child.into_iter().map(|(c, _, v)| (c, v)).collect()
     } else {
-        // As text, like every value the benchmark binds to the same statement.
-        let child_at = child_at.to_string();
-        let query = if crate::db::dialect() == crate::db::Dialect::Postgres {
-            crate::db::query_as(VISITED_PER_CHILD_IN_PERIOD_PG)
-                .bind(from)
-                .bind(to)
-                .bind(child_at)
-                .bind(glob)
-        } else {
-            crate::db::query_as(VISITED_PER_CHILD_IN_PERIOD)
-                .bind(child_at)
-                .bind(glob)
-                .bind(from)
-                .bind(to)
-        };
-        query.fetch_all(&mut *conn).await?.into_iter().collect()
+        reports::visited_per_child(&mut *conn, area, child_at, from, to)
+            .await?
+            .into_iter()
+            .collect()
     };
     children
         .into_iter()
@@ -380,14 +236,7 @@ async fn weekly(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<WeekCount>, AppError> {
-    let per_day: Vec<(String, i64)> = crate::db::query_as(
-        "SELECT day, visits FROM visit_days WHERE unit_id = ? AND day BETWEEN ? AND ?",
-    )
-    .bind(unit.id.to_string())
-    .bind(from.to_string())
-    .bind(to.to_string())
-    .fetch_all(&mut *conn)
-    .await?;
+    let per_day = reports::visits_per_day(conn, unit.id, from, to).await?;
     let mut weeks = Vec::new();
     let mut week = monday_of(from);
     while week <= to {
@@ -399,60 +248,12 @@ async fn weekly(
     }
     let first = monday_of(from);
     for (day, n) in per_day {
-        let index = (monday_of(parse_date(&day)?) - first).num_days() / 7;
+        let index = (monday_of(day) - first).num_days() / 7;
         if let Some(w) = usize::try_from(index).ok().and_then(|i| weeks.get_mut(i)) {
             w.visits = w.visits.saturating_add(count(n));
         }
     }
     Ok(weeks)
-}
-
-#[derive(sqlx::FromRow)]
-struct OverdueRow {
-    id: String,
-    head_name: String,
-    address: String,
-    grid_name: String,
-    special_groups: String,
-    last_visit_on: Option<String>,
-}
-
-/// Special-group households whose last visit is more than 14 days before `to`, or
-/// who were never visited; never visited first, then oldest visit first.
-async fn overdue(
-    conn: &mut Conn,
-    glob: &str,
-    to: NaiveDate,
-) -> Result<Vec<OverdueHousehold>, AppError> {
-    let limit = (to - Duration::days(SPECIAL_INTERVAL_DAYS)).to_string();
-    // `last_visit_on` is the household's latest visit ever (kept by a trigger);
-    // the partial index on it walks special-group households oldest first.
-    let rows: Vec<OverdueRow> = crate::db::query_as(&format!(
-        "SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups,
-                h.last_visit_on
-         FROM households h JOIN units g ON g.id = h.grid_id
-         WHERE g.path GLOB ? AND h.special_groups <> '[]'
-           AND (h.last_visit_on IS NULL OR h.last_visit_on < ?)
-         ORDER BY h.last_visit_on NULLS FIRST, g.rowid, h.rowid
-         LIMIT {MAX_OVERDUE}"
-    ))
-    .bind(glob)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.into_iter()
-        .map(|r| {
-            let special_groups: Vec<SpecialGroup> = serde_json::from_str(&r.special_groups)?;
-            Ok(OverdueHousehold {
-                household_id: parse_uuid(&r.id)?,
-                head_name: r.head_name,
-                address: r.address,
-                grid_name: r.grid_name,
-                special_groups,
-                last_visit_on: r.last_visit_on.as_deref().map(parse_date).transpose()?,
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

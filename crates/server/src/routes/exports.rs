@@ -23,13 +23,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::{self, parse_role, sha256_hex, AuthUser};
-use crate::db::{self, ts};
+use crate::db;
 use crate::routes::dashboard::today;
 use crate::scope::{self, Subtree};
 use crate::activity_log::ActivityQuery;
 use crate::visit_log::LogQuery;
 use crate::export::{self, activities as activity_export, visits};
-use crate::{audit, ApiQuery, AppError, AppState};
+use crate::{audit, store, ApiQuery, AppError, AppState};
 
 /// How long a download link works.
 pub const LINK_MINUTES: i64 = 10;
@@ -224,22 +224,20 @@ pub async fn export_create(
         }
     }
     // Links long dead are of no use to anyone.
-    crate::db::query("DELETE FROM export_links WHERE expires_at < ?")
-        .bind(ts(now - Duration::days(1)))
-        .execute(&mut *tx)
-        .await?;
-    crate::db::query(
-        "INSERT INTO export_links (token_hash, created_by, format, filter, created_at, expires_at, dataset)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    store::exports::drop_expired(&mut tx, now - Duration::days(1)).await?;
+    let token_hash = sha256_hex(&token);
+    store::exports::insert(
+        &mut tx,
+        &store::exports::NewLink {
+            token_hash: &token_hash,
+            created_by: user.id,
+            format: format_word(query.format),
+            filter: &filter_json,
+            created_at: now,
+            expires_at,
+            dataset: dataset.word(),
+        },
     )
-    .bind(sha256_hex(&token))
-    .bind(user.id.to_string())
-    .bind(format_word(query.format))
-    .bind(filter_json)
-    .bind(ts(now))
-    .bind(ts(expires_at))
-    .bind(dataset.word())
-    .execute(&mut *tx)
     .await?;
     let mut detail = json!({ "format": format_word(query.format), "filter": audited });
     if dataset != Dataset::Visits {
@@ -277,29 +275,14 @@ async fn take_link(state: &AppState, token: &str) -> Result<Download, AppError> 
     }
     let now = db::now();
     let (_writer, mut tx) = state.write_tx().await?;
-    let link: Option<(String, String, String, String)> = crate::db::query_as(
-        "UPDATE export_links SET used_at = ?
-         WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
-         RETURNING created_by, format, filter, dataset",
-    )
-    .bind(ts(now))
-    .bind(sha256_hex(token.to_ascii_lowercase()))
-    .bind(ts(now))
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((created_by, format, filter, dataset)) = link else {
+    let link = store::exports::take(&mut tx, &sha256_hex(token.to_ascii_lowercase()), now).await?;
+    let Some(store::exports::TakenLink { created_by, format, filter, dataset }) = link else {
         return Err(AppError::not_found());
     };
     let checked = async {
-        let creator: Option<(String, String, crate::db::Flag)> = crate::db::query_as(
-            "SELECT m.role, u.path, m.disabled FROM members m JOIN units u ON u.id = m.unit_id
-             WHERE m.id = ?",
-        )
-        .bind(&created_by)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let creator = store::exports::creator(&mut tx, &created_by).await?;
         let (role, path, disabled) = creator.ok_or_else(AppError::not_found)?;
-        if bool::from(disabled) || !parse_role(&role)?.is_coordinator() {
+        if disabled || !parse_role(&role)?.is_coordinator() {
             return Err(AppError::not_found());
         }
         let format = parse_format(&format)?;

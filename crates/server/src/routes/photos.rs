@@ -28,9 +28,10 @@ use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{sha256_hex, AuthUser};
-use crate::db::{self, parse_uuid, ts};
+use crate::db::{self, parse_uuid};
 use crate::error::body_error;
 use crate::scope::Subtree;
+use crate::store::{self, photos::PhotoRow};
 use crate::{audit, ApiQuery, AppError, AppState};
 
 /// Largest chunk one `PUT` takes (1 MiB); the phone sends 256 KiB.
@@ -94,24 +95,8 @@ fn photo_problem(data: &[u8]) -> Option<String> {
 /// [`STALE_UPLOAD_DAYS`], and the quota days before yesterday; answers how many
 /// uploads went back to 0.
 pub async fn sweep_stale_uploads(conn: &mut Conn, now: chrono::DateTime<chrono::Utc>) -> Result<u64, AppError> {
-    let cutoff = ts(now - chrono::Duration::days(STALE_UPLOAD_DAYS));
-    let stale = "SELECT id FROM photos WHERE complete = 0 AND received > 0 AND chunk_at < ?";
-    crate::db::query(&format!("DELETE FROM photo_chunks WHERE photo_id IN ({stale})"))
-        .bind(&cutoff)
-        .execute(&mut *conn)
-        .await?;
-    let reset = crate::db::query(
-        "UPDATE photos SET received = 0, chunk_at = NULL WHERE complete = 0 AND received > 0 AND chunk_at < ?",
-    )
-    .bind(&cutoff)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    crate::db::query("DELETE FROM photo_upload_days WHERE day < ?")
-        .bind((now - chrono::Duration::days(1)).format("%Y-%m-%d").to_string())
-        .execute(&mut *conn)
-        .await?;
-    Ok(reset)
+    let first_day = (now - chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
+    store::photos::sweep_stale(conn, now - chrono::Duration::days(STALE_UPLOAD_DAYS), &first_day).await
 }
 
 /// `/photos/{id}`, `/photos/{id}/content`.
@@ -120,20 +105,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes((schemas, paths, method.layer(DefaultBodyLimit::max(MAX_CHUNK))))
         .routes(routes!(photos_content))
-}
-
-/// A photo row with what access is decided on.
-#[derive(sqlx::FromRow)]
-struct PhotoRow {
-    id: String,
-    activity_id: String,
-    bytes: i64,
-    sha256: String,
-    received: i64,
-    #[sqlx(try_from = "crate::db::Flag")]
-    complete: bool,
-    recorder_id: String,
-    unit_path: String,
 }
 
 impl PhotoRow {
@@ -147,18 +118,6 @@ impl PhotoRow {
     }
 }
 
-async fn photo_row(conn: &mut Conn, id: Uuid) -> Result<Option<PhotoRow>, AppError> {
-    Ok(crate::db::query_as(
-        "SELECT p.id, p.activity_id, p.bytes, p.sha256, p.received, p.complete,
-                a.recorder_id, u.path AS unit_path
-         FROM photos p JOIN activities a ON a.id = p.activity_id JOIN units u ON u.id = a.unit_id
-         WHERE p.id = ?",
-    )
-    .bind(id.to_string())
-    .fetch_optional(conn)
-    .await?)
-}
-
 /// The caller's own photo (of an activity they recorded); 403 for roles that do not
 /// record activities, 404 for anything else.
 async fn own_photo(conn: &mut Conn, user: &AuthUser, id: &str) -> Result<(Uuid, PhotoRow), AppError> {
@@ -166,7 +125,7 @@ async fn own_photo(conn: &mut Conn, user: &AuthUser, id: &str) -> Result<(Uuid, 
         return Err(AppError::forbidden("你的角色不上传活动照片"));
     }
     let id = Uuid::parse_str(id).map_err(|_| AppError::not_found())?;
-    let row = photo_row(conn, id).await?.ok_or_else(AppError::not_found)?;
+    let row = store::photos::photo(conn, id).await?.ok_or_else(AppError::not_found)?;
     if row.recorder_id != user.id.to_string() {
         return Err(AppError::not_found());
     }
@@ -292,12 +251,7 @@ pub async fn photos_put(
     }
     // The daily quota counts every chunk taken, so retried or abandoned uploads count too.
     let day = now.format("%Y-%m-%d").to_string();
-    let used: Option<i64> =
-        crate::db::query_scalar("SELECT bytes FROM photo_upload_days WHERE account_id = ? AND day = ?")
-            .bind(user.id.to_string())
-            .bind(&day)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let used = store::photos::bytes_on(&mut tx, user.id, &day).await?;
     let quota = state.settings.photo_quota_bytes;
     if used.unwrap_or(0).max(0) as u64 + chunk.len() as u64 > quota {
         return Err(AppError::client(
@@ -306,43 +260,15 @@ pub async fn photos_put(
             format!("今天上传的照片已到上限（{} MB），请明天再传", quota / (1024 * 1024)),
         ));
     }
-    crate::db::query(
-        "INSERT INTO photo_upload_days (account_id, day, bytes) VALUES (?, ?, ?)
-         ON CONFLICT (account_id, day) DO UPDATE SET bytes = photo_upload_days.bytes + excluded.bytes",
-    )
-    .bind(user.id.to_string())
-    .bind(&day)
-    .bind(chunk.len() as i64)
-    .execute(&mut *tx)
-    .await?;
-    crate::db::query("INSERT INTO photo_chunks (photo_id, position, data) VALUES (?, ?, ?)")
-        .bind(photo.to_string())
-        .bind(received as i64)
-        .bind(chunk.as_ref())
-        .execute(&mut *tx)
-        .await?;
-    crate::db::query("UPDATE photos SET received = ?, chunk_at = ? WHERE id = ?")
-        .bind(end as i64)
-        .bind(ts(now))
-        .bind(photo.to_string())
-        .execute(&mut *tx)
-        .await?;
+    store::photos::add_bytes(&mut tx, user.id, &day, chunk.len() as i64).await?;
+    store::photos::add_chunk(&mut tx, photo, received as i64, chunk.as_ref(), end as i64, now).await?;
     if end < row.bytes as u64 {
         tx.commit().await.map_err(|e| AppError::unavailable("commit", e))?;
         return Ok(Json(PhotoStatus { id: photo, received: end, bytes: row.bytes as u64, complete: false }));
     }
 
     // The last byte is in: the whole must match the record's digest.
-    let parts: Vec<Vec<u8>> =
-        crate::db::query_scalar("SELECT data FROM photo_chunks WHERE photo_id = ? ORDER BY position")
-            .bind(photo.to_string())
-            .fetch_all(&mut *tx)
-            .await?;
-    let data: Vec<u8> = parts.concat();
-    crate::db::query("DELETE FROM photo_chunks WHERE photo_id = ?")
-        .bind(photo.to_string())
-        .execute(&mut *tx)
-        .await?;
+    let data = store::photos::take_chunks(&mut tx, photo).await?;
     let matches = data.len() as u64 == row.bytes as u64 && sha256_hex(&data) == row.sha256;
     let detail = json!({ "photo_id": photo, "activity_id": row.activity_id, "bytes": row.bytes });
     // Corrupt bytes, or intact bytes that are no JPEG to show: every byte goes.
@@ -352,21 +278,13 @@ pub async fn photos_put(
         photo_problem(&data).map(|reason| ("photo_not_jpeg", reason))
     };
     if let Some((code, message)) = refusal {
-        crate::db::query("UPDATE photos SET received = 0, chunk_at = NULL WHERE id = ?")
-            .bind(photo.to_string())
-            .execute(&mut *tx)
-            .await?;
+        store::photos::reset(&mut tx, photo).await?;
         audit::record(&mut tx, Some(user.id), code, detail).await?;
         tx.commit().await.map_err(|e| AppError::unavailable("commit", e))?;
         tracing::warn!(member = %user.id, photo = %photo, code, "photo refused; reset");
         return Err(AppError::client(StatusCode::UNPROCESSABLE_ENTITY, code, message));
     }
-    crate::db::query("UPDATE photos SET data = ?, complete = 1, completed_at = ?, chunk_at = NULL WHERE id = ?")
-        .bind(&data)
-        .bind(ts(db::now()))
-        .bind(photo.to_string())
-        .execute(&mut *tx)
-        .await?;
+    store::photos::complete(&mut tx, photo, &data, db::now()).await?;
     audit::record(&mut tx, Some(user.id), "photo_uploaded", detail).await?;
     tx.commit().await.map_err(|e| AppError::unavailable("commit", e))?;
     Ok(Json(PhotoStatus { id: photo, received: end, bytes: row.bytes as u64, complete: true }))
@@ -391,17 +309,14 @@ pub async fn photos_content(
 ) -> Result<Response, AppError> {
     let id = Uuid::parse_str(&id).map_err(|_| AppError::not_found())?;
     let mut conn = state.pool.acquire().await?;
-    let row = photo_row(&mut conn, id).await?.ok_or_else(AppError::not_found)?;
+    let row = store::photos::photo(&mut conn, id).await?.ok_or_else(AppError::not_found)?;
     let own = row.recorder_id == user.id.to_string();
     let in_subtree =
         user.role.is_coordinator() && Subtree { path: user.unit_path.clone() }.contains(&row.unit_path);
     if !row.complete || !(own || in_subtree) {
         return Err(AppError::not_found());
     }
-    let data: Option<Vec<u8>> = crate::db::query_scalar("SELECT data FROM photos WHERE id = ? AND complete = 1")
-        .bind(id.to_string())
-        .fetch_one(&mut *conn)
-        .await?;
+    let data = store::photos::content(&mut conn, id).await?;
     let data = data.ok_or_else(AppError::not_found)?;
     drop(conn);
     audit::record_alone(&state, user.id, "read_photo", json!({ "photo_id": id })).await?;

@@ -10,11 +10,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::db::{self, ts};
-use crate::problems::{self, level_str, MAX_EVENTS, MAX_LIST};
+use crate::db;
+use crate::problems::{self, MAX_EVENTS, MAX_LIST};
 use crate::routes::dashboard::chosen_unit;
-use crate::scope::{self, Subtree, HOUSEHOLD_IN_SUBTREE};
-use crate::{audit, ApiJson, ApiQuery, AppError, AppState};
+use crate::scope::{self, Subtree};
+use crate::{audit, store, ApiJson, ApiQuery, AppError, AppState};
 
 /// `/problems`, `/problems/{id}`, `/problems/events`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -59,7 +59,7 @@ pub async fn problem_events_upload(
     let now = db::now();
     if user.role.records_visits() {
         // The phone synced (the console of a coordinator is not a phone to watch).
-        crate::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await?;
+        crate::store::visits::device_synced(&mut tx, batch.device_id, user.id, now).await?;
     }
     let receipts =
         problems::store_events(&mut tx, &user, batch.device_id, &batch.events, now).await?;
@@ -137,34 +137,12 @@ pub async fn problems_list(
     let now = db::now();
     let mut tx = state.pool.begin().await?;
     let unit = chosen_unit(&mut tx, &subtree, &user, query.unit_id).await?;
-    let mut conditions = vec![HOUSEHOLD_IN_SUBTREE.to_string()];
-    let mut binds = vec![Subtree { path: unit.path }.glob()];
-    match query.open {
-        Some(true) => conditions.push("p.state != 'resolved'".into()),
-        Some(false) => conditions.push("p.state = 'resolved'".into()),
-        None => {}
-    }
-    if let Some(overdue) = query.overdue {
-        let test = "(p.state != 'resolved' AND p.due_at < ?)";
-        conditions.push(if overdue {
-            test.to_string()
-        } else {
-            format!("NOT {test}")
-        });
-        binds.push(ts(now));
-    }
-    if let Some(level) = query.level {
-        conditions.push("p.level = ?".into());
-        binds.push(level_str(level).into());
-    }
-    let list = problems::views(
-        &mut tx,
-        &conditions.join(" AND "),
-        &binds,
-        Some(MAX_LIST),
-        now,
-    )
-    .await?;
+    let filter = store::problems::ListFilter {
+        open: query.open,
+        overdue: query.overdue,
+        level: query.level,
+    };
+    let list = store::problems::list(&mut tx, &Subtree { path: unit.path }, filter, MAX_LIST, now).await?;
     tx.commit().await?;
     let detail = json!({ "unit_id": query.unit_id, "rows": list.len() });
     audit::record_alone(&state, user.id, "read_problems", detail).await?;

@@ -12,10 +12,10 @@ use serde_json::json;
 use crate::db::Conn;
 use uuid::Uuid;
 
-use crate::auth::{parse_role, parse_unit_kind, sha256_hex, AuthUser, ACCOUNT_UNIT_COLUMNS};
-use crate::db::{self, parse_uuid, ts};
+use crate::auth::{sha256_hex, AuthUser};
+use crate::db;
 use crate::receipts::{self, Records};
-use crate::{audit, scope, ApiJson, AppError, AppState};
+use crate::{audit, scope, store, ApiJson, AppError, AppState};
 
 /// Reason given for a visit recorded under someone else's name.
 pub const NOT_OWN_REASON: &str = "只能上传自己的走访记录";
@@ -142,7 +142,7 @@ pub async fn sync_outbox_import(
     let (_writer, mut tx) = state.write_tx().await?;
     // The account must sit in the caller's subtree (else 404, like an unknown id);
     // a disabled account is fine: its phone's records are exactly what an import rescues.
-    let member = account_as_recorder(&mut tx, &subtree, export.member_id).await?;
+    let member = store::visits::account_as_user(&mut tx, &subtree, export.member_id).await?;
     if !member.role.records_visits() {
         return Err(AppError::bad_request("这个账号的角色不记录走访"));
     }
@@ -188,61 +188,7 @@ pub async fn device_synced(
     member: Uuid,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    crate::db::query(
-        "INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)
-         ON CONFLICT (device_id) DO UPDATE
-         SET member_id = excluded.member_id, last_sync_at = excluded.last_sync_at",
-    )
-    .bind(device.to_string())
-    .bind(member.to_string())
-    .bind(ts(at))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-
-/// An account of the subtree as the recorder of imported visits (404 outside it):
-/// the same [`AuthUser`] its own uploads run as, without a session.
-async fn account_as_recorder(
-    conn: &mut Conn,
-    subtree: &scope::Subtree,
-    id: Uuid,
-) -> Result<AuthUser, AppError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: String,
-        name: String,
-        phone: String,
-        role: String,
-        unit_id: String,
-        unit_kind: String,
-        unit_path: String,
-        village: String,
-    }
-    let row: Option<Row> = crate::db::query_as(&format!(
-        "SELECT m.id, m.name, m.phone, m.role, {ACCOUNT_UNIT_COLUMNS}
-         FROM members m
-         JOIN units u ON u.id = m.unit_id
-         LEFT JOIN units pu ON pu.id = u.parent_id
-         WHERE m.id = ? AND u.path GLOB ?"
-    ))
-    .bind(id.to_string())
-    .bind(subtree.glob())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let row = row.ok_or_else(AppError::not_found)?;
-    Ok(AuthUser {
-        id: parse_uuid(&row.id)?,
-        name: row.name,
-        phone: row.phone,
-        role: parse_role(&row.role)?,
-        unit_id: parse_uuid(&row.unit_id)?,
-        unit_kind: parse_unit_kind(&row.unit_kind)?,
-        unit_path: row.unit_path,
-        village: row.village,
-        token_hash: String::new(),
-    })
+    store::visits::device_synced(conn, device, member, at).await
 }
 
 /// Decides and stores a list of visits for `user` (the account that recorded them)
@@ -294,25 +240,7 @@ async fn store_visit(
         return receipts::refuse(conn, Records::Visits, visit.id, &hash, PROBLEM_ELSEWHERE_REASON).await;
     }
 
-    let inserted = crate::db::query(
-        "INSERT INTO visits (id, household_id, member_id, device_id, visited_on, recorded_at,
-                             received_at, content_hash, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(visit.id.to_string())
-    .bind(visit.household_id.to_string())
-    .bind(visit.member_id.to_string())
-    .bind(device_id.to_string())
-    .bind(visit.visited_on.to_string())
-    .bind(ts(visit.recorded_at))
-    .bind(ts(now))
-    .bind(&hash)
-    .bind(&body)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1;
+    let inserted = store::visits::insert(conn, visit, device_id, &hash, &body, now).await?;
 
     if inserted {
         // Its problems, with the status they have at the door (village level; new, or

@@ -9,7 +9,6 @@ use daohu_domain::activity::is_label;
 use daohu_domain::{ApiError, NewTeam, Team, UnitKind};
 use serde::Deserialize;
 use serde_json::json;
-use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
@@ -22,15 +21,6 @@ use crate::{audit, ApiJson, ApiQuery, AppError, AppState};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(teams_list, teams_create))
-}
-
-/// Teams matching a condition on `teams t JOIN units tu ON tu.id = t.unit_id` with one
-/// bound value, with their members, ordered by unit and name. Kept for callers that
-/// still pass their condition in the old spelling: its one `?` is parameter `$1`
-/// (a condition already spelled with `$1` passes unchanged). New code calls the
-/// typed functions of [`store::units`].
-pub async fn teams_where(conn: &mut Conn, condition: &str, value: String) -> Result<Vec<Team>, AppError> {
-    store::units::teams_where(conn, &condition.replace('?', "$1"), value).await
 }
 
 /// Query of the team list.

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::visit_log::{self, LogQuery, DEFAULT_LIMIT, MAX_LIMIT};
-use crate::{audit, scope, ApiQuery, AppError, AppState};
+use crate::{audit, scope, store, ApiQuery, AppError, AppState};
 use serde_json::json;
 
 /// `/visits`, `/visits/{id}`.
@@ -48,11 +48,7 @@ pub async fn visits_list(
     let mut tx = state.pool.begin().await?;
     let query = LogQuery::new(&mut tx, &subtree, &filter).await?;
     let cap = state.settings.log_count_cap;
-    let (count_sql, count_args, exact) = query.count(cap);
-    let total: i64 = sqlx::query_scalar_with(&count_sql, count_args)
-        .fetch_one(&mut *tx)
-        .await?;
-    let total = u64::try_from(total).unwrap_or(0);
+    let (total, exact) = store::visits::log_count(&mut tx, &query, cap).await?;
     let today = crate::routes::dashboard::today();
     let raw = query
         .page(&mut tx, (limit, offset), today, total, state.settings.log_window_min)

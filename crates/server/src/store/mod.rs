@@ -15,10 +15,20 @@
 //! queries that read inside JSON documents. The dialect is a value: the store holds
 //! it, and a connection tells its own ([`dialect_of`]).
 
+pub mod accounts;
+pub mod activities;
 pub mod audit;
+pub mod exports;
+pub mod households;
+pub mod meetings;
+pub mod photos;
+pub mod problems;
 pub mod receipts;
+pub mod reports;
 pub mod sessions;
+pub mod units;
 pub mod upkeep;
+pub mod visits;
 
 use crate::db::{self, Conn, Dialect, Pool, Tx};
 
@@ -65,8 +75,3 @@ pub fn dialect_of(conn: &Conn) -> Dialect {
         _ => Dialect::Sqlite,
     }
 }
-
-pub mod accounts;
-pub mod households;
-pub mod meetings;
-pub mod units;

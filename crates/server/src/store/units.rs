@@ -139,12 +139,6 @@ pub async fn teams_of_member(conn: &mut Conn, member: Uuid) -> Result<Vec<Team>,
     .await
 }
 
-/// Teams matching a condition on `teams t JOIN units tu ON tu.id = t.unit_id` with
-/// one bound value, `$1`, with their members, ordered by unit and name.
-pub async fn teams_where(conn: &mut Conn, condition: &str, value: String) -> Result<Vec<Team>, AppError> {
-    teams_matching(conn, condition, &[value]).await
-}
-
 /// Teams matching a condition whose parameters are `$1, $2, …` bound to `values`.
 async fn teams_matching(conn: &mut Conn, condition: &str, values: &[String]) -> Result<Vec<Team>, AppError> {
     let d = super::dialect_of(conn);

@@ -1,0 +1,350 @@
+//! The coordinators' dashboard: the figures of one unit over a period, read from
+//! the daily tallies and per-unit counts the migrations keep (the arithmetic on
+//! them is in `routes::dashboard`).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use daohu_domain::{IdleMember, OverdueHousehold, SpecialGroup, StaleDevice};
+use uuid::Uuid;
+
+use crate::db::{parse_ts, parse_uuid, ts, Conn, Dialect};
+use crate::scope::Subtree;
+use crate::visit_log::parse_date;
+use crate::AppError;
+
+/// Whether the unit has a visit dated after `day` (from its daily tallies).
+pub async fn unit_visited_after(conn: &mut Conn, unit: Uuid, day: NaiveDate) -> Result<bool, AppError> {
+    let later: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM visit_days
+                               WHERE unit_id = $1 AND day > $2 AND visits > 0 LIMIT 1) AS later",
+    )
+    .bind(unit.to_string())
+    .bind(day.to_string())
+    .fetch_one(conn)
+    .await?;
+    Ok(later > 0)
+}
+
+/// Whether any visit at all is dated after `day`.
+pub async fn any_visit_after(conn: &mut Conn, day: NaiveDate) -> Result<bool, AppError> {
+    let later: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM visits WHERE visited_on > $1 LIMIT 1) AS later",
+    )
+    .bind(day.to_string())
+    .fetch_one(conn)
+    .await?;
+    Ok(later > 0)
+}
+
+/// Visits under a unit from `from` to `to`, summed from its daily tallies.
+pub async fn visits_in_period(conn: &mut Conn, unit: Uuid, from: NaiveDate, to: NaiveDate) -> Result<i64, AppError> {
+    Ok(sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM visit_days
+         WHERE unit_id = $1 AND day BETWEEN $2 AND $3",
+    )
+    .bind(unit.to_string())
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The visits of each day from `from` to `to` under a unit that had any (day, visits).
+pub async fn visits_per_day(
+    conn: &mut Conn,
+    unit: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(NaiveDate, i64)>, AppError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT day, visits FROM visit_days WHERE unit_id = $1 AND day BETWEEN $2 AND $3",
+    )
+    .bind(unit.to_string())
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(|(day, n)| Ok((parse_date(&day)?, n))).collect()
+}
+
+/// The units directly below a unit (id, name, kind as stored), in creation order.
+pub async fn children(conn: &mut Conn, unit: Uuid) -> Result<Vec<(String, String, String)>, AppError> {
+    Ok(sqlx::query_as("SELECT id, name, kind FROM units WHERE parent_id = $1 ORDER BY rowid")
+        .bind(unit.to_string())
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Per unit (the grid itself when `grid`, else each unit directly below it): its
+/// households, and those whose latest visit is on or after `from`; from the
+/// per-unit counts of households by latest visit, at most one row a day per unit.
+pub async fn households_per_child(
+    conn: &mut Conn,
+    unit: Uuid,
+    grid: bool,
+    from: NaiveDate,
+) -> Result<Vec<(String, i64, i64)>, AppError> {
+    Ok(sqlx::query_as(if grid {
+        "SELECT unit_id, CAST(SUM(households) AS BIGINT),
+                CAST(SUM(CASE WHEN day >= $1 THEN households ELSE 0 END) AS BIGINT)
+         FROM household_last_visits WHERE unit_id = $2 GROUP BY unit_id"
+    } else {
+        "SELECT unit_id, CAST(SUM(households) AS BIGINT),
+                CAST(SUM(CASE WHEN day >= $1 THEN households ELSE 0 END) AS BIGINT)
+         FROM household_last_visits
+         WHERE unit_id IN (SELECT id FROM units WHERE parent_id = $2) GROUP BY unit_id"
+    })
+    .bind(from.to_string())
+    .bind(unit.to_string())
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Households visited from `from` to `to` per unit below (`$1`: where the child's
+/// id starts in the path, `$2`/`$3`: the subtree, `$4`/`$5`: the first and last day),
+/// read from the period's visits. Each visit carries its grid's path (migration
+/// 0005): one range of `visits_day_unit`, read from the index alone, with no join
+/// per visit. The distinct (child, household) pairs are hashed, then counted per
+/// child: a `COUNT(DISTINCT …)` sorted all the period's visits first. SQLite's;
+/// PostgreSQL reads [`VISITED_PER_CHILD_PG`].
+pub const VISITED_PER_CHILD: &str =
+    "SELECT pairs.child, COUNT(*)
+     FROM (SELECT DISTINCT substr(v.unit_path, CAST($1 AS INTEGER), 36) AS child, v.household_id
+           FROM visits v
+           WHERE v.unit_path >= $2 AND v.unit_path < $3 AND v.visited_on BETWEEN $4 AND $5) AS pairs
+     GROUP BY pairs.child";
+
+/// PostgreSQL's (the same parameters): from `visit_numbers` (migration 0007), a
+/// narrow index of integers. Households per grid first (integers, sorted in
+/// memory), then the grids' counts summed per child: 48–61 ms for a county's
+/// month, where joining every (grid, household) pair to its grid took 120.
+pub const VISITED_PER_CHILD_PG: &str =
+    "SELECT c.child, CAST(SUM(p.n) AS BIGINT)
+     FROM (SELECT k.grid_no, COUNT(DISTINCT k.household_no) AS n FROM visit_numbers k
+           WHERE k.day BETWEEN $4 AND $5 GROUP BY k.grid_no) AS p
+     JOIN (SELECT g.rowid AS grid_no, substr(g.path, CAST($1 AS INTEGER), 36) AS child
+           FROM units g WHERE g.kind = 'grid' AND g.path >= $2 AND g.path < $3) AS c ON c.grid_no = p.grid_no
+     GROUP BY c.child";
+
+/// Households visited from `from` to `to` per unit below the subtree's top, the
+/// child's id starting at byte `child_at` (1-based) of a grid's path.
+pub async fn visited_per_child(
+    conn: &mut Conn,
+    area: &Subtree,
+    child_at: usize,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(String, i64)>, AppError> {
+    let sql = match crate::store::dialect_of(conn) {
+        Dialect::Sqlite => VISITED_PER_CHILD,
+        Dialect::Postgres => VISITED_PER_CHILD_PG,
+    };
+    // As text, like every value the benchmark binds to the same statement.
+    Ok(sqlx::query_as(sql)
+        .bind(child_at.to_string())
+        .bind(area.lo())
+        .bind(area.hi())
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(conn)
+        .await?)
+}
+
+/// The idle accounts (`m`) of a past period: the join of the accounts with a visit
+/// in it (`$1`, `$2`: first and last day) and the test that `m` is not one of them.
+/// On PostgreSQL from `visit_numbers` (migration 0007), elsewhere from
+/// `visits_day_unit` (0005).
+pub fn seen_in_period(d: Dialect) -> (&'static str, &'static str) {
+    match d {
+        Dialect::Postgres => (
+            "LEFT JOIN (SELECT DISTINCT k.member_no FROM visit_numbers k
+                        WHERE k.day BETWEEN $1 AND $2) seen ON seen.member_no = m.rowid",
+            "seen.member_no IS NULL",
+        ),
+        Dialect::Sqlite => (
+            "LEFT JOIN (SELECT DISTINCT v.member_id FROM visits v
+                        WHERE v.visited_on BETWEEN $1 AND $2) seen ON seen.member_id = m.id",
+            "seen.member_id IS NULL",
+        ),
+    }
+}
+
+/// Enabled members and grid leaders under the subtree with no visit from `from` to
+/// `to`, in unit and account order. `none_later` says no visit at all is dated after
+/// `to`: then an account was idle exactly when its latest visit is before `from`
+/// (one read per account); otherwise the period's visits are read in one pass
+/// ([`seen_in_period`]), not one look-up per account.
+pub async fn idle_members(
+    conn: &mut Conn,
+    area: &Subtree,
+    from: NaiveDate,
+    to: NaiveDate,
+    none_later: bool,
+) -> Result<Vec<IdleMember>, AppError> {
+    let d = crate::store::dialect_of(conn);
+    let (from_s, to_s) = (from.to_string(), to.to_string());
+    let sql = if none_later {
+        "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id
+         WHERE u.path >= $1 AND u.path < $2 AND m.role IN ('member', 'grid_leader') AND m.disabled = 0
+           AND (m.last_visit_on IS NULL OR m.last_visit_on < $3)
+         ORDER BY u.rowid, m.rowid"
+            .to_string()
+    } else {
+        let (seen_join, idle_if) = seen_in_period(d);
+        format!(
+            "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id
+             {seen_join}
+             WHERE u.path >= $3 AND u.path < $4 AND m.role IN ('member', 'grid_leader') AND m.disabled = 0
+               AND {idle_if}
+             ORDER BY u.rowid, m.rowid"
+        )
+    };
+    let query = sqlx::query_as(&sql);
+    let query = if none_later {
+        query.bind(area.lo()).bind(area.hi()).bind(from_s)
+    } else {
+        query.bind(from_s).bind(to_s).bind(area.lo()).bind(area.hi())
+    };
+    let rows: Vec<(String, String, String)> = query.fetch_all(conn).await?;
+    rows.into_iter()
+        .map(|(id, name, unit_name)| {
+            Ok(IdleMember {
+                member_id: parse_uuid(&id)?,
+                name,
+                unit_name,
+            })
+        })
+        .collect()
+}
+
+/// The oldest phones of accounts under the subtree that last synced before `before`,
+/// at most `limit`, and how many there are in all (`COUNT(*) OVER ()`: one pass,
+/// not a second count).
+pub async fn stale_devices(
+    conn: &mut Conn,
+    area: &Subtree,
+    before: DateTime<Utc>,
+    limit: usize,
+) -> Result<(Vec<StaleDevice>, i64), AppError> {
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(&format!(
+        "SELECT d.device_id, m.name, d.last_sync_at, COUNT(*) OVER ()
+         FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id
+         WHERE u.path >= $1 AND u.path < $2 AND d.last_sync_at < $3
+         ORDER BY d.last_sync_at, d.device_id LIMIT {limit}"
+    ))
+    .bind(area.lo())
+    .bind(area.hi())
+    .bind(ts(before))
+    .fetch_all(conn)
+    .await?;
+    let count = rows.first().map_or(0, |s| s.3);
+    let devices = rows
+        .into_iter()
+        .map(|(id, member_name, at, _)| {
+            Ok(StaleDevice {
+                device_id: parse_uuid(&id)?,
+                member_name,
+                last_sync_at: parse_ts(&at)?,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    Ok((devices, count))
+}
+
+#[derive(sqlx::FromRow)]
+struct OverdueRow {
+    id: String,
+    head_name: String,
+    address: String,
+    grid_name: String,
+    special_groups: String,
+    last_visit_on: Option<String>,
+}
+
+/// Special-group households under the subtree whose last visit is before `before`,
+/// or who were never visited; never visited first, then oldest visit first, at most `limit`.
+pub async fn overdue_households(
+    conn: &mut Conn,
+    area: &Subtree,
+    before: NaiveDate,
+    limit: usize,
+) -> Result<Vec<OverdueHousehold>, AppError> {
+    // `last_visit_on` is the household's latest visit ever (kept by a trigger);
+    // the partial index on it walks special-group households oldest first.
+    let rows: Vec<OverdueRow> = sqlx::query_as(&format!(
+        "SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups,
+                h.last_visit_on
+         FROM households h JOIN units g ON g.id = h.grid_id
+         WHERE g.path >= $1 AND g.path < $2 AND h.special_groups <> '[]'
+           AND (h.last_visit_on IS NULL OR h.last_visit_on < $3)
+         ORDER BY h.last_visit_on NULLS FIRST, g.rowid, h.rowid
+         LIMIT {limit}"
+    ))
+    .bind(area.lo())
+    .bind(area.hi())
+    .bind(before.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let special_groups: Vec<SpecialGroup> = serde_json::from_str(&r.special_groups)?;
+            Ok(OverdueHousehold {
+                household_id: parse_uuid(&r.id)?,
+                head_name: r.head_name,
+                address: r.address,
+                grid_name: r.grid_name,
+                special_groups,
+                last_visit_on: r.last_visit_on.as_deref().map(parse_date).transpose()?,
+            })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// The texts as they were, in SQLite's spelling (`?`, `GLOB` over
+// `Subtree::glob`), for `examples/scale_bench.rs`, which times them and prints
+// their plans through `db::sql`. The dashboard runs the numbered ones above;
+// these go once the bench reads those.
+
+/// [`VISITED_PER_CHILD`] as it was (`?`: child_at, glob, first day, last day).
+pub const LEGACY_VISITED_PER_CHILD_IN_PERIOD: &str =
+    "SELECT pairs.child, COUNT(*)
+     FROM (SELECT DISTINCT substr(v.unit_path, CAST(? AS INTEGER), 36) AS child, v.household_id
+           FROM visits v
+           WHERE v.unit_path GLOB ? AND v.visited_on BETWEEN ? AND ?) AS pairs
+     GROUP BY pairs.child";
+
+/// [`VISITED_PER_CHILD_PG`] as it was (`?`: first day, last day, child_at, glob).
+pub const LEGACY_VISITED_PER_CHILD_IN_PERIOD_PG: &str =
+    "SELECT c.child, CAST(SUM(p.n) AS BIGINT)
+     FROM (SELECT k.grid_no, COUNT(DISTINCT k.household_no) AS n FROM visit_numbers k
+           WHERE k.day BETWEEN ? AND ? GROUP BY k.grid_no) AS p
+     JOIN (SELECT g.rowid AS grid_no, substr(g.path, CAST(? AS INTEGER), 36) AS child
+           FROM units g WHERE g.kind = 'grid' AND g.path GLOB ?) AS c ON c.grid_no = p.grid_no
+     GROUP BY c.child";
+
+/// [`seen_in_period`] as it was (`?`: first and last day), for the process's database.
+pub fn legacy_seen_in_period() -> (&'static str, &'static str) {
+    if crate::db::dialect() == Dialect::Postgres {
+        (
+            "LEFT JOIN (SELECT DISTINCT k.member_no FROM visit_numbers k
+                        WHERE k.day BETWEEN ? AND ?) seen ON seen.member_no = m.rowid",
+            "seen.member_no IS NULL",
+        )
+    } else {
+        (
+            "LEFT JOIN (SELECT DISTINCT v.member_id FROM visits v
+                        WHERE v.visited_on BETWEEN ? AND ?) seen ON seen.member_id = m.id",
+            "seen.member_id IS NULL",
+        )
+    }
+}
+
+/// [`stale_devices`]' text as it was (`?`: the subtree pattern, the cut-off time).
+pub fn legacy_stale_devices_sql(limit: usize) -> String {
+    format!(
+        "SELECT d.device_id, m.name, d.last_sync_at, COUNT(*) OVER ()
+         FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id
+         WHERE u.path GLOB ? AND d.last_sync_at < ?
+         ORDER BY d.last_sync_at, d.device_id LIMIT {limit}"
+    )
+}

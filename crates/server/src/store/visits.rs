@@ -1,0 +1,115 @@
+//! Visits as the phones upload them, the phones' last syncs, and the counts of the
+//! visit log (the log's own query is built in `crate::visit_log`).
+
+use chrono::{DateTime, Utc};
+use daohu_domain::Visit;
+use uuid::Uuid;
+
+use crate::auth::{parse_role, parse_unit_kind, AuthUser, ACCOUNT_UNIT_COLUMNS};
+use crate::db::{parse_uuid, ts, Conn};
+use crate::scope::Subtree;
+use crate::visit_log::LogQuery;
+use crate::AppError;
+
+/// Notes that a phone synced at `at` for `member`.
+pub async fn device_synced(
+    conn: &mut Conn,
+    device: Uuid,
+    member: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO devices (device_id, member_id, last_sync_at) VALUES ($1, $2, $3)
+         ON CONFLICT (device_id) DO UPDATE
+         SET member_id = excluded.member_id, last_sync_at = excluded.last_sync_at",
+    )
+    .bind(device.to_string())
+    .bind(member.to_string())
+    .bind(ts(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An account attached inside the subtree as the [`AuthUser`] its own uploads run
+/// as, without a session (404 outside it or unknown).
+pub async fn account_as_user(
+    conn: &mut Conn,
+    subtree: &Subtree,
+    id: Uuid,
+) -> Result<AuthUser, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: String,
+        name: String,
+        phone: String,
+        role: String,
+        unit_id: String,
+        unit_kind: String,
+        unit_path: String,
+        village: String,
+    }
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT m.id, m.name, m.phone, m.role, {ACCOUNT_UNIT_COLUMNS}
+         FROM members m
+         JOIN units u ON u.id = m.unit_id
+         LEFT JOIN units pu ON pu.id = u.parent_id
+         WHERE m.id = $1 AND u.path >= $2 AND u.path < $3"
+    ))
+    .bind(id.to_string())
+    .bind(subtree.lo())
+    .bind(subtree.hi())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let row = row.ok_or_else(AppError::not_found)?;
+    Ok(AuthUser {
+        id: parse_uuid(&row.id)?,
+        name: row.name,
+        phone: row.phone,
+        role: parse_role(&row.role)?,
+        unit_id: parse_uuid(&row.unit_id)?,
+        unit_kind: parse_unit_kind(&row.unit_kind)?,
+        unit_path: row.unit_path,
+        village: row.village,
+        token_hash: String::new(),
+    })
+}
+
+/// Stores a visit (its JSON `body` and the body's `hash`) unless its id is taken;
+/// `true` when it was stored now.
+pub async fn insert(
+    conn: &mut Conn,
+    visit: &Visit,
+    device_id: Uuid,
+    hash: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let stored = sqlx::query(
+        "INSERT INTO visits (id, household_id, member_id, device_id, visited_on, recorded_at,
+                             received_at, content_hash, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(visit.id.to_string())
+    .bind(visit.household_id.to_string())
+    .bind(visit.member_id.to_string())
+    .bind(device_id.to_string())
+    .bind(visit.visited_on.to_string())
+    .bind(ts(visit.recorded_at))
+    .bind(ts(now))
+    .bind(hash)
+    .bind(body)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(stored == 1)
+}
+
+/// How many visits match the log query, at most `cap` + 1 unless exact, and
+/// whether the count is exact ([`LogQuery::count`]).
+pub async fn log_count(conn: &mut Conn, query: &LogQuery, cap: u64) -> Result<(u64, bool), AppError> {
+    let (sql, arguments, exact) = query.count(cap);
+    let total: i64 = sqlx::query_scalar_with(&sql, arguments).fetch_one(conn).await?;
+    Ok((u64::try_from(total).unwrap_or(0), exact))
+}
