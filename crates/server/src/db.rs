@@ -77,6 +77,16 @@ impl Dialect {
         }
     }
 
+    /// A `LIMIT` that takes every row, for an ordered subquery that must stay a
+    /// subquery (a subquery with a `LIMIT` is never merged into the query around
+    /// it, so its order holds).
+    pub fn every_row(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "LIMIT -1",
+            Dialect::Postgres => "LIMIT ALL",
+        }
+    }
+
     /// The pattern matching every text starting with `prefix` (which holds no
     /// wildcards: unit paths are UUIDs and slashes), for `GLOB ?` in a query.
     pub fn prefix_pattern(self, prefix: &str) -> String {

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::db::{parse_ts, parse_uuid, Conn};
 use crate::scope::{household_in_subtree, HouseholdRow, Subtree, HOUSEHOLD_COLUMNS};
 use crate::AppError;
+use super::like_pattern;
 
 /// Most households one list answers.
 pub const MAX_LIST: usize = 5_000;
@@ -183,19 +184,6 @@ struct AdminRow {
     household: HouseholdRow,
     village_id: String,
     last_visit_on: Option<String>,
-}
-
-/// Escapes `%`, `_` and `\` for `LIKE ... ESCAPE '\'`.
-fn like_pattern(q: &str) -> String {
-    let mut out = String::from("%");
-    for c in q.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
 }
 
 /// Households of the subtree with their linked members (only those attached inside

@@ -28,6 +28,7 @@ pub mod reports;
 pub mod sessions;
 pub mod units;
 pub mod upkeep;
+pub mod visit_log;
 pub mod visits;
 
 use crate::db::{self, Conn, Dialect, Pool, Tx};
@@ -74,4 +75,19 @@ pub fn dialect_of(conn: &Conn) -> Dialect {
         "PostgreSQL" => Dialect::Postgres,
         _ => Dialect::Sqlite,
     }
+}
+
+/// `%q%` for `LIKE … ESCAPE '\'`, with `%`, `_` and `\` in `q` escaped so they
+/// match themselves.
+pub fn like_pattern(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 2);
+    out.push('%');
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
 }
