@@ -399,10 +399,13 @@ impl Rows {
     }
 
     fn sql(&self, rows: usize) -> String {
-        let one = format!("({})", vec!["?"; self.cols].join(","));
-        let mut sql = self.head.clone();
-        sql.push_str(&vec![one; rows].join(","));
-        sql
+        let tuples: Vec<String> = (0..rows)
+            .map(|r| {
+                let params: Vec<String> = (1..=self.cols).map(|c| format!("${}", r * self.cols + c)).collect();
+                format!("({})", params.join(","))
+            })
+            .collect();
+        format!("{}{}", self.head, tuples.join(","))
     }
 
     /// Writes every waiting row on `conn` (inside the caller's transaction).
@@ -418,7 +421,7 @@ impl Rows {
             } else {
                 self.sql(rows)
             };
-            let mut q = crate::db::query(&sql);
+            let mut q = sqlx::query(&sql);
             for v in chunk {
                 q = match v {
                     Val::T(s) => q.bind(s),
