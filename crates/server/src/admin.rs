@@ -84,7 +84,7 @@ pub async fn create(
         return Err(AppError::bad_request("请填写姓名（50 字以内）".to_string()));
     }
     let hash = hash(password, &phone).await?;
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = store::begin_write(pool).await?;
     if store::accounts::phone_holder(&mut tx, &phone).await?.is_some() {
         return Err(AppError::conflict("conflict", "这个手机号已有账号"));
     }
@@ -148,7 +148,7 @@ async fn account_of(tx: &mut db::Tx, phone: &str) -> Result<Uuid, AppError> {
 }
 
 pub async fn set_disabled(pool: &Pool, phone: &str, disabled: bool) -> Result<String, AppError> {
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = store::begin_write(pool).await?;
     let id = account_of(&mut tx, phone).await?;
     store::accounts::set_disabled(&mut tx, id, disabled).await?;
     if disabled {
@@ -163,7 +163,7 @@ pub async fn set_disabled(pool: &Pool, phone: &str, disabled: bool) -> Result<St
 /// Sets a new password typed at the server; the account's sessions end.
 pub async fn set_password(pool: &Pool, phone: &str, password: &str) -> Result<String, AppError> {
     let hash = hash(password, &normalize_phone(phone)).await?;
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = store::begin_write(pool).await?;
     let id = account_of(&mut tx, phone).await?;
     store::sessions::set_password(&mut *tx, id, &hash).await?;
     store::sessions::end_all(&mut *tx, id).await?;

@@ -299,22 +299,6 @@ pub async fn connect_file(path: &Path) -> Result<Pool, sqlx::Error> {
     connect(&file_url(path)).await
 }
 
-/// A write transaction. On SQLite `BEGIN IMMEDIATE`, which takes the one write
-/// lock at once (waiting, with the busy timeout, for writers in other processes).
-/// On PostgreSQL a transaction-scoped advisory lock does the same across every
-/// server instance: an upload's duplicate check and its insert never interleave
-/// with another upload's, so a record sent to two instances at once is stored once.
-pub async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
-    match dialect() {
-        Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
-        Dialect::Postgres => {
-            let mut tx = pool.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock(7410)").execute(&mut *tx).await?;
-            Ok(tx)
-        }
-    }
-}
-
 #[cfg(feature = "testkit")]
 /// The variable naming a PostgreSQL server for the test suite (any database on it;
 /// each test gets a new database of its own there).

@@ -133,6 +133,9 @@ impl AppError {
     }
 }
 
+/// The answer to a change that lost a race for a unique key (see `From<sqlx::Error>`).
+pub const TAKEN_MEANWHILE: &str = "刚有人同时做了同样的修改，请刷新后再看";
+
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         // A locked database or an exhausted pool is transient: tell the phone to retry.
@@ -147,8 +150,16 @@ impl From<sqlx::Error> for AppError {
             ),
             _ => false,
         };
-        // Text PostgreSQL cannot hold (a NUL character) is the sender's mistake, not ours.
         if let sqlx::Error::Database(db) = &err {
+            // A unique key another request took between this one's check and its
+            // insert (writers run side by side on PostgreSQL): the same change made
+            // twice at once. Uploads never get here (they insert with ON CONFLICT and
+            // let the stored row decide); this is two people saving the same thing.
+            if matches!(db.code().as_deref(), Some("23505" | "2067" | "1555")) {
+                tracing::warn!(error = %db, "unique key taken meanwhile");
+                return AppError::conflict("taken_meanwhile", TAKEN_MEANWHILE);
+            }
+            // Text PostgreSQL cannot hold (a NUL character) is the sender's mistake, not ours.
             if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
                 return AppError::client(
                     StatusCode::UNPROCESSABLE_ENTITY,

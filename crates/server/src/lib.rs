@@ -158,9 +158,15 @@ pub struct AppState {
     /// Every query goes through here (see [`store`]).
     pub store: store::Store,
     pub settings: Arc<Settings>,
-    /// Serialises upload transactions within this process (SQLite has one writer anyway).
-    write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// SQLite has one writer: this process's writers queue here, in order,
+    /// rather than in SQLite's busy handler (which polls, and gives up after its
+    /// timeout). PostgreSQL takes no such lock (see [`store::begin_write`]).
+    sqlite_writer: Arc<tokio::sync::Mutex<()>>,
 }
+
+/// Held for as long as a write transaction from [`AppState::write_tx`]: this
+/// process's SQLite writer turn, or nothing on PostgreSQL.
+pub type WriterTurn = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 impl AppState {
     /// State over an open, migrated pool (see [`db::connect`]).
@@ -169,25 +175,20 @@ impl AppState {
             store: store::Store::new(pool.clone()),
             pool,
             settings: Arc::new(settings),
-            write_lock: Arc::default(),
+            sqlite_writer: Arc::default(),
         }
     }
 
-    /// A write transaction: this process's writer lock, then [`db::begin_write`]
-    /// (which waits for writers in other processes and other server instances).
-    /// Hold the guard until the transaction is committed or dropped.
-    pub async fn write_tx(
-        &self,
-    ) -> Result<
-        (
-            tokio::sync::OwnedMutexGuard<()>,
-            sqlx::Transaction<'static, sqlx::Any>,
-        ),
-        AppError,
-    > {
-        let guard = self.write_lock.clone().lock_owned().await;
-        let tx = db::begin_write(&self.pool).await?;
-        Ok((guard, tx))
+    /// A write transaction ([`store::begin_write`]), on SQLite after this
+    /// process's earlier writers. Hold the turn until the transaction is
+    /// committed or dropped.
+    pub async fn write_tx(&self) -> Result<(WriterTurn, sqlx::Transaction<'static, sqlx::Any>), AppError> {
+        let turn = match self.store.dialect() {
+            db::Dialect::Sqlite => Some(self.sqlite_writer.clone().lock_owned().await),
+            db::Dialect::Postgres => None,
+        };
+        let tx = self.store.begin_write().await?;
+        Ok((turn, tx))
     }
 }
 

@@ -24,7 +24,7 @@ use chrono::{DateTime, Datelike, Utc};
 use daohu_domain::escalation::due_at;
 use daohu_domain::visit::MAX_TEXT_CHARS;
 use daohu_domain::{
-    is_v7, EventKind, Level, Misfit, ProblemEvent, ProblemOutcome, ProblemState,
+    is_v7, EventKind, Level, Misfit, ProblemEvent, ProblemOutcome,
     ProblemStatus, ProblemView, Receipt, Role, Visit,
 };
 use crate::db::{Conn, Pool};
@@ -55,46 +55,6 @@ pub const ASSIGNEE_DISABLED_REASON: &str = "这个账号已停用，不能派单
 pub const BAD_ID_REASON: &str = "记录编号无效";
 /// A time no device could have (before 2000 or after 9999).
 pub const BAD_TIME_REASON: &str = "记录时间无效，请检查手机时间";
-
-/// How a level is stored.
-pub fn level_str(level: Level) -> &'static str {
-    match level {
-        Level::Village => "village",
-        Level::Township => "township",
-        Level::County => "county",
-    }
-}
-
-/// Reads a stored level back.
-pub fn parse_level(s: &str) -> Result<Level, AppError> {
-    [Level::Village, Level::Township, Level::County]
-        .into_iter()
-        .find(|l| level_str(*l) == s)
-        .ok_or_else(|| AppError::internal(format!("unknown stored level {s:?}")))
-}
-
-/// How a state is stored.
-pub fn state_str(state: ProblemState) -> &'static str {
-    match state {
-        ProblemState::New => "new",
-        ProblemState::Assigned => "assigned",
-        ProblemState::InProgress => "in_progress",
-        ProblemState::Resolved => "resolved",
-    }
-}
-
-/// Reads a stored state back.
-pub fn parse_state(s: &str) -> Result<ProblemState, AppError> {
-    [
-        ProblemState::New,
-        ProblemState::Assigned,
-        ProblemState::InProgress,
-        ProblemState::Resolved,
-    ]
-    .into_iter()
-    .find(|st| state_str(*st) == s)
-    .ok_or_else(|| AppError::internal(format!("unknown stored state {s:?}")))
-}
 
 /// The level a coordinator handles; `None` for other roles.
 pub fn coordinator_level(role: Role) -> Option<Level> {
@@ -169,20 +129,11 @@ pub async fn lists_foreign_problem(conn: &mut Conn, visit: &Visit) -> Result<boo
 // ---------------------------------------------------------------------------
 // Who reaches a problem
 
-/// What deciding about one problem needs.
-#[derive(Clone, Debug)]
-pub struct Target {
-    pub id: Uuid,
-    /// The path of the household's grid.
-    pub grid_path: String,
-    pub raised_by: Option<Uuid>,
-    /// The cached status.
-    pub status: ProblemStatus,
-}
+pub use crate::store::problems::{level_str, parse_level, parse_state, state_str, Target};
 
 /// A problem by id, whoever may see it.
 pub async fn target(conn: &mut Conn, id: Uuid) -> Result<Option<Target>, AppError> {
-    store::problems::target(conn, id).await
+    store::problems::target(conn, id, false).await
 }
 
 impl Target {
@@ -292,7 +243,7 @@ async fn store_event(
         return Ok(receipt);
     }
 
-    let Some(target) = target(conn, event.problem_id).await? else {
+    let Some(target) = store::problems::target(conn, event.problem_id, true).await? else {
         return Ok(rejected(event, NOT_FOUND_REASON));
     };
     if !target.seen_by(user) {
@@ -311,7 +262,11 @@ async fn store_event(
     }
 
     let at = event_ts(event.at);
-    store::problems::insert_event(conn, event.id, target.id, user.id, device_id, &at, &hash, &change, now).await?;
+    if !store::problems::insert_event(conn, event.id, target.id, user.id, device_id, &at, &hash, &change, now).await? {
+        // Stored meanwhile by another upload of the same event (PostgreSQL, where
+        // uploads run side by side): decided against the stored one.
+        return receipts::decided(conn, Records::ProblemEvents, event.id, &hash, false, now).await;
+    }
     let misfit = replay(conn, target.id, Some(event.id)).await?;
     // Stored, with a note when it did not fit the problem's state at the time.
     Ok(Receipt { reason: misfit.map(|m| m.message_zh().to_string()), ..Receipt::stored(event.id, now) })
@@ -512,6 +467,7 @@ pub async fn export_details(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use daohu_domain::ProblemState;
 
     #[test]
     fn stored_words_round_trip_and_match_serde() {

@@ -117,7 +117,7 @@ pub async fn seed_demo(pool: &Pool) -> Result<bool, AppError> {
         .map_err(AppError::internal)??;
     let now = db::now();
 
-    let mut tx = crate::db::begin_write(pool).await?;
+    let mut tx = crate::store::begin_write(pool).await?;
     // Checked again under the write lock, so two servers starting together seed once.
     if store::accounts::any(&mut *tx).await? {
         return Ok(false);

@@ -111,11 +111,12 @@ pub async fn activities_upload(
     }
     let (_writer, mut tx) = state.write_tx().await?;
     let now = db::now();
-    store::visits::device_synced(&mut tx, batch.device_id, user.id, now).await?;
     let mut receipts = Vec::with_capacity(batch.activities.len());
     for a in &batch.activities {
         receipts.push(activity_log::store_activity(&mut tx, &user, batch.device_id, a, now).await?);
     }
+    // Last: the device's row stays locked until the commit.
+    store::visits::device_synced(&mut tx, batch.device_id, user.id, now).await?;
     audit::record(&mut tx, Some(user.id), "sync_activities", counts_json(batch.device_id, &receipts)).await?;
     tx.commit().await.map_err(|e| AppError::unavailable("commit", e))?;
     tracing::info!(
@@ -155,11 +156,12 @@ pub async fn checkins_upload(
     }
     let (_writer, mut tx) = state.write_tx().await?;
     let now = db::now();
-    store::visits::device_synced(&mut tx, batch.device_id, user.id, now).await?;
     let mut receipts = Vec::with_capacity(batch.check_ins.len());
     for c in &batch.check_ins {
         receipts.push(activity_log::store_check_in(&mut tx, &user, batch.device_id, c, now).await?);
     }
+    // Last: the device's row stays locked until the commit.
+    store::visits::device_synced(&mut tx, batch.device_id, user.id, now).await?;
     audit::record(&mut tx, Some(user.id), "sync_check_ins", counts_json(batch.device_id, &receipts)).await?;
     tx.commit().await.map_err(|e| AppError::unavailable("commit", e))?;
     tracing::info!(

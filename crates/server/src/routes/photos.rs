@@ -120,12 +120,12 @@ impl PhotoRow {
 
 /// The caller's own photo (of an activity they recorded); 403 for roles that do not
 /// record activities, 404 for anything else.
-async fn own_photo(conn: &mut Conn, user: &AuthUser, id: &str) -> Result<(Uuid, PhotoRow), AppError> {
+async fn own_photo(conn: &mut Conn, user: &AuthUser, id: &str, for_update: bool) -> Result<(Uuid, PhotoRow), AppError> {
     if !user.role.records_activities() {
         return Err(AppError::forbidden("你的角色不上传活动照片"));
     }
     let id = Uuid::parse_str(id).map_err(|_| AppError::not_found())?;
-    let row = store::photos::photo(conn, id).await?.ok_or_else(AppError::not_found)?;
+    let row = store::photos::photo(conn, id, for_update).await?.ok_or_else(AppError::not_found)?;
     if row.recorder_id != user.id.to_string() {
         return Err(AppError::not_found());
     }
@@ -151,7 +151,7 @@ pub async fn photos_status(
     Path(id): Path<String>,
 ) -> Result<Json<PhotoStatus>, AppError> {
     let mut conn = state.pool.acquire().await?;
-    let (_, row) = own_photo(&mut conn, &user, &id).await?;
+    let (_, row) = own_photo(&mut conn, &user, &id, false).await?;
     Ok(Json(row.status()?))
 }
 
@@ -211,7 +211,7 @@ pub async fn photos_put(
     {
         // Who and what first: a photo that is not the caller's is 404 whatever the body.
         let mut conn = state.pool.acquire().await?;
-        own_photo(&mut conn, &user, &id).await?;
+        own_photo(&mut conn, &user, &id, false).await?;
     }
     if !chunk_type_ok(&headers) {
         return Err(AppError::client(
@@ -223,7 +223,7 @@ pub async fn photos_put(
     let chunk = body.map_err(body_error)?;
 
     let (_writer, mut tx) = state.write_tx().await?;
-    let (photo, row) = own_photo(&mut tx, &user, &id).await?;
+    let (photo, row) = own_photo(&mut tx, &user, &id, true).await?;
     if row.complete {
         return Ok(Json(row.status()?));
     }
@@ -309,7 +309,7 @@ pub async fn photos_content(
 ) -> Result<Response, AppError> {
     let id = Uuid::parse_str(&id).map_err(|_| AppError::not_found())?;
     let mut conn = state.pool.acquire().await?;
-    let row = store::photos::photo(&mut conn, id).await?.ok_or_else(AppError::not_found)?;
+    let row = store::photos::photo(&mut conn, id, false).await?.ok_or_else(AppError::not_found)?;
     let own = row.recorder_id == user.id.to_string();
     let in_subtree =
         user.role.is_coordinator() && Subtree { path: user.unit_path.clone() }.contains(&row.unit_path);

@@ -57,12 +57,13 @@ pub async fn problem_events_upload(
     }
     let (_writer, mut tx) = state.write_tx().await?;
     let now = db::now();
-    if user.role.records_visits() {
-        // The phone synced (the console of a coordinator is not a phone to watch).
-        crate::store::visits::device_synced(&mut tx, batch.device_id, user.id, now).await?;
-    }
     let receipts =
         problems::store_events(&mut tx, &user, batch.device_id, &batch.events, now).await?;
+    if user.role.records_visits() {
+        // The phone synced (the console of a coordinator is not a phone to watch);
+        // last, since the device's row stays locked until the commit.
+        crate::store::visits::device_synced(&mut tx, batch.device_id, user.id, now).await?;
+    }
     let count = |status: ReceiptStatus| receipts.iter().filter(|r| r.status == status).count();
     let flagged = receipts
         .iter()

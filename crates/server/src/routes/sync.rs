@@ -69,9 +69,10 @@ pub async fn sync_visits_upload(
     // does the same across processes. Either way a batch never races itself.
     let (_writer, mut tx) = state.write_tx().await?;
     let now = db::now();
-    device_synced(&mut tx, batch.device_id, user.id, now).await?;
-
     let receipts = store_visits(&mut tx, &user, batch.device_id, &batch.visits, now).await?;
+    // Late in the transaction: the device's row stays locked until the commit,
+    // and another upload from the same phone need not wait on it any longer.
+    device_synced(&mut tx, batch.device_id, user.id, now).await?;
     let counts = ReceiptCounts::of(&receipts);
     audit::record(
         &mut tx,
@@ -246,6 +247,15 @@ async fn store_visit(
         // Its problems, with the status they have at the door (village level; new, or
         // resolved on the spot). A problem id seen before (another visit's) keeps its first row.
         crate::problems::insert_from_visit(conn, visit, now).await?;
+        // On PostgreSQL another upload may have stored one of these problem ids for
+        // another household since the check above: this batch is not stored, and
+        // its retry is refused by that check.
+        if crate::problems::lists_foreign_problem(conn, visit).await? {
+            return Err(AppError::unavailable(
+                "problem id taken meanwhile",
+                std::io::Error::other(format!("visit {}: a problem id went to another household", visit.id)),
+            ));
+        }
     }
     receipts::decided(conn, Records::Visits, visit.id, &hash, inserted, now).await
 }

@@ -31,7 +31,7 @@ pub mod upkeep;
 pub mod visit_log;
 pub mod visits;
 
-use crate::db::{self, Conn, Dialect, Pool, Tx};
+use crate::db::{Conn, Dialect, Pool, Tx};
 
 /// The database behind the server, and which kind it is.
 #[derive(Clone, Debug)]
@@ -41,7 +41,7 @@ pub struct Store {
 }
 
 impl Store {
-    /// The store over an open, migrated pool (see [`db::connect`]).
+    /// The store over an open, migrated pool (see [`crate::db::connect`]).
     pub fn new(pool: Pool) -> Self {
         let dialect = dialect_of_pool(&pool);
         Store { pool, dialect }
@@ -57,9 +57,23 @@ impl Store {
         self.dialect
     }
 
-    /// A write transaction (see [`db::begin_write`]).
+    /// A write transaction (see [`begin_write`]).
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
-        db::begin_write(&self.pool).await
+        begin_write(&self.pool).await
+    }
+}
+
+/// A write transaction. On SQLite `BEGIN IMMEDIATE`, which takes the database's
+/// one write lock at once (waiting, with the busy timeout, for writers in other
+/// processes) rather than failing busy when a read turns into a write. On
+/// PostgreSQL a plain transaction: writers run side by side, and what must not
+/// interleave is kept apart by unique keys (`INSERT … ON CONFLICT DO NOTHING`,
+/// then the stored row decides) and by locking the one row at stake (a problem
+/// while its events are replayed, the audit chain's head while it is appended).
+pub async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
+    match dialect_of_pool(pool) {
+        Dialect::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Dialect::Postgres => pool.begin().await,
     }
 }
 

@@ -22,13 +22,21 @@ pub struct PhotoRow {
 }
 
 /// A photo with its activity's recorder and unit path.
-pub async fn photo(conn: &mut Conn, id: Uuid) -> Result<Option<PhotoRow>, AppError> {
-    Ok(sqlx::query_as(
+///
+/// `for_update` locks the photo's row to the end of the transaction on PostgreSQL,
+/// so two chunks sent at once are taken one after the other, each at the offset the
+/// other left (SQLite's write transaction already holds its one write lock).
+pub async fn photo(conn: &mut Conn, id: Uuid, for_update: bool) -> Result<Option<PhotoRow>, AppError> {
+    let lock = match super::dialect_of(conn) {
+        crate::db::Dialect::Postgres if for_update => "FOR UPDATE OF p",
+        _ => "",
+    };
+    Ok(sqlx::query_as(&format!(
         "SELECT p.id, p.activity_id, p.bytes, p.sha256, p.received, p.complete,
                 a.recorder_id, u.path AS unit_path
          FROM photos p JOIN activities a ON a.id = p.activity_id JOIN units u ON u.id = a.unit_id
-         WHERE p.id = $1",
-    )
+         WHERE p.id = $1 {lock}"
+    ))
     .bind(id.to_string())
     .fetch_optional(conn)
     .await?)

@@ -8,14 +8,64 @@ use chrono::{DateTime, Utc};
 use daohu_domain::escalation::due_at;
 use daohu_domain::{
     Level, LevelCount, LinkedMember, ProblemCategory, ProblemEntry, ProblemEvent, ProblemHousehold,
-    ProblemStatus, ProblemView, TrailEntry, Urgency, Visit,
-};
+    ProblemStatus, ProblemView, TrailEntry, Urgency, Visit, ProblemState};
 use uuid::Uuid;
 
-use crate::db::{parse_ts, parse_uuid, ts, Conn};
-use crate::problems::{level_str, parse_level, parse_state, state_str, Target};
+use crate::db::{parse_ts, parse_uuid, ts, Conn, Dialect};
 use crate::scope::Subtree;
 use crate::AppError;
+
+/// How a level is stored.
+pub fn level_str(level: Level) -> &'static str {
+    match level {
+        Level::Village => "village",
+        Level::Township => "township",
+        Level::County => "county",
+    }
+}
+
+/// Reads a stored level back.
+pub fn parse_level(s: &str) -> Result<Level, AppError> {
+    [Level::Village, Level::Township, Level::County]
+        .into_iter()
+        .find(|l| level_str(*l) == s)
+        .ok_or_else(|| AppError::internal(format!("unknown stored level {s:?}")))
+}
+
+/// How a state is stored.
+pub fn state_str(state: ProblemState) -> &'static str {
+    match state {
+        ProblemState::New => "new",
+        ProblemState::Assigned => "assigned",
+        ProblemState::InProgress => "in_progress",
+        ProblemState::Resolved => "resolved",
+    }
+}
+
+/// Reads a stored state back.
+pub fn parse_state(s: &str) -> Result<ProblemState, AppError> {
+    [
+        ProblemState::New,
+        ProblemState::Assigned,
+        ProblemState::InProgress,
+        ProblemState::Resolved,
+    ]
+    .into_iter()
+    .find(|st| state_str(*st) == s)
+    .ok_or_else(|| AppError::internal(format!("unknown stored state {s:?}")))
+}
+
+/// What deciding about one problem needs.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub id: Uuid,
+    /// The path of the household's grid.
+    pub grid_path: String,
+    pub raised_by: Option<Uuid>,
+    /// The cached status.
+    pub status: ProblemStatus,
+}
+
 
 /// Which problems a list holds, besides being under its unit.
 #[derive(Clone, Copy, Debug, Default)]
@@ -332,7 +382,7 @@ pub async fn held_elsewhere(conn: &mut Conn, ids: &[Uuid], household: Uuid, visi
 }
 
 /// A problem by id, whoever may see it.
-pub async fn target(conn: &mut Conn, id: Uuid) -> Result<Option<Target>, AppError> {
+pub async fn target(conn: &mut Conn, id: Uuid, for_update: bool) -> Result<Option<Target>, AppError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         grid_path: String,
@@ -344,12 +394,19 @@ pub async fn target(conn: &mut Conn, id: Uuid) -> Result<Option<Target>, AppErro
         #[sqlx(try_from = "crate::db::Flag")]
         family_told: bool,
     }
-    let row: Option<Row> = sqlx::query_as(
+    // Locked to the end of the transaction on PostgreSQL, so an event is checked
+    // against, and replayed onto, a state no other event changes meanwhile (on
+    // SQLite the write transaction already holds the database's one write lock).
+    let lock = match super::dialect_of(conn) {
+        Dialect::Postgres if for_update => "FOR UPDATE OF p",
+        _ => "",
+    };
+    let row: Option<Row> = sqlx::query_as(&format!(
         "SELECT g.path AS grid_path, p.raised_by, p.level, p.state, p.assignee_id, p.answer,
                 p.family_told
          FROM problems p JOIN households h ON h.id = p.household_id JOIN units g ON g.id = h.grid_id
-         WHERE p.id = $1",
-    )
+         WHERE p.id = $1 {lock}"
+    ))
     .bind(id.to_string())
     .fetch_optional(conn)
     .await?;
@@ -385,7 +442,8 @@ pub async fn account_disabled(conn: &mut Conn, area: &Subtree, id: Uuid) -> Resu
     Ok(disabled.map(|d| d != 0))
 }
 
-/// Stores an event of a problem (not yet flagged: [`set_flagged`] does that).
+/// Stores an event of a problem (not yet flagged: [`set_flagged`] does that);
+/// `false` when an event with its id is already stored.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_event(
     conn: &mut Conn,
@@ -397,11 +455,12 @@ pub async fn insert_event(
     hash: &str,
     change: &str,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    sqlx::query(
+) -> Result<bool, AppError> {
+    let done = sqlx::query(
         "INSERT INTO problem_events (id, problem_id, actor_id, device_id, at, received_at,
                                      content_hash, change, flagged)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)
+         ON CONFLICT (id) DO NOTHING",
     )
     .bind(event.to_string())
     .bind(problem.to_string())
@@ -413,7 +472,7 @@ pub async fn insert_event(
     .bind(change)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Every event of a problem, as sent (unsorted).
