@@ -30,6 +30,8 @@ pub mod units;
 pub mod upkeep;
 pub mod visits;
 
+use uuid::Uuid;
+
 use crate::db::{self, Conn, Dialect, Pool, Tx};
 
 /// The database behind the server, and which kind it is.
@@ -74,4 +76,10 @@ pub fn dialect_of(conn: &Conn) -> Dialect {
         "PostgreSQL" => Dialect::Postgres,
         _ => Dialect::Sqlite,
     }
+}
+
+/// A list of ids as a JSON array, for [`Dialect::json_texts`].
+pub fn id_list<'a>(ids: impl IntoIterator<Item = &'a Uuid>) -> String {
+    let ids: Vec<String> = ids.into_iter().map(Uuid::to_string).collect();
+    serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
 }
