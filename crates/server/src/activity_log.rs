@@ -11,18 +11,20 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use daohu_domain::activity::{china_time, is_kind_code, HoursTally};
 use daohu_domain::{
-    Activity, ActivityDetail, ActivityFilter, ActivitySummary, CheckIn, CheckInView, CheckKind,
+    Activity, ActivityDetail, ActivityFilter, ActivitySummary, CheckIn, CheckInView,
     HoursReport, PhotoStatus, Receipt, ServedHousehold,
 };
-use sqlx::any::AnyArguments;
 use crate::db::Conn;
 use uuid::Uuid;
 
 use crate::auth::{parse_unit_kind, sha256_hex, AuthUser};
-use crate::db::{parse_ts, parse_uuid, ts};
+use crate::db::{parse_ts, parse_uuid};
 use crate::receipts::{self, Records};
 use crate::scope::{self, Subtree};
+use crate::store::activities::{self as store, RawActivity};
 use crate::AppError;
+
+pub use crate::store::activities::Cursor;
 
 /// Most rows the console's activity list answers.
 pub const LIST_LIMIT: u32 = 1000;
@@ -60,12 +62,6 @@ pub fn china_today() -> NaiveDate {
     china_time(Utc::now()).date()
 }
 
-/// A list of ids as a JSON array, for `IN (SELECT value FROM json_each(?))`.
-pub fn id_list<'a>(ids: impl IntoIterator<Item = &'a Uuid>) -> String {
-    let ids: Vec<String> = ids.into_iter().map(Uuid::to_string).collect();
-    serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
-}
-
 
 /// Whether every household the activity names lies in its area: its team's unit (a
 /// village or a township), or without a team the recorder's own village. The
@@ -74,28 +70,13 @@ pub fn id_list<'a>(ids: impl IntoIterator<Item = &'a Uuid>) -> String {
 /// household names onto the other's activities.
 async fn inside_area(conn: &mut Conn, user: &AuthUser, a: &Activity) -> Result<bool, AppError> {
     let area = match a.team_id {
-        Some(team) => {
-            let path: String = crate::db::query_scalar(
-                "SELECT u.path FROM teams t JOIN units u ON u.id = t.unit_id WHERE t.id = ?",
-            )
-            .bind(team.to_string())
-            .fetch_one(&mut *conn)
-            .await?;
-            Subtree { path }
-        }
+        Some(team) => Subtree { path: store::team_unit_path(conn, team).await? },
         None => scope::village_area(&user.unit_path, user.unit_kind),
     };
     let mut distinct = a.household_ids.clone();
     distinct.sort();
     distinct.dedup();
-    let inside: i64 = crate::db::query_scalar(
-        "SELECT COUNT(*) FROM households h JOIN units g ON g.id = h.grid_id
-         WHERE h.id IN (SELECT value FROM json_each(?)) AND g.path GLOB ?",
-    )
-    .bind(id_list(&distinct))
-    .bind(area.glob())
-    .fetch_one(&mut *conn)
-    .await?;
+    let inside = store::households_inside(conn, &distinct, &area).await?;
     Ok(inside == distinct.len() as i64)
 }
 
@@ -105,37 +86,20 @@ async fn activity_refusal(
     user: &AuthUser,
     a: &Activity,
 ) -> Result<Option<&'static str>, AppError> {
-    let kind: Option<i64> = crate::db::query_scalar("SELECT 1 FROM activity_kinds WHERE code = ?")
-        .bind(&a.kind)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if kind.is_none() {
+    if !store::kind_exists(conn, &a.kind).await? {
         return Ok(Some(UNKNOWN_KIND_REASON));
     }
     if let Some(team) = a.team_id {
-        let on_team: Option<i64> =
-            crate::db::query_scalar("SELECT 1 FROM team_members WHERE team_id = ? AND member_id = ?")
-                .bind(team.to_string())
-                .bind(user.id.to_string())
-                .fetch_optional(&mut *conn)
-                .await?;
-        if on_team.is_none() {
+        if !store::on_team(conn, team, user.id).await? {
             return Ok(Some(NOT_IN_TEAM_REASON));
         }
     }
-    let others: Vec<&Uuid> = a.participants.iter().filter(|p| **p != user.id).collect();
+    let others: Vec<Uuid> = a.participants.iter().copied().filter(|p| *p != user.id).collect();
     if !others.is_empty() {
         let Some(team) = a.team_id else {
             return Ok(Some(PARTICIPANT_REASON));
         };
-        let on_team: i64 = crate::db::query_scalar(
-            "SELECT COUNT(DISTINCT member_id) FROM team_members
-             WHERE team_id = ? AND member_id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(team.to_string())
-        .bind(id_list(others.iter().copied()))
-        .fetch_one(&mut *conn)
-        .await?;
+        let on_team = store::members_on_team(conn, team, &others).await?;
         let mut distinct = others.clone();
         distinct.sort();
         distinct.dedup();
@@ -152,14 +116,8 @@ async fn activity_refusal(
         return Ok(Some(AREA_REASON));
     }
     if !a.photos.is_empty() {
-        let taken: Option<i64> = crate::db::query_scalar(
-            "SELECT 1 FROM photos WHERE id IN (SELECT value FROM json_each(?)) AND activity_id != ?",
-        )
-        .bind(id_list(a.photos.iter().map(|p| &p.id)))
-        .bind(a.id.to_string())
-        .fetch_optional(&mut *conn)
-        .await?;
-        if taken.is_some() {
+        let photos: Vec<Uuid> = a.photos.iter().map(|p| p.id).collect();
+        if store::photo_taken(conn, &photos, a.id).await? {
             return Ok(Some(PHOTO_TAKEN_REASON));
         }
     }
@@ -194,63 +152,10 @@ pub async fn store_activity(
         return receipts::refuse(conn, Records::Activities, a.id, &hash, reason).await;
     }
     let unit_id = match a.team_id {
-        Some(team) => crate::db::query_scalar::<String>("SELECT unit_id FROM teams WHERE id = ?")
-            .bind(team.to_string())
-            .fetch_one(&mut *conn)
-            .await?,
+        Some(team) => store::team_unit(conn, team).await?,
         None => user.unit_id.to_string(),
     };
-    let inserted = crate::db::query(
-        "INSERT INTO activities (id, recorder_id, team_id, unit_id, kind, date, start_time, end_time,
-                                 device_id, recorded_at, received_at, content_hash, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(a.id.to_string())
-    .bind(a.recorder_id.to_string())
-    .bind(a.team_id.map(|t| t.to_string()))
-    .bind(&unit_id)
-    .bind(&a.kind)
-    .bind(a.date.to_string())
-    .bind(a.start.format("%H:%M:%S").to_string())
-    .bind(a.end.format("%H:%M:%S").to_string())
-    .bind(device_id.to_string())
-    .bind(ts(a.recorded_at))
-    .bind(ts(now))
-    .bind(&hash)
-    .bind(&body)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1;
-    if inserted {
-        for household in &a.household_ids {
-            crate::db::query("INSERT INTO activity_households (activity_id, household_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
-                .bind(a.id.to_string())
-                .bind(household.to_string())
-                .execute(&mut *conn)
-                .await?;
-        }
-        for member in &a.participants {
-            crate::db::query("INSERT INTO activity_participants (activity_id, member_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
-                .bind(a.id.to_string())
-                .bind(member.to_string())
-                .execute(&mut *conn)
-                .await?;
-        }
-        for photo in &a.photos {
-            crate::db::query(
-                "INSERT INTO photos (id, activity_id, bytes, sha256) VALUES (?, ?, ?, ?)
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(photo.id.to_string())
-            .bind(a.id.to_string())
-            .bind(photo.bytes as i64)
-            .bind(&photo.sha256)
-            .execute(&mut *conn)
-            .await?;
-        }
-    }
+    let inserted = store::insert(conn, a, &unit_id, device_id, &hash, &body, now).await?;
     receipts::decided(conn, Records::Activities, a.id, &hash, inserted, now).await
 }
 
@@ -276,93 +181,17 @@ pub async fn store_check_in(
     }
     let body = serde_json::to_string(c)?;
     let hash = sha256_hex(body.as_bytes());
-    let me = user.id.to_string();
-    let allowed: Option<i64> = crate::db::query_scalar(
-        "SELECT CASE WHEN a.recorder_id = ?
-             OR EXISTS (SELECT 1 FROM activity_participants p WHERE p.activity_id = a.id AND p.member_id = ?)
-             OR EXISTS (SELECT 1 FROM team_members tm WHERE tm.team_id = a.team_id AND tm.member_id = ?)
-             THEN 1 ELSE 0 END
-         FROM activities a WHERE a.id = ?",
-    )
-    .bind(&me)
-    .bind(&me)
-    .bind(&me)
-    .bind(c.activity_id.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    match allowed {
+    match store::takes_part(conn, c.activity_id, user.id).await? {
         None => return Ok(Receipt::rejected(c.id, NO_ACTIVITY_REASON)),
-        Some(0) => return receipts::refuse(conn, Records::CheckIns, c.id, &hash, NOT_TAKING_PART_REASON).await,
-        Some(_) => {}
+        Some(false) => return receipts::refuse(conn, Records::CheckIns, c.id, &hash, NOT_TAKING_PART_REASON).await,
+        Some(true) => {}
     }
-    let inserted = crate::db::query(
-        "INSERT INTO check_ins (id, activity_id, volunteer_id, kind, at, lat, lon, accuracy,
-                                device_id, received_at, content_hash, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(c.id.to_string())
-    .bind(c.activity_id.to_string())
-    .bind(&me)
-    .bind(match c.kind {
-        CheckKind::In => "in",
-        CheckKind::Out => "out",
-    })
-    .bind(ts(c.at))
-    .bind(c.location.map(|l| l.lat))
-    .bind(c.location.map(|l| l.lon))
-    .bind(c.location.map(|l| l.accuracy_m))
-    .bind(device_id.to_string())
-    .bind(ts(now))
-    .bind(&hash)
-    .bind(&body)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        == 1;
+    let inserted = store::insert_check_in(conn, c, device_id, &hash, &body, now).await?;
     receipts::decided(conn, Records::CheckIns, c.id, &hash, inserted, now).await
 }
 
 // ---------------------------------------------------------------------------
 // Reading
-
-/// The tables every summary reads.
-const SUMMARY_FROM: &str = "activities a
-    JOIN members m ON m.id = a.recorder_id
-    JOIN units u ON u.id = a.unit_id
-    LEFT JOIN teams t ON t.id = a.team_id
-    LEFT JOIN activity_kinds k ON k.code = a.kind";
-
-/// The columns of [`RawActivity`].
-const SUMMARY_COLUMNS: &str = "a.id, a.date, a.start_time, a.received_at, a.body,
-    m.name AS recorder_name, u.name AS unit_name, u.path AS unit_path, u.kind AS unit_kind,
-    t.name AS team_name, k.label_zh AS kind_label,
-    (SELECT COUNT(*) FROM photos p WHERE p.activity_id = a.id AND p.complete = 1) AS photos_received,
-    (SELECT COUNT(*) FROM check_ins c WHERE c.activity_id = a.id) AS check_ins";
-
-/// Newest first; the id breaks ties so pages never overlap.
-const ORDER: &str = "a.date DESC, a.start_time DESC, a.id DESC";
-
-/// Where a page ended: the last row's date, start time and id.
-pub type Cursor = (String, String, String);
-
-/// An activity as read for lists.
-#[derive(sqlx::FromRow)]
-pub struct RawActivity {
-    pub id: String,
-    pub date: String,
-    pub start_time: String,
-    pub received_at: String,
-    pub body: String,
-    pub recorder_name: String,
-    pub unit_name: String,
-    pub unit_path: String,
-    pub unit_kind: String,
-    pub team_name: Option<String>,
-    pub kind_label: Option<String>,
-    pub photos_received: i64,
-    pub check_ins: i64,
-}
 
 /// A stored activity with its summary.
 #[derive(Clone, Debug)]
@@ -380,41 +209,39 @@ fn count(n: impl TryInto<u32>) -> u32 {
     n.try_into().unwrap_or(u32::MAX)
 }
 
-impl RawActivity {
-    pub fn load(self) -> Result<Loaded, AppError> {
-        let activity: Activity = serde_json::from_str(&self.body)?;
-        let summary = ActivitySummary {
-            id: activity.id,
-            kind: activity.kind.clone(),
-            kind_label: self.kind_label.unwrap_or_else(|| activity.kind.clone()),
-            date: activity.date,
-            start: activity.start,
-            end: activity.end,
-            place: activity.place.clone(),
-            team_name: self.team_name,
-            recorder_name: self.recorder_name,
-            unit_name: self.unit_name,
-            attendance: activity.attendance(),
-            served: activity.served,
-            photos: count(activity.photos.len()),
-            photos_received: count(self.photos_received),
-            check_ins: count(self.check_ins),
-        };
-        Ok(Loaded {
-            summary,
-            activity,
-            received_at: parse_ts(&self.received_at)?,
-            cursor: (self.date, self.start_time, self.id),
-            area: scope::village_area(&self.unit_path, parse_unit_kind(&self.unit_kind)?),
-        })
-    }
+/// A row as the store reads it, with its body parsed.
+fn load(row: RawActivity) -> Result<Loaded, AppError> {
+    let activity: Activity = serde_json::from_str(&row.body)?;
+    let summary = ActivitySummary {
+        id: activity.id,
+        kind: activity.kind.clone(),
+        kind_label: row.kind_label.unwrap_or_else(|| activity.kind.clone()),
+        date: activity.date,
+        start: activity.start,
+        end: activity.end,
+        place: activity.place.clone(),
+        team_name: row.team_name,
+        recorder_name: row.recorder_name,
+        unit_name: row.unit_name,
+        attendance: activity.attendance(),
+        served: activity.served,
+        photos: count(activity.photos.len()),
+        photos_received: count(row.photos_received),
+        check_ins: count(row.check_ins),
+    };
+    Ok(Loaded {
+        summary,
+        activity,
+        received_at: parse_ts(&row.received_at)?,
+        cursor: (row.date, row.start_time, row.id),
+        area: scope::village_area(&row.unit_path, parse_unit_kind(&row.unit_kind)?),
+    })
 }
 
-/// A filter checked against the caller's subtree, as SQL over [`SUMMARY_FROM`].
+/// A filter checked against the caller's subtree.
 #[derive(Clone, Debug)]
 pub struct ActivityQuery {
-    conditions: Vec<String>,
-    binds: Vec<String>,
+    filter: store::Filter,
 }
 
 impl ActivityQuery {
@@ -425,74 +252,34 @@ impl ActivityQuery {
         subtree: &Subtree,
         filter: &ActivityFilter,
     ) -> Result<ActivityQuery, AppError> {
-        let mut conditions = Vec::new();
-        let mut binds = Vec::new();
-        let glob = match filter.unit_id {
-            Some(id) => Subtree { path: scope::unit(conn, subtree, id).await?.path }.glob(),
-            None => subtree.glob(),
+        let area = match filter.unit_id {
+            Some(id) => Subtree { path: scope::unit(conn, subtree, id).await?.path },
+            None => subtree.clone(),
         };
-        conditions.push("a.unit_id IN (SELECT id FROM units WHERE path GLOB ?)".to_string());
-        binds.push(glob);
         if let Some(team) = filter.team_id {
-            let found: Option<i64> = crate::db::query_scalar(
-                "SELECT 1 FROM teams t JOIN units tu ON tu.id = t.unit_id WHERE t.id = ? AND tu.path GLOB ?",
-            )
-            .bind(team.to_string())
-            .bind(subtree.glob())
-            .fetch_optional(&mut *conn)
-            .await?;
-            found.ok_or_else(AppError::not_found)?;
-            conditions.push("a.team_id = ?".into());
-            binds.push(team.to_string());
+            if !store::team_in(conn, subtree, team).await? {
+                return Err(AppError::not_found());
+            }
         }
-        if let Some(kind) = filter.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        let kind = filter.kind.as_deref().map(str::trim).filter(|k| !k.is_empty());
+        if let Some(kind) = kind {
             if !is_kind_code(kind) {
                 return Err(AppError::bad_request("活动类型不对"));
             }
-            conditions.push("a.kind = ?".into());
-            binds.push(kind.to_string());
         }
         if let (Some(from), Some(to)) = (filter.from, filter.to) {
             if from > to {
                 return Err(AppError::bad_request("开始日期不能晚于结束日期"));
             }
         }
-        if let Some(from) = filter.from {
-            conditions.push("a.date >= ?".into());
-            binds.push(from.to_string());
-        }
-        if let Some(to) = filter.to {
-            conditions.push("a.date <= ?".into());
-            binds.push(to.to_string());
-        }
-        Ok(ActivityQuery { conditions, binds })
-    }
-
-    /// The rows after `after` (newest first), at most `limit`.
-    fn sql(&self, after: bool, limit: u32) -> String {
-        let mut conditions = self.conditions.clone();
-        if after {
-            conditions.push("(a.date, a.start_time, a.id) < (?, ?, ?)".into());
-        }
-        // Rewritten here for the database in use (it carries the page's limit).
-        crate::db::owned_sql(format!(
-            "SELECT {SUMMARY_COLUMNS} FROM {SUMMARY_FROM} WHERE {} ORDER BY {ORDER} LIMIT {limit}",
-            conditions.join(" AND ")
-        ))
-    }
-
-    fn arguments(&self, after: Option<&Cursor>) -> AnyArguments<'static> {
-        use sqlx::Arguments;
-        let mut args = AnyArguments::default();
-        for b in &self.binds {
-            let _ = args.add(b.clone());
-        }
-        if let Some((date, start, id)) = after {
-            let _ = args.add(date.clone());
-            let _ = args.add(start.clone());
-            let _ = args.add(id.clone());
-        }
-        args
+        let filter = store::Filter {
+            area,
+            team: filter.team_id,
+            kind: kind.map(str::to_string),
+            from: filter.from,
+            to: filter.to,
+        };
+        Ok(ActivityQuery { filter })
     }
 
     /// One page of matching activities, newest first, after `after`.
@@ -502,10 +289,8 @@ impl ActivityQuery {
         after: Option<&Cursor>,
         limit: u32,
     ) -> Result<Vec<Loaded>, AppError> {
-        let rows: Vec<RawActivity> = sqlx::query_as_with(&self.sql(after.is_some(), limit), self.arguments(after))
-            .fetch_all(conn)
-            .await?;
-        rows.into_iter().map(RawActivity::load).collect()
+        let rows = store::page(conn, &self.filter, after, limit).await?;
+        rows.into_iter().map(load).collect()
     }
 }
 
@@ -513,30 +298,13 @@ impl ActivityQuery {
 /// teams, dated within the last [`RECENT_DAYS`] days, newest first, at most [`RECENT_LIMIT`].
 pub async fn recent(conn: &mut Conn, user: &AuthUser) -> Result<Vec<ActivitySummary>, AppError> {
     let since = china_today() - Duration::days(RECENT_DAYS);
-    let rows: Vec<RawActivity> = crate::db::query_as(&format!(
-        "SELECT {SUMMARY_COLUMNS} FROM {SUMMARY_FROM}
-         WHERE (a.recorder_id = ? OR a.team_id IN (SELECT team_id FROM team_members WHERE member_id = ?))
-           AND a.date >= ?
-         ORDER BY {ORDER} LIMIT {RECENT_LIMIT}"
-    ))
-    .bind(user.id.to_string())
-    .bind(user.id.to_string())
-    .bind(since.to_string())
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(|r| r.load().map(|l| l.summary)).collect()
+    let rows = store::recent(conn, user.id, since, RECENT_LIMIT).await?;
+    rows.into_iter().map(|r| load(r).map(|l| l.summary)).collect()
 }
 
 /// One activity of the subtree; 404 when unknown or outside.
 pub async fn one(conn: &mut Conn, subtree: &Subtree, id: Uuid) -> Result<Loaded, AppError> {
-    let row: Option<RawActivity> = crate::db::query_as(&format!(
-        "SELECT {SUMMARY_COLUMNS} FROM {SUMMARY_FROM} WHERE a.id = ? AND u.path GLOB ?"
-    ))
-    .bind(id.to_string())
-    .bind(subtree.glob())
-    .fetch_optional(conn)
-    .await?;
-    row.ok_or_else(AppError::not_found)?.load()
+    load(store::one(conn, subtree, id).await?.ok_or_else(AppError::not_found)?)
 }
 
 /// The check-ins of some activities with the volunteer's name, in time order.
@@ -548,14 +316,7 @@ pub async fn check_ins_of(
     if activities.is_empty() {
         return Ok(out);
     }
-    let rows: Vec<(String, String)> = crate::db::query_as(
-        "SELECT c.body, m.name FROM check_ins c JOIN members m ON m.id = c.volunteer_id
-         WHERE c.activity_id IN (SELECT value FROM json_each(?))
-         ORDER BY c.at, c.id",
-    )
-    .bind(id_list(activities))
-    .fetch_all(conn)
-    .await?;
+    let rows = store::check_ins(conn, activities).await?;
     for (body, name) in rows {
         let c: CheckIn = serde_json::from_str(&body)?;
         out.entry(c.activity_id).or_default().push((c, name));
@@ -568,15 +329,7 @@ pub async fn names_of(conn: &mut Conn, ids: &[Uuid]) -> Result<HashMap<Uuid, Str
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let list = id_list(ids);
-    let rows: Vec<(String, String)> = crate::db::query_as(
-        "SELECT id, name FROM members WHERE id IN (SELECT value FROM json_each(?))
-         UNION ALL SELECT id, name FROM teams WHERE id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(&list)
-    .bind(&list)
-    .fetch_all(conn)
-    .await?;
+    let rows = store::names(conn, ids).await?;
     rows.into_iter().map(|(id, name)| Ok((parse_uuid(&id)?, name))).collect()
 }
 
@@ -593,13 +346,7 @@ pub async fn details(
     // Each with the path of its grid: an activity shows only those of its area.
     let mut households: HashMap<Uuid, (ServedHousehold, String)> = HashMap::new();
     if !household_ids.is_empty() {
-        let rows: Vec<(String, String, String, String)> = crate::db::query_as(
-            "SELECT h.id, h.head_name, h.address, g.path FROM households h JOIN units g ON g.id = h.grid_id
-             WHERE h.id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(id_list(&household_ids))
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows = store::served(conn, &household_ids).await?;
         for (id, head_name, address, grid_path) in rows {
             let id = parse_uuid(&id)?;
             households.insert(id, (ServedHousehold { id, head_name, address }, grid_path));
@@ -607,12 +354,7 @@ pub async fn details(
     }
     let mut photos: HashMap<Uuid, PhotoStatus> = HashMap::new();
     if !ids.is_empty() {
-        let rows: Vec<(String, i64, i64, crate::db::Flag)> = crate::db::query_as(
-            "SELECT id, bytes, received, complete FROM photos WHERE activity_id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(id_list(&ids))
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows = store::photos(conn, &ids).await?;
         for (id, bytes, received, complete) in rows {
             let id = parse_uuid(&id)?;
             photos.insert(

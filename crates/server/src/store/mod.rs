@@ -31,6 +31,8 @@ pub mod upkeep;
 pub mod visit_log;
 pub mod visits;
 
+use uuid::Uuid;
+
 use crate::db::{Conn, Dialect, Pool, Tx};
 
 /// The database behind the server, and which kind it is.
@@ -104,4 +106,10 @@ pub fn like_pattern(q: &str) -> String {
     }
     out.push('%');
     out
+}
+
+/// A list of ids as a JSON array, for [`Dialect::json_texts`].
+pub fn id_list<'a>(ids: impl IntoIterator<Item = &'a Uuid>) -> String {
+    let ids: Vec<String> = ids.into_iter().map(Uuid::to_string).collect();
+    serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use daohu_domain::{Team, TeamMember, UnitKind};
 use uuid::Uuid;
 
-use crate::activity_log::id_list;
+use super::id_list;
 use crate::auth::parse_unit_kind;
 use crate::db::{parse_uuid, ts, Conn};
 use crate::scope::{Subtree, UnitRow};
