@@ -86,15 +86,18 @@ async fn generate(pool: &daohu_server::db::Pool, n: usize) {
                 }
                 visits.push(v);
             }
-            let mut has_problems = false;
+            // Nine parameters a row, numbered on from the statement's previous row.
+            let row = |n: usize| format!("({})", (1..=9).map(|i| format!("${}", 9 * n + i)).collect::<Vec<_>>().join(","));
+            let mut problem_rows = 0;
             for (i, v) in visits.iter().enumerate() {
-                visits_sql.push_str(if i == 0 { "(?,?,?,?,?,?,?,?,?)" } else { ",(?,?,?,?,?,?,?,?,?)" });
+                visits_sql.push_str(&format!("{}{}", if i == 0 { "" } else { "," }, row(i)));
                 for _ in &v.problems {
-                    problems_sql.push_str(if has_problems { ",(?,?,?,?,?,?,?,?,?)" } else { "(?,?,?,?,?,?,?,?,?)" });
-                    has_problems = true;
+                    problems_sql.push_str(&format!("{}{}", if problem_rows == 0 { "" } else { "," }, row(problem_rows)));
+                    problem_rows += 1;
                 }
             }
-            let mut q = daohu_server::db::query(&visits_sql);
+            let has_problems = problem_rows > 0;
+            let mut q = sqlx::query(&visits_sql);
             for v in &visits {
                 let body = serde_json::to_string(v).unwrap();
                 q = q
@@ -110,7 +113,7 @@ async fn generate(pool: &daohu_server::db::Pool, n: usize) {
             }
             q.execute(&mut *tx).await.unwrap();
             if has_problems {
-                let mut q = daohu_server::db::query(&problems_sql);
+                let mut q = sqlx::query(&problems_sql);
                 for v in &visits {
                     for p in &v.problems {
                         q = q
@@ -163,14 +166,15 @@ async fn main() {
             db::connect_file(&path).await.unwrap()
         }
     };
-    println!("database: {:?}", db::dialect());
+    let dialect = daohu_server::store::dialect_of_pool(&pool);
+    println!("database: {dialect:?}");
     seed_demo(&pool).await.unwrap();
     generate(&pool, n).await;
-    let analyze = match db::dialect() {
+    let analyze = match dialect {
         db::Dialect::Sqlite => "PRAGMA optimize",
         db::Dialect::Postgres => "ANALYZE",
     };
-    daohu_server::db::query(analyze).execute(&pool).await.unwrap();
+    sqlx::query(analyze).execute(&pool).await.unwrap();
 
     let state = AppState::new(pool.clone(), Settings::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -205,7 +209,7 @@ async fn main() {
         .await
         .unwrap();
     let sql = query.rows_sql(None);
-    let plan: Vec<String> = if db::dialect() == db::Dialect::Postgres {
+    let plan: Vec<String> = if dialect == db::Dialect::Postgres {
         sqlx::query_scalar_with(&format!("EXPLAIN {sql}"), query.arguments())
             .fetch_all(&mut *conn)
             .await

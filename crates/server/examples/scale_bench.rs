@@ -179,10 +179,10 @@ async fn direct_raw(pool: &daohu_server::db::Pool, user: &daohu_server::AuthUser
     for visit in &batch.visits {
         let body = serde_json::to_string(visit).unwrap();
         let hash = daohu_server::auth::sha256_hex(body.as_bytes());
-        let n = daohu_server::db::query(
+        let n = sqlx::query(
             "INSERT INTO visits (id, household_id, member_id, device_id, visited_on, recorded_at,
                                  received_at, content_hash, body)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(visit.id.to_string())
@@ -232,8 +232,8 @@ async fn direct_store(pool: &daohu_server::db::Pool, user: &daohu_server::AuthUs
 }
 
 async fn plan(conn: &mut daohu_server::db::Conn, sql: &str, args: sqlx::any::AnyArguments<'static>) -> String {
-    if db::dialect() == db::Dialect::Postgres {
-        let rows: Vec<String> = sqlx::query_scalar_with(&db::owned_sql(format!("EXPLAIN {sql}")), args)
+    if daohu_server::store::dialect_of(conn) == db::Dialect::Postgres {
+        let rows: Vec<String> = sqlx::query_scalar_with(&format!("EXPLAIN {sql}"), args)
             .fetch_all(&mut *conn)
             .await
             .unwrap();
@@ -272,11 +272,11 @@ struct Who {
 impl Who {
     async fn load(pool: &daohu_server::db::Pool) -> Who {
         let one = |sql: &'static str| async move {
-            let v: String = daohu_server::db::query_scalar(sql).fetch_one(pool).await.unwrap();
+            let v: String = sqlx::query_scalar(sql).fetch_one(pool).await.unwrap();
             v
         };
         let id = |s: String| uuid::Uuid::parse_str(&s).unwrap();
-        let (coordinator, coordinator_path): (String, String) = daohu_server::db::query_as(
+        let (coordinator, coordinator_path): (String, String) = sqlx::query_as(
             "SELECT m.id, u.path FROM members m JOIN units u ON u.id = m.unit_id
              WHERE m.role = 'county_coordinator' ORDER BY m.rowid LIMIT 1",
         )
@@ -285,10 +285,10 @@ impl Who {
         .unwrap();
         let township = one("SELECT id FROM units WHERE kind = 'township' ORDER BY rowid LIMIT 1 OFFSET 1").await;
         let village = one("SELECT id FROM units WHERE kind = 'village' ORDER BY rowid LIMIT 1 OFFSET 1").await;
-        let (member, household): (String, String) = daohu_server::db::query_as(
+        let (member, household): (String, String) = sqlx::query_as(
             "SELECT m.id, mh.household_id FROM members m JOIN units g ON g.id = m.unit_id
              JOIN member_households mh ON mh.member_id = m.id
-             WHERE g.parent_id = ? AND m.role = 'member' ORDER BY m.rowid, mh.household_id LIMIT 1",
+             WHERE g.parent_id = $1 AND m.role = 'member' ORDER BY m.rowid, mh.household_id LIMIT 1",
         )
         .bind(&village)
         .fetch_one(pool)
@@ -328,7 +328,8 @@ async fn main() {
             db::connect_file(&path).await.unwrap()
         }
     };
-    println!("database: {:?}", db::dialect());
+    let dialect = daohu_server::store::dialect_of_pool(&pool);
+    println!("database: {dialect:?}");
     let state = AppState::new(pool.clone(), Settings::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -337,12 +338,12 @@ async fn main() {
     });
     if !a.queries_only {
     let ids = scale::generate_county(&pool, &spec).await.unwrap();
-    let bytes: i64 = match db::dialect() {
+    let bytes: i64 = match dialect {
         db::Dialect::Sqlite => {
-            daohu_server::db::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
             std::fs::metadata(&path).map(|m| m.len() as i64).unwrap_or(0)
         }
-        db::Dialect::Postgres => daohu_server::db::query_scalar("SELECT pg_database_size(current_database())")
+        db::Dialect::Postgres => sqlx::query_scalar("SELECT pg_database_size(current_database())")
             .fetch_one(&pool)
             .await
             .unwrap(),
@@ -494,17 +495,17 @@ async fn main() {
     // ---- 4. dashboard and visit log
     // Steady state for the planner: the bulk load's dead rows gone (autovacuum
     // does this on a live server), statistics fresh.
-    let vacuum = match db::dialect() {
+    let vacuum = match dialect {
         db::Dialect::Sqlite => "PRAGMA optimize",
         db::Dialect::Postgres => "VACUUM ANALYZE",
     };
     let t = Instant::now();
-    daohu_server::db::query(vacuum).execute(&pool).await.unwrap();
+    sqlx::query(vacuum).execute(&pool).await.unwrap();
     println!("\n{vacuum}: {:.1} s", t.elapsed().as_secs_f64());
     let who = Who::load(&pool).await;
     let (token, _) = daohu_server::auth::create_session(&pool, who.coordinator, Duration::hours(2)).await.unwrap();
     let (village, township, household) = (who.village, who.township, who.household);
-    let head: String = daohu_server::db::query_scalar("SELECT head_name FROM households WHERE id = ?")
+    let head: String = sqlx::query_scalar("SELECT head_name FROM households WHERE id = $1")
         .bind(household.to_string())
         .fetch_one(&pool)
         .await
@@ -573,7 +574,7 @@ async fn main() {
     // Plans at county scope.
     println!("\nquery plans (county):");
     let subtree = Subtree { path: who.coordinator_path.clone() };
-    let glob = subtree.glob();
+    let (lo, hi) = (subtree.lo().to_string(), subtree.hi());
     let mut conn = pool.acquire().await.unwrap();
     for (label, q) in &filters {
         let filter: VisitFilter = serde_urlencoded_like(q);
@@ -586,31 +587,35 @@ async fn main() {
     let county = subtree.unit_id().to_string();
     let child_at = (who.coordinator_path.len() + 1).to_string();
     // A past period's lines use the benchmark's past month, as its dashboard does.
-    let (seen_join, idle_if) = daohu_server::routes::dashboard::seen_in_period();
-    let stale_sql = daohu_server::routes::dashboard::stale_devices_sql();
-    let idle_past = format!("SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id {seen_join} WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0 AND {idle_if} ORDER BY u.rowid, m.rowid");
+    // The texts are the store's own, which the dashboard runs.
+    use daohu_server::routes::dashboard::{MAX_OVERDUE, MAX_STALE};
+    use daohu_server::store::reports;
+    let idle = reports::idle_members_sql(dialect, true);
+    let idle_past = reports::idle_members_sql(dialect, false);
+    let stale_sql = reports::stale_devices_sql(MAX_STALE);
+    let overdue_sql = reports::overdue_households_sql(MAX_OVERDUE);
     let (pf, pl) = ((last - Duration::days(89)).to_string(), (last - Duration::days(60)).to_string());
     let dash: [(&str, &str, Vec<&str>); 9] = [
-        ("later visits?", "SELECT COUNT(*) FROM (SELECT 1 FROM visit_days WHERE unit_id = ? AND day > ? AND visits > 0 LIMIT 1) AS later", vec![&county, &l]),
-        ("visits (tallies)", daohu_server::visit_log::VISITS_IN_PERIOD, vec![&county, &f, &l]),
-        ("households+visited per child (tallies)", "SELECT unit_id, CAST(SUM(households) AS BIGINT), CAST(SUM(CASE WHEN day >= ? THEN households ELSE 0 END) AS BIGINT) FROM household_last_visits WHERE unit_id IN (SELECT id FROM units WHERE parent_id = ?) GROUP BY unit_id", vec![&f, &county]),
-        if db::dialect() == db::Dialect::Postgres {
-            ("visited per child, from visit_numbers (a past period)", daohu_server::routes::dashboard::VISITED_PER_CHILD_IN_PERIOD_PG, vec![&pf, &pl, &child_at, &glob])
+        ("later visits?", reports::UNIT_VISITED_AFTER, vec![&county, &l]),
+        ("visits (tallies)", reports::VISITS_IN_PERIOD, vec![&county, &f, &l]),
+        ("households+visited per child (tallies)", reports::households_per_child_sql(false), vec![&f, &county]),
+        if dialect == db::Dialect::Postgres {
+            ("visited per child, from visit_numbers (a past period)", reports::VISITED_PER_CHILD_PG, vec![&child_at, &lo, &hi, &pf, &pl])
         } else {
-            ("visited per child, from visits (a past period)", daohu_server::routes::dashboard::VISITED_PER_CHILD_IN_PERIOD, vec![&child_at, &glob, &pf, &pl])
+            ("visited per child, from visits (a past period)", reports::VISITED_PER_CHILD, vec![&child_at, &lo, &hi, &pf, &pl])
         },
-        ("idle", "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id WHERE u.path GLOB ? AND m.role IN ('member', 'grid_leader') AND m.disabled = 0 AND (m.last_visit_on IS NULL OR m.last_visit_on < ?) ORDER BY u.rowid, m.rowid", vec![&glob, &f]),
-        ("idle, from visits (a past period)", &idle_past, vec![&pf, &pl, &glob]),
-        ("open problems per level", daohu_server::problems::LEVEL_COUNTS, vec![&l, &glob]),
-        ("overdue", "SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups, h.last_visit_on FROM households h JOIN units g ON g.id = h.grid_id WHERE g.path GLOB ? AND h.special_groups <> '[]' AND (h.last_visit_on IS NULL OR h.last_visit_on < ?) ORDER BY h.last_visit_on NULLS FIRST, g.rowid, h.rowid LIMIT 200", vec![&glob, &l]),
-        ("stale devices (the oldest 200, and how many)", &stale_sql, vec![&glob, &l]),
+        ("idle", &idle, vec![&lo, &hi, &f]),
+        ("idle, from visits (a past period)", &idle_past, vec![&pf, &pl, &lo, &hi]),
+        ("open problems per level", daohu_server::store::problems::LEVEL_COUNTS, vec![&l, &lo, &hi]),
+        ("overdue", &overdue_sql, vec![&lo, &hi, &l]),
+        ("stale devices (the oldest 200, and how many)", &stale_sql, vec![&lo, &hi, &l]),
     ];
     for (label, sql, values) in dash {
         // The statement alone, without HTTP (median of 3), to see where the dashboard's time goes.
         let mut times = Vec::new();
         for _ in 0..3 {
             let t = Instant::now();
-            sqlx::query_with(db::sql(sql), binds(&values)).fetch_all(&mut *conn).await.unwrap();
+            sqlx::query_with(sql, binds(&values)).fetch_all(&mut *conn).await.unwrap();
             times.push(t.elapsed().as_secs_f64());
         }
         println!(
@@ -622,7 +627,7 @@ async fn main() {
     drop(conn);
 
     // ---- 5. export of every visit, county-wide, over HTTP
-    let visits_now: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM visits").fetch_one(&pool).await.unwrap();
+    let visits_now: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits").fetch_one(&pool).await.unwrap();
     println!("\nexport (county coordinator, every visit: {visits_now}):");
     println!("  peak RSS before the downloads: {} MiB", bench_common::peak_rss_kb() / 1024);
     for format in &a.export {

@@ -353,10 +353,6 @@ pub async fn raised_or_assigned(
     Ok(out)
 }
 
-/// Open and overdue problems per level, in SQLite's spelling, for the county
-/// benchmark's plans (the dashboard reads [`store::problems::level_counts`]).
-pub use crate::store::problems::LEGACY_LEVEL_COUNTS as LEVEL_COUNTS;
-
 // ---------------------------------------------------------------------------
 // Exports
 

@@ -177,9 +177,9 @@ impl Req {
 async fn enrol_code(app: &TestApp, n: usize, used: bool) -> String {
     let code = format!("{n:040x}");
     let now = db::now();
-    daohu_server::db::query(
+    sqlx::query(
         "INSERT INTO enrollment_codes (code_hash, member_id, created_by, created_at, expires_at, used_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(daohu_server::auth::sha256_hex(&code))
     .bind(member_id(1).to_string())
@@ -217,10 +217,10 @@ async fn stored_problem(app: &TestApp, role: usize, other: bool) -> uuid::Uuid {
     let problem = daohu_domain::uuid_v7(1_773_100_000_000 + u64::from(seed), [seed; 10]);
     v.problems.push(common::water_problem(problem));
     common::plant_visit(app, &v).await;
-    daohu_server::db::query(
+    sqlx::query(
         "INSERT INTO problems (id, visit_id, household_id, category, urgency,
              description, outcome, action, created_at)
-         VALUES (?, ?, ?, 'water', 'normal', '自来水管漏水', 'escalate', '', ?) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, 'water', 'normal', '自来水管漏水', 'escalate', '', $4) ON CONFLICT DO NOTHING",
     )
     .bind(problem.to_string())
     .bind(v.id.to_string())
@@ -289,9 +289,9 @@ async fn export_token(app: &TestApp, role: usize, n: usize, used: bool) -> Strin
         _ => json!({ "household_id": household_id(0) }),
     };
     let now = db::now();
-    daohu_server::db::query(
+    sqlx::query(
         "INSERT INTO export_links (token_hash, created_by, format, filter, created_at, expires_at, used_at)
-         VALUES (?, ?, 'jsonl', ?, ?, ?, ?)",
+         VALUES ($1, $2, 'jsonl', $3, $4, $5, $6)",
     )
     .bind(daohu_server::auth::sha256_hex(&token))
     .bind(member_id(9).to_string())
@@ -736,7 +736,7 @@ async fn other_scope_answers_look_like_missing_records() {
         assert_eq!(a.body, b.body, "{known}");
     }
     // nothing changed
-    let disabled: i64 = daohu_server::db::query_scalar("SELECT disabled FROM members WHERE phone = ?")
+    let disabled: i64 = sqlx::query_scalar("SELECT disabled FROM members WHERE phone = $1")
         .bind(phones::MEMBER_ZHOU)
         .fetch_one(&app.state.pool)
         .await

@@ -42,11 +42,11 @@ fn receipts(answer: &Answer) -> Vec<Receipt> {
 }
 
 async fn count(app: &TestApp, table: &str) -> i64 {
-    daohu_server::db::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&app.state.pool).await.unwrap()
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&app.state.pool).await.unwrap()
 }
 
 async fn stored_body(app: &TestApp, id: Uuid) -> Option<String> {
-    daohu_server::db::query_scalar("SELECT body FROM activities WHERE id = ?")
+    sqlx::query_scalar("SELECT body FROM activities WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(&app.state.pool)
         .await
@@ -112,7 +112,7 @@ async fn stored_then_duplicate_then_conflict() {
     assert_eq!(count(&app, "activity_households").await, 2);
     assert_eq!(count(&app, "activity_participants").await, 6);
     let (unit, team): (String, Option<String>) =
-        daohu_server::db::query_as("SELECT unit_id, team_id FROM activities WHERE id = ?")
+        sqlx::query_as("SELECT unit_id, team_id FROM activities WHERE id = $1")
             .bind(a.id.to_string())
             .fetch_one(&app.state.pool)
             .await
@@ -122,7 +122,7 @@ async fn stored_then_duplicate_then_conflict() {
     let zhang = app.session(ZHANG).await;
     let own = activity(3, member_id(ZHANG), None);
     assert_eq!(receipts(&app.upload_activities(&zhang, device(), &[own.clone()]).await)[0].status, ReceiptStatus::Stored);
-    let unit: String = daohu_server::db::query_scalar("SELECT unit_id FROM activities WHERE id = ?")
+    let unit: String = sqlx::query_scalar("SELECT unit_id FROM activities WHERE id = $1")
         .bind(own.id.to_string())
         .fetch_one(&app.state.pool)
         .await
@@ -130,7 +130,7 @@ async fn stored_then_duplicate_then_conflict() {
     assert_eq!(unit, daohu_server::seed::grid_id(1).to_string());
 
     // the phone synced; the audit log counts, without names
-    let synced: Option<String> = daohu_server::db::query_scalar("SELECT member_id FROM devices WHERE device_id = ?")
+    let synced: Option<String> = sqlx::query_scalar("SELECT member_id FROM devices WHERE device_id = $1")
         .bind(device().to_string())
         .fetch_optional(&app.state.pool)
         .await
@@ -333,7 +333,7 @@ async fn check_ins_wait_for_their_activity() {
     let out = check_in(6, a.id, member_id(CHEN), CheckKind::Out);
     assert_eq!(receipts(&app.upload_check_ins(&chen, device(), &[out]).await)[0].status, ReceiptStatus::Stored);
     assert_eq!(count(&app, "check_ins").await, 2);
-    let (lat, lon): (f64, f64) = daohu_server::db::query_as("SELECT lat, lon FROM check_ins WHERE id = ?")
+    let (lat, lon): (f64, f64) = sqlx::query_as("SELECT lat, lon FROM check_ins WHERE id = $1")
         .bind(c.id.to_string())
         .fetch_one(&app.state.pool)
         .await
@@ -557,7 +557,7 @@ async fn unfinished_uploads_left_for_a_week_are_swept_when_an_upload_starts() {
     }
     // the first was last touched eight days ago, the second six
     for (r, days) in [(&refs[0], 8), (&refs[1], 6)] {
-        daohu_server::db::query("UPDATE photos SET chunk_at = ? WHERE id = ?")
+        sqlx::query("UPDATE photos SET chunk_at = $1 WHERE id = $2")
             .bind(daohu_server::db::ts(daohu_server::db::now() - Duration::days(days)))
             .bind(r.id.to_string())
             .execute(&app.state.pool)
@@ -783,7 +783,7 @@ async fn kinds_and_teams_are_kept_by_coordinators() {
     a.kind = "tree_planting".into();
     assert_eq!(receipts(&app.upload_activities(&chen, device(), &[a]).await)[0].status, ReceiptStatus::Stored);
     // a retired kind is still a known kind, but not offered
-    daohu_server::db::query("UPDATE activity_kinds SET active = 0 WHERE code = 'patrol'").execute(&app.state.pool).await.unwrap();
+    sqlx::query("UPDATE activity_kinds SET active = 0 WHERE code = 'patrol'").execute(&app.state.pool).await.unwrap();
     let roster: ActivityRoster = get(&app, "/api/activity-roster", &chen).await;
     assert!(!roster.kinds.iter().any(|k| k.code == "patrol"));
     let kinds: Vec<ActivityKind> = get(&app, "/api/activity-kinds", &chen).await;

@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 /// The audit rows after `after` (an id), oldest first: (id, actor, action, detail).
 async fn rows_after(app: &TestApp, after: i64) -> Vec<(i64, Option<String>, String, Value)> {
-    let rows: Vec<(i64, Option<String>, String, String)> = db::query_as(
-        "SELECT id, actor_member_id, action, detail FROM audit_log WHERE id > ? ORDER BY id",
+    let rows: Vec<(i64, Option<String>, String, String)> = sqlx::query_as(
+        "SELECT id, actor_member_id, action, detail FROM audit_log WHERE id > $1 ORDER BY id",
     )
     .bind(after)
     .fetch_all(&app.state.pool)
@@ -25,7 +25,7 @@ async fn rows_after(app: &TestApp, after: i64) -> Vec<(i64, Option<String>, Stri
 }
 
 async fn last_id(app: &TestApp) -> i64 {
-    db::query_scalar("SELECT COALESCE(MAX(id), 0) FROM audit_log")
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM audit_log")
         .fetch_one(&app.state.pool)
         .await
         .unwrap()
@@ -192,20 +192,20 @@ async fn denials_are_recorded_with_the_account() {
 #[ignore = "PostgreSQL only: run with DAOHU_TEST_POSTGRES and --include-ignored"]
 async fn postgres_only_truncate_of_the_audit_log_is_refused() {
     let app = TestApp::new().await;
-    assert_eq!(db::dialect(), Dialect::Postgres, "PostgreSQL only: set DAOHU_TEST_POSTGRES");
-    let truncate = db::query("TRUNCATE audit_log").execute(&app.state.pool).await;
+    assert_eq!(app.state.store.dialect(), Dialect::Postgres, "PostgreSQL only: set DAOHU_TEST_POSTGRES");
+    let truncate = sqlx::query("TRUNCATE audit_log").execute(&app.state.pool).await;
     assert!(truncate.is_err(), "TRUNCATE must fail");
     assert!(last_id(&app).await > 0);
-    let count: i64 = db::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(&app.state.pool).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(&app.state.pool).await.unwrap();
     assert!(count > 0);
 }
 
 /// The database of `app` as a URL the command line takes.
 async fn database_url(app: &TestApp) -> String {
-    match db::dialect() {
+    match app.state.store.dialect() {
         Dialect::Sqlite => db::file_url(&app.dir.path().join("daohu.sqlite3")),
         Dialect::Postgres => {
-            let name: String = db::query_scalar("SELECT CAST(current_database() AS TEXT)").fetch_one(&app.state.pool).await.unwrap();
+            let name: String = sqlx::query_scalar("SELECT CAST(current_database() AS TEXT)").fetch_one(&app.state.pool).await.unwrap();
             db::with_database(&db::test_postgres().unwrap(), &name)
         }
     }
@@ -225,7 +225,7 @@ fn verify_cli(url: &str) -> (Option<i32>, String) {
 /// database in hand could.
 async fn around_the_triggers(app: &TestApp, sql: &str) {
     let pool = &app.state.pool;
-    match db::dialect() {
+    match app.state.store.dialect() {
         Dialect::Sqlite => {
             for statement in [
                 "DROP TRIGGER IF EXISTS audit_log_no_update",
@@ -287,7 +287,7 @@ async fn the_chain_holds_under_concurrent_writers_and_names_an_edited_row() {
     assert!(text.contains("51 chained rows"), "{text}");
 
     // a detail rewritten around the triggers: verify names that row
-    let victim: i64 = db::query_scalar("SELECT id FROM audit_log WHERE action = 'read_roster' ORDER BY id LIMIT 1 OFFSET 3")
+    let victim: i64 = sqlx::query_scalar("SELECT id FROM audit_log WHERE action = 'read_roster' ORDER BY id LIMIT 1 OFFSET 3")
         .fetch_one(&app.state.pool)
         .await
         .unwrap();
@@ -307,7 +307,7 @@ async fn verify_finds_removed_rows_in_the_middle_and_at_the_end() {
     for _ in 0..5 {
         assert_eq!(app.call(Method::GET, "/api/households", Some(&zhao), None).await.status, StatusCode::OK);
     }
-    let ids: Vec<i64> = db::query_scalar("SELECT id FROM audit_log ORDER BY id").fetch_all(&app.state.pool).await.unwrap();
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id").fetch_all(&app.state.pool).await.unwrap();
     assert_eq!(daohu_server::audit::verify(&app.state.pool).await.unwrap().broken, None);
     // the newest row gone: the head names it
     around_the_triggers(&app, &format!("DELETE FROM audit_log WHERE id = {}", ids[5])).await;
@@ -330,7 +330,7 @@ async fn rows_from_before_the_chain_are_counted_not_checked() {
     // The state migration 0009 leaves on a database with rows already: the chain
     // starts after them, from the genesis hash.
     let last = last_id(&app).await;
-    db::query("UPDATE audit_chain_head SET since_id = ?, head_id = ?, head_hash = ?")
+    sqlx::query("UPDATE audit_chain_head SET since_id = $1, head_id = $2, head_hash = $3")
         .bind(last)
         .bind(last)
         .bind(daohu_server::audit::GENESIS)

@@ -22,7 +22,7 @@ async fn login_answers_a_session() {
     assert!((29..=30).contains(&days), "30-day session, got {days}");
 
     // only the hash is stored
-    let stored: String = daohu_server::db::query_scalar("SELECT token_hash FROM sessions")
+    let stored: String = sqlx::query_scalar("SELECT token_hash FROM sessions")
         .fetch_one(&app.state.pool)
         .await
         .unwrap();
@@ -138,7 +138,7 @@ async fn token_is_required_and_logout_ends_it() {
 async fn expired_idle_and_disabled_sessions_are_refused() {
     let app = TestApp::new().await;
     let pool = &app.state.pool;
-    let set = |sql: &'static str| async move { daohu_server::db::query(sql).execute(pool).await.unwrap() };
+    let set = |sql: &'static str| async move { sqlx::query(sql).execute(pool).await.unwrap() };
 
     let token = app.zhang().await;
     set("UPDATE sessions SET expires_at = '2000-01-01T00:00:00.000Z'").await;
@@ -182,7 +182,7 @@ async fn audit_log_records_sign_ins_without_secrets_and_is_append_only() {
     app.call(Method::POST, "/api/auth/logout", Some(&token), None)
         .await;
 
-    let rows: Vec<(String, String)> = daohu_server::db::query_as(
+    let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT action, detail FROM audit_log WHERE action != 'seed_demo' ORDER BY id",
     )
     .fetch_all(&app.state.pool)
@@ -197,15 +197,15 @@ async fn audit_log_records_sign_ins_without_secrets_and_is_append_only() {
         assert!(!detail.contains(&token));
     }
 
-    let update = daohu_server::db::query("UPDATE audit_log SET action = 'x'")
+    let update = sqlx::query("UPDATE audit_log SET action = 'x'")
         .execute(&app.state.pool)
         .await;
     assert!(update.is_err(), "update must fail");
-    let delete = daohu_server::db::query("DELETE FROM audit_log")
+    let delete = sqlx::query("DELETE FROM audit_log")
         .execute(&app.state.pool)
         .await;
     assert!(delete.is_err(), "delete must fail");
-    let count: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM audit_log")
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
         .fetch_one(&app.state.pool)
         .await
         .unwrap();
@@ -280,7 +280,7 @@ async fn waits_grow_with_each_failure_past_the_limit() {
     assert_eq!(first.status, StatusCode::TOO_MANY_REQUESTS);
     assert!((25..=30).contains(&retry(&first)), "first wait {}", retry(&first));
     // The wait passes (moved back in the database), and the next guess fails too:
-    daohu_server::db::query("UPDATE login_throttle SET blocked_until_ms = 0")
+    sqlx::query("UPDATE login_throttle SET blocked_until_ms = 0")
         .execute(&app.state.pool)
         .await
         .unwrap();
@@ -393,7 +393,7 @@ async fn coordinators_sessions_end_sooner_than_members() {
     assert!((29..=30).contains(&days(&member)), "member: {} days", days(&member));
     assert!((6..=7).contains(&days(&coordinator)), "coordinator: {} days", days(&coordinator));
     // Thirteen hours unused: the coordinator signs in again; the member, offline for days, does not.
-    daohu_server::db::query("UPDATE sessions SET last_seen_at = ?")
+    sqlx::query("UPDATE sessions SET last_seen_at = $1")
         .bind(daohu_server::db::ts(chrono::Utc::now() - chrono::Duration::hours(13)))
         .execute(&app.state.pool)
         .await

@@ -28,7 +28,7 @@ async fn open_copy(path: &Path) -> Pool {
 
 /// Every visit row, ordered by id.
 async fn rows(pool: &Pool) -> Vec<(String, String, String, String)> {
-    daohu_server::db::query_as("SELECT id, content_hash, body, received_at FROM visits ORDER BY id")
+    sqlx::query_as("SELECT id, content_hash, body, received_at FROM visits ORDER BY id")
         .fetch_all(pool)
         .await
         .unwrap()
@@ -112,7 +112,7 @@ async fn sqlite_only_backup_while_uploading_is_consistent() {
     assert!(refused.is_err());
 
     let copy = open_copy(&during).await;
-    let integrity: String = daohu_server::db::query_scalar("PRAGMA integrity_check")
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_one(&copy)
         .await
         .unwrap();
@@ -139,7 +139,7 @@ async fn sqlite_only_backup_while_uploading_is_consistent() {
     }
     // the problems and audit rows of each copied batch came with it
     let audits: i64 =
-        daohu_server::db::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'sync_visits'")
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'sync_visits'")
             .fetch_one(&copy)
             .await
             .unwrap();

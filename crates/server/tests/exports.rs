@@ -108,7 +108,7 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
 
     // Expired: 404.
     let l = link(&app, &zhao, "format=jsonl").await;
-    daohu_server::db::query("UPDATE export_links SET expires_at = ?")
+    sqlx::query("UPDATE export_links SET expires_at = $1")
         .bind(ts(daohu_server::db::now() - Duration::seconds(1)))
         .execute(&app.state.pool)
         .await
@@ -126,13 +126,13 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
     }
     // The creator disabled after making the link: 404.
     let l = link(&app, &sun, "format=jsonl").await;
-    daohu_server::db::query("UPDATE members SET disabled = 1 WHERE id = ?")
+    sqlx::query("UPDATE members SET disabled = 1 WHERE id = $1")
         .bind(member_id(19).to_string())
         .execute(&app.state.pool)
         .await
         .unwrap();
     assert_eq!(download(&app, &l.url).await.status, StatusCode::NOT_FOUND);
-    daohu_server::db::query("UPDATE members SET disabled = 0 WHERE id = ?")
+    sqlx::query("UPDATE members SET disabled = 0 WHERE id = $1")
         .bind(member_id(19).to_string())
         .execute(&app.state.pool)
         .await
@@ -142,7 +142,7 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
     let sun = app.session(19).await;
     let green = link(&app, &sun, &format!("format=jsonl&unit_id={}", second_village_id())).await;
     let everything = link(&app, &sun, "format=jsonl").await;
-    daohu_server::db::query("UPDATE members SET role = 'village_coordinator', unit_id = ? WHERE id = ?")
+    sqlx::query("UPDATE members SET role = 'village_coordinator', unit_id = $1 WHERE id = $2")
         .bind(village_id().to_string())
         .bind(member_id(19).to_string())
         .execute(&app.state.pool)
@@ -189,14 +189,14 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
     assert!(created
         .iter()
         .any(|(_, d)| d.contains("\"text_search\":true")));
-    let stored: Vec<String> = daohu_server::db::query_scalar("SELECT token_hash FROM export_links")
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM export_links")
         .fetch_all(&app.state.pool)
         .await
         .unwrap();
     let l = link(&app, &zhao, "format=csv").await;
     let token = l.url.rsplit('/').next().unwrap();
     assert!(!stored.iter().any(|h| h == token));
-    let all: String = daohu_server::db::query_scalar(match daohu_server::db::dialect() {
+    let all: String = sqlx::query_scalar(match app.state.store.dialect() {
         daohu_server::db::Dialect::Sqlite => "SELECT group_concat(detail) FROM audit_log",
         daohu_server::db::Dialect::Postgres => "SELECT string_agg(detail, ',') FROM audit_log",
     })
@@ -294,7 +294,7 @@ async fn tricky_visits(app: &TestApp) -> Vec<Visit> {
         (2, "＝王五", "-3号院"),
         (3, "赵\"六\"，七", "青山村一组4号\n后院"),
     ] {
-        daohu_server::db::query("UPDATE households SET head_name = ?, address = ? WHERE id = ?")
+        sqlx::query("UPDATE households SET head_name = $1, address = $2 WHERE id = $3")
             .bind(head)
             .bind(address)
             .bind(household_id(n).to_string())

@@ -786,7 +786,7 @@ async fn hostile_requests_answer_4xx_and_never_crash() {
     .unwrap();
     let targets = Arc::new(endpoints(&doc));
     assert!(targets.len() >= 10, "{} endpoints", targets.len());
-    let visits_before: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM visits")
+    let visits_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits")
         .fetch_one(&state.pool)
         .await
         .unwrap();
@@ -859,7 +859,7 @@ async fn hostile_requests_answer_4xx_and_never_crash() {
     .await
     .expect("server still answers");
     assert_eq!(health.status, 200);
-    let visits_after: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM visits")
+    let visits_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits")
         .fetch_one(&state.pool)
         .await
         .unwrap();

@@ -43,7 +43,7 @@ fn preview(answer: &Answer) -> ImportPreview {
 }
 
 async fn household_count(app: &TestApp) -> i64 {
-    daohu_server::db::query_scalar("SELECT COUNT(*) FROM households")
+    sqlx::query_scalar("SELECT COUNT(*) FROM households")
         .fetch_one(&app.state.pool)
         .await
         .unwrap()
@@ -510,7 +510,7 @@ async fn ten_thousand_rows_import_in_one_go() {
 
     // all or nothing: a failure on the last row leaves no row behind
     let pool = &app.state.pool;
-    let triggers: &[&str] = match daohu_server::db::dialect() {
+    let triggers: &[&str] = match app.state.store.dialect() {
         daohu_server::db::Dialect::Sqlite => &["CREATE TRIGGER fail_last BEFORE INSERT ON households
              WHEN NEW.address = '新区9999号' BEGIN SELECT RAISE(ABORT, 'test failure'); END"],
         daohu_server::db::Dialect::Postgres => &[
@@ -540,7 +540,7 @@ async fn ten_thousand_rows_import_in_one_go() {
         before,
         "nothing lands when a row fails"
     );
-    daohu_server::db::query(match daohu_server::db::dialect() {
+    sqlx::query(match app.state.store.dialect() {
         daohu_server::db::Dialect::Sqlite => "DROP TRIGGER fail_last",
         daohu_server::db::Dialect::Postgres => "DROP TRIGGER fail_last ON households",
     })

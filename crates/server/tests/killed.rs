@@ -232,7 +232,7 @@ async fn fifty_kill9s_lose_and_duplicate_nothing() {
         .await
         .unwrap();
     let verdict = verify(&pool, &recorded).await;
-    let devices: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM devices")
+    let devices: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM devices")
         .fetch_one(&pool)
         .await
         .unwrap();

@@ -42,8 +42,8 @@ async fn roster_ids(app: &TestApp, token: &str) -> HashSet<Uuid> {
 }
 
 async fn audit(app: &TestApp, action: &str) -> Vec<(Option<String>, Value)> {
-    let rows: Vec<(Option<String>, String)> = daohu_server::db::query_as(
-        "SELECT actor_member_id, detail FROM audit_log WHERE action = ? ORDER BY id",
+    let rows: Vec<(Option<String>, String)> = sqlx::query_as(
+        "SELECT actor_member_id, detail FROM audit_log WHERE action = $1 ORDER BY id",
     )
     .bind(action)
     .fetch_all(&app.state.pool)
@@ -207,24 +207,29 @@ async fn the_tree_has_counts_and_takes_new_units() {
 #[tokio::test]
 async fn inside_the_tree_is_answered_from_an_index() {
     let app = TestApp::new().await;
-    if daohu_server::db::dialect() == daohu_server::db::Dialect::Postgres {
+    let subtree = daohu_server::scope::Subtree {
+        path: format!("/{}/", county_id()),
+    };
+    if app.state.store.dialect() == daohu_server::db::Dialect::Postgres {
         // The few test rows would be read whole anyway; with that ruled out, the
-        // path index must serve the prefix test (it can only with byte-order paths).
+        // path index must serve the range test that "inside the subtree" is.
         let mut conn = app.state.pool.acquire().await.unwrap();
-        daohu_server::db::query("SET enable_seqscan = off").execute(&mut *conn).await.unwrap();
-        let plan: Vec<String> = daohu_server::db::query_scalar("EXPLAIN SELECT id FROM units WHERE path GLOB ?")
-            .bind(daohu_server::db::dialect().prefix_pattern(&format!("/{}/", county_id())))
+        sqlx::query("SET enable_seqscan = off").execute(&mut *conn).await.unwrap();
+        let plan: Vec<String> = sqlx::query_scalar("EXPLAIN SELECT id FROM units WHERE path >= $1 AND path < $2")
+            .bind(subtree.lo())
+            .bind(subtree.hi())
             .fetch_all(&mut *conn)
             .await
             .unwrap();
-        daohu_server::db::query("RESET enable_seqscan").execute(&mut *conn).await.unwrap();
+        sqlx::query("RESET enable_seqscan").execute(&mut *conn).await.unwrap();
         let plan = plan.join(" | ");
         assert!(plan.contains("Index") && plan.contains("units_path_key"), "{plan}");
         return;
     }
     let plan: Vec<(i64, i64, i64, String)> =
-        daohu_server::db::query_as("EXPLAIN QUERY PLAN SELECT id FROM units WHERE path GLOB ?")
-            .bind(format!("/{}/*", county_id()))
+        sqlx::query_as("EXPLAIN QUERY PLAN SELECT id FROM units WHERE path >= $1 AND path < $2")
+            .bind(subtree.lo())
+            .bind(subtree.hi())
             .fetch_all(&app.state.pool)
             .await
             .unwrap();
@@ -528,7 +533,7 @@ async fn disabling_an_account_ends_its_sessions_at_once() {
         assert_eq!(after.status, StatusCode::UNAUTHORIZED);
         assert_eq!(after.json()["error"], "session_expired");
     }
-    let sessions: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM sessions WHERE member_id = ?")
+    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE member_id = $1")
         .bind(member_id(1).to_string())
         .fetch_one(&app.state.pool)
         .await
@@ -824,7 +829,7 @@ async fn enrolment_codes_sign_in_once() {
     );
     let minutes = (e.expires_at - chrono::Utc::now()).num_seconds();
     assert!((590..=600).contains(&minutes), "{minutes}");
-    let stored: Vec<String> = daohu_server::db::query_scalar("SELECT code_hash FROM enrollment_codes")
+    let stored: Vec<String> = sqlx::query_scalar("SELECT code_hash FROM enrollment_codes")
         .fetch_all(&app.state.pool)
         .await
         .unwrap();
@@ -856,8 +861,8 @@ async fn enrolment_codes_sign_in_once() {
     // expired
     let expired = "e".repeat(40);
     let past = db::now() - chrono::Duration::minutes(11);
-    daohu_server::db::query(
-        "INSERT INTO enrollment_codes (code_hash, member_id, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+    sqlx::query(
+        "INSERT INTO enrollment_codes (code_hash, member_id, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(daohu_server::auth::sha256_hex(&expired))
     .bind(member_id(1).to_string())

@@ -39,14 +39,14 @@ fn statuses(answer: &common::Answer) -> Vec<ReceiptStatus> {
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    daohu_server::db::query_scalar(sql)
+    sqlx::query_scalar(sql)
         .fetch_one(&app.state.pool)
         .await
         .unwrap()
 }
 
 async fn visit_rows(app: &TestApp) -> Vec<(String, String, String, String)> {
-    daohu_server::db::query_as("SELECT id, content_hash, received_at, device_id FROM visits ORDER BY id")
+    sqlx::query_as("SELECT id, content_hash, received_at, device_id FROM visits ORDER BY id")
         .fetch_all(&app.state.pool)
         .await
         .unwrap()
@@ -65,7 +65,7 @@ async fn importing_an_export_stores_each_record_exactly_once() {
         .await;
     assert_eq!(first.status, StatusCode::OK);
     let last_sync: String =
-        daohu_server::db::query_scalar("SELECT last_sync_at FROM devices WHERE device_id = ?")
+        sqlx::query_scalar("SELECT last_sync_at FROM devices WHERE device_id = $1")
             .bind(device().to_string())
             .fetch_one(&app.state.pool)
             .await
@@ -107,7 +107,7 @@ async fn importing_an_export_stores_each_record_exactly_once() {
     let sync_time = |app: &TestApp| {
         let pool = app.state.pool.clone();
         async move {
-            daohu_server::db::query_scalar::<String>("SELECT last_sync_at FROM devices WHERE device_id = ?")
+            sqlx::query_scalar::<_, String>("SELECT last_sync_at FROM devices WHERE device_id = $1")
                 .bind(device().to_string())
                 .fetch_one(&pool)
                 .await
@@ -167,7 +167,7 @@ async fn importing_an_export_stores_each_record_exactly_once() {
     );
 
     // audited with counts, by the coordinator
-    let audit: Vec<(String, Option<String>, String)> = daohu_server::db::query_as(
+    let audit: Vec<(String, Option<String>, String)> = sqlx::query_as(
         "SELECT action, actor_member_id, detail FROM audit_log WHERE action = 'outbox_imported' ORDER BY id",
     )
     .fetch_all(&app.state.pool)
@@ -248,7 +248,7 @@ async fn import_uses_the_members_own_scope() {
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
 
     // a disabled account's phone can still be rescued
-    daohu_server::db::query("UPDATE members SET disabled = 1 WHERE id = ?")
+    sqlx::query("UPDATE members SET disabled = 1 WHERE id = $1")
         .bind(member_id(1).to_string())
         .execute(&app.state.pool)
         .await

@@ -188,7 +188,7 @@ async fn list(app: &TestApp, token: &str, query: &str) -> Vec<ProblemView> {
 /// Every stored event of a problem, as sent.
 async fn stored_events(app: &TestApp, id: Uuid) -> Vec<ProblemEvent> {
     let rows: Vec<(String, String, String)> =
-        daohu_server::db::query_as("SELECT id, at, change FROM problem_events WHERE problem_id = ?")
+        sqlx::query_as("SELECT id, at, change FROM problem_events WHERE problem_id = $1")
             .bind(id.to_string())
             .fetch_all(&app.state.pool)
             .await
@@ -265,7 +265,7 @@ async fn uploading_a_visit_makes_its_problems_at_the_door_once() {
     assert_eq!(first[0].status, ReceiptStatus::Stored);
     let again = receipts(&app.upload(&zhang, device(), &[v.clone()]).await);
     assert_eq!(again[0].status, ReceiptStatus::Duplicate);
-    let count: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM problems")
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM problems")
         .fetch_one(&app.state.pool)
         .await
         .unwrap();
@@ -302,10 +302,10 @@ async fn uploading_a_visit_makes_its_problems_at_the_door_once() {
     let legacy = visit(3, household_id(1), member_id(ZHANG));
     let body = serde_json::to_string(&legacy).unwrap();
     let received = legacy.recorded_at + Duration::hours(2);
-    daohu_server::db::query(
+    sqlx::query(
         "INSERT INTO visits (id, household_id, member_id, device_id, visited_on, recorded_at,
                              received_at, content_hash, body)
-         VALUES (?, ?, ?, 'x', ?, ?, ?, 'x', ?)",
+         VALUES ($1, $2, $3, 'x', $4, $5, $6, 'x', $7)",
     )
     .bind(legacy.id.to_string())
     .bind(legacy.household_id.to_string())
@@ -322,10 +322,10 @@ async fn uploading_a_visit_makes_its_problems_at_the_door_once() {
         (2, "normal", "escalate"),
         (3, "low", "escalate"),
     ] {
-        daohu_server::db::query(
+        sqlx::query(
             "INSERT INTO problems (id, visit_id, household_id, category, urgency, description,
                                    outcome, action, created_at)
-             VALUES (?, ?, ?, 'road', ?, '路灯坏了', ?, '换了灯泡', ?)",
+             VALUES ($1, $2, $3, 'road', $4, '路灯坏了', $5, '换了灯泡', $6)",
         )
         .bind(Uuid::from_u128(n).to_string())
         .bind(legacy.id.to_string())
@@ -342,7 +342,7 @@ async fn uploading_a_visit_makes_its_problems_at_the_door_once() {
         assert_eq!(p.status, ProblemStatus::at_door(o, "换了灯泡"), "{urgency}");
         assert_eq!(p.raised_by.id, member_id(ZHANG));
         assert_eq!(p.raised_at, legacy.recorded_at);
-        let due: String = daohu_server::db::query_scalar("SELECT due_at FROM problems WHERE id = ?")
+        let due: String = sqlx::query_scalar("SELECT due_at FROM problems WHERE id = $1")
             .bind(Uuid::from_u128(n).to_string())
             .fetch_one(&app.state.pool)
             .await
@@ -351,7 +351,7 @@ async fn uploading_a_visit_makes_its_problems_at_the_door_once() {
     }
 
     // What was raised never changes; only the status columns do.
-    let err = daohu_server::db::query("UPDATE problems SET description = 'x' WHERE id = ?")
+    let err = sqlx::query("UPDATE problems SET description = 'x' WHERE id = $1")
         .bind(open.to_string())
         .execute(&app.state.pool)
         .await;
@@ -1125,11 +1125,11 @@ async fn bad_events_are_rejected_and_big_batches_refused() {
         )],
     )
     .await;
-    assert!(daohu_server::db::query("DELETE FROM problem_events")
+    assert!(sqlx::query("DELETE FROM problem_events")
         .execute(&app.state.pool)
         .await
         .is_err());
-    assert!(daohu_server::db::query("UPDATE problem_events SET change = '{}'")
+    assert!(sqlx::query("UPDATE problem_events SET change = '{}'")
         .execute(&app.state.pool)
         .await
         .is_err());

@@ -35,7 +35,7 @@ struct World {
 async fn world(count: usize) -> World {
     let app = TestApp::new().await;
     // Literal % and _ in names, for the escaping of q.
-    daohu_server::db::query("UPDATE households SET head_name = '刘_%特' WHERE id = ?")
+    sqlx::query("UPDATE households SET head_name = '刘_%特' WHERE id = $1")
         .bind(household_id(13).to_string())
         .execute(&app.state.pool)
         .await
@@ -469,7 +469,7 @@ async fn sqlite_only_visit_log_queries_use_indexes() {
 
 /// Independent figures, straight from the tables.
 async fn scalar(app: &TestApp, sql: &str, binds: &[String]) -> i64 {
-    let mut q = daohu_server::db::query_scalar::<i64>(sql);
+    let mut q = sqlx::query_scalar::<_, i64>(sql);
     for b in binds {
         q = q.bind(b);
     }
@@ -486,7 +486,7 @@ const GRID_UNITS: &str = "WITH RECURSIVE up(grid, unit) AS (
 async fn assert_same_rows(app: &TestApp, what: &str, expected: &str, got: &str) {
     let read = |sql: String| async move {
         let rows: Vec<(String, String, i64)> =
-            daohu_server::db::query_as(&sql).fetch_all(&app.state.pool).await.unwrap();
+            sqlx::query_as(&sql).fetch_all(&app.state.pool).await.unwrap();
         rows
     };
     let expected = read(format!("{GRID_UNITS} {expected} ORDER BY 1, 2")).await;
@@ -556,7 +556,7 @@ async fn assert_tallies(app: &TestApp) {
     }
     // PostgreSQL: one row of numbers per visit, naming its day, its household's
     // grid, its household and its account (migration 0007).
-    if daohu_server::db::dialect() == daohu_server::db::Dialect::Postgres {
+    if app.state.store.dialect() == daohu_server::db::Dialect::Postgres {
         let wrong = scalar(
             app,
             "SELECT COUNT(*) FROM visits v
@@ -593,9 +593,9 @@ async fn assert_tallies(app: &TestApp) {
 
 /// Grid ids under a unit, by walking parent links (not paths).
 async fn grids_under(app: &TestApp, unit: Uuid) -> Vec<String> {
-    daohu_server::db::query_scalar(
+    sqlx::query_scalar(
         "WITH RECURSIVE below(id, kind) AS (
-             SELECT id, kind FROM units WHERE id = ?
+             SELECT id, kind FROM units WHERE id = $1
              UNION ALL SELECT u.id, u.kind FROM units u JOIN below b ON u.parent_id = b.id)
          SELECT id FROM below WHERE kind = 'grid'",
     )
@@ -630,30 +630,30 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
         scalar(app, &format!("SELECT COUNT(*) FROM households WHERE grid_id IN ({grids})"), &[]).await
     );
     let visits_sql = format!(
-        "SELECT COUNT(*) FROM visits WHERE visited_on >= ? AND visited_on <= ?
+        "SELECT COUNT(*) FROM visits WHERE visited_on >= $1 AND visited_on <= $2
          AND household_id IN (SELECT id FROM households WHERE grid_id IN ({grids}))"
     );
     assert_eq!(i64::from(dash.visits), scalar(app, &visits_sql, &period).await);
     let visited_sql = format!(
         "SELECT COUNT(*) FROM households h WHERE h.grid_id IN ({grids})
-         AND EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id AND v.visited_on >= ? AND v.visited_on <= ?)"
+         AND EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id AND v.visited_on >= $1 AND v.visited_on <= $2)"
     );
     assert_eq!(i64::from(dash.visited), scalar(app, &visited_sql, &period).await);
 
     // Coverage: one row per child (a grid: itself), each counted on its own.
-    let kind: String = daohu_server::db::query_scalar("SELECT kind FROM units WHERE id = ?")
+    let kind: String = sqlx::query_scalar("SELECT kind FROM units WHERE id = $1")
         .bind(unit.to_string())
         .fetch_one(&app.state.pool)
         .await
         .unwrap();
     let children: Vec<(String, String)> = if kind == "grid" {
-        daohu_server::db::query_as("SELECT id, name FROM units WHERE id = ?")
+        sqlx::query_as("SELECT id, name FROM units WHERE id = $1")
             .bind(unit.to_string())
             .fetch_all(&app.state.pool)
             .await
             .unwrap()
     } else {
-        daohu_server::db::query_as("SELECT id, name FROM units WHERE parent_id = ? ORDER BY rowid")
+        sqlx::query_as("SELECT id, name FROM units WHERE parent_id = $1 ORDER BY rowid")
             .bind(unit.to_string())
             .fetch_all(&app.state.pool)
             .await
@@ -669,7 +669,7 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
         );
         let sql = format!(
             "SELECT COUNT(DISTINCT v.household_id) FROM visits v JOIN households h ON h.id = v.household_id
-             WHERE h.grid_id IN ({g}) AND v.visited_on BETWEEN ? AND ?"
+             WHERE h.grid_id IN ({g}) AND v.visited_on BETWEEN $1 AND $2"
         );
         assert_eq!(i64::from(row.visited), scalar(app, &sql, &period).await, "{name}");
     }
@@ -680,15 +680,15 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
 
     // Weekly: Monday of each visit by SQLite's own date arithmetic.
     // The Monday of a day's week, worked out by the database itself.
-    let monday = |day: &str| match daohu_server::db::dialect() {
+    let monday = |day: &str| match app.state.store.dialect() {
         daohu_server::db::Dialect::Sqlite => format!("date({day}, 'weekday 0', '-6 days')"),
         daohu_server::db::Dialect::Postgres => {
             format!("to_char(date_trunc('week', CAST({day} AS date)), 'YYYY-MM-DD')")
         }
     };
-    let weekly: Vec<(String, i64)> = daohu_server::db::query_as(&format!(
+    let weekly: Vec<(String, i64)> = sqlx::query_as(&format!(
         "SELECT {} AS monday, COUNT(*) FROM visits
-         WHERE visited_on BETWEEN ? AND ?
+         WHERE visited_on BETWEEN $1 AND $2
            AND household_id IN (SELECT id FROM households WHERE grid_id IN ({grids}))
          GROUP BY monday",
         monday("visited_on")
@@ -700,7 +700,7 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     .unwrap();
     let weekly: BTreeMap<String, i64> = weekly.into_iter().collect();
     let first_monday: String =
-        daohu_server::db::query_scalar(&format!("SELECT {}", monday("CAST(? AS TEXT)")))
+        sqlx::query_scalar(&format!("SELECT {}", monday("CAST($1 AS TEXT)")))
             .bind(from.to_string())
             .fetch_one(&app.state.pool)
             .await
@@ -722,12 +722,12 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     assert_eq!(dash.weekly.iter().map(|w| w.visits).sum::<u32>(), dash.visits);
 
     // Overdue special-group households: last visit ever before to − 14 days, or none.
-    let overdue: Vec<(String, Option<String>)> = daohu_server::db::query_as(&format!(
+    let overdue: Vec<(String, Option<String>)> = sqlx::query_as(&format!(
         "SELECT h.id, MAX(v.visited_on) AS last FROM households h
          LEFT JOIN visits v ON v.household_id = h.id
          WHERE h.grid_id IN ({grids}) AND h.special_groups != '[]'
          GROUP BY h.id
-         HAVING MAX(v.visited_on) IS NULL OR MAX(v.visited_on) < ?"
+         HAVING MAX(v.visited_on) IS NULL OR MAX(v.visited_on) < $1"
     ))
     .bind((to - Duration::days(14)).to_string())
     .fetch_all(&app.state.pool)
@@ -753,10 +753,10 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     }
 
     // Idle members: member / grid leader accounts under the unit with no visit in the period.
-    let idle: Vec<String> = daohu_server::db::query_scalar(&format!(
+    let idle: Vec<String> = sqlx::query_scalar(&format!(
         "SELECT m.id FROM members m WHERE m.role IN ('member', 'grid_leader') AND m.disabled = 0
          AND m.unit_id IN ({grids})
-         AND m.id NOT IN (SELECT member_id FROM visits WHERE visited_on BETWEEN ? AND ?)"
+         AND m.id NOT IN (SELECT member_id FROM visits WHERE visited_on BETWEEN $1 AND $2)"
     ))
     .bind(from.to_string())
     .bind(to.to_string())
@@ -767,9 +767,9 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     assert_eq!(got, idle.into_iter().collect::<HashSet<_>>());
 
     // Stale devices: of accounts under the unit, last sync over 7 days ago.
-    let stale: Vec<String> = daohu_server::db::query_scalar(&format!(
+    let stale: Vec<String> = sqlx::query_scalar(&format!(
         "SELECT d.device_id FROM devices d JOIN members m ON m.id = d.member_id
-         WHERE m.unit_id IN ({grids}) AND d.last_sync_at < ?"
+         WHERE m.unit_id IN ({grids}) AND d.last_sync_at < $1"
     ))
     .bind(ts(daohu_server::db::now() - Duration::days(7)))
     .fetch_all(&app.state.pool)
@@ -787,7 +787,7 @@ async fn dashboard_figures_match_the_database() {
     // Devices: two stale (李党员's, 周党员's), one fresh.
     let now = daohu_server::db::now();
     for (device, member, age_days) in [(0xa1u128, 2u128, 8i64), (0xa2, 21, 30), (0xa3, 1, 2)] {
-        daohu_server::db::query("INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO devices (device_id, member_id, last_sync_at) VALUES ($1, $2, $3)")
             .bind(Uuid::from_u128(device).to_string())
             .bind(member_id(member).to_string())
             .bind(ts(now - Duration::days(age_days)))
@@ -814,7 +814,7 @@ async fn dashboard_figures_match_the_database() {
     assert_tallies(app).await;
     // Households moved to a grid of the other village take their visits along:
     // the daily tallies follow, and every figure still matches the visits.
-    let movers: Vec<(String, String)> = daohu_server::db::query_as(
+    let movers: Vec<(String, String)> = sqlx::query_as(
         "SELECT h.id, h.grid_id FROM households h
          WHERE EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id) ORDER BY h.id LIMIT 5",
     )
@@ -842,7 +842,7 @@ async fn dashboard_figures_match_the_database() {
             // state, comes from the same tallies.
             let grids = in_list(&grids_under(app, unit).await);
             let sql = format!(
-                "SELECT COUNT(*) FROM visits WHERE visited_on BETWEEN ? AND ?
+                "SELECT COUNT(*) FROM visits WHERE visited_on BETWEEN $1 AND $2
                  AND household_id IN (SELECT id FROM households WHERE grid_id IN ({grids}))"
             );
             let filters = [
@@ -889,7 +889,7 @@ async fn dashboard_figures_match_the_database() {
     assert_eq!(dash.stale_devices[0].member_name, "周党员", "oldest first");
     // Hundreds of silent phones: all counted, the oldest 200 listed.
     for i in 0..205u128 {
-        daohu_server::db::query("INSERT INTO devices (device_id, member_id, last_sync_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO devices (device_id, member_id, last_sync_at) VALUES ($1, $2, $3)")
             .bind(Uuid::from_u128(0xb000 + i).to_string())
             .bind(member_id(1).to_string())
             .bind(ts(now - Duration::days(10) + Duration::minutes(i as i64)))
@@ -915,7 +915,7 @@ async fn dashboard_figures_match_the_database() {
         assert_eq!(answer.status, status, "{query}");
     }
     // A disabled member is not listed as idle.
-    daohu_server::db::query("UPDATE members SET disabled = 1 WHERE id = ?")
+    sqlx::query("UPDATE members SET disabled = 1 WHERE id = $1")
         .bind(member_id(2).to_string())
         .execute(&app.state.pool)
         .await

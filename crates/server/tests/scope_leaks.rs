@@ -67,7 +67,7 @@ async fn green_water_problem(app: &TestApp) -> Uuid {
 }
 
 async fn count(app: &TestApp, sql: &str, value: String) -> i64 {
-    db::query_scalar(sql).bind(value).fetch_one(&app.state.pool).await.unwrap()
+    sqlx::query_scalar(sql).bind(value).fetch_one(&app.state.pool).await.unwrap()
 }
 
 /// Every cell of every sheet of 赵书记's XLSX download of the visit log, as text.
@@ -104,7 +104,7 @@ async fn a_visit_may_not_carry_another_households_problem() {
     let r = receipts(&app.upload(&zhang, device(), &[stolen.clone()]).await);
     assert_eq!(r[0].status, ReceiptStatus::Rejected, "{r:?}");
     assert_eq!(r[0].reason.as_deref(), Some(daohu_server::routes::sync::PROBLEM_ELSEWHERE_REASON));
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM visits WHERE id = ?", stolen.id.to_string()).await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM visits WHERE id = $1", stolen.id.to_string()).await, 0);
     // the same through a coordinator's import of his phone's export
     let zhao = app.session(ZHAO).await;
     let import = app
@@ -122,7 +122,7 @@ async fn a_visit_may_not_carry_another_households_problem() {
         )
         .await;
     assert_eq!(receipts(&import)[0].status, ReceiptStatus::Rejected);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM visits WHERE id = ?", stolen.id.to_string()).await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM visits WHERE id = $1", stolen.id.to_string()).await, 0);
 
     // a problem of another of his own households is not this visit's either
     let own = uuid_v7(1_780_000_000_001, [8; 10]);
@@ -193,9 +193,9 @@ async fn moving_an_account_ends_links_outside_its_new_village() {
     let r = receipts(&app.upload(&zhou, device(), &[visit(1, household_id(60), member_id(ZHOU))]).await);
     assert_eq!(r[0].status, ReceiptStatus::Rejected);
     assert_eq!(r[0].reason.as_deref(), Some(daohu_server::routes::sync::OUT_OF_SCOPE_REASON));
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM member_households WHERE member_id = ?", member_id(ZHOU).to_string()).await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM member_households WHERE member_id = $1", member_id(ZHOU).to_string()).await, 0);
     // the audit says which links ended
-    let moves: Vec<String> = db::query_scalar("SELECT detail FROM audit_log WHERE action = 'account_moved'")
+    let moves: Vec<String> = sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'account_moved'")
         .fetch_all(&app.state.pool)
         .await
         .unwrap();
@@ -251,8 +251,8 @@ async fn an_activity_names_only_households_of_its_teams_area() {
         assert_eq!(receipt.status, ReceiptStatus::Rejected, "{r:?}");
         assert_eq!(receipt.reason.as_deref(), Some(daohu_server::activity_log::AREA_REASON));
     }
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM activities WHERE id <> ?", String::new()).await, 0);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM activity_households WHERE activity_id <> ?", String::new()).await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM activities WHERE id <> $1", String::new()).await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM activity_households WHERE activity_id <> $1", String::new()).await, 0);
 
     // each team names its own village's households
     let mut green = activity(3, member_id(CHEN), Some(green_team));
@@ -266,7 +266,7 @@ async fn an_activity_names_only_households_of_its_teams_area() {
     // its detail shows only the household of its area
     let mut planted = blue_ok.clone();
     planted.household_ids = vec![household_id(0), household_id(60)];
-    db::query("UPDATE activities SET body = ? WHERE id = ?")
+    sqlx::query("UPDATE activities SET body = $1 WHERE id = $2")
         .bind(serde_json::to_string(&planted).unwrap())
         .bind(planted.id.to_string())
         .execute(&app.state.pool)
@@ -318,7 +318,7 @@ async fn a_409_does_not_reveal_accounts_outside_reach() {
     let in_reach = create_account(&app, &sun, phones::MEMBER_ZHOU, grid_id(1)).await;
     assert_eq!((in_reach.status, in_reach.json()["error"].clone()), (StatusCode::CONFLICT, json!("conflict")));
     // the phone stays unique
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM members WHERE phone = ?", phones::MEMBER_ZHOU.into()).await, 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM members WHERE phone = $1", phones::MEMBER_ZHOU.into()).await, 1);
     // and a free phone still makes an account
     assert_eq!(create_account(&app, &zhao, "13700000077", grid_id(1)).await.status, StatusCode::CREATED);
 }
@@ -328,9 +328,9 @@ async fn county_accounts_disable_and_enable_each_other_but_not_themselves() {
     let app = TestApp::new().await;
     // a second county-level account, as the command line makes it
     let qian = Uuid::from_u128(0x7777);
-    db::query(
+    sqlx::query(
         "INSERT INTO members (id, phone, name, password_hash, role, unit_id, created_at)
-         VALUES (?, '13700000088', '钱县长', ?, 'county_coordinator', ?, ?)",
+         VALUES ($1, '13700000088', '钱县长', $2, 'county_coordinator', $3, $4)",
     )
     .bind(qian.to_string())
     .bind(daohu_server::auth::NO_PASSWORD_HASH)
@@ -383,9 +383,9 @@ async fn county_accounts_disable_and_enable_each_other_but_not_themselves() {
     assert_eq!(own.json()["message"], "不能更改自己的账号");
     // beside: another coordinator of 赵书记's own village
     let peer = Uuid::from_u128(0x7778);
-    db::query(
+    sqlx::query(
         "INSERT INTO members (id, phone, name, password_hash, role, unit_id, created_at)
-         VALUES (?, '13700000089', '钱书记', ?, 'village_coordinator', ?, ?)",
+         VALUES ($1, '13700000089', '钱书记', $2, 'village_coordinator', $3, $4)",
     )
     .bind(peer.to_string())
     .bind(daohu_server::auth::NO_PASSWORD_HASH)
@@ -396,7 +396,7 @@ async fn county_accounts_disable_and_enable_each_other_but_not_themselves() {
     .unwrap();
     let zhao = app.session(ZHAO).await;
     assert_eq!(patch(zhao, peer, json!({ "disabled": true })).await.status, StatusCode::FORBIDDEN);
-    let disabled: i64 = db::query_scalar("SELECT COUNT(*) FROM members WHERE disabled = 1")
+    let disabled: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE disabled = 1")
         .fetch_one(&app.state.pool)
         .await
         .unwrap();

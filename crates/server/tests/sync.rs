@@ -22,7 +22,7 @@ fn receipts(answer: &common::Answer) -> Vec<Receipt> {
 }
 
 async fn stored_body(app: &TestApp, id: uuid::Uuid) -> Option<String> {
-    daohu_server::db::query_scalar("SELECT body FROM visits WHERE id = ?")
+    sqlx::query_scalar("SELECT body FROM visits WHERE id = $1")
         .bind(id.to_string())
         .fetch_optional(&app.state.pool)
         .await
@@ -72,14 +72,14 @@ async fn stored_then_duplicate_then_conflict() {
         "stored copy unchanged"
     );
 
-    let problems: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM problems WHERE visit_id = ?")
+    let problems: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM problems WHERE visit_id = $1")
         .bind(v.id.to_string())
         .fetch_one(&app.state.pool)
         .await
         .unwrap();
     assert_eq!(problems, 1);
     let device_owner: String =
-        daohu_server::db::query_scalar("SELECT member_id FROM devices WHERE device_id = ?")
+        sqlx::query_scalar("SELECT member_id FROM devices WHERE device_id = $1")
             .bind(device().to_string())
             .fetch_one(&app.state.pool)
             .await
@@ -157,7 +157,7 @@ async fn same_id_twice_in_one_batch() {
     assert_eq!(r[1].status, ReceiptStatus::Duplicate);
     assert_eq!(r[2].status, ReceiptStatus::Conflict);
     assert_eq!(r[1].received_at, r[0].received_at);
-    let rows: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM visits")
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits")
         .fetch_one(&app.state.pool)
         .await
         .unwrap();
@@ -179,7 +179,7 @@ async fn roles_that_do_not_visit_are_forbidden_and_batches_are_capped() {
     let answer = app.upload(&token, device(), &batch).await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(answer.json()["error"], "payload_too_large");
-    let rows: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM visits")
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits")
         .fetch_one(&app.state.pool)
         .await
         .unwrap();
@@ -234,7 +234,7 @@ async fn hundred_identical_uploads_at_once_store_one_copy() {
     assert!(all
         .iter()
         .all(|r| r.received_at == all[0].received_at && r.id == v.id && r.reason.is_none()));
-    let rows: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM visits")
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits")
         .fetch_one(&app.state.pool)
         .await
         .unwrap();
@@ -262,7 +262,7 @@ async fn hundred_identical_uploads_at_once_store_one_copy() {
         assert_eq!(r.received_at, all[0].received_at, "the first copy's time");
     }
     assert_eq!(stored_body(&app, v.id).await.unwrap(), original);
-    let rows: i64 = daohu_server::db::query_scalar("SELECT COUNT(*) FROM visits")
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits")
         .fetch_one(&app.state.pool)
         .await
         .unwrap();

@@ -159,18 +159,6 @@ pub async fn dashboard_get(
     }))
 }
 
-// The dashboard's texts in SQLite's spelling, for `examples/scale_bench.rs` (see
-// `store::reports`, which holds them and the texts the dashboard runs).
-pub use crate::store::reports::{
-    legacy_seen_in_period as seen_in_period, LEGACY_VISITED_PER_CHILD_IN_PERIOD as VISITED_PER_CHILD_IN_PERIOD,
-    LEGACY_VISITED_PER_CHILD_IN_PERIOD_PG as VISITED_PER_CHILD_IN_PERIOD_PG,
-};
-
-/// The stale-device text in SQLite's spelling, for `examples/scale_bench.rs`.
-pub fn stale_devices_sql() -> String {
-    crate::store::reports::legacy_stale_devices_sql(MAX_STALE)
-}
-
 /// One row per unit directly below `unit` (a grid: the grid itself), in creation
 /// order. `since_from` says no visit of the unit is dated after `to`, so a
 /// household was visited in the period exactly when its latest visit is on or

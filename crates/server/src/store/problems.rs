@@ -281,6 +281,12 @@ pub async fn trails(
 }
 
 
+/// [`level_counts`]' text (`$1`: now, `$2`/`$3`: the subtree).
+pub const LEVEL_COUNTS: &str =
+    "SELECT p.level, COUNT(*), COUNT(CASE WHEN p.due_at < $1 THEN 1 END)
+     FROM problems p WHERE p.unit_path >= $2 AND p.unit_path < $3 AND p.state <> 'resolved'
+     GROUP BY p.level";
+
 /// Open and overdue problems per level (village, township, county, zeros included) for
 /// households under the subtree, from each problem's copy of its household's grid
 /// path (migration 0006), on the partial index of open problems.
@@ -289,16 +295,12 @@ pub async fn level_counts(
     area: &Subtree,
     now: DateTime<Utc>,
 ) -> Result<Vec<LevelCount>, AppError> {
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT p.level, COUNT(*), COUNT(CASE WHEN p.due_at < $1 THEN 1 END)
-         FROM problems p WHERE p.unit_path >= $2 AND p.unit_path < $3 AND p.state <> 'resolved'
-         GROUP BY p.level",
-    )
-    .bind(ts(now))
-    .bind(area.lo())
-    .bind(area.hi())
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(LEVEL_COUNTS)
+        .bind(ts(now))
+        .bind(area.lo())
+        .bind(area.hi())
+        .fetch_all(conn)
+        .await?;
     let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
     let mut out: Vec<LevelCount> = [Level::Village, Level::Township, Level::County]
         .into_iter()
@@ -577,10 +579,3 @@ pub async fn member_names(conn: &mut Conn, ids: &[Uuid]) -> Result<Vec<(String, 
     .fetch_all(conn)
     .await?)
 }
-
-/// The open and overdue problems per level as the county benchmark times them, in
-/// SQLite's spelling (`?`: now, the subtree pattern) read through `db::sql`; the
-/// dashboard runs [`level_counts`]. Goes once `examples/scale_bench.rs` reads that.
-pub const LEGACY_LEVEL_COUNTS: &str = "SELECT p.level, COUNT(*), COUNT(CASE WHEN p.due_at < ? THEN 1 END)
-     FROM problems p WHERE p.unit_path GLOB ? AND p.state <> 'resolved'
-     GROUP BY p.level";

@@ -11,16 +11,18 @@ use crate::scope::Subtree;
 use crate::visit_log::parse_date;
 use crate::AppError;
 
+/// Whether the unit (`$1`) has a visit dated after a day (`$2`): 1 or 0.
+pub const UNIT_VISITED_AFTER: &str =
+    "SELECT COUNT(*) FROM (SELECT 1 FROM visit_days
+                           WHERE unit_id = $1 AND day > $2 AND visits > 0 LIMIT 1) AS later";
+
 /// Whether the unit has a visit dated after `day` (from its daily tallies).
 pub async fn unit_visited_after(conn: &mut Conn, unit: Uuid, day: NaiveDate) -> Result<bool, AppError> {
-    let later: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM visit_days
-                               WHERE unit_id = $1 AND day > $2 AND visits > 0 LIMIT 1) AS later",
-    )
-    .bind(unit.to_string())
-    .bind(day.to_string())
-    .fetch_one(conn)
-    .await?;
+    let later: i64 = sqlx::query_scalar(UNIT_VISITED_AFTER)
+        .bind(unit.to_string())
+        .bind(day.to_string())
+        .fetch_one(conn)
+        .await?;
     Ok(later > 0)
 }
 
@@ -35,17 +37,19 @@ pub async fn any_visit_after(conn: &mut Conn, day: NaiveDate) -> Result<bool, Ap
     Ok(later > 0)
 }
 
+/// Visits under a unit (`$1`) from one day to another (`$2`, `$3`).
+pub const VISITS_IN_PERIOD: &str =
+    "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM visit_days
+     WHERE unit_id = $1 AND day BETWEEN $2 AND $3";
+
 /// Visits under a unit from `from` to `to`, summed from its daily tallies.
 pub async fn visits_in_period(conn: &mut Conn, unit: Uuid, from: NaiveDate, to: NaiveDate) -> Result<i64, AppError> {
-    Ok(sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM visit_days
-         WHERE unit_id = $1 AND day BETWEEN $2 AND $3",
-    )
-    .bind(unit.to_string())
-    .bind(from.to_string())
-    .bind(to.to_string())
-    .fetch_one(conn)
-    .await?)
+    Ok(sqlx::query_scalar(VISITS_IN_PERIOD)
+        .bind(unit.to_string())
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_one(conn)
+        .await?)
 }
 
 /// The visits of each day from `from` to `to` under a unit that had any (day, visits).
@@ -74,6 +78,20 @@ pub async fn children(conn: &mut Conn, unit: Uuid) -> Result<Vec<(String, String
         .await?)
 }
 
+/// [`households_per_child`]'s text (`$1`: the first day, `$2`: the unit).
+pub fn households_per_child_sql(grid: bool) -> &'static str {
+    if grid {
+        "SELECT unit_id, CAST(SUM(households) AS BIGINT),
+                CAST(SUM(CASE WHEN day >= $1 THEN households ELSE 0 END) AS BIGINT)
+         FROM household_last_visits WHERE unit_id = $2 GROUP BY unit_id"
+    } else {
+        "SELECT unit_id, CAST(SUM(households) AS BIGINT),
+                CAST(SUM(CASE WHEN day >= $1 THEN households ELSE 0 END) AS BIGINT)
+         FROM household_last_visits
+         WHERE unit_id IN (SELECT id FROM units WHERE parent_id = $2) GROUP BY unit_id"
+    }
+}
+
 /// Per unit (the grid itself when `grid`, else each unit directly below it): its
 /// households, and those whose latest visit is on or after `from`; from the
 /// per-unit counts of households by latest visit, at most one row a day per unit.
@@ -83,20 +101,11 @@ pub async fn households_per_child(
     grid: bool,
     from: NaiveDate,
 ) -> Result<Vec<(String, i64, i64)>, AppError> {
-    Ok(sqlx::query_as(if grid {
-        "SELECT unit_id, CAST(SUM(households) AS BIGINT),
-                CAST(SUM(CASE WHEN day >= $1 THEN households ELSE 0 END) AS BIGINT)
-         FROM household_last_visits WHERE unit_id = $2 GROUP BY unit_id"
-    } else {
-        "SELECT unit_id, CAST(SUM(households) AS BIGINT),
-                CAST(SUM(CASE WHEN day >= $1 THEN households ELSE 0 END) AS BIGINT)
-         FROM household_last_visits
-         WHERE unit_id IN (SELECT id FROM units WHERE parent_id = $2) GROUP BY unit_id"
-    })
-    .bind(from.to_string())
-    .bind(unit.to_string())
-    .fetch_all(conn)
-    .await?)
+    Ok(sqlx::query_as(households_per_child_sql(grid))
+        .bind(from.to_string())
+        .bind(unit.to_string())
+        .fetch_all(conn)
+        .await?)
 }
 
 /// Households visited from `from` to `to` per unit below (`$1`: where the child's
@@ -168,21 +177,10 @@ pub fn seen_in_period(d: Dialect) -> (&'static str, &'static str) {
     }
 }
 
-/// Enabled members and grid leaders under the subtree with no visit from `from` to
-/// `to`, in unit and account order. `none_later` says no visit at all is dated after
-/// `to`: then an account was idle exactly when its latest visit is before `from`
-/// (one read per account); otherwise the period's visits are read in one pass
-/// ([`seen_in_period`]), not one look-up per account.
-pub async fn idle_members(
-    conn: &mut Conn,
-    area: &Subtree,
-    from: NaiveDate,
-    to: NaiveDate,
-    none_later: bool,
-) -> Result<Vec<IdleMember>, AppError> {
-    let d = crate::store::dialect_of(conn);
-    let (from_s, to_s) = (from.to_string(), to.to_string());
-    let sql = if none_later {
+/// [`idle_members`]' text: when `none_later`, `$1`/`$2` the subtree and `$3` the
+/// first day; otherwise `$1`/`$2` the first and last day and `$3`/`$4` the subtree.
+pub fn idle_members_sql(d: Dialect, none_later: bool) -> String {
+    if none_later {
         "SELECT m.id, m.name, u.name FROM members m JOIN units u ON u.id = m.unit_id
          WHERE u.path >= $1 AND u.path < $2 AND m.role IN ('member', 'grid_leader') AND m.disabled = 0
            AND (m.last_visit_on IS NULL OR m.last_visit_on < $3)
@@ -197,7 +195,24 @@ pub async fn idle_members(
                AND {idle_if}
              ORDER BY u.rowid, m.rowid"
         )
-    };
+    }
+}
+
+/// Enabled members and grid leaders under the subtree with no visit from `from` to
+/// `to`, in unit and account order. `none_later` says no visit at all is dated after
+/// `to`: then an account was idle exactly when its latest visit is before `from`
+/// (one read per account); otherwise the period's visits are read in one pass
+/// ([`seen_in_period`]), not one look-up per account.
+pub async fn idle_members(
+    conn: &mut Conn,
+    area: &Subtree,
+    from: NaiveDate,
+    to: NaiveDate,
+    none_later: bool,
+) -> Result<Vec<IdleMember>, AppError> {
+    let d = crate::store::dialect_of(conn);
+    let (from_s, to_s) = (from.to_string(), to.to_string());
+    let sql = idle_members_sql(d, none_later);
     let query = sqlx::query_as(&sql);
     let query = if none_later {
         query.bind(area.lo()).bind(area.hi()).bind(from_s)
@@ -216,6 +231,16 @@ pub async fn idle_members(
         .collect()
 }
 
+/// [`stale_devices`]' text (`$1`/`$2`: the subtree, `$3`: the cut-off time).
+pub fn stale_devices_sql(limit: usize) -> String {
+    format!(
+        "SELECT d.device_id, m.name, d.last_sync_at, COUNT(*) OVER ()
+         FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id
+         WHERE u.path >= $1 AND u.path < $2 AND d.last_sync_at < $3
+         ORDER BY d.last_sync_at, d.device_id LIMIT {limit}"
+    )
+}
+
 /// The oldest phones of accounts under the subtree that last synced before `before`,
 /// at most `limit`, and how many there are in all (`COUNT(*) OVER ()`: one pass,
 /// not a second count).
@@ -225,17 +250,12 @@ pub async fn stale_devices(
     before: DateTime<Utc>,
     limit: usize,
 ) -> Result<(Vec<StaleDevice>, i64), AppError> {
-    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(&format!(
-        "SELECT d.device_id, m.name, d.last_sync_at, COUNT(*) OVER ()
-         FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id
-         WHERE u.path >= $1 AND u.path < $2 AND d.last_sync_at < $3
-         ORDER BY d.last_sync_at, d.device_id LIMIT {limit}"
-    ))
-    .bind(area.lo())
-    .bind(area.hi())
-    .bind(ts(before))
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(&stale_devices_sql(limit))
+        .bind(area.lo())
+        .bind(area.hi())
+        .bind(ts(before))
+        .fetch_all(conn)
+        .await?;
     let count = rows.first().map_or(0, |s| s.3);
     let devices = rows
         .into_iter()
@@ -260,6 +280,20 @@ struct OverdueRow {
     last_visit_on: Option<String>,
 }
 
+/// [`overdue_households`]' text (`$1`/`$2`: the subtree, `$3`: the day before which
+/// a last visit is overdue).
+pub fn overdue_households_sql(limit: usize) -> String {
+    format!(
+        "SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups,
+                h.last_visit_on
+         FROM households h JOIN units g ON g.id = h.grid_id
+         WHERE g.path >= $1 AND g.path < $2 AND h.special_groups <> '[]'
+           AND (h.last_visit_on IS NULL OR h.last_visit_on < $3)
+         ORDER BY h.last_visit_on NULLS FIRST, g.rowid, h.rowid
+         LIMIT {limit}"
+    )
+}
+
 /// Special-group households under the subtree whose last visit is before `before`,
 /// or who were never visited; never visited first, then oldest visit first, at most `limit`.
 pub async fn overdue_households(
@@ -270,20 +304,12 @@ pub async fn overdue_households(
 ) -> Result<Vec<OverdueHousehold>, AppError> {
     // `last_visit_on` is the household's latest visit ever (kept by a trigger);
     // the partial index on it walks special-group households oldest first.
-    let rows: Vec<OverdueRow> = sqlx::query_as(&format!(
-        "SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups,
-                h.last_visit_on
-         FROM households h JOIN units g ON g.id = h.grid_id
-         WHERE g.path >= $1 AND g.path < $2 AND h.special_groups <> '[]'
-           AND (h.last_visit_on IS NULL OR h.last_visit_on < $3)
-         ORDER BY h.last_visit_on NULLS FIRST, g.rowid, h.rowid
-         LIMIT {limit}"
-    ))
-    .bind(area.lo())
-    .bind(area.hi())
-    .bind(before.to_string())
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<OverdueRow> = sqlx::query_as(&overdue_households_sql(limit))
+        .bind(area.lo())
+        .bind(area.hi())
+        .bind(before.to_string())
+        .fetch_all(conn)
+        .await?;
     rows.into_iter()
         .map(|r| {
             let special_groups: Vec<SpecialGroup> = serde_json::from_str(&r.special_groups)?;
@@ -297,54 +323,4 @@ pub async fn overdue_households(
             })
         })
         .collect()
-}
-
-// ---------------------------------------------------------------------------
-// The texts as they were, in SQLite's spelling (`?`, `GLOB` over
-// `Subtree::glob`), for `examples/scale_bench.rs`, which times them and prints
-// their plans through `db::sql`. The dashboard runs the numbered ones above;
-// these go once the bench reads those.
-
-/// [`VISITED_PER_CHILD`] as it was (`?`: child_at, glob, first day, last day).
-pub const LEGACY_VISITED_PER_CHILD_IN_PERIOD: &str =
-    "SELECT pairs.child, COUNT(*)
-     FROM (SELECT DISTINCT substr(v.unit_path, CAST(? AS INTEGER), 36) AS child, v.household_id
-           FROM visits v
-           WHERE v.unit_path GLOB ? AND v.visited_on BETWEEN ? AND ?) AS pairs
-     GROUP BY pairs.child";
-
-/// [`VISITED_PER_CHILD_PG`] as it was (`?`: first day, last day, child_at, glob).
-pub const LEGACY_VISITED_PER_CHILD_IN_PERIOD_PG: &str =
-    "SELECT c.child, CAST(SUM(p.n) AS BIGINT)
-     FROM (SELECT k.grid_no, COUNT(DISTINCT k.household_no) AS n FROM visit_numbers k
-           WHERE k.day BETWEEN ? AND ? GROUP BY k.grid_no) AS p
-     JOIN (SELECT g.rowid AS grid_no, substr(g.path, CAST(? AS INTEGER), 36) AS child
-           FROM units g WHERE g.kind = 'grid' AND g.path GLOB ?) AS c ON c.grid_no = p.grid_no
-     GROUP BY c.child";
-
-/// [`seen_in_period`] as it was (`?`: first and last day), for the process's database.
-pub fn legacy_seen_in_period() -> (&'static str, &'static str) {
-    if crate::db::dialect() == Dialect::Postgres {
-        (
-            "LEFT JOIN (SELECT DISTINCT k.member_no FROM visit_numbers k
-                        WHERE k.day BETWEEN ? AND ?) seen ON seen.member_no = m.rowid",
-            "seen.member_no IS NULL",
-        )
-    } else {
-        (
-            "LEFT JOIN (SELECT DISTINCT v.member_id FROM visits v
-                        WHERE v.visited_on BETWEEN ? AND ?) seen ON seen.member_id = m.id",
-            "seen.member_id IS NULL",
-        )
-    }
-}
-
-/// [`stale_devices`]' text as it was (`?`: the subtree pattern, the cut-off time).
-pub fn legacy_stale_devices_sql(limit: usize) -> String {
-    format!(
-        "SELECT d.device_id, m.name, d.last_sync_at, COUNT(*) OVER ()
-         FROM devices d JOIN members m ON m.id = d.member_id JOIN units u ON u.id = m.unit_id
-         WHERE u.path GLOB ? AND d.last_sync_at < ?
-         ORDER BY d.last_sync_at, d.device_id LIMIT {limit}"
-    )
 }

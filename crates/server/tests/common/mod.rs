@@ -135,7 +135,7 @@ impl TestApp {
 
     /// Audit actions in order, leaving out the seed.
     pub async fn audit_actions(&self) -> Vec<(String, String)> {
-        daohu_server::db::query_as(
+        sqlx::query_as(
             "SELECT action, detail FROM audit_log WHERE action != 'seed_demo' ORDER BY id",
         )
         .fetch_all(&self.state.pool)
@@ -266,10 +266,10 @@ pub fn test_jpeg(width: u16, height: u16, len: usize, seed: u64) -> Vec<u8> {
 /// (as if it had been stored before a check existed); a second time does nothing.
 pub async fn plant_visit(app: &TestApp, v: &Visit) {
     let body = serde_json::to_string(v).unwrap();
-    daohu_server::db::query(
+    sqlx::query(
         "INSERT INTO visits (id, household_id, member_id, device_id, visited_on,
              recorded_at, received_at, content_hash, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
     )
     .bind(v.id.to_string())
     .bind(v.household_id.to_string())

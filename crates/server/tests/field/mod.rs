@@ -320,8 +320,8 @@ pub async fn verify(pool: &Pool, recorded: &[Visit]) -> Verdict {
         expected: expected.len(),
         ..Verdict::default()
     };
-    verdict.integrity = match daohu_server::db::dialect() {
-        daohu_server::db::Dialect::Sqlite => daohu_server::db::query_scalar("PRAGMA integrity_check")
+    verdict.integrity = match daohu_server::store::dialect_of_pool(pool) {
+        daohu_server::db::Dialect::Sqlite => sqlx::query_scalar("PRAGMA integrity_check")
             .fetch_one(pool)
             .await
             .unwrap(),
@@ -329,18 +329,18 @@ pub async fn verify(pool: &Pool, recorded: &[Visit]) -> Verdict {
         daohu_server::db::Dialect::Postgres => "ok".to_string(),
     };
     (verdict.rows, verdict.distinct_ids) =
-        daohu_server::db::query_as("SELECT COUNT(*), COUNT(DISTINCT id) FROM visits")
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT id) FROM visits")
             .fetch_one(pool)
             .await
             .unwrap();
-    verdict.duplicated = daohu_server::db::query_scalar(
+    verdict.duplicated = sqlx::query_scalar(
         "SELECT COUNT(*) FROM (SELECT id FROM visits GROUP BY id HAVING COUNT(*) > 1) AS twice",
     )
     .fetch_one(pool)
     .await
     .unwrap();
     let rows: Vec<(String, String, String)> =
-        daohu_server::db::query_as("SELECT id, content_hash, body FROM visits ORDER BY id")
+        sqlx::query_as("SELECT id, content_hash, body FROM visits ORDER BY id")
             .fetch_all(pool)
             .await
             .unwrap();
@@ -371,7 +371,7 @@ pub async fn verify(pool: &Pool, recorded: &[Visit]) -> Verdict {
     verdict.missing = expected.keys().filter(|id| !seen.contains(*id)).count();
 
     // problems: exactly the problems of the stored visits, each on its visit
-    let problems: Vec<(String, String, String, String, String, String, String)> = daohu_server::db::query_as(
+    let problems: Vec<(String, String, String, String, String, String, String)> = sqlx::query_as(
         "SELECT id, visit_id, household_id, category, description, outcome, action FROM problems",
     )
     .fetch_all(pool)

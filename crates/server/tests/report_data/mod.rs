@@ -43,8 +43,8 @@ pub async fn houses(pool: &Pool) -> HashMap<Uuid, House> {
     let mut out = HashMap::new();
     for n in 0..70u128 {
         let id = household_id(n);
-        let (head, address, groups): (String, String, String) = daohu_server::db::query_as(
-            "SELECT head_name, address, special_groups FROM households WHERE id = ?",
+        let (head, address, groups): (String, String, String) = sqlx::query_as(
+            "SELECT head_name, address, special_groups FROM households WHERE id = $1",
         )
         .bind(id.to_string())
         .fetch_one(pool)
@@ -182,10 +182,10 @@ pub fn generate(count: usize, first: NaiveDate, days: u64, seed: u64) -> Vec<Vis
 /// Stores a visit the way the sync endpoint does, with a chosen receive time.
 pub async fn insert(pool: &Pool, v: &Visit, received_at: DateTime<Utc>) {
     let body = serde_json::to_string(v).unwrap();
-    daohu_server::db::query(
+    sqlx::query(
         "INSERT INTO visits (id, household_id, member_id, device_id, visited_on, recorded_at,
                              received_at, content_hash, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(v.id.to_string())
     .bind(v.household_id.to_string())
@@ -200,10 +200,10 @@ pub async fn insert(pool: &Pool, v: &Visit, received_at: DateTime<Utc>) {
     .await
     .unwrap();
     for p in &v.problems {
-        daohu_server::db::query(
+        sqlx::query(
             "INSERT INTO problems (id, visit_id, household_id, category, urgency, description,
                                    outcome, action, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(p.id.to_string())
         .bind(v.id.to_string())
