@@ -1,27 +1,19 @@
-//! Opening the database (SQLite or PostgreSQL, chosen by the URL), its settings,
-//! its migrations, and the one place SQL is adapted to the database in use.
+//! Opening the database (SQLite or PostgreSQL, chosen by the URL), its settings
+//! and migrations, and how stored values read back.
 //!
 //! Stored conventions: ids are hyphenated lowercase UUID text, dates `YYYY-MM-DD`,
 //! server times the fixed-width UTC text of [`ts`] (so they sort and compare as text),
 //! flags 0/1 integers. Both dialects keep exactly these, so every query reads the same
 //! values back from either.
 //!
-//! Queries are written once, in SQLite's spelling with `?` parameters, and go through
-//! [`query`], [`query_as`] or [`query_scalar`]. On PostgreSQL [`sql`] rewrites them:
-//! `?` → `$1, $2, …`, `GLOB` → `LIKE` (a subtree pattern from [`Dialect::prefix_pattern`]
-//! ends in the right wildcard for each), and `json_each(?)` over a bound JSON array →
-//! `json_array_elements_text`. The few queries that read inside JSON documents branch
-//! on [`dialect`] instead. One process talks to one kind of database.
+//! The SQL itself is in [`crate::store`], which holds the dialect as a value.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
-use sqlx::{Executor, FromRow};
+use sqlx::any::AnyPoolOptions;
+use sqlx::Executor;
 
 /// The database, whichever it is.
 pub type Db = sqlx::Any;
@@ -86,146 +78,6 @@ impl Dialect {
             Dialect::Postgres => "LIMIT ALL",
         }
     }
-
-    /// The pattern matching every text starting with `prefix` (which holds no
-    /// wildcards: unit paths are UUIDs and slashes), for `GLOB ?` in a query.
-    pub fn prefix_pattern(self, prefix: &str) -> String {
-        match self {
-            Dialect::Sqlite => format!("{prefix}*"),
-            Dialect::Postgres => format!("{prefix}%"),
-        }
-    }
-}
-
-static DIALECT: AtomicU8 = AtomicU8::new(0);
-
-/// The dialect of the database this process opened (SQLite until one is opened).
-pub fn dialect() -> Dialect {
-    match DIALECT.load(Ordering::Relaxed) {
-        1 => Dialect::Postgres,
-        _ => Dialect::Sqlite,
-    }
-}
-
-fn set_dialect(d: Dialect) {
-    DIALECT.store(matches!(d, Dialect::Postgres) as u8, Ordering::Relaxed);
-}
-
-/// The text of `sql` for the database in use (see the module notes). Rewritten
-/// texts are kept, so each distinct query is rewritten once per process; their
-/// number is bounded by the code (values are always bound, never spliced in).
-pub fn sql(sql: &str) -> &str {
-    match dialect() {
-        Dialect::Sqlite => sql,
-        Dialect::Postgres => {
-            static CACHE: OnceLock<Mutex<HashMap<String, &'static str>>> = OnceLock::new();
-            let cache = CACHE.get_or_init(Default::default);
-            let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(done) = map.get(sql) {
-                return done;
-            }
-            let done: &'static str = Box::leak(to_postgres(sql).into_boxed_str());
-            map.insert(sql.to_string(), done);
-            done
-        }
-    }
-}
-
-/// Rewrites SQLite's spelling into PostgreSQL's, leaving quoted text alone.
-pub fn to_postgres(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    let mut rest = sql;
-    while let Some(c) = rest.chars().next() {
-        if c == '\'' {
-            // A quoted literal, with '' inside it, copied as it is.
-            let mut end = 1;
-            let bytes = rest.as_bytes();
-            loop {
-                match bytes[end..].iter().position(|&b| b == b'\'') {
-                    Some(p) => {
-                        end += p + 1;
-                        if bytes.get(end) == Some(&b'\'') {
-                            end += 1;
-                        } else {
-                            break;
-                        }
-                    }
-                    None => {
-                        end = bytes.len();
-                        break;
-                    }
-                }
-            }
-            out.push_str(&rest[..end]);
-            rest = &rest[end..];
-        } else if rest.starts_with("json_each(?)") {
-            n += 1;
-            out.push_str(&format!("json_array_elements_text(CAST(${n} AS json))"));
-            rest = &rest["json_each(?)".len()..];
-        } else if starts_with_word(rest, "CROSS JOIN") {
-            // SQLite's way to fix the join order; PostgreSQL plans joins itself.
-            out.push_str("JOIN");
-            rest = &rest["CROSS JOIN".len()..];
-        } else if starts_with_word(rest, "INDEXED BY") {
-            // SQLite's index hint: dropped with its index name.
-            rest = rest["INDEXED BY".len()..].trim_start();
-            let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
-            rest = &rest[end..];
-            if out.ends_with(' ') && rest.starts_with(' ') {
-                rest = &rest[1..];
-            }
-        } else if rest.starts_with("LIMIT -1") {
-            out.push_str("LIMIT ALL");
-            rest = &rest["LIMIT -1".len()..];
-        } else if c == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-            rest = &rest[1..];
-        } else if starts_with_word(rest, "GLOB") && !out.ends_with(|c: char| c.is_alphanumeric() || c == '_') {
-            out.push_str("LIKE");
-            rest = &rest[4..];
-        } else {
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
-        }
-    }
-    out
-}
-
-fn starts_with_word(s: &str, word: &str) -> bool {
-    s.starts_with(word)
-        && !s[word.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
-}
-
-/// [`sql`] for a query text made at run time with numbers in it (a page's
-/// `LIMIT`), which is rewritten each time rather than kept.
-pub fn owned_sql(sql: String) -> String {
-    match dialect() {
-        Dialect::Sqlite => sql,
-        Dialect::Postgres => to_postgres(&sql),
-    }
-}
-
-/// `sqlx::query` over [`sql`].
-pub fn query(q: &str) -> sqlx::query::Query<'_, Db, AnyArguments<'_>> {
-    sqlx::query(sql(q))
-}
-
-/// `sqlx::query_as` over [`sql`].
-pub fn query_as<'q, O>(q: &'q str) -> sqlx::query::QueryAs<'q, Db, O, AnyArguments<'q>>
-where
-    O: for<'r> FromRow<'r, AnyRow>,
-{
-    sqlx::query_as(sql(q))
-}
-
-/// `sqlx::query_scalar` over [`sql`].
-pub fn query_scalar<'q, O>(q: &'q str) -> sqlx::query::QueryScalar<'q, Db, O, AnyArguments<'q>>
-where
-    (O,): for<'r> FromRow<'r, AnyRow>,
-{
-    sqlx::query_scalar(sql(q))
 }
 
 /// A 0/1 flag column read as a `bool` (`#[sqlx(try_from = "Flag")]`): both
@@ -249,7 +101,6 @@ pub fn file_url(path: &Path) -> String {
 pub async fn connect(url: &str) -> Result<Pool, sqlx::Error> {
     sqlx::any::install_default_drivers();
     let dialect = Dialect::of_url(url)?;
-    set_dialect(dialect);
     let options = AnyPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .acquire_timeout(Duration::from_secs(10));
@@ -374,23 +225,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn postgres_spelling() {
-        assert_eq!(
-            to_postgres("SELECT a FROM t WHERE p GLOB ? AND b = ? AND c = 'x?''GLOB' AND d IN (SELECT value FROM json_each(?))"),
-            "SELECT a FROM t WHERE p LIKE $1 AND b = $2 AND c = 'x?''GLOB' AND d IN (SELECT value FROM json_array_elements_text(CAST($3 AS json)))"
-        );
-        assert_eq!(
-            to_postgres("FROM visits v INDEXED BY visits_day CROSS JOIN units g ON g.id = v.x LIMIT -1"),
-            "FROM visits v JOIN units g ON g.id = v.x LIMIT ALL"
-        );
-        // A text already rewritten stays as it is (a query may pass twice).
-        let once = to_postgres("SELECT 1 FROM v CROSS JOIN u ON u.g GLOB ? WHERE x IN (SELECT value FROM json_each(?)) LIMIT -1");
-        assert_eq!(to_postgres(&once), once);
-        // Words that merely contain GLOB stay as they are.
-        assert_eq!(to_postgres("SELECT globs, xGLOB FROM t"), "SELECT globs, xGLOB FROM t");
-    }
-
-    #[test]
     fn database_replaced_in_url() {
         assert_eq!(with_database("postgres://u@h:5/postgres", "t1"), "postgres://u@h:5/t1");
         assert_eq!(with_database("postgres://u@h:5", "t1"), "postgres://u@h:5/t1");
@@ -398,9 +232,9 @@ mod tests {
     }
 
     #[test]
-    fn patterns_end_in_each_wildcard() {
-        assert_eq!(Dialect::Sqlite.prefix_pattern("/a/"), "/a/*");
-        assert_eq!(Dialect::Postgres.prefix_pattern("/a/"), "/a/%");
+    fn dialects_by_url() {
+        assert_eq!(Dialect::of_url("sqlite://x.db").unwrap(), Dialect::Sqlite);
+        assert_eq!(Dialect::of_url("postgresql://u@h/d").unwrap(), Dialect::Postgres);
         assert!(Dialect::of_url("mysql://x").is_err());
     }
 }

@@ -31,11 +31,6 @@ pub struct Subtree {
 }
 
 impl Subtree {
-    /// The GLOB pattern matching the path of every unit inside (the top unit included).
-    pub fn glob(&self) -> String {
-        crate::db::dialect().prefix_pattern(&self.path)
-    }
-
     /// The lowest path inside: the top unit's own.
     pub fn lo(&self) -> &str {
         &self.path
@@ -208,9 +203,6 @@ pub async fn activity_reaches(
     }
 }
 
-/// The SQL condition on `households h` for "inside the subtree", with one bound value ([`Subtree::glob`]).
-pub const HOUSEHOLD_IN_SUBTREE: &str = "h.grid_id IN (SELECT id FROM units WHERE path GLOB ?)";
-
 /// The SQL condition on `households h` for "inside the subtree", with the subtree's
 /// [`lo`](Subtree::lo) and [`hi`](Subtree::hi) bound as parameters `n` and `n + 1`.
 pub fn household_in_subtree(n: usize) -> String {
@@ -324,7 +316,6 @@ mod tests {
         let g = unit_path(Some(&v), Uuid::from_u128(3));
         assert_eq!(village_area(&g, UnitKind::Grid).path, v);
         assert_eq!(village_area(&v, UnitKind::Village).path, v);
-        assert_eq!(s.glob(), crate::db::dialect().prefix_pattern(&c));
     }
 
     #[test]

@@ -1,0 +1,95 @@
+//! Writers side by side on PostgreSQL: identical uploads reach the database at the
+//! same time, and unique keys alone keep one copy. (SQLite has one writer by
+//! design; the SQLite pass shows this test as ignored.)
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use common::{device, visit, TestApp};
+use daohu_domain::{ReceiptStatus, SyncResponse};
+use daohu_server::db::Dialect;
+use daohu_server::seed::{household_id, member_id};
+use sqlx::{AnyConnection, Connection};
+
+/// Sessions of this test's database waiting on a lock now.
+async fn waiting_on_locks(watcher: &mut AnyConnection) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .fetch_one(watcher)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "PostgreSQL only: run with DAOHU_TEST_POSTGRES and --include-ignored"]
+async fn postgres_only_identical_uploads_reach_the_database_together() {
+    let app = Arc::new(TestApp::new().await);
+    assert_eq!(app.state.store.dialect(), Dialect::Postgres, "PostgreSQL only: set DAOHU_TEST_POSTGRES");
+    let token = Arc::new(app.zhang().await);
+    let url = app.state.pool.connect_options().database_url.to_string();
+    sqlx::any::install_default_drivers();
+
+    // Another client holds the audit chain's head: every upload gets as far as
+    // its audit entry (the last thing before its commit) and waits there, inside
+    // the database. With a writer lock in the server only one would get in.
+    let mut holder = AnyConnection::connect(&url).await.unwrap();
+    let mut watcher = AnyConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT head_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+
+    let v = visit(9, household_id(3), member_id(1));
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let (app, token, v) = (app.clone(), token.clone(), v.clone());
+        tasks.push(tokio::spawn(async move { app.upload(&token, device(), &[v]).await }));
+    }
+
+    // The pool holds 8 connections: up to 8 uploads are in the database at once,
+    // the first waiting for the head, the others for the first one's visit row.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut most = 0;
+    while Instant::now() < deadline && most < 2 {
+        most = most.max(waiting_on_locks(&mut watcher).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    assert!(most >= 2, "uploads waited in the database one at a time ({most} at most)");
+
+    let mut stored = 0;
+    let mut duplicate = 0;
+    let mut received_at = Vec::new();
+    for task in tasks {
+        let answer = task.await.unwrap();
+        assert_eq!(answer.status, StatusCode::OK, "{}", String::from_utf8_lossy(&answer.body));
+        let receipt = serde_json::from_slice::<SyncResponse>(&answer.body).unwrap().receipts.remove(0);
+        match receipt.status {
+            ReceiptStatus::Stored => stored += 1,
+            ReceiptStatus::Duplicate => duplicate += 1,
+            other => panic!("unexpected receipt {other:?}"),
+        }
+        received_at.push(receipt.received_at);
+    }
+    assert_eq!((stored, duplicate), (1, 99));
+    assert!(received_at.iter().all(|t| *t == received_at[0]), "every receipt names the first copy's time");
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits WHERE id = $1")
+        .bind(v.id.to_string())
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+    // One audit entry per upload, each chained after the one before.
+    let uploads: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'sync_visits'")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(uploads, 100);
+    assert_eq!(daohu_server::audit::verify(&app.state.pool).await.unwrap().broken, None);
+}
