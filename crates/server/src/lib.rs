@@ -52,6 +52,7 @@ pub mod security_headers;
 pub mod seed;
 pub mod static_files;
 pub mod store;
+pub mod tree;
 pub mod visit_log;
 
 use std::path::PathBuf;

@@ -2,13 +2,26 @@
 //! enrolment codes, and the member ↔ household links.
 
 use chrono::{DateTime, Utc};
-use daohu_domain::{Account, Role};
+use daohu_domain::{Account, Role, UnitKind};
 use uuid::Uuid;
 
 use crate::auth::{parse_role, parse_unit_kind};
 use crate::db::{parse_uuid, ts, Conn, Flag};
-use crate::scope::{household_in_subtree, AccountRow, Subtree};
+use crate::tree::Subtree;
+use super::households::household_in_subtree;
 use crate::AppError;
+
+/// An account as stored, with its unit.
+#[derive(Clone, Debug)]
+pub struct AccountRow {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    pub unit_id: Uuid,
+    pub unit_kind: UnitKind,
+    pub unit_path: String,
+    pub disabled: bool,
+}
 
 /// An account attached inside the subtree; 404 when unknown or outside.
 pub async fn account(conn: &mut Conn, subtree: &Subtree, id: Uuid) -> Result<AccountRow, AppError> {

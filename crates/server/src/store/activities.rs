@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{dialect_of, id_list};
 use crate::db::{ts, Conn, Flag};
-use crate::scope::Subtree;
+use crate::tree::Subtree;
 use crate::AppError;
 
 /// The kinds, all of them or only those offered (active), in list order.

@@ -4,7 +4,7 @@ use daohu_domain::AuditEntry;
 use sqlx::any::AnyExecutor;
 
 use crate::db::{parse_ts, parse_uuid, Conn, Dialect};
-use crate::scope::Subtree;
+use crate::tree::Subtree;
 use crate::AppError;
 
 /// Locks the chain head for the rest of the transaction and reads its hash. On

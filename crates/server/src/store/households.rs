@@ -10,9 +10,48 @@ use daohu_domain::{
 use uuid::Uuid;
 
 use crate::db::{parse_ts, parse_uuid, Conn};
-use crate::scope::{household_in_subtree, HouseholdRow, Subtree, HOUSEHOLD_COLUMNS};
+use crate::tree::Subtree;
 use crate::AppError;
 use super::like_pattern;
+
+/// The SQL condition on `households h` for "inside the subtree", with the subtree's
+/// [`lo`](Subtree::lo) and [`hi`](Subtree::hi) bound as parameters `n` and `n + 1`.
+pub fn household_in_subtree(n: usize) -> String {
+    format!("h.grid_id IN (SELECT id FROM units WHERE path >= ${n} AND path < ${})", n + 1)
+}
+
+/// A household as read from `households h JOIN units g ON g.id = h.grid_id`.
+#[derive(sqlx::FromRow)]
+pub struct HouseholdRow {
+    pub id: String,
+    pub grid_id: String,
+    pub grid_name: String,
+    pub head_name: String,
+    pub address: String,
+    pub people: i64,
+    pub phone: Option<String>,
+    pub special_groups: String,
+}
+
+/// The columns of [`HouseholdRow`].
+pub const HOUSEHOLD_COLUMNS: &str = "h.id, h.grid_id, g.name AS grid_name, h.head_name, h.address,
+    h.people, h.phone, h.special_groups";
+
+impl HouseholdRow {
+    pub fn into_household(self) -> Result<Household, AppError> {
+        let special_groups: Vec<SpecialGroup> = serde_json::from_str(&self.special_groups)?;
+        Ok(Household {
+            id: parse_uuid(&self.id)?,
+            grid_id: parse_uuid(&self.grid_id)?,
+            grid_name: self.grid_name,
+            head_name: self.head_name,
+            address: self.address,
+            people: u16::try_from(self.people).unwrap_or(u16::MAX),
+            phone: self.phone,
+            special_groups,
+        })
+    }
+}
 
 /// Most households one list answers.
 pub const MAX_LIST: usize = 5_000;

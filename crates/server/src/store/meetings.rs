@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use crate::db::Conn;
-use crate::scope::Subtree;
+use crate::tree::Subtree;
 use crate::AppError;
 
 /// A grid of the sheet: (id, name, village name, households).

@@ -5,7 +5,7 @@
 //! - parameters are numbered, `$1, $2, …` (SQLite reads `$N` too); a piece of SQL
 //!   shared by several queries is a function of the number its first parameter takes;
 //! - "inside a subtree" is the range `path >= $a AND path < $b`
-//!   ([`Subtree::lo`](crate::scope::Subtree::lo), [`hi`](crate::scope::Subtree::hi)),
+//!   ([`Subtree::lo`](crate::tree::Subtree::lo), [`hi`](crate::tree::Subtree::hi)),
 //!   which both answer from the path index (paths compare byte by byte in both);
 //! - SQLite's `CROSS JOIN` (which fixes the join order there) takes its condition in
 //!   `WHERE`, which PostgreSQL reads as a plain join.

@@ -12,7 +12,7 @@ use daohu_domain::{
 use uuid::Uuid;
 
 use crate::db::{parse_ts, parse_uuid, ts, Conn, Dialect};
-use crate::scope::Subtree;
+use crate::tree::Subtree;
 use crate::AppError;
 
 /// How a level is stored.
@@ -87,7 +87,7 @@ pub async fn list(
     limit: usize,
     now: DateTime<Utc>,
 ) -> Result<Vec<ProblemView>, AppError> {
-    let mut conditions = vec![crate::scope::household_in_subtree(1)];
+    let mut conditions = vec![super::households::household_in_subtree(1)];
     let mut binds = vec![area.lo().to_string(), area.hi()];
     match filter.open {
         Some(true) => conditions.push("p.state != 'resolved'".into()),

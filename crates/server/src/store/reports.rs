@@ -7,7 +7,7 @@ use daohu_domain::{IdleMember, OverdueHousehold, SpecialGroup, StaleDevice};
 use uuid::Uuid;
 
 use crate::db::{parse_ts, parse_uuid, ts, Conn, Dialect};
-use crate::scope::Subtree;
+use crate::tree::Subtree;
 use crate::visit_log::parse_date;
 use crate::AppError;
 

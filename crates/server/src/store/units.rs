@@ -10,8 +10,18 @@ use uuid::Uuid;
 use super::id_list;
 use crate::auth::parse_unit_kind;
 use crate::db::{parse_uuid, ts, Conn};
-use crate::scope::{Subtree, UnitRow};
+use crate::tree::Subtree;
 use crate::AppError;
+
+/// A unit as stored.
+#[derive(Clone, Debug)]
+pub struct UnitRow {
+    pub id: Uuid,
+    pub kind: UnitKind,
+    pub name: String,
+    pub parent_id: Option<Uuid>,
+    pub path: String,
+}
 
 #[derive(sqlx::FromRow)]
 struct RawUnit {
@@ -97,7 +107,7 @@ pub async fn insert(
     .bind(kind.as_str())
     .bind(name)
     .bind(parent.map(|(p, _)| p.to_string()))
-    .bind(crate::scope::unit_path(parent.map(|(_, path)| path), id))
+    .bind(crate::tree::unit_path(parent.map(|(_, path)| path), id))
     .bind(ts(created_at))
     .execute(conn)
     .await?;

@@ -11,7 +11,7 @@ use sqlx::any::AnyArguments;
 use uuid::Uuid;
 
 use crate::db::{Conn, Dialect};
-use crate::scope::{self, Subtree};
+use crate::tree::Subtree;
 use crate::AppError;
 
 /// Rows one page of the log answers when the filter names no limit.
@@ -121,7 +121,7 @@ impl LogQuery {
         let mut conditions = Vec::new();
         let mut p = Params::default();
         let (unit_id, under) = match filter.unit_id {
-            Some(id) => (id.to_string(), Subtree { path: scope::unit(conn, subtree, id).await?.path }),
+            Some(id) => (id.to_string(), Subtree { path: super::units::unit(conn, subtree, id).await?.path }),
             None => (subtree.unit_id().to_string(), subtree.clone()),
         };
         let path = under.path.clone();
@@ -133,11 +133,13 @@ impl LogQuery {
             conditions.push(format!("g.path >= {} AND g.path < {}", p.bind(under.lo()), p.bind(under.hi())));
         }
         if let Some(member) = filter.member_id {
-            scope::account(conn, subtree, member).await?;
+            super::accounts::account(conn, subtree, member).await?;
             conditions.push(format!("v.member_id = {}", p.bind(member.to_string())));
         }
         if let Some(household) = filter.household_id {
-            scope::household_in(conn, subtree, household).await?;
+            if !super::households::in_subtree(conn, subtree, household).await? {
+                return Err(AppError::not_found());
+            }
             conditions.push(format!("v.household_id = {}", p.bind(household.to_string())));
         }
         if let (Some(from), Some(to)) = (filter.from, filter.to) {

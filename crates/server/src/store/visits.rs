@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::auth::{parse_role, parse_unit_kind, AuthUser, ACCOUNT_UNIT_COLUMNS};
 use crate::db::{parse_uuid, ts, Conn};
-use crate::scope::Subtree;
+use crate::tree::Subtree;
 use crate::visit_log::LogQuery;
 use crate::AppError;
 
