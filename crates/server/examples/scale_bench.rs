@@ -17,10 +17,14 @@
 //!
 //! `cargo run --release -p daohu-server --example scale_bench -- [--households N]
 //! [--visits N] [--phones 200] [--batch 20] [--batches-per-phone 5]
-//! [--export csv,jsonl,xlsx | -] [--queries-only]`
+//! [--export csv,jsonl,xlsx | -] [--queries-only] [--instances 1]`
 //! (`--queries-only` with `--database-url`: the queries and exports alone, on a
 //! county an earlier run left in that database)
 //! (`BENCH_DB=path` keeps the database for a look with sqlite3.)
+//! (`--instances N`: N servers, each an `AppState` over its own pool to the same
+//! database, as N server processes would be, each on its own loopback port; the
+//! ingest step's phones are dealt round-robin between them. Sync-down, queries
+//! and exports use the first. Default 1.)
 //! `--database-url postgres://…` runs it all on PostgreSQL instead (the database
 //! named must be empty; `scripts/scale-bench.sh` starts a throwaway server).
 
@@ -49,6 +53,8 @@ struct Args {
     export: Vec<String>,
     /// Only the queries and exports, on the county already in `--database-url`.
     queries_only: bool,
+    /// Server instances the ingest step's phones are spread over, each with its own pool.
+    instances: usize,
 }
 
 fn args() -> Args {
@@ -62,6 +68,7 @@ fn args() -> Args {
         database_url: None,
         export: vec!["csv".into(), "jsonl".into(), "xlsx".into()],
         queries_only: false,
+        instances: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -88,9 +95,11 @@ fn args() -> Args {
             "--phones" => a.phones = value,
             "--batch" => a.batch = value,
             "--batches-per-phone" => a.batches_per_phone = value,
+            "--instances" => a.instances = value,
             other => panic!("unknown flag {other}"),
         }
     }
+    assert!(a.instances >= 1, "--instances needs at least 1");
     a
 }
 
@@ -336,6 +345,18 @@ async fn main() {
     tokio::spawn(async move {
         axum::serve(listener, app(state)).await.unwrap();
     });
+    // `--instances N`: N - 1 more servers on the same database, each with a pool of
+    // its own (as another process would have; the schema is already migrated).
+    let mut ports = vec![port];
+    for _ in 1..a.instances {
+        let url = a.database_url.clone().unwrap_or_else(|| db::file_url(&path));
+        let state = AppState::new(db::connect(&url).await.unwrap(), Settings::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        ports.push(listener.local_addr().unwrap().port());
+        tokio::spawn(async move {
+            axum::serve(listener, app(state)).await.unwrap();
+        });
+    }
     if !a.queries_only {
     let ids = scale::generate_county(&pool, &spec).await.unwrap();
     let bytes: i64 = match dialect {
@@ -382,15 +403,17 @@ async fn main() {
     let n_rows = phones.len() * a.batches_per_phone * a.batch;
     let body_bytes: usize = http_batches.iter().flatten().map(|b| b.len()).sum();
     println!(
-        "\ningest: {} phones × {} batches × {} visits = {n_rows} visits ({:.1} KB per batch)",
+        "\ningest: {} phones × {} batches × {} visits = {n_rows} visits ({:.1} KB per batch){}",
         phones.len(),
         a.batches_per_phone,
         a.batch,
-        body_bytes as f64 / (phones.len() * a.batches_per_phone) as f64 / 1e3
+        body_bytes as f64 / (phones.len() * a.batches_per_phone) as f64 / 1e3,
+        if ports.len() > 1 { format!(", phones dealt round-robin to {} server instances", ports.len()) } else { String::new() }
     );
     let t = Instant::now();
     let mut tasks = Vec::new();
-    for (bodies, token) in http_batches.into_iter().zip(tokens.clone()) {
+    for (i, (bodies, token)) in http_batches.into_iter().zip(tokens.clone()).enumerate() {
+        let port = ports[i % ports.len()];
         tasks.push(tokio::spawn(async move {
             let mut sender = connect(port).await;
             let mut latencies = Vec::new();
