@@ -25,13 +25,29 @@ pub const MAX_Q_CHARS: usize = 100;
 /// conditions added in any order and number stay in step with what is bound.
 #[derive(Clone, Debug, Default)]
 struct Params {
-    values: Vec<String>,
+    values: Vec<Param>,
+}
+
+/// One bound value, as its own type (the generic driver binds text and integers).
+#[derive(Clone, Debug)]
+enum Param {
+    Text(String),
+    Int(i64),
 }
 
 impl Params {
     /// Binds `value` as the next parameter; its placeholder (`$n`).
     fn bind(&mut self, value: impl Into<String>) -> String {
-        self.values.push(value.into());
+        self.push(Param::Text(value.into()))
+    }
+
+    /// Binds an integer as the next parameter; its placeholder.
+    fn bind_int(&mut self, value: i64) -> String {
+        self.push(Param::Int(value))
+    }
+
+    fn push(&mut self, value: Param) -> String {
+        self.values.push(value);
         format!("${}", self.values.len())
     }
 }
@@ -170,7 +186,7 @@ impl LogQuery {
             (None, None) => None,
         };
         if let Some((mask, _)) = &mask {
-            conditions.push(format!("(v.section_bits & CAST({} AS BIGINT)) <> 0", p.bind(mask.to_string())));
+            conditions.push(format!("(v.section_bits & {}) <> 0", p.bind_int(i64::from(*mask))));
         }
         if let Some(group) = filter.group {
             // The household's groups are a JSON array of words: the quoted word is in it.
@@ -280,7 +296,11 @@ impl LogQuery {
     /// 10,000" (the caller answers `total_capped`).
     pub fn count(&self, cap: u64) -> (String, AnyArguments<'static>, bool) {
         match &self.tally {
-            Some(t) => (t.sql(), string_arguments([&t.unit_id, &t.from, &t.to]), true),
+            Some(t) => (
+                t.sql(),
+                arguments([&t.unit_id, &t.from, &t.to].map(|v| Param::Text(v.clone())).iter()),
+                true,
+            ),
             None => (
                 format!(
                     "SELECT COUNT(*) FROM (SELECT 1 FROM {} WHERE {} LIMIT {}) AS matched",
@@ -408,7 +428,7 @@ impl LogQuery {
 
     /// The bound values, in order.
     pub fn arguments(&self) -> AnyArguments<'static> {
-        string_arguments(&self.params.values)
+        arguments(self.params.values.iter())
     }
 }
 
@@ -497,13 +517,16 @@ fn keyed_text_condition(p: &mut Params, q: &str, unit_id: Option<&str>) -> Strin
     )
 }
 
-/// Text values to bind, in order.
-fn string_arguments<'a>(values: impl IntoIterator<Item = &'a String>) -> AnyArguments<'static> {
+/// The values to bind, in order.
+fn arguments<'a>(values: impl Iterator<Item = &'a Param>) -> AnyArguments<'static> {
     use sqlx::Arguments;
     let mut args = AnyArguments::default();
     for value in values {
-        // Strings always encode.
-        let _ = args.add(value.clone());
+        // Text and integers always encode.
+        let _ = match value {
+            Param::Text(t) => args.add(t.clone()),
+            Param::Int(i) => args.add(*i),
+        };
     }
     args
 }
