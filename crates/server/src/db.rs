@@ -121,8 +121,8 @@ pub async fn connect(url: &str) -> Result<Pool, sqlx::Error> {
         Dialect::Postgres => options.after_connect(|conn, _| {
             Box::pin(async move {
                 // Statements are prepared once per connection; a plan made for any
-                // value would not use the path index for `path LIKE $1` (the
-                // prefix is only known per call), so each call is planned for its
+                // value cannot tell a village's path range (a few hundred visits)
+                // from a county's (a million), so each call is planned for its
                 // values. JIT compiling costs more than these queries take.
                 // A text search's bitmap of a county's matches (100,000 visits)
                 // needs about 8 MB to stay exact: past work_mem it turns lossy and
