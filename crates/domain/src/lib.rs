@@ -44,7 +44,7 @@ pub use problem::{ProblemCategory, ProblemEntry, ProblemOutcome, Urgency};
 pub use report::{
     LOG_COUNT_CAP,
     safe_cell, CoverageRow, Dashboard, ExportFormat, ExportLink, GridSheet, IdleMember, MeetingSheet,
-    OverdueHousehold, SheetProblem, SheetVisit, StaleDevice, VisitDetail, VisitFilter, VisitLogPage,
+    OverdueHousehold, SectionDetail, SheetProblem, SheetVisit, StaleDevice, VisitDetail, VisitFilter, VisitLogPage,
     VisitLogRow, WeekCount,
 };
 pub use roster::{ImportAction, ImportPreview, ImportRowResult, RosterColumns, RosterRow};

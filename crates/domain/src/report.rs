@@ -131,6 +131,34 @@ pub struct VisitLogRow {
     pub problem_count: u32,
     pub escalated_count: u32,
     pub summary: String,
+    /// What was ticked and noted in each section (downloads carry it).
+    #[serde(default)]
+    pub details: Vec<SectionDetail>,
+}
+
+/// The items a member ticked in one section and the notes they wrote.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SectionDetail {
+    pub kind: SectionKind,
+    /// Keys of the ticked checklist items, as stored.
+    pub checked: Vec<String>,
+    pub notes: String,
+}
+
+impl SectionDetail {
+    /// The ticked items by their Chinese names, in the checklist's order, joined
+    /// with "、". A key the checklist no longer has is shown as it was stored, so
+    /// an old visit never loses what was ticked.
+    pub fn checked_zh(&self) -> String {
+        let items = self.kind.items();
+        let mut keys: Vec<&str> = self.checked.iter().map(String::as_str).collect();
+        keys.sort_by_key(|k| items.iter().position(|i| i.key == *k).unwrap_or(usize::MAX));
+        keys.iter()
+            .map(|k| items.iter().find(|i| i.key == *k).map_or(*k, |i| i.zh))
+            .collect::<Vec<_>>()
+            .join("、")
+    }
 }
 
 /// Most matches the server counts for a filtered log page before it stops and
@@ -363,7 +391,19 @@ mod tests {
             problem_count: 0,
             escalated_count: 0,
             summary: String::new(),
+            details: Vec::new(),
         }
+    }
+
+    #[test]
+    fn ticked_items_read_by_name_in_checklist_order() {
+        let d = SectionDetail {
+            kind: SectionKind::MemberContact,
+            checked: vec!["contact_card".into(), "retired_item".into(), "known_to_family".into()],
+            notes: String::new(),
+        };
+        assert_eq!(d.checked_zh(), "家人认识联户党员、发放党群联系卡（含党员电话）、retired_item");
+        assert_eq!(SectionDetail { checked: Vec::new(), ..d }.checked_zh(), "");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use daohu_domain::report::CLOCK_SKEW_FLAG_HOURS;
-use daohu_domain::{ProblemEntry, SectionKind, SectionState, VisitLogRow};
+use daohu_domain::{ProblemEntry, SectionDetail, SectionKind, SectionState, VisitLogRow};
 use serde::Deserialize;
 
 use crate::db::{parse_ts, parse_uuid};
@@ -24,6 +24,10 @@ pub fn report_offset() -> FixedOffset {
 struct BodySection {
     kind: SectionKind,
     state: Option<SectionState>,
+    #[serde(default)]
+    checked: Vec<String>,
+    #[serde(default)]
+    notes: String,
 }
 
 /// The parts of a stored visit the log shows (other fields are skipped unread).
@@ -73,6 +77,11 @@ impl RawLogRow {
             problem_count: u32::try_from(body.problems.len()).unwrap_or(u32::MAX),
             escalated_count: u32::try_from(escalated).unwrap_or(u32::MAX),
             summary: body.summary,
+            details: body
+                .sections
+                .into_iter()
+                .map(|s| SectionDetail { kind: s.kind, checked: s.checked, notes: s.notes })
+                .collect(),
         };
         Ok((row, body.problems))
     }

@@ -283,6 +283,19 @@ fn expected_visit_cells(r: &VisitLogRow) -> Vec<String> {
     cells.push(china(r.received_at));
     cells.push(if r.clock_flag { "是" } else { "" }.to_string());
     cells.push(r.id.to_string());
+    // Each section's ticked items by their checklist names (in checklist order),
+    // then its notes, read here from the visit as the API lists it.
+    for kind in SectionKind::ALL {
+        let detail = r.details.iter().find(|d| d.kind == kind);
+        let names: Vec<&str> = kind
+            .items()
+            .iter()
+            .filter(|i| detail.is_some_and(|d| d.checked.iter().any(|c| c == i.key)))
+            .map(|i| i.zh)
+            .collect();
+        cells.push(names.join("、"));
+        cells.push(safe_cell(detail.map_or("", |d| d.notes.as_str())).into_owned());
+    }
     cells
 }
 
@@ -327,6 +340,13 @@ async fn tricky_visits(app: &TestApp) -> Vec<Visit> {
             s.state = Some(SectionState::ALL[(i + k) % 3]);
         }
         v.summary = summary.to_string();
+        // Ticked items and notes, one of them formula-looking.
+        let k_items: Vec<String> = v.sections[k % 5].kind.items().iter().take(1 + k % 2).map(|i| i.key.to_string()).collect();
+        v.sections[k % 5].checked = k_items;
+        v.sections[k % 5].notes = if k == 1 { "=2+2".into() } else { format!("第{k}次的备注") };
+        if k == 0 {
+            v.sections[1].checked = vec!["drinking_water".into(), "family_facts".into()];
+        }
         if k % 2 == 0 {
             v.problems.push(ProblemEntry {
                 id: uuid_v7(1_781_000_000_000 + k as u64, [1; 10]),
@@ -403,6 +423,10 @@ async fn xlsx_and_csv_exports_read_back_in_libreoffice() {
     assert!(sheet[1..].iter().all(|r| r[13].starts_with('\'') || r[13].starts_with('第') || r[13].starts_with('老')));
     assert!(all.iter().any(|c| *c == "第一行\n第二行，\"引号\",逗号"));
     assert!(!all.iter().any(|c| c.contains("绿水")));
+    // What was done, by name, and the notes: ticked out of order, listed in the checklist's.
+    assert!(all.iter().any(|c| *c == "了解家庭基本情况（在家人数、健康、收入来源）、了解饮水情况"), "{sheet:?}");
+    assert!(all.iter().any(|c| *c == "'=2+2"), "a formula-looking note stays text");
+    assert!(all.iter().any(|c| *c == "第3次的备注"));
 
     // Sheet 2: problems.
     let problems = soffice_csv(&xlsx, &out.join("x2"), Some(2), false);

@@ -23,8 +23,9 @@ use crate::{store, AppError};
 /// Most visits whose problems the XLSX writer looks up at once.
 const LOOKUP_BATCH: usize = 256;
 
-/// Columns of the visit sheet and of the CSV.
-pub const VISIT_COLUMNS: [&str; 18] = [
+/// Columns of the visit sheet and of the CSV: the visit, then each section's
+/// ticked items (by name) and notes, in the order of the five sections.
+pub const VISIT_COLUMNS: [&str; 28] = [
     "走访日期",
     "户主",
     "门牌号",
@@ -43,10 +44,22 @@ pub const VISIT_COLUMNS: [&str; 18] = [
     "服务器收到时间",
     "时间存疑",
     "走访编号",
+    "党员联系到户·已办事项",
+    "党员联系到户·备注",
+    "民情走访到户·已办事项",
+    "民情走访到户·备注",
+    "政策落实到户·已办事项",
+    "政策落实到户·备注",
+    "产业对接到户·已办事项",
+    "产业对接到户·备注",
+    "精准服务到户·已办事项",
+    "精准服务到户·备注",
 ];
-const VISIT_WIDTHS: [f64; 18] = [
+/// The first of the sections' item and note columns.
+const DETAIL_COLUMN: u16 = 18;
+const VISIT_WIDTHS: [f64; 28] = [
     12.0, 10.0, 22.0, 12.0, 10.0, 10.0, 12.0, 12.0, 12.0, 12.0, 12.0, 7.0, 7.0, 40.0, 17.0, 17.0,
-    9.0, 38.0,
+    9.0, 38.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0,
 ];
 
 /// Columns of the problem sheet (the last four: where it stands at the download).
@@ -113,6 +126,15 @@ fn state_label(row: &VisitLogRow, kind: SectionKind) -> &'static str {
         .unwrap_or("")
 }
 
+/// A section's ticked items (by name) and notes, or two empty texts.
+fn detail_cells(row: &VisitLogRow, kind: SectionKind) -> (String, &str) {
+    row.details
+        .iter()
+        .find(|d| d.kind == kind)
+        .map(|d| (d.checked_zh(), d.notes.as_str()))
+        .unwrap_or_default()
+}
+
 /// One CSV record of a visit, every text cell defused.
 fn csv_record(row: &VisitLogRow) -> Vec<String> {
     let mut cells = vec![
@@ -133,6 +155,11 @@ fn csv_record(row: &VisitLogRow) -> Vec<String> {
     cells.push(local_minutes(row.received_at));
     cells.push(if row.clock_flag { "是" } else { "" }.to_string());
     cells.push(row.id.to_string());
+    for kind in SectionKind::ALL {
+        let (items, notes) = detail_cells(row, kind);
+        cells.push(safe_cell(&items).into_owned());
+        cells.push(safe_cell(notes).into_owned());
+    }
     cells
 }
 
@@ -308,6 +335,11 @@ fn write_xlsx_with(
             text(sheet, r, 16, "是")?;
         }
         text(sheet, r, 17, &row.id.to_string())?;
+        for (i, kind) in SectionKind::ALL.into_iter().enumerate() {
+            let (items, notes) = detail_cells(row, kind);
+            text(sheet, r, DETAIL_COLUMN + 2 * i as u16, &items)?;
+            text(sheet, r, DETAIL_COLUMN + 2 * i as u16 + 1, notes)?;
+        }
         Ok(())
     };
     let write_problem = |sheet: &mut Worksheet, r: u32, p: &ProblemLine| -> Result<(), XlsxError> {
@@ -459,6 +491,7 @@ mod tests {
             problem_count: 1,
             escalated_count: 0,
             summary: String::new(),
+            details: Vec::new(),
         }
     }
 
