@@ -70,14 +70,20 @@ pub fn VisitPage(id: Uuid) -> impl IntoView {
     loaded.set(true);
     // Another tab edited or saved this record: show its version rather than
     // overwrite it on the next keystroke (each edit is stored at once, so the
-    // stored copy holds every edit made so far, whichever tab made it).
+    // stored copy holds every edit made so far, whichever tab made it). The
+    // outbox uploading it only moves its sync state: shown, but no warning.
     let other_tab = RwSignal::new(false);
     Effect::new(move |_| {
         let latest = ctx.visits.with(|all| all.iter().find(|v| v.visit.id == id).cloned());
         if let Some(latest) = latest {
-            if record.with_untracked(|r| r.as_ref().is_some_and(|r| *r != latest)) {
-                record.set(Some(latest));
-                other_tab.set(true);
+            let edited = record.with_untracked(|r| r.as_ref().map(|r| (*r != latest, r.edited_apart_from(&latest))));
+            if let Some((changed, edited)) = edited {
+                if changed {
+                    record.set(Some(latest));
+                }
+                if edited {
+                    other_tab.set(true);
+                }
             }
         }
     });

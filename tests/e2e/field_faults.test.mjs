@@ -55,6 +55,20 @@ test('two tabs: each record is uploaded at most once, and an edit in one tab sho
   await context.close();
 });
 
+test('saving online, and the upload that follows, raise no "changed in another window"', async () => {
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER1, 10);
+  await page.locator('[data-testid=household-list] a.card').nth(5).click();
+  const id = await recordVisit(page);
+  // Still on the saved screen while the outbox uploads it.
+  await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 45_000 });
+  await page.waitForFunction((id) => JSON.parse(localStorage.getItem(`daohu:v1:visit:${id}`)).sync.state === 'stored', id);
+  await page.waitForTimeout(300);
+  assert.ok(page.url().endsWith(`/visit/${id}`));
+  assert.equal(await page.locator('[data-testid=other-tab]').count(), 0, 'an upload is not an edit in another window');
+  await context.close();
+});
+
 test('a tab killed while typing leaves every record whole, in its old or new state', async () => {
   const { context, page } = await phone(env.browser);
   await signIn(page, env.server, MEMBER1, 10);

@@ -103,6 +103,16 @@ impl LocalVisit {
         true
     }
 
+    /// Whether `stored` (the copy in storage, written by another tab or by the
+    /// outbox) holds an edit this copy lacks: the visit itself, the step a draft
+    /// is on, or a draft saved. The outbox moving a saved record along (waiting,
+    /// stored, refused) is not an edit: nobody changed what was recorded.
+    pub fn edited_apart_from(&self, stored: &LocalVisit) -> bool {
+        self.visit != stored.visit
+            || self.step != stored.step
+            || (self.sync == SyncState::Draft) != (stored.sync == SyncState::Draft)
+    }
+
     /// Reads a stored record of any version this app ever wrote, migrating it
     /// to the current shape. Returns the record and whether it was migrated
     /// (so the caller writes it back). Running it on its own output changes
@@ -137,6 +147,30 @@ impl LocalVisit {
 mod tests {
     use super::*;
     use crate::visit::tests::complete_visit;
+
+    #[test]
+    fn an_upload_is_no_edit_but_another_tabs_change_is() {
+        let mut shown = LocalVisit::draft(complete_visit());
+        shown.sync = SyncState::Pending;
+        // The outbox uploaded it: only the sync state moved.
+        let mut uploaded = shown.clone();
+        uploaded.sync = SyncState::Stored { received_at: None };
+        assert!(!shown.edited_apart_from(&uploaded));
+        let mut refused = shown.clone();
+        refused.sync = SyncState::Rejected { reason: "x".into() };
+        assert!(!shown.edited_apart_from(&refused));
+        // Another tab wrote a note, or saved the draft this tab shows.
+        let mut noted = shown.clone();
+        noted.visit.summary.push('！');
+        assert!(shown.edited_apart_from(&noted));
+        let draft = LocalVisit::draft(complete_visit());
+        let mut saved = draft.clone();
+        saved.sync = SyncState::Pending;
+        assert!(draft.edited_apart_from(&saved));
+        let mut moved_on = draft.clone();
+        moved_on.step = 3;
+        assert!(draft.edited_apart_from(&moved_on));
+    }
 
     #[test]
     fn receipt_moves_pending_to_stored_once() {
