@@ -31,7 +31,9 @@ pub fn Header() -> impl IntoView {
                 " "
                 <span class="badge" data-testid="pending-count">{pending}</span>
             </Link>
-            <button class="lang" on:click=toggle_lang aria-label="切换语言 / Switch language">
+            // The spoken name starts with the text on the button (WCAG "label in name").
+            <button class="lang" on:click=toggle_lang
+                aria-label=move || if ctx.zh() { "EN: Switch to English" } else { "中文：切换到中文" }>
                 {if ctx.zh() { "EN" } else { "中文" }}
             </button>
         </header>
