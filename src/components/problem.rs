@@ -51,7 +51,7 @@ pub fn ProblemCard(p: ProblemView) -> impl IntoView {
     };
     let status = format!(
         "{} · {}{}",
-        p.status.level.label_zh(),
+        if zh { p.status.level.label_zh() } else { p.status.level.label_en() },
         if zh { p.status.state.label_zh() } else { p.status.state.label_en() },
         if p.overdue { if zh { " · 已超期" } else { " · overdue" } } else { "" }
     );

@@ -224,7 +224,7 @@ pub fn ActivitiesPage() -> impl IntoView {
             <div class="actions">
                 <button on:click=move |_| download("xlsx") data-testid="dl-xlsx">{ctx.tr("下载 Excel", "Download Excel")}</button>
                 <button on:click=move |_| download("csv") data-testid="dl-csv">{ctx.tr("下载 CSV", "Download CSV")}</button>
-                <button on:click=move |_| download("jsonl") data-testid="dl-jsonl">"JSON lines"</button>
+                <button on:click=move |_| download("jsonl") data-testid="dl-jsonl">{ctx.tr("JSON（每行一条）", "JSON lines")}</button>
             </div>
             <p class="muted" data-testid="activity-total">{move || list.get().map(|l| if l.is_empty() {
                 ctx.tr("没有符合筛选条件的志愿活动", "No activities match the filter").to_string()

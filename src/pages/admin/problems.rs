@@ -75,7 +75,7 @@ pub fn ProblemsPage() -> impl IntoView {
                             <small class="muted">{format!(" {} · {}", p.household.grid_name, p.raised_by.name)}</small></p>
                         <p>{format!("[{}·{}] {}", if zh { p.category.label_zh() } else { p.category.label_en() }, if zh { p.urgency.label_zh() } else { p.urgency.label_en() }, p.description)}</p>
                         <p class:overdue=p.overdue data-testid="queue-state">
-                            {format!("{} · {} · {} {}{}", p.status.level.label_zh(), if zh { st.label_zh() } else { st.label_en() },
+                            {format!("{} · {} · {} {}{}", if zh { p.status.level.label_zh() } else { p.status.level.label_en() }, if zh { st.label_zh() } else { st.label_en() },
                                 ctx.tr("期限", "due"), time::format_local(p.due_at.timestamp_millis() as f64), if p.overdue { ctx.tr(" · 已超期", " · overdue") } else { "" })}
                         </p>
                         {p.status.answer.clone().map(|a| view! { <p class="ok">{ctx.tr("答复：", "Answer: ")}{a}</p> })}
