@@ -93,3 +93,58 @@ async fn postgres_only_identical_uploads_reach_the_database_together() {
     assert_eq!(uploads, 100);
     assert_eq!(daohu_server::audit::verify(&app.state.pool).await.unwrap().broken, None);
 }
+
+/// Uploads from every recorder of one county at once, each batch visiting its
+/// households on other days in another order: every visit moves the county's
+/// shared tallies (visits per unit per day, households by their latest visit),
+/// which two uploads updating in opposite orders would deadlock on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "PostgreSQL only: run with DAOHU_TEST_POSTGRES and --include-ignored"]
+async fn postgres_only_one_countys_uploads_at_once_all_store() {
+    let app = Arc::new(TestApp::new().await);
+    assert_eq!(app.state.store.dialect(), Dialect::Postgres, "PostgreSQL only: set DAOHU_TEST_POSTGRES");
+    // 张, 李 and 王 (grid leader) in 青山村, 周 in 绿水村: one county.
+    let recorders: [(u128, Vec<u128>); 4] = [
+        (1, (0..10).collect()),
+        (2, (20..30).collect()),
+        (3, (40..60).collect()),
+        (21, (60..65).collect()),
+    ];
+    let mut tokens = Vec::new();
+    for (member, _) in &recorders {
+        tokens.push(Arc::new(app.session(*member).await));
+    }
+    let mut tasks = Vec::new();
+    let mut sent = 0;
+    for t in 0..40usize {
+        let (member, households) = &recorders[t % 4];
+        let mut batch = Vec::new();
+        for i in 0..5usize {
+            let seed = u8::try_from(t * 5 + i).unwrap();
+            let h = households[(t * 3 + i * 7) % households.len()];
+            let mut v = visit(seed, household_id(h), member_id(*member));
+            v.visited_on -= chrono::Duration::days(((t * 7 + i * 11) % 20) as i64);
+            batch.push(v);
+        }
+        sent += batch.len();
+        let (app, token) = (app.clone(), tokens[t % 4].clone());
+        tasks.push(tokio::spawn(async move { app.upload(&token, device(), &batch).await }));
+    }
+    for task in tasks {
+        let answer = task.await.unwrap();
+        assert_eq!(answer.status, StatusCode::OK, "{}", String::from_utf8_lossy(&answer.body));
+        let receipts = serde_json::from_slice::<SyncResponse>(&answer.body).unwrap().receipts;
+        assert!(receipts.iter().all(|r| r.status == ReceiptStatus::Stored), "{receipts:?}");
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits").fetch_one(&app.state.pool).await.unwrap();
+    assert_eq!(rows, sent as i64);
+    // The tallies agree with the visits they count.
+    let tallied: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(d.visits), 0) AS BIGINT) FROM visit_days d JOIN units u ON u.id = d.unit_id
+         WHERE u.parent_id IS NULL",
+    )
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(tallied, sent as i64);
+}

@@ -588,7 +588,9 @@ pub async fn roster_import(
 
     let started = std::time::Instant::now();
     let (_writer, mut tx) = state.write_tx().await?;
-    // Decided again under the writer lock, so what lands matches the database as it is now.
+    // Decided again under the county's lock (SQLite: the write lock), so what
+    // lands matches the database as it is now.
+    store::units::lock_county(&mut tx, &village.path).await?;
     let (grids, existing) = village_state(&mut tx, &village).await?;
     let Plan { mut preview, ops } = plan(&table, &grids, &existing, digest)?;
     apply(&mut tx, &ops).await?;

@@ -224,3 +224,23 @@ pub async fn insert_team(
     }
     Ok(())
 }
+
+/// On PostgreSQL, locks the county that `unit_path` lies in (its row) until the
+/// transaction ends; nothing on SQLite, whose write transaction already holds the
+/// one write lock. Writing visits or moving households updates the county's
+/// shared tallies (visits per unit per day, households by their latest visit)
+/// through triggers, row after row in whatever order the batch brings; two such
+/// transactions in one county would deadlock on them, so they queue here, while
+/// other counties' and every other write go on side by side.
+pub async fn lock_county(conn: &mut Conn, unit_path: &str) -> Result<(), AppError> {
+    if super::dialect_of(conn) != crate::db::Dialect::Postgres {
+        return Ok(());
+    }
+    let county = unit_path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    // NO KEY UPDATE: rows that merely reference the county (its accounts) can still be written.
+    sqlx::query("SELECT id FROM units WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(county)
+        .fetch_optional(conn)
+        .await?;
+    Ok(())
+}
