@@ -184,7 +184,7 @@ fn phone_batches(rng: &mut ScaleRng, phone: &ScaleAccount, ids: &CountyIds, batc
 async fn direct_raw(pool: &daohu_server::db::Pool, user: &daohu_server::AuthUser, batch: &SyncBatch) {
     let now = db::now();
     let mut tx = daohu_server::store::begin_write(pool).await.unwrap();
-    daohu_server::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await.unwrap();
+    daohu_server::store::visits::device_synced(&mut tx, batch.device_id, user.id, now).await.unwrap();
     for visit in &batch.visits {
         let body = serde_json::to_string(visit).unwrap();
         let hash = daohu_server::auth::sha256_hex(body.as_bytes());
@@ -224,7 +224,7 @@ async fn direct_raw(pool: &daohu_server::db::Pool, user: &daohu_server::AuthUser
 async fn direct_store(pool: &daohu_server::db::Pool, user: &daohu_server::AuthUser, batch: &SyncBatch) {
     let now = db::now();
     let mut tx = daohu_server::store::begin_write(pool).await.unwrap();
-    daohu_server::routes::sync::device_synced(&mut tx, batch.device_id, user.id, now).await.unwrap();
+    daohu_server::store::visits::device_synced(&mut tx, batch.device_id, user.id, now).await.unwrap();
     let receipts = daohu_server::routes::sync::store_visits(&mut tx, user, batch.device_id, &batch.visits, now)
         .await
         .unwrap();

@@ -73,7 +73,7 @@ pub async fn sync_visits_upload(
     let receipts = store_visits(&mut tx, &user, batch.device_id, &batch.visits, now).await?;
     // Late in the transaction: the device's row stays locked until the commit,
     // and another upload from the same phone need not wait on it any longer.
-    device_synced(&mut tx, batch.device_id, user.id, now).await?;
+    store::visits::device_synced(&mut tx, batch.device_id, user.id, now).await?;
     let counts = ReceiptCounts::of(&receipts);
     audit::record(
         &mut tx,
@@ -182,16 +182,6 @@ pub async fn sync_outbox_import(
         receipts,
         server_time: now,
     }))
-}
-
-/// Notes that a phone synced now for `member` (the dashboard lists phones that stopped).
-pub async fn device_synced(
-    conn: &mut Conn,
-    device: Uuid,
-    member: Uuid,
-    at: DateTime<Utc>,
-) -> Result<(), AppError> {
-    store::visits::device_synced(conn, device, member, at).await
 }
 
 /// Decides and stores a list of visits for `user` (the account that recorded them)
