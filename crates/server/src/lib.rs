@@ -375,12 +375,35 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
         // starting is not held up; a read-only dist just stays that way.
         precompress::refresh_in_background(config.dist.clone());
     }
+    fold_tallies_in_background(pool.clone());
     let state = AppState::new(pool.clone(), Settings::from_config(&config));
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     tracing::info!(addr = %config.addr, "listening");
     listen::serve(listener, app(state), listen::Limits::from_config(&config), shutdown_signal()).await?;
     pool.close().await;
     Ok(())
+}
+
+/// Every half minute, folds the rows of changes uploads appended to the tallies
+/// (PostgreSQL; see `store::upkeep::fold_tallies`), so dashboards keep summing
+/// about one row a unit and day.
+fn fold_tallies_in_background(pool: db::Pool) {
+    if store::dialect_of_pool(&pool) != db::Dialect::Postgres {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            every.tick().await;
+            let folded = match pool.acquire().await {
+                Ok(mut conn) => store::upkeep::fold_tallies(&mut conn).await,
+                Err(err) => Err(err.into()),
+            };
+            if let Err(err) = folded {
+                tracing::warn!(error = %err, "folding the tallies failed; trying again later");
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

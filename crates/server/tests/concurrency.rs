@@ -148,3 +148,60 @@ async fn postgres_only_one_countys_uploads_at_once_all_store() {
     .unwrap();
     assert_eq!(tallied, sent as i64);
 }
+
+/// Two recorders of one county upload visits of the same day, and the first
+/// upload is held just before its commit, its visit and the county's tallies
+/// already written: the second is stored meanwhile. With a lock per county, or
+/// tallies of one row per county and day updated in place, it would wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "PostgreSQL only: run with DAOHU_TEST_POSTGRES and --include-ignored"]
+async fn postgres_only_one_countys_uploads_do_not_wait_on_each_other() {
+    let app = Arc::new(TestApp::new().await);
+    assert_eq!(app.state.store.dialect(), Dialect::Postgres, "PostgreSQL only: set DAOHU_TEST_POSTGRES");
+    let zhang = Arc::new(app.session(1).await);
+    let li = app.session(2).await;
+    let url = app.state.pool.connect_options().database_url.to_string();
+    sqlx::any::install_default_drivers();
+    let first_phone = uuid::Uuid::from_u128(0xf1257);
+    // The first phone synced once, so its row exists to be held.
+    let warm = app.upload(&zhang, first_phone, &[visit(1, household_id(1), member_id(1))]).await;
+    assert_eq!(warm.status, StatusCode::OK);
+
+    // Another client holds the first phone's row: its upload writes its visit,
+    // then waits to note the phone's sync, which comes last before the commit.
+    let mut holder = AnyConnection::connect(&url).await.unwrap();
+    let mut watcher = AnyConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT device_id FROM devices WHERE device_id = $1 FOR UPDATE")
+        .bind(first_phone.to_string())
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let first = {
+        let (app, zhang) = (app.clone(), zhang.clone());
+        tokio::spawn(async move { app.upload(&zhang, first_phone, &[visit(2, household_id(2), member_id(1))]).await })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while waiting_on_locks(&mut watcher).await == 0 {
+        assert!(Instant::now() < deadline, "the first upload never reached the phone's row");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let second = tokio::time::timeout(
+        Duration::from_secs(20),
+        app.upload(&li, device(), &[visit(3, household_id(20), member_id(2))]),
+    )
+    .await
+    .expect("the second upload waited for the first one's commit");
+    assert_eq!(second.status, StatusCode::OK, "{}", String::from_utf8_lossy(&second.body));
+    let receipts = serde_json::from_slice::<SyncResponse>(&second.body).unwrap().receipts;
+    assert_eq!(receipts[0].status, ReceiptStatus::Stored);
+
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    let first = first.await.unwrap();
+    assert_eq!(first.status, StatusCode::OK, "{}", String::from_utf8_lossy(&first.body));
+    let receipts = serde_json::from_slice::<SyncResponse>(&first.body).unwrap().receipts;
+    assert_eq!(receipts[0].status, ReceiptStatus::Stored);
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits").fetch_one(&app.state.pool).await.unwrap();
+    assert_eq!(rows, 3);
+}

@@ -97,7 +97,7 @@ pub async fn household_update(
     let subtree = scope::coordinator(&user)?;
     let id = Uuid::parse_str(&id).map_err(|_| AppError::not_found())?;
     let (_writer, mut tx) = state.write_tx().await?;
-    store::units::lock_county(&mut tx, &subtree.path).await?;
+    store::units::lock_county(&mut tx, &subtree.path, store::units::CountyHold::Alone).await?;
     scope::household_in(&mut tx, &subtree, id).await?;
     let grid = scope::unit(&mut tx, &subtree, change.grid_id).await?;
     if grid.kind != UnitKind::Grid {

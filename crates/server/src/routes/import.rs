@@ -590,7 +590,7 @@ pub async fn roster_import(
     let (_writer, mut tx) = state.write_tx().await?;
     // Decided again under the county's lock (SQLite: the write lock), so what
     // lands matches the database as it is now.
-    store::units::lock_county(&mut tx, &village.path).await?;
+    store::units::lock_county(&mut tx, &village.path, store::units::CountyHold::Alone).await?;
     let (grids, existing) = village_state(&mut tx, &village).await?;
     let Plan { mut preview, ops } = plan(&table, &grids, &existing, digest)?;
     apply(&mut tx, &ops).await?;

@@ -68,7 +68,7 @@ pub async fn sync_visits_upload(
     // One writer at a time in this process; BEGIN IMMEDIATE (with the busy timeout)
     // does the same across processes. Either way a batch never races itself.
     let (_writer, mut tx) = state.write_tx().await?;
-    store::units::lock_county(&mut tx, &user.unit_path).await?;
+    store::units::lock_county(&mut tx, &user.unit_path, store::units::CountyHold::Shared).await?;
     let now = db::now();
     let receipts = store_visits(&mut tx, &user, batch.device_id, &batch.visits, now).await?;
     // Late in the transaction: the device's row stays locked until the commit,
@@ -148,7 +148,7 @@ pub async fn sync_outbox_import(
     if !member.role.records_visits() {
         return Err(AppError::bad_request("这个账号的角色不记录走访"));
     }
-    store::units::lock_county(&mut tx, &member.unit_path).await?;
+    store::units::lock_county(&mut tx, &member.unit_path, store::units::CountyHold::Shared).await?;
     let now = db::now();
     let receipts = store_visits(&mut tx, &member, export.device_id, &export.visits, now).await?;
     let counts = ReceiptCounts::of(&receipts);
@@ -194,6 +194,8 @@ pub async fn store_visits(
     visits: &[Visit],
     now: DateTime<Utc>,
 ) -> Result<Vec<Receipt>, AppError> {
+    let households: Vec<Uuid> = visits.iter().map(|v| v.household_id).collect();
+    store::households::lock(conn, &households).await?;
     let mut receipts = Vec::with_capacity(visits.len());
     for visit in visits {
         receipts.push(store_visit(conn, user, device_id, visit, now).await?);

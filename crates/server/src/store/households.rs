@@ -336,6 +336,34 @@ pub async fn counts_by_grid(conn: &mut Conn, subtree: &Subtree) -> Result<Vec<(S
         .await?)
 }
 
+/// PostgreSQL: locks the rows of these households (those that exist) until the
+/// transaction ends, in the order of their ids. Storing a visit locks its
+/// household (migration 0011); a batch that locks all of its households first,
+/// in one order for every batch, cannot deadlock with another. Nothing on
+/// SQLite, whose write transaction is the only one.
+pub async fn lock(conn: &mut Conn, ids: &[Uuid]) -> Result<(), AppError> {
+    if super::dialect_of(conn) != crate::db::Dialect::Postgres {
+        return Ok(());
+    }
+    let mut ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    // Chunks in order keep the order across them.
+    for chunk in ids.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT id FROM households WHERE id IN ({}) ORDER BY id FOR NO KEY UPDATE",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        query.fetch_all(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// The household's grid (the household must exist).
 pub async fn grid_of(conn: &mut Conn, id: Uuid) -> Result<String, AppError> {
     Ok(sqlx::query_scalar("SELECT grid_id FROM households WHERE id = $1")

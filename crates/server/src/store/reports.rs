@@ -1,6 +1,8 @@
 //! The coordinators' dashboard: the figures of one unit over a period, read from
 //! the daily tallies and per-unit counts the migrations keep (the arithmetic on
-//! them is in `routes::dashboard`).
+//! them is in `routes::dashboard`). On PostgreSQL a key (unit, day) of a tally
+//! may have several rows of changes until they are folded (migration 0011), so
+//! every read sums.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use daohu_domain::{IdleMember, OverdueHousehold, SpecialGroup, StaleDevice};
@@ -13,8 +15,8 @@ use crate::AppError;
 
 /// Whether the unit (`$1`) has a visit dated after a day (`$2`): 1 or 0.
 pub const UNIT_VISITED_AFTER: &str =
-    "SELECT COUNT(*) FROM (SELECT 1 FROM visit_days
-                           WHERE unit_id = $1 AND day > $2 AND visits > 0 LIMIT 1) AS later";
+    "SELECT COUNT(*) FROM (SELECT 1 FROM visit_days WHERE unit_id = $1 AND day > $2
+                           GROUP BY day HAVING SUM(visits) > 0 LIMIT 1) AS later";
 
 /// Whether the unit has a visit dated after `day` (from its daily tallies).
 pub async fn unit_visited_after(conn: &mut Conn, unit: Uuid, day: NaiveDate) -> Result<bool, AppError> {
@@ -60,7 +62,8 @@ pub async fn visits_per_day(
     to: NaiveDate,
 ) -> Result<Vec<(NaiveDate, i64)>, AppError> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT day, visits FROM visit_days WHERE unit_id = $1 AND day BETWEEN $2 AND $3",
+        "SELECT day, CAST(SUM(visits) AS BIGINT) FROM visit_days
+         WHERE unit_id = $1 AND day BETWEEN $2 AND $3 GROUP BY day",
     )
     .bind(unit.to_string())
     .bind(from.to_string())

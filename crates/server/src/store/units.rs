@@ -225,22 +225,32 @@ pub async fn insert_team(
     Ok(())
 }
 
-/// On PostgreSQL, locks the county that `unit_path` lies in (its row) until the
+/// How a write holds its county: see [`lock_county`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountyHold {
+    /// Storing visits: any number at once.
+    Shared,
+    /// Moving households between grids or importing a roster: alone.
+    Alone,
+}
+
+/// On PostgreSQL, holds the county that `unit_path` lies in (its row) until the
 /// transaction ends; nothing on SQLite, whose write transaction already holds the
-/// one write lock. Writing visits or moving households updates the county's
-/// shared tallies (visits per unit per day, households by their latest visit)
-/// through triggers, row after row in whatever order the batch brings; two such
-/// transactions in one county would deadlock on them, so they queue here, while
-/// other counties' and every other write go on side by side.
-pub async fn lock_county(conn: &mut Conn, unit_path: &str) -> Result<(), AppError> {
+/// one write lock. Uploads append to the county's tallies without waiting on
+/// each other (migration 0011) and share the county (`FOR KEY SHARE`, which
+/// rows referencing the county take anyway). A household move or roster import
+/// rewrites households many visits and tallies depend on, in an order of its
+/// own: it waits for the county's uploads in flight and holds new ones back
+/// (`FOR UPDATE`), so it never deadlocks with them.
+pub async fn lock_county(conn: &mut Conn, unit_path: &str, hold: CountyHold) -> Result<(), AppError> {
     if super::dialect_of(conn) != crate::db::Dialect::Postgres {
         return Ok(());
     }
     let county = unit_path.trim_start_matches('/').split('/').next().unwrap_or_default();
-    // NO KEY UPDATE: rows that merely reference the county (its accounts) can still be written.
-    sqlx::query("SELECT id FROM units WHERE id = $1 FOR NO KEY UPDATE")
-        .bind(county)
-        .fetch_optional(conn)
-        .await?;
+    let sql = match hold {
+        CountyHold::Shared => "SELECT id FROM units WHERE id = $1 FOR KEY SHARE",
+        CountyHold::Alone => "SELECT id FROM units WHERE id = $1 FOR UPDATE",
+    };
+    sqlx::query(sql).bind(county).fetch_optional(conn).await?;
     Ok(())
 }

@@ -36,3 +36,54 @@ pub async fn analyze(conn: &mut Conn) -> Result<(), AppError> {
     sqlx::query(sql).execute(conn).await?;
     Ok(())
 }
+
+/// How many keys (unit, day) one [`fold_tallies`] pass folds at most per table,
+/// so a pass stays short however long the server was down.
+pub const FOLD_KEYS: i64 = 5_000;
+
+/// `visit_days`' counted columns, as migration 0004 added them.
+const VISIT_DAYS_COLUMNS: &str = "visits, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, any0, any1, any2";
+const VISIT_DAYS_SUMS: &str = "SUM(visits), SUM(s0), SUM(s1), SUM(s2), SUM(s3), SUM(s4), SUM(s5), SUM(s6), SUM(s7), \
+     SUM(s8), SUM(s9), SUM(s10), SUM(s11), SUM(s12), SUM(s13), SUM(s14), SUM(any0), SUM(any1), SUM(any2)";
+
+/// PostgreSQL: folds the rows of changes that uploads append to the tallies
+/// (migration 0011) into one row per key (unit, day), dropping keys that net to
+/// nothing; readers sum a key's rows, so they read the same before and after.
+/// Returns the rows removed. One pass at a time across instances (the others
+/// skip); nothing to do on SQLite, which keeps one row a key.
+pub async fn fold_tallies(conn: &mut Conn) -> Result<u64, AppError> {
+    if crate::store::dialect_of(conn) != Dialect::Postgres {
+        return Ok(0);
+    }
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    // Two passes deleting the same keys in other orders could deadlock.
+    let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(7100011)")
+        .fetch_one(&mut *tx)
+        .await?;
+    if !ours {
+        return Ok(0);
+    }
+    let mut removed = 0;
+    for (table, columns, sums, counted) in [
+        ("visit_days", VISIT_DAYS_COLUMNS, VISIT_DAYS_SUMS, "visits"),
+        ("household_last_visits", "households", "SUM(households)", "households"),
+    ] {
+        // A row a change came in while this runs is not in the statement's
+        // snapshot: it is neither deleted nor summed, and waits for the next pass.
+        let sql = format!(
+            "WITH keys AS (SELECT DISTINCT unit_id, day FROM {table} WHERE fresh LIMIT $1),
+                  gone AS (DELETE FROM {table} t USING keys
+                           WHERE t.unit_id = keys.unit_id AND t.day = keys.day
+                           RETURNING t.*),
+                  kept AS (INSERT INTO {table} (unit_id, day, {columns}, fresh)
+                           SELECT unit_id, day, {sums}, false FROM gone
+                           GROUP BY unit_id, day HAVING SUM({counted}) <> 0
+                           RETURNING 1)
+             SELECT CAST((SELECT COUNT(*) FROM gone) - (SELECT COUNT(*) FROM kept) AS BIGINT)"
+        );
+        let n: i64 = sqlx::query_scalar(&sql).bind(FOLD_KEYS).fetch_one(&mut *tx).await?;
+        removed += u64::try_from(n).unwrap_or(0);
+    }
+    tx.commit().await?;
+    Ok(removed)
+}
