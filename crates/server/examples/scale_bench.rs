@@ -23,8 +23,9 @@
 //! (`BENCH_DB=path` keeps the database for a look with sqlite3.)
 //! (`--instances N`: N servers, each an `AppState` over its own pool to the same
 //! database, as N server processes would be, each on its own loopback port; the
-//! ingest step's phones are dealt round-robin between them. Sync-down, queries
-//! and exports use the first. Default 1.)
+//! ingest step's phones are dealt round-robin between them, in passes that
+//! alternate with passes through the first alone: 1, N, 1, N, and the ratio of the
+//! means. Sync-down, queries and exports use the first. Default 1.)
 //! `--database-url postgres://…` runs it all on PostgreSQL instead (the database
 //! named must be empty; `scripts/scale-bench.sh` starts a throwaway server).
 
@@ -151,6 +152,41 @@ async fn get(port: u16, path: &str, token: &str, gzip: bool) -> (u16, usize, Byt
     let mut sender = connect(port).await;
     let (status, body) = send(&mut sender, "GET", path, token, None, gzip).await;
     (status, body.len(), body, t.elapsed().as_secs_f64())
+}
+
+/// Uploads every phone's batches at once, phone `i` through `ports[i % len]`,
+/// each over its own keep-alive connection: (visits stored, seconds, latencies).
+async fn ingest(ports: &[u16], http_batches: Vec<Vec<Bytes>>, tokens: &[String]) -> (usize, f64, Vec<f64>) {
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, (bodies, token)) in http_batches.into_iter().zip(tokens.iter().cloned()).enumerate() {
+        let port = ports[i % ports.len()];
+        tasks.push(tokio::spawn(async move {
+            let mut sender = connect(port).await;
+            let mut latencies = Vec::new();
+            let mut stored = 0usize;
+            for body in bodies {
+                let t = Instant::now();
+                let (status, answer) = send(&mut sender, "POST", "/api/sync/visits", &token, Some(body), false).await;
+                latencies.push(t.elapsed().as_secs_f64());
+                assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+                let response: SyncResponse = serde_json::from_slice(&answer).unwrap();
+                for r in &response.receipts {
+                    assert_eq!(r.status, ReceiptStatus::Stored, "{r:?}");
+                }
+                stored += response.receipts.len();
+            }
+            (stored, latencies)
+        }));
+    }
+    let mut stored = 0;
+    let mut latencies = Vec::new();
+    for task in tasks {
+        let (s, l) = task.await.unwrap();
+        stored += s;
+        latencies.extend(l);
+    }
+    (stored, t.elapsed().as_secs_f64(), latencies)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -340,6 +376,8 @@ async fn main() {
     let dialect = daohu_server::store::dialect_of_pool(&pool);
     println!("database: {dialect:?}");
     let state = AppState::new(pool.clone(), Settings::default());
+    // As `serve` does: the tallies' rows of changes folded every half minute.
+    daohu_server::fold_tallies_in_background(pool.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
@@ -390,64 +428,63 @@ async fn main() {
         let (token, _) = daohu_server::auth::create_session(&pool, p.id, Duration::hours(4)).await.unwrap();
         tokens.push(token);
     }
-    let mut rng = ScaleRng::new(1_001);
-    let http_batches: Vec<Vec<Bytes>> = phones
-        .iter()
-        .map(|p| {
-            phone_batches(&mut rng, p, &ids, a.batches_per_phone, a.batch)
-                .iter()
-                .map(|b| Bytes::from(serde_json::to_vec(b).unwrap()))
-                .collect()
-        })
-        .collect();
     let n_rows = phones.len() * a.batches_per_phone * a.batch;
-    let body_bytes: usize = http_batches.iter().flatten().map(|b| b.len()).sum();
     println!(
-        "\ningest: {} phones × {} batches × {} visits = {n_rows} visits ({:.1} KB per batch){}",
+        "\ningest: {} phones × {} batches × {} visits = {n_rows} visits a pass",
         phones.len(),
         a.batches_per_phone,
         a.batch,
-        body_bytes as f64 / (phones.len() * a.batches_per_phone) as f64 / 1e3,
-        if ports.len() > 1 { format!(", phones dealt round-robin to {} server instances", ports.len()) } else { String::new() }
     );
-    let t = Instant::now();
-    let mut tasks = Vec::new();
-    for (i, (bodies, token)) in http_batches.into_iter().zip(tokens.clone()).enumerate() {
-        let port = ports[i % ports.len()];
-        tasks.push(tokio::spawn(async move {
-            let mut sender = connect(port).await;
-            let mut latencies = Vec::new();
-            let mut stored = 0usize;
-            for body in bodies {
-                let t = Instant::now();
-                let (status, answer) = send(&mut sender, "POST", "/api/sync/visits", &token, Some(body), false).await;
-                latencies.push(t.elapsed().as_secs_f64());
-                assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
-                let response: SyncResponse = serde_json::from_slice(&answer).unwrap();
-                for r in &response.receipts {
-                    assert_eq!(r.status, ReceiptStatus::Stored, "{r:?}");
-                }
-                stored += response.receipts.len();
-            }
-            (stored, latencies)
-        }));
+    // One pass through the first server; with `--instances N`, passes through the
+    // first alone and through all N alternate (1, N, 1, N), each with new visits,
+    // so the two compare within one run on one database.
+    let plans: Vec<&[u16]> = if ports.len() > 1 {
+        vec![&ports[..1], &ports[..], &ports[..1], &ports[..]]
+    } else {
+        vec![&ports[..]]
+    };
+    let mut rates_by_instances: Vec<(usize, f64)> = Vec::new();
+    let mut http_rate = 0.0;
+    for (pass, plan) in plans.into_iter().enumerate() {
+        let mut rng = ScaleRng::new(1_001 + pass as u64 * 7_919);
+        let http_batches: Vec<Vec<Bytes>> = phones
+            .iter()
+            .map(|p| {
+                phone_batches(&mut rng, p, &ids, a.batches_per_phone, a.batch)
+                    .iter()
+                    .map(|b| Bytes::from(serde_json::to_vec(b).unwrap()))
+                    .collect()
+            })
+            .collect();
+        let body_bytes: usize = http_batches.iter().flatten().map(|b| b.len()).sum();
+        let (stored, secs, latencies) = ingest(plan, http_batches, &tokens).await;
+        let rate = stored as f64 / secs;
+        if pass == 0 {
+            http_rate = rate;
+        }
+        rates_by_instances.push((plan.len(), rate));
+        println!(
+            "  HTTP, {} instance(s): {stored} visits stored in {secs:.2} s = {rate:.0} visits/s ({:.0} batches/s, {:.1} KB each); batch latency median {:.0} ms, p95 {:.0} ms, max {:.0} ms",
+            plan.len(),
+            latencies.len() as f64 / secs,
+            body_bytes as f64 / (phones.len() * a.batches_per_phone) as f64 / 1e3,
+            median(latencies.clone()) * 1e3,
+            percentile(&latencies, 0.95) * 1e3,
+            percentile(&latencies, 1.0) * 1e3
+        );
     }
-    let mut stored = 0;
-    let mut latencies = Vec::new();
-    for task in tasks {
-        let (s, l) = task.await.unwrap();
-        stored += s;
-        latencies.extend(l);
+    if ports.len() > 1 {
+        let mean = |n: usize| {
+            let r: Vec<f64> = rates_by_instances.iter().filter(|(k, _)| *k == n).map(|(_, r)| *r).collect();
+            r.iter().sum::<f64>() / r.len() as f64
+        };
+        let (one, many) = (mean(1), mean(ports.len()));
+        println!(
+            "  instances: 1 → {one:.0} visits/s, {} → {many:.0} visits/s (mean of two passes each): ratio {:.2}",
+            ports.len(),
+            many / one
+        );
     }
-    let http_secs = t.elapsed().as_secs_f64();
-    let http_rate = stored as f64 / http_secs;
-    println!(
-        "  HTTP: {stored} visits stored in {http_secs:.2} s = {http_rate:.0} visits/s ({:.0} batches/s); batch latency median {:.0} ms, p95 {:.0} ms, max {:.0} ms",
-        latencies.len() as f64 / http_secs,
-        median(latencies.clone()) * 1e3,
-        percentile(&latencies, 0.95) * 1e3,
-        percentile(&latencies, 1.0) * 1e3
-    );
 
     // ---- 2. the same number of rows straight into the database
     let mut rates = Vec::new();

@@ -33,9 +33,9 @@ use crate::AppError;
 /// Rows per transaction while generating.
 pub const ROWS_PER_TX: usize = 10_000;
 /// Visits per transaction while generating: fewer than other rows, because visits
-/// come in date order and each updates the same few tally rows of its day
-/// (`visit_days`, `household_last_visits`); PostgreSQL can reclaim those rows'
-/// old versions only once the transaction that wrote them has ended.
+/// come in date order and each updates the same few tally rows of its day on
+/// SQLite (`visit_days`, `household_last_visits`), whose old versions are kept
+/// until the transaction that wrote them has ended.
 pub const VISITS_PER_TX: usize = 1_000;
 /// Password of every generated account (hashed once).
 pub const SCALE_PASSWORD: &str = "daohu123";
@@ -954,8 +954,18 @@ pub async fn generate_county(pool: &Pool, spec: &ScaleSpec) -> Result<CountyIds,
         k = end;
     }
     progress("activities", stored, spec.activities, t);
-    // Fresh statistics, so the planner picks the indexes the queries were planned with.
-    crate::store::upkeep::analyze(&mut *pool.acquire().await?).await?;
+    // The tallies folded, as a running server keeps them (PostgreSQL), and fresh
+    // statistics, so the planner picks the indexes the queries were planned with.
+    let mut conn = pool.acquire().await?;
+    loop {
+        match crate::store::upkeep::fold_tallies(&mut conn).await? {
+            Some(0) => break,
+            Some(_) => {}
+            // A server's own pass is running: it folds its part.
+            None => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    }
+    crate::store::upkeep::analyze(&mut conn).await?;
     println!("county generated in {:.1} s", started.elapsed().as_secs_f64());
 
     Ok(CountyIds {

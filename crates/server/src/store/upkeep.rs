@@ -49,11 +49,13 @@ const VISIT_DAYS_SUMS: &str = "SUM(visits), SUM(s0), SUM(s1), SUM(s2), SUM(s3), 
 /// PostgreSQL: folds the rows of changes that uploads append to the tallies
 /// (migration 0011) into one row per key (unit, day), dropping keys that net to
 /// nothing; readers sum a key's rows, so they read the same before and after.
-/// Returns the rows removed. One pass at a time across instances (the others
-/// skip); nothing to do on SQLite, which keeps one row a key.
-pub async fn fold_tallies(conn: &mut Conn) -> Result<u64, AppError> {
+/// Returns how many keys it folded ([`FOLD_KEYS`] a table at most: call again
+/// while it is not 0 to fold everything), or `None` when another pass was
+/// running (one at a time across instances). Nothing to do on SQLite, which
+/// keeps one row a key.
+pub async fn fold_tallies(conn: &mut Conn) -> Result<Option<u64>, AppError> {
     if crate::store::dialect_of(conn) != Dialect::Postgres {
-        return Ok(0);
+        return Ok(Some(0));
     }
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     // Two passes deleting the same keys in other orders could deadlock.
@@ -61,9 +63,9 @@ pub async fn fold_tallies(conn: &mut Conn) -> Result<u64, AppError> {
         .fetch_one(&mut *tx)
         .await?;
     if !ours {
-        return Ok(0);
+        return Ok(None);
     }
-    let mut removed = 0;
+    let mut folded = 0;
     for (table, columns, sums, counted) in [
         ("visit_days", VISIT_DAYS_COLUMNS, VISIT_DAYS_SUMS, "visits"),
         ("household_last_visits", "households", "SUM(households)", "households"),
@@ -75,15 +77,17 @@ pub async fn fold_tallies(conn: &mut Conn) -> Result<u64, AppError> {
                   gone AS (DELETE FROM {table} t USING keys
                            WHERE t.unit_id = keys.unit_id AND t.day = keys.day
                            RETURNING t.*),
+                  -- Runs whether or not the last line reads it, as every
+                  -- data-modifying part of a WITH does.
                   kept AS (INSERT INTO {table} (unit_id, day, {columns}, fresh)
                            SELECT unit_id, day, {sums}, false FROM gone
                            GROUP BY unit_id, day HAVING SUM({counted}) <> 0
                            RETURNING 1)
-             SELECT CAST((SELECT COUNT(*) FROM gone) - (SELECT COUNT(*) FROM kept) AS BIGINT)"
+             SELECT CAST(COUNT(*) AS BIGINT) FROM keys"
         );
         let n: i64 = sqlx::query_scalar(&sql).bind(FOLD_KEYS).fetch_one(&mut *tx).await?;
-        removed += u64::try_from(n).unwrap_or(0);
+        folded += u64::try_from(n).unwrap_or(0);
     }
     tx.commit().await?;
-    Ok(removed)
+    Ok(Some(folded))
 }
