@@ -51,6 +51,7 @@ pub struct AppCtx {
 impl AppCtx {
     /// Builds the context from what the phone has stored and provides it.
     pub fn provide() -> AppCtx {
+        open_account();
         let ctx = Self::provide_base(storage::load_roster());
         ctx.reload_visits();
         // Activity records change only in the activities bundle: counted now and on
@@ -93,6 +94,7 @@ impl AppCtx {
     /// would cost that bundle about a third of its size); waiting visits are
     /// counted from their text.
     pub fn provide_light() -> AppCtx {
+        open_account();
         let mut ctx = Self::provide_base(None);
         ctx.other_prefixes = storage::ALL_RECORDS;
         ctx.recount_other();
@@ -193,13 +195,47 @@ impl AppCtx {
     }
 
     /// Keeps a new session and clears the signed-out mark (`sync::signed_in` also
-    /// fetches the roster and uploads).
+    /// fetches the roster and uploads). Another account than before reads its
+    /// own records from now on.
     pub fn keep_session(self, s: Session) -> Result<(), StorageError> {
         storage::save_session(&s)?;
+        if storage::account() != Some(s.member.id) {
+            storage::use_account(Some(s.member.id));
+            self.show_account();
+        }
         self.session.set(Some(s));
         self.signed_out.set(false);
         Ok(())
     }
+
+    /// Signs this phone out (the server's session is ended by the caller): the
+    /// session is forgotten and nothing of the account is shown any more. With
+    /// `remove`, the account's records leave the phone too; without it they stay,
+    /// apart, and upload when the account signs in here again.
+    pub fn sign_out(self, remove: bool) -> Result<(), StorageError> {
+        if remove {
+            storage::remove_account_data()?;
+        }
+        storage::clear_session();
+        storage::use_account(None);
+        self.session.set(None);
+        self.signed_out.set(false);
+        self.show_account();
+        Ok(())
+    }
+
+    /// Shows the current account's records (after the account changed).
+    fn show_account(self) {
+        self.roster.set(storage::load_roster());
+        self.outbox.set(storage::load_outbox_meta());
+        self.reload_visits();
+        self.recount_other();
+    }
+}
+
+/// Opens the stored session's account's records (see `storage::use_account`).
+fn open_account() {
+    storage::use_account(storage::load_session().map(|s| s.member.id));
 }
 
 /// The context provided by [`AppCtx::provide`].

@@ -27,6 +27,7 @@ use crate::routes::AppRoute;
 use crate::pages::{
     enroll::EnrollPage,
     household::HouseholdPage, households::HouseholdsPage, login::LoginPage, outbox::OutboxPage,
+    signout::SignOutPage,
     visit::VisitPage,
 };
 
@@ -50,6 +51,7 @@ pub fn App() -> impl IntoView {
                     AppRoute::Household(id) => view! { <HouseholdPage id=id/> }.into_any(),
                     AppRoute::Visit(id) => view! { <VisitPage id=id/> }.into_any(),
                     AppRoute::Outbox => view! { <OutboxPage/> }.into_any(),
+                    AppRoute::SignOut => view! { <SignOutPage/> }.into_any(),
                     AppRoute::Enroll => view! { <EnrollPage/> }.into_any(),
                     // The console is another bundle; a full page load fetches it.
                     r if r.bundle() != routes::Bundle::Phone => {

@@ -3,6 +3,7 @@
 //! hashed with SHA-256 so the server can check every byte it receives.
 //!
 //! Only the activities bundle uses this module, so the visit app carries none of it.
+//! Each account's photos are in a database of its own (`storage::photo_db`).
 
 use js_sys::{Promise, Reflect, Uint8Array};
 use uuid::Uuid;
@@ -10,7 +11,6 @@ use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, IdbDatabase, IdbTransactionMode};
 
-const DB_NAME: &str = "daohu";
 const DB_VERSION: u32 = 1;
 const STORE: &str = "photos";
 /// JPEG quality of shrunk photos: small on a rural line, still clear on a screen.
@@ -83,7 +83,7 @@ async fn wait(target: &JsValue, ok: &str, fail: &[&str]) -> Result<JsValue, Phot
 
 async fn open() -> Result<IdbDatabase, PhotoError> {
     let factory = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()).ok_or(PhotoError::Unavailable)?;
-    let request = factory.open_with_u32(DB_NAME, DB_VERSION).map_err(|e| js_error(&e))?;
+    let request = factory.open_with_u32(&crate::storage::photo_db(), DB_VERSION).map_err(|e| js_error(&e))?;
     let req = request.clone();
     let upgrade = Closure::once_into_js(move || {
         if let Ok(db) = req.result().and_then(|r| r.dyn_into::<IdbDatabase>().map_err(JsValue::from)) {

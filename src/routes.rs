@@ -18,6 +18,8 @@ pub enum AppRoute {
     Household(Uuid),
     Visit(Uuid),
     Outbox,
+    /// Signing out: keep this account's records on the phone, or remove them.
+    SignOut,
     /// Signs a phone in with the one-time code in the path (`/enroll/<code>`).
     Enroll,
     /// Coordinators: the dashboard (console home).
@@ -57,6 +59,7 @@ impl AppRoute {
             AppRoute::Household(id) => format!("/household/{id}"),
             AppRoute::Visit(id) => format!("/visit/{id}"),
             AppRoute::Outbox => "/outbox".into(),
+            AppRoute::SignOut => "/signout".into(),
             AppRoute::Enroll => "/enroll".into(),
             AppRoute::Admin => "/admin".into(),
             AppRoute::AdminOrg => "/admin/org".into(),
@@ -81,6 +84,7 @@ impl AppRoute {
             [""] => AppRoute::Households,
             ["login"] => AppRoute::Login,
             ["outbox"] => AppRoute::Outbox,
+            ["signout"] => AppRoute::SignOut,
             ["enroll", _] => AppRoute::Enroll,
             ["admin"] => AppRoute::Admin,
             ["admin", "org"] => AppRoute::AdminOrg,
@@ -184,6 +188,7 @@ mod tests {
             AppRoute::Households,
             AppRoute::Login,
             AppRoute::Outbox,
+            AppRoute::SignOut,
             AppRoute::Household(id),
             AppRoute::Visit(id),
             AppRoute::Admin,

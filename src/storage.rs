@@ -3,6 +3,14 @@
 //! Keys carry a version (`daohu:v1:…`) and every visit has a key of its own, so
 //! a save costs the same with 10 or 10,000 records and a failed write can only
 //! affect the one record being written. Errors are typed and never panic.
+//!
+//! Each account's records live under a key space of their own,
+//! `daohu:v1:a:<account id>:…` ([`use_account`]): a second account signing in on
+//! a shared phone reads none of the first's households, visits, drafts or
+//! outbox, and every record uploads only under the account that made it. The
+//! session, the phone's id and the language are the phone's, outside them.
+
+use std::cell::RefCell;
 
 use daohu_domain::{LocalVisit, MigrationError, RosterResponse, Session};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -11,17 +19,81 @@ use uuid::Uuid;
 use crate::json;
 
 const PREFIX: &str = "daohu:v1:";
-const VISIT_PREFIX: &str = "daohu:v1:visit:";
-const EVENT_PREFIX: &str = "daohu:v1:event:";
-const ACTIVITY_PREFIX: &str = "daohu:v1:activity:";
-const CHECKIN_PREFIX: &str = "daohu:v1:checkin:";
-const KEY_ACTIVITY_ROSTER: &str = "daohu:v1:activity-roster";
-const KEY_GEO: &str = "daohu:v1:geo-allowed";
+/// Where accounts' key spaces start.
+const ACCOUNTS: &str = "daohu:v1:a:";
+// An account's keys, after its prefix.
+const VISIT: &str = "visit:";
+const EVENT: &str = "event:";
+const ACTIVITY: &str = "activity:";
+const CHECKIN: &str = "checkin:";
+const ACTIVITY_ROSTER: &str = "activity-roster";
+const GEO: &str = "geo-allowed";
+const ROSTER: &str = "roster";
+const OUTBOX: &str = "outbox";
+/// The IndexedDB database of the account's photos (see [`photo_db`]).
+const PHOTO_DB: &str = "photo-db";
+// The phone's own keys.
 const KEY_SESSION: &str = "daohu:v1:session";
-const KEY_ROSTER: &str = "daohu:v1:roster";
 const KEY_DEVICE: &str = "daohu:v1:device";
-const KEY_OUTBOX: &str = "daohu:v1:outbox";
 const KEY_LANG: &str = "daohu:v1:lang";
+
+thread_local! {
+    /// The key prefix of the account whose records are read and written now.
+    static ACCOUNT: RefCell<String> = RefCell::new(format!("{ACCOUNTS}-:"));
+}
+
+/// The current account's key for `what`.
+fn key(what: &str) -> String {
+    ACCOUNT.with(|a| format!("{}{what}", a.borrow()))
+}
+
+/// Makes `member` the account whose records every function here reads and
+/// writes (none: a key space no one writes to). Records kept before accounts
+/// were kept apart (`daohu:v1:visit:…` and the like) become this account's: on
+/// a phone of that time they were the signed-in account's. Each is written
+/// under its new key before the old one is removed, so an interrupted move
+/// loses nothing and finishes next time.
+pub fn use_account(member: Option<Uuid>) {
+    let prefix = match member {
+        Some(id) => format!("{ACCOUNTS}{id}:"),
+        None => format!("{ACCOUNTS}-:"),
+    };
+    ACCOUNT.with(|a| *a.borrow_mut() = prefix.clone());
+    if member.is_none() {
+        return;
+    }
+    let Ok(storage) = store() else { return };
+    let legacy: Vec<String> = keys_with(PREFIX)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|k| !k.starts_with(ACCOUNTS) && ![KEY_SESSION, KEY_DEVICE, KEY_LANG].contains(&k.as_str()))
+        .collect();
+    if legacy.is_empty() {
+        return;
+    }
+    // The photos of that time are in the one database every account then shared.
+    if raw_get(&key(PHOTO_DB)).ok().flatten().is_none() {
+        let _ = storage.set_item(&key(PHOTO_DB), "\"daohu\"");
+    }
+    for old in legacy {
+        let Ok(Some(value)) = raw_get(&old) else { continue };
+        let new = format!("{prefix}{}", &old[PREFIX.len()..]);
+        if storage.set_item(&new, &value).is_ok() {
+            let _ = storage.remove_item(&old);
+        }
+    }
+}
+
+/// Whether the stored session (which every tab shares) is no longer this tab's
+/// account: another tab signed in as someone else, or signed out.
+pub fn account_changed_elsewhere() -> bool {
+    load_session().map(|s| s.member.id) != account()
+}
+
+/// The account whose records are read and written now, if any.
+pub fn account() -> Option<Uuid> {
+    ACCOUNT.with(|a| Uuid::parse_str(a.borrow()[ACCOUNTS.len()..].trim_end_matches(':')).ok())
+}
 
 /// Why a read or write of local storage failed.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,7 +169,7 @@ fn keys_with(prefix: &str) -> Result<Vec<String>, StorageError> {
 }
 
 fn visit_key(id: Uuid) -> String {
-    format!("{VISIT_PREFIX}{id}")
+    key(&format!("{VISIT}{id}"))
 }
 
 /// Saves one visit. Returns only after the browser has taken the write.
@@ -122,11 +194,19 @@ pub struct LoadedVisits {
 /// The keys themselves are the index, so no record can be orphaned by a
 /// write interrupted between a record and an index.
 pub fn load_visits() -> Result<LoadedVisits, StorageError> {
-    let keys = keys_with(VISIT_PREFIX)?;
+    let keys = keys_with(&key(VISIT))?;
     let mut out = LoadedVisits::default();
     for key in keys {
         let Some(text) = raw_get(&key)? else { continue };
         match LocalVisit::from_stored(&text) {
+            // Another account's visit (kept from before accounts were kept apart):
+            // it goes to that account's records, to upload when it signs in.
+            Ok((v, _)) if account().is_some_and(|me| me != v.visit.member_id) => {
+                let theirs = format!("{ACCOUNTS}{}:{VISIT}{}", v.visit.member_id, v.visit.id);
+                if store()?.set_item(&theirs, &text).is_ok() {
+                    remove(&key);
+                }
+            }
             Ok((v, migrated)) => {
                 if migrated {
                     // If the write-back fails the old shape stays and migrates again next time.
@@ -155,58 +235,115 @@ pub fn load_visit(id: Uuid) -> Result<Option<LocalVisit>, StorageError> {
 
 /// Saves a problem change made on the phone (one key each, like visits).
 pub fn save_event(e: &daohu_domain::LocalEvent) -> Result<(), StorageError> {
-    set(&format!("{EVENT_PREFIX}{}", e.event.id), e)
+    set(&key(&format!("{EVENT}{}", e.event.id)), e)
 }
 
 /// Every problem change kept on the phone; unreadable ones are left in place.
 pub fn load_events() -> Result<Vec<daohu_domain::LocalEvent>, StorageError> {
-    let keys = keys_with(EVENT_PREFIX)?;
+    let keys = keys_with(&key(EVENT))?;
     Ok(keys.iter().filter_map(|k| get::<daohu_domain::LocalEvent>(k).ok().flatten()).collect())
 }
 
-/// Key prefixes of the volunteer-activity records (activities with their photos, check-ins).
-pub const ACTIVITY_RECORDS: &[&str] = &[ACTIVITY_PREFIX, CHECKIN_PREFIX];
-/// Key prefixes of every record that uploads (visits, problem changes, activities, check-ins).
-pub const ALL_RECORDS: &[&str] = &[VISIT_PREFIX, EVENT_PREFIX, ACTIVITY_PREFIX, CHECKIN_PREFIX];
+/// Kinds of the volunteer-activity records (activities with their photos, check-ins).
+pub const ACTIVITY_RECORDS: &[&str] = &[ACTIVITY, CHECKIN];
+/// Kinds of every record that uploads (visits, problem changes, activities, check-ins).
+pub const ALL_RECORDS: &[&str] = &[VISIT, EVENT, ACTIVITY, CHECKIN];
+/// Kinds of the records that upload from the visit app (visits, problem changes).
+pub const VISIT_RECORDS: &[&str] = &[VISIT, EVENT];
 
-/// How many records under these key prefixes wait to upload, read from the raw
-/// text so a bundle can count records whose types it does not carry. Every
-/// stored envelope ends with its `sync` (and an activity's `photo_states`):
-/// serde writes fields in order, so a `"pending"` after the last `"sync":` is a
-/// waiting record or photo; text typed by people sits before it, escaped.
-pub fn count_waiting_raw(prefixes: &[&str]) -> usize {
-    let mut n = 0;
-    for prefix in prefixes {
-        for key in keys_with(prefix).unwrap_or_default() {
-            if let Ok(Some(text)) = raw_get(&key) {
-                if text.rsplit_once("\"sync\":").is_some_and(|(_, tail)| tail.contains("\"pending\"")) {
-                    n += 1;
-                }
+/// How many of the current account's records of these kinds wait to upload,
+/// read from the raw text so a bundle can count records whose types it does
+/// not carry. Every stored envelope ends with its `sync` (and an activity's
+/// `photo_states`): serde writes fields in order, so a `"pending"` after the
+/// last `"sync":` is a waiting record or photo; text typed by people sits
+/// before it, escaped.
+pub fn count_waiting_raw(kinds: &[&str]) -> usize {
+    kinds.iter().map(|kind| count_waiting_under(&key(kind))).sum()
+}
+
+fn count_waiting_under(prefix: &str) -> usize {
+    keys_with(prefix)
+        .unwrap_or_default()
+        .iter()
+        .filter(|k| {
+            raw_get(k).ok().flatten().is_some_and(|text| {
+                text.rsplit_once("\"sync\":").is_some_and(|(_, tail)| tail.contains("\"pending\""))
+            })
+        })
+        .count()
+}
+
+/// Records of other accounts on this phone that wait to upload (they upload
+/// when their account signs in here again).
+pub fn waiting_elsewhere() -> usize {
+    let mine = ACCOUNT.with(|a| a.borrow().clone());
+    let mut accounts: Vec<String> = keys_with(ACCOUNTS)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|k| !k.starts_with(&mine))
+        .filter_map(|k| k[ACCOUNTS.len()..].split_once(':').map(|(id, _)| format!("{ACCOUNTS}{id}:")))
+        .collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    accounts
+        .iter()
+        .flat_map(|account| ALL_RECORDS.iter().map(move |kind| format!("{account}{kind}")))
+        .map(|prefix| count_waiting_under(&prefix))
+        .sum()
+}
+
+/// Removes every record of the current account from this phone (local storage
+/// and its photos' database); the phone's own keys stay.
+pub fn remove_account_data() -> Result<(), StorageError> {
+    let storage = store()?;
+    let photos = photo_db();
+    let prefix = ACCOUNT.with(|a| a.borrow().clone());
+    for k in keys_with(&prefix)? {
+        storage.remove_item(&k).map_err(|_| StorageError::Unavailable)?;
+    }
+    // IndexedDB.deleteDatabase, without the photos module (not in every bundle).
+    use wasm_bindgen::JsCast;
+    let idb = web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w, &"indexedDB".into()).ok())
+        .filter(|v| !v.is_undefined() && !v.is_null());
+    if let Some(idb) = idb {
+        if let Ok(delete) = js_sys::Reflect::get(&idb, &"deleteDatabase".into()) {
+            if let Ok(delete) = delete.dyn_into::<js_sys::Function>() {
+                let _ = delete.call1(&idb, &photos.into());
             }
         }
     }
-    n
+    Ok(())
+}
+
+/// The IndexedDB database that holds the current account's photos: its own,
+/// or the shared one of phones from before accounts were kept apart.
+pub fn photo_db() -> String {
+    get::<String>(&key(PHOTO_DB))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| ACCOUNT.with(|a| format!("daohu-{}", a.borrow()[ACCOUNTS.len()..].trim_end_matches(':'))))
 }
 
 /// Saves one activity (its photos live in IndexedDB, see `photos`).
 pub fn save_activity(a: &daohu_domain::LocalActivity) -> Result<(), StorageError> {
-    set(&format!("{ACTIVITY_PREFIX}{}", a.activity.id), a)
+    set(&key(&format!("{ACTIVITY}{}", a.activity.id)), a)
 }
 
 pub fn delete_activity(id: Uuid) -> Result<(), StorageError> {
-    store()?.remove_item(&format!("{ACTIVITY_PREFIX}{id}")).map_err(|_| StorageError::Unavailable)
+    store()?.remove_item(&key(&format!("{ACTIVITY}{id}"))).map_err(|_| StorageError::Unavailable)
 }
 
 /// Reads one stored activity.
 pub fn load_activity(id: Uuid) -> Result<Option<daohu_domain::LocalActivity>, StorageError> {
-    get(&format!("{ACTIVITY_PREFIX}{id}"))
+    get(&key(&format!("{ACTIVITY}{id}")))
 }
 
 /// Every activity kept on the phone, newest first, and how many could not be read.
 pub fn load_activities() -> Result<(Vec<daohu_domain::LocalActivity>, usize), StorageError> {
     let mut out = Vec::new();
     let mut unreadable = 0;
-    for key in keys_with(ACTIVITY_PREFIX)? {
+    for key in keys_with(&key(ACTIVITY))? {
         match get::<daohu_domain::LocalActivity>(&key) {
             Ok(Some(a)) if a.schema <= daohu_domain::LOCAL_SCHEMA_VERSION => out.push(a),
             Ok(None) => {}
@@ -218,31 +355,31 @@ pub fn load_activities() -> Result<(Vec<daohu_domain::LocalActivity>, usize), St
 }
 
 pub fn save_check_in(c: &daohu_domain::LocalCheckIn) -> Result<(), StorageError> {
-    set(&format!("{CHECKIN_PREFIX}{}", c.check_in.id), c)
+    set(&key(&format!("{CHECKIN}{}", c.check_in.id)), c)
 }
 
 pub fn load_check_ins() -> Result<Vec<daohu_domain::LocalCheckIn>, StorageError> {
     let mut out: Vec<daohu_domain::LocalCheckIn> =
-        keys_with(CHECKIN_PREFIX)?.iter().filter_map(|k| get(k).ok().flatten()).collect();
+        keys_with(&key(CHECKIN))?.iter().filter_map(|k| get(k).ok().flatten()).collect();
     out.sort_unstable_by_key(|c| c.check_in.at);
     Ok(out)
 }
 
 pub fn load_activity_roster() -> Option<daohu_domain::ActivityRoster> {
-    get(KEY_ACTIVITY_ROSTER).ok().flatten()
+    get(&key(ACTIVITY_ROSTER)).ok().flatten()
 }
 
 pub fn save_activity_roster(r: &daohu_domain::ActivityRoster) -> Result<(), StorageError> {
-    set(KEY_ACTIVITY_ROSTER, r)
+    set(&key(ACTIVITY_ROSTER), r)
 }
 
 /// Whether the volunteer lets check-ins record the phone's location.
 pub fn geo_allowed() -> bool {
-    get::<bool>(KEY_GEO).ok().flatten().unwrap_or(false)
+    get::<bool>(&key(GEO)).ok().flatten().unwrap_or(false)
 }
 
 pub fn set_geo_allowed(on: bool) -> Result<(), StorageError> {
-    set(KEY_GEO, &on)
+    set(&key(GEO), &on)
 }
 
 pub fn load_session() -> Option<Session> {
@@ -259,11 +396,11 @@ pub fn clear_session() {
 }
 
 pub fn load_roster() -> Option<RosterResponse> {
-    get(KEY_ROSTER).ok().flatten()
+    get(&key(ROSTER)).ok().flatten()
 }
 
 pub fn save_roster(r: &RosterResponse) -> Result<(), StorageError> {
-    set(KEY_ROSTER, r)
+    set(&key(ROSTER), r)
 }
 
 /// This phone's id, made once and kept.
@@ -286,11 +423,11 @@ pub struct OutboxMeta {
 }
 
 pub fn load_outbox_meta() -> OutboxMeta {
-    get(KEY_OUTBOX).ok().flatten().unwrap_or_default()
+    get(&key(OUTBOX)).ok().flatten().unwrap_or_default()
 }
 
 pub fn save_outbox_meta(m: &OutboxMeta) -> Result<(), StorageError> {
-    set(KEY_OUTBOX, m)
+    set(&key(OUTBOX), m)
 }
 
 pub fn load_lang() -> Option<String> {

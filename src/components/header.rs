@@ -1,5 +1,5 @@
 //! The bar at the top of every screen: title, network state, outbox count,
-//! language, and the banners that need the member's attention.
+//! sign-out, language, and the banners that need the member's attention.
 
 use leptos::prelude::*;
 use crate::components::link::Link;
@@ -31,6 +31,9 @@ pub fn Header() -> impl IntoView {
                 " "
                 <span class="badge" data-testid="pending-count">{pending}</span>
             </Link>
+            {move || ctx.session.with(|s| s.is_some()).then(|| view! {
+                <Link to=AppRoute::SignOut class="signout-link">{ctx.tr("退出", "Sign out")}</Link>
+            })}
             // The spoken name starts with the text on the button (WCAG "label in name").
             <button class="lang" on:click=toggle_lang
                 aria-label=move || if ctx.zh() { "EN: Switch to English" } else { "中文：切换到中文" }>

@@ -60,9 +60,19 @@ pub fn LoginPage() -> impl IntoView {
         });
     };
 
+    // Kept apart, and uploaded when their own account signs in here.
+    let elsewhere = crate::storage::waiting_elsewhere();
+
     view! {
         <section class="page login">
             <h1>{ctx.tr("登录", "Sign in")}</h1>
+            {(elsewhere > 0).then(|| view! {
+                <p class="hint" data-testid="waiting-elsewhere">{if ctx.zh() {
+                    format!("这部手机上还有别的账号的 {elsewhere} 条记录没上传，那个账号在这部手机上登录后会自动上传。")
+                } else {
+                    format!("{elsewhere} records of another account on this phone are not uploaded yet; they upload when that account signs in here.")
+                }}</p>
+            })}
             <p class="hint">{ctx.tr("第一次用请在有网的地方登录，之后没有网也能记录走访。", "Sign in once where there is a network; after that you can record visits with no signal.")}</p>
             <form on:submit=submit>
                 <label for="phone">{ctx.tr("手机号", "Phone number")}</label>

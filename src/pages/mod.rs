@@ -8,6 +8,7 @@ pub mod household;
 pub mod households;
 pub mod login;
 pub mod outbox;
+pub mod signout;
 pub mod visit;
 
 use leptos::prelude::*;

@@ -104,7 +104,7 @@ fn household_name(id: uuid::Uuid) -> String {
 
 /// Saves every record not yet acknowledged as a JSON file (and returns the
 /// text, so it can also be copied).
-fn export_outbox(ctx: crate::ctx::AppCtx) -> Result<String, String> {
+pub(crate) fn export_outbox(ctx: crate::ctx::AppCtx) -> Result<String, String> {
     use wasm_bindgen::JsCast;
     let session = ctx.session.get_untracked().ok_or_else(|| ctx.tr("请先登录", "Sign in first").to_string())?;
     let visits = ctx.visits.with_untracked(|all| {

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { useServerAndBrowser, phone, waitForServiceWorker, uuidv7 } from './harness.mjs';
+import { useServerAndBrowser, phone, waitForServiceWorker, uuidv7, accountPrefix, ACCOUNT_PREFIX_JS } from './harness.mjs';
 
 const env = useServerAndBrowser();
 const VOLUNTEER = { phone: '13800000005', password: 'daohu123' };
@@ -25,7 +25,7 @@ async function signInVolunteer(page, server) {
   await page.waitForURL(/\/activities\/?$/);
   await page.waitForSelector('[data-testid=start-activity]');
   // Kinds, teams and households arrive with the activity roster.
-  await page.waitForFunction(() => !!localStorage.getItem('daohu:v1:activity-roster'));
+  await page.waitForFunction(`!!localStorage.getItem(${ACCOUNT_PREFIX_JS} + 'activity-roster')`);
 }
 
 /** A JPEG made in the page (a real camera-sized picture), as a file for the input. */
@@ -43,10 +43,12 @@ async function makeJpeg(page, w, h, hue) {
   return { name: `photo-${hue}.jpg`, mimeType: 'image/jpeg', buffer: Buffer.from(b64, 'base64') };
 }
 
-/** The photos this phone keeps in IndexedDB: id → { sha256, width, height, bytes }. */
+/** The photos this phone keeps in IndexedDB for the signed-in account: id → { sha256, width, height, bytes }. */
 async function keptPhotos(page) {
   return page.evaluate(async () => {
-    const db = await new Promise((res, rej) => { const r = indexedDB.open('daohu'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    // Each account's photos have a database of their own (src/storage.rs, photo_db).
+    const name = 'daohu-' + JSON.parse(localStorage.getItem('daohu:v1:session')).member.id;
+    const db = await new Promise((res, rej) => { const r = indexedDB.open(name); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
     const store = db.transaction('photos').objectStore('photos');
     // Both reads in the one transaction, before any other await ends it.
     const [keys, blobs] = await Promise.all([store.getAllKeys(), store.getAll()].map((r) => new Promise((res) => { r.onsuccess = () => res(r.result); })));
@@ -63,15 +65,16 @@ async function keptPhotos(page) {
   });
 }
 
-function activityRecords(page) {
-  return page.evaluate(() => {
+async function activityRecords(page) {
+  const prefix = await accountPrefix(page);
+  return page.evaluate((prefix) => {
     const out = {};
     for (let i = 0; i < localStorage.length; i++) {
       const k = localStorage.key(i);
-      if (k.startsWith('daohu:v1:activity:') || k.startsWith('daohu:v1:checkin:')) out[k] = localStorage.getItem(k);
+      if (k.startsWith(prefix + 'activity:') || k.startsWith(prefix + 'checkin:')) out['daohu:v1:' + k.slice(prefix.length)] = localStorage.getItem(k);
     }
     return out;
-  });
+  }, prefix);
 }
 
 test('an activity with two photos, recorded offline and reloaded, uploads once; photos arrive byte for byte', async () => {
@@ -197,10 +200,11 @@ test('a photo upload cut off mid-way resumes where the server stopped, and the p
   await page.fill('[data-testid=a-end]', '10:30');
   await page.setInputFiles('[data-testid=a-gallery]', [{ name: 'noise.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(b64, 'base64') }]);
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=photo-list] li').length === 1, null, { timeout: 20_000 });
-  const photo = JSON.parse(await page.evaluate((id) => localStorage.getItem(`daohu:v1:activity:${id}`), id)).activity.photos[0];
+  const photo = JSON.parse((await activityRecords(page))[`daohu:v1:activity:${id}`]).activity.photos[0];
   assert.ok(photo.bytes > 2 * 256 * 1024, `several chunks (${photo.bytes} bytes)`);
   await page.click('[data-testid=activity-save]');
-  await page.waitForFunction((id) => JSON.parse(localStorage.getItem(`daohu:v1:activity:${id}`)).photo_states[0] === 'uploaded', id, { timeout: 30_000 });
+  const activityKey = (await accountPrefix(page)) + `activity:${id}`;
+  await page.waitForFunction((k) => JSON.parse(localStorage.getItem(k)).photo_states[0] === 'uploaded', activityKey, { timeout: 30_000 });
 
   assert.ok(cut, 'an answer was lost');
   const chunk = 256 * 1024;

@@ -7,7 +7,7 @@
 //  - with 5,000 households: time to the list, a search keystroke, rows drawn,
 //    a jump to the end, and frame times while scrolling (120 and 600 px a frame).
 // Usage: node budget.mjs   (expects dist/ and the server binary built)
-import { Server, launchBrowser, phone, signIn, waitForServiceWorker, MEMBER1 } from './harness.mjs';
+import { Server, launchBrowser, phone, signIn, waitForServiceWorker, accountPrefix, MEMBER1 } from './harness.mjs';
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const server = new Server();
@@ -55,29 +55,30 @@ try {
   results.save_visit_ms = Number(median(saves).toFixed(1));
 
   // 2,000 stored visits: one key per record keeps a save from growing with them.
-  await page.evaluate(() => {
-    const any = Object.keys(localStorage).find((k) => k.startsWith('daohu:v1:visit:'));
+  const ns = await accountPrefix(page);
+  await page.evaluate((ns) => {
+    const any = Object.keys(localStorage).find((k) => k.startsWith(ns + 'visit:'));
     const rec = JSON.parse(localStorage.getItem(any));
     for (let i = 0; i < 2000; i++) {
       const id = rec.visit.id.slice(0, 24) + i.toString(16).padStart(12, '0');
-      localStorage.setItem(`daohu:v1:visit:${id}`, JSON.stringify({ ...rec, visit: { ...rec.visit, id }, sync: { state: 'stored', received_at: null } }));
+      localStorage.setItem(`${ns}visit:${id}`, JSON.stringify({ ...rec, visit: { ...rec.visit, id }, sync: { state: 'stored', received_at: null } }));
     }
-  });
+  }, ns);
   await page.reload();
   const savesFull = [];
   for (let i = 0; i < 7; i++) savesFull.push(await saveOnce());
   results.save_visit_with_2000_stored_ms = Number(median(savesFull).toFixed(1));
   // A grid leader's list of 5,000 households (the roster the phone keeps, made
   // bigger): start, a search keystroke, scrolling, and a jump to the end.
-  await page.evaluate(() => {
-    const r = JSON.parse(localStorage.getItem('daohu:v1:roster'));
+  await page.evaluate((ns) => {
+    const r = JSON.parse(localStorage.getItem(ns + 'roster'));
     const h0 = r.households[0];
     r.households = Array.from({ length: 5000 }, (_, i) => {
       const id = h0.household.id.slice(0, 24) + i.toString(16).padStart(12, '0');
       return { ...h0, household: { ...h0.household, id, head_name: `户主${i}`, address: `${1 + (i % 40)}组${i}号` } };
     });
-    localStorage.setItem('daohu:v1:roster', JSON.stringify(r));
-  });
+    localStorage.setItem(ns + 'roster', JSON.stringify(r));
+  }, ns);
   const bigStarts = [];
   for (let i = 0; i < 5; i++) {
     await page.goto(server.url + '/', { waitUntil: 'commit' }).catch(() => {});

@@ -2,7 +2,7 @@
 // the middle of typing. Nothing is lost, nothing is sent twice.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, phone, signIn, pendingCount, recordVisit, localRecords, MEMBER1 } from './harness.mjs';
+import { useServerAndBrowser, phone, signIn, pendingCount, recordVisit, localRecords, accountPrefix, MEMBER1 } from './harness.mjs';
 
 const env = useServerAndBrowser();
 
@@ -62,7 +62,8 @@ test('saving online, and the upload that follows, raise no "changed in another w
   const id = await recordVisit(page);
   // Still on the saved screen while the outbox uploads it.
   await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 45_000 });
-  await page.waitForFunction((id) => JSON.parse(localStorage.getItem(`daohu:v1:visit:${id}`)).sync.state === 'stored', id);
+  const visitKey = (await accountPrefix(page)) + `visit:${id}`;
+  await page.waitForFunction((k) => JSON.parse(localStorage.getItem(k)).sync.state === 'stored', visitKey);
   await page.waitForTimeout(300);
   assert.ok(page.url().endsWith(`/visit/${id}`));
   assert.equal(await page.locator('[data-testid=other-tab]').count(), 0, 'an upload is not an edit in another window');

@@ -158,16 +158,31 @@ export async function recordVisit(page, { state = '已完成', problem = null, s
   return page.url().split('/visit/')[1];
 }
 
-/** Every record this app keeps in local storage, key → value. */
+/**
+ * The key prefix of the signed-in account's records (`daohu:v1:a:<id>:`), as a
+ * browser-side expression for `page.evaluate` bodies (see src/storage.rs).
+ */
+export const ACCOUNT_PREFIX_JS = "('daohu:v1:a:' + JSON.parse(localStorage.getItem('daohu:v1:session')).member.id + ':')";
+
+/** The signed-in account's key prefix in this page's storage. */
+export async function accountPrefix(page) {
+  return page.evaluate(ACCOUNT_PREFIX_JS);
+}
+
+/**
+ * The signed-in account's visits in local storage, key → value, with keys
+ * written without the account (`daohu:v1:visit:<id>`).
+ */
 export async function localRecords(page) {
-  return page.evaluate(() => {
+  const prefix = await accountPrefix(page);
+  return page.evaluate((prefix) => {
     const out = {};
     for (let i = 0; i < localStorage.length; i++) {
       const k = localStorage.key(i);
-      if (k.startsWith('daohu:v1:visit:')) out[k] = localStorage.getItem(k);
+      if (k.startsWith(prefix + 'visit:')) out['daohu:v1:' + k.slice(prefix.length)] = localStorage.getItem(k);
     }
     return out;
-  });
+  }, prefix);
 }
 
 /** A new UUID v7 (the phone's id scheme). */
@@ -218,19 +233,20 @@ export function useServerAndBrowser(serverOptions = {}) {
 
 /** Puts visits straight into the phone's storage as waiting records (as an older session or tab left them). */
 export async function injectPending(page, visits, { bare = false } = {}) {
-  await page.evaluate(({ visits, bare }) => {
+  const prefix = await accountPrefix(page);
+  await page.evaluate(({ visits, bare, prefix }) => {
     for (const visit of visits) {
       const value = bare ? visit : { schema: 1, visit, sync: { state: 'pending' }, step: 6 };
-      localStorage.setItem(`daohu:v1:visit:${visit.id}`, JSON.stringify(value));
+      localStorage.setItem(`${prefix}visit:${visit.id}`, JSON.stringify(value));
     }
-  }, { visits, bare });
+  }, { visits, bare, prefix });
 }
 
 /** The signed-in member's id and household ids, from the phone's storage. */
 export async function phoneState(page) {
   return page.evaluate(() => {
     const session = JSON.parse(localStorage.getItem('daohu:v1:session'));
-    const roster = JSON.parse(localStorage.getItem('daohu:v1:roster'));
+    const roster = JSON.parse(localStorage.getItem(`daohu:v1:a:${session.member.id}:roster`));
     return { memberId: session.member.id, token: session.token, households: roster.households.map((h) => h.household.id) };
   });
 }

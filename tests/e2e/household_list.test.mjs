@@ -4,7 +4,7 @@
 // the screen is never blank, and search, Tab and a tap still reach any of them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, phone, signIn, waitForServiceWorker, MEMBER1 } from './harness.mjs';
+import { useServerAndBrowser, phone, signIn, waitForServiceWorker, accountPrefix, MEMBER1 } from './harness.mjs';
 
 const env = useServerAndBrowser();
 const N = 1000;
@@ -18,16 +18,16 @@ test('1,000 households: only the rows on screen are drawn, and every one is reac
   // names and doorplates that sort in index order (all due, same groups).
   // Offline, so the app keeps this roster instead of fetching the real one.
   await context.setOffline(true);
-  await page.evaluate(({ N }) => {
-    const r = JSON.parse(localStorage.getItem('daohu:v1:roster'));
+  await page.evaluate(({ N, ns }) => {
+    const r = JSON.parse(localStorage.getItem(ns + 'roster'));
     const h0 = r.households[0];
     const pad = (i) => String(i).padStart(4, '0');
     r.households = Array.from({ length: N }, (_, i) => {
       const id = h0.household.id.slice(0, 24) + i.toString(16).padStart(12, '0');
       return { ...h0, household: { ...h0.household, id, head_name: `户主${pad(i)}`, address: `幸福村${pad(i)}号` } };
     });
-    localStorage.setItem('daohu:v1:roster', JSON.stringify(r));
-  }, { N });
+    localStorage.setItem(ns + 'roster', JSON.stringify(r));
+  }, { N, ns: await accountPrefix(page) });
   await page.reload();
   await page.waitForSelector('[data-testid=household-list] li');
   assert.match(await page.textContent('.summary'), new RegExp(`^${N} 户`));

@@ -1,6 +1,6 @@
 // Takes phone-sized screenshots of the main screens (for looking at the UI by
 // eye; not a test). Usage: node screens.mjs OUTDIR
-import { Server, launchBrowser, phone, signIn, MEMBER1 } from './harness.mjs';
+import { Server, launchBrowser, phone, signIn, ACCOUNT_PREFIX_JS, MEMBER1 } from './harness.mjs';
 const out = process.argv[2] || '.';
 const server = new Server();
 await server.start();
@@ -28,6 +28,9 @@ try {
   await page.goto(server.url + '/outbox');
   await page.waitForSelector('[data-testid=upload-now]');
   await page.screenshot({ path: `${out}/7-outbox.png` });
+  await page.click('.signout-link');
+  await page.waitForSelector('[data-testid=signout-keep]');
+  await page.screenshot({ path: `${out}/7b-signout.png`, fullPage: true });
   // Volunteer activities (their own bundle).
   const v = await phone(browser);
   await v.page.goto(server.url + '/login');
@@ -35,7 +38,7 @@ try {
   await v.page.fill('#password', 'daohu123');
   await v.page.click('button[type=submit]');
   await v.page.waitForSelector('[data-testid=start-activity]');
-  await v.page.waitForFunction(() => !!localStorage.getItem('daohu:v1:activity-roster'));
+  await v.page.waitForFunction(`!!localStorage.getItem(${ACCOUNT_PREFIX_JS} + 'activity-roster')`);
   await v.page.screenshot({ path: `${out}/8-activities.png`, fullPage: true });
   await v.page.click('[data-testid=start-activity]');
   await v.page.waitForSelector('[data-testid=a-kind]');
