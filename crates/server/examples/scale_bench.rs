@@ -376,7 +376,7 @@ async fn main() {
     let dialect = daohu_server::store::dialect_of_pool(&pool);
     println!("database: {dialect:?}");
     let state = AppState::new(pool.clone(), Settings::default());
-    // As `serve` does: the tallies' rows of changes folded every half minute.
+    // As `serve` does: the tallies' rows of changes folded every ten seconds.
     daohu_server::fold_tallies_in_background(pool.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

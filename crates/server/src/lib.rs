@@ -384,7 +384,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     Ok(())
 }
 
-/// Every half minute, folds the rows of changes uploads appended to the tallies
+/// Every ten seconds, folds the rows of changes uploads appended to the tallies
 /// (PostgreSQL; see `store::upkeep::fold_tallies`), so dashboards keep summing
 /// about one row a unit and day. Started by [`serve`] (and the benchmarks).
 pub fn fold_tallies_in_background(pool: db::Pool) {
@@ -392,7 +392,7 @@ pub fn fold_tallies_in_background(pool: db::Pool) {
         return;
     }
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(30));
+        let mut every = tokio::time::interval(Duration::from_secs(10));
         loop {
             every.tick().await;
             let Ok(mut conn) = pool.acquire().await else { continue };
