@@ -203,6 +203,7 @@ impl AppCtx {
             storage::use_account(Some(s.member.id));
             self.show_account();
         }
+        storage::save_who(&format!("{}（{}）", s.member.name, s.member.phone));
         self.session.set(Some(s));
         self.signed_out.set(false);
         Ok(())
@@ -235,7 +236,12 @@ impl AppCtx {
 
 /// Opens the stored session's account's records (see `storage::use_account`).
 fn open_account() {
-    storage::use_account(storage::load_session().map(|s| s.member.id));
+    let session = storage::load_session();
+    storage::use_account(session.as_ref().map(|s| s.member.id));
+    // Phones signed in before accounts were kept apart have not noted who yet.
+    if let Some(s) = session {
+        storage::save_who(&format!("{}（{}）", s.member.name, s.member.phone));
+    }
 }
 
 /// The context provided by [`AppCtx::provide`].

@@ -30,6 +30,8 @@ const ACTIVITY_ROSTER: &str = "activity-roster";
 const GEO: &str = "geo-allowed";
 const ROSTER: &str = "roster";
 const OUTBOX: &str = "outbox";
+/// Who the account is (name and phone), for the other accounts' screens.
+const WHO: &str = "who";
 /// The IndexedDB database of the account's photos (see [`photo_db`]).
 const PHOTO_DB: &str = "photo-db";
 // The phone's own keys.
@@ -273,23 +275,55 @@ fn count_waiting_under(prefix: &str) -> usize {
         .count()
 }
 
-/// Records of other accounts on this phone that wait to upload (they upload
-/// when their account signs in here again).
-pub fn waiting_elsewhere() -> usize {
-    let mine = ACCOUNT.with(|a| a.borrow().clone());
-    let mut accounts: Vec<String> = keys_with(ACCOUNTS)
+/// Another account on this phone whose records wait to upload: they upload
+/// when it signs in here again, or go to a coordinator in the export file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WaitingElsewhere {
+    pub account: Uuid,
+    /// Name and phone number as the account last signed in here.
+    pub who: String,
+    pub waiting: usize,
+}
+
+/// The other accounts on this phone with records waiting to upload.
+pub fn waiting_elsewhere() -> Vec<WaitingElsewhere> {
+    let mine = account();
+    let mut accounts: Vec<Uuid> = keys_with(ACCOUNTS)
         .unwrap_or_default()
-        .into_iter()
-        .filter(|k| !k.starts_with(&mine))
-        .filter_map(|k| k[ACCOUNTS.len()..].split_once(':').map(|(id, _)| format!("{ACCOUNTS}{id}:")))
+        .iter()
+        .filter_map(|k| k[ACCOUNTS.len()..].split_once(':').and_then(|(id, _)| Uuid::parse_str(id).ok()))
+        .filter(|id| Some(*id) != mine)
         .collect();
     accounts.sort_unstable();
     accounts.dedup();
     accounts
+        .into_iter()
+        .filter_map(|account| {
+            let prefix = format!("{ACCOUNTS}{account}:");
+            let waiting = ALL_RECORDS.iter().map(|kind| count_waiting_under(&format!("{prefix}{kind}"))).sum();
+            let who = get::<String>(&format!("{prefix}{WHO}")).ok().flatten().unwrap_or_default();
+            (waiting > 0).then_some(WaitingElsewhere { account, who, waiting })
+        })
+        .collect()
+}
+
+/// Another account's visits on this phone that have not uploaded (waiting, or
+/// refused and needing a person), for the export file a coordinator imports.
+pub fn unsent_visits_of(account: Uuid) -> Vec<daohu_domain::Visit> {
+    keys_with(&format!("{ACCOUNTS}{account}:{VISIT}"))
+        .unwrap_or_default()
         .iter()
-        .flat_map(|account| ALL_RECORDS.iter().map(move |kind| format!("{account}{kind}")))
-        .map(|prefix| count_waiting_under(&prefix))
-        .sum()
+        .filter_map(|k| raw_get(k).ok().flatten())
+        .filter_map(|text| LocalVisit::from_stored(&text).ok().map(|(v, _)| v))
+        .filter(|v| v.sync.in_outbox() || v.sync.needs_attention())
+        .map(|v| v.visit)
+        .collect()
+}
+
+/// Notes who the current account is (name and phone), for other accounts'
+/// screens on this phone.
+pub fn save_who(who: &str) {
+    let _ = set(&key(WHO), &who.to_string());
 }
 
 /// Removes every record of the current account from this phone (local storage

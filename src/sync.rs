@@ -77,11 +77,7 @@ where
 /// send them again (seen once in the two-tab browser test; the server kept each
 /// record once). 100 ms is far more than that hand-over takes.
 async fn settle() {
-    let Some(window) = web_sys::window() else { return };
-    let wait = Promise::new(&mut |resolve, _| {
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 100);
-    });
-    let _ = JsFuture::from(wait).await;
+    crate::time::pause_ms(100).await;
 }
 
 async fn upload_outbox(ctx: AppCtx) {

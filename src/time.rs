@@ -58,3 +58,13 @@ pub fn hhmm(t: chrono::NaiveTime) -> String {
     use chrono::Timelike;
     format!("{:02}:{:02}", t.hour(), t.minute())
 }
+
+/// Waits `ms` milliseconds on a browser timer.
+pub async fn pause_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

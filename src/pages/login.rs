@@ -61,7 +61,7 @@ pub fn LoginPage() -> impl IntoView {
     };
 
     // Kept apart, and uploaded when their own account signs in here.
-    let elsewhere = crate::storage::waiting_elsewhere();
+    let elsewhere: usize = crate::storage::waiting_elsewhere().iter().map(|w| w.waiting).sum();
 
     view! {
         <section class="page login">

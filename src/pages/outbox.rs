@@ -74,6 +74,7 @@ pub fn OutboxPage() -> impl IntoView {
                 <label for="export-text">{ctx.tr("也可以复制下面的内容：", "Or copy the text below:")}</label>
                 <textarea id="export-text" rows="4" readonly prop:value=move || export_text.get().unwrap_or_default()></textarea>
             </Show>
+            {others_view(ctx)}
             <ul class="list">
                 <For each=move || waiting.get() key=|v| (v.visit.id, crate::components::sync_key(&v.sync)) children=move |v| {
                     let attention = v.sync.needs_attention();
@@ -102,18 +103,62 @@ fn household_name(id: uuid::Uuid) -> String {
         .unwrap_or_default()
 }
 
+/// Other accounts' records kept on this phone (signed out, keeping them): they
+/// upload when that account signs in here; an account that cannot any more
+/// (disabled, or its member moved on) gives them to a coordinator in the file.
+fn others_view(ctx: crate::ctx::AppCtx) -> impl IntoView {
+    let others = crate::storage::waiting_elsewhere();
+    (!others.is_empty()).then(|| {
+        let rows = others
+            .into_iter()
+            .map(|w| {
+                let label = if ctx.zh() {
+                    format!("{}：{} 条记录没上传", w.who, w.waiting)
+                } else {
+                    format!("{}: {} records not uploaded", w.who, w.waiting)
+                };
+                let account = w.account;
+                let save = move |_| {
+                    let visits = crate::storage::unsent_visits_of(account);
+                    let _ = save_export(ctx, account, &account.to_string(), visits);
+                };
+                view! {
+                    <li>
+                        {label}
+                        <button class="big" on:click=save data-testid="export-other">{ctx.tr("导出这个账号的走访记录", "Export this account's visits")}</button>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <h2>{ctx.tr("这部手机上其他账号的记录", "Other accounts' records on this phone")}</h2>
+            <p class="hint">{ctx.tr(
+                "这些记录在那个账号在这部手机上登录后自动上传。如果那个账号已停用或不再使用，请导出文件交给村里管理员导入。",
+                "These upload when that account signs in on this phone. If the account is disabled or no longer used, export the file and give it to the village coordinator to import.",
+            )}</p>
+            <ul class="list" data-testid="other-accounts">{rows}</ul>
+        }
+    })
+}
+
 /// Saves every record not yet acknowledged as a JSON file (and returns the
 /// text, so it can also be copied).
 pub(crate) fn export_outbox(ctx: crate::ctx::AppCtx) -> Result<String, String> {
-    use wasm_bindgen::JsCast;
     let session = ctx.session.get_untracked().ok_or_else(|| ctx.tr("请先登录", "Sign in first").to_string())?;
     let visits = ctx.visits.with_untracked(|all| {
         all.iter().filter(|v| v.sync.in_outbox() || v.sync.needs_attention()).map(|v| v.visit.clone()).collect::<Vec<_>>()
     });
+    save_export(ctx, session.member.id, &session.member.phone, visits)
+}
+
+/// Saves one account's visits as the export file a coordinator imports
+/// (`name` goes into the file's name).
+fn save_export(ctx: crate::ctx::AppCtx, member_id: uuid::Uuid, name: &str, visits: Vec<daohu_domain::Visit>) -> Result<String, String> {
+    use wasm_bindgen::JsCast;
     let export = daohu_domain::OutboxExport {
         format: daohu_domain::OUTBOX_EXPORT_FORMAT.into(),
         device_id: ctx.device_id,
-        member_id: session.member.id,
+        member_id,
         exported_at: time::now_utc(),
         visits,
     };
@@ -127,7 +172,7 @@ pub(crate) fn export_outbox(ctx: crate::ctx::AppCtx) -> Result<String, String> {
     let doc = web_sys::window().and_then(|w| w.document()).ok_or_else(|| fail(wasm_bindgen::JsValue::NULL))?;
     let a: web_sys::HtmlAnchorElement = doc.create_element("a").map_err(fail)?.dyn_into().map_err(|_| fail(wasm_bindgen::JsValue::NULL))?;
     a.set_href(&url);
-    a.set_download(&format!("daohu-outbox-{}-{}.json", session.member.phone, time::today()));
+    a.set_download(&format!("daohu-outbox-{}-{}.json", name, time::today()));
     a.click();
     let _ = web_sys::Url::revoke_object_url(&url);
     Ok(text)

@@ -63,14 +63,21 @@ pub fn SignOutPage() -> impl IntoView {
             return;
         }
         busy.set_value(true);
-        let api = ctx.api();
         spawn_local(async move {
-            // Ends the session on the server; without a network it ends there when it expires.
-            if let Some(api) = api {
-                let _ = api.logout().await;
+            // An upload in flight writes its receipts to whichever account is open
+            // when it ends: it ends first. Once signed out here none starts.
+            while ctx.uploading.get_untracked() {
+                crate::time::pause_ms(100).await;
             }
+            let api = ctx.api();
             match ctx.sign_out(remove) {
-                Ok(()) => ctx.go(AppRoute::Login),
+                Ok(()) => {
+                    // Ends the session on the server; without a network it ends there when it expires.
+                    if let Some(api) = api {
+                        let _ = api.logout().await;
+                    }
+                    ctx.go(AppRoute::Login);
+                }
                 Err(e) => note.set(Some((e.message(zh), true))),
             }
             busy.set_value(false);
@@ -121,3 +128,4 @@ pub fn SignOutPage() -> impl IntoView {
         </section>
     }
 }
+

@@ -73,6 +73,14 @@ test('two accounts on one phone: kept records stay apart and upload once under t
   }
   await page.goto(env.server.url + '/outbox');
   assert.match(await page.textContent('[data-testid=outbox-waiting]'), /^0/);
+  // B's outbox names A's kept records, and exports them for a coordinator
+  // (for an account that cannot sign in here any more).
+  const others = await page.textContent('[data-testid=other-accounts]');
+  assert.match(others, /张党员（13800000001）：2 条记录没上传/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-other]')]);
+  const file = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert.equal(file.member_id, prefixA.split(':')[3], "the file is A's");
+  assert.deepEqual(file.visits.map((v) => v.id).sort(), [...ids].sort());
   assert.deepEqual(await serverVisits(MEMBER2), [], 'nothing uploaded under B');
   assert.deepEqual(await serverVisits(MEMBER1), [], 'nothing of A uploaded while B was signed in');
 
