@@ -65,19 +65,20 @@ pub fn SignOutPage() -> impl IntoView {
         busy.set_value(true);
         spawn_local(async move {
             // An upload in flight writes its receipts to whichever account is open
-            // when it ends: it ends first. Once signed out here none starts.
+            // when it ends: it ends first, and none starts until this is done
+            // (an upload is not started while one is marked running).
             while ctx.uploading.get_untracked() {
                 crate::time::pause_ms(100).await;
             }
-            let api = ctx.api();
-            match ctx.sign_out(remove) {
-                Ok(()) => {
-                    // Ends the session on the server; without a network it ends there when it expires.
-                    if let Some(api) = api {
-                        let _ = api.logout().await;
-                    }
-                    ctx.go(AppRoute::Login);
-                }
+            ctx.uploading.set(true);
+            // Ends the session on the server; without a network it ends there when it expires.
+            if let Some(api) = ctx.api() {
+                let _ = api.logout().await;
+            }
+            let signed_out = ctx.sign_out(remove);
+            ctx.uploading.set(false);
+            match signed_out {
+                Ok(()) => ctx.go(AppRoute::Login),
                 Err(e) => note.set(Some((e.message(zh), true))),
             }
             busy.set_value(false);

@@ -23,12 +23,16 @@ const STEPS: u8 = 7;
 const PROBLEMS_STEP: u8 = 5;
 const SUMMARY_STEP: u8 = 6;
 
-/// The record being edited, and where a failed autosave is reported.
+/// The record being edited, and where a failed autosave or save is reported.
 #[derive(Clone, Copy)]
 struct Editor {
     ctx: AppCtx,
     record: RwSignal<Option<LocalVisit>>,
     warn: RwSignal<Option<String>>,
+    /// What keeps the visit from being saved (sections without a state, …).
+    errors: RwSignal<Vec<String>>,
+    /// Why the last save did not reach storage (a full phone, …).
+    save_error: RwSignal<Option<String>>,
 }
 
 impl Editor {
@@ -52,6 +56,34 @@ impl Editor {
     fn read<T>(self, f: impl FnOnce(&LocalVisit) -> T) -> Option<T> {
         self.record.with(|r| r.as_ref().map(f))
     }
+
+    /// Saves the visit for upload: storage first, and the screen changes only
+    /// once the browser has the record. False when it is incomplete or the
+    /// write failed (the reasons are in `errors` / `save_error`).
+    fn save(self) -> bool {
+        let ctx = self.ctx;
+        let Some(mut rec) = self.record.get_untracked() else { return false };
+        let zh = ctx.zh();
+        if let Err(errs) = rec.visit.validate() {
+            self.errors.set(errs.iter().map(|e| if zh { e.message_zh() } else { e.message_en() }).collect());
+            return false;
+        }
+        self.errors.set(Vec::new());
+        rec.visit.recorded_at = time::now_utc();
+        rec.sync = SyncState::Pending;
+        match ctx.put_visit(rec.clone()) {
+            Ok(()) => {
+                self.save_error.set(None);
+                self.record.set(Some(rec));
+                sync::request_upload(ctx);
+                true
+            }
+            Err(e) => {
+                self.save_error.set(Some(e.message(zh)));
+                false
+            }
+        }
+    }
 }
 
 #[component]
@@ -60,7 +92,7 @@ pub fn VisitPage(id: Uuid) -> impl IntoView {
     let ctx = use_ctx();
     let record = RwSignal::new(None::<LocalVisit>);
     let loaded = RwSignal::new(false);
-    let editor = Editor { ctx, record, warn: RwSignal::new(None) };
+    let editor = Editor { ctx, record, warn: RwSignal::new(None), errors: RwSignal::new(Vec::new()), save_error: RwSignal::new(None) };
 
     let found = ctx
         .visits
@@ -123,15 +155,62 @@ pub fn VisitPage(id: Uuid) -> impl IntoView {
                     } else {
                         view! { <SummaryStep editor=editor/> }.into_any()
                     }}
-                    <div class="step-buttons">
+                    // Back and the step's main action stay at the bottom of the screen
+                    // (style: .action-bar), so no step needs scrolling to go on.
+                    <div class="step-buttons action-bar">
                         <button disabled=s == 0 on:click=move |_| go(s.saturating_sub(1))>{ctx.tr("上一步", "Back")}</button>
-                        {(s < SUMMARY_STEP).then(|| view! {
-                            <button class="primary" on:click=move |_| go(s + 1)>{ctx.tr("下一步", "Next")}</button>
-                        })}
+                        <StepAction editor=editor step=s go=go/>
                     </div>
                 }.into_any(),
             }}
         </section>
+    }
+}
+
+/// The main action of a step. A section without a state: "done, next" marks it
+/// done and moves on in one tap, so a routine visit is a tap a section; with a
+/// state chosen, "next". The problems step with none listed saves the visit
+/// (anything missing shows on the summary step); the summary step saves.
+#[component]
+fn StepAction(editor: Editor, step: u8, go: impl Fn(u8) + Copy + Send + Sync + 'static) -> impl IntoView {
+    let ctx = editor.ctx;
+    if step < PROBLEMS_STEP {
+        let kind = SectionKind::ALL[step as usize];
+        let chosen = move || editor.read(|r| r.visit.section(kind).and_then(|s| s.state).is_some()).unwrap_or(false);
+        let next = move |_| {
+            editor.edit(|r| {
+                if let Some(sec) = r.visit.section_mut(kind).filter(|sec| sec.state.is_none()) {
+                    sec.state = Some(SectionState::Done);
+                }
+                r.step = step + 1;
+            })
+        };
+        view! {
+            <button class="primary" on:click=next data-testid="step-next">
+                {move || if chosen() { ctx.tr("下一步", "Next") } else { ctx.tr("已完成，下一项", "Done, next") }}
+            </button>
+        }
+        .into_any()
+    } else if step == PROBLEMS_STEP {
+        let none = move || editor.read(|r| r.visit.problems.is_empty()).unwrap_or(true);
+        let next = move |_| {
+            if !none() || !editor.save() {
+                go(SUMMARY_STEP);
+            }
+        };
+        view! {
+            <button class="primary" on:click=next data-testid="step-next">
+                {move || if none() { ctx.tr("没有问题，保存走访", "No problems: save") } else { ctx.tr("下一步", "Next") }}
+            </button>
+        }
+        .into_any()
+    } else {
+        view! {
+            <button class="primary" on:click=move |_| { editor.save(); } data-testid="save-visit">
+                {ctx.tr("保存走访", "Save the visit")}
+            </button>
+        }
+        .into_any()
     }
 }
 
@@ -306,28 +385,7 @@ fn ProblemCard(editor: Editor, index: usize, id: Uuid) -> impl IntoView {
 #[component]
 fn SummaryStep(editor: Editor) -> impl IntoView {
     let ctx = editor.ctx;
-    let errors = RwSignal::new(Vec::<String>::new());
-    let save_error = RwSignal::new(None::<String>);
-    let save = move |_| {
-        let Some(mut rec) = editor.record.get_untracked() else { return };
-        let zh = ctx.zh();
-        if let Err(errs) = rec.visit.validate() {
-            errors.set(errs.iter().map(|e| if zh { e.message_zh() } else { e.message_en() }).collect());
-            return;
-        }
-        errors.set(Vec::new());
-        rec.visit.recorded_at = time::now_utc();
-        rec.sync = SyncState::Pending;
-        // Storage first; the screen changes only once the browser has the record.
-        match ctx.put_visit(rec.clone()) {
-            Ok(()) => {
-                save_error.set(None);
-                editor.record.set(Some(rec));
-                sync::request_upload(ctx);
-            }
-            Err(e) => save_error.set(Some(e.message(zh))),
-        }
-    };
+    let (errors, save_error) = (editor.errors, editor.save_error);
     let discard = move |_| {
         let sure = web_sys::window()
             .and_then(|w| w.confirm_with_message(ctx.tr("确定不要这次走访了吗？", "Throw this visit away?")).ok())
@@ -358,7 +416,6 @@ fn SummaryStep(editor: Editor) -> impl IntoView {
         <Show when=move || save_error.get().is_some()>
             <p class="error" role="alert" data-testid="save-error">{move || save_error.get()}</p>
         </Show>
-        <button class="primary big" on:click=save data-testid="save-visit">{ctx.tr("保存走访", "Save the visit")}</button>
         <button class="link danger" on:click=discard>{ctx.tr("不要这次走访", "Throw this visit away")}</button>
     }
 }

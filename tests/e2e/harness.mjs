@@ -149,8 +149,11 @@ export async function recordVisit(page, { state = '已完成', problem = null, s
     await page.click('[data-testid=add-problem]');
     await page.selectOption('#problem-0-category', problem.category);
     await page.fill('#problem-0-text', problem.text);
+    await page.click('.step-buttons button.primary');
+  } else {
+    // With no problem the step's main button saves at once; the summary is the last dot.
+    await page.click('.steps .dot >> nth=6');
   }
-  await page.click('.step-buttons button.primary');
   await page.waitForSelector('[data-testid=step-title] >> text=7 / 7');
   if (summary) await page.fill('#summary', summary);
   await page.click('[data-testid=save-visit]');
