@@ -250,7 +250,20 @@ fn SectionStep(editor: Editor, kind: SectionKind) -> impl IntoView {
     let ctx = editor.ctx;
     let idx = kind.index();
     let state = move || editor.read(|r| r.visit.sections.get(idx).and_then(|s| s.state)).flatten();
+    // What the household's last visit left for next time here, and its note.
+    let last = editor.read(|r| r.visit.household_id).and_then(|hid| {
+        ctx.roster.with_untracked(|r| r.as_ref()?.households.iter().find(|h| h.household.id == hid)?.last_time(kind))
+    });
     view! {
+        {last.map(|l| view! {
+            <p class="last-time" data-testid="last-time">
+                {match (ctx.zh(), l.state) {
+                    (true, st) => format!("上次 {}：{}", l.visited_on, st.map(|st| st.label_zh()).unwrap_or("—")),
+                    (false, st) => format!("Last time ({}): {}", l.visited_on, st.map(|st| st.label_en()).unwrap_or("—")),
+                }}
+                {(!l.note.is_empty()).then(|| format!("{}{}", ctx.tr("。备注：", ". Note: "), l.note))}
+            </p>
+        })}
         <fieldset class="checklist">
             <legend>{ctx.tr("逐项核对", "Checklist")}</legend>
             {kind.items().iter().map(|item| {

@@ -1,9 +1,10 @@
 // A routine visit with nothing to note (issue 21): at most 8 taps from the
 // household list to "saved", and every tap's button already on screen, with no
-// scrolling, at 360×640 and with the text at 26 px.
+// scrolling, at 360×640 and with the text at 26 px. And each section's step
+// shows what the last visit left for next time, with its note.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, phone, signIn, localRecords, MEMBER1 } from './harness.mjs';
+import { useServerAndBrowser, phone, signIn, localRecords, recordVisit, MEMBER1, MEMBER2 } from './harness.mjs';
 
 const env = useServerAndBrowser();
 
@@ -48,3 +49,26 @@ for (const textPx of [18, 26]) {
     await context.close();
   });
 }
+
+test("a section's step shows what the last visit left for next time, with its note, and ticks nothing", async () => {
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER2, 10);
+  await page.locator('[data-testid=household-list] a.card').first().click();
+  const household = page.url();
+  const first = await recordVisit(page, { state: '下次再办' }); // notes 第1项备注 … 第5项备注
+  await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 20_000 });
+  // The roster comes back with the visit (and its notes) once it is stored.
+  await page.goto(household);
+  await page.waitForSelector(`[data-testid=server-history] li[data-visit-id="${first}"]`);
+
+  await page.click('[data-testid=start-visit]');
+  await page.waitForSelector('[data-testid=step-title] >> text=1 / 7');
+  assert.match(await page.textContent('[data-testid=last-time]'), /上次 \d{4}-\d{2}-\d{2}：下次再办。备注：第1项备注/);
+  // Nothing from last time is pre-ticked: the member confirms what they see.
+  assert.equal(await page.locator('.checklist input:checked').count(), 0);
+  assert.equal(await page.getAttribute('button.state:has-text("已完成")', 'aria-checked'), 'false');
+  await page.click('[data-testid=step-next]');
+  await page.waitForSelector('[data-testid=step-title] >> text=2 / 7');
+  assert.match(await page.textContent('[data-testid=last-time]'), /第2项备注/);
+  await context.close();
+});

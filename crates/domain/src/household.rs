@@ -137,6 +137,20 @@ pub struct VisitSummary {
     pub problem_count: u32,
     #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub received_at: DateTime<Utc>,
+    /// The sections' notes that are not empty, on the household's latest visit
+    /// only (what the next visit shows from last time); empty on the others.
+    #[serde(default)]
+    pub notes: Vec<(SectionKind, String)>,
+}
+
+/// What a section's step shows from the household's last visit on the server.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LastTime {
+    pub visited_on: NaiveDate,
+    /// The section's state then.
+    pub state: Option<SectionState>,
+    /// The section's note then (may be empty).
+    pub note: String,
 }
 
 /// A household as the phone downloads it: the household, its last visit and its history on the server.
@@ -159,6 +173,18 @@ pub struct RosterResponse {
     pub households: Vec<RosterHousehold>,
     #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime"))]
     pub server_time: DateTime<Utc>,
+}
+
+impl RosterHousehold {
+    /// The last visit's word on one section, when it left the section "下次再办"
+    /// or wrote a note there: the next visit starts from it. Nothing otherwise;
+    /// what was done last time is not carried over, the member confirms it anew.
+    pub fn last_time(&self, kind: SectionKind) -> Option<LastTime> {
+        let last = self.history.iter().max_by_key(|v| (v.visited_on, v.received_at))?;
+        let state = last.sections.iter().find(|(k, _)| *k == kind).and_then(|(_, s)| *s);
+        let note = last.notes.iter().find(|(k, _)| *k == kind).map(|(_, n)| n.trim().to_string()).unwrap_or_default();
+        (state == Some(SectionState::NextTime) || !note.is_empty()).then_some(LastTime { visited_on: last.visited_on, state, note })
+    }
 }
 
 #[cfg(test)]
@@ -197,6 +223,50 @@ mod tests {
         assert_eq!(h.visit_interval_days(), 14);
         assert!(!h.is_due(Some(d(2026, 1, 1)), d(2026, 1, 14)));
         assert!(h.is_due(Some(d(2026, 1, 1)), d(2026, 1, 15)));
+    }
+
+    fn summary(day: NaiveDate, states: [Option<SectionState>; 5], notes: Vec<(SectionKind, &str)>) -> VisitSummary {
+        VisitSummary {
+            id: Uuid::nil(),
+            visited_on: day,
+            member_name: "张党员".into(),
+            sections: SectionKind::ALL.into_iter().zip(states).collect(),
+            problem_count: 0,
+            received_at: DateTime::<Utc>::from_timestamp(1_770_000_000, 0).unwrap(),
+            notes: notes.into_iter().map(|(k, n)| (k, n.to_string())).collect(),
+        }
+    }
+
+    #[test]
+    fn last_time_shows_what_was_left_for_next_time_and_its_note() {
+        use SectionState::*;
+        let older = summary(d(2026, 1, 1), [Some(NextTime); 5], vec![(SectionKind::MemberContact, "旧的")]);
+        let latest = summary(
+            d(2026, 2, 1),
+            [Some(Done), Some(NextTime), Some(Done), Some(NotApplicable), None],
+            vec![(SectionKind::SentimentVisit, " 下次带医保表 "), (SectionKind::IndustryMatchup, "不种地了")],
+        );
+        let h = RosterHousehold {
+            household: household(vec![]),
+            last_visit_on: Some(d(2026, 2, 1)),
+            // Not in date order: the latest visit is found by its day.
+            history: vec![older, latest],
+            problems: vec![],
+        };
+        // Done last time, no note: nothing carried over.
+        assert_eq!(h.last_time(SectionKind::MemberContact), None);
+        assert_eq!(
+            h.last_time(SectionKind::SentimentVisit),
+            Some(LastTime { visited_on: d(2026, 2, 1), state: Some(NextTime), note: "下次带医保表".into() })
+        );
+        // A note alone is shown too, with the state it had.
+        assert_eq!(
+            h.last_time(SectionKind::IndustryMatchup),
+            Some(LastTime { visited_on: d(2026, 2, 1), state: Some(NotApplicable), note: "不种地了".into() })
+        );
+        assert_eq!(h.last_time(SectionKind::PreciseService), None);
+        let never = RosterHousehold { history: vec![], ..h };
+        assert_eq!(never.last_time(SectionKind::SentimentVisit), None);
     }
 
     #[test]

@@ -191,9 +191,13 @@ pub async fn history(
         query = query.bind(household.to_string());
     }
     let rows = query.fetch_all(conn).await?;
+    // Rows come newest first: a household's first row is its latest visit, the
+    // one whose notes the next visit shows.
+    let mut seen = std::collections::HashSet::new();
     rows.into_iter()
         .map(|row| {
             let visit: Visit = serde_json::from_str(&row.body)?;
+            let latest = seen.insert(row.household_id.clone());
             let summary = VisitSummary {
                 id: visit.id,
                 visited_on: visit.visited_on,
@@ -201,6 +205,11 @@ pub async fn history(
                 sections: visit.sections.iter().map(|s| (s.kind, s.state)).collect(),
                 problem_count: u32::try_from(visit.problems.len()).unwrap_or(u32::MAX),
                 received_at: parse_ts(&row.received_at)?,
+                notes: if latest {
+                    visit.sections.iter().filter(|s| !s.notes.trim().is_empty()).map(|s| (s.kind, s.notes.clone())).collect()
+                } else {
+                    Vec::new()
+                },
             };
             Ok((parse_uuid(&row.household_id)?, summary))
         })
