@@ -104,15 +104,19 @@ pub fn HouseholdPage(id: Uuid) -> impl IntoView {
 }
 
 /// The household's visits as the server holds them.
+/// The latest three first; "show all" opens the rest, so a household visited for
+/// years does not push everything else far down the page.
 #[component]
 fn HistoryList(history: Vec<daohu_domain::VisitSummary>) -> impl IntoView {
     let ctx = use_ctx();
     let empty = history.is_empty();
+    let all = RwSignal::new(false);
+    let more = history.len().saturating_sub(3);
     view! {
         <h2>{ctx.tr("服务器上的走访记录", "Visits on the server")}</h2>
         {empty.then(|| view! { <p class="empty">{ctx.tr("还没有。", "None yet.")}</p> })}
         <ul class="list" data-testid="server-history">
-            {history.into_iter().map(|s| {
+            {move || history.iter().take(if all.get() { usize::MAX } else { 3 }).cloned().map(|s| {
                 let done = s.sections.iter().filter(|(_, st)| *st == Some(daohu_domain::SectionState::Done)).count();
                 view! {
                     <li data-visit-id=s.id.to_string()>
@@ -123,5 +127,12 @@ fn HistoryList(history: Vec<daohu_domain::VisitSummary>) -> impl IntoView {
                 }
             }).collect_view()}
         </ul>
+        {(more > 0).then(|| view! {
+            <Show when=move || !all.get()>
+                <button class="big" on:click=move |_| all.set(true) data-testid="history-more">
+                    {if ctx.zh() { format!("显示全部（还有 {more} 次）") } else { format!("Show all ({more} more)") }}
+                </button>
+            </Show>
+        })}
     }
 }

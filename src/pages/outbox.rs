@@ -1,5 +1,6 @@
-//! The outbox: what waits to upload, the last success, the last failure in
-//! plain words, and "upload now".
+//! The outbox: what waits to upload, what uploaded today, the last success, the
+//! last failure in plain words (no network is a state, not a failure), and
+//! "upload now".
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -52,7 +53,15 @@ pub fn OutboxPage() -> impl IntoView {
                     _ => "—".into(),
                 }}</dd>
             </dl>
-            <Show when=move || ctx.outbox.get().last_error.is_some()>
+            // No signal is the usual state in the field, not a failure: said plainly,
+            // and the last failure's box waits until there is a network again.
+            <Show when=move || !ctx.online.get()>
+                <p class="hint" role="status" data-testid="outbox-offline">{ctx.tr(
+                    "现在没有网络。记录都存在这部手机上，有网时会自动上传。",
+                    "No network now. Records are kept on this phone and upload by themselves when there is one.",
+                )}</p>
+            </Show>
+            <Show when=move || ctx.online.get() && ctx.outbox.get().last_error.is_some()>
                 <p class="error" role="alert" data-testid="outbox-error">
                     {ctx.tr("上次上传没成功：", "The last upload failed: ")}
                     {move || ctx.outbox.get().last_error}
@@ -89,9 +98,33 @@ pub fn OutboxPage() -> impl IntoView {
                         </li>
                     }
                 }/>
+                // Today's uploads stay listed, with the time the server took them.
+                {move || uploaded_today(ctx).into_iter().map(|(id, household, at)| view! {
+                    <li class="uploaded" data-testid="uploaded-today">
+                        <Link to=AppRoute::Visit(id)>{household_name(household)}</Link>
+                        <br/>
+                        <small>{format!("✓ {} {}", ctx.tr("已上传", "Uploaded"), at)}</small>
+                    </li>
+                }).collect_view()}
             </ul>
         </section>
     }
+}
+
+/// Visits the server took today (local day): (visit, household, local `HH:MM`).
+fn uploaded_today(ctx: crate::ctx::AppCtx) -> Vec<(uuid::Uuid, uuid::Uuid, String)> {
+    let today = time::today().to_string();
+    ctx.visits.with(|all| {
+        all.iter()
+            .filter_map(|v| match &v.sync {
+                daohu_domain::SyncState::Stored { received_at: Some(at) } => {
+                    let local = time::format_local(at.timestamp_millis() as f64);
+                    local.starts_with(&today).then(|| (v.visit.id, v.visit.household_id, local[11..].to_string()))
+                }
+                _ => None,
+            })
+            .collect()
+    })
 }
 
 fn household_name(id: uuid::Uuid) -> String {

@@ -3,7 +3,7 @@
 // its history, and tapping it starts the visit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, phone, signIn, MEMBER1 } from './harness.mjs';
+import { useServerAndBrowser, phone, signIn, phoneState, makeVisit, MEMBER1 } from './harness.mjs';
 
 const env = useServerAndBrowser();
 
@@ -33,5 +33,25 @@ test('the visit button is on screen at any scroll and at large text', async () =
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.click('[data-testid=start-visit]');
   await page.waitForSelector('[data-testid=step-title]');
+  await context.close();
+});
+
+test('the household page lists the latest three visits, and the rest on request', async () => {
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER1, 10);
+  const me = await phoneState(page);
+  const household = me.households[1];
+  // Five visits on the server, on five days.
+  const visits = [1, 2, 3, 4, 5].map((d) => makeVisit(household, me.memberId, { visitedOn: `2026-11-0${d}` }));
+  const up = await env.server.api('/api/sync/visits', { token: me.token, method: 'POST', body: { device_id: '0190a0b0-0000-7000-8000-000000000001', visits } });
+  assert.equal(up.status, 200);
+  await page.goto(env.server.url + `/household/${household}`);
+  await page.waitForSelector('[data-testid=server-history] li');
+  const shown = async () => page.locator('[data-testid=server-history] li').evaluateAll((lis) => lis.map((li) => li.dataset.visitId));
+  assert.deepEqual(await shown(), [visits[4].id, visits[3].id, visits[2].id], 'the latest three, newest first');
+  assert.match(await page.textContent('[data-testid=history-more]'), /还有 2 次/);
+  await page.click('[data-testid=history-more]');
+  assert.deepEqual(await shown(), visits.map((v) => v.id).reverse());
+  assert.equal(await page.locator('[data-testid=history-more]').count(), 0);
   await context.close();
 });

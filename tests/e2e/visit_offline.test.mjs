@@ -49,6 +49,9 @@ test('two visits recorded offline survive a reload and upload exactly once', asy
   assert.ok(stored[`daohu:v1:visit:${first}`] && stored[`daohu:v1:visit:${second}`], 'both visits are in storage');
   await page.goto(env.server.url + '/outbox');
   assert.match(await page.textContent('[data-testid=outbox-waiting]'), /^2/);
+  // No network reads as a state, not as a failure.
+  assert.match(await page.textContent('[data-testid=outbox-offline]'), /现在没有网络/);
+  assert.equal(await page.locator('[data-testid=outbox-error]').count(), 0);
 
   // Nothing reached the server while offline.
   const token = await env.server.login(MEMBER1);
@@ -58,6 +61,11 @@ test('two visits recorded offline survive a reload and upload exactly once', asy
   // Network back: the outbox empties by itself.
   await context.setOffline(false);
   await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 20_000 });
+  // Today's uploads stay on the outbox screen, ticked, with their time.
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=uploaded-today]').length === 2);
+  for (const text of await page.locator('[data-testid=uploaded-today]').allTextContents()) {
+    assert.match(text, /✓ 已上传 \d\d:\d\d/);
+  }
 
   roster = await env.server.api('/api/roster', { token });
   const ids = roster.json.households.flatMap((h) => h.history.map((v) => v.id));
