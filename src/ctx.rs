@@ -203,7 +203,7 @@ impl AppCtx {
             storage::use_account(Some(s.member.id));
             self.show_account();
         }
-        storage::save_who(&format!("{}（{}）", s.member.name, s.member.phone));
+        storage::save_who(&who(&s));
         self.session.set(Some(s));
         self.signed_out.set(false);
         Ok(())
@@ -234,13 +234,18 @@ impl AppCtx {
     }
 }
 
+/// How an account is named to whoever holds the phone: name and phone number.
+pub fn who(s: &Session) -> String {
+    format!("{}（{}）", s.member.name, s.member.phone)
+}
+
 /// Opens the stored session's account's records (see `storage::use_account`).
 fn open_account() {
     let session = storage::load_session();
     storage::use_account(session.as_ref().map(|s| s.member.id));
     // Phones signed in before accounts were kept apart have not noted who yet.
     if let Some(s) = session {
-        storage::save_who(&format!("{}（{}）", s.member.name, s.member.phone));
+        storage::save_who(&who(&s));
     }
 }
 

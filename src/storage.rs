@@ -86,10 +86,17 @@ pub fn use_account(member: Option<Uuid>) {
     }
 }
 
-/// Whether the stored session (which every tab shares) is no longer this tab's
-/// account: another tab signed in as someone else, or signed out.
-pub fn account_changed_elsewhere() -> bool {
-    load_session().map(|s| s.member.id) != account()
+/// When the stored session (which every tab shares) is no longer this tab's
+/// account (another tab signed in as someone else, or signed out), reloads the
+/// page to start again as that, and says so.
+pub fn reload_if_account_changed() -> bool {
+    if load_session().map(|s| s.member.id) == account() {
+        return false;
+    }
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+    true
 }
 
 /// The account whose records are read and written now, if any.
@@ -315,7 +322,7 @@ pub fn unsent_visits_of(account: Uuid) -> Vec<daohu_domain::Visit> {
         .iter()
         .filter_map(|k| raw_get(k).ok().flatten())
         .filter_map(|text| LocalVisit::from_stored(&text).ok().map(|(v, _)| v))
-        .filter(|v| v.sync.in_outbox() || v.sync.needs_attention())
+        .filter(|v| v.sync.unsent())
         .map(|v| v.visit)
         .collect()
 }
@@ -335,17 +342,8 @@ pub fn remove_account_data() -> Result<(), StorageError> {
     for k in keys_with(&prefix)? {
         storage.remove_item(&k).map_err(|_| StorageError::Unavailable)?;
     }
-    // IndexedDB.deleteDatabase, without the photos module (not in every bundle).
-    use wasm_bindgen::JsCast;
-    let idb = web_sys::window()
-        .and_then(|w| js_sys::Reflect::get(&w, &"indexedDB".into()).ok())
-        .filter(|v| !v.is_undefined() && !v.is_null());
-    if let Some(idb) = idb {
-        if let Ok(delete) = js_sys::Reflect::get(&idb, &"deleteDatabase".into()) {
-            if let Ok(delete) = delete.dyn_into::<js_sys::Function>() {
-                let _ = delete.call1(&idb, &photos.into());
-            }
-        }
+    if let Some(idb) = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()) {
+        let _ = idb.delete_database(&photos);
     }
     Ok(())
 }

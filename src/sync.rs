@@ -212,11 +212,7 @@ pub fn start(ctx: AppCtx) {
     });
     // Another tab saved or uploaded: show it here too, so no edit is silently lost.
     let _ = window_event_listener(leptos::ev::storage, move |ev| {
-        if storage::account_changed_elsewhere() {
-            // Another tab signed in as someone else, or out: start again as that.
-            if let Some(w) = web_sys::window() {
-                let _ = w.location().reload();
-            }
+        if storage::reload_if_account_changed() {
             return;
         }
         if ev.key().map(|k| storage::is_our_key(&k)).unwrap_or(true) {

@@ -21,7 +21,7 @@ pub fn OutboxPage() -> impl IntoView {
 
     let waiting = Memo::new(move |_| {
         ctx.visits.with(|all| {
-            all.iter().filter(|v| v.sync.in_outbox() || v.sync.needs_attention()).cloned().collect::<Vec<_>>()
+            all.iter().filter(|v| v.sync.unsent()).cloned().collect::<Vec<_>>()
         })
     });
     let export_text = RwSignal::new(None::<String>);
@@ -179,7 +179,7 @@ fn others_view(ctx: crate::ctx::AppCtx) -> impl IntoView {
 pub(crate) fn export_outbox(ctx: crate::ctx::AppCtx) -> Result<String, String> {
     let session = ctx.session.get_untracked().ok_or_else(|| ctx.tr("请先登录", "Sign in first").to_string())?;
     let visits = ctx.visits.with_untracked(|all| {
-        all.iter().filter(|v| v.sync.in_outbox() || v.sync.needs_attention()).map(|v| v.visit.clone()).collect::<Vec<_>>()
+        all.iter().filter(|v| v.sync.unsent()).map(|v| v.visit.clone()).collect::<Vec<_>>()
     });
     save_export(ctx, session.member.id, &session.member.phone, visits)
 }

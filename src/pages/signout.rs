@@ -16,7 +16,7 @@ use crate::sync;
 /// The waiting records: (visits, which the export file carries; others, which
 /// only an upload saves).
 fn waiting(ctx: crate::ctx::AppCtx) -> (usize, usize) {
-    let visits = ctx.visits.with(|all| all.iter().filter(|v| v.sync.in_outbox() || v.sync.needs_attention()).count());
+    let visits = ctx.visits.with(|all| all.iter().filter(|v| v.sync.unsent()).count());
     let others = ctx.events.with(|all| all.iter().filter(|e| e.sync.in_outbox()).count()) + ctx.other_waiting.get();
     (visits, others)
 }
@@ -32,7 +32,7 @@ pub fn SignOutPage() -> impl IntoView {
     // What the screen last said: (text, whether it is a refusal or failure).
     let note = RwSignal::new(None::<(String, bool)>);
     let busy = StoredValue::new(false);
-    let who = ctx.session.get_untracked().map(|s| format!("{}（{}）", s.member.name, s.member.phone)).unwrap_or_default();
+    let who = ctx.session.get_untracked().as_ref().map(crate::ctx::who).unwrap_or_default();
     let (visits_at_start, others_at_start) = waiting(ctx);
 
     let upload_now = move |_| {

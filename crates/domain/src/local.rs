@@ -66,6 +66,12 @@ impl SyncState {
     pub fn needs_attention(&self) -> bool {
         matches!(self, SyncState::Conflict { .. } | SyncState::Rejected { .. })
     }
+    /// Whether the server does not hold the record as it is: waiting, or needing
+    /// a person. The outbox lists these, the export file carries them, and
+    /// removing an account's data waits for them.
+    pub fn unsent(&self) -> bool {
+        self.in_outbox() || self.needs_attention()
+    }
 }
 
 /// A visit as stored on the phone.
@@ -147,6 +153,15 @@ impl LocalVisit {
 mod tests {
     use super::*;
     use crate::visit::tests::complete_visit;
+
+    #[test]
+    fn unsent_is_waiting_or_needing_a_person() {
+        assert!(SyncState::Pending.unsent());
+        assert!(SyncState::Rejected { reason: "x".into() }.unsent());
+        assert!(SyncState::Conflict { reason: "x".into() }.unsent());
+        assert!(!SyncState::Draft.unsent());
+        assert!(!SyncState::Stored { received_at: None }.unsent());
+    }
 
     #[test]
     fn an_upload_is_no_edit_but_another_tabs_change_is() {
