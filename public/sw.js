@@ -5,13 +5,14 @@
 // the page's storage, not in this cache.
 const VERSION = '__DAOHU_BUILD__';
 const CACHE = 'daohu-shell-' + VERSION;
-const SHELLS = ['/index.html', '/activities/index.html'];
+const SHELLS = ['/index.html', '/activities/index.html', '/account/index.html'];
 const STATIC = ['/', '/index.html', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
-    // Two shells: the visit app and the volunteer activities (a bundle of its own).
+    // Three shells: the visit app, the volunteer activities and signing in and
+    // out (each a bundle of its own).
     const assets = new Set();
     for (const page of SHELLS) {
       const res = await fetch(page, { cache: 'no-store' });
@@ -51,7 +52,10 @@ self.addEventListener('fetch', (event) => {
   if (url.pathname === '/admin' || url.pathname.startsWith('/admin/') || url.pathname.startsWith('/password.')) return;
   if (req.mode === 'navigate') {
     event.respondWith((async () => {
-      const shell = (url.pathname === '/activities' || url.pathname.startsWith('/activities/')) ? '/activities/index.html' : '/index.html';
+      // The same paths as the server's BUNDLE_PATHS (crates/server/src/static_files.rs).
+      const first = url.pathname.split('/')[1];
+      const shell = first === 'activities' ? '/activities/index.html'
+        : ['login', 'signout', 'enroll', 'account'].includes(first) ? '/account/index.html' : '/index.html';
       const cached = await caches.match(shell, { cacheName: CACHE });
       return cached || fetch(req);
     })());

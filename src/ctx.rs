@@ -194,9 +194,9 @@ impl AppCtx {
         self.session.with_untracked(|s| s.as_ref().map(crate::api::SignedIn::new))
     }
 
-    /// Keeps a new session and clears the signed-out mark (`sync::signed_in` also
-    /// fetches the roster and uploads). Another account than before reads its
-    /// own records from now on.
+    /// Keeps a new session and clears the signed-out mark. Another account than
+    /// before reads its own records from now on. The roster is fetched and waiting
+    /// records upload when the visit app (or the activities) opens next.
     pub fn keep_session(self, s: Session) -> Result<(), StorageError> {
         storage::save_session(&s)?;
         if storage::account() != Some(s.member.id) {

@@ -4,6 +4,7 @@
 //! phone ([`storage`]) and uploaded by [`sync`] when the network is there.
 //! `main.rs` only calls [`mount`]; the rest lives here so tests can import it.
 
+pub mod account;
 pub mod act_ctx;
 pub mod act_sync;
 pub mod activities;
@@ -24,12 +25,7 @@ use leptos::prelude::*;
 use crate::components::header::Header;
 use crate::ctx::AppCtx;
 use crate::routes::AppRoute;
-use crate::pages::{
-    enroll::EnrollPage,
-    household::HouseholdPage, households::HouseholdsPage, login::LoginPage, outbox::OutboxPage,
-    signout::SignOutPage,
-    visit::VisitPage,
-};
+use crate::pages::{household::HouseholdPage, households::HouseholdsPage, outbox::OutboxPage, visit::VisitPage};
 
 /// The root component: context, header and the screens.
 #[component]
@@ -47,13 +43,11 @@ pub fn App() -> impl IntoView {
             <main id="main">
                 {move || match ctx.route.get() {
                     AppRoute::Households => view! { <HouseholdsPage/> }.into_any(),
-                    AppRoute::Login => view! { <LoginPage/> }.into_any(),
                     AppRoute::Household(id) => view! { <HouseholdPage id=id/> }.into_any(),
                     AppRoute::Visit(id) => view! { <VisitPage id=id/> }.into_any(),
                     AppRoute::Outbox => view! { <OutboxPage/> }.into_any(),
-                    AppRoute::SignOut => view! { <SignOutPage/> }.into_any(),
-                    AppRoute::Enroll => view! { <EnrollPage/> }.into_any(),
-                    // The console is another bundle; a full page load fetches it.
+                    // Signing in and out, activities and the console are other
+                    // bundles; a full page load fetches them.
                     r if r.bundle() != routes::Bundle::Phone => {
                         if let Some(w) = web_sys::window() {
                             let _ = w.location().assign(&r.href());
@@ -69,12 +63,17 @@ pub fn App() -> impl IntoView {
 
 /// Mounts the app on the page's body.
 pub fn mount() {
-    // index.html paints a static sign-in screen while this wasm arrives; the app
-    // draws the real one in its place.
+    leptos::mount::mount_to_body(App);
+}
+
+/// Mounts the sign-in, enrolment and sign-out bundle (`/login`, `/enroll`, `/signout`).
+pub fn mount_account() {
+    // account.html paints a static sign-in screen while this wasm arrives; the
+    // bundle draws the real one in its place.
     if let Some(boot) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("boot")) {
         boot.remove();
     }
-    leptos::mount::mount_to_body(App);
+    leptos::mount::mount_to_body(account::AccountApp);
 }
 
 /// Mounts the volunteer-activities bundle (`/activities`).

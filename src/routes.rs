@@ -44,6 +44,10 @@ pub enum AppRoute {
 pub enum Bundle {
     /// The members' phone app (`/`).
     Phone,
+    /// Signing in, enrolment and signing out (`/login`, `/enroll/<code>`,
+    /// `/signout`): a small bundle of its own, so a phone's first screen does not
+    /// wait for the visit app (which downloads meanwhile, for the service worker).
+    Account,
     /// Volunteer activities (`/activities`), also used by members.
     Activities,
     /// The coordinators' console (`/admin`).
@@ -116,6 +120,7 @@ impl AppRoute {
             | AppRoute::AdminImport
             | AppRoute::AdminActivities => Bundle::Console,
             AppRoute::Activities | AppRoute::Activity(_) => Bundle::Activities,
+            AppRoute::Login | AppRoute::SignOut | AppRoute::Enroll => Bundle::Account,
             _ => Bundle::Phone,
         }
     }
@@ -209,5 +214,10 @@ mod tests {
         assert_eq!(AppRoute::parse("/nope"), AppRoute::NotFound);
         assert_eq!(AppRoute::parse("/outbox/"), AppRoute::Outbox);
         assert_eq!(AppRoute::parse("/enroll/abc_DEF-123"), AppRoute::Enroll);
+        // The server and the service worker send these paths the account bundle's page.
+        for path in ["/login", "/signout", "/enroll/abc"] {
+            assert_eq!(AppRoute::parse(path).bundle(), Bundle::Account, "{path}");
+        }
+        assert_eq!(AppRoute::parse("/").bundle(), Bundle::Phone);
     }
 }

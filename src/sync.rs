@@ -247,14 +247,6 @@ pub fn request_persistent_storage() {
     }
 }
 
-/// Signs in: keeps the session, fetches the roster and uploads what waits.
-pub fn signed_in(ctx: AppCtx, s: daohu_domain::Session) -> Result<(), crate::storage::StorageError> {
-    ctx.keep_session(s)?;
-    refresh_roster(ctx);
-    request_upload(ctx);
-    Ok(())
-}
-
 /// Records a problem change made on this phone and queues it for upload.
 pub fn add_event(ctx: AppCtx, problem_id: uuid::Uuid, change: daohu_domain::EventKind) -> Result<(), crate::storage::StorageError> {
     ctx.keep_event(problem_id, change)?;

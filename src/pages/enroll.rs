@@ -22,7 +22,7 @@ pub fn EnrollPage() -> impl IntoView {
         match api::enroll(&code).await {
             Ok(session) => {
                 let coordinator = session.member.role.is_coordinator();
-                match crate::sync::signed_in(ctx, session) {
+                match ctx.keep_session(session) {
                     Ok(()) => ctx.redirect(if coordinator { AppRoute::Admin } else { AppRoute::Households }),
                     Err(e) => error.set(Some(e.message(zh))),
                 }

@@ -38,7 +38,7 @@ pub fn LoginPage() -> impl IntoView {
                 Ok(session) => {
                     let role = session.member.role;
                     let home = if role.is_coordinator() { AppRoute::Admin } else if role.records_visits() { AppRoute::Households } else { AppRoute::Activities };
-                    match crate::sync::signed_in(ctx, session) {
+                    match ctx.keep_session(session) {
                     Ok(()) => {
                         password.set(String::new());
                         ctx.go(home);

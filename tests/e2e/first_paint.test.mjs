@@ -1,7 +1,9 @@
-// While the app's wasm is still arriving, a member with nobody signed in already
-// sees the sign-in screen's heading and hint (index.html paints them); the app
-// then draws the same texts in the same place and removes the static copy. A
-// signed-in phone, or another screen, never shows that copy.
+// While the sign-in bundle's wasm is still arriving, a member with nobody signed
+// in already sees the sign-in screen's heading and hint (account.html paints
+// them); the bundle then draws the same texts in the same place and removes the
+// static copy. A signed-in phone, or another screen, never shows that copy. A
+// phone nobody has signed in on is sent from the visit app's address to the
+// sign-in page before any of the visit app's code is fetched.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServerAndBrowser, phone, signIn, MEMBER1 } from './harness.mjs';
@@ -62,4 +64,29 @@ test('a signed-in phone and other screens never show the static sign-in copy', a
   assert.equal(await fresh.page.locator('#boot').isHidden(), true, 'another screen: hidden');
   release2();
   await fresh.context.close();
+});
+
+test('a phone nobody signed in on goes from / to the sign-in page without fetching the visit app', async () => {
+  const { context, page } = await phone(env.browser);
+  // The page's own requests (the service worker fetches every bundle for the
+  // phone's cache meanwhile, which is meant).
+  const fetched = [];
+  page.on('request', (r) => { if (!r.serviceWorker()) fetched.push(new URL(r.url()).pathname); });
+  await page.goto(env.server.url + '/');
+  await page.waitForURL('**/login');
+  await page.waitForSelector('#phone');
+  const visitApp = fetched.filter((p) => /^\/daohu-[0-9a-f]{16}(_bg\.wasm|\.js)$/.test(p));
+  const account = fetched.filter((p) => /^\/account\/daohu-account-[0-9a-f]{16}_bg\.wasm$/.test(p));
+  assert.deepEqual(visitApp, [], `the visit app's code was fetched: ${fetched.join(' ')}`);
+  assert.equal(account.length, 1, `the sign-in bundle was fetched once: ${fetched.join(' ')}`);
+
+  // Signing in opens the visit app, which now loads (and fetches the roster).
+  await page.fill('#phone', MEMBER1.phone);
+  await page.fill('#password', MEMBER1.password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(env.server.url + '/');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=household-list] li').length === 10);
+  assert.ok(fetched.some((p) => /^\/daohu-[0-9a-f]{16}_bg\.wasm$/.test(p)) || await page.evaluate(() => !!navigator.serviceWorker.controller),
+    'the visit app came from the network or the service worker');
+  await context.close();
 });

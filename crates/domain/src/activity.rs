@@ -220,13 +220,14 @@ impl Activity {
     }
 }
 
-/// Check in at the start, check out at the end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum CheckKind {
-    In,
-    Out,
+named_enum! {
+    /// Check in at the start, check out at the end.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum CheckKind {
+        In = "in",
+        Out = "out",
+    }
 }
 
 /// Where the phone was, when the volunteer allowed it.
@@ -271,17 +272,18 @@ pub fn china_time(at: DateTime<Utc>) -> NaiveDateTime {
     at.naive_utc() + Duration::seconds(CHINA_OFFSET_SECS)
 }
 
-/// Where one volunteer's time on one activity comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum HoursSource {
-    /// A check-in and a check-out.
-    CheckedInOut,
-    /// Checked in, never out: counted to the activity's end.
-    MissingCheckOut,
-    /// No check-in: listed as taking part, counted start to end.
-    Listed,
+named_enum! {
+    /// Where one volunteer's time on one activity comes from.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum HoursSource {
+        /// A check-in and a check-out.
+        CheckedInOut = "checked_in_out",
+        /// Checked in, never out: counted to the activity's end.
+        MissingCheckOut = "missing_check_out",
+        /// No check-in: listed as taking part, counted start to end.
+        Listed = "listed",
+    }
 }
 
 /// A stretch of one volunteer's time on one activity (China time).
@@ -823,14 +825,15 @@ pub struct NewActivityKind {
     pub label_en: String,
 }
 
-/// Where a photo kept on the phone stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PhotoState {
-    /// Waiting to upload (or part-way).
-    Pending,
-    /// The server has every byte.
-    Uploaded,
+named_enum! {
+    /// Where a photo kept on the phone stands.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum PhotoState {
+        /// Waiting to upload (or part-way).
+        Pending = "pending",
+        /// The server has every byte.
+        Uploaded = "uploaded",
+    }
 }
 
 /// An activity as stored on the phone (local storage; photos are in IndexedDB).

@@ -89,42 +89,21 @@ pub fn is_mobile_phone(phone: &str) -> bool {
     phone.len() == 11 && phone.starts_with('1') && phone.chars().all(|c| c.is_ascii_digit())
 }
 
-/// What a person does in the organisation; decides what the server lets them see.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Member,
-    GridLeader,
-    Volunteer,
-    VillageCoordinator,
-    TownshipCoordinator,
-    CountyCoordinator,
+named_enum! {
+    /// What a person does in the organisation; decides what the server lets them see.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum Role {
+        Member = "member",
+        GridLeader = "grid_leader",
+        Volunteer = "volunteer",
+        VillageCoordinator = "village_coordinator",
+        TownshipCoordinator = "township_coordinator",
+        CountyCoordinator = "county_coordinator",
+    }
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Member => "member",
-            Role::GridLeader => "grid_leader",
-            Role::Volunteer => "volunteer",
-            Role::VillageCoordinator => "village_coordinator",
-            Role::TownshipCoordinator => "township_coordinator",
-            Role::CountyCoordinator => "county_coordinator",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Role> {
-        [
-            Role::Member,
-            Role::GridLeader,
-            Role::Volunteer,
-            Role::VillageCoordinator,
-            Role::TownshipCoordinator,
-            Role::CountyCoordinator,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
-    }
     pub fn label_zh(self) -> &'static str {
         match self {
             Role::Member => "联户党员",

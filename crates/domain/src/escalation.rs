@@ -13,14 +13,15 @@ use uuid::Uuid;
 
 use crate::problem::{ProblemOutcome, Urgency};
 
-/// The level a problem sits at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    Village,
-    Township,
-    County,
+named_enum! {
+    /// The level a problem sits at.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum Level {
+        Village = "village",
+        Township = "township",
+        County = "county",
+    }
 }
 
 impl Level {
@@ -47,18 +48,19 @@ impl Level {
     }
 }
 
-/// Where a problem stands at its level.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ProblemState {
-    /// Waiting at its level for someone to take it.
-    New,
-    /// Given to a member or coordinator (网格下单 — 党员接单).
-    Assigned,
-    InProgress,
-    /// Answered; the answer goes back to the member who raised it.
-    Resolved,
+named_enum! {
+    /// Where a problem stands at its level.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum ProblemState {
+        /// Waiting at its level for someone to take it.
+        New = "new",
+        /// Given to a member or coordinator (网格下单 — 党员接单).
+        Assigned = "assigned",
+        InProgress = "in_progress",
+        /// Answered; the answer goes back to the member who raised it.
+        Resolved = "resolved",
+    }
 }
 
 impl ProblemState {

@@ -11,35 +11,27 @@ pub const DEFAULT_INTERVAL_DAYS: i64 = 30;
 /// Days between visits for a household in any special group.
 pub const SPECIAL_INTERVAL_DAYS: i64 = 14;
 
-/// Groups that need closer attention and more frequent visits (特殊群体).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum SpecialGroup {
-    /// 低保户
-    SubsistenceAllowance,
-    /// 特困 / 五保户
-    ExtremePoverty,
-    /// 重病户
-    SeriouslyIll,
-    /// 重残户
-    SeverelyDisabled,
-    /// 空巢老人
-    ElderlyAlone,
-    /// 留守儿童
-    LeftBehindChildren,
+named_enum! {
+    /// Groups that need closer attention and more frequent visits (特殊群体).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum SpecialGroup {
+        /// 低保户
+        SubsistenceAllowance = "subsistence_allowance",
+        /// 特困 / 五保户
+        ExtremePoverty = "extreme_poverty",
+        /// 重病户
+        SeriouslyIll = "seriously_ill",
+        /// 重残户
+        SeverelyDisabled = "severely_disabled",
+        /// 空巢老人
+        ElderlyAlone = "elderly_alone",
+        /// 留守儿童
+        LeftBehindChildren = "left_behind_children",
+    }
 }
 
 impl SpecialGroup {
-    pub const ALL: [SpecialGroup; 6] = [
-        SpecialGroup::SubsistenceAllowance,
-        SpecialGroup::ExtremePoverty,
-        SpecialGroup::SeriouslyIll,
-        SpecialGroup::SeverelyDisabled,
-        SpecialGroup::ElderlyAlone,
-        SpecialGroup::LeftBehindChildren,
-    ];
-
     pub fn label_zh(self) -> &'static str {
         match self {
             SpecialGroup::SubsistenceAllowance => "低保户",

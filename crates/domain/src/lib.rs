@@ -8,6 +8,9 @@
 //!
 //! Run its tests with `cargo test -p daohu-domain`.
 
+#[macro_use]
+mod names;
+
 pub mod activity;
 pub mod auth;
 pub mod escalation;

@@ -11,33 +11,19 @@ use crate::auth::Role;
 pub use crate::auth::LinkedMember;
 use crate::household::Household;
 
-/// A level of the organisation tree.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum UnitKind {
-    County,
-    Township,
-    Village,
-    Grid,
+named_enum! {
+    /// A level of the organisation tree.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum UnitKind {
+        County = "county",
+        Township = "township",
+        Village = "village",
+        Grid = "grid",
+    }
 }
 
 impl UnitKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UnitKind::County => "county",
-            UnitKind::Township => "township",
-            UnitKind::Village => "village",
-            UnitKind::Grid => "grid",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<UnitKind> {
-        [UnitKind::County, UnitKind::Township, UnitKind::Village, UnitKind::Grid]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-    }
-
     pub fn label_zh(self) -> &'static str {
         match self {
             UnitKind::County => "县",

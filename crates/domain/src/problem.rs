@@ -3,37 +3,25 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// What a problem is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ProblemCategory {
-    Housing,
-    Water,
-    Road,
-    Medical,
-    Schooling,
-    Employment,
-    Dispute,
-    Policy,
-    Industry,
-    Other,
+named_enum! {
+    /// What a problem is about.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum ProblemCategory {
+        Housing = "housing",
+        Water = "water",
+        Road = "road",
+        Medical = "medical",
+        Schooling = "schooling",
+        Employment = "employment",
+        Dispute = "dispute",
+        Policy = "policy",
+        Industry = "industry",
+        Other = "other",
+    }
 }
 
 impl ProblemCategory {
-    pub const ALL: [ProblemCategory; 10] = [
-        ProblemCategory::Housing,
-        ProblemCategory::Water,
-        ProblemCategory::Road,
-        ProblemCategory::Medical,
-        ProblemCategory::Schooling,
-        ProblemCategory::Employment,
-        ProblemCategory::Dispute,
-        ProblemCategory::Policy,
-        ProblemCategory::Industry,
-        ProblemCategory::Other,
-    ];
-
     pub fn label_zh(self) -> &'static str {
         match self {
             ProblemCategory::Housing => "住房",
@@ -64,39 +52,22 @@ impl ProblemCategory {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProblemCategory::Housing => "housing",
-            ProblemCategory::Water => "water",
-            ProblemCategory::Road => "road",
-            ProblemCategory::Medical => "medical",
-            ProblemCategory::Schooling => "schooling",
-            ProblemCategory::Employment => "employment",
-            ProblemCategory::Dispute => "dispute",
-            ProblemCategory::Policy => "policy",
-            ProblemCategory::Industry => "industry",
-            ProblemCategory::Other => "other",
-        }
-    }
 
-    pub fn parse(s: &str) -> Option<ProblemCategory> {
-        ProblemCategory::ALL.into_iter().find(|c| c.as_str() == s)
-    }
+
 }
 
-/// How soon a problem needs an answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Urgency {
-    Low,
-    Normal,
-    High,
+named_enum! {
+    /// How soon a problem needs an answer.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum Urgency {
+        Low = "low",
+        Normal = "normal",
+        High = "high",
+    }
 }
 
 impl Urgency {
-    pub const ALL: [Urgency; 3] = [Urgency::Low, Urgency::Normal, Urgency::High];
-
     pub fn label_zh(self) -> &'static str {
         match self {
             Urgency::Low => "不急",
@@ -113,17 +84,7 @@ impl Urgency {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Urgency::Low => "low",
-            Urgency::Normal => "normal",
-            Urgency::High => "high",
-        }
-    }
 
-    pub fn parse(s: &str) -> Option<Urgency> {
-        Urgency::ALL.into_iter().find(|u| u.as_str() == s)
-    }
 
     /// Days the answer may take before the problem counts as overdue.
     pub fn due_days(self) -> i64 {
@@ -135,15 +96,16 @@ impl Urgency {
     }
 }
 
-/// What happened to the problem at the door.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ProblemOutcome {
-    /// 当场解决
-    ResolvedOnSpot,
-    /// 上报村里
-    Escalate,
+named_enum! {
+    /// What happened to the problem at the door.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum ProblemOutcome {
+        /// 当场解决
+        ResolvedOnSpot = "resolved_on_spot",
+        /// 上报村里
+        Escalate = "escalate",
+    }
 }
 
 impl ProblemOutcome {
@@ -161,18 +123,8 @@ impl ProblemOutcome {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProblemOutcome::ResolvedOnSpot => "resolved_on_spot",
-            ProblemOutcome::Escalate => "escalate",
-        }
-    }
 
-    pub fn parse(s: &str) -> Option<ProblemOutcome> {
-        [ProblemOutcome::ResolvedOnSpot, ProblemOutcome::Escalate]
-            .into_iter()
-            .find(|o| o.as_str() == s)
-    }
+
 }
 
 /// One problem recorded during a visit.

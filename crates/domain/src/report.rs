@@ -324,14 +324,15 @@ pub struct ExportLink {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Formats a download can have.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ExportFormat {
-    Xlsx,
-    Csv,
-    Jsonl,
+named_enum! {
+    /// Formats a download can have.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum ExportFormat {
+        Xlsx = "xlsx",
+        Csv = "csv",
+        Jsonl = "jsonl",
+    }
 }
 
 /// Whether a spreadsheet would read this text as a formula (or a DDE command):

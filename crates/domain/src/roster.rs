@@ -145,15 +145,16 @@ impl RosterRow {
     }
 }
 
-/// What importing a row will do (preview) or did (commit).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ImportAction {
-    Add,
-    Change,
-    Unchanged,
-    Refuse,
+named_enum! {
+    /// What importing a row will do (preview) or did (commit).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum ImportAction {
+        Add = "add",
+        Change = "change",
+        Unchanged = "unchanged",
+        Refuse = "refuse",
+    }
 }
 
 /// One row of an import preview.

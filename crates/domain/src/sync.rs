@@ -22,19 +22,20 @@ pub struct SyncBatch {
     pub visits: Vec<Visit>,
 }
 
-/// What the server did with one record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ReceiptStatus {
-    /// Stored now.
-    Stored,
-    /// The same id with the same content was stored before; nothing changed.
-    Duplicate,
-    /// The same id with other content was stored before; the stored one is kept.
-    Conflict,
-    /// Not valid, or not the sender's to record; stored nowhere.
-    Rejected,
+named_enum! {
+    /// What the server did with one record.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum ReceiptStatus {
+        /// Stored now.
+        Stored = "stored",
+        /// The same id with the same content was stored before; nothing changed.
+        Duplicate = "duplicate",
+        /// The same id with other content was stored before; the stored one is kept.
+        Conflict = "conflict",
+        /// Not valid, or not the sender's to record; stored nowhere.
+        Rejected = "rejected",
+    }
 }
 
 /// The server's answer for one record.

@@ -11,21 +11,22 @@ pub const MAX_TEXT_CHARS: usize = 2000;
 /// Most problems one visit can carry.
 pub const MAX_PROBLEMS: usize = 30;
 
-/// One of the five to-the-household sections, in the order a visit walks them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum SectionKind {
-    /// 党员联系到户
-    MemberContact,
-    /// 民情走访到户
-    SentimentVisit,
-    /// 政策落实到户
-    PolicyDelivered,
-    /// 产业对接到户
-    IndustryMatchup,
-    /// 精准服务到户
-    PreciseService,
+named_enum! {
+    /// One of the five to-the-household sections, in the order a visit walks them.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum SectionKind {
+        /// 党员联系到户
+        MemberContact = "member_contact",
+        /// 民情走访到户
+        SentimentVisit = "sentiment_visit",
+        /// 政策落实到户
+        PolicyDelivered = "policy_delivered",
+        /// 产业对接到户
+        IndustryMatchup = "industry_matchup",
+        /// 精准服务到户
+        PreciseService = "precise_service",
+    }
 }
 
 /// One item of a section's checklist.
@@ -76,14 +77,6 @@ const PRECISE_SERVICE: &[ChecklistItem] = &[
 ];
 
 impl SectionKind {
-    pub const ALL: [SectionKind; 5] = [
-        SectionKind::MemberContact,
-        SectionKind::SentimentVisit,
-        SectionKind::PolicyDelivered,
-        SectionKind::IndustryMatchup,
-        SectionKind::PreciseService,
-    ];
-
     pub fn title_zh(self) -> &'static str {
         match self {
             SectionKind::MemberContact => "党员联系到户",
@@ -121,23 +114,21 @@ impl SectionKind {
     }
 }
 
-/// How a section ended at this visit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum SectionState {
-    /// 已完成
-    Done,
-    /// 不适用
-    NotApplicable,
-    /// 下次再办
-    NextTime,
+named_enum! {
+    /// How a section ended at this visit.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum SectionState {
+        /// 已完成
+        Done = "done",
+        /// 不适用
+        NotApplicable = "not_applicable",
+        /// 下次再办
+        NextTime = "next_time",
+    }
 }
 
 impl SectionState {
-    pub const ALL: [SectionState; 3] =
-        [SectionState::Done, SectionState::NotApplicable, SectionState::NextTime];
-
     /// Position in [`SectionState::ALL`], 0 to 2.
     pub fn index(self) -> usize {
         SectionState::ALL.iter().position(|s| *s == self).unwrap_or(0)

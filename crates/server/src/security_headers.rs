@@ -3,7 +3,7 @@
 //! the app is reached over HTTPS.
 //!
 //! Trunk writes an inline `<script type="module">` loader into each built
-//! `index.html` (member app, `/activities`, `/admin`), different in every build.
+//! `index.html` (member app, `/activities`, `/admin`, `/account`), different in every build.
 //! The policy allows exactly those scripts by their SHA-256, read from `dist` when
 //! the app is built and again whenever one of the pages changes on disk (checked
 //! when a page is served), so a new build needs no restart and no `'unsafe-inline'`.
@@ -23,7 +23,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 /// The pages whose inline scripts the policy allows, under `dist`.
-pub const PAGES: [&str; 3] = ["index.html", "activities/index.html", "admin/index.html"];
+pub const PAGES: [&str; 4] = ["index.html", "activities/index.html", "admin/index.html", "account/index.html"];
 
 /// HSTS for a year once the app is reached over HTTPS (subdomains are not ours to pin).
 const HSTS: &str = "max-age=31536000";

@@ -31,16 +31,29 @@ pub fn is_hashed_name(name: &str) -> bool {
     })
 }
 
+/// Paths (their first part) answered by another bundle's page than the visit
+/// app's, and that bundle's folder in `dist`. The phone's service worker maps
+/// the same paths (`public/sw.js`), and `AppRoute::bundle` in the app.
+const BUNDLE_PATHS: [(&str, &str); 6] = [
+    ("admin", "admin"),
+    ("activities", "activities"),
+    ("account", "account"),
+    ("login", "account"),
+    ("signout", "account"),
+    ("enroll", "account"),
+];
+
 /// Serves the app for every path the API and health check do not take.
 pub async fn app_shell_get(State(state): State<AppState>, request: Request) -> Response {
     let dist = &state.settings.dist_dir;
     // The coordinators' console is a bundle of its own under /admin, so the
     // members' first screen does not carry its code.
     let path = request.uri().path();
-    // The volunteer activities are another bundle, under /activities.
+    // The volunteer activities are another bundle, under /activities, and
+    // signing in and out a third (its files under /account).
     let mut index = dist.join("index.html");
-    for bundle in ["admin", "activities"] {
-        let under = path.strip_prefix('/').and_then(|p| p.strip_prefix(bundle));
+    for (prefix, bundle) in BUNDLE_PATHS {
+        let under = path.strip_prefix('/').and_then(|p| p.strip_prefix(prefix));
         if under.is_some_and(|rest| rest.is_empty() || rest.starts_with('/')) {
             let own = dist.join(bundle).join("index.html");
             if tokio::fs::try_exists(&own).await.unwrap_or(false) {

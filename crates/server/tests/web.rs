@@ -134,6 +134,27 @@ async fn app_routes_fall_back_to_index_with_cache_headers() {
 }
 
 #[tokio::test]
+async fn signing_in_and_out_get_the_account_bundles_page() {
+    let app = TestApp::new().await;
+    let dist = write_dist(&app);
+    // Without the bundle built (a partial build), the visit app's page answers.
+    assert!(String::from_utf8_lossy(&get(&app, "/login", None).await.body).contains("<title>到户</title>"));
+    std::fs::create_dir_all(dist.join("account")).unwrap();
+    std::fs::write(dist.join("account").join("index.html"), "<!doctype html><title>登录</title>").unwrap();
+    for path in ["/login", "/signout", "/enroll/abc_DEF-123", "/account/"] {
+        let answer = get(&app, path, None).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}");
+        assert!(String::from_utf8_lossy(&answer.body).contains("<title>登录</title>"), "{path}");
+        assert_eq!(answer.headers[header::CACHE_CONTROL], "no-cache", "{path}");
+    }
+    // Only whole path parts: these are the visit app's (its own "not found").
+    for path in ["/", "/loginx", "/outbox", "/household/login"] {
+        let answer = get(&app, path, None).await;
+        assert!(String::from_utf8_lossy(&answer.body).contains("<title>到户</title>"), "{path}");
+    }
+}
+
+#[tokio::test]
 async fn static_files_and_wasm_are_compressed() {
     let app = TestApp::new().await;
     write_dist(&app);
@@ -225,7 +246,7 @@ async fn every_answer_carries_the_browser_protections_and_the_pages_scripts_hash
         format!("<!doctype html><title>到户</title><script defer src=\"/register-sw.js\"></script><script type=\"module\">{}</script>", loader(bundle))
     };
     std::fs::write(dist.join("index.html"), page("daohu")).unwrap();
-    for bundle in ["activities", "admin"] {
+    for bundle in ["activities", "admin", "account"] {
         std::fs::create_dir_all(dist.join(bundle)).unwrap();
         std::fs::write(dist.join(bundle).join("index.html"), page(bundle)).unwrap();
     }
@@ -245,12 +266,12 @@ async fn every_answer_carries_the_browser_protections_and_the_pages_scripts_hash
     answers.push(("api 401", login));
     for (what, answer) in &answers {
         let csp = assert_protected(answer, what);
-        for bundle in ["daohu", "activities", "admin"] {
+        for bundle in ["daohu", "activities", "admin", "account"] {
             let hash = daohu_server::security_headers::script_hash(&loader(bundle));
             assert!(csp.contains(&format!("'{hash}'")), "{what}: no hash of the {bundle} loader in {csp}");
         }
-        // the registration script has a src: nothing to hash; only the three loaders are allowed
-        assert_eq!(csp.matches("'sha256-").count(), 3, "{what}: {csp}");
+        // the registration script has a src: nothing to hash; only the four loaders are allowed
+        assert_eq!(csp.matches("'sha256-").count(), 4, "{what}: {csp}");
         // served over plain HTTP: no HSTS
         assert!(!answer.headers.contains_key(header::STRICT_TRANSPORT_SECURITY), "{what}");
     }
