@@ -109,6 +109,20 @@ impl AppCtx {
         self.lang.get_untracked() == Lang::Zh
     }
 
+    /// Names joined into a list as the language writes it: 、 or ", ".
+    pub fn join<'a>(self, names: impl IntoIterator<Item = &'a str>) -> String {
+        names.into_iter().collect::<Vec<_>>().join(self.tr("、", ", "))
+    }
+
+    /// `text` followed by an aside in brackets as the language writes them: （…） or " (…)".
+    pub fn aside(self, text: &str, aside: &str) -> String {
+        if self.zh() {
+            format!("{text}（{aside}）")
+        } else {
+            format!("{text} ({aside})")
+        }
+    }
+
     /// Picks the Chinese or English text for the current language.
     pub fn tr(self, zh: &'static str, en: &'static str) -> &'static str {
         if self.zh() {
@@ -235,8 +249,9 @@ impl AppCtx {
 }
 
 /// How an account is named to whoever holds the phone: name and phone number.
+/// The same in both languages (it is kept on the phone and shown in either).
 pub fn who(s: &Session) -> String {
-    format!("{}（{}）", s.member.name, s.member.phone)
+    format!("{} · {}", s.member.name, s.member.phone)
 }
 
 /// Opens the stored session's account's records (see `storage::use_account`).

@@ -475,6 +475,26 @@ pub fn is_our_key(key: &str) -> bool {
     key.starts_with(PREFIX)
 }
 
+/// What local storage holds, in UTF-16 code units (what the browser's limit
+/// counts): (everything, this account's visits, how many visits). For
+/// `daohu_domain::visits_room`.
+pub fn local_usage() -> Option<(u64, u64, u64)> {
+    let storage = store().ok()?;
+    let visits = key(VISIT);
+    let (mut all, mut in_visits, mut count) = (0, 0, 0);
+    for i in 0..storage.length().ok()? {
+        let Some(k) = storage.key(i).ok().flatten() else { continue };
+        let value = storage.get_item(&k).ok().flatten().unwrap_or_default();
+        let units = (k.encode_utf16().count() + value.encode_utf16().count()) as u64;
+        all += units;
+        if k.starts_with(&visits) {
+            in_visits += units;
+            count += 1;
+        }
+    }
+    Some((all, in_visits, count))
+}
+
 /// Bytes used and allowed for this site, where the browser says.
 pub async fn estimate() -> Option<(f64, f64)> {
     use js_sys::Reflect;

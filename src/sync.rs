@@ -225,12 +225,15 @@ pub fn start(ctx: AppCtx) {
         }
     });
     request_persistent_storage();
+    // The fuller of the two: the site's quota (photos, the app's cache) and local
+    // storage (the records), which browsers limit apart and much lower.
+    let local_pct = storage::local_usage().map(|(used, _, _)| (used * 100 / daohu_domain::local::LOCAL_STORAGE_UNITS) as u32);
     spawn_local(async move {
-        if let Some((used, quota)) = storage::estimate().await {
-            if quota > 0.0 {
-                ctx.storage_pct.set(Some((used / quota * 100.0) as u32));
-            }
-        }
+        let quota_pct = match storage::estimate().await {
+            Some((used, quota)) if quota > 0.0 => Some((used / quota * 100.0) as u32),
+            _ => None,
+        };
+        ctx.storage_pct.set(quota_pct.max(local_pct));
     });
     refresh_roster(ctx);
     request_upload(ctx);

@@ -35,7 +35,8 @@ pub fn Header() -> impl IntoView {
                 <Link to=AppRoute::SignOut class="signout-link">{ctx.tr("退出", "Sign out")}</Link>
             })}
             // The spoken name starts with the text on the button (WCAG "label in name").
-            <button class="lang" on:click=toggle_lang
+            // Its words are in the language it switches to, marked so a screen reader says them in it.
+            <button class="lang" on:click=toggle_lang lang=if ctx.zh() { "en" } else { "zh-CN" }
                 aria-label=move || if ctx.zh() { "EN: Switch to English" } else { "中文：切换到中文" }>
                 {if ctx.zh() { "EN" } else { "中文" }}
             </button>

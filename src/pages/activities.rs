@@ -95,9 +95,13 @@ pub fn ActivitiesPage() -> impl IntoView {
                 <dd data-testid="activities-waiting">{move || ctx.other_waiting.get()}</dd>
                 <dt>{ctx.tr("照片", "Photos")}</dt>
                 <dd data-testid="photos-waiting">{move || format!("{} {} · {} KB", photos_waiting(), ctx.tr("张", "photos"), photo_kb())}</dd>
-                <dt>{ctx.tr("手机存储", "Phone storage")}</dt>
+                <dt>{ctx.tr("手机还能存", "Room on this phone")}</dt>
                 <dd data-testid="storage-usage">{move || match usage.get() {
-                    Some((used, quota)) if quota > 0.0 => format!("{} KB / {} MB ({}%)", (used / 1e3) as u64, (quota / 1e6) as u64, (used / quota * 100.0) as u32),
+                    Some((used, quota)) if quota > 0.0 => {
+                        let bytes = actx.activities.with(|all| all.iter().map(|a| a.photo_bytes_waiting()).sum::<u64>());
+                        let n = daohu_domain::photos_room(used as u64, quota as u64, bytes, photos_waiting() as u64);
+                        format!("{}{n}{}", ctx.tr("约 ", "about "), ctx.tr(" 张照片", " more photos"))
+                    }
                     _ => "—".into(),
                 }}</dd>
             </dl>

@@ -3,7 +3,6 @@
 //! "upload now".
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use crate::components::link::Link;
 
 use super::require_session;
@@ -16,8 +15,14 @@ use crate::{sync, time};
 pub fn OutboxPage() -> impl IntoView {
     require_session();
     let ctx = use_ctx();
-    let usage = RwSignal::new(None::<(f64, f64)>);
-    spawn_local(async move { usage.set(crate::storage::estimate().await) });
+    // Counted once as the screen opens (it reads every stored record), and again after an upload.
+    let room = Memo::new(move |_| {
+        ctx.outbox.track();
+        crate::storage::local_usage().map(|(used, units, visits)| {
+            let room = daohu_domain::visits_room(used, units, visits);
+            (room, daohu_domain::room_is_short(used, room))
+        })
+    });
 
     let waiting = Memo::new(move |_| {
         ctx.visits.with(|all| {
@@ -42,15 +47,11 @@ pub fn OutboxPage() -> impl IntoView {
                 <dd data-testid="outbox-waiting">{move || format!("{} {}", ctx.pending_count(), ctx.tr("条记录", "records"))}</dd>
                 <dt>{ctx.tr("上次上传成功", "Last upload")}</dt>
                 <dd data-testid="outbox-last-success">{move || ctx.outbox.get().last_success_ms.map(time::format_local).unwrap_or_else(|| ctx.tr("还没有", "never").into())}</dd>
-                <dt>{ctx.tr("手机存储", "Phone storage")}</dt>
-                <dd>{move || match usage.get() {
-                    Some((used, quota)) if quota > 0.0 => {
-                        // Whole numbers only: float formatting costs kilobytes of wasm.
-                        let pct = (used / quota * 100.0) as u32;
-                        format!("{} KB / {} MB ({}%){}", (used / 1e3) as u64, (quota / 1e6) as u64, pct,
-                            if pct >= 80 { ctx.tr(" 快满了，请尽快上传", " nearly full: upload soon") } else { "" })
-                    }
-                    _ => "—".into(),
+                <dt>{ctx.tr("手机还能存", "Room on this phone")}</dt>
+                <dd data-testid="storage-room" class:error=move || room.get().is_some_and(|(_, short)| short)>{move || match room.get() {
+                    Some((n, short)) => format!("{}{n}{}{}", ctx.tr("约 ", "about "), ctx.tr(" 条走访记录", " more visits"),
+                        if short { ctx.tr("，快满了，请尽快上传", ": nearly full, upload soon") } else { "" }),
+                    None => "—".into(),
                 }}</dd>
             </dl>
             // No signal is the usual state in the field, not a failure: said plainly,

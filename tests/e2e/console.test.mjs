@@ -54,6 +54,13 @@ test('dashboard, visit log, downloads and the weekly sheet', async () => {
   assert.ok(width > 1000, `the console is ${width} px wide on a 1280 px screen`);
   assert.equal(await page.locator('.outbox-link').isVisible(), false, 'no 待上传 badge in the console');
   await page.setViewportSize({ width: 1024, height: 800 });
+  // Every household not visited is overdue, special groups first (56 of 60; the
+  // demo village's special-group households are among them).
+  const overdue = await page.locator('[data-testid=overdue] li').allTextContents();
+  assert.equal(overdue.length, 56);
+  const special = overdue.map((li) => /低保户|特困|重病|重残|空巢|留守/.test(li));
+  assert.ok(special[0] && !special[special.length - 1], 'both kinds listed');
+  assert.deepEqual(special, [...special].sort((a, b) => b - a), 'special groups first');
   // The problems table says what its columns are.
   assert.deepEqual(await page.locator('[data-testid=problem-levels] th').allTextContents(), ['级别', '未办结', '已超期']);
 
@@ -87,6 +94,8 @@ test('dashboard, visit log, downloads and the weekly sheet', async () => {
   await page.waitForSelector('[data-testid=sheet-page]');
   assert.equal(await page.locator('[data-testid=sheet-page]').count(), 3);
   assert.match(await page.textContent('[data-testid=sheet-page] >> nth=0'), /屋顶漏雨/);
+  // And the households due this week, per grid: the 18 of the first grid's 20 not visited.
+  assert.equal(await page.locator('[data-testid=sheet-page] >> nth=0').locator('[data-testid=sheet-due] tbody tr').count(), 18);
   // The title reads "<from> 至 <to>", as a meeting record is headed.
   assert.match(await page.textContent('[data-testid=sheet-page] h2 >> nth=0'), /民情碰头会 \d{4}-\d{2}-\d{2} 至 \d{4}-\d{2}-\d{2}/);
   await context.close();

@@ -91,7 +91,8 @@ before(async () => {
 });
 
 async function consoleAs(who) {
-  const { context, page } = await phone(env.browser);
+  // Tokyo, an hour ahead of China: the console shows moments in the browser's own zone.
+  const { context, page } = await phone(env.browser, { timezoneId: 'Asia/Tokyo' });
   await page.setViewportSize({ width: 1024, height: 900 });
   await page.goto(env.server.url + '/login');
   await page.fill('#phone', who.phone);
@@ -143,8 +144,9 @@ test('village coordinator: list, hours, one activity in full, filter, download, 
   await page.locator('[data-testid=activity-list] tr', { hasText: '治安巡逻' }).locator('button.link').click();
   await page.waitForSelector('[data-testid=activity-detail]');
   const night = await text(page, '[data-testid=activity-checkins]');
-  assert.match(night, /签到 · \d{4}-\d\d-10 22:10 · 位置 30\.12346, 120\.50000（±15 米）/);
-  assert.match(night, /签退 · \d{4}-\d\d-11 01:40/);
+  // Checked in 22:10 and out 01:40 China time: 23:10 and 02:40 in Tokyo.
+  assert.match(night, /签到 · \d{4}-\d\d-10 23:10 · 位置 30\.12346, 120\.50000（±15 米）/);
+  assert.match(night, /签退 · \d{4}-\d\d-11 02:40/);
   assert.match(await text(page, '[data-testid=activity-detail]'), /陈志愿者、刘志愿者/);
   await page.click('[data-testid=activity-detail] >> button:has-text("关闭")');
 

@@ -253,3 +253,46 @@ export async function phoneState(page) {
     return { memberId: session.member.id, token: session.token, households: roster.households.map((h) => h.household.id) };
   });
 }
+
+/**
+ * Walks every screen of the phone app as a signed-in member whose first
+ * household has a visit with a problem and notes, calling `onScreen(where)` on
+ * each: the list, the household, the seven steps of a visit, the outbox,
+ * signing out (not done), the activities and a new activity. The language is
+ * whatever the phone has chosen.
+ */
+export async function walkPhoneScreens(page, server, onScreen) {
+  await page.goto(server.url + '/');
+  await page.waitForSelector('[data-testid=household-list] li');
+  await onScreen('household list');
+  await page.locator('[data-testid=household-list] a.card').nth(0).click();
+  await page.waitForSelector('[data-testid=start-visit]');
+  await onScreen('household page');
+  await page.click('[data-testid=start-visit]');
+  for (let step = 1; step <= 7; step++) {
+    await page.waitForSelector(`[data-testid=step-title] >> text=${step} / 7`);
+    await onScreen(`visit step ${step}`);
+    if (step < 7) await page.click('.steps .dot >> nth=' + step);
+  }
+  for (const path of ['/outbox', '/signout', '/activities']) {
+    await page.goto(server.url + path);
+    await page.waitForSelector('main h1');
+    await onScreen(path);
+  }
+  await page.click('[data-testid=record-activity]');
+  await page.waitForURL(/\/activities\/[0-9a-f-]{36}$/);
+  await onScreen('new activity');
+}
+
+/** The console's screens, for a coordinator signed in on `page`. */
+export const CONSOLE_SCREENS = ['/admin', '/admin/org', '/admin/visits', '/admin/sheet', '/admin/problems',
+  '/admin/accounts', '/admin/households', '/admin/import', '/admin/activities'];
+
+/** Walks the console's screens, calling `onScreen(path)` on each. */
+export async function walkConsoleScreens(page, server, onScreen) {
+  for (const path of CONSOLE_SCREENS) {
+    await page.goto(server.url + path);
+    await page.waitForSelector('main h1');
+    await onScreen(path);
+  }
+}

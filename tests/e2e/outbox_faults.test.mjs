@@ -110,6 +110,34 @@ test('a full phone: the save says it failed, never "saved", and stored records s
   await context.close();
 });
 
+test('the outbox says in plain words how many more visits fit, and warns when the phone is nearly full', async () => {
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER1, 10);
+  await page.goto(env.server.url + '/outbox');
+  const room = async () => (await page.textContent('[data-testid=storage-room]')).trim();
+  const empty = await room();
+  const m = empty.match(/^约 (\d+) 条走访记录$/);
+  assert.ok(m && Number(m[1]) > 2000, `an empty phone has room for thousands: ${empty}`);
+  assert.equal(await page.getByText('快用完了').count(), 0);
+
+  // Leave room for about 60,000 characters: a few dozen visits.
+  await page.evaluate(() => {
+    localStorage.setItem('filler:room', 'x'.repeat(60_000));
+    let chunk = 'x'.repeat(512 * 1024);
+    let i = 0;
+    while (chunk.length >= 1) {
+      try { localStorage.setItem(`filler:${i++}`, chunk); } catch { chunk = chunk.slice(0, Math.floor(chunk.length / 2)); }
+    }
+    localStorage.removeItem('filler:room');
+  });
+  await page.reload();
+  const short = await room();
+  const n = short.match(/^约 (\d+) 条走访记录，快满了，请尽快上传$/);
+  assert.ok(n && Number(n[1]) >= 10 && Number(n[1]) < 100, short);
+  await page.waitForSelector('text=手机给本应用的存储空间快用完了');
+  await context.close();
+});
+
 test('a visit stored by an older app version migrates, once, and uploads', async () => {
   const { context, page } = await phone(env.browser);
   await signIn(page, env.server, MEMBER1, 10);

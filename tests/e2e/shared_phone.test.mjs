@@ -76,7 +76,7 @@ test('two accounts on one phone: kept records stay apart and upload once under t
   // B's outbox names A's kept records, and exports them for a coordinator
   // (for an account that cannot sign in here any more).
   const others = await page.textContent('[data-testid=other-accounts]');
-  assert.match(others, /张党员（13800000001）：2 条记录没上传/);
+  assert.match(others, /张党员 · 13800000001：2 条记录没上传/);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-other]')]);
   const file = JSON.parse(readFileSync(await download.path(), 'utf8'));
   assert.equal(file.member_id, prefixA.split(':')[3], "the file is A's");

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod escalation;
 pub mod household;
 pub mod household_list;
+pub mod ledger;
 pub mod local;
 pub mod org;
 pub mod problem;
@@ -38,7 +39,7 @@ pub use escalation::{
 };
 pub use household_list::HouseholdRow;
 pub use household::{Household, RosterHousehold, RosterResponse, SpecialGroup, VisitSummary};
-pub use local::{LocalVisit, MigrationError, SyncState, LOCAL_SCHEMA_VERSION};
+pub use local::{photos_room, room_is_short, visits_room, LocalVisit, MigrationError, SyncState, LOCAL_SCHEMA_VERSION};
 pub use org::{
     Account, AccountUpdate, AdminHousehold, AuditEntry, Enrollment, EnrollRequest, HouseholdMove, LinkedMember,
     MemberLinks, NewAccount, NewUnit, OrgTree, OrgUnit, UnitKind,

@@ -149,6 +149,45 @@ impl LocalVisit {
     }
 }
 
+/// What a site may keep in the browser's local storage, in UTF-16 code units of
+/// keys and values: Chromium (what members' Android phones run) refuses a write
+/// past 5,242,880 whatever the text (measured in headless Chromium 156: ASCII and
+/// Chinese alike); Firefox allows the same count.
+pub const LOCAL_STORAGE_UNITS: u64 = 5_242_880;
+
+/// A visit's stored size, in code units, until the phone has a few of its own
+/// to average: a routine visit with a line of notes is about 1,200.
+pub const TYPICAL_VISIT_UNITS: u64 = 1_500;
+
+/// How many more visits this phone can keep, in the member's words ("还能存约 N 条走访记录").
+///
+/// `used` is every key and value in local storage now (all accounts, the
+/// roster), `visit_units` and `visits` those of the visits stored. The average
+/// stored visit sets the size once there are at least three; a visit never
+/// counts as smaller than a third of the typical one, so a phone holding only
+/// empty drafts does not promise too much.
+pub fn visits_room(used: u64, visit_units: u64, visits: u64) -> u64 {
+    let each = if visits >= 3 { (visit_units / visits).max(TYPICAL_VISIT_UNITS / 3) } else { TYPICAL_VISIT_UNITS };
+    LOCAL_STORAGE_UNITS.saturating_sub(used) / each
+}
+
+/// A photo as the phone keeps it (shrunk to 1,280 px, JPEG at quality 0.8).
+pub const TYPICAL_PHOTO_BYTES: u64 = 250_000;
+
+/// How many more photos fit in what the browser allows this site (`used` and
+/// `quota` from `navigator.storage.estimate()`), by the size of the photos
+/// waiting on the phone once there are three, else a typical one.
+pub fn photos_room(used: u64, quota: u64, photo_bytes: u64, photos: u64) -> u64 {
+    let each = if photos >= 3 { (photo_bytes / photos).max(TYPICAL_PHOTO_BYTES / 4) } else { TYPICAL_PHOTO_BYTES };
+    quota.saturating_sub(used) / each
+}
+
+/// Whether the room left calls for uploading soon: fewer than 100 visits, or
+/// less than a tenth of local storage.
+pub fn room_is_short(used: u64, room: u64) -> bool {
+    room < 100 || used * 10 > LOCAL_STORAGE_UNITS * 9
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,5 +294,31 @@ mod tests {
             LocalVisit::from_stored(r#"{"schema":"one"}"#),
             Err(MigrationError::Unreadable(_))
         ));
+    }
+
+    #[test]
+    fn room_counts_visits_by_their_own_size_once_there_are_a_few() {
+        // An empty phone: about 3,500 typical visits.
+        assert_eq!(visits_room(0, 0, 0), 3_495);
+        // A roster of a million units and two visits: still the typical size.
+        assert_eq!(visits_room(1_000_000, 4_000, 2), (LOCAL_STORAGE_UNITS - 1_000_000) / TYPICAL_VISIT_UNITS);
+        // Ten visits of 3,000 units each: the phone's own size counts.
+        assert_eq!(visits_room(100_000, 30_000, 10), (LOCAL_STORAGE_UNITS - 100_000) / 3_000);
+        // Tiny drafts do not promise too much.
+        assert_eq!(visits_room(0, 300, 3), LOCAL_STORAGE_UNITS / 500);
+        // Full, or over (another app's keys, a browser that counts otherwise): none.
+        assert_eq!(visits_room(LOCAL_STORAGE_UNITS + 5, 0, 0), 0);
+        assert!(room_is_short(LOCAL_STORAGE_UNITS, 0));
+        assert!(room_is_short(0, 99));
+        assert!(room_is_short(LOCAL_STORAGE_UNITS * 95 / 100, 200));
+        assert!(!room_is_short(1_000_000, 2_000));
+    }
+
+    #[test]
+    fn room_for_photos_is_what_the_quota_leaves_by_their_size() {
+        assert_eq!(photos_room(0, 1_000_000_000, 0, 0), 4_000);
+        assert_eq!(photos_room(500_000_000, 1_000_000_000, 900_000, 3), 500_000_000 / 300_000);
+        assert_eq!(photos_room(0, 1_000_000, 30_000, 3), 1_000_000 / (TYPICAL_PHOTO_BYTES / 4));
+        assert_eq!(photos_room(2_000, 1_000, 0, 0), 0);
     }
 }

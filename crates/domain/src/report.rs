@@ -260,7 +260,10 @@ pub struct Dashboard {
     /// One row per unit directly below the chosen one (or per grid), for the bar chart and table.
     pub coverage: Vec<CoverageRow>,
     pub weekly: Vec<WeekCount>,
-    pub overdue_special: Vec<OverdueHousehold>,
+    /// Households overdue for a visit on `to` (special groups after 14 days, the
+    /// others after 30, or never visited): special groups first, then never
+    /// visited, then the oldest visit; at most 200.
+    pub overdue: Vec<OverdueHousehold>,
     pub idle_members: Vec<IdleMember>,
     /// The phones that synced longest ago, at most 200.
     pub stale_devices: Vec<StaleDevice>,
@@ -303,6 +306,11 @@ pub struct GridSheet {
     pub households: u32,
     pub visits: Vec<SheetVisit>,
     pub problems: Vec<SheetProblem>,
+    /// Households due for a visit by the week's last day or overdue (the meeting
+    /// plans who goes where): special groups first, then never visited, then the
+    /// oldest visit.
+    #[serde(default)]
+    pub due: Vec<OverdueHousehold>,
 }
 
 /// The weekly meeting sheet: one page per grid for the week starting `week_start`.

@@ -642,7 +642,9 @@ async fn dashboard(app: &TestApp, token: &str, query: &str) -> Dashboard {
     serde_json::from_slice(&answer.body).unwrap()
 }
 
-async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate, to: NaiveDate) {
+/// Checks every figure of one dashboard; answers how many overdue households of
+/// special groups and of none it listed.
+async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate, to: NaiveDate) -> (usize, usize) {
     let dash = dashboard(app, token, &format!("unit_id={unit}&from={from}&to={to}")).await;
     assert_eq!((dash.unit_id, dash.from, dash.to), (unit, from, to));
     let grids = in_list(&grids_under(app, unit).await);
@@ -743,35 +745,38 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     }
     assert_eq!(dash.weekly.iter().map(|w| w.visits).sum::<u32>(), dash.visits);
 
-    // Overdue special-group households: last visit ever before to − 14 days, or none.
-    let overdue: Vec<(String, Option<String>)> = sqlx::query_as(&format!(
-        "SELECT h.id, MAX(v.visited_on) AS last FROM households h
+    // Overdue households, from the visits themselves: a special-group household's
+    // last visit ever before to − 14 days, any other's before to − 30, or none.
+    let overdue: Vec<(String, Option<String>, String)> = sqlx::query_as(&format!(
+        "SELECT h.id, MAX(v.visited_on) AS last, h.special_groups FROM households h
          LEFT JOIN visits v ON v.household_id = h.id
-         WHERE h.grid_id IN ({grids}) AND h.special_groups != '[]'
-         GROUP BY h.id
-         HAVING MAX(v.visited_on) IS NULL OR MAX(v.visited_on) < $1"
+         WHERE h.grid_id IN ({grids})
+         GROUP BY h.id, h.special_groups
+         HAVING MAX(v.visited_on) IS NULL
+             OR (h.special_groups != '[]' AND MAX(v.visited_on) < $1)
+             OR MAX(v.visited_on) < $2"
     ))
     .bind((to - Duration::days(14)).to_string())
+    .bind((to - Duration::days(30)).to_string())
     .fetch_all(&app.state.pool)
     .await
     .unwrap();
-    let expected: HashMap<String, Option<String>> = overdue.into_iter().collect();
-    assert_eq!(dash.overdue_special.len(), expected.len().min(200));
-    for o in &dash.overdue_special {
+    let specials = overdue.iter().filter(|(_, _, g)| g != "[]").count();
+    let expected: HashMap<String, Option<String>> = overdue.into_iter().map(|(id, last, _)| (id, last)).collect();
+    assert_eq!(dash.overdue.len(), expected.len().min(200));
+    assert_eq!(dash.overdue.iter().filter(|o| !o.special_groups.is_empty()).count(), specials.min(200), "special groups first");
+    for o in &dash.overdue {
         assert_eq!(
             expected.get(&o.household_id.to_string()),
             Some(&o.last_visit_on.map(|d| d.to_string())),
             "{}",
             o.head_name
         );
-        assert!(!o.special_groups.is_empty());
     }
-    for pair in dash.overdue_special.windows(2) {
-        // never visited first, then oldest first
-        assert!(
-            pair[0].last_visit_on.is_none() && pair[1].last_visit_on.is_some()
-                || pair[0].last_visit_on <= pair[1].last_visit_on
-        );
+    for pair in dash.overdue.windows(2) {
+        let key = |o: &daohu_domain::OverdueHousehold| (o.special_groups.is_empty(), o.last_visit_on.is_some(), o.last_visit_on);
+        // special groups first; within them never visited first, then oldest first
+        assert!(key(&pair[0]) <= key(&pair[1]), "{} before {}", pair[0].head_name, pair[1].head_name);
     }
 
     // Idle members: member / grid leader accounts under the unit with no visit in the period.
@@ -800,6 +805,8 @@ async fn check_dashboard(app: &TestApp, token: &str, unit: Uuid, from: NaiveDate
     let got: HashSet<String> = dash.stale_devices.iter().map(|d| d.device_id.to_string()).collect();
     assert_eq!(dash.stale_device_count as usize, stale.len());
     assert_eq!(got, stale.into_iter().collect::<HashSet<_>>());
+    let special = dash.overdue.iter().filter(|o| !o.special_groups.is_empty()).count();
+    (special, dash.overdue.len() - special)
 }
 
 #[tokio::test]
@@ -821,6 +828,7 @@ async fn dashboard_figures_match_the_database() {
     let zhao = app.session(9).await;
     let wu = app.session(29).await;
     // Periods: whole data set, a short one (李 idle?), one with no visits at all.
+    let mut listed = (0, 0);
     for (from, to) in [
         (d(2026, 1, 1), d(2026, 3, 31)),
         (d(2026, 1, 20), d(2026, 1, 23)),
@@ -828,11 +836,14 @@ async fn dashboard_figures_match_the_database() {
         (d(2025, 6, 1), d(2025, 7, 1)),
     ] {
         for unit in [county_id(), township_id(), village_id(), second_village_id(), grid_id(3)] {
-            check_dashboard(app, &sun_or_wu(unit, &sun, &wu), unit, from, to).await;
+            let (special, other) = check_dashboard(app, &sun_or_wu(unit, &sun, &wu), unit, from, to).await;
+            listed = (listed.0 + special, listed.1 + other);
         }
         check_dashboard(app, &zhao, village_id(), from, to).await;
         check_dashboard(app, &zhao, grid_id(1), from, to).await;
     }
+    // Some dashboard listed overdue households of both kinds, so their order was tested.
+    assert!(listed.0 > 0 && listed.1 > 0, "{listed:?}");
     assert_tallies(app, false).await;
     // Households moved to a grid of the other village take their visits along:
     // the daily tallies follow, and every figure still matches the visits.
@@ -957,7 +968,7 @@ fn sun_or_wu(unit: Uuid, sun: &str, wu: &str) -> String {
 }
 
 #[tokio::test]
-async fn meeting_sheet_lists_the_weeks_visits_and_problems_per_grid() {
+async fn meeting_sheet_lists_the_weeks_visits_problems_and_due_households_per_grid() {
     let w = world(300).await;
     let app = &w.app;
     let sun = app.session(19).await;
@@ -1050,6 +1061,42 @@ async fn meeting_sheet_lists_the_weeks_visits_and_problems_per_grid() {
         seen_problems += g.problems.len();
     }
     assert!(seen_visits > 10 && seen_problems > 5, "{seen_visits} {seen_problems}");
+
+    // Due by the week's last day, from the visits themselves: a special-group
+    // household last visited 14 days before or earlier, any other 30, or never.
+    let sunday = monday + Duration::days(6);
+    let due: Vec<(String, String)> = sqlx::query_as(
+        "SELECT g.name, h.id FROM households h
+         JOIN units g ON g.id = h.grid_id
+         LEFT JOIN visits v ON v.household_id = h.id
+         WHERE g.path LIKE (SELECT path FROM units WHERE id = $3) || '%'
+         GROUP BY g.name, h.id, h.special_groups
+         HAVING MAX(v.visited_on) IS NULL
+             OR (h.special_groups != '[]' AND MAX(v.visited_on) <= $1)
+             OR MAX(v.visited_on) <= $2",
+    )
+    .bind((sunday - Duration::days(14)).to_string())
+    .bind((sunday - Duration::days(30)).to_string())
+    .bind(township_id().to_string())
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
+    let listed: usize = sheet.grids.iter().map(|g| g.due.len()).sum();
+    let households: u32 = sheet.grids.iter().map(|g| g.households).sum();
+    assert!(listed > 0 && (listed as u32) < households, "some households are due, not all: {listed} of {households}");
+    for g in &sheet.grids {
+        let mut want: Vec<&str> = due.iter().filter(|(grid, _)| *grid == g.grid_name).map(|(_, id)| id.as_str()).collect();
+        want.sort();
+        let ids: Vec<String> = g.due.iter().map(|h| h.household_id.to_string()).collect();
+        let mut got: Vec<&str> = ids.iter().map(String::as_str).collect();
+        got.sort();
+        assert_eq!(got, want, "{}", g.grid_name);
+        assert!(g.due.iter().all(|h| h.grid_name == g.grid_name));
+        for pair in g.due.windows(2) {
+            let key = |o: &daohu_domain::OverdueHousehold| (o.special_groups.is_empty(), o.last_visit_on.is_some(), o.last_visit_on);
+            assert!(key(&pair[0]) <= key(&pair[1]), "{} before {}", pair[0].head_name, pair[1].head_name);
+        }
+    }
 
     // The village coordinator: 青山村's three grids only, by default their own unit.
     let answer = app

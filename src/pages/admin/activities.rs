@@ -5,7 +5,6 @@
 //! forms to make a team and (county coordinators) a new kind of activity.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use daohu_domain::activity::china_time;
 use daohu_domain::{
     Account, ActivityDetail, ActivityFilter, ActivityKind, ActivitySummary, CheckKind, ExportLink, GeoPoint,
     HoursReport, HoursRow, NewActivityKind, NewTeam, OrgTree, Role, Team, UnitKind,
@@ -31,8 +30,9 @@ fn span(start: NaiveTime, end: NaiveTime, ctx: AppCtx) -> String {
     format!("{}–{}{next}", start.format("%H:%M"), end.format("%H:%M"))
 }
 
+/// A moment in the browser's own time zone, like every time in the console.
 fn local(at: DateTime<Utc>) -> String {
-    china_time(at).format("%Y-%m-%d %H:%M").to_string()
+    crate::time::format_local(at.timestamp_millis() as f64)
 }
 
 /// Degrees to five decimals (about a metre), by integer arithmetic.
@@ -204,7 +204,7 @@ pub fn ActivitiesPage() -> impl IntoView {
                     <select id="a-team" on:change=move |ev| { let v = Uuid::parse_str(&event_target_value(&ev)).ok(); set(Box::new(move |f| f.team_id = v)) }>
                         <option value="">{ctx.tr("全部", "All")}</option>
                         {move || teams.get().unwrap_or_default().into_iter().map(|t| view! {
-                            <option value=t.id.to_string()>{format!("{}（{}）", t.name, t.unit_name)}</option>
+                            <option value=t.id.to_string()>{ctx.aside(&t.name, &t.unit_name)}</option>
                         }).collect_view()}
                     </select>
                 </label>
@@ -259,8 +259,8 @@ pub fn ActivitiesPage() -> impl IntoView {
             <h2>{ctx.tr("志愿服务队", "Volunteer teams")}</h2>
             <ul class="list" data-testid="teams">
                 {move || teams.get().unwrap_or_default().into_iter().map(|t| view! {
-                    <li>{format!("{} · {} · {} {}：{}", t.name, t.unit_name, t.members.len(), ctx.tr("人", "people"),
-                        t.members.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join("、"))}</li>
+                    <li>{format!("{} · {} · {} {}{}{}", t.name, t.unit_name, t.members.len(), ctx.tr("人", "people"), ctx.tr("：", ": "),
+                        ctx.join(t.members.iter().map(|m| m.name.as_str())))}</li>
                 }).collect_view()}
             </ul>
             <Show when=move || notice.get().is_some()>
@@ -429,11 +429,11 @@ fn ActivityCard(d: ActivityDetail, close: impl Fn() + Copy + Send + Sync + 'stat
                 {fact("单位", "Unit", s.unit_name.clone())}
                 {fact("服务队", "Team", s.team_name.clone().unwrap_or_else(|| "—".into()))}
                 {fact("记录人", "Recorded by", s.recorder_name.clone())}
-                {fact("参加的队员", "Team members who took part", dash(d.participant_names.join("、")))}
+                {fact("参加的队员", "Team members who took part", dash(ctx.join(d.participant_names.iter().map(String::as_str))))}
                 {fact("其他参加人数", "Others who took part", a.others.to_string())}
                 {fact("参加人数合计", "People who took part", s.attendance.to_string())}
                 {fact("服务群众人数", "People served", a.served.to_string())}
-                {fact("服务的户", "Households served", dash(d.households.iter().map(|h| format!("{}（{}）", h.head_name, h.address)).collect::<Vec<_>>().join("、")))}
+                {fact("服务的户", "Households served", dash(d.households.iter().map(|h| ctx.aside(&h.head_name, &h.address)).collect::<Vec<_>>().join(ctx.tr("、", ", "))))}
                 {fact("手机记录时间", "Recorded on the phone", local(a.recorded_at))}
                 {fact("服务器收到", "Received", local(d.received_at))}
             </dl>
@@ -444,7 +444,7 @@ fn ActivityCard(d: ActivityDetail, close: impl Fn() + Copy + Send + Sync + 'stat
                 {d.check_ins.into_iter().map(|c| {
                     let what = match c.kind { CheckKind::In => ctx.tr("签到", "in"), CheckKind::Out => ctx.tr("签退", "out") };
                     let place = match c.location {
-                        Some(GeoPoint { lat, lon, accuracy_m }) => format!("{} {}, {}（±{} {}）", ctx.tr("位置", "at"), deg(lat), deg(lon), accuracy_m as u32, ctx.tr("米", "m")),
+                        Some(GeoPoint { lat, lon, accuracy_m }) => ctx.aside(&format!("{} {}, {}", ctx.tr("位置", "at"), deg(lat), deg(lon)), &format!("±{} {}", accuracy_m as u32, ctx.tr("米", "m"))),
                         None => ctx.tr("没有位置", "no location").into(),
                     };
                     view! { <li>{format!("{} · {} · {} · {}", c.volunteer_name, what, local(c.at), place)}</li> }

@@ -101,9 +101,10 @@ fn DashboardBody(d: Dashboard) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
-        <h2>{format!("{} ({})", ctx.tr("超期未走访的特殊群体户", "Special-group households overdue"), d.overdue_special.len())}</h2>
+        <h2>{format!("{} ({}{})", ctx.tr("超期未走访的户，特殊群体在前", "Households overdue for a visit, special groups first"),
+            d.overdue.len(), if d.overdue.len() >= 200 { ctx.tr("，只列前 200 户", "; the first 200 shown") } else { "" })}</h2>
         <ul class="list" data-testid="overdue">
-            {d.overdue_special.iter().map(|h| view! {
+            {d.overdue.iter().map(|h| view! {
                 <li>{format!("{} · {} · {} · {} {}", h.head_name, h.address, h.grid_name,
                     ctx.tr("上次：", "last:"), h.last_visit_on.map(|x| x.to_string()).unwrap_or_else(|| "—".into()))}
                     " " {h.special_groups.iter().map(|g| view! { <span class="tag">{if ctx.zh() { g.label_zh() } else { g.label_en() }}</span> }).collect_view()}

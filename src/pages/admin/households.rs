@@ -91,7 +91,7 @@ pub fn AdminHouseholdsPage() -> impl IntoView {
                 <select id="link-member" on:change=move |ev| choose_member(Uuid::parse_str(&event_target_value(&ev)).ok())>
                     <option value="">{ctx.tr("不分配，只查看", "None (just look)")}</option>
                     {move || accounts.get().unwrap_or_default().into_iter().filter(|a| a.role.records_visits() && !a.disabled).map(|a| view! {
-                        <option value=a.id.to_string()>{format!("{}（{}）", a.name, a.unit_name)}</option>
+                        <option value=a.id.to_string()>{ctx.aside(&a.name, &a.unit_name)}</option>
                     }).collect_view()}
                 </select>
                 <Show when=move || member.get().is_some()>
@@ -116,7 +116,7 @@ pub fn AdminHouseholdsPage() -> impl IntoView {
                     {move || rows.get().into_iter().take(SHOWN).map(|x| {
                         let hid = x.household.id;
                         let grid_id = x.household.grid_id;
-                        let names = x.members.iter().map(|m| m.name.clone()).collect::<Vec<_>>().join("、");
+                        let names = ctx.join(x.members.iter().map(|m| m.name.as_str()));
                         view! {
                             <tr data-household=x.household.address.clone()>
                                 <td>

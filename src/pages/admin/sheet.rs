@@ -83,7 +83,16 @@ pub fn SheetPage() -> impl IntoView {
                                     <td>{if ctx.zh() { p.outcome.label_zh() } else { p.outcome.label_en() }}</td></tr>
                             }).collect_view()}</tbody>
                         </table>
-                        <p class="sign">{ctx.tr("参会人员：", "Present:")}"　　　　　　　　　　　　"{ctx.tr("记录人：", "Recorded by:")}</p>
+                        <h3>{ctx.tr("本周该走访的户（含已超期）", "Due for a visit this week, or overdue")}</h3>
+                        <table class="grid-table" data-testid="sheet-due">
+                            <thead><tr><th>{ctx.tr("户主", "Head")}</th><th>{ctx.tr("门牌", "Doorplate")}</th><th>{ctx.tr("特殊群体", "Special groups")}</th><th>{ctx.tr("上次走访", "Last visit")}</th></tr></thead>
+                            <tbody>{g.due.into_iter().map(|h| view! {
+                                <tr><td>{h.head_name}</td><td>{h.address}</td>
+                                    <td>{ctx.join(h.special_groups.iter().map(|s| if ctx.zh() { s.label_zh() } else { s.label_en() }))}</td>
+                                    <td>{h.last_visit_on.map(|d| d.to_string()).unwrap_or_else(|| ctx.tr("从未走访", "never").into())}</td></tr>
+                            }).collect_view()}</tbody>
+                        </table>
+                        <p class="sign">{ctx.tr("参会人员：", "Present:")}<span class="blank"></span>{ctx.tr("记录人：", "Recorded by:")}</p>
                     </article>
                 }).collect_view()
             })}

@@ -152,7 +152,7 @@ pub fn VisitsPage() -> impl IntoView {
             <table class="grid-table" data-testid="visit-log">
                 <thead><tr>
                     <th>{ctx.tr("日期", "Date")}</th><th>{ctx.tr("户", "Household")}</th><th>{ctx.tr("党员", "Member")}</th>
-                    <th title="党员联系 民情走访 政策落实 产业对接 精准服务">{ctx.tr("五个到户", "Five sections")}</th><th>{ctx.tr("问题", "Problems")}</th>
+                    <th title=ctx.tr("党员联系 民情走访 政策落实 产业对接 精准服务", "Member contact, sentiment visit, policy delivered, industry matchup, precise service")>{ctx.tr("五个到户", "Five sections")}</th><th>{ctx.tr("问题", "Problems")}</th>
                 </tr></thead>
                 <tbody>
                     {move || page.get().map(|p| p.rows.into_iter().map(|r| {

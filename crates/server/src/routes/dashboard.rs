@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{Datelike, Duration, NaiveDate};
-use daohu_domain::household::SPECIAL_INTERVAL_DAYS;
+use daohu_domain::household::{DEFAULT_INTERVAL_DAYS, SPECIAL_INTERVAL_DAYS};
 use daohu_domain::{ApiError, CoverageRow, Dashboard, UnitKind, WeekCount};
 use serde::Deserialize;
 use crate::db::Conn;
@@ -128,8 +128,14 @@ pub async fn dashboard_get(
     let households: i64 = coverage.iter().map(|c| i64::from(c.households)).sum();
     let visited: i64 = coverage.iter().map(|c| i64::from(c.visited)).sum();
     let weekly = weekly(&mut tx, &unit, from, to).await?;
-    let overdue_special =
-        reports::overdue_households(&mut tx, &area, to - Duration::days(SPECIAL_INTERVAL_DAYS), MAX_OVERDUE).await?;
+    let overdue = reports::overdue_households(
+        &mut tx,
+        &area,
+        to - Duration::days(SPECIAL_INTERVAL_DAYS),
+        to - Duration::days(DEFAULT_INTERVAL_DAYS),
+        MAX_OVERDUE,
+    )
+    .await?;
 
     // No visit at all dated after the period: an account was idle in it exactly
     // when its latest visit is before `from`; otherwise the period's visits are read.
@@ -151,7 +157,7 @@ pub async fn dashboard_get(
         visits: count(visits),
         coverage,
         weekly,
-        overdue_special,
+        overdue,
         idle_members,
         stale_devices,
         stale_device_count: count(stale_count),

@@ -6,9 +6,10 @@ use axum::extract::State;
 use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use daohu_domain::household::{DEFAULT_INTERVAL_DAYS, SPECIAL_INTERVAL_DAYS};
 use daohu_domain::{
-    ApiError, GridSheet, MeetingSheet, ProblemCategory, ProblemOutcome, SheetProblem, SheetVisit,
-    Urgency,
+    ApiError, GridSheet, MeetingSheet, OverdueHousehold, ProblemCategory, ProblemOutcome, SheetProblem,
+    SheetVisit, Urgency,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -73,7 +74,20 @@ pub async fn meeting_sheet_get(
     let grids = store::meetings::grids(&mut tx, &under).await?;
     let visits = store::meetings::visits(&mut tx, &under, week_start, week_end).await?;
     let problems = store::meetings::problems(&mut tx, &under, week_start, week_end).await?;
+    // Due by the week's last day: the meeting sends someone to each.
+    let due = store::meetings::due(
+        &mut tx,
+        &under,
+        week_end - Duration::days(SPECIAL_INTERVAL_DAYS),
+        week_end - Duration::days(DEFAULT_INTERVAL_DAYS),
+    )
+    .await?;
     tx.commit().await?;
+
+    let mut due_by_grid: HashMap<String, Vec<OverdueHousehold>> = HashMap::new();
+    for (grid, household) in due {
+        due_by_grid.entry(grid).or_default().push(household);
+    }
 
     let mut visits_by_grid: HashMap<String, Vec<SheetVisit>> = HashMap::new();
     for (grid, day, head_name, address, member_name) in visits {
@@ -99,6 +113,7 @@ pub async fn meeting_sheet_get(
         .map(|(id, grid_name, village_name, households)| GridSheet {
             visits: visits_by_grid.remove(&id).unwrap_or_default(),
             problems: problems_by_grid.remove(&id).unwrap_or_default(),
+            due: due_by_grid.remove(&id).unwrap_or_default(),
             grid_name,
             village_name,
             households: u32::try_from(households).unwrap_or(u32::MAX),

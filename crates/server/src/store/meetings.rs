@@ -1,9 +1,12 @@
-//! The reads of the weekly meeting sheet: a unit's grids, and the visits and
-//! problems of a week there.
+//! The reads of the weekly meeting sheet: a unit's grids, the visits and
+//! problems of a week there, and the households due for a visit by its end.
 
 use chrono::NaiveDate;
 
+use daohu_domain::OverdueHousehold;
+
 use crate::db::Conn;
+use crate::store::reports::OverdueRow;
 use crate::tree::Subtree;
 use crate::AppError;
 
@@ -76,4 +79,40 @@ pub async fn problems(
     .bind(to.to_string())
     .fetch_all(conn)
     .await?)
+}
+
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    grid_id: String,
+    #[sqlx(flatten)]
+    household: OverdueRow,
+}
+
+/// The households of the subtree due for a visit by a day: a special-group
+/// household last visited on or before `special_by`, any other on or before
+/// `other_by`, or never visited; as (grid id, household), by grid, then special
+/// groups first, never visited first, oldest visit first.
+pub async fn due(
+    conn: &mut Conn,
+    under: &Subtree,
+    special_by: NaiveDate,
+    other_by: NaiveDate,
+) -> Result<Vec<(String, OverdueHousehold)>, AppError> {
+    let rows: Vec<DueRow> = sqlx::query_as(
+        "SELECT h.grid_id, h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups,
+                h.last_visit_on
+         FROM households h JOIN units g ON g.id = h.grid_id
+         WHERE g.path >= $1 AND g.path < $2
+           AND (h.last_visit_on IS NULL
+                OR h.last_visit_on <= CASE WHEN h.special_groups <> '[]' THEN $3 ELSE $4 END)
+         ORDER BY g.rowid, CASE WHEN h.special_groups <> '[]' THEN 0 ELSE 1 END,
+                  h.last_visit_on NULLS FIRST, h.rowid",
+    )
+    .bind(under.lo())
+    .bind(under.hi())
+    .bind(special_by.to_string())
+    .bind(other_by.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(|r| Ok((r.grid_id, r.household.into_household()?))).collect()
 }

@@ -274,7 +274,7 @@ pub async fn stale_devices(
 }
 
 #[derive(sqlx::FromRow)]
-struct OverdueRow {
+pub(crate) struct OverdueRow {
     id: String,
     head_name: String,
     address: String,
@@ -283,47 +283,55 @@ struct OverdueRow {
     last_visit_on: Option<String>,
 }
 
-/// [`overdue_households`]' text (`$1`/`$2`: the subtree, `$3`: the day before which
-/// a last visit is overdue).
+impl OverdueRow {
+    pub(crate) fn into_household(self) -> Result<OverdueHousehold, AppError> {
+        let special_groups: Vec<SpecialGroup> = serde_json::from_str(&self.special_groups)?;
+        Ok(OverdueHousehold {
+            household_id: parse_uuid(&self.id)?,
+            head_name: self.head_name,
+            address: self.address,
+            grid_name: self.grid_name,
+            special_groups,
+            last_visit_on: self.last_visit_on.as_deref().map(parse_date).transpose()?,
+        })
+    }
+}
+
+/// [`overdue_households`]' text (`$1`/`$2`: the subtree; `$3`, `$4`: the day
+/// before which a special-group household's, and any other household's, last
+/// visit is overdue).
 pub fn overdue_households_sql(limit: usize) -> String {
     format!(
         "SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups,
                 h.last_visit_on
          FROM households h JOIN units g ON g.id = h.grid_id
-         WHERE g.path >= $1 AND g.path < $2 AND h.special_groups <> '[]'
-           AND (h.last_visit_on IS NULL OR h.last_visit_on < $3)
-         ORDER BY h.last_visit_on NULLS FIRST, g.rowid, h.rowid
+         WHERE g.path >= $1 AND g.path < $2
+           AND (h.last_visit_on IS NULL
+                OR h.last_visit_on < CASE WHEN h.special_groups <> '[]' THEN $3 ELSE $4 END)
+         ORDER BY CASE WHEN h.special_groups <> '[]' THEN 0 ELSE 1 END,
+                  h.last_visit_on NULLS FIRST, g.rowid, h.rowid
          LIMIT {limit}"
     )
 }
 
-/// Special-group households under the subtree whose last visit is before `before`,
-/// or who were never visited; never visited first, then oldest visit first, at most `limit`.
+/// Households under the subtree overdue for a visit: a special-group household
+/// whose last visit is before `special_before`, any other before `other_before`,
+/// or never visited. Special groups first; within each, never visited first,
+/// then oldest visit first; at most `limit`.
 pub async fn overdue_households(
     conn: &mut Conn,
     area: &Subtree,
-    before: NaiveDate,
+    special_before: NaiveDate,
+    other_before: NaiveDate,
     limit: usize,
 ) -> Result<Vec<OverdueHousehold>, AppError> {
-    // `last_visit_on` is the household's latest visit ever (kept by a trigger);
-    // the partial index on it walks special-group households oldest first.
+    // `last_visit_on` is the household's latest visit ever (kept by a trigger).
     let rows: Vec<OverdueRow> = sqlx::query_as(&overdue_households_sql(limit))
         .bind(area.lo())
         .bind(area.hi())
-        .bind(before.to_string())
+        .bind(special_before.to_string())
+        .bind(other_before.to_string())
         .fetch_all(conn)
         .await?;
-    rows.into_iter()
-        .map(|r| {
-            let special_groups: Vec<SpecialGroup> = serde_json::from_str(&r.special_groups)?;
-            Ok(OverdueHousehold {
-                household_id: parse_uuid(&r.id)?,
-                head_name: r.head_name,
-                address: r.address,
-                grid_name: r.grid_name,
-                special_groups,
-                last_visit_on: r.last_visit_on.as_deref().map(parse_date).transpose()?,
-            })
-        })
-        .collect()
+    rows.into_iter().map(OverdueRow::into_household).collect()
 }
