@@ -13,8 +13,9 @@ trunk build account.html --release --offline --dist dist/account --public-url /a
 # Terser on each bundle's wasm-bindgen glue and short names for the calls between
 # glue and wasm, with the integrity hashes updated.
 python3 scripts/shrink-bundle.py dist dist/admin dist/activities dist/account
-# The visit app's page loads its code only on a signed-in phone; others go to /login first.
-python3 scripts/sign-in-first.py dist/index.html
+# The visit app's, the activities' and the console's pages load their code only on a signed-in
+# phone; others go to /login first.
+python3 scripts/sign-in-first.py dist/index.html dist/activities/index.html dist/admin/index.html
 # The service worker caches the three phone bundles: name its cache after their
 # builds, so a change to any installs a new worker.
 v=$(cat dist/index.html dist/activities/index.html dist/account/index.html | sha256sum | cut -c1-16)

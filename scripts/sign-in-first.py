@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Makes the visit app's page (dist/index.html) load its code only on a phone
-that is signed in, and send any other phone to the sign-in page first.
+"""Makes the visit app's, the activities' and the console's pages
+(dist/index.html, dist/activities/index.html, dist/admin/index.html) load their
+code only where someone is signed in, and send anyone else to the sign-in page
+first.
 
 Why: signing in is a bundle of its own (`/login`, a fraction of the visit app's
 bytes). A phone's first visit to `/` should not download the visit app before
@@ -17,7 +19,7 @@ the browser fetches as soon as it reads the page, so here they become:
 The service worker and scripts/size-report.py read the file names out of the
 page as before. Run after scripts/shrink-bundle.py (which sets the hashes).
 
-Usage: scripts/sign-in-first.py dist/index.html
+Usage: scripts/sign-in-first.py PAGE...
 """
 import json
 import re
@@ -50,10 +52,10 @@ def gate(page):
 
 
 if __name__ == "__main__":
-    path = sys.argv[1]
-    with open(path, encoding="utf-8") as f:
-        page = f.read()
-    if "daohu:v1:session" in page and "document.write" in page:
-        sys.exit(0)  # already done (the script ran twice on one build)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(gate(page))
+    for path in sys.argv[1:]:
+        with open(path, encoding="utf-8") as f:
+            page = f.read()
+        if "daohu:v1:session" in page and "document.write" in page:
+            continue  # already done (the script ran twice on one build)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(gate(page))

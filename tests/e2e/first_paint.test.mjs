@@ -66,7 +66,7 @@ test('a signed-in phone and other screens never show the static sign-in copy', a
   await fresh.context.close();
 });
 
-test('a phone nobody signed in on goes from / to the sign-in page without fetching the visit app', async () => {
+test('a phone nobody signed in on goes from / or /activities/ to the sign-in page without fetching their code', async () => {
   const { context, page } = await phone(env.browser);
   // The page's own requests (the service worker fetches every bundle for the
   // phone's cache meanwhile, which is meant).
@@ -89,4 +89,14 @@ test('a phone nobody signed in on goes from / to the sign-in page without fetchi
   assert.ok(fetched.some((p) => /^\/daohu-[0-9a-f]{16}_bg\.wasm$/.test(p)) || await page.evaluate(() => !!navigator.serviceWorker.controller),
     'the visit app came from the network or the service worker');
   await context.close();
+
+  // A volunteer's first visit to the activities' address: the same.
+  const volunteer = await phone(env.browser);
+  const asked = [];
+  volunteer.page.on('request', (r) => { if (!r.serviceWorker()) asked.push(new URL(r.url()).pathname); });
+  await volunteer.page.goto(env.server.url + '/activities/');
+  await volunteer.page.waitForURL('**/login');
+  await volunteer.page.waitForSelector('#phone');
+  assert.deepEqual(asked.filter((p) => p.includes('daohu-activities-')), [], `the activities' code was fetched: ${asked.join(' ')}`);
+  await volunteer.context.close();
 });
