@@ -10,8 +10,8 @@
 //! value of a field is the latest change by device time, never later than the
 //! server received it.
 //!
-//! Not wired to the server or the phone yet: this module is the shape the store
-//! and the visit's policy step build on.
+//! The server keeps each county's catalogue versions (`/api/catalogue`); the
+//! ledger's changes and the visit's policy step are not wired yet.
 
 use std::collections::BTreeMap;
 
@@ -67,6 +67,18 @@ pub enum CatalogueChange {
     Edit { policy: Policy },
     Retire { key: String },
     Reactivate { key: String },
+}
+
+/// A catalogue edit as the console sends it: the change, and the version the
+/// coordinator was looking at (when given, the edit is refused if another made
+/// a version since, so nobody overwrites what they have not seen).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueEdit {
+    #[serde(default)]
+    pub base_version: Option<u32>,
+    pub change: CatalogueChange,
 }
 
 /// Why a catalogue edit or a ledger change is refused, in plain words.

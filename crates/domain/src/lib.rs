@@ -38,6 +38,7 @@ pub use escalation::{
     ProblemView, TrailEntry,
 };
 pub use household_list::HouseholdRow;
+pub use ledger::{Catalogue, CatalogueChange, CatalogueEdit, LedgerError, Policy, PolicyState, PolicyStatus};
 pub use household::{Household, RosterHousehold, RosterResponse, SpecialGroup, VisitSummary};
 pub use local::{photos_room, room_is_short, visits_room, LocalVisit, MigrationError, SyncState, LOCAL_SCHEMA_VERSION};
 pub use org::{

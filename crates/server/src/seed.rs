@@ -139,6 +139,8 @@ pub async fn seed_demo(pool: &Pool) -> Result<bool, AppError> {
     for (id, kind, name, parent) in units {
         store::units::insert(&mut tx, id, kind, name, parent, now).await?;
     }
+    // The demo county's policies: a dozen real ones, version 1.
+    store::catalogue::add(&mut tx, county_id(), &daohu_domain::ledger::Catalogue::demo(), None, None, now).await?;
     let mut households = Vec::new();
     for n in 0..DEMO_HOUSEHOLDS + SECOND_VILLAGE_HOUSEHOLDS {
         let i = n as usize;

@@ -135,6 +135,10 @@ const RULES: &[Rule] = &[
     rule("get", "/api/activities/hours", COORDINATORS, COORD_OTHER),
     same("get", "/api/activity-kinds", SIGNED_IN),
     same("post", "/api/activity-kinds", [401, 403, 403, 403, 403, 403, 201]),
+    // the policy catalogue: every account reads its county's; own: version 1, other: one that does not exist
+    same("get", "/api/catalogue", SIGNED_IN),
+    rule("get", "/api/catalogue/versions/{version}", SIGNED_IN, [401, 404, 404, 404, 404, 404, 404]),
+    same("post", "/api/catalogue/changes", [401, 403, 403, 403, 403, 403, 201]),
     rule("get", "/api/teams", COORDINATORS, COORD_OTHER),
     // own: a team of 青山村 with 张党员; other: of 绿水村 with 周党员
     rule("post", "/api/teams", CREATE_OWN, CREATE_OTHER),
@@ -571,6 +575,20 @@ async fn request(
             token,
             body: None,
         },
+        ("get", "/api/catalogue") => Req { uri: rule.path.into(), token, body: None },
+        ("get", "/api/catalogue/versions/{version}") => Req {
+            uri: format!("/api/catalogue/versions/{}", if other { 999 } else { 1 }),
+            token,
+            body: None,
+        },
+        ("post", "/api/catalogue/changes") => Req::json(
+            rule.path.into(),
+            token,
+            json!({ "change": { "change": "add", "policy": {
+                "key": format!("test_policy_{n}"), "name_zh": "测试政策", "name_en": "Test policy",
+                "apply_days": 30, "active": true,
+            } } }),
+        ),
         ("post", "/api/activity-kinds") => Req::json(
             rule.path.into(),
             token,

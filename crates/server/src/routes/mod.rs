@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod activities;
 pub mod audit;
 pub mod auth;
+pub mod catalogue;
 pub mod dashboard;
 pub mod exports;
 pub mod health;
@@ -40,6 +41,7 @@ pub fn api() -> utoipa_axum::router::OpenApiRouter<crate::AppState> {
         .merge(activities::router())
         .merge(photos::router())
         .merge(teams::router())
+        .merge(catalogue::router())
         .merge(openapi::router())
 }
 
@@ -72,6 +74,6 @@ mod tests {
             }
         }
         // Every resource module, so the scan did read them.
-        assert_eq!(routers, 18, "routers found");
+        assert_eq!(routers, 19, "routers found");
     }
 }

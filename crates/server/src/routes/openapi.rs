@@ -41,6 +41,7 @@ use crate::AppState;
         (name = "problems", description = "Problems raised at the door: escalation, answers and their trail"),
         (name = "activities", description = "Volunteer activities, check-ins, photos, teams and hours"),
         (name = "reports", description = "Visit log, dashboard, meeting sheet and exports (coordinators)"),
+        (name = "catalogue", description = "The county's policy catalogue for the household ledger, versioned"),
     )
 )]
 pub struct ApiDoc;

@@ -18,6 +18,7 @@
 pub mod accounts;
 pub mod activities;
 pub mod audit;
+pub mod catalogue;
 pub mod exports;
 pub mod households;
 pub mod meetings;

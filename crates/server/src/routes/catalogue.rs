@@ -1,0 +1,120 @@
+//! The county's policy catalogue (the household ledger, issue 17): read by
+//! every account of the county, edited by its county coordinator, one version
+//! per edit and every version kept.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use daohu_domain::ledger::{Catalogue, CatalogueEdit};
+use daohu_domain::ApiError;
+use serde_json::json;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::db;
+use crate::scope;
+use crate::{audit, store, ApiJson, AppError, AppState};
+
+/// `/catalogue`, `/catalogue/versions/{version}`, `/catalogue/changes`.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(catalogue_get))
+        .routes(routes!(catalogue_version_get))
+        .routes(routes!(catalogue_edit))
+}
+
+/// The county an account belongs to: the first unit of its path (`/<county>/…`).
+fn county_of(user: &AuthUser) -> Result<Uuid, AppError> {
+    let first = user.unit_path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    Uuid::parse_str(first).map_err(|e| AppError::internal(format!("an account's unit path without a county: {e}")))
+}
+
+/// A county with no catalogue yet has an empty one, version 0.
+fn empty() -> Catalogue {
+    Catalogue { version: 0, policies: Vec::new() }
+}
+
+/// The caller's county's catalogue now, retired policies included (`active: false`).
+#[utoipa::path(
+    get, path = "/catalogue", tag = "catalogue",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The catalogue (version 0 and no policies before the first edit)", body = Catalogue),
+        (status = 401, description = "No valid session", body = ApiError),
+    )
+)]
+pub async fn catalogue_get(State(state): State<AppState>, user: AuthUser) -> Result<Json<Catalogue>, AppError> {
+    let county = county_of(&user)?;
+    let mut conn = state.pool.acquire().await?;
+    Ok(Json(store::catalogue::get(&mut conn, county, None).await?.unwrap_or_else(empty)))
+}
+
+/// One past version of the caller's county's catalogue, as a stored visit made
+/// with it names its policies.
+#[utoipa::path(
+    get, path = "/catalogue/versions/{version}", tag = "catalogue",
+    security(("bearer" = [])),
+    params(("version" = u32, Path, description = "Catalogue version, from 1")),
+    responses(
+        (status = 200, description = "That version", body = Catalogue),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 404, description = "The county has no such version", body = ApiError),
+    )
+)]
+pub async fn catalogue_version_get(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(version): Path<String>,
+) -> Result<Json<Catalogue>, AppError> {
+    let version: u32 = version.parse().map_err(|_| AppError::not_found())?;
+    let county = county_of(&user)?;
+    let mut conn = state.pool.acquire().await?;
+    store::catalogue::get(&mut conn, county, Some(version)).await?.map(Json).ok_or_else(AppError::not_found)
+}
+
+/// Changes the catalogue (county coordinators only): adds, edits, retires or
+/// reactivates a policy, making the next version. Nothing is deleted; a
+/// retired policy keeps its key and names for the visits that used it.
+#[utoipa::path(
+    post, path = "/catalogue/changes", tag = "catalogue",
+    security(("bearer" = [])),
+    request_body = CatalogueEdit,
+    responses(
+        (status = 201, description = "The catalogue's new version", body = Catalogue),
+        (status = 400, description = "A bad key, name, description or limit, or an unknown policy", body = ApiError),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 403, description = "Not a county coordinator", body = ApiError),
+        (status = 409, description = "A key already used (`duplicate_key`), or another edit came first (`catalogue_changed`, `taken_meanwhile`)", body = ApiError),
+    )
+)]
+pub async fn catalogue_edit(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(edit): ApiJson<CatalogueEdit>,
+) -> Result<(StatusCode, Json<Catalogue>), AppError> {
+    scope::county_coordinator(&user)?;
+    let county = county_of(&user)?;
+    let (_writer, mut tx) = state.write_tx().await?;
+    let current = store::catalogue::get(&mut tx, county, None).await?.unwrap_or_else(empty);
+    if edit.base_version.is_some_and(|v| v != current.version) {
+        return Err(AppError::conflict(
+            "catalogue_changed",
+            format!("政策目录已经被改成第 {} 版，请刷新后再改", current.version),
+        ));
+    }
+    let next = current.apply(&edit.change).map_err(|e| match e {
+        daohu_domain::LedgerError::DuplicateKey(_) => AppError::conflict("duplicate_key", e.message(true)),
+        _ => AppError::bad_request(e.message(true)),
+    })?;
+    store::catalogue::add(&mut tx, county, &next, Some(&edit.change), Some(user.id), db::now()).await?;
+    audit::record(
+        &mut tx,
+        Some(user.id),
+        "policy_catalogue_changed",
+        json!({ "county_id": county, "version": next.version, "change": edit.change }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(next)))
+}

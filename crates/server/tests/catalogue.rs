@@ -1,0 +1,112 @@
+//! The county's policy catalogue (the household ledger): every account reads
+//! it; the county coordinator edits it, one version per edit, all kept; a
+//! stale or bad edit is refused whole with a plain reason.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::TestApp;
+use daohu_domain::ledger::Catalogue;
+use serde_json::{json, Value};
+
+/// 张党员, 赵书记 (village), 吴县长 (county).
+const MEMBER: u128 = 1;
+const VILLAGE: u128 = 9;
+const COUNTY: u128 = 29;
+
+fn policy(key: &str) -> Value {
+    json!({ "key": key, "name_zh": "无障碍改造", "name_en": "Accessibility works", "description": "困难残疾人家庭",
+            "groups": ["severely_disabled"], "apply_days": 60, "active": true })
+}
+
+async fn catalogue(app: &TestApp, token: &str, path: &str) -> Catalogue {
+    let answer = app.call(Method::GET, path, Some(token), None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{path}: {:?}", answer.json());
+    serde_json::from_slice(&answer.body).unwrap()
+}
+
+async fn versions(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM policy_catalogues").fetch_one(&app.state.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_county_coordinator_edits_the_catalogue_one_version_at_a_time_and_every_version_stays() {
+    let app = TestApp::new().await;
+    let (member, village, county) = (app.session(MEMBER).await, app.session(VILLAGE).await, app.session(COUNTY).await);
+
+    // The demo county ships a dozen policies, version 1; a member's phone reads them.
+    let v1 = catalogue(&app, &member, "/api/catalogue").await;
+    assert_eq!((v1.version, v1.policies.len()), (1, 12));
+    assert_eq!(v1.policy("dibao").map(|p| p.name_zh.as_str()), Some("低保"));
+
+    // A village coordinator may not edit it; nothing is stored.
+    let add = json!({ "base_version": 1, "change": { "change": "add", "policy": policy("wuzhangai") } });
+    let refused = app.call(Method::POST, "/api/catalogue/changes", Some(&village), Some(add.clone())).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(versions(&app).await, 1);
+
+    // The county coordinator adds one: version 2, which every account now reads.
+    let answer = app.call(Method::POST, "/api/catalogue/changes", Some(&county), Some(add.clone())).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.json());
+    let v2: Catalogue = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!((v2.version, v2.policies.len()), (2, 13));
+    assert_eq!(catalogue(&app, &member, "/api/catalogue").await, v2);
+
+    // The same edit again from a screen still showing version 1: refused, not applied twice.
+    let stale = app.call(Method::POST, "/api/catalogue/changes", Some(&county), Some(add)).await;
+    assert_eq!((stale.status, stale.json()["error"].as_str()), (StatusCode::CONFLICT, Some("catalogue_changed")));
+    // Without a base version the key is still taken.
+    let again = json!({ "change": { "change": "add", "policy": policy("wuzhangai") } });
+    let taken = app.call(Method::POST, "/api/catalogue/changes", Some(&county), Some(again)).await;
+    assert_eq!((taken.status, taken.json()["error"].as_str()), (StatusCode::CONFLICT, Some("duplicate_key")));
+    assert_eq!(versions(&app).await, 2);
+
+    // Retired: version 3 keeps it, inactive, with its names; version 2 is as it was.
+    let retire = json!({ "base_version": 2, "change": { "change": "retire", "key": "wuzhangai" } });
+    let answer = app.call(Method::POST, "/api/catalogue/changes", Some(&county), Some(retire)).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.json());
+    let now = catalogue(&app, &member, "/api/catalogue").await;
+    assert_eq!(now.version, 3);
+    let retired = now.policy("wuzhangai").unwrap();
+    assert_eq!((retired.active, retired.name_zh.as_str()), (false, "无障碍改造"));
+    assert_eq!(catalogue(&app, &member, "/api/catalogue/versions/2").await, v2);
+    assert_eq!(catalogue(&app, &member, "/api/catalogue/versions/1").await, v1);
+    let missing = app.call(Method::GET, "/api/catalogue/versions/4", Some(&member), None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    // Each edit is in the audit log with who made it.
+    let audited: Vec<String> = sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'policy_catalogue_changed' ORDER BY id")
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 2);
+    assert!(audited[1].contains("\"retire\"") && audited[1].contains("\"version\":3"), "{}", audited[1]);
+}
+
+#[tokio::test]
+async fn bad_edits_get_a_plain_reason_and_store_nothing() {
+    let app = TestApp::new().await;
+    let county = app.session(COUNTY).await;
+    let mut bad_key = policy("Wu-Zhang");
+    let mut no_name = policy("ok_key");
+    no_name["name_en"] = json!("");
+    let mut long_limit = policy("ok_key");
+    long_limit["apply_days"] = json!(400);
+    for (body, said) in [
+        (json!({ "change": { "change": "add", "policy": bad_key.take() } }), "只能用英文小写字母"),
+        (json!({ "change": { "change": "add", "policy": no_name } }), "名称都要填"),
+        (json!({ "change": { "change": "add", "policy": long_limit } }), "1 到 365 天"),
+        (json!({ "change": { "change": "retire", "key": "nope" } }), "没有代码为“nope”的政策"),
+    ] {
+        let answer = app.call(Method::POST, "/api/catalogue/changes", Some(&county), Some(body.clone())).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
+        let message = answer.json()["message"].as_str().unwrap_or_default().to_string();
+        assert!(message.contains(said), "{body}: {message}");
+    }
+    // Not even the right shape: a 4xx, never a 500.
+    for body in [json!({ "change": { "change": "delete", "key": "dibao" } }), json!({ "change": "add" }), json!([1])] {
+        let answer = app.call(Method::POST, "/api/catalogue/changes", Some(&county), Some(body.clone())).await;
+        assert!(answer.status.is_client_error(), "{body}: {}", answer.status);
+    }
+    assert_eq!(versions(&app).await, 1, "only the seeded version");
+}
