@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::components::header::Header;
 use crate::ctx::AppCtx;
 use crate::pages::admin::{
-    accounts::AccountsPage, activities::ActivitiesPage, dashboard::DashboardPage, households::AdminHouseholdsPage,
+    accounts::AccountsPage, activities::ActivitiesPage, catalogue::CataloguePage, dashboard::DashboardPage, households::AdminHouseholdsPage,
     import::ImportPage, org::OrgPage, problems::ProblemsPage, sheet::SheetPage, visits::VisitsPage,
 };
 use crate::routes::{self, AppRoute};
@@ -32,6 +32,7 @@ pub fn ConsoleApp() -> impl IntoView {
                     AppRoute::AdminHouseholds => view! { <AdminHouseholdsPage/> }.into_any(),
                     AppRoute::AdminImport => view! { <ImportPage/> }.into_any(),
                     AppRoute::AdminActivities => view! { <ActivitiesPage/> }.into_any(),
+                    AppRoute::AdminCatalogue => view! { <CataloguePage/> }.into_any(),
                     other => {
                         // A phone-app screen: load that bundle.
                         if let Some(w) = web_sys::window() {

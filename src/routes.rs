@@ -32,6 +32,8 @@ pub enum AppRoute {
     AdminHouseholds,
     AdminImport,
     AdminActivities,
+    /// The county's policy catalogue (政策目录).
+    AdminCatalogue,
     /// Volunteer activities (their own bundle): the list and check-ins.
     Activities,
     /// One activity kept on this phone (new, draft or saved).
@@ -74,6 +76,7 @@ impl AppRoute {
             AppRoute::AdminHouseholds => "/admin/households".into(),
             AppRoute::AdminImport => "/admin/import".into(),
             AppRoute::AdminActivities => "/admin/activities".into(),
+            AppRoute::AdminCatalogue => "/admin/catalogue".into(),
             AppRoute::Activities => "/activities".into(),
             AppRoute::Activity(id) => format!("/activities/{id}"),
             AppRoute::NotFound => "/404".into(),
@@ -99,6 +102,7 @@ impl AppRoute {
             ["admin", "households"] => AppRoute::AdminHouseholds,
             ["admin", "import"] => AppRoute::AdminImport,
             ["admin", "activities"] => AppRoute::AdminActivities,
+            ["admin", "catalogue"] => AppRoute::AdminCatalogue,
             ["activities"] => AppRoute::Activities,
             ["activities", x] => id(x).map(AppRoute::Activity).unwrap_or(AppRoute::NotFound),
             ["household", x] => id(x).map(AppRoute::Household).unwrap_or(AppRoute::NotFound),
@@ -118,7 +122,8 @@ impl AppRoute {
             | AppRoute::AdminAccounts
             | AppRoute::AdminHouseholds
             | AppRoute::AdminImport
-            | AppRoute::AdminActivities => Bundle::Console,
+            | AppRoute::AdminActivities
+            | AppRoute::AdminCatalogue => Bundle::Console,
             AppRoute::Activities | AppRoute::Activity(_) => Bundle::Activities,
             AppRoute::Login | AppRoute::SignOut | AppRoute::Enroll => Bundle::Account,
             _ => Bundle::Phone,
@@ -205,6 +210,7 @@ mod tests {
             AppRoute::AdminHouseholds,
             AppRoute::AdminImport,
             AppRoute::AdminActivities,
+            AppRoute::AdminCatalogue,
             AppRoute::Activities,
             AppRoute::Activity(id),
         ] {

@@ -3,24 +3,10 @@
 // and a visit left for next time, so every part of its screens is drawn.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { useServerAndBrowser, phone, signIn, recordVisit, walkPhoneScreens, walkConsoleScreens, MEMBER2 } from './harness.mjs';
+import { useServerAndBrowser, phone, signIn, recordVisit, walkPhoneScreens, walkConsoleScreens, axeFindings, MEMBER2 } from './harness.mjs';
 
 const env = useServerAndBrowser();
 const COORD = { phone: '13800000009', password: 'daohu123' };
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** axe's serious and critical findings on the page as it is now, one line each. */
-async function axeFindings(page) {
-  // Evaluated through the debugging protocol, which the page's CSP does not govern.
-  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(AXE);
-  const violations = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations));
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-}
-
 async function check(page, where, seen) {
   await page.waitForLoadState('networkidle').catch(() => {});
   const found = await axeFindings(page);
@@ -56,6 +42,6 @@ test('every console screen passes axe with no serious or critical finding', asyn
   await page.waitForURL(/\/admin\/?$/);
   const seen = [];
   await walkConsoleScreens(page, env.server, (where) => check(page, where, seen));
-  assert.equal(seen.length, 9);
+  assert.equal(seen.length, 10);
   await context.close();
 });

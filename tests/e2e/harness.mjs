@@ -1,7 +1,8 @@
 // Shared pieces of the browser tests: start the real server on a free
 // loopback port with a fresh SQLite data dir, and Debian's headless Chromium.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -286,7 +287,7 @@ export async function walkPhoneScreens(page, server, onScreen) {
 
 /** The console's screens, for a coordinator signed in on `page`. */
 export const CONSOLE_SCREENS = ['/admin', '/admin/org', '/admin/visits', '/admin/sheet', '/admin/problems',
-  '/admin/accounts', '/admin/households', '/admin/import', '/admin/activities'];
+  '/admin/accounts', '/admin/households', '/admin/import', '/admin/activities', '/admin/catalogue'];
 
 /** Walks the console's screens, calling `onScreen(path)` on each. */
 export async function walkConsoleScreens(page, server, onScreen) {
@@ -296,3 +297,16 @@ export async function walkConsoleScreens(page, server, onScreen) {
     await onScreen(path);
   }
 }
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe's serious and critical findings on the page as it is now, one line each. */
+export async function axeFindings(page) {
+  // Evaluated through the debugging protocol, which the page's CSP does not govern.
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(AXE);
+  const violations = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations));
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+}
+

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod activities;
+pub mod catalogue;
 pub mod dashboard;
 pub mod households;
 pub mod import;
@@ -37,6 +38,7 @@ pub fn AdminNav(current: AppRoute) -> impl IntoView {
             {tab(AppRoute::AdminProblems, "群众诉求", "Problems")}
             {tab(AppRoute::AdminSheet, "碰头会", "Weekly sheet")}
             {tab(AppRoute::AdminActivities, "志愿活动", "Volunteers")}
+            {tab(AppRoute::AdminCatalogue, "政策目录", "Policies")}
             {tab(AppRoute::AdminOrg, "组织", "Organisation")}
             {tab(AppRoute::AdminAccounts, "账号", "Accounts")}
             {tab(AppRoute::AdminHouseholds, "联系户", "Households")}

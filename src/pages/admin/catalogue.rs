@@ -1,0 +1,150 @@
+//! The county's policy catalogue (政策目录): every coordinator sees the
+//! policies the household ledger follows; the county coordinator adds, retires
+//! and brings back policies. Each edit is a new version on the server, made
+//! from the version on this screen (another's edit in between is refused, and
+//! the screen shows the newer one).
+
+use daohu_domain::ledger::{Catalogue, CatalogueChange, CatalogueEdit, Policy};
+use daohu_domain::{Role, SpecialGroup};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::{load, report, require_coordinator, AdminNav, ErrorLine};
+use crate::api::ApiFailure;
+use crate::ctx::use_ctx;
+use crate::routes::AppRoute;
+
+#[component]
+pub fn CataloguePage() -> impl IntoView {
+    require_coordinator();
+    let ctx = use_ctx();
+    let catalogue = RwSignal::new(None::<Catalogue>);
+    let error = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<String>);
+    let refresh = move || load(ctx, "/api/catalogue".into(), catalogue, error);
+    refresh();
+    let county = ctx.session.get_untracked().is_some_and(|s| s.member.role == Role::CountyCoordinator);
+
+    let send = move |change: CatalogueChange, done: Box<dyn Fn() + Send + Sync>| {
+        let Some(client) = ctx.api() else { return };
+        let edit = CatalogueEdit { base_version: catalogue.get_untracked().map(|c| c.version), change };
+        notice.set(None);
+        spawn_local(async move {
+            match client.send::<_, Catalogue>("POST", "/api/catalogue/changes", Some(&edit)).await {
+                Ok(c) => {
+                    notice.set(Some(format!("{} {}", ctx.tr("已保存，政策目录第", "Saved: catalogue version"), c.version)
+                        + ctx.tr(" 版", "")));
+                    catalogue.set(Some(c));
+                    error.set(None);
+                    done();
+                }
+                Err(e) => {
+                    let changed = matches!(&e, ApiFailure::Server { error, .. } if error.error == "catalogue_changed");
+                    report(ctx, e, error);
+                    if changed {
+                        // Another edit came first: show what is there now, keeping the reason on screen.
+                        load(ctx, "/api/catalogue".into(), catalogue, RwSignal::new(None));
+                    }
+                }
+            }
+        });
+    };
+
+    let key = RwSignal::new(String::new());
+    let name_zh = RwSignal::new(String::new());
+    let name_en = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let days = RwSignal::new(String::from("30"));
+    let groups = RwSignal::new(Vec::<SpecialGroup>::new());
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let policy = Policy {
+            key: key.get_untracked().trim().to_string(),
+            name_zh: name_zh.get_untracked().trim().to_string(),
+            name_en: name_en.get_untracked().trim().to_string(),
+            description: description.get_untracked().trim().to_string(),
+            groups: groups.get_untracked(),
+            // The server says why a number out of range is refused.
+            apply_days: days.get_untracked().trim().parse().unwrap_or(0),
+            active: true,
+        };
+        send(CatalogueChange::Add { policy }, Box::new(move || {
+            for field in [key, name_zh, name_en, description] {
+                field.set(String::new());
+            }
+            days.set("30".into());
+            groups.set(Vec::new());
+        }));
+    };
+    let label = move |g: SpecialGroup| if ctx.zh() { g.label_zh() } else { g.label_en() };
+
+    view! {
+        <section class="page admin">
+            <AdminNav current=AppRoute::AdminCatalogue/>
+            <h1>{ctx.tr("政策目录", "Policy catalogue")}</h1>
+            <p class="hint">{ctx.tr(
+                "联户党员走访时按这份目录记录每户可享受的政策落实情况。停用的政策留在历史记录里，不能再记录。",
+                "Members record each household's policies from this list at their visits. A retired policy stays in the records but takes nothing new.",
+            )}</p>
+            <ErrorLine error=error/>
+            <Show when=move || notice.get().is_some()>
+                <p class="ok" role="status">{move || notice.get()}</p>
+            </Show>
+            {move || catalogue.get().map(|c| view! {
+                <p data-testid="catalogue-version">{format!("{} {} · {} {}", ctx.tr("第", "Version"), c.version,
+                    c.policies.iter().filter(|p| p.active).count(), ctx.tr("项在用", "in use"))}</p>
+                <table class="grid-table" data-testid="catalogue">
+                    <thead><tr>
+                        <th>{ctx.tr("政策", "Policy")}</th><th>{ctx.tr("主要对象", "Usually for")}</th>
+                        <th>{ctx.tr("办理期限", "Time to apply")}</th><th>{ctx.tr("状态", "State")}</th>
+                        {county.then(|| view! { <th>{ctx.tr("操作", "Change")}</th> })}
+                    </tr></thead>
+                    <tbody>{c.policies.into_iter().map(|p| {
+                        let (k, active) = (p.key.clone(), p.active);
+                        view! {
+                            <tr data-key=p.key.clone()>
+                                <td>{if ctx.zh() { p.name_zh.clone() } else { p.name_en.clone() }}
+                                    {(!p.description.is_empty()).then(|| view! { <br/><small>{p.description.clone()}</small> })}</td>
+                                <td>{ctx.join(p.groups.iter().map(|g| label(*g)))}</td>
+                                <td>{format!("{} {}", p.apply_days, ctx.tr("天", "days"))}</td>
+                                <td>{if active { ctx.tr("在用", "In use") } else { ctx.tr("已停用", "Retired") }}</td>
+                                {county.then(|| view! { <td>
+                                    <button class="link" on:click=move |_| {
+                                        let key = k.clone();
+                                        send(if active { CatalogueChange::Retire { key } } else { CatalogueChange::Reactivate { key } }, Box::new(|| {}));
+                                    }>{if active { ctx.tr("停用", "Retire") } else { ctx.tr("恢复", "Bring back") }}</button>
+                                </td> })}
+                            </tr>
+                        }
+                    }).collect_view()}</tbody>
+                </table>
+            })}
+            {county.then(|| view! {
+                <h2>{ctx.tr("新增政策", "Add a policy")}</h2>
+                <form on:submit=add class="stack" data-testid="policy-form">
+                    <label for="p-key">{ctx.tr("代码（英文小写字母、数字、下划线，如 wuzhangai）", "Code (lowercase letters, digits, _; e.g. wuzhangai)")}</label>
+                    <input id="p-key" autocomplete="off" prop:value=key on:input=move |ev| key.set(event_target_value(&ev))/>
+                    <label for="p-zh">{ctx.tr("中文名称", "Chinese name")}</label>
+                    <input id="p-zh" prop:value=name_zh on:input=move |ev| name_zh.set(event_target_value(&ev))/>
+                    <label for="p-en">{ctx.tr("英文名称", "English name")}</label>
+                    <input id="p-en" prop:value=name_en on:input=move |ev| name_en.set(event_target_value(&ev))/>
+                    <label for="p-desc">{ctx.tr("说明（可不填）", "Description (optional)")}</label>
+                    <input id="p-desc" prop:value=description on:input=move |ev| description.set(event_target_value(&ev))/>
+                    <label for="p-days">{ctx.tr("帮办代办期限（天）", "Days an application may take")}</label>
+                    <input id="p-days" type="number" min="1" max="365" inputmode="numeric" prop:value=days on:input=move |ev| days.set(event_target_value(&ev))/>
+                    <fieldset>
+                        <legend>{ctx.tr("主要对象（这些户走访时排在前面）", "Usually for (shown first at these households' visits)")}</legend>
+                        {SpecialGroup::ALL.into_iter().map(|g| view! {
+                            <label class="check">
+                                <input type="checkbox" prop:checked=move || groups.with(|all| all.contains(&g))
+                                    on:change=move |_| groups.update(|all| if let Some(i) = all.iter().position(|x| *x == g) { all.remove(i); } else { all.push(g); })/>
+                                {label(g)}
+                            </label>
+                        }).collect_view()}
+                    </fieldset>
+                    <button type="submit" class="primary">{ctx.tr("新增政策", "Add policy")}</button>
+                </form>
+            })}
+        </section>
+    }
+}
