@@ -30,9 +30,7 @@ pub fn AccountApp() -> impl IntoView {
                     AppRoute::SignOut => view! { <SignOutPage/> }.into_any(),
                     AppRoute::Enroll => view! { <EnrollPage/> }.into_any(),
                     r if r.bundle() != Bundle::Account => {
-                        if let Some(w) = web_sys::window() {
-                            let _ = w.location().assign(&r.href());
-                        }
+                        routes::load_page(r);
                         ().into_any()
                     }
                     _ => view! { <p class="empty">"页面不存在 / Page not found"</p> }.into_any(),

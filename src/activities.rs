@@ -32,9 +32,7 @@ pub fn ActivitiesApp() -> impl IntoView {
                     AppRoute::Activities => view! { <ActivitiesPage/> }.into_any(),
                     AppRoute::Activity(id) => view! { <ActivityPage id=id/> }.into_any(),
                     r if r.bundle() != Bundle::Activities => {
-                        if let Some(w) = web_sys::window() {
-                            let _ = w.location().assign(&r.href());
-                        }
+                        routes::load_page(r);
                         ().into_any()
                     }
                     _ => view! { <p class="empty">"页面不存在 / Page not found"</p> }.into_any(),

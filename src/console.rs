@@ -35,9 +35,7 @@ pub fn ConsoleApp() -> impl IntoView {
                     AppRoute::AdminCatalogue => view! { <CataloguePage/> }.into_any(),
                     other => {
                         // A phone-app screen: load that bundle.
-                        if let Some(w) = web_sys::window() {
-                            let _ = w.location().assign(&other.href());
-                        }
+                        routes::load_page(other);
                         ().into_any()
                     }
                 }}

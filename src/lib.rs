@@ -49,9 +49,7 @@ pub fn App() -> impl IntoView {
                     // Signing in and out, activities and the console are other
                     // bundles; a full page load fetches them.
                     r if r.bundle() != routes::Bundle::Phone => {
-                        if let Some(w) = web_sys::window() {
-                            let _ = w.location().assign(&r.href());
-                        }
+                        routes::load_page(r);
                         ().into_any()
                     }
                     _ => view! { <p class="empty">"页面不存在 / Page not found"</p> }.into_any(),

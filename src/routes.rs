@@ -157,14 +157,19 @@ pub fn in_other_bundle(route: AppRoute) -> bool {
     route.bundle() != LOADED.with(|b| *b)
 }
 
+/// Loads the page of another bundle's screen (a full page load; from the
+/// phone's cache for the phone bundles).
+pub fn load_page(route: AppRoute) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().assign(&route.href());
+    }
+}
+
 /// Shows `route`, adding it to the browser's history, or replacing the
 /// current entry when `replace` (for redirects).
 pub fn go_with(signal: RwSignal<AppRoute>, route: AppRoute, replace: bool) {
     if in_other_bundle(route) {
-        // The other bundle: a real page load.
-        if let Some(w) = web_sys::window() {
-            let _ = w.location().assign(&route.href());
-        }
+        load_page(route);
         return;
     }
     if let Some(w) = web_sys::window() {

@@ -6,7 +6,7 @@
 // sign-in page before any of the visit app's code is fetched.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, phone, signIn, MEMBER1 } from './harness.mjs';
+import { useServerAndBrowser, phone, signIn, waitForServiceWorker, MEMBER1 } from './harness.mjs';
 
 const env = useServerAndBrowser();
 
@@ -99,4 +99,18 @@ test('a phone nobody signed in on goes from / or /activities/ to the sign-in pag
   await volunteer.page.waitForSelector('#phone');
   assert.deepEqual(asked.filter((p) => p.includes('daohu-activities-')), [], `the activities' code was fetched: ${asked.join(' ')}`);
   await volunteer.context.close();
+});
+
+test('the sign-in and sign-out pages open with no network once the phone has the app', async () => {
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER1, 10);
+  await waitForServiceWorker(page);
+  await context.setOffline(true);
+  await page.goto(env.server.url + '/signout');
+  await page.waitForSelector('h1 >> text=退出登录');
+  await page.goto(env.server.url + '/login');
+  await page.waitForSelector('#phone');
+  await page.goto(env.server.url + '/');
+  await page.waitForSelector('[data-testid=household-list] li');
+  await context.close();
 });

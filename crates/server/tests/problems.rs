@@ -1197,7 +1197,7 @@ async fn the_xlsx_export_shows_where_problems_stand_and_their_trail() {
     let trail = cells(book.worksheet_range("办理经过").unwrap());
     assert_eq!(
         trail[0],
-        ["问题编号", "时间", "办理人", "动作", "内容", "不合当时状态"]
+        ["问题编号", "时间（北京时间）", "办理人", "动作", "内容", "不合当时状态"]
     );
     let rows: Vec<(&str, &str, &str, &str)> = trail[1..]
         .iter()

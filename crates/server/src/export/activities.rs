@@ -29,7 +29,7 @@ pub const ACTIVITY_COLUMNS: [&str; 13] = [
 const ACTIVITY_WIDTHS: [f64; 13] = [12.0, 8.0, 11.0, 14.0, 20.0, 18.0, 10.0, 9.0, 9.0, 30.0, 40.0, 7.0, 12.0];
 
 /// Columns of the 打卡 sheet: which activity, who, check in or out, when (China time), where.
-pub const CHECK_IN_COLUMNS: [&str; 7] = ["活动日期", "活动类型", "活动地点", "志愿者", "打卡", "时间", "位置"];
+pub const CHECK_IN_COLUMNS: [&str; 7] = ["活动日期", "活动类型", "活动地点", "志愿者", "打卡", "时间（北京时间）", "位置"];
 const CHECK_IN_WIDTHS: [f64; 7] = [12.0, 14.0, 20.0, 10.0, 7.0, 17.0, 34.0];
 
 /// Columns of the 工时 sheet (hours with one decimal).

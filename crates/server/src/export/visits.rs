@@ -40,8 +40,9 @@ pub const VISIT_COLUMNS: [&str; 28] = [
     "问题数",
     "上报数",
     "小结",
-    "手机记录时间",
-    "服务器收到时间",
+    // Downloads say their zone: times are China Standard Time (UTC+8), whatever the browser's.
+    "手机记录时间（北京时间）",
+    "服务器收到时间（北京时间）",
     "时间存疑",
     "走访编号",
     "党员联系到户·已办事项",
@@ -86,7 +87,7 @@ const PROBLEM_WIDTHS: [f64; 15] = [
 
 /// Columns of the trail sheet (办理经过): every event of the exported problems, in
 /// merge order; 不合当时状态 = 是 for a flagged event (kept, but it did not fit).
-pub const TRAIL_COLUMNS: [&str; 6] = ["问题编号", "时间", "办理人", "动作", "内容", "不合当时状态"];
+pub const TRAIL_COLUMNS: [&str; 6] = ["问题编号", "时间（北京时间）", "办理人", "动作", "内容", "不合当时状态"];
 const TRAIL_WIDTHS: [f64; 6] = [38.0, 17.0, 10.0, 10.0, 40.0, 12.0];
 
 /// A visit of the export with its problems, or the failure that ended the reading.
