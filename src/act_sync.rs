@@ -42,6 +42,10 @@ enum PhotoFail {
 }
 
 async fn upload(ctx: AppCtx, actx: ActivityCtx) {
+    // Only for the account signed in on the phone now (see `sync::upload_outbox`).
+    if storage::reload_if_account_changed() {
+        return;
+    }
     let Some(client) = ctx.api() else { return };
     actx.reload();
     let mut failure: Option<ApiFailure> = None;

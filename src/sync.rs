@@ -81,6 +81,12 @@ async fn settle() {
 }
 
 async fn upload_outbox(ctx: AppCtx) {
+    // Only for the account signed in on the phone now: a page still open after
+    // its account signed out elsewhere (another tab, the sign-out page) reloads
+    // instead of sending that account's records with a token it may still hold.
+    if storage::reload_if_account_changed() {
+        return;
+    }
     let Some(client) = ctx.api() else { return };
     // Another tab may have saved or uploaded since this one last looked.
     ctx.reload_visits();

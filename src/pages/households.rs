@@ -134,7 +134,7 @@ pub fn HouseholdsPage() -> impl IntoView {
                                         {answered.then(|| view! { <span class="tag answered">{ctx.tr("问题有答复", "Problem answered")}</span> })}
                                         {(drafts > 0).then(|| view! { <span class="tag draft">{ctx.tr("有未完成的走访", "Unfinished visit")}</span> })}
                                         {tags.into_iter().map(|g| view! {
-                                            <span class="tag">{if ctx.zh() { g.label_zh() } else { g.label_en() }}</span>
+                                            <span class="tag">{if ctx.zh() { g.label_zh() } else { g.short_en() }}</span>
                                         }).collect_view()}
                                     </span>
                                     <span class="card-sub">

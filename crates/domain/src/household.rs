@@ -54,6 +54,19 @@ impl SpecialGroup {
         }
     }
 
+    /// A short English name for the household list's one line of tags (the
+    /// Chinese names are short already); the household's page shows the full one.
+    pub fn short_en(self) -> &'static str {
+        match self {
+            SpecialGroup::SubsistenceAllowance => "Low income",
+            SpecialGroup::ExtremePoverty => "Very poor",
+            SpecialGroup::SeriouslyIll => "Ill",
+            SpecialGroup::SeverelyDisabled => "Disabled",
+            SpecialGroup::ElderlyAlone => "Elderly alone",
+            SpecialGroup::LeftBehindChildren => "Left-behind kids",
+        }
+    }
+
     /// Reads a group from the words offices write in rosters (Chinese or English, a few synonyms).
     pub fn from_label(label: &str) -> Option<SpecialGroup> {
         let l = label.trim();
