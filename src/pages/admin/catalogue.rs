@@ -32,8 +32,7 @@ pub fn CataloguePage() -> impl IntoView {
         spawn_local(async move {
             match client.send::<_, Catalogue>("POST", "/api/catalogue/changes", Some(&edit)).await {
                 Ok(c) => {
-                    notice.set(Some(format!("{} {}", ctx.tr("已保存，政策目录第", "Saved: catalogue version"), c.version)
-                        + ctx.tr(" 版", "")));
+                    notice.set(Some(format!("{}{}{}", ctx.tr("已保存，政策目录第 ", "Saved: catalogue version "), c.version, ctx.tr(" 版", ""))));
                     catalogue.set(Some(c));
                     error.set(None);
                     done();

@@ -1,12 +1,12 @@
 //! The reads of the weekly meeting sheet: a unit's grids, the visits and
 //! problems of a week there, and the households due for a visit by its end.
 
-use chrono::NaiveDate;
+use chrono::{Duration, NaiveDate};
 
 use daohu_domain::OverdueHousehold;
 
 use crate::db::Conn;
-use crate::store::reports::OverdueRow;
+use crate::store::reports::{OverdueRow, LAST_VISIT_BEFORE, SPECIAL_THEN_OLDEST};
 use crate::tree::Subtree;
 use crate::AppError;
 
@@ -98,20 +98,19 @@ pub async fn due(
     special_by: NaiveDate,
     other_by: NaiveDate,
 ) -> Result<Vec<(String, OverdueHousehold)>, AppError> {
-    let rows: Vec<DueRow> = sqlx::query_as(
+    // On or before a day is before the day after it.
+    let (special_before, other_before) = (special_by + Duration::days(1), other_by + Duration::days(1));
+    let rows: Vec<DueRow> = sqlx::query_as(&format!(
         "SELECT h.grid_id, h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups,
                 h.last_visit_on
          FROM households h JOIN units g ON g.id = h.grid_id
-         WHERE g.path >= $1 AND g.path < $2
-           AND (h.last_visit_on IS NULL
-                OR h.last_visit_on <= CASE WHEN h.special_groups <> '[]' THEN $3 ELSE $4 END)
-         ORDER BY g.rowid, CASE WHEN h.special_groups <> '[]' THEN 0 ELSE 1 END,
-                  h.last_visit_on NULLS FIRST, h.rowid",
-    )
+         WHERE g.path >= $1 AND g.path < $2 AND {LAST_VISIT_BEFORE}
+         ORDER BY g.rowid, {SPECIAL_THEN_OLDEST}, h.rowid"
+    ))
     .bind(under.lo())
     .bind(under.hi())
-    .bind(special_by.to_string())
-    .bind(other_by.to_string())
+    .bind(special_before.to_string())
+    .bind(other_before.to_string())
     .fetch_all(conn)
     .await?;
     rows.into_iter().map(|r| Ok((r.grid_id, r.household.into_household()?))).collect()

@@ -297,6 +297,15 @@ impl OverdueRow {
     }
 }
 
+/// A household `h` whose last visit is before `$3` for a special-group one, `$4`
+/// for any other, or that was never visited: the dashboard's overdue list and
+/// the weekly sheet's due list (which passes the days after its cut-offs).
+pub(crate) const LAST_VISIT_BEFORE: &str =
+    "(h.last_visit_on IS NULL OR h.last_visit_on < CASE WHEN h.special_groups <> '[]' THEN $3 ELSE $4 END)";
+/// Special groups first, then never visited, then the oldest visit.
+pub(crate) const SPECIAL_THEN_OLDEST: &str =
+    "CASE WHEN h.special_groups <> '[]' THEN 0 ELSE 1 END, h.last_visit_on NULLS FIRST";
+
 /// [`overdue_households`]' text (`$1`/`$2`: the subtree; `$3`, `$4`: the day
 /// before which a special-group household's, and any other household's, last
 /// visit is overdue).
@@ -305,11 +314,8 @@ pub fn overdue_households_sql(limit: usize) -> String {
         "SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups,
                 h.last_visit_on
          FROM households h JOIN units g ON g.id = h.grid_id
-         WHERE g.path >= $1 AND g.path < $2
-           AND (h.last_visit_on IS NULL
-                OR h.last_visit_on < CASE WHEN h.special_groups <> '[]' THEN $3 ELSE $4 END)
-         ORDER BY CASE WHEN h.special_groups <> '[]' THEN 0 ELSE 1 END,
-                  h.last_visit_on NULLS FIRST, g.rowid, h.rowid
+         WHERE g.path >= $1 AND g.path < $2 AND {LAST_VISIT_BEFORE}
+         ORDER BY {SPECIAL_THEN_OLDEST}, g.rowid, h.rowid
          LIMIT {limit}"
     )
 }
