@@ -21,10 +21,11 @@ import urllib.request
 
 KB = 1024
 # Budgets: the brotli bytes measured when they were set (docs/performance.md),
-# plus 10 % headroom.
+# plus 10 % headroom; the visit app's also holds the household ledger's 10 KB
+# (issue 17 allows it 25 KB gzip; it took 17.7 KB brotli, 22.5 KB gzip).
 BUDGETS = {
     "members' first screen: signing in (/login)": 141 * KB,
-    "members' visit app, signed in (/)": 201 * KB,
+    "members' visit app, signed in (/)": 211 * KB,
     "volunteer activities (/activities/)": 182 * KB,
     "coordinators' console (/admin/)": 275 * KB,
 }

@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use crate::components::header::Header;
 use crate::ctx::AppCtx;
 use crate::pages::admin::{
-    accounts::AccountsPage, activities::ActivitiesPage, catalogue::CataloguePage, dashboard::DashboardPage, households::AdminHouseholdsPage,
+    accounts::AccountsPage, activities::ActivitiesPage, catalogue::CataloguePage, dashboard::DashboardPage, gaps::GapsPage,
+    households::AdminHouseholdsPage,
     import::ImportPage, org::OrgPage, problems::ProblemsPage, sheet::SheetPage, visits::VisitsPage,
 };
 use crate::routes::{self, AppRoute};
@@ -33,6 +34,7 @@ pub fn ConsoleApp() -> impl IntoView {
                     AppRoute::AdminImport => view! { <ImportPage/> }.into_any(),
                     AppRoute::AdminActivities => view! { <ActivitiesPage/> }.into_any(),
                     AppRoute::AdminCatalogue => view! { <CataloguePage/> }.into_any(),
+                    AppRoute::AdminGaps => view! { <GapsPage/> }.into_any(),
                     other => {
                         // A phone-app screen: load that bundle.
                         routes::load_page(other);

@@ -34,6 +34,8 @@ pub enum AppRoute {
     AdminActivities,
     /// The county's policy catalogue (政策目录).
     AdminCatalogue,
+    /// Households entitled to a policy and not receiving it (应享未享).
+    AdminGaps,
     /// Volunteer activities (their own bundle): the list and check-ins.
     Activities,
     /// One activity kept on this phone (new, draft or saved).
@@ -77,6 +79,7 @@ impl AppRoute {
             AppRoute::AdminImport => "/admin/import".into(),
             AppRoute::AdminActivities => "/admin/activities".into(),
             AppRoute::AdminCatalogue => "/admin/catalogue".into(),
+            AppRoute::AdminGaps => "/admin/gaps".into(),
             AppRoute::Activities => "/activities".into(),
             AppRoute::Activity(id) => format!("/activities/{id}"),
             AppRoute::NotFound => "/404".into(),
@@ -103,6 +106,7 @@ impl AppRoute {
             ["admin", "import"] => AppRoute::AdminImport,
             ["admin", "activities"] => AppRoute::AdminActivities,
             ["admin", "catalogue"] => AppRoute::AdminCatalogue,
+            ["admin", "gaps"] => AppRoute::AdminGaps,
             ["activities"] => AppRoute::Activities,
             ["activities", x] => id(x).map(AppRoute::Activity).unwrap_or(AppRoute::NotFound),
             ["household", x] => id(x).map(AppRoute::Household).unwrap_or(AppRoute::NotFound),
@@ -123,7 +127,8 @@ impl AppRoute {
             | AppRoute::AdminHouseholds
             | AppRoute::AdminImport
             | AppRoute::AdminActivities
-            | AppRoute::AdminCatalogue => Bundle::Console,
+            | AppRoute::AdminCatalogue
+            | AppRoute::AdminGaps => Bundle::Console,
             AppRoute::Activities | AppRoute::Activity(_) => Bundle::Activities,
             AppRoute::Login | AppRoute::SignOut | AppRoute::Enroll => Bundle::Account,
             _ => Bundle::Phone,
@@ -216,6 +221,7 @@ mod tests {
             AppRoute::AdminImport,
             AppRoute::AdminActivities,
             AppRoute::AdminCatalogue,
+            AppRoute::AdminGaps,
             AppRoute::Activities,
             AppRoute::Activity(id),
         ] {

@@ -4,9 +4,10 @@
 //! browser or a killed tab finds it again at the same step. "Saved" is shown
 //! only after the saved record is in storage.
 
+use daohu_domain::ledger::{choose, phone_values, Housing, Water};
 use daohu_domain::{
-    LocalVisit, ProblemCategory, ProblemEntry, ProblemOutcome, SectionKind, SectionState,
-    SyncState, Urgency,
+    LedgerField, LedgerValue, LocalVisit, Policy, PolicyState, PolicyStatus, ProblemCategory, ProblemEntry,
+    ProblemOutcome, SectionKind, SectionState, SyncState, Urgency, VisitLedgerChange,
 };
 use leptos::prelude::*;
 use crate::components::link::Link;
@@ -292,6 +293,7 @@ fn SectionStep(editor: Editor, kind: SectionKind) -> impl IntoView {
                 </button>
             }).collect_view()}
         </fieldset>
+        {matches!(kind, SectionKind::PolicyDelivered | SectionKind::SentimentVisit).then(|| view! { <LedgerFields editor=editor kind=kind/> })}
         <label for="notes">{ctx.tr("备注", "Notes")}</label>
         <textarea id="notes" rows="4"
             prop:value=move || editor.read(|r| r.visit.sections[idx].notes.clone()).unwrap_or_default()
@@ -299,6 +301,126 @@ fn SectionStep(editor: Editor, kind: SectionKind) -> impl IntoView {
                 let text = event_target_value(&ev);
                 editor.edit(|r| if let Some(s) = r.visit.section_mut(kind) { s.notes = text });
             }></textarea>
+    }
+}
+
+/// The household's ledger at its step: its policies at the policy step (those
+/// of its special groups first, the rest behind "more"), housing and water at
+/// the sentiment step. Each shows what the household has now (the roster's,
+/// with this phone's visits not yet uploaded on top); only a change is kept in
+/// the visit, so a routine visit taps nothing here.
+#[component]
+fn LedgerFields(editor: Editor, kind: SectionKind) -> impl IntoView {
+    let ctx = editor.ctx;
+    let Some((hid, vid, on)) = editor.read(|r| (r.visit.household_id, r.visit.id, r.visit.visited_on)) else {
+        return ().into_any();
+    };
+    let (catalogue, home) = ctx.roster.with_untracked(|r| {
+        let r = r.as_ref();
+        (
+            r.and_then(|r| r.catalogue.clone()),
+            r.and_then(|r| r.households.iter().find(|h| h.household.id == hid).cloned()),
+        )
+    });
+    let Some(home) = home else { return ().into_any() };
+    let waiting: Vec<VisitLedgerChange> = ctx.visits.with_untracked(|all| {
+        let mut mine: Vec<&LocalVisit> =
+            all.iter().filter(|v| v.visit.household_id == hid && v.visit.id != vid && v.sync.in_outbox()).collect();
+        mine.sort_by_key(|v| v.visit.recorded_at);
+        mine.iter().flat_map(|v| v.visit.ledger.clone()).collect()
+    });
+    let before = StoredValue::new(phone_values(&home.ledger, waiting.iter()));
+    let was = move |field: &LedgerField| before.with_value(|b| b.get(field).cloned());
+    let value_of = move |field: &LedgerField| {
+        editor
+            .read(|r| r.visit.ledger.iter().find(|c| &c.field == field).map(|c| c.value.clone()))
+            .flatten()
+            .or_else(|| was(field))
+    };
+    let set = move |field: LedgerField, value: LedgerValue| {
+        let prior = was(&field);
+        editor.edit(|r| choose(&mut r.visit.ledger, prior.as_ref(), field, value, time::new_id));
+    };
+    let unset = move || ctx.tr("未记录", "Not recorded");
+    let policy_row = move |p: &Policy| {
+        let field = LedgerField::Policy(p.key.clone());
+        let shown = StoredValue::new(field.clone());
+        let status = move || match value_of(&shown.get_value()) {
+            Some(LedgerValue::Policy(s)) => Some(s),
+            _ => None,
+        };
+        let id = format!("policy-{}", p.key);
+        let name = if ctx.zh() { p.name_zh.clone() } else { p.name_en.clone() };
+        view! {
+            <label for=id.clone()>{name}</label>
+            <select id=id data-policy=p.key.clone() on:change=move |ev| {
+                let Some(state) = PolicyState::parse(&event_target_value(&ev)) else { return };
+                // An application already running keeps the day it started.
+                let prior = match was(&field) { Some(LedgerValue::Policy(s)) => Some(s), _ => None };
+                set(field.clone(), LedgerValue::Policy(PolicyStatus::mark(prior.as_ref(), state, on)));
+            }>
+                <option value="" disabled selected=move || status().is_none()>{unset()}</option>
+                {PolicyState::ALL.into_iter().map(|st| view! {
+                    <option value=st.as_str() selected=move || status().map(|s| s.state) == Some(st)>
+                        {if ctx.zh() { st.label_zh() } else { st.label_en() }}
+                    </option>
+                }).collect_view()}
+            </select>
+            {move || status().and_then(|s| s.applying_since).map(|d| view! {
+                <p class="hint">{format!("{} {d}", ctx.tr("开始办理：", "Applying since"))}</p>
+            })}
+        }
+    };
+    if kind == SectionKind::PolicyDelivered {
+        let Some(catalogue) = catalogue else { return ().into_any() };
+        let (first, rest) = catalogue.for_household(&home.household.special_groups);
+        let rest_count = rest.len();
+        view! {
+            <fieldset class="ledger" data-testid="policies">
+                <legend>{ctx.tr("这户的政策享受情况", "This household's policies")}</legend>
+                {first.into_iter().map(policy_row).collect_view()}
+                {(rest_count > 0).then(|| view! {
+                    <details>
+                        <summary>{format!("{}{rest_count}{}", ctx.tr("更多政策（", "More policies ("), ctx.tr("项）", ")"))}</summary>
+                        {rest.into_iter().map(policy_row).collect_view()}
+                    </details>
+                })}
+            </fieldset>
+        }
+        .into_any()
+    } else {
+        let housing = move || match value_of(&LedgerField::Housing) {
+            Some(LedgerValue::Housing(h)) => Some(h),
+            _ => None,
+        };
+        let water = move || match value_of(&LedgerField::Water) {
+            Some(LedgerValue::Water(w)) => Some(w),
+            _ => None,
+        };
+        view! {
+            <fieldset class="ledger" data-testid="living">
+                <legend>{ctx.tr("住房和饮水", "Housing and water")}</legend>
+                <label for="housing">{ctx.tr("住房", "Housing")}</label>
+                <select id="housing" on:change=move |ev| {
+                    if let Some(h) = Housing::parse(&event_target_value(&ev)) { set(LedgerField::Housing, LedgerValue::Housing(h)) }
+                }>
+                    <option value="" disabled selected=move || housing().is_none()>{unset()}</option>
+                    {Housing::ALL.into_iter().map(|h| view! {
+                        <option value=h.as_str() selected=move || housing() == Some(h)>{if ctx.zh() { h.label_zh() } else { h.label_en() }}</option>
+                    }).collect_view()}
+                </select>
+                <label for="water">{ctx.tr("饮水", "Drinking water")}</label>
+                <select id="water" on:change=move |ev| {
+                    if let Some(w) = Water::parse(&event_target_value(&ev)) { set(LedgerField::Water, LedgerValue::Water(w)) }
+                }>
+                    <option value="" disabled selected=move || water().is_none()>{unset()}</option>
+                    {Water::ALL.into_iter().map(|w| view! {
+                        <option value=w.as_str() selected=move || water() == Some(w)>{if ctx.zh() { w.label_zh() } else { w.label_en() }}</option>
+                    }).collect_view()}
+                </select>
+            </fieldset>
+        }
+        .into_any()
     }
 }
 

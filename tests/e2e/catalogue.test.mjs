@@ -3,7 +3,7 @@
 // coordinator sees the list but cannot change it. axe-clean with the form shown.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, phone, axeFindings } from './harness.mjs';
+import { useServerAndBrowser, phone, axeFindings, uuidv7 } from './harness.mjs';
 
 const env = useServerAndBrowser();
 const COUNTY = { phone: '13800000029', password: 'daohu123' };
@@ -61,4 +61,36 @@ test('the county coordinator adds a policy and retires it; each edit is a versio
   assert.equal(await village.page.locator('[data-testid=policy-form]').count(), 0, 'no form for a village coordinator');
   assert.equal(await village.page.locator('[data-testid=catalogue] button').count(), 0, 'no buttons either');
   await village.context.close();
+});
+
+test('the village coordinator sees 应享未享 and overdue applications of the village', async () => {
+  const member = await env.server.login({ phone: '13800000001', password: 'daohu123' });
+  const roster = await env.server.api('/api/roster', { token: member });
+  const [first, second] = roster.json.households.map((h) => h.household);
+  const longAgo = new Date(Date.now() - 45 * 86400e3).toISOString().slice(0, 10);
+  const change = (household, key, state, since = null) => ({
+    id: uuidv7(), household_id: household.id, field: `policy:${key}`, value: state,
+    ...(since ? { since } : {}), at: new Date().toISOString(),
+  });
+  const sent = await env.server.api('/api/sync/ledger', {
+    method: 'POST', token: member,
+    body: { device_id: uuidv7(), changes: [change(first, 'gaoling', 'entitled_not_receiving'), change(second, 'dibao', 'applying', longAgo)] },
+  });
+  assert.deepEqual(sent.json.receipts.map((r) => r.status), ['stored', 'stored']);
+
+  const { context, page } = await consoleAs(VILLAGE);
+  await page.click('.tabs >> text=应享未享');
+  await page.waitForSelector('[data-testid=gap-households] tbody tr');
+  assert.match(await page.textContent('[data-testid=gap-counts] tr[data-key=gaoling]'), /高龄补贴\s*1\s*0\s*0/);
+  assert.match(await page.textContent('[data-testid=gap-counts] tr[data-key=dibao]'), /低保\s*0\s*1\s*1/);
+  const rows = page.locator('[data-testid=gap-households] tbody tr');
+  assert.equal(await rows.count(), 2);
+  // The overdue application first.
+  assert.equal(await rows.nth(0).getAttribute('data-household'), second.id);
+  assert.match(await rows.nth(0).textContent(), /低保.*帮办代办.*已超期/s);
+  assert.deepEqual(await axeFindings(page), [], 'the report passes axe');
+  await page.selectOption('#gap-policy', 'gaoling');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=gap-households] tbody tr').length === 1);
+  assert.equal(await rows.nth(0).getAttribute('data-household'), first.id);
+  await context.close();
 });

@@ -67,6 +67,13 @@ test('dashboard, visit log, downloads and the weekly sheet', async () => {
   // Visit log: all four, then filtered to the policy section left for next time.
   await page.click('.tabs >> text=走访记录');
   await page.waitForSelector('[data-testid=visit-total] >> text=共 4');
+  // The search finds the two visits by their problem's words (their summaries say nothing of them).
+  await page.fill('#f-q', '漏雨');
+  await page.press('#f-q', 'Enter');
+  await page.waitForSelector('[data-testid=visit-total] >> text=共 2');
+  await page.fill('#f-q', '');
+  await page.press('#f-q', 'Enter');
+  await page.waitForSelector('[data-testid=visit-total] >> text=共 4');
   await page.selectOption('#f-section', 'PolicyDelivered');
   await page.selectOption('#f-state', 'NextTime');
   await page.waitForSelector('[data-testid=visit-total] >> text=共 2');

@@ -287,7 +287,7 @@ export async function walkPhoneScreens(page, server, onScreen) {
 
 /** The console's screens, for a coordinator signed in on `page`. */
 export const CONSOLE_SCREENS = ['/admin', '/admin/org', '/admin/visits', '/admin/sheet', '/admin/problems',
-  '/admin/accounts', '/admin/households', '/admin/import', '/admin/activities', '/admin/catalogue'];
+  '/admin/accounts', '/admin/households', '/admin/import', '/admin/activities', '/admin/catalogue', '/admin/gaps'];
 
 /** Walks the console's screens, calling `onScreen(path)` on each. */
 export async function walkConsoleScreens(page, server, onScreen) {

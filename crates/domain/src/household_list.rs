@@ -116,6 +116,7 @@ mod tests {
             last_visit_on: last,
             history: Vec::new(),
             problems: Vec::new(),
+            ledger: Vec::new(),
         }
     }
 

@@ -10,8 +10,10 @@
 //! value of a field is the latest change by device time, never later than the
 //! server received it.
 //!
-//! The server keeps each county's catalogue versions (`/api/catalogue`); the
-//! ledger's changes and the visit's policy step are not wired yet.
+//! The server keeps each county's catalogue versions (`/api/catalogue`) and
+//! every change (`/api/sync/ledger`, and inside visits); the phone's visit
+//! sets policy states, housing and water. Changes travel as words
+//! ([`LedgerWire`]).
 
 use std::collections::BTreeMap;
 
@@ -19,7 +21,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::household::SpecialGroup;
+use crate::groups::SpecialGroup;
 
 /// Longest policy name, description and key, in characters.
 pub const MAX_NAME_CHARS: usize = 40;
@@ -276,10 +278,12 @@ impl PolicyState {
 /// A household's state for one policy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct PolicyStatus {
     pub state: PolicyState,
     /// The day the application started; only (and always) for `Applying`.
     #[serde(default)]
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::date_opt"))]
     pub applying_since: Option<NaiveDate>,
 }
 
@@ -343,9 +347,8 @@ named_enum! {
 pub const MAX_PEOPLE_AT_HOME: u8 = 30;
 
 /// A field of a household's ledger: one policy's state, or one profile fact.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(tag = "field", content = "key", rename_all = "snake_case")]
+/// It travels as a word (see [`LedgerWire`]).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LedgerField {
     Policy(String),
     PeopleAtHome,
@@ -353,10 +356,9 @@ pub enum LedgerField {
     Water,
 }
 
-/// A field's new value.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+/// A field's new value. It travels as a word and, for an application, its
+/// first day (see [`LedgerWire`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LedgerValue {
     Policy(PolicyStatus),
     Count(u8),
@@ -366,7 +368,7 @@ pub enum LedgerValue {
 
 /// One change to a household's ledger, made at a visit or in the console.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(try_from = "LedgerWire", into = "LedgerWire")]
 pub struct LedgerChange {
     /// Made on the device (UUID v7): the same change uploaded twice is one change.
     pub id: Uuid,
@@ -406,6 +408,492 @@ impl LedgerChange {
     /// later ones, the safe side.
     pub fn effective_at(&self) -> DateTime<Utc> {
         self.at.min(self.received_at)
+    }
+}
+
+/// How every ledger change and value travels in JSON: the field and the value
+/// as words (`policy:dibao` and `applying`, `housing` and `needs_repair`), an
+/// application's first day, and what the record around it needs (its id,
+/// household, times, visit). Words and plain fields, not tagged enums: serde's
+/// derive for those buffers each object into a generic tree first, which cost
+/// the phone's bundles over 20 KB.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LedgerWire {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub household_id: Option<Uuid>,
+    /// `policy:<key>`, `people_at_home`, `housing` or `water`.
+    pub field: String,
+    /// A policy's state (`receiving`, `entitled_not_receiving`, `applying`,
+    /// `not_eligible`, `unknown`), the housing's (`safe`, `needs_repair`,
+    /// `dangerous`) or water's (`safe`, `unsafe`, `seasonal_shortage`)
+    /// condition, or the number of people at home.
+    pub value: String,
+    /// The day an application started: with `applying` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::date_opt"))]
+    pub since: Option<NaiveDate>,
+    /// By the clock of the device that made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime_opt"))]
+    pub at: Option<DateTime<Utc>>,
+    /// By the server's clock when it first stored it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::datetime_opt"))]
+    pub received_at: Option<DateTime<Utc>>,
+    /// The visit it was made at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit_id: Option<Uuid>,
+}
+
+/// Why a ledger record could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WireError(pub &'static str);
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl LedgerWire {
+    fn of(field: &LedgerField, value: &LedgerValue) -> LedgerWire {
+        LedgerWire { field: field.word(), value: value.word(), since: value.since(), ..LedgerWire::default() }
+    }
+
+    fn pair(&self) -> Result<(LedgerField, LedgerValue), WireError> {
+        let field = LedgerField::parse(&self.field).ok_or(WireError("an unknown ledger field"))?;
+        let value = LedgerValue::parse(&field, &self.value, self.since).ok_or(WireError("a value the field does not take"))?;
+        Ok((field, value))
+    }
+}
+
+fn need<T>(v: Option<T>, what: &'static str) -> Result<T, WireError> {
+    v.ok_or(WireError(what))
+}
+
+fn none<T>(v: &Option<T>, what: &'static str) -> Result<(), WireError> {
+    if v.is_some() { Err(WireError(what)) } else { Ok(()) }
+}
+
+impl TryFrom<LedgerWire> for VisitLedgerChange {
+    type Error = WireError;
+    fn try_from(w: LedgerWire) -> Result<Self, WireError> {
+        none(&w.household_id, "household_id is the visit's")?;
+        none(&w.at, "at is the visit's")?;
+        none(&w.received_at, "received_at is the server's")?;
+        none(&w.visit_id, "visit_id is the visit's")?;
+        let (field, value) = w.pair()?;
+        Ok(VisitLedgerChange { id: need(w.id, "id is missing")?, field, value })
+    }
+}
+
+impl From<VisitLedgerChange> for LedgerWire {
+    fn from(c: VisitLedgerChange) -> LedgerWire {
+        LedgerWire { id: Some(c.id), ..LedgerWire::of(&c.field, &c.value) }
+    }
+}
+
+impl TryFrom<LedgerWire> for LedgerNow {
+    type Error = WireError;
+    fn try_from(w: LedgerWire) -> Result<Self, WireError> {
+        let (field, value) = w.pair()?;
+        Ok(LedgerNow { field, value })
+    }
+}
+
+impl From<LedgerNow> for LedgerWire {
+    fn from(n: LedgerNow) -> LedgerWire {
+        LedgerWire::of(&n.field, &n.value)
+    }
+}
+
+impl TryFrom<LedgerWire> for NewLedgerChange {
+    type Error = WireError;
+    fn try_from(w: LedgerWire) -> Result<Self, WireError> {
+        none(&w.received_at, "received_at is the server's")?;
+        let (field, value) = w.pair()?;
+        Ok(NewLedgerChange {
+            id: need(w.id, "id is missing")?,
+            household_id: need(w.household_id, "household_id is missing")?,
+            field,
+            value,
+            at: need(w.at, "at is missing")?,
+            visit_id: w.visit_id,
+        })
+    }
+}
+
+impl From<NewLedgerChange> for LedgerWire {
+    fn from(c: NewLedgerChange) -> LedgerWire {
+        LedgerWire {
+            id: Some(c.id),
+            household_id: Some(c.household_id),
+            at: Some(c.at),
+            visit_id: c.visit_id,
+            ..LedgerWire::of(&c.field, &c.value)
+        }
+    }
+}
+
+impl TryFrom<LedgerWire> for LedgerChange {
+    type Error = WireError;
+    fn try_from(w: LedgerWire) -> Result<Self, WireError> {
+        let (field, value) = w.pair()?;
+        Ok(LedgerChange {
+            id: need(w.id, "id is missing")?,
+            household_id: need(w.household_id, "household_id is missing")?,
+            field,
+            value,
+            at: need(w.at, "at is missing")?,
+            received_at: need(w.received_at, "received_at is missing")?,
+            visit_id: w.visit_id,
+        })
+    }
+}
+
+impl From<LedgerChange> for LedgerWire {
+    fn from(c: LedgerChange) -> LedgerWire {
+        LedgerWire {
+            id: Some(c.id),
+            household_id: Some(c.household_id),
+            at: Some(c.at),
+            received_at: Some(c.received_at),
+            visit_id: c.visit_id,
+            ..LedgerWire::of(&c.field, &c.value)
+        }
+    }
+}
+
+/// The OpenAPI document describes each as the wire form it travels in.
+#[cfg(feature = "openapi")]
+macro_rules! wire_schema {
+    ($($t:ident),*) => {$(
+        impl utoipa::PartialSchema for $t {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                <LedgerWire as utoipa::PartialSchema>::schema()
+            }
+        }
+        impl utoipa::ToSchema for $t {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($t))
+            }
+        }
+    )*};
+}
+
+#[cfg(feature = "openapi")]
+wire_schema!(LedgerChange, VisitLedgerChange, LedgerNow, NewLedgerChange);
+
+impl LedgerField {
+    /// Reads a field's word back (see [`LedgerField::word`]).
+    pub fn parse(word: &str) -> Option<LedgerField> {
+        Some(match word {
+            "people_at_home" => LedgerField::PeopleAtHome,
+            "housing" => LedgerField::Housing,
+            "water" => LedgerField::Water,
+            other => LedgerField::Policy(other.strip_prefix("policy:").filter(|k| valid_key(k))?.to_string()),
+        })
+    }
+
+    /// The field as one word, as stored: `policy:<key>`, `people_at_home`,
+    /// `housing` or `water`.
+    pub fn word(&self) -> String {
+        match self {
+            LedgerField::Policy(key) => format!("policy:{key}"),
+            LedgerField::PeopleAtHome => "people_at_home".into(),
+            LedgerField::Housing => "housing".into(),
+            LedgerField::Water => "water".into(),
+        }
+    }
+
+    /// The policy's key, for a policy's field.
+    pub fn policy_key(&self) -> Option<&str> {
+        match self {
+            LedgerField::Policy(key) => Some(key),
+            _ => None,
+        }
+    }
+}
+
+impl LedgerValue {
+    /// Reads a value of `field` back from its word and an application's first day.
+    pub fn parse(field: &LedgerField, word: &str, since: Option<NaiveDate>) -> Option<LedgerValue> {
+        Some(match field {
+            LedgerField::Policy(_) => LedgerValue::Policy(PolicyStatus { state: PolicyState::parse(word)?, applying_since: since }),
+            LedgerField::PeopleAtHome => LedgerValue::Count(word.parse().ok()?),
+            LedgerField::Housing => LedgerValue::Housing(Housing::parse(word)?),
+            LedgerField::Water => LedgerValue::Water(Water::parse(word)?),
+        })
+    }
+
+    /// An application's first day.
+    pub fn since(&self) -> Option<NaiveDate> {
+        match self {
+            LedgerValue::Policy(status) => status.applying_since,
+            _ => None,
+        }
+    }
+
+    /// The value as one word, as the server's lists filter it: a policy's state,
+    /// the housing's or water's condition, or the count.
+    pub fn word(&self) -> String {
+        match self {
+            LedgerValue::Policy(status) => status.state.as_str().into(),
+            LedgerValue::Count(n) => n.to_string(),
+            LedgerValue::Housing(h) => h.as_str().into(),
+            LedgerValue::Water(w) => w.as_str().into(),
+        }
+    }
+}
+
+/// A change made at a visit, carried in the visit: its household, its visit and
+/// its time are the visit's (so it uploads, exactly once, with the visit).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "LedgerWire", into = "LedgerWire")]
+pub struct VisitLedgerChange {
+    /// Made on the phone (UUID v7).
+    pub id: Uuid,
+    pub field: LedgerField,
+    pub value: LedgerValue,
+}
+
+impl VisitLedgerChange {
+    /// The change as stored, made at `visit` (of `household`, saved at `at`).
+    pub fn at_visit(&self, household_id: Uuid, visit_id: Uuid, at: DateTime<Utc>, received_at: DateTime<Utc>) -> LedgerChange {
+        LedgerChange {
+            id: self.id,
+            household_id,
+            field: self.field.clone(),
+            value: self.value.clone(),
+            at,
+            received_at,
+            visit_id: Some(visit_id),
+        }
+    }
+
+    /// Whether the value fits its field, leaving the catalogue to the server.
+    pub fn check_shape(&self) -> Result<(), LedgerError> {
+        match (&self.field, &self.value) {
+            (LedgerField::Policy(key), LedgerValue::Policy(status)) if valid_key(key) => status.check(),
+            (LedgerField::Policy(key), LedgerValue::Policy(_)) => Err(LedgerError::UnknownPolicy(key.clone())),
+            (LedgerField::PeopleAtHome, LedgerValue::Count(n)) if *n <= MAX_PEOPLE_AT_HOME => Ok(()),
+            (LedgerField::Housing, LedgerValue::Housing(_)) | (LedgerField::Water, LedgerValue::Water(_)) => Ok(()),
+            (LedgerField::Policy(_), _) => Err(LedgerError::OutOfRange("a policy state")),
+            (LedgerField::PeopleAtHome, _) => Err(LedgerError::OutOfRange("people at home")),
+            (LedgerField::Housing, _) => Err(LedgerError::OutOfRange("housing")),
+            (LedgerField::Water, _) => Err(LedgerError::OutOfRange("water")),
+        }
+    }
+}
+
+/// A field's value now, as the roster carries it to the phone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "LedgerWire", into = "LedgerWire")]
+pub struct LedgerNow {
+    pub field: LedgerField,
+    pub value: LedgerValue,
+}
+
+/// What a phone shows for one household's ledger: the roster's values, with the
+/// changes of its own visits not yet uploaded on top, oldest first (a later
+/// visit's change to a field wins).
+pub fn phone_values<'a>(
+    roster: &'a [LedgerNow],
+    waiting: impl IntoIterator<Item = &'a VisitLedgerChange>,
+) -> BTreeMap<LedgerField, LedgerValue> {
+    let mut now: BTreeMap<LedgerField, LedgerValue> =
+        roster.iter().map(|n| (n.field.clone(), n.value.clone())).collect();
+    for change in waiting {
+        now.insert(change.field.clone(), change.value.clone());
+    }
+    now
+}
+
+/// Records the member's choice for one field at a visit: a change of the visit
+/// unless it is what the household already had (`before`), which takes it back
+/// out, so "no change" leaves nothing to upload. A change to an application
+/// already running keeps its first day (see [`PolicyStatus::mark`]).
+pub fn choose(
+    changes: &mut Vec<VisitLedgerChange>,
+    before: Option<&LedgerValue>,
+    field: LedgerField,
+    value: LedgerValue,
+    new_id: impl FnOnce() -> Uuid,
+) {
+    let at = changes.iter().position(|c| c.field == field);
+    if before == Some(&value) {
+        if let Some(i) = at {
+            changes.remove(i);
+        }
+        return;
+    }
+    match at {
+        Some(i) => changes[i].value = value,
+        None => changes.push(VisitLedgerChange { id: new_id(), field, value }),
+    }
+}
+
+impl Housing {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Housing::Safe => "住房安全",
+            Housing::NeedsRepair => "需要维修",
+            Housing::Dangerous => "危房",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Housing::Safe => "Safe",
+            Housing::NeedsRepair => "Needs repair",
+            Housing::Dangerous => "Dangerous",
+        }
+    }
+}
+
+impl Water {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Water::Safe => "饮水安全",
+            Water::Unsafe => "饮水不安全",
+            Water::SeasonalShortage => "季节性缺水",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Water::Safe => "Safe",
+            Water::Unsafe => "Unsafe",
+            Water::SeasonalShortage => "Seasonal shortage",
+        }
+    }
+}
+
+/// A change as a phone or the console sends it; the server adds when it got it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "LedgerWire", into = "LedgerWire")]
+pub struct NewLedgerChange {
+    /// Made on the device (UUID v7).
+    pub id: Uuid,
+    pub household_id: Uuid,
+    pub field: LedgerField,
+    pub value: LedgerValue,
+    /// By the device's clock.
+    pub at: DateTime<Utc>,
+    /// The visit it was made at; none for a coordinator's correction.
+    #[serde(default)]
+    pub visit_id: Option<Uuid>,
+}
+
+impl NewLedgerChange {
+    /// The change as stored, received by the server at `received_at`.
+    pub fn received(self, received_at: DateTime<Utc>) -> LedgerChange {
+        LedgerChange {
+            id: self.id,
+            household_id: self.household_id,
+            field: self.field,
+            value: self.value,
+            at: self.at,
+            received_at,
+            visit_id: self.visit_id,
+        }
+    }
+}
+
+/// Most changes one upload may carry.
+pub const MAX_LEDGER_BATCH: usize = 500;
+
+/// One upload of ledger changes from a device's outbox (answered, like visits,
+/// with one receipt per change, in order).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LedgerBatch {
+    pub device_id: Uuid,
+    pub changes: Vec<NewLedgerChange>,
+}
+
+/// One stored change with who made it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LedgerEntry {
+    pub change: LedgerChange,
+    pub by_name: String,
+}
+
+/// A household's ledger: each field's current value and every change, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HouseholdLedger {
+    pub household_id: Uuid,
+    /// The current change of each field, in field order.
+    pub current: Vec<LedgerEntry>,
+    pub history: Vec<LedgerEntry>,
+}
+
+impl HouseholdLedger {
+    /// The ledger of a household from all its changes (in any order).
+    pub fn of(household_id: Uuid, mut history: Vec<LedgerEntry>) -> HouseholdLedger {
+        let changes: Vec<LedgerChange> = history.iter().map(|e| e.change.clone()).collect();
+        let now = current(&changes);
+        let mut current_entries: Vec<LedgerEntry> = now
+            .values()
+            .filter_map(|c| history.iter().find(|e| e.change.id == c.id).cloned())
+            .collect();
+        current_entries.sort_by(|a, b| a.change.field.cmp(&b.change.field));
+        history.sort_by(|a, b| (b.change.effective_at(), b.change.id).cmp(&(a.change.effective_at(), a.change.id)));
+        HouseholdLedger { household_id, current: current_entries, history }
+    }
+}
+
+/// One policy's households in an area: 应享未享 (entitled, not receiving, not
+/// yet applying), applying, and of those overdue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PolicyGapCount {
+    pub key: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub entitled_not_receiving: u64,
+    pub applying: u64,
+    pub overdue: u64,
+}
+
+/// A household with a gap for one policy, as the coordinators' list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GapHousehold {
+    pub household_id: Uuid,
+    pub head_name: String,
+    pub address: String,
+    pub grid_name: String,
+    pub policy_key: String,
+    pub state: PolicyState,
+    #[serde(default)]
+    pub applying_since: Option<NaiveDate>,
+    pub overdue: bool,
+}
+
+/// The 应享未享 report of an area: counts per policy of the catalogue (active
+/// ones, in catalogue order) and the households, overdue applications first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PolicyGaps {
+    pub policies: Vec<PolicyGapCount>,
+    pub households: Vec<GapHousehold>,
+}
+
+impl GapHousehold {
+    /// Overdue applications first (oldest first), then 应享未享, each by doorplate.
+    pub fn sort(list: &mut [GapHousehold]) {
+        list.sort_by(|a, b| {
+            (!a.overdue, a.state != PolicyState::Applying, a.applying_since, &a.address, &a.policy_key)
+                .cmp(&(!b.overdue, b.state != PolicyState::Applying, b.applying_since, &b.address, &b.policy_key))
+        });
     }
 }
 
@@ -543,8 +1031,28 @@ mod tests {
         assert_eq!(unknown.check(&c), Err(LedgerError::UnknownPolicy("nope".into())));
         // The wire shape, as phones and the server write it.
         let text = serde_json::to_string(&ok).unwrap();
-        assert!(text.contains(r#""field":{"field":"people_at_home"}"#) && text.contains(r#""value":{"kind":"count","value":3}"#), "{text}");
+        assert!(text.contains(r#""field":"people_at_home","value":"3""#), "{text}");
         assert_eq!(serde_json::from_str::<LedgerChange>(&text).unwrap(), ok);
+        let applying = VisitLedgerChange {
+            id: Uuid::from_u128(5),
+            field: LedgerField::Policy("dibao".into()),
+            value: LedgerValue::Policy(PolicyStatus { state: PolicyState::Applying, applying_since: Some(day(2)) }),
+        };
+        let text = serde_json::to_string(&applying).unwrap();
+        assert_eq!(text, r#"{"id":"00000000-0000-0000-0000-000000000005","field":"policy:dibao","value":"applying","since":"2026-11-02"}"#);
+        assert_eq!(serde_json::from_str::<VisitLedgerChange>(&text).unwrap(), applying);
+        // Refused as JSON: a value its field does not take, an unknown field or
+        // key, what the visit itself says, an unknown property.
+        for bad in [
+            r#"{"id":"00000000-0000-0000-0000-000000000005","field":"water","value":"needs_repair"}"#,
+            r#"{"id":"00000000-0000-0000-0000-000000000005","field":"roof","value":"safe"}"#,
+            r#"{"id":"00000000-0000-0000-0000-000000000005","field":"policy:Bad Key","value":"receiving"}"#,
+            r#"{"id":"00000000-0000-0000-0000-000000000005","field":"housing","value":"safe","at":"2026-11-02T00:00:00Z"}"#,
+            r#"{"id":"00000000-0000-0000-0000-000000000005","field":"housing","value":"safe","extra":1}"#,
+            r#"{"field":"housing","value":"safe"}"#,
+        ] {
+            assert!(serde_json::from_str::<VisitLedgerChange>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -571,5 +1079,76 @@ mod tests {
         let close = housing(14, Housing::Dangerous, at(5, 9), at(9, 8));
         assert_eq!(close.effective_at(), at(5, 9));
         assert_eq!(current(&[close.clone(), b])[&LedgerField::Housing].id, close.id);
+    }
+
+    #[test]
+    fn a_households_ledger_shows_each_fields_latest_and_the_history_newest_first() {
+        let entry = |id: u128, field: LedgerField, value: LedgerValue, h: u32| LedgerEntry {
+            change: change(id, field, value, at(3, h), at(9, 0)),
+            by_name: format!("m{id}"),
+        };
+        let l = HouseholdLedger::of(
+            Uuid::from_u128(1),
+            vec![
+                entry(1, LedgerField::Housing, LedgerValue::Housing(Housing::Safe), 8),
+                entry(2, LedgerField::Policy("dibao".into()), state(PolicyState::Receiving), 9),
+                entry(3, LedgerField::Housing, LedgerValue::Housing(Housing::NeedsRepair), 10),
+            ],
+        );
+        let ids = |v: &[LedgerEntry]| v.iter().map(|e| e.change.id.as_u128()).collect::<Vec<_>>();
+        assert_eq!(ids(&l.current), [2, 3], "one entry a field, in field order");
+        assert_eq!(ids(&l.history), [3, 2, 1]);
+        assert_eq!(LedgerField::Policy("dibao".into()).word(), "policy:dibao");
+        assert_eq!(LedgerValue::Housing(Housing::NeedsRepair).word(), "needs_repair");
+    }
+
+    #[test]
+    fn gap_lists_put_overdue_applications_first() {
+        let gap = |n: u128, state: PolicyState, since: Option<u32>, overdue: bool| GapHousehold {
+            household_id: Uuid::from_u128(n),
+            head_name: String::new(),
+            address: format!("{n}号"),
+            grid_name: String::new(),
+            policy_key: "dibao".into(),
+            state,
+            applying_since: since.map(day),
+            overdue,
+        };
+        let mut list = vec![
+            gap(1, PolicyState::EntitledNotReceiving, None, false),
+            gap(2, PolicyState::Applying, Some(20), false),
+            gap(3, PolicyState::Applying, Some(2), true),
+            gap(4, PolicyState::Applying, Some(10), false),
+        ];
+        GapHousehold::sort(&mut list);
+        let order: Vec<u128> = list.iter().map(|g| g.household_id.as_u128()).collect();
+        assert_eq!(order, [3, 4, 2, 1]);
+    }
+
+    #[test]
+    fn choosing_what_the_household_had_takes_the_change_back() {
+        let before = state(PolicyState::Receiving);
+        let mut changes = Vec::new();
+        let field = LedgerField::Policy("dibao".into());
+        let mut n = 0u128;
+        let mut id = || {
+            n += 1;
+            Uuid::from_u128(n)
+        };
+        choose(&mut changes, Some(&before), field.clone(), state(PolicyState::EntitledNotReceiving), &mut id);
+        assert_eq!(changes.len(), 1);
+        // Chosen again: the same change, its value replaced, its id kept.
+        choose(&mut changes, Some(&before), field.clone(), state(PolicyState::NotEligible), &mut id);
+        assert_eq!((changes.len(), changes[0].id), (1, Uuid::from_u128(1)));
+        assert_eq!(changes[0].value, state(PolicyState::NotEligible));
+        // Back to what it was: nothing to upload.
+        choose(&mut changes, Some(&before), field, before.clone(), &mut id);
+        assert!(changes.is_empty());
+        // A field never recorded takes any value as a change.
+        choose(&mut changes, None, LedgerField::Housing, LedgerValue::Housing(Housing::Safe), &mut id);
+        assert_eq!(changes.len(), 1);
+        let roster = [LedgerNow { field: LedgerField::Housing, value: LedgerValue::Housing(Housing::Dangerous) }];
+        let shown = phone_values(&roster, changes.iter());
+        assert_eq!(shown[&LedgerField::Housing], LedgerValue::Housing(Housing::Safe), "the phone's own change on top");
     }
 }

@@ -14,6 +14,7 @@ mod names;
 pub mod activity;
 pub mod auth;
 pub mod escalation;
+pub mod groups;
 pub mod household;
 pub mod household_list;
 pub mod ledger;
@@ -38,7 +39,11 @@ pub use escalation::{
     ProblemView, TrailEntry,
 };
 pub use household_list::HouseholdRow;
-pub use ledger::{Catalogue, CatalogueChange, CatalogueEdit, LedgerError, Policy, PolicyState, PolicyStatus};
+pub use ledger::{
+    Catalogue, CatalogueChange, CatalogueEdit, GapHousehold, HouseholdLedger, LedgerBatch, LedgerChange, LedgerEntry, LedgerNow,
+    LedgerError, LedgerField, LedgerValue, NewLedgerChange, Policy, PolicyGapCount, PolicyGaps, PolicyState, PolicyStatus,
+    VisitLedgerChange,
+};
 pub use household::{Household, RosterHousehold, RosterResponse, SpecialGroup, VisitSummary};
 pub use local::{photos_room, room_is_short, visits_room, LocalVisit, MigrationError, SyncState, LOCAL_SCHEMA_VERSION};
 pub use org::{
@@ -48,7 +53,7 @@ pub use org::{
 pub use problem::{ProblemCategory, ProblemEntry, ProblemOutcome, Urgency};
 pub use report::{
     LOG_COUNT_CAP,
-    safe_cell, CoverageRow, Dashboard, ExportFormat, ExportLink, GridSheet, IdleMember, MeetingSheet,
+    safe_cell, CoverageRow, Dashboard, ExportFormat, LedgerPanel, SheetGap, ExportLink, GridSheet, IdleMember, MeetingSheet,
     OverdueHousehold, SectionDetail, SheetProblem, SheetVisit, StaleDevice, VisitDetail, VisitFilter, VisitLogPage,
     VisitLogRow, WeekCount,
 };

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::household::SpecialGroup;
+use crate::groups::SpecialGroup;
 use crate::org::UnitKind;
 use crate::problem::{ProblemCategory, ProblemOutcome, Urgency};
 use crate::visit::{SectionKind, SectionState, Visit};
@@ -273,6 +273,25 @@ pub struct Dashboard {
     /// Open and overdue problems per level (village, township, county) under the unit, now.
     #[serde(default)]
     pub problems: Vec<crate::escalation::LevelCount>,
+    /// The household ledger under the unit, now.
+    #[serde(default)]
+    pub ledger: LedgerPanel,
+}
+
+/// The dashboard's ledger panel: households whose housing or water is not
+/// safe, by condition (as last recorded), and the 应享未享 lines across every policy.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LedgerPanel {
+    /// Households per unsafe housing condition (`needs_repair`, `dangerous`), none left out.
+    pub housing: Vec<(String, u32)>,
+    /// Households per unsafe water condition (`unsafe`, `seasonal_shortage`), none left out.
+    pub water: Vec<(String, u32)>,
+    /// Household-policy pairs entitled and not receiving (not applying).
+    pub entitled_not_receiving: u32,
+    /// Applications in progress, and of those past their policy's limit.
+    pub applying: u32,
+    pub overdue: u32,
 }
 
 /// One problem raised on the weekly meeting sheet.
@@ -311,6 +330,25 @@ pub struct GridSheet {
     /// oldest visit.
     #[serde(default)]
     pub due: Vec<OverdueHousehold>,
+    /// The ledger's lines for the meeting: policies newly recorded as 应享未享
+    /// this week, and applications past their policy's limit by the week's end.
+    #[serde(default)]
+    pub ledger: Vec<SheetGap>,
+}
+
+/// One household's policy on the weekly meeting sheet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SheetGap {
+    pub head_name: String,
+    pub address: String,
+    pub policy_zh: String,
+    pub policy_en: String,
+    pub state: crate::ledger::PolicyState,
+    #[serde(default)]
+    #[cfg_attr(target_family = "wasm", serde(deserialize_with = "crate::stamp::date_opt"))]
+    pub applying_since: Option<NaiveDate>,
+    pub overdue: bool,
 }
 
 /// The weekly meeting sheet: one page per grid for the week starting `week_start`.

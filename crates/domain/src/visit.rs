@@ -208,6 +208,11 @@ pub struct Visit {
     pub sections: Vec<SectionEntry>,
     pub problems: Vec<ProblemEntry>,
     pub summary: String,
+    /// Changes to the household's ledger made at this visit (policy states,
+    /// housing, water). Absent from older apps' visits; never written when
+    /// empty, so a visit stored before keeps its content hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ledger: Vec<crate::ledger::VisitLedgerChange>,
 }
 
 /// Why a visit cannot be saved or stored, in words a member understands.
@@ -222,6 +227,11 @@ pub enum ValidationError {
     ProblemEmpty(usize),
     ProblemActionMissing(usize),
     ProblemNotV7Id(usize),
+    /// A ledger change that does not fit its field (the phone offers only
+    /// values that do; the server says which), or a second change of one field.
+    LedgerValue,
+    LedgerTwice,
+    LedgerNotV7Id,
 }
 
 impl ValidationError {
@@ -242,6 +252,9 @@ impl ValidationError {
                 format!("第 {} 个问题标为当场解决，请写明怎么解决的", i + 1)
             }
             ValidationError::ProblemNotV7Id(i) => format!("第 {} 个问题的编号无效", i + 1),
+            ValidationError::LedgerValue => "台账里有一项的值不对".into(),
+            ValidationError::LedgerTwice => "同一项情况在一次走访里只能记一次".into(),
+            ValidationError::LedgerNotV7Id => "台账变化的编号无效".into(),
         }
     }
 
@@ -262,6 +275,9 @@ impl ValidationError {
                 format!("Problem {} is marked resolved: say what was done", i + 1)
             }
             ValidationError::ProblemNotV7Id(i) => format!("Problem {} has an invalid id", i + 1),
+            ValidationError::LedgerValue => "A ledger item has a value it does not take".into(),
+            ValidationError::LedgerTwice => "A visit records each item of the ledger once".into(),
+            ValidationError::LedgerNotV7Id => "A ledger change has an invalid id".into(),
         }
     }
 }
@@ -284,6 +300,7 @@ impl Visit {
             sections: SectionKind::ALL.into_iter().map(SectionEntry::empty).collect(),
             problems: Vec::new(),
             summary: String::new(),
+            ledger: Vec::new(),
         }
     }
 
@@ -345,6 +362,17 @@ impl Visit {
             }
             if p.outcome == ProblemOutcome::ResolvedOnSpot && p.action.trim().is_empty() {
                 errors.push(ValidationError::ProblemActionMissing(i));
+            }
+        }
+        for (i, change) in self.ledger.iter().enumerate() {
+            if !crate::is_v7(&change.id) {
+                errors.push(ValidationError::LedgerNotV7Id);
+            }
+            if change.check_shape().is_err() {
+                errors.push(ValidationError::LedgerValue);
+            }
+            if self.ledger[..i].iter().any(|c| c.field == change.field) {
+                errors.push(ValidationError::LedgerTwice);
             }
         }
         if errors.is_empty() {

@@ -37,6 +37,11 @@ impl Subtree {
     }
 }
 
+/// The county of a unit path: its first id (`/<county>/…`), as text.
+pub fn county_of_path(unit_path: &str) -> &str {
+    unit_path.trim_start_matches('/').split('/').next().unwrap_or_default()
+}
+
 /// The path of a unit under a parent with path `parent` (`None` for a county).
 pub fn unit_path(parent: Option<&str>, id: Uuid) -> String {
     format!("{}{id}/", parent.unwrap_or("/"))
@@ -58,6 +63,14 @@ pub fn village_area(unit_path: &str, kind: UnitKind) -> Subtree {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_county_is_the_first_id_of_a_path() {
+        let (c, t) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let path = unit_path(Some(&unit_path(None, c)), t);
+        assert_eq!(county_of_path(&path), c.to_string());
+        assert_eq!(county_of_path(&unit_path(None, c)), c.to_string());
+    }
 
     #[test]
     fn paths_nest() {

@@ -139,6 +139,13 @@ const RULES: &[Rule] = &[
     same("get", "/api/catalogue", SIGNED_IN),
     rule("get", "/api/catalogue/versions/{version}", SIGNED_IN, [401, 404, 404, 404, 404, 404, 404]),
     same("post", "/api/catalogue/changes", [401, 403, 403, 403, 403, 403, 201]),
+    // the household ledger: as a household's visits; another scope's household is a
+    // `rejected` receipt; the 应享未享 report as the dashboard
+    rule("get", "/api/households/{id}/ledger",
+        [401, 200, 200, 404, 200, 200, 200],
+        [401, 404, 404, 404, 404, 200, 200]),
+    same("post", "/api/sync/ledger", [401, 200, 200, 403, 200, 200, 200]),
+    rule("get", "/api/ledger/gaps", COORDINATORS, COORD_OTHER),
     rule("get", "/api/teams", COORDINATORS, COORD_OTHER),
     // own: a team of 青山村 with 张党员; other: of 绿水村 with 周党员
     rule("post", "/api/teams", CREATE_OWN, CREATE_OTHER),
@@ -576,6 +583,21 @@ async fn request(
             body: None,
         },
         ("get", "/api/catalogue") => Req { uri: rule.path.into(), token, body: None },
+        ("get", "/api/households/{id}/ledger") => Req {
+            uri: format!("/api/households/{household}/ledger"),
+            token,
+            body: None,
+        },
+        ("post", "/api/sync/ledger") => Req::json(
+            rule.path.into(),
+            token,
+            json!({ "device_id": device(), "changes": [{
+                "id": uuid::Uuid::now_v7(), "household_id": household,
+                "field": "housing", "value": "safe",
+                "at": chrono::Utc::now(),
+            }] }),
+        ),
+        ("get", "/api/ledger/gaps") => Req { uri: format!("/api/ledger/gaps?unit_id={village}"), token, body: None },
         ("get", "/api/catalogue/versions/{version}") => Req {
             uri: format!("/api/catalogue/versions/{}", if other { 999 } else { 1 }),
             token,

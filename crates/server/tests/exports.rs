@@ -691,3 +691,91 @@ async fn activity_exports_read_back_in_libreoffice() {
     let audit = app.audit_actions().await;
     assert!(audit.iter().any(|(a, d)| a == "export_downloaded" && d.contains("\"dataset\":\"activities\"")));
 }
+
+/// The ledger's download (`dataset=ledger`): each household's policy states and
+/// living conditions now, in the creator's area, formula-safe, as LibreOffice
+/// reads it; other filters refused, another village 404.
+#[tokio::test]
+async fn ledger_exports_read_back_in_libreoffice() {
+    use daohu_server::export::ledger::{LIVING_COLUMNS, POLICY_COLUMNS};
+    let app = TestApp::new().await;
+    let (zhang, zhao, zhou) = (app.session(1).await, app.session(9).await, app.session(21).await);
+    // A head whose name would be a formula.
+    sqlx::query("UPDATE households SET head_name = '=1+1' WHERE id = $1")
+        .bind(household_id(1).to_string())
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    let long_ago = (Utc::now() - Duration::days(45)).date_naive().to_string();
+    let change = |household: uuid::Uuid, field: &str, value: &str, since: Option<&str>| {
+        let mut c = serde_json::json!({ "id": uuid::Uuid::now_v7(), "household_id": household, "field": field,
+                                        "value": value, "at": Utc::now() });
+        if let Some(since) = since {
+            c["since"] = serde_json::json!(since);
+        }
+        c
+    };
+    for (token, changes) in [
+        (&zhang, vec![
+            change(household_id(1), "policy:dibao", "applying", Some(&long_ago)),
+            change(household_id(1), "housing", "needs_repair", None),
+            change(household_id(2), "policy:gaoling", "entitled_not_receiving", None),
+        ]),
+        (&zhou, vec![change(household_id(60), "policy:dibao", "entitled_not_receiving", None)]),
+    ] {
+        let answer = app
+            .call(Method::POST, "/api/sync/ledger", Some(token), Some(serde_json::json!({ "device_id": uuid::Uuid::now_v7(), "changes": changes })))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert!(answer.json()["receipts"].as_array().unwrap().iter().all(|r| r["status"] == "stored"), "{:?}", answer.json());
+    }
+    for query in ["format=csv&dataset=ledger&q=x", "format=csv&dataset=ledger&from=2026-01-01"] {
+        assert_eq!(create(&app, &zhao, query).await.status, StatusCode::BAD_REQUEST, "{query}");
+    }
+    let answer = create(&app, &zhao, &format!("format=csv&dataset=ledger&unit_id={}", second_village_id())).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+
+    let out = app.dir.path().join("lo-ledger");
+    std::fs::create_dir_all(&out).unwrap();
+    let l = link(&app, &zhao, "format=xlsx&dataset=ledger").await;
+    let answer = download(&app, &l.url).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains("daohu-ledger-"));
+    let xlsx = out.join("ledger.xlsx");
+    std::fs::write(&xlsx, &answer.body).unwrap();
+    let mut policies = soffice_csv(&xlsx, &out.join("l1"), Some(1), false);
+    assert_eq!(policies[0], POLICY_COLUMNS);
+    policies.remove(0);
+    policies.sort();
+    assert_eq!(policies.len(), 2, "青山村's two policy rows, not 绿水村's: {policies:?}");
+    let applying = policies.iter().find(|r| r[4] == "低保").unwrap();
+    assert_eq!(applying[0], "'=1+1", "a formula-looking name stays text");
+    assert_eq!((applying[5].as_str(), applying[6].as_str(), applying[7].as_str()), ("帮办代办", long_ago.as_str(), "是"));
+    assert_eq!(applying[9], "张党员");
+    let gap = policies.iter().find(|r| r[4] == "高龄补贴").unwrap();
+    assert_eq!((gap[5].as_str(), gap[7].as_str()), ("应享未享", ""));
+    let living = soffice_csv(&xlsx, &out.join("l2"), Some(2), false);
+    assert_eq!(living[0], LIVING_COLUMNS);
+    assert_eq!(living.len(), 2);
+    assert_eq!((living[1][4].as_str(), living[1][5].as_str()), ("住房", "需要维修"));
+
+    // CSV: the policy rows, with a BOM, read back the same.
+    let l = link(&app, &zhao, "format=csv&dataset=ledger").await;
+    let answer = download(&app, &l.url).await;
+    assert!(answer.body.starts_with("\u{feff}".as_bytes()));
+    let csv_file = out.join("ledger.csv");
+    std::fs::write(&csv_file, &answer.body).unwrap();
+    let mut rows = soffice_csv(&csv_file, &out.join("c1"), None, true);
+    assert_eq!(rows[0], POLICY_COLUMNS);
+    rows.remove(0);
+    rows.sort();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.iter().find(|r| r[4] == "低保").unwrap()[0], "'=1+1");
+    // The township sees both villages; JSON lines hold every row.
+    let sun = app.session(19).await;
+    let l = link(&app, &sun, "format=jsonl&dataset=ledger").await;
+    let answer = download(&app, &l.url).await;
+    let lines: Vec<Value> = String::from_utf8(answer.body.to_vec()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4);
+    assert!(lines.iter().any(|l| l["household_id"] == household_id(60).to_string()));
+}

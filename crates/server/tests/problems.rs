@@ -783,6 +783,41 @@ async fn escalation_climbs_to_the_county_and_the_answer_reaches_the_phone() {
     )
     .await;
     assert_eq!(r[0].reason.as_deref(), Some(NOT_FOUND_REASON));
+
+    // The visit log finds the visit by its problem's words and by the answer
+    // given later, at each scope (a county's three characters or more go through
+    // SQLite's trigram index, shorter ones and a village's through its rows), and
+    // a problem of 绿水村 only where 绿水村 is in scope.
+    let other = raise(&app, 2, household_id(60), ZHOU, Urgency::Normal).await;
+    assert_ne!(other, p);
+    let found = async |token: &str, q: &str| -> Vec<String> {
+        let path = format!("/api/visits?q={}", daohu_server::routes::exports::percent_encode(q));
+        let answer = app.call(Method::GET, &path, Some(token), None).await;
+        assert_eq!(answer.status, StatusCode::OK, "{q}");
+        let page: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        let mut heads: Vec<String> = page["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["household_id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(page["total"].as_u64(), Some(heads.len() as u64), "{q}");
+        heads.sort();
+        heads
+    };
+    let (ours, theirs) = (household_id(0).to_string(), household_id(60).to_string());
+    for q in ["水利局已拨款", "水利", "下周施工"] {
+        assert_eq!(found(&wu, q).await, [ours.clone()], "county, {q}");
+        assert_eq!(found(&zhao, q).await, [ours.clone()], "village, {q}");
+    }
+    let mut both = vec![ours.clone(), theirs.clone()];
+    both.sort();
+    for q in ["自来水管漏水", "漏水"] {
+        assert_eq!(found(&wu, q).await, both, "county, {q}");
+        assert_eq!(found(&sun, q).await, both, "township, {q}");
+        assert_eq!(found(&zhao, q).await, [ours.clone()], "village, {q}");
+    }
+    assert!(found(&wu, "自来水管漏水3").await.is_empty());
 }
 
 #[tokio::test]

@@ -108,6 +108,7 @@ fn contains_text(s: &Stored, h: &House, q: &str) -> bool {
         || member_name(report_data::member_for(h.n)).contains(q)
         || s.visit.summary.contains(q)
         || s.visit.sections.iter().any(|x| x.notes.contains(q))
+        || s.visit.problems.iter().any(|p| p.description.contains(q) || p.action.contains(q))
 }
 
 #[tokio::test]
@@ -170,6 +171,12 @@ async fn visit_log_filters_return_exactly_the_matching_visits() {
         ("q=_".into(), Box::new(|s, h| contains_text(s, h, "_"))),
         ("q=a_b".into(), Box::new(|s, h| contains_text(s, h, "a_b"))),
         ("q=axb".into(), Box::new(|_, _| false)),
+        // A problem's description and what was done; three characters or more
+        // county-wide take SQLite's trigram index, quotes and FTS words stay text.
+        ("q=%E9%97%AE%E9%A2%981".into(), Box::new(|s, h| contains_text(s, h, "问题1"))),
+        ("q=%E9%97%AE%E9%A2%98".into(), Box::new(|s, h| contains_text(s, h, "问题"))),
+        ("q=%E5%B8%AE%E5%BF%99%E8%A7%A3%E5%86%B3".into(), Box::new(|s, h| contains_text(s, h, "帮忙解决"))),
+        ("q=%22a%22%20OR%20b*".into(), Box::new(|s, h| contains_text(s, h, "\"a\" OR b*"))),
         (
             format!("unit_id={}&state=next_time&from={from}&q=%E5%AE%B6", village_id()),
             Box::new(move |s, h| {
@@ -341,7 +348,7 @@ async fn text_search_pages_read_month_by_month_are_the_same_pages() {
     // The data reach back past the last window (24 months) and into the future.
     assert!(w.stored.iter().any(|s| s.visit.visited_on < today - Duration::days(760)));
     assert!(w.stored.iter().any(|s| s.visit.visited_on > today + Duration::days(700)));
-    for q in ["饮水", "屋顶", "残疾", "青山村二组1", "王网格长", "a_b", "需要"] {
+    for q in ["饮水", "屋顶", "残疾", "青山村二组1", "王网格长", "a_b", "需要", "问题1", "当场帮忙"] {
         let query = format!("q={}", daohu_server::routes::exports::percent_encode(q));
         let expected = w.expect(|s, h| contains_text(s, h, q));
         let (ids, total) = w.all(&wu, &query).await;
@@ -465,6 +472,19 @@ async fn sqlite_only_visit_log_queries_use_indexes() {
     // Rows are read by primary key after the ids are ordered: bodies never sorted.
     let p = plan(Default::default(), None).await;
     assert!(p.contains("SCAN page | SEARCH v USING INDEX sqlite_autoindex_visits_1 (id=?)"), "{p}");
+    // Text: the matches are found first, from the trigram index across the county
+    // (three characters or more) or the scope's own text rows, and then sorted.
+    let text = |q: &str, unit_id: Option<Uuid>| daohu_domain::VisitFilter {
+        q: Some(q.to_string()),
+        unit_id,
+        ..Default::default()
+    };
+    let p = plan(text("残疾证", None), Some((50, 0))).await;
+    assert!(p.contains("SCAN s VIRTUAL TABLE INDEX"), "{p}");
+    assert!(p.contains("MATERIALIZE matched | SEARCH v USING INDEX sqlite_autoindex_visits_1 (id=?)"), "{p}");
+    let p = plan(text("饮水", Some(village_id())), Some((50, 0))).await;
+    assert!(p.contains("SEARCH t USING PRIMARY KEY (unit_path>? AND unit_path<?)"), "{p}");
+    assert!(p.contains("MATERIALIZE matched | SEARCH v USING INDEX sqlite_autoindex_visits_1 (id=?)"), "{p}");
 }
 
 /// Independent figures, straight from the tables.
@@ -1137,4 +1157,70 @@ async fn meeting_sheet_lists_the_weeks_visits_problems_and_due_households_per_gr
         )
         .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
+}
+
+/// Visits stored before migration 0013 are found by the words of their problems
+/// and by answers given before it: the migration fills the search text of every
+/// visit already there (SQLite's table and trigram index, PostgreSQL's column).
+#[tokio::test]
+async fn visits_stored_before_the_search_migration_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = daohu_server::db::test_database_url(dir.path()).await.unwrap();
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+    let mut before = if url.starts_with("postgres") {
+        sqlx::migrate!("./migrations/postgres")
+    } else {
+        sqlx::migrate!("./migrations/sqlite")
+    };
+    before.migrations = before.migrations.iter().filter(|m| m.version < 13).cloned().collect::<Vec<_>>().into();
+    before.run(&pool).await.unwrap();
+    daohu_server::seed_demo(&pool).await.unwrap();
+    let today = chrono::Local::now().date_naive();
+    let mut visits = report_data::generate(40, today - Duration::days(30), 30, 5);
+    visits[0].problems.clear();
+    visits[0].problems.push(daohu_domain::ProblemEntry {
+        id: Uuid::now_v7(),
+        category: daohu_domain::ProblemCategory::ALL[0],
+        urgency: daohu_domain::Urgency::ALL[0],
+        description: "自来水管冻裂".into(),
+        outcome: daohu_domain::ProblemOutcome::Escalate,
+        action: String::new(),
+    });
+    for v in &visits {
+        report_data::insert(&pool, v, chrono::Utc::now()).await;
+    }
+    sqlx::query("UPDATE problems SET answer = '乡里已派人更换水管' WHERE visit_id = $1")
+        .bind(visits[0].id.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let pool = daohu_server::db::connect(&url).await.unwrap();
+    let settings = daohu_server::Settings { dist_dir: dir.path().join("dist"), ..Default::default() };
+    let state = daohu_server::AppState::new(pool, settings);
+    let app = TestApp { router: daohu_server::app(state.clone()), dir, state };
+    let houses = houses(&app.state.pool).await;
+    let stored: Vec<Stored> = visits
+        .iter()
+        .map(|v| Stored { visit: v.clone(), received_at: chrono::Utc::now(), via_sync: false })
+        .collect();
+    let w = World { app, stored, houses };
+    let wu = w.app.session(29).await;
+    let zhao = w.app.session(9).await;
+    let first = visits[0].id;
+    for q in ["冻裂", "自来水管冻裂", "更换水管", "乡里已派人"] {
+        let query = format!("q={}", daohu_server::routes::exports::percent_encode(q));
+        assert_eq!(w.all(&wu, &query).await.0, [first], "county, {q}");
+    }
+    // Every other kind of text, at both scopes, as for visits stored after it.
+    for q in ["饮水", "屋顶", "问题1", "当场帮忙", "王网格长"] {
+        let query = format!("q={}", daohu_server::routes::exports::percent_encode(q));
+        let expected = w.expect(|s, h| contains_text(s, h, q));
+        assert!(!expected.is_empty(), "{q}");
+        assert_eq!(w.all(&wu, &query).await.0, expected, "county, {q}");
+        let expected = w.expect(|s, h| h.village() == 1 && contains_text(s, h, q));
+        assert_eq!(w.all(&zhao, &query).await.0, expected, "village, {q}");
+    }
 }

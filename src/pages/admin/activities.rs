@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use daohu_domain::{
-    Account, ActivityDetail, ActivityFilter, ActivityKind, ActivitySummary, CheckKind, ExportLink, GeoPoint,
+    Account, ActivityDetail, ActivityFilter, ActivityKind, ActivitySummary, CheckKind, GeoPoint,
     HoursReport, HoursRow, NewActivityKind, NewTeam, OrgTree, Role, Team, UnitKind,
 };
 use leptos::prelude::*;
@@ -102,19 +102,8 @@ pub fn ActivitiesPage() -> impl IntoView {
     let open = RwSignal::new(None::<ActivityDetail>);
     let show = move |id: Uuid| load(ctx, format!("/api/activities/{id}"), open, error);
     let download = move |format: &'static str| {
-        let Some(client) = ctx.api() else { return };
         let path = format!("/api/exports?dataset=activities&format={format}&{}", filter.get_untracked().to_query());
-        spawn_local(async move {
-            match client.send::<(), ExportLink>("POST", &path, None).await {
-                // The browser's own download manager fetches it and shows progress.
-                Ok(link) => {
-                    if let Some(w) = web_sys::window() {
-                        let _ = w.location().assign(&link.url);
-                    }
-                }
-                Err(e) => report(ctx, e, error),
-            }
-        });
+        super::download_link(ctx, path, error)
     };
     // What a POST answers is not needed: the lists are loaded again.
     let post = move |path: &'static str, body: serde_json::Value, done: Box<dyn Fn()>| {

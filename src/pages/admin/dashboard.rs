@@ -4,11 +4,13 @@
 //! Charts are plain SVG drawn here; every figure is also written out as text.
 
 use chrono::{Duration, NaiveDate};
+use daohu_domain::ledger::{Housing, Water};
 use daohu_domain::{Dashboard, OrgTree, WeekCount};
 use leptos::prelude::*;
 use uuid::Uuid;
 
 use super::{load, require_coordinator, AdminNav, ErrorLine};
+use crate::components::link::Link;
 use crate::ctx::use_ctx;
 use crate::routes::AppRoute;
 use crate::time;
@@ -98,6 +100,23 @@ fn DashboardBody(d: Dashboard) -> impl IntoView {
             <tbody>
                 {d.problems.iter().map(|c| view! {
                     <tr><td>{if ctx.zh() { c.level.label_zh() } else { c.level.label_en() }}</td><td>{c.open}</td><td class:overdue={c.overdue > 0}>{c.overdue}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <h2>{ctx.tr("政策落实和住房饮水不安全的户（最新记录）", "Policies, and homes with unsafe housing or water (as last recorded)")}</h2>
+        <p data-testid="ledger-gaps">
+            {format!("{} {} · {} {} · {} {} ", ctx.tr("应享未享", "Not receiving"), d.ledger.entitled_not_receiving,
+                ctx.tr("帮办代办中", "Applying"), d.ledger.applying, ctx.tr("已超期", "Overdue"), d.ledger.overdue)}
+            <Link to=AppRoute::AdminGaps>{ctx.tr("查看各户", "See the households")}</Link>
+        </p>
+        <table class="grid-table" data-testid="ledger-living">
+            <thead><tr><th>{ctx.tr("项目", "Item")}</th><th>{ctx.tr("情况", "Condition")}</th><th>{ctx.tr("户数", "Households")}</th></tr></thead>
+            <tbody>
+                {d.ledger.housing.iter().filter_map(|(w, n)| Housing::parse(w).map(|h| (h, *n))).map(|(h, n)| view! {
+                    <tr><td>{ctx.tr("住房", "Housing")}</td><td>{if ctx.zh() { h.label_zh() } else { h.label_en() }}</td><td>{n}</td></tr>
+                }).collect_view()}
+                {d.ledger.water.iter().filter_map(|(w, n)| Water::parse(w).map(|x| (x, *n))).map(|(x, n)| view! {
+                    <tr><td>{ctx.tr("饮水", "Water")}</td><td>{if ctx.zh() { x.label_zh() } else { x.label_en() }}</td><td>{n}</td></tr>
                 }).collect_view()}
             </tbody>
         </table>

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod activities;
 pub mod catalogue;
 pub mod dashboard;
+pub mod gaps;
 pub mod households;
 pub mod import;
 pub mod org;
@@ -38,6 +39,7 @@ pub fn AdminNav(current: AppRoute) -> impl IntoView {
             {tab(AppRoute::AdminProblems, "群众诉求", "Problems")}
             {tab(AppRoute::AdminSheet, "碰头会", "Weekly sheet")}
             {tab(AppRoute::AdminActivities, "志愿活动", "Volunteers")}
+            {tab(AppRoute::AdminGaps, "应享未享", "Not receiving")}
             {tab(AppRoute::AdminCatalogue, "政策目录", "Policies")}
             {tab(AppRoute::AdminOrg, "组织", "Organisation")}
             {tab(AppRoute::AdminAccounts, "账号", "Accounts")}
@@ -70,6 +72,23 @@ pub(crate) fn load<T: DeserializeOwned + Send + Sync + 'static>(
             Ok(v) => {
                 target.set(Some(v));
                 error.set(None);
+            }
+            Err(e) => report(ctx, e, error),
+        }
+    });
+}
+
+/// Asks the server for a one-time download link (`path`: `/api/exports?…`) and
+/// hands it to the browser, whose own download manager fetches it and shows
+/// progress; a failure goes to `error`.
+pub(crate) fn download_link(ctx: AppCtx, path: String, error: RwSignal<Option<String>>) {
+    let Some(client) = ctx.api() else { return };
+    spawn_local(async move {
+        match client.send::<(), daohu_domain::ExportLink>("POST", &path, None).await {
+            Ok(link) => {
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().assign(&link.url);
+                }
             }
             Err(e) => report(ctx, e, error),
         }

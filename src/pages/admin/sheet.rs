@@ -92,6 +92,17 @@ pub fn SheetPage() -> impl IntoView {
                                     <td>{h.last_visit_on.map(|d| d.to_string()).unwrap_or_else(|| ctx.tr("从未走访", "never").into())}</td></tr>
                             }).collect_view()}</tbody>
                         </table>
+                        <h3>{ctx.tr("政策落实：本周新记的应享未享、超期的帮办代办", "Policies: newly not receiving this week, overdue applications")}</h3>
+                        <table class="grid-table" data-testid="sheet-ledger">
+                            <thead><tr><th>{ctx.tr("户主", "Head")}</th><th>{ctx.tr("门牌", "Doorplate")}</th><th>{ctx.tr("政策", "Policy")}</th><th>{ctx.tr("情况", "State")}</th><th>{ctx.tr("开始办理", "Applying since")}</th></tr></thead>
+                            <tbody>{g.ledger.into_iter().map(|l| view! {
+                                <tr><td>{l.head_name}</td><td>{l.address}</td>
+                                    <td>{if ctx.zh() { l.policy_zh } else { l.policy_en }}</td>
+                                    <td>{if ctx.zh() { l.state.label_zh() } else { l.state.label_en() }}
+                                        {l.overdue.then(|| view! { " " <span class="tag">{ctx.tr("已超期", "Overdue")}</span> })}</td>
+                                    <td>{l.applying_since.map(|d| d.to_string()).unwrap_or_default()}</td></tr>
+                            }).collect_view()}</tbody>
+                        </table>
                         <p class="sign">{ctx.tr("参会人员：", "Present:")}<span class="blank"></span>{ctx.tr("记录人：", "Recorded by:")}</p>
                     </article>
                 }).collect_view()

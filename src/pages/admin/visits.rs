@@ -5,14 +5,13 @@
 
 use chrono::NaiveDate;
 use daohu_domain::{
-    Account, ExportLink, OrgTree, SectionKind, SectionState, SpecialGroup, VisitDetail, VisitFilter,
+    Account, OrgTree, SectionKind, SectionState, SpecialGroup, VisitDetail, VisitFilter,
     VisitLogPage,
 };
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use uuid::Uuid;
 
-use super::{load, report, require_coordinator, AdminNav, ErrorLine};
+use super::{load, require_coordinator, AdminNav, ErrorLine};
 use crate::ctx::use_ctx;
 use crate::routes::AppRoute;
 
@@ -57,22 +56,10 @@ pub fn VisitsPage() -> impl IntoView {
     let open = RwSignal::new(None::<VisitDetail>);
     let show = move |id: Uuid| load(ctx, format!("/api/visits/{id}"), open, error);
     let download = move |format: &'static str| {
-        let Some(client) = ctx.api() else { return };
         let mut f = filter.get_untracked();
         f.limit = None;
         f.offset = None;
-        let path = format!("/api/exports?format={format}&{}", f.to_query());
-        spawn_local(async move {
-            match client.send::<(), ExportLink>("POST", &path, None).await {
-                // The browser's own download manager fetches it and shows progress.
-                Ok(link) => {
-                    if let Some(w) = web_sys::window() {
-                        let _ = w.location().assign(&link.url);
-                    }
-                }
-                Err(e) => report(ctx, e, error),
-            }
-        });
+        super::download_link(ctx, format!("/api/exports?format={format}&{}", f.to_query()), error)
     };
     let go_page = move |delta: i64| {
         filter.update(|f| {
@@ -136,7 +123,9 @@ pub fn VisitsPage() -> impl IntoView {
                     </select>
                 </label>
                 <label>{ctx.tr("搜索", "Search")}
-                    <input id="f-q" type="search" on:change=move |ev| { let v = Some(event_target_value(&ev)); set(Box::new(move |f| f.q = v)) }/>
+                    <input id="f-q" type="search"
+                        placeholder=ctx.tr("户主、党员、备注、问题、答复", "Head, member, notes, problems, answers")
+                        on:change=move |ev| { let v = Some(event_target_value(&ev)); set(Box::new(move |f| f.q = v)) }/>
                 </label>
             </div>
             <div class="actions">

@@ -210,12 +210,7 @@ fn write_xlsx(
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
     let tenths = Format::new().set_num_format("0.0");
-    let text = |sheet: &mut Worksheet, r: u32, c: u16, s: &str| -> Result<(), XlsxError> {
-        if !s.is_empty() {
-            sheet.write_string(r, c, safe_cell(s))?;
-        }
-        Ok(())
-    };
+    let text = super::text_cell;
     let write_activity = |sheet: &mut Worksheet, r: u32, d: &ActivityDetail| -> Result<(), XlsxError> {
         let s = &d.summary;
         sheet.write_number_with_format(r, 0, excel_date(s.date), &date)?;

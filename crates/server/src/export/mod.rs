@@ -1,14 +1,16 @@
 //! Downloads: the spreadsheet and CSV engine shared by every dataset (cells,
 //! dates as spreadsheet serials in China time, sheets that stop at the row
 //! limit with a note), and the datasets themselves: [`visits`] (the visit log,
-//! its problems and their trail) and [`activities`] (volunteer activities,
-//! check-ins and hours). The handlers that make and serve download links are
+//! its problems and their trail), [`activities`] (volunteer activities,
+//! check-ins and hours) and [`ledger`] (each household's policy states and
+//! living conditions now). The handlers that make and serve download links are
 //! in `routes::exports`.
 //!
 //! Text cells go through [`daohu_domain::safe_cell`], so nothing a member typed
 //! is evaluated as a formula, in XLSX and in CSV alike.
 
 pub mod activities;
+pub mod ledger;
 pub mod visits;
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
@@ -136,6 +138,14 @@ impl<T> SheetCursor<T> {
         }
         Ok(())
     }
+}
+
+/// A text cell, formula-safe ([`daohu_domain::safe_cell`]); an empty one is left blank.
+pub(crate) fn text_cell(sheet: &mut Worksheet, r: u32, c: u16, s: &str) -> Result<(), XlsxError> {
+    if !s.is_empty() {
+        sheet.write_string(r, c, daohu_domain::safe_cell(s))?;
+    }
+    Ok(())
 }
 
 pub(crate) fn header(sheet: &mut Worksheet, columns: &[&str], widths: &[f64]) -> Result<(), XlsxError> {

@@ -311,12 +311,7 @@ fn write_xlsx_with(
     }
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
-    let text = |sheet: &mut Worksheet, r: u32, c: u16, s: &str| -> Result<(), XlsxError> {
-        if !s.is_empty() {
-            sheet.write_string(r, c, safe_cell(s))?;
-        }
-        Ok(())
-    };
+    let text = super::text_cell;
     let write_visit = |sheet: &mut Worksheet, r: u32, row: &VisitLogRow| -> Result<(), XlsxError> {
         sheet.write_number_with_format(r, 0, excel_date(row.visited_on), &date)?;
         text(sheet, r, 1, &row.head_name)?;

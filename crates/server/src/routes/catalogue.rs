@@ -25,13 +25,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The county an account belongs to: the first unit of its path (`/<county>/…`).
-fn county_of(user: &AuthUser) -> Result<Uuid, AppError> {
-    let first = user.unit_path.trim_start_matches('/').split('/').next().unwrap_or_default();
+pub(crate) fn county_of(user: &AuthUser) -> Result<Uuid, AppError> {
+    let first = crate::tree::county_of_path(&user.unit_path);
     Uuid::parse_str(first).map_err(|e| AppError::internal(format!("an account's unit path without a county: {e}")))
 }
 
 /// A county with no catalogue yet has an empty one, version 0.
-fn empty() -> Catalogue {
+pub(crate) fn empty() -> Catalogue {
     Catalogue { version: 0, policies: Vec::new() }
 }
 

@@ -145,6 +145,7 @@ pub async fn dashboard_get(
     let stale_before = db::now() - Duration::days(STALE_DEVICE_DAYS);
     let (stale_devices, stale_count) = reports::stale_devices(&mut tx, &area, stale_before, MAX_STALE).await?;
     let problems = store::problems::level_counts(&mut tx, &area, db::now()).await?;
+    let ledger = crate::routes::ledger::panel(&mut tx, &user, &area).await?;
     tx.commit().await?;
 
     Ok(Json(Dashboard {
@@ -162,6 +163,7 @@ pub async fn dashboard_get(
         stale_devices,
         stale_device_count: count(stale_count),
         problems,
+        ledger,
     }))
 }
 

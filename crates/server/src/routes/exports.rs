@@ -28,7 +28,7 @@ use crate::routes::dashboard::today;
 use crate::scope::{self, Subtree};
 use crate::activity_log::ActivityQuery;
 use crate::visit_log::LogQuery;
-use crate::export::{self, activities as activity_export, visits};
+use crate::export::{self, activities as activity_export, ledger as ledger_export, visits};
 use crate::{audit, store, ApiQuery, AppError, AppState};
 
 /// How long a download link works.
@@ -52,6 +52,8 @@ pub enum Dataset {
     /// Volunteer activities with their check-ins and hours (filters: unit_id,
     /// team_id, kind, from, to).
     Activities,
+    /// The household ledger now: policy states and living conditions (filter: unit_id).
+    Ledger,
 }
 
 impl Dataset {
@@ -60,6 +62,7 @@ impl Dataset {
         match self {
             Dataset::Visits => "visits",
             Dataset::Activities => "activities",
+            Dataset::Ledger => "ledger",
         }
     }
 }
@@ -71,7 +74,7 @@ impl Dataset {
 pub struct ExportQuery {
     /// `xlsx`, `csv` or `jsonl`.
     pub format: ExportFormat,
-    /// `visits` (the default) or `activities`.
+    /// `visits` (the default), `activities` or `ledger`.
     pub dataset: Option<Dataset>,
     pub unit_id: Option<Uuid>,
     pub member_id: Option<Uuid>,
@@ -109,6 +112,24 @@ impl ExportQuery {
             from: self.from,
             to: self.to,
         })
+    }
+
+    /// The ledger's filter: a unit only (400 with any other filter).
+    fn ledger_filter(&self) -> Result<LedgerFilter, AppError> {
+        let other = self.member_id.is_some()
+            || self.household_id.is_some()
+            || self.from.is_some()
+            || self.to.is_some()
+            || self.section.is_some()
+            || self.state.is_some()
+            || self.group.is_some()
+            || self.team_id.is_some()
+            || self.kind.is_some()
+            || self.q.as_deref().is_some_and(|q| !q.trim().is_empty());
+        if other {
+            return Err(AppError::bad_request("下载台账时只能按单位筛选"));
+        }
+        Ok(LedgerFilter { unit_id: self.unit_id })
     }
 
     fn filter(&self) -> VisitFilter {
@@ -210,6 +231,10 @@ pub async fn export_create(
             }
             (serde_json::to_string(&filter)?, audited)
         }
+        Dataset::Ledger => {
+            let filter = query.ledger_filter()?;
+            (serde_json::to_string(&filter)?, serde_json::to_value(&filter)?)
+        }
     };
     let token = auth::new_token();
     let now = db::now();
@@ -221,6 +246,9 @@ pub async fn export_create(
         }
         Dataset::Activities => {
             ActivityQuery::new(&mut tx, &subtree, &query.activity_filter()?).await?;
+        }
+        Dataset::Ledger => {
+            query.ledger_filter()?.area(&mut tx, &subtree).await?;
         }
     }
     // Links long dead are of no use to anyone.
@@ -264,6 +292,23 @@ struct Download {
 enum Rows {
     Visits(LogQuery),
     Activities(ActivityQuery),
+    Ledger(ledger_export::LedgerQuery),
+}
+
+/// A ledger download's filter: the unit (default: the creator's own).
+#[derive(Debug, serde::Serialize, Deserialize)]
+struct LedgerFilter {
+    unit_id: Option<Uuid>,
+}
+
+impl LedgerFilter {
+    /// The area it covers inside `subtree` (404 outside).
+    async fn area(&self, conn: &mut crate::db::Conn, subtree: &Subtree) -> Result<Subtree, AppError> {
+        match self.unit_id {
+            Some(id) => Ok(Subtree { path: scope::unit(conn, subtree, id).await?.path }),
+            None => Ok(subtree.clone()),
+        }
+    }
 }
 
 /// Marks the link used (atomically: a second download finds it used) and checks
@@ -288,7 +333,18 @@ async fn take_link(state: &AppState, token: &str) -> Result<Download, AppError> 
         let format = parse_format(&format)?;
         let subtree = Subtree { path };
         // The creator's scope today, not the day the link was made.
-        let (what, detail) = if dataset == Dataset::Activities.word() {
+        let (what, detail) = if dataset == Dataset::Ledger.word() {
+            let filter: LedgerFilter = serde_json::from_str(&filter)?;
+            let area = filter.area(&mut tx, &subtree).await?;
+            let county = Uuid::parse_str(crate::tree::county_of_path(&subtree.path)).map_err(AppError::internal)?;
+            let catalogue = store::catalogue::get(&mut tx, county, None)
+                .await?
+                .unwrap_or_else(crate::routes::catalogue::empty);
+            (
+                Rows::Ledger(ledger_export::LedgerQuery { area, catalogue, today: today() }),
+                json!({ "format": format_word(format), "dataset": dataset, "filter": serde_json::to_value(&filter)? }),
+            )
+        } else if dataset == Dataset::Activities.word() {
             let filter: ActivityFilter = serde_json::from_str(&filter)?;
             let query = ActivityQuery::new(&mut tx, &subtree, &filter).await?;
             let mut audited = serde_json::to_value(&filter)?;
@@ -354,6 +410,7 @@ pub async fn export_download(
     let (stem, stem_zh) = match download.what {
         Rows::Visits(_) => ("visits", "走访记录"),
         Rows::Activities(_) => ("activities", "志愿活动"),
+        Rows::Ledger(_) => ("ledger", "政策台账"),
     };
     let (body, length) = match (download.format, download.what) {
         (ExportFormat::Xlsx, Rows::Activities(query)) => {
@@ -367,6 +424,17 @@ pub async fn export_download(
             )
         }
         (format, Rows::Activities(query)) => (activity_export::text_body(state.pool.clone(), query, format)?, None),
+        (ExportFormat::Xlsx, Rows::Ledger(query)) => {
+            let (file, length) = ledger_export::xlsx_file(state.pool.clone(), query).await?;
+            let file = tokio::fs::File::from_std(file);
+            (
+                Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
+                    file, export::CHUNK_BYTES,
+                )),
+                Some(length),
+            )
+        }
+        (format, Rows::Ledger(query)) => (ledger_export::text_body(state.pool.clone(), query, format)?, None),
         (ExportFormat::Xlsx, Rows::Visits(query)) => {
             let (file, length) = visits::xlsx_file(state.pool.clone(), query, export::SHEET_ROWS).await?;
             let file = tokio::fs::File::from_std(file);

@@ -8,8 +8,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use daohu_domain::household::{DEFAULT_INTERVAL_DAYS, SPECIAL_INTERVAL_DAYS};
 use daohu_domain::{
-    ApiError, GridSheet, MeetingSheet, OverdueHousehold, ProblemCategory, ProblemOutcome, SheetProblem,
-    SheetVisit, Urgency,
+    ApiError, GridSheet, MeetingSheet, OverdueHousehold, PolicyState, PolicyStatus, ProblemCategory, ProblemOutcome,
+    SheetGap, SheetProblem, SheetVisit, Urgency,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -82,7 +82,42 @@ pub async fn meeting_sheet_get(
         week_end - Duration::days(DEFAULT_INTERVAL_DAYS),
     )
     .await?;
+    // The week in the server's clock: China's days (UTC+8) as UTC times.
+    let bound = |d: NaiveDate| {
+        crate::db::ts(
+            d.and_hms_opt(0, 0, 0)
+                .and_then(|t| t.and_local_timezone(crate::visit_log::report_offset()).single())
+                .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc)),
+        )
+    };
+    let ledger_rows =
+        store::ledger::sheet_rows(&mut tx, &under, &bound(week_start), &bound(week_end + Duration::days(1))).await?;
+    let catalogue = store::catalogue::get(&mut tx, crate::routes::catalogue::county_of(&user)?, None)
+        .await?
+        .unwrap_or_else(crate::routes::catalogue::empty);
     tx.commit().await?;
+
+    let mut ledger_by_grid: HashMap<String, Vec<SheetGap>> = HashMap::new();
+    for (grid, head_name, address, field, state, since) in ledger_rows {
+        let key = field.strip_prefix("policy:").unwrap_or(&field);
+        let (Some(policy), Some(state)) = (catalogue.policy(key), PolicyState::parse(&state)) else { continue };
+        let applying_since = since.as_deref().map(parse_date).transpose()?;
+        let status = PolicyStatus { state, applying_since };
+        let overdue = status.overdue(policy, week_end);
+        // Running applications only once past their limit; 应享未享 as recorded this week.
+        if state == PolicyState::Applying && !overdue {
+            continue;
+        }
+        ledger_by_grid.entry(grid).or_default().push(SheetGap {
+            head_name,
+            address,
+            policy_zh: policy.name_zh.clone(),
+            policy_en: policy.name_en.clone(),
+            state,
+            applying_since,
+            overdue,
+        });
+    }
 
     let mut due_by_grid: HashMap<String, Vec<OverdueHousehold>> = HashMap::new();
     for (grid, household) in due {
@@ -114,6 +149,7 @@ pub async fn meeting_sheet_get(
             visits: visits_by_grid.remove(&id).unwrap_or_default(),
             problems: problems_by_grid.remove(&id).unwrap_or_default(),
             due: due_by_grid.remove(&id).unwrap_or_default(),
+            ledger: ledger_by_grid.remove(&id).unwrap_or_default(),
             grid_name,
             village_name,
             households: u32::try_from(households).unwrap_or(u32::MAX),

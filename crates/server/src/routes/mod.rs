@@ -12,6 +12,7 @@ pub mod exports;
 pub mod health;
 pub mod households;
 pub mod import;
+pub mod ledger;
 pub mod meeting;
 pub mod openapi;
 pub mod org;
@@ -42,6 +43,7 @@ pub fn api() -> utoipa_axum::router::OpenApiRouter<crate::AppState> {
         .merge(photos::router())
         .merge(teams::router())
         .merge(catalogue::router())
+        .merge(ledger::router())
         .merge(openapi::router())
 }
 
@@ -74,6 +76,6 @@ mod tests {
             }
         }
         // Every resource module, so the scan did read them.
-        assert_eq!(routers, 19, "routers found");
+        assert_eq!(routers, 20, "routers found");
     }
 }

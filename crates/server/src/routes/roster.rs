@@ -9,7 +9,7 @@ use daohu_domain::{ApiError, RosterHousehold, RosterResponse, VisitSummary};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::{audit, db, problems, scope, AppError, AppState};
+use crate::{audit, db, problems, scope, store, AppError, AppState};
 use serde_json::json;
 
 /// `/roster`, `/households/{id}/visits`.
@@ -43,7 +43,14 @@ pub async fn roster_get(
     // Problems of these households the caller raised or was given, with their trails,
     // so the phone shows every answer offline.
     let mut problems_by_household = HashMap::new();
+    let mut ledger_by_household: HashMap<Uuid, Vec<daohu_domain::LedgerNow>> = HashMap::new();
+    let mut catalogue = None;
     if !households.is_empty() {
+        let ids: Vec<String> = households.iter().map(|h| h.id.to_string()).collect();
+        for (household, now) in store::ledger::now_of(&mut tx, &ids).await? {
+            ledger_by_household.entry(household).or_default().push(now);
+        }
+        catalogue = store::catalogue::get(&mut tx, crate::routes::catalogue::county_of(&user)?, None).await?;
         for (household, summary) in scope::history(&mut tx, &user, None).await? {
             by_household.entry(household).or_default().push(summary);
         }
@@ -63,16 +70,20 @@ pub async fn roster_get(
             let problems = problems_by_household
                 .remove(&household.id)
                 .unwrap_or_default();
+            let mut ledger = ledger_by_household.remove(&household.id).unwrap_or_default();
+            ledger.sort_by(|a, b| a.field.cmp(&b.field));
             RosterHousehold {
                 household,
                 last_visit_on,
                 history,
                 problems,
+                ledger,
             }
         })
         .collect();
     Ok(Json(RosterResponse {
         households,
+        catalogue,
         server_time: db::now(),
     }))
 }

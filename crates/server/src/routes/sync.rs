@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{DateTime, Utc};
 use daohu_domain::{
-    ApiError, OutboxExport, Receipt, ReceiptCounts, SyncBatch, SyncResponse, Visit, MAX_BATCH,
+    ApiError, LedgerChange, OutboxExport, Receipt, ReceiptCounts, SyncBatch, SyncResponse, Visit, MAX_BATCH,
     OUTBOX_EXPORT_FORMAT,
 };
 use serde_json::json;
@@ -234,8 +234,31 @@ async fn store_visit(
     if crate::problems::lists_foreign_problem(conn, visit).await? {
         return receipts::refuse(conn, Records::Visits, visit.id, &hash, PROBLEM_ELSEWHERE_REASON).await;
     }
+    // Its ledger changes against the county's catalogue now: an unknown or retired
+    // policy refuses the visit whole, with the reason (nothing stored in part).
+    let changes: Vec<LedgerChange> = visit
+        .ledger
+        .iter()
+        .map(|c| c.at_visit(visit.household_id, visit.id, visit.recorded_at, now))
+        .collect();
+    if !changes.is_empty() {
+        let county = crate::routes::catalogue::county_of(user)?;
+        let catalogue = store::catalogue::get(conn, county, None).await?.unwrap_or_else(crate::routes::catalogue::empty);
+        if let Some(e) = changes.iter().find_map(|c| c.check(&catalogue).err()) {
+            return receipts::refuse(conn, Records::Visits, visit.id, &hash, &e.message(true)).await;
+        }
+    }
 
     let inserted = store::visits::insert(conn, visit, device_id, &hash, &body, now).await?;
+    if inserted {
+        for change in &changes {
+            let change_hash = sha256_hex(serde_json::to_string(change)?.as_bytes());
+            // A change id seen before (sent alone, or in another visit) keeps its first row.
+            if store::ledger::insert(conn, change, user.id, device_id, &change_hash).await? {
+                store::ledger::make_current(conn, change).await?;
+            }
+        }
+    }
 
     if inserted {
         // Its problems, with the status they have at the door (village level; new, or

@@ -21,6 +21,7 @@ pub mod audit;
 pub mod catalogue;
 pub mod exports;
 pub mod households;
+pub mod ledger;
 pub mod meetings;
 pub mod photos;
 pub mod problems;

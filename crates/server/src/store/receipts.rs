@@ -13,6 +13,7 @@ pub enum Records {
     Activities,
     CheckIns,
     ProblemEvents,
+    LedgerChanges,
 }
 
 impl Records {
@@ -22,6 +23,7 @@ impl Records {
             Records::Activities => "SELECT content_hash, received_at FROM activities WHERE id = $1",
             Records::CheckIns => "SELECT content_hash, received_at FROM check_ins WHERE id = $1",
             Records::ProblemEvents => "SELECT content_hash, received_at FROM problem_events WHERE id = $1",
+            Records::LedgerChanges => "SELECT content_hash, received_at FROM ledger_changes WHERE id = $1",
         }
     }
 }

@@ -246,7 +246,7 @@ pub async fn lock_county(conn: &mut Conn, unit_path: &str, hold: CountyHold) -> 
     if super::dialect_of(conn) != crate::db::Dialect::Postgres {
         return Ok(());
     }
-    let county = unit_path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    let county = crate::tree::county_of_path(unit_path);
     let sql = match hold {
         CountyHold::Shared => "SELECT id FROM units WHERE id = $1 FOR KEY SHARE",
         CountyHold::Alone => "SELECT id FROM units WHERE id = $1 FOR UPDATE",

@@ -97,6 +97,9 @@ pub struct LogQuery {
     /// PostgreSQL's text search through `visits_search_keys` (migration 0005):
     /// pages are read from the latest months first.
     keyed_text: bool,
+    /// The matching visits are found first (a text search on either database)
+    /// and then put in order, instead of walking every visit newest first.
+    matched_first: bool,
     /// The filter names only a unit, dates and a section state: the count is a
     /// sum of that unit's daily tallies (`visit_days`) instead of a count of its visits.
     tally: Option<Tally>,
@@ -145,8 +148,19 @@ impl LogQuery {
         // Text of two characters or more on PostgreSQL: the scope is one of the
         // search keys (an '@' unit id), so no household or grid is read to count.
         let keyed_text = dialect == Dialect::Postgres && q.is_some_and(|q| q.chars().count() >= 2);
-        if !keyed_text {
-            conditions.push(format!("g.path >= {} AND g.path < {}", p.bind(under.lo()), p.bind(under.hi())));
+        // SQLite's text search reads the visit's own grid path (migration 0005),
+        // with no household or grid joined for the scope.
+        let sqlite_text = dialect == Dialect::Sqlite && q.is_some();
+        // Bound only when read: PostgreSQL refuses a parameter it cannot type.
+        let (lo, hi) = if keyed_text {
+            (String::new(), String::new())
+        } else {
+            (p.bind(under.lo()), p.bind(under.hi()))
+        };
+        if sqlite_text {
+            conditions.push(format!("v.unit_path >= {lo} AND v.unit_path < {hi}"));
+        } else if !keyed_text {
+            conditions.push(format!("g.path >= {lo} AND g.path < {hi}"));
         }
         if let Some(member) = filter.member_id {
             super::accounts::account(conn, subtree, member).await?;
@@ -225,16 +239,13 @@ impl LogQuery {
                       OR v.search_text LIKE {like} ESCAPE '\\')"
                 ));
             } else {
-                let like = p.bind(pattern);
-                conditions.push(format!(
-                    "(h.head_name LIKE {like} ESCAPE '\\' OR h.address LIKE {like} ESCAPE '\\'
-                      OR m.name LIKE {like} ESCAPE '\\' OR v.search_text LIKE {like} ESCAPE '\\')"
-                ));
+                let county_wide = path.matches('/').count() == 2;
+                conditions.push(sqlite_text_condition(&mut p, q, (&lo, &hi), county_wide));
             }
         }
         let narrow = filter.member_id.is_some() || filter.household_id.is_some();
         let needs_member = conditions.iter().any(|c| c.contains("m.name"));
-        let needs_household = !keyed_text || filter.group.is_some();
+        let needs_household = (!keyed_text && !sqlite_text) || filter.group.is_some();
         let has_q = q.is_some();
         // Dates are ISO text, so these bounds hold every day there is.
         let tally = (!narrow && filter.group.is_none() && !has_q).then(|| Tally {
@@ -251,6 +262,7 @@ impl LogQuery {
             needs_member,
             needs_household,
             keyed_text,
+            matched_first: keyed_text || sqlite_text,
             tally,
         })
     }
@@ -381,17 +393,17 @@ impl LogQuery {
             Some((limit, offset)) => format!("LIMIT {limit} OFFSET {offset}"),
             None => self.dialect.every_row().to_string(),
         };
-        let from = if page.is_some() && !self.narrow {
+        let from = if page.is_some() && !self.narrow && !self.matched_first {
             self.filter_from()
                 .replacen("visits v", &format!("visits v {}", self.dialect.index_hint("visits_day")), 1)
         } else {
             self.filter_from()
         };
-        let ordered = if self.keyed_text {
-            // Every match of the window from the key index, then sorted. Without
-            // the fence the planner walks `visits_day` newest first and works
-            // out each visit's keys as it goes (about 0.3 ms a visit): 13 s for a
-            // name with a thousand visits in a county.
+        let ordered = if self.matched_first {
+            // Every match (of the window) from the text's own index, then sorted.
+            // Without the fence the planner walks `visits_day` newest first and
+            // works out each visit's keys as it goes (about 0.3 ms a visit): 13 s
+            // for a name with a thousand visits in a county.
             format!(
                 "WITH matched AS MATERIALIZED (
                      SELECT v.id, v.visited_on, v.recorded_at FROM {from} WHERE {})
@@ -418,7 +430,7 @@ impl LogQuery {
                AND vil.id = g.parent_id AND m.id = v.member_id{}",
             // The fence leaves the planner free to join in another order (a hash
             // join of the page came out unsorted): sort the page's rows again.
-            if self.keyed_text {
+            if self.matched_first {
                 format!("\n             ORDER BY {LOG_ORDER}")
             } else {
                 String::new()
@@ -517,6 +529,49 @@ fn keyed_text_condition(p: &mut Params, q: &str, unit_id: Option<&str>) -> Strin
     )
 }
 
+/// A text search on SQLite (migration 0013) as one condition: the visit's own
+/// text, or its household's head or doorplate, or its account's name, holds `q`.
+///
+/// In a township or village the scope's rows of `visit_texts` are read, one
+/// range of small rows, each matched with `LIKE` (any length of `q`). Across a
+/// county, text of three characters or more is looked up in the trigram index
+/// instead, and the households and accounts by name; the scope (`lo`, `hi`,
+/// placeholders already bound) is checked on each visit by the caller's condition.
+fn sqlite_text_condition(p: &mut Params, q: &str, (lo, hi): (&str, &str), county_wide: bool) -> String {
+    let like = p.bind(like_pattern(q));
+    let households = format!(
+        "SELECT hs.id FROM households hs JOIN units gs ON gs.id = hs.grid_id
+         WHERE gs.path >= {lo} AND gs.path < {hi}
+           AND (hs.head_name LIKE {like} ESCAPE '\\' OR hs.address LIKE {like} ESCAPE '\\')"
+    );
+    let members = format!("SELECT ms.id FROM members ms WHERE ms.name LIKE {like} ESCAPE '\\'");
+    if county_wide && q.chars().count() >= 3 {
+        let phrase = p.bind(fts_phrase(q));
+        format!(
+            "v.id IN (SELECT t.visit_id FROM visit_search s CROSS JOIN visit_texts t ON t.n = s.rowid
+                      WHERE visit_search MATCH {phrase}
+                      UNION ALL
+                      SELECT vh.id FROM visits vh WHERE vh.household_id IN ({households})
+                      UNION ALL
+                      SELECT vm.id FROM visits vm WHERE vm.member_id IN ({members}))"
+        )
+    } else {
+        format!(
+            "v.id IN (SELECT t.visit_id FROM visit_texts t
+                      WHERE t.unit_path >= {lo} AND t.unit_path < {hi}
+                        AND (t.text LIKE {like} ESCAPE '\\'
+                             OR t.household_id IN ({households})
+                             OR t.member_id IN ({members})))"
+        )
+    }
+}
+
+/// `q` as one FTS5 phrase: quoted, its quotes doubled, so no character of it is
+/// read as query syntax. The trigram tokenizer matches it as a substring.
+fn fts_phrase(q: &str) -> String {
+    format!("\"{}\"", q.replace('"', "\"\""))
+}
+
 /// The values to bind, in order.
 fn arguments<'a>(values: impl Iterator<Item = &'a Param>) -> AnyArguments<'static> {
     use sqlx::Arguments;
@@ -592,6 +647,13 @@ mod tests {
         let (pieces, exact) = text_pieces("青山村青山村");
         assert!(!exact);
         assert_eq!(pieces, ["山村青", "村青山", "青山村"]);
+    }
+
+    #[test]
+    fn fts_phrases_are_one_quoted_string() {
+        assert_eq!(fts_phrase("残疾证"), "\"残疾证\"");
+        // Quotes and query words stay text.
+        assert_eq!(fts_phrase("a\" OR b"), "\"a\"\" OR b\"");
     }
 
     #[test]

@@ -106,6 +106,15 @@ pub async fn insert(
     Ok(stored == 1)
 }
 
+/// The household a stored visit is of, if the visit is stored.
+pub async fn household_of(conn: &mut Conn, visit: Uuid) -> Result<Option<Uuid>, AppError> {
+    let id: Option<String> = sqlx::query_scalar("SELECT household_id FROM visits WHERE id = $1")
+        .bind(visit.to_string())
+        .fetch_optional(conn)
+        .await?;
+    id.as_deref().map(crate::db::parse_uuid).transpose()
+}
+
 /// How many visits match the log query, at most `cap` + 1 unless exact, and
 /// whether the count is exact ([`LogQuery::count`]).
 pub async fn log_count(conn: &mut Conn, query: &LogQuery, cap: u64) -> Result<(u64, bool), AppError> {

@@ -1,0 +1,252 @@
+//! Downloads of the household ledger (`POST /api/exports?dataset=ledger`):
+//! each household's current policy states (政策台账) and living conditions
+//! (住房饮水) under the caller's unit. XLSX has both sheets; CSV (UTF-8 with BOM)
+//! holds the 政策台账 rows; JSON lines one [`LedgerLine`] per row of either.
+//! Rows are read a page at a time, so memory stays flat for a county's millions.
+//! Every text cell goes through [`safe_cell`].
+
+use std::io::{Seek, SeekFrom};
+
+use axum::body::{Body, Bytes};
+use daohu_domain::ledger::{Housing, Water};
+use daohu_domain::{safe_cell, Catalogue, ExportFormat, LedgerField, LedgerValue, PolicyStatus};
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use serde::Serialize;
+
+use super::{csv_line, excel_date, excel_datetime, header, text_line, xlsx_error, SheetCursor, SHEET_ROWS};
+use crate::db::{parse_ts, Pool};
+use crate::store::ledger::{rows_page, LedgerRow};
+use crate::tree::Subtree;
+use crate::AppError;
+
+/// Rows read at a time.
+const PAGE: u32 = 2_000;
+
+/// Columns of the 政策台账 sheet and of the CSV.
+pub const POLICY_COLUMNS: [&str; 10] =
+    ["户主", "门牌", "网格", "村", "政策", "情况", "开始办理", "是否超期", "最后更新（北京时间）", "更新人"];
+const POLICY_WIDTHS: [f64; 10] = [10.0, 20.0, 12.0, 12.0, 18.0, 12.0, 12.0, 9.0, 18.0, 10.0];
+/// Columns of the 住房饮水 sheet.
+pub const LIVING_COLUMNS: [&str; 8] = ["户主", "门牌", "网格", "村", "项目", "情况", "最后更新（北京时间）", "更新人"];
+const LIVING_WIDTHS: [f64; 8] = [10.0, 20.0, 12.0, 12.0, 10.0, 12.0, 18.0, 10.0];
+
+/// One row of a ledger download, as its JSON line.
+#[derive(Clone, Debug, Serialize)]
+pub struct LedgerLine {
+    pub household_id: String,
+    pub head_name: String,
+    pub address: String,
+    pub grid_name: String,
+    pub village_name: String,
+    /// `policy:<key>`, `housing`, `water` or `people_at_home`.
+    pub field: String,
+    /// The policy's or the item's name.
+    pub item: String,
+    /// The state or condition's word, and its Chinese label.
+    pub value: String,
+    pub label: String,
+    pub applying_since: Option<chrono::NaiveDate>,
+    pub overdue: bool,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub updated_by: String,
+}
+
+impl LedgerLine {
+    fn of(r: LedgerRow, catalogue: &Catalogue, today: chrono::NaiveDate) -> Result<Option<LedgerLine>, AppError> {
+        let Some(field) = LedgerField::parse(&r.field) else { return Ok(None) };
+        let since = r.applying_since.as_deref().map(crate::visit_log::parse_date).transpose()?;
+        let Some(value) = LedgerValue::parse(&field, &r.state, since) else { return Ok(None) };
+        let (item, label, overdue) = match (&field, &value) {
+            (LedgerField::Policy(key), LedgerValue::Policy(status)) => {
+                let policy = catalogue.policy(key);
+                let overdue = policy.is_some_and(|p| PolicyStatus::overdue(status, p, today));
+                (policy.map_or_else(|| key.clone(), |p| p.name_zh.clone()), status.state.label_zh().to_string(), overdue)
+            }
+            (_, LedgerValue::Housing(h)) => ("住房".into(), Housing::label_zh(*h).into(), false),
+            (_, LedgerValue::Water(w)) => ("饮水".into(), Water::label_zh(*w).into(), false),
+            (_, LedgerValue::Count(n)) => ("在家人数".into(), n.to_string(), false),
+            _ => return Ok(None),
+        };
+        Ok(Some(LedgerLine {
+            household_id: r.household_id,
+            head_name: r.head_name,
+            address: r.address,
+            grid_name: r.grid_name,
+            village_name: r.village_name,
+            field: r.field,
+            item,
+            value: r.state,
+            label,
+            applying_since: since,
+            overdue,
+            updated_at: parse_ts(&r.effective_at)?,
+            updated_by: r.by_name,
+        }))
+    }
+
+    fn is_policy(&self) -> bool {
+        self.field.starts_with("policy:")
+    }
+}
+
+/// One CSV record of a policy row, every text cell defused.
+pub fn csv_record(l: &LedgerLine) -> Vec<String> {
+    vec![
+        safe_cell(&l.head_name).into_owned(),
+        safe_cell(&l.address).into_owned(),
+        safe_cell(&l.grid_name).into_owned(),
+        safe_cell(&l.village_name).into_owned(),
+        safe_cell(&l.item).into_owned(),
+        l.label.clone(),
+        l.applying_since.map(|d| d.to_string()).unwrap_or_default(),
+        if l.overdue { "是".into() } else { String::new() },
+        super::local_minutes(l.updated_at),
+        safe_cell(&l.updated_by).into_owned(),
+    ]
+}
+
+/// What a download reads: the rows under `area`, named from `catalogue`.
+#[derive(Clone)]
+pub struct LedgerQuery {
+    pub area: Subtree,
+    pub catalogue: Catalogue,
+    pub today: chrono::NaiveDate,
+}
+
+async fn page(pool: &Pool, q: &LedgerQuery, after: Option<&(String, String)>) -> Result<(Vec<LedgerLine>, Option<(String, String)>), AppError> {
+    let mut conn = pool.acquire().await?;
+    let rows = rows_page(&mut conn, &q.area, after, PAGE).await?;
+    let next = (rows.len() == PAGE as usize).then(|| rows.last().map(|r| (r.household_id.clone(), r.field.clone()))).flatten();
+    let mut lines = Vec::with_capacity(rows.len());
+    for r in rows {
+        if let Some(l) = LedgerLine::of(r, &q.catalogue, q.today)? {
+            lines.push(l);
+        }
+    }
+    Ok((lines, next))
+}
+
+/// The CSV (policy rows) or JSON lines (every row), streamed page by page.
+pub fn text_body(pool: Pool, query: LedgerQuery, format: ExportFormat) -> Result<Body, AppError> {
+    let mut head = Vec::new();
+    if format == ExportFormat::Csv {
+        head.extend_from_slice("\u{feff}".as_bytes());
+        csv_line(&mut head, POLICY_COLUMNS)?;
+    }
+    // (after, head, done)
+    let state = (pool, query, None::<(String, String)>, Some(head), false);
+    Ok(Body::from_stream(futures_util::StreamExt::fuse(futures_util::stream::unfold(
+        state,
+        move |(pool, query, after, head, done)| async move {
+            if done {
+                return None;
+            }
+            let mut buf = head.unwrap_or_default();
+            let chunk = match page(&pool, &query, after.as_ref()).await {
+                Ok((lines, next)) => {
+                    let mut result = Ok(());
+                    for l in lines.iter().filter(|l| format != ExportFormat::Csv || l.is_policy()) {
+                        result = text_line(&mut buf, format, l, csv_record);
+                        if result.is_err() {
+                            break;
+                        }
+                    }
+                    match result {
+                        Ok(()) => Ok((Bytes::from(buf), next)),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            match chunk {
+                Ok((bytes, next)) => {
+                    let done = next.is_none();
+                    Some((Ok::<Bytes, std::io::Error>(bytes), (pool, query, next, None, done)))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "ledger download stopped");
+                    Some((Err(std::io::Error::other("ledger download failed")), (pool, query, None, None, true)))
+                }
+            }
+        },
+    ))))
+}
+
+/// Writes the workbook on a blocking thread, reading pages as it goes, into an
+/// unnamed temporary file; answers the file, rewound, and its length.
+pub async fn xlsx_file(pool: Pool, query: LedgerQuery) -> Result<(std::fs::File, u64), AppError> {
+    let handle = tokio::runtime::Handle::current();
+    let mut file = tokio::task::spawn_blocking(move || {
+        let next = |after: Option<(String, String)>| handle.block_on(page(&pool, &query, after.as_ref()));
+        write_xlsx(next, SHEET_ROWS)
+    })
+    .await
+    .map_err(AppError::internal)??;
+    let length = file.seek(SeekFrom::End(0)).map_err(AppError::internal)?;
+    file.seek(SeekFrom::Start(0)).map_err(AppError::internal)?;
+    Ok((file, length))
+}
+
+fn write_xlsx(
+    mut next: impl FnMut(Option<(String, String)>) -> Result<(Vec<LedgerLine>, Option<(String, String)>), AppError>,
+    sheet_rows: u32,
+) -> Result<std::fs::File, AppError> {
+    let mut workbook = Workbook::new();
+    for (name, columns, widths) in [
+        ("政策台账", &POLICY_COLUMNS[..], &POLICY_WIDTHS[..]),
+        ("住房饮水", &LIVING_COLUMNS[..], &LIVING_WIDTHS[..]),
+    ] {
+        let sheet = workbook.add_worksheet_with_constant_memory().map_err(xlsx_error)?;
+        sheet.set_name(name).map_err(xlsx_error)?;
+        header(sheet, columns, widths).map_err(xlsx_error)?;
+    }
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+    let text = super::text_cell;
+    let place = |sheet: &mut Worksheet, r: u32, l: &LedgerLine| -> Result<(), XlsxError> {
+        text(sheet, r, 0, &l.head_name)?;
+        text(sheet, r, 1, &l.address)?;
+        text(sheet, r, 2, &l.grid_name)?;
+        text(sheet, r, 3, &l.village_name)
+    };
+    let write_policy = |sheet: &mut Worksheet, r: u32, l: &LedgerLine| -> Result<(), XlsxError> {
+        place(sheet, r, l)?;
+        text(sheet, r, 4, &l.item)?;
+        text(sheet, r, 5, &l.label)?;
+        if let Some(d) = l.applying_since {
+            sheet.write_number_with_format(r, 6, excel_date(d), &date)?;
+        }
+        text(sheet, r, 7, if l.overdue { "是" } else { "" })?;
+        sheet.write_number_with_format(r, 8, excel_datetime(l.updated_at), &datetime)?;
+        text(sheet, r, 9, &l.updated_by)
+    };
+    let write_living = |sheet: &mut Worksheet, r: u32, l: &LedgerLine| -> Result<(), XlsxError> {
+        place(sheet, r, l)?;
+        text(sheet, r, 4, &l.item)?;
+        text(sheet, r, 5, &l.label)?;
+        sheet.write_number_with_format(r, 6, excel_datetime(l.updated_at), &datetime)?;
+        text(sheet, r, 7, &l.updated_by)
+    };
+    let mut policies = SheetCursor::new(0, sheet_rows);
+    let mut living = SheetCursor::new(1, sheet_rows);
+    let mut after = None;
+    loop {
+        let (lines, more) = next(after)?;
+        for l in lines {
+            if l.is_policy() {
+                policies.push(&mut workbook, l, write_policy).map_err(xlsx_error)?;
+            } else {
+                living.push(&mut workbook, l, write_living).map_err(xlsx_error)?;
+            }
+        }
+        match more {
+            Some(key) => after = Some(key),
+            None => break,
+        }
+    }
+    policies.finish(&mut workbook, write_policy).map_err(xlsx_error)?;
+    living.finish(&mut workbook, write_living).map_err(xlsx_error)?;
+    let mut file = tempfile::tempfile().map_err(AppError::internal)?;
+    workbook.save_to_writer(&mut file).map_err(xlsx_error)?;
+    Ok(file)
+}

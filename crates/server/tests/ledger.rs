@@ -1,0 +1,383 @@
+//! The household ledger's changes: uploaded once with receipts, refused with a
+//! plain reason when outside the sender's reach or the catalogue, merged by
+//! device time when two members (一联多) and a coordinator change one field, and
+//! counted in the 应享未享 report of each area and nowhere else.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use chrono::{DateTime, Duration, Utc};
+use common::TestApp;
+use daohu_domain::{
+    HouseholdLedger, LedgerField, PolicyGaps, PolicyState, ReceiptStatus, SyncResponse,
+};
+use daohu_server::seed::{household_id, member_id, second_village_id, village_id};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// 张党员 (households 0–9), 李党员 (20–29), 陈 (volunteer), 赵书记 (青山村),
+/// 周党员 (绿水村 60–64), 孙镇长 (township), 吴县长 (county).
+const ZHANG: u128 = 1;
+const LI: u128 = 2;
+const CHEN: u128 = 5;
+const ZHAO: u128 = 9;
+const ZHOU: u128 = 21;
+const SUN: u128 = 19;
+const WU: u128 = 29;
+
+fn policy_change(id: Uuid, household: Uuid, key: &str, state: &str, since: Option<&str>, at: DateTime<Utc>) -> Value {
+    let mut change = json!({
+        "id": id, "household_id": household, "field": format!("policy:{key}"), "value": state, "at": at,
+    });
+    if let Some(since) = since {
+        change["since"] = json!(since);
+    }
+    change
+}
+
+fn housing_change(id: Uuid, household: Uuid, housing: &str, at: DateTime<Utc>) -> Value {
+    json!({ "id": id, "household_id": household, "field": "housing", "value": housing, "at": at })
+}
+
+async fn send(app: &TestApp, token: &str, changes: Vec<Value>) -> Vec<(ReceiptStatus, Option<String>)> {
+    let answer = app
+        .call(Method::POST, "/api/sync/ledger", Some(token), Some(json!({ "device_id": Uuid::now_v7(), "changes": changes })))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json());
+    let response: SyncResponse = serde_json::from_slice(&answer.body).unwrap();
+    response.receipts.into_iter().map(|r| (r.status, r.reason)).collect()
+}
+
+async fn ledger(app: &TestApp, token: &str, household: Uuid) -> HouseholdLedger {
+    let answer = app.call(Method::GET, &format!("/api/households/{household}/ledger"), Some(token), None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json());
+    serde_json::from_slice(&answer.body).unwrap()
+}
+
+async fn gaps(app: &TestApp, token: &str, query: &str) -> PolicyGaps {
+    let answer = app.call(Method::GET, &format!("/api/ledger/gaps?{query}"), Some(token), None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{query}: {:?}", answer.json());
+    serde_json::from_slice(&answer.body).unwrap()
+}
+
+/// The current state of one policy in a household's ledger.
+fn state_of(l: &HouseholdLedger, key: &str) -> Option<PolicyState> {
+    l.current.iter().find(|e| e.change.field == LedgerField::Policy(key.into())).map(|e| match &e.change.value {
+        daohu_domain::LedgerValue::Policy(s) => s.state,
+        other => panic!("{other:?}"),
+    })
+}
+
+async fn stored_changes(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM ledger_changes").fetch_one(&app.state.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn changes_upload_once_and_bad_ones_are_refused_with_a_reason() {
+    let app = TestApp::new().await;
+    let zhang = app.session(ZHANG).await;
+    let now = Utc::now();
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let good = vec![
+        policy_change(a, household_id(1), "dibao", "entitled_not_receiving", None, now),
+        housing_change(b, household_id(1), "needs_repair", now),
+    ];
+    assert_eq!(send(&app, &zhang, good.clone()).await, [(ReceiptStatus::Stored, None), (ReceiptStatus::Stored, None)]);
+    // Sent again (the receipts were lost): duplicates, nothing stored twice.
+    let again = send(&app, &zhang, good).await;
+    assert!(again.iter().all(|(s, _)| *s == ReceiptStatus::Duplicate), "{again:?}");
+    assert_eq!(stored_changes(&app).await, 2);
+    let l = ledger(&app, &zhang, household_id(1)).await;
+    assert_eq!(state_of(&l, "dibao"), Some(PolicyState::EntitledNotReceiving));
+    assert_eq!((l.current.len(), l.history.len()), (2, 2));
+    assert_eq!(l.history[0].by_name, "张党员");
+
+    // Each bad change is refused with its reason; the good one beside them is stored.
+    let bad = vec![
+        policy_change(Uuid::now_v7(), household_id(20), "dibao", "receiving", None, now), // 李党员's household
+        policy_change(Uuid::now_v7(), household_id(60), "dibao", "receiving", None, now), // 绿水村
+        policy_change(Uuid::now_v7(), Uuid::now_v7(), "dibao", "receiving", None, now), // no such household
+        policy_change(Uuid::now_v7(), household_id(2), "nosuch", "receiving", None, now),
+        policy_change(Uuid::now_v7(), household_id(2), "dibao", "applying", None, now), // applying needs a day
+        policy_change(Uuid::now_v7(), household_id(2), "dibao", "receiving", Some("2026-01-01"), now),
+        json!({ "id": Uuid::now_v7(), "household_id": household_id(2), "field": "people_at_home",
+                "value": "99", "at": now }),
+        policy_change(Uuid::now_v7(), household_id(2), "gaoling", "receiving", None, now),
+    ];
+    let receipts = send(&app, &zhang, bad).await;
+    let statuses: Vec<ReceiptStatus> = receipts.iter().map(|r| r.0).collect();
+    assert_eq!(statuses[..7], [ReceiptStatus::Rejected; 7], "{receipts:?}");
+    assert_eq!(statuses[7], ReceiptStatus::Stored);
+    assert_eq!(receipts[0].1.as_deref(), Some(daohu_server::routes::sync::OUT_OF_SCOPE_REASON));
+    assert_eq!(receipts[1].1, receipts[0].1);
+    assert_eq!(receipts[2].1, receipts[0].1);
+    for (status, reason) in &receipts[3..7] {
+        assert!(reason.as_deref().is_some_and(|r| !r.is_empty() && !r.contains("500")), "{status:?} {reason:?}");
+    }
+    assert!(receipts[3].1.as_deref().unwrap().contains("nosuch"), "{:?}", receipts[3]);
+    assert_eq!(stored_changes(&app).await, 3);
+    // A value its field cannot take, or a field there is no such thing as, is not
+    // a ledger change at all: the batch is refused whole (422), nothing stored.
+    for bad in [
+        json!({ "id": Uuid::now_v7(), "household_id": household_id(2), "field": "water", "value": "needs_repair", "at": now }),
+        json!({ "id": Uuid::now_v7(), "household_id": household_id(2), "field": "roof", "value": "safe", "at": now }),
+        json!({ "id": Uuid::now_v7(), "household_id": household_id(2), "field": "housing", "value": "safe" }),
+    ] {
+        let answer = app
+            .call(Method::POST, "/api/sync/ledger", Some(&zhang), Some(json!({ "device_id": Uuid::now_v7(), "changes": [bad] })))
+            .await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", answer.json());
+    }
+    assert_eq!(stored_changes(&app).await, 3);
+
+    // A retired policy takes no new state; a change naming another household's visit is refused.
+    let wu = app.session(WU).await;
+    let retire = app
+        .call(Method::POST, "/api/catalogue/changes", Some(&wu), Some(json!({ "change": { "change": "retire", "key": "linshi" } })))
+        .await;
+    assert_eq!(retire.status, StatusCode::CREATED, "{:?}", retire.json());
+    let r = send(&app, &zhang, vec![policy_change(Uuid::now_v7(), household_id(2), "linshi", "receiving", None, now)]).await;
+    assert_eq!(r[0].0, ReceiptStatus::Rejected);
+    assert!(r[0].1.as_deref().unwrap().contains("linshi"), "{r:?}");
+
+    // Nobody outside: a volunteer keeps no ledger; another village's coordinator reads none.
+    let chen = app.session(CHEN).await;
+    let answer = app
+        .call(Method::POST, "/api/sync/ledger", Some(&chen), Some(json!({ "device_id": Uuid::now_v7(), "changes": [] })))
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    let zhou = app.session(ZHOU).await;
+    let answer = app.call(Method::GET, &format!("/api/households/{}/ledger", household_id(1)), Some(&zhou), None).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    // Too many at once: 413, nothing stored.
+    let many: Vec<Value> = (0..501)
+        .map(|_| housing_change(Uuid::now_v7(), household_id(3), "safe", now))
+        .collect();
+    let answer = app
+        .call(Method::POST, "/api/sync/ledger", Some(&zhang), Some(json!({ "device_id": Uuid::now_v7(), "changes": many })))
+        .await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(stored_changes(&app).await, 3);
+}
+
+#[tokio::test]
+async fn two_members_and_a_coordinator_merge_by_device_time_and_every_change_stays() {
+    let app = TestApp::new().await;
+    // 一联多: 李党员 is linked to household 0 as well as 张党员.
+    let mut conn = app.state.pool.acquire().await.unwrap();
+    daohu_server::store::accounts::link(&mut conn, member_id(LI), &[household_id(0)]).await.unwrap();
+    drop(conn);
+    let (zhang, li, zhao) = (app.session(ZHANG).await, app.session(LI).await, app.session(ZHAO).await);
+    let now = Utc::now();
+    let h = household_id(0);
+    // Both offline: 李 marked it at 10:00, 张 at 11:00; 李's phone uploads last.
+    let (early, late) = (now - Duration::hours(3), now - Duration::hours(2));
+    send(&app, &zhang, vec![policy_change(Uuid::now_v7(), h, "dibao", "applying", Some("2026-11-01"), late)]).await;
+    send(&app, &li, vec![policy_change(Uuid::now_v7(), h, "dibao", "entitled_not_receiving", None, early)]).await;
+    let l = ledger(&app, &zhao, h).await;
+    assert_eq!(state_of(&l, "dibao"), Some(PolicyState::Applying), "the later change by device time holds");
+    assert_eq!(l.history.len(), 2);
+    // A phone whose clock runs a year ahead does not hold the field for a year:
+    // its change counts as made when it reached the server.
+    let ahead = now + Duration::days(365);
+    send(&app, &li, vec![policy_change(Uuid::now_v7(), h, "dibao", "not_eligible", None, ahead)]).await;
+    assert_eq!(state_of(&ledger(&app, &zhao, h).await, "dibao"), Some(PolicyState::NotEligible));
+    // The coordinator's correction, made after, holds; the history keeps all four.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let r = send(&app, &zhao, vec![policy_change(Uuid::now_v7(), h, "dibao", "receiving", None, Utc::now())]).await;
+    assert_eq!(r[0].0, ReceiptStatus::Stored, "{r:?}");
+    let l = ledger(&app, &zhang, h).await;
+    assert_eq!(state_of(&l, "dibao"), Some(PolicyState::Receiving));
+    assert_eq!(l.history.len(), 4);
+    assert_eq!(l.history[0].by_name, "赵书记");
+    // The correction is audited with what it changed.
+    let audited: String = sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'sync_ledger' ORDER BY at DESC LIMIT 1")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert!(audited.contains(&h.to_string()) && audited.contains("policy:dibao"), "{audited}");
+    // The stored current value is the merge rule's, worked out again from the history.
+    let changes: Vec<daohu_domain::LedgerChange> = l.history.iter().map(|e| e.change.clone()).collect();
+    let merged = daohu_domain::ledger::current(&changes);
+    assert_eq!(merged[&LedgerField::Policy("dibao".into())].id, l.current[0].change.id);
+}
+
+#[tokio::test]
+async fn the_gap_report_counts_each_area_and_lists_overdue_applications_first() {
+    let app = TestApp::new().await;
+    let (zhang, zhou) = (app.session(ZHANG).await, app.session(ZHOU).await);
+    let (zhao, sun, wu) = (app.session(ZHAO).await, app.session(SUN).await, app.session(WU).await);
+    let now = Utc::now();
+    let long_ago = (now - Duration::days(40)).date_naive().to_string();
+    let lately = (now - Duration::days(3)).date_naive().to_string();
+    let r = send(
+        &app,
+        &zhang,
+        vec![
+            policy_change(Uuid::now_v7(), household_id(1), "dibao", "entitled_not_receiving", None, now),
+            policy_change(Uuid::now_v7(), household_id(2), "dibao", "applying", Some(&lately), now),
+            // 低保 allows 30 days: overdue.
+            policy_change(Uuid::now_v7(), household_id(3), "dibao", "applying", Some(&long_ago), now),
+            policy_change(Uuid::now_v7(), household_id(4), "dibao", "receiving", None, now),
+            policy_change(Uuid::now_v7(), household_id(5), "gaoling", "entitled_not_receiving", None, now),
+        ],
+    )
+    .await;
+    assert!(r.iter().all(|(s, _)| *s == ReceiptStatus::Stored), "{r:?}");
+    send(&app, &zhou, vec![policy_change(Uuid::now_v7(), household_id(60), "dibao", "entitled_not_receiving", None, now)]).await;
+
+    let count = |g: &PolicyGaps, key: &str| {
+        let c = g.policies.iter().find(|p| p.key == key).unwrap();
+        (c.entitled_not_receiving, c.applying, c.overdue)
+    };
+    let village = gaps(&app, &zhao, "").await;
+    assert_eq!(count(&village, "dibao"), (1, 2, 1));
+    assert_eq!(count(&village, "gaoling"), (1, 0, 0));
+    assert_eq!(village.policies.len(), 12, "every active policy, counted or not");
+    let listed: Vec<(Uuid, bool)> = village.households.iter().map(|h| (h.household_id, h.overdue)).collect();
+    assert_eq!(listed[0], (household_id(3), true), "the overdue application first");
+    assert_eq!(listed.len(), 4);
+    assert!(!listed.iter().any(|(h, _)| *h == household_id(60) || *h == household_id(4)));
+    // The township and county count 绿水村 too; a unit chosen below narrows it.
+    assert_eq!(count(&gaps(&app, &sun, "").await, "dibao"), (2, 2, 1));
+    assert_eq!(count(&gaps(&app, &wu, "").await, "dibao"), (2, 2, 1));
+    let green = gaps(&app, &wu, &format!("unit_id={}", second_village_id())).await;
+    assert_eq!(count(&green, "dibao"), (1, 0, 0));
+    assert_eq!(green.households.len(), 1);
+    // The dashboard's panel: the same totals, and households by housing and water.
+    send(
+        &app,
+        &zhang,
+        vec![housing_change(Uuid::now_v7(), household_id(1), "needs_repair", now), housing_change(Uuid::now_v7(), household_id(2), "safe", now)],
+    )
+    .await;
+    let dashboard = app.call(Method::GET, "/api/dashboard", Some(&zhao), None).await.json();
+    let panel = &dashboard["ledger"];
+    assert_eq!((panel["entitled_not_receiving"].as_u64(), panel["applying"].as_u64(), panel["overdue"].as_u64()), (Some(2), Some(2), Some(1)));
+    assert_eq!(panel["housing"], json!([["needs_repair", 1]]), "safe houses are not listed");
+    assert_eq!(panel["water"], json!([]));
+    let green = app.call(Method::GET, &format!("/api/dashboard?unit_id={}", second_village_id()), Some(&wu), None).await.json();
+    assert_eq!(green["ledger"]["entitled_not_receiving"].as_u64(), Some(1));
+    assert_eq!(green["ledger"]["housing"], json!([]));
+    // The weekly meeting sheet: this week's new 应享未享 and the overdue
+    // application, on their grid's page; the recent application is not there.
+    let sheet = app.call(Method::GET, "/api/meeting-sheet", Some(&zhao), None).await.json();
+    let mut lines: Vec<(String, String, bool)> = sheet["grids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["ledger"].as_array().unwrap().iter())
+        .map(|l| (l["policy_zh"].as_str().unwrap().to_string(), l["state"].as_str().unwrap().to_string(), l["overdue"] == true))
+        .collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            ("低保".to_string(), "applying".to_string(), true),
+            ("低保".to_string(), "entitled_not_receiving".to_string(), false),
+            ("高龄补贴".to_string(), "entitled_not_receiving".to_string(), false),
+        ]
+    );
+    let last_week = chrono::Local::now().date_naive() - Duration::days(7);
+    let monday = last_week - Duration::days(i64::from(chrono::Datelike::weekday(&last_week).num_days_from_monday()));
+    let earlier = app.call(Method::GET, &format!("/api/meeting-sheet?week_start={monday}"), Some(&zhao), None).await.json();
+    let states: Vec<&str> = earlier["grids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["ledger"].as_array().unwrap().iter())
+        .map(|l| l["state"].as_str().unwrap())
+        .collect();
+    // Last week: the application (40 days old, 30 allowed) was already overdue;
+    // nothing had been recorded 应享未享 in that week.
+    assert_eq!(states, ["applying"]);
+    // One policy's list.
+    let one = gaps(&app, &sun, "policy=gaoling").await;
+    assert_eq!(one.households.iter().map(|h| h.household_id).collect::<Vec<_>>(), [household_id(5)]);
+    // Outside the caller's area, an unknown policy, a member: refused.
+    let answer = app.call(Method::GET, &format!("/api/ledger/gaps?unit_id={}", second_village_id()), Some(&zhao), None).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    let answer = app.call(Method::GET, "/api/ledger/gaps?policy=nosuch", Some(&zhao), None).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    let answer = app.call(Method::GET, "/api/ledger/gaps", Some(&zhang), None).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    // Receiving now: the household leaves the list.
+    send(&app, &zhang, vec![policy_change(Uuid::now_v7(), household_id(3), "dibao", "receiving", None, Utc::now())]).await;
+    let village = gaps(&app, &zhao, &format!("unit_id={}", village_id())).await;
+    assert_eq!(count(&village, "dibao"), (1, 1, 0));
+    assert!(!village.households.iter().any(|h| h.household_id == household_id(3)));
+}
+
+/// What a phone's visit carries: its policy and housing changes go in with it,
+/// exactly once, and reach the report, the household's ledger and the roster.
+#[tokio::test]
+async fn a_visit_carries_its_ledger_changes_once_and_a_retired_policy_refuses_it_whole() {
+    use daohu_domain::ledger::{Housing, VisitLedgerChange};
+    use daohu_domain::{LedgerValue, PolicyStatus, RosterResponse};
+    let app = TestApp::new().await;
+    let (zhang, zhao) = (app.session(ZHANG).await, app.session(ZHAO).await);
+    let mut v = common::visit(1, household_id(2), member_id(ZHANG));
+    v.ledger = vec![
+        VisitLedgerChange {
+            id: Uuid::now_v7(),
+            field: LedgerField::Policy("gaoling".into()),
+            value: LedgerValue::Policy(PolicyStatus { state: PolicyState::EntitledNotReceiving, applying_since: None }),
+        },
+        VisitLedgerChange { id: Uuid::now_v7(), field: LedgerField::Housing, value: LedgerValue::Housing(Housing::NeedsRepair) },
+    ];
+    for expected in [ReceiptStatus::Stored, ReceiptStatus::Duplicate] {
+        let answer = app.upload(&zhang, common::device(), std::slice::from_ref(&v)).await;
+        let r: SyncResponse = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(r.receipts[0].status, expected, "{:?}", r.receipts);
+    }
+    assert_eq!(stored_changes(&app).await, 2);
+    let l = ledger(&app, &zhao, household_id(2)).await;
+    assert_eq!(state_of(&l, "gaoling"), Some(PolicyState::EntitledNotReceiving));
+    assert_eq!(l.history[0].change.visit_id, Some(v.id));
+    let report = gaps(&app, &zhao, "policy=gaoling").await;
+    assert_eq!(report.households.iter().map(|h| h.household_id).collect::<Vec<_>>(), [household_id(2)]);
+    // The phone gets the catalogue and the household's ledger with its roster.
+    let roster: RosterResponse = serde_json::from_slice(&app.call(Method::GET, "/api/roster", Some(&zhang), None).await.body).unwrap();
+    assert_eq!(roster.catalogue.as_ref().map(|c| c.policies.len()), Some(12));
+    let home = roster.households.iter().find(|h| h.household.id == household_id(2)).unwrap();
+    assert_eq!(home.ledger.len(), 2);
+    assert!(home.ledger.iter().any(|n| n.value == LedgerValue::Housing(Housing::NeedsRepair)));
+    assert!(roster.households.iter().filter(|h| h.household.id != household_id(2)).all(|h| h.ledger.is_empty()));
+
+    // A retired policy refuses the visit whole, with the reason; nothing of it is stored.
+    let wu = app.session(WU).await;
+    let retire = json!({ "change": { "change": "retire", "key": "linshi" } });
+    assert_eq!(app.call(Method::POST, "/api/catalogue/changes", Some(&wu), Some(retire)).await.status, StatusCode::CREATED);
+    let mut late = common::visit(2, household_id(3), member_id(ZHANG));
+    late.ledger = vec![VisitLedgerChange {
+        id: Uuid::now_v7(),
+        field: LedgerField::Policy("linshi".into()),
+        value: LedgerValue::Policy(PolicyStatus { state: PolicyState::Receiving, applying_since: None }),
+    }];
+    let r: SyncResponse = serde_json::from_slice(&app.upload(&zhang, common::device(), &[late.clone()]).await.body).unwrap();
+    assert_eq!(r.receipts[0].status, ReceiptStatus::Rejected);
+    assert!(r.receipts[0].reason.as_deref().unwrap().contains("已停用"), "{:?}", r.receipts);
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visits WHERE id = $1")
+        .bind(late.id.to_string())
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!((held, stored_changes(&app).await), (0, 2));
+    // The same field twice in one visit: refused by the visit's own check.
+    late.ledger.push(late.ledger[0].clone());
+    late.ledger[1].id = Uuid::now_v7();
+    let r: SyncResponse = serde_json::from_slice(&app.upload(&zhang, common::device(), &[late]).await.body).unwrap();
+    assert_eq!(r.receipts[0].status, ReceiptStatus::Rejected);
+
+    // An older app's visit, with no `ledger` key at all, is stored, and sent again is a duplicate.
+    let old = common::visit(3, household_id(4), member_id(ZHANG));
+    let mut body = serde_json::to_value(&old).unwrap();
+    assert!(body.get("ledger").is_none(), "an empty ledger is not written");
+    body.as_object_mut().unwrap().remove("ledger");
+    for expected in ["stored", "duplicate"] {
+        let answer = app
+            .call(Method::POST, "/api/sync/visits", Some(&zhang), Some(json!({ "device_id": common::device(), "visits": [body.clone()] })))
+            .await;
+        assert_eq!(answer.json()["receipts"][0]["status"], expected);
+    }
+}
