@@ -19,6 +19,7 @@ pub mod household;
 pub mod household_list;
 pub mod ledger;
 pub mod local;
+pub mod lock;
 pub mod org;
 pub mod problem;
 pub mod report;

@@ -96,6 +96,9 @@ pub struct OrgUnit {
     pub households: u32,
     /// Accounts attached to this unit and below.
     pub accounts: u32,
+    /// This unit's coordinators require a PIN on every phone here and below.
+    #[serde(default)]
+    pub pin_required: bool,
 }
 
 /// The caller's part of the tree, parents before children.

@@ -178,6 +178,8 @@ pub struct AuthUser {
     pub village: String,
     /// The sha256 of the caller's token, to end this session on logout.
     pub token_hash: String,
+    /// When this session began: a password sign-in, an enrolment or a new password.
+    pub signed_in_at: DateTime<Utc>,
 }
 
 impl AuthUser {
@@ -246,6 +248,7 @@ impl FromRequestParts<AppState> for AuthUser {
             unit_path: row.unit_path,
             village: row.village,
             token_hash,
+            signed_in_at: parse_ts(&row.created_at)?,
         })
     }
 }

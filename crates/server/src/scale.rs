@@ -179,6 +179,8 @@ impl ScaleAccount {
             unit_path: self.unit_path.clone(),
             village: self.village.clone(),
             token_hash: String::new(),
+            // Not a session: never fresh enough for the phone key.
+            signed_in_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
         }
     }
 }

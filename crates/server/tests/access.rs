@@ -80,6 +80,7 @@ const RULES: &[Rule] = &[
     // (a right current password would end the role's sessions: tests/auth.rs covers it)
     rule("post", "/api/auth/password", [400; 7], [401; 7]),
     same("get", "/api/me", SIGNED_IN),
+    same("get", "/api/me/phone-lock", SIGNED_IN),
     same("get", "/api/roster", SIGNED_IN),
     rule("get", "/api/households/{id}/visits",
         [401, 200, 200, 404, 200, 200, 200],
@@ -90,6 +91,8 @@ const RULES: &[Rule] = &[
     rule("post", "/api/sync/import", COORDINATORS, COORD_OTHER),
     same("get", "/api/org", COORDINATORS),
     rule("post", "/api/org/units", CREATE_OWN, CREATE_OTHER),
+    // own: 青山村, other: 绿水村
+    rule("put", "/api/org/units/{id}/phone-lock", COORDINATORS, COORD_OTHER),
     same("get", "/api/accounts", COORDINATORS),
     rule("post", "/api/accounts", CREATE_OWN, CREATE_OTHER),
     rule("patch", "/api/accounts/{id}", COORDINATORS, COORD_OTHER),
@@ -374,6 +377,7 @@ async fn request(
             }
         }
         ("get", "/api/me")
+        | ("get", "/api/me/phone-lock")
         | ("get", "/api/roster")
         | ("get", "/api/org")
         | ("get", "/api/accounts")
@@ -400,6 +404,11 @@ async fn request(
             rule.path.into(),
             token,
             json!({ "kind": "grid", "name": format!("测试网格{n}"), "parent_id": village }),
+        ),
+        ("put", "/api/org/units/{id}/phone-lock") => Req::json(
+            format!("/api/org/units/{village}/phone-lock"),
+            token,
+            json!({ "pin_required": true }),
         ),
         ("post", "/api/accounts") => Req::json(
             rule.path.into(),

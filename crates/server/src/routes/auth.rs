@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use daohu_domain::auth::{normalize_phone, password_problem};
+use daohu_domain::lock::PhoneLockPolicy;
 use daohu_domain::{ApiError, ChangePasswordRequest, EnrollRequest, LoginRequest, MemberProfile, Session};
 use serde_json::json;
 
@@ -13,7 +14,7 @@ use crate::auth::{
     self as authn, mask_phone, parse_role, AuthUser, LoginLimiter,
 };
 use crate::db::{self, parse_uuid};
-use crate::store::sessions::{self, LoginBy, LoginRow};
+use crate::store::{self, sessions::{self, LoginBy, LoginRow}};
 use crate::{audit, ApiJson, AppError, AppState};
 
 /// Longest phone or password looked at; longer input is simply wrong.
@@ -30,7 +31,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth_password))
         .routes(routes!(auth_logout))
         .routes(routes!(me_get))
+        .routes(routes!(me_phone_lock))
 }
+
+/// How long after a password sign-in (or enrolment) the phone key is handed out:
+/// long enough for the phone to open the app, short enough that a stored
+/// session found on a lost phone does not unlock its records.
+pub const PHONE_KEY_MINUTES: i64 = 15;
 
 /// The client address for the per-address limits: the socket's, or the one a
 /// trusted proxy forwarded (see [`authn::peer_ip`]).
@@ -303,4 +310,24 @@ pub async fn auth_logout(
 )]
 pub async fn me_get(user: AuthUser) -> Json<MemberProfile> {
     Json(user.profile())
+}
+
+/// The phone lock for the signed-in account: whether a coordinator requires a
+/// PIN in its area, and, within minutes of a password sign-in only, the
+/// account's phone key (the second wrapping of its records' key on a phone).
+#[utoipa::path(
+    get, path = "/me/phone-lock", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The requirement, and the key if the session is new", body = PhoneLockPolicy),
+        (status = 401, description = "No valid session", body = ApiError),
+    )
+)]
+pub async fn me_phone_lock(State(state): State<AppState>, user: AuthUser) -> Result<Json<PhoneLockPolicy>, AppError> {
+    let now = db::now();
+    let mut conn = state.pool.acquire().await?;
+    let pin_required = store::phone_lock::required(&mut conn, &user.unit_path).await?;
+    let fresh = now - user.signed_in_at <= chrono::Duration::minutes(PHONE_KEY_MINUTES);
+    let key = if fresh { Some(store::phone_lock::key(&mut conn, user.id, now).await?) } else { None };
+    Ok(Json(PhoneLockPolicy { pin_required, key }))
 }

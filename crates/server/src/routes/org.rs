@@ -2,10 +2,11 @@
 
 use std::collections::HashMap;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
+use daohu_domain::lock::PinRequirement;
 use daohu_domain::{ApiError, NewUnit, OrgTree, OrgUnit};
 use serde_json::json;
 use uuid::Uuid;
@@ -24,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(org_get))
         .routes(routes!(org_unit_create))
+        .routes(routes!(org_unit_phone_lock))
 }
 
 /// The caller's subtree, parents before children (siblings in creation order), each
@@ -46,10 +48,13 @@ pub async fn org_get(
     let units = scope::units(&mut tx, &subtree).await?;
     let households = store::households::counts_by_grid(&mut tx, &subtree).await?;
     let accounts = store::units::account_counts(&mut tx, &subtree).await?;
+    let pins = store::phone_lock::required_in(&mut tx, &subtree).await?;
     tx.commit().await?;
-    Ok(Json(OrgTree {
-        units: tree(&user, units, &households, &accounts)?,
-    }))
+    let mut units = tree(&user, units, &households, &accounts)?;
+    for unit in &mut units {
+        unit.pin_required = pins.contains(&unit.id.to_string());
+    }
+    Ok(Json(OrgTree { units }))
 }
 
 /// Orders units depth first from the caller's unit and sums the counts upwards.
@@ -81,6 +86,7 @@ fn tree(
             parent_id: u.parent_id,
             households: 0,
             accounts: 0,
+            pin_required: false,
         })
         .collect();
     for (id, n) in households {
@@ -170,6 +176,39 @@ pub async fn org_unit_create(
             parent_id: Some(parent.id),
             households: 0,
             accounts: 0,
+            pin_required: false,
         }),
     ))
+}
+
+/// Requires (or stops requiring) a PIN on the phones of every account in a unit
+/// of the caller's subtree and below; phones learn it when they next go online.
+#[utoipa::path(
+    put, path = "/org/units/{id}/phone-lock", tag = "org",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "A unit in the caller's subtree")),
+    request_body = PinRequirement,
+    responses(
+        (status = 200, description = "Saved", body = PinRequirement),
+        (status = 400, description = "A malformed body", body = ApiError),
+        (status = 401, description = "No valid session", body = ApiError),
+        (status = 403, description = "Not a coordinator", body = ApiError),
+        (status = 404, description = "Unit not in the caller's subtree", body = ApiError),
+    )
+)]
+pub async fn org_unit_phone_lock(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(want): ApiJson<PinRequirement>,
+) -> Result<Json<PinRequirement>, AppError> {
+    let subtree: Subtree = scope::coordinator(&user)?;
+    // A malformed id is just another unit that is not there.
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::not_found())?;
+    let (_writer, mut tx) = state.write_tx().await?;
+    let unit = scope::unit(&mut tx, &subtree, id).await?;
+    store::phone_lock::set_required(&mut tx, unit.id, want.pin_required).await?;
+    audit::record(&mut tx, Some(user.id), "pin_requirement", json!({ "unit_id": unit.id, "pin_required": want.pin_required })).await?;
+    tx.commit().await?;
+    Ok(Json(want))
 }

@@ -23,6 +23,7 @@ pub mod exports;
 pub mod households;
 pub mod ledger;
 pub mod meetings;
+pub mod phone_lock;
 pub mod photos;
 pub mod problems;
 pub mod receipts;

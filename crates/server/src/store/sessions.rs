@@ -19,6 +19,7 @@ pub const ACCOUNT_UNIT_COLUMNS: &str = "u.id AS unit_id, u.kind AS unit_kind, u.
 #[derive(sqlx::FromRow)]
 pub struct SessionRow {
     pub member_id: String,
+    pub created_at: String,
     pub last_seen_at: String,
     pub expires_at: String,
     pub name: String,
@@ -35,7 +36,7 @@ pub struct SessionRow {
 /// The session whose token hashes to `token_hash`, with its account.
 pub async fn by_token<'c>(db: impl AnyExecutor<'c>, token_hash: &str) -> Result<Option<SessionRow>, AppError> {
     Ok(sqlx::query_as(&format!(
-        "SELECT s.member_id, s.last_seen_at, s.expires_at, m.name, m.phone, m.role,
+        "SELECT s.member_id, s.created_at, s.last_seen_at, s.expires_at, m.name, m.phone, m.role,
                 {ACCOUNT_UNIT_COLUMNS}, m.disabled
          FROM sessions s
          JOIN members m ON m.id = s.member_id

@@ -72,6 +72,8 @@ pub async fn account_as_user(
         unit_path: row.unit_path,
         village: row.village,
         token_hash: String::new(),
+        // Not a session: never fresh enough for the phone key.
+        signed_in_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
     })
 }
 
