@@ -55,7 +55,7 @@ self.addEventListener('fetch', (event) => {
       // The same paths as the server's BUNDLE_PATHS (crates/server/src/static_files.rs).
       const first = url.pathname.split('/')[1];
       const shell = first === 'activities' ? '/activities/index.html'
-        : ['login', 'signout', 'enroll', 'account'].includes(first) ? '/account/index.html' : '/index.html';
+        : ['login', 'enroll', 'account'].includes(first) ? '/account/index.html' : '/index.html';
       const cached = await caches.match(shell, { cacheName: CACHE });
       return cached || fetch(req);
     })());

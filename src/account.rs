@@ -1,22 +1,21 @@
-//! The account bundle (`/login`, `/enroll/<code>`, `/signout`): signing a phone
-//! in and out. A bundle of its own because signing in is the first screen a
-//! phone shows: it arrives in a fraction of the visit app's bytes, and the
+//! The account bundle (`/login`, `/enroll/<code>`): signing a phone in. A
+//! bundle of its own because signing in is the first screen a phone shows: it arrives in a fraction of the visit app's bytes, and the
 //! service worker fetches the visit app meanwhile. It shares the session, the
 //! account's records and the upload code with the visit app (same origin, same
 //! storage); after signing in, the visit app (or the console, or the
-//! activities) is a page load away, from the phone's cache.
+//! activities) is a page load away, from the phone's cache. Signing out and
+//! the app lock are the visit app's (see `routes::Bundle`).
 
 use leptos::prelude::*;
 
 use crate::components::header::Header;
 use crate::ctx::AppCtx;
-use crate::pages::{enroll::EnrollPage, login::LoginPage, signout::SignOutPage};
+use crate::pages::{enroll::EnrollPage, login::LoginPage};
 use crate::routes::{self, AppRoute, Bundle};
 
 /// The bundle's root component.
 #[component]
 pub fn AccountApp() -> impl IntoView {
-    // The full context: signing out counts and exports the account's visits.
     let ctx = AppCtx::provide();
     crate::components::update::watch_for_update(ctx);
     routes::listen(ctx.route);
@@ -27,7 +26,6 @@ pub fn AccountApp() -> impl IntoView {
             <main id="main">
                 {move || match ctx.route.get() {
                     AppRoute::Login => view! { <LoginPage/> }.into_any(),
-                    AppRoute::SignOut => view! { <SignOutPage/> }.into_any(),
                     AppRoute::Enroll => view! { <EnrollPage/> }.into_any(),
                     r if r.bundle() != Bundle::Account => {
                         routes::load_page(r);

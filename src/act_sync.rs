@@ -226,6 +226,8 @@ pub fn refresh_roster(ctx: AppCtx, actx: ActivityCtx) {
 
 /// Wires the triggers: online, page visible, another tab's changes, and start.
 pub fn start(ctx: AppCtx, actx: ActivityCtx) {
+    // Photos kept before a PIN was set are sealed now.
+    spawn_local(photos::seal_kept());
     let _ = window_event_listener(leptos::ev::online, move |_| {
         ctx.online.set(true);
         actx.retry_attempt.set(0);
@@ -246,8 +248,10 @@ pub fn start(ctx: AppCtx, actx: ActivityCtx) {
             return;
         }
         if ev.key().map(|k| storage::is_our_key(&k)).unwrap_or(true) {
-            actx.reload();
-            ctx.recount_other();
+            storage::follow_other_tab(&ev, move || {
+                actx.reload();
+                ctx.recount_other();
+            });
         }
     });
     // Photos take room: ask the browser not to clear this site under pressure.

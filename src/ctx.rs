@@ -230,8 +230,11 @@ impl AppCtx {
     pub fn sign_out(self, remove: bool) -> Result<(), StorageError> {
         if remove {
             storage::remove_account_data()?;
+        } else {
+            storage::save_waiting(self.pending_count());
         }
         storage::clear_session();
+        crate::vault::close();
         storage::use_account(None);
         self.session.set(None);
         self.signed_out.set(false);

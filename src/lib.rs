@@ -19,19 +19,24 @@ pub mod routes;
 pub mod storage;
 pub mod sync;
 pub mod time;
+pub mod unlock;
+pub mod vault;
 
 use leptos::prelude::*;
 
 use crate::components::header::Header;
 use crate::ctx::AppCtx;
 use crate::routes::AppRoute;
-use crate::pages::{household::HouseholdPage, households::HouseholdsPage, outbox::OutboxPage, visit::VisitPage};
+use crate::pages::{
+    household::HouseholdPage, households::HouseholdsPage, lock::LockPage, outbox::OutboxPage, signout::SignOutPage, visit::VisitPage,
+};
 
 /// The root component: context, header and the screens.
 #[component]
 pub fn App() -> impl IntoView {
     let ctx = AppCtx::provide();
     sync::start(ctx);
+    pages::lock::watch_policy(ctx);
     components::update::watch_for_update(ctx);
     routes::listen(ctx.route);
     // The whole tree is rebuilt on a language switch (rare), so the texts
@@ -46,6 +51,8 @@ pub fn App() -> impl IntoView {
                     AppRoute::Household(id) => view! { <HouseholdPage id=id/> }.into_any(),
                     AppRoute::Visit(id) => view! { <VisitPage id=id/> }.into_any(),
                     AppRoute::Outbox => view! { <OutboxPage/> }.into_any(),
+                    AppRoute::SignOut => view! { <SignOutPage/> }.into_any(),
+                    AppRoute::Lock => view! { <LockPage/> }.into_any(),
                     // Signing in and out, activities and the console are other
                     // bundles; a full page load fetches them.
                     r if r.bundle() != routes::Bundle::Phone => {
@@ -59,12 +66,29 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Mounts the app on the page's body.
-pub fn mount() {
-    leptos::mount::mount_to_body(App);
+/// Mounts a bundle's app once the account's records can be read: at once, or
+/// after the lock screen took the PIN; a coordinator's required PIN not set
+/// yet is set first (on the visit app's `/lock`, `set_pin_here`).
+fn gated(mount: fn(), set_pin_here: bool) {
+    match unlock::gate() {
+        unlock::Gate::Unlock => components::lock::ask_pin(mount),
+        unlock::Gate::SetPin if !set_pin_here => routes::load_page(AppRoute::Lock),
+        unlock::Gate::SetPin => {
+            routes::replace_address(AppRoute::Lock);
+            mount();
+        }
+        unlock::Gate::Open => mount(),
+    }
 }
 
-/// Mounts the sign-in, enrolment and sign-out bundle (`/login`, `/enroll`, `/signout`).
+/// Mounts the app on the page's body.
+pub fn mount() {
+    gated(|| leptos::mount::mount_to_body(App), true);
+}
+
+/// Mounts the sign-in and enrolment bundle (`/login`, `/enroll`). It shows no
+/// account's records, so it needs no unlocking: it is also the way back from a
+/// forgotten PIN.
 pub fn mount_account() {
     // account.html paints a static sign-in screen while this wasm arrives; the
     // bundle draws the real one in its place.
@@ -76,10 +100,10 @@ pub fn mount_account() {
 
 /// Mounts the volunteer-activities bundle (`/activities`).
 pub fn mount_activities() {
-    leptos::mount::mount_to_body(activities::ActivitiesApp);
+    gated(|| leptos::mount::mount_to_body(activities::ActivitiesApp), false);
 }
 
 /// Mounts the coordinators' console (the `/admin` bundle).
 pub fn mount_console() {
-    leptos::mount::mount_to_body(console::ConsoleApp);
+    gated(|| leptos::mount::mount_to_body(console::ConsoleApp), false);
 }

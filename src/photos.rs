@@ -96,12 +96,25 @@ async fn open() -> Result<IdbDatabase, PhotoError> {
     wait(&request, "success", &["error", "blocked"]).await?.dyn_into().map_err(|_| PhotoError::Unavailable)
 }
 
+/// The name a sealed photo is bound to (AES-GCM's additional data).
+fn sealed_name(id: Uuid) -> String {
+    format!("photo:{id}")
+}
+
 /// Keeps a photo; returns only once the browser has written it for good.
+/// With a PIN set, the photo is kept sealed (its bytes, encrypted).
 pub async fn put(id: Uuid, blob: &Blob) -> Result<(), PhotoError> {
+    let value: JsValue = match crate::vault::key() {
+        Some(key) => {
+            let plain = bytes(blob).await?.to_vec();
+            crate::vault::seal_bytes(&key, &sealed_name(id), &plain).await.map_err(|_| PhotoError::Unavailable)?.into()
+        }
+        None => blob.clone().into(),
+    };
     let db = open().await?;
     let tx = db.transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite).map_err(|e| js_error(&e))?;
     let store = tx.object_store(STORE).map_err(|e| js_error(&e))?;
-    store.put_with_key(blob, &id.to_string().into()).map_err(|e| js_error(&e))?;
+    store.put_with_key(&value, &id.to_string().into()).map_err(|e| js_error(&e))?;
     let done = wait(&tx, "complete", &["error", "abort"]).await.map(|_| ());
     db.close();
     done
@@ -113,9 +126,49 @@ pub async fn get(id: Uuid) -> Result<Option<Blob>, PhotoError> {
     let tx = db.transaction_with_str(STORE).map_err(|e| js_error(&e))?;
     let store = tx.object_store(STORE).map_err(|e| js_error(&e))?;
     let req = store.get(&id.to_string().into()).map_err(|e| js_error(&e))?;
-    let value = wait(&req, "success", &["error"]).await;
+    let value = wait(&req, "success", &["error"]).await?;
     db.close();
-    Ok(value?.dyn_into::<Blob>().ok())
+    if value.is_instance_of::<Blob>() {
+        return Ok(value.dyn_into::<Blob>().ok());
+    }
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    // Sealed: read with the data key (the vault's, or the one kept after a PIN was removed).
+    let key = crate::unlock::data_key().await.ok_or(PhotoError::Missing)?;
+    let plain = crate::vault::unseal_bytes(&key, &sealed_name(id), &Uint8Array::new(&value).to_vec()).await.ok_or(PhotoError::Missing)?;
+    let parts = js_sys::Array::of1(&Uint8Array::from(plain.as_slice()));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("image/jpeg");
+    Ok(Blob::new_with_u8_array_sequence_and_options(&parts, &options).ok())
+}
+
+/// Seals the photos kept before a PIN was set (run as the activities open, unlocked).
+pub async fn seal_kept() {
+    if !crate::vault::is_open() {
+        return;
+    }
+    let Ok(db) = open().await else { return };
+    let keys = db
+        .transaction_with_str(STORE)
+        .and_then(|tx| tx.object_store(STORE))
+        .and_then(|store| store.get_all_keys());
+    db.close();
+    let Ok(request) = keys else { return };
+    let Ok(keys) = wait(&request, "success", &["error"]).await else { return };
+    for key in js_sys::Array::from(&keys).iter() {
+        let Some(id) = key.as_string().and_then(|k| Uuid::parse_str(&k).ok()) else { continue };
+        let Ok(db) = open().await else { return };
+        let raw = db.transaction_with_str(STORE).and_then(|tx| tx.object_store(STORE)).and_then(|s| s.get(&key));
+        let value = match raw {
+            Ok(req) => wait(&req, "success", &["error"]).await.ok(),
+            Err(_) => None,
+        };
+        db.close();
+        if let Some(blob) = value.and_then(|v| v.dyn_into::<Blob>().ok()) {
+            let _ = put(id, &blob).await;
+        }
+    }
 }
 
 /// Forgets a photo (once the server has every byte, or when a draft drops it).
@@ -176,9 +229,7 @@ pub async fn sha256_hex(blob: &Blob) -> Result<String, PhotoError> {
     let data = bytes(blob).await?;
     let digest = subtle.digest_with_str_and_buffer_source(&"SHA-256", &data).map_err(|_| PhotoError::Unavailable)?;
     let out = JsFuture::from(digest).await.map_err(|_| PhotoError::Unavailable)?;
-    let arr = Uint8Array::new(&out).to_vec();
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    Ok(arr.iter().flat_map(|b| [HEX[(b >> 4) as usize] as char, HEX[(b & 15) as usize] as char]).collect())
+    Ok(daohu_domain::lock::hex(&Uint8Array::new(&out).to_vec()))
 }
 
 /// Whether a photo of `bytes` still fits in the browser's quota for this site,

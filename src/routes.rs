@@ -22,6 +22,8 @@ pub enum AppRoute {
     SignOut,
     /// Signs a phone in with the one-time code in the path (`/enroll/<code>`).
     Enroll,
+    /// The app lock: set, change or remove the PIN.
+    Lock,
     /// Coordinators: the dashboard (console home).
     Admin,
     AdminOrg,
@@ -48,9 +50,11 @@ pub enum AppRoute {
 pub enum Bundle {
     /// The members' phone app (`/`).
     Phone,
-    /// Signing in, enrolment and signing out (`/login`, `/enroll/<code>`,
-    /// `/signout`): a small bundle of its own, so a phone's first screen does not
-    /// wait for the visit app (which downloads meanwhile, for the service worker).
+    /// Signing in and enrolment (`/login`, `/enroll/<code>`): a small bundle of
+    /// its own, so a phone's first screen does not wait for the visit app (which
+    /// downloads meanwhile, for the service worker). Signing out and the app
+    /// lock are the visit app's: they read the account's records, which a PIN
+    /// seals, and the unlocking code stays off the first screen.
     Account,
     /// Volunteer activities (`/activities`), also used by members.
     Activities,
@@ -69,6 +73,7 @@ impl AppRoute {
             AppRoute::Outbox => "/outbox".into(),
             AppRoute::SignOut => "/signout".into(),
             AppRoute::Enroll => "/enroll".into(),
+            AppRoute::Lock => "/lock".into(),
             AppRoute::Admin => "/admin".into(),
             AppRoute::AdminOrg => "/admin/org".into(),
             AppRoute::AdminVisits => "/admin/visits".into(),
@@ -96,6 +101,7 @@ impl AppRoute {
             ["outbox"] => AppRoute::Outbox,
             ["signout"] => AppRoute::SignOut,
             ["enroll", _] => AppRoute::Enroll,
+            ["lock"] => AppRoute::Lock,
             ["admin"] => AppRoute::Admin,
             ["admin", "org"] => AppRoute::AdminOrg,
             ["admin", "visits"] => AppRoute::AdminVisits,
@@ -130,8 +136,19 @@ impl AppRoute {
             | AppRoute::AdminCatalogue
             | AppRoute::AdminGaps => Bundle::Console,
             AppRoute::Activities | AppRoute::Activity(_) => Bundle::Activities,
-            AppRoute::Login | AppRoute::SignOut | AppRoute::Enroll => Bundle::Account,
+            AppRoute::Login | AppRoute::Enroll => Bundle::Account,
             _ => Bundle::Phone,
+        }
+    }
+
+    /// Where an account starts: the console, the households, or the activities.
+    pub fn home(role: daohu_domain::Role) -> AppRoute {
+        if role.is_coordinator() {
+            AppRoute::Admin
+        } else if role.records_visits() {
+            AppRoute::Households
+        } else {
+            AppRoute::Activities
         }
     }
 
@@ -155,6 +172,8 @@ impl AppRoute {
 thread_local! {
     /// The bundle this page loaded (fixed for the page's life).
     static LOADED: Bundle = AppRoute::loaded_bundle();
+    /// A page load has been started ([`load_page`]).
+    static LEAVING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Whether `route` is drawn by another bundle (reached by a page load).
@@ -165,8 +184,20 @@ pub fn in_other_bundle(route: AppRoute) -> bool {
 /// Loads the page of another bundle's screen (a full page load; from the
 /// phone's cache for the phone bundles).
 pub fn load_page(route: AppRoute) {
+    // Once: a second load started meanwhile (a redirect and a button both
+    // leaving, say) would abort the first and leave for the same place.
+    if LEAVING.with(|l| l.replace(true)) {
+        return;
+    }
     if let Some(w) = web_sys::window() {
         let _ = w.location().assign(&route.href());
+    }
+}
+
+/// Puts `route` in the address bar without a page load (before the app mounts, which then shows it).
+pub fn replace_address(route: AppRoute) {
+    if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&route.href()));
     }
 }
 
@@ -209,6 +240,7 @@ mod tests {
             AppRoute::Login,
             AppRoute::Outbox,
             AppRoute::SignOut,
+            AppRoute::Lock,
             AppRoute::Household(id),
             AppRoute::Visit(id),
             AppRoute::Admin,
@@ -232,9 +264,11 @@ mod tests {
         assert_eq!(AppRoute::parse("/outbox/"), AppRoute::Outbox);
         assert_eq!(AppRoute::parse("/enroll/abc_DEF-123"), AppRoute::Enroll);
         // The server and the service worker send these paths the account bundle's page.
-        for path in ["/login", "/signout", "/enroll/abc"] {
+        for path in ["/login", "/enroll/abc"] {
             assert_eq!(AppRoute::parse(path).bundle(), Bundle::Account, "{path}");
         }
-        assert_eq!(AppRoute::parse("/").bundle(), Bundle::Phone);
+        for path in ["/", "/signout", "/lock"] {
+            assert_eq!(AppRoute::parse(path).bundle(), Bundle::Phone, "{path}");
+        }
     }
 }

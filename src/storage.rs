@@ -9,6 +9,12 @@
 //! a shared phone reads none of the first's households, visits, drafts or
 //! outbox, and every record uploads only under the account that made it. The
 //! session, the phone's id and the language are the phone's, outside them.
+//!
+//! With a PIN set (the app lock, see `unlock`), an account's values are sealed
+//! at rest; while it is unlocked they are read from and written through
+//! [`vault`], and only the few values in [`CLEAR`] stay readable (none says
+//! anything about a family). The session then lives sealed in the account's
+//! space, and the phone's session key only names the account to unlock.
 
 use std::cell::RefCell;
 
@@ -16,7 +22,7 @@ use daohu_domain::{LocalVisit, MigrationError, RosterResponse, Session};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::json;
+use crate::{json, vault};
 
 const PREFIX: &str = "daohu:v1:";
 /// Where accounts' key spaces start.
@@ -34,6 +40,21 @@ const OUTBOX: &str = "outbox";
 const WHO: &str = "who";
 /// The IndexedDB database of the account's photos (see [`photo_db`]).
 const PHOTO_DB: &str = "photo-db";
+/// The lock record (`daohu_domain::lock::PhoneLock`).
+const LOCK: &str = "lock";
+/// Whether a coordinator requires a PIN on this account's phones (as last heard).
+const PIN_REQUIRED: &str = "pin-required";
+/// The data key, raw, while no PIN is set, and its copy wrapped by the account's
+/// phone key: ready for a PIN to be set offline.
+const DATA_KEY: &str = "dk";
+const KEY_WRAP: &str = "key-wrap";
+/// How many records waited to upload when the account signed out (its own
+/// records may be sealed, so other accounts' screens cannot count them).
+const WAITING: &str = "waiting";
+/// The sealed copy of the account's session.
+const SESSION: &str = "session";
+/// An account's values that stay readable with a PIN set.
+const CLEAR: [&str; 7] = [LOCK, WHO, PHOTO_DB, PIN_REQUIRED, DATA_KEY, KEY_WRAP, WAITING];
 // The phone's own keys.
 const KEY_SESSION: &str = "daohu:v1:session";
 const KEY_DEVICE: &str = "daohu:v1:device";
@@ -157,24 +178,61 @@ fn get<T: DeserializeOwned>(key: &str) -> Result<Option<T>, StorageError> {
 
 fn set<T: Serialize>(key: &str, value: &T) -> Result<(), StorageError> {
     let text = json::to_string(value).map_err(StorageError::Corrupt)?;
+    if sealed_here(key) {
+        vault::write(key.to_string(), text);
+        return Ok(());
+    }
     store()?.set_item(key, &text).map_err(write_error)
 }
 
+/// Whether `key` is one of the unlocked account's sealed values (read and
+/// written through the vault).
+fn sealed_here(key: &str) -> bool {
+    vault::is_open() && is_sealable(key)
+}
+
+/// Whether `key` is a value of the current account that a PIN seals.
+fn is_sealable(key: &str) -> bool {
+    ACCOUNT.with(|a| key.strip_prefix(a.borrow().as_str()).is_some_and(|rest| !CLEAR.contains(&rest)))
+}
+
 fn raw_get(key: &str) -> Result<Option<String>, StorageError> {
+    if sealed_here(key) {
+        return Ok(vault::read(key));
+    }
     store()?.get_item(key).map_err(|_| StorageError::Unavailable)
 }
 
 fn remove(key: &str) {
-    if let Ok(storage) = store() {
-        let _ = storage.remove_item(key);
-    }
+    let _ = remove_key(key);
 }
 
-/// Every key that starts with `prefix`.
+fn remove_key(key: &str) -> Result<(), StorageError> {
+    vault::forget(key);
+    store()?.remove_item(key).map_err(|_| StorageError::Unavailable)
+}
+
+/// Every key that starts with `prefix` (with the unlocked account's values
+/// whose sealed text is still on its way to storage).
 fn keys_with(prefix: &str) -> Result<Vec<String>, StorageError> {
     let storage = store()?;
     let n = storage.length().map_err(|_| StorageError::Unavailable)?;
-    Ok((0..n).filter_map(|i| storage.key(i).ok().flatten()).filter(|k| k.starts_with(prefix)).collect())
+    let mut keys: Vec<String> = (0..n).filter_map(|i| storage.key(i).ok().flatten()).filter(|k| k.starts_with(prefix)).collect();
+    for k in vault::unstored_with(prefix) {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    Ok(keys)
+}
+
+/// Waits until every sealed write so far is stored (at once without a PIN);
+/// a screen awaits this before it says "saved".
+pub async fn flushed() -> Result<(), StorageError> {
+    vault::flushed().await.map_err(|why| match why.as_str() {
+        "QuotaExceededError" | "NS_ERROR_DOM_QUOTA_REACHED" => StorageError::Full,
+        _ => StorageError::Unavailable,
+    })
 }
 
 fn visit_key(id: Uuid) -> String {
@@ -188,7 +246,7 @@ pub fn save_visit(v: &LocalVisit) -> Result<(), StorageError> {
 
 /// Removes a visit (only drafts are ever discarded).
 pub fn delete_visit(id: Uuid) -> Result<(), StorageError> {
-    store()?.remove_item(&visit_key(id)).map_err(|_| StorageError::Unavailable)
+    remove_key(&visit_key(id))
 }
 
 /// What loading the stored visits found.
@@ -210,7 +268,8 @@ pub fn load_visits() -> Result<LoadedVisits, StorageError> {
         match LocalVisit::from_stored(&text) {
             // Another account's visit (kept from before accounts were kept apart):
             // it goes to that account's records, to upload when it signs in.
-            Ok((v, _)) if account().is_some_and(|me| me != v.visit.member_id) => {
+            // (Not while sealed: the text here is read, and the other account's space is not this vault's.)
+            Ok((v, _)) if account().is_some_and(|me| me != v.visit.member_id) && !vault::is_open() => {
                 let theirs = format!("{ACCOUNTS}{}:{VISIT}{}", v.visit.member_id, v.visit.id);
                 if store()?.set_item(&theirs, &text).is_ok() {
                     remove(&key);
@@ -307,7 +366,9 @@ pub fn waiting_elsewhere() -> Vec<WaitingElsewhere> {
         .into_iter()
         .filter_map(|account| {
             let prefix = format!("{ACCOUNTS}{account}:");
-            let waiting = ALL_RECORDS.iter().map(|kind| count_waiting_under(&format!("{prefix}{kind}"))).sum();
+            let counted: usize = ALL_RECORDS.iter().map(|kind| count_waiting_under(&format!("{prefix}{kind}"))).sum();
+            // A locked account's records are sealed: its count as it signed out.
+            let waiting = counted.max(get::<usize>(&format!("{prefix}{WAITING}")).ok().flatten().unwrap_or(0));
             let who = get::<String>(&format!("{prefix}{WHO}")).ok().flatten().unwrap_or_default();
             (waiting > 0).then_some(WaitingElsewhere { account, who, waiting })
         })
@@ -333,6 +394,11 @@ pub fn save_who(who: &str) {
     let _ = set(&key(WHO), &who.to_string());
 }
 
+/// Who the current account is (name and phone), as noted by [`save_who`].
+pub fn load_who() -> Option<String> {
+    get(&key(WHO)).ok().flatten()
+}
+
 /// Removes every record of the current account from this phone (local storage
 /// and its photos' database); the phone's own keys stay.
 pub fn remove_account_data() -> Result<(), StorageError> {
@@ -340,8 +406,10 @@ pub fn remove_account_data() -> Result<(), StorageError> {
     let photos = photo_db();
     let prefix = ACCOUNT.with(|a| a.borrow().clone());
     for k in keys_with(&prefix)? {
+        vault::forget(&k);
         storage.remove_item(&k).map_err(|_| StorageError::Unavailable)?;
     }
+    vault::close();
     if let Some(idb) = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()) {
         let _ = idb.delete_database(&photos);
     }
@@ -363,7 +431,7 @@ pub fn save_activity(a: &daohu_domain::LocalActivity) -> Result<(), StorageError
 }
 
 pub fn delete_activity(id: Uuid) -> Result<(), StorageError> {
-    store()?.remove_item(&key(&format!("{ACTIVITY}{id}"))).map_err(|_| StorageError::Unavailable)
+    remove_key(&key(&format!("{ACTIVITY}{id}")))
 }
 
 /// Reads one stored activity.
@@ -414,17 +482,117 @@ pub fn set_geo_allowed(on: bool) -> Result<(), StorageError> {
     set(&key(GEO), &on)
 }
 
-pub fn load_session() -> Option<Session> {
-    get(KEY_SESSION).ok().flatten()
+/// The phone's session key when the session is sealed: only whose it is.
+#[derive(Serialize, Deserialize)]
+struct SealedSession {
+    sealed: Uuid,
 }
 
+/// The signed-in session: the phone's, or (with a PIN) the unlocked account's.
+pub fn load_session() -> Option<Session> {
+    let text = raw_get(KEY_SESSION).ok()??;
+    if let Ok(s) = json::from_str::<Session>(&text) {
+        return Some(s);
+    }
+    let sealed: SealedSession = json::from_str(&text).ok()?;
+    get(&format!("{ACCOUNTS}{}:{SESSION}", sealed.sealed)).ok().flatten()
+}
+
+/// The account signed in on this phone, locked or not.
+pub fn session_account() -> Option<Uuid> {
+    let text = raw_get(KEY_SESSION).ok()??;
+    match json::from_str::<Session>(&text) {
+        Ok(s) => Some(s.member.id),
+        Err(_) => json::from_str::<SealedSession>(&text).ok().map(|s| s.sealed),
+    }
+}
+
+/// Keeps the session: sealed in the account's space while its records are
+/// unlocked under a PIN, otherwise as the phone's own key.
 pub fn save_session(s: &Session) -> Result<(), StorageError> {
+    if account() == Some(s.member.id) && sealed_here(&key(SESSION)) {
+        set(&key(SESSION), s)?;
+        return set(KEY_SESSION, &SealedSession { sealed: s.member.id });
+    }
     set(KEY_SESSION, s)
+}
+
+/// Whether the stored session is the phone's own readable key (a PIN was set
+/// since, or it was kept just after a password sign-in).
+pub fn session_in_clear() -> bool {
+    raw_get(KEY_SESSION).ok().flatten().is_some_and(|t| json::from_str::<Session>(&t).is_ok())
 }
 
 /// Forgets the token but nothing recorded.
 pub fn clear_session() {
     remove(KEY_SESSION);
+    if account().is_some() {
+        remove(&key(SESSION));
+    }
+}
+
+/// The account's lock record, if it has set a PIN.
+pub fn load_lock() -> Option<daohu_domain::lock::PhoneLock> {
+    get(&key(LOCK)).ok().flatten()
+}
+
+pub fn save_lock(lock: &daohu_domain::lock::PhoneLock) -> Result<(), StorageError> {
+    set(&key(LOCK), lock)
+}
+
+pub fn remove_lock() {
+    remove(&key(LOCK));
+}
+
+/// Whether a coordinator requires a PIN for this account (as last heard from the server).
+pub fn pin_required() -> bool {
+    get::<bool>(&key(PIN_REQUIRED)).ok().flatten().unwrap_or(false)
+}
+
+pub fn set_pin_required(on: bool) {
+    let _ = set(&key(PIN_REQUIRED), &on);
+}
+
+/// The data key (raw, hex) and its copy wrapped by the phone key, kept while no PIN is set.
+pub fn spare_key() -> Option<(String, String)> {
+    Some((get(&key(DATA_KEY)).ok()??, get(&key(KEY_WRAP)).ok()??))
+}
+
+pub fn save_spare_key(raw: &str, wrapped: &str) -> Result<(), StorageError> {
+    set(&key(KEY_WRAP), &wrapped.to_string())?;
+    set(&key(DATA_KEY), &raw.to_string())
+}
+
+/// Forgets the raw data key (a PIN now wraps it).
+pub fn drop_spare_key() {
+    remove(&key(DATA_KEY));
+    remove(&key(KEY_WRAP));
+}
+
+/// Notes how many records wait to upload (read by other accounts' screens once this one is sealed).
+pub fn save_waiting(n: usize) {
+    let _ = set(&key(WAITING), &n);
+}
+
+/// The current account's values a PIN seals, as stored (sealed or not).
+pub fn sealable_entries() -> Vec<(String, String)> {
+    let prefix = ACCOUNT.with(|a| a.borrow().clone());
+    let Ok(storage) = store() else { return Vec::new() };
+    keys_with(&prefix)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|k| is_sealable(k))
+        .filter_map(|k| storage.get_item(&k).ok().flatten().map(|v| (k, v)))
+        .collect()
+}
+
+/// Writes values back as readable text (a PIN removed).
+pub fn store_in_clear(entries: &[(String, String)]) -> Result<(), StorageError> {
+    let storage = store()?;
+    for (k, v) in entries {
+        storage.set_item(k, v).map_err(write_error)?;
+    }
+    Ok(())
 }
 
 pub fn load_roster() -> Option<RosterResponse> {
@@ -468,6 +636,28 @@ pub fn load_lang() -> Option<String> {
 
 pub fn save_lang(lang: &str) -> Result<(), StorageError> {
     set(KEY_LANG, &lang.to_string())
+}
+
+/// Another tab changed a key: with the records unlocked, its new sealed value
+/// is read into memory first; then `then` runs (and rereads what it shows).
+pub fn follow_other_tab(ev: &web_sys::StorageEvent, then: impl FnOnce() + 'static) {
+    let Some(k) = ev.key().filter(|k| vault::is_open() && is_sealable(k)) else { return then() };
+    match (ev.new_value(), vault::key()) {
+        (Some(v), Some(key)) if vault::is_sealed(&v) => wasm_bindgen_futures::spawn_local(async move {
+            if let Some(text) = vault::unseal(&key, &k, &v).await {
+                vault::set_read(k, text);
+            }
+            then();
+        }),
+        (Some(v), _) => {
+            vault::set_read(k, v);
+            then();
+        }
+        (None, _) => {
+            vault::forget(&k);
+            then();
+        }
+    }
 }
 
 /// Whether a `storage` event from another tab concerns this app's data.

@@ -222,12 +222,14 @@ pub fn start(ctx: AppCtx) {
             return;
         }
         if ev.key().map(|k| storage::is_our_key(&k)).unwrap_or(true) {
-            ctx.reload_visits();
-            ctx.recount_other();
-            ctx.outbox.set(storage::load_outbox_meta());
-            if let Some(r) = storage::load_roster() {
-                ctx.roster.set(Some(r));
-            }
+            storage::follow_other_tab(&ev, move || {
+                ctx.reload_visits();
+                ctx.recount_other();
+                ctx.outbox.set(storage::load_outbox_meta());
+                if let Some(r) = storage::load_roster() {
+                    ctx.roster.set(Some(r));
+                }
+            });
         }
     });
     request_persistent_storage();

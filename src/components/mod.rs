@@ -2,6 +2,7 @@
 
 pub mod header;
 pub mod link;
+pub mod lock;
 pub mod problem;
 pub mod update;
 

@@ -21,9 +21,9 @@ pub fn EnrollPage() -> impl IntoView {
         let zh = ctx.zh();
         match api::enroll(&code).await {
             Ok(session) => {
-                let coordinator = session.member.role.is_coordinator();
+                let home = AppRoute::home(session.member.role);
                 match ctx.keep_session(session) {
-                    Ok(()) => ctx.redirect(if coordinator { AppRoute::Admin } else { AppRoute::Households }),
+                    Ok(()) => ctx.redirect(home),
                     Err(e) => error.set(Some(e.message(zh))),
                 }
             }

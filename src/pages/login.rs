@@ -36,8 +36,7 @@ pub fn LoginPage() -> impl IntoView {
             let zh = ctx.zh();
             match api::login(&req).await {
                 Ok(session) => {
-                    let role = session.member.role;
-                    let home = if role.is_coordinator() { AppRoute::Admin } else if role.records_visits() { AppRoute::Households } else { AppRoute::Activities };
+                    let home = AppRoute::home(session.member.role);
                     match ctx.keep_session(session) {
                     Ok(()) => {
                         password.set(String::new());

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod enroll;
 pub mod household;
 pub mod households;
+pub mod lock;
 pub mod login;
 pub mod outbox;
 pub mod signout;

@@ -53,6 +53,10 @@ pub fn OutboxPage() -> impl IntoView {
                         if short { ctx.tr("，快满了，请尽快上传", ": nearly full, upload soon") } else { "" }),
                     None => "—".into(),
                 }}</dd>
+                <dt>{ctx.tr("手机锁", "Phone lock")}</dt>
+                <dd><Link to=AppRoute::Lock>{
+                    if crate::storage::load_lock().is_some() { ctx.tr("已设 PIN，更改", "PIN set: change") } else { ctx.tr("设置 PIN", "Set a PIN") }
+                }</Link></dd>
             </dl>
             // No signal is the usual state in the field, not a failure: said plainly,
             // and the last failure's box waits until there is a network again.

@@ -75,6 +75,8 @@ pub fn SignOutPage() -> impl IntoView {
             if let Some(api) = ctx.api() {
                 let _ = api.logout().await;
             }
+            // Sealed writes still on their way are stored before the key leaves memory.
+            let _ = crate::storage::flushed().await;
             let signed_out = ctx.sign_out(remove);
             ctx.uploading.set(false);
             match signed_out {

@@ -75,8 +75,25 @@ impl Editor {
         match ctx.put_visit(rec.clone()) {
             Ok(()) => {
                 self.save_error.set(None);
-                self.record.set(Some(rec));
-                sync::request_upload(ctx);
+                if !crate::vault::is_open() {
+                    self.record.set(Some(rec));
+                    sync::request_upload(ctx);
+                    return true;
+                }
+                // Locked with a PIN: "saved" shows once the sealed record is stored.
+                let editor = self;
+                leptos::task::spawn_local(async move {
+                    match storage::flushed().await {
+                        Ok(()) => {
+                            editor.record.set(Some(rec));
+                            sync::request_upload(ctx);
+                        }
+                        Err(e) => {
+                            editor.save_error.set(Some(e.message(zh)));
+                            ctx.reload_visits();
+                        }
+                    }
+                });
                 true
             }
             Err(e) => {

@@ -164,9 +164,10 @@ export async function recordVisit(page, { state = '已完成', problem = null, s
 
 /**
  * The key prefix of the signed-in account's records (`daohu:v1:a:<id>:`), as a
- * browser-side expression for `page.evaluate` bodies (see src/storage.rs).
+ * browser-side expression for `page.evaluate` bodies (see src/storage.rs). With
+ * a PIN set the session key only names the account (`{"sealed": id}`).
  */
-export const ACCOUNT_PREFIX_JS = "('daohu:v1:a:' + JSON.parse(localStorage.getItem('daohu:v1:session')).member.id + ':')";
+export const ACCOUNT_PREFIX_JS = "((s) => 'daohu:v1:a:' + (s.sealed || s.member.id) + ':')(JSON.parse(localStorage.getItem('daohu:v1:session')))";
 
 /** The signed-in account's key prefix in this page's storage. */
 export async function accountPrefix(page) {

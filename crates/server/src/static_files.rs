@@ -34,12 +34,11 @@ pub fn is_hashed_name(name: &str) -> bool {
 /// Paths (their first part) answered by another bundle's page than the visit
 /// app's, and that bundle's folder in `dist`. The phone's service worker maps
 /// the same paths (`public/sw.js`), and `AppRoute::bundle` in the app.
-const BUNDLE_PATHS: [(&str, &str); 6] = [
+const BUNDLE_PATHS: [(&str, &str); 5] = [
     ("admin", "admin"),
     ("activities", "activities"),
     ("account", "account"),
     ("login", "account"),
-    ("signout", "account"),
     ("enroll", "account"),
 ];
 

@@ -1,0 +1,198 @@
+// The app lock (issue 19): a PIN seals the account's records on the phone
+// (AES-GCM under a key the PIN unwraps), is asked when the app opens, slows
+// down wrong guesses across reloads, and opens the drafts and outbox intact; a
+// forgotten PIN is replaced by signing in again online, losing nothing; a
+// coordinator can require a PIN. Headless Chromium against the real server.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServerAndBrowser, phone, signIn, waitForServiceWorker, pendingCount, recordVisit, accountPrefix, MEMBER1, MEMBER2 } from './harness.mjs';
+
+const env = useServerAndBrowser();
+
+/** Every key and value in the page's local storage, as one text. */
+async function rawStorage(page) {
+  return page.evaluate(() => JSON.stringify(Object.fromEntries(Object.keys(localStorage).map((k) => [k, localStorage.getItem(k)]))));
+}
+
+async function householdNames(page) {
+  return page.locator('[data-testid=household-list] .card-title').allTextContents();
+}
+
+/** Sets a PIN on the lock page (reached from the outbox); the app goes on to the households. */
+async function setPin(page, pin) {
+  await page.click('a[href="/lock"]');
+  await page.waitForURL('**/lock');
+  await page.fill('#pin-new', pin);
+  await page.fill('#pin-again', pin);
+  await page.click('[data-testid=set-pin]');
+  await page.waitForSelector('[data-testid=household-list] li');
+}
+
+/** Reloads the page and waits for the lock screen. */
+async function reloadToLock(page) {
+  await page.reload().catch(() => {});
+  await page.waitForSelector('#lock #pin');
+}
+
+async function typePin(page, pin) {
+  await page.fill('#lock #pin', pin);
+  await page.click('[data-testid=unlock]');
+}
+
+/** Types a PIN the lock screen refuses, and what it says (once it has emptied the field). */
+async function refusedPin(page, pin) {
+  await typePin(page, pin);
+  await page.waitForFunction(() => document.querySelector('#lock #pin')?.value === '');
+  return page.textContent('[data-testid=pin-error]');
+}
+
+/** Ids of the member's visits the server holds. */
+async function serverVisits(who) {
+  const token = await env.server.login(who);
+  const roster = await env.server.api('/api/roster', { token });
+  return roster.json.households.flatMap((h) => h.history.map((v) => v.id));
+}
+
+test('a PIN seals the records, wrong PINs wait across reloads, and the right one opens drafts and outbox intact', async () => {
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER1, 10);
+  await waitForServiceWorker(page);
+  const names = await householdNames(page);
+  const prefix = await accountPrefix(page);
+
+  // Offline: one visit saved, one left as a draft.
+  await context.setOffline(true);
+  await page.locator('[data-testid=household-list] a.card').nth(0).click();
+  const saved = await recordVisit(page, { summary: '封存测试摘要甲乙丙' });
+  await page.goto(env.server.url + '/').catch(() => {});
+  await page.locator('[data-testid=household-list] a.card').nth(1).click();
+  await page.click('[data-testid=start-visit]');
+  await page.waitForURL('**/visit/*');
+  const draft = page.url().split('/visit/')[1];
+  await page.fill('#notes', '草稿备注丁戊己');
+  await page.waitForFunction(([p, id]) => (localStorage.getItem(`${p}visit:${id}`) || '').includes('草稿备注丁戊己'), [prefix, draft]);
+  await page.goto(env.server.url + '/outbox').catch(() => {});
+  assert.equal(await pendingCount(page), 1);
+
+  // The PIN is set offline (the key it wraps was readied at sign-in).
+  await setPin(page, '2468');
+  await reloadToLock(page);
+  const raw = await rawStorage(page);
+  for (const secret of [...names, '封存测试摘要甲乙丙', '草稿备注丁戊己', '第1项备注']) {
+    assert.ok(!raw.includes(secret), `storage holds "${secret}" in clear`);
+  }
+  const session = await page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:session')));
+  assert.deepEqual(Object.keys(session), ['sealed'], 'the session token is sealed too');
+  assert.ok(!raw.includes('"token"'), 'no token in clear');
+
+  // Wrong PINs: the fifth makes the member wait, and a reload does not start the count again.
+  for (let i = 1; i <= 5; i++) {
+    const said = await refusedPin(page, '1357');
+    assert.match(said, i < 5 ? /PIN 不对，请再试一次/ : /请等 30 秒/, `try ${i}: ${said}`);
+  }
+  await reloadToLock(page);
+  assert.match(await refusedPin(page, '2468'), /错的次数太多，请等 \d+ 秒/, 'even the right PIN waits');
+  assert.equal(await page.locator('[data-testid=household-list]').count(), 0);
+
+  // The wait over (the clock moved on), the right PIN opens everything as it was.
+  await page.evaluate((p) => {
+    const lock = JSON.parse(localStorage.getItem(p + 'lock'));
+    localStorage.setItem(p + 'lock', JSON.stringify({ ...lock, wait_until_ms: 0 }));
+  }, prefix);
+  await reloadToLock(page);
+  await typePin(page, '2468');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=household-list] li').length === 10);
+  assert.deepEqual((await householdNames(page)).sort(), [...names].sort());
+  assert.equal(await pendingCount(page), 1, 'the outbox is intact');
+  await page.locator('[data-testid=household-list] a.card').nth(1).click();
+  assert.match(await page.textContent('[data-testid=start-visit]'), /继续未完成的走访/);
+  await page.click('[data-testid=start-visit]');
+  assert.equal(await page.inputValue('#notes'), '草稿备注丁戊己', 'the draft is intact');
+  // Edited while unlocked: stored sealed, never in clear.
+  const before = await page.evaluate(([p, id]) => localStorage.getItem(`${p}visit:${id}`), [prefix, draft]);
+  await page.fill('#notes', '草稿备注庚辛壬');
+  await page.waitForFunction(([p, id, b]) => localStorage.getItem(`${p}visit:${id}`) !== b, [prefix, draft, before]);
+  assert.ok(!(await rawStorage(page)).includes('草稿备注庚辛壬'));
+
+  // Online again: the visit uploads, once.
+  await context.setOffline(false);
+  await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]')?.textContent === '0', null, { timeout: 30_000 });
+  const onServer = await serverVisits(MEMBER1);
+  assert.equal(onServer.filter((id) => id === saved).length, 1);
+  await context.close();
+});
+
+test('a forgotten PIN: signing in again online opens the records, a new PIN is set, and nothing is lost', async () => {
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER2, 10);
+  await waitForServiceWorker(page);
+  await page.goto(env.server.url + '/outbox');
+  await setPin(page, '1357');
+  await reloadToLock(page);
+  await typePin(page, '1357');
+  await page.waitForSelector('[data-testid=household-list] li');
+
+  await context.setOffline(true);
+  await page.locator('[data-testid=household-list] a.card').nth(0).click();
+  const saved = await recordVisit(page, { summary: '忘记PIN测试' });
+  await page.reload().catch(() => {});
+  await page.waitForSelector('#lock #pin');
+
+  // Forgotten: sign in with the password (online), set a new PIN.
+  await page.click('#lock summary');
+  await page.click('[data-testid=forgot-pin]');
+  await page.waitForURL('**/login');
+  await context.setOffline(false);
+  await page.fill('#phone', MEMBER2.phone);
+  await page.fill('#password', MEMBER2.password);
+  await page.click('button[type=submit]');
+  await page.waitForURL('**/lock');
+  await page.waitForSelector('[data-testid=pin-reset]');
+  assert.equal(await page.locator('#pin-current').count(), 0, 'the old PIN is not asked');
+  await page.fill('#pin-new', '9753');
+  await page.fill('#pin-again', '9753');
+  await page.click('[data-testid=set-pin]');
+  await page.waitForSelector('[data-testid=household-list] li');
+  await reloadToLock(page);
+  assert.match(await refusedPin(page, '1357'), /PIN 不对/, 'the old PIN no longer opens');
+  await typePin(page, '9753');
+  await page.waitForSelector('[data-testid=household-list] li');
+  await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]')?.textContent === '0', null, { timeout: 30_000 });
+  assert.equal((await serverVisits(MEMBER2)).filter((id) => id === saved).length, 1, 'the visit uploaded once');
+  await context.close();
+});
+
+test('a coordinator requires a PIN: the phone sets one before it shows anything', async () => {
+  const coordinator = await env.server.login({ phone: '13800000009', password: MEMBER1.password });
+  const org = await env.server.api('/api/org', { token: coordinator });
+  const village = org.json.units[0].id;
+  const require = (on) => env.server.api(`/api/org/units/${village}/phone-lock`, { token: coordinator, method: 'PUT', body: { pin_required: on } });
+  assert.equal((await require(true)).status, 200);
+  try {
+    const { context, page } = await phone(env.browser);
+    await page.goto(env.server.url + '/login');
+    await page.fill('#phone', MEMBER1.phone);
+    await page.fill('#password', MEMBER1.password);
+    await page.click('button[type=submit]');
+    await page.waitForURL('**/lock');
+    await page.waitForSelector('[data-testid=pin-required]');
+    // Straight to the households: sent back to set the PIN.
+    await page.goto(env.server.url + '/');
+    await page.waitForURL('**/lock');
+    assert.equal(await page.locator('[data-testid=remove-pin]').count(), 0);
+    await page.fill('#pin-new', '1111');
+    await page.fill('#pin-again', '1111');
+    await page.click('[data-testid=set-pin]');
+    assert.match(await page.textContent('[data-testid=lock-note]'), /太容易猜/);
+    await page.fill('#pin-new', '8526');
+    await page.fill('#pin-again', '8526');
+    await page.click('[data-testid=set-pin]');
+    await page.waitForSelector('[data-testid=household-list] li');
+    await reloadToLock(page);
+    await typePin(page, '8526');
+    await page.waitForSelector('[data-testid=household-list] li');
+    await context.close();
+  } finally {
+    assert.equal((await require(false)).status, 200);
+  }
+});
