@@ -21,12 +21,15 @@ import urllib.request
 
 KB = 1024
 # Budgets: the brotli bytes measured when they were set (docs/performance.md),
-# plus 10 % headroom; the visit app's also holds the household ledger's 10 KB
-# (issue 17 allows it 25 KB gzip; it took 17.7 KB brotli, 22.5 KB gzip).
+# plus 10 % headroom. The visit app's and the activities' were raised for the
+# app lock (issue 19: sealing and unlocking, about 15 KB brotli in each bundle
+# that reads records; the visit app also took signing out and the lock page
+# from the sign-in bundle, which fell from 133.9 to 122.4 KB): the figure then
+# plus 5 %. The sign-in budget stays: issue 19 requires it.
 BUDGETS = {
     "members' first screen: signing in (/login)": 141 * KB,
-    "members' visit app, signed in (/)": 211 * KB,
-    "volunteer activities (/activities/)": 182 * KB,
+    "members' visit app, signed in (/)": 240 * KB,
+    "volunteer activities (/activities/)": 193 * KB,
     "coordinators' console (/admin/)": 275 * KB,
 }
 BUNDLES = [("members' first screen: signing in (/login)", "/login"), ("members' visit app, signed in (/)", "/"), ("volunteer activities (/activities/)", "/activities/"),

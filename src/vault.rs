@@ -190,8 +190,10 @@ pub fn write(name: String, text: String) {
     }
     PENDING.with(|p| p.borrow_mut().0 += 1);
     wasm_bindgen_futures::spawn_local(async move {
-        let sealed = seal(&key, &name, &text).await;
-        if read(&name).as_deref() == Some(text.as_str()) {
+        // Typing writes a draft on every change: a value already replaced is not sealed at all.
+        let current = || OPEN.with(|o| o.borrow().as_ref().is_some_and(|v| v.find(&name).is_ok_and(|i| v.plain[i].1 == text)));
+        let sealed = if current() { seal(&key, &name, &text).await } else { Err(JsValue::NULL) };
+        if current() {
             let stored = sealed.and_then(|s| {
                 web_sys::window()
                     .and_then(|w| w.local_storage().ok().flatten())

@@ -259,8 +259,8 @@ export async function phoneState(page) {
 /**
  * Walks every screen of the phone app as a signed-in member whose first
  * household has a visit with a problem and notes, calling `onScreen(where)` on
- * each: the list, the household, the seven steps of a visit, the outbox,
- * signing out (not done), the activities and a new activity. The language is
+ * each: the list, the household, the seven steps of a visit, the outbox, the
+ * app lock's page, signing out (not done), the activities and a new activity. The language is
  * whatever the phone has chosen.
  */
 export async function walkPhoneScreens(page, server, onScreen) {
@@ -276,7 +276,7 @@ export async function walkPhoneScreens(page, server, onScreen) {
     await onScreen(`visit step ${step}`);
     if (step < 7) await page.click('.steps .dot >> nth=' + step);
   }
-  for (const path of ['/outbox', '/signout', '/activities']) {
+  for (const path of ['/outbox', '/lock', '/signout', '/activities']) {
     await page.goto(server.url + path);
     await page.waitForSelector('main h1');
     await onScreen(path);

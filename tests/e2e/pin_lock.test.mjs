@@ -5,7 +5,7 @@
 // coordinator can require a PIN. Headless Chromium against the real server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, phone, signIn, waitForServiceWorker, pendingCount, recordVisit, accountPrefix, MEMBER1, MEMBER2 } from './harness.mjs';
+import { useServerAndBrowser, phone, signIn, waitForServiceWorker, pendingCount, recordVisit, accountPrefix, axeFindings, MEMBER1, MEMBER2 } from './harness.mjs';
 
 const env = useServerAndBrowser();
 
@@ -81,6 +81,7 @@ test('a PIN seals the records, wrong PINs wait across reloads, and the right one
   for (const secret of [...names, '封存测试摘要甲乙丙', '草稿备注丁戊己', '第1项备注']) {
     assert.ok(!raw.includes(secret), `storage holds "${secret}" in clear`);
   }
+  assert.deepEqual(await axeFindings(page), [], 'the lock screen passes axe');
   const session = await page.evaluate(() => JSON.parse(localStorage.getItem('daohu:v1:session')));
   assert.deepEqual(Object.keys(session), ['sealed'], 'the session token is sealed too');
   assert.ok(!raw.includes('"token"'), 'no token in clear');
