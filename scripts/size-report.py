@@ -24,13 +24,14 @@ KB = 1024
 # plus 10 % headroom. The visit app's and the activities' were raised for the
 # app lock (issue 19: sealing and unlocking, about 15 KB brotli in each bundle
 # that reads records; the visit app also took signing out and the lock page
-# from the sign-in bundle, which fell from 133.9 to 122.4 KB): the figure then
+# from the sign-in bundle, which fell from 133.9 to 122.4 KB), and the console's
+# for storage's sealing paths and the PIN requirement per unit: the figure then
 # plus 5 %. The sign-in budget stays: issue 19 requires it.
 BUDGETS = {
     "members' first screen: signing in (/login)": 141 * KB,
     "members' visit app, signed in (/)": 240 * KB,
     "volunteer activities (/activities/)": 193 * KB,
-    "coordinators' console (/admin/)": 275 * KB,
+    "coordinators' console (/admin/)": 289 * KB,
 }
 BUNDLES = [("members' first screen: signing in (/login)", "/login"), ("members' visit app, signed in (/)", "/"), ("volunteer activities (/activities/)", "/activities/"),
            ("coordinators' console (/admin/)", "/admin/")]

@@ -163,13 +163,27 @@ test('a forgotten PIN: signing in again online opens the records, a new PIN is s
   await context.close();
 });
 
-test('a coordinator requires a PIN: the phone sets one before it shows anything', async () => {
+test('a coordinator requires a PIN in the console: the phone sets one before it shows anything', async () => {
   const coordinator = await env.server.login({ phone: '13800000009', password: MEMBER1.password });
   const org = await env.server.api('/api/org', { token: coordinator });
-  const village = org.json.units[0].id;
-  const require = (on) => env.server.api(`/api/org/units/${village}/phone-lock`, { token: coordinator, method: 'PUT', body: { pin_required: on } });
-  assert.equal((await require(true)).status, 200);
+  const village = org.json.units[0];
   try {
+    const desk = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
+    const console_ = await desk.newPage();
+    await console_.goto(env.server.url + '/login');
+    await console_.fill('#phone', '13800000009');
+    await console_.fill('#password', MEMBER1.password);
+    await console_.click('button[type=submit]');
+    await console_.waitForURL(/\/admin\/?$/);
+    await console_.goto(env.server.url + '/admin/org');
+    const box = console_.locator(`input.pin-required[aria-label^="${village.name}"]`);
+    assert.equal(await box.isChecked(), false);
+    await box.check();
+    await console_.waitForFunction(() => document.querySelector('input.pin-required')?.checked === true);
+    const after = await env.server.api('/api/org', { token: coordinator });
+    assert.equal(after.json.units[0].pin_required, true, 'saved on the server');
+    await desk.close();
+
     const { context, page } = await phone(env.browser);
     await page.goto(env.server.url + '/login');
     await page.fill('#phone', MEMBER1.phone);
@@ -194,6 +208,31 @@ test('a coordinator requires a PIN: the phone sets one before it shows anything'
     await page.waitForSelector('[data-testid=household-list] li');
     await context.close();
   } finally {
-    assert.equal((await require(false)).status, 200);
+    const lifted = await env.server.api(`/api/org/units/${village.id}/phone-lock`, { token: coordinator, method: 'PUT', body: { pin_required: false } });
+    assert.equal(lifted.status, 200);
   }
+});
+
+test('an app left untouched locks itself after the chosen minutes', async () => {
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER2, 10);
+  await page.goto(env.server.url + '/outbox');
+  await setPin(page, '2580');
+  await page.goto(env.server.url + '/lock');
+  await page.waitForSelector('#lock #pin');
+  await typePin(page, '2580');
+  await page.waitForSelector('#idle');
+  await page.selectOption('#idle', '1');
+  // The page's clock, from here on the test's to move.
+  await page.clock.install();
+  await page.clock.resume();
+  await page.goto(env.server.url + '/');
+  await page.waitForSelector('#lock #pin');
+  await typePin(page, '2580');
+  await page.waitForSelector('[data-testid=household-list] li');
+  await page.clock.fastForward('00:45');
+  assert.equal(await page.locator('#lock').count(), 0, 'not yet');
+  await page.clock.fastForward('00:30');
+  await page.waitForSelector('#lock #pin');
+  await context.close();
 });

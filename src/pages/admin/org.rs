@@ -1,5 +1,6 @@
 //! The organisation tree: county → township → village → grid, with counts,
-//! and new units under any unit in the coordinator's part of the tree.
+//! and new units under any unit in the coordinator's part of the tree; each
+//! unit's phones can be required to set a PIN (the app lock).
 
 use daohu_domain::{NewUnit, OrgTree, OrgUnit};
 use leptos::prelude::*;
@@ -41,6 +42,18 @@ pub fn OrgPage() -> impl IntoView {
         });
     };
 
+    // A PIN required on the phones of a unit and below (the app lock, issue 19).
+    let require_pin = move |id: Uuid, on: bool| {
+        let Some(client) = ctx.api() else { return };
+        let body = daohu_domain::lock::PinRequirement { pin_required: on };
+        spawn_local(async move {
+            match client.send::<_, daohu_domain::lock::PinRequirement>("PUT", &format!("/api/org/units/{id}/phone-lock"), Some(&body)).await {
+                Ok(_) => reload(),
+                Err(e) => report(ctx, e, error),
+            }
+        });
+    };
+
     let depth = move |u: &OrgUnit| {
         let mut d = 0;
         let mut p = u.parent_id;
@@ -61,16 +74,21 @@ pub fn OrgPage() -> impl IntoView {
             <table class="grid-table" data-testid="org-tree">
                 <thead><tr>
                     <th>{ctx.tr("名称", "Name")}</th><th>{ctx.tr("户数", "Households")}</th><th>{ctx.tr("账号", "Accounts")}</th>
+                    <th>{ctx.tr("手机须设 PIN", "Phones need a PIN")}</th>
                 </tr></thead>
                 <tbody>
                     {move || tree.get().map(|t| t.units.into_iter().map(|u| {
                         let pad = format!("padding-left:{}em", depth(&u));
                         let kind = if ctx.zh() { u.kind.label_zh() } else { u.kind.label_en() };
+                        let label = if ctx.zh() { format!("{}及下级的手机须设 PIN", u.name) } else { format!("Phones in {} and below need a PIN", u.name) };
+                        let (id, on) = (u.id, u.pin_required);
                         view! {
                             <tr>
                                 <td style=pad>{u.name.clone()} " " <small class="muted">{kind}</small></td>
                                 <td>{u.households}</td>
                                 <td>{u.accounts}</td>
+                                <td><input type="checkbox" class="pin-required" aria-label=label prop:checked=on
+                                    on:change=move |ev| require_pin(id, event_target_checked(&ev))/></td>
                             </tr>
                         }
                     }).collect_view())}
