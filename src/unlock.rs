@@ -23,6 +23,8 @@ const GCM: &str = "AES-GCM";
 thread_local! {
     /// The phone key, while this page has one (just after a password sign-in). Never stored.
     static PHONE_KEY: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The records were opened with the phone key (a password sign-in), not the PIN.
+    static BY_PHONE_KEY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// When the unlocked app was last touched (Unix milliseconds).
     static LAST_TOUCH: RefCell<f64> = const { RefCell::new(0.0) };
 }
@@ -141,7 +143,7 @@ async fn open_with(data_key: JsValue) {
     }
     // A session kept readable by a password sign-in is sealed by the PIN
     // (in `set_pin`: until then it is what asks the server for the phone key).
-    if !has_phone_key() {
+    if !opened_by_phone_key() {
         seal_session();
     }
     touched();
@@ -186,11 +188,17 @@ pub async fn with_phone_key() -> bool {
     let Ok(by) = import(&phone_key, false, false).await else { return false };
     match unwrap(&lock.by_server, &by, false).await {
         Ok(data_key) => {
+            BY_PHONE_KEY.with(|b| b.set(true));
             open_with(data_key).await;
             true
         }
         Err(_) => false,
     }
+}
+
+/// Whether the records were opened by a password sign-in (the old PIN is then not asked).
+pub fn opened_by_phone_key() -> bool {
+    BY_PHONE_KEY.with(|b| b.get())
 }
 
 /// Asks the server whether a PIN is required here and notes it; a session
@@ -238,10 +246,6 @@ fn seal_session() {
     }
 }
 
-/// Whether this page holds the phone key (a password sign-in just now).
-pub fn has_phone_key() -> bool {
-    PHONE_KEY.with(|k| k.borrow().is_some())
-}
 
 /// Sets the PIN (`current`: the PIN it replaces, unless this page holds the
 /// phone key or no PIN is set) and seals every value of the account.
@@ -250,11 +254,11 @@ pub async fn set_pin(pin: &str, current: Option<&str>) -> Result<(), LockError> 
     let old = storage::load_lock();
     // The data key, extractable just long enough to wrap it under the new PIN.
     let (data_key, by_server) = match (&old, &phone_key) {
-        (Some(l), Some(pk)) => {
+        (Some(l), Some(pk)) if opened_by_phone_key() => {
             let by = import(pk, false, false).await.map_err(|_| LockError::Failed)?;
             (unwrap(&l.by_server, &by, true).await.map_err(|_| LockError::Failed)?, l.by_server.clone())
         }
-        (Some(l), None) => {
+        (Some(l), _) => {
             let wait = l.wait_ms(now_ms());
             if wait > 0.0 {
                 return Err(LockError::Wait(wait));
@@ -279,6 +283,12 @@ pub async fn set_pin(pin: &str, current: Option<&str>) -> Result<(), LockError> 
             };
             (import(&raw, true, true).await.map_err(|_| LockError::Failed)?, wrapped)
         }
+    };
+    // Wrapped again under the phone key the page holds: after a server restore
+    // lost the key the phone had, this is what makes a forgotten PIN recoverable again.
+    let by_server = match &phone_key {
+        Some(pk) => wrap(&data_key, &import(pk, false, false).await.map_err(|_| LockError::Failed)?).await.map_err(|_| LockError::Failed)?,
+        None => by_server,
     };
     let salt = random(16);
     let key = pin_key(pin, &salt, PIN_ROUNDS).await.map_err(|_| LockError::Failed)?;

@@ -44,7 +44,7 @@ pub fn LockPage() -> impl IntoView {
     let lock = storage::load_lock();
     let has_lock = lock.is_some();
     // Just signed in with the password: the old PIN is not needed.
-    let reset = has_lock && unlock::has_phone_key();
+    let reset = has_lock && unlock::opened_by_phone_key();
     let required = storage::pin_required();
     let idle = lock.map(|l| l.idle_minutes).unwrap_or(IDLE_DEFAULT_MINUTES);
     let home = ctx.session.get_untracked().map(|s| AppRoute::home(s.member.role)).unwrap_or(AppRoute::Login);
