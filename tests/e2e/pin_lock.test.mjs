@@ -5,6 +5,7 @@
 // coordinator can require a PIN. Headless Chromium against the real server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { useServerAndBrowser, phone, signIn, waitForServiceWorker, pendingCount, recordVisit, accountPrefix, axeFindings, MEMBER1, MEMBER2 } from './harness.mjs';
 
 const env = useServerAndBrowser();
@@ -234,5 +235,83 @@ test('an app left untouched locks itself after the chosen minutes', async () => 
   assert.equal(await page.locator('#lock').count(), 0, 'not yet');
   await page.clock.fastForward('00:30');
   await page.waitForSelector('#lock #pin');
+  await context.close();
+});
+
+test('with a PIN, a volunteer activity photo is kept sealed on the phone and still uploads whole', async () => {
+  const volunteer = { phone: '13800000005', password: MEMBER1.password };
+  const { context, page } = await phone(env.browser);
+  await page.goto(env.server.url + '/login');
+  await page.fill('#phone', volunteer.phone);
+  await page.fill('#password', volunteer.password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/activities\/?$/);
+  await page.waitForSelector('[data-testid=start-activity]');
+  await waitForServiceWorker(page);
+  await page.goto(env.server.url + '/lock');
+  await page.fill('#pin-new', '3691');
+  await page.fill('#pin-again', '3691');
+  await page.click('[data-testid=set-pin]');
+  // Home for a volunteer is the activities: another bundle, which asks the PIN.
+  await page.waitForSelector('#lock #pin');
+  await typePin(page, '3691');
+  await page.waitForSelector('[data-testid=start-activity]');
+
+  await context.setOffline(true);
+  await page.click('[data-testid=start-activity]');
+  await page.waitForURL(/\/activities\/[0-9a-f-]{36}$/);
+  const id = page.url().split('/activities/')[1];
+  await page.selectOption('[data-testid=a-kind]', 'patrol');
+  await page.fill('[data-testid=a-place]', '封存照片测试地点');
+  await page.fill('[data-testid=a-served]', '3');
+  const jpeg = await page.evaluate(() => {
+    const c = document.createElement('canvas');
+    c.width = 640; c.height = 480;
+    const g = c.getContext('2d');
+    g.fillStyle = 'hsl(30 70% 40%)'; g.fillRect(0, 0, 640, 480);
+    g.fillStyle = 'hsl(200 70% 60%)'; g.fillRect(100, 100, 300, 200);
+    return c.toDataURL('image/jpeg', 0.9).split(',')[1];
+  });
+  await page.setInputFiles('[data-testid=a-gallery]', [{ name: 'p.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(jpeg, 'base64') }]);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=photo-list] li').length === 1, null, { timeout: 20_000 });
+  await page.click('[data-testid=activity-save]');
+  await page.waitForSelector('[data-testid=activity-note]');
+
+  // IndexedDB holds the photo as sealed bytes, not a picture; storage holds no place name.
+  const kept = await page.evaluate(async () => {
+    const names = (await indexedDB.databases()).map((d) => d.name).filter((n) => n.startsWith('daohu-'));
+    const out = [];
+    for (const name of names) {
+      const db = await new Promise((res, rej) => { const r = indexedDB.open(name); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+      if (!db.objectStoreNames.contains('photos')) { db.close(); continue; }
+      const values = await new Promise((res) => { const r = db.transaction('photos').objectStore('photos').getAll(); r.onsuccess = () => res(r.result); });
+      db.close();
+      for (const v of values) {
+        const bytes = v instanceof Blob ? new Uint8Array(await v.arrayBuffer()) : new Uint8Array(v.buffer || v);
+        out.push({ blob: v instanceof Blob, jpeg: bytes[0] === 0xff && bytes[1] === 0xd8, size: bytes.length });
+      }
+    }
+    return out;
+  });
+  assert.equal(kept.length, 1, JSON.stringify(kept));
+  assert.deepEqual([kept[0].blob, kept[0].jpeg], [false, false], 'sealed, not a JPEG');
+  assert.ok(!(await rawStorage(page)).includes('封存照片测试地点'));
+
+  // Reopened with the PIN, then online: the photo shows and uploads as a whole JPEG.
+  await reloadToLock(page);
+  await typePin(page, '3691');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=photo-list] li').length === 1, null, { timeout: 20_000 });
+  await context.setOffline(false);
+  await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]')?.textContent === '0', null, { timeout: 30_000 });
+  const token = await env.server.login({ phone: '13800000009', password: MEMBER1.password });
+  const detail = await env.server.api(`/api/activities/${id}`, { token });
+  assert.equal(detail.status, 200);
+  assert.equal(detail.json.activity.photos.length, 1);
+  const photo = detail.json.activity.photos[0];
+  const r = await fetch(`${env.server.url}/api/photos/${photo.id}/content`, { headers: { authorization: `Bearer ${token}` } });
+  const bytes = Buffer.from(await r.arrayBuffer());
+  assert.equal(r.status, 200);
+  assert.deepEqual([bytes[0], bytes[1]], [0xff, 0xd8], 'a JPEG on the server');
+  assert.equal(createHash('sha256').update(bytes).digest('hex'), photo.sha256, 'whole, as recorded');
   await context.close();
 });
