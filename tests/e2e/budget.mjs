@@ -12,6 +12,27 @@
 // Usage: node budget.mjs   (expects dist/ and the server binary built)
 import { Server, launchBrowser, phone, signIn, waitForServiceWorker, accountPrefix, recordVisit, MEMBER1, MEMBER2 } from './harness.mjs';
 
+/** From the household list: a routine visit, every section done, saved; the time from the click on save to "saved" on screen. */
+async function saveFromList(page) {
+  await page.locator('[data-testid=household-list] a.card').nth(0).click();
+  await page.click('[data-testid=start-visit]');
+  await page.waitForSelector('[data-testid=step-title]');
+  for (let s = 0; s < 5; s++) {
+    await page.click('button.state:has-text("已完成")');
+    await page.click('.step-buttons button.primary');
+  }
+  await page.click('.steps .dot >> nth=6');
+  await page.fill('#summary', '家里情况稳定，低保按时发放。'.repeat(3));
+  return page.evaluate(() => new Promise((resolve) => {
+    const t0 = performance.now();
+    const obs = new MutationObserver(() => {
+      if (document.querySelector('[data-testid=saved-status]')) { obs.disconnect(); resolve(performance.now() - t0); }
+    });
+    obs.observe(document.body, { childList: true, subtree: true });
+    document.querySelector('[data-testid=save-visit]').click();
+  }));
+}
+
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const server = new Server();
 await server.start();
@@ -35,23 +56,7 @@ try {
 
   const saveOnce = async () => {
     await page.goto(server.url + '/').catch(() => {});
-    await page.locator('[data-testid=household-list] a.card').nth(0).click();
-    await page.click('[data-testid=start-visit]');
-    await page.waitForSelector('[data-testid=step-title]');
-    for (let s = 0; s < 5; s++) {
-      await page.click('button.state:has-text("已完成")');
-      await page.click('.step-buttons button.primary');
-    }
-    await page.click('.steps .dot >> nth=6');
-    await page.fill('#summary', '家里情况稳定，低保按时发放。'.repeat(3));
-    return page.evaluate(() => new Promise((resolve) => {
-      const t0 = performance.now();
-      const obs = new MutationObserver(() => {
-        if (document.querySelector('[data-testid=saved-status]')) { obs.disconnect(); resolve(performance.now() - t0); }
-      });
-      obs.observe(document.body, { childList: true, subtree: true });
-      document.querySelector('[data-testid=save-visit]').click();
-    }));
+    return saveFromList(page);
   };
   const saves = [];
   for (let i = 0; i < 7; i++) saves.push(await saveOnce());
@@ -171,23 +176,7 @@ try {
     results.pin_unlock_to_list_ms = Math.round(median(unlocks));
     const sealedSave = async () => {
       await unlockToList();
-      await page.locator('[data-testid=household-list] a.card').nth(0).click();
-      await page.click('[data-testid=start-visit]');
-      await page.waitForSelector('[data-testid=step-title]');
-      for (let s = 0; s < 5; s++) {
-        await page.click('button.state:has-text("已完成")');
-        await page.click('.step-buttons button.primary');
-      }
-      await page.click('.steps .dot >> nth=6');
-      await page.fill('#summary', '家里情况稳定，低保按时发放。'.repeat(3));
-      return page.evaluate(() => new Promise((resolve) => {
-        const t0 = performance.now();
-        const obs = new MutationObserver(() => {
-          if (document.querySelector('[data-testid=saved-status]')) { obs.disconnect(); resolve(performance.now() - t0); }
-        });
-        obs.observe(document.body, { childList: true, subtree: true });
-        document.querySelector('[data-testid=save-visit]').click();
-      }));
+      return saveFromList(page);
     };
     const sealedSaves = [];
     for (let i = 0; i < 7; i++) sealedSaves.push(await sealedSave());
