@@ -134,21 +134,22 @@ async fn app_routes_fall_back_to_index_with_cache_headers() {
 }
 
 #[tokio::test]
-async fn signing_in_and_out_get_the_account_bundles_page() {
+async fn signing_in_gets_the_account_bundles_page() {
     let app = TestApp::new().await;
     let dist = write_dist(&app);
     // Without the bundle built (a partial build), the visit app's page answers.
     assert!(String::from_utf8_lossy(&get(&app, "/login", None).await.body).contains("<title>到户</title>"));
     std::fs::create_dir_all(dist.join("account")).unwrap();
     std::fs::write(dist.join("account").join("index.html"), "<!doctype html><title>登录</title>").unwrap();
-    for path in ["/login", "/signout", "/enroll/abc_DEF-123", "/account/"] {
+    for path in ["/login", "/enroll/abc_DEF-123", "/account/"] {
         let answer = get(&app, path, None).await;
         assert_eq!(answer.status, StatusCode::OK, "{path}");
         assert!(String::from_utf8_lossy(&answer.body).contains("<title>登录</title>"), "{path}");
         assert_eq!(answer.headers[header::CACHE_CONTROL], "no-cache", "{path}");
     }
-    // Only whole path parts: these are the visit app's (its own "not found").
-    for path in ["/", "/loginx", "/outbox", "/household/login"] {
+    // Only whole path parts: these are the visit app's (its own "not found"), and
+    // signing out and the app lock are the visit app's (they read sealed records).
+    for path in ["/", "/loginx", "/outbox", "/household/login", "/signout", "/lock"] {
         let answer = get(&app, path, None).await;
         assert!(String::from_utf8_lossy(&answer.body).contains("<title>到户</title>"), "{path}");
     }
