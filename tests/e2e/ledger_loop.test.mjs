@@ -137,3 +137,45 @@ test('a policy added by the county is marked at a visit offline and followed unt
   await c.context.close();
   await context.close();
 });
+
+test("the console shows a household's ledger, who changed what and how, and takes a coordinator's correction", async () => {
+  const { server, browser } = env;
+  const household = (await server.api('/api/roster', { token: await server.login(MEMBER1) })).json.households[1].household;
+  const desk = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+  const page = await desk.newPage();
+  await page.goto(server.url + '/login');
+  await page.fill('#phone', VILLAGE.phone);
+  await page.fill('#password', VILLAGE.password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/admin\/?$/);
+  await page.goto(server.url + '/admin/households');
+  await page.fill('#hh-search', household.address);
+  await page.locator(`tr[data-household="${household.address}"] [data-testid=open-ledger]`).click();
+  await page.waitForSelector('[data-testid=household-ledger]');
+  assert.match(await page.textContent('[data-testid=household-ledger] h2'), new RegExp(household.head_name));
+
+  // Housing: dangerous, as a correction.
+  await page.selectOption('#ledger-field', 'housing');
+  await page.selectOption('#ledger-value', 'dangerous');
+  await page.click('[data-testid=ledger-correct]');
+  await page.waitForSelector('[data-testid=household-ledger] >> text=已更正');
+  await page.waitForFunction(() => document.querySelector('[data-testid=ledger-current]').textContent.includes('危房'));
+  const now = await page.textContent('[data-testid=ledger-current]');
+  assert.match(now, /住房危房赵书记.*更正/);
+  // 低保 applying since a given day.
+  await page.selectOption('#ledger-field', 'policy:dibao');
+  await page.selectOption('#ledger-value', 'applying');
+  await page.fill('#ledger-since', '2026-11-02');
+  await page.click('[data-testid=ledger-correct]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=ledger-current]').textContent.includes('帮办代办（自 2026-11-02 起）'));
+  assert.equal(await page.locator('[data-testid=ledger-history] tbody tr').count(), 2, 'both changes in the history');
+  assert.deepEqual(await axeFindings(page), [], 'the ledger panel passes axe');
+
+  const ledger = await server.api(`/api/households/${household.id}/ledger`, { token: await server.login(VILLAGE) });
+  const current = Object.fromEntries(ledger.json.current.map((e) => [e.change.field, e.change]));
+  assert.equal(current.housing.value, 'dangerous');
+  assert.equal(current['policy:dibao'].value, 'applying');
+  assert.equal(current['policy:dibao'].since, '2026-11-02');
+  assert.equal(current.housing.visit_id ?? null, null, 'a correction, not a visit');
+  await desk.close();
+});

@@ -698,6 +698,50 @@ pub struct LedgerNow {
     pub value: LedgerValue,
 }
 
+/// A field and its value in words, as the console shows them and downloads
+/// write them: a policy by its catalogue name (its key once no longer listed),
+/// an application with its first day, housing and water by their labels.
+pub fn describe(field: &LedgerField, value: &LedgerValue, catalogue: &Catalogue, zh: bool) -> (String, String) {
+    let value = match value {
+        LedgerValue::Policy(s) => {
+            let label = if zh { s.state.label_zh() } else { s.state.label_en() };
+            match (s.applying_since, zh) {
+                (Some(d), true) => format!("{label}（自 {d} 起）"),
+                (Some(d), false) => format!("{label} (since {d})"),
+                (None, _) => label.into(),
+            }
+        }
+        LedgerValue::Count(n) => n.to_string(),
+        LedgerValue::Housing(h) => (if zh { h.label_zh() } else { h.label_en() }).into(),
+        LedgerValue::Water(w) => (if zh { w.label_zh() } else { w.label_en() }).into(),
+    };
+    (field_name(field, catalogue, zh), value)
+}
+
+/// A field's name: a policy's from the catalogue (its key once no longer listed).
+pub fn field_name(field: &LedgerField, catalogue: &Catalogue, zh: bool) -> String {
+    match field {
+        LedgerField::Policy(key) => catalogue
+            .policy(key)
+            .map_or_else(|| key.clone(), |p| if zh { p.name_zh.clone() } else { p.name_en.clone() }),
+        LedgerField::PeopleAtHome => (if zh { "在家人数" } else { "People at home" }).into(),
+        LedgerField::Housing => (if zh { "住房" } else { "Housing" }).into(),
+        LedgerField::Water => (if zh { "饮水" } else { "Drinking water" }).into(),
+    }
+}
+
+/// The values a field takes, as (word, label), for a form; empty for a count
+/// (typed as a number).
+pub fn value_choices(field: &LedgerField, zh: bool) -> Vec<(&'static str, &'static str)> {
+    let pick = |z: &'static str, e: &'static str| if zh { z } else { e };
+    match field {
+        LedgerField::Policy(_) => PolicyState::ALL.iter().map(|s| (s.as_str(), pick(s.label_zh(), s.label_en()))).collect(),
+        LedgerField::Housing => Housing::ALL.iter().map(|h| (h.as_str(), pick(h.label_zh(), h.label_en()))).collect(),
+        LedgerField::Water => Water::ALL.iter().map(|w| (w.as_str(), pick(w.label_zh(), w.label_en()))).collect(),
+        LedgerField::PeopleAtHome => Vec::new(),
+    }
+}
+
 /// What a phone shows for one household's ledger: the roster's values, with the
 /// changes of its own visits not yet uploaded on top, oldest first (a later
 /// visit's change to a field wins).
@@ -917,6 +961,35 @@ pub fn current(changes: &[LedgerChange]) -> BTreeMap<LedgerField, &LedgerChange>
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn each_field_offers_the_values_it_takes() {
+        let housing = value_choices(&LedgerField::Housing, true);
+        assert_eq!(housing.iter().map(|c| c.0).collect::<Vec<_>>(), ["safe", "needs_repair", "dangerous"]);
+        for (word, _) in housing {
+            assert!(LedgerValue::parse(&LedgerField::Housing, word, None).is_some(), "{word}");
+        }
+        let policy = LedgerField::Policy("dibao".into());
+        assert_eq!(value_choices(&policy, false).len(), PolicyState::ALL.len());
+        assert!(value_choices(&LedgerField::PeopleAtHome, true).is_empty());
+    }
+
+    #[test]
+    fn fields_and_values_read_in_words_with_old_policies_by_their_key() {
+        let c = Catalogue::demo();
+        let applying = LedgerValue::Policy(PolicyStatus {
+            state: PolicyState::Applying,
+            applying_since: NaiveDate::from_ymd_opt(2026, 11, 2),
+        });
+        assert_eq!(
+            describe(&LedgerField::Policy("dibao".into()), &applying, &c, true),
+            ("低保".to_string(), "帮办代办（自 2026-11-02 起）".to_string())
+        );
+        assert_eq!(describe(&LedgerField::Housing, &LedgerValue::Housing(Housing::Dangerous), &c, false), ("Housing".into(), "Dangerous".into()));
+        assert_eq!(describe(&LedgerField::PeopleAtHome, &LedgerValue::Count(3), &c, true).1, "3");
+        let gone = LedgerValue::Policy(PolicyStatus { state: PolicyState::Receiving, applying_since: None });
+        assert_eq!(describe(&LedgerField::Policy("old_key".into()), &gone, &c, true), ("old_key".into(), "已享受".into()));
+    }
     use super::*;
     use chrono::TimeZone;
 

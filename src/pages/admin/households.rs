@@ -1,6 +1,7 @@
 //! Households in the coordinator's part of the tree: who is linked to whom,
 //! linking a member to one (一联一) or several (一联多) households, and moving
-//! a household to another grid (its visit history goes with it).
+//! a household to another grid (its visit history goes with it), and a
+//! household's ledger (台账) with corrections.
 
 use std::collections::HashSet;
 
@@ -9,6 +10,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use uuid::Uuid;
 
+use super::household_ledger::HouseholdLedgerPanel;
 use super::{load, report, require_coordinator, units_of, AdminNav, ErrorLine};
 use crate::ctx::use_ctx;
 use crate::routes::AppRoute;
@@ -30,6 +32,8 @@ pub fn AdminHouseholdsPage() -> impl IntoView {
     load(ctx, "/api/accounts".into(), accounts, error);
     reload();
 
+    // The household whose ledger is open (id, head's name).
+    let open_ledger = RwSignal::new(None::<(Uuid, String)>);
     let query = RwSignal::new(String::new());
     let member = RwSignal::new(None::<Uuid>);
     let picked = RwSignal::new(HashSet::<Uuid>::new());
@@ -102,6 +106,7 @@ pub fn AdminHouseholdsPage() -> impl IntoView {
                     <p class="ok" role="status">{move || notice.get()}</p>
                 </Show>
             </div>
+            {move || open_ledger.get().map(|(id, head)| view! { <HouseholdLedgerPanel household=id head=head/> })}
             <label for="hh-search">{ctx.tr("搜索户主、门牌或网格", "Search head, doorplate or grid")}</label>
             <input id="hh-search" type="search" prop:value=query on:input=move |ev| query.set(event_target_value(&ev))/>
             <p class="muted">{move || {
@@ -129,7 +134,14 @@ pub fn AdminHouseholdsPage() -> impl IntoView {
                                         }/>
                                 </td>
                                 <td>{x.household.head_name.clone()}<br/><small>{x.household.address.clone()}</small>
-                                    <br/><a href=format!("/admin/visits?household_id={hid}")>{ctx.tr("全部走访记录", "All visits")}</a></td>
+                                    <br/><a href=format!("/admin/visits?household_id={hid}")>{ctx.tr("全部走访记录", "All visits")}</a>
+                                    " " <button class="link" data-testid="open-ledger" on:click={
+                                        let head = x.household.head_name.clone();
+                                        move |_| {
+                                            open_ledger.set(Some((hid, head.clone())));
+                                            if let Some(w) = web_sys::window() { w.scroll_to_with_x_and_y(0.0, 0.0); }
+                                        }
+                                    }>{ctx.tr("台账", "Ledger")}</button></td>
                                 <td>{names}</td>
                                 <td>
                                     <select aria-label=ctx.tr("移到网格", "Move to grid") on:change=move |ev| {

@@ -7,6 +7,7 @@ pub mod activities;
 pub mod catalogue;
 pub mod dashboard;
 pub mod gaps;
+pub mod household_ledger;
 pub mod households;
 pub mod import;
 pub mod org;

@@ -8,7 +8,6 @@
 use std::io::{Seek, SeekFrom};
 
 use axum::body::{Body, Bytes};
-use daohu_domain::ledger::{Housing, Water};
 use daohu_domain::{safe_cell, Catalogue, ExportFormat, LedgerField, LedgerValue, PolicyStatus};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use serde::Serialize;
@@ -56,17 +55,18 @@ impl LedgerLine {
         let Some(field) = LedgerField::parse(&r.field) else { return Ok(None) };
         let since = r.applying_since.as_deref().map(crate::visit_log::parse_date).transpose()?;
         let Some(value) = LedgerValue::parse(&field, &r.state, since) else { return Ok(None) };
-        let (item, label, overdue) = match (&field, &value) {
+        let overdue = match (&field, &value) {
             (LedgerField::Policy(key), LedgerValue::Policy(status)) => {
-                let policy = catalogue.policy(key);
-                let overdue = policy.is_some_and(|p| PolicyStatus::overdue(status, p, today));
-                (policy.map_or_else(|| key.clone(), |p| p.name_zh.clone()), status.state.label_zh().to_string(), overdue)
+                catalogue.policy(key).is_some_and(|p| PolicyStatus::overdue(status, p, today))
             }
-            (_, LedgerValue::Housing(h)) => ("住房".into(), Housing::label_zh(*h).into(), false),
-            (_, LedgerValue::Water(w)) => ("饮水".into(), Water::label_zh(*w).into(), false),
-            (_, LedgerValue::Count(n)) => ("在家人数".into(), n.to_string(), false),
-            _ => return Ok(None),
+            _ => false,
         };
+        // The state alone: the application's first day has a column of its own.
+        let shown = match &value {
+            LedgerValue::Policy(status) => LedgerValue::Policy(PolicyStatus { applying_since: None, ..status.clone() }),
+            other => other.clone(),
+        };
+        let (item, label) = daohu_domain::ledger::describe(&field, &shown, catalogue, true);
         Ok(Some(LedgerLine {
             household_id: r.household_id,
             head_name: r.head_name,
