@@ -4,7 +4,7 @@
 //! browser or a killed tab finds it again at the same step. "Saved" is shown
 //! only after the saved record is in storage.
 
-use daohu_domain::ledger::{choose, phone_values, Housing, Water};
+use daohu_domain::ledger::{choose, phone_values, Housing, Water, MAX_PEOPLE_AT_HOME};
 use daohu_domain::{
     LedgerField, LedgerValue, LocalVisit, Policy, PolicyState, PolicyStatus, ProblemCategory, ProblemEntry,
     ProblemOutcome, SectionKind, SectionState, SyncState, Urgency, VisitLedgerChange,
@@ -322,8 +322,8 @@ fn SectionStep(editor: Editor, kind: SectionKind) -> impl IntoView {
 }
 
 /// The household's ledger at its step: its policies at the policy step (those
-/// of its special groups first, the rest behind "more"), housing and water at
-/// the sentiment step. Each shows what the household has now (the roster's,
+/// of its special groups first, the rest behind "more"), housing, water and
+/// the people usually at home at the sentiment step. Each shows what the household has now (the roster's,
 /// with this phone's visits not yet uploaded on top); only a change is kept in
 /// the visit, so a routine visit taps nothing here.
 #[component]
@@ -414,9 +414,13 @@ fn LedgerFields(editor: Editor, kind: SectionKind) -> impl IntoView {
             Some(LedgerValue::Water(w)) => Some(w),
             _ => None,
         };
+        let people = move || match value_of(&LedgerField::PeopleAtHome) {
+            Some(LedgerValue::Count(n)) => n.to_string(),
+            _ => String::new(),
+        };
         view! {
             <fieldset class="ledger" data-testid="living">
-                <legend>{ctx.tr("住房和饮水", "Housing and water")}</legend>
+                <legend>{ctx.tr("住房、饮水和在家的人", "Housing, water and who is at home")}</legend>
                 <label for="housing">{ctx.tr("住房", "Housing")}</label>
                 <select id="housing" on:change=move |ev| {
                     if let Some(h) = Housing::parse(&event_target_value(&ev)) { set(LedgerField::Housing, LedgerValue::Housing(h)) }
@@ -435,6 +439,14 @@ fn LedgerFields(editor: Editor, kind: SectionKind) -> impl IntoView {
                         <option value=w.as_str() selected=move || water() == Some(w)>{if ctx.zh() { w.label_zh() } else { w.label_en() }}</option>
                     }).collect_view()}
                 </select>
+                <label for="people">{ctx.tr("平时在家的人数", "People usually at home")}</label>
+                // A number out of range is not a value: the field keeps what it had.
+                <input id="people" type="number" inputmode="numeric" min="0" max=MAX_PEOPLE_AT_HOME.to_string() prop:value=people
+                    on:change=move |ev| {
+                        if let Some(v) = LedgerValue::parse(&LedgerField::PeopleAtHome, event_target_value(&ev).trim(), None) {
+                            set(LedgerField::PeopleAtHome, v)
+                        }
+                    }/>
             </fieldset>
         }
         .into_any()

@@ -57,6 +57,8 @@ test('a policy added by the county is marked at a visit offline and followed unt
     atSentiment: async () => {
       assert.deepEqual(await axeFindings(page), [], 'the housing and water step passes axe');
       await page.selectOption('#housing', 'needs_repair');
+      await page.fill('#people', '3');
+      await page.locator('#people').blur();
     },
     atPolicy: async () => {
       await page.waitForSelector('[data-testid=policies]');
@@ -74,7 +76,8 @@ test('a policy added by the county is marked at a visit offline and followed unt
   gaps = await server.api('/api/ledger/gaps?policy=shuigai', { token: village });
   assert.deepEqual(gaps.json.households.map((h) => [h.household_id, h.state]), [[household.id, 'entitled_not_receiving']]);
   const ledger = await server.api(`/api/households/${household.id}/ledger`, { token: village });
-  assert.deepEqual(ledger.json.current.map((e) => [e.change.field, e.change.value]), [['policy:shuigai', 'entitled_not_receiving'], ['housing', 'needs_repair']]);
+  assert.deepEqual(ledger.json.current.map((e) => [e.change.field, e.change.value]),
+    [['policy:shuigai', 'entitled_not_receiving'], ['people_at_home', '3'], ['housing', 'needs_repair']]);
 
   // The village coordinator's report shows it.
   const c = await phone(browser);
