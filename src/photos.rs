@@ -107,7 +107,7 @@ pub async fn put(id: Uuid, blob: &Blob) -> Result<(), PhotoError> {
     let value: JsValue = match crate::vault::key() {
         Some(key) => {
             let plain = bytes(blob).await?.to_vec();
-            crate::vault::seal_bytes(&key, &sealed_name(id), &plain).await.map_err(|_| PhotoError::Unavailable)?.into()
+            Uint8Array::from(crate::vault::seal_bytes(&key, &sealed_name(id), &plain).await.map_err(|_| PhotoError::Unavailable)?.as_slice()).into()
         }
         None => blob.clone().into(),
     };

@@ -82,11 +82,16 @@ pub fn gate() -> Gate {
         Gate::Open
     } else if storage::load_lock().is_some() {
         Gate::Unlock
-    } else if storage::pin_required() {
+    } else if must_set_pin() {
         Gate::SetPin
     } else {
         Gate::Open
     }
+}
+
+/// A coordinator requires a PIN here and none is set yet.
+pub fn must_set_pin() -> bool {
+    storage::pin_required() && storage::load_lock().is_none()
 }
 
 fn now_ms() -> f64 {
@@ -153,25 +158,27 @@ async fn open_with(data_key: JsValue) {
 /// lock record (a reload does not start the count again).
 pub async fn with_pin(pin: &str) -> Result<(), LockError> {
     let mut lock = storage::load_lock().ok_or(LockError::Failed)?;
+    let data_key = key_from_pin(&mut lock, pin, false).await?;
+    lock.right_pin();
+    storage::save_lock(&lock).map_err(|_| LockError::Failed)?;
+    open_with(data_key).await;
+    Ok(())
+}
+
+/// The data key the PIN unwraps: refused while the lock record says to wait;
+/// a wrong PIN is counted in the record (stored, so a reload keeps the count).
+async fn key_from_pin(lock: &mut PhoneLock, pin: &str, extractable: bool) -> Result<JsValue, LockError> {
     let wait = lock.wait_ms(now_ms());
     if wait > 0.0 {
         return Err(LockError::Wait(wait));
     }
     let salt = unhex(&lock.salt).ok_or(LockError::Failed)?;
     let key = pin_key(pin, &salt, lock.rounds).await.map_err(|_| LockError::Failed)?;
-    match unwrap(&lock.by_pin, &key, false).await {
-        Ok(data_key) => {
-            lock.right_pin();
-            storage::save_lock(&lock).map_err(|_| LockError::Failed)?;
-            open_with(data_key).await;
-            Ok(())
-        }
-        Err(_) => {
-            lock.wrong_pin(now_ms());
-            let _ = storage::save_lock(&lock);
-            Err(LockError::Wrong(lock.wait_ms(now_ms())))
-        }
-    }
+    unwrap(&lock.by_pin, &key, extractable).await.map_err(|_| {
+        lock.wrong_pin(now_ms());
+        let _ = storage::save_lock(lock);
+        LockError::Wrong(lock.wait_ms(now_ms()))
+    })
 }
 
 /// Just after a password sign-in (the session is readable until a PIN seals
@@ -258,23 +265,7 @@ pub async fn set_pin(pin: &str, current: Option<&str>) -> Result<(), LockError> 
             let by = import(pk, false, false).await.map_err(|_| LockError::Failed)?;
             (unwrap(&l.by_server, &by, true).await.map_err(|_| LockError::Failed)?, l.by_server.clone())
         }
-        (Some(l), _) => {
-            let wait = l.wait_ms(now_ms());
-            if wait > 0.0 {
-                return Err(LockError::Wait(wait));
-            }
-            let salt = unhex(&l.salt).ok_or(LockError::Failed)?;
-            let key = pin_key(current.unwrap_or_default(), &salt, l.rounds).await.map_err(|_| LockError::Failed)?;
-            match unwrap(&l.by_pin, &key, true).await {
-                Ok(k) => (k, l.by_server.clone()),
-                Err(_) => {
-                    let mut l = l.clone();
-                    l.wrong_pin(now_ms());
-                    let _ = storage::save_lock(&l);
-                    return Err(LockError::Wrong(l.wait_ms(now_ms())));
-                }
-            }
-        }
+        (Some(l), _) => (key_from_pin(&mut l.clone(), current.unwrap_or_default(), true).await?, l.by_server.clone()),
         (None, _) => {
             let (raw, wrapped) = match (storage::spare_key(), &phone_key) {
                 (Some(kept), _) => kept,
@@ -319,19 +310,8 @@ pub async fn remove_pin(current: &str) -> Result<(), LockError> {
     if storage::pin_required() {
         return Err(LockError::Failed);
     }
-    let lock = storage::load_lock().ok_or(LockError::Failed)?;
-    let wait = lock.wait_ms(now_ms());
-    if wait > 0.0 {
-        return Err(LockError::Wait(wait));
-    }
-    let salt = unhex(&lock.salt).ok_or(LockError::Failed)?;
-    let key = pin_key(current, &salt, lock.rounds).await.map_err(|_| LockError::Failed)?;
-    let Ok(data_key) = unwrap(&lock.by_pin, &key, true).await else {
-        let mut l = lock.clone();
-        l.wrong_pin(now_ms());
-        let _ = storage::save_lock(&l);
-        return Err(LockError::Wrong(l.wait_ms(now_ms())));
-    };
+    let mut lock = storage::load_lock().ok_or(LockError::Failed)?;
+    let data_key = key_from_pin(&mut lock, current, true).await?;
     let raw = op("exportKey", &["raw".into(), data_key]).await.map_err(|_| LockError::Failed)?;
     storage::flushed().await.map_err(|_| LockError::Failed)?;
     let session = storage::load_session();

@@ -106,26 +106,26 @@ fn gcm(iv: &[u8], bound_to: &str) -> JsValue {
 
 /// Seals `text` under `key`, bound to the storage key `name`.
 pub async fn seal(key: &JsValue, name: &str, text: &str) -> Result<String, JsValue> {
-    let iv = random(IV_BYTES);
-    let sealed = op("encrypt", &[gcm(&iv, name), key.clone(), bytes(text.as_bytes())]).await?;
-    let mut all = iv;
-    all.extend(to_vec(&sealed));
+    let all = seal_bytes(key, name, text.as_bytes()).await?;
     Ok(format!("{SEALED_MARK}{}", pack(&all)))
 }
 
-/// Seals bytes (a photo) under `key`, bound to `name`: IV then ciphertext.
-pub async fn seal_bytes(key: &JsValue, name: &str, plain: &[u8]) -> Result<Uint8Array, JsValue> {
+/// Seals bytes (a photo, or a value's text) under `key`, bound to `name`: IV then ciphertext.
+pub async fn seal_bytes(key: &JsValue, name: &str, plain: &[u8]) -> Result<Vec<u8>, JsValue> {
     let iv = random(IV_BYTES);
     let sealed = op("encrypt", &[gcm(&iv, name), key.clone(), bytes(plain)]).await?;
-    Ok(Uint8Array::from([iv, to_vec(&sealed)].concat().as_slice()))
+    Ok([iv, to_vec(&sealed)].concat())
 }
 
 /// [`seal_bytes`]'s bytes back; `None` on the wrong key or name.
 pub async fn unseal_bytes(key: &JsValue, name: &str, sealed: &[u8]) -> Option<Vec<u8>> {
-    if sealed.len() <= IV_BYTES {
-        return None;
-    }
-    op("decrypt", &[gcm(&sealed[..IV_BYTES], name), key.clone(), bytes(&sealed[IV_BYTES..])]).await.ok().map(|p| to_vec(&p))
+    op_promise_decrypt(key, name, sealed).map(JsFuture::from)?.await.ok().map(|p| to_vec(&p))
+}
+
+/// Starts decrypting [`seal_bytes`]'s bytes; `None` if they are too short to be any.
+fn op_promise_decrypt(key: &JsValue, name: &str, sealed: &[u8]) -> Option<Promise> {
+    (sealed.len() > IV_BYTES)
+        .then(|| op_promise("decrypt", &[gcm(&sealed[..IV_BYTES], name), key.clone(), bytes(&sealed[IV_BYTES..])]))
 }
 
 /// Whether a stored value is sealed.
@@ -135,12 +135,8 @@ pub fn is_sealed(value: &str) -> bool {
 
 /// Reads a sealed value back; `None` if it is not one, or not this key's.
 pub async fn unseal(key: &JsValue, name: &str, value: &str) -> Option<String> {
-    let all = unpack(value.strip_prefix(SEALED_MARK)?)?;
-    if all.len() <= IV_BYTES {
-        return None;
-    }
-    let plain = op("decrypt", &[gcm(&all[..IV_BYTES], name), key.clone(), bytes(&all[IV_BYTES..])]).await.ok()?;
-    String::from_utf8(to_vec(&plain)).ok()
+    let plain = unseal_bytes(key, name, &unpack(value.strip_prefix(SEALED_MARK)?)?).await?;
+    String::from_utf8(plain).ok()
 }
 
 /// Opens the vault with the data key and the account's values, read.
@@ -268,9 +264,8 @@ pub async fn unseal_all(key: &JsValue, values: &[(String, String)]) -> Vec<Optio
     let promises: Array = values
         .iter()
         .map(|(name, value)| {
-            let all = value.strip_prefix(SEALED_MARK).and_then(unpack).filter(|a| a.len() > IV_BYTES);
-            match all {
-                Some(all) => op_promise("decrypt", &[gcm(&all[..IV_BYTES], name), key.clone(), bytes(&all[IV_BYTES..])]).catch(&settle),
+            match value.strip_prefix(SEALED_MARK).and_then(unpack).and_then(|all| op_promise_decrypt(key, name, &all)) {
+                Some(decrypting) => decrypting.catch(&settle),
                 None => Promise::resolve(&JsValue::NULL),
             }
         })

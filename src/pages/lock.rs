@@ -20,20 +20,16 @@ pub fn watch_policy(ctx: AppCtx) {
     // Until the required PIN is set, every screen but signing out leads here.
     Effect::new(move |_| {
         let route = ctx.route.get();
-        if !matches!(route, AppRoute::Lock | AppRoute::SignOut) && must_set_pin() {
+        if !matches!(route, AppRoute::Lock | AppRoute::SignOut) && unlock::must_set_pin() {
             ctx.redirect(AppRoute::Lock);
         }
     });
     let Some(api) = ctx.api() else { return };
     spawn_local(async move {
-        if unlock::refresh_policy(&api).await.is_some() && must_set_pin() && ctx.route.get_untracked() != AppRoute::Lock {
+        if unlock::refresh_policy(&api).await.is_some() && unlock::must_set_pin() && ctx.route.get_untracked() != AppRoute::Lock {
             ctx.redirect(AppRoute::Lock);
         }
     });
-}
-
-fn must_set_pin() -> bool {
-    storage::pin_required() && storage::load_lock().is_none()
 }
 
 #[component]

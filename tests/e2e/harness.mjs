@@ -110,6 +110,15 @@ export async function signIn(page, server, who, expectedHouseholds) {
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid=household-list] li').length === n, expectedHouseholds);
 }
 
+/** Signs in through the form as any account and waits to land on `landing` (a URL pattern). */
+export async function signInTo(page, server, who, landing) {
+  await page.goto(server.url + '/login');
+  await page.fill('#phone', who.phone);
+  await page.fill('#password', who.password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(landing);
+}
+
 /**
  * Waits until the service worker controls the page (the shell is cached).
  * `ready` means a worker is active, not that this document is controlled: a

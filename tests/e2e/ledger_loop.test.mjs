@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useServerAndBrowser, phone, signIn, waitForServiceWorker, pendingCount, axeFindings, MEMBER1 } from './harness.mjs';
+import { useServerAndBrowser, phone, signIn, signInTo, waitForServiceWorker, pendingCount, axeFindings, MEMBER1 } from './harness.mjs';
 
 const env = useServerAndBrowser();
 const COUNTY = { phone: '13800000029', password: 'daohu123' };
@@ -146,11 +146,7 @@ test("the console shows a household's ledger, who changed what and how, and take
   const household = (await server.api('/api/roster', { token: await server.login(MEMBER1) })).json.households[1].household;
   const desk = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
   const page = await desk.newPage();
-  await page.goto(server.url + '/login');
-  await page.fill('#phone', VILLAGE.phone);
-  await page.fill('#password', VILLAGE.password);
-  await page.click('button[type=submit]');
-  await page.waitForURL(/\/admin\/?$/);
+  await signInTo(page, server, VILLAGE, /\/admin\/?$/);
   await page.goto(server.url + '/admin/households');
   await page.fill('#hh-search', household.address);
   await page.locator(`tr[data-household="${household.address}"] [data-testid=open-ledger]`).click();

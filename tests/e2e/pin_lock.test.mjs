@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { useServerAndBrowser, phone, signIn, waitForServiceWorker, pendingCount, recordVisit, accountPrefix, axeFindings, MEMBER1, MEMBER2 } from './harness.mjs';
+import { useServerAndBrowser, phone, signIn, signInTo, waitForServiceWorker, pendingCount, recordVisit, accountPrefix, axeFindings, MEMBER1, MEMBER2 } from './harness.mjs';
 
 const env = useServerAndBrowser();
 
@@ -171,11 +171,7 @@ test('a coordinator requires a PIN in the console: the phone sets one before it 
   try {
     const desk = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
     const console_ = await desk.newPage();
-    await console_.goto(env.server.url + '/login');
-    await console_.fill('#phone', '13800000009');
-    await console_.fill('#password', MEMBER1.password);
-    await console_.click('button[type=submit]');
-    await console_.waitForURL(/\/admin\/?$/);
+    await signInTo(console_, env.server, { phone: '13800000009', password: MEMBER1.password }, /\/admin\/?$/);
     await console_.goto(env.server.url + '/admin/org');
     const box = console_.locator(`input.pin-required[aria-label^="${village.name}"]`);
     assert.equal(await box.isChecked(), false);
@@ -186,11 +182,7 @@ test('a coordinator requires a PIN in the console: the phone sets one before it 
     await desk.close();
 
     const { context, page } = await phone(env.browser);
-    await page.goto(env.server.url + '/login');
-    await page.fill('#phone', MEMBER1.phone);
-    await page.fill('#password', MEMBER1.password);
-    await page.click('button[type=submit]');
-    await page.waitForURL('**/lock');
+    await signInTo(page, env.server, MEMBER1, '**/lock');
     await page.waitForSelector('[data-testid=pin-required]');
     // Straight to the households: sent back to set the PIN.
     await page.goto(env.server.url + '/');
@@ -241,11 +233,7 @@ test('an app left untouched locks itself after the chosen minutes', async () => 
 test('with a PIN, a volunteer activity photo is kept sealed on the phone and still uploads whole', async () => {
   const volunteer = { phone: '13800000005', password: MEMBER1.password };
   const { context, page } = await phone(env.browser);
-  await page.goto(env.server.url + '/login');
-  await page.fill('#phone', volunteer.phone);
-  await page.fill('#password', volunteer.password);
-  await page.click('button[type=submit]');
-  await page.waitForURL(/\/activities\/?$/);
+  await signInTo(page, env.server, volunteer, /\/activities\/?$/);
   await page.waitForSelector('[data-testid=start-activity]');
   await waitForServiceWorker(page);
   await page.goto(env.server.url + '/lock');
