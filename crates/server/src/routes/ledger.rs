@@ -24,11 +24,6 @@ use crate::routes::sync::OUT_OF_SCOPE_REASON;
 use crate::scope::{self, Subtree};
 use crate::{audit, store, ApiJson, ApiQuery, AppError, AppState};
 
-/// The day in China, for overdue applications (the people reading live there).
-fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().with_timezone(&crate::visit_log::report_offset()).date_naive()
-}
-
 /// Reason given for a change naming a visit of another household.
 pub const VISIT_ELSEWHERE_REASON: &str = "记录里的走访不是这一户的";
 
@@ -207,7 +202,7 @@ pub async fn ledger_gaps_get(
         Some(id) => Subtree { path: scope::unit(&mut conn, &subtree, id).await?.path },
         None => subtree,
     };
-    let day = today();
+    let day = crate::activity_log::china_today();
     let (entitled, applying) = store::ledger::gap_counts(&mut conn, &area).await?;
     let policies = counts(&catalogue, &entitled, &applying, day);
     let rows = store::ledger::gap_households(&mut conn, &area, query.policy.as_deref(), limit).await?;
@@ -229,7 +224,7 @@ pub async fn ledger_gaps_get(
 pub async fn panel(conn: &mut Conn, user: &AuthUser, area: &Subtree) -> Result<daohu_domain::LedgerPanel, AppError> {
     let catalogue = store::catalogue::get(conn, county_of(user)?, None).await?.unwrap_or_else(empty);
     let (entitled, applying) = store::ledger::gap_counts(conn, area).await?;
-    let per_policy = counts(&catalogue, &entitled, &applying, today());
+    let per_policy = counts(&catalogue, &entitled, &applying, crate::activity_log::china_today());
     let sum = |f: fn(&PolicyGapCount) -> u64| u32::try_from(per_policy.iter().map(f).sum::<u64>()).unwrap_or(u32::MAX);
     let words = |rows: Vec<(String, i64)>| rows.into_iter().map(|(w, n)| (w, u32::try_from(n).unwrap_or(u32::MAX))).collect();
     Ok(daohu_domain::LedgerPanel {
