@@ -26,12 +26,15 @@ KB = 1024
 # that reads records; the visit app also took signing out and the lock page
 # from the sign-in bundle, which fell from 133.9 to 122.4 KB), and the console's
 # for storage's sealing paths and the PIN requirement per unit: the figure then
-# plus 5 %. The sign-in budget stays: issue 19 requires it.
+# plus 5 %. The sign-in budget stays: issue 19 requires it. The console's was
+# raised again for the household profile's later facts (issue 17: illness,
+# disability, income, road, heating and contact, read and corrected; 285.0 ->
+# 292.7 KB): that figure plus 2.5 %.
 BUDGETS = {
     "members' first screen: signing in (/login)": 141 * KB,
     "members' visit app, signed in (/)": 240 * KB,
     "volunteer activities (/activities/)": 193 * KB,
-    "coordinators' console (/admin/)": 289 * KB,
+    "coordinators' console (/admin/)": 300 * KB,
 }
 BUNDLES = [("members' first screen: signing in (/login)", "/login"), ("members' visit app, signed in (/)", "/"), ("volunteer activities (/activities/)", "/activities/"),
            ("coordinators' console (/admin/)", "/admin/")]

@@ -1,5 +1,6 @@
 //! Reusable parts of screens.
 
+pub mod facts;
 pub mod header;
 pub mod link;
 pub mod lock;

@@ -4,12 +4,14 @@
 //! browser or a killed tab finds it again at the same step. "Saved" is shown
 //! only after the saved record is in storage.
 
-use daohu_domain::ledger::{choose, phone_values, Housing, Water, MAX_PEOPLE_AT_HOME};
+use daohu_domain::ledger::{choose, phone_values, value_choices, MAX_PEOPLE_AT_HOME};
+use daohu_domain::profile::{Disabilities, Incomes};
 use daohu_domain::{
     LedgerField, LedgerValue, LocalVisit, Policy, PolicyState, PolicyStatus, ProblemCategory, ProblemEntry,
     ProblemOutcome, SectionKind, SectionState, SyncState, Urgency, VisitLedgerChange,
 };
 use leptos::prelude::*;
+use crate::components::facts::{DisabilityCounts, IncomeChoice};
 use crate::components::link::Link;
 use uuid::Uuid;
 
@@ -346,7 +348,7 @@ fn LedgerFields(editor: Editor, kind: SectionKind) -> impl IntoView {
         mine.sort_by_key(|v| v.visit.recorded_at);
         mine.iter().flat_map(|v| v.visit.ledger.clone()).collect()
     });
-    let before = StoredValue::new(phone_values(&home.ledger, waiting.iter()));
+    let before = StoredValue::new(phone_values(home.ledger.iter().chain(&home.facts), waiting.iter()));
     let was = move |field: &LedgerField| before.with_value(|b| b.get(field).cloned());
     let value_of = move |field: &LedgerField| {
         editor
@@ -406,47 +408,59 @@ fn LedgerFields(editor: Editor, kind: SectionKind) -> impl IntoView {
         }
         .into_any()
     } else {
-        let housing = move || match value_of(&LedgerField::Housing) {
-            Some(LedgerValue::Housing(h)) => Some(h),
-            _ => None,
+        // One fact: a condition chosen from its list (housing, water, road,
+        // heating, contact) or a number of people. A number out of range is no
+        // value: the field keeps what it had. One code path for every such fact
+        // (rendered from a list, not one view each: that cost the phone 2 KB).
+        let fact = move |field: LedgerField| {
+            let id = field.word();
+            let name = field.plain_name(ctx.zh());
+            let choices = value_choices(&field, ctx.zh());
+            let shown = StoredValue::new(field);
+            let word = move || value_of(&shown.get_value()).map(|v| v.word());
+            let enter = move |ev: leptos::ev::Event| {
+                let f = shown.get_value();
+                if let Some(v) = LedgerValue::entered(&f, event_target_value(&ev).trim()) { set(f, v) }
+            };
+            let control = if choices.is_empty() {
+                view! {
+                    <input id=id.clone() type="number" inputmode="numeric" min="0" max=MAX_PEOPLE_AT_HOME.to_string()
+                        prop:value=move || word().unwrap_or_default() on:change=enter/>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <select id=id.clone() on:change=enter>
+                        <option value="" disabled selected=move || word().is_none()>{unset()}</option>
+                        {choices.into_iter().map(|(w, label)| view! {
+                            <option value=w selected=move || word().as_deref() == Some(w)>{label}</option>
+                        }).collect_view()}
+                    </select>
+                }
+                .into_any()
+            };
+            view! { <label for=id>{name}</label>{control} }
         };
-        let water = move || match value_of(&LedgerField::Water) {
-            Some(LedgerValue::Water(w)) => Some(w),
-            _ => None,
+        let facts = move |fields: &[LedgerField]| fields.iter().cloned().map(fact).collect_view();
+        let incomes = move || match value_of(&LedgerField::Income) {
+            Some(LedgerValue::Incomes(i)) => i,
+            _ => Incomes::default(),
         };
-        let people = move || match value_of(&LedgerField::PeopleAtHome) {
-            Some(LedgerValue::Count(n)) => n.to_string(),
-            _ => String::new(),
+        let disabled = move || match value_of(&LedgerField::Disability) {
+            Some(LedgerValue::Disabilities(d)) => d,
+            _ => Disabilities::default(),
         };
         view! {
             <fieldset class="ledger" data-testid="living">
                 <legend>{ctx.tr("住房、饮水和在家的人", "Housing, water and who is at home")}</legend>
-                <label for="housing">{ctx.tr("住房", "Housing")}</label>
-                <select id="housing" on:change=move |ev| {
-                    if let Some(h) = Housing::parse(&event_target_value(&ev)) { set(LedgerField::Housing, LedgerValue::Housing(h)) }
-                }>
-                    <option value="" disabled selected=move || housing().is_none()>{unset()}</option>
-                    {Housing::ALL.into_iter().map(|h| view! {
-                        <option value=h.as_str() selected=move || housing() == Some(h)>{if ctx.zh() { h.label_zh() } else { h.label_en() }}</option>
-                    }).collect_view()}
-                </select>
-                <label for="water">{ctx.tr("饮水", "Drinking water")}</label>
-                <select id="water" on:change=move |ev| {
-                    if let Some(w) = Water::parse(&event_target_value(&ev)) { set(LedgerField::Water, LedgerValue::Water(w)) }
-                }>
-                    <option value="" disabled selected=move || water().is_none()>{unset()}</option>
-                    {Water::ALL.into_iter().map(|w| view! {
-                        <option value=w.as_str() selected=move || water() == Some(w)>{if ctx.zh() { w.label_zh() } else { w.label_en() }}</option>
-                    }).collect_view()}
-                </select>
-                <label for="people">{ctx.tr("平时在家的人数", "People usually at home")}</label>
-                // A number out of range is not a value: the field keeps what it had.
-                <input id="people" type="number" inputmode="numeric" min="0" max=MAX_PEOPLE_AT_HOME.to_string() prop:value=people
-                    on:change=move |ev| {
-                        if let Some(v) = LedgerValue::parse(&LedgerField::PeopleAtHome, event_target_value(&ev).trim(), None) {
-                            set(LedgerField::PeopleAtHome, v)
-                        }
-                    }/>
+                {facts(&[LedgerField::Housing, LedgerField::Water, LedgerField::PeopleAtHome])}
+                <details data-testid="more-facts">
+                    <summary>{ctx.tr("更多家庭情况（疾病、残疾、收入、道路、取暖、联系方式）", "More about the family (illness, disability, income, road, heating, contact)")}</summary>
+                    {facts(&[LedgerField::ChronicIll, LedgerField::SeriousIll])}
+                    <DisabilityCounts value=disabled set=move |d| set(LedgerField::Disability, LedgerValue::Disabilities(d))/>
+                    <IncomeChoice value=incomes set=move |i| set(LedgerField::Income, LedgerValue::Incomes(i))/>
+                    {facts(&[LedgerField::Road, LedgerField::Heating, LedgerField::Contact])}
+                </details>
             </fieldset>
         }
         .into_any()

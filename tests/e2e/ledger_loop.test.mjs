@@ -57,8 +57,18 @@ test('a policy added by the county is marked at a visit offline and followed unt
     atSentiment: async () => {
       assert.deepEqual(await axeFindings(page), [], 'the housing and water step passes axe');
       await page.selectOption('#housing', 'needs_repair');
-      await page.fill('#people', '3');
-      await page.locator('#people').blur();
+      await page.fill('#people_at_home', '3');
+      await page.locator('#people_at_home').blur();
+      // The rest of the profile sits behind "more": illness, disability, income, road.
+      await page.click('[data-testid=more-facts] summary');
+      await page.fill('#chronic_ill', '1');
+      await page.locator('#chronic_ill').blur();
+      await page.fill('#disability-2', '1');
+      await page.locator('#disability-2').blur();
+      await page.check('[data-testid=income] input[name=crops]');
+      await page.check('[data-testid=income] input[name=migrant_work]');
+      await page.selectOption('#road', 'gravel');
+      assert.deepEqual(await axeFindings(page), [], 'the profile\'s other facts pass axe');
     },
     atPolicy: async () => {
       await page.waitForSelector('[data-testid=policies]');
@@ -77,7 +87,8 @@ test('a policy added by the county is marked at a visit offline and followed unt
   assert.deepEqual(gaps.json.households.map((h) => [h.household_id, h.state]), [[household.id, 'entitled_not_receiving']]);
   const ledger = await server.api(`/api/households/${household.id}/ledger`, { token: village });
   assert.deepEqual(ledger.json.current.map((e) => [e.change.field, e.change.value]),
-    [['policy:shuigai', 'entitled_not_receiving'], ['people_at_home', '3'], ['housing', 'needs_repair']]);
+    [['policy:shuigai', 'entitled_not_receiving'], ['people_at_home', '3'], ['housing', 'needs_repair'],
+      ['chronic_ill', '1'], ['disability', '2'], ['income', 'crops,migrant_work'], ['road', 'gravel']]);
 
   // The village coordinator's report shows it.
   const c = await phone(browser);
@@ -115,7 +126,13 @@ test('a policy added by the county is marked at a visit offline and followed unt
   // Next visit: the phone shows what was recorded; the member marks it applying.
   await page.goto(server.url + `/household/${household.id}`);
   await visit(page, {
-    atSentiment: async () => assert.equal(await page.inputValue('#housing'), 'needs_repair'),
+    atSentiment: async () => {
+      assert.equal(await page.inputValue('#housing'), 'needs_repair');
+      // Last time's facts are there: "no change" is no tap.
+      assert.equal(await page.inputValue('#chronic_ill'), '1');
+      assert.equal(await page.inputValue('#road'), 'gravel');
+      assert.ok(await page.isChecked('[data-testid=income] input[name=migrant_work]'));
+    },
     atPolicy: async () => {
       const select = page.locator('select[data-policy=shuigai]');
       if (!(await select.isVisible())) await page.click('[data-testid=policies] details summary');
@@ -167,7 +184,14 @@ test("the console shows a household's ledger, who changed what and how, and take
   await page.fill('#ledger-since', '2026-11-02');
   await page.click('[data-testid=ledger-correct]');
   await page.waitForFunction(() => document.querySelector('[data-testid=ledger-current]').textContent.includes('帮办代办（自 2026-11-02 起）'));
-  assert.equal(await page.locator('[data-testid=ledger-history] tbody tr').count(), 2, 'both changes in the history');
+  // Income sources, ticked as a list.
+  await page.selectOption('#ledger-field', 'income');
+  await page.check('[data-testid=household-ledger] [data-testid=income] input[name=pension]');
+  await page.check('[data-testid=household-ledger] [data-testid=income] input[name=livestock]');
+  assert.deepEqual(await axeFindings(page), [], 'the ledger panel with a list fact passes axe');
+  await page.click('[data-testid=ledger-correct]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=ledger-current]').textContent.includes('养殖，养老金'));
+  assert.equal(await page.locator('[data-testid=ledger-history] tbody tr').count(), 3, 'every change in the history');
   assert.deepEqual(await axeFindings(page), [], 'the ledger panel passes axe');
 
   const ledger = await server.api(`/api/households/${household.id}/ledger`, { token: await server.login(VILLAGE) });
@@ -176,5 +200,6 @@ test("the console shows a household's ledger, who changed what and how, and take
   assert.equal(current['policy:dibao'].value, 'applying');
   assert.equal(current['policy:dibao'].since, '2026-11-02');
   assert.equal(current.housing.visit_id ?? null, null, 'a correction, not a visit');
+  assert.equal(current.income.value, 'livestock,pension');
   await desk.close();
 });

@@ -96,6 +96,12 @@ pub struct RosterHousehold {
     /// The household's ledger now (policy states, housing, water), one entry a field set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ledger: Vec<crate::ledger::LedgerNow>,
+    /// The profile's later facts (illness, disability, income, road, heating,
+    /// contact: `LedgerField::in_first_version` is false), apart from `ledger`
+    /// so that an app from before them, which refuses a field it does not know,
+    /// still reads its roster.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<crate::ledger::LedgerNow>,
 }
 
 /// The roster of the signed-in member's linked households.
@@ -188,6 +194,7 @@ mod tests {
             history: vec![older, latest],
             problems: vec![],
             ledger: vec![],
+            facts: vec![],
         };
         // Done last time, no note: nothing carried over.
         assert_eq!(h.last_time(SectionKind::MemberContact), None);

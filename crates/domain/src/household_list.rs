@@ -117,6 +117,7 @@ mod tests {
             history: Vec::new(),
             problems: Vec::new(),
             ledger: Vec::new(),
+            facts: Vec::new(),
         }
     }
 

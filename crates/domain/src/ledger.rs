@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::groups::SpecialGroup;
+use crate::profile::{Contact, Disabilities, Heating, Incomes, Road};
 
 /// Longest policy name, description and key, in characters.
 pub const MAX_NAME_CHARS: usize = 40;
@@ -96,7 +97,7 @@ pub enum LedgerError {
     /// An application needs the day it started, and only an application has one.
     BadApplyingDate,
     /// A value outside what the field takes (people at home over 30, say).
-    OutOfRange(&'static str),
+    OutOfRange(LedgerField),
 }
 
 impl LedgerError {
@@ -118,8 +119,8 @@ impl LedgerError {
             (LedgerError::BadLimit, false) => "The time allowed to apply is 1 to 365 days".into(),
             (LedgerError::BadApplyingDate, true) => "“帮办代办”要写开始办理的日期，其他状态不写".into(),
             (LedgerError::BadApplyingDate, false) => "An application needs the day it started; other states take none".into(),
-            (LedgerError::OutOfRange(what), true) => format!("{what}的值不在允许的范围内"),
-            (LedgerError::OutOfRange(what), false) => format!("The value of {what} is out of range"),
+            (LedgerError::OutOfRange(field), true) => format!("“{}”的值不在允许的范围内", field.plain_name(true)),
+            (LedgerError::OutOfRange(field), false) => format!("The value of “{}” is out of range", field.plain_name(false)),
         }
     }
 }
@@ -354,6 +355,48 @@ pub enum LedgerField {
     PeopleAtHome,
     Housing,
     Water,
+    /// Family members with a chronic illness (慢性病), a count.
+    ChronicIll,
+    /// Family members with a serious illness (大病), a count.
+    SeriousIll,
+    Disability,
+    Income,
+    Road,
+    Heating,
+    Contact,
+}
+
+/// The profile's fields, in the order forms show them.
+pub const PROFILE_FIELDS: [LedgerField; 10] = [
+    LedgerField::Housing,
+    LedgerField::Water,
+    LedgerField::PeopleAtHome,
+    LedgerField::ChronicIll,
+    LedgerField::SeriousIll,
+    LedgerField::Disability,
+    LedgerField::Income,
+    LedgerField::Road,
+    LedgerField::Heating,
+    LedgerField::Contact,
+];
+
+/// Whether the value is of the field's kind and in its range (the catalogue aside).
+fn fits(field: &LedgerField, value: &LedgerValue) -> Result<(), LedgerError> {
+    use LedgerField as F;
+    use LedgerValue as V;
+    let ok = match (field, value) {
+        (F::PeopleAtHome | F::ChronicIll | F::SeriousIll, V::Count(n)) => *n <= MAX_PEOPLE_AT_HOME,
+        (F::Policy(_), V::Policy(_))
+        | (F::Housing, V::Housing(_))
+        | (F::Water, V::Water(_))
+        | (F::Disability, V::Disabilities(_))
+        | (F::Income, V::Incomes(_))
+        | (F::Road, V::Road(_))
+        | (F::Heating, V::Heating(_))
+        | (F::Contact, V::Contact(_)) => true,
+        _ => false,
+    };
+    if ok { Ok(()) } else { Err(LedgerError::OutOfRange(field.clone())) }
 }
 
 /// A field's new value. It travels as a word and, for an application, its
@@ -364,6 +407,11 @@ pub enum LedgerValue {
     Count(u8),
     Housing(Housing),
     Water(Water),
+    Disabilities(Disabilities),
+    Incomes(Incomes),
+    Road(Road),
+    Heating(Heating),
+    Contact(Contact),
 }
 
 /// One change to a household's ledger, made at a visit or in the console.
@@ -387,15 +435,10 @@ pub struct LedgerChange {
 impl LedgerChange {
     /// Whether the value fits the field (against the catalogue for policies).
     pub fn check(&self, catalogue: &Catalogue) -> Result<(), LedgerError> {
+        fits(&self.field, &self.value)?;
         match (&self.field, &self.value) {
             (LedgerField::Policy(key), LedgerValue::Policy(status)) => catalogue.check_state(key, status),
-            (LedgerField::PeopleAtHome, LedgerValue::Count(n)) if *n <= MAX_PEOPLE_AT_HOME => Ok(()),
-            (LedgerField::PeopleAtHome, LedgerValue::Count(_)) => Err(LedgerError::OutOfRange("people at home")),
-            (LedgerField::Housing, LedgerValue::Housing(_)) | (LedgerField::Water, LedgerValue::Water(_)) => Ok(()),
-            (LedgerField::Policy(_), _) => Err(LedgerError::OutOfRange("a policy state")),
-            (LedgerField::PeopleAtHome, _) => Err(LedgerError::OutOfRange("people at home")),
-            (LedgerField::Housing, _) => Err(LedgerError::OutOfRange("housing")),
-            (LedgerField::Water, _) => Err(LedgerError::OutOfRange("water")),
+            _ => Ok(()),
         }
     }
 
@@ -425,12 +468,18 @@ pub struct LedgerWire {
     pub id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub household_id: Option<Uuid>,
-    /// `policy:<key>`, `people_at_home`, `housing` or `water`.
+    /// `policy:<key>`, `people_at_home`, `housing`, `water`, `chronic_ill`,
+    /// `serious_ill`, `disability`, `income`, `road`, `heating` or `contact`.
     pub field: String,
     /// A policy's state (`receiving`, `entitled_not_receiving`, `applying`,
-    /// `not_eligible`, `unknown`), the housing's (`safe`, `needs_repair`,
-    /// `dangerous`) or water's (`safe`, `unsafe`, `seasonal_shortage`)
-    /// condition, or the number of people at home.
+    /// `not_eligible`, `unknown`); the housing's (`safe`, `needs_repair`,
+    /// `dangerous`), water's (`safe`, `unsafe`, `seasonal_shortage`), road's
+    /// (`paved`, `gravel`, `no_vehicle`) or heating's (`adequate`, `difficult`,
+    /// `unsafe`) condition; the way to reach the family (`phone`, `wechat`,
+    /// `in_person`, `relative`); a count (people at home, members ill); the
+    /// income sources (`crops,migrant_work`, from `crops`, `livestock`,
+    /// `local_work`, `migrant_work`, `business`, `pension`, `allowance`,
+    /// `other`; `none`); or each disabled member's grade (`2,4`; `none`).
     pub value: String,
     /// The day an application started: with `applying` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -595,6 +644,13 @@ impl LedgerField {
             "people_at_home" => LedgerField::PeopleAtHome,
             "housing" => LedgerField::Housing,
             "water" => LedgerField::Water,
+            "chronic_ill" => LedgerField::ChronicIll,
+            "serious_ill" => LedgerField::SeriousIll,
+            "disability" => LedgerField::Disability,
+            "income" => LedgerField::Income,
+            "road" => LedgerField::Road,
+            "heating" => LedgerField::Heating,
+            "contact" => LedgerField::Contact,
             other => LedgerField::Policy(other.strip_prefix("policy:").filter(|k| valid_key(k))?.to_string()),
         })
     }
@@ -607,7 +663,39 @@ impl LedgerField {
             LedgerField::PeopleAtHome => "people_at_home".into(),
             LedgerField::Housing => "housing".into(),
             LedgerField::Water => "water".into(),
+            LedgerField::ChronicIll => "chronic_ill".into(),
+            LedgerField::SeriousIll => "serious_ill".into(),
+            LedgerField::Disability => "disability".into(),
+            LedgerField::Income => "income".into(),
+            LedgerField::Road => "road".into(),
+            LedgerField::Heating => "heating".into(),
+            LedgerField::Contact => "contact".into(),
         }
+    }
+
+    /// Whether the first ledger (migration 0014) had this field: policies,
+    /// people at home, housing and water. The roster carries the others apart,
+    /// where an app from before them does not look (see `RosterHousehold::facts`).
+    pub fn in_first_version(&self) -> bool {
+        matches!(self, LedgerField::Policy(_) | LedgerField::PeopleAtHome | LedgerField::Housing | LedgerField::Water)
+    }
+
+    /// The field's name without the catalogue: a policy by its key.
+    pub fn plain_name(&self, zh: bool) -> String {
+        let (z, e) = match self {
+            LedgerField::Policy(key) => return key.clone(),
+            LedgerField::PeopleAtHome => ("在家人数", "People at home"),
+            LedgerField::Housing => ("住房", "Housing"),
+            LedgerField::Water => ("饮水", "Drinking water"),
+            LedgerField::ChronicIll => ("慢性病人数", "Members with a chronic illness"),
+            LedgerField::SeriousIll => ("大病人数", "Members with a serious illness"),
+            LedgerField::Disability => ("持证残疾人", "Members with a disability certificate"),
+            LedgerField::Income => ("收入来源", "Income sources"),
+            LedgerField::Road => ("道路", "Road"),
+            LedgerField::Heating => ("冬季取暖", "Winter heating"),
+            LedgerField::Contact => ("联系方式", "How to reach them"),
+        };
+        (if zh { z } else { e }).into()
     }
 
     /// The policy's key, for a policy's field.
@@ -624,10 +712,21 @@ impl LedgerValue {
     pub fn parse(field: &LedgerField, word: &str, since: Option<NaiveDate>) -> Option<LedgerValue> {
         Some(match field {
             LedgerField::Policy(_) => LedgerValue::Policy(PolicyStatus { state: PolicyState::parse(word)?, applying_since: since }),
-            LedgerField::PeopleAtHome => LedgerValue::Count(word.parse().ok()?),
+            LedgerField::PeopleAtHome | LedgerField::ChronicIll | LedgerField::SeriousIll => LedgerValue::Count(word.parse().ok()?),
             LedgerField::Housing => LedgerValue::Housing(Housing::parse(word)?),
             LedgerField::Water => LedgerValue::Water(Water::parse(word)?),
+            LedgerField::Disability => LedgerValue::Disabilities(Disabilities::parse(word)?),
+            LedgerField::Income => LedgerValue::Incomes(Incomes::parse(word)?),
+            LedgerField::Road => LedgerValue::Road(Road::parse(word)?),
+            LedgerField::Heating => LedgerValue::Heating(Heating::parse(word)?),
+            LedgerField::Contact => LedgerValue::Contact(Contact::parse(word)?),
         })
+    }
+
+    /// A value as a form entered it: read back from its word and in the field's
+    /// range (a count over [`MAX_PEOPLE_AT_HOME`] is no value).
+    pub fn entered(field: &LedgerField, word: &str) -> Option<LedgerValue> {
+        LedgerValue::parse(field, word, None).filter(|v| fits(field, v).is_ok())
     }
 
     /// An application's first day.
@@ -646,6 +745,27 @@ impl LedgerValue {
             LedgerValue::Count(n) => n.to_string(),
             LedgerValue::Housing(h) => h.as_str().into(),
             LedgerValue::Water(w) => w.as_str().into(),
+            LedgerValue::Disabilities(d) => d.word(),
+            LedgerValue::Incomes(i) => i.word(),
+            LedgerValue::Road(r) => r.as_str().into(),
+            LedgerValue::Heating(h) => h.as_str().into(),
+            LedgerValue::Contact(c) => c.as_str().into(),
+        }
+    }
+
+    /// The value in words, as forms and downloads show it (a policy's state
+    /// without its first day).
+    pub fn label(&self, zh: bool) -> String {
+        match self {
+            LedgerValue::Policy(s) => (if zh { s.state.label_zh() } else { s.state.label_en() }).into(),
+            LedgerValue::Count(n) => n.to_string(),
+            LedgerValue::Housing(h) => (if zh { h.label_zh() } else { h.label_en() }).into(),
+            LedgerValue::Water(w) => (if zh { w.label_zh() } else { w.label_en() }).into(),
+            LedgerValue::Disabilities(d) => d.label(zh),
+            LedgerValue::Incomes(i) => i.label(zh),
+            LedgerValue::Road(r) => r.label(zh).into(),
+            LedgerValue::Heating(h) => h.label(zh).into(),
+            LedgerValue::Contact(c) => c.label(zh).into(),
         }
     }
 }
@@ -677,15 +797,11 @@ impl VisitLedgerChange {
 
     /// Whether the value fits its field, leaving the catalogue to the server.
     pub fn check_shape(&self) -> Result<(), LedgerError> {
+        fits(&self.field, &self.value)?;
         match (&self.field, &self.value) {
             (LedgerField::Policy(key), LedgerValue::Policy(status)) if valid_key(key) => status.check(),
-            (LedgerField::Policy(key), LedgerValue::Policy(_)) => Err(LedgerError::UnknownPolicy(key.clone())),
-            (LedgerField::PeopleAtHome, LedgerValue::Count(n)) if *n <= MAX_PEOPLE_AT_HOME => Ok(()),
-            (LedgerField::Housing, LedgerValue::Housing(_)) | (LedgerField::Water, LedgerValue::Water(_)) => Ok(()),
-            (LedgerField::Policy(_), _) => Err(LedgerError::OutOfRange("a policy state")),
-            (LedgerField::PeopleAtHome, _) => Err(LedgerError::OutOfRange("people at home")),
-            (LedgerField::Housing, _) => Err(LedgerError::OutOfRange("housing")),
-            (LedgerField::Water, _) => Err(LedgerError::OutOfRange("water")),
+            (LedgerField::Policy(key), _) => Err(LedgerError::UnknownPolicy(key.clone())),
+            _ => Ok(()),
         }
     }
 }
@@ -702,18 +818,11 @@ pub struct LedgerNow {
 /// write them: a policy by its catalogue name (its key once no longer listed),
 /// an application with its first day, housing and water by their labels.
 pub fn describe(field: &LedgerField, value: &LedgerValue, catalogue: &Catalogue, zh: bool) -> (String, String) {
-    let value = match value {
-        LedgerValue::Policy(s) => {
-            let label = if zh { s.state.label_zh() } else { s.state.label_en() };
-            match (s.applying_since, zh) {
-                (Some(d), true) => format!("{label}（自 {d} 起）"),
-                (Some(d), false) => format!("{label} (since {d})"),
-                (None, _) => label.into(),
-            }
-        }
-        LedgerValue::Count(n) => n.to_string(),
-        LedgerValue::Housing(h) => (if zh { h.label_zh() } else { h.label_en() }).into(),
-        LedgerValue::Water(w) => (if zh { w.label_zh() } else { w.label_en() }).into(),
+    let label = value.label(zh);
+    let value = match (value.since(), zh) {
+        (Some(d), true) => format!("{label}（自 {d} 起）"),
+        (Some(d), false) => format!("{label} (since {d})"),
+        (None, _) => label,
     };
     (field_name(field, catalogue, zh), value)
 }
@@ -724,21 +833,27 @@ pub fn field_name(field: &LedgerField, catalogue: &Catalogue, zh: bool) -> Strin
         LedgerField::Policy(key) => catalogue
             .policy(key)
             .map_or_else(|| key.clone(), |p| if zh { p.name_zh.clone() } else { p.name_en.clone() }),
-        LedgerField::PeopleAtHome => (if zh { "在家人数" } else { "People at home" }).into(),
-        LedgerField::Housing => (if zh { "住房" } else { "Housing" }).into(),
-        LedgerField::Water => (if zh { "饮水" } else { "Drinking water" }).into(),
+        other => other.plain_name(zh),
     }
 }
 
-/// The values a field takes, as (word, label), for a form; empty for a count
-/// (typed as a number).
+/// The values a field takes, as (word, label), for a select; empty for a
+/// count (typed as a number) and for the lists (income sources and
+/// disabilities, one checkbox or count each).
 pub fn value_choices(field: &LedgerField, zh: bool) -> Vec<(&'static str, &'static str)> {
     let pick = |z: &'static str, e: &'static str| if zh { z } else { e };
     match field {
         LedgerField::Policy(_) => PolicyState::ALL.iter().map(|s| (s.as_str(), pick(s.label_zh(), s.label_en()))).collect(),
         LedgerField::Housing => Housing::ALL.iter().map(|h| (h.as_str(), pick(h.label_zh(), h.label_en()))).collect(),
         LedgerField::Water => Water::ALL.iter().map(|w| (w.as_str(), pick(w.label_zh(), w.label_en()))).collect(),
-        LedgerField::PeopleAtHome => Vec::new(),
+        LedgerField::Road => Road::ALL.iter().map(|r| (r.as_str(), r.label(zh))).collect(),
+        LedgerField::Heating => Heating::ALL.iter().map(|h| (h.as_str(), h.label(zh))).collect(),
+        LedgerField::Contact => Contact::ALL.iter().map(|c| (c.as_str(), c.label(zh))).collect(),
+        LedgerField::PeopleAtHome
+        | LedgerField::ChronicIll
+        | LedgerField::SeriousIll
+        | LedgerField::Disability
+        | LedgerField::Income => Vec::new(),
     }
 }
 
@@ -746,11 +861,11 @@ pub fn value_choices(field: &LedgerField, zh: bool) -> Vec<(&'static str, &'stat
 /// changes of its own visits not yet uploaded on top, oldest first (a later
 /// visit's change to a field wins).
 pub fn phone_values<'a>(
-    roster: &'a [LedgerNow],
+    roster: impl IntoIterator<Item = &'a LedgerNow>,
     waiting: impl IntoIterator<Item = &'a VisitLedgerChange>,
 ) -> BTreeMap<LedgerField, LedgerValue> {
     let mut now: BTreeMap<LedgerField, LedgerValue> =
-        roster.iter().map(|n| (n.field.clone(), n.value.clone())).collect();
+        roster.into_iter().map(|n| (n.field.clone(), n.value.clone())).collect();
     for change in waiting {
         now.insert(change.field.clone(), change.value.clone());
     }
@@ -963,6 +1078,56 @@ pub fn current(changes: &[LedgerChange]) -> BTreeMap<LedgerField, &LedgerChange>
 mod tests {
 
     #[test]
+    fn profile_facts_travel_as_words_and_refuse_values_of_another_field() {
+        use crate::profile::{Contact, Disabilities, Income, Incomes, Road};
+        let pairs = [
+            (LedgerField::ChronicIll, LedgerValue::Count(2), "chronic_ill", "2"),
+            (LedgerField::Disability, LedgerValue::Disabilities(Disabilities::of([3, 1]).unwrap()), "disability", "1,3"),
+            (LedgerField::Income, LedgerValue::Incomes(Incomes::of([Income::Pension, Income::Crops])), "income", "crops,pension"),
+            (LedgerField::Road, LedgerValue::Road(Road::Gravel), "road", "gravel"),
+            (LedgerField::Contact, LedgerValue::Contact(Contact::Relative), "contact", "relative"),
+        ];
+        for (field, value, field_word, value_word) in pairs {
+            let now = LedgerNow { field: field.clone(), value: value.clone() };
+            let json = serde_json::to_value(&now).unwrap();
+            assert_eq!(json, serde_json::json!({ "field": field_word, "value": value_word }));
+            assert_eq!(serde_json::from_value::<LedgerNow>(json).unwrap(), now);
+            assert!(!field.in_first_version(), "{field_word}");
+            let visit = VisitLedgerChange { id: Uuid::from_u128(9), field: field.clone(), value: value.clone() };
+            assert_eq!(visit.check_shape(), Ok(()));
+        }
+        // A road's word where the heating belongs, a grade 5, too many ill.
+        let wrong = VisitLedgerChange { id: Uuid::from_u128(9), field: LedgerField::Heating, value: LedgerValue::Road(Road::Paved) };
+        assert_eq!(wrong.check_shape(), Err(LedgerError::OutOfRange(LedgerField::Heating)));
+        assert_eq!(LedgerError::OutOfRange(LedgerField::Heating).message(true), "“冬季取暖”的值不在允许的范围内");
+        let bad = serde_json::json!({ "id": Uuid::from_u128(9), "field": "disability", "value": "5" });
+        assert!(serde_json::from_value::<VisitLedgerChange>(bad).is_err());
+        let many = VisitLedgerChange { id: Uuid::from_u128(9), field: LedgerField::SeriousIll, value: LedgerValue::Count(31) };
+        assert_eq!(many.check_shape(), Err(LedgerError::OutOfRange(LedgerField::SeriousIll)));
+        assert!(LedgerField::Housing.in_first_version() && LedgerField::Policy("dibao".into()).in_first_version());
+    }
+
+    #[test]
+    fn every_profile_field_has_a_name_and_a_way_to_enter_it() {
+        let c = Catalogue::demo();
+        for field in PROFILE_FIELDS {
+            assert_eq!(LedgerField::parse(&field.word()), Some(field.clone()));
+            assert!(!field_name(&field, &c, false).contains(|ch: char| !ch.is_ascii()), "{field:?}");
+            for (word, label) in value_choices(&field, true) {
+                assert!(LedgerValue::parse(&field, word, None).is_some(), "{field:?} {word}");
+                assert!(!label.is_empty());
+            }
+        }
+        let (name, value) = describe(
+            &LedgerField::Income,
+            &LedgerValue::Incomes(crate::profile::Incomes::of([crate::profile::Income::MigrantWork])),
+            &c,
+            true,
+        );
+        assert_eq!((name.as_str(), value.as_str()), ("收入来源", "外出务工"));
+    }
+
+    #[test]
     fn each_field_offers_the_values_it_takes() {
         let housing = value_choices(&LedgerField::Housing, true);
         assert_eq!(housing.iter().map(|c| c.0).collect::<Vec<_>>(), ["safe", "needs_repair", "dangerous"]);
@@ -1097,9 +1262,9 @@ mod tests {
         let ok = change(1, LedgerField::PeopleAtHome, LedgerValue::Count(3), at(1, 8), at(1, 9));
         assert_eq!(ok.check(&c), Ok(()));
         let too_many = change(2, LedgerField::PeopleAtHome, LedgerValue::Count(31), at(1, 8), at(1, 9));
-        assert_eq!(too_many.check(&c), Err(LedgerError::OutOfRange("people at home")));
+        assert_eq!(too_many.check(&c), Err(LedgerError::OutOfRange(LedgerField::PeopleAtHome)));
         let crossed = change(3, LedgerField::Housing, LedgerValue::Water(Water::Safe), at(1, 8), at(1, 9));
-        assert_eq!(crossed.check(&c), Err(LedgerError::OutOfRange("housing")));
+        assert_eq!(crossed.check(&c), Err(LedgerError::OutOfRange(LedgerField::Housing)));
         let unknown = change(4, LedgerField::Policy("nope".into()), state(PolicyState::Receiving), at(1, 8), at(1, 9));
         assert_eq!(unknown.check(&c), Err(LedgerError::UnknownPolicy("nope".into())));
         // The wire shape, as phones and the server write it.

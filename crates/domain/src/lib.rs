@@ -18,6 +18,7 @@ pub mod groups;
 pub mod household;
 pub mod household_list;
 pub mod ledger;
+pub mod profile;
 pub mod local;
 pub mod lock;
 pub mod org;

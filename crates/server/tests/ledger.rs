@@ -381,3 +381,69 @@ async fn a_visit_carries_its_ledger_changes_once_and_a_retired_policy_refuses_it
         assert_eq!(answer.json()["receipts"][0]["status"], expected);
     }
 }
+
+/// The profile's later facts (illness, disability, income, road, heating,
+/// contact) go in with a visit like housing; a coordinator corrects a list
+/// whole; the roster carries them apart from `ledger`, which an app from before
+/// them reads strictly; and a value a fact cannot take is refused.
+#[tokio::test]
+async fn profile_facts_travel_with_a_visit_and_stay_out_of_an_older_apps_roster_list() {
+    use daohu_domain::ledger::{Housing, VisitLedgerChange};
+    use daohu_domain::profile::{Contact, Disabilities, Income, Incomes, Road};
+    use daohu_domain::LedgerValue;
+    let app = TestApp::new().await;
+    let (zhang, zhao) = (app.session(ZHANG).await, app.session(ZHAO).await);
+    let mut v = common::visit(1, household_id(2), member_id(ZHANG));
+    let change = |field, value| VisitLedgerChange { id: Uuid::now_v7(), field, value };
+    v.ledger = vec![
+        change(LedgerField::Housing, LedgerValue::Housing(Housing::Safe)),
+        change(LedgerField::ChronicIll, LedgerValue::Count(1)),
+        change(LedgerField::Disability, LedgerValue::Disabilities(Disabilities::of([2, 4]).unwrap())),
+        change(LedgerField::Income, LedgerValue::Incomes(Incomes::of([Income::MigrantWork, Income::Crops]))),
+        change(LedgerField::Road, LedgerValue::Road(Road::Gravel)),
+        change(LedgerField::Contact, LedgerValue::Contact(Contact::Wechat)),
+    ];
+    let r: SyncResponse = serde_json::from_slice(&app.upload(&zhang, common::device(), &[v.clone()]).await.body).unwrap();
+    assert_eq!(r.receipts[0].status, ReceiptStatus::Stored, "{:?}", r.receipts);
+    let l = ledger(&app, &zhao, household_id(2)).await;
+    let words: Vec<(String, String)> = l.current.iter().map(|e| (e.change.field.word(), e.change.value.word())).collect();
+    for pair in [("chronic_ill", "1"), ("disability", "2,4"), ("income", "crops,migrant_work"), ("road", "gravel"), ("contact", "wechat")] {
+        assert!(words.contains(&(pair.0.into(), pair.1.into())), "{pair:?} in {words:?}");
+    }
+
+    // The roster: `ledger` holds only what the first ledger had, `facts` the rest.
+    let body = app.call(Method::GET, "/api/roster", Some(&zhang), None).await.json();
+    let home = body["households"].as_array().unwrap().iter().find(|h| h["household"]["id"] == json!(household_id(2))).unwrap();
+    let fields = |key: &str| -> Vec<String> {
+        home[key].as_array().map(|a| a.iter().map(|n| n["field"].as_str().unwrap().to_string()).collect()).unwrap_or_default()
+    };
+    assert_eq!(fields("ledger"), ["housing"]);
+    assert_eq!(fields("facts"), ["chronic_ill", "disability", "income", "road", "contact"]);
+
+    // The coordinator corrects the income whole: pension only now, kept in the history.
+    let now = Utc::now() + Duration::seconds(1);
+    let fix = json!({ "id": Uuid::now_v7(), "household_id": household_id(2), "field": "income", "value": "pension", "at": now });
+    assert_eq!(send(&app, &zhao, vec![fix]).await[0].0, ReceiptStatus::Stored);
+    let l = ledger(&app, &zhao, household_id(2)).await;
+    let income = l.current.iter().find(|e| e.change.field == LedgerField::Income).unwrap();
+    assert_eq!(income.change.value, LedgerValue::Incomes(Incomes::of([Income::Pension])));
+    assert_eq!(l.history.iter().filter(|e| e.change.field == LedgerField::Income).count(), 2);
+
+    // Out of range: refused with its reason, the good change beside it stored.
+    let held = stored_changes(&app).await;
+    let too_many = json!({ "id": Uuid::now_v7(), "household_id": household_id(2), "field": "serious_ill", "value": "31", "at": now });
+    let good = json!({ "id": Uuid::now_v7(), "household_id": household_id(2), "field": "heating", "value": "difficult", "at": now });
+    let receipts = send(&app, &zhang, vec![too_many, good]).await;
+    assert_eq!((receipts[0].0, receipts[1].0), (ReceiptStatus::Rejected, ReceiptStatus::Stored), "{receipts:?}");
+    assert!(receipts[0].1.as_deref().unwrap().contains("大病人数"), "{receipts:?}");
+    assert_eq!(stored_changes(&app).await, held + 1);
+    // Words no fact takes: the batch is refused whole (422), nothing stored.
+    for (field, value) in [("disability", "5"), ("income", "gold_mine"), ("income", "crops,crops"), ("road", "highway"), ("contact", "")] {
+        let bad = json!({ "id": Uuid::now_v7(), "household_id": household_id(2), "field": field, "value": value, "at": now });
+        let answer = app
+            .call(Method::POST, "/api/sync/ledger", Some(&zhang), Some(json!({ "device_id": Uuid::now_v7(), "changes": [bad] })))
+            .await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{field} {value}");
+    }
+    assert_eq!(stored_changes(&app).await, held + 1);
+}

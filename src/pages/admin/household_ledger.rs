@@ -2,13 +2,15 @@
 //! value and every change (who, when, at a visit or as a correction), and a
 //! coordinator's correction, sent like a phone's change (the server audits it).
 
-use daohu_domain::ledger::{describe, field_name, value_choices};
+use daohu_domain::ledger::{describe, value_choices, PROFILE_FIELDS};
+use daohu_domain::profile::{Disabilities, Incomes};
 use daohu_domain::{Catalogue, HouseholdLedger, LedgerBatch, LedgerEntry, LedgerField, LedgerValue, NewLedgerChange, ReceiptStatus, SyncResponse};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use super::{load, report, ErrorLine};
+use crate::components::facts::{DisabilityCounts, IncomeChoice};
 use crate::ctx::use_ctx;
 use crate::time;
 
@@ -82,11 +84,7 @@ pub fn HouseholdLedgerPanel(household: Uuid, head: String) -> impl IntoView {
         }
     };
     let fields = move || {
-        let mut out: Vec<(String, String)> = ["housing", "water", "people_at_home"]
-            .iter()
-            .filter_map(|w| LedgerField::parse(w))
-            .map(|f| (f.word(), field_name(&f, &Catalogue { version: 0, policies: Vec::new() }, ctx.zh())))
-            .collect();
+        let mut out: Vec<(String, String)> = PROFILE_FIELDS.iter().map(|f| (f.word(), f.plain_name(ctx.zh()))).collect();
         if let Some(c) = catalogue.get() {
             out.extend(c.policies.iter().filter(|p| p.active).map(|p| (format!("policy:{}", p.key), if ctx.zh() { p.name_zh.clone() } else { p.name_en.clone() })));
         }
@@ -102,16 +100,34 @@ pub fn HouseholdLedgerPanel(household: Uuid, head: String) -> impl IntoView {
             <h3>{ctx.tr("更正一项", "Correct one item")}</h3>
             <form class="stack" on:submit=correct>
                 <label for="ledger-field">{ctx.tr("项目", "Item")}</label>
-                <select id="ledger-field" on:change=move |ev| { field.set(event_target_value(&ev)); value.set(String::new()); }>
+                <select id="ledger-field" on:change=move |ev| { value.set(String::new()); field.set(event_target_value(&ev)); }>
                     {move || fields().into_iter().map(|(w, name)| {
                         let selected = field.with_untracked(|f| *f == w);
                         view! { <option value=w selected=selected>{name}</option> }
                     }).collect_view()}
                 </select>
-                <label for="ledger-value">{ctx.tr("新的情况", "New value")}</label>
+                <Show when=move || field.with(|f| f != "income" && f != "disability")>
+                    <label for="ledger-value">{ctx.tr("新的情况", "New value")}</label>
+                </Show>
                 {move || {
-                    let choices = LedgerField::parse(&field.get()).map(|f| value_choices(&f, ctx.zh())).unwrap_or_default();
-                    if choices.is_empty() {
+                    let f = LedgerField::parse(&field.get());
+                    let choices = f.as_ref().map(|f| value_choices(f, ctx.zh())).unwrap_or_default();
+                    // The lists are edited whole, starting from what the household has now.
+                    let now = move |f: LedgerField| {
+                        let held = ledger.with_untracked(|l| {
+                            l.as_ref().and_then(|l| l.current.iter().find(|e| e.change.field == f).map(|e| e.change.value.word()))
+                        });
+                        value.set(held.unwrap_or_else(|| daohu_domain::profile::NONE_WORD.into()));
+                    };
+                    if f == Some(LedgerField::Income) {
+                        now(LedgerField::Income);
+                        let shown = move || value.with(|w| Incomes::parse(w).unwrap_or_default());
+                        view! { <IncomeChoice value=shown set=move |i| value.set(i.word())/> }.into_any()
+                    } else if f == Some(LedgerField::Disability) {
+                        now(LedgerField::Disability);
+                        let shown = move || value.with(|w| Disabilities::parse(w).unwrap_or_default());
+                        view! { <DisabilityCounts value=shown set=move |d| value.set(d.word())/> }.into_any()
+                    } else if choices.is_empty() {
                         view! { <input id="ledger-value" type="number" min="0" max="30" prop:value=value on:input=move |ev| value.set(event_target_value(&ev))/> }.into_any()
                     } else {
                         view! {

@@ -1,6 +1,6 @@
 //! Downloads of the household ledger (`POST /api/exports?dataset=ledger`):
 //! each household's current policy states (政策台账) and living conditions
-//! (住房饮水) under the caller's unit. XLSX has both sheets; CSV (UTF-8 with BOM)
+//! (家庭情况: housing, water, illness, income, road, heating, contact) under the caller's unit. XLSX has both sheets; CSV (UTF-8 with BOM)
 //! holds the 政策台账 rows; JSON lines one [`LedgerLine`] per row of either.
 //! Rows are read a page at a time, so memory stays flat for a county's millions.
 //! Every text cell goes through [`safe_cell`].
@@ -25,7 +25,7 @@ const PAGE: u32 = 2_000;
 pub const POLICY_COLUMNS: [&str; 10] =
     ["户主", "门牌", "网格", "村", "政策", "情况", "开始办理", "是否超期", "最后更新（北京时间）", "更新人"];
 const POLICY_WIDTHS: [f64; 10] = [10.0, 20.0, 12.0, 12.0, 18.0, 12.0, 12.0, 9.0, 18.0, 10.0];
-/// Columns of the 住房饮水 sheet.
+/// Columns of the 家庭情况 sheet.
 pub const LIVING_COLUMNS: [&str; 8] = ["户主", "门牌", "网格", "村", "项目", "情况", "最后更新（北京时间）", "更新人"];
 const LIVING_WIDTHS: [f64; 8] = [10.0, 20.0, 12.0, 12.0, 10.0, 12.0, 18.0, 10.0];
 
@@ -37,7 +37,7 @@ pub struct LedgerLine {
     pub address: String,
     pub grid_name: String,
     pub village_name: String,
-    /// `policy:<key>`, `housing`, `water` or `people_at_home`.
+    /// `policy:<key>`, or a profile field's word (`housing`, `income`, …: `LedgerField::word`).
     pub field: String,
     /// The policy's or the item's name.
     pub item: String,
@@ -194,7 +194,7 @@ fn write_xlsx(
     let mut workbook = Workbook::new();
     for (name, columns, widths) in [
         ("政策台账", &POLICY_COLUMNS[..], &POLICY_WIDTHS[..]),
-        ("住房饮水", &LIVING_COLUMNS[..], &LIVING_WIDTHS[..]),
+        ("家庭情况", &LIVING_COLUMNS[..], &LIVING_WIDTHS[..]),
     ] {
         let sheet = workbook.add_worksheet_with_constant_memory().map_err(xlsx_error)?;
         sheet.set_name(name).map_err(xlsx_error)?;

@@ -72,12 +72,14 @@ pub async fn roster_get(
                 .unwrap_or_default();
             let mut ledger = ledger_by_household.remove(&household.id).unwrap_or_default();
             ledger.sort_by(|a, b| a.field.cmp(&b.field));
+            let (ledger, facts) = ledger.into_iter().partition(|n| n.field.in_first_version());
             RosterHousehold {
                 household,
                 last_visit_on,
                 history,
                 problems,
                 ledger,
+                facts,
             }
         })
         .collect();
