@@ -2,7 +2,7 @@
 //! and the member's own actions (tell the family; answer a problem given to them).
 //! Actions are stored on the phone first and uploaded like visits.
 
-use daohu_domain::{EventKind, ProblemState, ProblemView};
+use daohu_domain::{EventKind, ProblemState, ProblemView, Satisfaction};
 use leptos::prelude::*;
 
 use crate::ctx::use_ctx;
@@ -24,6 +24,10 @@ pub fn change_label(c: &EventKind, zh: bool) -> String {
         (EventKind::FamilyTold, false) => "Family told".into(),
         (EventKind::Note { text }, true) => format!("备注：{text}"),
         (EventKind::Note { text }, false) => format!("Note: {text}"),
+        (EventKind::Feedback { level, words }, true) if words.is_empty() => format!("回访：{}", level.label(true)),
+        (EventKind::Feedback { level, words }, true) => format!("回访：{}（{words}）", level.label(true)),
+        (EventKind::Feedback { level, words }, false) if words.is_empty() => format!("Follow-up: {}", level.label(false)),
+        (EventKind::Feedback { level, words }, false) => format!("Follow-up: {} ({words})", level.label(false)),
     }
 }
 
@@ -42,7 +46,19 @@ pub fn ProblemCard(p: ProblemView) -> impl IntoView {
     let answered_here = Memo::new(move |_| {
         ctx.events.with(|all| all.iter().any(|e| e.event.problem_id == id && matches!(e.event.change, EventKind::Answer { .. })))
     });
+    // The 回访 given here, not yet on the server.
+    let verdict_here = Memo::new(move |_| {
+        ctx.events.with(|all| {
+            all.iter().rev().find(|e| e.event.problem_id == id).and_then(|e| match &e.event.change {
+                EventKind::Feedback { level, .. } => Some(*level),
+                _ => None,
+            })
+        })
+    });
+    let unhappy = RwSignal::new(false);
+    let words = RwSignal::new(String::new());
     let resolved = p.status.state == ProblemState::Resolved;
+    let ask = p.raised_by.id == me.unwrap_or_default() && p.awaits_feedback();
     let mine_to_answer = p.status.state.is_open() && p.status.assignee.is_some() && p.status.assignee == me;
     let act = move |change: EventKind| {
         if let Err(e) = crate::sync::add_event(ctx, id, change) {
@@ -77,6 +93,33 @@ pub fn ProblemCard(p: ProblemView) -> impl IntoView {
                     <button class="primary" on:click=move |_| act(EventKind::FamilyTold) data-testid="family-told">
                         {if zh { "已把答复告诉群众" } else { "I told the family" }}
                     </button>
+                </Show>
+            })}
+            {ask.then(|| view! {
+                <Show when=move || verdict_here.get().is_none() fallback=move || view! {
+                    <p class="ok" data-testid="feedback-recorded">{move || format!("{}{}", if zh { "已记下回访：" } else { "Follow-up recorded: " }, verdict_here.get().map(|v| v.label(zh)).unwrap_or_default())}</p>
+                }>
+                    <fieldset data-testid="feedback">
+                        <legend>{if zh { "回访：群众对办理结果满意吗？" } else { "Follow-up: is the family satisfied with the outcome?" }}</legend>
+                        <div class="states">
+                            <button class="state" data-level="satisfied" on:click=move |_| act(EventKind::Feedback { level: Satisfaction::Satisfied, words: String::new() })>{Satisfaction::Satisfied.label(zh)}</button>
+                            <button class="state" data-level="basically_satisfied" on:click=move |_| act(EventKind::Feedback { level: Satisfaction::Basically, words: String::new() })>{Satisfaction::Basically.label(zh)}</button>
+                            <button class="state" class:chosen=unhappy data-level="dissatisfied" aria-expanded=move || unhappy.get().to_string() on:click=move |_| unhappy.set(true)>{Satisfaction::Dissatisfied.label(zh)}</button>
+                        </div>
+                        <Show when=move || unhappy.get()>
+                            <label for=format!("words-{id}")>{if zh { "群众的意见（问题会重新办理）" } else { "What the family says (the problem is opened again)" }}</label>
+                            <textarea id=format!("words-{id}") rows="2" prop:value=words on:input=move |ev| words.set(event_target_value(&ev))></textarea>
+                            <button class="primary" data-testid="feedback-dissatisfied" on:click=move |_| {
+                                let w = words.get_untracked();
+                                if w.trim().is_empty() {
+                                    error.set(Some((if zh { "请写上群众的意见" } else { "Write what the family says" }).into()));
+                                    return;
+                                }
+                                error.set(None);
+                                act(EventKind::Feedback { level: Satisfaction::Dissatisfied, words: w.trim().to_string() })
+                            }>{if zh { "记下不满意，重新办理" } else { "Record and open it again" }}</button>
+                        </Show>
+                    </fieldset>
                 </Show>
             })}
             {mine_to_answer.then(|| view! {

@@ -8,7 +8,7 @@ use daohu_domain::ledger::{choose, phone_values, value_choices, MAX_PEOPLE_AT_HO
 use daohu_domain::profile::{Disabilities, Incomes};
 use daohu_domain::{
     LedgerField, LedgerValue, LocalVisit, Policy, PolicyState, PolicyStatus, ProblemCategory, ProblemEntry,
-    ProblemOutcome, SectionKind, SectionState, SyncState, Urgency, VisitLedgerChange,
+    ProblemOutcome, ProblemView, SectionKind, SectionState, SyncState, Urgency, VisitLedgerChange,
 };
 use leptos::prelude::*;
 use crate::components::facts::{DisabilityCounts, IncomeChoice};
@@ -485,7 +485,21 @@ fn ProblemsStep(editor: Editor) -> impl IntoView {
             })
         })
     };
+    // The 回访: this household's problems resolved since the member raised them,
+    // the family not yet asked about the outcome.
+    let me = ctx.session.get_untracked().map(|s| s.member.id);
+    let hid = editor.read(|r| r.visit.household_id);
+    let follow_up: Vec<ProblemView> = ctx.roster.with_untracked(|r| {
+        r.as_ref()
+            .and_then(|r| r.households.iter().find(|h| Some(h.household.id) == hid))
+            .map(|h| h.problems.iter().filter(|p| Some(p.raised_by.id) == me && p.awaits_feedback()).cloned().collect())
+            .unwrap_or_default()
+    });
     view! {
+        {(!follow_up.is_empty()).then(|| view! {
+            <h3>{ctx.tr("回访上次反映的问题", "Follow up the problems raised before")}</h3>
+            {follow_up.into_iter().map(|p| view! { <crate::components::problem::ProblemCard p=p/> }).collect_view()}
+        })}
         <p class="hint">{ctx.tr("记下这家反映的困难和诉求：能当场解决的写明怎么解决的，解决不了的上报村里。", "Note each problem the family raised: say what was done if resolved on the spot, otherwise escalate it to the village.")}</p>
         <Show when=move || ids.with(|i| i.is_empty())>
             <p class="empty">{ctx.tr("没有问题就直接下一步。", "No problems? Go to the next step.")}</p>

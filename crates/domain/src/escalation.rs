@@ -85,6 +85,30 @@ impl ProblemState {
     }
 }
 
+named_enum! {
+    /// The family's verdict at the 回访, the follow-up on a resolved problem.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), serde(rename_all = "snake_case"))]
+    pub enum Satisfaction {
+        Satisfied = "satisfied",
+        Basically = "basically_satisfied",
+        Dissatisfied = "dissatisfied",
+    }
+}
+
+impl Satisfaction {
+    pub fn label(self, zh: bool) -> &'static str {
+        match (self, zh) {
+            (Satisfaction::Satisfied, true) => "满意",
+            (Satisfaction::Satisfied, false) => "Satisfied",
+            (Satisfaction::Basically, true) => "基本满意",
+            (Satisfaction::Basically, false) => "Mostly satisfied",
+            (Satisfaction::Dissatisfied, true) => "不满意",
+            (Satisfaction::Dissatisfied, false) => "Not satisfied",
+        }
+    }
+}
+
 /// What happened to a problem. Read by hand ([`crate::tagged`]): the derive for an
 /// internally tagged enum costs the phone about 10 KB.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -105,11 +129,14 @@ pub enum EventKind {
     FamilyTold,
     /// A remark that changes nothing.
     Note { text: String },
+    /// The 回访: the family's verdict on the answer, asked at the next visit.
+    /// 不满意 opens the problem again at its level, with the family's words.
+    Feedback { level: Satisfaction, words: String },
 }
 
 impl<'de> Deserialize<'de> for EventKind {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        const VARIANTS: &[&str] = &["assign", "start", "answer", "escalate", "reopen", "family_told", "note"];
+        const VARIANTS: &[&str] = &["assign", "start", "answer", "escalate", "reopen", "family_told", "note", "feedback"];
         let mut t = crate::tagged::Tagged::read(d, "kind")?;
         Ok(match t.tag.as_str() {
             "start" => EventKind::Start,
@@ -119,6 +146,15 @@ impl<'de> Deserialize<'de> for EventKind {
             "note" => EventKind::Note { text: t.sole(&["text"])? },
             "escalate" => EventKind::Escalate { note: t.sole(&["note"])? },
             "reopen" => EventKind::Reopen { note: t.sole(&["note"])? },
+            "feedback" => {
+                t.only(&["level", "words"])?;
+                let level = t.string("level")?;
+                EventKind::Feedback {
+                    level: Satisfaction::parse(&level)
+                        .ok_or_else(|| serde::de::Error::unknown_variant(&level, &Satisfaction::NAMES))?,
+                    words: t.string("words")?,
+                }
+            }
             other => return Err(serde::de::Error::unknown_variant(other, VARIANTS)),
         })
     }
@@ -210,6 +246,18 @@ impl ProblemStatus {
                     return Err(Misfit::NotAnswered);
                 }
                 self.family_told = true;
+                Ok(())
+            }
+            E::Feedback { level, words } => {
+                if self.state != S::Resolved {
+                    return Err(Misfit::NotAnswered);
+                }
+                if *level == Satisfaction::Dissatisfied {
+                    nonempty(words)?;
+                    self.state = S::New;
+                    self.answer = None;
+                    self.family_told = false;
+                }
                 Ok(())
             }
             E::Reopen { note } => {
@@ -316,6 +364,53 @@ pub struct ProblemView {
     pub trail: Vec<TrailEntry>,
 }
 
+impl ProblemView {
+    /// Whether the family is still to be asked about the answer (the 回访):
+    /// resolved, and no verdict since it was (at the door or by an answer).
+    pub fn awaits_feedback(&self) -> bool {
+        if self.status.state != ProblemState::Resolved {
+            return false;
+        }
+        let last = |pick: fn(&EventKind) -> bool| {
+            self.trail.iter().filter(|t| !t.flagged && pick(&t.event.change)).map(|t| (t.event.at, t.event.id)).max()
+        };
+        let verdict = last(|c| matches!(c, EventKind::Feedback { .. }));
+        let answer = last(|c| matches!(c, EventKind::Answer { .. }));
+        match (verdict, answer) {
+            (None, _) => true,
+            (Some(v), Some(a)) => v < a,
+            (Some(_), None) => false,
+        }
+    }
+}
+
+/// The 回访 verdicts in an area and period, for the dashboard.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SatisfactionCount {
+    pub satisfied: u32,
+    pub basically: u32,
+    pub dissatisfied: u32,
+}
+
+impl SatisfactionCount {
+    pub fn total(&self) -> u32 {
+        self.satisfied + self.basically + self.dissatisfied
+    }
+
+    /// 满意率: satisfied and mostly satisfied over every verdict, in tenths of a
+    /// percent (985 is 98.5 %); none without a verdict.
+    pub fn rate_permille(&self) -> Option<u32> {
+        let total = u64::from(self.total());
+        (total > 0).then(|| ((u64::from(self.satisfied + self.basically) * 1000 + total / 2) / total) as u32)
+    }
+
+    /// The rate as people read it: `98.5%`, or `—`.
+    pub fn rate_text(&self) -> String {
+        self.rate_permille().map_or_else(|| "—".into(), |r| format!("{}.{}%", r / 10, r % 10))
+    }
+}
+
 /// Open and overdue problems at one level, for the dashboard.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -408,6 +503,65 @@ mod tests {
     }
 
     #[test]
+    fn a_verdict_fits_a_resolved_problem_and_dissatisfied_reopens_it_at_its_level() {
+        let satisfied = E::Feedback { level: Satisfaction::Satisfied, words: String::new() };
+        let unhappy = E::Feedback { level: Satisfaction::Dissatisfied, words: text("水管又漏了") };
+        let mut s = open();
+        assert_eq!(s.apply(&satisfied), Err(Misfit::NotAnswered), "no verdict before an answer");
+        s.apply(&E::Escalate { note: text("上报") }).unwrap();
+        s.apply(&E::Answer { text: text("已修") }).unwrap();
+        s.family_told = true;
+        let resolved = s.clone();
+        assert_eq!(s.apply(&satisfied), Ok(()));
+        assert_eq!(s, resolved, "satisfied changes nothing");
+        let silent = E::Feedback { level: Satisfaction::Dissatisfied, words: text(" ") };
+        assert_eq!(s.apply(&silent), Err(Misfit::EmptyText), "不满意 needs the family's words");
+        assert_eq!(s.apply(&unhappy), Ok(()));
+        assert_eq!((s.level, s.state, s.answer.as_deref(), s.family_told), (Level::Township, S::New, None, false));
+    }
+
+    #[test]
+    fn a_problem_awaits_its_verdict_until_given_and_again_after_a_new_answer() {
+        let t = |s: i64| DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        let entry = |n: u128, at: i64, change| TrailEntry {
+            event: ProblemEvent { id: Uuid::from_u128(n), problem_id: Uuid::nil(), at: t(at), change },
+            actor_name: String::new(),
+            received_at: t(at),
+            flagged: false,
+        };
+        let mut view = ProblemView {
+            id: Uuid::nil(),
+            visit_id: Uuid::nil(),
+            household: ProblemHousehold { id: Uuid::nil(), head_name: String::new(), address: String::new(), grid_name: String::new(), village_name: String::new() },
+            raised_by: crate::auth::LinkedMember { id: Uuid::nil(), name: String::new() },
+            raised_at: t(0),
+            category: crate::problem::ProblemCategory::Other,
+            urgency: Urgency::Normal,
+            description: String::new(),
+            status: ProblemStatus::at_door(ProblemOutcome::ResolvedOnSpot, "修好了"),
+            assignee_name: None,
+            due_at: t(0),
+            overdue: false,
+            trail: vec![],
+        };
+        assert!(view.awaits_feedback(), "resolved at the door, not yet asked");
+        view.trail.push(entry(1, 10, E::Feedback { level: Satisfaction::Basically, words: String::new() }));
+        assert!(!view.awaits_feedback());
+        view.trail.push(entry(2, 20, E::Answer { text: text("又修了一次") }));
+        assert!(view.awaits_feedback(), "a new answer is asked about again");
+        view.status.state = S::InProgress;
+        assert!(!view.awaits_feedback(), "only a resolved problem");
+    }
+
+    #[test]
+    fn the_satisfaction_rate_counts_mostly_satisfied_as_satisfied() {
+        let c = SatisfactionCount { satisfied: 190, basically: 7, dissatisfied: 3 };
+        assert_eq!((c.total(), c.rate_permille(), c.rate_text()), (200, Some(985), "98.5%".to_string()));
+        assert_eq!(SatisfactionCount::default().rate_text(), "—");
+        assert_eq!(SatisfactionCount { satisfied: 2, basically: 0, dissatisfied: 1 }.rate_text(), "66.7%");
+    }
+
+    #[test]
     fn escalation_climbs_to_the_county_and_stops() {
         let mut s = open();
         let up = E::Escalate { note: text("上报") };
@@ -457,6 +611,16 @@ mod tests {
         let mut bad = json;
         bad["change"]["extra"] = serde_json::json!(1);
         assert!(serde_json::from_value::<ProblemEvent>(bad).is_err());
+        let verdict = serde_json::json!({ "kind": "feedback", "level": "basically_satisfied", "words": "还行" });
+        let read: EventKind = serde_json::from_value(verdict.clone()).unwrap();
+        assert_eq!(read, E::Feedback { level: Satisfaction::Basically, words: text("还行") });
+        assert_eq!(serde_json::to_value(&read).unwrap(), verdict);
+        for bad in [
+            serde_json::json!({ "kind": "feedback", "level": "happy", "words": "" }),
+            serde_json::json!({ "kind": "feedback", "level": "satisfied" }),
+        ] {
+            assert!(serde_json::from_value::<EventKind>(bad).is_err());
+        }
     }
 
     #[test]

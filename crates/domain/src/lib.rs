@@ -38,7 +38,7 @@ pub use activity::{
 pub use auth::{ChangePasswordRequest, LoginRequest, MemberProfile, Role, Session};
 pub use escalation::{
     EventKind, Level, LevelCount, LocalEvent, Misfit, ProblemEvent, ProblemEventBatch, ProblemHousehold, ProblemState, ProblemStatus,
-    ProblemView, TrailEntry,
+    ProblemView, Satisfaction, SatisfactionCount, TrailEntry,
 };
 pub use household_list::HouseholdRow;
 pub use ledger::{

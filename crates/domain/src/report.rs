@@ -276,6 +276,9 @@ pub struct Dashboard {
     /// The household ledger under the unit, now.
     #[serde(default)]
     pub ledger: LedgerPanel,
+    /// The 回访 verdicts given in the period on problems under the unit.
+    #[serde(default)]
+    pub satisfaction: crate::escalation::SatisfactionCount,
 }
 
 /// The dashboard's ledger panel: households whose housing or water is not

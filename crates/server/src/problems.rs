@@ -12,7 +12,8 @@
 //! - a coordinator, for a problem of a household in their subtree whose current level
 //!   is at or below their own (village coordinator: village; township: village or
 //!   township; county: any): every kind. `Assign.to` must be an account in their subtree;
-//! - whoever raised the problem (the visit's member): `FamilyTold` and `Note`;
+//! - whoever raised the problem (the visit's member): `FamilyTold`, `Note` and the
+//!   family's verdict at the 回访 (`Feedback`);
 //! - whoever it is assigned to: `Start`, `Answer` and `Note`.
 //!
 //! A problem the caller neither reaches as a coordinator nor raised nor was given is
@@ -25,7 +26,7 @@ use daohu_domain::escalation::due_at;
 use daohu_domain::visit::MAX_TEXT_CHARS;
 use daohu_domain::{
     is_v7, EventKind, Level, Misfit, ProblemEvent, ProblemOutcome,
-    ProblemStatus, ProblemView, Receipt, Role, Visit,
+    ProblemStatus, ProblemView, Receipt, Role, Satisfaction, Visit,
 };
 use crate::db::{Conn, Pool};
 use uuid::Uuid;
@@ -82,6 +83,7 @@ pub fn action_label(change: &EventKind) -> &'static str {
         EventKind::Reopen { .. } => "重新办理",
         EventKind::FamilyTold => "已告知群众",
         EventKind::Note { .. } => "备注",
+        EventKind::Feedback { .. } => "回访",
     }
 }
 
@@ -89,7 +91,9 @@ fn event_text(change: &EventKind) -> Option<&str> {
     match change {
         EventKind::Answer { text } | EventKind::Note { text } => Some(text),
         EventKind::Escalate { note } | EventKind::Reopen { note } => Some(note),
-        EventKind::Assign { .. } | EventKind::Start | EventKind::FamilyTold => None,
+        // A verdict's words: required for 不满意, optional (but checked) otherwise.
+        EventKind::Feedback { level, words } if *level == Satisfaction::Dissatisfied || !words.is_empty() => Some(words),
+        EventKind::Assign { .. } | EventKind::Start | EventKind::FamilyTold | EventKind::Feedback { .. } => None,
     }
 }
 
@@ -159,7 +163,7 @@ impl Target {
         let raised = self.raised_by == Some(user.id);
         let assigned = self.status.assignee == Some(user.id);
         let ok = match change {
-            EventKind::FamilyTold => raised,
+            EventKind::FamilyTold | EventKind::Feedback { .. } => raised,
             EventKind::Note { .. } => raised || assigned,
             EventKind::Start | EventKind::Answer { .. } => assigned,
             EventKind::Assign { .. } | EventKind::Escalate { .. } | EventKind::Reopen { .. } => {
@@ -262,7 +266,12 @@ async fn store_event(
     }
 
     let at = event_ts(event.at);
-    if !store::problems::insert_event(conn, event.id, target.id, user.id, device_id, &at, &hash, &change, now).await? {
+    let feedback = match &event.change {
+        EventKind::Feedback { level, .. } => Some(level.as_str()),
+        _ => None,
+    };
+    let new = store::problems::NewEvent { id: event.id, problem: target.id, actor: user.id, device: device_id, at: &at, hash: &hash, change: &change, feedback };
+    if !store::problems::insert_event(conn, &new, now).await? {
         // Stored meanwhile by another upload of the same event (PostgreSQL, where
         // uploads run side by side): decided against the stored one.
         return receipts::decided(conn, Records::ProblemEvents, event.id, &hash, false, now).await;

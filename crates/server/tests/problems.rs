@@ -1255,3 +1255,73 @@ async fn the_xlsx_export_shows_where_problems_stand_and_their_trail() {
     );
     assert!(trail[1..].iter().all(|r| r[0] == p.to_string()));
 }
+
+/// The 回访: at the next visit the member who raised a problem asks the family
+/// about the answer. Satisfied leaves it resolved; 不满意 opens it again at its
+/// level with the family's words; a verdict before the answer is kept and
+/// flagged and counts nowhere; nobody else answers for the family; the
+/// dashboard counts an area's verdicts of the period and its 满意率.
+#[tokio::test]
+async fn the_follow_up_asks_the_family_and_dissatisfied_opens_the_problem_again() {
+    use daohu_domain::{Satisfaction, SatisfactionCount};
+    let app = TestApp::new().await;
+    let (zhang, zhao, li, sun) =
+        (app.session(ZHANG).await, app.session(ZHAO).await, app.session(LI).await, app.session(SUN).await);
+    let now = db::now();
+    let at = |minutes: i64| now - Duration::minutes(minutes);
+    let verdict = |level, words: &str| EventKind::Feedback { level, words: text(words) };
+    let p1 = raise(&app, 1, household_id(1), ZHANG, Urgency::Normal).await;
+    let p2 = raise(&app, 2, household_id(2), ZHANG, Urgency::Normal).await;
+
+    let early = send(&app, &zhang, &[ev(1, p1, at(50), verdict(Satisfaction::Satisfied, ""))]).await;
+    assert_eq!(early[0].status, ReceiptStatus::Stored);
+    assert_eq!(early[0].reason.as_deref(), Some(Misfit::NotAnswered.message_zh()), "kept, flagged");
+    let answers = [ev(2, p1, at(40), EventKind::Answer { text: text("已修好") }), ev(3, p2, at(40), EventKind::Answer { text: text("已安排") })];
+    assert_eq!(statuses(&send(&app, &zhao, &answers).await), [ReceiptStatus::Stored; 2]);
+
+    // The phone's roster: both answered problems wait for the family's verdict.
+    let roster: RosterResponse =
+        serde_json::from_slice(&app.call(Method::GET, "/api/roster", Some(&zhang), None).await.body).unwrap();
+    let waiting: Vec<Uuid> = roster.households.iter().flat_map(|h| &h.problems).filter(|p| p.awaits_feedback()).map(|p| p.id).collect();
+    assert!(waiting.contains(&p1) && waiting.contains(&p2), "{waiting:?}");
+
+    // 李 did not raise them: he neither sees them nor answers for the family.
+    let r = send(&app, &li, &[ev(4, p1, at(30), verdict(Satisfaction::Satisfied, ""))]).await;
+    assert_eq!((r[0].status, r[0].reason.as_deref()), (ReceiptStatus::Rejected, Some(NOT_FOUND_REASON)));
+
+    // 张: mostly satisfied with p1; 不满意 with p2 needs the family's words.
+    let r = send(&app, &zhang, &[ev(5, p1, at(20), verdict(Satisfaction::Basically, "")), ev(6, p2, at(20), verdict(Satisfaction::Dissatisfied, " "))]).await;
+    assert_eq!(statuses(&r), [ReceiptStatus::Stored, ReceiptStatus::Rejected]);
+    let r = send(&app, &zhang, &[ev(7, p2, at(10), verdict(Satisfaction::Dissatisfied, "还是漏水"))]).await;
+    assert_eq!((r[0].status, r[0].reason.as_deref()), (ReceiptStatus::Stored, None));
+
+    let one = problem(&app, &zhao, p1).await;
+    assert_eq!(one.status.state, ProblemState::Resolved);
+    assert!(!one.awaits_feedback());
+    let two = problem(&app, &zhao, p2).await;
+    assert_eq!((two.status.level, two.status.state, two.status.answer.as_deref()), (Level::Village, ProblemState::New, None));
+    assert_eq!(two.trail.last().map(|t| &t.event.change), Some(&verdict(Satisfaction::Dissatisfied, "还是漏水")));
+    assert_eq!(assert_merged(&app, &zhao, p2).await.status, two.status);
+
+    // The dashboard: the village's period holds one mostly satisfied and one not
+    // (the early verdict is flagged); the other village none; a past period none.
+    let day = now.date_naive();
+    let dash = |token: String, query: String| {
+        let app = &app;
+        async move {
+            let answer = app.call(Method::GET, &format!("/api/dashboard?{query}"), Some(&token), None).await;
+            assert_eq!(answer.status, StatusCode::OK, "{}", String::from_utf8_lossy(&answer.body));
+            serde_json::from_slice::<Dashboard>(&answer.body).unwrap().satisfaction
+        }
+    };
+    let period = format!("from={}&to={}", day - Duration::days(2), day + Duration::days(2));
+    let here = dash(zhao.clone(), period.clone()).await;
+    assert_eq!(here, SatisfactionCount { satisfied: 0, basically: 1, dissatisfied: 1 });
+    assert_eq!(here.rate_text(), "50.0%");
+    let township = dash(sun.clone(), format!("{period}&unit_id={}", village_id())).await;
+    assert_eq!(township, here);
+    let elsewhere = dash(sun, format!("{period}&unit_id={}", second_village_id())).await;
+    assert_eq!(elsewhere, SatisfactionCount::default());
+    let past = dash(zhao, format!("from={}&to={}", day - Duration::days(40), day - Duration::days(10))).await;
+    assert_eq!(past.total(), 0);
+}

@@ -5,7 +5,7 @@
 
 use chrono::{Duration, NaiveDate};
 use daohu_domain::ledger::{Housing, Water};
-use daohu_domain::{Dashboard, OrgTree, WeekCount};
+use daohu_domain::{Dashboard, OrgTree, Satisfaction, WeekCount};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -102,6 +102,17 @@ fn DashboardBody(d: Dashboard) -> impl IntoView {
                     <tr><td>{if ctx.zh() { c.level.label_zh() } else { c.level.label_en() }}</td><td>{c.open}</td><td class:overdue={c.overdue > 0}>{c.overdue}</td></tr>
                 }).collect_view()}
             </tbody>
+        </table>
+        <h2>{ctx.tr("回访满意率（这段时间）", "Follow-up satisfaction (in the period)")}</h2>
+        <table class="grid-table" data-testid="satisfaction">
+            <thead><tr>
+                <th>{Satisfaction::Satisfied.label(ctx.zh())}</th><th>{Satisfaction::Basically.label(ctx.zh())}</th>
+                <th>{Satisfaction::Dissatisfied.label(ctx.zh())}</th><th>{ctx.tr("满意率", "Satisfaction rate")}</th>
+            </tr></thead>
+            <tbody><tr>
+                <td>{d.satisfaction.satisfied}</td><td>{d.satisfaction.basically}</td>
+                <td class:overdue={d.satisfaction.dissatisfied > 0}>{d.satisfaction.dissatisfied}</td><td>{d.satisfaction.rate_text()}</td>
+            </tr></tbody>
         </table>
         <h2>{ctx.tr("政策落实和住房饮水不安全的户（最新记录）", "Policies, and homes with unsafe housing or water (as last recorded)")}</h2>
         <p data-testid="ledger-gaps">

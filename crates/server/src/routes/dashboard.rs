@@ -1,5 +1,5 @@
 //! The coordinators' dashboard: coverage, visits per week, overdue special-group
-//! households, idle members and phones that stopped syncing, for one unit and period.
+//! households, idle members, phones that stopped syncing, and the 回访 满意率, for one unit and period.
 
 use std::collections::HashMap;
 
@@ -8,7 +8,7 @@ use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{Datelike, Duration, NaiveDate};
 use daohu_domain::household::{DEFAULT_INTERVAL_DAYS, SPECIAL_INTERVAL_DAYS};
-use daohu_domain::{ApiError, CoverageRow, Dashboard, UnitKind, WeekCount};
+use daohu_domain::{ApiError, CoverageRow, Dashboard, Satisfaction, SatisfactionCount, UnitKind, WeekCount};
 use serde::Deserialize;
 use crate::db::Conn;
 use uuid::Uuid;
@@ -146,6 +146,7 @@ pub async fn dashboard_get(
     let (stale_devices, stale_count) = reports::stale_devices(&mut tx, &area, stale_before, MAX_STALE).await?;
     let problems = store::problems::level_counts(&mut tx, &area, db::now()).await?;
     let ledger = crate::routes::ledger::panel(&mut tx, &user, &area).await?;
+    let satisfaction = satisfaction(&mut tx, &area, from, to).await?;
     tx.commit().await?;
 
     Ok(Json(Dashboard {
@@ -164,7 +165,29 @@ pub async fn dashboard_get(
         stale_device_count: count(stale_count),
         problems,
         ledger,
+        satisfaction,
     }))
+}
+
+/// The 回访 verdicts given from the first day of the period to the end of its
+/// last, days in China's time (the events' times are UTC).
+async fn satisfaction(conn: &mut Conn, area: &Subtree, from: NaiveDate, to: NaiveDate) -> Result<SatisfactionCount, AppError> {
+    let start = |day: NaiveDate| {
+        let local = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+        let utc = local.and_local_timezone(crate::visit_log::report_offset()).single().expect("a fixed offset").to_utc();
+        crate::problems::event_ts(utc)
+    };
+    let mut c = SatisfactionCount::default();
+    for (level, n) in store::problems::feedback_counts(conn, area, &start(from), &start(to + Duration::days(1))).await? {
+        let n = count(n);
+        match Satisfaction::parse(&level) {
+            Some(Satisfaction::Satisfied) => c.satisfied = n,
+            Some(Satisfaction::Basically) => c.basically = n,
+            Some(Satisfaction::Dissatisfied) => c.dissatisfied = n,
+            None => return Err(AppError::internal(format!("bad stored verdict {level:?}"))),
+        }
+    }
+    Ok(c)
 }
 
 /// One row per unit directly below `unit` (a grid: the grid itself), in creation

@@ -444,37 +444,58 @@ pub async fn account_disabled(conn: &mut Conn, area: &Subtree, id: Uuid) -> Resu
     Ok(disabled.map(|d| d != 0))
 }
 
+/// A problem event as stored: who sent it from which device, its time as
+/// stored, its content hash and JSON, and a verdict's level (the 回访).
+pub struct NewEvent<'a> {
+    pub id: Uuid,
+    pub problem: Uuid,
+    pub actor: Uuid,
+    pub device: Uuid,
+    pub at: &'a str,
+    pub hash: &'a str,
+    pub change: &'a str,
+    pub feedback: Option<&'a str>,
+}
+
 /// Stores an event of a problem (not yet flagged: [`set_flagged`] does that);
 /// `false` when an event with its id is already stored.
-#[allow(clippy::too_many_arguments)]
-pub async fn insert_event(
-    conn: &mut Conn,
-    event: Uuid,
-    problem: Uuid,
-    actor: Uuid,
-    device: Uuid,
-    at: &str,
-    hash: &str,
-    change: &str,
-    now: DateTime<Utc>,
-) -> Result<bool, AppError> {
+pub async fn insert_event(conn: &mut Conn, e: &NewEvent<'_>, now: DateTime<Utc>) -> Result<bool, AppError> {
     let done = sqlx::query(
         "INSERT INTO problem_events (id, problem_id, actor_id, device_id, at, received_at,
-                                     content_hash, change, flagged)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)
+                                     content_hash, change, flagged, feedback)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)
          ON CONFLICT (id) DO NOTHING",
     )
-    .bind(event.to_string())
-    .bind(problem.to_string())
-    .bind(actor.to_string())
-    .bind(device.to_string())
-    .bind(at)
+    .bind(e.id.to_string())
+    .bind(e.problem.to_string())
+    .bind(e.actor.to_string())
+    .bind(e.device.to_string())
+    .bind(e.at)
     .bind(ts(now))
-    .bind(hash)
-    .bind(change)
+    .bind(e.hash)
+    .bind(e.change)
+    .bind(e.feedback)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The 回访 verdicts given in `[from, to)` (event times, as stored) on problems
+/// of households under `area`, per level; flagged ones (given before an answer)
+/// do not count.
+pub async fn feedback_counts(conn: &mut Conn, area: &Subtree, from: &str, to: &str) -> Result<Vec<(String, i64)>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT e.feedback, COUNT(*) FROM problem_events e JOIN problems p ON p.id = e.problem_id
+         WHERE e.feedback IS NOT NULL AND e.at >= $1 AND e.at < $2 AND e.flagged = 0
+           AND p.unit_path >= $3 AND p.unit_path < $4
+         GROUP BY e.feedback",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(area.lo())
+    .bind(area.hi())
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Every event of a problem, as sent (unsorted).
