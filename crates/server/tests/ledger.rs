@@ -447,3 +447,68 @@ async fn profile_facts_travel_with_a_visit_and_stay_out_of_an_older_apps_roster_
     }
     assert_eq!(stored_changes(&app).await, held + 1);
 }
+
+/// SQLite keeps the ledger's counts per grid in `ledger_tallies` (migration
+/// 0017, by triggers): after new values, changed ones and a household moved to
+/// another village's grid, every tally equals a count of `ledger_current`, and
+/// the 应享未享 report of each village counts its own households only.
+#[tokio::test]
+async fn sqlite_only_ledger_tallies_match_the_current_values_after_changes_and_a_move() {
+    use daohu_server::seed::grid_id;
+    let app = TestApp::new().await;
+    let (zhang, zhao, wu) = (app.session(ZHANG).await, app.session(ZHAO).await, app.session(WU).await);
+    let t0 = Utc::now() - Duration::minutes(30);
+    // Application days relative to today, so the overdue count holds on any day.
+    let day = |ago: i64| (Utc::now() - Duration::days(ago)).date_naive().to_string();
+    let (long_ago, lately) = (day(60), day(5));
+    let mut changes = Vec::new();
+    for n in 1..=5u128 {
+        let at = t0 + Duration::seconds(n as i64);
+        changes.push(policy_change(Uuid::now_v7(), household_id(n), "dibao", "entitled_not_receiving", None, at));
+        changes.push(policy_change(Uuid::now_v7(), household_id(n), "gaoling", "applying", Some(&long_ago), at));
+        changes.push(housing_change(Uuid::now_v7(), household_id(n), "needs_repair", at));
+    }
+    assert!(send(&app, &zhang, changes).await.iter().all(|r| r.0 == ReceiptStatus::Stored));
+    // Later: two households receive 低保 now, one application got a new day, a house is safe.
+    let t1 = t0 + Duration::minutes(5);
+    let later = vec![
+        policy_change(Uuid::now_v7(), household_id(1), "dibao", "receiving", None, t1),
+        policy_change(Uuid::now_v7(), household_id(2), "dibao", "receiving", None, t1),
+        policy_change(Uuid::now_v7(), household_id(3), "gaoling", "applying", Some(&lately), t1),
+        housing_change(Uuid::now_v7(), household_id(4), "safe", t1),
+    ];
+    assert!(send(&app, &zhang, later).await.iter().all(|r| r.0 == ReceiptStatus::Stored));
+    // Household 5 moves to a grid of the other village.
+    let moved = app
+        .call(Method::PATCH, &format!("/api/households/{}", household_id(5)), Some(&wu), Some(json!({ "grid_id": grid_id(4) })))
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.json());
+
+    let tallies: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT state, unit_path, field, applying_since, n FROM ledger_tallies WHERE n <> 0 ORDER BY 1, 2, 3, 4",
+    )
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
+    let counted: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT state, unit_path, field, COALESCE(applying_since, ''), COUNT(*) FROM ledger_current
+         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+    )
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(tallies, counted);
+    assert!(tallies.iter().any(|t| t.0 == "receiving" && t.4 == 2), "{tallies:?}");
+
+    // 青山村 (赵书记): 低保 应享未享 households 3 and 4; 高龄补贴 applications
+    // 1–4, three started 60 days ago (overdue); household 5 is 绿水村's now.
+    let count = |g: &PolicyGaps, key: &str| {
+        let c = g.policies.iter().find(|p| p.key == key).unwrap();
+        (c.entitled_not_receiving, c.applying, c.overdue)
+    };
+    let village = gaps(&app, &zhao, &format!("unit_id={}", village_id())).await;
+    assert_eq!(count(&village, "dibao"), (2, 0, 0));
+    assert_eq!(count(&village, "gaoling"), (0, 4, 3));
+    let other = gaps(&app, &wu, &format!("unit_id={}", second_village_id())).await;
+    assert_eq!((count(&other, "dibao"), count(&other, "gaoling")), ((1, 0, 0), (0, 1, 1)));
+}

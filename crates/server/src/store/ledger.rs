@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use daohu_domain::{LedgerChange, LedgerEntry, LedgerField, LedgerValue, PolicyState};
 use uuid::Uuid;
 
-use crate::db::{parse_ts, parse_uuid, ts, Conn};
+use crate::db::{parse_ts, parse_uuid, ts, Conn, Dialect};
 use crate::tree::Subtree;
 use crate::AppError;
 
@@ -191,28 +191,37 @@ pub async fn gap_households(
         .collect()
 }
 
+/// Where the counts by state, area and field come from: SQLite's per-grid
+/// tallies (migration 0017, kept by triggers), PostgreSQL's ledger_current
+/// rows themselves (no tallies there yet: see the migration's note).
+fn counted(conn: &mut Conn) -> &'static str {
+    match super::dialect_of(conn) {
+        Dialect::Sqlite => "COALESCE(SUM(n), 0) FROM ledger_tallies",
+        Dialect::Postgres => "COUNT(*) FROM ledger_current",
+    }
+}
+
 /// Per policy key under a subtree: households entitled and not receiving, and
 /// applications by the day they started (for each policy's own overdue limit).
 pub async fn gap_counts(
     conn: &mut Conn,
     subtree: &Subtree,
 ) -> Result<(Vec<(String, i64)>, Vec<(String, Option<String>, i64)>), AppError> {
-    let entitled: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT field, COUNT(*) FROM ledger_current
-         WHERE state = 'entitled_not_receiving' AND unit_path >= $1 AND unit_path < $2
+    let source = counted(conn);
+    let entitled: Vec<(String, i64)> = sqlx::query_as(&format!(
+        "SELECT field, {source} WHERE state = 'entitled_not_receiving' AND unit_path >= $1 AND unit_path < $2
            AND field >= 'policy:' AND field < 'policy;'
-         GROUP BY field",
-    )
+         GROUP BY field"
+    ))
     .bind(subtree.lo())
     .bind(subtree.hi())
     .fetch_all(&mut *conn)
     .await?;
-    let applying: Vec<(String, Option<String>, i64)> = sqlx::query_as(
-        "SELECT field, applying_since, COUNT(*) FROM ledger_current
-         WHERE state = 'applying' AND unit_path >= $1 AND unit_path < $2
+    let applying: Vec<(String, Option<String>, i64)> = sqlx::query_as(&format!(
+        "SELECT field, NULLIF(applying_since, ''), {source} WHERE state = 'applying' AND unit_path >= $1 AND unit_path < $2
            AND field >= 'policy:' AND field < 'policy;'
-         GROUP BY field, applying_since",
-    )
+         GROUP BY field, applying_since"
+    ))
     .bind(subtree.lo())
     .bind(subtree.hi())
     .fetch_all(conn)
@@ -302,11 +311,11 @@ pub async fn condition_counts(
     states: &[&str],
 ) -> Result<Vec<(String, i64)>, AppError> {
     let mut out = Vec::new();
+    let source = counted(conn);
     for state in states {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM ledger_current
-             WHERE state = $3 AND unit_path >= $1 AND unit_path < $2 AND field = $4",
-        )
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT {source} WHERE state = $3 AND unit_path >= $1 AND unit_path < $2 AND field = $4"
+        ))
         .bind(subtree.lo())
         .bind(subtree.hi())
         .bind(*state)
