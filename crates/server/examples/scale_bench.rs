@@ -419,6 +419,8 @@ async fn main() {
         ids.problems,
         ids.activities
     );
+    // The ledger before the sync-down, so a grid leader's roster carries it.
+    generate_ledgers(&pool, dialect).await;
 
 
     // ---- 1. ingest over HTTP
@@ -718,9 +720,10 @@ fn percent(s: &str) -> String {
 /// The filter a bench query string stands for (the few keys used here).
 /// Fills the household ledger, unless it holds anything: each household's twelve
 /// demo policies (8 % 应享未享, 4 % applying since up to 90 days before the last
-/// day, 28 % receiving, the rest not eligible or unknown), its housing and its
-/// water, as changes by the county coordinator and their current values. SQL
-/// alone, a statement a table: about 3.4 million rows each at full size.
+/// day, 28 % receiving, the rest not eligible or unknown) and its ten profile
+/// facts (housing, water, people at home, illness, disability, income, road,
+/// heating, contact), as changes by the county coordinator and their current
+/// values. SQL alone, a statement a table: about 5.4 million rows each at full size.
 async fn generate_ledgers(pool: &db::Pool, dialect: db::Dialect) {
     // The demo catalogue for the county, as a new county gets it.
     let county: String = sqlx::query_scalar("SELECT id FROM units WHERE parent_id IS NULL LIMIT 1").fetch_one(pool).await.unwrap();
@@ -748,7 +751,10 @@ async fn generate_ledgers(pool: &db::Pool, dialect: db::Dialect) {
         .policies
         .iter()
         .map(|p| format!("SELECT 'policy:{}' AS field", p.key))
-        .chain(["SELECT 'housing'".into(), "SELECT 'water'".into()])
+        .chain(
+            ["housing", "water", "people_at_home", "chronic_ill", "serious_ill", "disability", "income", "road", "heating", "contact"]
+                .map(|f| format!("SELECT '{f}'")),
+        )
         .collect();
     let mut tx = pool.begin().await.unwrap();
     for sql in [
@@ -764,6 +770,15 @@ async fn generate_ledgers(pool: &db::Pool, dialect: db::Dialect) {
              SELECT hid, path, field, r,
                     CASE WHEN field = 'housing' THEN (CASE WHEN r < 85 THEN 'safe' WHEN r < 97 THEN 'needs_repair' ELSE 'dangerous' END)
                          WHEN field = 'water' THEN (CASE WHEN r < 90 THEN 'safe' WHEN r < 96 THEN 'unsafe' ELSE 'seasonal_shortage' END)
+                         WHEN field = 'people_at_home' THEN CAST(1 + r % 5 AS TEXT)
+                         WHEN field = 'chronic_ill' THEN (CASE WHEN r < 30 THEN '1' WHEN r < 36 THEN '2' ELSE '0' END)
+                         WHEN field = 'serious_ill' THEN (CASE WHEN r < 5 THEN '1' ELSE '0' END)
+                         WHEN field = 'disability' THEN (CASE WHEN r < 6 THEN '2' WHEN r < 9 THEN '1,4' ELSE 'none' END)
+                         WHEN field = 'income' THEN (CASE WHEN r < 40 THEN 'crops,migrant_work' WHEN r < 60 THEN 'crops,livestock,pension'
+                                                         WHEN r < 80 THEN 'local_work' ELSE 'pension,allowance' END)
+                         WHEN field = 'road' THEN (CASE WHEN r < 70 THEN 'paved' WHEN r < 95 THEN 'gravel' ELSE 'no_vehicle' END)
+                         WHEN field = 'heating' THEN (CASE WHEN r < 80 THEN 'adequate' WHEN r < 95 THEN 'difficult' ELSE 'unsafe' END)
+                         WHEN field = 'contact' THEN (CASE WHEN r < 60 THEN 'phone' WHEN r < 80 THEN 'wechat' WHEN r < 95 THEN 'in_person' ELSE 'relative' END)
                          WHEN r < 8 THEN 'entitled_not_receiving' WHEN r < 12 THEN 'applying'
                          WHEN r < 40 THEN 'receiving' WHEN r < 90 THEN 'not_eligible' ELSE 'unknown' END AS state,
                     CASE WHEN field LIKE 'policy:%' AND r >= 8 AND r < 12 THEN {since} END AS since
