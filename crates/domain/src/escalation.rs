@@ -394,6 +394,16 @@ pub struct SatisfactionCount {
 }
 
 impl SatisfactionCount {
+    /// Counts one more `n` verdicts of `level`.
+    pub fn add(&mut self, level: Satisfaction, n: u32) {
+        let slot = match level {
+            Satisfaction::Satisfied => &mut self.satisfied,
+            Satisfaction::Basically => &mut self.basically,
+            Satisfaction::Dissatisfied => &mut self.dissatisfied,
+        };
+        *slot = slot.saturating_add(n);
+    }
+
     pub fn total(&self) -> u32 {
         self.satisfied + self.basically + self.dissatisfied
     }

@@ -201,6 +201,9 @@ pub struct CoverageRow {
     pub kind: UnitKind,
     pub households: u32,
     pub visited: u32,
+    /// The 回访 verdicts given in the period on problems under this unit.
+    #[serde(default)]
+    pub satisfaction: crate::escalation::SatisfactionCount,
 }
 
 /// Visits in one week (Monday first).

@@ -1320,6 +1320,17 @@ async fn the_follow_up_asks_the_family_and_dissatisfied_opens_the_problem_again(
     assert_eq!(here.rate_text(), "50.0%");
     let township = dash(sun.clone(), format!("{period}&unit_id={}", village_id())).await;
     assert_eq!(township, here);
+    // By area: the township's rows are its two villages, 青山村 holding both.
+    let answer = app.call(Method::GET, &format!("/api/dashboard?{period}"), Some(&sun), None).await;
+    let whole: Dashboard = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(whole.satisfaction, here);
+    let by_village: Vec<(Uuid, u32)> = whole.coverage.iter().map(|r| (r.unit_id, r.satisfaction.total())).collect();
+    assert_eq!(by_village, [(village_id(), 2), (second_village_id(), 0)]);
+    // A village's rows are its grids: both households are in grid 1.
+    let answer = app.call(Method::GET, &format!("/api/dashboard?{period}"), Some(&zhao), None).await;
+    let village: Dashboard = serde_json::from_slice(&answer.body).unwrap();
+    let by_grid: Vec<(Uuid, u32)> = village.coverage.iter().map(|r| (r.unit_id, r.satisfaction.dissatisfied)).collect();
+    assert_eq!(by_grid, [(grid_id(1), 1), (grid_id(2), 0), (grid_id(3), 0)]);
     let elsewhere = dash(sun, format!("{period}&unit_id={}", second_village_id())).await;
     assert_eq!(elsewhere, SatisfactionCount::default());
     let past = dash(zhao, format!("from={}&to={}", day - Duration::days(40), day - Duration::days(10))).await;

@@ -106,13 +106,20 @@ fn DashboardBody(d: Dashboard) -> impl IntoView {
         <h2>{ctx.tr("回访满意率（这段时间）", "Follow-up satisfaction (in the period)")}</h2>
         <table class="grid-table" data-testid="satisfaction">
             <thead><tr>
+                <th>{ctx.tr("范围", "Area")}</th>
                 <th>{Satisfaction::Satisfied.label(ctx.zh())}</th><th>{Satisfaction::Basically.label(ctx.zh())}</th>
                 <th>{Satisfaction::Dissatisfied.label(ctx.zh())}</th><th>{ctx.tr("满意率", "Satisfaction rate")}</th>
             </tr></thead>
-            <tbody><tr>
-                <td>{d.satisfaction.satisfied}</td><td>{d.satisfaction.basically}</td>
-                <td class:overdue={d.satisfaction.dissatisfied > 0}>{d.satisfaction.dissatisfied}</td><td>{d.satisfaction.rate_text()}</td>
-            </tr></tbody>
+            // The area, then each unit below it that had a verdict in the period.
+            <tbody>{std::iter::once((d.unit_name.clone(), d.satisfaction.clone()))
+                .chain(d.coverage.iter().filter(|r| r.satisfaction.total() > 0).map(|r| (r.name.clone(), r.satisfaction.clone())))
+                .map(|(name, c)| view! {
+                    <tr>
+                        <td>{name}</td><td>{c.satisfied}</td><td>{c.basically}</td>
+                        <td class:overdue={c.dissatisfied > 0}>{c.dissatisfied}</td><td>{c.rate_text()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
         </table>
         <h2>{ctx.tr("政策落实和住房饮水不安全的户（最新记录）", "Policies, and homes with unsafe housing or water (as last recorded)")}</h2>
         <p data-testid="ledger-gaps">

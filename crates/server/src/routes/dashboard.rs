@@ -124,7 +124,7 @@ pub async fn dashboard_get(
     let later = reports::unit_visited_after(&mut tx, unit.id, to).await?;
     let visits = reports::visits_in_period(&mut tx, unit.id, from, to).await?;
 
-    let coverage = coverage(&mut tx, &unit, &area, from, to, !later).await?;
+    let mut coverage = coverage(&mut tx, &unit, &area, from, to, !later).await?;
     let households: i64 = coverage.iter().map(|c| i64::from(c.households)).sum();
     let visited: i64 = coverage.iter().map(|c| i64::from(c.visited)).sum();
     let weekly = weekly(&mut tx, &unit, from, to).await?;
@@ -146,7 +146,7 @@ pub async fn dashboard_get(
     let (stale_devices, stale_count) = reports::stale_devices(&mut tx, &area, stale_before, MAX_STALE).await?;
     let problems = store::problems::level_counts(&mut tx, &area, db::now()).await?;
     let ledger = crate::routes::ledger::panel(&mut tx, &user, &area).await?;
-    let satisfaction = satisfaction(&mut tx, &area, from, to).await?;
+    let satisfaction = satisfaction(&mut tx, &unit, &area, from, to, &mut coverage).await?;
     tx.commit().await?;
 
     Ok(Json(Dashboard {
@@ -170,24 +170,32 @@ pub async fn dashboard_get(
 }
 
 /// The 回访 verdicts given from the first day of the period to the end of its
-/// last, days in China's time (the events' times are UTC).
-async fn satisfaction(conn: &mut Conn, area: &Subtree, from: NaiveDate, to: NaiveDate) -> Result<SatisfactionCount, AppError> {
+/// last, days in China's time (the events' times are UTC): the area's, and each
+/// coverage row's (the units directly below; a grid: itself).
+async fn satisfaction(
+    conn: &mut Conn,
+    unit: &UnitRow,
+    area: &Subtree,
+    from: NaiveDate,
+    to: NaiveDate,
+    rows: &mut [CoverageRow],
+) -> Result<SatisfactionCount, AppError> {
     let start = |day: NaiveDate| {
         let local = day.and_hms_opt(0, 0, 0).expect("midnight exists");
         let utc = local.and_local_timezone(crate::visit_log::report_offset()).single().expect("a fixed offset").to_utc();
         crate::problems::event_ts(utc)
     };
-    let mut c = SatisfactionCount::default();
-    for (level, n) in store::problems::feedback_counts(conn, area, &start(from), &start(to + Duration::days(1))).await? {
-        let n = count(n);
-        match Satisfaction::parse(&level) {
-            Some(Satisfaction::Satisfied) => c.satisfied = n,
-            Some(Satisfaction::Basically) => c.basically = n,
-            Some(Satisfaction::Dissatisfied) => c.dissatisfied = n,
-            None => return Err(AppError::internal(format!("bad stored verdict {level:?}"))),
+    // As coverage finds a row's unit: the id after the unit's own path (a grid: its own).
+    let child_at = if unit.kind == UnitKind::Grid { unit.path.len() - 37 } else { unit.path.len() } + 1;
+    let mut all = SatisfactionCount::default();
+    for (child, level, n) in store::problems::feedback_counts(conn, area, child_at, &start(from), &start(to + Duration::days(1))).await? {
+        let level = Satisfaction::parse(&level).ok_or_else(|| AppError::internal(format!("bad stored verdict {level:?}")))?;
+        all.add(level, count(n));
+        if let Some(row) = rows.iter_mut().find(|r| r.unit_id.to_string() == child) {
+            row.satisfaction.add(level, count(n));
         }
     }
-    Ok(c)
+    Ok(all)
 }
 
 /// One row per unit directly below `unit` (a grid: the grid itself), in creation
@@ -242,6 +250,7 @@ async fn coverage(
                 households: count(households.get(&id).copied().unwrap_or(0)),
                 visited: count(visited.get(&id).copied().unwrap_or(0)),
                 name,
+                satisfaction: SatisfactionCount::default(),
             })
         })
         .collect()

@@ -481,19 +481,27 @@ pub async fn insert_event(conn: &mut Conn, e: &NewEvent<'_>, now: DateTime<Utc>)
 }
 
 /// The 回访 verdicts given in `[from, to)` (event times, as stored) on problems
-/// of households under `area`, per level; flagged ones (given before an answer)
-/// do not count.
-pub async fn feedback_counts(conn: &mut Conn, area: &Subtree, from: &str, to: &str) -> Result<Vec<(String, i64)>, AppError> {
+/// of households under `area`: (the unit id at `child_at` in the problem's grid
+/// path, level, count); flagged ones (given before an answer) do not count.
+pub async fn feedback_counts(
+    conn: &mut Conn,
+    area: &Subtree,
+    child_at: usize,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(String, String, i64)>, AppError> {
     Ok(sqlx::query_as(
-        "SELECT e.feedback, COUNT(*) FROM problem_events e JOIN problems p ON p.id = e.problem_id
+        "SELECT substr(p.unit_path, $5, 36) AS child, e.feedback, COUNT(*)
+         FROM problem_events e JOIN problems p ON p.id = e.problem_id
          WHERE e.feedback IS NOT NULL AND e.at >= $1 AND e.at < $2 AND e.flagged = 0
            AND p.unit_path >= $3 AND p.unit_path < $4
-         GROUP BY e.feedback",
+         GROUP BY 1, 2",
     )
     .bind(from)
     .bind(to)
     .bind(area.lo())
     .bind(area.hi())
+    .bind(i32::try_from(child_at).unwrap_or(i32::MAX))
     .fetch_all(conn)
     .await?)
 }
