@@ -448,12 +448,13 @@ async fn profile_facts_travel_with_a_visit_and_stay_out_of_an_older_apps_roster_
     assert_eq!(stored_changes(&app).await, held + 1);
 }
 
-/// SQLite keeps the ledger's counts per grid in `ledger_tallies` (migration
-/// 0017, by triggers): after new values, changed ones and a household moved to
-/// another village's grid, every tally equals a count of `ledger_current`, and
-/// the 应享未享 report of each village counts its own households only.
+/// The ledger's counts per grid (`ledger_tallies`, migration 0017, kept by
+/// triggers; on PostgreSQL rows of changes, folded by the server): after new
+/// values, changed ones and a household moved to another village's grid, every
+/// tally equals a count of `ledger_current`, before and after folding, and the
+/// 应享未享 report of each village counts its own households only.
 #[tokio::test]
-async fn sqlite_only_ledger_tallies_match_the_current_values_after_changes_and_a_move() {
+async fn ledger_tallies_match_the_current_values_after_changes_and_a_move() {
     use daohu_server::seed::grid_id;
     let app = TestApp::new().await;
     let (zhang, zhao, wu) = (app.session(ZHANG).await, app.session(ZHAO).await, app.session(WU).await);
@@ -484,21 +485,38 @@ async fn sqlite_only_ledger_tallies_match_the_current_values_after_changes_and_a
         .await;
     assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.json());
 
-    let tallies: Vec<(String, String, String, String, i64)> = sqlx::query_as(
-        "SELECT state, unit_path, field, applying_since, n FROM ledger_tallies WHERE n <> 0 ORDER BY 1, 2, 3, 4",
-    )
-    .fetch_all(&app.state.pool)
-    .await
-    .unwrap();
-    let counted: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+    type Key = (String, String, String, String, i64);
+    let tallies = || async {
+        sqlx::query_as::<_, Key>(
+            "SELECT state, unit_path, field, applying_since, CAST(SUM(n) AS BIGINT) FROM ledger_tallies
+             GROUP BY 1, 2, 3, 4 HAVING SUM(n) <> 0 ORDER BY 1, 2, 3, 4",
+        )
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap()
+    };
+    let counted: Vec<Key> = sqlx::query_as(
         "SELECT state, unit_path, field, COALESCE(applying_since, ''), COUNT(*) FROM ledger_current
          GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
     )
     .fetch_all(&app.state.pool)
     .await
     .unwrap();
-    assert_eq!(tallies, counted);
-    assert!(tallies.iter().any(|t| t.0 == "receiving" && t.4 == 2), "{tallies:?}");
+    let before = tallies().await;
+    assert_eq!(before, counted);
+    assert!(before.iter().any(|t| t.0 == "receiving" && t.4 == 2), "{before:?}");
+    // Folded (PostgreSQL; nothing to do on SQLite): one row a key, the same sums.
+    let mut conn = app.state.pool.acquire().await.unwrap();
+    while daohu_server::store::upkeep::fold_tallies(&mut conn).await.unwrap() != Some(0) {}
+    drop(conn);
+    assert_eq!(tallies().await, counted);
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM ledger_tallies GROUP BY state, unit_path, field, applying_since HAVING COUNT(*) > 1",
+    )
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
+    assert!(rows.is_empty(), "one row a key after folding: {rows:?}");
 
     // 青山村 (赵书记): 低保 应享未享 households 3 and 4; 高龄补贴 applications
     // 1–4, three started 60 days ago (overdue); household 5 is 绿水村's now.

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use daohu_domain::{LedgerChange, LedgerEntry, LedgerField, LedgerValue, PolicyState};
 use uuid::Uuid;
 
-use crate::db::{parse_ts, parse_uuid, ts, Conn, Dialect};
+use crate::db::{parse_ts, parse_uuid, ts, Conn};
 use crate::tree::Subtree;
 use crate::AppError;
 
@@ -191,15 +191,10 @@ pub async fn gap_households(
         .collect()
 }
 
-/// Where the counts by state, area and field come from: SQLite's per-grid
-/// tallies (migration 0017, kept by triggers), PostgreSQL's ledger_current
-/// rows themselves (no tallies there yet: see the migration's note).
-fn counted(conn: &mut Conn) -> &'static str {
-    match super::dialect_of(conn) {
-        Dialect::Sqlite => "COALESCE(SUM(n), 0) FROM ledger_tallies",
-        Dialect::Postgres => "COUNT(*) FROM ledger_current",
-    }
-}
+/// Where the counts by state, area and field come from: the per-grid tallies
+/// (migration 0017, kept by triggers; on PostgreSQL a key may have several rows
+/// of changes until folded, so they are summed either way).
+const COUNTED: &str = "CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM ledger_tallies";
 
 /// Per policy key under a subtree: households entitled and not receiving, and
 /// applications by the day they started (for each policy's own overdue limit).
@@ -207,7 +202,7 @@ pub async fn gap_counts(
     conn: &mut Conn,
     subtree: &Subtree,
 ) -> Result<(Vec<(String, i64)>, Vec<(String, Option<String>, i64)>), AppError> {
-    let source = counted(conn);
+    let source = COUNTED;
     let entitled: Vec<(String, i64)> = sqlx::query_as(&format!(
         "SELECT field, {source} WHERE state = 'entitled_not_receiving' AND unit_path >= $1 AND unit_path < $2
            AND field >= 'policy:' AND field < 'policy;'
@@ -311,7 +306,7 @@ pub async fn condition_counts(
     states: &[&str],
 ) -> Result<Vec<(String, i64)>, AppError> {
     let mut out = Vec::new();
-    let source = counted(conn);
+    let source = COUNTED;
     for state in states {
         let n: i64 = sqlx::query_scalar(&format!(
             "SELECT {source} WHERE state = $3 AND unit_path >= $1 AND unit_path < $2 AND field = $4"

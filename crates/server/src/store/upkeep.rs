@@ -47,7 +47,8 @@ const VISIT_DAYS_SUMS: &str = "SUM(visits), SUM(s0), SUM(s1), SUM(s2), SUM(s3), 
      SUM(s8), SUM(s9), SUM(s10), SUM(s11), SUM(s12), SUM(s13), SUM(s14), SUM(any0), SUM(any1), SUM(any2)";
 
 /// PostgreSQL: folds the rows of changes that uploads append to the tallies
-/// (migration 0011) into one row per key (unit, day), dropping keys that net to
+/// (migrations 0011 and 0017) into one row per key (unit and day; the ledger's
+/// state, grid, field and application day), dropping keys that net to
 /// nothing; readers sum a key's rows, so they read the same before and after.
 /// Returns how many keys it folded ([`FOLD_KEYS`] a table at most: call again
 /// while it is not 0 to fold everything), or `None` when another pass was
@@ -66,22 +67,26 @@ pub async fn fold_tallies(conn: &mut Conn) -> Result<Option<u64>, AppError> {
         return Ok(None);
     }
     let mut folded = 0;
-    for (table, columns, sums, counted) in [
-        ("visit_days", VISIT_DAYS_COLUMNS, VISIT_DAYS_SUMS, "visits"),
-        ("household_last_visits", "households", "SUM(households)", "households"),
+    for (table, key, columns, sums, counted) in [
+        ("visit_days", &["unit_id", "day"][..], VISIT_DAYS_COLUMNS, VISIT_DAYS_SUMS, "visits"),
+        ("household_last_visits", &["unit_id", "day"][..], "households", "SUM(households)", "households"),
+        // The household ledger's counts (migration 0017).
+        ("ledger_tallies", &["state", "unit_path", "field", "applying_since"][..], "n", "SUM(n)", "n"),
     ] {
+        let keys = key.join(", ");
+        let same = key.iter().map(|k| format!("t.{k} = keys.{k}")).collect::<Vec<_>>().join(" AND ");
         // A row a change came in while this runs is not in the statement's
         // snapshot: it is neither deleted nor summed, and waits for the next pass.
         let sql = format!(
-            "WITH keys AS (SELECT DISTINCT unit_id, day FROM {table} WHERE fresh LIMIT $1),
+            "WITH keys AS (SELECT DISTINCT {keys} FROM {table} WHERE fresh LIMIT $1),
                   gone AS (DELETE FROM {table} t USING keys
-                           WHERE t.unit_id = keys.unit_id AND t.day = keys.day
+                           WHERE {same}
                            RETURNING t.*),
                   -- Runs whether or not the last line reads it, as every
                   -- data-modifying part of a WITH does.
-                  kept AS (INSERT INTO {table} (unit_id, day, {columns}, fresh)
-                           SELECT unit_id, day, {sums}, false FROM gone
-                           GROUP BY unit_id, day HAVING SUM({counted}) <> 0
+                  kept AS (INSERT INTO {table} ({keys}, {columns}, fresh)
+                           SELECT {keys}, {sums}, false FROM gone
+                           GROUP BY {keys} HAVING SUM({counted}) <> 0
                            RETURNING 1)
              SELECT CAST(COUNT(*) AS BIGINT) FROM keys"
         );
