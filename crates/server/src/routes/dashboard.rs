@@ -185,8 +185,7 @@ async fn satisfaction(
         let utc = local.and_local_timezone(crate::visit_log::report_offset()).single().expect("a fixed offset").to_utc();
         crate::problems::event_ts(utc)
     };
-    // As coverage finds a row's unit: the id after the unit's own path (a grid: its own).
-    let child_at = if unit.kind == UnitKind::Grid { unit.path.len() - 37 } else { unit.path.len() } + 1;
+    let child_at = child_at(unit);
     let mut all = SatisfactionCount::default();
     for (child, level, n) in store::problems::feedback_counts(conn, area, child_at, &start(from), &start(to + Duration::days(1))).await? {
         let level = Satisfaction::parse(&level).ok_or_else(|| AppError::internal(format!("bad stored verdict {level:?}")))?;
@@ -196,6 +195,13 @@ async fn satisfaction(
         }
     }
     Ok(all)
+}
+
+/// Where a coverage row's unit id starts (1-based) in a grid path under `unit`:
+/// right after the unit's own path (a grid chosen itself: its own id, the last
+/// one in its path).
+fn child_at(unit: &UnitRow) -> usize {
+    (if unit.kind == UnitKind::Grid { unit.path.len() - 37 } else { unit.path.len() }) + 1
 }
 
 /// One row per unit directly below `unit` (a grid: the grid itself), in creation
@@ -221,13 +227,7 @@ async fn coverage(
     } else {
         reports::children(&mut *conn, unit.id).await?
     };
-    // The child a grid belongs to is the id right after the unit's own path
-    // (a grid chosen itself: its own id, the last one in its path).
-    let child_at = if grid {
-        unit.path.len() - 37
-    } else {
-        unit.path.len()
-    } + 1;
+    let child_at = child_at(unit);
     // From the per-unit counts of households by latest visit: at most one row a
     // day per child, whatever the number of households.
     let per_child = reports::households_per_child(&mut *conn, unit.id, grid, from).await?;
