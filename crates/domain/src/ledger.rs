@@ -22,12 +22,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::groups::SpecialGroup;
+use crate::kinds::{valid_key, Item, ItemList, ServiceGiven, DEFAULT_SERVICES, MAX_CONTACT_CHARS};
 use crate::profile::{Contact, Disabilities, Heating, Incomes, Road};
 
 /// Longest policy name, description and key, in characters.
 pub const MAX_NAME_CHARS: usize = 40;
 pub const MAX_DESCRIPTION_CHARS: usize = 400;
-pub const MAX_KEY_CHARS: usize = 40;
+pub use crate::kinds::MAX_KEY_CHARS;
 /// Days an application may take before it shows as overdue, unless the policy says otherwise.
 pub const DEFAULT_APPLY_DAYS: u32 = 30;
 
@@ -57,6 +58,10 @@ pub struct Catalogue {
     /// 1 for the first catalogue; every change adds one.
     pub version: u32,
     pub policies: Vec<Policy>,
+    /// Service and livelihood kinds and help resources (absent from catalogues
+    /// made before them: such a catalogue's service kinds are the defaults).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Item>,
 }
 
 /// One edit of the catalogue by a county coordinator.
@@ -70,6 +75,12 @@ pub enum CatalogueChange {
     Edit { policy: Policy },
     Retire { key: String },
     Reactivate { key: String },
+    /// A new kind or help resource (its key unused in its list).
+    AddItem { item: Item },
+    /// New names or contact for an item; its list and key stay.
+    EditItem { item: Item },
+    RetireItem { list: ItemList, key: String },
+    ReactivateItem { list: ItemList, key: String },
 }
 
 /// A catalogue edit as the console sends it: the change, and the version the
@@ -98,6 +109,10 @@ pub enum LedgerError {
     BadApplyingDate,
     /// A value outside what the field takes (people at home over 30, say).
     OutOfRange(LedgerField),
+    UnknownItem(ItemList, String),
+    RetiredItem(ItemList, String),
+    /// A contact too long, or one on a kind (only help resources have one).
+    BadContact,
 }
 
 impl LedgerError {
@@ -121,16 +136,20 @@ impl LedgerError {
             (LedgerError::BadApplyingDate, false) => "An application needs the day it started; other states take none".into(),
             (LedgerError::OutOfRange(field), true) => format!("“{}”的值不在允许的范围内", field.plain_name(true)),
             (LedgerError::OutOfRange(field), false) => format!("The value of “{}” is out of range", field.plain_name(false)),
+            (LedgerError::UnknownItem(list, k), _) => match zh {
+                true => format!("“{}”里没有代码为“{k}”的一项", list.label(true)),
+                false => format!("“{}” has nothing with the code “{k}”", list.label(false)),
+            },
+            (LedgerError::RetiredItem(list, k), _) => match zh {
+                true => format!("“{}”里的“{k}”已停用，不能再记录", list.label(true)),
+                false => format!("“{k}” of “{}” is retired; nothing new can be recorded with it", list.label(false)),
+            },
+            (LedgerError::BadContact, true) => format!("只有帮扶资源填联系方式，最多 {MAX_CONTACT_CHARS} 个字"),
+            (LedgerError::BadContact, false) => format!("Only help resources take a contact, at most {MAX_CONTACT_CHARS} characters"),
         }
     }
 }
 
-fn valid_key(key: &str) -> bool {
-    !key.is_empty()
-        && key.len() <= MAX_KEY_CHARS
-        && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        && !key.as_bytes()[0].is_ascii_digit()
-}
 
 impl Policy {
     fn check(&self) -> Result<(), LedgerError> {
@@ -156,9 +175,81 @@ impl Policy {
     }
 }
 
+fn check_item(item: &Item) -> Result<(), LedgerError> {
+    if !valid_key(&item.key) {
+        return Err(LedgerError::BadKey(item.key.clone()));
+    }
+    let name_ok = |n: &str| !n.trim().is_empty() && n.chars().count() <= MAX_NAME_CHARS;
+    if !name_ok(&item.name_zh) || !name_ok(&item.name_en) {
+        return Err(LedgerError::BadName);
+    }
+    if item.contact.chars().count() > MAX_CONTACT_CHARS || (!item.list.is_resource() && !item.contact.is_empty()) {
+        return Err(LedgerError::BadContact);
+    }
+    Ok(())
+}
+
 impl Catalogue {
     pub fn policy(&self, key: &str) -> Option<&Policy> {
         self.policies.iter().find(|p| p.key == key)
+    }
+
+    /// One list's items, retired ones included, in the order they were added.
+    pub fn items(&self, list: ItemList) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(move |i| i.list == list)
+    }
+
+    pub fn item(&self, list: ItemList, key: &str) -> Option<&Item> {
+        self.items(list).find(|i| i.key == key)
+    }
+
+    /// The service kinds a visit offers and the server accepts: the
+    /// catalogue's own, or the defaults while it has none.
+    pub fn service_kinds(&self) -> Vec<Item> {
+        let own: Vec<Item> = self.items(ItemList::Service).cloned().collect();
+        if !own.is_empty() {
+            return own;
+        }
+        DEFAULT_SERVICES
+            .iter()
+            .map(|(key, zh, en)| Item {
+                list: ItemList::Service,
+                key: (*key).into(),
+                name_zh: (*zh).into(),
+                name_en: (*en).into(),
+                contact: String::new(),
+                active: true,
+            })
+            .collect()
+    }
+
+    /// Checks a visit's services against this catalogue: each kind known and active.
+    pub fn check_services(&self, services: &[ServiceGiven]) -> Result<(), LedgerError> {
+        let kinds = self.service_kinds();
+        for s in services {
+            match kinds.iter().find(|k| k.key == s.kind) {
+                None => return Err(LedgerError::UnknownItem(ItemList::Service, s.kind.clone())),
+                Some(k) if !k.active => return Err(LedgerError::RetiredItem(ItemList::Service, s.kind.clone())),
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The name of a service kind as this catalogue has it (its key when it has none).
+    pub fn service_name(&self, kind: &str, zh: bool) -> String {
+        self.service_kinds().iter().find(|k| k.key == kind).map_or_else(|| kind.to_string(), |k| k.name(zh).to_string())
+    }
+
+    fn edit_item(&mut self, list: ItemList, key: &str, f: impl FnOnce(&mut Item)) -> Result<(), LedgerError> {
+        // The first edit of the service kinds starts from the defaults, so
+        // adding one kind never drops the five a visit has always offered.
+        if list == ItemList::Service && self.items(list).next().is_none() {
+            self.items.extend(self.service_kinds());
+        }
+        let slot = self.items.iter_mut().find(|i| i.list == list && i.key == key);
+        f(slot.ok_or_else(|| LedgerError::UnknownItem(list, key.into()))?);
+        Ok(())
     }
 
     /// The catalogue after one edit, as the next version; the edit is refused
@@ -184,6 +275,24 @@ impl Catalogue {
                 let slot = next.policies.iter_mut().find(|p| &p.key == key);
                 let slot = slot.ok_or_else(|| LedgerError::UnknownPolicy(key.clone()))?;
                 slot.active = matches!(change, CatalogueChange::Reactivate { .. });
+            }
+            CatalogueChange::AddItem { item } => {
+                check_item(item)?;
+                if item.list == ItemList::Service && self.items(ItemList::Service).next().is_none() {
+                    next.items.extend(self.service_kinds());
+                }
+                if next.item(item.list, &item.key).is_some() {
+                    return Err(LedgerError::DuplicateKey(item.key.clone()));
+                }
+                next.items.push(item.clone());
+            }
+            CatalogueChange::EditItem { item } => {
+                check_item(item)?;
+                next.edit_item(item.list, &item.key, |slot| *slot = Item { active: slot.active, ..item.clone() })?;
+            }
+            CatalogueChange::RetireItem { list, key } | CatalogueChange::ReactivateItem { list, key } => {
+                let on = matches!(change, CatalogueChange::ReactivateItem { .. });
+                next.edit_item(*list, key, |slot| slot.active = on)?;
             }
         }
         next.version = self.version + 1;
@@ -233,8 +342,39 @@ impl Catalogue {
                 p("fanpin", "防返贫监测帮扶", "Monitoring against falling back into poverty", &[SubsistenceAllowance, ExtremePoverty], 30),
                 p("chanye", "产业奖补", "Awards for household industries", &[], 60),
             ],
+            items: demo_items(),
         }
     }
+}
+
+/// The demo county's service and livelihood kinds and its help resources.
+fn demo_items() -> Vec<Item> {
+    use ItemList::*;
+    let i = |list: ItemList, key: &str, zh: &str, en: &str, contact: &str| Item {
+        list,
+        key: key.into(),
+        name_zh: zh.into(),
+        name_en: en.into(),
+        contact: contact.into(),
+        active: true,
+    };
+    let mut items = Catalogue { version: 0, policies: Vec::new(), items: Vec::new() }.service_kinds();
+    items.extend([
+        i(Livelihood, "grain", "粮食种植", "Grain", ""),
+        i(Livelihood, "vegetables", "蔬菜种植", "Vegetables", ""),
+        i(Livelihood, "fruit_tea", "果茶种植", "Fruit and tea", ""),
+        i(Livelihood, "livestock", "畜禽养殖", "Livestock and poultry", ""),
+        i(Livelihood, "fish", "水产养殖", "Fish farming", ""),
+        i(Livelihood, "migrant_work", "外出务工", "Work away from home", ""),
+        i(Livelihood, "local_work", "就近务工", "Work nearby", ""),
+        i(Livelihood, "shop", "个体经营", "Own business", ""),
+        i(Technician, "agri_station", "县农技推广中心 王技术员", "County farm extension (Wang)", "0571-8800 1234"),
+        i(Technician, "vet_station", "乡镇畜牧兽医站", "Township veterinary station", "0571-8800 2345"),
+        i(Cooperative, "tea_coop", "茶叶专业合作社", "Tea cooperative", "李社长 139 0000 1111"),
+        i(Buyer, "county_market", "县农产品助销中心", "County produce sales centre", "0571-8800 3456"),
+        i(Fund, "microcredit", "农商银行小额信贷", "Rural bank micro-credit", "0571-8800 4567"),
+    ]);
+    items
 }
 
 named_enum! {
@@ -1172,6 +1312,54 @@ mod tests {
 
     fn state(state: PolicyState) -> LedgerValue {
         LedgerValue::Policy(PolicyStatus { state, applying_since: None })
+    }
+
+    #[test]
+    fn service_kinds_start_from_the_defaults_and_retire_without_losing_names() {
+        use crate::kinds::{Item, ItemList, ServiceGiven};
+        // A catalogue made before the lists (no items in its JSON) offers the five defaults.
+        let old: Catalogue = serde_json::from_str(r#"{"version":3,"policies":[]}"#).unwrap();
+        assert_eq!(old.service_kinds().iter().map(|k| k.key.as_str()).collect::<Vec<_>>(),
+            ["schooling", "medical", "employment", "paperwork", "daily_care"]);
+        let given = |k: &str| vec![ServiceGiven { kind: k.into(), note: "陪同就医".into() }];
+        assert_eq!(old.check_services(&given("medical")), Ok(()));
+        assert_eq!(old.check_services(&given("legal")), Err(LedgerError::UnknownItem(ItemList::Service, "legal".into())));
+        // Adding a kind keeps the five (the first edit writes them out), and makes a version.
+        let legal = Item {
+            list: ItemList::Service, key: "legal".into(), name_zh: "法律咨询".into(), name_en: "Legal advice".into(),
+            contact: String::new(), active: true,
+        };
+        let v4 = old.apply(&CatalogueChange::AddItem { item: legal.clone() }).unwrap();
+        assert_eq!((v4.version, v4.service_kinds().len()), (4, 6));
+        assert_eq!(v4.check_services(&given("legal")), Ok(()));
+        assert_eq!(v4.apply(&CatalogueChange::AddItem { item: legal.clone() }), Err(LedgerError::DuplicateKey("legal".into())));
+        // The same key in another list is another item.
+        let crop = Item { list: ItemList::Livelihood, name_zh: "法律服务业".into(), ..legal.clone() };
+        assert!(v4.apply(&CatalogueChange::AddItem { item: crop }).is_ok());
+        // Retiring a default kind of a catalogue without items also keeps the rest.
+        let v5 = v4.apply(&CatalogueChange::RetireItem { list: ItemList::Service, key: "medical".into() }).unwrap();
+        assert_eq!(v5.check_services(&given("medical")), Err(LedgerError::RetiredItem(ItemList::Service, "medical".into())));
+        assert_eq!(v5.service_name("medical", true), "就医服务", "a retired kind keeps its name for history");
+        let v4b = old.apply(&CatalogueChange::RetireItem { list: ItemList::Service, key: "schooling".into() }).unwrap();
+        assert_eq!(v4b.service_kinds().iter().filter(|k| k.active).count(), 4);
+        let v6 = v5.apply(&CatalogueChange::ReactivateItem { list: ItemList::Service, key: "medical".into() }).unwrap();
+        assert_eq!(v6.check_services(&given("medical")), Ok(()));
+        // An edit renames, keeps the item's state, and a contact belongs to help resources only.
+        let renamed = Item { name_zh: "法律援助".into(), active: false, ..legal.clone() };
+        let v7 = v6.apply(&CatalogueChange::EditItem { item: renamed }).unwrap();
+        assert_eq!(v7.item(ItemList::Service, "legal").map(|i| (i.name_zh.as_str(), i.active)), Some(("法律援助", true)));
+        let with_phone = Item { contact: "12348".into(), ..legal.clone() };
+        assert_eq!(v7.apply(&CatalogueChange::EditItem { item: with_phone.clone() }), Err(LedgerError::BadContact));
+        let lawyer = Item { list: ItemList::Technician, ..with_phone };
+        assert!(v7.apply(&CatalogueChange::AddItem { item: lawyer }).is_ok());
+        assert_eq!(
+            v7.apply(&CatalogueChange::RetireItem { list: ItemList::Buyer, key: "legal".into() }),
+            Err(LedgerError::UnknownItem(ItemList::Buyer, "legal".into()))
+        );
+        // The demo county ships kinds and resources; its JSON reads back the same.
+        let demo = Catalogue::demo();
+        assert!(demo.items(ItemList::Livelihood).count() >= 6 && demo.items(ItemList::Technician).count() >= 1);
+        assert_eq!(serde_json::from_str::<Catalogue>(&serde_json::to_string(&demo).unwrap()).unwrap(), demo);
     }
 
     #[test]

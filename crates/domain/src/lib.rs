@@ -17,6 +17,7 @@ pub mod escalation;
 pub mod groups;
 pub mod household;
 pub mod household_list;
+pub mod kinds;
 pub mod ledger;
 pub mod profile;
 pub mod local;
@@ -41,6 +42,7 @@ pub use escalation::{
     ProblemView, Satisfaction, SatisfactionCount, TrailEntry,
 };
 pub use household_list::HouseholdRow;
+pub use kinds::{Item, ItemList, ServiceCount, ServiceGiven};
 pub use ledger::{
     Catalogue, CatalogueChange, CatalogueEdit, GapHousehold, HouseholdLedger, LedgerBatch, LedgerChange, LedgerEntry, LedgerNow,
     LedgerError, LedgerField, LedgerValue, NewLedgerChange, Policy, PolicyGapCount, PolicyGaps, PolicyState, PolicyStatus,

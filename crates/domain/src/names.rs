@@ -54,6 +54,21 @@ macro_rules! named_enum {
     };
 }
 
+/// A fixed list of conditions with their labels, one `(中文, English)` a value.
+macro_rules! labelled {
+    ($ty:ident: $($variant:ident => $zh:literal, $en:literal;)+) => {
+        impl $ty {
+            const LABELS: [(&'static str, &'static str); [$($zh),+].len()] = [$(($zh, $en)),+];
+
+            /// The label in Chinese (`zh`) or English.
+            pub fn label(self, zh: bool) -> &'static str {
+                let (z, e) = Self::LABELS[self as usize];
+                if zh { z } else { e }
+            }
+        }
+    };
+}
+
 /// Reads a string and finds it among `names`; anything else is the derive's
 /// error (`unknown variant `x`, expected one of …`).
 pub(crate) fn index_of<'de, D: Deserializer<'de>>(d: D, names: &'static [&'static str]) -> Result<usize, D::Error> {

@@ -11,21 +11,6 @@ pub const MAX_MEMBERS: usize = 30;
 /// The word of an empty list: no disabled member, or no income source recorded.
 pub const NONE_WORD: &str = "none";
 
-/// A fixed list of conditions with their labels, one `(中文, English)` a value.
-macro_rules! labelled {
-    ($ty:ident: $($variant:ident => $zh:literal, $en:literal;)+) => {
-        impl $ty {
-            const LABELS: [(&'static str, &'static str); [$($zh),+].len()] = [$(($zh, $en)),+];
-
-            /// The label in Chinese (`zh`) or English.
-            pub fn label(self, zh: bool) -> &'static str {
-                let (z, e) = Self::LABELS[self as usize];
-                if zh { z } else { e }
-            }
-        }
-    };
-}
-
 named_enum! {
     /// The road to the house (道路通达).
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -134,6 +134,9 @@ pub struct VisitLogRow {
     /// What was ticked and noted in each section (downloads carry it).
     #[serde(default)]
     pub details: Vec<SectionDetail>,
+    /// The services given (downloads carry them; none from older visits but their ticks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<crate::kinds::ServiceGiven>,
 }
 
 /// The items a member ticked in one section and the notes they wrote.
@@ -281,7 +284,9 @@ pub struct Dashboard {
     pub ledger: LedgerPanel,
     /// The 回访 verdicts given in the period on problems under the unit.
     #[serde(default)]
-    pub satisfaction: crate::escalation::SatisfactionCount,
+    pub satisfaction: crate::escalation::SatisfactionCount,    /// The services given in the period under the unit, per kind, most given first.
+    #[serde(default)]
+    pub services: Vec<crate::kinds::ServiceCount>,
 }
 
 /// The dashboard's ledger panel: households whose housing or water is not

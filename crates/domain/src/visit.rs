@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::kinds::{services_fit, ServiceGiven, DEFAULT_SERVICES, MAX_SERVICE_NOTE_CHARS};
 use crate::problem::{ProblemEntry, ProblemOutcome};
 
 /// Longest note or summary a member can type (characters).
@@ -68,13 +69,18 @@ const INDUSTRY_MATCHUP: &[ChecklistItem] = &[
     item("matched", "对接科技特派员、合作社或助销企业", "Matched with a technician, cooperative or buyer"),
 ];
 
-const PRECISE_SERVICE: &[ChecklistItem] = &[
-    item("schooling", "就学服务", "Schooling"),
-    item("medical", "就医服务", "Medical care"),
-    item("employment", "就业服务", "Employment"),
-    item("paperwork", "代办事项", "Paperwork done on the family's behalf"),
-    item("daily_care", "生活照料", "Daily care"),
-];
+/// The default service kinds: the catalogue's services start from these, and a
+/// visit ticks them here too, so older reports keep reading them.
+const PRECISE_SERVICE: &[ChecklistItem] = &{
+    let d = DEFAULT_SERVICES;
+    [
+        item(d[0].0, d[0].1, d[0].2),
+        item(d[1].0, d[1].1, d[1].2),
+        item(d[2].0, d[2].1, d[2].2),
+        item(d[3].0, d[3].1, d[3].2),
+        item(d[4].0, d[4].1, d[4].2),
+    ]
+};
 
 impl SectionKind {
     pub fn title_zh(self) -> &'static str {
@@ -213,6 +219,14 @@ pub struct Visit {
     /// empty, so a visit stored before keeps its content hash.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ledger: Vec<crate::ledger::VisitLedgerChange>,
+    /// The services given at this visit (精准服务), kinds from the catalogue.
+    /// Like `ledger`: absent from older apps' visits, never written when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceGiven>,
+    /// The catalogue version the phone had when the visit began (none from
+    /// older apps, or before the phone had a catalogue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalogue: Option<u32>,
 }
 
 /// Why a visit cannot be saved or stored, in words a member understands.
@@ -232,6 +246,8 @@ pub enum ValidationError {
     LedgerValue,
     LedgerTwice,
     LedgerNotV7Id,
+    /// A service twice, too many, a bad kind or a note too long.
+    Services,
 }
 
 impl ValidationError {
@@ -255,6 +271,7 @@ impl ValidationError {
             ValidationError::LedgerValue => "台账里有一项的值不对".into(),
             ValidationError::LedgerTwice => "同一项情况在一次走访里只能记一次".into(),
             ValidationError::LedgerNotV7Id => "台账变化的编号无效".into(),
+            ValidationError::Services => format!("服务每类记一次，说明最多 {MAX_SERVICE_NOTE_CHARS} 字"),
         }
     }
 
@@ -278,6 +295,7 @@ impl ValidationError {
             ValidationError::LedgerValue => "A ledger item has a value it does not take".into(),
             ValidationError::LedgerTwice => "A visit records each item of the ledger once".into(),
             ValidationError::LedgerNotV7Id => "A ledger change has an invalid id".into(),
+            ValidationError::Services => format!("Each kind of service once, with a note of at most {MAX_SERVICE_NOTE_CHARS} characters"),
         }
     }
 }
@@ -301,6 +319,8 @@ impl Visit {
             problems: Vec::new(),
             summary: String::new(),
             ledger: Vec::new(),
+            services: Vec::new(),
+            catalogue: None,
         }
     }
 
@@ -315,6 +335,23 @@ impl Visit {
     /// How many sections have a state chosen.
     pub fn sections_answered(&self) -> usize {
         self.sections.iter().filter(|s| s.state.is_some()).count()
+    }
+
+    /// Gives or takes back a service: listed in `services`, and ticked in the
+    /// 精准服务 checklist too when it is one of that checklist's items.
+    pub fn set_service(&mut self, kind: &str, on: bool) {
+        crate::kinds::set_service(&mut self.services, kind, on);
+        if let Some(s) = self.section_mut(SectionKind::PreciseService) {
+            if s.kind.items().iter().any(|i| i.key == kind) {
+                s.set_checked(kind, on);
+            }
+        }
+    }
+
+    /// The services given at this visit, as reports count them ([`crate::kinds::with_ticks`]).
+    pub fn services_given(&self) -> Vec<ServiceGiven> {
+        let ticks = self.section(SectionKind::PreciseService).map(|s| s.checked.as_slice()).unwrap_or_default();
+        crate::kinds::with_ticks(&self.services, ticks)
     }
 
     /// Problems marked for escalation.
@@ -375,6 +412,9 @@ impl Visit {
                 errors.push(ValidationError::LedgerTwice);
             }
         }
+        if !services_fit(&self.services) {
+            errors.push(ValidationError::Services);
+        }
         if errors.is_empty() {
             Ok(())
         } else {
@@ -401,6 +441,28 @@ pub(crate) mod tests {
             s.state = Some(SectionState::Done);
         }
         v
+    }
+
+    #[test]
+    fn services_given_tick_the_checklist_and_older_visits_read_and_hash_the_same() {
+        let mut v = complete_visit();
+        let before = serde_json::to_string(&v).unwrap();
+        assert!(!before.contains("services") && !before.contains("catalogue"), "an older visit's JSON is unchanged");
+        let ticked = |v: &Visit, k: &str| v.section(SectionKind::PreciseService).unwrap().is_checked(k);
+        v.section_mut(SectionKind::PreciseService).unwrap().checked.clear();
+        v.set_service("medical", true);
+        v.set_service("legal", true); // a county's own kind: no checklist item of that key
+        assert!(ticked(&v, "medical") && !ticked(&v, "legal"));
+        assert_eq!(v.services.len(), 2);
+        assert_eq!(v.validate(), Ok(()));
+        v.set_service("medical", false);
+        assert!(!ticked(&v, "medical") && v.services.len() == 1);
+        v.services[0].note = "帮助咨询法律援助".into();
+        v.section_mut(SectionKind::PreciseService).unwrap().set_checked("schooling", true); // an older app's tick
+        let counted: Vec<_> = v.services_given().into_iter().map(|s| (s.kind, s.note)).collect();
+        assert_eq!(counted, [("legal".into(), "帮助咨询法律援助".into()), ("schooling".to_string(), String::new())]);
+        v.services.push(v.services[0].clone());
+        assert_eq!(v.validate(), Err(vec![ValidationError::Services]));
     }
 
     #[test]

@@ -36,6 +36,16 @@ struct BodyParts {
     sections: Vec<BodySection>,
     problems: Vec<ProblemEntry>,
     summary: String,
+    #[serde(default)]
+    services: Vec<daohu_domain::ServiceGiven>,
+}
+
+impl BodyParts {
+    /// As [`daohu_domain::Visit::services_given`].
+    fn services_given(&self) -> Vec<daohu_domain::ServiceGiven> {
+        let ticks = self.sections.iter().filter(|s| s.kind == SectionKind::PreciseService);
+        daohu_domain::kinds::with_ticks(&self.services, ticks.flat_map(|s| &s.checked))
+    }
 }
 
 /// Reads a stored date back.
@@ -60,7 +70,9 @@ impl RawLogRow {
             .iter()
             .filter(|p| p.outcome == daohu_domain::ProblemOutcome::Escalate)
             .count();
+        let services = body.services_given();
         let row = VisitLogRow {
+            services,
             id: parse_uuid(&self.id)?,
             visited_on: parse_date(&self.visited_on)?,
             recorded_at,

@@ -296,6 +296,17 @@ fn expected_visit_cells(r: &VisitLogRow) -> Vec<String> {
         cells.push(names.join("、"));
         cells.push(safe_cell(detail.map_or("", |d| d.notes.as_str())).into_owned());
     }
+    // The services given, by the catalogue's names, each note in brackets.
+    let catalogue = daohu_domain::Catalogue::demo();
+    let services: Vec<String> = r
+        .services
+        .iter()
+        .map(|s| match s.note.as_str() {
+            "" => catalogue.service_name(&s.kind, true),
+            note => format!("{}（{note}）", catalogue.service_name(&s.kind, true)),
+        })
+        .collect();
+    cells.push(safe_cell(&services.join("、")).into_owned());
     cells
 }
 
@@ -346,6 +357,10 @@ async fn tricky_visits(app: &TestApp) -> Vec<Visit> {
         v.sections[k % 5].notes = if k == 1 { "=2+2".into() } else { format!("第{k}次的备注") };
         if k == 0 {
             v.sections[1].checked = vec!["drinking_water".into(), "family_facts".into()];
+        }
+        if k == 4 {
+            // A service with a note, beside the 精准服务 tick (就学服务) an older app would send alone.
+            v.services = vec![daohu_domain::ServiceGiven { kind: "medical".into(), note: "@陪同去县医院".into() }];
         }
         if k % 2 == 0 {
             v.problems.push(ProblemEntry {
@@ -459,6 +474,15 @@ async fn xlsx_and_csv_exports_read_back_in_libreoffice() {
     }
     assert_eq!(&problems[1..], &expected[..]);
     assert!(problems.iter().flatten().any(|c| c == "'－水管冻裂"));
+
+    // Sheet 4: the services given, one row each, the note defused.
+    let services = soffice_csv(&xlsx, &out.join("x4"), Some(4), false);
+    assert_eq!(services[0], daohu_server::export::visits::SERVICE_COLUMNS);
+    let given = visits.iter().find(|v| !v.services.is_empty()).unwrap();
+    let kinds: Vec<(&str, &str, &str)> = services[1..].iter().map(|r| (r[6].as_str(), r[7].as_str(), r[8].as_str())).collect();
+    let id = given.id.to_string();
+    assert_eq!(kinds, [("就医服务", "'@陪同去县医院", id.as_str()), ("就学服务", "", id.as_str())]);
+    assert!(all.iter().any(|c| *c == "就医服务（@陪同去县医院）、就学服务"), "{sheet:?}");
 
     // CSV
     let l = link(&app, &zhao, "format=csv").await;

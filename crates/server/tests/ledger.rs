@@ -382,6 +382,114 @@ async fn a_visit_carries_its_ledger_changes_once_and_a_retired_policy_refuses_it
     }
 }
 
+/// Services given at a visit (精准服务): kinds from the county's catalogue,
+/// stored once with the visit, counted by kind for the area that holds the
+/// household and nowhere else; an unknown or retired kind refuses the visit
+/// whole, a kind the county adds is taken, and an older app's ticks count too.
+#[tokio::test]
+async fn services_given_are_checked_against_the_catalogue_and_counted_by_area() {
+    use daohu_domain::{Dashboard, ItemList, RosterResponse, ServiceGiven};
+    let app = TestApp::new().await;
+    let (zhang, zhao, sun, wu) = (app.session(ZHANG).await, app.session(ZHAO).await, app.session(SUN).await, app.session(WU).await);
+    let given = |kind: &str, note: &str| ServiceGiven { kind: kind.into(), note: note.into() };
+    let status = |answer: common::Answer| {
+        let r: SyncResponse = serde_json::from_slice(&answer.body).unwrap();
+        (r.receipts[0].status, r.receipts[0].reason.clone().unwrap_or_default())
+    };
+    let held = |id: Uuid| {
+        let pool = app.state.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM visit_services WHERE visit_id = $1")
+                .bind(id.to_string())
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    // The phone's roster carries the catalogue's lists.
+    let roster: RosterResponse = serde_json::from_slice(&app.call(Method::GET, "/api/roster", Some(&zhang), None).await.body).unwrap();
+    let catalogue = roster.catalogue.unwrap();
+    assert_eq!(catalogue.service_kinds().len(), 5);
+    assert!(catalogue.items(ItemList::Livelihood).count() > 0 && catalogue.items(ItemList::Buyer).count() > 0);
+
+    // Two services with notes: stored once (the second upload is a duplicate).
+    let mut v = common::visit(1, household_id(2), member_id(ZHANG));
+    v.set_service("medical", true);
+    v.set_service("paperwork", true);
+    v.services[0].note = "陪同去乡卫生院复查".into();
+    v.catalogue = Some(catalogue.version);
+    for expected in [ReceiptStatus::Stored, ReceiptStatus::Duplicate] {
+        assert_eq!(status(app.upload(&zhang, common::device(), std::slice::from_ref(&v)).await).0, expected);
+    }
+    assert_eq!(held(v.id).await, 2);
+
+    // An unknown kind refuses the visit whole, with its name; nothing is stored.
+    let mut bad = common::visit(2, household_id(3), member_id(ZHANG));
+    bad.services = vec![given("medical", ""), given("legal", "")];
+    let (st, reason) = status(app.upload(&zhang, common::device(), std::slice::from_ref(&bad)).await);
+    assert_eq!(st, ReceiptStatus::Rejected);
+    assert!(reason.contains("legal") && reason.contains("服务类别"), "{reason}");
+    assert_eq!(held(bad.id).await, 0);
+
+    // The county adds 法律咨询 and retires 生活照料: the first is taken, the second refused.
+    for change in [
+        json!({ "change": "add_item", "item": { "list": "service", "key": "legal", "name_zh": "法律咨询", "name_en": "Legal advice", "active": true } }),
+        json!({ "change": "retire_item", "list": "service", "key": "daily_care" }),
+    ] {
+        let answer = app.call(Method::POST, "/api/catalogue/changes", Some(&wu), Some(json!({ "change": change }))).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.json());
+    }
+    // Only the county coordinator edits the lists.
+    let by_village = json!({ "change": { "change": "retire_item", "list": "service", "key": "medical" } });
+    assert_eq!(app.call(Method::POST, "/api/catalogue/changes", Some(&zhao), Some(by_village)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(status(app.upload(&zhang, common::device(), std::slice::from_ref(&bad)).await).0, ReceiptStatus::Stored);
+    let mut retired = common::visit(3, household_id(4), member_id(ZHANG));
+    retired.set_service("daily_care", true);
+    let (st, reason) = status(app.upload(&zhang, common::device(), std::slice::from_ref(&retired)).await);
+    assert!(st == ReceiptStatus::Rejected && reason.contains("已停用"), "{reason}");
+    assert_eq!(held(retired.id).await, 0);
+
+    // An older app's visit: no `services` key, only the 精准服务 ticks, which count.
+    let mut old = common::visit(4, household_id(5), member_id(ZHANG));
+    old.section_mut(daohu_domain::SectionKind::PreciseService).unwrap().checked = vec!["medical".into()];
+    let body = serde_json::to_value(&old).unwrap();
+    assert!(body.get("services").is_none() && body.get("catalogue").is_none());
+    let answer = app.call(Method::POST, "/api/sync/visits", Some(&zhang), Some(json!({ "device_id": common::device(), "visits": [body] }))).await;
+    assert_eq!(answer.json()["receipts"][0]["status"], "stored");
+
+    // Counted by kind in 青山村 and the township above it; 绿水村 has none of them.
+    let day = common::day();
+    let board = |token: String, unit: Uuid| {
+        let app = &app;
+        async move {
+            let q = format!("/api/dashboard?unit_id={unit}&from={day}&to={day}");
+            let answer = app.call(Method::GET, &q, Some(&token), None).await;
+            assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json());
+            serde_json::from_slice::<Dashboard>(&answer.body).unwrap().services
+        }
+    };
+    let counts: Vec<(String, String, i64, i64)> = board(zhao.clone(), village_id())
+        .await
+        .into_iter()
+        .map(|c| (c.kind, c.name_zh, c.services, c.households))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("medical".into(), "就医服务".into(), 3, 3),
+            ("legal".into(), "法律咨询".into(), 1, 1),
+            ("paperwork".into(), "代办事项".into(), 1, 1),
+        ]
+    );
+    assert!(board(sun.clone(), second_village_id()).await.is_empty());
+    let township: i64 = board(sun, daohu_server::seed::township_id()).await.iter().map(|c| c.services).sum();
+    assert_eq!(township, 5);
+    let day_before = day.pred_opt().unwrap();
+    let q = format!("/api/dashboard?unit_id={}&from={day_before}&to={day_before}", village_id());
+    let earlier: Dashboard = serde_json::from_slice(&app.call(Method::GET, &q, Some(&zhao), None).await.body).unwrap();
+    assert!(earlier.services.is_empty(), "another period counts none of them");
+}
+
 /// The profile's later facts (illness, disability, income, road, heating,
 /// contact) go in with a visit like housing; a coordinator corrects a list
 /// whole; the roster carries them apart from `ledger`, which an app from before

@@ -1,5 +1,6 @@
-//! The visit log as a download: XLSX (three sheets: visits, problems with
-//! where they stand, and the problems' trail), CSV and JSON lines. CSV and JSON
+//! The visit log as a download: XLSX (four sheets: visits, problems with
+//! where they stand, the problems' trail, and the services given), CSV (the
+//! visits, their services in one cell) and JSON lines. CSV and JSON
 //! lines stream rows as the database yields them; XLSX is written by
 //! rust_xlsxwriter in constant-memory mode to a temporary file on a blocking
 //! thread, then streamed.
@@ -9,7 +10,7 @@ use std::io::{Seek, SeekFrom};
 
 use axum::body::{Body, Bytes};
 use chrono::NaiveDate;
-use daohu_domain::{safe_cell, ExportFormat, ProblemEntry, ProblemStatus, SectionKind, SectionState, VisitLogRow};
+use daohu_domain::{safe_cell, Catalogue, ExportFormat, ProblemEntry, ProblemStatus, SectionKind, SectionState, VisitLogRow};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -25,7 +26,7 @@ const LOOKUP_BATCH: usize = 256;
 
 /// Columns of the visit sheet and of the CSV: the visit, then each section's
 /// ticked items (by name) and notes, in the order of the five sections.
-pub const VISIT_COLUMNS: [&str; 28] = [
+pub const VISIT_COLUMNS: [&str; 29] = [
     "走访日期",
     "户主",
     "门牌号",
@@ -55,13 +56,16 @@ pub const VISIT_COLUMNS: [&str; 28] = [
     "产业对接到户·备注",
     "精准服务到户·已办事项",
     "精准服务到户·备注",
+    "提供的服务",
 ];
 /// The first of the sections' item and note columns.
 const DETAIL_COLUMN: u16 = 18;
-const VISIT_WIDTHS: [f64; 28] = [
+const VISIT_WIDTHS: [f64; 29] = [
     12.0, 10.0, 22.0, 12.0, 10.0, 10.0, 12.0, 12.0, 12.0, 12.0, 12.0, 7.0, 7.0, 40.0, 17.0, 17.0,
-    9.0, 38.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0,
+    9.0, 38.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 40.0,
 ];
+/// The column of the services given, in the visit sheet and the CSV.
+const SERVICES_COLUMN: u16 = 28;
 
 /// Columns of the problem sheet (the last four: where it stands at the download).
 pub const PROBLEM_COLUMNS: [&str; 15] = [
@@ -89,6 +93,20 @@ const PROBLEM_WIDTHS: [f64; 15] = [
 /// merge order; 不合当时状态 = 是 for a flagged event (kept, but it did not fit).
 pub const TRAIL_COLUMNS: [&str; 6] = ["问题编号", "时间（北京时间）", "办理人", "动作", "内容", "不合当时状态"];
 const TRAIL_WIDTHS: [f64; 6] = [38.0, 17.0, 10.0, 10.0, 40.0, 12.0];
+
+/// Columns of the services sheet (服务): one row a service given.
+pub const SERVICE_COLUMNS: [&str; 9] = ["走访日期", "户主", "门牌号", "网格", "村", "联户党员", "服务类别", "说明", "走访编号"];
+const SERVICE_WIDTHS: [f64; 9] = [12.0, 10.0, 22.0, 12.0, 10.0, 10.0, 14.0, 40.0, 38.0];
+
+/// A visit's services in one cell: each kind's name (as the catalogue names
+/// it), with its note in brackets, joined with "、".
+fn services_cell(row: &VisitLogRow, catalogue: &Catalogue) -> String {
+    let one = |s: &daohu_domain::ServiceGiven| match s.note.trim() {
+        "" => catalogue.service_name(&s.kind, true),
+        note => format!("{}（{note}）", catalogue.service_name(&s.kind, true)),
+    };
+    row.services.iter().map(one).collect::<Vec<_>>().join("、")
+}
 
 /// A visit of the export with its problems, or the failure that ended the reading.
 type RowItem = Result<(VisitLogRow, Vec<ProblemEntry>), AppError>;
@@ -137,7 +155,7 @@ fn detail_cells(row: &VisitLogRow, kind: SectionKind) -> (String, &str) {
 }
 
 /// One CSV record of a visit, every text cell defused.
-fn csv_record(row: &VisitLogRow) -> Vec<String> {
+fn csv_record(row: &VisitLogRow, catalogue: &Catalogue) -> Vec<String> {
     let mut cells = vec![
         row.visited_on.to_string(),
         safe_cell(&row.head_name).into_owned(),
@@ -161,6 +179,7 @@ fn csv_record(row: &VisitLogRow) -> Vec<String> {
         cells.push(safe_cell(&items).into_owned());
         cells.push(safe_cell(notes).into_owned());
     }
+    cells.push(safe_cell(&services_cell(row, catalogue)).into_owned());
     cells
 }
 
@@ -171,11 +190,13 @@ struct TextExport {
     /// The BOM and header row, sent with the first chunk.
     head: Option<Vec<u8>>,
     done: bool,
+    /// Names the services' kinds.
+    catalogue: Catalogue,
 }
 
 impl TextExport {
     fn encode(&self, buf: &mut Vec<u8>, row: &VisitLogRow) -> Result<(), AppError> {
-        text_line(buf, self.format, row, csv_record)
+        text_line(buf, self.format, row, |r| csv_record(r, &self.catalogue))
     }
 
     /// The next chunk: rows gathered until about [`CHUNK_BYTES`], the end, or an error.
@@ -209,7 +230,7 @@ impl TextExport {
 }
 
 /// A CSV or JSON-lines body that streams rows as the database yields them.
-pub fn text_stream(pool: Pool, query: LogQuery, format: ExportFormat) -> Result<Body, AppError> {
+pub fn text_stream(pool: Pool, query: LogQuery, format: ExportFormat, catalogue: Catalogue) -> Result<Body, AppError> {
     let mut head = Vec::new();
     if format == ExportFormat::Csv {
         head.extend_from_slice("\u{feff}".as_bytes());
@@ -220,6 +241,7 @@ pub fn text_stream(pool: Pool, query: LogQuery, format: ExportFormat) -> Result<
         format,
         head: Some(head),
         done: false,
+        catalogue,
     };
     // Fused: the compression layer may poll once more after the end, which a
     // bare `unfold` answers with a panic.
@@ -238,6 +260,7 @@ pub async fn xlsx_file(
     pool: Pool,
     query: LogQuery,
     sheet_rows: u32,
+    catalogue: Catalogue,
 ) -> Result<(std::fs::File, u64), AppError> {
     let rows = spawn_reader(pool.clone(), query, 256);
     // Where each problem stands and its trail, read per visit (with problems) from the
@@ -246,7 +269,7 @@ pub async fn xlsx_file(
     let now = db::now();
     let lookup =
         move |wanted: &[(Uuid, Uuid)]| handle.block_on(problems::export_details(&pool, wanted, now));
-    let mut file = tokio::task::spawn_blocking(move || write_xlsx_with(rows, sheet_rows, lookup))
+    let mut file = tokio::task::spawn_blocking(move || write_xlsx_with(rows, sheet_rows, &catalogue, lookup))
         .await
         .map_err(AppError::internal)??;
     let length = file.seek(SeekFrom::End(0)).map_err(AppError::internal)?;
@@ -266,6 +289,19 @@ struct ProblemLine {
     detail: Option<(ProblemStatus, bool)>,
 }
 
+/// A row of the services sheet.
+struct ServiceLine {
+    visited_on: NaiveDate,
+    head_name: String,
+    address: String,
+    grid_name: String,
+    village_name: String,
+    member_name: String,
+    kind: String,
+    note: String,
+    visit_id: Uuid,
+}
+
 /// A row of the trail sheet.
 struct TrailLine {
     problem_id: Uuid,
@@ -275,16 +311,18 @@ struct TrailLine {
 /// [`write_xlsx_with`] without problem statuses or trails.
 #[cfg(test)]
 fn write_xlsx(rows: mpsc::Receiver<RowItem>, sheet_rows: u32) -> Result<std::fs::File, AppError> {
-    write_xlsx_with(rows, sheet_rows, |_| Ok(HashMap::new()))
+    write_xlsx_with(rows, sheet_rows, &crate::routes::catalogue::empty(), |_| Ok(HashMap::new()))
 }
 
 /// Writes the workbook: sheet 走访记录 (one row per visit), sheet 问题 (one row
 /// per problem of those visits, with where it stands from `lookup`) and sheet 办理经过
-/// (every event of those problems), each with a bold frozen header; `sheet_rows` is
+/// (every event of those problems) and sheet 服务 (one row per service given, its
+/// kind named by `catalogue`), each with a bold frozen header; `sheet_rows` is
 /// the row limit of a sheet, header included.
 fn write_xlsx_with(
     mut rows: mpsc::Receiver<RowItem>,
     sheet_rows: u32,
+    catalogue: &Catalogue,
     mut lookup: impl FnMut(&[(Uuid, Uuid)]) -> Result<HashMap<Uuid, ExportProblem>, AppError>,
 ) -> Result<std::fs::File, AppError> {
     let mut workbook = Workbook::new();
@@ -308,6 +346,13 @@ fn write_xlsx_with(
             .map_err(xlsx_error)?;
         sheet.set_name("办理经过").map_err(xlsx_error)?;
         header(sheet, &TRAIL_COLUMNS, &TRAIL_WIDTHS).map_err(xlsx_error)?;
+    }
+    {
+        let sheet = workbook
+            .add_worksheet_with_constant_memory()
+            .map_err(xlsx_error)?;
+        sheet.set_name("服务").map_err(xlsx_error)?;
+        header(sheet, &SERVICE_COLUMNS, &SERVICE_WIDTHS).map_err(xlsx_error)?;
     }
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
@@ -336,7 +381,18 @@ fn write_xlsx_with(
             text(sheet, r, DETAIL_COLUMN + 2 * i as u16, &items)?;
             text(sheet, r, DETAIL_COLUMN + 2 * i as u16 + 1, notes)?;
         }
+        text(sheet, r, SERVICES_COLUMN, &services_cell(row, catalogue))?;
         Ok(())
+    };
+    let write_service = |sheet: &mut Worksheet, r: u32, s: &ServiceLine| -> Result<(), XlsxError> {
+        sheet.write_number_with_format(r, 0, excel_date(s.visited_on), &date)?;
+        for (c, cell) in [&s.head_name, &s.address, &s.grid_name, &s.village_name, &s.member_name, &s.kind, &s.note]
+            .into_iter()
+            .enumerate()
+        {
+            text(sheet, r, 1 + c as u16, cell)?;
+        }
+        text(sheet, r, 8, &s.visit_id.to_string())
     };
     let write_problem = |sheet: &mut Worksheet, r: u32, p: &ProblemLine| -> Result<(), XlsxError> {
         sheet.write_number_with_format(r, 0, excel_date(p.visited_on), &date)?;
@@ -374,6 +430,7 @@ fn write_xlsx_with(
     let mut visits = SheetCursor::new(0, sheet_rows);
     let mut problems = SheetCursor::new(1, sheet_rows);
     let mut trail = SheetCursor::new(2, sheet_rows);
+    let mut services = SheetCursor::new(3, sheet_rows);
     // A problem listed by two visits has its trail listed once.
     let mut trailed: HashSet<Uuid> = HashSet::new();
     // Visits are taken as they come, up to LOOKUP_BATCH at a time, so the problems of
@@ -430,6 +487,20 @@ fn write_xlsx_with(
                     .push(&mut workbook, line, write_problem)
                     .map_err(xlsx_error)?;
             }
+            for s in &row.services {
+                let line = ServiceLine {
+                    visited_on: row.visited_on,
+                    head_name: row.head_name.clone(),
+                    address: row.address.clone(),
+                    grid_name: row.grid_name.clone(),
+                    village_name: row.village_name.clone(),
+                    member_name: row.member_name.clone(),
+                    kind: catalogue.service_name(&s.kind, true),
+                    note: s.note.clone(),
+                    visit_id: row.id,
+                };
+                services.push(&mut workbook, line, write_service).map_err(xlsx_error)?;
+            }
             visits
                 .push(&mut workbook, row, write_visit)
                 .map_err(xlsx_error)?;
@@ -449,7 +520,8 @@ fn write_xlsx_with(
     trail
         .finish(&mut workbook, write_trail)
         .map_err(xlsx_error)?;
-    if visits.truncated || problems.truncated || trail.truncated {
+    services.finish(&mut workbook, write_service).map_err(xlsx_error)?;
+    if visits.truncated || problems.truncated || trail.truncated || services.truncated {
         tracing::warn!("xlsx export truncated at the sheet row limit");
     }
     let mut file = tempfile::tempfile().map_err(AppError::internal)?;
@@ -488,6 +560,7 @@ mod tests {
             escalated_count: 0,
             summary: String::new(),
             details: Vec::new(),
+            services: Vec::new(),
         }
     }
 
@@ -556,9 +629,16 @@ mod tests {
         let mut r = row(1);
         r.summary = "第一行\n\"引号\",逗号".into();
         r.head_name = "@张三".into();
+        // A service's note is the family's matter, typed by a member: defused too.
+        r.services = vec![daohu_domain::ServiceGiven { kind: "medical".into(), note: "陪同复查".into() }];
+        let mut first = r.clone();
+        first.services.insert(0, daohu_domain::ServiceGiven { kind: "=cmd".into(), note: String::new() });
         let mut buf = Vec::new();
-        csv_line(&mut buf, csv_record(&r)).unwrap();
+        csv_line(&mut buf, csv_record(&r, &crate::routes::catalogue::empty())).unwrap();
+        csv_line(&mut buf, csv_record(&first, &crate::routes::catalogue::empty())).unwrap();
         let line = String::from_utf8(buf).unwrap();
+        assert!(line.contains(",就医服务（陪同复查）\r\n"), "{line}");
+        assert!(line.contains(",'=cmd、就医服务（陪同复查）\r\n"), "{line}");
         assert!(line.ends_with("\r\n"));
         assert!(line.contains(",'@张三,'=1+1,"), "{line}");
         assert!(line.contains("\"第一行\n\"\"引号\"\",逗号\""), "{line}");

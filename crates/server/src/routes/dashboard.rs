@@ -8,7 +8,7 @@ use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{Datelike, Duration, NaiveDate};
 use daohu_domain::household::{DEFAULT_INTERVAL_DAYS, SPECIAL_INTERVAL_DAYS};
-use daohu_domain::{ApiError, CoverageRow, Dashboard, Satisfaction, SatisfactionCount, UnitKind, WeekCount};
+use daohu_domain::{ApiError, CoverageRow, Dashboard, Satisfaction, SatisfactionCount, ServiceCount, UnitKind, WeekCount};
 use serde::Deserialize;
 use crate::db::Conn;
 use uuid::Uuid;
@@ -147,6 +147,7 @@ pub async fn dashboard_get(
     let problems = store::problems::level_counts(&mut tx, &area, db::now()).await?;
     let ledger = crate::routes::ledger::panel(&mut tx, &user, &area).await?;
     let satisfaction = satisfaction(&mut tx, &unit, &area, from, to, &mut coverage).await?;
+    let services = services(&mut tx, &user, &area, from, to).await?;
     tx.commit().await?;
 
     Ok(Json(Dashboard {
@@ -166,7 +167,26 @@ pub async fn dashboard_get(
         problems,
         ledger,
         satisfaction,
+        services,
     }))
+}
+
+/// The services given in the period under the area, per kind, named as the
+/// county's catalogue names them now.
+async fn services(conn: &mut Conn, user: &AuthUser, area: &Subtree, from: NaiveDate, to: NaiveDate) -> Result<Vec<ServiceCount>, AppError> {
+    let county = crate::routes::catalogue::county_of(user)?;
+    let catalogue = store::catalogue::get(conn, county, None).await?.unwrap_or_else(crate::routes::catalogue::empty);
+    let rows = store::visits::service_counts(conn, area, from, to).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(kind, services, households)| ServiceCount {
+            name_zh: catalogue.service_name(&kind, true),
+            name_en: catalogue.service_name(&kind, false),
+            kind,
+            services,
+            households,
+        })
+        .collect())
 }
 
 /// The 回访 verdicts given from the first day of the period to the end of its

@@ -290,7 +290,8 @@ struct Download {
 
 /// The rows of a download.
 enum Rows {
-    Visits(LogQuery),
+    /// With the county's catalogue, which names the services' kinds.
+    Visits(LogQuery, daohu_domain::Catalogue),
     Activities(ActivityQuery),
     Ledger(ledger_export::LedgerQuery),
 }
@@ -333,13 +334,13 @@ async fn take_link(state: &AppState, token: &str) -> Result<Download, AppError> 
         let format = parse_format(&format)?;
         let subtree = Subtree { path };
         // The creator's scope today, not the day the link was made.
+        let county = Uuid::parse_str(crate::tree::county_of_path(&subtree.path)).map_err(AppError::internal)?;
+        let catalogue = store::catalogue::get(&mut tx, county, None)
+            .await?
+            .unwrap_or_else(crate::routes::catalogue::empty);
         let (what, detail) = if dataset == Dataset::Ledger.word() {
             let filter: LedgerFilter = serde_json::from_str(&filter)?;
             let area = filter.area(&mut tx, &subtree).await?;
-            let county = Uuid::parse_str(crate::tree::county_of_path(&subtree.path)).map_err(AppError::internal)?;
-            let catalogue = store::catalogue::get(&mut tx, county, None)
-                .await?
-                .unwrap_or_else(crate::routes::catalogue::empty);
             (
                 Rows::Ledger(ledger_export::LedgerQuery { area, catalogue, today: today() }),
                 json!({ "format": format_word(format), "dataset": dataset, "filter": serde_json::to_value(&filter)? }),
@@ -359,7 +360,7 @@ async fn take_link(state: &AppState, token: &str) -> Result<Download, AppError> 
             let filter: VisitFilter = serde_json::from_str(&filter)?;
             let query = LogQuery::new(&mut tx, &subtree, &filter).await?;
             (
-                Rows::Visits(query),
+                Rows::Visits(query, catalogue),
                 json!({ "format": format_word(format), "filter": audit_filter(&filter) }),
             )
         };
@@ -408,7 +409,7 @@ pub async fn export_download(
         ExportFormat::Jsonl => ("application/x-ndjson; charset=utf-8", "jsonl"),
     };
     let (stem, stem_zh) = match download.what {
-        Rows::Visits(_) => ("visits", "走访记录"),
+        Rows::Visits(..) => ("visits", "走访记录"),
         Rows::Activities(_) => ("activities", "志愿活动"),
         Rows::Ledger(_) => ("ledger", "政策台账"),
     };
@@ -435,8 +436,8 @@ pub async fn export_download(
             )
         }
         (format, Rows::Ledger(query)) => (ledger_export::text_body(state.pool.clone(), query, format)?, None),
-        (ExportFormat::Xlsx, Rows::Visits(query)) => {
-            let (file, length) = visits::xlsx_file(state.pool.clone(), query, export::SHEET_ROWS).await?;
+        (ExportFormat::Xlsx, Rows::Visits(query, catalogue)) => {
+            let (file, length) = visits::xlsx_file(state.pool.clone(), query, export::SHEET_ROWS, catalogue).await?;
             let file = tokio::fs::File::from_std(file);
             (
                 Body::from_stream(tokio_util::io::ReaderStream::with_capacity(
@@ -445,7 +446,7 @@ pub async fn export_download(
                 Some(length),
             )
         }
-        (format, Rows::Visits(query)) => (visits::text_stream(state.pool.clone(), query, format)?, None),
+        (format, Rows::Visits(query, catalogue)) => (visits::text_stream(state.pool.clone(), query, format, catalogue)?, None),
     };
     let mut response = body.into_response();
     let headers = response.headers_mut();

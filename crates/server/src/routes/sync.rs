@@ -241,16 +241,19 @@ async fn store_visit(
         .iter()
         .map(|c| c.at_visit(visit.household_id, visit.id, visit.recorded_at, now))
         .collect();
-    if !changes.is_empty() {
+    // So are its services' kinds.
+    if !changes.is_empty() || !visit.services.is_empty() {
         let county = crate::routes::catalogue::county_of(user)?;
         let catalogue = store::catalogue::get(conn, county, None).await?.unwrap_or_else(crate::routes::catalogue::empty);
-        if let Some(e) = changes.iter().find_map(|c| c.check(&catalogue).err()) {
+        let fits = changes.iter().try_for_each(|c| c.check(&catalogue)).and_then(|()| catalogue.check_services(&visit.services));
+        if let Err(e) = fits {
             return receipts::refuse(conn, Records::Visits, visit.id, &hash, &e.message(true)).await;
         }
     }
 
     let inserted = store::visits::insert(conn, visit, device_id, &hash, &body, now).await?;
     if inserted {
+        store::visits::insert_services(conn, visit).await?;
         for change in &changes {
             let change_hash = sha256_hex(serde_json::to_string(change)?.as_bytes());
             // A change id seen before (sent alone, or in another visit) keeps its first row.

@@ -1,7 +1,7 @@
 //! Visits as the phones upload them, the phones' last syncs, and the counts of the
 //! visit log (the log's own query is built in `crate::visit_log`).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use daohu_domain::Visit;
 use uuid::Uuid;
 
@@ -106,6 +106,45 @@ pub async fn insert(
     .await?
     .rows_affected();
     Ok(stored == 1)
+}
+
+/// Copies a just-stored visit's services out for counting (migration 0018):
+/// its day and grid path come from its row, set when it was stored.
+pub async fn insert_services(conn: &mut Conn, visit: &Visit) -> Result<(), AppError> {
+    for service in visit.services_given() {
+        sqlx::query(
+            "INSERT INTO visit_services (visit_id, kind, note, household_id, visited_on, unit_path)
+             SELECT id, $2, $3, household_id, visited_on, unit_path FROM visits WHERE id = $1
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(visit.id.to_string())
+        .bind(&service.kind)
+        .bind(&service.note)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Services given in an area from `from` to `to` (days, inclusive), per kind:
+/// `(kind, services, households)`, most given first.
+pub async fn service_counts(
+    conn: &mut Conn,
+    area: &Subtree,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(String, i64, i64)>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT kind, COUNT(*), COUNT(DISTINCT household_id) FROM visit_services
+         WHERE visited_on >= $1 AND visited_on <= $2 AND unit_path >= $3 AND unit_path < $4
+         GROUP BY kind ORDER BY 2 DESC, kind",
+    )
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .bind(area.lo())
+    .bind(area.hi())
+    .fetch_all(conn)
+    .await?)
 }
 
 /// The household a stored visit is of, if the visit is stored.
