@@ -36,7 +36,8 @@ pub fn HouseholdPage(id: Uuid) -> impl IntoView {
             return;
         }
         let Some(session) = ctx.session.get_untracked() else { return };
-        let visit = Visit::new(time::new_id(), id, session.member.id, time::today(), time::now_utc());
+        let mut visit = Visit::new(time::new_id(), id, session.member.id, time::today(), time::now_utc());
+        visit.catalogue = ctx.roster.with_untracked(|r| Some(r.as_ref()?.catalogue.as_ref()?.version));
         let vid = visit.id;
         match ctx.put_visit(LocalVisit::draft(visit)) {
             Ok(()) => ctx.go(AppRoute::Visit(vid)),

@@ -4,6 +4,7 @@
 //! browser or a killed tab finds it again at the same step. "Saved" is shown
 //! only after the saved record is in storage.
 
+use daohu_domain::kinds::MAX_SERVICE_NOTE_CHARS;
 use daohu_domain::ledger::{choose, phone_values, value_choices, MAX_PEOPLE_AT_HOME};
 use daohu_domain::profile::{Disabilities, Incomes};
 use daohu_domain::{
@@ -270,6 +271,15 @@ fn SectionStep(editor: Editor, kind: SectionKind) -> impl IntoView {
     let ctx = editor.ctx;
     let idx = kind.index();
     let state = move || editor.read(|r| r.visit.sections.get(idx).and_then(|s| s.state)).flatten();
+    // What to tick: the section's checklist, or at 精准服务 the catalogue's
+    // service kinds, each with a short note once given (a routine visit taps none).
+    let service = kind == SectionKind::PreciseService;
+    let items: Vec<(String, String)> = if service {
+        let catalogue = ctx.roster.with_untracked(|r| r.as_ref().and_then(|r| r.catalogue.clone())).unwrap_or_default();
+        catalogue.service_kinds().into_iter().filter(|k| k.active).map(|k| (k.key.clone(), k.name(ctx.zh()).into())).collect()
+    } else {
+        kind.items().iter().map(|i| (i.key.into(), (if ctx.zh() { i.zh } else { i.en }).into())).collect()
+    };
     // What the household's last visit left for next time here, and its note.
     let last = editor.read(|r| r.visit.household_id).and_then(|hid| {
         ctx.roster.with_untracked(|r| r.as_ref()?.households.iter().find(|h| h.household.id == hid)?.last_time(kind))
@@ -285,19 +295,32 @@ fn SectionStep(editor: Editor, kind: SectionKind) -> impl IntoView {
             </p>
         })}
         <fieldset class="checklist">
-            <legend>{ctx.tr("逐项核对", "Checklist")}</legend>
-            {kind.items().iter().map(|item| {
-                let key = item.key;
+            <legend>{if service {
+                ctx.tr("今天提供的服务（点选，可写一句说明）", "Services given today (tap; a short note if you like)")
+            } else {
+                ctx.tr("逐项核对", "Checklist")
+            }}</legend>
+            {items.into_iter().map(|(key, name)| {
+                let (k1, k2, k3) = (key.clone(), key.clone(), key.clone());
+                let on = move || editor.read(|r| if service { r.visit.service_on(&k1) } else { r.visit.sections[idx].is_checked(&k1) }).unwrap_or(false);
+                let note_label = format!("{name}{}", ctx.tr("：说明", ": note"));
                 view! {
                     <label class="check">
-                        <input type="checkbox" name=key
-                            prop:checked=move || editor.read(|r| r.visit.sections[idx].is_checked(key)).unwrap_or(false)
+                        <input type="checkbox" name=key.clone() prop:checked=on.clone()
                             on:change=move |ev| {
                                 let on = event_target_checked(&ev);
-                                editor.edit(|r| if let Some(s) = r.visit.section_mut(kind) { s.set_checked(key, on) });
+                                editor.edit(|r| if service { r.visit.set_service(&k2, on) } else if let Some(s) = r.visit.section_mut(kind) { s.set_checked(&k2, on) });
                             }/>
-                        <span>{if ctx.zh() { item.zh } else { item.en }}</span>
+                        <span>{name}</span>
                     </label>
+                    // A service's note (hidden until it is given; never shown at the other steps).
+                    <input type="text" maxlength=MAX_SERVICE_NOTE_CHARS.to_string() hidden=move || !(service && on())
+                        aria-label=note_label placeholder=ctx.tr("说明（可不填）", "Note (optional)")
+                        prop:value=move || editor.read(|r| r.visit.service_note(&key)).unwrap_or_default()
+                        on:change=move |ev| {
+                            let text = event_target_value(&ev);
+                            editor.edit(|r| r.visit.set_service_note(&k3, text));
+                        }/>
                 }
             }).collect_view()}
         </fieldset>

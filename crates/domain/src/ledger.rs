@@ -51,8 +51,9 @@ pub struct Policy {
     pub active: bool,
 }
 
-/// A county's catalogue at one version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A county's catalogue at one version (the default: a county's before its
+/// first edit, version 0, no policies, the default service kinds).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Catalogue {
     /// 1 for the first catalogue; every change adds one.
@@ -358,7 +359,7 @@ fn demo_items() -> Vec<Item> {
         contact: contact.into(),
         active: true,
     };
-    let mut items = Catalogue { version: 0, policies: Vec::new(), items: Vec::new() }.service_kinds();
+    let mut items = Catalogue::default().service_kinds();
     items.extend([
         i(Livelihood, "grain", "粮食种植", "Grain", ""),
         i(Livelihood, "vegetables", "蔬菜种植", "Vegetables", ""),

@@ -348,6 +348,25 @@ impl Visit {
         }
     }
 
+    /// Whether a service of this kind was given (listed, or ticked by an older app's draft).
+    pub fn service_on(&self, kind: &str) -> bool {
+        self.services.iter().any(|s| s.kind == kind)
+            || self.section(SectionKind::PreciseService).is_some_and(|s| s.is_checked(kind))
+    }
+
+    /// The note on a service given, if any.
+    pub fn service_note(&self, kind: &str) -> Option<String> {
+        self.services.iter().find(|s| s.kind == kind).map(|s| s.note.clone())
+    }
+
+    /// Writes the note of a service, giving it if it was not yet.
+    pub fn set_service_note(&mut self, kind: &str, note: String) {
+        self.set_service(kind, true);
+        if let Some(s) = self.services.iter_mut().find(|s| s.kind == kind) {
+            s.note = note;
+        }
+    }
+
     /// The services given at this visit, as reports count them ([`crate::kinds::with_ticks`]).
     pub fn services_given(&self) -> Vec<ServiceGiven> {
         let ticks = self.section(SectionKind::PreciseService).map(|s| s.checked.as_slice()).unwrap_or_default();
@@ -457,7 +476,9 @@ pub(crate) mod tests {
         assert_eq!(v.validate(), Ok(()));
         v.set_service("medical", false);
         assert!(!ticked(&v, "medical") && v.services.len() == 1);
-        v.services[0].note = "帮助咨询法律援助".into();
+        v.set_service_note("legal", "帮助咨询法律援助".into());
+        assert!(v.service_on("legal") && !v.service_on("medical"));
+        assert_eq!(v.service_note("legal").as_deref(), Some("帮助咨询法律援助"));
         v.section_mut(SectionKind::PreciseService).unwrap().set_checked("schooling", true); // an older app's tick
         let counted: Vec<_> = v.services_given().into_iter().map(|s| (s.kind, s.note)).collect();
         assert_eq!(counted, [("legal".into(), "帮助咨询法律援助".into()), ("schooling".to_string(), String::new())]);

@@ -2,8 +2,10 @@
 //! policies the household ledger follows; the county coordinator adds, retires
 //! and brings back policies. Each edit is a new version on the server, made
 //! from the version on this screen (another's edit in between is refused, and
-//! the screen shows the newer one).
+//! the screen shows the newer one). Below the policies, the same for the
+//! service and livelihood kinds and the help resources.
 
+use daohu_domain::kinds::{Item, ItemList};
 use daohu_domain::ledger::{Catalogue, CatalogueChange, CatalogueEdit, Policy};
 use daohu_domain::{Role, SpecialGroup};
 use leptos::prelude::*;
@@ -25,7 +27,7 @@ pub fn CataloguePage() -> impl IntoView {
     refresh();
     let county = ctx.session.get_untracked().is_some_and(|s| s.member.role == Role::CountyCoordinator);
 
-    let send = move |change: CatalogueChange, done: Box<dyn Fn() + Send + Sync>| {
+    let send = move |change: CatalogueChange, done: Done| {
         let Some(client) = ctx.api() else { return };
         let edit = CatalogueEdit { base_version: catalogue.get_untracked().map(|c| c.version), change };
         notice.set(None);
@@ -118,6 +120,7 @@ pub fn CataloguePage() -> impl IntoView {
                     }).collect_view()}</tbody>
                 </table>
             })}
+            {move || catalogue.get().map(|c| view! { <ItemLists catalogue=c county=county send=send/> })}
             {county.then(|| view! {
                 <h2>{ctx.tr("新增政策", "Add a policy")}</h2>
                 <form on:submit=add class="stack" data-testid="policy-form">
@@ -145,5 +148,92 @@ pub fn CataloguePage() -> impl IntoView {
                 </form>
             })}
         </section>
+    }
+}
+
+/// What to do once an edit is saved (clear the form).
+type Done = Box<dyn Fn() + Send + Sync>;
+
+/// The catalogue's other lists, one table each (service kinds, livelihood
+/// kinds, then each kind of help resource), with the county coordinator's
+/// retire / bring back, and one form that adds to any list.
+#[component]
+fn ItemLists(catalogue: Catalogue, county: bool, send: impl Fn(CatalogueChange, Done) + Copy + Send + Sync + 'static) -> impl IntoView {
+    let ctx = use_ctx();
+    let list = RwSignal::new(ItemList::Service);
+    let key = RwSignal::new(String::new());
+    let name_zh = RwSignal::new(String::new());
+    let name_en = RwSignal::new(String::new());
+    let contact = RwSignal::new(String::new());
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let item = Item {
+            list: list.get_untracked(),
+            key: key.get_untracked().trim().to_string(),
+            name_zh: name_zh.get_untracked().trim().to_string(),
+            name_en: name_en.get_untracked().trim().to_string(),
+            contact: contact.get_untracked().trim().to_string(),
+            active: true,
+        };
+        send(CatalogueChange::AddItem { item }, Box::new(move || {
+            for field in [key, name_zh, name_en, contact] {
+                field.set(String::new());
+            }
+        }));
+    };
+    let services = catalogue.service_kinds();
+    view! {
+        {ItemList::ALL.into_iter().map(|l| {
+            let items: Vec<Item> = if l == ItemList::Service { services.clone() } else { catalogue.items(l).cloned().collect() };
+            view! {
+                <h2>{l.label(ctx.zh())}</h2>
+                <table class="grid-table" data-testid=format!("items-{}", l.as_str())>
+                    <thead><tr>
+                        <th>{ctx.tr("名称", "Name")}</th>
+                        {l.is_resource().then(|| view! { <th>{ctx.tr("联系方式", "Contact")}</th> })}
+                        <th>{ctx.tr("状态", "State")}</th>
+                        {county.then(|| view! { <th>{ctx.tr("操作", "Change")}</th> })}
+                    </tr></thead>
+                    <tbody>{items.into_iter().map(|i| {
+                        let (k, active) = (i.key.clone(), i.active);
+                        view! {
+                            <tr data-key=i.key.clone()>
+                                <td>{i.name(ctx.zh()).to_string()}</td>
+                                {l.is_resource().then(|| view! { <td>{i.contact.clone()}</td> })}
+                                <td>{if active { ctx.tr("在用", "In use") } else { ctx.tr("已停用", "Retired") }}</td>
+                                {county.then(|| view! { <td>
+                                    <button class="link" on:click=move |_| {
+                                        let key = k.clone();
+                                        send(if active { CatalogueChange::RetireItem { list: l, key } } else { CatalogueChange::ReactivateItem { list: l, key } }, Box::new(|| {}));
+                                    }>{if active { ctx.tr("停用", "Retire") } else { ctx.tr("恢复", "Bring back") }}</button>
+                                </td> })}
+                            </tr>
+                        }
+                    }).collect_view()}</tbody>
+                </table>
+            }
+        }).collect_view()}
+        {county.then(|| view! {
+            <h2>{ctx.tr("新增服务类别、产业类别或帮扶资源", "Add a kind or a help resource")}</h2>
+            <form on:submit=add class="stack" data-testid="item-form">
+                <label for="i-list">{ctx.tr("加到", "Add to")}</label>
+                <select id="i-list" on:change=move |ev| if let Some(l) = ItemList::parse(&event_target_value(&ev)) { list.set(l) }>
+                    {ItemList::ALL.into_iter().map(|l| view! {
+                        <option value=l.as_str() selected=move || list.get() == l>{l.label(ctx.zh())}</option>
+                    }).collect_view()}
+                </select>
+                <label for="i-key">{ctx.tr("代码（英文小写字母、数字、下划线）", "Code (lowercase letters, digits, _)")}</label>
+                <input id="i-key" autocomplete="off" prop:value=key on:input=move |ev| key.set(event_target_value(&ev))/>
+                <label for="i-zh">{ctx.tr("中文名称", "Chinese name")}</label>
+                <input id="i-zh" prop:value=name_zh on:input=move |ev| name_zh.set(event_target_value(&ev))/>
+                <label for="i-en">{ctx.tr("英文名称", "English name")}</label>
+                <input id="i-en" prop:value=name_en on:input=move |ev| name_en.set(event_target_value(&ev))/>
+                <Show when=move || list.get().is_resource()>
+                    <label for="i-contact">{ctx.tr("联系人和电话", "Contact person and phone")}</label>
+                    <input id="i-contact" prop:value=contact on:input=move |ev| contact.set(event_target_value(&ev))/>
+                </Show>
+                <button type="submit" class="primary">{ctx.tr("新增", "Add")}</button>
+            </form>
+        })}
     }
 }

@@ -121,6 +121,16 @@ fn DashboardBody(d: Dashboard) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+        <h2>{ctx.tr("提供的服务（这段时间，按类别）", "Services given (in the period, by kind)")}</h2>
+        <table class="grid-table" data-testid="services">
+            <thead><tr><th>{ctx.tr("服务类别", "Kind")}</th><th>{ctx.tr("次数", "Times")}</th><th>{ctx.tr("户数", "Households")}</th></tr></thead>
+            <tbody>
+                {d.services.iter().map(|c| view! {
+                    <tr><td>{if ctx.zh() { c.name_zh.clone() } else { c.name_en.clone() }}</td><td>{c.services}</td><td>{c.households}</td></tr>
+                }).collect_view()}
+                {d.services.is_empty().then(|| view! { <tr><td colspan="3">{ctx.tr("这段时间没有记录服务", "No service recorded in the period")}</td></tr> })}
+            </tbody>
+        </table>
         <h2>{ctx.tr("政策落实和住房饮水不安全的户（最新记录）", "Policies, and homes with unsafe housing or water (as last recorded)")}</h2>
         <p data-testid="ledger-gaps">
             {format!("{} {} · {} {} · {} {} ", ctx.tr("应享未享", "Not receiving"), d.ledger.entitled_not_receiving,

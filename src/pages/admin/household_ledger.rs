@@ -77,7 +77,7 @@ pub fn HouseholdLedgerPanel(household: Uuid, head: String) -> impl IntoView {
                     <th>{ctx.tr("时间", "When")}</th><th>{ctx.tr("来源", "How")}</th>
                 </tr></thead>
                 <tbody>{move || {
-                    let c = catalogue.get().unwrap_or(Catalogue { version: 0, policies: Vec::new(), items: Vec::new() });
+                    let c = catalogue.get().unwrap_or(Catalogue::default());
                     ledger.get().map(|l| pick(&l).iter().map(|e| row(e, &c)).collect_view())
                 }}</tbody>
             </table>

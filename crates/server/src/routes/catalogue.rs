@@ -32,7 +32,7 @@ pub(crate) fn county_of(user: &AuthUser) -> Result<Uuid, AppError> {
 
 /// A county with no catalogue yet has an empty one, version 0.
 pub(crate) fn empty() -> Catalogue {
-    Catalogue { version: 0, policies: Vec::new(), items: Vec::new() }
+    Catalogue::default()
 }
 
 /// The caller's county's catalogue now, retired policies included (`active: false`).
