@@ -371,7 +371,7 @@ fn LedgerFields(editor: Editor, kind: SectionKind) -> impl IntoView {
         mine.sort_by_key(|v| v.visit.recorded_at);
         mine.iter().flat_map(|v| v.visit.ledger.clone()).collect()
     });
-    let before = StoredValue::new(phone_values(home.ledger.iter().chain(&home.facts), waiting.iter()));
+    let before = StoredValue::new(phone_values(home.ledger.iter().chain(&home.facts).chain(&home.later), waiting.iter()));
     let was = move |field: &LedgerField| before.with_value(|b| b.get(field).cloned());
     let value_of = move |field: &LedgerField| {
         editor

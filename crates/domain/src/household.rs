@@ -102,6 +102,15 @@ pub struct RosterHousehold {
     /// still reads its roster.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub facts: Vec<crate::ledger::LedgerNow>,
+    /// Fields newer still (livelihood and needs: `LedgerField::in_later`), for
+    /// the same reason; read leniently, so fields added after them can join
+    /// this list without a new one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "crate::ledger::known_fields")]
+    pub later: Vec<crate::ledger::LedgerNow>,
+    /// The latest matchup of each of the family's needs (产业对接), as the
+    /// console made them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matchups: Vec<crate::livelihood::Matchup>,
 }
 
 /// The roster of the signed-in member's linked households.
@@ -195,6 +204,8 @@ mod tests {
             problems: vec![],
             ledger: vec![],
             facts: vec![],
+            later: Vec::new(),
+            matchups: Vec::new(),
         };
         // Done last time, no note: nothing carried over.
         assert_eq!(h.last_time(SectionKind::MemberContact), None);

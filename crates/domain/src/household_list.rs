@@ -118,6 +118,8 @@ mod tests {
             problems: Vec::new(),
             ledger: Vec::new(),
             facts: Vec::new(),
+            later: Vec::new(),
+            matchups: Vec::new(),
         }
     }
 

@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::groups::SpecialGroup;
 use crate::kinds::{valid_key, Item, ItemList, ServiceGiven, DEFAULT_SERVICES, MAX_CONTACT_CHARS};
+use crate::livelihood::{Need, Picks};
 use crate::profile::{Contact, Disabilities, Heating, Incomes, Road};
 
 /// Longest policy name, description and key, in characters.
@@ -505,10 +506,14 @@ pub enum LedgerField {
     Road,
     Heating,
     Contact,
+    /// What the family grows, raises or works at: kinds of the catalogue's livelihood list.
+    Livelihood,
+    /// What it needs: technique, funds, market, jobs.
+    Needs,
 }
 
 /// The profile's fields, in the order forms show them.
-pub const PROFILE_FIELDS: [LedgerField; 10] = [
+pub const PROFILE_FIELDS: [LedgerField; 12] = [
     LedgerField::Housing,
     LedgerField::Water,
     LedgerField::PeopleAtHome,
@@ -519,6 +524,8 @@ pub const PROFILE_FIELDS: [LedgerField; 10] = [
     LedgerField::Road,
     LedgerField::Heating,
     LedgerField::Contact,
+    LedgerField::Livelihood,
+    LedgerField::Needs,
 ];
 
 /// Whether the value is of the field's kind and in its range (the catalogue aside).
@@ -534,7 +541,9 @@ fn fits(field: &LedgerField, value: &LedgerValue) -> Result<(), LedgerError> {
         | (F::Income, V::Incomes(_))
         | (F::Road, V::Road(_))
         | (F::Heating, V::Heating(_))
-        | (F::Contact, V::Contact(_)) => true,
+        | (F::Contact, V::Contact(_))
+        | (F::Livelihood, V::Picks(_)) => true,
+        (F::Needs, V::Picks(p)) => p.needs().is_some(),
         _ => false,
     };
     if ok { Ok(()) } else { Err(LedgerError::OutOfRange(field.clone())) }
@@ -553,6 +562,8 @@ pub enum LedgerValue {
     Road(Road),
     Heating(Heating),
     Contact(Contact),
+    /// Livelihood kinds or needs.
+    Picks(Picks),
 }
 
 /// One change to a household's ledger, made at a visit or in the console.
@@ -579,6 +590,11 @@ impl LedgerChange {
         fits(&self.field, &self.value)?;
         match (&self.field, &self.value) {
             (LedgerField::Policy(key), LedgerValue::Policy(status)) => catalogue.check_state(key, status),
+            // A kind retired since may stay in a family's list; one never listed may not.
+            (LedgerField::Livelihood, LedgerValue::Picks(p)) => match p.keys().find(|k| catalogue.item(ItemList::Livelihood, k).is_none()) {
+                Some(k) => Err(LedgerError::UnknownItem(ItemList::Livelihood, k.into())),
+                None => Ok(()),
+            },
             _ => Ok(()),
         }
     }
@@ -593,6 +609,14 @@ impl LedgerChange {
     pub fn effective_at(&self) -> DateTime<Utc> {
         self.at.min(self.received_at)
     }
+}
+
+/// Reads a list of values now, leaving out any of a field this app does not
+/// know (one from a later version of the server), so a newer roster never
+/// stops an older app. The roster's `later` is read this way.
+pub fn known_fields<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<LedgerNow>, D::Error> {
+    let wires: Vec<LedgerWire> = Deserialize::deserialize(d)?;
+    Ok(wires.into_iter().filter_map(|w| LedgerNow::try_from(w).ok()).collect())
 }
 
 /// How every ledger change and value travels in JSON: the field and the value
@@ -792,6 +816,8 @@ impl LedgerField {
             "road" => LedgerField::Road,
             "heating" => LedgerField::Heating,
             "contact" => LedgerField::Contact,
+            "livelihood" => LedgerField::Livelihood,
+            "needs" => LedgerField::Needs,
             other => LedgerField::Policy(other.strip_prefix("policy:").filter(|k| valid_key(k))?.to_string()),
         })
     }
@@ -811,6 +837,8 @@ impl LedgerField {
             LedgerField::Road => "road".into(),
             LedgerField::Heating => "heating".into(),
             LedgerField::Contact => "contact".into(),
+            LedgerField::Livelihood => "livelihood".into(),
+            LedgerField::Needs => "needs".into(),
         }
     }
 
@@ -819,6 +847,12 @@ impl LedgerField {
     /// where an app from before them does not look (see `RosterHousehold::facts`).
     pub fn in_first_version(&self) -> bool {
         matches!(self, LedgerField::Policy(_) | LedgerField::PeopleAtHome | LedgerField::Housing | LedgerField::Water)
+    }
+
+    /// Whether the roster carries it in `later` (see `RosterHousehold::later`):
+    /// the fields after the profile's second version, livelihood and needs.
+    pub fn in_later(&self) -> bool {
+        matches!(self, LedgerField::Livelihood | LedgerField::Needs)
     }
 
     /// The field's name without the catalogue: a policy by its key.
@@ -835,6 +869,8 @@ impl LedgerField {
             LedgerField::Road => ("道路", "Road"),
             LedgerField::Heating => ("冬季取暖", "Winter heating"),
             LedgerField::Contact => ("联系方式", "How to reach them"),
+            LedgerField::Livelihood => ("产业和务工", "Livelihood"),
+            LedgerField::Needs => ("产业需求", "Needs"),
         };
         (if zh { z } else { e }).into()
     }
@@ -861,6 +897,7 @@ impl LedgerValue {
             LedgerField::Road => LedgerValue::Road(Road::parse(word)?),
             LedgerField::Heating => LedgerValue::Heating(Heating::parse(word)?),
             LedgerField::Contact => LedgerValue::Contact(Contact::parse(word)?),
+            LedgerField::Livelihood | LedgerField::Needs => LedgerValue::Picks(Picks::parse(word)?),
         })
     }
 
@@ -891,6 +928,7 @@ impl LedgerValue {
             LedgerValue::Road(r) => r.as_str().into(),
             LedgerValue::Heating(h) => h.as_str().into(),
             LedgerValue::Contact(c) => c.as_str().into(),
+            LedgerValue::Picks(p) => p.word(),
         }
     }
 
@@ -907,6 +945,8 @@ impl LedgerValue {
             LedgerValue::Road(r) => r.label(zh).into(),
             LedgerValue::Heating(h) => h.label(zh).into(),
             LedgerValue::Contact(c) => c.label(zh).into(),
+            // Needs by their labels; livelihood kinds by key (see `describe` for their names).
+            LedgerValue::Picks(p) => p.label(zh, |k| Need::parse(k).map(|n| n.label(zh).into())),
         }
     }
 }
@@ -959,7 +999,12 @@ pub struct LedgerNow {
 /// write them: a policy by its catalogue name (its key once no longer listed),
 /// an application with its first day, housing and water by their labels.
 pub fn describe(field: &LedgerField, value: &LedgerValue, catalogue: &Catalogue, zh: bool) -> (String, String) {
-    let label = value.label(zh);
+    let label = match (field, value) {
+        (LedgerField::Livelihood, LedgerValue::Picks(p)) => {
+            p.label(zh, |k| catalogue.item(ItemList::Livelihood, k).map(|i| i.name(zh).to_string()))
+        }
+        _ => value.label(zh),
+    };
     let value = match (value.since(), zh) {
         (Some(d), true) => format!("{label}（自 {d} 起）"),
         (Some(d), false) => format!("{label} (since {d})"),
@@ -994,7 +1039,9 @@ pub fn value_choices(field: &LedgerField, zh: bool) -> Vec<(&'static str, &'stat
         | LedgerField::ChronicIll
         | LedgerField::SeriousIll
         | LedgerField::Disability
-        | LedgerField::Income => Vec::new(),
+        | LedgerField::Income
+        | LedgerField::Livelihood
+        | LedgerField::Needs => Vec::new(),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod household;
 pub mod household_list;
 pub mod kinds;
 pub mod ledger;
+pub mod livelihood;
 pub mod profile;
 pub mod local;
 pub mod lock;
@@ -43,6 +44,7 @@ pub use escalation::{
 };
 pub use household_list::HouseholdRow;
 pub use kinds::{Item, ItemList, ServiceCount, ServiceGiven};
+pub use livelihood::{MatchOutcome, Matchup, MatchupRecord, Need, NeedHousehold, NeedsReport, NewMatchup, Picks};
 pub use ledger::{
     Catalogue, CatalogueChange, CatalogueEdit, GapHousehold, HouseholdLedger, LedgerBatch, LedgerChange, LedgerEntry, LedgerNow,
     LedgerError, LedgerField, LedgerValue, NewLedgerChange, Policy, PolicyGapCount, PolicyGaps, PolicyState, PolicyStatus,

@@ -186,7 +186,7 @@ impl Disabilities {
     }
 }
 
-fn words<S: AsRef<str>>(parts: impl Iterator<Item = S>) -> String {
+pub(crate) fn words<S: AsRef<str>>(parts: impl Iterator<Item = S>) -> String {
     let mut out = String::new();
     for p in parts {
         if !out.is_empty() {
@@ -197,7 +197,7 @@ fn words<S: AsRef<str>>(parts: impl Iterator<Item = S>) -> String {
     if out.is_empty() { NONE_WORD.into() } else { out }
 }
 
-fn split(word: &str) -> Option<impl Iterator<Item = &str>> {
+pub(crate) fn split(word: &str) -> Option<impl Iterator<Item = &str>> {
     let word = word.trim();
     if word.is_empty() {
         return None;
@@ -206,7 +206,7 @@ fn split(word: &str) -> Option<impl Iterator<Item = &str>> {
     Some(word.split(',').map(str::trim).filter(move |_| !none))
 }
 
-fn labels(parts: impl Iterator<Item = String>, zh: bool) -> String {
+pub(crate) fn labels(parts: impl Iterator<Item = String>, zh: bool) -> String {
     let mut out = String::new();
     for p in parts {
         if !out.is_empty() {

@@ -287,6 +287,9 @@ pub struct Dashboard {
     pub satisfaction: crate::escalation::SatisfactionCount,    /// The services given in the period under the unit, per kind, most given first.
     #[serde(default)]
     pub services: Vec<crate::kinds::ServiceCount>,
+    /// Households under the unit with each need unmatched now (产业对接).
+    #[serde(default)]
+    pub unmatched_needs: Vec<(crate::livelihood::Need, u32)>,
 }
 
 /// The dashboard's ledger panel: households whose housing or water is not
@@ -450,6 +453,7 @@ mod tests {
             escalated_count: 0,
             summary: String::new(),
             details: Vec::new(),
+            services: Vec::new(),
         }
     }
 

@@ -638,3 +638,104 @@ async fn ledger_tallies_match_the_current_values_after_changes_and_a_move() {
     let other = gaps(&app, &wu, &format!("unit_id={}", second_village_id())).await;
     assert_eq!((count(&other, "dibao"), count(&other, "gaoling")), ((1, 0, 0), (0, 1, 1)));
 }
+
+/// 产业对接: livelihood and needs are ledger fields (an unknown kind or need
+/// refused); the needs list shows unmatched needs per area; a coordinator's
+/// matchup (with an active help resource, for a household in reach, once per
+/// id) takes a need off the list until it fails; the phone's roster carries
+/// the latest matchup of each need and the new fields apart.
+#[tokio::test]
+async fn needs_are_listed_until_matched_and_the_match_reaches_the_phone() {
+    use daohu_domain::{Dashboard, MatchOutcome, Need, NeedsReport, RosterResponse};
+    let app = TestApp::new().await;
+    let (zhang, zhao, sun) = (app.session(ZHANG).await, app.session(ZHAO).await, app.session(SUN).await);
+    let now = Utc::now();
+    let fact = |household: Uuid, field: &str, value: &str| {
+        json!({ "id": Uuid::now_v7(), "household_id": household, "field": field, "value": value, "at": now })
+    };
+    let receipts = send(&app, &zhang, vec![
+        fact(household_id(2), "livelihood", "fruit_tea,migrant_work"),
+        fact(household_id(2), "needs", "technique,market"),
+        fact(household_id(3), "needs", "funds"),
+        fact(household_id(4), "livelihood", "tobacco"),
+    ]).await;
+    assert_eq!(receipts[..3].iter().map(|r| r.0).collect::<Vec<_>>(), [ReceiptStatus::Stored; 3]);
+    assert_eq!(receipts[3].0, ReceiptStatus::Rejected, "a kind the catalogue never had");
+    assert!(receipts[3].1.as_deref().unwrap().contains("tobacco"), "{:?}", receipts[3]);
+    // A word that is no need is refused by name; a word no list takes refuses the batch (422); nothing stored.
+    let before = stored_changes(&app).await;
+    let refused = send(&app, &zhang, vec![fact(household_id(5), "needs", "money")]).await;
+    assert_eq!(refused[0].0, ReceiptStatus::Rejected);
+    assert!(refused[0].1.as_deref().unwrap().contains("产业需求"), "{refused:?}");
+    let answer = app
+        .call(Method::POST, "/api/sync/ledger", Some(&zhang), Some(json!({ "device_id": Uuid::now_v7(), "changes": [fact(household_id(5), "needs", "Funds!")] })))
+        .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(stored_changes(&app).await, before);
+
+    let needs = |token: String, query: String| {
+        let app = &app;
+        async move {
+            let answer = app.call(Method::GET, &format!("/api/needs?{query}"), Some(&token), None).await;
+            assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json());
+            serde_json::from_slice::<NeedsReport>(&answer.body).unwrap()
+        }
+    };
+    let r = needs(zhao.clone(), String::new()).await;
+    assert_eq!(r.total, 2);
+    let first = &r.households[0];
+    assert_eq!((first.household_id, first.unmatched.clone()), (household_id(2), vec![Need::Technique, Need::Market]));
+    assert_eq!(first.livelihood, "果茶种植，外出务工");
+    assert_eq!(r.counts, [(Need::Technique, 1), (Need::Funds, 1), (Need::Market, 1), (Need::Jobs, 0)]);
+    assert_eq!(needs(sun.clone(), format!("unit_id={}", second_village_id())).await.total, 0, "another village has none");
+
+    // The village coordinator matches the market need with the county's buyer.
+    let matchup = |id: Uuid, household: Uuid, list: &str, resource: &str, outcome: &str| {
+        json!({ "id": id, "household_id": household, "need": "market", "list": list, "resource": resource,
+                "on": "2026-12-01", "outcome": outcome, "note": "茶叶 500 斤" })
+    };
+    let id = Uuid::now_v7();
+    let answer = app.call(Method::POST, "/api/matchups", Some(&zhao), Some(matchup(id, household_id(2), "buyer", "county_market", "underway"))).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.json());
+    assert_eq!(answer.json()["resource_name"], "县农产品助销中心");
+    assert_eq!(answer.json()["made_by_name"], "赵书记");
+    let again = app.call(Method::POST, "/api/matchups", Some(&zhao), Some(matchup(id, household_id(2), "buyer", "county_market", "underway"))).await;
+    assert_eq!(again.status, StatusCode::OK, "the same id is the same matchup");
+    // Refused, nothing stored: another household under the same id, a member, a
+    // household out of reach, an unknown resource, a kind instead of a resource.
+    for (token, body, status) in [
+        (&zhao, matchup(id, household_id(3), "buyer", "county_market", "underway"), StatusCode::CONFLICT),
+        (&zhang, matchup(Uuid::now_v7(), household_id(2), "buyer", "county_market", "underway"), StatusCode::FORBIDDEN),
+        (&zhao, matchup(Uuid::now_v7(), household_id(60), "buyer", "county_market", "underway"), StatusCode::NOT_FOUND),
+        (&zhao, matchup(Uuid::now_v7(), household_id(2), "buyer", "nobody", "underway"), StatusCode::BAD_REQUEST),
+        (&zhao, matchup(Uuid::now_v7(), household_id(2), "livelihood", "grain", "underway"), StatusCode::BAD_REQUEST),
+        (&zhao, matchup(Uuid::now_v7(), household_id(2), "buyer", "county_market", "maybe"), StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let answer = app.call(Method::POST, "/api/matchups", Some(token), Some(body)).await;
+        assert_eq!(answer.status, status, "{:?}", answer.json());
+    }
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM matchups").fetch_one(&app.state.pool).await.unwrap();
+    assert_eq!(held, 1);
+
+    let r = needs(zhao.clone(), String::new()).await;
+    assert_eq!(r.households[0].unmatched, [Need::Technique]);
+    assert_eq!(r.counts[2], (Need::Market, 0));
+    // The member's phone gets the matchup with its contact, and the new fields apart from `facts`.
+    let roster: RosterResponse = serde_json::from_slice(&app.call(Method::GET, "/api/roster", Some(&zhang), None).await.body).unwrap();
+    let home = roster.households.iter().find(|h| h.household.id == household_id(2)).unwrap();
+    assert_eq!(home.matchups.iter().map(|m| (m.need, m.outcome, m.contact.as_str())).collect::<Vec<_>>(),
+        [(Need::Market, MatchOutcome::Underway, "0571-8800 3456")]);
+    assert_eq!(home.later.len(), 2);
+    assert!(home.facts.is_empty() && home.ledger.is_empty());
+    // An app from before `later` read `facts` strictly: the new fields are not there.
+    let raw = app.call(Method::GET, "/api/roster", Some(&zhang), None).await.json();
+    let h2 = raw["households"].as_array().unwrap().iter().find(|h| h["household"]["id"] == json!(household_id(2))).unwrap();
+    assert!(h2.get("facts").is_none());
+
+    // It did not work out: the need is open again; the dashboard counts it.
+    let failed = app.call(Method::POST, "/api/matchups", Some(&zhao), Some(matchup(Uuid::now_v7(), household_id(2), "buyer", "county_market", "failed"))).await;
+    assert_eq!(failed.status, StatusCode::CREATED);
+    assert_eq!(needs(zhao.clone(), String::new()).await.households[0].unmatched, [Need::Technique, Need::Market]);
+    let board: Dashboard = serde_json::from_slice(&app.call(Method::GET, "/api/dashboard", Some(&zhao), None).await.body).unwrap();
+    assert_eq!(board.unmatched_needs, [(Need::Technique, 1), (Need::Funds, 1), (Need::Market, 1), (Need::Jobs, 0)]);
+}

@@ -148,6 +148,7 @@ pub async fn dashboard_get(
     let ledger = crate::routes::ledger::panel(&mut tx, &user, &area).await?;
     let satisfaction = satisfaction(&mut tx, &unit, &area, from, to, &mut coverage).await?;
     let services = services(&mut tx, &user, &area, from, to).await?;
+    let unmatched_needs = crate::routes::matchups::report(&mut tx, &user, &area, 0).await?.counts;
     tx.commit().await?;
 
     Ok(Json(Dashboard {
@@ -168,6 +169,7 @@ pub async fn dashboard_get(
         ledger,
         satisfaction,
         services,
+        unmatched_needs,
     }))
 }
 

@@ -13,6 +13,7 @@ pub mod health;
 pub mod households;
 pub mod import;
 pub mod ledger;
+pub mod matchups;
 pub mod meeting;
 pub mod openapi;
 pub mod org;
@@ -44,6 +45,7 @@ pub fn api() -> utoipa_axum::router::OpenApiRouter<crate::AppState> {
         .merge(teams::router())
         .merge(catalogue::router())
         .merge(ledger::router())
+        .merge(matchups::router())
         .merge(openapi::router())
 }
 

@@ -45,10 +45,14 @@ pub async fn roster_get(
     let mut problems_by_household = HashMap::new();
     let mut ledger_by_household: HashMap<Uuid, Vec<daohu_domain::LedgerNow>> = HashMap::new();
     let mut catalogue = None;
+    let mut matchups_by_household: HashMap<Uuid, Vec<daohu_domain::Matchup>> = HashMap::new();
     if !households.is_empty() {
         let ids: Vec<String> = households.iter().map(|h| h.id.to_string()).collect();
         for (household, now) in store::ledger::now_of(&mut tx, &ids).await? {
             ledger_by_household.entry(household).or_default().push(now);
+        }
+        for record in store::matchups::of_households(&mut tx, &ids).await? {
+            matchups_by_household.entry(record.household_id).or_default().push(record.matchup);
         }
         catalogue = store::catalogue::get(&mut tx, crate::routes::catalogue::county_of(&user)?, None).await?;
         for (household, summary) in scope::history(&mut tx, &user, None).await? {
@@ -72,7 +76,9 @@ pub async fn roster_get(
                 .unwrap_or_default();
             let mut ledger = ledger_by_household.remove(&household.id).unwrap_or_default();
             ledger.sort_by(|a, b| a.field.cmp(&b.field));
+            let (later, ledger): (Vec<_>, Vec<_>) = ledger.into_iter().partition(|n| n.field.in_later());
             let (ledger, facts) = ledger.into_iter().partition(|n| n.field.in_first_version());
+            let matchups = daohu_domain::livelihood::latest(&matchups_by_household.remove(&household.id).unwrap_or_default());
             RosterHousehold {
                 household,
                 last_visit_on,
@@ -80,6 +86,8 @@ pub async fn roster_get(
                 problems,
                 ledger,
                 facts,
+                later,
+                matchups,
             }
         })
         .collect();

@@ -22,6 +22,7 @@ pub mod catalogue;
 pub mod exports;
 pub mod households;
 pub mod ledger;
+pub mod matchups;
 pub mod meetings;
 pub mod phone_lock;
 pub mod photos;
