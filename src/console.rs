@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::components::header::Header;
 use crate::ctx::AppCtx;
 use crate::pages::admin::{
-    accounts::AccountsPage, activities::ActivitiesPage, catalogue::CataloguePage, dashboard::DashboardPage, gaps::GapsPage,
+    accounts::AccountsPage, activities::ActivitiesPage, catalogue::CataloguePage, dashboard::DashboardPage, gaps::GapsPage, needs::NeedsPage,
     households::AdminHouseholdsPage,
     import::ImportPage, org::OrgPage, problems::ProblemsPage, sheet::SheetPage, visits::VisitsPage,
 };
@@ -35,6 +35,7 @@ pub fn ConsoleApp() -> impl IntoView {
                     AppRoute::AdminActivities => view! { <ActivitiesPage/> }.into_any(),
                     AppRoute::AdminCatalogue => view! { <CataloguePage/> }.into_any(),
                     AppRoute::AdminGaps => view! { <GapsPage/> }.into_any(),
+                    AppRoute::AdminNeeds => view! { <NeedsPage/> }.into_any(),
                     other => {
                         // A phone-app screen: load that bundle.
                         routes::load_page(other);

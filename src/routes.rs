@@ -38,6 +38,8 @@ pub enum AppRoute {
     AdminCatalogue,
     /// Households entitled to a policy and not receiving it (应享未享).
     AdminGaps,
+    /// Households with needs, and their matchups (产业对接).
+    AdminNeeds,
     /// Volunteer activities (their own bundle): the list and check-ins.
     Activities,
     /// One activity kept on this phone (new, draft or saved).
@@ -85,6 +87,7 @@ impl AppRoute {
             AppRoute::AdminActivities => "/admin/activities".into(),
             AppRoute::AdminCatalogue => "/admin/catalogue".into(),
             AppRoute::AdminGaps => "/admin/gaps".into(),
+            AppRoute::AdminNeeds => "/admin/needs".into(),
             AppRoute::Activities => "/activities".into(),
             AppRoute::Activity(id) => format!("/activities/{id}"),
             AppRoute::NotFound => "/404".into(),
@@ -113,6 +116,7 @@ impl AppRoute {
             ["admin", "activities"] => AppRoute::AdminActivities,
             ["admin", "catalogue"] => AppRoute::AdminCatalogue,
             ["admin", "gaps"] => AppRoute::AdminGaps,
+            ["admin", "needs"] => AppRoute::AdminNeeds,
             ["activities"] => AppRoute::Activities,
             ["activities", x] => id(x).map(AppRoute::Activity).unwrap_or(AppRoute::NotFound),
             ["household", x] => id(x).map(AppRoute::Household).unwrap_or(AppRoute::NotFound),
@@ -134,7 +138,8 @@ impl AppRoute {
             | AppRoute::AdminImport
             | AppRoute::AdminActivities
             | AppRoute::AdminCatalogue
-            | AppRoute::AdminGaps => Bundle::Console,
+            | AppRoute::AdminGaps
+            | AppRoute::AdminNeeds => Bundle::Console,
             AppRoute::Activities | AppRoute::Activity(_) => Bundle::Activities,
             AppRoute::Login | AppRoute::Enroll => Bundle::Account,
             _ => Bundle::Phone,
@@ -254,6 +259,7 @@ mod tests {
             AppRoute::AdminActivities,
             AppRoute::AdminCatalogue,
             AppRoute::AdminGaps,
+            AppRoute::AdminNeeds,
             AppRoute::Activities,
             AppRoute::Activity(id),
         ] {

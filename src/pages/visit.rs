@@ -8,11 +8,11 @@ use daohu_domain::kinds::MAX_SERVICE_NOTE_CHARS;
 use daohu_domain::ledger::{choose, phone_values, value_choices, MAX_PEOPLE_AT_HOME};
 use daohu_domain::profile::{Disabilities, Incomes};
 use daohu_domain::{
-    LedgerField, LedgerValue, LocalVisit, Policy, PolicyState, PolicyStatus, ProblemCategory, ProblemEntry,
+    LedgerField, LedgerValue, LocalVisit, Need, Picks, Policy, PolicyState, PolicyStatus, ProblemCategory, ProblemEntry,
     ProblemOutcome, ProblemView, SectionKind, SectionState, SyncState, Urgency, VisitLedgerChange,
 };
 use leptos::prelude::*;
-use crate::components::facts::{DisabilityCounts, IncomeChoice};
+use crate::components::facts::{DisabilityCounts, IncomeChoice, PickChoice};
 use crate::components::link::Link;
 use uuid::Uuid;
 
@@ -335,7 +335,8 @@ fn SectionStep(editor: Editor, kind: SectionKind) -> impl IntoView {
                 </button>
             }).collect_view()}
         </fieldset>
-        {matches!(kind, SectionKind::PolicyDelivered | SectionKind::SentimentVisit).then(|| view! { <LedgerFields editor=editor kind=kind/> })}
+        {matches!(kind, SectionKind::PolicyDelivered | SectionKind::SentimentVisit | SectionKind::IndustryMatchup)
+            .then(|| view! { <LedgerFields editor=editor kind=kind/> })}
         <label for="notes">{ctx.tr("备注", "Notes")}</label>
         <textarea id="notes" rows="4"
             prop:value=move || editor.read(|r| r.visit.sections[idx].notes.clone()).unwrap_or_default()
@@ -426,6 +427,32 @@ fn LedgerFields(editor: Editor, kind: SectionKind) -> impl IntoView {
                         <summary>{format!("{}{rest_count}{}", ctx.tr("更多政策（", "More policies ("), ctx.tr("项）", ")"))}</summary>
                         {rest.into_iter().map(policy_row).collect_view()}
                     </details>
+                })}
+            </fieldset>
+        }
+        .into_any()
+    } else if kind == SectionKind::IndustryMatchup {
+        // What the family lives from and needs (pre-filled: no change is no tap),
+        // and how the coordinators' matchups of its needs stand.
+        let picks = move |livelihood: bool| move || {
+            match value_of(if livelihood { &LedgerField::Livelihood } else { &LedgerField::Needs }) {
+                Some(LedgerValue::Picks(p)) => p,
+                _ => Picks::default(),
+            }
+        };
+        let kinds = catalogue.unwrap_or_default().livelihood_choices(&picks(true)(), ctx.zh());
+        view! {
+            <fieldset class="ledger" data-testid="industry">
+                <legend>{ctx.tr("产业和需求", "Livelihood and needs")}</legend>
+                <PickChoice field=LedgerField::Livelihood options=kinds value=picks(true)
+                    set=move |p| set(LedgerField::Livelihood, LedgerValue::Picks(p))/>
+                <PickChoice field=LedgerField::Needs options=Need::choices(ctx.zh()) value=picks(false)
+                    set=move |p| set(LedgerField::Needs, LedgerValue::Picks(p))/>
+                {(!home.matchups.is_empty()).then(|| view! {
+                    <p class="hint">{ctx.tr("对接情况：", "Matchups:")}</p>
+                    <ul data-testid="matchups">
+                        {home.matchups.iter().map(|m| view! { <li>{m.line(ctx.zh())}</li> }).collect_view()}
+                    </ul>
                 })}
             </fieldset>
         }

@@ -297,7 +297,7 @@ export async function walkPhoneScreens(page, server, onScreen) {
 
 /** The console's screens, for a coordinator signed in on `page`. */
 export const CONSOLE_SCREENS = ['/admin', '/admin/org', '/admin/visits', '/admin/sheet', '/admin/problems',
-  '/admin/accounts', '/admin/households', '/admin/import', '/admin/activities', '/admin/catalogue', '/admin/gaps'];
+  '/admin/accounts', '/admin/households', '/admin/import', '/admin/activities', '/admin/catalogue', '/admin/gaps', '/admin/needs'];
 
 /** Walks the console's screens, calling `onScreen(path)` on each. */
 export async function walkConsoleScreens(page, server, onScreen) {

@@ -225,6 +225,13 @@ impl Catalogue {
             .collect()
     }
 
+    /// The livelihood kinds a form offers, as (key, name): the active ones, then
+    /// any retired since that the family still has.
+    pub fn livelihood_choices(&self, picked: &Picks, zh: bool) -> Vec<(String, String)> {
+        let listed = self.items(ItemList::Livelihood).filter(|i| i.active || picked.has(&i.key));
+        listed.map(|i| (i.key.clone(), i.name(zh).to_string())).collect()
+    }
+
     /// Checks a visit's services against this catalogue: each kind known and active.
     pub fn check_services(&self, services: &[ServiceGiven]) -> Result<(), LedgerError> {
         let kinds = self.service_kinds();

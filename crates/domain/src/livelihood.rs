@@ -39,6 +39,11 @@ labelled!(Need:
 );
 
 impl Need {
+    /// Every need as (word, label), for a form's checkboxes.
+    pub fn choices(zh: bool) -> Vec<(String, String)> {
+        Need::ALL.iter().map(|n| (n.as_str().to_string(), n.label(zh).to_string())).collect()
+    }
+
     /// The help resources that usually answer it, for the console's choice.
     pub fn resources(self) -> &'static [ItemList] {
         match self {
@@ -203,6 +208,24 @@ pub struct Matchup {
     pub note: String,
 }
 
+impl Matchup {
+    /// One line for a member: `销路：县农产品助销中心（0571-8800 3456）· 对接中 · 2026-12-01`.
+    pub fn line(&self, zh: bool) -> String {
+        let contact = match (self.contact.is_empty(), zh) {
+            (true, _) => String::new(),
+            (false, true) => format!("（{}）", self.contact),
+            (false, false) => format!(" ({})", self.contact),
+        };
+        let colon = if zh { "：" } else { ": " };
+        let mut line = format!("{}{colon}{}{contact} · {} · {}", self.need.label(zh), self.resource_name, self.outcome.label(zh), self.on);
+        if !self.note.is_empty() {
+            line.push_str(" · ");
+            line.push_str(&self.note);
+        }
+        line
+    }
+}
+
 /// A matchup in the console's lists, with its household, its maker and when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -305,6 +328,9 @@ mod tests {
         let later = [m(Market, Failed), m(Market, Underway), m(Technique, Underway), m(Technique, Failed)];
         assert_eq!(unmatched(&needs, &later), [Technique, Funds]);
         assert_eq!(latest(&later).iter().map(|x| (x.need, x.outcome)).collect::<Vec<_>>(), [(Technique, Failed), (Market, Underway)]);
+        let shown = Matchup { contact: "李社长 139 0000 1111".into(), note: "收购春茶".into(), ..m(Market, Underway) };
+        assert_eq!(shown.line(true), "销路：茶叶专业合作社（李社长 139 0000 1111） · 对接中 · 2026-11-02 · 收购春茶");
+        assert_eq!(m(Funds, Failed).line(false), "Funds: 茶叶专业合作社 · Did not work out · 2026-11-02");
         // A matchup of a need the family no longer has counts for nothing.
         assert_eq!(unmatched(&[Jobs], &made), [Jobs]);
     }

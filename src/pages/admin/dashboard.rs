@@ -131,6 +131,11 @@ fn DashboardBody(d: Dashboard) -> impl IntoView {
                 {d.services.is_empty().then(|| view! { <tr><td colspan="3">{ctx.tr("这段时间没有记录服务", "No service recorded in the period")}</td></tr> })}
             </tbody>
         </table>
+        <h2>{ctx.tr("还没对接上的产业需求（户数，现在）", "Needs not yet matched (households, now)")}</h2>
+        <p data-testid="unmatched-needs">
+            {d.unmatched_needs.iter().map(|(n, c)| format!("{} {c}", n.label(ctx.zh()))).collect::<Vec<_>>().join(" · ")}
+            " "<Link to=AppRoute::AdminNeeds>{ctx.tr("查看和对接", "See and match")}</Link>
+        </p>
         <h2>{ctx.tr("政策落实和住房饮水不安全的户（最新记录）", "Policies, and homes with unsafe housing or water (as last recorded)")}</h2>
         <p data-testid="ledger-gaps">
             {format!("{} {} · {} {} · {} {} ", ctx.tr("应享未享", "Not receiving"), d.ledger.entitled_not_receiving,

@@ -4,13 +4,13 @@
 
 use daohu_domain::ledger::{describe, value_choices, PROFILE_FIELDS};
 use daohu_domain::profile::{Disabilities, Incomes};
-use daohu_domain::{Catalogue, HouseholdLedger, LedgerBatch, LedgerEntry, LedgerField, LedgerValue, NewLedgerChange, ReceiptStatus, SyncResponse};
+use daohu_domain::{Catalogue, HouseholdLedger, LedgerBatch, LedgerEntry, LedgerField, LedgerValue, Need, NewLedgerChange, Picks, ReceiptStatus, SyncResponse};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use super::{load, report, ErrorLine};
-use crate::components::facts::{DisabilityCounts, IncomeChoice};
+use crate::components::facts::{DisabilityCounts, IncomeChoice, PickChoice};
 use crate::ctx::use_ctx;
 use crate::time;
 
@@ -106,7 +106,7 @@ pub fn HouseholdLedgerPanel(household: Uuid, head: String) -> impl IntoView {
                         view! { <option value=w selected=selected>{name}</option> }
                     }).collect_view()}
                 </select>
-                <Show when=move || field.with(|f| f != "income" && f != "disability")>
+                <Show when=move || field.with(|f| !["income", "disability", "livelihood", "needs"].contains(&f.as_str()))>
                     <label for="ledger-value">{ctx.tr("新的情况", "New value")}</label>
                 </Show>
                 {move || {
@@ -127,6 +127,14 @@ pub fn HouseholdLedgerPanel(household: Uuid, head: String) -> impl IntoView {
                         now(LedgerField::Disability);
                         let shown = move || value.with(|w| Disabilities::parse(w).unwrap_or_default());
                         view! { <DisabilityCounts value=shown set=move |d| value.set(d.word())/> }.into_any()
+                    } else if let Some(pf @ (LedgerField::Livelihood | LedgerField::Needs)) = f {
+                        now(pf.clone());
+                        let shown = move || value.with(|w| Picks::parse(w).unwrap_or_default());
+                        let options = match pf {
+                            LedgerField::Needs => Need::choices(ctx.zh()),
+                            _ => catalogue.get_untracked().unwrap_or_default().livelihood_choices(&shown(), ctx.zh()),
+                        };
+                        view! { <PickChoice field=pf options=options value=shown set=move |p| value.set(p.word())/> }.into_any()
                     } else if choices.is_empty() {
                         view! { <input id="ledger-value" type="number" min="0" max="30" prop:value=value on:input=move |ev| value.set(event_target_value(&ev))/> }.into_any()
                     } else {

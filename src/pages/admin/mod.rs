@@ -7,6 +7,7 @@ pub mod activities;
 pub mod catalogue;
 pub mod dashboard;
 pub mod gaps;
+pub mod needs;
 pub mod household_ledger;
 pub mod households;
 pub mod import;
@@ -41,6 +42,7 @@ pub fn AdminNav(current: AppRoute) -> impl IntoView {
             {tab(AppRoute::AdminSheet, "碰头会", "Weekly sheet")}
             {tab(AppRoute::AdminActivities, "志愿活动", "Volunteers")}
             {tab(AppRoute::AdminGaps, "应享未享", "Not receiving")}
+            {tab(AppRoute::AdminNeeds, "产业对接", "Matchups")}
             {tab(AppRoute::AdminCatalogue, "政策目录", "Policies")}
             {tab(AppRoute::AdminOrg, "组织", "Organisation")}
             {tab(AppRoute::AdminAccounts, "账号", "Accounts")}
