@@ -59,7 +59,7 @@ pub use org::{
 pub use problem::{ProblemCategory, ProblemEntry, ProblemOutcome, Urgency};
 pub use report::{
     LOG_COUNT_CAP,
-    safe_cell, CoverageRow, Dashboard, ExportFormat, LedgerPanel, SheetGap, ExportLink, GridSheet, IdleMember, MeetingSheet,
+    safe_cell, CoverageRow, Dashboard, ExportFormat, LedgerPanel, SheetGap, SheetNeed, ExportLink, GridSheet, IdleMember, MeetingSheet,
     OverdueHousehold, SectionDetail, SheetProblem, SheetVisit, StaleDevice, VisitDetail, VisitFilter, VisitLogPage,
     VisitLogRow, WeekCount,
 };

@@ -234,7 +234,6 @@ pub struct MatchupRecord {
     pub household_id: Uuid,
     pub list: ItemList,
     pub resource: String,
-    #[serde(flatten)]
     pub matchup: Matchup,
     pub made_by_name: String,
     pub made_at: DateTime<Utc>,
@@ -262,6 +261,8 @@ pub fn latest(matchups: &[Matchup]) -> Vec<Matchup> {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NeedHousehold {
     pub household_id: Uuid,
+    /// Its grid (the meeting sheet's page).
+    pub grid_id: Uuid,
     pub head_name: String,
     pub address: String,
     pub grid_name: String,
@@ -339,6 +340,7 @@ mod tests {
     fn the_needs_report_counts_every_household_and_lists_the_unmatched_first() {
         let home = |n: u128, needs: Vec<Need>, made: Vec<Matchup>| NeedHousehold {
             household_id: Uuid::from_u128(n),
+            grid_id: Uuid::nil(),
             head_name: format!("户主{n}"),
             address: String::new(),
             grid_name: String::new(),

@@ -348,6 +348,19 @@ pub struct GridSheet {
     /// this week, and applications past their policy's limit by the week's end.
     #[serde(default)]
     pub ledger: Vec<SheetGap>,
+    /// Households whose needs are not yet matched (产业对接), and which.
+    #[serde(default)]
+    pub needs: Vec<SheetNeed>,
+}
+
+/// One household with needs still unmatched, on the weekly meeting sheet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SheetNeed {
+    pub head_name: String,
+    pub address: String,
+    pub livelihood: String,
+    pub unmatched: Vec<crate::livelihood::Need>,
 }
 
 /// One household's policy on the weekly meeting sheet.

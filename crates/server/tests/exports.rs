@@ -759,6 +759,13 @@ async fn ledger_exports_read_back_in_libreoffice() {
     let answer = create(&app, &zhao, &format!("format=csv&dataset=ledger&unit_id={}", second_village_id())).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
 
+    // A matchup in 青山村 (its note formula-looking) and one in 绿水村 (by the township).
+    let sun = app.session(19).await;
+    for (token, household, note) in [(&zhao, household_id(1), "=HYPERLINK(\"x\")"), (&sun, household_id(60), "绿水村的")] {
+        let body = serde_json::json!({ "id": uuid::Uuid::now_v7(), "household_id": household, "need": "funds", "list": "fund",
+                                       "resource": "microcredit", "on": "2026-12-01", "outcome": "succeeded", "note": note });
+        assert_eq!(app.call(Method::POST, "/api/matchups", Some(token), Some(body)).await.status, StatusCode::CREATED);
+    }
     let out = app.dir.path().join("lo-ledger");
     std::fs::create_dir_all(&out).unwrap();
     let l = link(&app, &zhao, "format=xlsx&dataset=ledger").await;
@@ -782,6 +789,12 @@ async fn ledger_exports_read_back_in_libreoffice() {
     assert_eq!(living[0], LIVING_COLUMNS);
     assert_eq!(living.len(), 2);
     assert_eq!((living[1][4].as_str(), living[1][5].as_str()), ("住房", "需要维修"));
+    let made = soffice_csv(&xlsx, &out.join("l3"), Some(3), false);
+    assert_eq!(made[0], daohu_server::export::ledger::MATCHUP_COLUMNS);
+    assert_eq!(made.len(), 2, "青山村's matchup only: {made:?}");
+    assert_eq!(&made[1][..10], ["'=1+1", made[1][1].as_str(), made[1][2].as_str(), "青山村", "资金", "农商银行小额信贷", "0571-8800 4567",
+        "2026-12-01", "对接成功", "'=HYPERLINK(\"x\")"]);
+    assert_eq!(made[1][10], "赵书记");
 
     // CSV: the policy rows, with a BOM, read back the same.
     let l = link(&app, &zhao, "format=csv&dataset=ledger").await;
@@ -796,7 +809,6 @@ async fn ledger_exports_read_back_in_libreoffice() {
     assert_eq!(rows.len(), 2);
     assert_eq!(rows.iter().find(|r| r[4] == "低保").unwrap()[0], "'=1+1");
     // The township sees both villages; JSON lines hold every row.
-    let sun = app.session(19).await;
     let l = link(&app, &sun, "format=jsonl&dataset=ledger").await;
     let answer = download(&app, &l.url).await;
     let lines: Vec<Value> = String::from_utf8(answer.body.to_vec()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();

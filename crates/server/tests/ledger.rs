@@ -697,7 +697,7 @@ async fn needs_are_listed_until_matched_and_the_match_reaches_the_phone() {
     let id = Uuid::now_v7();
     let answer = app.call(Method::POST, "/api/matchups", Some(&zhao), Some(matchup(id, household_id(2), "buyer", "county_market", "underway"))).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.json());
-    assert_eq!(answer.json()["resource_name"], "县农产品助销中心");
+    assert_eq!(answer.json()["matchup"]["resource_name"], "县农产品助销中心");
     assert_eq!(answer.json()["made_by_name"], "赵书记");
     let again = app.call(Method::POST, "/api/matchups", Some(&zhao), Some(matchup(id, household_id(2), "buyer", "county_market", "underway"))).await;
     assert_eq!(again.status, StatusCode::OK, "the same id is the same matchup");
@@ -738,4 +738,11 @@ async fn needs_are_listed_until_matched_and_the_match_reaches_the_phone() {
     assert_eq!(needs(zhao.clone(), String::new()).await.households[0].unmatched, [Need::Technique, Need::Market]);
     let board: Dashboard = serde_json::from_slice(&app.call(Method::GET, "/api/dashboard", Some(&zhao), None).await.body).unwrap();
     assert_eq!(board.unmatched_needs, [(Need::Technique, 1), (Need::Funds, 1), (Need::Market, 1), (Need::Jobs, 0)]);
+    // The weekly meeting sheet lists them on their grid's page.
+    let sheet: daohu_domain::MeetingSheet =
+        serde_json::from_slice(&app.call(Method::GET, "/api/meeting-sheet", Some(&zhao), None).await.body).unwrap();
+    let lines: Vec<(String, Vec<Need>)> =
+        sheet.grids.iter().flat_map(|g| g.needs.iter().map(|n| (n.head_name.clone(), n.unmatched.clone()))).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines.iter().any(|(_, n)| n == &[Need::Technique, Need::Market]) && lines.iter().any(|(_, n)| n == &[Need::Funds]));
 }

@@ -103,6 +103,14 @@ pub fn SheetPage() -> impl IntoView {
                                     <td>{l.applying_since.map(|d| d.to_string()).unwrap_or_default()}</td></tr>
                             }).collect_view()}</tbody>
                         </table>
+                        <h3>{ctx.tr("产业对接：还没对接上的需求", "Livelihood: needs not yet matched")}</h3>
+                        <table class="grid-table" data-testid="sheet-needs">
+                            <thead><tr><th>{ctx.tr("户主", "Head")}</th><th>{ctx.tr("门牌", "Doorplate")}</th><th>{ctx.tr("产业", "Livelihood")}</th><th>{ctx.tr("需求", "Needs")}</th></tr></thead>
+                            <tbody>{g.needs.into_iter().map(|n| view! {
+                                <tr><td>{n.head_name}</td><td>{n.address}</td><td>{n.livelihood}</td>
+                                    <td>{ctx.join(n.unmatched.iter().map(|x| x.label(ctx.zh())))}</td></tr>
+                            }).collect_view()}</tbody>
+                        </table>
                         <p class="sign">{ctx.tr("参会人员：", "Present:")}<span class="blank"></span>{ctx.tr("记录人：", "Recorded by:")}</p>
                     </article>
                 }).collect_view()

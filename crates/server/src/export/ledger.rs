@@ -1,7 +1,8 @@
 //! Downloads of the household ledger (`POST /api/exports?dataset=ledger`):
-//! each household's current policy states (政策台账) and living conditions
-//! (家庭情况: housing, water, illness, income, road, heating, contact) under the caller's unit. XLSX has both sheets; CSV (UTF-8 with BOM)
-//! holds the 政策台账 rows; JSON lines one [`LedgerLine`] per row of either.
+//! each household's current policy states (政策台账), living conditions
+//! (家庭情况: housing, water, illness, income, road, heating, contact,
+//! livelihood, needs) and matchups (产业对接) under the caller's unit. XLSX has
+//! the three sheets; CSV (UTF-8 with BOM) holds the 政策台账 rows; JSON lines one [`LedgerLine`] per row of either.
 //! Rows are read a page at a time, so memory stays flat for a county's millions.
 //! Every text cell goes through [`safe_cell`].
 
@@ -28,6 +29,10 @@ const POLICY_WIDTHS: [f64; 10] = [10.0, 20.0, 12.0, 12.0, 18.0, 12.0, 12.0, 9.0,
 /// Columns of the 家庭情况 sheet.
 pub const LIVING_COLUMNS: [&str; 8] = ["户主", "门牌", "网格", "村", "项目", "情况", "最后更新（北京时间）", "更新人"];
 const LIVING_WIDTHS: [f64; 8] = [10.0, 20.0, 12.0, 12.0, 10.0, 12.0, 18.0, 10.0];
+/// Columns of the 产业对接 sheet: every matchup, the latest of a need last.
+pub const MATCHUP_COLUMNS: [&str; 12] =
+    ["户主", "门牌", "网格", "村", "需求", "帮扶资源", "联系方式", "对接日期", "结果", "说明", "记录人", "记录时间（北京时间）"];
+const MATCHUP_WIDTHS: [f64; 12] = [10.0, 20.0, 12.0, 12.0, 8.0, 22.0, 18.0, 12.0, 10.0, 30.0, 10.0, 18.0];
 
 /// One row of a ledger download, as its JSON line.
 #[derive(Clone, Debug, Serialize)]
@@ -176,9 +181,11 @@ pub fn text_body(pool: Pool, query: LedgerQuery, format: ExportFormat) -> Result
 /// unnamed temporary file; answers the file, rewound, and its length.
 pub async fn xlsx_file(pool: Pool, query: LedgerQuery) -> Result<(std::fs::File, u64), AppError> {
     let handle = tokio::runtime::Handle::current();
+    // An area's matchups are few (one a need answered): read at once.
+    let matchups = crate::store::matchups::in_area(&mut *pool.acquire().await?, &query.area).await?;
     let mut file = tokio::task::spawn_blocking(move || {
         let next = |after: Option<(String, String)>| handle.block_on(page(&pool, &query, after.as_ref()));
-        write_xlsx(next, SHEET_ROWS)
+        write_xlsx(next, matchups, SHEET_ROWS)
     })
     .await
     .map_err(AppError::internal)??;
@@ -189,12 +196,14 @@ pub async fn xlsx_file(pool: Pool, query: LedgerQuery) -> Result<(std::fs::File,
 
 fn write_xlsx(
     mut next: impl FnMut(Option<(String, String)>) -> Result<(Vec<LedgerLine>, Option<(String, String)>), AppError>,
+    matchups: Vec<crate::store::matchups::PlacedMatchup>,
     sheet_rows: u32,
 ) -> Result<std::fs::File, AppError> {
     let mut workbook = Workbook::new();
     for (name, columns, widths) in [
         ("政策台账", &POLICY_COLUMNS[..], &POLICY_WIDTHS[..]),
         ("家庭情况", &LIVING_COLUMNS[..], &LIVING_WIDTHS[..]),
+        ("产业对接", &MATCHUP_COLUMNS[..], &MATCHUP_WIDTHS[..]),
     ] {
         let sheet = workbook.add_worksheet_with_constant_memory().map_err(xlsx_error)?;
         sheet.set_name(name).map_err(xlsx_error)?;
@@ -246,6 +255,27 @@ fn write_xlsx(
     }
     policies.finish(&mut workbook, write_policy).map_err(xlsx_error)?;
     living.finish(&mut workbook, write_living).map_err(xlsx_error)?;
+    let write_matchup = |sheet: &mut Worksheet, r: u32, (place, m): &(Vec<String>, daohu_domain::MatchupRecord)| -> Result<(), XlsxError> {
+        for (c, cell) in place.iter().enumerate() {
+            text(sheet, r, c as u16, cell)?;
+        }
+        let x = &m.matchup;
+        text(sheet, r, 4, x.need.label(true))?;
+        text(sheet, r, 5, &x.resource_name)?;
+        text(sheet, r, 6, &x.contact)?;
+        sheet.write_number_with_format(r, 7, excel_date(x.on), &date)?;
+        text(sheet, r, 8, x.outcome.label(true))?;
+        text(sheet, r, 9, &x.note)?;
+        text(sheet, r, 10, &m.made_by_name)?;
+        sheet.write_number_with_format(r, 11, excel_datetime(m.made_at), &datetime)?;
+        Ok(())
+    };
+    let mut made = SheetCursor::new(2, sheet_rows);
+    for p in matchups {
+        let place = vec![p.head_name.clone(), p.address.clone(), p.grid_name.clone(), p.village_name.clone()];
+        made.push(&mut workbook, (place, p.record()?), write_matchup).map_err(xlsx_error)?;
+    }
+    made.finish(&mut workbook, write_matchup).map_err(xlsx_error)?;
     let mut file = tempfile::tempfile().map_err(AppError::internal)?;
     workbook.save_to_writer(&mut file).map_err(xlsx_error)?;
     Ok(file)

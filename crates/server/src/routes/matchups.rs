@@ -91,6 +91,7 @@ pub async fn report(conn: &mut db::Conn, user: &AuthUser, area: &Subtree, limit:
         let plain: Vec<_> = matchups.iter().map(|m| m.matchup.clone()).collect();
         households.push(NeedHousehold {
             household_id,
+            grid_id: parse_uuid(&r.grid_id)?,
             head_name: r.head_name,
             address: r.address,
             grid_name: r.grid_name,

@@ -9,7 +9,7 @@ use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use daohu_domain::household::{DEFAULT_INTERVAL_DAYS, SPECIAL_INTERVAL_DAYS};
 use daohu_domain::{
     ApiError, GridSheet, MeetingSheet, OverdueHousehold, PolicyState, PolicyStatus, ProblemCategory, ProblemOutcome,
-    SheetGap, SheetProblem, SheetVisit, Urgency,
+    SheetGap, SheetNeed, SheetProblem, SheetVisit, Urgency,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -95,7 +95,17 @@ pub async fn meeting_sheet_get(
     let catalogue = store::catalogue::get(&mut tx, crate::routes::catalogue::county_of(&user)?, None)
         .await?
         .unwrap_or_else(crate::routes::catalogue::empty);
+    let needs = crate::routes::matchups::report(&mut tx, &user, &under, usize::MAX).await?;
     tx.commit().await?;
+    let mut needs_by_grid: HashMap<String, Vec<SheetNeed>> = HashMap::new();
+    for h in needs.households.into_iter().filter(|h| !h.unmatched.is_empty()) {
+        needs_by_grid.entry(h.grid_id.to_string()).or_default().push(SheetNeed {
+            head_name: h.head_name,
+            address: h.address,
+            livelihood: h.livelihood,
+            unmatched: h.unmatched,
+        });
+    }
 
     let mut ledger_by_grid: HashMap<String, Vec<SheetGap>> = HashMap::new();
     for (grid, head_name, address, field, state, since) in ledger_rows {
@@ -150,6 +160,7 @@ pub async fn meeting_sheet_get(
             problems: problems_by_grid.remove(&id).unwrap_or_default(),
             due: due_by_grid.remove(&id).unwrap_or_default(),
             ledger: ledger_by_grid.remove(&id).unwrap_or_default(),
+            needs: needs_by_grid.remove(&id).unwrap_or_default(),
             grid_name,
             village_name,
             households: u32::try_from(households).unwrap_or(u32::MAX),

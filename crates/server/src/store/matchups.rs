@@ -83,6 +83,43 @@ impl RawMatchup {
     }
 }
 
+/// A matchup with its household's place, for the download's 产业对接 sheet.
+#[derive(sqlx::FromRow)]
+pub struct PlacedMatchup {
+    pub head_name: String,
+    pub address: String,
+    pub grid_name: String,
+    pub village_name: String,
+    #[sqlx(flatten)]
+    raw: RawMatchup,
+}
+
+impl PlacedMatchup {
+    pub fn record(self) -> Result<MatchupRecord, AppError> {
+        self.raw.record()
+    }
+}
+
+/// Every matchup of the households under a subtree, by grid, doorplate and order made.
+pub async fn in_area(conn: &mut Conn, area: &Subtree) -> Result<Vec<PlacedMatchup>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT h.head_name, h.address, g.name AS grid_name, v.name AS village_name,
+                m.id, m.household_id, m.need, m.list, m.resource, m.resource_name, m.contact, m.matched_on,
+                m.outcome, m.note, mb.name AS made_by_name, m.made_at
+         FROM matchups m
+         JOIN households h ON h.id = m.household_id
+         JOIN units g ON g.id = h.grid_id
+         JOIN units v ON v.id = g.parent_id
+         JOIN members mb ON mb.id = m.made_by
+         WHERE g.path >= $1 AND g.path < $2
+         ORDER BY g.path, h.address, m.household_id, m.n",
+    )
+    .bind(area.lo())
+    .bind(area.hi())
+    .fetch_all(conn)
+    .await?)
+}
+
 /// Every matchup of these households (ids as text), each household's in the order made.
 pub async fn of_households(conn: &mut Conn, ids: &[String]) -> Result<Vec<MatchupRecord>, AppError> {
     if ids.is_empty() {
@@ -108,6 +145,7 @@ pub async fn of_households(conn: &mut Conn, ids: &[String]) -> Result<Vec<Matchu
 #[derive(sqlx::FromRow)]
 pub struct NeedRow {
     pub household_id: String,
+    pub grid_id: String,
     pub head_name: String,
     pub address: String,
     pub grid_name: String,
@@ -119,7 +157,7 @@ pub struct NeedRow {
 /// The households under a subtree with needs recorded, by grid and doorplate.
 pub async fn needs_in(conn: &mut Conn, area: &Subtree) -> Result<Vec<NeedRow>, AppError> {
     Ok(sqlx::query_as(
-        "SELECT lc.household_id, h.head_name, h.address, g.name AS grid_name, v.name AS village_name,
+        "SELECT lc.household_id, h.grid_id, h.head_name, h.address, g.name AS grid_name, v.name AS village_name,
                 lc.state AS needs,
                 (SELECT l2.state FROM ledger_current l2
                  WHERE l2.household_id = lc.household_id AND l2.field = 'livelihood') AS livelihood
