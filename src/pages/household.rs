@@ -52,7 +52,8 @@ pub fn HouseholdPage(id: Uuid) -> impl IntoView {
                 None => view! { <p class="empty">{ctx.tr("找不到这一户。", "Household not found.")}</p> }.into_any(),
                 Some(h) => {
                     let last = ctx.visits.with(|l| HouseholdRow::last_visit_on(&h, l));
-                    let due = h.household.is_due(last, time::today());
+                    let intervals = ctx.roster.with_untracked(|r| r.as_ref().map(|r| r.intervals()).unwrap_or_default());
+                    let due = h.household.is_due(&intervals, last, time::today());
                     let hh = h.household.clone();
                     view! {
                         <h1>{hh.head_name.clone()}</h1>
@@ -65,7 +66,7 @@ pub fn HouseholdPage(id: Uuid) -> impl IntoView {
                             <dd>{last.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}
                                 {due.then(|| view! { " " <span class="tag due">{ctx.tr("该走访了", "Due")}</span> })}</dd>
                             <dt>{ctx.tr("走访周期", "Interval")}</dt>
-                            <dd>{format!("{} {}", hh.visit_interval_days(), ctx.tr("天", "days"))}</dd>
+                            <dd>{format!("{} {}", hh.visit_interval_days(&intervals), ctx.tr("天", "days"))}</dd>
                         </dl>
                         <p class="tags">
                             {hh.special_groups.iter().map(|g| view! {

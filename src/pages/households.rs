@@ -58,7 +58,7 @@ pub fn HouseholdsPage() -> impl IntoView {
     let all = Memo::new(move |_| {
         ctx.visits.with(|visits| {
             ctx.roster.with(|r| {
-                r.as_ref().map_or_else(Vec::new, |r| HouseholdRow::list(&r.households, visits, today))
+                r.as_ref().map_or_else(Vec::new, |r| HouseholdRow::list(&r.households, visits, today, &r.intervals()))
             })
         })
     });

@@ -31,12 +31,25 @@ test('a service kind the county adds is given at a visit and counted on the dash
   assert.deepEqual(await axeFindings(console_), [], 'the catalogue screen with its lists passes axe');
   // The five kinds a visit always offered are still there beside the new one.
   assert.equal(await console_.locator('[data-testid=items-service] tbody tr').count(), 6);
+  // 特困 households are visited weekly from now on.
+  await console_.fill('#iv-extreme_poverty', '7');
+  await console_.click('[data-testid=intervals] button[type=submit]');
+  await console_.waitForSelector('p.ok');
+  const saved = await server.api('/api/catalogue', { token: await server.login(COUNTY) });
+  assert.deepEqual(saved.json.intervals, { ordinary: 30, special: 14, groups: [['extreme_poverty', 7]] });
   await desk.close();
 
   const { context, page } = await phone(browser);
   await signIn(page, server, MEMBER1, 10);
   await waitForServiceWorker(page);
-  const household = (await server.api('/api/roster', { token: await server.login(MEMBER1) })).json.households[2].household;
+  const roster = (await server.api('/api/roster', { token: await server.login(MEMBER1) })).json.households;
+  // The phone shows the county's interval for a 特困 household.
+  const poor = roster.find((h) => h.household.special_groups.length === 1 && h.household.special_groups[0] === 'extreme_poverty').household;
+  await page.goto(server.url + `/household/${poor.id}`);
+  await page.waitForSelector('dl.facts');
+  assert.match(await page.textContent('dl.facts'), /走访周期\s*7 天/);
+  await page.goto(server.url + '/');
+  const household = roster[2].household;
   await page.locator('[data-testid=household-list] a.card', { hasText: household.head_name }).first().click();
   await page.click('[data-testid=start-visit]');
   await page.waitForURL('**/visit/*');

@@ -1,5 +1,6 @@
 //! The special groups of households that need closer attention (特殊群体):
-//! their names in both languages and the words rosters use for them. Apart
+//! their names in both languages, the words rosters use for them, and how
+//! often their households are visited ([`Intervals`], the county's to set). Apart
 //! from the household so the ledger's catalogue can name them without the
 //! roster's types.
 
@@ -78,5 +79,74 @@ impl SpecialGroup {
                 .into_iter()
                 .find(|g| g.label_en().eq_ignore_ascii_case(l))
         })
+    }
+}
+
+/// Days allowed between two visits, as the county's catalogue sets them: for
+/// an ordinary household, for one in any special group, and for a group with
+/// its own. A household in several groups takes the shortest.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Intervals {
+    pub ordinary: u32,
+    pub special: u32,
+    /// Groups visited more (or less) often than `special`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<(SpecialGroup, u32)>,
+}
+
+impl Default for Intervals {
+    /// What every county had before it set its own: 30 days, 14 for special groups.
+    fn default() -> Self {
+        Intervals { ordinary: 30, special: 14, groups: Vec::new() }
+    }
+}
+
+impl Intervals {
+    pub fn is_default(&self) -> bool {
+        *self == Intervals::default()
+    }
+
+    /// The days for a household in these groups (none: an ordinary household).
+    pub fn days_for(&self, groups: &[SpecialGroup]) -> u32 {
+        let of = |g: &SpecialGroup| self.groups.iter().find(|(x, _)| x == g).map_or(self.special, |(_, d)| *d);
+        groups.iter().map(of).min().unwrap_or(self.ordinary)
+    }
+
+    /// Whether a household in these groups, last visited on `last` (never: none), is due on `today`.
+    pub fn is_due(&self, groups: &[SpecialGroup], last: Option<chrono::NaiveDate>, today: chrono::NaiveDate) -> bool {
+        last.is_none_or(|last| (today - last).num_days() >= i64::from(self.days_for(groups)))
+    }
+
+    /// Whether every interval is 1 to 365 days, and no group is set twice.
+    pub fn fits(&self) -> bool {
+        let ok = |d: u32| (1..=365).contains(&d);
+        ok(self.ordinary)
+            && ok(self.special)
+            && self.groups.iter().enumerate().all(|(i, (g, d))| ok(*d) && !self.groups[..i].iter().any(|(x, _)| x == g))
+    }
+}
+
+#[cfg(test)]
+mod interval_tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn a_household_takes_the_shortest_interval_of_its_groups() {
+        let d = |day: u32| NaiveDate::from_ymd_opt(2026, 12, day).unwrap();
+        let plain = Intervals::default();
+        assert_eq!((plain.days_for(&[]), plain.days_for(&[SpecialGroup::ElderlyAlone])), (30, 14));
+        let county = Intervals { ordinary: 60, special: 30, groups: vec![(SpecialGroup::ElderlyAlone, 7), (SpecialGroup::LeftBehindChildren, 45)] };
+        assert!(county.fits());
+        assert_eq!(county.days_for(&[]), 60);
+        assert_eq!(county.days_for(&[SpecialGroup::LeftBehindChildren]), 45, "a group may be visited less often than the others");
+        assert_eq!(county.days_for(&[SpecialGroup::LeftBehindChildren, SpecialGroup::SeriouslyIll]), 30);
+        assert_eq!(county.days_for(&[SpecialGroup::SeriouslyIll, SpecialGroup::ElderlyAlone]), 7);
+        assert!(!county.is_due(&[SpecialGroup::ElderlyAlone], Some(d(1)), d(7)));
+        assert!(county.is_due(&[SpecialGroup::ElderlyAlone], Some(d(1)), d(8)));
+        assert!(county.is_due(&[], None, d(1)));
+        assert!(!Intervals { ordinary: 0, ..Intervals::default() }.fits());
+        assert!(!Intervals { groups: vec![(SpecialGroup::ElderlyAlone, 7), (SpecialGroup::ElderlyAlone, 9)], ..Intervals::default() }.fits());
     }
 }

@@ -6,11 +6,6 @@ use uuid::Uuid;
 
 use crate::visit::{SectionKind, SectionState};
 
-/// Days between visits for an ordinary household.
-pub const DEFAULT_INTERVAL_DAYS: i64 = 30;
-/// Days between visits for a household in any special group.
-pub const SPECIAL_INTERVAL_DAYS: i64 = 14;
-
 pub use crate::groups::SpecialGroup;
 
 /// A family linked to a party member (联系户).
@@ -35,22 +30,16 @@ impl Household {
         !self.special_groups.is_empty()
     }
 
-    /// Days allowed between two visits: 14 for special groups, 30 otherwise.
-    pub fn visit_interval_days(&self) -> i64 {
-        if self.is_special() {
-            SPECIAL_INTERVAL_DAYS
-        } else {
-            DEFAULT_INTERVAL_DAYS
-        }
+    /// Days allowed between two visits by the county's intervals (by default
+    /// 14 for special groups, 30 otherwise).
+    pub fn visit_interval_days(&self, intervals: &crate::groups::Intervals) -> i64 {
+        i64::from(intervals.days_for(&self.special_groups))
     }
 
     /// Whether a visit is due on `today`, given the date of the last visit.
     /// A household never visited is due.
-    pub fn is_due(&self, last_visit: Option<NaiveDate>, today: NaiveDate) -> bool {
-        match last_visit {
-            None => true,
-            Some(last) => (today - last).num_days() >= self.visit_interval_days(),
-        }
+    pub fn is_due(&self, intervals: &crate::groups::Intervals, last_visit: Option<NaiveDate>, today: NaiveDate) -> bool {
+        intervals.is_due(&self.special_groups, last_visit, today)
     }
 }
 
@@ -125,6 +114,13 @@ pub struct RosterResponse {
     pub server_time: DateTime<Utc>,
 }
 
+impl RosterResponse {
+    /// The county's visit intervals (the defaults before its catalogue set any).
+    pub fn intervals(&self) -> crate::groups::Intervals {
+        self.catalogue.as_ref().map(|c| c.intervals.clone()).unwrap_or_default()
+    }
+}
+
 impl RosterHousehold {
     /// The last visit's word on one section, when it left the section "下次再办"
     /// or wrote a note there: the next visit starts from it. Nothing otherwise;
@@ -140,6 +136,7 @@ impl RosterHousehold {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::groups::Intervals;
 
     fn household(groups: Vec<SpecialGroup>) -> Household {
         Household {
@@ -161,18 +158,18 @@ mod tests {
     #[test]
     fn ordinary_household_is_due_after_30_days() {
         let h = household(vec![]);
-        assert_eq!(h.visit_interval_days(), 30);
-        assert!(!h.is_due(Some(d(2026, 1, 1)), d(2026, 1, 30)));
-        assert!(h.is_due(Some(d(2026, 1, 1)), d(2026, 1, 31)));
-        assert!(h.is_due(None, d(2026, 1, 1)));
+        assert_eq!(h.visit_interval_days(&Intervals::default()), 30);
+        assert!(!h.is_due(&Intervals::default(), Some(d(2026, 1, 1)), d(2026, 1, 30)));
+        assert!(h.is_due(&Intervals::default(), Some(d(2026, 1, 1)), d(2026, 1, 31)));
+        assert!(h.is_due(&Intervals::default(), None, d(2026, 1, 1)));
     }
 
     #[test]
     fn special_household_is_due_after_14_days() {
         let h = household(vec![SpecialGroup::ElderlyAlone]);
-        assert_eq!(h.visit_interval_days(), 14);
-        assert!(!h.is_due(Some(d(2026, 1, 1)), d(2026, 1, 14)));
-        assert!(h.is_due(Some(d(2026, 1, 1)), d(2026, 1, 15)));
+        assert_eq!(h.visit_interval_days(&Intervals::default()), 14);
+        assert!(!h.is_due(&Intervals::default(), Some(d(2026, 1, 1)), d(2026, 1, 14)));
+        assert!(h.is_due(&Intervals::default(), Some(d(2026, 1, 1)), d(2026, 1, 15)));
     }
 
     fn summary(day: NaiveDate, states: [Option<SectionState>; 5], notes: Vec<(SectionKind, &str)>) -> VisitSummary {

@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
+use crate::groups::Intervals;
 use crate::household::{Household, RosterHousehold};
 use crate::local::{LocalVisit, SyncState};
 
@@ -14,7 +15,7 @@ pub struct HouseholdRow {
     pub household: Household,
     /// The latest visit, saved on this phone or known to the server.
     pub last_visit_on: Option<NaiveDate>,
-    /// Past its visit interval (14 days for special groups, 30 otherwise).
+    /// Past its visit interval (by default 14 days for special groups, 30 otherwise).
     pub due: bool,
     /// Unfinished visits kept on this phone.
     pub drafts: usize,
@@ -23,9 +24,10 @@ pub struct HouseholdRow {
 }
 
 impl HouseholdRow {
-    /// Every household of the roster once: due first, then special groups, then
-    /// by doorplate. `visits` are the ones kept on this phone.
-    pub fn list(roster: &[RosterHousehold], visits: &[LocalVisit], today: NaiveDate) -> Vec<HouseholdRow> {
+    /// Every household of the roster once: due first (by the county's visit
+    /// `intervals`), then special groups, then by doorplate. `visits` are the
+    /// ones kept on this phone.
+    pub fn list(roster: &[RosterHousehold], visits: &[LocalVisit], today: NaiveDate, intervals: &Intervals) -> Vec<HouseholdRow> {
         // What this phone adds per household (latest saved visit, drafts), sorted
         // for a binary search: a scan of every visit per household made 5,000
         // households with 2,000 stored visits 10 million steps.
@@ -54,7 +56,7 @@ impl HouseholdRow {
                 };
                 let last_visit_on = mine.max(r.last_visit_on);
                 HouseholdRow {
-                    due: r.household.is_due(last_visit_on, today),
+                    due: r.household.is_due(intervals, last_visit_on, today),
                     answered: r.problems.iter().any(|p| p.status.waits_to_be_told()),
                     household: r.household.clone(),
                     last_visit_on,
@@ -145,7 +147,7 @@ mod tests {
             roster_row(4, "9号", vec![], None),
             roster_row(5, "8号", vec![SpecialGroup::ExtremePoverty], None),
         ];
-        let rows = HouseholdRow::list(&roster, &[], today);
+        let rows = HouseholdRow::list(&roster, &[], today, &Intervals::default());
         assert_eq!(order(&rows), ["8号", "9号", "2号", "1号", "3号"]);
         assert_eq!(rows.iter().map(|r| r.due).collect::<Vec<_>>(), [true, true, false, false, false]);
     }
@@ -160,7 +162,7 @@ mod tests {
             // older than what the server knows: the server's date stays
             stored(2, d(2), SyncState::Pending),
         ];
-        let rows = HouseholdRow::list(&roster, &visits, today);
+        let rows = HouseholdRow::list(&roster, &visits, today, &Intervals::default());
         for (r, row) in roster.iter().map(|r| (r, rows.iter().find(|x| x.household.id == r.household.id).unwrap())) {
             assert_eq!(HouseholdRow::last_visit_on(r, &visits), row.last_visit_on, "one household or all: the same rule");
         }
@@ -174,10 +176,10 @@ mod tests {
     fn drafts_are_counted_and_are_not_visits() {
         let roster = vec![roster_row(1, "1号", vec![], None)];
         let visits = vec![stored(1, d(29), SyncState::Draft), stored(1, d(29), SyncState::Draft)];
-        let rows = HouseholdRow::list(&roster, &visits, d(30));
+        let rows = HouseholdRow::list(&roster, &visits, d(30), &Intervals::default());
         assert_eq!((rows[0].drafts, rows[0].last_visit_on, rows[0].due), (2, None, true));
         // visits of households no longer linked add no row
-        let rows = HouseholdRow::list(&roster, &[stored(9, d(29), SyncState::Pending)], d(30));
+        let rows = HouseholdRow::list(&roster, &[stored(9, d(29), SyncState::Pending)], d(30), &Intervals::default());
         assert_eq!(rows.len(), 1);
     }
 
@@ -191,7 +193,7 @@ mod tests {
 
     #[test]
     fn search_finds_the_head_or_the_doorplate() {
-        let rows = HouseholdRow::list(&[roster_row(7, "3组12号", vec![], None)], &[], d(30));
+        let rows = HouseholdRow::list(&[roster_row(7, "3组12号", vec![], None)], &[], d(30), &Intervals::default());
         assert!(rows[0].matches(""));
         assert!(rows[0].matches("户主7"));
         assert!(rows[0].matches("3组"));

@@ -21,7 +21,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::groups::SpecialGroup;
+use crate::groups::{Intervals, SpecialGroup};
 use crate::kinds::{valid_key, Item, ItemList, ServiceGiven, DEFAULT_SERVICES, MAX_CONTACT_CHARS};
 use crate::livelihood::{Need, Picks};
 use crate::profile::{Contact, Disabilities, Heating, Incomes, Road};
@@ -64,6 +64,9 @@ pub struct Catalogue {
     /// made before them: such a catalogue's service kinds are the defaults).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<Item>,
+    /// Days between visits, by special group (absent: the defaults, 30 and 14).
+    #[serde(default, skip_serializing_if = "Intervals::is_default")]
+    pub intervals: Intervals,
 }
 
 /// One edit of the catalogue by a county coordinator.
@@ -83,6 +86,8 @@ pub enum CatalogueChange {
     EditItem { item: Item },
     RetireItem { list: ItemList, key: String },
     ReactivateItem { list: ItemList, key: String },
+    /// New visit intervals (ordinary, special groups, and groups of their own).
+    SetIntervals { intervals: Intervals },
 }
 
 /// A catalogue edit as the console sends it: the change, and the version the
@@ -115,6 +120,8 @@ pub enum LedgerError {
     RetiredItem(ItemList, String),
     /// A contact too long, or one on a kind (only help resources have one).
     BadContact,
+    /// A visit interval outside 1–365 days, or a group given two.
+    BadInterval,
 }
 
 impl LedgerError {
@@ -147,6 +154,8 @@ impl LedgerError {
                 false => format!("“{k}” of “{}” is retired; nothing new can be recorded with it", list.label(false)),
             },
             (LedgerError::BadContact, true) => format!("只有帮扶资源填联系方式，最多 {MAX_CONTACT_CHARS} 个字"),
+            (LedgerError::BadInterval, true) => "走访间隔要在 1 到 365 天之间，每个群体只设一次".into(),
+            (LedgerError::BadInterval, false) => "A visit interval is 1 to 365 days, and each group is set once".into(),
             (LedgerError::BadContact, false) => format!("Only help resources take a contact, at most {MAX_CONTACT_CHARS} characters"),
         }
     }
@@ -299,6 +308,12 @@ impl Catalogue {
                 check_item(item)?;
                 next.edit_item(item.list, &item.key, |slot| *slot = Item { active: slot.active, ..item.clone() })?;
             }
+            CatalogueChange::SetIntervals { intervals } => {
+                if !intervals.fits() {
+                    return Err(LedgerError::BadInterval);
+                }
+                next.intervals = intervals.clone();
+            }
             CatalogueChange::RetireItem { list, key } | CatalogueChange::ReactivateItem { list, key } => {
                 let on = matches!(change, CatalogueChange::ReactivateItem { .. });
                 next.edit_item(*list, key, |slot| slot.active = on)?;
@@ -352,6 +367,7 @@ impl Catalogue {
                 p("chanye", "产业奖补", "Awards for household industries", &[], 60),
             ],
             items: demo_items(),
+            intervals: Intervals::default(),
         }
     }
 }
@@ -1411,6 +1427,14 @@ mod tests {
             v7.apply(&CatalogueChange::RetireItem { list: ItemList::Buyer, key: "legal".into() }),
             Err(LedgerError::UnknownItem(ItemList::Buyer, "legal".into()))
         );
+        // Visit intervals are the county's too, each edit a version; a bad one is refused.
+        use crate::groups::Intervals;
+        let weekly = Intervals { groups: vec![(SpecialGroup::ElderlyAlone, 7)], ..Intervals::default() };
+        let v8 = v7.apply(&CatalogueChange::SetIntervals { intervals: weekly.clone() }).unwrap();
+        assert_eq!((v8.version, v8.intervals.days_for(&[SpecialGroup::ElderlyAlone])), (v7.version + 1, 7));
+        assert!(serde_json::to_string(&v7).unwrap().find("intervals").is_none(), "the defaults are not written");
+        let zero = Intervals { ordinary: 0, ..weekly };
+        assert_eq!(v8.apply(&CatalogueChange::SetIntervals { intervals: zero }), Err(LedgerError::BadInterval));
         // The demo county ships kinds and resources; its JSON reads back the same.
         let demo = Catalogue::demo();
         assert!(demo.items(ItemList::Livelihood).count() >= 6 && demo.items(ItemList::Technician).count() >= 1);

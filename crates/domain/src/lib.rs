@@ -50,6 +50,7 @@ pub use ledger::{
     LedgerError, LedgerField, LedgerValue, NewLedgerChange, Policy, PolicyGapCount, PolicyGaps, PolicyState, PolicyStatus,
     VisitLedgerChange,
 };
+pub use groups::Intervals;
 pub use household::{Household, RosterHousehold, RosterResponse, SpecialGroup, VisitSummary};
 pub use local::{photos_room, room_is_short, visits_room, LocalVisit, MigrationError, SyncState, LOCAL_SCHEMA_VERSION};
 pub use org::{

@@ -663,10 +663,9 @@ async fn main() {
     let idle = reports::idle_members_sql(dialect, true);
     let idle_past = reports::idle_members_sql(dialect, false);
     let stale_sql = reports::stale_devices_sql(MAX_STALE);
-    let overdue_sql = reports::overdue_households_sql(MAX_OVERDUE);
+    // Overdue on the period's last day by the default intervals (30 days, 14 for special groups).
+    let overdue_sql = reports::overdue_households_sql(MAX_OVERDUE, &daohu_domain::Intervals::default(), last);
     let (pf, pl) = ((last - Duration::days(89)).to_string(), (last - Duration::days(60)).to_string());
-    // Overdue on the period's last day: special groups after 14 days, the others after 30.
-    let (special_before, other_before) = ((last - Duration::days(14)).to_string(), (last - Duration::days(30)).to_string());
     let dash: [(&str, &str, Vec<&str>); 9] = [
         ("later visits?", reports::UNIT_VISITED_AFTER, vec![&county, &l]),
         ("visits (tallies)", reports::VISITS_IN_PERIOD, vec![&county, &f, &l]),
@@ -679,7 +678,7 @@ async fn main() {
         ("idle", &idle, vec![&lo, &hi, &f]),
         ("idle, from visits (a past period)", &idle_past, vec![&pf, &pl, &lo, &hi]),
         ("open problems per level", daohu_server::store::problems::LEVEL_COUNTS, vec![&l, &lo, &hi]),
-        ("overdue", &overdue_sql, vec![&lo, &hi, &special_before, &other_before]),
+        ("overdue", &overdue_sql, vec![&lo, &hi]),
         ("stale devices (the oldest 200, and how many)", &stale_sql, vec![&lo, &hi, &l]),
     ];
     for (label, sql, values) in dash {

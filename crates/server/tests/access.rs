@@ -149,6 +149,9 @@ const RULES: &[Rule] = &[
         [401, 404, 404, 404, 404, 200, 200]),
     same("post", "/api/sync/ledger", [401, 200, 200, 403, 200, 200, 200]),
     rule("get", "/api/ledger/gaps", COORDINATORS, COORD_OTHER),
+    // 产业对接: the needs list as the dashboard; a matchup by coordinators, for a household under their unit
+    rule("get", "/api/needs", COORDINATORS, COORD_OTHER),
+    rule("post", "/api/matchups", CREATE_OWN, CREATE_OTHER),
     rule("get", "/api/teams", COORDINATORS, COORD_OTHER),
     // own: a team of 青山村 with 张党员; other: of 绿水村 with 周党员
     rule("post", "/api/teams", CREATE_OWN, CREATE_OTHER),
@@ -607,6 +610,13 @@ async fn request(
             }] }),
         ),
         ("get", "/api/ledger/gaps") => Req { uri: format!("/api/ledger/gaps?unit_id={village}"), token, body: None },
+        ("get", "/api/needs") => Req { uri: format!("/api/needs?unit_id={village}"), token, body: None },
+        ("post", "/api/matchups") => Req::json(
+            rule.path.into(),
+            token,
+            json!({ "id": uuid::Uuid::now_v7(), "household_id": household, "need": "market", "list": "buyer",
+                    "resource": "county_market", "on": "2026-12-01", "outcome": "underway" }),
+        ),
         ("get", "/api/catalogue/versions/{version}") => Req {
             uri: format!("/api/catalogue/versions/{}", if other { 999 } else { 1 }),
             token,

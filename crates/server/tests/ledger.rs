@@ -746,3 +746,39 @@ async fn needs_are_listed_until_matched_and_the_match_reaches_the_phone() {
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines.iter().any(|(_, n)| n == &[Need::Technique, Need::Market]) && lines.iter().any(|(_, n)| n == &[Need::Funds]));
 }
+
+/// Visit intervals are the county's: set in the catalogue (by special group,
+/// a household taking its shortest), they decide who is overdue on the
+/// dashboard and reach the phone with the catalogue; a bad one is refused.
+#[tokio::test]
+async fn the_countys_visit_intervals_decide_who_is_overdue() {
+    use daohu_domain::{Dashboard, RosterResponse, SpecialGroup};
+    let app = TestApp::new().await;
+    let (zhang, zhao, wu) = (app.session(ZHANG).await, app.session(ZHAO).await, app.session(WU).await);
+    // 1 is an ordinary household, 3 特困 (extreme poverty), 6 重病 (seriously ill): all visited on one day.
+    let visits: Vec<_> = [(1u8, 1u128), (2, 3), (3, 6)].iter().map(|(n, h)| common::visit(*n, household_id(*h), member_id(ZHANG))).collect();
+    let r: SyncResponse = serde_json::from_slice(&app.upload(&zhang, common::device(), &visits).await.body).unwrap();
+    assert!(r.receipts.iter().all(|x| x.status == ReceiptStatus::Stored));
+    let on = common::day() + Duration::days(20);
+    let overdue = || async {
+        let q = format!("/api/dashboard?unit_id={}&to={on}", village_id());
+        let board: Dashboard = serde_json::from_slice(&app.call(Method::GET, &q, Some(&zhao), None).await.body).unwrap();
+        [1u128, 3, 6].into_iter().filter(|h| board.overdue.iter().any(|o| o.household_id == household_id(*h))).collect::<Vec<_>>()
+    };
+    assert_eq!(overdue().await, [3, 6], "by default: special groups after 14 days, the others after 30");
+
+    let set = |intervals: serde_json::Value| json!({ "change": { "change": "set_intervals", "intervals": intervals } });
+    let bad = app.call(Method::POST, "/api/catalogue/changes", Some(&wu), Some(set(json!({ "ordinary": 0, "special": 14 })))).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.json()["message"].as_str().unwrap().contains("1 到 365"));
+    let by_village = app.call(Method::POST, "/api/catalogue/changes", Some(&zhao), Some(set(json!({ "ordinary": 15, "special": 14 })))).await;
+    assert_eq!(by_village.status, StatusCode::FORBIDDEN);
+    let ok = app
+        .call(Method::POST, "/api/catalogue/changes", Some(&wu),
+            Some(set(json!({ "ordinary": 15, "special": 14, "groups": [["extreme_poverty", 25]] }))))
+        .await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{:?}", ok.json());
+    assert_eq!(overdue().await, [1, 6], "ordinary after 15 days now; 特困 after 25");
+    let roster: RosterResponse = serde_json::from_slice(&app.call(Method::GET, "/api/roster", Some(&zhang), None).await.body).unwrap();
+    assert_eq!(roster.intervals().days_for(&[SpecialGroup::ExtremePoverty]), 25);
+}

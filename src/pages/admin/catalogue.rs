@@ -7,7 +7,7 @@
 
 use daohu_domain::kinds::{Item, ItemList};
 use daohu_domain::ledger::{Catalogue, CatalogueChange, CatalogueEdit, Policy};
-use daohu_domain::{Role, SpecialGroup};
+use daohu_domain::{Intervals, Role, SpecialGroup};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -120,6 +120,7 @@ pub fn CataloguePage() -> impl IntoView {
                     }).collect_view()}</tbody>
                 </table>
             })}
+            {move || catalogue.get().map(|c| view! { <IntervalsForm intervals=c.intervals.clone() county=county send=send/> })}
             {move || catalogue.get().map(|c| view! { <ItemLists catalogue=c county=county send=send/> })}
             {county.then(|| view! {
                 <h2>{ctx.tr("新增政策", "Add a policy")}</h2>
@@ -235,5 +236,45 @@ fn ItemLists(catalogue: Catalogue, county: bool, send: impl Fn(CatalogueChange, 
                 <button type="submit" class="primary">{ctx.tr("新增", "Add")}</button>
             </form>
         })}
+    }
+}
+
+/// The county's visit intervals: ordinary households, special groups, and any
+/// group with its own (a blank group takes the special groups' days). Other
+/// coordinators see them; the county coordinator changes them.
+#[component]
+fn IntervalsForm(intervals: Intervals, county: bool, send: impl Fn(CatalogueChange, Done) + Copy + Send + Sync + 'static) -> impl IntoView {
+    let ctx = use_ctx();
+    let days = |d: u32| RwSignal::new(d.to_string());
+    let ordinary = days(intervals.ordinary);
+    let special = days(intervals.special);
+    let groups: Vec<(SpecialGroup, RwSignal<String>)> = SpecialGroup::ALL
+        .into_iter()
+        .map(|g| (g, RwSignal::new(intervals.groups.iter().find(|(x, _)| *x == g).map(|(_, d)| d.to_string()).unwrap_or_default())))
+        .collect();
+    let read = groups.clone();
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        // A number that is no number is sent as 0, which the server refuses by name.
+        let n = |s: RwSignal<String>| s.get_untracked().trim().parse().unwrap_or(0);
+        let own = read.iter().filter(|(_, s)| !s.get_untracked().trim().is_empty()).map(|(g, s)| (*g, n(*s))).collect();
+        send(CatalogueChange::SetIntervals { intervals: Intervals { ordinary: n(ordinary), special: n(special), groups: own } }, Box::new(|| {}));
+    };
+    let field = move |id: String, label: String, value: RwSignal<String>| view! {
+        <label for=id.clone()>{label}</label>
+        <input id=id type="number" min="1" max="365" inputmode="numeric" disabled=!county
+            prop:value=value on:input=move |ev| value.set(event_target_value(&ev))/>
+    };
+    view! {
+        <h2>{ctx.tr("走访周期（天）", "Visit intervals (days)")}</h2>
+        <form class="stack" on:submit=save data-testid="intervals">
+            {field("iv-ordinary".into(), ctx.tr("一般户", "Ordinary households").into(), ordinary)}
+            {field("iv-special".into(), ctx.tr("特殊群体户", "Special groups").into(), special)}
+            {groups.into_iter().map(|(g, value)| {
+                let label = format!("{}{}", if ctx.zh() { g.label_zh() } else { g.label_en() }, ctx.tr("（不填同特殊群体）", " (blank: as special groups)"));
+                field(format!("iv-{}", g.as_str()), label, value)
+            }).collect_view()}
+            {county.then(|| view! { <button type="submit" class="primary">{ctx.tr("保存走访周期", "Save the intervals")}</button> })}
+        </form>
     }
 }

@@ -7,8 +7,7 @@ use axum::extract::State;
 use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{Datelike, Duration, NaiveDate};
-use daohu_domain::household::{DEFAULT_INTERVAL_DAYS, SPECIAL_INTERVAL_DAYS};
-use daohu_domain::{ApiError, CoverageRow, Dashboard, Satisfaction, SatisfactionCount, ServiceCount, UnitKind, WeekCount};
+use daohu_domain::{ApiError, Catalogue, CoverageRow, Dashboard, Satisfaction, SatisfactionCount, ServiceCount, UnitKind, WeekCount};
 use serde::Deserialize;
 use crate::db::Conn;
 use uuid::Uuid;
@@ -128,14 +127,9 @@ pub async fn dashboard_get(
     let households: i64 = coverage.iter().map(|c| i64::from(c.households)).sum();
     let visited: i64 = coverage.iter().map(|c| i64::from(c.visited)).sum();
     let weekly = weekly(&mut tx, &unit, from, to).await?;
-    let overdue = reports::overdue_households(
-        &mut tx,
-        &area,
-        to - Duration::days(SPECIAL_INTERVAL_DAYS),
-        to - Duration::days(DEFAULT_INTERVAL_DAYS),
-        MAX_OVERDUE,
-    )
-    .await?;
+    let county = crate::routes::catalogue::county_of(&user)?;
+    let catalogue = store::catalogue::get(&mut tx, county, None).await?.unwrap_or_else(crate::routes::catalogue::empty);
+    let overdue = reports::overdue_households(&mut tx, &area, &catalogue.intervals, to, MAX_OVERDUE).await?;
 
     // No visit at all dated after the period: an account was idle in it exactly
     // when its latest visit is before `from`; otherwise the period's visits are read.
@@ -147,7 +141,7 @@ pub async fn dashboard_get(
     let problems = store::problems::level_counts(&mut tx, &area, db::now()).await?;
     let ledger = crate::routes::ledger::panel(&mut tx, &user, &area).await?;
     let satisfaction = satisfaction(&mut tx, &unit, &area, from, to, &mut coverage).await?;
-    let services = services(&mut tx, &user, &area, from, to).await?;
+    let services = services(&mut tx, &catalogue, &area, from, to).await?;
     let unmatched_needs = crate::routes::matchups::report(&mut tx, &user, &area, 0).await?.counts;
     tx.commit().await?;
 
@@ -175,9 +169,7 @@ pub async fn dashboard_get(
 
 /// The services given in the period under the area, per kind, named as the
 /// county's catalogue names them now.
-async fn services(conn: &mut Conn, user: &AuthUser, area: &Subtree, from: NaiveDate, to: NaiveDate) -> Result<Vec<ServiceCount>, AppError> {
-    let county = crate::routes::catalogue::county_of(user)?;
-    let catalogue = store::catalogue::get(conn, county, None).await?.unwrap_or_else(crate::routes::catalogue::empty);
+async fn services(conn: &mut Conn, catalogue: &Catalogue, area: &Subtree, from: NaiveDate, to: NaiveDate) -> Result<Vec<ServiceCount>, AppError> {
     let rows = store::visits::service_counts(conn, area, from, to).await?;
     Ok(rows
         .into_iter()

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
-use daohu_domain::household::{DEFAULT_INTERVAL_DAYS, SPECIAL_INTERVAL_DAYS};
 use daohu_domain::{
     ApiError, GridSheet, MeetingSheet, OverdueHousehold, PolicyState, PolicyStatus, ProblemCategory, ProblemOutcome,
     SheetGap, SheetNeed, SheetProblem, SheetVisit, Urgency,
@@ -75,13 +74,10 @@ pub async fn meeting_sheet_get(
     let visits = store::meetings::visits(&mut tx, &under, week_start, week_end).await?;
     let problems = store::meetings::problems(&mut tx, &under, week_start, week_end).await?;
     // Due by the week's last day: the meeting sends someone to each.
-    let due = store::meetings::due(
-        &mut tx,
-        &under,
-        week_end - Duration::days(SPECIAL_INTERVAL_DAYS),
-        week_end - Duration::days(DEFAULT_INTERVAL_DAYS),
-    )
-    .await?;
+    let catalogue = store::catalogue::get(&mut tx, crate::routes::catalogue::county_of(&user)?, None)
+        .await?
+        .unwrap_or_else(crate::routes::catalogue::empty);
+    let due = store::meetings::due(&mut tx, &under, &catalogue.intervals, week_end).await?;
     // The week in the server's clock: China's days (UTC+8) as UTC times.
     let bound = |d: NaiveDate| {
         crate::db::ts(
@@ -92,9 +88,6 @@ pub async fn meeting_sheet_get(
     };
     let ledger_rows =
         store::ledger::sheet_rows(&mut tx, &under, &bound(week_start), &bound(week_end + Duration::days(1))).await?;
-    let catalogue = store::catalogue::get(&mut tx, crate::routes::catalogue::county_of(&user)?, None)
-        .await?
-        .unwrap_or_else(crate::routes::catalogue::empty);
     let needs = crate::routes::matchups::report(&mut tx, &user, &under, usize::MAX).await?;
     tx.commit().await?;
     let mut needs_by_grid: HashMap<String, Vec<SheetNeed>> = HashMap::new();

@@ -78,6 +78,6 @@ mod tests {
             }
         }
         // Every resource module, so the scan did read them.
-        assert_eq!(routers, 20, "routers found");
+        assert_eq!(routers, 21, "routers found");
     }
 }

@@ -3,10 +3,10 @@
 
 use chrono::{Duration, NaiveDate};
 
-use daohu_domain::OverdueHousehold;
+use daohu_domain::{Intervals, OverdueHousehold};
 
 use crate::db::Conn;
-use crate::store::reports::{OverdueRow, LAST_VISIT_BEFORE, SPECIAL_THEN_OLDEST};
+use crate::store::reports::{last_visit_before, OverdueRow, SPECIAL_THEN_OLDEST};
 use crate::tree::Subtree;
 use crate::AppError;
 
@@ -88,29 +88,27 @@ struct DueRow {
     household: OverdueRow,
 }
 
-/// The households of the subtree due for a visit by a day: a special-group
-/// household last visited on or before `special_by`, any other on or before
-/// `other_by`, or never visited; as (grid id, household), by grid, then special
-/// groups first, never visited first, oldest visit first.
+/// The households of the subtree due for a visit by a day (`by`): last
+/// visited at least their interval (the county's, by special group) before
+/// it, or never visited; as (grid id, household), by grid, then special groups
+/// first, never visited first, oldest visit first.
 pub async fn due(
     conn: &mut Conn,
     under: &Subtree,
-    special_by: NaiveDate,
-    other_by: NaiveDate,
+    intervals: &Intervals,
+    by: NaiveDate,
 ) -> Result<Vec<(String, OverdueHousehold)>, AppError> {
     // On or before a day is before the day after it.
-    let (special_before, other_before) = (special_by + Duration::days(1), other_by + Duration::days(1));
+    let before = last_visit_before(intervals, by + Duration::days(1));
     let rows: Vec<DueRow> = sqlx::query_as(&format!(
         "SELECT h.grid_id, h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups,
                 h.last_visit_on
          FROM households h JOIN units g ON g.id = h.grid_id
-         WHERE g.path >= $1 AND g.path < $2 AND {LAST_VISIT_BEFORE}
+         WHERE g.path >= $1 AND g.path < $2 AND {before}
          ORDER BY g.rowid, {SPECIAL_THEN_OLDEST}, h.rowid"
     ))
     .bind(under.lo())
     .bind(under.hi())
-    .bind(special_before.to_string())
-    .bind(other_before.to_string())
     .fetch_all(conn)
     .await?;
     rows.into_iter().map(|r| Ok((r.grid_id, r.household.into_household()?))).collect()

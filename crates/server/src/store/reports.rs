@@ -4,8 +4,8 @@
 //! may have several rows of changes until they are folded (migration 0011), so
 //! every read sums.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use daohu_domain::{IdleMember, OverdueHousehold, SpecialGroup, StaleDevice};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use daohu_domain::{IdleMember, Intervals, OverdueHousehold, SpecialGroup, StaleDevice};
 use uuid::Uuid;
 
 use crate::db::{parse_ts, parse_uuid, ts, Conn, Dialect};
@@ -297,46 +297,56 @@ impl OverdueRow {
     }
 }
 
-/// A household `h` whose last visit is before `$3` for a special-group one, `$4`
-/// for any other, or that was never visited: the dashboard's overdue list and
-/// the weekly sheet's due list (which passes the days after its cut-offs).
-pub(crate) const LAST_VISIT_BEFORE: &str =
-    "(h.last_visit_on IS NULL OR h.last_visit_on < CASE WHEN h.special_groups <> '[]' THEN $3 ELSE $4 END)";
+/// A household `h` whose last visit is before `until` less its visit interval
+/// (the county's, by its special groups: the shortest of them), or that was
+/// never visited: the dashboard's overdue list and the weekly sheet's due list
+/// (which passes the day after its last). The cut-off days are written into
+/// the text (dates and group names only, never user text): one `WHEN` a
+/// group, shortest interval first, so the first that matches is the shortest;
+/// an ordinary household stops at the first.
+pub fn last_visit_before(intervals: &Intervals, until: NaiveDate) -> String {
+    let cut = |days: u32| until - Duration::days(i64::from(days));
+    let mut groups: Vec<(SpecialGroup, u32)> = SpecialGroup::ALL.iter().map(|g| (*g, intervals.days_for(&[*g]))).collect();
+    groups.sort_by_key(|(_, d)| *d);
+    let mut text = format!("(h.last_visit_on IS NULL OR h.last_visit_on < CASE WHEN h.special_groups = '[]' THEN '{}'", cut(intervals.ordinary));
+    for (g, d) in groups {
+        text.push_str(&format!(" WHEN h.special_groups LIKE '%\"{}\"%' THEN '{}'", g.as_str(), cut(d)));
+    }
+    text.push_str(&format!(" ELSE '{}' END)", cut(intervals.ordinary)));
+    text
+}
 /// Special groups first, then never visited, then the oldest visit.
 pub(crate) const SPECIAL_THEN_OLDEST: &str =
     "CASE WHEN h.special_groups <> '[]' THEN 0 ELSE 1 END, h.last_visit_on NULLS FIRST";
 
-/// [`overdue_households`]' text (`$1`/`$2`: the subtree; `$3`, `$4`: the day
-/// before which a special-group household's, and any other household's, last
-/// visit is overdue).
-pub fn overdue_households_sql(limit: usize) -> String {
+/// [`overdue_households`]' text (`$1`/`$2`: the subtree; overdue on `on` by `intervals`).
+pub fn overdue_households_sql(limit: usize, intervals: &Intervals, on: NaiveDate) -> String {
+    let before = last_visit_before(intervals, on);
     format!(
         "SELECT h.id, h.head_name, h.address, g.name AS grid_name, h.special_groups,
                 h.last_visit_on
          FROM households h JOIN units g ON g.id = h.grid_id
-         WHERE g.path >= $1 AND g.path < $2 AND {LAST_VISIT_BEFORE}
+         WHERE g.path >= $1 AND g.path < $2 AND {before}
          ORDER BY {SPECIAL_THEN_OLDEST}, g.rowid, h.rowid
          LIMIT {limit}"
     )
 }
 
-/// Households under the subtree overdue for a visit: a special-group household
-/// whose last visit is before `special_before`, any other before `other_before`,
-/// or never visited. Special groups first; within each, never visited first,
-/// then oldest visit first; at most `limit`.
+/// Households under the subtree overdue for a visit on `on`: last visited
+/// longer ago than the county's interval for its groups, or never visited.
+/// Special groups first; within each, never visited first, then oldest visit
+/// first; at most `limit`.
 pub async fn overdue_households(
     conn: &mut Conn,
     area: &Subtree,
-    special_before: NaiveDate,
-    other_before: NaiveDate,
+    intervals: &Intervals,
+    on: NaiveDate,
     limit: usize,
 ) -> Result<Vec<OverdueHousehold>, AppError> {
     // `last_visit_on` is the household's latest visit ever (kept by a trigger).
-    let rows: Vec<OverdueRow> = sqlx::query_as(&overdue_households_sql(limit))
+    let rows: Vec<OverdueRow> = sqlx::query_as(&overdue_households_sql(limit, intervals, on))
         .bind(area.lo())
         .bind(area.hi())
-        .bind(special_before.to_string())
-        .bind(other_before.to_string())
         .fetch_all(conn)
         .await?;
     rows.into_iter().map(OverdueRow::into_household).collect()
