@@ -720,6 +720,8 @@ async fn needs_are_listed_until_matched_and_the_match_reaches_the_phone() {
     let r = needs(zhao.clone(), String::new()).await;
     assert_eq!(r.households[0].unmatched, [Need::Technique]);
     assert_eq!(r.counts[2], (Need::Market, 0));
+    let board: Dashboard = serde_json::from_slice(&app.call(Method::GET, "/api/dashboard", Some(&zhao), None).await.body).unwrap();
+    assert_eq!(board.unmatched_needs, r.counts, "the dashboard counts in SQL what the list counts");
     // The member's phone gets the matchup with its contact, and the new fields apart from `facts`.
     let roster: RosterResponse = serde_json::from_slice(&app.call(Method::GET, "/api/roster", Some(&zhang), None).await.body).unwrap();
     let home = roster.households.iter().find(|h| h.household.id == household_id(2)).unwrap();

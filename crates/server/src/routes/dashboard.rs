@@ -142,7 +142,7 @@ pub async fn dashboard_get(
     let ledger = crate::routes::ledger::panel(&mut tx, &user, &area).await?;
     let satisfaction = satisfaction(&mut tx, &unit, &area, from, to, &mut coverage).await?;
     let services = services(&mut tx, &catalogue, &area, from, to).await?;
-    let unmatched_needs = crate::routes::matchups::report(&mut tx, &user, &area, 0).await?.counts;
+    let unmatched_needs = crate::routes::matchups::unmatched_counts(&mut tx, &area).await?;
     tx.commit().await?;
 
     Ok(Json(Dashboard {

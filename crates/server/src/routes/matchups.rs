@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use daohu_domain::livelihood::unmatched;
-use daohu_domain::{ApiError, ItemList, MatchupRecord, NeedHousehold, NeedsReport, NewMatchup, Picks};
+use daohu_domain::{ApiError, ItemList, MatchupRecord, Need, NeedHousehold, NeedsReport, NewMatchup, Picks};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -72,13 +72,19 @@ pub async fn needs_get(
     Ok(Json(report(&mut conn, &user, &area, limit as usize).await?))
 }
 
-/// The needs report of `area` (also the dashboard's counts and the meeting sheet's list).
+/// The dashboard's counts: per need, in [`Need::ALL`] order, the households of `area` with it unmatched.
+pub async fn unmatched_counts(conn: &mut db::Conn, area: &Subtree) -> Result<Vec<(Need, u32)>, AppError> {
+    let counted = store::matchups::unmatched_counts(conn, area).await?;
+    let of = |n: Need| counted.iter().find(|(w, _)| w == n.as_str()).map_or(0, |(_, c)| u32::try_from(*c).unwrap_or(u32::MAX));
+    Ok(Need::ALL.into_iter().map(|n| (n, of(n))).collect())
+}
+
+/// The needs report of `area` (also the meeting sheet's list).
 pub async fn report(conn: &mut db::Conn, user: &AuthUser, area: &Subtree, limit: usize) -> Result<NeedsReport, AppError> {
     let catalogue = store::catalogue::get(conn, county_of(user)?, None).await?.unwrap_or_else(empty);
     let rows = store::matchups::needs_in(conn, area).await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.household_id.clone()).collect();
     let mut made: HashMap<Uuid, Vec<MatchupRecord>> = HashMap::new();
-    for record in store::matchups::of_households(conn, &ids).await? {
+    for record in store::matchups::of_needs_in(conn, area).await? {
         made.entry(record.household_id).or_default().push(record);
     }
     let mut households = Vec::with_capacity(rows.len());

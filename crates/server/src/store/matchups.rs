@@ -140,6 +140,46 @@ pub async fn of_households(conn: &mut Conn, ids: &[String]) -> Result<Vec<Matchu
     rows.into_iter().map(RawMatchup::record).collect()
 }
 
+/// Per need, the households under a subtree with it unmatched: recorded in
+/// their needs (`ledger_current`), and no matchup of it, or a latest one that
+/// failed ([`daohu_domain::livelihood::unmatched`], counted in SQL for the
+/// dashboard so a county's households with needs are not all read).
+pub async fn unmatched_counts(conn: &mut Conn, area: &Subtree) -> Result<Vec<(String, i64)>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT n.need, COUNT(*)
+         FROM ledger_current lc
+         CROSS JOIN (SELECT 'technique' AS need UNION ALL SELECT 'funds' UNION ALL SELECT 'market' UNION ALL SELECT 'jobs') AS n
+         WHERE lc.field = 'needs' AND lc.unit_path >= $1 AND lc.unit_path < $2
+           AND (',' || lc.state || ',') LIKE ('%,' || n.need || ',%')
+           AND COALESCE((SELECT m.outcome FROM matchups m
+                         WHERE m.household_id = lc.household_id AND m.need = n.need
+                         ORDER BY m.n DESC LIMIT 1), 'failed') = 'failed'
+         GROUP BY n.need",
+    )
+    .bind(area.lo())
+    .bind(area.hi())
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Every matchup of the households with needs under a subtree, each household's in the order made.
+pub async fn of_needs_in(conn: &mut Conn, area: &Subtree) -> Result<Vec<MatchupRecord>, AppError> {
+    let rows: Vec<RawMatchup> = sqlx::query_as(
+        "SELECT m.id, m.household_id, m.need, m.list, m.resource, m.resource_name, m.contact, m.matched_on,
+                m.outcome, m.note, mb.name AS made_by_name, m.made_at
+         FROM ledger_current lc
+         JOIN matchups m ON m.household_id = lc.household_id
+         JOIN members mb ON mb.id = m.made_by
+         WHERE lc.field = 'needs' AND lc.unit_path >= $1 AND lc.unit_path < $2
+         ORDER BY m.household_id, m.n",
+    )
+    .bind(area.lo())
+    .bind(area.hi())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(RawMatchup::record).collect()
+}
+
 /// A household of an area whose needs are recorded (not `none`), with where it
 /// is and what it lives from (the words of its `needs` and `livelihood` values).
 #[derive(sqlx::FromRow)]
