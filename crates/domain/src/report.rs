@@ -450,6 +450,7 @@ mod tests {
             escalated_count: 0,
             summary: String::new(),
             details: Vec::new(),
+            services: Vec::new(),
         }
     }
 
