@@ -368,11 +368,11 @@ fn LedgerFields(editor: Editor, kind: SectionKind) -> impl IntoView {
     let waiting: Vec<VisitLedgerChange> = ctx.visits.with_untracked(|all| {
         let mut mine: Vec<&LocalVisit> =
             all.iter().filter(|v| v.visit.household_id == hid && v.visit.id != vid && v.sync.in_outbox()).collect();
-        mine.sort_by_key(|v| v.visit.recorded_at);
+        daohu_domain::order::sort_by(&mut mine, |a, b| a.visit.recorded_at < b.visit.recorded_at);
         mine.iter().flat_map(|v| v.visit.ledger.clone()).collect()
     });
     let before = StoredValue::new(phone_values(home.ledger.iter().chain(&home.facts), waiting.iter()));
-    let was = move |field: &LedgerField| before.with_value(|b| b.get(field).cloned());
+    let was = move |field: &LedgerField| before.with_value(|b| b.iter().find(|(f, _)| f == field).map(|(_, v)| v.clone()));
     let value_of = move |field: &LedgerField| {
         editor
             .read(|r| r.visit.ledger.iter().find(|c| &c.field == field).map(|c| c.value.clone()))

@@ -19,6 +19,7 @@ pub mod household;
 pub mod household_list;
 pub mod kinds;
 pub mod ledger;
+pub mod order;
 pub mod profile;
 pub mod local;
 pub mod lock;

@@ -309,11 +309,11 @@ fn HoursBody(h: HoursReport) -> impl IntoView {
     let bars = move || {
         let mut b = if by_month.get() {
             let mut b = totals(&volunteers, |r| (r.month.clone(), r.month.clone()));
-            b.sort();
+            daohu_domain::order::sort_by(&mut b, |x, y| x < y);
             b
         } else {
             let mut b = totals(&teams, |r| (r.id, r.name.clone()));
-            b.sort_by_key(|x| -x.1);
+            daohu_domain::order::sort_by(&mut b, |x, y| x.1 > y.1);
             b
         };
         b.truncate(30);
