@@ -160,9 +160,7 @@ pub fn VisitPage(id: Uuid) -> impl IntoView {
             <Show when=move || other_tab.get()>
                 <p class="banner info" role="status" data-testid="other-tab">{ctx.tr("这条记录在另一个窗口里改过，现在显示的是最新内容。", "This record was changed in another window; the latest version is shown.")}</p>
             </Show>
-            <Show when=move || editor.warn.get().is_some()>
-                <p class="error" role="alert">{move || editor.warn.get()}</p>
-            </Show>
+            {crate::components::message_line(editor.warn, "error", "alert")}
             {move || match (loaded.get(), step.get(), is_draft.get()) {
                 (false, _, _) => ().into_any(),
                 (true, None, _) => view! { <p class="empty">{ctx.tr("找不到这次走访。", "Visit not found.")}</p> }.into_any(),

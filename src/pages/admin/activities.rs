@@ -252,9 +252,7 @@ pub fn ActivitiesPage() -> impl IntoView {
                         ctx.join(t.members.iter().map(|m| m.name.as_str())))}</li>
                 }).collect_view()}
             </ul>
-            <Show when=move || notice.get().is_some()>
-                <p class="ok" role="status">{move || notice.get()}</p>
-            </Show>
+            {crate::components::message_line(notice, "ok", "status")}
             <h3>{ctx.tr("新建服务队", "New team")}</h3>
             <form on:submit=create_team class="stack" data-testid="team-form">
                 <label for="team-unit">{ctx.tr("所属村或乡镇", "Village or township")}</label>
