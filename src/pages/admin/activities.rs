@@ -27,7 +27,7 @@ fn hours_text(ctx: AppCtx, minutes: i64) -> String {
 /// `20:00–22:00`, with "next day" when the end is at or before the start.
 fn span(start: NaiveTime, end: NaiveTime, ctx: AppCtx) -> String {
     let next = if end <= start { ctx.tr("（次日）", " (next day)") } else { "" };
-    format!("{}–{}{next}", start.format("%H:%M"), end.format("%H:%M"))
+    format!("{}–{}{next}", crate::time::hhmm(start), crate::time::hhmm(end))
 }
 
 /// A moment in the browser's own time zone, like every time in the console.
