@@ -285,7 +285,7 @@ pub fn load_visits() -> Result<LoadedVisits, StorageError> {
             Err(MigrationError::TooNew(_)) | Err(MigrationError::Unreadable(_)) => out.unreadable += 1,
         }
     }
-    out.visits.sort_unstable_by_key(|v| std::cmp::Reverse(v.visit.recorded_at));
+    daohu_domain::order::sort_by(&mut out.visits, |a, b| a.visit.recorded_at > b.visit.recorded_at);
     Ok(out)
 }
 
@@ -360,7 +360,7 @@ pub fn waiting_elsewhere() -> Vec<WaitingElsewhere> {
         .filter_map(|k| k[ACCOUNTS.len()..].split_once(':').and_then(|(id, _)| Uuid::parse_str(id).ok()))
         .filter(|id| Some(*id) != mine)
         .collect();
-    accounts.sort_unstable();
+    daohu_domain::order::sort_by(&mut accounts, |a, b| a < b);
     accounts.dedup();
     accounts
         .into_iter()
@@ -450,7 +450,8 @@ pub fn load_activities() -> Result<(Vec<daohu_domain::LocalActivity>, usize), St
             _ => unreadable += 1,
         }
     }
-    out.sort_unstable_by_key(|a| std::cmp::Reverse((a.activity.date, a.activity.start, a.activity.recorded_at)));
+    let when = |a: &daohu_domain::LocalActivity| (a.activity.date, a.activity.start, a.activity.recorded_at);
+    daohu_domain::order::sort_by(&mut out, |a, b| when(a) > when(b));
     Ok((out, unreadable))
 }
 
@@ -461,7 +462,7 @@ pub fn save_check_in(c: &daohu_domain::LocalCheckIn) -> Result<(), StorageError>
 pub fn load_check_ins() -> Result<Vec<daohu_domain::LocalCheckIn>, StorageError> {
     let mut out: Vec<daohu_domain::LocalCheckIn> =
         keys_with(&key(CHECKIN))?.iter().filter_map(|k| get(k).ok().flatten()).collect();
-    out.sort_unstable_by_key(|c| c.check_in.at);
+    daohu_domain::order::sort_by(&mut out, |a, b| a.check_in.at < b.check_in.at);
     Ok(out)
 }
 

@@ -59,6 +59,13 @@ pub fn hhmm(t: chrono::NaiveTime) -> String {
     format!("{:02}:{:02}", t.hour(), t.minute())
 }
 
+/// "03-09", a date's month and day (what `format("%m-%d")` writes, without
+/// chrono's format-string machinery in the wasm).
+pub fn month_day(d: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    format!("{:02}-{:02}", d.month(), d.day())
+}
+
 /// Waits `ms` milliseconds on a browser timer.
 pub async fn pause_ms(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {

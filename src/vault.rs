@@ -141,7 +141,7 @@ pub async fn unseal(key: &JsValue, name: &str, value: &str) -> Option<String> {
 
 /// Opens the vault with the data key and the account's values, read.
 pub fn open(key: JsValue, mut plain: Vec<(String, String)>) {
-    plain.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    daohu_domain::order::sort_by(&mut plain, |a, b| a.0 < b.0);
     OPEN.with(|o| *o.borrow_mut() = Some(Open { key, plain }));
 }
 

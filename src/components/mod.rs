@@ -8,6 +8,19 @@ pub mod problem;
 pub mod update;
 
 use daohu_domain::SyncState;
+use leptos::prelude::*;
+
+/// A line shown while `text` holds a message: `<p class=.. role=..>`, for a
+/// failure ("error", "alert") or a notice ("ok", "status"). One function for
+/// every screen's such line: each `<Show>` written out compiled its own copy of
+/// Show's machinery, about 1 KB of wasm apiece.
+pub fn message_line(text: RwSignal<Option<String>>, class: &'static str, role: &'static str) -> impl IntoView {
+    view! {
+        <Show when=move || text.get().is_some()>
+            <p class=class role=role>{move || text.get()}</p>
+        </Show>
+    }
+}
 
 /// Where a stored visit stands, in plain words.
 pub fn sync_label(s: &SyncState, zh: bool) -> String {

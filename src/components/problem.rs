@@ -133,9 +133,7 @@ pub fn ProblemCard(p: ProblemView) -> impl IntoView {
                     }>{if zh { "答复" } else { "Answer" }}</button>
                 </Show>
             })}
-            <Show when=move || error.get().is_some()>
-                <p class="error" role="alert">{move || error.get()}</p>
-            </Show>
+            {crate::components::message_line(error, "error", "alert")}
         </div>
     }
 }

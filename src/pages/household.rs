@@ -94,9 +94,7 @@ pub fn HouseholdPage(id: Uuid) -> impl IntoView {
             // The visit button stays at the bottom of the screen however long the
             // household's history grows (style: .action-bar).
             <div class="action-bar">
-                <Show when=move || error.get().is_some()>
-                    <p class="error" role="alert">{move || error.get()}</p>
-                </Show>
+                {crate::components::message_line(error, "error", "alert")}
                 <button class="primary big" on:click=start data-testid="start-visit">
                     {move || if draft.get().is_some() { ctx.tr("继续未完成的走访", "Continue the unfinished visit") } else { ctx.tr("开始走访", "Start a visit") }}
                 </button>

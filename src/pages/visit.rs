@@ -160,9 +160,7 @@ pub fn VisitPage(id: Uuid) -> impl IntoView {
             <Show when=move || other_tab.get()>
                 <p class="banner info" role="status" data-testid="other-tab">{ctx.tr("这条记录在另一个窗口里改过，现在显示的是最新内容。", "This record was changed in another window; the latest version is shown.")}</p>
             </Show>
-            <Show when=move || editor.warn.get().is_some()>
-                <p class="error" role="alert">{move || editor.warn.get()}</p>
-            </Show>
+            {crate::components::message_line(editor.warn, "error", "alert")}
             {move || match (loaded.get(), step.get(), is_draft.get()) {
                 (false, _, _) => ().into_any(),
                 (true, None, _) => view! { <p class="empty">{ctx.tr("找不到这次走访。", "Visit not found.")}</p> }.into_any(),
@@ -369,11 +367,11 @@ fn LedgerFields(editor: Editor, kind: SectionKind) -> impl IntoView {
     let waiting: Vec<VisitLedgerChange> = ctx.visits.with_untracked(|all| {
         let mut mine: Vec<&LocalVisit> =
             all.iter().filter(|v| v.visit.household_id == hid && v.visit.id != vid && v.sync.in_outbox()).collect();
-        mine.sort_by_key(|v| v.visit.recorded_at);
+        daohu_domain::order::sort_by(&mut mine, |a, b| a.visit.recorded_at < b.visit.recorded_at);
         mine.iter().flat_map(|v| v.visit.ledger.clone()).collect()
     });
     let before = StoredValue::new(phone_values(home.ledger.iter().chain(&home.facts).chain(&home.later), waiting.iter()));
-    let was = move |field: &LedgerField| before.with_value(|b| b.get(field).cloned());
+    let was = move |field: &LedgerField| before.with_value(|b| b.iter().find(|(f, _)| f == field).map(|(_, v)| v.clone()));
     let value_of = move |field: &LedgerField| {
         editor
             .read(|r| r.visit.ledger.iter().find(|c| &c.field == field).map(|c| c.value.clone()))

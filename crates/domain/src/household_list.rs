@@ -38,7 +38,7 @@ impl HouseholdRow {
                 _ => (v.visit.household_id, Some(v.visit.visited_on), 0),
             })
             .collect();
-        local.sort_unstable_by_key(|e| e.0);
+        crate::order::sort_by(&mut local, |a, b| a.0 < b.0);
         local.dedup_by(|later, first| {
             let same = later.0 == first.0;
             if same {
@@ -64,11 +64,9 @@ impl HouseholdRow {
                 }
             })
             .collect();
-        rows.sort_unstable_by(|a, b| {
-            b.due
-                .cmp(&a.due)
-                .then(b.household.is_special().cmp(&a.household.is_special()))
-                .then(a.household.address.cmp(&b.household.address))
+        crate::order::sort_by(&mut rows, |a, b| {
+            let key = |r: &HouseholdRow| (!r.due, !r.household.is_special());
+            key(a) < key(b) || (key(a) == key(b) && a.household.address < b.household.address)
         });
         rows
     }

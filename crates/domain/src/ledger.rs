@@ -1070,15 +1070,22 @@ pub fn value_choices(field: &LedgerField, zh: bool) -> Vec<(&'static str, &'stat
 
 /// What a phone shows for one household's ledger: the roster's values, with the
 /// changes of its own visits not yet uploaded on top, oldest first (a later
-/// visit's change to a field wins).
+/// visit's change to a field wins). One entry a field, in no particular order.
+///
+/// A list, not a map: a household has a few dozen fields, and collecting into
+/// a `BTreeMap` compiled the standard library's sort into the phone's wasm
+/// (3 KB), inserting into one its own 2 KB.
 pub fn phone_values<'a>(
     roster: impl IntoIterator<Item = &'a LedgerNow>,
     waiting: impl IntoIterator<Item = &'a VisitLedgerChange>,
-) -> BTreeMap<LedgerField, LedgerValue> {
-    let mut now: BTreeMap<LedgerField, LedgerValue> =
-        roster.into_iter().map(|n| (n.field.clone(), n.value.clone())).collect();
-    for change in waiting {
-        now.insert(change.field.clone(), change.value.clone());
+) -> Vec<(LedgerField, LedgerValue)> {
+    let mut now: Vec<(LedgerField, LedgerValue)> = Vec::new();
+    let pairs = roster.into_iter().map(|n| (&n.field, &n.value));
+    for (field, value) in pairs.chain(waiting.into_iter().map(|c| (&c.field, &c.value))) {
+        match now.iter_mut().find(|(f, _)| f == field) {
+            Some(slot) => slot.1 = value.clone(),
+            None => now.push((field.clone(), value.clone())),
+        }
     }
     now
 }
@@ -1654,6 +1661,6 @@ mod tests {
         assert_eq!(changes.len(), 1);
         let roster = [LedgerNow { field: LedgerField::Housing, value: LedgerValue::Housing(Housing::Dangerous) }];
         let shown = phone_values(&roster, changes.iter());
-        assert_eq!(shown[&LedgerField::Housing], LedgerValue::Housing(Housing::Safe), "the phone's own change on top");
+        assert_eq!(shown, [(LedgerField::Housing, LedgerValue::Housing(Housing::Safe))], "the phone's own change on top");
     }
 }

@@ -20,6 +20,7 @@ pub mod household_list;
 pub mod kinds;
 pub mod ledger;
 pub mod livelihood;
+pub mod order;
 pub mod profile;
 pub mod local;
 pub mod lock;

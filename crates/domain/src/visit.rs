@@ -191,7 +191,7 @@ impl SectionEntry {
             self.checked.push(key.to_string());
             let order = |k: &String| self.kind.items().iter().position(|i| i.key == k);
             let mut keys = std::mem::take(&mut self.checked);
-            keys.sort_unstable_by_key(order);
+            crate::order::sort_by(&mut keys, |a, b| order(a) < order(b));
             self.checked = keys;
         }
     }

@@ -27,7 +27,7 @@ fn hours_text(ctx: AppCtx, minutes: i64) -> String {
 /// `20:00–22:00`, with "next day" when the end is at or before the start.
 fn span(start: NaiveTime, end: NaiveTime, ctx: AppCtx) -> String {
     let next = if end <= start { ctx.tr("（次日）", " (next day)") } else { "" };
-    format!("{}–{}{next}", start.format("%H:%M"), end.format("%H:%M"))
+    format!("{}–{}{next}", crate::time::hhmm(start), crate::time::hhmm(end))
 }
 
 /// A moment in the browser's own time zone, like every time in the console.
@@ -252,9 +252,7 @@ pub fn ActivitiesPage() -> impl IntoView {
                         ctx.join(t.members.iter().map(|m| m.name.as_str())))}</li>
                 }).collect_view()}
             </ul>
-            <Show when=move || notice.get().is_some()>
-                <p class="ok" role="status">{move || notice.get()}</p>
-            </Show>
+            {crate::components::message_line(notice, "ok", "status")}
             <h3>{ctx.tr("新建服务队", "New team")}</h3>
             <form on:submit=create_team class="stack" data-testid="team-form">
                 <label for="team-unit">{ctx.tr("所属村或乡镇", "Village or township")}</label>
@@ -309,11 +307,11 @@ fn HoursBody(h: HoursReport) -> impl IntoView {
     let bars = move || {
         let mut b = if by_month.get() {
             let mut b = totals(&volunteers, |r| (r.month.clone(), r.month.clone()));
-            b.sort();
+            daohu_domain::order::sort_by(&mut b, |x, y| x < y);
             b
         } else {
             let mut b = totals(&teams, |r| (r.id, r.name.clone()));
-            b.sort_by_key(|x| -x.1);
+            daohu_domain::order::sort_by(&mut b, |x, y| x.1 > y.1);
             b
         };
         b.truncate(30);

@@ -88,9 +88,7 @@ pub fn CataloguePage() -> impl IntoView {
                 "Members record each household's policies from this list at their visits. A retired policy stays in the records but takes nothing new.",
             )}</p>
             <ErrorLine error=error/>
-            <Show when=move || notice.get().is_some()>
-                <p class="ok" role="status">{move || notice.get()}</p>
-            </Show>
+            {crate::components::message_line(notice, "ok", "status")}
             {move || catalogue.get().map(|c| view! {
                 <p data-testid="catalogue-version">{format!("{} {} · {} {}", ctx.tr("第", "Version"), c.version,
                     c.policies.iter().filter(|p| p.active).count(), ctx.tr("项在用", "in use"))}</p>

@@ -216,10 +216,10 @@ fn WeeklyLine(weeks: Vec<WeekCount>) -> impl IntoView {
             <polyline points=points class="line"/>
             {weeks.iter().enumerate().map(|(i, w)| view! {
                 <g>
-                    <title>{format!("{}: {}", w.week_start.format("%m-%d"), w.visits)}</title>
+                    <title>{format!("{}: {}", time::month_day(w.week_start), w.visits)}</title>
                     <circle cx=x(i) cy=y(w.visits) r="6" class="dot-point" tabindex="0"/>
                     <text x=x(i) y=y(w.visits).saturating_sub(10) class="chart-label" text-anchor="middle">{w.visits}</text>
-                    <text x=x(i) y="172" class="chart-small" text-anchor="middle">{w.week_start.format("%m-%d").to_string()}</text>
+                    <text x=x(i) y="172" class="chart-small" text-anchor="middle">{time::month_day(w.week_start)}</text>
                 </g>
             }).collect_view()}
         </svg>

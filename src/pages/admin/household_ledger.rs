@@ -151,9 +151,7 @@ pub fn HouseholdLedgerPanel(household: Uuid, head: String) -> impl IntoView {
                     <input id="ledger-since" type="date" prop:value=since on:input=move |ev| since.set(event_target_value(&ev))/>
                 </Show>
                 <button type="submit" class="primary" data-testid="ledger-correct">{ctx.tr("保存更正", "Save the correction")}</button>
-                <Show when=move || notice.get().is_some()>
-                    <p class="ok" role="status">{move || notice.get()}</p>
-                </Show>
+                {crate::components::message_line(notice, "ok", "status")}
             </form>
             <h3>{ctx.tr("全部变化", "Every change")}</h3>
             {table(|l| &l.history, "ledger-history")}

@@ -102,9 +102,7 @@ pub fn AdminHouseholdsPage() -> impl IntoView {
                     <p>{move || format!("{} {} {}", ctx.tr("已勾选", "Ticked"), picked.with(|p| p.len()), ctx.tr("户", "households"))}</p>
                     <button class="primary" on:click=save_links data-testid="save-links">{ctx.tr("保存联系户", "Save links")}</button>
                 </Show>
-                <Show when=move || notice.get().is_some()>
-                    <p class="ok" role="status">{move || notice.get()}</p>
-                </Show>
+                {crate::components::message_line(notice, "ok", "status")}
             </div>
             {move || open_ledger.get().map(|(id, head)| view! { <HouseholdLedgerPanel household=id head=head/> })}
             <label for="hh-search">{ctx.tr("搜索户主、门牌或网格", "Search head, doorplate or grid")}</label>

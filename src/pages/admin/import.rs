@@ -14,7 +14,10 @@ use crate::ctx::use_ctx;
 use crate::routes::AppRoute;
 
 fn content_type(file: &web_sys::File) -> &'static str {
-    if file.name().to_lowercase().ends_with(".xlsx") {
+    // Its last five bytes without regard to ASCII case: `to_lowercase` (the same
+    // answer for this suffix) brought Unicode's case tables into the console's wasm.
+    let name = file.name();
+    if name.get(name.len().saturating_sub(5)..).is_some_and(|end| end.eq_ignore_ascii_case(".xlsx")) {
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     } else {
         "text/csv"

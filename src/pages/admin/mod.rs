@@ -116,9 +116,5 @@ pub(crate) fn units_of(tree: &Option<OrgTree>, kind: UnitKind) -> Vec<(uuid::Uui
 /// A failure line, shown while `error` holds one.
 #[component]
 pub fn ErrorLine(error: RwSignal<Option<String>>) -> impl IntoView {
-    view! {
-        <Show when=move || error.get().is_some()>
-            <p class="error" role="alert">{move || error.get()}</p>
-        </Show>
-    }
+    crate::components::message_line(error, "error", "alert")
 }
