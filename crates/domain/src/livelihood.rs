@@ -272,7 +272,7 @@ pub struct NeedHousehold {
     pub needs: Vec<Need>,
     pub unmatched: Vec<Need>,
     /// Its matchups, in the order made.
-    pub matchups: Vec<MatchupRecord>,
+    pub matchups: Vec<Matchup>,
 }
 
 /// The unmatched-needs list of an area: households (at most a page), and the
@@ -281,8 +281,9 @@ pub struct NeedHousehold {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NeedsReport {
     pub households: Vec<NeedHousehold>,
-    /// Households of the area with each need unmatched, in [`Need::ALL`] order.
-    pub counts: Vec<(Need, u32)>,
+    /// Households of the area with each need unmatched, one count a need in
+    /// [`Need::ALL`] order (plain numbers: fewer bytes for the console to read).
+    pub counts: Vec<u32>,
     /// Households of the area with needs recorded (`households` holds at most a page).
     pub total: u32,
 }
@@ -292,10 +293,7 @@ impl NeedsReport {
     /// the counts over all of them, and the first `limit` of those with a need
     /// unmatched, then of the others (matched, for a change of outcome).
     pub fn of(households: Vec<NeedHousehold>, limit: usize) -> NeedsReport {
-        let counts = Need::ALL
-            .iter()
-            .map(|n| (*n, households.iter().filter(|h| h.unmatched.contains(n)).count() as u32))
-            .collect();
+        let counts = Need::ALL.iter().map(|n| households.iter().filter(|h| h.unmatched.contains(n)).count() as u32).collect();
         let (open, matched): (Vec<_>, Vec<_>) = households.into_iter().partition(|h| !h.unmatched.is_empty());
         let total = (open.len() + matched.len()) as u32;
         NeedsReport { households: open.into_iter().chain(matched).take(limit).collect(), counts, total }
@@ -357,7 +355,7 @@ mod tests {
         ];
         let r = NeedsReport::of(all.clone(), 2);
         assert_eq!(r.households.iter().map(|h| h.head_name.as_str()).collect::<Vec<_>>(), ["户主2", "户主3"]);
-        assert_eq!(r.counts, [(Need::Technique, 0), (Need::Funds, 1), (Need::Market, 1), (Need::Jobs, 1)]);
+        assert_eq!(r.counts, [0, 1, 1, 1]);
         assert_eq!(r.total, 3);
         assert_eq!(NeedsReport::of(all, 10).households.last().unwrap().head_name, "户主1");
     }

@@ -287,9 +287,10 @@ pub struct Dashboard {
     pub satisfaction: crate::escalation::SatisfactionCount,    /// The services given in the period under the unit, per kind, most given first.
     #[serde(default)]
     pub services: Vec<crate::kinds::ServiceCount>,
-    /// Households under the unit with each need unmatched now (产业对接).
+    /// Households under the unit with each need unmatched now (产业对接), one
+    /// count a need in `Need::ALL` order.
     #[serde(default)]
-    pub unmatched_needs: Vec<(crate::livelihood::Need, u32)>,
+    pub unmatched_needs: Vec<u32>,
 }
 
 /// The dashboard's ledger panel: households whose housing or water is not

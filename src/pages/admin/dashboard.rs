@@ -5,7 +5,7 @@
 
 use chrono::{Duration, NaiveDate};
 use daohu_domain::ledger::{Housing, Water};
-use daohu_domain::{Dashboard, OrgTree, Satisfaction, WeekCount};
+use daohu_domain::{Dashboard, Need, OrgTree, Satisfaction, WeekCount};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -133,7 +133,7 @@ fn DashboardBody(d: Dashboard) -> impl IntoView {
         </table>
         <h2>{ctx.tr("还没对接上的产业需求（户数，现在）", "Needs not yet matched (households, now)")}</h2>
         <p data-testid="unmatched-needs">
-            {d.unmatched_needs.iter().map(|(n, c)| format!("{} {c}", n.label(ctx.zh()))).collect::<Vec<_>>().join(" · ")}
+            {Need::ALL.iter().zip(&d.unmatched_needs).map(|(n, c)| format!("{} {c}", n.label(ctx.zh()))).collect::<Vec<_>>().join(" · ")}
             " "<Link to=AppRoute::AdminNeeds>{ctx.tr("查看和对接", "See and match")}</Link>
         </p>
         <h2>{ctx.tr("政策落实和住房饮水不安全的户（最新记录）", "Policies, and homes with unsafe housing or water (as last recorded)")}</h2>

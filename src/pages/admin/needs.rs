@@ -5,7 +5,7 @@
 //! the member's phone with the roster. The server decides what is unmatched.
 
 use chrono::NaiveDate;
-use daohu_domain::{Catalogue, MatchOutcome, MatchupRecord, Need, NeedsReport, NewMatchup};
+use daohu_domain::{Catalogue, MatchOutcome, Need, NeedsReport, NewMatchup};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use uuid::Uuid;
@@ -36,7 +36,7 @@ pub fn NeedsPage() -> impl IntoView {
     let note = RwSignal::new(String::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let (Some(client), Some((household_id, _, _))) = (ctx.api(), chosen.get_untracked()) else { return };
+        let (Some(client), Some((household_id, head, _))) = (ctx.api(), chosen.get_untracked()) else { return };
         // "list:key" from the resource's select.
         let picked = resource.get_untracked();
         let (list, key) = picked.split_once(':').unwrap_or_default();
@@ -52,9 +52,10 @@ pub fn NeedsPage() -> impl IntoView {
         };
         notice.set(None);
         spawn_local(async move {
-            match client.send::<_, MatchupRecord>("POST", "/api/matchups", Some(&body)).await {
-                Ok(m) => {
-                    notice.set(Some(format!("{}{}", ctx.tr("已保存：", "Saved: "), m.matchup.line(ctx.zh()))));
+            // The answer (the stored record) is not read: the list is fetched again.
+            match client.send::<_, serde::de::IgnoredAny>("POST", "/api/matchups", Some(&body)).await {
+                Ok(_) => {
+                    notice.set(Some(format!("{}{head}", ctx.tr("已保存对接：", "Matchup saved: "))));
                     error.set(None);
                     chosen.set(None);
                     note.set(String::new());
@@ -82,7 +83,7 @@ pub fn NeedsPage() -> impl IntoView {
             {move || needs.get().map(|r| view! {
                 <table class="grid-table" data-testid="need-counts">
                     <thead><tr><th>{ctx.tr("需求", "Need")}</th><th>{ctx.tr("未对接的户", "Households unmatched")}</th></tr></thead>
-                    <tbody>{r.counts.iter().map(|(n, c)| view! { <tr><td>{need_label(n)}</td><td>{*c}</td></tr> }).collect_view()}</tbody>
+                    <tbody>{Need::ALL.iter().zip(r.counts).map(|(n, c)| view! { <tr><td>{need_label(n)}</td><td>{c}</td></tr> }).collect_view()}</tbody>
                 </table>
                 <h2>{format!("{} {}", r.total, ctx.tr("户有需求", "households with needs"))}</h2>
                 <table class="grid-table" data-testid="need-households">
@@ -97,7 +98,7 @@ pub fn NeedsPage() -> impl IntoView {
                             <tr data-household=h.household_id.to_string() class:overdue=!h.unmatched.is_empty()>
                                 <td>{h.head_name.clone()}</td><td>{h.address.clone()}</td><td>{h.grid_name.clone()}</td>
                                 <td>{h.livelihood.clone()}</td><td>{labels(&h.unmatched)}</td>
-                                <td>{h.matchups.iter().rev().map(|m| view! { <div>{m.matchup.line(ctx.zh())}</div> }).collect_view()}</td>
+                                <td>{h.matchups.iter().rev().map(|m| view! { <div>{m.line(ctx.zh())}</div> }).collect_view()}</td>
                                 <td><button class="link" data-testid="match" on:click=move |_| {
                                     need.set(pick.2.first().map(|n| n.as_str().to_string()).unwrap_or_default());
                                     chosen.set(Some(pick.clone()));

@@ -72,11 +72,11 @@ pub async fn needs_get(
     Ok(Json(report(&mut conn, &user, &area, limit as usize).await?))
 }
 
-/// The dashboard's counts: per need, in [`Need::ALL`] order, the households of `area` with it unmatched.
-pub async fn unmatched_counts(conn: &mut db::Conn, area: &Subtree) -> Result<Vec<(Need, u32)>, AppError> {
+/// The dashboard's counts: the households of `area` with each need unmatched, in [`Need::ALL`] order.
+pub async fn unmatched_counts(conn: &mut db::Conn, area: &Subtree) -> Result<Vec<u32>, AppError> {
     let counted = store::matchups::unmatched_counts(conn, area).await?;
     let of = |n: Need| counted.iter().find(|(w, _)| w == n.as_str()).map_or(0, |(_, c)| u32::try_from(*c).unwrap_or(u32::MAX));
-    Ok(Need::ALL.into_iter().map(|n| (n, of(n))).collect())
+    Ok(Need::ALL.into_iter().map(of).collect())
 }
 
 /// The needs report of `area` (also the meeting sheet's list).
@@ -94,7 +94,7 @@ pub async fn report(conn: &mut db::Conn, user: &AuthUser, area: &Subtree, limit:
         let needs = Picks::parse(&r.needs).and_then(|p| p.needs()).ok_or_else(bad)?;
         let livelihood = r.livelihood.as_deref().and_then(Picks::parse).unwrap_or_default();
         let matchups = made.remove(&household_id).unwrap_or_default();
-        let plain: Vec<_> = matchups.iter().map(|m| m.matchup.clone()).collect();
+        let matchups: Vec<_> = matchups.into_iter().map(|m| m.matchup).collect();
         households.push(NeedHousehold {
             household_id,
             grid_id: parse_uuid(&r.grid_id)?,
@@ -103,7 +103,7 @@ pub async fn report(conn: &mut db::Conn, user: &AuthUser, area: &Subtree, limit:
             grid_name: r.grid_name,
             village_name: r.village_name,
             livelihood: livelihood.label(true, |k| catalogue.item(ItemList::Livelihood, k).map(|i| i.name_zh.clone())),
-            unmatched: unmatched(&needs, &plain),
+            unmatched: unmatched(&needs, &matchups),
             needs,
             matchups,
         });
