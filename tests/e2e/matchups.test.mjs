@@ -58,7 +58,7 @@ test('a need recorded at a visit is matched in the console and the match reaches
   await c.fill('#m-note', '收购春茶 500 斤');
   assert.deepEqual(await axeFindings(c), [], 'the matchups screen with its form passes axe');
   await c.click('[data-testid=matchup-form] button[type=submit]');
-  await c.waitForSelector('p.ok >> text=县农产品助销中心');
+  await c.waitForSelector('p.ok >> text=已保存对接');
   await c.waitForFunction((id) => {
     const r = document.querySelector(`[data-testid=need-households] tr[data-household="${id}"]`);
     return r && r.textContent.includes('对接中') && !r.classList.contains('overdue');

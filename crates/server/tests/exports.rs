@@ -95,7 +95,7 @@ async fn export_links_are_single_use_scoped_and_short_lived() {
     // The file name: Chinese, percent-encoded, with today's date.
     let l = link(&app, &zhao, "format=csv").await;
     let answer = download(&app, &l.url).await;
-    let today = chrono::Local::now().date_naive();
+    let today = daohu_server::routes::dashboard::today();
     let disposition = answer.headers[header::CONTENT_DISPOSITION].to_str().unwrap();
     assert!(disposition.starts_with("attachment;"), "{disposition}");
     assert!(

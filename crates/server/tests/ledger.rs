@@ -716,6 +716,9 @@ async fn needs_are_listed_until_matched_and_the_match_reaches_the_phone() {
     }
     let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM matchups").fetch_one(&app.state.pool).await.unwrap();
     assert_eq!(held, 1);
+    // Stored matchups are history: the database refuses to change one.
+    let changed = sqlx::query("UPDATE matchups SET outcome = 'succeeded'").execute(&app.state.pool).await;
+    assert!(changed.is_err(), "an update of a matchup went through");
 
     let r = needs(zhao.clone(), String::new()).await;
     assert_eq!(r.households[0].unmatched, [Need::Technique]);

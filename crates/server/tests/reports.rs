@@ -926,7 +926,7 @@ async fn dashboard_figures_match_the_database() {
     }
     // Defaults: the caller's unit and the 30 days up to today.
     let dash = dashboard(app, &zhao, "").await;
-    let today = chrono::Local::now().date_naive();
+    let today = daohu_server::routes::dashboard::today();
     assert_eq!(dash.unit_id, village_id());
     assert_eq!(dash.unit_name, "青山村");
     assert_eq!(dash.to, today);
@@ -1140,7 +1140,7 @@ async fn meeting_sheet_lists_the_weeks_visits_problems_and_due_households_per_gr
     // Default week: this week's Monday.
     let answer = app.call(Method::GET, "/api/meeting-sheet", Some(&zhao), None).await;
     let sheet: MeetingSheet = serde_json::from_slice(&answer.body).unwrap();
-    let today = chrono::Local::now().date_naive();
+    let today = daohu_server::routes::dashboard::today();
     assert_eq!(sheet.week_start.format("%a").to_string(), "Mon");
     assert!(sheet.week_start <= today && today < sheet.week_start + Duration::days(7));
     // Not a Monday: 400; another village: 404.

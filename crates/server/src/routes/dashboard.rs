@@ -44,13 +44,16 @@ pub struct DashboardQuery {
     pub unit_id: Option<Uuid>,
     /// First day; default `to` − 29 days.
     pub from: Option<NaiveDate>,
-    /// Last day; default today (the server's date).
+    /// Last day; default today (China's date, UTC+8).
     pub to: Option<NaiveDate>,
 }
 
-/// Today on the server's clock (its local date).
+/// Today, as the reports count days.
 pub fn today() -> NaiveDate {
-    chrono::Local::now().date_naive()
+    // China's day (UTC+8), as the reports count days: the server's own zone
+    // (often UTC) ends the day eight hours late, and a verdict given in that
+    // evening fell outside "the period up to today".
+    crate::activity_log::china_today()
 }
 
 /// The Monday of the week holding `day`.
