@@ -29,12 +29,16 @@ KB = 1024
 # plus 5 %. The sign-in budget stays: issue 19 requires it. The console's was
 # raised again for the household profile's later facts (issue 17: illness,
 # disability, income, road, heating and contact, read and corrected; 285.0 ->
-# 292.7 KB): that figure plus 2.5 %.
+# 292.7 KB): that figure plus 2.5 %; and once more for the catalogue's lists
+# and visit intervals, the services and the 产业对接 screen (issue 17; 295.8 ->
+# 311.0 KB after the byte diet that made room on the phone): that figure plus
+# 3 %. The console is the coordinators', on office lines; the members' pages
+# keep theirs.
 BUDGETS = {
     "members' first screen: signing in (/login)": 141 * KB,
     "members' visit app, signed in (/)": 240 * KB,
     "volunteer activities (/activities/)": 193 * KB,
-    "coordinators' console (/admin/)": 300 * KB,
+    "coordinators' console (/admin/)": 320 * KB,
 }
 BUNDLES = [("members' first screen: signing in (/login)", "/login"), ("members' visit app, signed in (/)", "/"), ("volunteer activities (/activities/)", "/activities/"),
            ("coordinators' console (/admin/)", "/admin/")]

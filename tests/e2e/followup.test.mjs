@@ -63,7 +63,10 @@ test('the next visit asks the family about an answered problem, and 不满意 op
   assert.deepEqual(problem.trail.at(-1).event.change, { kind: 'feedback', level: 'dissatisfied', words: '裂缝还在，下雨渗水' });
 
   // The village's dashboard counts it: no one satisfied of one verdict.
-  const desk = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+  // The coordinator's browser keeps China's time, as the county's offices do:
+  // the dashboard's period ends with their today, and the verdict's moment
+  // (UTC) is counted in China's days (a browser in UTC ended "today" at 16:00 UTC).
+  const desk = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
   const c = await desk.newPage();
   await signInTo(c, server, VILLAGE, /\/admin\/?$/);
   await c.waitForSelector('[data-testid=satisfaction] tbody tr');
