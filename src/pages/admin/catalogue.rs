@@ -123,12 +123,7 @@ pub fn CataloguePage() -> impl IntoView {
             {county.then(|| view! {
                 <h2>{ctx.tr("新增政策", "Add a policy")}</h2>
                 <form on:submit=add class="stack" data-testid="policy-form">
-                    <label for="p-key">{ctx.tr("代码（英文小写字母、数字、下划线，如 wuzhangai）", "Code (lowercase letters, digits, _; e.g. wuzhangai)")}</label>
-                    <input id="p-key" autocomplete="off" prop:value=key on:input=move |ev| key.set(event_target_value(&ev))/>
-                    <label for="p-zh">{ctx.tr("中文名称", "Chinese name")}</label>
-                    <input id="p-zh" prop:value=name_zh on:input=move |ev| name_zh.set(event_target_value(&ev))/>
-                    <label for="p-en">{ctx.tr("英文名称", "English name")}</label>
-                    <input id="p-en" prop:value=name_en on:input=move |ev| name_en.set(event_target_value(&ev))/>
+                    <NameFields prefix="p" key=key name_zh=name_zh name_en=name_en/>
                     <label for="p-desc">{ctx.tr("说明（可不填）", "Description (optional)")}</label>
                     <input id="p-desc" prop:value=description on:input=move |ev| description.set(event_target_value(&ev))/>
                     <label for="p-days">{ctx.tr("帮办代办期限（天）", "Days an application may take")}</label>
@@ -221,12 +216,7 @@ fn ItemLists(catalogue: Catalogue, county: bool, send: impl Fn(CatalogueChange, 
                         <option value=l.as_str() selected=move || list.get() == l>{l.label(ctx.zh())}</option>
                     }).collect_view()}
                 </select>
-                <label for="i-key">{ctx.tr("代码（英文小写字母、数字、下划线）", "Code (lowercase letters, digits, _)")}</label>
-                <input id="i-key" autocomplete="off" prop:value=key on:input=move |ev| key.set(event_target_value(&ev))/>
-                <label for="i-zh">{ctx.tr("中文名称", "Chinese name")}</label>
-                <input id="i-zh" prop:value=name_zh on:input=move |ev| name_zh.set(event_target_value(&ev))/>
-                <label for="i-en">{ctx.tr("英文名称", "English name")}</label>
-                <input id="i-en" prop:value=name_en on:input=move |ev| name_en.set(event_target_value(&ev))/>
+                <NameFields prefix="i" key=key name_zh=name_zh name_en=name_en/>
                 <Show when=move || list.get().is_resource()>
                     <label for="i-contact">{ctx.tr("联系人和电话", "Contact person and phone")}</label>
                     <input id="i-contact" prop:value=contact on:input=move |ev| contact.set(event_target_value(&ev))/>
@@ -274,5 +264,24 @@ fn IntervalsForm(intervals: Intervals, county: bool, send: impl Fn(CatalogueChan
             }).collect_view()}
             {county.then(|| view! { <button type="submit" class="primary">{ctx.tr("保存走访周期", "Save the intervals")}</button> })}
         </form>
+    }
+}
+
+/// A new entry's code and its two names (ids `{prefix}-key`, `-zh`, `-en`),
+/// the same for a policy and for a kind or help resource.
+#[component]
+fn NameFields(prefix: &'static str, key: RwSignal<String>, name_zh: RwSignal<String>, name_en: RwSignal<String>) -> impl IntoView {
+    let ctx = use_ctx();
+    let field = move |suffix: &str, label: &'static str, value: RwSignal<String>| {
+        let id = format!("{prefix}-{suffix}");
+        view! {
+            <label for=id.clone()>{label}</label>
+            <input id=id autocomplete="off" prop:value=value on:input=move |ev| value.set(event_target_value(&ev))/>
+        }
+    };
+    view! {
+        {field("key", ctx.tr("代码（英文小写字母、数字、下划线，如 wuzhangai）", "Code (lowercase letters, digits, _; e.g. wuzhangai)"), key)}
+        {field("zh", ctx.tr("中文名称", "Chinese name"), name_zh)}
+        {field("en", ctx.tr("英文名称", "English name"), name_en)}
     }
 }
