@@ -421,6 +421,7 @@ async fn main() {
     );
     // The ledger before the sync-down, so a grid leader's roster carries it.
     generate_ledgers(&pool, dialect).await;
+    generate_services_and_needs(&pool).await;
 
 
     // ---- 1. ingest over HTTP
@@ -568,6 +569,7 @@ async fn main() {
     sqlx::query(vacuum).execute(&pool).await.unwrap();
     println!("\n{vacuum}: {:.1} s", t.elapsed().as_secs_f64());
     generate_ledgers(&pool, dialect).await;
+    generate_services_and_needs(&pool).await;
     let who = Who::load(&pool).await;
     let (token, _) = daohu_server::auth::create_session(&pool, who.coordinator, Duration::hours(2)).await.unwrap();
     let (village, township, household) = (who.village, who.township, who.household);
@@ -666,7 +668,7 @@ async fn main() {
     // Overdue on the period's last day by the default intervals (30 days, 14 for special groups).
     let overdue_sql = reports::overdue_households_sql(MAX_OVERDUE, &daohu_domain::Intervals::default(), last);
     let (pf, pl) = ((last - Duration::days(89)).to_string(), (last - Duration::days(60)).to_string());
-    let dash: [(&str, &str, Vec<&str>); 9] = [
+    let dash: [(&str, &str, Vec<&str>); 11] = [
         ("later visits?", reports::UNIT_VISITED_AFTER, vec![&county, &l]),
         ("visits (tallies)", reports::VISITS_IN_PERIOD, vec![&county, &f, &l]),
         ("households+visited per child (tallies)", reports::households_per_child_sql(false), vec![&f, &county]),
@@ -679,6 +681,8 @@ async fn main() {
         ("idle, from visits (a past period)", &idle_past, vec![&pf, &pl, &lo, &hi]),
         ("open problems per level", daohu_server::store::problems::LEVEL_COUNTS, vec![&l, &lo, &hi]),
         ("overdue", &overdue_sql, vec![&lo, &hi]),
+        ("services by kind", daohu_server::store::visits::SERVICE_COUNTS, vec![&f, &l, &lo, &hi]),
+        ("unmatched needs", daohu_server::store::matchups::UNMATCHED_COUNTS, vec![&lo, &hi]),
         ("stale devices (the oldest 200, and how many)", &stale_sql, vec![&lo, &hi, &l]),
     ];
     for (label, sql, values) in dash {
@@ -818,6 +822,74 @@ async fn generate_ledgers(pool: &db::Pool, dialect: db::Dialect) {
     };
     sqlx::query(analyze).execute(pool).await.unwrap();
     println!("\nledger: {rows} current values (and as many changes) generated in {:.1} s", t.elapsed().as_secs_f64());
+}
+
+/// Fills what issue 17 added after the ledger, unless already there: services
+/// given at about 3 visits in 16 (the kind by the visit id's last digit), and
+/// each household's livelihood and needs (22 % with a need) with a matchup for
+/// about a third of those, under way or failed. SQL alone.
+async fn generate_services_and_needs(pool: &db::Pool) {
+    let t = Instant::now();
+    let services: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visit_services").fetch_one(pool).await.unwrap();
+    if services == 0 {
+        sqlx::query(
+            "INSERT INTO visit_services (visit_id, kind, note, household_id, visited_on, unit_path)
+             SELECT id, CASE substr(id, 36, 1) WHEN '0' THEN 'medical' WHEN '1' THEN 'paperwork' ELSE 'daily_care' END,
+                    '', household_id, visited_on, unit_path
+             FROM visits WHERE substr(id, 36, 1) IN ('0', '1', '2')",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    let needs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ledger_current WHERE field = 'needs'").fetch_one(pool).await.unwrap();
+    if needs == 0 {
+        let coordinator = "(SELECT id FROM members WHERE role = 'county_coordinator' LIMIT 1)";
+        let at = "'2026-11-01T00:00:00.000Z'";
+        // Livelihood and needs by the household id's last two hex digits (256 kinds of house).
+        // k: two hex digits, compared as text (lowercase hex sorts as its value in both databases).
+        let word = "CASE field WHEN 'livelihood' THEN (CASE WHEN k < '50' THEN 'grain,migrant_work' WHEN k < '96' THEN 'fruit_tea'
+                                                       WHEN k < 'c8' THEN 'livestock,local_work' ELSE 'none' END)
+                    ELSE (CASE WHEN k < '1a' THEN 'technique' WHEN k < '2e' THEN 'market,funds' WHEN k < '38' THEN 'jobs' ELSE 'none' END) END";
+        let gen = format!(
+            "SELECT h.id AS hid, g.path AS path, f.field AS field,
+                    substr(h.id, 35, 2) AS k
+             FROM households h JOIN units g ON g.id = h.grid_id
+             CROSS JOIN (SELECT 'livelihood' AS field UNION ALL SELECT 'needs') AS f"
+        );
+        for sql in [
+            format!(
+                "INSERT INTO ledger_changes (id, household_id, field, value, at, received_at, effective_at, visit_id,
+                                             member_id, device_id, content_hash)
+                 SELECT hid || '/' || field, hid, field, '{{\"value\":\"' || ({word}) || '\",\"since\":null}}',
+                        {at}, {at}, {at}, NULL, {coordinator}, 'generated', 'generated'
+                 FROM ({gen}) AS g"
+            ),
+            format!(
+                "INSERT INTO ledger_current (household_id, field, change_id, effective_at, state, applying_since, unit_path)
+                 SELECT hid, field, hid || '/' || field, {at}, {word}, NULL, path FROM ({gen}) AS g"
+            ),
+            // A matchup for a third of the needs: the market with the buyer, under way;
+            // the technique with the technician, failed (so still unmatched). Its id
+            // is the household's with the first eight digits zeroed: a UUID, one a household.
+            format!(
+                "INSERT INTO matchups (id, household_id, need, list, resource, resource_name, contact, matched_on,
+                                       outcome, note, made_by, made_at, n)
+                 SELECT '00000000' || substr(lc.household_id, 9), lc.household_id,
+                        CASE WHEN lc.state = 'technique' THEN 'technique' ELSE 'market' END,
+                        CASE WHEN lc.state = 'technique' THEN 'technician' ELSE 'buyer' END,
+                        CASE WHEN lc.state = 'technique' THEN 'agri_station' ELSE 'county_market' END,
+                        '县农产品助销中心', '', '2026-11-15',
+                        CASE WHEN lc.state = 'technique' THEN 'failed' ELSE 'underway' END,
+                        '', {coordinator}, {at}, 1
+                 FROM ledger_current lc
+                 WHERE lc.field = 'needs' AND lc.state IN ('technique', 'market,funds') AND substr(lc.household_id, 34, 1) IN ('0', '1', '2', '3', '4')"
+            ),
+        ] {
+            sqlx::query(&sql).execute(pool).await.unwrap();
+        }
+    }
+    println!("\nservices, livelihood, needs and matchups: generated (or already there) in {:.1} s", t.elapsed().as_secs_f64());
 }
 
 fn serde_urlencoded_like(q: &str) -> VisitFilter {

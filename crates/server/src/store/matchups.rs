@@ -140,13 +140,8 @@ pub async fn of_households(conn: &mut Conn, ids: &[String]) -> Result<Vec<Matchu
     rows.into_iter().map(RawMatchup::record).collect()
 }
 
-/// Per need, the households under a subtree with it unmatched: recorded in
-/// their needs (`ledger_current`), and no matchup of it, or a latest one that
-/// failed ([`daohu_domain::livelihood::unmatched`], counted in SQL for the
-/// dashboard so a county's households with needs are not all read).
-pub async fn unmatched_counts(conn: &mut Conn, area: &Subtree) -> Result<Vec<(String, i64)>, AppError> {
-    Ok(sqlx::query_as(
-        "SELECT n.need, COUNT(*)
+/// [`unmatched_counts`]' text (`$1`/`$2`: the subtree).
+pub const UNMATCHED_COUNTS: &str = "SELECT n.need, COUNT(*)
          FROM ledger_current lc
          CROSS JOIN (SELECT 'technique' AS need UNION ALL SELECT 'funds' UNION ALL SELECT 'market' UNION ALL SELECT 'jobs') AS n
          WHERE lc.field = 'needs' AND lc.unit_path >= $1 AND lc.unit_path < $2
@@ -154,8 +149,14 @@ pub async fn unmatched_counts(conn: &mut Conn, area: &Subtree) -> Result<Vec<(St
            AND COALESCE((SELECT m.outcome FROM matchups m
                          WHERE m.household_id = lc.household_id AND m.need = n.need
                          ORDER BY m.n DESC LIMIT 1), 'failed') = 'failed'
-         GROUP BY n.need",
-    )
+         GROUP BY n.need";
+
+/// Per need, the households under a subtree with it unmatched: recorded in
+/// their needs (`ledger_current`), and no matchup of it, or a latest one that
+/// failed ([`daohu_domain::livelihood::unmatched`], counted in SQL for the
+/// dashboard so a county's households with needs are not all read).
+pub async fn unmatched_counts(conn: &mut Conn, area: &Subtree) -> Result<Vec<(String, i64)>, AppError> {
+    Ok(sqlx::query_as(UNMATCHED_COUNTS)
     .bind(area.lo())
     .bind(area.hi())
     .fetch_all(conn)

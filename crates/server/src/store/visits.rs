@@ -126,6 +126,11 @@ pub async fn insert_services(conn: &mut Conn, visit: &Visit) -> Result<(), AppEr
     Ok(())
 }
 
+/// [`service_counts`]' text (`$1`/`$2`: the first and last day; `$3`/`$4`: the subtree).
+pub const SERVICE_COUNTS: &str = "SELECT kind, COUNT(*), COUNT(DISTINCT household_id) FROM visit_services
+     WHERE visited_on >= $1 AND visited_on <= $2 AND unit_path >= $3 AND unit_path < $4
+     GROUP BY kind ORDER BY 2 DESC, kind";
+
 /// Services given in an area from `from` to `to` (days, inclusive), per kind:
 /// `(kind, services, households)`, most given first.
 pub async fn service_counts(
@@ -134,11 +139,7 @@ pub async fn service_counts(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<(String, i64, i64)>, AppError> {
-    Ok(sqlx::query_as(
-        "SELECT kind, COUNT(*), COUNT(DISTINCT household_id) FROM visit_services
-         WHERE visited_on >= $1 AND visited_on <= $2 AND unit_path >= $3 AND unit_path < $4
-         GROUP BY kind ORDER BY 2 DESC, kind",
-    )
+    Ok(sqlx::query_as(SERVICE_COUNTS)
     .bind(from.to_string())
     .bind(to.to_string())
     .bind(area.lo())
