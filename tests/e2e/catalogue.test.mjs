@@ -1,6 +1,7 @@
 // The county's policy catalogue in the console: the county coordinator adds a
 // policy and retires it, each a new version kept on the server; a village
-// coordinator sees the list but cannot change it. axe-clean with the form shown.
+// coordinator changes none of the county's policies but adds the village's own,
+// which another village does not see. axe-clean with the form shown.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServerAndBrowser, phone, axeFindings, uuidv7 } from './harness.mjs';
@@ -56,10 +57,24 @@ test('the county coordinator adds a policy and retires it; each edit is a versio
   assert.equal(v2.json.policies.find((p) => p.key === 'wuzhangai').active, true);
   await context.close();
 
+  // A village coordinator changes none of the county's policies, and adds the
+  // village's own, which applies to its households alone and which it retires.
   const village = await consoleAs(VILLAGE);
   await village.page.waitForSelector('tr[data-key=wuzhangai] >> text=已停用');
-  assert.equal(await village.page.locator('[data-testid=policy-form]').count(), 0, 'no form for a village coordinator');
-  assert.equal(await village.page.locator('[data-testid=catalogue] button').count(), 0, 'no buttons either');
+  assert.equal(await village.page.locator('[data-testid=catalogue] button').count(), 0, 'no buttons on the county\'s policies');
+  assert.match(await village.page.textContent('[data-testid=local-hint]'), /只适用于青山村以下/);
+  await village.page.fill('#p-key', 'cun_jiangli');
+  await village.page.fill('#p-zh', '村集体分红');
+  await village.page.fill('#p-en', 'Village dividend');
+  await village.page.click('[data-testid=policy-form] button[type=submit]');
+  const own = village.page.locator('tr[data-key=cun_jiangli]');
+  await own.waitFor();
+  assert.match(await own.textContent(), /青山村/);
+  assert.equal(await own.locator('button').count(), 1, 'the village retires its own');
+  assert.deepEqual(await axeFindings(village.page), [], 'the village\'s view passes axe');
+  const other = await env.server.login({ phone: '13800000021', password: 'daohu123' });
+  const elsewhere = await env.server.api('/api/catalogue', { token: other });
+  assert.equal(elsewhere.json.policies.some((p) => p.key === 'cun_jiangli'), false, '绿水村 does not see it');
   await village.context.close();
 });
 

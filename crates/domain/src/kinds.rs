@@ -6,6 +6,9 @@
 //! stored visit keeps the names it was made with.
 //!
 //! And what a visit records of them: the services given ([`ServiceGiven`]).
+//!
+//! A township or village may add entries of its own ([`Local`]): they apply
+//! to the households below it, and only it changes them.
 
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +56,33 @@ impl ItemList {
     }
 }
 
+/// The unit a township's or village's own catalogue entry applies below: its
+/// path (`/<county>/<township>/…/`) and its name when the entry was made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Local {
+    pub path: String,
+    pub name: String,
+}
+
+impl Local {
+    /// Whether the entry applies at a unit of this path (the unit itself or one below it).
+    pub fn applies_at(&self, path: &str) -> bool {
+        path.starts_with(&self.path)
+    }
+}
+
+/// Whether an entry (county-wide, or local) applies at `path`.
+pub fn applies(local: Option<&Local>, path: &str) -> bool {
+    local.is_none_or(|l| l.applies_at(path))
+}
+
+/// Whether someone at `path` sees an entry: county-wide, of a unit above or at
+/// theirs (it applies to them), or of one below (theirs to oversee).
+pub fn seen(local: Option<&Local>, path: &str) -> bool {
+    local.is_none_or(|l| l.applies_at(path) || l.path.starts_with(path))
+}
+
 /// One entry of a list: a kind of service or livelihood, or a help resource.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -67,6 +97,9 @@ pub struct Item {
     pub contact: String,
     /// Retired items stay for history; no new visit may record them.
     pub active: bool,
+    /// A township's or village's own entry (none: the county's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<Local>,
 }
 
 impl Item {

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::groups::{Intervals, SpecialGroup};
-use crate::kinds::{valid_key, Item, ItemList, ServiceGiven, DEFAULT_SERVICES, MAX_CONTACT_CHARS};
+use crate::kinds::{applies, seen, valid_key, Item, ItemList, Local, ServiceGiven, DEFAULT_SERVICES, MAX_CONTACT_CHARS};
 use crate::livelihood::{Need, Picks};
 use crate::profile::{Contact, Disabilities, Heating, Incomes, Road};
 
@@ -50,6 +50,9 @@ pub struct Policy {
     pub apply_days: u32,
     /// Retired policies stay for history; no new state may be recorded for them.
     pub active: bool,
+    /// A township's or village's own policy (none: the county's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<Local>,
 }
 
 /// A county's catalogue at one version (the default: a county's before its
@@ -230,8 +233,56 @@ impl Catalogue {
                 name_en: (*en).into(),
                 contact: String::new(),
                 active: true,
+                local: None,
             })
             .collect()
+    }
+
+    /// The catalogue as a household at `path` has it: the county's entries
+    /// and those of the units above it (the server checks a visit against
+    /// this, so another township's own policy is unknown there).
+    pub fn at(&self, path: &str) -> Catalogue {
+        self.keep(|local| applies(local, path))
+    }
+
+    /// The catalogue as someone at `path` reads it: as [`Catalogue::at`], and
+    /// the own entries of the units below theirs (a county coordinator sees
+    /// every entry; a member, those of their village and township).
+    pub fn seen_from(&self, path: &str) -> Catalogue {
+        self.keep(|local| seen(local, path))
+    }
+
+    fn keep(&self, keep: impl Fn(Option<&Local>) -> bool) -> Catalogue {
+        // The defaults written out first, so a list of local kinds alone never hides them.
+        let mut items = self.items.clone();
+        if !items.iter().any(|i| i.list == ItemList::Service) {
+            items.splice(0..0, self.service_kinds());
+        }
+        Catalogue {
+            version: self.version,
+            policies: self.policies.iter().filter(|p| keep(p.local.as_ref())).cloned().collect(),
+            items: items.into_iter().filter(|i| keep(i.local.as_ref())).collect(),
+            intervals: self.intervals.clone(),
+        }
+    }
+
+    /// Whether a coordinator at `path` (`county`: the county's) may make this
+    /// change: the county's, any but a local one's own; a township's or
+    /// village's, adding its own entries (the server marks them so) and
+    /// changing those it made, nothing else.
+    pub fn may_change(&self, change: &CatalogueChange, path: &str, county: bool) -> bool {
+        let own = |local: Option<&Local>| local.is_some_and(|l| l.path == path);
+        let policy = |key: &str| self.policy(key).is_some_and(|p| own(p.local.as_ref()));
+        let item = |list: ItemList, key: &str| self.item(list, key).is_some_and(|i| own(i.local.as_ref()));
+        match change {
+            _ if county => true,
+            CatalogueChange::Add { .. } | CatalogueChange::AddItem { .. } => true,
+            CatalogueChange::Edit { policy: p } => policy(&p.key),
+            CatalogueChange::Retire { key } | CatalogueChange::Reactivate { key } => policy(key),
+            CatalogueChange::EditItem { item: i } => item(i.list, &i.key),
+            CatalogueChange::RetireItem { list, key } | CatalogueChange::ReactivateItem { list, key } => item(*list, key),
+            CatalogueChange::SetIntervals { .. } => false,
+        }
     }
 
     /// The livelihood kinds a form offers, as (key, name): the active ones, then
@@ -287,7 +338,7 @@ impl Catalogue {
                 let slot = next.policies.iter_mut().find(|p| p.key == policy.key);
                 let slot = slot.ok_or_else(|| LedgerError::UnknownPolicy(policy.key.clone()))?;
                 // Retiring and reactivating are their own edits.
-                *slot = Policy { active: slot.active, ..policy.clone() };
+                *slot = Policy { active: slot.active, local: slot.local.clone(), ..policy.clone() };
             }
             CatalogueChange::Retire { key } | CatalogueChange::Reactivate { key } => {
                 let slot = next.policies.iter_mut().find(|p| &p.key == key);
@@ -306,7 +357,7 @@ impl Catalogue {
             }
             CatalogueChange::EditItem { item } => {
                 check_item(item)?;
-                next.edit_item(item.list, &item.key, |slot| *slot = Item { active: slot.active, ..item.clone() })?;
+                next.edit_item(item.list, &item.key, |slot| *slot = Item { active: slot.active, local: slot.local.clone(), ..item.clone() })?;
             }
             CatalogueChange::SetIntervals { intervals } => {
                 if !intervals.fits() {
@@ -349,6 +400,7 @@ impl Catalogue {
             groups: groups.to_vec(),
             apply_days,
             active: true,
+            local: None,
         };
         Catalogue {
             version: 1,
@@ -382,6 +434,7 @@ fn demo_items() -> Vec<Item> {
         name_en: en.into(),
         contact: contact.into(),
         active: true,
+        local: None,
     };
     let mut items = Catalogue::default().service_kinds();
     items.extend([
@@ -1405,7 +1458,7 @@ mod tests {
         // Adding a kind keeps the five (the first edit writes them out), and makes a version.
         let legal = Item {
             list: ItemList::Service, key: "legal".into(), name_zh: "法律咨询".into(), name_en: "Legal advice".into(),
-            contact: String::new(), active: true,
+            contact: String::new(), active: true, local: None,
         };
         let v4 = old.apply(&CatalogueChange::AddItem { item: legal.clone() }).unwrap();
         assert_eq!((v4.version, v4.service_kinds().len()), (4, 6));
@@ -1446,6 +1499,45 @@ mod tests {
         let demo = Catalogue::demo();
         assert!(demo.items(ItemList::Livelihood).count() >= 6 && demo.items(ItemList::Technician).count() >= 1);
         assert_eq!(serde_json::from_str::<Catalogue>(&serde_json::to_string(&demo).unwrap()).unwrap(), demo);
+    }
+
+    #[test]
+    fn a_townships_own_entries_apply_below_it_and_only_it_changes_them() {
+        use crate::kinds::{Item, ItemList, Local};
+        let (county, town, village, other) = ("/c/", "/c/t1/", "/c/t1/v1/", "/c/t2/v9/g1/");
+        let mine = Local { path: town.into(), name: "东乡镇".into() };
+        let mut tea = Catalogue::demo().policies[0].clone();
+        tea.key = "tea_award".into();
+        tea.local = Some(mine.clone());
+        let buyer = Item {
+            list: ItemList::Buyer, key: "town_market".into(), name_zh: "镇农贸市场".into(), name_en: "Town market".into(),
+            contact: "0571-1".into(), active: true, local: Some(mine.clone()),
+        };
+        let c = Catalogue::demo()
+            .apply(&CatalogueChange::Add { policy: tea.clone() }).unwrap()
+            .apply(&CatalogueChange::AddItem { item: buyer.clone() }).unwrap();
+        // It applies in the township and below, not in another township.
+        assert!(c.at(village).policy("tea_award").is_some() && c.at(village).item(ItemList::Buyer, "town_market").is_some());
+        assert!(c.at(other).policy("tea_award").is_none() && c.at(other).item(ItemList::Buyer, "town_market").is_none());
+        assert_eq!(c.at(other).policies.len(), 12, "the county's own stay");
+        let status = PolicyStatus { state: PolicyState::Receiving, applying_since: None };
+        assert_eq!(c.at(other).check_state("tea_award", &status), Err(LedgerError::UnknownPolicy("tea_award".into())));
+        // The county sees it; a member of the village sees it; another township does not.
+        assert!(c.seen_from(county).policy("tea_award").is_some());
+        assert!(c.seen_from(village).policy("tea_award").is_some());
+        assert!(c.seen_from("/c/t2/").policy("tea_award").is_none());
+        // Who changes what: the township its own; a village not the township's; the county anything.
+        let retire = CatalogueChange::Retire { key: "tea_award".into() };
+        assert!(c.may_change(&retire, town, false) && c.may_change(&retire, county, true));
+        assert!(!c.may_change(&retire, village, false));
+        assert!(!c.may_change(&CatalogueChange::Retire { key: "dibao".into() }, town, false), "the county's own policies");
+        assert!(!c.may_change(&CatalogueChange::SetIntervals { intervals: Default::default() }, town, false));
+        assert!(c.may_change(&CatalogueChange::AddItem { item: buyer.clone() }, village, false), "anyone adds their own");
+        assert!(c.may_change(&CatalogueChange::RetireItem { list: ItemList::Buyer, key: "town_market".into() }, town, false));
+        // An edit keeps where the entry applies, whatever it sends.
+        let moved = Policy { local: None, name_zh: "茶产业奖补".into(), ..tea };
+        let edited = c.apply(&CatalogueChange::Edit { policy: moved }).unwrap();
+        assert_eq!(edited.policy("tea_award").unwrap().local.as_ref(), Some(&mine));
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub use escalation::{
     ProblemView, Satisfaction, SatisfactionCount, TrailEntry,
 };
 pub use household_list::HouseholdRow;
-pub use kinds::{Item, ItemList, ServiceCount, ServiceGiven};
+pub use kinds::{Item, ItemList, Local, ServiceCount, ServiceGiven};
 pub use livelihood::{MatchOutcome, Matchup, MatchupRecord, Need, NeedHousehold, NeedsReport, NewMatchup, Picks};
 pub use ledger::{
     Catalogue, CatalogueChange, CatalogueEdit, GapHousehold, HouseholdLedger, LedgerBatch, LedgerChange, LedgerEntry, LedgerNow,

@@ -39,11 +39,12 @@ async fn the_county_coordinator_edits_the_catalogue_one_version_at_a_time_and_ev
     assert_eq!((v1.version, v1.policies.len()), (1, 12));
     assert_eq!(v1.policy("dibao").map(|p| p.name_zh.as_str()), Some("低保"));
 
-    // A village coordinator may not edit it; nothing is stored.
-    let add = json!({ "base_version": 1, "change": { "change": "add", "policy": policy("wuzhangai") } });
-    let refused = app.call(Method::POST, "/api/catalogue/changes", Some(&village), Some(add.clone())).await;
+    // A village coordinator may not change the county's policies; nothing is stored.
+    let retire = json!({ "base_version": 1, "change": { "change": "retire", "key": "dibao" } });
+    let refused = app.call(Method::POST, "/api/catalogue/changes", Some(&village), Some(retire)).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(versions(&app).await, 1);
+    let add = json!({ "base_version": 1, "change": { "change": "add", "policy": policy("wuzhangai") } });
 
     // The county coordinator adds one: version 2, which every account now reads.
     let answer = app.call(Method::POST, "/api/catalogue/changes", Some(&county), Some(add.clone())).await;
@@ -109,4 +110,59 @@ async fn bad_edits_get_a_plain_reason_and_store_nothing() {
         assert!(answer.status.is_client_error(), "{body}: {}", answer.status);
     }
     assert_eq!(versions(&app).await, 1, "only the seeded version");
+}
+
+/// A village's own policy and buyer apply to its households alone: its member
+/// reads them, another village's does not and cannot record them; the
+/// village changes its own entries, a township not the village's, the county
+/// anything.
+#[tokio::test]
+async fn a_villages_own_entries_apply_below_it_alone() {
+    use daohu_domain::{ReceiptStatus, RosterResponse, SyncResponse};
+    use daohu_server::seed::household_id;
+    let app = TestApp::new().await;
+    let (member, village, county) = (app.session(MEMBER).await, app.session(VILLAGE).await, app.session(COUNTY).await);
+    let (other_member, township) = (app.session(21).await, app.session(19).await);
+    let add = json!({ "change": { "change": "add", "policy": policy("cun_award") } });
+    let answer = app.call(Method::POST, "/api/catalogue/changes", Some(&village), Some(add)).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.json());
+    let made: Catalogue = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(made.policy("cun_award").and_then(|p| p.local.as_ref()).map(|l| l.name.as_str()), Some("青山村"));
+    let add_buyer = json!({ "change": { "change": "add_item", "item": {
+        "list": "buyer", "key": "cun_shop", "name_zh": "村电商服务站", "name_en": "Village e-shop", "contact": "139", "active": true } } });
+    assert_eq!(app.call(Method::POST, "/api/catalogue/changes", Some(&village), Some(add_buyer)).await.status, StatusCode::CREATED);
+
+    // 青山村's member and the county read it; 绿水村's member does not.
+    for (token, sees) in [(&member, true), (&county, true), (&other_member, false)] {
+        let c = catalogue(&app, token, "/api/catalogue").await;
+        assert_eq!(c.policy("cun_award").is_some(), sees);
+        let roster: RosterResponse = serde_json::from_slice(&app.call(Method::GET, "/api/roster", Some(token), None).await.body).unwrap();
+        if let Some(c) = roster.catalogue {
+            assert_eq!(c.policy("cun_award").is_some(), sees);
+        }
+    }
+    // A change of it for a 绿水村 household is refused as unknown there; in 青山村 it is stored.
+    let change = |household| json!({ "id": uuid::Uuid::now_v7(), "household_id": household, "field": "policy:cun_award",
+                                      "value": "receiving", "at": chrono::Utc::now() });
+    for (token, household, expected) in [(&other_member, household_id(60), ReceiptStatus::Rejected), (&member, household_id(2), ReceiptStatus::Stored)] {
+        let answer = app
+            .call(Method::POST, "/api/sync/ledger", Some(token), Some(json!({ "device_id": uuid::Uuid::now_v7(), "changes": [change(household)] })))
+            .await;
+        let r: SyncResponse = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(r.receipts[0].status, expected, "{:?}", r.receipts);
+    }
+    // A matchup with the village's buyer for a 绿水村 household: unknown there.
+    let matchup = json!({ "id": uuid::Uuid::now_v7(), "household_id": household_id(60), "need": "market", "list": "buyer",
+                          "resource": "cun_shop", "on": "2026-12-01", "outcome": "underway" });
+    assert_eq!(app.call(Method::POST, "/api/matchups", Some(&township), Some(matchup)).await.status, StatusCode::BAD_REQUEST);
+
+    // Who changes it: not the township, the village and the county.
+    let retire = json!({ "change": { "change": "retire", "key": "cun_award" } });
+    assert_eq!(app.call(Method::POST, "/api/catalogue/changes", Some(&township), Some(retire.clone())).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.call(Method::POST, "/api/catalogue/changes", Some(&village), Some(retire)).await.status, StatusCode::CREATED);
+    let back = json!({ "change": { "change": "reactivate", "key": "cun_award" } });
+    assert_eq!(app.call(Method::POST, "/api/catalogue/changes", Some(&county), Some(back)).await.status, StatusCode::CREATED);
+    // The visit intervals stay the county's.
+    let intervals = json!({ "change": { "change": "set_intervals", "intervals": { "ordinary": 20, "special": 10 } } });
+    assert_eq!(app.call(Method::POST, "/api/catalogue/changes", Some(&village), Some(intervals)).await.status, StatusCode::FORBIDDEN);
 }

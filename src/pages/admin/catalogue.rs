@@ -1,11 +1,12 @@
 //! The county's policy catalogue (政策目录): every coordinator sees the
-//! policies the household ledger follows; the county coordinator adds, retires
+//! policies the household ledger follows (a township's or village's own among
+//! them, which it adds and changes for its households alone); the county coordinator adds, retires
 //! and brings back policies. Each edit is a new version on the server, made
 //! from the version on this screen (another's edit in between is refused, and
 //! the screen shows the newer one). Below the policies, the same for the
 //! service and livelihood kinds and the help resources.
 
-use daohu_domain::kinds::{Item, ItemList};
+use daohu_domain::kinds::{Item, ItemList, Local};
 use daohu_domain::ledger::{Catalogue, CatalogueChange, CatalogueEdit, Policy};
 use daohu_domain::{Intervals, Role, SpecialGroup};
 use leptos::prelude::*;
@@ -26,6 +27,11 @@ pub fn CataloguePage() -> impl IntoView {
     let refresh = move || load(ctx, "/api/catalogue".into(), catalogue, error);
     refresh();
     let county = ctx.session.get_untracked().is_some_and(|s| s.member.role == Role::CountyCoordinator);
+    // A township's or village's coordinator changes the entries their unit
+    // added (the server decides; its name tells them apart on this screen).
+    let own = StoredValue::new(ctx.session.get_untracked().map(|s| s.member.village).filter(|_| !county));
+    let may = move |local: Option<&Local>| own.with_value(|o| o.as_ref().is_none_or(|o| local.is_some_and(|l| &l.name == o)));
+    let scope = move |local: Option<&Local>| local.map_or_else(|| ctx.tr("全县", "Whole county").to_string(), |l| l.name.clone());
 
     let send = move |change: CatalogueChange, done: Done| {
         let Some(client) = ctx.api() else { return };
@@ -68,6 +74,8 @@ pub fn CataloguePage() -> impl IntoView {
             // The server says why a number out of range is refused.
             apply_days: days.get_untracked().trim().parse().unwrap_or(0),
             active: true,
+            // The server sets where it applies (the adder's unit).
+            local: None,
         };
         send(CatalogueChange::Add { policy }, Box::new(move || {
             for field in [key, name_zh, name_en, description] {
@@ -95,32 +103,36 @@ pub fn CataloguePage() -> impl IntoView {
                 <table class="grid-table" data-testid="catalogue">
                     <thead><tr>
                         <th>{ctx.tr("政策", "Policy")}</th><th>{ctx.tr("主要对象", "Usually for")}</th>
-                        <th>{ctx.tr("办理期限", "Time to apply")}</th><th>{ctx.tr("状态", "State")}</th>
-                        {county.then(|| view! { <th>{ctx.tr("操作", "Change")}</th> })}
+                        <th>{ctx.tr("办理期限", "Time to apply")}</th><th>{ctx.tr("适用范围", "Applies in")}</th>
+                        <th>{ctx.tr("状态", "State")}</th><th>{ctx.tr("操作", "Change")}</th>
                     </tr></thead>
                     <tbody>{c.policies.into_iter().map(|p| {
-                        let (k, active) = (p.key.clone(), p.active);
+                        let (k, active, mine) = (p.key.clone(), p.active, may(p.local.as_ref()));
                         view! {
                             <tr data-key=p.key.clone()>
                                 <td>{if ctx.zh() { p.name_zh.clone() } else { p.name_en.clone() }}
                                     {(!p.description.is_empty()).then(|| view! { <br/><small>{p.description.clone()}</small> })}</td>
                                 <td>{ctx.join(p.groups.iter().map(|g| label(*g)))}</td>
                                 <td>{format!("{} {}", p.apply_days, ctx.tr("天", "days"))}</td>
+                                <td>{scope(p.local.as_ref())}</td>
                                 <td>{if active { ctx.tr("在用", "In use") } else { ctx.tr("已停用", "Retired") }}</td>
-                                {county.then(|| view! { <td>
+                                <td>{mine.then(|| view! {
                                     <button class="link" on:click=move |_| {
                                         let key = k.clone();
                                         send(if active { CatalogueChange::Retire { key } } else { CatalogueChange::Reactivate { key } }, Box::new(|| {}));
                                     }>{if active { ctx.tr("停用", "Retire") } else { ctx.tr("恢复", "Bring back") }}</button>
-                                </td> })}
+                                })}</td>
                             </tr>
                         }
                     }).collect_view()}</tbody>
                 </table>
             })}
             {move || catalogue.get().map(|c| view! { <IntervalsForm intervals=c.intervals.clone() county=county send=send/> })}
-            {move || catalogue.get().map(|c| view! { <ItemLists catalogue=c county=county send=send/> })}
-            {county.then(|| view! {
+            {move || catalogue.get().map(|c| view! { <ItemLists catalogue=c may=may send=send/> })}
+            {own.with_value(|o| o.clone()).map(|o| view! {
+                <p class="hint" data-testid="local-hint">{format!("{}{o}{}", ctx.tr("你新增的政策和条目只适用于", "What you add applies in "), ctx.tr("以下的户。", " and below only."))}</p>
+            })}
+            {view! {
                 <h2>{ctx.tr("新增政策", "Add a policy")}</h2>
                 <form on:submit=add class="stack" data-testid="policy-form">
                     <NameFields prefix="p" key=key name_zh=name_zh name_en=name_en/>
@@ -140,7 +152,7 @@ pub fn CataloguePage() -> impl IntoView {
                     </fieldset>
                     <button type="submit" class="primary">{ctx.tr("新增政策", "Add policy")}</button>
                 </form>
-            })}
+            }}
         </section>
     }
 }
@@ -152,7 +164,11 @@ type Done = Box<dyn Fn() + Send + Sync>;
 /// kinds, then each kind of help resource), with the county coordinator's
 /// retire / bring back, and one form that adds to any list.
 #[component]
-fn ItemLists(catalogue: Catalogue, county: bool, send: impl Fn(CatalogueChange, Done) + Copy + Send + Sync + 'static) -> impl IntoView {
+fn ItemLists(
+    catalogue: Catalogue,
+    may: impl Fn(Option<&Local>) -> bool + Copy + Send + Sync + 'static,
+    send: impl Fn(CatalogueChange, Done) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let ctx = use_ctx();
     let list = RwSignal::new(ItemList::Service);
     let key = RwSignal::new(String::new());
@@ -168,6 +184,7 @@ fn ItemLists(catalogue: Catalogue, county: bool, send: impl Fn(CatalogueChange, 
             name_en: name_en.get_untracked().trim().to_string(),
             contact: contact.get_untracked().trim().to_string(),
             active: true,
+            local: None,
         };
         send(CatalogueChange::AddItem { item }, Box::new(move || {
             for field in [key, name_zh, name_en, contact] {
@@ -185,29 +202,30 @@ fn ItemLists(catalogue: Catalogue, county: bool, send: impl Fn(CatalogueChange, 
                     <thead><tr>
                         <th>{ctx.tr("名称", "Name")}</th>
                         {l.is_resource().then(|| view! { <th>{ctx.tr("联系方式", "Contact")}</th> })}
-                        <th>{ctx.tr("状态", "State")}</th>
-                        {county.then(|| view! { <th>{ctx.tr("操作", "Change")}</th> })}
+                        <th>{ctx.tr("适用范围", "Applies in")}</th><th>{ctx.tr("状态", "State")}</th><th>{ctx.tr("操作", "Change")}</th>
                     </tr></thead>
                     <tbody>{items.into_iter().map(|i| {
-                        let (k, active) = (i.key.clone(), i.active);
+                        let (k, active, mine) = (i.key.clone(), i.active, may(i.local.as_ref()));
+                        let scope = i.local.as_ref().map_or_else(|| ctx.tr("全县", "Whole county").to_string(), |l| l.name.clone());
                         view! {
                             <tr data-key=i.key.clone()>
                                 <td>{i.name(ctx.zh()).to_string()}</td>
                                 {l.is_resource().then(|| view! { <td>{i.contact.clone()}</td> })}
+                                <td>{scope}</td>
                                 <td>{if active { ctx.tr("在用", "In use") } else { ctx.tr("已停用", "Retired") }}</td>
-                                {county.then(|| view! { <td>
+                                <td>{mine.then(|| view! {
                                     <button class="link" on:click=move |_| {
                                         let key = k.clone();
                                         send(if active { CatalogueChange::RetireItem { list: l, key } } else { CatalogueChange::ReactivateItem { list: l, key } }, Box::new(|| {}));
                                     }>{if active { ctx.tr("停用", "Retire") } else { ctx.tr("恢复", "Bring back") }}</button>
-                                </td> })}
+                                })}</td>
                             </tr>
                         }
                     }).collect_view()}</tbody>
                 </table>
             }
         }).collect_view()}
-        {county.then(|| view! {
+        {view! {
             <h2>{ctx.tr("新增服务类别、产业类别或帮扶资源", "Add a kind or a help resource")}</h2>
             <form on:submit=add class="stack" data-testid="item-form">
                 <label for="i-list">{ctx.tr("加到", "Add to")}</label>
@@ -223,7 +241,7 @@ fn ItemLists(catalogue: Catalogue, county: bool, send: impl Fn(CatalogueChange, 
                 </Show>
                 <button type="submit" class="primary">{ctx.tr("新增", "Add")}</button>
             </form>
-        })}
+        }}
     }
 }
 

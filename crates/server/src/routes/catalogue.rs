@@ -5,7 +5,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use daohu_domain::ledger::{Catalogue, CatalogueEdit};
+use daohu_domain::ledger::{Catalogue, CatalogueChange, CatalogueEdit};
+use daohu_domain::{Local, Role};
 use daohu_domain::ApiError;
 use serde_json::json;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -47,7 +48,8 @@ pub(crate) fn empty() -> Catalogue {
 pub async fn catalogue_get(State(state): State<AppState>, user: AuthUser) -> Result<Json<Catalogue>, AppError> {
     let county = county_of(&user)?;
     let mut conn = state.pool.acquire().await?;
-    Ok(Json(store::catalogue::get(&mut conn, county, None).await?.unwrap_or_else(empty)))
+    let catalogue = store::catalogue::get(&mut conn, county, None).await?.unwrap_or_else(empty);
+    Ok(Json(catalogue.seen_from(&user.unit_path)))
 }
 
 /// One past version of the caller's county's catalogue, as a stored visit made
@@ -70,11 +72,13 @@ pub async fn catalogue_version_get(
     let version: u32 = version.parse().map_err(|_| AppError::not_found())?;
     let county = county_of(&user)?;
     let mut conn = state.pool.acquire().await?;
-    store::catalogue::get(&mut conn, county, Some(version)).await?.map(Json).ok_or_else(AppError::not_found)
+    let catalogue = store::catalogue::get(&mut conn, county, Some(version)).await?.ok_or_else(AppError::not_found)?;
+    Ok(Json(catalogue.seen_from(&user.unit_path)))
 }
 
-/// Changes the catalogue (county coordinators only): adds, edits, retires or
-/// reactivates a policy, making the next version. Nothing is deleted; a
+/// Changes the catalogue: the county coordinator anything; a township's or
+/// village's coordinator adds entries that apply below their unit alone, and
+/// changes only those. Each edit makes the next version. Nothing is deleted; a
 /// retired policy keeps its key and names for the visits that used it.
 #[utoipa::path(
     post, path = "/catalogue/changes", tag = "catalogue",
@@ -84,19 +88,31 @@ pub async fn catalogue_version_get(
         (status = 201, description = "The catalogue's new version", body = Catalogue),
         (status = 400, description = "A bad key, name, description or limit, or an unknown policy", body = ApiError),
         (status = 401, description = "No valid session", body = ApiError),
-        (status = 403, description = "Not a county coordinator", body = ApiError),
+        (status = 403, description = "Not a coordinator, or a change of an entry not the caller's unit's own (or of the visit intervals) by a township or village", body = ApiError),
         (status = 409, description = "A key already used (`duplicate_key`), or another edit came first (`catalogue_changed`, `taken_meanwhile`)", body = ApiError),
     )
 )]
 pub async fn catalogue_edit(
     State(state): State<AppState>,
     user: AuthUser,
-    ApiJson(edit): ApiJson<CatalogueEdit>,
+    ApiJson(mut edit): ApiJson<CatalogueEdit>,
 ) -> Result<(StatusCode, Json<Catalogue>), AppError> {
-    scope::county_coordinator(&user)?;
+    scope::coordinator(&user)?;
+    let whole_county = user.role == Role::CountyCoordinator;
+    // What a coordinator adds applies where they are: the county's to the
+    // whole county, a township's or village's below it alone.
+    let local = (!whole_county).then(|| Local { path: user.unit_path.clone(), name: user.village.clone() });
+    match &mut edit.change {
+        CatalogueChange::Add { policy } => policy.local = local,
+        CatalogueChange::AddItem { item } => item.local = local,
+        _ => {}
+    }
     let county = county_of(&user)?;
     let (_writer, mut tx) = state.write_tx().await?;
     let current = store::catalogue::get(&mut tx, county, None).await?.unwrap_or_else(empty);
+    if !current.may_change(&edit.change, &user.unit_path, whole_county) {
+        return Err(AppError::forbidden("乡镇和村只能改自己加的条目；县里的条目和走访周期由县里改"));
+    }
     if edit.base_version.is_some_and(|v| v != current.version) {
         return Err(AppError::conflict(
             "catalogue_changed",
@@ -116,5 +132,5 @@ pub async fn catalogue_edit(
     )
     .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(next)))
+    Ok((StatusCode::CREATED, Json(next.seen_from(&user.unit_path))))
 }

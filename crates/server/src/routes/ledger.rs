@@ -81,7 +81,7 @@ pub async fn sync_ledger_upload(
         let refuse = |reason: String| (change.id, hash.clone(), reason);
         let refusal = if !scope::reaches(&mut tx, &user, change.household_id).await? {
             Some(refuse(OUT_OF_SCOPE_REASON.to_string()))
-        } else if let Err(e) = change.clone().received(now).check(&catalogue) {
+        } else if let Err(e) = change.clone().received(now).check(&household_catalogue(&mut tx, &catalogue, change.household_id).await?) {
             Some(refuse(e.message(true)))
         } else if let Some(visit) = change.visit_id {
             let of = store::visits::household_of(&mut tx, visit).await?;
@@ -116,6 +116,13 @@ pub async fn sync_ledger_upload(
     audit::record(&mut tx, Some(user.id), "sync_ledger", detail).await?;
     tx.commit().await.map_err(|e| AppError::unavailable("commit", e))?;
     Ok(Json(SyncResponse { receipts, server_time: now }))
+}
+
+/// The catalogue as it applies to a household (its county's entries and its
+/// township's and village's own).
+pub(crate) async fn household_catalogue(conn: &mut Conn, catalogue: &Catalogue, household: Uuid) -> Result<Catalogue, AppError> {
+    let path = store::households::path_of(conn, household).await?.ok_or_else(AppError::not_found)?;
+    Ok(catalogue.at(&path))
 }
 
 /// Whether the caller may read this household's ledger: in a member's or grid
@@ -192,16 +199,17 @@ pub async fn ledger_gaps_get(
         return Err(AppError::bad_request(format!("每页 1 到 {MAX_GAP_HOUSEHOLDS} 户")));
     }
     let mut conn = state.pool.acquire().await?;
-    let catalogue = store::catalogue::get(&mut conn, county_of(&user)?, None).await?.unwrap_or_else(empty);
+    let area = match query.unit_id {
+        Some(id) => Subtree { path: scope::unit(&mut conn, &subtree, id).await?.path },
+        None => subtree,
+    };
+    // The policies of the area: the county's, and its own units' and those above.
+    let catalogue = store::catalogue::get(&mut conn, county_of(&user)?, None).await?.unwrap_or_else(empty).seen_from(&area.path);
     if let Some(key) = &query.policy {
         if catalogue.policy(key).is_none() {
             return Err(AppError::bad_request("政策目录里没有这项政策"));
         }
     }
-    let area = match query.unit_id {
-        Some(id) => Subtree { path: scope::unit(&mut conn, &subtree, id).await?.path },
-        None => subtree,
-    };
     let day = crate::activity_log::china_today();
     let (entitled, applying) = store::ledger::gap_counts(&mut conn, &area).await?;
     let policies = counts(&catalogue, &entitled, &applying, day);

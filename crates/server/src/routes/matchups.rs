@@ -139,6 +139,8 @@ pub async fn matchup_post(
         return Err(AppError::not_found());
     }
     let catalogue = store::catalogue::get(&mut tx, county_of(&user)?, None).await?.unwrap_or_else(empty);
+    // Another township's own resource is unknown here.
+    let catalogue = crate::routes::ledger::household_catalogue(&mut tx, &catalogue, m.household_id).await?;
     let resource = catalogue.item(m.list, &m.resource).ok_or_else(|| {
         AppError::bad_request(daohu_domain::LedgerError::UnknownItem(m.list, m.resource.clone()).message(true))
     })?;

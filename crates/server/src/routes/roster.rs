@@ -54,7 +54,9 @@ pub async fn roster_get(
         for record in store::matchups::of_households(&mut tx, &ids).await? {
             matchups_by_household.entry(record.household_id).or_default().push(record.matchup);
         }
-        catalogue = store::catalogue::get(&mut tx, crate::routes::catalogue::county_of(&user)?, None).await?;
+        catalogue = store::catalogue::get(&mut tx, crate::routes::catalogue::county_of(&user)?, None)
+            .await?
+            .map(|c| c.seen_from(&user.unit_path));
         for (household, summary) in scope::history(&mut tx, &user, None).await? {
             by_household.entry(household).or_default().push(summary);
         }

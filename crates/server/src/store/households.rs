@@ -373,6 +373,15 @@ pub async fn lock(conn: &mut Conn, ids: &[Uuid]) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The path of the household's grid (none for no such household): where the
+/// catalogue's local entries that apply to it are found.
+pub async fn path_of(conn: &mut Conn, id: Uuid) -> Result<Option<String>, AppError> {
+    Ok(sqlx::query_scalar("SELECT g.path FROM households h JOIN units g ON g.id = h.grid_id WHERE h.id = $1")
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?)
+}
+
 /// The household's grid (the household must exist).
 pub async fn grid_of(conn: &mut Conn, id: Uuid) -> Result<String, AppError> {
     Ok(sqlx::query_scalar("SELECT grid_id FROM households WHERE id = $1")
