@@ -139,10 +139,37 @@ pub async fn connect(url: &str) -> Result<Pool, sqlx::Error> {
     };
     let pool = options.connect(url).await?;
     match dialect {
-        Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+        Dialect::Sqlite => {
+            restore_0017_checksum(&pool).await?;
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?
+        }
         Dialect::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
     }
     Ok(pool)
+}
+
+/// SQLite's 0017 landed with one text, then for one release with a comment
+/// changed (`EDITED_0017`, its SHA-384); the file holds the first text again.
+/// A database migrated by that release keeps the edited text's checksum, which
+/// would stop the server at start: it gets the file's checksum back (the SQL
+/// is the same, only a comment differed).
+const EDITED_0017: &str = "457a8647eeda529a33bbe5c881974ce1d5c2d90d45cb598b147787f0db33fb32acd5a5416dc351d25ca3f5dc1000b543";
+
+async fn restore_0017_checksum(pool: &Pool) -> Result<(), sqlx::Error> {
+    use sha2::Digest;
+    let migrated: Option<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+            .fetch_optional(pool)
+            .await?;
+    if migrated.is_some() {
+        let file = sha2::Sha384::digest(include_bytes!("../migrations/sqlite/0017_ledger_tallies.sql"));
+        sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 17 AND lower(hex(checksum)) = $2")
+            .bind(file.to_vec())
+            .bind(EDITED_0017)
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Opens (creating if missing) the SQLite database file at `path`.
@@ -229,6 +256,31 @@ mod tests {
         assert_eq!(with_database("postgres://u@h:5/postgres", "t1"), "postgres://u@h:5/t1");
         assert_eq!(with_database("postgres://u@h:5", "t1"), "postgres://u@h:5/t1");
         assert_eq!(with_database("postgres://u@h/d?sslmode=disable", "t"), "postgres://u@h/t?sslmode=disable");
+    }
+
+    /// A database migrated by the release whose 0017 had an edited comment
+    /// starts, and holds the file's checksum afterwards.
+    #[tokio::test]
+    async fn a_database_with_the_edited_0017_checksum_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.db");
+        let pool = connect_file(&path).await.unwrap();
+        let stored = || async {
+            let p = connect_file(&path).await.unwrap();
+            let hex: String = sqlx::query_scalar("SELECT lower(hex(checksum)) FROM _sqlx_migrations WHERE version = 17")
+                .fetch_one(&p)
+                .await
+                .unwrap();
+            hex
+        };
+        let file = stored().await;
+        sqlx::query(&format!("UPDATE _sqlx_migrations SET checksum = X'{EDITED_0017}' WHERE version = 17"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        assert_eq!(stored().await, file, "opened again, it starts and holds the file's checksum");
+        assert_ne!(file, EDITED_0017);
     }
 
     #[test]
