@@ -307,7 +307,12 @@ impl Catalogue {
 
     /// The name of a service kind as this catalogue has it (its key when it has none).
     pub fn service_name(&self, kind: &str, zh: bool) -> String {
-        self.service_kinds().iter().find(|k| k.key == kind).map_or_else(|| kind.to_string(), |k| k.name(zh).to_string())
+        // Without building the defaults for every download row.
+        if let Some(item) = self.item(ItemList::Service, kind) {
+            return item.name(zh).to_string();
+        }
+        let default = DEFAULT_SERVICES.iter().find(|(k, _, _)| *k == kind);
+        default.map_or_else(|| kind.to_string(), |(_, z, e)| (if zh { *z } else { *e }).to_string())
     }
 
     fn edit_item(&mut self, list: ItemList, key: &str, f: impl FnOnce(&mut Item)) -> Result<(), LedgerError> {

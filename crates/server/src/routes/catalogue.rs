@@ -31,6 +31,12 @@ pub(crate) fn county_of(user: &AuthUser) -> Result<Uuid, AppError> {
     Uuid::parse_str(first).map_err(|e| AppError::internal(format!("an account's unit path without a county: {e}")))
 }
 
+/// The caller's county's whole catalogue now, every unit's entries (the
+/// empty version 0 before its first edit): what each reader gets is cut from it.
+pub(crate) async fn of_county(conn: &mut crate::db::Conn, user: &AuthUser) -> Result<Catalogue, AppError> {
+    Ok(store::catalogue::get(conn, county_of(user)?, None).await?.unwrap_or_else(empty))
+}
+
 /// A county with no catalogue yet has an empty one, version 0.
 pub(crate) fn empty() -> Catalogue {
     Catalogue::default()
@@ -46,10 +52,8 @@ pub(crate) fn empty() -> Catalogue {
     )
 )]
 pub async fn catalogue_get(State(state): State<AppState>, user: AuthUser) -> Result<Json<Catalogue>, AppError> {
-    let county = county_of(&user)?;
     let mut conn = state.pool.acquire().await?;
-    let catalogue = store::catalogue::get(&mut conn, county, None).await?.unwrap_or_else(empty);
-    Ok(Json(catalogue.seen_from(&user.unit_path)))
+    Ok(Json(of_county(&mut conn, &user).await?.seen_from(&user.unit_path)))
 }
 
 /// One past version of the caller's county's catalogue, as a stored visit made
@@ -109,7 +113,7 @@ pub async fn catalogue_edit(
     }
     let county = county_of(&user)?;
     let (_writer, mut tx) = state.write_tx().await?;
-    let current = store::catalogue::get(&mut tx, county, None).await?.unwrap_or_else(empty);
+    let current = of_county(&mut tx, &user).await?;
     if !current.may_change(&edit.change, &user.unit_path, whole_county) {
         return Err(AppError::forbidden("乡镇和村只能改自己加的条目；县里的条目和走访周期由县里改"));
     }

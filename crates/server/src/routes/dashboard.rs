@@ -130,8 +130,7 @@ pub async fn dashboard_get(
     let households: i64 = coverage.iter().map(|c| i64::from(c.households)).sum();
     let visited: i64 = coverage.iter().map(|c| i64::from(c.visited)).sum();
     let weekly = weekly(&mut tx, &unit, from, to).await?;
-    let county = crate::routes::catalogue::county_of(&user)?;
-    let catalogue = store::catalogue::get(&mut tx, county, None).await?.unwrap_or_else(crate::routes::catalogue::empty);
+    let catalogue = crate::routes::catalogue::of_county(&mut tx, &user).await?;
     let overdue = reports::overdue_households(&mut tx, &area, &catalogue.intervals, to, MAX_OVERDUE).await?;
 
     // No visit at all dated after the period: an account was idle in it exactly

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::auth::{sha256_hex, AuthUser};
 use crate::db::{self, Conn};
 use crate::receipts::{self, Records};
-use crate::routes::catalogue::{county_of, empty};
+use crate::routes::catalogue::of_county;
 use crate::routes::sync::OUT_OF_SCOPE_REASON;
 use crate::scope::{self, Subtree};
 use crate::{audit, store, ApiJson, ApiQuery, AppError, AppState};
@@ -70,9 +70,8 @@ pub async fn sync_ledger_upload(
     if batch.changes.len() > MAX_LEDGER_BATCH {
         return Err(AppError::too_large(format!("一次最多上传 {MAX_LEDGER_BATCH} 条台账变化")));
     }
-    let county = county_of(&user)?;
     let (_writer, mut tx) = state.write_tx().await?;
-    let catalogue = store::catalogue::get(&mut tx, county, None).await?.unwrap_or_else(empty);
+    let catalogue = of_county(&mut tx, &user).await?;
     let now = db::now();
     let mut receipts = Vec::with_capacity(batch.changes.len());
     let mut stored = Vec::new();
@@ -204,7 +203,7 @@ pub async fn ledger_gaps_get(
         None => subtree,
     };
     // The policies of the area: the county's, and its own units' and those above.
-    let catalogue = store::catalogue::get(&mut conn, county_of(&user)?, None).await?.unwrap_or_else(empty).seen_from(&area.path);
+    let catalogue = of_county(&mut conn, &user).await?.seen_from(&area.path);
     if let Some(key) = &query.policy {
         if catalogue.policy(key).is_none() {
             return Err(AppError::bad_request("政策目录里没有这项政策"));
@@ -230,7 +229,7 @@ pub async fn ledger_gaps_get(
 /// is not safe, by condition, and the 应享未享 and application totals over the
 /// county's active policies.
 pub async fn panel(conn: &mut Conn, user: &AuthUser, area: &Subtree) -> Result<daohu_domain::LedgerPanel, AppError> {
-    let catalogue = store::catalogue::get(conn, county_of(user)?, None).await?.unwrap_or_else(empty);
+    let catalogue = of_county(conn, user).await?;
     let (entitled, applying) = store::ledger::gap_counts(conn, area).await?;
     let per_policy = counts(&catalogue, &entitled, &applying, crate::activity_log::china_today());
     let sum = |f: fn(&PolicyGapCount) -> u64| u32::try_from(per_policy.iter().map(f).sum::<u64>()).unwrap_or(u32::MAX);

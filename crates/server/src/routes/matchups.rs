@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::db::{self, parse_uuid};
-use crate::routes::catalogue::{county_of, empty};
+use crate::routes::catalogue::of_county;
 use crate::scope::{self, Subtree};
 use crate::{audit, store, ApiJson, ApiQuery, AppError, AppState};
 
@@ -81,7 +81,7 @@ pub async fn unmatched_counts(conn: &mut db::Conn, area: &Subtree) -> Result<Vec
 
 /// The needs report of `area` (also the meeting sheet's list).
 pub async fn report(conn: &mut db::Conn, user: &AuthUser, area: &Subtree, limit: usize) -> Result<NeedsReport, AppError> {
-    let catalogue = store::catalogue::get(conn, county_of(user)?, None).await?.unwrap_or_else(empty);
+    let catalogue = of_county(conn, user).await?;
     let rows = store::matchups::needs_in(conn, area).await?;
     let mut made: HashMap<Uuid, Vec<MatchupRecord>> = HashMap::new();
     for record in store::matchups::of_needs_in(conn, area).await? {
@@ -138,7 +138,7 @@ pub async fn matchup_post(
     if !scope::reaches(&mut tx, &user, m.household_id).await? {
         return Err(AppError::not_found());
     }
-    let catalogue = store::catalogue::get(&mut tx, county_of(&user)?, None).await?.unwrap_or_else(empty);
+    let catalogue = of_county(&mut tx, &user).await?;
     // Another township's own resource is unknown here.
     let catalogue = crate::routes::ledger::household_catalogue(&mut tx, &catalogue, m.household_id).await?;
     let resource = catalogue.item(m.list, &m.resource).ok_or_else(|| {

@@ -74,9 +74,7 @@ pub async fn meeting_sheet_get(
     let visits = store::meetings::visits(&mut tx, &under, week_start, week_end).await?;
     let problems = store::meetings::problems(&mut tx, &under, week_start, week_end).await?;
     // Due by the week's last day: the meeting sends someone to each.
-    let catalogue = store::catalogue::get(&mut tx, crate::routes::catalogue::county_of(&user)?, None)
-        .await?
-        .unwrap_or_else(crate::routes::catalogue::empty);
+    let catalogue = crate::routes::catalogue::of_county(&mut tx, &user).await?;
     let due = store::meetings::due(&mut tx, &under, &catalogue.intervals, week_end).await?;
     // The week in the server's clock: China's days (UTC+8) as UTC times.
     let bound = |d: NaiveDate| {

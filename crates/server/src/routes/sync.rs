@@ -243,8 +243,7 @@ async fn store_visit(
         .collect();
     // So are its services' kinds.
     if !changes.is_empty() || !visit.services.is_empty() {
-        let county = crate::routes::catalogue::county_of(user)?;
-        let catalogue = store::catalogue::get(conn, county, None).await?.unwrap_or_else(crate::routes::catalogue::empty);
+        let catalogue = crate::routes::catalogue::of_county(conn, user).await?;
         let catalogue = crate::routes::ledger::household_catalogue(conn, &catalogue, visit.household_id).await?;
         let fits = changes.iter().try_for_each(|c| c.check(&catalogue)).and_then(|()| catalogue.check_services(&visit.services));
         if let Err(e) = fits {

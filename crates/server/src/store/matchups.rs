@@ -45,6 +45,10 @@ pub async fn insert(
     Ok(stored == 1)
 }
 
+/// A matchup's columns as [`RawMatchup`] reads them (`m`: matchups, `mb`: its maker).
+const RECORD: &str = "m.id, m.household_id, m.need, m.list, m.resource, m.resource_name, m.contact, m.matched_on,
+                      m.outcome, m.note, mb.name AS made_by_name, m.made_at";
+
 #[derive(sqlx::FromRow)]
 struct RawMatchup {
     id: String,
@@ -103,16 +107,14 @@ impl PlacedMatchup {
 /// Every matchup of the households under a subtree, by grid, doorplate and order made.
 pub async fn in_area(conn: &mut Conn, area: &Subtree) -> Result<Vec<PlacedMatchup>, AppError> {
     Ok(sqlx::query_as(
-        "SELECT h.head_name, h.address, g.name AS grid_name, v.name AS village_name,
-                m.id, m.household_id, m.need, m.list, m.resource, m.resource_name, m.contact, m.matched_on,
-                m.outcome, m.note, mb.name AS made_by_name, m.made_at
+        &format!("SELECT h.head_name, h.address, g.name AS grid_name, v.name AS village_name, {RECORD}
          FROM matchups m
          JOIN households h ON h.id = m.household_id
          JOIN units g ON g.id = h.grid_id
          JOIN units v ON v.id = g.parent_id
          JOIN members mb ON mb.id = m.made_by
          WHERE g.path >= $1 AND g.path < $2
-         ORDER BY g.path, h.address, m.household_id, m.n",
+         ORDER BY g.path, h.address, m.household_id, m.n"),
     )
     .bind(area.lo())
     .bind(area.hi())
@@ -127,8 +129,7 @@ pub async fn of_households(conn: &mut Conn, ids: &[String]) -> Result<Vec<Matchu
     }
     let d = super::dialect_of(conn);
     let rows: Vec<RawMatchup> = sqlx::query_as(&format!(
-        "SELECT m.id, m.household_id, m.need, m.list, m.resource, m.resource_name, m.contact, m.matched_on,
-                m.outcome, m.note, mb.name AS made_by_name, m.made_at
+        "SELECT {RECORD}
          FROM matchups m JOIN members mb ON mb.id = m.made_by
          WHERE m.household_id IN (SELECT value FROM {})
          ORDER BY m.household_id, m.n",
@@ -165,15 +166,14 @@ pub async fn unmatched_counts(conn: &mut Conn, area: &Subtree) -> Result<Vec<(St
 
 /// Every matchup of the households with needs under a subtree, each household's in the order made.
 pub async fn of_needs_in(conn: &mut Conn, area: &Subtree) -> Result<Vec<MatchupRecord>, AppError> {
-    let rows: Vec<RawMatchup> = sqlx::query_as(
-        "SELECT m.id, m.household_id, m.need, m.list, m.resource, m.resource_name, m.contact, m.matched_on,
-                m.outcome, m.note, mb.name AS made_by_name, m.made_at
+    let rows: Vec<RawMatchup> = sqlx::query_as(&format!(
+        "SELECT {RECORD}
          FROM ledger_current lc
          JOIN matchups m ON m.household_id = lc.household_id
          JOIN members mb ON mb.id = m.made_by
          WHERE lc.field = 'needs' AND lc.unit_path >= $1 AND lc.unit_path < $2
-         ORDER BY m.household_id, m.n",
-    )
+         ORDER BY m.household_id, m.n"
+    ))
     .bind(area.lo())
     .bind(area.hi())
     .fetch_all(conn)
