@@ -269,15 +269,13 @@ fn SectionStep(editor: Editor, kind: SectionKind) -> impl IntoView {
     let ctx = editor.ctx;
     let idx = kind.index();
     let state = move || editor.read(|r| r.visit.sections.get(idx).and_then(|s| s.state)).flatten();
-    // What to tick: the section's checklist, or at 精准服务 the catalogue's
-    // service kinds, each with a short note once given (a routine visit taps none).
+    // What to tick: the section's checklist in the catalogue (at 精准服务 the
+    // service kinds, each with a short note once given; a routine visit taps none).
     let service = kind == SectionKind::PreciseService;
-    let items: Vec<(String, String)> = if service {
-        let catalogue = ctx.roster.with_untracked(|r| r.as_ref().and_then(|r| r.catalogue.clone())).unwrap_or_default();
-        catalogue.service_kinds().into_iter().filter(|k| k.active).map(|k| (k.key.clone(), k.name(ctx.zh()).into())).collect()
-    } else {
-        kind.items().iter().map(|i| (i.key.into(), (if ctx.zh() { i.zh } else { i.en }).into())).collect()
-    };
+    let catalogue = ctx.roster.with_untracked(|r| r.as_ref().and_then(|r| r.catalogue.clone())).unwrap_or_default();
+    let ticked = move |k: &str| editor.read(|r| if service { r.visit.service_on(k) } else { r.visit.sections[idx].is_checked(k) }).unwrap_or(false);
+    let items: Vec<(String, String)> =
+        catalogue.checklist(kind.list(), ticked).into_iter().map(|k| (k.key.clone(), k.name(ctx.zh()).into())).collect();
     // What the household's last visit left for next time here, and its note.
     let last = editor.read(|r| r.visit.household_id).and_then(|hid| {
         ctx.roster.with_untracked(|r| r.as_ref()?.households.iter().find(|h| h.household.id == hid)?.last_time(kind))
@@ -300,7 +298,7 @@ fn SectionStep(editor: Editor, kind: SectionKind) -> impl IntoView {
             }}</legend>
             {items.into_iter().map(|(key, name)| {
                 let (k1, k2, k3) = (key.clone(), key.clone(), key.clone());
-                let on = move || editor.read(|r| if service { r.visit.service_on(&k1) } else { r.visit.sections[idx].is_checked(&k1) }).unwrap_or(false);
+                let on = move || ticked(&k1);
                 let note_label = format!("{name}{}", ctx.tr("：说明", ": note"));
                 view! {
                     <label class="check">

@@ -2,6 +2,9 @@
 // console; a member's phone gets it with the roster and, at a visit, ticks two
 // services, one with a short note; the visit uploads once; the village
 // coordinator's dashboard counts them by kind and the visit log carries the note.
+// The other sections' checklists are the catalogue's too: an item the county
+// adds to 党员联系到户 is ticked at the visit, one it retires is gone, and the
+// coordinator's visit card names the ticked items.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServerAndBrowser, phone, signIn, signInTo, waitForServiceWorker, axeFindings, MEMBER1 } from './harness.mjs';
@@ -24,6 +27,17 @@ test('a service kind the county adds is given at a visit and counted on the dash
   await console_.fill('#i-en', 'Legal advice');
   await console_.click('[data-testid=item-form] button[type=submit]');
   await console_.waitForSelector('[data-testid=items-service] tr[data-key=legal]');
+  // 党员联系到户 gains 合影留念 and loses the contact card.
+  await console_.selectOption('#i-list', 'contact_check');
+  await console_.fill('#i-key', 'photo_taken');
+  await console_.fill('#i-zh', '合影留念');
+  await console_.fill('#i-en', 'Photo taken');
+  await console_.click('[data-testid=item-form] button[type=submit]');
+  await console_.waitForSelector('[data-testid=items-contact_check] tr[data-key=photo_taken]');
+  await console_.click('[data-testid=items-contact_check] tr[data-key=contact_card] button');
+  await console_.waitForSelector('[data-testid=items-contact_check] tr[data-key=contact_card] >> text=已停用');
+  assert.equal(await console_.locator('[data-testid=items-contact_check] tbody tr').count(), 4);
+  await console_.selectOption('#i-list', 'service');
   // A help resource takes a contact; the field shows for resources only.
   assert.equal(await console_.isVisible('#i-contact'), false);
   await console_.selectOption('#i-list', 'buyer');
@@ -55,6 +69,12 @@ test('a service kind the county adds is given at a visit and counted on the dash
   await page.waitForURL('**/visit/*');
   for (let step = 0; step < 5; step++) {
     await page.waitForSelector(`[data-testid=step-title] >> text=${step + 1} / 7`);
+    if (step === 0) {
+      // The county's checklist: its new item, not the retired one.
+      assert.deepEqual(await page.locator('.checklist input[type=checkbox]').evaluateAll((xs) => xs.map((x) => x.name)),
+        ['known_to_family', 'preferred_contact', 'photo_taken']);
+      await page.check('.checklist input[name=photo_taken]');
+    }
     if (step === 4) {
       // The note shows once a service is ticked.
       const note = page.getByLabel('就医服务：说明');
@@ -78,6 +98,7 @@ test('a service kind the county adds is given at a visit and counted on the dash
   const rows = log.json.rows.filter((r) => r.household_id === household.id);
   assert.equal(rows.length, 1);
   assert.deepEqual(rows[0].services, [{ kind: 'medical', note: '陪同去乡卫生院复查' }, { kind: 'legal', note: '' }]);
+  assert.deepEqual(rows[0].details.find((d) => d.kind === 'member_contact').checked, ['photo_taken']);
 
   const c = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
   const board = await c.newPage();
@@ -86,6 +107,10 @@ test('a service kind the county adds is given at a visit and counted on the dash
   const text = await board.textContent('[data-testid=services]');
   assert.match(text, /就医服务\s*1\s*1/);
   assert.match(text, /法律咨询\s*1\s*1/);
+  // The visit card names the ticked checklist item as the catalogue does.
+  await board.click('.tabs >> text=走访记录');
+  await board.locator('[data-testid=visit-log] tbody tr button.link').first().click();
+  await board.waitForSelector('[data-testid=visit-detail] >> text=合影留念');
   await c.close();
   await context.close();
 });

@@ -38,6 +38,14 @@ named_enum! {
         Buyer = "buyer",
         /// 金融、资金: loans and funds.
         Fund = "fund",
+        /// The checklist of 党员联系到户 (精准服务's is the service kinds).
+        ContactCheck = "contact_check",
+        /// The checklist of 民情走访到户.
+        SentimentCheck = "sentiment_check",
+        /// The checklist of 政策落实到户.
+        PolicyCheck = "policy_check",
+        /// The checklist of 产业对接到户.
+        MatchupCheck = "matchup_check",
     }
 }
 labelled!(ItemList:
@@ -47,12 +55,35 @@ labelled!(ItemList:
     Cooperative => "合作社", "Cooperatives";
     Buyer => "助销企业", "Buyers";
     Fund => "资金帮扶", "Funds";
+    ContactCheck => "党员联系到户事项", "Member contact checklist";
+    SentimentCheck => "民情走访到户事项", "Sentiment visit checklist";
+    PolicyCheck => "政策落实到户事项", "Policy delivered checklist";
+    MatchupCheck => "产业对接到户事项", "Industry matchup checklist";
 );
 
 impl ItemList {
     /// Whether its items are help resources (a need is matched with them); those carry a contact.
     pub fn is_resource(self) -> bool {
-        !matches!(self, ItemList::Service | ItemList::Livelihood)
+        matches!(self, ItemList::Technician | ItemList::Cooperative | ItemList::Buyer | ItemList::Fund)
+    }
+
+    /// Whether it is a section's checklist: kept apart in the catalogue
+    /// (`Catalogue::checks`), where an app that knows no such list never reads it.
+    pub fn is_check(self) -> bool {
+        matches!(self, ItemList::ContactCheck | ItemList::SentimentCheck | ItemList::PolicyCheck | ItemList::MatchupCheck)
+    }
+
+    /// The entries a catalogue without its own has in this list: the items the
+    /// five sections have always listed (none for livelihood and resources).
+    pub fn defaults(self) -> &'static [(&'static str, &'static str, &'static str)] {
+        match self {
+            ItemList::Service => &DEFAULT_SERVICES,
+            ItemList::ContactCheck => MEMBER_CONTACT,
+            ItemList::SentimentCheck => SENTIMENT_VISIT,
+            ItemList::PolicyCheck => POLICY_DELIVERED,
+            ItemList::MatchupCheck => INDUSTRY_MATCHUP,
+            _ => &[],
+        }
     }
 }
 
@@ -117,6 +148,35 @@ pub const DEFAULT_SERVICES: [(&str, &str, &str); 5] = [
     ("employment", "就业服务", "Employment"),
     ("paperwork", "代办事项", "Paperwork done on the family's behalf"),
     ("daily_care", "生活照料", "Daily care"),
+];
+
+// The checklists of the other four sections as they were fixed in code
+// before the catalogue held them: (key, Chinese, English).
+const MEMBER_CONTACT: &[(&str, &str, &str)] = &[
+    ("known_to_family", "家人认识联户党员", "The family knows the member"),
+    ("contact_card", "发放党群联系卡（含党员电话）", "Contact card with the member's phone handed over"),
+    ("preferred_contact", "问清家人希望的联系方式", "Asked how the family prefers to be reached"),
+];
+
+const SENTIMENT_VISIT: &[(&str, &str, &str)] = &[
+    ("family_facts", "了解家庭基本情况（在家人数、健康、收入来源）", "Family facts: people at home, health, income"),
+    ("housing_safe", "查看住房安全", "Housing safety checked"),
+    ("drinking_water", "了解饮水情况", "Drinking water checked"),
+    ("road_access", "了解出行道路", "Road access checked"),
+    ("winter_heating", "了解冬季取暖", "Winter heating checked"),
+    ("urgent_needs", "听取急难愁盼问题和意见", "Urgent problems and opinions heard"),
+];
+
+const POLICY_DELIVERED: &[(&str, &str, &str)] = &[
+    ("entitlements_checked", "核对应享政策是否享受", "Entitled policies checked against those received"),
+    ("policy_card", "发放政策明白卡", "Policy card handed over"),
+    ("help_apply", "帮办代办申请", "Helped to apply"),
+];
+
+const INDUSTRY_MATCHUP: &[(&str, &str, &str)] = &[
+    ("livelihood", "了解种养殖和务工情况", "What the family grows, raises or works at"),
+    ("needs", "了解技术、资金、市场、就业需求", "Needs: technique, funds, market, jobs"),
+    ("matched", "对接科技特派员、合作社或助销企业", "Matched with a technician, cooperative or buyer"),
 ];
 
 /// One service a member gave the family at a visit: its kind (a key of the

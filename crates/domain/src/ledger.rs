@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::groups::{Intervals, SpecialGroup};
-use crate::kinds::{applies, seen, valid_key, Item, ItemList, Local, ServiceGiven, DEFAULT_SERVICES, MAX_CONTACT_CHARS};
+use crate::kinds::{applies, seen, valid_key, Item, ItemList, Local, ServiceGiven, MAX_CONTACT_CHARS};
 use crate::livelihood::{Need, Picks};
 use crate::profile::{Contact, Disabilities, Heating, Incomes, Road};
 
@@ -67,6 +67,12 @@ pub struct Catalogue {
     /// made before them: such a catalogue's service kinds are the defaults).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<Item>,
+    /// The checklists of four sections (党员联系, 民情走访, 政策落实, 产业对接;
+    /// 精准服务's are the service kinds), apart from `items` so an app made
+    /// before them, which knows only `items`' lists, keeps reading the roster.
+    /// Absent: the items the sections have always listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Item>,
     /// Days between visits, by special group (absent: the defaults, 30 and 14).
     #[serde(default, skip_serializing_if = "Intervals::is_default")]
     pub intervals: Intervals,
@@ -208,34 +214,44 @@ impl Catalogue {
         self.policies.iter().find(|p| p.key == key)
     }
 
+    /// Where one list's items are held.
+    fn held(&mut self, list: ItemList) -> &mut Vec<Item> {
+        if list.is_check() { &mut self.checks } else { &mut self.items }
+    }
+
     /// One list's items, retired ones included, in the order they were added.
     pub fn items(&self, list: ItemList) -> impl Iterator<Item = &Item> {
-        self.items.iter().filter(move |i| i.list == list)
+        let held = if list.is_check() { &self.checks } else { &self.items };
+        held.iter().filter(move |i| i.list == list)
     }
 
     pub fn item(&self, list: ItemList, key: &str) -> Option<&Item> {
         self.items(list).find(|i| i.key == key)
     }
 
-    /// The service kinds a visit offers and the server accepts: the
-    /// catalogue's own, or the defaults while it has none.
-    pub fn service_kinds(&self) -> Vec<Item> {
-        let own: Vec<Item> = self.items(ItemList::Service).cloned().collect();
+    /// A list as a visit offers it and the server checks it: the catalogue's
+    /// own entries, or the defaults while it has none ([`ItemList::defaults`]).
+    pub fn kinds(&self, list: ItemList) -> Vec<Item> {
+        let own: Vec<Item> = self.items(list).cloned().collect();
         if !own.is_empty() {
             return own;
         }
-        DEFAULT_SERVICES
-            .iter()
-            .map(|(key, zh, en)| Item {
-                list: ItemList::Service,
-                key: (*key).into(),
-                name_zh: (*zh).into(),
-                name_en: (*en).into(),
-                contact: String::new(),
-                active: true,
-                local: None,
-            })
-            .collect()
+        let item = |(key, zh, en): &(&str, &str, &str)| Item {
+            list,
+            key: (*key).into(),
+            name_zh: (*zh).into(),
+            name_en: (*en).into(),
+            contact: String::new(),
+            active: true,
+            local: None,
+        };
+        list.defaults().iter().map(item).collect()
+    }
+
+    /// The items a section's checklist shows at a visit: the active ones, and
+    /// any retired since that the visit has ticked (so nothing ticked hides).
+    pub fn checklist(&self, list: ItemList, ticked: impl Fn(&str) -> bool) -> Vec<Item> {
+        self.kinds(list).into_iter().filter(|i| i.active || ticked(&i.key)).collect()
     }
 
     /// The catalogue as a household at `path` has it: the county's entries
@@ -253,15 +269,19 @@ impl Catalogue {
     }
 
     fn keep(&self, keep: impl Fn(Option<&Local>) -> bool) -> Catalogue {
-        // The defaults written out first, so a list of local kinds alone never hides them.
-        let mut items = self.items.clone();
-        if !items.iter().any(|i| i.list == ItemList::Service) {
-            items.splice(0..0, self.service_kinds());
+        // The defaults written out first, so a list of local entries alone never hides them.
+        let mut all = self.clone();
+        for list in ItemList::ALL {
+            if self.items(list).next().is_none() {
+                all.held(list).splice(0..0, self.kinds(list));
+            }
         }
+        let kept = |items: Vec<Item>| items.into_iter().filter(|i| keep(i.local.as_ref())).collect::<Vec<_>>();
         Catalogue {
             version: self.version,
             policies: self.policies.iter().filter(|p| keep(p.local.as_ref())).cloned().collect(),
-            items: items.into_iter().filter(|i| keep(i.local.as_ref())).collect(),
+            items: kept(all.items),
+            checks: kept(all.checks),
             intervals: self.intervals.clone(),
         }
     }
@@ -294,7 +314,7 @@ impl Catalogue {
 
     /// Checks a visit's services against this catalogue: each kind known and active.
     pub fn check_services(&self, services: &[ServiceGiven]) -> Result<(), LedgerError> {
-        let kinds = self.service_kinds();
+        let kinds = self.kinds(ItemList::Service);
         for s in services {
             match kinds.iter().find(|k| k.key == s.kind) {
                 None => return Err(LedgerError::UnknownItem(ItemList::Service, s.kind.clone())),
@@ -305,23 +325,45 @@ impl Catalogue {
         Ok(())
     }
 
-    /// The name of a service kind as this catalogue has it (its key when it has none).
-    pub fn service_name(&self, kind: &str, zh: bool) -> String {
+    /// Checks a section's ticks against its checklist: each key known. A
+    /// retired item is taken (a phone offline since it was retired ticked it
+    /// from the checklist it had; refusing the visit would lose it).
+    pub fn check_ticks(&self, list: ItemList, ticked: &[String]) -> Result<(), LedgerError> {
+        let kinds = self.kinds(list);
+        match ticked.iter().find(|t| !kinds.iter().any(|k| &k.key == *t)) {
+            Some(t) => Err(LedgerError::UnknownItem(list, t.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// The name of an entry of a list as this catalogue has it (its key when it has none).
+    pub fn item_name(&self, list: ItemList, key: &str, zh: bool) -> String {
         // Without building the defaults for every download row.
-        if let Some(item) = self.item(ItemList::Service, kind) {
+        if let Some(item) = self.item(list, key) {
             return item.name(zh).to_string();
         }
-        let default = DEFAULT_SERVICES.iter().find(|(k, _, _)| *k == kind);
-        default.map_or_else(|| kind.to_string(), |(_, z, e)| (if zh { *z } else { *e }).to_string())
+        let default = list.defaults().iter().find(|(k, _, _)| *k == key);
+        default.map_or_else(|| key.to_string(), |(_, z, e)| (if zh { *z } else { *e }).to_string())
+    }
+
+    /// Ticked keys by name, in the checklist's order (keys it never had last,
+    /// as stored), joined with "、": how histories and downloads show them.
+    pub fn ticked_names(&self, list: ItemList, ticked: &[String], zh: bool) -> String {
+        let kinds = self.kinds(list);
+        let at = |k: &String| kinds.iter().position(|i| &i.key == k).unwrap_or(usize::MAX);
+        let mut keys: Vec<&String> = ticked.iter().collect();
+        crate::order::sort_by(&mut keys, |a, b| at(a) < at(b));
+        keys.iter().map(|k| self.item_name(list, k, zh)).collect::<Vec<_>>().join("、")
     }
 
     fn edit_item(&mut self, list: ItemList, key: &str, f: impl FnOnce(&mut Item)) -> Result<(), LedgerError> {
-        // The first edit of the service kinds starts from the defaults, so
-        // adding one kind never drops the five a visit has always offered.
-        if list == ItemList::Service && self.items(list).next().is_none() {
-            self.items.extend(self.service_kinds());
+        // The first edit of a list with defaults starts from them, so adding
+        // one entry never drops those a visit has always offered.
+        if self.items(list).next().is_none() {
+            let defaults = self.kinds(list);
+            self.held(list).extend(defaults);
         }
-        let slot = self.items.iter_mut().find(|i| i.list == list && i.key == key);
+        let slot = self.held(list).iter_mut().find(|i| i.list == list && i.key == key);
         f(slot.ok_or_else(|| LedgerError::UnknownItem(list, key.into()))?);
         Ok(())
     }
@@ -352,13 +394,13 @@ impl Catalogue {
             }
             CatalogueChange::AddItem { item } => {
                 check_item(item)?;
-                if item.list == ItemList::Service && self.items(ItemList::Service).next().is_none() {
-                    next.items.extend(self.service_kinds());
+                if self.items(item.list).next().is_none() {
+                    next.held(item.list).extend(self.kinds(item.list));
                 }
                 if next.item(item.list, &item.key).is_some() {
                     return Err(LedgerError::DuplicateKey(item.key.clone()));
                 }
-                next.items.push(item.clone());
+                next.held(item.list).push(item.clone());
             }
             CatalogueChange::EditItem { item } => {
                 check_item(item)?;
@@ -424,6 +466,7 @@ impl Catalogue {
                 p("chanye", "产业奖补", "Awards for household industries", &[], 60),
             ],
             items: demo_items(),
+            checks: Vec::new(),
             intervals: Intervals::default(),
         }
     }
@@ -441,7 +484,7 @@ fn demo_items() -> Vec<Item> {
         active: true,
         local: None,
     };
-    let mut items = Catalogue::default().service_kinds();
+    let mut items = Catalogue::default().kinds(ItemList::Service);
     items.extend([
         i(Livelihood, "grain", "粮食种植", "Grain", ""),
         i(Livelihood, "vegetables", "蔬菜种植", "Vegetables", ""),
@@ -1451,11 +1494,56 @@ mod tests {
     }
 
     #[test]
+    fn section_checklists_are_catalogue_lists_that_start_from_the_old_items() {
+        use crate::kinds::{Item, ItemList, Local};
+        let list = ItemList::ContactCheck;
+        let keys = |c: &Catalogue| c.checklist(list, |_| false).iter().map(|i| i.key.clone()).collect::<Vec<_>>();
+        let old: Catalogue = serde_json::from_str(r#"{"version":3,"policies":[]}"#).unwrap();
+        assert_eq!(keys(&old), ["known_to_family", "contact_card", "preferred_contact"]);
+        // A county adds an item: the defaults stay, a version is made, and the
+        // item travels in `checks`, where an app that knows no checklists never looks.
+        let item = Item {
+            list, key: "photo_taken".into(), name_zh: "合影留念".into(), name_en: "Photo taken".into(),
+            contact: String::new(), active: true, local: None,
+        };
+        let v4 = old.apply(&CatalogueChange::AddItem { item: item.clone() }).unwrap();
+        assert_eq!(v4.version, 4);
+        assert_eq!(keys(&v4), ["known_to_family", "contact_card", "preferred_contact", "photo_taken"]);
+        let json = serde_json::to_value(&v4).unwrap();
+        assert!(json.get("items").is_none() && json["checks"].as_array().unwrap().len() == 4, "{json}");
+        assert_eq!(serde_json::from_value::<Catalogue>(json).unwrap(), v4);
+        // Other sections' checklists are untouched; a tick is known or refused.
+        assert_eq!(v4.kinds(ItemList::PolicyCheck).len(), 3);
+        let ticks = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(v4.check_ticks(list, &ticks(&["photo_taken", "contact_card"])), Ok(()));
+        assert_eq!(old.check_ticks(list, &ticks(&["photo_taken"])), Err(LedgerError::UnknownItem(list, "photo_taken".into())));
+        assert_eq!(v4.check_ticks(ItemList::PolicyCheck, &ticks(&["photo_taken"])), Err(LedgerError::UnknownItem(ItemList::PolicyCheck, "photo_taken".into())));
+        // Retired: off the checklist unless this visit ticked it, still taken
+        // from a phone that had it, and named as it was in histories.
+        let v5 = v4.apply(&CatalogueChange::RetireItem { list, key: "contact_card".into() }).unwrap();
+        assert_eq!(keys(&v5), ["known_to_family", "preferred_contact", "photo_taken"]);
+        assert_eq!(v5.checklist(list, |k| k == "contact_card").len(), 4);
+        assert_eq!(v5.check_ticks(list, &ticks(&["contact_card"])), Ok(()));
+        assert_eq!(
+            v5.ticked_names(list, &ticks(&["photo_taken", "gone_key", "contact_card"]), true),
+            "发放党群联系卡（含党员电话）、合影留念、gone_key"
+        );
+        assert_eq!(old.ticked_names(list, &ticks(&["contact_card"]), false), "Contact card with the member's phone handed over");
+        // A village's own item applies below it alone; the county's defaults stay beside it.
+        let village = Local { path: "/c/t/v/".into(), name: "村".into() };
+        let own = Item { key: "flag".into(), local: Some(village), ..item };
+        let v6 = old.apply(&CatalogueChange::AddItem { item: own }).unwrap();
+        assert_eq!(v6.at("/c/t/v/g/").kinds(list).len(), 4);
+        assert_eq!(v6.at("/c/t/w/").kinds(list).len(), 3);
+        assert_eq!(v6.at("/c/t/w/").check_ticks(list, &ticks(&["flag"])), Err(LedgerError::UnknownItem(list, "flag".into())));
+    }
+
+    #[test]
     fn service_kinds_start_from_the_defaults_and_retire_without_losing_names() {
         use crate::kinds::{Item, ItemList, ServiceGiven};
         // A catalogue made before the lists (no items in its JSON) offers the five defaults.
         let old: Catalogue = serde_json::from_str(r#"{"version":3,"policies":[]}"#).unwrap();
-        assert_eq!(old.service_kinds().iter().map(|k| k.key.as_str()).collect::<Vec<_>>(),
+        assert_eq!(old.kinds(ItemList::Service).iter().map(|k| k.key.as_str()).collect::<Vec<_>>(),
             ["schooling", "medical", "employment", "paperwork", "daily_care"]);
         let given = |k: &str| vec![ServiceGiven { kind: k.into(), note: "陪同就医".into() }];
         assert_eq!(old.check_services(&given("medical")), Ok(()));
@@ -1466,7 +1554,7 @@ mod tests {
             contact: String::new(), active: true, local: None,
         };
         let v4 = old.apply(&CatalogueChange::AddItem { item: legal.clone() }).unwrap();
-        assert_eq!((v4.version, v4.service_kinds().len()), (4, 6));
+        assert_eq!((v4.version, v4.kinds(ItemList::Service).len()), (4, 6));
         assert_eq!(v4.check_services(&given("legal")), Ok(()));
         assert_eq!(v4.apply(&CatalogueChange::AddItem { item: legal.clone() }), Err(LedgerError::DuplicateKey("legal".into())));
         // The same key in another list is another item.
@@ -1475,9 +1563,9 @@ mod tests {
         // Retiring a default kind of a catalogue without items also keeps the rest.
         let v5 = v4.apply(&CatalogueChange::RetireItem { list: ItemList::Service, key: "medical".into() }).unwrap();
         assert_eq!(v5.check_services(&given("medical")), Err(LedgerError::RetiredItem(ItemList::Service, "medical".into())));
-        assert_eq!(v5.service_name("medical", true), "就医服务", "a retired kind keeps its name for history");
+        assert_eq!(v5.item_name(ItemList::Service, "medical", true), "就医服务", "a retired kind keeps its name for history");
         let v4b = old.apply(&CatalogueChange::RetireItem { list: ItemList::Service, key: "schooling".into() }).unwrap();
-        assert_eq!(v4b.service_kinds().iter().filter(|k| k.active).count(), 4);
+        assert_eq!(v4b.kinds(ItemList::Service).iter().filter(|k| k.active).count(), 4);
         let v6 = v5.apply(&CatalogueChange::ReactivateItem { list: ItemList::Service, key: "medical".into() }).unwrap();
         assert_eq!(v6.check_services(&given("medical")), Ok(()));
         // An edit renames, keeps the item's state, and a contact belongs to help resources only.

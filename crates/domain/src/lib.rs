@@ -70,7 +70,7 @@ pub use sync::{
     backoff_ms, ApiError, OutboxExport, Receipt, ReceiptCounts, ReceiptStatus, SyncBatch, SyncResponse,
     CONFLICT_REASON, MAX_BATCH, OUTBOX_EXPORT_FORMAT,
 };
-pub use visit::{ChecklistItem, SectionEntry, SectionKind, SectionState, ValidationError, Visit};
+pub use visit::{SectionEntry, SectionKind, SectionState, ValidationError, Visit};
 
 /// Makes a UUID v7 from a Unix time in milliseconds and ten random bytes.
 ///

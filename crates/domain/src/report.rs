@@ -149,21 +149,6 @@ pub struct SectionDetail {
     pub notes: String,
 }
 
-impl SectionDetail {
-    /// The ticked items by their Chinese names, in the checklist's order, joined
-    /// with "、". A key the checklist no longer has is shown as it was stored, so
-    /// an old visit never loses what was ticked.
-    pub fn checked_zh(&self) -> String {
-        let items = self.kind.items();
-        let mut keys: Vec<&str> = self.checked.iter().map(String::as_str).collect();
-        keys.sort_by_key(|k| items.iter().position(|i| i.key == *k).unwrap_or(usize::MAX));
-        keys.iter()
-            .map(|k| items.iter().find(|i| i.key == *k).map_or(*k, |i| i.zh))
-            .collect::<Vec<_>>()
-            .join("、")
-    }
-}
-
 /// Most matches the server counts for a filtered log page before it stops and
 /// answers "more than" (a unit and dates alone are always counted in full).
 pub const LOG_COUNT_CAP: u64 = 10_000;
@@ -193,6 +178,10 @@ impl VisitLogPage {
 pub struct VisitDetail {
     pub row: VisitLogRow,
     pub visit: Visit,
+    /// The items its sections ticked, as the county's catalogue names them
+    /// now (retired ones too), in each checklist's order.
+    #[serde(default)]
+    pub items: Vec<crate::kinds::Item>,
 }
 
 /// Coverage of one unit: households visited at least once in the period.
@@ -469,17 +458,6 @@ mod tests {
             details: Vec::new(),
             services: Vec::new(),
         }
-    }
-
-    #[test]
-    fn ticked_items_read_by_name_in_checklist_order() {
-        let d = SectionDetail {
-            kind: SectionKind::MemberContact,
-            checked: vec!["contact_card".into(), "retired_item".into(), "known_to_family".into()],
-            notes: String::new(),
-        };
-        assert_eq!(d.checked_zh(), "家人认识联户党员、发放党群联系卡（含党员电话）、retired_item");
-        assert_eq!(SectionDetail { checked: Vec::new(), ..d }.checked_zh(), "");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::kinds::{services_fit, ServiceGiven, DEFAULT_SERVICES, MAX_SERVICE_NOTE_CHARS};
+use crate::kinds::{services_fit, valid_key, ItemList, ServiceGiven, DEFAULT_SERVICES, MAX_SERVICE_NOTE_CHARS};
 use crate::problem::{ProblemEntry, ProblemOutcome};
 
 /// Longest note or summary a member can type (characters).
@@ -30,57 +30,8 @@ named_enum! {
     }
 }
 
-/// One item of a section's checklist.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ChecklistItem {
-    pub key: &'static str,
-    pub zh: &'static str,
-    pub en: &'static str,
-}
-
-const fn item(key: &'static str, zh: &'static str, en: &'static str) -> ChecklistItem {
-    ChecklistItem { key, zh, en }
-}
-
-const MEMBER_CONTACT: &[ChecklistItem] = &[
-    item("known_to_family", "家人认识联户党员", "The family knows the member"),
-    item("contact_card", "发放党群联系卡（含党员电话）", "Contact card with the member's phone handed over"),
-    item("preferred_contact", "问清家人希望的联系方式", "Asked how the family prefers to be reached"),
-];
-
-const SENTIMENT_VISIT: &[ChecklistItem] = &[
-    item("family_facts", "了解家庭基本情况（在家人数、健康、收入来源）", "Family facts: people at home, health, income"),
-    item("housing_safe", "查看住房安全", "Housing safety checked"),
-    item("drinking_water", "了解饮水情况", "Drinking water checked"),
-    item("road_access", "了解出行道路", "Road access checked"),
-    item("winter_heating", "了解冬季取暖", "Winter heating checked"),
-    item("urgent_needs", "听取急难愁盼问题和意见", "Urgent problems and opinions heard"),
-];
-
-const POLICY_DELIVERED: &[ChecklistItem] = &[
-    item("entitlements_checked", "核对应享政策是否享受", "Entitled policies checked against those received"),
-    item("policy_card", "发放政策明白卡", "Policy card handed over"),
-    item("help_apply", "帮办代办申请", "Helped to apply"),
-];
-
-const INDUSTRY_MATCHUP: &[ChecklistItem] = &[
-    item("livelihood", "了解种养殖和务工情况", "What the family grows, raises or works at"),
-    item("needs", "了解技术、资金、市场、就业需求", "Needs: technique, funds, market, jobs"),
-    item("matched", "对接科技特派员、合作社或助销企业", "Matched with a technician, cooperative or buyer"),
-];
-
-/// The default service kinds: the catalogue's services start from these, and a
-/// visit ticks them here too, so older reports keep reading them.
-const PRECISE_SERVICE: &[ChecklistItem] = &{
-    let d = DEFAULT_SERVICES;
-    [
-        item(d[0].0, d[0].1, d[0].2),
-        item(d[1].0, d[1].1, d[1].2),
-        item(d[2].0, d[2].1, d[2].2),
-        item(d[3].0, d[3].1, d[3].2),
-        item(d[4].0, d[4].1, d[4].2),
-    ]
-};
+/// Most items one section's checklist may have ticked.
+pub const MAX_TICKS: usize = 40;
 
 impl SectionKind {
     pub fn title_zh(self) -> &'static str {
@@ -103,14 +54,14 @@ impl SectionKind {
         }
     }
 
-    /// The checklist a member walks in this section.
-    pub fn items(self) -> &'static [ChecklistItem] {
+    /// The catalogue's list that is this section's checklist (精准服务's: the service kinds).
+    pub fn list(self) -> ItemList {
         match self {
-            SectionKind::MemberContact => MEMBER_CONTACT,
-            SectionKind::SentimentVisit => SENTIMENT_VISIT,
-            SectionKind::PolicyDelivered => POLICY_DELIVERED,
-            SectionKind::IndustryMatchup => INDUSTRY_MATCHUP,
-            SectionKind::PreciseService => PRECISE_SERVICE,
+            SectionKind::MemberContact => ItemList::ContactCheck,
+            SectionKind::SentimentVisit => ItemList::SentimentCheck,
+            SectionKind::PolicyDelivered => ItemList::PolicyCheck,
+            SectionKind::IndustryMatchup => ItemList::MatchupCheck,
+            SectionKind::PreciseService => ItemList::Service,
         }
     }
 
@@ -184,15 +135,12 @@ impl SectionEntry {
         self.checked.iter().any(|k| k == key)
     }
 
-    /// Ticks or unticks an item, keeping the checklist's order and no repeats.
+    /// Ticks or unticks an item, in the order ticked, each once (reports
+    /// show them in the checklist's order).
     pub fn set_checked(&mut self, key: &str, on: bool) {
         self.checked.retain(|k| k != key);
         if on {
             self.checked.push(key.to_string());
-            let order = |k: &String| self.kind.items().iter().position(|i| i.key == k);
-            let mut keys = std::mem::take(&mut self.checked);
-            crate::order::sort_by(&mut keys, |a, b| order(a) < order(b));
-            self.checked = keys;
         }
     }
 }
@@ -342,7 +290,7 @@ impl Visit {
     pub fn set_service(&mut self, kind: &str, on: bool) {
         crate::kinds::set_service(&mut self.services, kind, on);
         if let Some(s) = self.section_mut(SectionKind::PreciseService) {
-            if s.kind.items().iter().any(|i| i.key == kind) {
+            if DEFAULT_SERVICES.iter().any(|(key, _, _)| *key == kind) {
                 s.set_checked(kind, on);
             }
         }
@@ -393,8 +341,10 @@ impl Visit {
             if s.state.is_none() {
                 errors.push(ValidationError::SectionStateMissing(s.kind));
             }
-            for key in &s.checked {
-                if !s.kind.items().iter().any(|i| i.key == key) {
+            // Keys of the catalogue's shape, each once; the server checks them
+            // against the catalogue at the household's place.
+            for (i, key) in s.checked.iter().enumerate() {
+                if !valid_key(key) || s.checked[..i].contains(key) || i >= MAX_TICKS {
                     errors.push(ValidationError::UnknownChecklistItem(s.kind, key.clone()));
                 }
             }
@@ -496,14 +446,16 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn every_section_has_items_with_unique_keys() {
+    fn every_section_has_default_items_with_unique_keys_and_its_own_bits() {
         for k in SectionKind::ALL {
-            let items = k.items();
+            let items = k.list().defaults();
             assert!(!items.is_empty());
-            let mut keys: Vec<_> = items.iter().map(|i| i.key).collect();
+            let mut keys: Vec<_> = items.iter().map(|i| i.0).collect();
             keys.sort();
             keys.dedup();
             assert_eq!(keys.len(), items.len(), "{k:?} has duplicate keys");
+            assert!(keys.iter().all(|key| valid_key(key)));
+            assert_eq!(k.list().is_check(), k != SectionKind::PreciseService);
             assert_eq!(SectionKind::ALL[k.index()], k);
             for st in SectionState::ALL {
                 assert_eq!(SectionState::ALL[st.index()], st);
@@ -537,15 +489,23 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn unknown_item_and_long_text_are_refused() {
+    fn a_malformed_or_repeated_tick_and_long_text_are_refused() {
         let mut v = complete_visit();
-        v.sections[0].checked.push("bogus".into());
+        // A key of the catalogue's shape is the server's to check against the catalogue.
+        v.sections[0].checked.push("county_own_item".into());
+        assert_eq!(v.validate(), Ok(()));
+        v.sections[0].checked.push("Bogus!".into());
+        v.sections[1].checked = vec!["family_facts".into(), "family_facts".into()];
         v.summary = "字".repeat(MAX_TEXT_CHARS + 1);
         let errs = v.validate().unwrap_err();
         assert!(errs.contains(&ValidationError::UnknownChecklistItem(
             SectionKind::MemberContact,
-            "bogus".into()
+            "Bogus!".into()
         )));
+        assert!(errs.contains(&ValidationError::UnknownChecklistItem(SectionKind::SentimentVisit, "family_facts".into())));
+        let mut many = complete_visit();
+        many.sections[0].checked = (0..=MAX_TICKS).map(|i| format!("k{i}")).collect();
+        assert_eq!(many.validate().unwrap_err().len(), 1, "one past the most ticks");
         assert!(errs.contains(&ValidationError::TextTooLong));
         // exactly at the limit is fine
         let mut v = complete_visit();
@@ -581,12 +541,12 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn checked_items_keep_checklist_order() {
+    fn checked_items_are_kept_once_in_the_order_ticked() {
         let mut s = SectionEntry::empty(SectionKind::SentimentVisit);
         s.set_checked("urgent_needs", true);
         s.set_checked("family_facts", true);
         s.set_checked("family_facts", true);
-        assert_eq!(s.checked, vec!["family_facts", "urgent_needs"]);
+        assert_eq!(s.checked, vec!["urgent_needs", "family_facts"]);
         s.set_checked("family_facts", false);
         assert_eq!(s.checked, vec!["urgent_needs"]);
         assert!(s.is_checked("urgent_needs"));

@@ -307,9 +307,9 @@ pub fn make_visit(
         };
         s.state = Some(state);
         if state == SectionState::Done {
-            let items = s.kind.items();
+            let items = s.kind.list().defaults();
             let n = 1 + rng.below(items.len() as u64) as usize;
-            s.checked = items[..n].iter().map(|i| i.key.to_string()).collect();
+            s.checked = items[..n].iter().map(|i| i.0.to_string()).collect();
         }
         if rng.chance(0.08) {
             s.notes = rng.pick(&NOTES).to_string();

@@ -166,3 +166,82 @@ async fn a_villages_own_entries_apply_below_it_alone() {
     let intervals = json!({ "change": { "change": "set_intervals", "intervals": { "ordinary": 20, "special": 10 } } });
     assert_eq!(app.call(Method::POST, "/api/catalogue/changes", Some(&village), Some(intervals)).await.status, StatusCode::FORBIDDEN);
 }
+
+/// The five sections' checklists are the catalogue's (精准服务's: its service
+/// kinds): every catalogue starts with the items the sections always listed,
+/// the county adds and retires items, the phone's roster carries them, and a
+/// visit's ticks are checked against them at the household's place: an unknown
+/// item refuses the visit whole with its name, a retired one ticked by a phone
+/// that still had it is taken, and histories and downloads name each item as
+/// the catalogue does.
+#[tokio::test]
+async fn section_checklists_come_from_the_catalogue_and_a_visit_is_checked_against_them() {
+    use daohu_domain::{ItemList, ReceiptStatus, RosterResponse, SectionKind, SyncResponse, VisitDetail};
+    use daohu_server::seed::{household_id, member_id};
+    let app = TestApp::new().await;
+    let (member, village, county) = (app.session(MEMBER).await, app.session(VILLAGE).await, app.session(COUNTY).await);
+    async fn roster(app: &TestApp, token: &str) -> Catalogue {
+        let answer = app.call(Method::GET, "/api/roster", Some(token), None).await;
+        serde_json::from_slice::<RosterResponse>(&answer.body).unwrap().catalogue.unwrap()
+    }
+    async fn upload(app: &TestApp, token: &str, v: &daohu_domain::Visit) -> (ReceiptStatus, String) {
+        let answer = app.upload(token, common::device(), std::slice::from_ref(v)).await;
+        let r: SyncResponse = serde_json::from_slice(&answer.body).unwrap();
+        (r.receipts[0].status, r.receipts[0].reason.clone().unwrap_or_default())
+    }
+    async fn stored(app: &TestApp, id: uuid::Uuid) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM visits WHERE id = $1").bind(id.to_string()).fetch_one(&app.state.pool).await.unwrap()
+    }
+
+    // The phone's catalogue lists each section's items, the defaults before any edit.
+    let c = roster(&app, &member).await;
+    let sizes: Vec<usize> = SectionKind::ALL.iter().map(|k| c.checklist(k.list(), |_| false).len()).collect();
+    assert_eq!(sizes, [3, 6, 3, 3, 5]);
+
+    // A tick the catalogue does not have: refused whole, with the item's code and list.
+    let mut v = common::visit(1, household_id(2), member_id(MEMBER));
+    v.sections[0].checked = vec!["known_to_family".into(), "photo_taken".into()];
+    let (status, reason) = upload(&app, &member, &v).await;
+    assert_eq!(status, ReceiptStatus::Rejected);
+    assert!(reason.contains("photo_taken") && reason.contains("党员联系到户事项"), "{reason}");
+    assert_eq!(stored(&app, v.id).await, 0);
+
+    // The county adds 合影留念 and retires 发放党群联系卡: a version each; the roster carries both.
+    for change in [
+        json!({ "change": "add_item", "item": { "list": "contact_check", "key": "photo_taken", "name_zh": "合影留念", "name_en": "Photo taken", "active": true } }),
+        json!({ "change": "retire_item", "list": "contact_check", "key": "contact_card" }),
+    ] {
+        let answer = app.call(Method::POST, "/api/catalogue/changes", Some(&county), Some(json!({ "change": change }))).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.json());
+    }
+    let c = roster(&app, &member).await;
+    let shown: Vec<String> = c.checklist(ItemList::ContactCheck, |_| false).into_iter().map(|i| i.key).collect();
+    assert_eq!(shown, ["known_to_family", "preferred_contact", "photo_taken"]);
+    assert_eq!(c.item(ItemList::ContactCheck, "contact_card").map(|i| i.active), Some(false));
+    // A village coordinator does not change the county's checklist.
+    let by_village = json!({ "change": { "change": "retire_item", "list": "contact_check", "key": "known_to_family" } });
+    assert_eq!(app.call(Method::POST, "/api/catalogue/changes", Some(&village), Some(by_village)).await.status, StatusCode::FORBIDDEN);
+
+    // Now the same visit is taken; so is one that ticked the retired item offline.
+    assert_eq!(upload(&app, &member, &v).await.0, ReceiptStatus::Stored);
+    let mut offline = common::visit(2, household_id(3), member_id(MEMBER));
+    offline.sections[0].checked = vec!["contact_card".into()];
+    offline.sections[1].checked = vec!["housing_safe".into()];
+    assert_eq!(upload(&app, &member, &offline).await.0, ReceiptStatus::Stored);
+    assert_eq!((stored(&app, v.id).await, stored(&app, offline.id).await), (1, 1));
+
+    // The coordinator's view of a visit names its ticked items as the catalogue does.
+    for (visit, names) in [(&v, vec!["家人认识联户党员", "合影留念"]), (&offline, vec!["发放党群联系卡（含党员电话）", "查看住房安全"])] {
+        let answer = app.call(Method::GET, &format!("/api/visits/{}", visit.id), Some(&village), None).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        let detail: VisitDetail = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(detail.items.iter().map(|i| i.name_zh.as_str()).collect::<Vec<_>>(), names);
+    }
+    // So does the download: the CSV's 党员联系到户 column holds the new item's name.
+    let link = app.call(Method::POST, "/api/exports?format=csv", Some(&village), None).await;
+    assert_eq!(link.status, StatusCode::CREATED, "{:?}", link.json());
+    let url = link.json()["url"].as_str().unwrap().to_string();
+    let csv = String::from_utf8(app.call(Method::GET, &url, None, None).await.body.to_vec()).unwrap();
+    assert!(csv.contains("家人认识联户党员、合影留念"), "{csv}");
+    assert!(csv.contains("发放党群联系卡（含党员电话）"), "a retired item keeps its name: {csv}");
+}

@@ -288,10 +288,11 @@ fn expected_visit_cells(r: &VisitLogRow) -> Vec<String> {
     for kind in SectionKind::ALL {
         let detail = r.details.iter().find(|d| d.kind == kind);
         let names: Vec<&str> = kind
-            .items()
+            .list()
+            .defaults()
             .iter()
-            .filter(|i| detail.is_some_and(|d| d.checked.iter().any(|c| c == i.key)))
-            .map(|i| i.zh)
+            .filter(|i| detail.is_some_and(|d| d.checked.iter().any(|c| c == i.0)))
+            .map(|i| i.1)
             .collect();
         cells.push(names.join("、"));
         cells.push(safe_cell(detail.map_or("", |d| d.notes.as_str())).into_owned());
@@ -302,8 +303,8 @@ fn expected_visit_cells(r: &VisitLogRow) -> Vec<String> {
         .services
         .iter()
         .map(|s| match s.note.as_str() {
-            "" => catalogue.service_name(&s.kind, true),
-            note => format!("{}（{note}）", catalogue.service_name(&s.kind, true)),
+            "" => catalogue.item_name(daohu_domain::ItemList::Service, &s.kind, true),
+            note => format!("{}（{note}）", catalogue.item_name(daohu_domain::ItemList::Service, &s.kind, true)),
         })
         .collect();
     cells.push(safe_cell(&services.join("、")).into_owned());
@@ -352,7 +353,7 @@ async fn tricky_visits(app: &TestApp) -> Vec<Visit> {
         }
         v.summary = summary.to_string();
         // Ticked items and notes, one of them formula-looking.
-        let k_items: Vec<String> = v.sections[k % 5].kind.items().iter().take(1 + k % 2).map(|i| i.key.to_string()).collect();
+        let k_items: Vec<String> = v.sections[k % 5].kind.list().defaults().iter().take(1 + k % 2).map(|i| i.0.to_string()).collect();
         v.sections[k % 5].checked = k_items;
         v.sections[k % 5].notes = if k == 1 { "=2+2".into() } else { format!("第{k}次的备注") };
         if k == 0 {

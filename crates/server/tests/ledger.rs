@@ -409,7 +409,7 @@ async fn services_given_are_checked_against_the_catalogue_and_counted_by_area() 
     // The phone's roster carries the catalogue's lists.
     let roster: RosterResponse = serde_json::from_slice(&app.call(Method::GET, "/api/roster", Some(&zhang), None).await.body).unwrap();
     let catalogue = roster.catalogue.unwrap();
-    assert_eq!(catalogue.service_kinds().len(), 5);
+    assert_eq!(catalogue.kinds(ItemList::Service).len(), 5);
     assert!(catalogue.items(ItemList::Livelihood).count() > 0 && catalogue.items(ItemList::Buyer).count() > 0);
 
     // Two services with notes: stored once (the second upload is a duplicate).

@@ -161,8 +161,8 @@ pub fn CataloguePage() -> impl IntoView {
 type Done = Box<dyn Fn() + Send + Sync>;
 
 /// The catalogue's other lists, one table each (service kinds, livelihood
-/// kinds, then each kind of help resource), with the county coordinator's
-/// retire / bring back, and one form that adds to any list.
+/// kinds, each kind of help resource, then four sections' checklists), with
+/// the county coordinator's retire / bring back, and one form that adds to any list.
 #[component]
 fn ItemLists(
     catalogue: Catalogue,
@@ -192,10 +192,9 @@ fn ItemLists(
             }
         }));
     };
-    let services = catalogue.service_kinds();
     view! {
         {ItemList::ALL.into_iter().map(|l| {
-            let items: Vec<Item> = if l == ItemList::Service { services.clone() } else { catalogue.items(l).cloned().collect() };
+            let items = catalogue.kinds(l);
             view! {
                 <h2>{l.label(ctx.zh())}</h2>
                 <table class="grid-table" data-testid=format!("items-{}", l.as_str())>
@@ -226,7 +225,7 @@ fn ItemLists(
             }
         }).collect_view()}
         {view! {
-            <h2>{ctx.tr("新增服务类别、产业类别或帮扶资源", "Add a kind or a help resource")}</h2>
+            <h2>{ctx.tr("新增检查事项、类别或帮扶资源", "Add a checklist item, a kind or a help resource")}</h2>
             <form on:submit=add class="stack" data-testid="item-form">
                 <label for="i-list">{ctx.tr("加到", "Add to")}</label>
                 <select id="i-list" on:change=move |ev| if let Some(l) = ItemList::parse(&event_target_value(&ev)) { list.set(l) }>

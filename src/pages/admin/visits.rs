@@ -184,7 +184,7 @@ fn VisitCard(d: VisitDetail, close: impl Fn() + Send + Sync + 'static) -> impl I
             <h2>{format!("{} · {} · {}", d.row.head_name, d.row.visited_on, d.row.member_name)}</h2>
             <p class="muted">{format!("{} {} · {} {}", ctx.tr("手机时间", "Phone time"), crate::time::format_local(d.row.recorded_at.timestamp_millis() as f64), ctx.tr("收到", "received"), crate::time::format_local(d.row.received_at.timestamp_millis() as f64))}</p>
             {v.sections.into_iter().map(|s| {
-                let items = s.kind.items().iter().filter(|i| s.is_checked(i.key)).map(|i| if ctx.zh() { i.zh } else { i.en }).collect::<Vec<_>>().join("；");
+                let items = d.items.iter().filter(|i| i.list == s.kind.list()).map(|i| i.name(ctx.zh())).collect::<Vec<_>>().join("；");
                 view! {
                     <h3>{format!("{} · {}", if ctx.zh() { s.kind.title_zh() } else { s.kind.title_en() },
                         s.state.map(|x| if ctx.zh() { x.label_zh() } else { x.label_en() }).unwrap_or("?"))}</h3>

@@ -102,8 +102,8 @@ const SERVICE_WIDTHS: [f64; 9] = [12.0, 10.0, 22.0, 12.0, 10.0, 10.0, 14.0, 40.0
 /// it), with its note in brackets, joined with "、".
 fn services_cell(row: &VisitLogRow, catalogue: &Catalogue) -> String {
     let one = |s: &daohu_domain::ServiceGiven| match s.note.trim() {
-        "" => catalogue.service_name(&s.kind, true),
-        note => format!("{}（{note}）", catalogue.service_name(&s.kind, true)),
+        "" => catalogue.item_name(daohu_domain::ItemList::Service, &s.kind, true),
+        note => format!("{}（{note}）", catalogue.item_name(daohu_domain::ItemList::Service, &s.kind, true)),
     };
     row.services.iter().map(one).collect::<Vec<_>>().join("、")
 }
@@ -145,12 +145,13 @@ fn state_label(row: &VisitLogRow, kind: SectionKind) -> &'static str {
         .unwrap_or("")
 }
 
-/// A section's ticked items (by name) and notes, or two empty texts.
-fn detail_cells(row: &VisitLogRow, kind: SectionKind) -> (String, &str) {
+/// A section's ticked items (by their names in the catalogue, retired ones
+/// too) and notes, or two empty texts.
+fn detail_cells<'a>(row: &'a VisitLogRow, kind: SectionKind, catalogue: &Catalogue) -> (String, &'a str) {
     row.details
         .iter()
         .find(|d| d.kind == kind)
-        .map(|d| (d.checked_zh(), d.notes.as_str()))
+        .map(|d| (catalogue.ticked_names(kind.list(), &d.checked, true), d.notes.as_str()))
         .unwrap_or_default()
 }
 
@@ -175,7 +176,7 @@ fn csv_record(row: &VisitLogRow, catalogue: &Catalogue) -> Vec<String> {
     cells.push(if row.clock_flag { "是" } else { "" }.to_string());
     cells.push(row.id.to_string());
     for kind in SectionKind::ALL {
-        let (items, notes) = detail_cells(row, kind);
+        let (items, notes) = detail_cells(row, kind, catalogue);
         cells.push(safe_cell(&items).into_owned());
         cells.push(safe_cell(notes).into_owned());
     }
@@ -377,7 +378,7 @@ fn write_xlsx_with(
         }
         text(sheet, r, 17, &row.id.to_string())?;
         for (i, kind) in SectionKind::ALL.into_iter().enumerate() {
-            let (items, notes) = detail_cells(row, kind);
+            let (items, notes) = detail_cells(row, kind, catalogue);
             text(sheet, r, DETAIL_COLUMN + 2 * i as u16, &items)?;
             text(sheet, r, DETAIL_COLUMN + 2 * i as u16 + 1, notes)?;
         }
@@ -495,7 +496,7 @@ fn write_xlsx_with(
                     grid_name: row.grid_name.clone(),
                     village_name: row.village_name.clone(),
                     member_name: row.member_name.clone(),
-                    kind: catalogue.service_name(&s.kind, true),
+                    kind: catalogue.item_name(daohu_domain::ItemList::Service, &s.kind, true),
                     note: s.note.clone(),
                     visit_id: row.id,
                 };

@@ -176,8 +176,8 @@ async fn services(conn: &mut Conn, catalogue: &Catalogue, area: &Subtree, from: 
     Ok(rows
         .into_iter()
         .map(|(kind, services, households)| ServiceCount {
-            name_zh: catalogue.service_name(&kind, true),
-            name_en: catalogue.service_name(&kind, false),
+            name_zh: catalogue.item_name(daohu_domain::ItemList::Service, &kind, true),
+            name_en: catalogue.item_name(daohu_domain::ItemList::Service, &kind, false),
             kind,
             services,
             households,

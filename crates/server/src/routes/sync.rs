@@ -241,11 +241,15 @@ async fn store_visit(
         .iter()
         .map(|c| c.at_visit(visit.household_id, visit.id, visit.recorded_at, now))
         .collect();
-    // So are its services' kinds.
-    if !changes.is_empty() || !visit.services.is_empty() {
+    // So are its services' kinds, and its ticks when one is not among the
+    // items every catalogue has (the old fixed checklists): a routine visit
+    // reads no catalogue.
+    let own_ticks = visit.sections.iter().any(|s| s.checked.iter().any(|k| !s.kind.list().defaults().iter().any(|d| d.0 == k)));
+    if !changes.is_empty() || !visit.services.is_empty() || own_ticks {
         let catalogue = crate::routes::catalogue::of_county(conn, user).await?;
         let catalogue = crate::routes::ledger::household_catalogue(conn, &catalogue, visit.household_id).await?;
         let fits = changes.iter().try_for_each(|c| c.check(&catalogue)).and_then(|()| catalogue.check_services(&visit.services));
+        let fits = fits.and_then(|()| visit.sections.iter().try_for_each(|s| catalogue.check_ticks(s.kind.list(), &s.checked)));
         if let Err(e) = fits {
             return receipts::refuse(conn, Records::Visits, visit.id, &hash, &e.message(true)).await;
         }

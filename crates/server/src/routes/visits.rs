@@ -92,10 +92,17 @@ pub async fn visit_get(
     let id = Uuid::parse_str(&id).map_err(|_| AppError::not_found())?;
     let mut conn = state.pool.acquire().await?;
     let raw = visit_log::one(&mut conn, &subtree, id).await?;
+    let catalogue = crate::routes::catalogue::of_county(&mut conn, &user).await?;
     drop(conn);
     let visit: Visit = serde_json::from_str(&raw.body)?;
     let (row, _) = raw.into_row()?;
+    // The ticked items as the catalogue names them (retired ones too).
+    let items = visit
+        .sections
+        .iter()
+        .flat_map(|s| catalogue.kinds(s.kind.list()).into_iter().filter(|i| s.is_checked(&i.key)))
+        .collect();
     let detail = json!({ "visit_id": id, "household_id": visit.household_id });
     audit::record_alone(&state, user.id, "read_visit", detail).await?;
-    Ok(Json(VisitDetail { row, visit }))
+    Ok(Json(VisitDetail { row, visit, items }))
 }
