@@ -121,6 +121,13 @@ test('a policy added by the county is marked at a visit offline and followed unt
   const sheet = readFileSync(join(dir, csv), 'utf8').replace(/^\ufeff/, '').trim().split(/\r?\n/);
   assert.match(sheet[0], /^户主,门牌,网格,村,政策,情况/);
   assert.ok(sheet.some((line) => line.startsWith(`${household.head_name},`) && line.includes(',改水补助,应享未享,')), sheet.join('\n'));
+  // The family conditions alone, a CSV file of their own: the housing row is there.
+  const [living] = await Promise.all([c.page.waitForEvent('download'), c.page.click('[data-testid=dl-living-csv]')]);
+  assert.match(living.suggestedFilename(), /\.csv$/);
+  await living.saveAs(join(dir, 'living.csv'));
+  const lines = readFileSync(join(dir, 'living.csv'), 'utf8').split('\r\n');
+  assert.match(lines[0], /^\ufeff户主,门牌,网格,村,项目,情况/);
+  assert.ok(lines.some((line) => line.startsWith(`${household.head_name},`) && line.includes(',住房,需要维修,')), lines.join('\n'));
   rmSync(dir, { recursive: true, force: true });
 
   // Next visit: the phone shows what was recorded; the member marks it applying.

@@ -484,6 +484,14 @@ async fn xlsx_and_csv_exports_read_back_in_libreoffice() {
     let id = given.id.to_string();
     assert_eq!(kinds, [("就医服务", "'@陪同去县医院", id.as_str()), ("就学服务", "", id.as_str())]);
     assert!(all.iter().any(|c| *c == "就医服务（@陪同去县医院）、就学服务"), "{sheet:?}");
+    // The same sheet as a CSV file of its own reads back the same.
+    let answer = download(&app, &link(&app, &zhao, "format=csv&sheet=services").await.url).await;
+    assert!(answer.body.starts_with("\u{feff}走访日期,户主".as_bytes()));
+    let disposition = answer.headers[header::CONTENT_DISPOSITION].to_str().unwrap();
+    assert!(disposition.contains("daohu-services-") && disposition.contains(".csv"), "{disposition}");
+    let services_csv = out.join("services.csv");
+    std::fs::write(&services_csv, &answer.body).unwrap();
+    assert_eq!(soffice_csv(&services_csv, &out.join("c4"), None, true), services);
 
     // CSV
     let l = link(&app, &zhao, "format=csv").await;
@@ -797,7 +805,32 @@ async fn ledger_exports_read_back_in_libreoffice() {
         "2026-12-01", "对接成功", "'=HYPERLINK(\"x\")"]);
     assert_eq!(made[1][10], "赵书记");
 
-    // CSV: the policy rows, with a BOM, read back the same.
+    // CSV: one file a sheet, each with a BOM, read back as the workbook's sheet
+    // (times aside: LibreOffice writes those of a CSV back with seconds).
+    let without = |mut rows: Vec<Vec<String>>, time: usize| {
+        rows.iter_mut().for_each(|r| drop(r.remove(time)));
+        rows[1..].sort();
+        rows
+    };
+    for (sheet, xlsx_rows, time) in [("living", living, 6), ("matchups", made, 11)] {
+        let answer = download(&app, &link(&app, &zhao, &format!("format=csv&dataset=ledger&sheet={sheet}")).await.url).await;
+        assert!(answer.body.starts_with("\u{feff}户主,门牌".as_bytes()), "{sheet}");
+        let disposition = answer.headers[header::CONTENT_DISPOSITION].to_str().unwrap();
+        assert!(disposition.contains(&format!("daohu-{sheet}-")), "{disposition}");
+        let file = out.join(format!("{sheet}.csv"));
+        std::fs::write(&file, &answer.body).unwrap();
+        let rows = soffice_csv(&file, &out.join(format!("c-{sheet}")), None, true);
+        assert_eq!(without(rows, time), without(xlsx_rows, time), "{sheet}");
+    }
+    // A sheet is for CSV, and of its own download.
+    for query in ["format=xlsx&dataset=ledger&sheet=living", "format=csv&dataset=ledger&sheet=services",
+                  "format=csv&sheet=matchups", "format=csv&dataset=activities&sheet=visits", "format=csv&dataset=ledger&sheet=nope"] {
+        assert_eq!(create(&app, &zhao, query).await.status, StatusCode::BAD_REQUEST, "{query}");
+    }
+    // The policy rows (the first sheet, also with `sheet=policies`), read back the same.
+    let answer = download(&app, &link(&app, &zhao, "format=csv&dataset=ledger&sheet=policies").await.url).await;
+    assert!(answer.body.starts_with("\u{feff}户主".as_bytes()));
+    assert!(answer.headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains("daohu-ledger-"));
     let l = link(&app, &zhao, "format=csv&dataset=ledger").await;
     let answer = download(&app, &l.url).await;
     assert!(answer.body.starts_with("\u{feff}".as_bytes()));

@@ -24,8 +24,9 @@ pub fn GapsPage() -> impl IntoView {
         load(ctx, path, gaps, error);
     });
     let state_label = move |s: PolicyState| if ctx.zh() { s.label_zh() } else { s.label_en() };
-    // The whole ledger of the area (every household's policies, housing and
-    // water), through a one-time link the browser's download manager fetches.
+    // The whole ledger of the area (every household's policies, profile and
+    // matchups; a CSV file holds one sheet), through a one-time link the
+    // browser's download manager fetches.
     let download = move |format: &'static str| {
         super::download_link(ctx, format!("/api/exports?format={format}&dataset=ledger"), error)
     };
@@ -42,6 +43,8 @@ pub fn GapsPage() -> impl IntoView {
             <div class="actions">
                 <button on:click=move |_| download("xlsx") data-testid="dl-ledger-xlsx">{ctx.tr("下载台账 Excel", "Download the ledger (Excel)")}</button>
                 <button on:click=move |_| download("csv") data-testid="dl-ledger-csv">{ctx.tr("下载台账 CSV", "Download the ledger (CSV)")}</button>
+                <button on:click=move |_| download("csv&sheet=living") data-testid="dl-living-csv">{ctx.tr("家庭情况 CSV", "Family conditions (CSV)")}</button>
+                <button on:click=move |_| download("csv&sheet=matchups") data-testid="dl-matchups-csv">{ctx.tr("产业对接 CSV", "Matchups (CSV)")}</button>
             </div>
             {move || gaps.get().map(|g| {
                 let names: Vec<(String, String)> = g.policies.iter()

@@ -131,6 +131,7 @@ pub fn VisitsPage() -> impl IntoView {
             <div class="actions">
                 <button on:click=move |_| download("xlsx") data-testid="dl-xlsx">{ctx.tr("下载 Excel", "Download Excel")}</button>
                 <button on:click=move |_| download("csv") data-testid="dl-csv">{ctx.tr("下载 CSV", "Download CSV")}</button>
+                <button on:click=move |_| download("csv&sheet=services") data-testid="dl-services-csv">{ctx.tr("服务记录 CSV", "Services (CSV)")}</button>
                 <button on:click=move |_| download("jsonl") data-testid="dl-jsonl">{ctx.tr("JSON（每行一条）", "JSON lines")}</button>
             </div>
             <p class="muted" data-testid="visit-total">{move || page.get().map(|p| if p.total_capped {

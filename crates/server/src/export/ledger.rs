@@ -2,7 +2,9 @@
 //! each household's current policy states (政策台账), living conditions
 //! (家庭情况: housing, water, illness, income, road, heating, contact,
 //! livelihood, needs) and matchups (产业对接) under the caller's unit. XLSX has
-//! the three sheets; CSV (UTF-8 with BOM) holds the 政策台账 rows; JSON lines one [`LedgerLine`] per row of either.
+//! the three sheets; a CSV file (UTF-8 with BOM) holds one of them (the
+//! 政策台账 unless another is asked for); JSON lines one [`LedgerLine`] per row
+//! of the first two.
 //! Rows are read a page at a time, so memory stays flat for a county's millions.
 //! Every text cell goes through [`safe_cell`].
 
@@ -13,7 +15,7 @@ use daohu_domain::{safe_cell, Catalogue, ExportFormat, LedgerField, LedgerValue,
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use serde::Serialize;
 
-use super::{csv_line, excel_date, excel_datetime, header, text_line, xlsx_error, SheetCursor, SHEET_ROWS};
+use super::{csv_line, excel_date, excel_datetime, header, text_line, xlsx_error, Sheet, SheetCursor, SHEET_ROWS};
 use crate::db::{parse_ts, Pool};
 use crate::store::ledger::{rows_page, LedgerRow};
 use crate::tree::Subtree;
@@ -110,6 +112,51 @@ pub fn csv_record(l: &LedgerLine) -> Vec<String> {
     ]
 }
 
+/// One CSV record of a profile fact (家庭情况), every text cell defused.
+pub fn living_record(l: &LedgerLine) -> Vec<String> {
+    vec![
+        safe_cell(&l.head_name).into_owned(),
+        safe_cell(&l.address).into_owned(),
+        safe_cell(&l.grid_name).into_owned(),
+        safe_cell(&l.village_name).into_owned(),
+        safe_cell(&l.item).into_owned(),
+        l.label.clone(),
+        super::local_minutes(l.updated_at),
+        safe_cell(&l.updated_by).into_owned(),
+    ]
+}
+
+/// One CSV record of a matchup (产业对接), every text cell defused.
+fn matchup_record(p: crate::store::matchups::PlacedMatchup) -> Result<Vec<String>, AppError> {
+    let place = [p.head_name.clone(), p.address.clone(), p.grid_name.clone(), p.village_name.clone()];
+    let m = p.record()?;
+    let x = &m.matchup;
+    let mut cells: Vec<String> = place.iter().map(|c| safe_cell(c).into_owned()).collect();
+    cells.extend([
+        x.need.label(true).to_string(),
+        safe_cell(&x.resource_name).into_owned(),
+        safe_cell(&x.contact).into_owned(),
+        x.on.to_string(),
+        x.outcome.label(true).to_string(),
+        safe_cell(&x.note).into_owned(),
+        safe_cell(&m.made_by_name).into_owned(),
+        super::local_minutes(m.made_at),
+    ]);
+    Ok(cells)
+}
+
+/// The 产业对接 sheet as a CSV file: an area's matchups are few (one a need
+/// answered), read at once.
+async fn matchups_csv(pool: &Pool, area: &Subtree) -> Result<Body, AppError> {
+    let matchups = crate::store::matchups::in_area(&mut *pool.acquire().await?, area).await?;
+    let mut buf = "\u{feff}".as_bytes().to_vec();
+    csv_line(&mut buf, MATCHUP_COLUMNS)?;
+    for p in matchups {
+        csv_line(&mut buf, matchup_record(p)?)?;
+    }
+    Ok(Body::from(buf))
+}
+
 /// What a download reads: the rows under `area`, named from `catalogue`.
 #[derive(Clone)]
 pub struct LedgerQuery {
@@ -131,12 +178,19 @@ async fn page(pool: &Pool, q: &LedgerQuery, after: Option<&(String, String)>) ->
     Ok((lines, next))
 }
 
-/// The CSV (policy rows) or JSON lines (every row), streamed page by page.
-pub fn text_body(pool: Pool, query: LedgerQuery, format: ExportFormat) -> Result<Body, AppError> {
+/// The CSV of one sheet (policy rows, unless `sheet` says the profile's or
+/// the matchups') or JSON lines (every row), streamed page by page.
+pub async fn text_body(pool: Pool, query: LedgerQuery, format: ExportFormat, sheet: Option<Sheet>) -> Result<Body, AppError> {
+    let csv = format == ExportFormat::Csv;
+    if csv && sheet == Some(Sheet::Matchups) {
+        return matchups_csv(&pool, &query.area).await;
+    }
+    // Which rows a CSV holds: the policies' or the profile's.
+    let living = sheet == Some(Sheet::Living);
     let mut head = Vec::new();
-    if format == ExportFormat::Csv {
+    if csv {
         head.extend_from_slice("\u{feff}".as_bytes());
-        csv_line(&mut head, POLICY_COLUMNS)?;
+        csv_line(&mut head, if living { &LIVING_COLUMNS[..] } else { &POLICY_COLUMNS[..] })?;
     }
     // (after, head, done)
     let state = (pool, query, None::<(String, String)>, Some(head), false);
@@ -150,8 +204,8 @@ pub fn text_body(pool: Pool, query: LedgerQuery, format: ExportFormat) -> Result
             let chunk = match page(&pool, &query, after.as_ref()).await {
                 Ok((lines, next)) => {
                     let mut result = Ok(());
-                    for l in lines.iter().filter(|l| format != ExportFormat::Csv || l.is_policy()) {
-                        result = text_line(&mut buf, format, l, csv_record);
+                    for l in lines.iter().filter(|l| !csv || l.is_policy() != living) {
+                        result = text_line(&mut buf, format, l, if living { living_record } else { csv_record });
                         if result.is_err() {
                             break;
                         }

@@ -158,3 +158,48 @@ pub(crate) fn header(sheet: &mut Worksheet, columns: &[&str], widths: &[f64]) ->
     sheet.set_freeze_panes(1, 0)?;
     Ok(())
 }
+
+/// One sheet of a workbook as a CSV file of its own (a CSV file holds one table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sheet {
+    /// Visits: 走访记录, a row per visit (the default).
+    Visits,
+    /// Visits: 服务, a row per service given.
+    Services,
+    /// Ledger: 政策台账, a row per household and policy (the default).
+    Policies,
+    /// Ledger: 家庭情况, a row per household and fact of its profile.
+    Living,
+    /// Ledger: 产业对接, a row per matchup.
+    Matchups,
+}
+
+impl Sheet {
+    pub const ALL: [Sheet; 5] = [Sheet::Visits, Sheet::Services, Sheet::Policies, Sheet::Living, Sheet::Matchups];
+
+    /// The word it is stored as.
+    pub fn word(self) -> &'static str {
+        match self {
+            Sheet::Visits => "visits",
+            Sheet::Services => "services",
+            Sheet::Policies => "policies",
+            Sheet::Living => "living",
+            Sheet::Matchups => "matchups",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Sheet> {
+        Sheet::ALL.into_iter().find(|s| s.word() == word)
+    }
+
+    /// The file name's stems (ASCII, Chinese) when not the first sheet.
+    pub fn stems(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Sheet::Services => Some(("services", "服务记录")),
+            Sheet::Living => Some(("living", "家庭情况")),
+            Sheet::Matchups => Some(("matchups", "产业对接")),
+            Sheet::Visits | Sheet::Policies => None,
+        }
+    }
+}

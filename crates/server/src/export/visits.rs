@@ -15,7 +15,7 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{csv_line, excel_date, excel_datetime, header, local_minutes, text_line, xlsx_error, SheetCursor, CHUNK_BYTES};
+use super::{csv_line, excel_date, excel_datetime, header, local_minutes, text_line, xlsx_error, Sheet, SheetCursor, CHUNK_BYTES};
 use crate::db::{self, Pool};
 use crate::problems::{self, ExportEvent, ExportProblem};
 use crate::visit_log::LogQuery;
@@ -155,6 +155,16 @@ fn detail_cells<'a>(row: &'a VisitLogRow, kind: SectionKind, catalogue: &Catalog
         .unwrap_or_default()
 }
 
+/// One CSV record of a service given, as the 服务 sheet has it, every text cell defused.
+fn service_record(row: &VisitLogRow, s: &daohu_domain::ServiceGiven, catalogue: &Catalogue) -> Vec<String> {
+    let kind = catalogue.item_name(daohu_domain::ItemList::Service, &s.kind, true);
+    let text = [&row.head_name, &row.address, &row.grid_name, &row.village_name, &row.member_name, &kind, &s.note];
+    let mut cells = vec![row.visited_on.to_string()];
+    cells.extend(text.iter().map(|t| safe_cell(t).into_owned()));
+    cells.push(row.id.to_string());
+    cells
+}
+
 /// One CSV record of a visit, every text cell defused.
 fn csv_record(row: &VisitLogRow, catalogue: &Catalogue) -> Vec<String> {
     let mut cells = vec![
@@ -193,10 +203,18 @@ struct TextExport {
     done: bool,
     /// Names the services' kinds.
     catalogue: Catalogue,
+    /// A CSV of the 服务 sheet: a line per service given, not per visit.
+    services: bool,
 }
 
 impl TextExport {
     fn encode(&self, buf: &mut Vec<u8>, row: &VisitLogRow) -> Result<(), AppError> {
+        if self.services {
+            for s in &row.services {
+                csv_line(buf, service_record(row, s, &self.catalogue))?;
+            }
+            return Ok(());
+        }
         text_line(buf, self.format, row, |r| csv_record(r, &self.catalogue))
     }
 
@@ -231,11 +249,17 @@ impl TextExport {
 }
 
 /// A CSV or JSON-lines body that streams rows as the database yields them.
-pub fn text_stream(pool: Pool, query: LogQuery, format: ExportFormat, catalogue: Catalogue) -> Result<Body, AppError> {
+/// `sheet` (CSV only): the 服务 sheet's lines instead of the visits'.
+pub fn text_stream(pool: Pool, query: LogQuery, format: ExportFormat, catalogue: Catalogue, sheet: Option<Sheet>) -> Result<Body, AppError> {
+    let services = sheet == Some(Sheet::Services);
     let mut head = Vec::new();
     if format == ExportFormat::Csv {
         head.extend_from_slice("\u{feff}".as_bytes());
-        csv_line(&mut head, VISIT_COLUMNS)?;
+        if services {
+            csv_line(&mut head, SERVICE_COLUMNS)?;
+        } else {
+            csv_line(&mut head, VISIT_COLUMNS)?;
+        }
     }
     let export = TextExport {
         rows: spawn_reader(pool, query, 256),
@@ -243,6 +267,7 @@ pub fn text_stream(pool: Pool, query: LogQuery, format: ExportFormat, catalogue:
         head: Some(head),
         done: false,
         catalogue,
+        services,
     };
     // Fused: the compression layer may poll once more after the end, which a
     // bare `unfold` answers with a panic.

@@ -28,7 +28,7 @@ use crate::routes::dashboard::today;
 use crate::scope::{self, Subtree};
 use crate::activity_log::ActivityQuery;
 use crate::visit_log::LogQuery;
-use crate::export::{self, activities as activity_export, ledger as ledger_export, visits};
+use crate::export::{self, activities as activity_export, ledger as ledger_export, visits, Sheet};
 use crate::{audit, store, ApiQuery, AppError, AppState};
 
 /// How long a download link works.
@@ -67,6 +67,14 @@ impl Dataset {
     }
 }
 
+/// Whether a download of `dataset` has this sheet.
+fn has_sheet(dataset: Dataset, sheet: Sheet) -> bool {
+    match sheet {
+        Sheet::Visits | Sheet::Services => dataset == Dataset::Visits,
+        Sheet::Policies | Sheet::Living | Sheet::Matchups => dataset == Dataset::Ledger,
+    }
+}
+
 /// Query of a new export: the format, the dataset and its filter (without paging).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -89,6 +97,9 @@ pub struct ExportQuery {
     pub team_id: Option<Uuid>,
     /// Activities only: one kind code.
     pub kind: Option<String>,
+    /// CSV only: which sheet of the workbook the file holds (visits: `visits`,
+    /// `services`; ledger: `policies`, `living`, `matchups`); the first by default.
+    pub sheet: Option<Sheet>,
 }
 
 impl ExportQuery {
@@ -215,6 +226,14 @@ pub async fn export_create(
 ) -> Result<(StatusCode, Json<ExportLink>), AppError> {
     let subtree = scope::coordinator(&user)?;
     let dataset = query.dataset.unwrap_or_default();
+    if let Some(sheet) = query.sheet {
+        if query.format != ExportFormat::Csv {
+            return Err(AppError::bad_request("只有 CSV 按表分文件下载（sheet 只用于 format=csv）"));
+        }
+        if !has_sheet(dataset, sheet) {
+            return Err(AppError::bad_request("这种下载没有这张表"));
+        }
+    }
     let (filter_json, audited) = match dataset {
         Dataset::Visits => {
             if query.team_id.is_some() || query.kind.is_some() {
@@ -264,12 +283,16 @@ pub async fn export_create(
             created_at: now,
             expires_at,
             dataset: dataset.word(),
+            sheet: query.sheet.map(Sheet::word),
         },
     )
     .await?;
     let mut detail = json!({ "format": format_word(query.format), "filter": audited });
     if dataset != Dataset::Visits {
         detail["dataset"] = json!(dataset.word());
+    }
+    if let Some(sheet) = query.sheet {
+        detail["sheet"] = json!(sheet.word());
     }
     audit::record(&mut tx, Some(user.id), "export_created", detail).await?;
     tx.commit().await?;
@@ -286,6 +309,8 @@ pub async fn export_create(
 struct Download {
     format: ExportFormat,
     what: Rows,
+    /// A CSV file's sheet (none: the first).
+    sheet: Option<Sheet>,
 }
 
 /// The rows of a download.
@@ -322,7 +347,7 @@ async fn take_link(state: &AppState, token: &str) -> Result<Download, AppError> 
     let now = db::now();
     let (_writer, mut tx) = state.write_tx().await?;
     let link = store::exports::take(&mut tx, &sha256_hex(token.to_ascii_lowercase()), now).await?;
-    let Some(store::exports::TakenLink { created_by, format, filter, dataset }) = link else {
+    let Some(store::exports::TakenLink { created_by, format, filter, dataset, sheet }) = link else {
         return Err(AppError::not_found());
     };
     let checked = async {
@@ -371,7 +396,8 @@ async fn take_link(state: &AppState, token: &str) -> Result<Download, AppError> 
             detail,
         )
         .await?;
-        Ok(Download { format, what })
+        let sheet = sheet.map(|w| Sheet::parse(&w).ok_or_else(|| AppError::internal(format!("stored sheet {w}")))).transpose()?;
+        Ok(Download { format, what, sheet })
     }
     .await;
     // The link is spent either way.
@@ -408,11 +434,13 @@ pub async fn export_download(
         ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
         ExportFormat::Jsonl => ("application/x-ndjson; charset=utf-8", "jsonl"),
     };
-    let (stem, stem_zh) = match download.what {
-        Rows::Visits(..) => ("visits", "走访记录"),
-        Rows::Activities(_) => ("activities", "志愿活动"),
-        Rows::Ledger(_) => ("ledger", "政策台账"),
+    let (stem, stem_zh) = match (download.sheet.and_then(Sheet::stems), &download.what) {
+        (Some(stems), _) => stems,
+        (None, Rows::Visits(..)) => ("visits", "走访记录"),
+        (None, Rows::Activities(_)) => ("activities", "志愿活动"),
+        (None, Rows::Ledger(_)) => ("ledger", "政策台账"),
     };
+    let sheet = download.sheet;
     let (body, length) = match (download.format, download.what) {
         (ExportFormat::Xlsx, Rows::Activities(query)) => {
             let (file, length) = activity_export::xlsx_file(state.pool.clone(), query).await?;
@@ -435,7 +463,7 @@ pub async fn export_download(
                 Some(length),
             )
         }
-        (format, Rows::Ledger(query)) => (ledger_export::text_body(state.pool.clone(), query, format)?, None),
+        (format, Rows::Ledger(query)) => (ledger_export::text_body(state.pool.clone(), query, format, sheet).await?, None),
         (ExportFormat::Xlsx, Rows::Visits(query, catalogue)) => {
             let (file, length) = visits::xlsx_file(state.pool.clone(), query, export::SHEET_ROWS, catalogue).await?;
             let file = tokio::fs::File::from_std(file);
@@ -446,7 +474,7 @@ pub async fn export_download(
                 Some(length),
             )
         }
-        (format, Rows::Visits(query, catalogue)) => (visits::text_stream(state.pool.clone(), query, format, catalogue)?, None),
+        (format, Rows::Visits(query, catalogue)) => (visits::text_stream(state.pool.clone(), query, format, catalogue, sheet)?, None),
     };
     let mut response = body.into_response();
     let headers = response.headers_mut();

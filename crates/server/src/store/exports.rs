@@ -20,6 +20,8 @@ pub struct NewLink<'a> {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub dataset: &'a str,
+    /// A CSV download's sheet (none: the first).
+    pub sheet: Option<&'a str>,
 }
 
 /// A link taken for a download: who made it, the format, the filter and the dataset,
@@ -29,6 +31,7 @@ pub struct TakenLink {
     pub format: String,
     pub filter: String,
     pub dataset: String,
+    pub sheet: Option<String>,
 }
 
 /// Forgets links that expired before `before`.
@@ -43,8 +46,8 @@ pub async fn drop_expired(conn: &mut Conn, before: DateTime<Utc>) -> Result<(), 
 /// Stores a new link.
 pub async fn insert(conn: &mut Conn, link: &NewLink<'_>) -> Result<(), AppError> {
     sqlx::query(
-        "INSERT INTO export_links (token_hash, created_by, format, filter, created_at, expires_at, dataset)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO export_links (token_hash, created_by, format, filter, created_at, expires_at, dataset, sheet)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(link.token_hash)
     .bind(link.created_by.to_string())
@@ -53,6 +56,7 @@ pub async fn insert(conn: &mut Conn, link: &NewLink<'_>) -> Result<(), AppError>
     .bind(ts(link.created_at))
     .bind(ts(link.expires_at))
     .bind(link.dataset)
+    .bind(link.sheet)
     .execute(conn)
     .await?;
     Ok(())
@@ -61,17 +65,17 @@ pub async fn insert(conn: &mut Conn, link: &NewLink<'_>) -> Result<(), AppError>
 /// Marks the unused, unexpired link with this token hash used at `now` and answers
 /// it; in one statement, so a second download finds it used. `None` for any other.
 pub async fn take(conn: &mut Conn, token_hash: &str, now: DateTime<Utc>) -> Result<Option<TakenLink>, AppError> {
-    let link: Option<(String, String, String, String)> = sqlx::query_as(
+    let link: Option<(String, String, String, String, Option<String>)> = sqlx::query_as(
         "UPDATE export_links SET used_at = $1
          WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $3
-         RETURNING created_by, format, filter, dataset",
+         RETURNING created_by, format, filter, dataset, sheet",
     )
     .bind(ts(now))
     .bind(token_hash)
     .bind(ts(now))
     .fetch_optional(conn)
     .await?;
-    Ok(link.map(|(created_by, format, filter, dataset)| TakenLink { created_by, format, filter, dataset }))
+    Ok(link.map(|(created_by, format, filter, dataset, sheet)| TakenLink { created_by, format, filter, dataset, sheet }))
 }
 
 /// A link creator's role, unit path and whether the account is disabled, as stored.
