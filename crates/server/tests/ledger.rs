@@ -787,3 +787,144 @@ async fn the_countys_visit_intervals_decide_who_is_overdue() {
     let roster: RosterResponse = serde_json::from_slice(&app.call(Method::GET, "/api/roster", Some(&zhang), None).await.body).unwrap();
     assert_eq!(roster.intervals().days_for(&[SpecialGroup::ExtremePoverty]), 25);
 }
+
+/// The dashboard's services-by-kind and unmatched-needs counts come from
+/// tallies kept by triggers (migration 0021): after services on several days
+/// (a household's latest moving on, two on one day), needs recorded and
+/// changed, matchups under way, failed and succeeded, and a household moved to
+/// another village, they equal the counts read from the rows themselves, for
+/// every area and for periods up to today and in the past, before and after
+/// folding (PostgreSQL's rows of changes).
+#[tokio::test]
+async fn service_and_need_tallies_match_the_rows_after_visits_matchups_and_a_move() {
+    use daohu_server::seed::{county_id, grid_id, township_id};
+    use daohu_server::tree::Subtree;
+    let app = TestApp::new().await;
+    let (zhang, zhao, wu) = (app.session(ZHANG).await, app.session(ZHAO).await, app.session(WU).await);
+    let today = Utc::now().date_naive();
+    let ago = |d: i64| today - Duration::days(d);
+
+    // Services: (seed, household, days ago, kinds).
+    let given: [(u8, u128, i64, &[&str]); 7] = [
+        (1, 1, 5, &["medical", "schooling"]),
+        (2, 1, 2, &["medical"]),
+        (3, 2, 2, &["medical", "paperwork"]),
+        (4, 2, 2, &["medical"]),
+        (5, 5, 4, &["daily_care"]),
+        (6, 5, 1, &["daily_care", "medical"]),
+        (7, 3, 0, &["employment"]),
+    ];
+    let visits: Vec<daohu_domain::Visit> = given
+        .iter()
+        .map(|(seed, h, d, kinds)| {
+            let mut v = common::visit(*seed, household_id(*h), member_id(ZHANG));
+            v.visited_on = ago(*d);
+            for k in *kinds {
+                v.set_service(k, true);
+            }
+            v
+        })
+        .collect();
+    let answer = app.upload(&zhang, common::device(), &visits).await;
+    let receipts: daohu_domain::SyncResponse = serde_json::from_slice(&answer.body).unwrap();
+    assert!(receipts.receipts.iter().all(|r| r.status == ReceiptStatus::Stored), "{:?}", receipts.receipts);
+
+    // Needs, then matchups: household 1's market under way (matched), its
+    // technique failed (still unmatched); household 2's funds succeeded, then
+    // its needs change to jobs alone; household 5 keeps funds and jobs.
+    let now = Utc::now();
+    let fact = |household: u128, value: &str, at: DateTime<Utc>| {
+        json!({ "id": Uuid::now_v7(), "household_id": household_id(household), "field": "needs", "value": value, "at": at })
+    };
+    let stored = send(&app, &zhang, vec![fact(1, "technique,market", now), fact(2, "funds,market", now), fact(5, "funds,jobs", now)]).await;
+    assert!(stored.iter().all(|r| r.0 == ReceiptStatus::Stored), "{stored:?}");
+    for (household, need, list, resource, outcome) in [
+        (1, "market", "buyer", "county_market", "underway"),
+        (1, "technique", "technician", "agri_station", "failed"),
+        (2, "funds", "fund", "microcredit", "underway"),
+        (2, "funds", "fund", "microcredit", "succeeded"),
+        (5, "jobs", "buyer", "county_market", "failed"),
+    ] {
+        let body = json!({ "id": Uuid::now_v7(), "household_id": household_id(household), "need": need, "list": list,
+                           "resource": resource, "on": today.to_string(), "outcome": outcome, "note": "" });
+        let answer = app.call(Method::POST, "/api/matchups", Some(&zhao), Some(body)).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.json());
+    }
+    let later = now + Duration::minutes(1);
+    assert_eq!(send(&app, &zhang, vec![fact(2, "jobs", later)]).await[0].0, ReceiptStatus::Stored);
+    // Household 5 moves to a grid of the other village, taking its services and needs.
+    let moved = app
+        .call(Method::PATCH, &format!("/api/households/{}", household_id(5)), Some(&wu), Some(json!({ "grid_id": grid_id(4) })))
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.json());
+
+    // The counts read from the rows, as the dashboard read them before the tallies.
+    let from_rows = |area: Subtree, from: chrono::NaiveDate, to: chrono::NaiveDate| {
+        let pool = app.state.pool.clone();
+        async move {
+            let mut conn = pool.acquire().await.unwrap();
+            let services: Vec<(String, i64, i64)> = sqlx::query_as(daohu_server::store::visits::SERVICE_COUNTS)
+                .bind(from.to_string()).bind(to.to_string()).bind(area.lo()).bind(area.hi())
+                .fetch_all(&mut *conn).await.unwrap();
+            let mut needs: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT n.need, COUNT(*) FROM ledger_current lc
+                 CROSS JOIN (SELECT 'technique' AS need UNION ALL SELECT 'funds' UNION ALL SELECT 'market' UNION ALL SELECT 'jobs') AS n
+                 WHERE lc.field = 'needs' AND lc.unit_path >= $1 AND lc.unit_path < $2
+                   AND (',' || lc.state || ',') LIKE ('%,' || n.need || ',%')
+                   AND COALESCE((SELECT m.outcome FROM matchups m WHERE m.household_id = lc.household_id AND m.need = n.need
+                                 ORDER BY m.n DESC LIMIT 1), 'failed') = 'failed'
+                 GROUP BY n.need ORDER BY n.need")
+                .bind(area.lo()).bind(area.hi())
+                .fetch_all(&mut *conn).await.unwrap();
+            needs.sort();
+            (services, needs)
+        }
+    };
+    let from_tallies = |area: Subtree, from: chrono::NaiveDate, to: chrono::NaiveDate| {
+        let pool = app.state.pool.clone();
+        async move {
+            let mut conn = pool.acquire().await.unwrap();
+            let services = daohu_server::store::visits::service_counts(&mut conn, &area, from, to).await.unwrap();
+            let mut needs = daohu_server::store::matchups::unmatched_counts(&mut conn, &area).await.unwrap();
+            needs.sort();
+            (services, needs)
+        }
+    };
+    let path = |units: &[Uuid]| Subtree { path: format!("/{}/", units.iter().map(Uuid::to_string).collect::<Vec<_>>().join("/")) };
+    let areas = [
+        path(&[county_id()]),
+        path(&[county_id(), township_id()]),
+        path(&[county_id(), township_id(), village_id()]),
+        path(&[county_id(), township_id(), second_village_id()]),
+    ];
+    let periods = [(ago(30), today), (ago(2), today), (ago(5), ago(2)), (ago(3), ago(1))];
+    let check = |when: &'static str| {
+        let areas = areas.clone();
+        let (from_rows, from_tallies) = (&from_rows, &from_tallies);
+        async move {
+            for area in areas {
+                for (from, to) in periods {
+                    let (want, got) = (from_rows(area.clone(), from, to).await, from_tallies(area.clone(), from, to).await);
+                    assert_eq!(got, want, "{when}: {} from {from} to {to}", area.path);
+                }
+            }
+        }
+    };
+    check("before folding").await;
+    let mut conn = app.state.pool.acquire().await.unwrap();
+    while daohu_server::store::upkeep::fold_tallies(&mut conn).await.unwrap() != Some(0) {}
+    drop(conn);
+    check("after folding").await;
+
+    // What the rows say, so the comparison above compares something: the
+    // village's month has medical given 4 times to 2 households (household 5's
+    // went with it), and its unmatched needs are household 1's technique and 2's jobs.
+    let village = path(&[county_id(), township_id(), village_id()]);
+    let (services, needs) = from_tallies(village.clone(), ago(30), today).await;
+    assert!(services.contains(&("medical".into(), 4, 2)), "{services:?}");
+    assert!(!services.iter().any(|s| s.0 == "daily_care"), "{services:?}");
+    assert_eq!(needs, [("jobs".to_string(), 1), ("technique".to_string(), 1)]);
+    let other = from_tallies(path(&[county_id(), township_id(), second_village_id()]), ago(30), today).await;
+    assert_eq!(other.0, [("daily_care".to_string(), 2, 1), ("medical".to_string(), 1, 1)]);
+    assert_eq!(other.1, [("funds".to_string(), 1), ("jobs".to_string(), 1)]);
+}

@@ -142,20 +142,14 @@ pub async fn of_households(conn: &mut Conn, ids: &[String]) -> Result<Vec<Matchu
 }
 
 /// [`unmatched_counts`]' text (`$1`/`$2`: the subtree).
-pub const UNMATCHED_COUNTS: &str = "SELECT n.need, COUNT(*)
-         FROM ledger_current lc
-         CROSS JOIN (SELECT 'technique' AS need UNION ALL SELECT 'funds' UNION ALL SELECT 'market' UNION ALL SELECT 'jobs') AS n
-         WHERE lc.field = 'needs' AND lc.unit_path >= $1 AND lc.unit_path < $2
-           AND (',' || lc.state || ',') LIKE ('%,' || n.need || ',%')
-           AND COALESCE((SELECT m.outcome FROM matchups m
-                         WHERE m.household_id = lc.household_id AND m.need = n.need
-                         ORDER BY m.n DESC LIMIT 1), 'failed') = 'failed'
-         GROUP BY n.need";
+pub const UNMATCHED_COUNTS: &str = "SELECT need, COUNT(*) FROM unmatched_needs
+         WHERE unit_path >= $1 AND unit_path < $2 GROUP BY need";
 
 /// Per need, the households under a subtree with it unmatched: recorded in
 /// their needs (`ledger_current`), and no matchup of it, or a latest one that
-/// failed ([`daohu_domain::livelihood::unmatched`], counted in SQL for the
-/// dashboard so a county's households with needs are not all read).
+/// failed ([`daohu_domain::livelihood::unmatched`]), as kept by migration
+/// 0021's triggers in `unmatched_needs`, so a county's households with needs
+/// are not all read).
 pub async fn unmatched_counts(conn: &mut Conn, area: &Subtree) -> Result<Vec<(String, i64)>, AppError> {
     Ok(sqlx::query_as(UNMATCHED_COUNTS)
     .bind(area.lo())

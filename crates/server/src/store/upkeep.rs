@@ -72,6 +72,8 @@ pub async fn fold_tallies(conn: &mut Conn) -> Result<Option<u64>, AppError> {
         ("household_last_visits", &["unit_id", "day"][..], "households", "SUM(households)", "households"),
         // The household ledger's counts (migration 0017).
         ("ledger_tallies", &["state", "unit_path", "field", "applying_since"][..], "n", "SUM(n)", "n"),
+        // Services per unit, day and kind (migration 0021).
+        ("service_days", &["unit_id", "day", "kind"][..], "services, households", "SUM(services), SUM(households)", "services"),
     ] {
         let keys = key.join(", ");
         let same = key.iter().map(|k| format!("t.{k} = keys.{k}")).collect::<Vec<_>>().join(" AND ");

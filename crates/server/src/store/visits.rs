@@ -126,19 +126,42 @@ pub async fn insert_services(conn: &mut Conn, visit: &Visit) -> Result<(), AppEr
     Ok(())
 }
 
-/// [`service_counts`]' text (`$1`/`$2`: the first and last day; `$3`/`$4`: the subtree).
+/// [`service_counts`]' text for a past period, from the rows (`$1`/`$2`: the
+/// first and last day; `$3`/`$4`: the subtree).
 pub const SERVICE_COUNTS: &str = "SELECT kind, COUNT(*), COUNT(DISTINCT household_id) FROM visit_services
      WHERE visited_on >= $1 AND visited_on <= $2 AND unit_path >= $3 AND unit_path < $4
      GROUP BY kind ORDER BY 2 DESC, kind";
 
+/// The same from the tallies (migration 0021; `$1`: the unit, `$2`/`$3`: the
+/// days), right whenever no service of the unit is dated after the period.
+pub const SERVICE_TALLIES: &str = "SELECT kind, CAST(SUM(services) AS BIGINT), CAST(SUM(households) AS BIGINT) FROM service_days
+     WHERE unit_id = $1 AND day >= $2 AND day <= $3
+     GROUP BY kind HAVING SUM(services) > 0 ORDER BY 2 DESC, kind";
+
+/// Whether a service of the unit is dated after `$2`.
+pub const SERVICE_AFTER: &str = "SELECT COUNT(*) FROM (SELECT 1 FROM service_days WHERE unit_id = $1 AND day > $2
+     GROUP BY day, kind HAVING SUM(services) > 0 LIMIT 1) AS later";
+
 /// Services given in an area from `from` to `to` (days, inclusive), per kind:
-/// `(kind, services, households)`, most given first.
+/// `(kind, services, households)`, most given first. From the daily tallies
+/// unless a service of the area is dated after the period (households are
+/// counted by the day of their latest service), else from the rows.
 pub async fn service_counts(
     conn: &mut Conn,
     area: &Subtree,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<(String, i64, i64)>, AppError> {
+    let unit = area.unit_id().to_string();
+    let later: i64 = sqlx::query_scalar(SERVICE_AFTER).bind(&unit).bind(to.to_string()).fetch_one(&mut *conn).await?;
+    if later == 0 {
+        return Ok(sqlx::query_as(SERVICE_TALLIES)
+            .bind(unit)
+            .bind(from.to_string())
+            .bind(to.to_string())
+            .fetch_all(conn)
+            .await?);
+    }
     Ok(sqlx::query_as(SERVICE_COUNTS)
     .bind(from.to_string())
     .bind(to.to_string())
