@@ -194,9 +194,12 @@ impl SignedIn {
         call::<(), serde::de::IgnoredAny>("POST", "/api/auth/logout", Some(&self.token), None).await.map(|_| ())
     }
 
-    /// The member's linked households, their histories and problems.
-    pub async fn roster(&self) -> Result<RosterResponse, ApiFailure> {
-        call_some::<(), _>("GET", "/api/roster", Some(&self.token), None).await
+    /// The member's linked households, their histories and problems, and the
+    /// text they came as (which the phone stores as it is).
+    pub async fn roster(&self) -> Result<(RosterResponse, String), ApiFailure> {
+        let text = call_raw("GET", "/api/roster", Some(&self.token), None).await?;
+        let roster = json::from_str(&text).map_err(|_| ApiFailure::BadAnswer)?;
+        Ok((roster, text))
     }
 
     /// Uploads problem changes made on the phone.

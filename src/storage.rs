@@ -177,7 +177,11 @@ fn get<T: DeserializeOwned>(key: &str) -> Result<Option<T>, StorageError> {
 }
 
 fn set<T: Serialize>(key: &str, value: &T) -> Result<(), StorageError> {
-    let text = json::to_string(value).map_err(StorageError::Corrupt)?;
+    set_text(key, json::to_string(value).map_err(StorageError::Corrupt)?)
+}
+
+/// Writes JSON text as it is (sealed when the key is).
+fn set_text(key: &str, text: String) -> Result<(), StorageError> {
     if sealed_here(key) {
         vault::write(key.to_string(), text);
         return Ok(());
@@ -600,8 +604,10 @@ pub fn load_roster() -> Option<RosterResponse> {
     get(&key(ROSTER)).ok().flatten()
 }
 
-pub fn save_roster(r: &RosterResponse) -> Result<(), StorageError> {
-    set(&key(ROSTER), r)
+/// Keeps the roster as the server sent it: the phone never writes a roster of
+/// its own, so it carries no code to turn one back into text.
+pub fn save_roster(text: String) -> Result<(), StorageError> {
+    set_text(&key(ROSTER), text)
 }
 
 /// This phone's id, made once and kept.

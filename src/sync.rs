@@ -189,8 +189,8 @@ pub fn refresh_roster(ctx: AppCtx) {
     let Some(client) = ctx.api() else { return };
     spawn_local(async move {
         match client.roster().await {
-            Ok(r) => {
-                let _ = storage::save_roster(&r);
+            Ok((r, text)) => {
+                let _ = storage::save_roster(text);
                 ctx.roster.set(Some(r));
             }
             Err(ApiFailure::SignedOut) => ctx.signed_out.set(true),
