@@ -77,6 +77,13 @@ pub fn HouseholdPage(id: Uuid) -> impl IntoView {
                             <h2>{ctx.tr("这户反映的问题", "Problems of this household")}</h2>
                             {h.problems.clone().into_iter().map(|p| view! { <crate::components::problem::ProblemCard p=p/> }).collect_view()}
                         })}
+                        // How the coordinators' matchups of its needs stand (产业对接).
+                        {(!h.matchups.is_empty()).then(|| view! {
+                            <h2>{ctx.tr("产业对接", "Matchups")}</h2>
+                            <ul class="list" data-testid="household-matchups">
+                                {h.matchups.iter().map(|m| view! { <li>{m.line(ctx.zh())}</li> }).collect_view()}
+                            </ul>
+                        })}
                         <HistoryList history=h.history.clone()/>
                     }.into_any()
                 }

@@ -72,6 +72,9 @@ test('a need recorded at a visit is matched in the console and the match reaches
   await page.waitForFunction(() => Object.keys(localStorage).some((k) => (localStorage.getItem(k) || '').includes('县农产品助销中心')),
     null, { timeout: 20_000 });
   await open();
+  // The household's page shows it too.
+  await page.waitForSelector('[data-testid=household-matchups] li');
+  assert.match(await page.textContent('[data-testid=household-matchups]'), /销路：县农产品助销中心（0571-8800 3456） · 对接中/);
   await visit(page, async () => {
     await page.waitForSelector('[data-testid=matchups] li');
     assert.match(await page.textContent('[data-testid=matchups]'), /销路：县农产品助销中心（0571-8800 3456） · 对接中 · .* · 收购春茶 500 斤/);
