@@ -96,34 +96,32 @@ impl LedgerLine {
     }
 }
 
+/// The household, the item and its state: the first cells of a policy's and a
+/// profile fact's record, defused.
+fn first_cells(l: &LedgerLine) -> Vec<String> {
+    let text = [&l.head_name, &l.address, &l.grid_name, &l.village_name, &l.item];
+    let mut cells: Vec<String> = text.iter().map(|t| safe_cell(t).into_owned()).collect();
+    cells.push(l.label.clone());
+    cells
+}
+
 /// One CSV record of a policy row, every text cell defused.
 pub fn csv_record(l: &LedgerLine) -> Vec<String> {
-    vec![
-        safe_cell(&l.head_name).into_owned(),
-        safe_cell(&l.address).into_owned(),
-        safe_cell(&l.grid_name).into_owned(),
-        safe_cell(&l.village_name).into_owned(),
-        safe_cell(&l.item).into_owned(),
-        l.label.clone(),
+    let mut cells = first_cells(l);
+    cells.extend([
         l.applying_since.map(|d| d.to_string()).unwrap_or_default(),
         if l.overdue { "是".into() } else { String::new() },
         super::local_minutes(l.updated_at),
         safe_cell(&l.updated_by).into_owned(),
-    ]
+    ]);
+    cells
 }
 
 /// One CSV record of a profile fact (家庭情况), every text cell defused.
 pub fn living_record(l: &LedgerLine) -> Vec<String> {
-    vec![
-        safe_cell(&l.head_name).into_owned(),
-        safe_cell(&l.address).into_owned(),
-        safe_cell(&l.grid_name).into_owned(),
-        safe_cell(&l.village_name).into_owned(),
-        safe_cell(&l.item).into_owned(),
-        l.label.clone(),
-        super::local_minutes(l.updated_at),
-        safe_cell(&l.updated_by).into_owned(),
-    ]
+    let mut cells = first_cells(l);
+    cells.extend([super::local_minutes(l.updated_at), safe_cell(&l.updated_by).into_owned()]);
+    cells
 }
 
 /// One CSV record of a matchup (产业对接), every text cell defused.
