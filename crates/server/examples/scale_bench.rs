@@ -666,9 +666,10 @@ async fn main() {
     let idle_past = reports::idle_members_sql(dialect, false);
     let stale_sql = reports::stale_devices_sql(MAX_STALE);
     // Overdue on the period's last day by the default intervals (30 days, 14 for special groups).
-    let overdue_sql = reports::overdue_households_sql(MAX_OVERDUE, &daohu_domain::Intervals::default(), last);
+    let overdue_sql = reports::overdue_households_sql(MAX_OVERDUE, &daohu_domain::Intervals::default(), last, "");
+    let overdue_cut = reports::overdue_cut_sql(MAX_OVERDUE, &daohu_domain::Intervals::default(), last, dialect);
     let (pf, pl) = ((last - Duration::days(89)).to_string(), (last - Duration::days(60)).to_string());
-    let dash: [(&str, &str, Vec<&str>); 12] = [
+    let dash: [(&str, &str, Vec<&str>); 13] = [
         ("later visits?", reports::UNIT_VISITED_AFTER, vec![&county, &l]),
         ("visits (tallies)", reports::VISITS_IN_PERIOD, vec![&county, &f, &l]),
         ("households+visited per child (tallies)", reports::households_per_child_sql(false), vec![&f, &county]),
@@ -680,7 +681,8 @@ async fn main() {
         ("idle", &idle, vec![&lo, &hi, &f]),
         ("idle, from visits (a past period)", &idle_past, vec![&pf, &pl, &lo, &hi]),
         ("open problems per level", daohu_server::store::problems::LEVEL_COUNTS, vec![&l, &lo, &hi]),
-        ("overdue", &overdue_sql, vec![&lo, &hi]),
+        ("overdue, every household read (a village's way)", &overdue_sql, vec![&lo, &hi]),
+        ("overdue: the page's last special household (a county's or township's first step)", &overdue_cut, vec![&lo, &hi]),
         ("services by kind (tallies)", daohu_server::store::visits::SERVICE_TALLIES, vec![&county, &f, &l]),
         ("services by kind, from the rows (a past period)", daohu_server::store::visits::SERVICE_COUNTS, vec![&pf, &pl, &lo, &hi]),
         ("unmatched needs", daohu_server::store::matchups::UNMATCHED_COUNTS, vec![&lo, &hi]),

@@ -1224,3 +1224,44 @@ async fn visits_stored_before_the_search_migration_are_found() {
         assert_eq!(w.all(&zhao, &query).await.0, expected, "village, {q}");
     }
 }
+
+/// A county's or township's overdue list is bounded by its page's last
+/// household of the special groups (found in their own index) before it is
+/// sorted; the bounded read answers exactly what reading every household
+/// answers, for every area, page size and day, on both databases.
+#[tokio::test]
+async fn the_bounded_overdue_list_equals_the_whole_read() {
+    use daohu_server::store::reports::{overdue_households, overdue_households_sql};
+    use daohu_server::tree::Subtree;
+    let w = world(300).await;
+    let mut conn = w.app.state.pool.acquire().await.unwrap();
+    let path = |units: &[Uuid]| Subtree { path: format!("/{}/", units.iter().map(Uuid::to_string).collect::<Vec<_>>().join("/")) };
+    let intervals = daohu_domain::Intervals::default();
+    let mut bounded = 0;
+    for area in [path(&[county_id()]), path(&[county_id(), township_id()]), path(&[county_id(), township_id(), village_id()])] {
+        for on in [d(2026, 1, 10), d(2026, 2, 4), d(2026, 4, 30)] {
+            for limit in [1, 2, 5, 17, 200] {
+                let rows = sqlx::query_as::<_, (String, String, String, String, String, Option<String>)>(
+                    &overdue_households_sql(limit, &intervals, on, ""),
+                )
+                .bind(area.lo())
+                .bind(area.hi())
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+                // A full page of the special groups' households alone: the bounded read's case.
+                let full = rows.len() == limit && rows.iter().all(|r| r.4 != "[]") && area.path.matches('/').count() <= 3;
+                let whole: Vec<(String, Option<String>)> = rows.into_iter().map(|r| (r.0, r.5)).collect();
+                let got: Vec<(String, Option<String>)> = overdue_households(&mut conn, &area, &intervals, on, limit)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|o| (o.household_id.to_string(), o.last_visit_on.map(|d| d.to_string())))
+                    .collect();
+                assert_eq!(got, whole, "{} on {on}, {limit} a page", area.path);
+                bounded += usize::from(full);
+            }
+        }
+    }
+    assert!(bounded > 0, "some page was full, so the bounded read was taken");
+}
