@@ -138,34 +138,70 @@ pub async fn connect(url: &str) -> Result<Pool, sqlx::Error> {
         }),
     };
     let pool = options.connect(url).await?;
+    restore_checksums(&pool, dialect).await?;
     match dialect {
-        Dialect::Sqlite => {
-            restore_0017_checksum(&pool).await?;
-            sqlx::migrate!("./migrations/sqlite").run(&pool).await?
-        }
+        Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
         Dialect::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
     }
     Ok(pool)
 }
 
-/// SQLite's 0017 landed with one text, then for one release with a comment
-/// changed (`EDITED_0017`, its SHA-384); the file holds the first text again.
-/// A database migrated by that release keeps the edited text's checksum, which
-/// would stop the server at start: it gets the file's checksum back (the SQL
-/// is the same, only a comment differed).
-const EDITED_0017: &str = "457a8647eeda529a33bbe5c881974ce1d5c2d90d45cb598b147787f0db33fb32acd5a5416dc351d25ca3f5dc1000b543";
+/// A migration whose text changed after a release had run it: the file as it
+/// first landed, and the SHA-384 of the other text a database may hold.
+struct Reworded {
+    version: i64,
+    file: &'static [u8],
+    other: &'static str,
+}
 
-async fn restore_0017_checksum(pool: &Pool) -> Result<(), sqlx::Error> {
+/// SQLite's 0017 landed with one text and for one release with a comment
+/// changed (the SQL the same); a release put 0019's append-only trigger in
+/// 0019 itself, which 0022 now makes whether or not it is there. Each file
+/// holds the text that landed first.
+const REWORDED_SQLITE: [Reworded; 2] = [
+    Reworded {
+        version: 17,
+        file: include_bytes!("../migrations/sqlite/0017_ledger_tallies.sql"),
+        other: "c01f7ccc66c73afcafe648ce9df2c4db2bfc97d895aa0f09295c025265df77cc71cd6f3aaa38ca5dd0fd0ddc6ca07261",
+    },
+    Reworded {
+        version: 19,
+        file: include_bytes!("../migrations/sqlite/0019_matchups.sql"),
+        other: "9406feee15b66d10f00811832e5aec21891f516492f91da0ab7da1b4cebc2f5680ec57828f067aa5ecb6eba7fe0806a1",
+    },
+];
+const REWORDED_POSTGRES: [Reworded; 1] = [Reworded {
+    version: 19,
+    file: include_bytes!("../migrations/postgres/0019_matchups.sql"),
+    other: "87cac3e097525ba0432071d58a0196c15bddd741daa83431ef88db592afb16fa2fd83b430d013fa78672c15c5bf446cb",
+}];
+
+/// A database migrated by a release with another text of a [`Reworded`]
+/// migration keeps that text's checksum, which would stop the server at
+/// start: it gets the file's checksum instead.
+async fn restore_checksums(pool: &Pool, dialect: Dialect) -> Result<(), sqlx::Error> {
     use sha2::Digest;
-    let migrated: Option<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
-            .fetch_optional(pool)
-            .await?;
-    if migrated.is_some() {
-        let file = sha2::Sha384::digest(include_bytes!("../migrations/sqlite/0017_ledger_tallies.sql"));
-        sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 17 AND lower(hex(checksum)) = $2")
-            .bind(file.to_vec())
-            .bind(EDITED_0017)
+    let (exists, hex, reworded): (&str, &str, &[Reworded]) = match dialect {
+        Dialect::Sqlite => (
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            "lower(hex(checksum))",
+            &REWORDED_SQLITE,
+        ),
+        Dialect::Postgres => (
+            "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = '_sqlx_migrations'",
+            "encode(checksum, 'hex')",
+            &REWORDED_POSTGRES,
+        ),
+    };
+    let migrated: i64 = sqlx::query_scalar(exists).fetch_one(pool).await?;
+    if migrated == 0 {
+        return Ok(());
+    }
+    for r in reworded {
+        sqlx::query(&format!("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = $2 AND {hex} = $3"))
+            .bind(sha2::Sha384::digest(r.file).to_vec())
+            .bind(r.version)
+            .bind(r.other)
             .execute(pool)
             .await?;
     }
@@ -258,29 +294,45 @@ mod tests {
         assert_eq!(with_database("postgres://u@h/d?sslmode=disable", "t"), "postgres://u@h/t?sslmode=disable");
     }
 
-    /// A database migrated by the release whose 0017 had an edited comment
-    /// starts, and holds the file's checksum afterwards.
+    /// A database migrated by a release with another text of 0017 or 0019
+    /// (0019 with its append-only trigger, 0022 not yet run) starts, holds the
+    /// files' checksums afterwards, and 0022 makes the trigger it already had.
     #[tokio::test]
-    async fn a_database_with_the_edited_0017_checksum_starts() {
+    async fn a_database_with_another_text_of_a_reworded_migration_starts() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("d.db");
         let pool = connect_file(&path).await.unwrap();
-        let stored = || async {
-            let p = connect_file(&path).await.unwrap();
-            let hex: String = sqlx::query_scalar("SELECT lower(hex(checksum)) FROM _sqlx_migrations WHERE version = 17")
-                .fetch_one(&p)
+        let stored = |version: i64| {
+            let path = path.clone();
+            async move {
+                let p = connect_file(&path).await.unwrap();
+                let hex: String = sqlx::query_scalar("SELECT lower(hex(checksum)) FROM _sqlx_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_one(&p)
+                    .await
+                    .unwrap();
+                p.close().await;
+                hex
+            }
+        };
+        let files = (stored(17).await, stored(19).await);
+        for r in &REWORDED_SQLITE {
+            sqlx::query(&format!("UPDATE _sqlx_migrations SET checksum = X'{}' WHERE version = {}", r.other, r.version))
+                .execute(&pool)
                 .await
                 .unwrap();
-            hex
-        };
-        let file = stored().await;
-        sqlx::query(&format!("UPDATE _sqlx_migrations SET checksum = X'{EDITED_0017}' WHERE version = 17"))
-            .execute(&pool)
+        }
+        sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 22").execute(&pool).await.unwrap();
+        pool.close().await;
+        assert_eq!((stored(17).await, stored(19).await), files, "opened again, it starts and holds the files' checksums");
+        assert!(REWORDED_SQLITE.iter().all(|r| r.other != files.0 && r.other != files.1));
+        let p = connect_file(&path).await.unwrap();
+        let ran: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = 22").fetch_one(&p).await.unwrap();
+        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'matchups_keep'")
+            .fetch_one(&p)
             .await
             .unwrap();
-        pool.close().await;
-        assert_eq!(stored().await, file, "opened again, it starts and holds the file's checksum");
-        assert_ne!(file, EDITED_0017);
+        assert_eq!((ran, kept), (1, 1));
     }
 
     #[test]
