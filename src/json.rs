@@ -1,5 +1,6 @@
 //! JSON for the phone: the one place app code reads and writes JSON text
-//! (local storage and the API), by serde_json.
+//! (local storage and the API), by serde_json (read through
+//! [`daohu_domain::json`], which leaves out reading structs from arrays).
 //!
 //! Measured and left: the browser's own `JSON.parse`/`JSON.stringify` with
 //! serde-wasm-bindgen was 9 KB of brotli smaller, but it crosses into JavaScript
@@ -8,9 +9,10 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 
-/// Reads JSON text into a value; the error says why in English (for logs only).
+/// Reads JSON text into a value (structs from objects only:
+/// [`daohu_domain::json`]); the error says why in English (for logs only).
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
-    serde_json::from_str(text).map_err(|e| e.to_string())
+    daohu_domain::json::from_str(text).map_err(|e| e.to_string())
 }
 
 /// Writes a value as JSON text.

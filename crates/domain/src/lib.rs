@@ -17,6 +17,7 @@ pub mod escalation;
 pub mod groups;
 pub mod household;
 pub mod household_list;
+pub mod json;
 pub mod kinds;
 pub mod ledger;
 pub mod livelihood;

@@ -131,18 +131,18 @@ impl LocalVisit {
             schema: Option<u32>,
         }
         let unreadable = |e: serde_json::Error| MigrationError::Unreadable(e.to_string());
-        let probe: Probe = serde_json::from_str(text).map_err(unreadable)?;
+        let probe: Probe = crate::json::from_str(text).map_err(unreadable)?;
         match probe.schema {
             // Version 0 (the first field builds) stored the bare saved visit, no envelope.
             None => {
-                let visit: Visit = serde_json::from_str(text).map_err(unreadable)?;
+                let visit: Visit = crate::json::from_str(text).map_err(unreadable)?;
                 Ok((
                     LocalVisit { schema: LOCAL_SCHEMA_VERSION, visit, sync: SyncState::Pending, step: 0 },
                     true,
                 ))
             }
             Some(LOCAL_SCHEMA_VERSION) => {
-                serde_json::from_str(text).map(|v| (v, false)).map_err(unreadable)
+                crate::json::from_str(text).map(|v| (v, false)).map_err(unreadable)
             }
             Some(newer) => Err(MigrationError::TooNew(newer)),
         }
