@@ -31,6 +31,18 @@ impl Subtree {
         self.path.get(end.saturating_sub(36)..end).unwrap_or_default()
     }
 
+    /// How deep its top unit sits: 1 for a county, 2 a township, 3 a village,
+    /// 4 a grid (the ids in its path).
+    pub fn depth(&self) -> usize {
+        self.path.matches('/').count().saturating_sub(1)
+    }
+
+    /// A county or township: the areas whose lists are read in a state's
+    /// index order and stopped at the page, not read whole by place.
+    pub fn is_wide(&self) -> bool {
+        self.depth() <= 2
+    }
+
     /// Whether a unit with this path is inside.
     pub fn contains(&self, unit_path: &str) -> bool {
         unit_path.starts_with(&self.path)
@@ -63,6 +75,19 @@ pub fn village_area(unit_path: &str, kind: UnitKind) -> Subtree {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subtree_knows_its_depth() {
+        let ids: Vec<Uuid> = (1..=4).map(Uuid::from_u128).collect();
+        let mut path: Option<String> = None;
+        for (depth, id) in ids.iter().enumerate() {
+            let p = unit_path(path.as_deref(), *id);
+            let area = Subtree { path: p.clone() };
+            assert_eq!(area.depth(), depth + 1);
+            assert_eq!(area.is_wide(), depth < 2, "{p}");
+            path = Some(p);
+        }
+    }
 
     #[test]
     fn the_county_is_the_first_id_of_a_path() {

@@ -157,7 +157,7 @@ pub async fn gap_households(
     // index's order, a county or township stops at its page at once, while a
     // village or grid is quickest by area. PostgreSQL chooses well alone.
     let index = match crate::store::dialect_of(conn) {
-        crate::db::Dialect::Sqlite if subtree.path.matches('/').count() <= 3 => "INDEXED BY ledger_current_state",
+        crate::db::Dialect::Sqlite if subtree.is_wide() => "INDEXED BY ledger_current_state",
         crate::db::Dialect::Sqlite => "INDEXED BY ledger_current_area",
         _ => "",
     };

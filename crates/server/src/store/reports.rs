@@ -366,7 +366,7 @@ pub async fn overdue_households(
     // village's few households are quicker read whole.
     let dialect = crate::store::dialect_of(conn);
     let mut cut = None;
-    if area.path.matches('/').count() <= 3 && limit > 0 {
+    if area.is_wide() && limit > 0 {
         let row: Option<(Option<String>,)> = sqlx::query_as(&overdue_cut_sql(limit, intervals, on, dialect))
             .bind(area.lo())
             .bind(area.hi())
