@@ -101,11 +101,11 @@ test('a policy added by the county is marked at a visit offline and followed unt
   await c.page.goto(server.url + '/admin/gaps');
   await c.page.waitForSelector(`[data-testid=gap-households] tr[data-household="${household.id}"]`);
   assert.match(await c.page.textContent(`[data-testid=gap-households] tr[data-household="${household.id}"]`), /改水补助.*应享未享/s);
-  // The dashboard's housing panel counts it.
+  // The dashboard's housing panel counts it, now and as recorded in the period (today's visit).
   await c.page.goto(server.url + '/admin');
   await c.page.waitForSelector('[data-testid=ledger-living] tbody tr');
-  assert.match(await c.page.textContent('[data-testid=ledger-living]'), /住房\s*需要维修\s*1/);
-  assert.match(await c.page.textContent('[data-testid=ledger-gaps]'), /应享未享 1/);
+  assert.match(await c.page.textContent('[data-testid=ledger-living]'), /住房\s*需要维修\s*1\s*1/);
+  assert.match(await c.page.textContent('[data-testid=ledger-gaps]'), /应享未享 1（这段时间新记 1）/);
   await c.page.goto(server.url + '/admin/gaps');
   await c.page.waitForSelector('[data-testid=gap-counts]');
   // The ledger's download, opened by LibreOffice, holds the row.

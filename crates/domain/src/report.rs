@@ -296,6 +296,25 @@ pub struct LedgerPanel {
     /// Applications in progress, and of those past their policy's limit.
     pub applying: u32,
     pub overdue: u32,
+    /// Of the housing and water counts above, those recorded in the
+    /// dashboard's period (the value set then and still current), by the same
+    /// words; a word with none is left out.
+    #[serde(default)]
+    pub housing_in_period: Vec<(String, u32)>,
+    #[serde(default)]
+    pub water_in_period: Vec<(String, u32)>,
+    /// Of the 应享未享 pairs, those recorded in the period.
+    #[serde(default)]
+    pub entitled_in_period: u32,
+}
+
+impl LedgerPanel {
+    /// How many households with this housing (or, with `water`, water)
+    /// condition had it recorded in the period.
+    pub fn in_period(&self, water: bool, word: &str) -> u32 {
+        let list = if water { &self.water_in_period } else { &self.housing_in_period };
+        list.iter().find(|(w, _)| w == word).map_or(0, |(_, n)| *n)
+    }
 }
 
 /// One problem raised on the weekly meeting sheet.
@@ -435,6 +454,22 @@ pub fn safe_cell(s: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ledger_panel_counts_a_condition_recorded_in_the_period_by_its_word() {
+        let panel = LedgerPanel {
+            housing: vec![("needs_repair".into(), 5), ("dangerous".into(), 2)],
+            housing_in_period: vec![("dangerous".into(), 1)],
+            water_in_period: vec![("needs_repair".into(), 9)],
+            ..LedgerPanel::default()
+        };
+        assert_eq!(panel.in_period(false, "dangerous"), 1);
+        assert_eq!(panel.in_period(false, "needs_repair"), 0, "none recorded in the period");
+        assert_eq!(panel.in_period(true, "needs_repair"), 9, "water's list, not housing's");
+        // A dashboard from a server before the period counts reads as none.
+        let old: LedgerPanel = crate::json::from_str(r#"{"housing":[],"water":[],"entitled_not_receiving":3,"applying":0,"overdue":0}"#).unwrap();
+        assert_eq!((old.entitled_in_period, old.in_period(true, "unsafe")), (0, 0));
+    }
 
     fn row() -> VisitLogRow {
         let t = DateTime::<Utc>::from_timestamp(1_773_000_000, 0).unwrap();

@@ -20,6 +20,16 @@ pub fn report_offset() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("valid offset")
 }
 
+/// The start of a China day (UTC+8) as the server's stored time text, for
+/// comparing with times kept in UTC.
+pub fn day_start(d: NaiveDate) -> String {
+    crate::db::ts(
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(report_offset()).single())
+            .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc)),
+    )
+}
+
 #[derive(Deserialize)]
 struct BodySection {
     kind: SectionKind,

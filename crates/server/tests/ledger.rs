@@ -310,6 +310,67 @@ async fn the_gap_report_counts_each_area_and_lists_overdue_applications_first() 
 
 /// What a phone's visit carries: its policy and housing changes go in with it,
 /// exactly once, and reach the report, the household's ledger and the roster.
+/// The dashboard's ledger panel filters by period too: beside the unsafe
+/// housing and water and the 应享未享 as they stand now, those recorded in the
+/// period (and still current), for the area chosen.
+#[tokio::test]
+async fn the_ledger_panel_counts_what_was_recorded_in_the_period() {
+    let app = TestApp::new().await;
+    let (zhang, zhao, wu) = (app.session(ZHANG).await, app.session(ZHAO).await, app.session(WU).await);
+    let now = Utc::now();
+    let water = |h: Uuid, w: &str, at: DateTime<Utc>| json!({ "id": Uuid::now_v7(), "household_id": h, "field": "water", "value": w, "at": at });
+    let r = send(
+        &app,
+        &zhang,
+        vec![
+            housing_change(Uuid::now_v7(), household_id(1), "dangerous", now - Duration::days(40)),
+            housing_change(Uuid::now_v7(), household_id(2), "needs_repair", now),
+            water(household_id(3), "unsafe", now - Duration::days(3)),
+            water(household_id(4), "seasonal_shortage", now - Duration::days(40)),
+            policy_change(Uuid::now_v7(), household_id(1), "dibao", "entitled_not_receiving", None, now - Duration::days(40)),
+            policy_change(Uuid::now_v7(), household_id(2), "dibao", "entitled_not_receiving", None, now),
+            policy_change(Uuid::now_v7(), household_id(3), "gaoling", "entitled_not_receiving", None, now - Duration::days(10)),
+            // Receiving is not a gap, in the period or not.
+            policy_change(Uuid::now_v7(), household_id(4), "dibao", "receiving", None, now),
+        ],
+    )
+    .await;
+    assert!(r.iter().all(|(s, _)| *s == ReceiptStatus::Stored), "{r:?}");
+    let panel = |token: String, query: String| {
+        let app = &app;
+        async move {
+            let answer = app.call(Method::GET, &format!("/api/dashboard?{query}"), Some(&token), None).await;
+            assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.json());
+            let board: daohu_domain::Dashboard = serde_json::from_slice(&answer.body).unwrap();
+            (board.to, board.ledger)
+        }
+    };
+    // The last 30 days (the default): the repair, the unsafe water and two of three gaps.
+    let (today, p) = panel(zhao.clone(), String::new()).await;
+    assert_eq!((p.housing.len(), p.water.len(), p.entitled_not_receiving), (2, 2, 3), "now, whatever the period");
+    assert_eq!(p.housing_in_period, [("needs_repair".to_string(), 1)]);
+    assert_eq!(p.water_in_period, [("unsafe".to_string(), 1)]);
+    assert_eq!(p.entitled_in_period, 2);
+    // A period 45 to 35 days ago: what was recorded then.
+    let back = format!("from={}&to={}", today - Duration::days(45), today - Duration::days(35));
+    let (_, p) = panel(zhao.clone(), back.clone()).await;
+    assert_eq!((p.in_period(false, "dangerous"), p.in_period(false, "needs_repair")), (1, 0));
+    assert_eq!((p.in_period(true, "seasonal_shortage"), p.in_period(true, "unsafe")), (1, 0));
+    assert_eq!(p.entitled_in_period, 1);
+    // Today alone: the period's last day counts whole.
+    let (_, p) = panel(zhao.clone(), format!("from={today}&to={today}")).await;
+    assert_eq!((p.in_period(false, "needs_repair"), p.entitled_in_period), (1, 1));
+    // A value changed since is no longer counted in its old period.
+    send(&app, &zhang, vec![housing_change(Uuid::now_v7(), household_id(1), "safe", now)]).await;
+    let (_, p) = panel(zhao.clone(), back).await;
+    assert_eq!((p.housing.len(), p.in_period(false, "dangerous"), p.entitled_in_period), (1, 0, 1));
+    // The county sees the same; a village with none of them counts none.
+    let (_, p) = panel(wu.clone(), String::new()).await;
+    assert_eq!((p.entitled_in_period, p.in_period(true, "unsafe")), (2, 1));
+    let (_, p) = panel(wu, format!("unit_id={}", second_village_id())).await;
+    assert_eq!((p.housing_in_period.len(), p.water_in_period.len(), p.entitled_in_period), (0, 0, 0));
+}
+
 #[tokio::test]
 async fn a_visit_carries_its_ledger_changes_once_and_a_retired_policy_refuses_it_whole() {
     use daohu_domain::ledger::{Housing, VisitLedgerChange};

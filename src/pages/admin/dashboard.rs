@@ -3,7 +3,7 @@
 //! members with no visit, and phones that have not synced for a while.
 //! Charts are plain SVG drawn here; every figure is also written out as text.
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use daohu_domain::ledger::{Housing, Water};
 use daohu_domain::{Dashboard, Need, OrgTree, Satisfaction, WeekCount};
 use leptos::prelude::*;
@@ -31,18 +31,32 @@ pub fn DashboardPage() -> impl IntoView {
     let data = RwSignal::new(None::<Dashboard>);
     let error = RwSignal::new(None::<String>);
     let unit = RwSignal::new(None::<Uuid>);
-    let today = time::today();
-    let from = RwSignal::new(today - Duration::days(29));
-    let to = RwSignal::new(today);
+    // The period starts as the server's default (its last 30 days, by China's
+    // calendar, whatever this computer's clock or zone says) and shows what it was.
+    let from = RwSignal::new(None::<NaiveDate>);
+    let to = RwSignal::new(None::<NaiveDate>);
     load(ctx, "/api/org".into(), tree, error);
     let refresh = move || {
-        let mut q = format!("/api/dashboard?from={}&to={}", from.get_untracked(), to.get_untracked());
+        let mut q = String::from("/api/dashboard?");
+        for (name, day) in [("from", from.get_untracked()), ("to", to.get_untracked())] {
+            if let Some(d) = day {
+                q.push_str(&format!("{name}={d}&"));
+            }
+        }
         if let Some(u) = unit.get_untracked() {
-            q.push_str(&format!("&unit_id={u}"));
+            q.push_str(&format!("unit_id={u}"));
         }
         load(ctx, q, data, error);
     };
     refresh();
+    Effect::new(move |_| {
+        if let Some(d) = data.get() {
+            if from.get_untracked().is_none() || to.get_untracked().is_none() {
+                from.set(Some(d.from));
+                to.set(Some(d.to));
+            }
+        }
+    });
 
     view! {
         <section class="page admin">
@@ -59,12 +73,12 @@ pub fn DashboardPage() -> impl IntoView {
                     </select>
                 </label>
                 <label>{ctx.tr("从", "From")}
-                    <input type="date" prop:value=move || from.get().to_string()
-                        on:change=move |ev| { if let Ok(d) = event_target_value(&ev).parse::<NaiveDate>() { from.set(d); refresh(); } }/>
+                    <input type="date" prop:value=move || from.get().map(|d| d.to_string()).unwrap_or_default()
+                        on:change=move |ev| { if let Ok(d) = event_target_value(&ev).parse::<NaiveDate>() { from.set(Some(d)); refresh(); } }/>
                 </label>
                 <label>{ctx.tr("到", "To")}
-                    <input type="date" prop:value=move || to.get().to_string()
-                        on:change=move |ev| { if let Ok(d) = event_target_value(&ev).parse::<NaiveDate>() { to.set(d); refresh(); } }/>
+                    <input type="date" prop:value=move || to.get().map(|d| d.to_string()).unwrap_or_default()
+                        on:change=move |ev| { if let Ok(d) = event_target_value(&ev).parse::<NaiveDate>() { to.set(Some(d)); refresh(); } }/>
                 </label>
             </div>
             {move || data.get().map(|d| view! { <DashboardBody d=d/> })}
@@ -138,18 +152,20 @@ fn DashboardBody(d: Dashboard) -> impl IntoView {
         </p>
         <h2>{ctx.tr("政策落实和住房饮水不安全的户（最新记录）", "Policies, and homes with unsafe housing or water (as last recorded)")}</h2>
         <p data-testid="ledger-gaps">
-            {format!("{} {} · {} {} · {} {} ", ctx.tr("应享未享", "Not receiving"), d.ledger.entitled_not_receiving,
+            {format!("{} {}{}{}{} · {} {} · {} {} ", ctx.tr("应享未享", "Not receiving"), d.ledger.entitled_not_receiving,
+                ctx.tr("（这段时间新记 ", " ("), d.ledger.entitled_in_period, ctx.tr("）", " recorded in the period)"),
                 ctx.tr("帮办代办中", "Applying"), d.ledger.applying, ctx.tr("已超期", "Overdue"), d.ledger.overdue)}
             <Link to=AppRoute::AdminGaps>{ctx.tr("查看各户", "See the households")}</Link>
         </p>
         <table class="grid-table" data-testid="ledger-living">
-            <thead><tr><th>{ctx.tr("项目", "Item")}</th><th>{ctx.tr("情况", "Condition")}</th><th>{ctx.tr("户数", "Households")}</th></tr></thead>
+            <thead><tr><th>{ctx.tr("项目", "Item")}</th><th>{ctx.tr("情况", "Condition")}</th><th>{ctx.tr("户数", "Households")}</th>
+                <th>{ctx.tr("其中这段时间新记", "Of those, recorded in the period")}</th></tr></thead>
             <tbody>
-                {d.ledger.housing.iter().filter_map(|(w, n)| Housing::parse(w).map(|h| (h, *n))).map(|(h, n)| view! {
-                    <tr><td>{ctx.tr("住房", "Housing")}</td><td>{if ctx.zh() { h.label_zh() } else { h.label_en() }}</td><td>{n}</td></tr>
+                {d.ledger.housing.iter().filter_map(|(w, n)| Housing::parse(w).map(|h| (h, *n, d.ledger.in_period(false, w)))).map(|(h, n, new)| view! {
+                    <tr><td>{ctx.tr("住房", "Housing")}</td><td>{if ctx.zh() { h.label_zh() } else { h.label_en() }}</td><td>{n}</td><td>{new}</td></tr>
                 }).collect_view()}
-                {d.ledger.water.iter().filter_map(|(w, n)| Water::parse(w).map(|x| (x, *n))).map(|(x, n)| view! {
-                    <tr><td>{ctx.tr("饮水", "Water")}</td><td>{if ctx.zh() { x.label_zh() } else { x.label_en() }}</td><td>{n}</td></tr>
+                {d.ledger.water.iter().filter_map(|(w, n)| Water::parse(w).map(|x| (x, *n, d.ledger.in_period(true, w)))).map(|(x, n, new)| view! {
+                    <tr><td>{ctx.tr("饮水", "Water")}</td><td>{if ctx.zh() { x.label_zh() } else { x.label_en() }}</td><td>{n}</td><td>{new}</td></tr>
                 }).collect_view()}
             </tbody>
         </table>

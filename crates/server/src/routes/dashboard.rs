@@ -141,7 +141,7 @@ pub async fn dashboard_get(
     let stale_before = db::now() - Duration::days(STALE_DEVICE_DAYS);
     let (stale_devices, stale_count) = reports::stale_devices(&mut tx, &area, stale_before, MAX_STALE).await?;
     let problems = store::problems::level_counts(&mut tx, &area, db::now()).await?;
-    let ledger = crate::routes::ledger::panel(&mut tx, &user, &area).await?;
+    let ledger = crate::routes::ledger::panel(&mut tx, &user, &area, from, to).await?;
     let satisfaction = satisfaction(&mut tx, &unit, &area, from, to, &mut coverage).await?;
     let services = services(&mut tx, &catalogue, &area, from, to).await?;
     let unmatched_needs = crate::routes::matchups::unmatched_counts(&mut tx, &area).await?;

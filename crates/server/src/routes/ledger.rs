@@ -227,9 +227,32 @@ pub async fn ledger_gaps_get(
 
 /// The dashboard's ledger panel for `area`: households whose housing or water
 /// is not safe, by condition, and the 应享未享 and application totals over the
-/// county's active policies.
-pub async fn panel(conn: &mut Conn, user: &AuthUser, area: &Subtree) -> Result<daohu_domain::LedgerPanel, AppError> {
+/// county's active policies, as they stand now; of the conditions and 应享未享,
+/// also those recorded in the period `from`..=`to` (China's days).
+pub async fn panel(
+    conn: &mut Conn,
+    user: &AuthUser,
+    area: &Subtree,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<daohu_domain::LedgerPanel, AppError> {
     let catalogue = of_county(conn, user).await?;
+    let (start, end) = (crate::visit_log::day_start(from), crate::visit_log::day_start(to + chrono::Duration::days(1)));
+    let recorded = store::ledger::recorded_counts(conn, area, &start, &end).await?;
+    let in_period = |field: &str| -> Vec<(String, u32)> {
+        recorded
+            .iter()
+            .filter(|(f, _, _)| f == field)
+            .map(|(_, state, n)| (state.clone(), u32::try_from(*n).unwrap_or(u32::MAX)))
+            .collect()
+    };
+    // 应享未享 of the active policies only, as the totals count them.
+    let entitled_in_period = catalogue
+        .policies
+        .iter()
+        .filter(|p| p.active)
+        .flat_map(|p| in_period(&format!("policy:{}", p.key)))
+        .fold(0u32, |a, (_, n)| a.saturating_add(n));
     let (entitled, applying) = store::ledger::gap_counts(conn, area).await?;
     let per_policy = counts(&catalogue, &entitled, &applying, crate::activity_log::china_today());
     let sum = |f: fn(&PolicyGapCount) -> u64| u32::try_from(per_policy.iter().map(f).sum::<u64>()).unwrap_or(u32::MAX);
@@ -240,6 +263,9 @@ pub async fn panel(conn: &mut Conn, user: &AuthUser, area: &Subtree) -> Result<d
         entitled_not_receiving: sum(|p| p.entitled_not_receiving),
         applying: sum(|p| p.applying),
         overdue: sum(|p| p.overdue),
+        housing_in_period: in_period("housing"),
+        water_in_period: in_period("water"),
+        entitled_in_period,
     })
 }
 

@@ -77,13 +77,7 @@ pub async fn meeting_sheet_get(
     let catalogue = crate::routes::catalogue::of_county(&mut tx, &user).await?;
     let due = store::meetings::due(&mut tx, &under, &catalogue.intervals, week_end).await?;
     // The week in the server's clock: China's days (UTC+8) as UTC times.
-    let bound = |d: NaiveDate| {
-        crate::db::ts(
-            d.and_hms_opt(0, 0, 0)
-                .and_then(|t| t.and_local_timezone(crate::visit_log::report_offset()).single())
-                .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc)),
-        )
-    };
+    let bound = crate::visit_log::day_start;
     let ledger_rows =
         store::ledger::sheet_rows(&mut tx, &under, &bound(week_start), &bound(week_end + Duration::days(1))).await?;
     let needs = crate::routes::matchups::report(&mut tx, &user, &under, usize::MAX).await?;
