@@ -273,13 +273,17 @@ pub struct Dashboard {
     pub ledger: LedgerPanel,
     /// The 回访 verdicts given in the period on problems under the unit.
     #[serde(default)]
-    pub satisfaction: crate::escalation::SatisfactionCount,    /// The services given in the period under the unit, per kind, most given first.
+    pub satisfaction: crate::escalation::SatisfactionCount,
+    /// The services given in the period under the unit, per kind, most given first.
     #[serde(default)]
     pub services: Vec<crate::kinds::ServiceCount>,
     /// Households under the unit with each need unmatched now (产业对接), one
     /// count a need in `Need::ALL` order.
     #[serde(default)]
     pub unmatched_needs: Vec<u32>,
+    /// Of those, per need, the households whose needs were recorded in the period.
+    #[serde(default)]
+    pub unmatched_needs_in_period: Vec<u32>,
 }
 
 /// The dashboard's ledger panel: households whose housing or water is not
@@ -306,6 +310,9 @@ pub struct LedgerPanel {
     /// Of the 应享未享 pairs, those recorded in the period.
     #[serde(default)]
     pub entitled_in_period: u32,
+    /// Of the applications in progress, those started in the period.
+    #[serde(default)]
+    pub applying_in_period: u32,
 }
 
 impl LedgerPanel {

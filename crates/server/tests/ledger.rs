@@ -332,10 +332,33 @@ async fn the_ledger_panel_counts_what_was_recorded_in_the_period() {
             policy_change(Uuid::now_v7(), household_id(3), "gaoling", "entitled_not_receiving", None, now - Duration::days(10)),
             // Receiving is not a gap, in the period or not.
             policy_change(Uuid::now_v7(), household_id(4), "dibao", "receiving", None, now),
+            // Applications started 5 and 40 days ago.
+            policy_change(Uuid::now_v7(), household_id(5), "dibao", "applying", Some(&(now - Duration::days(5)).date_naive().to_string()), now),
+            policy_change(Uuid::now_v7(), household_id(4), "gaoling", "applying", Some(&(now - Duration::days(40)).date_naive().to_string()), now),
+            // Needs recorded now and 40 days ago; the market matched since (no longer counted).
+            json!({ "id": Uuid::now_v7(), "household_id": household_id(2), "field": "needs", "value": "technique,market", "at": now }),
+            json!({ "id": Uuid::now_v7(), "household_id": household_id(3), "field": "needs", "value": "jobs", "at": now - Duration::days(40) }),
         ],
     )
     .await;
     assert!(r.iter().all(|(s, _)| *s == ReceiptStatus::Stored), "{r:?}");
+    let matched = app
+        .call(Method::POST, "/api/matchups", Some(&zhao), Some(json!({
+            "id": Uuid::now_v7(), "household_id": household_id(2), "need": "market", "list": "buyer", "resource": "county_market",
+            "on": now.date_naive(), "outcome": "underway", "note": ""
+        })))
+        .await;
+    assert_eq!(matched.status, StatusCode::CREATED, "{:?}", matched.json());
+    let needs = |token: String, query: String| {
+        let app = &app;
+        async move {
+            let board: daohu_domain::Dashboard =
+                serde_json::from_slice(&app.call(Method::GET, &format!("/api/dashboard?{query}"), Some(&token), None).await.body).unwrap();
+            (board.unmatched_needs, board.unmatched_needs_in_period)
+        }
+    };
+    // technique, funds, market, jobs: now and recorded in the period.
+    assert_eq!(needs(zhao.clone(), String::new()).await, (vec![1, 0, 0, 1], vec![1, 0, 0, 0]));
     let panel = |token: String, query: String| {
         let app = &app;
         async move {
@@ -351,12 +374,14 @@ async fn the_ledger_panel_counts_what_was_recorded_in_the_period() {
     assert_eq!(p.housing_in_period, [("needs_repair".to_string(), 1)]);
     assert_eq!(p.water_in_period, [("unsafe".to_string(), 1)]);
     assert_eq!(p.entitled_in_period, 2);
+    assert_eq!((p.applying, p.applying_in_period), (2, 1), "the application started 5 days ago");
     // A period 45 to 35 days ago: what was recorded then.
     let back = format!("from={}&to={}", today - Duration::days(45), today - Duration::days(35));
     let (_, p) = panel(zhao.clone(), back.clone()).await;
     assert_eq!((p.in_period(false, "dangerous"), p.in_period(false, "needs_repair")), (1, 0));
     assert_eq!((p.in_period(true, "seasonal_shortage"), p.in_period(true, "unsafe")), (1, 0));
-    assert_eq!(p.entitled_in_period, 1);
+    assert_eq!((p.entitled_in_period, p.applying_in_period), (1, 1));
+    assert_eq!(needs(zhao.clone(), back.clone()).await, (vec![1, 0, 0, 1], vec![0, 0, 0, 1]));
     // Today alone: the period's last day counts whole.
     let (_, p) = panel(zhao.clone(), format!("from={today}&to={today}")).await;
     assert_eq!((p.in_period(false, "needs_repair"), p.entitled_in_period), (1, 1));
@@ -367,8 +392,9 @@ async fn the_ledger_panel_counts_what_was_recorded_in_the_period() {
     // The county sees the same; a village with none of them counts none.
     let (_, p) = panel(wu.clone(), String::new()).await;
     assert_eq!((p.entitled_in_period, p.in_period(true, "unsafe")), (2, 1));
-    let (_, p) = panel(wu, format!("unit_id={}", second_village_id())).await;
-    assert_eq!((p.housing_in_period.len(), p.water_in_period.len(), p.entitled_in_period), (0, 0, 0));
+    let (_, p) = panel(wu.clone(), format!("unit_id={}", second_village_id())).await;
+    assert_eq!((p.housing_in_period.len(), p.water_in_period.len(), p.entitled_in_period, p.applying_in_period), (0, 0, 0, 0));
+    assert_eq!(needs(wu, format!("unit_id={}", second_village_id())).await, (vec![0; 4], vec![0; 4]));
 }
 
 #[tokio::test]

@@ -89,6 +89,9 @@ pub fn DashboardPage() -> impl IntoView {
 #[component]
 fn DashboardBody(d: Dashboard) -> impl IntoView {
     let ctx = use_ctx();
+    let by_need = move |counts: &[u32]| {
+        Need::ALL.iter().zip(counts).map(|(n, c)| format!("{} {c}", n.label(ctx.zh()))).collect::<Vec<_>>().join(" · ")
+    };
     let total_pct = pct(d.visited, d.households);
     view! {
         <p class="big-figure" data-testid="coverage-total">
@@ -147,7 +150,9 @@ fn DashboardBody(d: Dashboard) -> impl IntoView {
         </table>
         <h2>{ctx.tr("还没对接上的产业需求（户数，现在）", "Needs not yet matched (households, now)")}</h2>
         <p data-testid="unmatched-needs">
-            {Need::ALL.iter().zip(&d.unmatched_needs).map(|(n, c)| format!("{} {c}", n.label(ctx.zh()))).collect::<Vec<_>>().join(" · ")}
+            {by_need(&d.unmatched_needs)}
+            {(!d.unmatched_needs_in_period.is_empty()).then(|| format!("{}{}{}", ctx.tr("（其中这段时间新记：", " (recorded in the period: "),
+                by_need(&d.unmatched_needs_in_period), ctx.tr("）", ")")))}
             " "<Link to=AppRoute::AdminNeeds>{ctx.tr("查看和对接", "See and match")}</Link>
         </p>
         <h2>{ctx.tr("政策落实和住房饮水不安全的户（最新记录）", "Policies, and homes with unsafe housing or water (as last recorded)")}</h2>
@@ -155,6 +160,7 @@ fn DashboardBody(d: Dashboard) -> impl IntoView {
             {format!("{} {}{}{}{} · {} {} · {} {} ", ctx.tr("应享未享", "Not receiving"), d.ledger.entitled_not_receiving,
                 ctx.tr("（这段时间新记 ", " ("), d.ledger.entitled_in_period, ctx.tr("）", " recorded in the period)"),
                 ctx.tr("帮办代办中", "Applying"), d.ledger.applying, ctx.tr("已超期", "Overdue"), d.ledger.overdue)}
+            {format!("{}{} ", ctx.tr("· 这段时间开始办理 ", "· started in the period "), d.ledger.applying_in_period)}
             <Link to=AppRoute::AdminGaps>{ctx.tr("查看各户", "See the households")}</Link>
         </p>
         <table class="grid-table" data-testid="ledger-living">

@@ -228,7 +228,8 @@ pub async fn ledger_gaps_get(
 /// The dashboard's ledger panel for `area`: households whose housing or water
 /// is not safe, by condition, and the 应享未享 and application totals over the
 /// county's active policies, as they stand now; of the conditions and 应享未享,
-/// also those recorded in the period `from`..=`to` (China's days).
+/// also those recorded in the period `from`..=`to` (China's days), and of the
+/// applications those started in it.
 pub async fn panel(
     conn: &mut Conn,
     user: &AuthUser,
@@ -254,6 +255,15 @@ pub async fn panel(
         .flat_map(|p| in_period(&format!("policy:{}", p.key)))
         .fold(0u32, |a, (_, n)| a.saturating_add(n));
     let (entitled, applying) = store::ledger::gap_counts(conn, area).await?;
+    // Applications started in the period (their day is in the tallies' rows).
+    let active: Vec<String> = catalogue.policies.iter().filter(|p| p.active).map(|p| format!("policy:{}", p.key)).collect();
+    let applying_in_period = applying
+        .iter()
+        .filter(|(field, since, _)| {
+            let since = since.as_deref().and_then(|s| crate::visit_log::parse_date(s).ok());
+            active.contains(field) && since.is_some_and(|d| from <= d && d <= to)
+        })
+        .fold(0u32, |a, (_, _, n)| a.saturating_add(u32::try_from(*n).unwrap_or(u32::MAX)));
     let per_policy = counts(&catalogue, &entitled, &applying, crate::activity_log::china_today());
     let sum = |f: fn(&PolicyGapCount) -> u64| u32::try_from(per_policy.iter().map(f).sum::<u64>()).unwrap_or(u32::MAX);
     let words = |rows: Vec<(String, i64)>| rows.into_iter().map(|(w, n)| (w, u32::try_from(n).unwrap_or(u32::MAX))).collect();
@@ -266,6 +276,7 @@ pub async fn panel(
         housing_in_period: in_period("housing"),
         water_in_period: in_period("water"),
         entitled_in_period,
+        applying_in_period,
     })
 }
 

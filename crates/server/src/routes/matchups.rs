@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use chrono::NaiveDate;
 use daohu_domain::livelihood::unmatched;
 use daohu_domain::{ApiError, ItemList, MatchupRecord, Need, NeedHousehold, NeedsReport, NewMatchup, Picks};
 use serde::Deserialize;
@@ -74,9 +75,20 @@ pub async fn needs_get(
 
 /// The dashboard's counts: the households of `area` with each need unmatched, in [`Need::ALL`] order.
 pub async fn unmatched_counts(conn: &mut db::Conn, area: &Subtree) -> Result<Vec<u32>, AppError> {
-    let counted = store::matchups::unmatched_counts(conn, area).await?;
+    Ok(per_need(&store::matchups::unmatched_counts(conn, area).await?))
+}
+
+/// Of those, per need, the households whose needs were recorded in the
+/// period `from`..=`to` (China's days).
+pub async fn unmatched_in_period(conn: &mut db::Conn, area: &Subtree, from: NaiveDate, to: NaiveDate) -> Result<Vec<u32>, AppError> {
+    let (start, end) = (crate::visit_log::day_start(from), crate::visit_log::day_start(to + chrono::Duration::days(1)));
+    Ok(per_need(&store::matchups::unmatched_recorded(conn, area, &start, &end).await?))
+}
+
+/// Counts by need word, in `Need::ALL` order.
+fn per_need(counted: &[(String, i64)]) -> Vec<u32> {
     let of = |n: Need| counted.iter().find(|(w, _)| w == n.as_str()).map_or(0, |(_, c)| u32::try_from(*c).unwrap_or(u32::MAX));
-    Ok(Need::ALL.into_iter().map(of).collect())
+    Need::ALL.into_iter().map(of).collect()
 }
 
 /// The needs report of `area` (also the meeting sheet's list).

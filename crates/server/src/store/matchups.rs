@@ -158,6 +158,29 @@ pub async fn unmatched_counts(conn: &mut Conn, area: &Subtree) -> Result<Vec<(St
     .await?)
 }
 
+/// Per need, the households under a subtree with it unmatched whose needs
+/// were recorded in [`from`, `to`) (server times): their `needs` value read by
+/// its period's range of `ledger_current_needs_recorded` (migration 0024).
+pub async fn unmatched_recorded(conn: &mut Conn, area: &Subtree, from: &str, to: &str) -> Result<Vec<(String, i64)>, AppError> {
+    let index = match crate::store::dialect_of(conn) {
+        crate::db::Dialect::Sqlite => "INDEXED BY ledger_current_needs_recorded",
+        _ => "",
+    };
+    Ok(sqlx::query_as(&format!(
+        "SELECT un.need, CAST(COUNT(*) AS BIGINT)
+         FROM ledger_current lc {index} JOIN unmatched_needs un ON un.household_id = lc.household_id
+         WHERE lc.field = 'needs' AND lc.effective_at >= $3 AND lc.effective_at < $4
+           AND lc.unit_path >= $1 AND lc.unit_path < $2
+         GROUP BY un.need"
+    ))
+    .bind(area.lo())
+    .bind(area.hi())
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// Every matchup of the households with needs under a subtree, each household's in the order made.
 pub async fn of_needs_in(conn: &mut Conn, area: &Subtree) -> Result<Vec<MatchupRecord>, AppError> {
     let rows: Vec<RawMatchup> = sqlx::query_as(&format!(
