@@ -348,7 +348,7 @@ pub async fn recorded_counts(
         crate::db::Dialect::Sqlite => "INDEXED BY ledger_current_recorded",
         _ => "",
     };
-    Ok(sqlx::query_as(&format!(
+    let sql = format!(
         "SELECT field, state, CAST(COUNT(*) AS BIGINT)
          FROM ledger_current {index}
          WHERE state IN ('needs_repair', 'dangerous', 'unsafe', 'seasonal_shortage', 'entitled_not_receiving')
@@ -356,13 +356,8 @@ pub async fn recorded_counts(
            AND unit_path >= $1 AND unit_path < $2
            AND (field IN ('housing', 'water') OR (field >= 'policy:' AND field < 'policy;'))
          GROUP BY field, state"
-    ))
-    .bind(subtree.lo())
-    .bind(subtree.hi())
-    .bind(from)
-    .bind(to)
-    .fetch_all(conn)
-    .await?)
+    );
+    Ok(crate::store::rows_in_period(conn, &sql, subtree, from, to).await?)
 }
 
 /// The meeting sheet's ledger rows under a subtree: policies recorded 应享未享
@@ -374,19 +369,12 @@ pub async fn sheet_rows(
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, String, String, String, String, Option<String>)>, AppError> {
-    Ok(sqlx::query_as(
-        "SELECT h.grid_id, h.head_name, h.address, lc.field, lc.state, lc.applying_since
+    let sql = "SELECT h.grid_id, h.head_name, h.address, lc.field, lc.state, lc.applying_since
          FROM ledger_current lc JOIN households h ON h.id = lc.household_id
          WHERE lc.unit_path >= $1 AND lc.unit_path < $2
            AND lc.field >= 'policy:' AND lc.field < 'policy;'
            AND ((lc.state = 'entitled_not_receiving' AND lc.effective_at >= $3 AND lc.effective_at < $4)
                 OR lc.state = 'applying')
-         ORDER BY h.address, lc.field",
-    )
-    .bind(subtree.lo())
-    .bind(subtree.hi())
-    .bind(from)
-    .bind(to)
-    .fetch_all(conn)
-    .await?)
+         ORDER BY h.address, lc.field";
+    Ok(crate::store::rows_in_period(conn, sql, subtree, from, to).await?)
 }

@@ -166,19 +166,14 @@ pub async fn unmatched_recorded(conn: &mut Conn, area: &Subtree, from: &str, to:
         crate::db::Dialect::Sqlite => "INDEXED BY ledger_current_needs_recorded",
         _ => "",
     };
-    Ok(sqlx::query_as(&format!(
+    let sql = format!(
         "SELECT un.need, CAST(COUNT(*) AS BIGINT)
          FROM ledger_current lc {index} JOIN unmatched_needs un ON un.household_id = lc.household_id
          WHERE lc.field = 'needs' AND lc.effective_at >= $3 AND lc.effective_at < $4
            AND lc.unit_path >= $1 AND lc.unit_path < $2
          GROUP BY un.need"
-    ))
-    .bind(area.lo())
-    .bind(area.hi())
-    .bind(from)
-    .bind(to)
-    .fetch_all(conn)
-    .await?)
+    );
+    Ok(crate::store::rows_in_period(conn, &sql, area, from, to).await?)
 }
 
 /// Every matchup of the households with needs under a subtree, each household's in the order made.

@@ -97,6 +97,22 @@ pub fn dialect_of(conn: &Conn) -> Dialect {
     }
 }
 
+/// The rows of a statement over a subtree (`$1`, `$2`: its path range) and a
+/// period (`$3`, `$4`), the shape of the dashboard's and the meeting sheet's
+/// "recorded in the period" reads.
+pub async fn rows_in_period<T>(
+    conn: &mut Conn,
+    sql: &str,
+    area: &crate::scope::Subtree,
+    from: &str,
+    to: &str,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    sqlx::query_as(sql).bind(area.lo()).bind(area.hi()).bind(from).bind(to).fetch_all(conn).await
+}
+
 /// `%q%` for `LIKE … ESCAPE '\'`, with `%`, `_` and `\` in `q` escaped so they
 /// match themselves.
 pub fn like_pattern(q: &str) -> String {
