@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Duration, Utc};
 use common::TestApp;
@@ -923,7 +925,20 @@ async fn service_and_need_tallies_match_the_rows_after_visits_matchups_and_a_mov
     let fact = |household: u128, value: &str, at: DateTime<Utc>| {
         json!({ "id": Uuid::now_v7(), "household_id": household_id(household), "field": "needs", "value": value, "at": at })
     };
-    let stored = send(&app, &zhang, vec![fact(1, "technique,market", now), fact(2, "funds,market", now), fact(5, "funds,jobs", now)]).await;
+    let days = |d: i64| now - Duration::days(d);
+    let stored = send(&app, &zhang, vec![fact(1, "technique,market", days(3)), fact(2, "funds,market", now), fact(5, "funds,jobs", days(4))]).await;
+    assert!(stored.iter().all(|r| r.0 == ReceiptStatus::Stored), "{stored:?}");
+    // Unsafe housing and water and 应享未享 recorded on several days (migration 0024's counts).
+    let water = |h: u128, w: &str, at: DateTime<Utc>| json!({ "id": Uuid::now_v7(), "household_id": household_id(h), "field": "water", "value": w, "at": at });
+    let stored = send(&app, &zhang, vec![
+        housing_change(Uuid::now_v7(), household_id(1), "dangerous", days(1)),
+        water(2, "unsafe", days(5)),
+        policy_change(Uuid::now_v7(), household_id(3), "dibao", "entitled_not_receiving", None, days(2)),
+        housing_change(Uuid::now_v7(), household_id(5), "needs_repair", days(3)),
+        policy_change(Uuid::now_v7(), household_id(5), "gaoling", "entitled_not_receiving", None, now),
+        water(4, "seasonal_shortage", days(2)),
+        housing_change(Uuid::now_v7(), household_id(4), "safe", days(2)),
+    ]).await;
     assert!(stored.iter().all(|r| r.0 == ReceiptStatus::Stored), "{stored:?}");
     for (household, need, list, resource, outcome) in [
         (1, "market", "buyer", "county_market", "underway"),
@@ -939,6 +954,12 @@ async fn service_and_need_tallies_match_the_rows_after_visits_matchups_and_a_mov
     }
     let later = now + Duration::minutes(1);
     assert_eq!(send(&app, &zhang, vec![fact(2, "jobs", later)]).await[0].0, ReceiptStatus::Stored);
+    // Later still: 低保 reaches household 3 (out of the counts), household 4's water turns unsafe today.
+    let stored = send(&app, &zhang, vec![
+        policy_change(Uuid::now_v7(), household_id(3), "dibao", "receiving", None, later),
+        water(4, "unsafe", later),
+    ]).await;
+    assert!(stored.iter().all(|r| r.0 == ReceiptStatus::Stored), "{stored:?}");
     // Household 5 moves to a grid of the other village, taking its services and needs.
     let moved = app
         .call(Method::PATCH, &format!("/api/households/{}", household_id(5)), Some(&wu), Some(json!({ "grid_id": grid_id(4) })))
@@ -964,7 +985,36 @@ async fn service_and_need_tallies_match_the_rows_after_visits_matchups_and_a_mov
                 .bind(area.lo()).bind(area.hi())
                 .fetch_all(&mut *conn).await.unwrap();
             needs.sort();
-            (services, needs)
+            // What was recorded in the period, by China's day of each current value's change.
+            let china_day = |t: &str| (daohu_server::db::parse_ts(t).unwrap() + Duration::hours(8)).date_naive();
+            let values: Vec<(String, String, String, String)> =
+                sqlx::query_as("SELECT unit_path, field, state, effective_at FROM ledger_current").fetch_all(&mut *conn).await.unwrap();
+            let mut recorded: BTreeMap<(String, String), i64> = BTreeMap::new();
+            for (path, field, state, at) in values {
+                let counted = (field == "housing" && ["needs_repair", "dangerous"].contains(&state.as_str()))
+                    || (field == "water" && ["unsafe", "seasonal_shortage"].contains(&state.as_str()))
+                    || (field.starts_with("policy:") && state == "entitled_not_receiving");
+                let day = china_day(&at);
+                if counted && area.contains(&path) && from <= day && day <= to {
+                    *recorded.entry((field, state)).or_default() += 1;
+                }
+            }
+            let unmatched: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT lc.unit_path, n.need, lc.effective_at FROM ledger_current lc
+                 CROSS JOIN (SELECT 'technique' AS need UNION ALL SELECT 'funds' UNION ALL SELECT 'market' UNION ALL SELECT 'jobs') AS n
+                 WHERE lc.field = 'needs' AND (',' || lc.state || ',') LIKE ('%,' || n.need || ',%')
+                   AND COALESCE((SELECT m.outcome FROM matchups m WHERE m.household_id = lc.household_id AND m.need = n.need
+                                 ORDER BY m.n DESC LIMIT 1), 'failed') = 'failed'")
+                .fetch_all(&mut *conn).await.unwrap();
+            let mut needs_in_period: BTreeMap<String, i64> = BTreeMap::new();
+            for (path, need, at) in unmatched {
+                let day = china_day(&at);
+                if area.contains(&path) && from <= day && day <= to {
+                    *needs_in_period.entry(need).or_default() += 1;
+                }
+            }
+            let recorded: Vec<(String, String, i64)> = recorded.into_iter().map(|((f, s), n)| (f, s, n)).collect();
+            (services, needs, recorded, needs_in_period.into_iter().collect::<Vec<_>>())
         }
     };
     let from_tallies = |area: Subtree, from: chrono::NaiveDate, to: chrono::NaiveDate| {
@@ -974,7 +1024,12 @@ async fn service_and_need_tallies_match_the_rows_after_visits_matchups_and_a_mov
             let services = daohu_server::store::visits::service_counts(&mut conn, &area, from, to).await.unwrap();
             let mut needs = daohu_server::store::matchups::unmatched_counts(&mut conn, &area).await.unwrap();
             needs.sort();
-            (services, needs)
+            let (first, last) = (from.to_string(), to.to_string());
+            let mut recorded = daohu_server::store::ledger::recorded_counts(&mut conn, &area, &first, &last).await.unwrap();
+            recorded.sort();
+            let mut needs_in_period = daohu_server::store::matchups::unmatched_recorded(&mut conn, &area, &first, &last).await.unwrap();
+            needs_in_period.sort();
+            (services, needs, recorded, needs_in_period)
         }
     };
     let path = |units: &[Uuid]| Subtree { path: format!("/{}/", units.iter().map(Uuid::to_string).collect::<Vec<_>>().join("/")) };
@@ -984,7 +1039,7 @@ async fn service_and_need_tallies_match_the_rows_after_visits_matchups_and_a_mov
         path(&[county_id(), township_id(), village_id()]),
         path(&[county_id(), township_id(), second_village_id()]),
     ];
-    let periods = [(ago(30), today), (ago(2), today), (ago(5), ago(2)), (ago(3), ago(1))];
+    let periods = [(ago(30), today), (ago(2), today), (ago(5), ago(2)), (ago(3), ago(1)), (today, today + Duration::days(1))];
     let check = |when: &'static str| {
         let areas = areas.clone();
         let (from_rows, from_tallies) = (&from_rows, &from_tallies);
@@ -1007,11 +1062,23 @@ async fn service_and_need_tallies_match_the_rows_after_visits_matchups_and_a_mov
     // village's month has medical given 4 times to 2 households (household 5's
     // went with it), and its unmatched needs are household 1's technique and 2's jobs.
     let village = path(&[county_id(), township_id(), village_id()]);
-    let (services, needs) = from_tallies(village.clone(), ago(30), today).await;
+    // (To China's today: a value recorded a minute ago may be on China's next day.)
+    let china_today = (Utc::now() + Duration::hours(8)).date_naive();
+    let (services, needs, recorded, needs_in_period) = from_tallies(village.clone(), ago(30), china_today).await;
     assert!(services.contains(&("medical".into(), 4, 2)), "{services:?}");
     assert!(!services.iter().any(|s| s.0 == "daily_care"), "{services:?}");
     assert_eq!(needs, [("jobs".to_string(), 1), ("technique".to_string(), 1)]);
-    let other = from_tallies(path(&[county_id(), township_id(), second_village_id()]), ago(30), today).await;
+    // The village's month: household 1's dangerous house and 2's and 4's unsafe
+    // water (3's 低保 is received now, 5 moved); its needs recorded in it.
+    let words = |v: &[(&str, &str, i64)]| v.iter().map(|(f, s, n)| (f.to_string(), s.to_string(), *n)).collect::<Vec<_>>();
+    assert_eq!(recorded, words(&[("housing", "dangerous", 1), ("water", "unsafe", 2)]));
+    assert_eq!(needs_in_period, [("jobs".to_string(), 1), ("technique".to_string(), 1)]);
+    // Three to two days back: household 1's technique was recorded 3 days ago, 2's jobs today.
+    let (_, _, recorded, needs_in_period) = from_tallies(village.clone(), ago(3), ago(2)).await;
+    assert!(recorded.is_empty(), "{recorded:?}");
+    assert_eq!(needs_in_period, [("technique".to_string(), 1)]);
+    let other = from_tallies(path(&[county_id(), township_id(), second_village_id()]), ago(30), china_today).await;
     assert_eq!(other.0, [("daily_care".to_string(), 2, 1), ("medical".to_string(), 1, 1)]);
     assert_eq!(other.1, [("funds".to_string(), 1), ("jobs".to_string(), 1)]);
+    assert_eq!(other.2, words(&[("housing", "needs_repair", 1), ("policy:gaoling", "entitled_not_receiving", 1)]));
 }

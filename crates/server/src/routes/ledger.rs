@@ -238,8 +238,7 @@ pub async fn panel(
     to: chrono::NaiveDate,
 ) -> Result<daohu_domain::LedgerPanel, AppError> {
     let catalogue = of_county(conn, user).await?;
-    let (start, end) = (crate::visit_log::day_start(from), crate::visit_log::day_start(to + chrono::Duration::days(1)));
-    let recorded = store::ledger::recorded_counts(conn, area, &start, &end).await?;
+    let recorded = store::ledger::recorded_counts(conn, area, &from.to_string(), &to.to_string()).await?;
     let in_period = |field: &str| -> Vec<(String, u32)> {
         recorded
             .iter()

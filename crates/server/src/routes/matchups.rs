@@ -81,8 +81,7 @@ pub async fn unmatched_counts(conn: &mut db::Conn, area: &Subtree) -> Result<Vec
 /// Of those, per need, the households whose needs were recorded in the
 /// period `from`..=`to` (China's days).
 pub async fn unmatched_in_period(conn: &mut db::Conn, area: &Subtree, from: NaiveDate, to: NaiveDate) -> Result<Vec<u32>, AppError> {
-    let (start, end) = (crate::visit_log::day_start(from), crate::visit_log::day_start(to + chrono::Duration::days(1)));
-    Ok(per_need(&store::matchups::unmatched_recorded(conn, area, &start, &end).await?))
+    Ok(per_need(&store::matchups::unmatched_recorded(conn, area, &from.to_string(), &to.to_string()).await?))
 }
 
 /// Counts by need word, in `Need::ALL` order.

@@ -334,30 +334,25 @@ pub async fn condition_counts(
 }
 
 /// Under a subtree, the unsafe housing and water conditions and the 应享未享
-/// pairs whose current value was recorded in [`from`, `to`) (server times):
-/// (field, state, count). Each state's range of
-/// `ledger_current_recorded` (state, effective_at) is read with the area and
-/// field checked in the index; SQLite is told to, as with the lists above.
+/// pairs whose current value was recorded from day `from` to day `to` (China's
+/// days, both included): (field, state, count), from the subtree's own rows of
+/// `ledger_days` (migration 0024), a row per day, field and state at most.
 pub async fn recorded_counts(
     conn: &mut Conn,
     subtree: &Subtree,
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, String, i64)>, AppError> {
-    let index = match crate::store::dialect_of(conn) {
-        crate::db::Dialect::Sqlite => "INDEXED BY ledger_current_recorded",
-        _ => "",
-    };
-    let sql = format!(
-        "SELECT field, state, CAST(COUNT(*) AS BIGINT)
-         FROM ledger_current {index}
-         WHERE state IN ('needs_repair', 'dangerous', 'unsafe', 'seasonal_shortage', 'entitled_not_receiving')
-           AND effective_at >= $3 AND effective_at < $4
-           AND unit_path >= $1 AND unit_path < $2
-           AND (field IN ('housing', 'water') OR (field >= 'policy:' AND field < 'policy;'))
-         GROUP BY field, state"
-    );
-    Ok(crate::store::rows_in_period(conn, &sql, subtree, from, to).await?)
+    Ok(sqlx::query_as(
+        "SELECT field, state, CAST(SUM(n) AS BIGINT) FROM ledger_days
+         WHERE unit_id = $1 AND day >= $2 AND day <= $3
+         GROUP BY field, state HAVING SUM(n) <> 0",
+    )
+    .bind(subtree.unit_id())
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// The meeting sheet's ledger rows under a subtree: policies recorded 应享未享

@@ -159,19 +159,20 @@ pub async fn unmatched_counts(conn: &mut Conn, area: &Subtree) -> Result<Vec<(St
 }
 
 /// Per need, the households under a subtree with it unmatched whose needs
-/// were recorded in [`from`, `to`) (server times): their `needs` value read by
-/// its period's range of `ledger_current_needs_recorded` (migration 0024).
+/// were recorded from day `from` to day `to` (China's days, both included):
+/// the day each `unmatched_needs` row carries (migration 0024). A county or
+/// township reads the period's range of its day index, a village its own
+/// range by place (SQLite is told which, as the 应享未享 list is).
 pub async fn unmatched_recorded(conn: &mut Conn, area: &Subtree, from: &str, to: &str) -> Result<Vec<(String, i64)>, AppError> {
     let index = match crate::store::dialect_of(conn) {
-        crate::db::Dialect::Sqlite => "INDEXED BY ledger_current_needs_recorded",
+        crate::db::Dialect::Sqlite if area.is_wide() => "INDEXED BY unmatched_needs_day",
+        crate::db::Dialect::Sqlite => "INDEXED BY unmatched_needs_area",
         _ => "",
     };
     let sql = format!(
-        "SELECT un.need, CAST(COUNT(*) AS BIGINT)
-         FROM ledger_current lc {index} JOIN unmatched_needs un ON un.household_id = lc.household_id
-         WHERE lc.field = 'needs' AND lc.effective_at >= $3 AND lc.effective_at < $4
-           AND lc.unit_path >= $1 AND lc.unit_path < $2
-         GROUP BY un.need"
+        "SELECT need, CAST(COUNT(*) AS BIGINT) FROM unmatched_needs {index}
+         WHERE unit_path >= $1 AND unit_path < $2 AND day >= $3 AND day <= $4
+         GROUP BY need"
     );
     Ok(crate::store::rows_in_period(conn, &sql, area, from, to).await?)
 }
