@@ -1022,12 +1022,13 @@ async fn service_and_need_tallies_match_the_rows_after_visits_matchups_and_a_mov
         async move {
             let mut conn = pool.acquire().await.unwrap();
             let services = daohu_server::store::visits::service_counts(&mut conn, &area, from, to).await.unwrap();
-            let mut needs = daohu_server::store::matchups::unmatched_counts(&mut conn, &area).await.unwrap();
-            needs.sort();
             let (first, last) = (from.to_string(), to.to_string());
+            let both = daohu_server::store::matchups::unmatched_counts(&mut conn, &area, &first, &last).await.unwrap();
+            let mut needs: Vec<(String, i64)> = both.iter().map(|(need, n, _)| (need.clone(), *n)).collect();
+            needs.sort();
             let mut recorded = daohu_server::store::ledger::recorded_counts(&mut conn, &area, &first, &last).await.unwrap();
             recorded.sort();
-            let mut needs_in_period = daohu_server::store::matchups::unmatched_recorded(&mut conn, &area, &first, &last).await.unwrap();
+            let mut needs_in_period: Vec<(String, i64)> = both.into_iter().filter(|b| b.2 > 0).map(|(need, _, n)| (need, n)).collect();
             needs_in_period.sort();
             (services, needs, recorded, needs_in_period)
         }

@@ -64,16 +64,16 @@ CREATE TRIGGER ledger_days_tally_update AFTER UPDATE ON ledger_current
     EXECUTE FUNCTION ledger_days_tally();
 
 -- Each unmatched need (0021) carries China's day its household's needs were
--- recorded, set as its row is made, so an area's unmatched needs of a period
--- are one range of the index.
+-- recorded, set as its row is made, so an area's unmatched needs, now and of
+-- a period, are counted in one range of the index by place.
 ALTER TABLE unmatched_needs ADD COLUMN day TEXT;
 UPDATE unmatched_needs un SET day = china_day(lc.effective_at)
 FROM ledger_current lc WHERE lc.household_id = un.household_id AND lc.field = 'needs';
-CREATE INDEX unmatched_needs_day ON unmatched_needs(day, unit_path, need);
+CREATE INDEX unmatched_needs_place_day ON unmatched_needs(unit_path, need, day);
 CREATE FUNCTION unmatched_needs_day() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.day := (SELECT china_day(lc.effective_at) FROM ledger_current lc
-                WHERE lc.household_id = NEW.household_id AND lc.field = 'needs');
+    -- By the household alone (0023's needs_now), not also by the field.
+    NEW.day := china_day((needs_now(NEW.household_id)).effective_at);
     RETURN NEW;
 END;
 $$;

@@ -1,6 +1,6 @@
--- Nothing on SQLite. PostgreSQL's 0023 makes its needs trigger write a
--- household's unmatched needs from the changed row instead of reading the
--- household back through a view, which was slow there on a whole county;
--- SQLite's triggers (0021) read the view and were not. The file keeps the two
--- dialects' migrations numbered alike.
+-- Nothing on SQLite. PostgreSQL's 0023 makes a household's unmatched needs
+-- from its needs row found by the household alone, where reading it back
+-- through the view let stale statistics choose an index that read every
+-- household's needs; SQLite's triggers (0021) read the view and were not slow.
+-- The file keeps the two dialects' migrations numbered alike.
 SELECT 1;

@@ -80,12 +80,13 @@ END;
 
 -- Each unmatched need (0021) carries China's day its household's needs were
 -- recorded, set as its row is made (by 0021's triggers or a matchup's), so an
--- area's unmatched needs of a period are one range of the index: at most the
--- county's 54,000 such rows, not its 245,000 needs values joined to them.
+-- area's unmatched needs, now and of a period, are counted in one range of the
+-- index by place: at most the county's 67,000 such rows, not its 245,000
+-- needs values joined to them.
 ALTER TABLE unmatched_needs ADD COLUMN day TEXT;
 UPDATE unmatched_needs SET day = (SELECT date(lc.effective_at, '+8 hours') FROM ledger_current lc
                                   WHERE lc.household_id = unmatched_needs.household_id AND lc.field = 'needs');
-CREATE INDEX unmatched_needs_day ON unmatched_needs(day, unit_path, need);
+CREATE INDEX unmatched_needs_place_day ON unmatched_needs(unit_path, need, day);
 CREATE TRIGGER unmatched_needs_day AFTER INSERT ON unmatched_needs
 BEGIN
     UPDATE unmatched_needs

@@ -144,8 +144,7 @@ pub async fn dashboard_get(
     let ledger = crate::routes::ledger::panel(&mut tx, &user, &area, from, to).await?;
     let satisfaction = satisfaction(&mut tx, &unit, &area, from, to, &mut coverage).await?;
     let services = services(&mut tx, &catalogue, &area, from, to).await?;
-    let unmatched_needs = crate::routes::matchups::unmatched_counts(&mut tx, &area).await?;
-    let unmatched_needs_in_period = crate::routes::matchups::unmatched_in_period(&mut tx, &area, from, to).await?;
+    let (unmatched_needs, unmatched_needs_in_period) = crate::routes::matchups::unmatched_counts(&mut tx, &area, from, to).await?;
     tx.commit().await?;
 
     Ok(Json(Dashboard {

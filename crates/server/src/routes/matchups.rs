@@ -73,15 +73,14 @@ pub async fn needs_get(
     Ok(Json(report(&mut conn, &user, &area, limit as usize).await?))
 }
 
-/// The dashboard's counts: the households of `area` with each need unmatched, in [`Need::ALL`] order.
-pub async fn unmatched_counts(conn: &mut db::Conn, area: &Subtree) -> Result<Vec<u32>, AppError> {
-    Ok(per_need(&store::matchups::unmatched_counts(conn, area).await?))
-}
-
-/// Of those, per need, the households whose needs were recorded in the
+/// Per need in `Need::ALL` order, the households under `area` with it
+/// unmatched now, and of those the ones whose needs were recorded in the
 /// period `from`..=`to` (China's days).
-pub async fn unmatched_in_period(conn: &mut db::Conn, area: &Subtree, from: NaiveDate, to: NaiveDate) -> Result<Vec<u32>, AppError> {
-    Ok(per_need(&store::matchups::unmatched_recorded(conn, area, &from.to_string(), &to.to_string()).await?))
+pub async fn unmatched_counts(conn: &mut db::Conn, area: &Subtree, from: NaiveDate, to: NaiveDate) -> Result<(Vec<u32>, Vec<u32>), AppError> {
+    let rows = store::matchups::unmatched_counts(conn, area, &from.to_string(), &to.to_string()).await?;
+    let now: Vec<(String, i64)> = rows.iter().map(|(need, n, _)| (need.clone(), *n)).collect();
+    let recorded: Vec<(String, i64)> = rows.into_iter().map(|(need, _, n)| (need, n)).collect();
+    Ok((per_need(&now), per_need(&recorded)))
 }
 
 /// Counts by need word, in `Need::ALL` order.

@@ -333,6 +333,11 @@ pub async fn condition_counts(
     Ok(out)
 }
 
+/// [`recorded_counts`]' text (`$1`: the unit, `$2`/`$3`: first and last day).
+pub const RECORDED_COUNTS: &str = "SELECT field, state, CAST(SUM(n) AS BIGINT) FROM ledger_days
+         WHERE unit_id = $1 AND day >= $2 AND day <= $3
+         GROUP BY field, state HAVING SUM(n) <> 0";
+
 /// Under a subtree, the unsafe housing and water conditions and the 应享未享
 /// pairs whose current value was recorded from day `from` to day `to` (China's
 /// days, both included): (field, state, count), from the subtree's own rows of
@@ -343,11 +348,7 @@ pub async fn recorded_counts(
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, String, i64)>, AppError> {
-    Ok(sqlx::query_as(
-        "SELECT field, state, CAST(SUM(n) AS BIGINT) FROM ledger_days
-         WHERE unit_id = $1 AND day >= $2 AND day <= $3
-         GROUP BY field, state HAVING SUM(n) <> 0",
-    )
+    Ok(sqlx::query_as(RECORDED_COUNTS)
     .bind(subtree.unit_id())
     .bind(from)
     .bind(to)

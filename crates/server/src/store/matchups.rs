@@ -141,40 +141,34 @@ pub async fn of_households(conn: &mut Conn, ids: &[String]) -> Result<Vec<Matchu
     rows.into_iter().map(RawMatchup::record).collect()
 }
 
-/// [`unmatched_counts`]' text (`$1`/`$2`: the subtree).
-pub const UNMATCHED_COUNTS: &str = "SELECT need, COUNT(*) FROM unmatched_needs
-         WHERE unit_path >= $1 AND unit_path < $2 GROUP BY need";
+/// [`unmatched_counts`]' text (`$1`/`$2`: the subtree, `$3`/`$4`: the
+/// period's first and last day), read from the index by place, need and day
+/// (migration 0024; SQLite is told to).
+pub fn unmatched_counts_sql(dialect: crate::db::Dialect) -> &'static str {
+    match dialect {
+        crate::db::Dialect::Sqlite => {
+            "SELECT need, CAST(COUNT(*) AS BIGINT), CAST(SUM(CASE WHEN day >= $3 AND day <= $4 THEN 1 ELSE 0 END) AS BIGINT)
+             FROM unmatched_needs INDEXED BY unmatched_needs_place_day
+             WHERE unit_path >= $1 AND unit_path < $2 GROUP BY need"
+        }
+        crate::db::Dialect::Postgres => {
+            "SELECT need, CAST(COUNT(*) AS BIGINT), CAST(SUM(CASE WHEN day >= $3 AND day <= $4 THEN 1 ELSE 0 END) AS BIGINT)
+             FROM unmatched_needs
+             WHERE unit_path >= $1 AND unit_path < $2 GROUP BY need"
+        }
+    }
+}
 
 /// Per need, the households under a subtree with it unmatched: recorded in
 /// their needs (`ledger_current`), and no matchup of it, or a latest one that
 /// failed ([`daohu_domain::livelihood::unmatched`]), as kept by migration
 /// 0021's triggers in `unmatched_needs`, so a county's households with needs
-/// are not all read).
-pub async fn unmatched_counts(conn: &mut Conn, area: &Subtree) -> Result<Vec<(String, i64)>, AppError> {
-    Ok(sqlx::query_as(UNMATCHED_COUNTS)
-    .bind(area.lo())
-    .bind(area.hi())
-    .fetch_all(conn)
-    .await?)
-}
-
-/// Per need, the households under a subtree with it unmatched whose needs
-/// were recorded from day `from` to day `to` (China's days, both included):
-/// the day each `unmatched_needs` row carries (migration 0024). A county or
-/// township reads the period's range of its day index, a village its own
-/// range by place (SQLite is told which, as the 应享未享 list is).
-pub async fn unmatched_recorded(conn: &mut Conn, area: &Subtree, from: &str, to: &str) -> Result<Vec<(String, i64)>, AppError> {
-    let index = match crate::store::dialect_of(conn) {
-        crate::db::Dialect::Sqlite if area.is_wide() => "INDEXED BY unmatched_needs_day",
-        crate::db::Dialect::Sqlite => "INDEXED BY unmatched_needs_area",
-        _ => "",
-    };
-    let sql = format!(
-        "SELECT need, CAST(COUNT(*) AS BIGINT) FROM unmatched_needs {index}
-         WHERE unit_path >= $1 AND unit_path < $2 AND day >= $3 AND day <= $4
-         GROUP BY need"
-    );
-    Ok(crate::store::rows_in_period(conn, &sql, area, from, to).await?)
+/// are not all read); and of those, the ones whose needs were recorded from
+/// day `from` to day `to` (China's days, both included: the day each row
+/// carries, migration 0024). (need, now, recorded in the period).
+pub async fn unmatched_counts(conn: &mut Conn, area: &Subtree, from: &str, to: &str) -> Result<Vec<(String, i64, i64)>, AppError> {
+    let sql = unmatched_counts_sql(crate::store::dialect_of(conn));
+    Ok(crate::store::rows_in_period(conn, sql, area, from, to).await?)
 }
 
 /// Every matchup of the households with needs under a subtree, each household's in the order made.
