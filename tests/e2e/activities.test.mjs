@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { useServerAndBrowser, phone, waitForServiceWorker, uuidv7, accountPrefix, ACCOUNT_PREFIX_JS } from './harness.mjs';
+import { useServerAndBrowser, phone, waitForServiceWorker, uuidv7, accountPrefix, waitForRecord } from './harness.mjs';
 
 const env = useServerAndBrowser();
 const VOLUNTEER = { phone: '13800000005', password: 'daohu123' };
@@ -25,7 +25,7 @@ async function signInVolunteer(page, server) {
   await page.waitForURL(/\/activities\/?$/);
   await page.waitForSelector('[data-testid=start-activity]');
   // Kinds, teams and households arrive with the activity roster.
-  await page.waitForFunction(`!!localStorage.getItem(${ACCOUNT_PREFIX_JS} + 'activity-roster')`);
+  await waitForRecord(page, 'activity-roster');
 }
 
 /** A JPEG made in the page (a real camera-sized picture), as a file for the input. */

@@ -178,6 +178,18 @@ export async function recordVisit(page, { state = '已完成', problem = null, s
  */
 export const ACCOUNT_PREFIX_JS = "((s) => 'daohu:v1:a:' + (s.sealed || s.member.id) + ':')(JSON.parse(localStorage.getItem('daohu:v1:session')))";
 
+/**
+ * Waits until the signed-in account's record `name` is in this page's storage.
+ * A function, not an expression string: Playwright polls a string with eval,
+ * which the app's CSP refuses whenever the first look finds nothing yet.
+ */
+export async function waitForRecord(page, name) {
+  await page.waitForFunction((name) => {
+    const s = JSON.parse(localStorage.getItem('daohu:v1:session') || 'null');
+    return !!s && !!localStorage.getItem('daohu:v1:a:' + (s.sealed || s.member.id) + ':' + name);
+  }, name);
+}
+
 /** The signed-in account's key prefix in this page's storage. */
 export async function accountPrefix(page) {
   return page.evaluate(ACCOUNT_PREFIX_JS);

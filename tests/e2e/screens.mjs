@@ -1,6 +1,6 @@
 // Takes phone-sized screenshots of the main screens (for looking at the UI by
 // eye; not a test). Usage: node screens.mjs OUTDIR
-import { Server, launchBrowser, phone, signIn, ACCOUNT_PREFIX_JS, MEMBER1 } from './harness.mjs';
+import { Server, launchBrowser, phone, signIn, waitForRecord, MEMBER1 } from './harness.mjs';
 const out = process.argv[2] || '.';
 const server = new Server();
 await server.start();
@@ -38,7 +38,7 @@ try {
   await v.page.fill('#password', 'daohu123');
   await v.page.click('button[type=submit]');
   await v.page.waitForSelector('[data-testid=start-activity]');
-  await v.page.waitForFunction(`!!localStorage.getItem(${ACCOUNT_PREFIX_JS} + 'activity-roster')`);
+  await waitForRecord(v.page, 'activity-roster');
   await v.page.screenshot({ path: `${out}/8-activities.png`, fullPage: true });
   await v.page.click('[data-testid=start-activity]');
   await v.page.waitForSelector('[data-testid=a-kind]');
