@@ -27,55 +27,38 @@ WHERE (lc.field = 'housing' AND lc.state IN ('needs_repair', 'dangerous'))
    OR (lc.field >= 'policy:' AND lc.field < 'policy;' AND lc.state = 'entitled_not_receiving')
 GROUP BY 1, 2, 3, 4;
 
-CREATE TRIGGER ledger_days_added AFTER INSERT ON ledger_current
+-- One change of the counts: `n` (1 or -1) of a value at every unit of its
+-- path, if the value is one that is counted. The triggers below write it here
+-- (a view that holds nothing), so the cutting and counting is written once.
+CREATE VIEW ledger_day_change AS
+SELECT '' AS unit_path, '' AS effective_at, '' AS field, '' AS state, 0 AS n WHERE 0;
+CREATE TRIGGER ledger_day_change INSTEAD OF INSERT ON ledger_day_change
 WHEN (NEW.field = 'housing' AND NEW.state IN ('needs_repair', 'dangerous'))
   OR (NEW.field = 'water' AND NEW.state IN ('unsafe', 'seasonal_shortage'))
   OR (NEW.field >= 'policy:' AND NEW.field < 'policy;' AND NEW.state = 'entitled_not_receiving')
 BEGIN
     INSERT INTO ledger_days (unit_id, day, field, state, n)
-    SELECT substr(NEW.unit_path, 2 + k.k * 37, 36), date(NEW.effective_at, '+8 hours'), NEW.field, NEW.state, 1
+    SELECT substr(NEW.unit_path, 2 + k.k * 37, 36), date(NEW.effective_at, '+8 hours'), NEW.field, NEW.state, NEW.n
     FROM (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
     WHERE length(NEW.unit_path) >= 1 + (k.k + 1) * 37
-    ON CONFLICT (unit_id, day, field, state) DO UPDATE SET n = n + 1;
+    ON CONFLICT (unit_id, day, field, state) DO UPDATE SET n = n + excluded.n;
 END;
 
+CREATE TRIGGER ledger_days_added AFTER INSERT ON ledger_current
+BEGIN
+    INSERT INTO ledger_day_change VALUES (NEW.unit_path, NEW.effective_at, NEW.field, NEW.state, 1);
+END;
 CREATE TRIGGER ledger_days_removed AFTER DELETE ON ledger_current
-WHEN (OLD.field = 'housing' AND OLD.state IN ('needs_repair', 'dangerous'))
-  OR (OLD.field = 'water' AND OLD.state IN ('unsafe', 'seasonal_shortage'))
-  OR (OLD.field >= 'policy:' AND OLD.field < 'policy;' AND OLD.state = 'entitled_not_receiving')
 BEGIN
-    UPDATE ledger_days SET n = n - 1
-    WHERE day = date(OLD.effective_at, '+8 hours') AND field = OLD.field AND state = OLD.state
-      AND unit_id IN (SELECT substr(OLD.unit_path, 2 + k.k * 37, 36)
-                      FROM (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
-                      WHERE length(OLD.unit_path) >= 1 + (k.k + 1) * 37);
+    INSERT INTO ledger_day_change VALUES (OLD.unit_path, OLD.effective_at, OLD.field, OLD.state, -1);
 END;
-
--- A change of value, of its time or of the household's grid: out of the old
--- row's counts, into the new one's (two triggers, each with its own test).
-CREATE TRIGGER ledger_days_changed_from AFTER UPDATE ON ledger_current
-WHEN (OLD.state IS NOT NEW.state OR OLD.effective_at IS NOT NEW.effective_at OR OLD.unit_path IS NOT NEW.unit_path)
- AND ((OLD.field = 'housing' AND OLD.state IN ('needs_repair', 'dangerous'))
-   OR (OLD.field = 'water' AND OLD.state IN ('unsafe', 'seasonal_shortage'))
-   OR (OLD.field >= 'policy:' AND OLD.field < 'policy;' AND OLD.state = 'entitled_not_receiving'))
+-- A change of value, of its time or of the household's grid (0014's move):
+-- out of the old row's counts, into the new one's.
+CREATE TRIGGER ledger_days_changed AFTER UPDATE ON ledger_current
+WHEN OLD.state IS NOT NEW.state OR OLD.effective_at IS NOT NEW.effective_at OR OLD.unit_path IS NOT NEW.unit_path
 BEGIN
-    UPDATE ledger_days SET n = n - 1
-    WHERE day = date(OLD.effective_at, '+8 hours') AND field = OLD.field AND state = OLD.state
-      AND unit_id IN (SELECT substr(OLD.unit_path, 2 + k.k * 37, 36)
-                      FROM (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
-                      WHERE length(OLD.unit_path) >= 1 + (k.k + 1) * 37);
-END;
-CREATE TRIGGER ledger_days_changed_to AFTER UPDATE ON ledger_current
-WHEN (OLD.state IS NOT NEW.state OR OLD.effective_at IS NOT NEW.effective_at OR OLD.unit_path IS NOT NEW.unit_path)
- AND ((NEW.field = 'housing' AND NEW.state IN ('needs_repair', 'dangerous'))
-   OR (NEW.field = 'water' AND NEW.state IN ('unsafe', 'seasonal_shortage'))
-   OR (NEW.field >= 'policy:' AND NEW.field < 'policy;' AND NEW.state = 'entitled_not_receiving'))
-BEGIN
-    INSERT INTO ledger_days (unit_id, day, field, state, n)
-    SELECT substr(NEW.unit_path, 2 + k.k * 37, 36), date(NEW.effective_at, '+8 hours'), NEW.field, NEW.state, 1
-    FROM (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) AS k
-    WHERE length(NEW.unit_path) >= 1 + (k.k + 1) * 37
-    ON CONFLICT (unit_id, day, field, state) DO UPDATE SET n = n + 1;
+    INSERT INTO ledger_day_change VALUES (OLD.unit_path, OLD.effective_at, OLD.field, OLD.state, -1);
+    INSERT INTO ledger_day_change VALUES (NEW.unit_path, NEW.effective_at, NEW.field, NEW.state, 1);
 END;
 
 -- Each unmatched need (0021) carries China's day its household's needs were
