@@ -146,35 +146,48 @@ pub async fn connect(url: &str) -> Result<Pool, sqlx::Error> {
     Ok(pool)
 }
 
-/// A migration whose text changed after a release had run it: the file as it
-/// first landed, and the SHA-384 of the other text a database may hold.
+/// A migration whose text changed after a release had run it: the file (the
+/// text of the latest release) and the SHA-384 of each other text a database
+/// may hold.
 struct Reworded {
     version: i64,
     file: &'static [u8],
-    other: &'static str,
+    others: &'static [&'static str],
 }
 
-/// SQLite's 0017 landed with one text and for one release with a comment
-/// changed (the SQL the same); a release put 0019's append-only trigger in
-/// 0019 itself, which 0022 now makes whether or not it is there. Each file
-/// holds the text that landed first.
-const REWORDED_SQLITE: [Reworded; 2] = [
+/// Texts that releases ran and the files no longer hold: SQLite's 0017 with
+/// one comment other; 0019 without its append-only trigger (0022 makes it
+/// whether or not it is there); 0021 with its unmatched needs read through a
+/// view (the same rows). The files hold the latest release's text.
+const REWORDED_SQLITE: [Reworded; 3] = [
     Reworded {
         version: 17,
         file: include_bytes!("../migrations/sqlite/0017_ledger_tallies.sql"),
-        other: "c01f7ccc66c73afcafe648ce9df2c4db2bfc97d895aa0f09295c025265df77cc71cd6f3aaa38ca5dd0fd0ddc6ca07261",
+        others: &["457a8647eeda529a33bbe5c881974ce1d5c2d90d45cb598b147787f0db33fb32acd5a5416dc351d25ca3f5dc1000b543"],
     },
     Reworded {
         version: 19,
         file: include_bytes!("../migrations/sqlite/0019_matchups.sql"),
-        other: "9406feee15b66d10f00811832e5aec21891f516492f91da0ab7da1b4cebc2f5680ec57828f067aa5ecb6eba7fe0806a1",
+        others: &["b54817c46bf2c10e0df41d611bbb7e90847dd3554ad0a7141b7bcd8cbd0b9272e56d295910b0b625f699b2b4602ba85d"],
+    },
+    Reworded {
+        version: 21,
+        file: include_bytes!("../migrations/sqlite/0021_service_need_tallies.sql"),
+        others: &["355c46f2b90c57b51954332bf89b2089e12664f9e0f8ce180d862c7db65332a21a56dec12e8191f2cb811e6809da4330"],
     },
 ];
-const REWORDED_POSTGRES: [Reworded; 1] = [Reworded {
-    version: 19,
-    file: include_bytes!("../migrations/postgres/0019_matchups.sql"),
-    other: "87cac3e097525ba0432071d58a0196c15bddd741daa83431ef88db592afb16fa2fd83b430d013fa78672c15c5bf446cb",
-}];
+const REWORDED_POSTGRES: [Reworded; 2] = [
+    Reworded {
+        version: 19,
+        file: include_bytes!("../migrations/postgres/0019_matchups.sql"),
+        others: &["b54817c46bf2c10e0df41d611bbb7e90847dd3554ad0a7141b7bcd8cbd0b9272e56d295910b0b625f699b2b4602ba85d"],
+    },
+    Reworded {
+        version: 21,
+        file: include_bytes!("../migrations/postgres/0021_service_need_tallies.sql"),
+        others: &["255fcdca5b29061b8c50d7f8a4310459415a87263d0006c110b60f4c2741efde43a8765af025cfe9c3e7ec05e72eb185"],
+    },
+];
 
 /// A database migrated by a release with another text of a [`Reworded`]
 /// migration keeps that text's checksum, which would stop the server at
@@ -198,12 +211,14 @@ async fn restore_checksums(pool: &Pool, dialect: Dialect) -> Result<(), sqlx::Er
         return Ok(());
     }
     for r in reworded {
-        sqlx::query(&format!("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = $2 AND {hex} = $3"))
-            .bind(sha2::Sha384::digest(r.file).to_vec())
-            .bind(r.version)
-            .bind(r.other)
-            .execute(pool)
-            .await?;
+        for other in r.others {
+            sqlx::query(&format!("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = $2 AND {hex} = $3"))
+                .bind(sha2::Sha384::digest(r.file).to_vec())
+                .bind(r.version)
+                .bind(*other)
+                .execute(pool)
+                .await?;
+        }
     }
     Ok(())
 }
@@ -294,9 +309,9 @@ mod tests {
         assert_eq!(with_database("postgres://u@h/d?sslmode=disable", "t"), "postgres://u@h/t?sslmode=disable");
     }
 
-    /// A database migrated by a release with another text of 0017 or 0019
-    /// (0019 with its append-only trigger, 0022 not yet run) starts, holds the
-    /// files' checksums afterwards, and 0022 makes the trigger it already had.
+    /// A database migrated by a release with another text of 0017, 0019 or
+    /// 0021 (0019 without its append-only trigger, 0022 not yet run) starts,
+    /// holds the files' checksums afterwards, and 0022 makes the trigger.
     #[tokio::test]
     async fn a_database_with_another_text_of_a_reworded_migration_starts() {
         let dir = tempfile::tempdir().unwrap();
@@ -315,17 +330,26 @@ mod tests {
                 hex
             }
         };
-        let files = (stored(17).await, stored(19).await);
+        let versions: Vec<i64> = REWORDED_SQLITE.iter().map(|r| r.version).collect();
+        let mut files = Vec::new();
+        for v in &versions {
+            files.push(stored(*v).await);
+        }
         for r in &REWORDED_SQLITE {
-            sqlx::query(&format!("UPDATE _sqlx_migrations SET checksum = X'{}' WHERE version = {}", r.other, r.version))
+            sqlx::query(&format!("UPDATE _sqlx_migrations SET checksum = X'{}' WHERE version = {}", r.others[0], r.version))
                 .execute(&pool)
                 .await
                 .unwrap();
         }
+        sqlx::query("DROP TRIGGER matchups_keep").execute(&pool).await.unwrap();
         sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 22").execute(&pool).await.unwrap();
         pool.close().await;
-        assert_eq!((stored(17).await, stored(19).await), files, "opened again, it starts and holds the files' checksums");
-        assert!(REWORDED_SQLITE.iter().all(|r| r.other != files.0 && r.other != files.1));
+        let mut after = Vec::new();
+        for v in &versions {
+            after.push(stored(*v).await);
+        }
+        assert_eq!(after, files, "opened again, it starts and holds the files' checksums");
+        assert!(REWORDED_SQLITE.iter().all(|r| r.others.iter().all(|o| !files.contains(&o.to_string()))));
         let p = connect_file(&path).await.unwrap();
         let ran: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = 22").fetch_one(&p).await.unwrap();
         let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'matchups_keep'")

@@ -1,6 +1,5 @@
--- 0021 made a household's unmatched needs again through the view
--- `unmatched_needs_now`, asking ledger_current for the household's row by its
--- household and its field. After a bulk write of needs values (a roster
+-- 0021's unmatched_needs_of made a household's unmatched needs again by asking
+-- ledger_current for the household's row by its household and its field. After a bulk write of needs values (a roster
 -- import, the generator's whole county) the planner's statistics, older than
 -- those rows, took the index on fields as the better one and read every
 -- household's needs value for each household: a whole county's needs took
