@@ -669,6 +669,7 @@ async fn main() {
     let overdue_sql = reports::overdue_households_sql(MAX_OVERDUE, &daohu_domain::Intervals::default(), last, "");
     let overdue_cut = reports::overdue_cut_sql(MAX_OVERDUE, &daohu_domain::Intervals::default(), last, dialect);
     let (pf, pl) = ((last - Duration::days(89)).to_string(), (last - Duration::days(60)).to_string());
+    let unmatched_sql = daohu_server::store::matchups::unmatched_counts_sql(dialect);
     let dash: [(&str, &str, Vec<&str>); 14] = [
         ("later visits?", reports::UNIT_VISITED_AFTER, vec![&county, &l]),
         ("visits (tallies)", reports::VISITS_IN_PERIOD, vec![&county, &f, &l]),
@@ -685,7 +686,7 @@ async fn main() {
         ("overdue: the page's last special household (a county's or township's first step)", &overdue_cut, vec![&lo, &hi]),
         ("services by kind (tallies)", daohu_server::store::visits::SERVICE_TALLIES, vec![&county, &f, &l]),
         ("services by kind, from the rows (a past period)", daohu_server::store::visits::SERVICE_COUNTS, vec![&pf, &pl, &lo, &hi]),
-        ("unmatched needs, now and recorded in the period", daohu_server::store::matchups::unmatched_counts_sql(dialect), vec![&lo, &hi, &f, &l]),
+        ("unmatched needs, now and recorded in the period", &unmatched_sql, vec![&lo, &hi, &f, &l]),
         ("recorded in the period (ledger_days)", daohu_server::store::ledger::RECORDED_COUNTS, vec![&county, &f, &l]),
         ("stale devices (the oldest 200, and how many)", &stale_sql, vec![&lo, &hi, &l]),
     ];

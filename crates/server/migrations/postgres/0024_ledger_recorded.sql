@@ -37,19 +37,26 @@ CROSS JOIN generate_series(0, 3) AS k
 WHERE length(lc.unit_path) >= 1 + (k + 1) * 37 AND ledger_day_counted(lc.field, lc.state)
 GROUP BY 1, 2, 3, 4;
 
+-- One change of the counts: `n` (1 or -1) of a value at every unit of its
+-- path, if the value is one that is counted (as SQLite's view does).
+CREATE FUNCTION ledger_day_change(path TEXT, at TEXT, f TEXT, st TEXT, n BIGINT) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF ledger_day_counted(f, st) THEN
+        INSERT INTO ledger_days (unit_id, day, field, state, n)
+        SELECT substr(path, 2 + k * 37, 36), china_day(at), f, st, n
+        FROM generate_series(0, 3) AS k
+        WHERE length(path) >= 1 + (k + 1) * 37;
+    END IF;
+END;
+$$;
+
 CREATE FUNCTION ledger_days_tally() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP <> 'INSERT' AND ledger_day_counted(OLD.field, OLD.state) THEN
-        INSERT INTO ledger_days (unit_id, day, field, state, n)
-        SELECT substr(OLD.unit_path, 2 + k * 37, 36), china_day(OLD.effective_at), OLD.field, OLD.state, -1
-        FROM generate_series(0, 3) AS k
-        WHERE length(OLD.unit_path) >= 1 + (k + 1) * 37;
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM ledger_day_change(OLD.unit_path, OLD.effective_at, OLD.field, OLD.state, -1);
     END IF;
-    IF TG_OP <> 'DELETE' AND ledger_day_counted(NEW.field, NEW.state) THEN
-        INSERT INTO ledger_days (unit_id, day, field, state, n)
-        SELECT substr(NEW.unit_path, 2 + k * 37, 36), china_day(NEW.effective_at), NEW.field, NEW.state, 1
-        FROM generate_series(0, 3) AS k
-        WHERE length(NEW.unit_path) >= 1 + (k + 1) * 37;
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM ledger_day_change(NEW.unit_path, NEW.effective_at, NEW.field, NEW.state, 1);
     END IF;
     RETURN NULL;
 END;

@@ -246,16 +246,11 @@ pub async fn panel(
             .map(|(_, state, n)| (state.clone(), u32::try_from(*n).unwrap_or(u32::MAX)))
             .collect()
     };
-    // 应享未享 of the active policies only, as the totals count them.
-    let entitled_in_period = catalogue
-        .policies
-        .iter()
-        .filter(|p| p.active)
-        .flat_map(|p| in_period(&format!("policy:{}", p.key)))
-        .fold(0u32, |a, (_, n)| a.saturating_add(n));
+    // 应享未享 and applications of the active policies only, as the totals count them.
+    let active: Vec<String> = catalogue.policies.iter().filter(|p| p.active).map(|p| format!("policy:{}", p.key)).collect();
+    let entitled_in_period = active.iter().flat_map(|f| in_period(f)).fold(0u32, |a, (_, n)| a.saturating_add(n));
     let (entitled, applying) = store::ledger::gap_counts(conn, area).await?;
     // Applications started in the period (their day is in the tallies' rows).
-    let active: Vec<String> = catalogue.policies.iter().filter(|p| p.active).map(|p| format!("policy:{}", p.key)).collect();
     let applying_in_period = applying
         .iter()
         .filter(|(field, since, _)| {

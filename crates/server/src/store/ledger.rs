@@ -348,12 +348,7 @@ pub async fn recorded_counts(
     from: &str,
     to: &str,
 ) -> Result<Vec<(String, String, i64)>, AppError> {
-    Ok(sqlx::query_as(RECORDED_COUNTS)
-    .bind(subtree.unit_id())
-    .bind(from)
-    .bind(to)
-    .fetch_all(conn)
-    .await?)
+    Ok(sqlx::query_as(RECORDED_COUNTS).bind(subtree.unit_id()).bind(from).bind(to).fetch_all(conn).await?)
 }
 
 /// The meeting sheet's ledger rows under a subtree: policies recorded 应享未享

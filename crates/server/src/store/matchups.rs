@@ -144,19 +144,13 @@ pub async fn of_households(conn: &mut Conn, ids: &[String]) -> Result<Vec<Matchu
 /// [`unmatched_counts`]' text (`$1`/`$2`: the subtree, `$3`/`$4`: the
 /// period's first and last day), read from the index by place, need and day
 /// (migration 0024; SQLite is told to).
-pub fn unmatched_counts_sql(dialect: crate::db::Dialect) -> &'static str {
-    match dialect {
-        crate::db::Dialect::Sqlite => {
-            "SELECT need, CAST(COUNT(*) AS BIGINT), CAST(SUM(CASE WHEN day >= $3 AND day <= $4 THEN 1 ELSE 0 END) AS BIGINT)
-             FROM unmatched_needs INDEXED BY unmatched_needs_place_day
-             WHERE unit_path >= $1 AND unit_path < $2 GROUP BY need"
-        }
-        crate::db::Dialect::Postgres => {
-            "SELECT need, CAST(COUNT(*) AS BIGINT), CAST(SUM(CASE WHEN day >= $3 AND day <= $4 THEN 1 ELSE 0 END) AS BIGINT)
-             FROM unmatched_needs
-             WHERE unit_path >= $1 AND unit_path < $2 GROUP BY need"
-        }
-    }
+pub fn unmatched_counts_sql(dialect: crate::db::Dialect) -> String {
+    let index = if dialect == crate::db::Dialect::Sqlite { "INDEXED BY unmatched_needs_place_day" } else { "" };
+    format!(
+        "SELECT need, CAST(COUNT(*) AS BIGINT), CAST(SUM(CASE WHEN day >= $3 AND day <= $4 THEN 1 ELSE 0 END) AS BIGINT)
+         FROM unmatched_needs {index}
+         WHERE unit_path >= $1 AND unit_path < $2 GROUP BY need"
+    )
 }
 
 /// Per need, the households under a subtree with it unmatched: recorded in
@@ -168,7 +162,7 @@ pub fn unmatched_counts_sql(dialect: crate::db::Dialect) -> &'static str {
 /// carries, migration 0024). (need, now, recorded in the period).
 pub async fn unmatched_counts(conn: &mut Conn, area: &Subtree, from: &str, to: &str) -> Result<Vec<(String, i64, i64)>, AppError> {
     let sql = unmatched_counts_sql(crate::store::dialect_of(conn));
-    Ok(crate::store::rows_in_period(conn, sql, area, from, to).await?)
+    Ok(crate::store::rows_in_period(conn, &sql, area, from, to).await?)
 }
 
 /// Every matchup of the households with needs under a subtree, each household's in the order made.
