@@ -664,6 +664,7 @@ async fn main() {
     use daohu_server::store::reports;
     let idle = reports::idle_members_sql(dialect, true);
     let idle_past = reports::idle_members_sql(dialect, false);
+    let visited_past = reports::visited_per_child_sql(dialect);
     let stale_sql = reports::stale_devices_sql(MAX_STALE);
     // Overdue on the period's last day by the default intervals (30 days, 14 for special groups).
     let overdue_sql = reports::overdue_households_sql(MAX_OVERDUE, &daohu_domain::Intervals::default(), last, "");
@@ -674,11 +675,7 @@ async fn main() {
         ("later visits?", reports::UNIT_VISITED_AFTER, vec![&county, &l]),
         ("visits (tallies)", reports::VISITS_IN_PERIOD, vec![&county, &f, &l]),
         ("households+visited per child (tallies)", reports::households_per_child_sql(false), vec![&f, &county]),
-        if dialect == db::Dialect::Postgres {
-            ("visited per child, from visit_numbers (a past period)", reports::VISITED_PER_CHILD_PG, vec![&child_at, &lo, &hi, &pf, &pl])
-        } else {
-            ("visited per child, from visits (a past period)", reports::VISITED_PER_CHILD, vec![&child_at, &lo, &hi, &pf, &pl])
-        },
+        ("visited per child, from visit_numbers (a past period)", &visited_past, vec![&child_at, &lo, &hi, &pf, &pl]),
         ("idle", &idle, vec![&lo, &hi, &f]),
         ("idle, from visits (a past period)", &idle_past, vec![&pf, &pl, &lo, &hi]),
         ("open problems per level", daohu_server::store::problems::LEVEL_COUNTS, vec![&l, &lo, &hi]),

@@ -596,17 +596,23 @@ async fn assert_tallies(app: &TestApp, fold: bool) {
         .await;
         assert_eq!(wrong, 0, "{table} whose unit_path is not their household's grid path");
     }
-    // PostgreSQL: one row of numbers per visit, naming its day, its household's
-    // grid, its household and its account (migration 0007).
-    if app.state.store.dialect() == daohu_server::db::Dialect::Postgres {
+    // One row of numbers per visit, naming its day, its household's grid, its
+    // household and its account (migrations 0007 on PostgreSQL, 0025 on SQLite).
+    {
+        let number = |alias| daohu_server::store::reports::number_of(app.state.store.dialect(), alias);
         let wrong = scalar(
             app,
-            "SELECT COUNT(*) FROM visits v
-             JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id
-             JOIN members m ON m.id = v.member_id
-             LEFT JOIN visit_numbers k ON k.visit_id = v.id
-             WHERE k.visit_id IS NULL OR k.day <> v.visited_on OR k.grid_no <> g.rowid
-                OR k.household_no <> h.rowid OR k.member_no <> m.rowid",
+            &format!(
+                "SELECT COUNT(*) FROM visits v
+                 JOIN households h ON h.id = v.household_id JOIN units g ON g.id = h.grid_id
+                 JOIN members m ON m.id = v.member_id
+                 LEFT JOIN visit_numbers k ON k.visit_id = v.id
+                 WHERE k.visit_id IS NULL OR k.day <> v.visited_on OR k.grid_no <> {}
+                    OR k.household_no <> {} OR k.member_no <> {}",
+                number("g"),
+                number("h"),
+                number("m")
+            ),
             &[],
         )
         .await;
