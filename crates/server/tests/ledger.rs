@@ -646,7 +646,8 @@ async fn profile_facts_travel_with_a_visit_and_stay_out_of_an_older_apps_roster_
 }
 
 /// The ledger's counts per grid (`ledger_tallies`, migration 0017, kept by
-/// triggers; on PostgreSQL rows of changes, folded by the server): after new
+/// triggers; on PostgreSQL rows of changes, folded by the server) and its
+/// 应享未享 and applications per unit (`policy_tallies`, 0026): after new
 /// values, changed ones and a household moved to another village's grid, every
 /// tally equals a count of `ledger_current`, before and after folding, and the
 /// 应享未享 report of each village counts its own households only.
@@ -702,18 +703,41 @@ async fn ledger_tallies_match_the_current_values_after_changes_and_a_move() {
     let before = tallies().await;
     assert_eq!(before, counted);
     assert!(before.iter().any(|t| t.0 == "receiving" && t.4 == 2), "{before:?}");
+    // 应享未享 and applications per unit (migration 0026): every unit of a
+    // value's path counts it.
+    let per_unit = || async {
+        sqlx::query_as::<_, Key>(
+            "SELECT unit_id, state, field, since, CAST(SUM(n) AS BIGINT) FROM policy_tallies
+             GROUP BY 1, 2, 3, 4 HAVING SUM(n) <> 0 ORDER BY 1, 2, 3, 4",
+        )
+        .fetch_all(&app.state.pool)
+        .await
+        .unwrap()
+    };
+    let mut by_unit: std::collections::BTreeMap<(String, String, String, String), i64> = Default::default();
+    for (state, path, field, since, n) in &counted {
+        if field.starts_with("policy:") && (state == "entitled_not_receiving" || state == "applying") {
+            for unit in path.split('/').filter(|u| !u.is_empty()) {
+                *by_unit.entry((unit.to_string(), state.clone(), field.clone(), since.clone())).or_default() += n;
+            }
+        }
+    }
+    let by_unit: Vec<Key> = by_unit.into_iter().map(|((u, st, f, s), n)| (u, st, f, s, n)).collect();
+    assert!(by_unit.iter().any(|t| t.1 == "applying" && t.4 == 4), "{by_unit:?}");
+    assert_eq!(per_unit().await, by_unit);
     // Folded (PostgreSQL; nothing to do on SQLite): one row a key, the same sums.
     let mut conn = app.state.pool.acquire().await.unwrap();
     while daohu_server::store::upkeep::fold_tallies(&mut conn).await.unwrap() != Some(0) {}
     drop(conn);
     assert_eq!(tallies().await, counted);
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM ledger_tallies GROUP BY state, unit_path, field, applying_since HAVING COUNT(*) > 1",
-    )
-    .fetch_all(&app.state.pool)
-    .await
-    .unwrap();
-    assert!(rows.is_empty(), "one row a key after folding: {rows:?}");
+    assert_eq!(per_unit().await, by_unit);
+    for (table, key) in [("ledger_tallies", "state, unit_path, field, applying_since"), ("policy_tallies", "unit_id, state, field, since")] {
+        let rows: Vec<(i64,)> = sqlx::query_as(&format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {table} GROUP BY {key} HAVING COUNT(*) > 1"))
+            .fetch_all(&app.state.pool)
+            .await
+            .unwrap();
+        assert!(rows.is_empty(), "one row a key of {table} after folding: {rows:?}");
+    }
 
     // 青山村 (赵书记): 低保 应享未享 households 3 and 4; 高龄补贴 applications
     // 1–4, three started 60 days ago (overdue); household 5 is 绿水村's now.

@@ -205,31 +205,27 @@ pub async fn gap_households(
 /// of changes until folded, so they are summed either way).
 const COUNTED: &str = "CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM ledger_tallies";
 
+/// [`gap_counts`]' texts (`$1`: the area's unit): 应享未享 per policy field, and
+/// applications per field and first day, from the per-unit tallies (migration
+/// 0026; on PostgreSQL a key may have several rows of changes until folded).
+pub const GAP_COUNTS: [&str; 2] = [
+    "SELECT field, CAST(SUM(n) AS BIGINT) FROM policy_tallies
+     WHERE unit_id = $1 AND state = 'entitled_not_receiving'
+     GROUP BY field HAVING SUM(n) <> 0",
+    "SELECT field, NULLIF(since, ''), CAST(SUM(n) AS BIGINT) FROM policy_tallies
+     WHERE unit_id = $1 AND state = 'applying'
+     GROUP BY field, since HAVING SUM(n) <> 0",
+];
+
 /// Per policy key under a subtree: households entitled and not receiving, and
 /// applications by the day they started (for each policy's own overdue limit).
 pub async fn gap_counts(
     conn: &mut Conn,
     subtree: &Subtree,
 ) -> Result<(Vec<(String, i64)>, Vec<(String, Option<String>, i64)>), AppError> {
-    let source = COUNTED;
-    let entitled: Vec<(String, i64)> = sqlx::query_as(&format!(
-        "SELECT field, {source} WHERE state = 'entitled_not_receiving' AND unit_path >= $1 AND unit_path < $2
-           AND field >= 'policy:' AND field < 'policy;'
-         GROUP BY field"
-    ))
-    .bind(subtree.lo())
-    .bind(subtree.hi())
-    .fetch_all(&mut *conn)
-    .await?;
-    let applying: Vec<(String, Option<String>, i64)> = sqlx::query_as(&format!(
-        "SELECT field, NULLIF(applying_since, ''), {source} WHERE state = 'applying' AND unit_path >= $1 AND unit_path < $2
-           AND field >= 'policy:' AND field < 'policy;'
-         GROUP BY field, applying_since"
-    ))
-    .bind(subtree.lo())
-    .bind(subtree.hi())
-    .fetch_all(conn)
-    .await?;
+    let unit = subtree.unit_id().to_string();
+    let entitled: Vec<(String, i64)> = sqlx::query_as(GAP_COUNTS[0]).bind(&unit).fetch_all(&mut *conn).await?;
+    let applying: Vec<(String, Option<String>, i64)> = sqlx::query_as(GAP_COUNTS[1]).bind(&unit).fetch_all(conn).await?;
     Ok((entitled, applying))
 }
 
