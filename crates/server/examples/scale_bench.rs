@@ -671,7 +671,7 @@ async fn main() {
     let overdue_cut = reports::overdue_cut_sql(MAX_OVERDUE, &daohu_domain::Intervals::default(), last, dialect);
     let (pf, pl) = ((last - Duration::days(89)).to_string(), (last - Duration::days(60)).to_string());
     let unmatched_sql = daohu_server::store::matchups::unmatched_counts_sql(dialect);
-    let dash: [(&str, &str, Vec<&str>); 14] = [
+    let dash: [(&str, &str, Vec<&str>); 16] = [
         ("later visits?", reports::UNIT_VISITED_AFTER, vec![&county, &l]),
         ("visits (tallies)", reports::VISITS_IN_PERIOD, vec![&county, &f, &l]),
         ("households+visited per child (tallies)", reports::households_per_child_sql(false), vec![&f, &county]),
@@ -685,6 +685,8 @@ async fn main() {
         ("services by kind, from the rows (a past period)", daohu_server::store::visits::SERVICE_COUNTS, vec![&pf, &pl, &lo, &hi]),
         ("unmatched needs, now and recorded in the period", &unmatched_sql, vec![&lo, &hi, &f, &l]),
         ("recorded in the period (ledger_days)", daohu_server::store::ledger::RECORDED_COUNTS, vec![&county, &f, &l]),
+        ("应享未享 per policy (policy_tallies)", daohu_server::store::ledger::GAP_COUNTS[0], vec![&county]),
+        ("applications per policy and day (policy_tallies)", daohu_server::store::ledger::GAP_COUNTS[1], vec![&county]),
         ("stale devices (the oldest 200, and how many)", &stale_sql, vec![&lo, &hi, &l]),
     ];
     for (label, sql, values) in dash {
