@@ -684,15 +684,20 @@ async fn ledger_tallies_match_the_current_values_after_changes_and_a_move() {
     assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.json());
 
     type Key = (String, String, String, String, i64);
-    let tallies = || async {
-        sqlx::query_as::<_, Key>(
-            "SELECT state, unit_path, field, applying_since, CAST(SUM(n) AS BIGINT) FROM ledger_tallies
-             GROUP BY 1, 2, 3, 4 HAVING SUM(n) <> 0 ORDER BY 1, 2, 3, 4",
-        )
-        .fetch_all(&app.state.pool)
-        .await
-        .unwrap()
+    // A tally table's sums per key (`columns`: its four key columns), zeros left out.
+    let summed = |table: &'static str, columns: &'static str| {
+        let pool = app.state.pool.clone();
+        async move {
+            sqlx::query_as::<_, Key>(&format!(
+                "SELECT {columns}, CAST(SUM(n) AS BIGINT) FROM {table}
+                 GROUP BY 1, 2, 3, 4 HAVING SUM(n) <> 0 ORDER BY 1, 2, 3, 4"
+            ))
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
     };
+    let tallies = || summed("ledger_tallies", "state, unit_path, field, applying_since");
     let counted: Vec<Key> = sqlx::query_as(
         "SELECT state, unit_path, field, COALESCE(applying_since, ''), COUNT(*) FROM ledger_current
          GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
@@ -705,15 +710,7 @@ async fn ledger_tallies_match_the_current_values_after_changes_and_a_move() {
     assert!(before.iter().any(|t| t.0 == "receiving" && t.4 == 2), "{before:?}");
     // 应享未享 and applications per unit (migration 0026): every unit of a
     // value's path counts it.
-    let per_unit = || async {
-        sqlx::query_as::<_, Key>(
-            "SELECT unit_id, state, field, since, CAST(SUM(n) AS BIGINT) FROM policy_tallies
-             GROUP BY 1, 2, 3, 4 HAVING SUM(n) <> 0 ORDER BY 1, 2, 3, 4",
-        )
-        .fetch_all(&app.state.pool)
-        .await
-        .unwrap()
-    };
+    let per_unit = || summed("policy_tallies", "unit_id, state, field, since");
     let mut by_unit: std::collections::BTreeMap<(String, String, String, String), i64> = Default::default();
     for (state, path, field, since, n) in &counted {
         if field.starts_with("policy:") && (state == "entitled_not_receiving" || state == "applying") {
