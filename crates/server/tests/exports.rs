@@ -492,6 +492,12 @@ async fn xlsx_and_csv_exports_read_back_in_libreoffice() {
     let services_csv = out.join("services.csv");
     std::fs::write(&services_csv, &answer.body).unwrap();
     assert_eq!(soffice_csv(&services_csv, &out.join("c4"), None, true), services);
+    // And the problems' sheet.
+    let answer = download(&app, &link(&app, &zhao, "format=csv&sheet=problems").await.url).await;
+    assert!(answer.body.starts_with("\u{feff}走访日期,户主".as_bytes()));
+    let problems_csv = out.join("problems.csv");
+    std::fs::write(&problems_csv, &answer.body).unwrap();
+    assert_eq!(soffice_csv(&problems_csv, &out.join("c2"), None, true), problems);
 
     // CSV
     let l = link(&app, &zhao, "format=csv").await;
@@ -824,7 +830,8 @@ async fn ledger_exports_read_back_in_libreoffice() {
     }
     // A sheet is for CSV, and of its own download.
     for query in ["format=xlsx&dataset=ledger&sheet=living", "format=csv&dataset=ledger&sheet=services",
-                  "format=csv&sheet=matchups", "format=csv&dataset=activities&sheet=visits", "format=csv&dataset=ledger&sheet=nope"] {
+                  "format=csv&sheet=matchups", "format=csv&dataset=activities&sheet=visits", "format=csv&dataset=ledger&sheet=nope",
+                  "format=csv&dataset=ledger&sheet=problems", "format=xlsx&sheet=trail", "format=jsonl&sheet=problems"] {
         assert_eq!(create(&app, &zhao, query).await.status, StatusCode::BAD_REQUEST, "{query}");
     }
     // The policy rows (the first sheet, also with `sheet=policies`), read back the same.

@@ -1254,6 +1254,44 @@ async fn the_xlsx_export_shows_where_problems_stand_and_their_trail() {
         ]
     );
     assert!(trail[1..].iter().all(|r| r[0] == p.to_string()));
+
+    // The two sheets as CSV files of their own: a BOM, the same header and
+    // cells (dates and times as text in China's time), formulas defused.
+    let csv_sheet = |sheet: &'static str| {
+        let (app, zhao) = (&app, &zhao);
+        async move {
+            let answer = app.call(Method::POST, &format!("/api/exports?format=csv&sheet={sheet}"), Some(zhao), None).await;
+            assert_eq!(answer.status, StatusCode::CREATED, "{sheet}");
+            let link: ExportLink = serde_json::from_slice(&answer.body).unwrap();
+            let file = app.call(Method::GET, &link.url, None, None).await;
+            assert_eq!(file.status, StatusCode::OK);
+            let disposition = file.headers[axum::http::header::CONTENT_DISPOSITION].to_str().unwrap().to_string();
+            assert!(disposition.contains(&format!("daohu-{sheet}-")), "{disposition}");
+            let body = file.body.strip_prefix("\u{feff}".as_bytes()).expect("a BOM first").to_vec();
+            csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(&body[..])
+                .records()
+                .map(|r| r.unwrap().iter().map(str::to_string).collect::<Vec<String>>())
+                .collect::<Vec<_>>()
+        }
+    };
+    let problems_csv = csv_sheet("problems").await;
+    assert_eq!(problems_csv.len(), problems.len());
+    assert_eq!(problems_csv[0], problems[0]);
+    for (got, want) in problems_csv[1..].iter().zip(&problems[1..]) {
+        assert_eq!(got[1..], want[1..], "the cells after the date");
+        assert_eq!(got[0].len(), "2026-01-01".len());
+    }
+    let trail_csv = csv_sheet("trail").await;
+    assert_eq!(trail_csv.len(), trail.len());
+    assert_eq!(trail_csv[0], trail[0]);
+    for (got, want) in trail_csv[1..].iter().zip(&trail[1..]) {
+        assert_eq!((&got[0], &got[2..]), (&want[0], &want[2..]), "the cells but the time");
+        assert_eq!(got[1].len(), "2026-01-01 08:00".len(), "{got:?}");
+    }
+    assert_eq!(trail_csv[2][4], "'=已修好");
 }
 
 /// The 回访: at the next visit the member who raised a problem asks the family

@@ -132,6 +132,8 @@ pub fn VisitsPage() -> impl IntoView {
                 <button on:click=move |_| download("xlsx") data-testid="dl-xlsx">{ctx.tr("下载 Excel", "Download Excel")}</button>
                 <button on:click=move |_| download("csv") data-testid="dl-csv">{ctx.tr("下载 CSV", "Download CSV")}</button>
                 <button on:click=move |_| download("csv&sheet=services") data-testid="dl-services-csv">{ctx.tr("服务记录 CSV", "Services (CSV)")}</button>
+                <button on:click=move |_| download("csv&sheet=problems") data-testid="dl-problems-csv">{ctx.tr("问题 CSV", "Problems (CSV)")}</button>
+                <button on:click=move |_| download("csv&sheet=trail") data-testid="dl-trail-csv">{ctx.tr("办理经过 CSV", "Problem history (CSV)")}</button>
                 <button on:click=move |_| download("jsonl") data-testid="dl-jsonl">{ctx.tr("JSON（每行一条）", "JSON lines")}</button>
             </div>
             <p class="muted" data-testid="visit-total">{move || page.get().map(|p| if p.total_capped {

@@ -167,6 +167,10 @@ pub enum Sheet {
     Visits,
     /// Visits: 服务, a row per service given.
     Services,
+    /// Visits: 问题, a row per problem a visit listed, with where it stands.
+    Problems,
+    /// Visits: 办理经过, every event of those problems.
+    Trail,
     /// Ledger: 政策台账, a row per household and policy (the default).
     Policies,
     /// Ledger: 家庭情况, a row per household and fact of its profile.
@@ -176,13 +180,16 @@ pub enum Sheet {
 }
 
 impl Sheet {
-    pub const ALL: [Sheet; 5] = [Sheet::Visits, Sheet::Services, Sheet::Policies, Sheet::Living, Sheet::Matchups];
+    pub const ALL: [Sheet; 7] =
+        [Sheet::Visits, Sheet::Services, Sheet::Problems, Sheet::Trail, Sheet::Policies, Sheet::Living, Sheet::Matchups];
 
     /// The word it is stored as.
     pub fn word(self) -> &'static str {
         match self {
             Sheet::Visits => "visits",
             Sheet::Services => "services",
+            Sheet::Problems => "problems",
+            Sheet::Trail => "trail",
             Sheet::Policies => "policies",
             Sheet::Living => "living",
             Sheet::Matchups => "matchups",
@@ -197,6 +204,8 @@ impl Sheet {
     pub fn stems(self) -> Option<(&'static str, &'static str)> {
         match self {
             Sheet::Services => Some(("services", "服务记录")),
+            Sheet::Problems => Some(("problems", "问题")),
+            Sheet::Trail => Some(("trail", "办理经过")),
             Sheet::Living => Some(("living", "家庭情况")),
             Sheet::Matchups => Some(("matchups", "产业对接")),
             Sheet::Visits | Sheet::Policies => None,

@@ -1,6 +1,6 @@
 //! The visit log as a download: XLSX (four sheets: visits, problems with
-//! where they stand, the problems' trail, and the services given), CSV (the
-//! visits, their services in one cell) and JSON lines. CSV and JSON
+//! where they stand, the problems' trail, and the services given), CSV (one
+//! file a sheet; the visits' with their services in one cell) and JSON lines. CSV and JSON
 //! lines stream rows as the database yields them; XLSX is written by
 //! rust_xlsxwriter in constant-memory mode to a temporary file on a blocking
 //! thread, then streamed.
@@ -194,6 +194,20 @@ fn csv_record(row: &VisitLogRow, catalogue: &Catalogue) -> Vec<String> {
     cells
 }
 
+/// One CSV record of the 问题 sheet, every text cell defused.
+fn problem_record(line: &ProblemLine) -> Vec<String> {
+    let mut cells = vec![line.visited_on.to_string()];
+    cells.extend(line.texts().iter().map(|t| safe_cell(t).into_owned()));
+    cells
+}
+
+/// One CSV record of the 办理经过 sheet, every text cell defused.
+fn trail_record(line: &TrailLine) -> Vec<String> {
+    let mut cells = vec![line.problem_id.to_string(), local_minutes(line.event.at)];
+    cells.extend(line.texts().iter().map(|t| safe_cell(t).into_owned()));
+    cells
+}
+
 /// What the body of a CSV or JSON-lines download reads from.
 struct TextExport {
     rows: mpsc::Receiver<RowItem>,
@@ -203,19 +217,58 @@ struct TextExport {
     done: bool,
     /// Names the services' kinds.
     catalogue: Catalogue,
-    /// A CSV of the 服务 sheet: a line per service given, not per visit.
-    services: bool,
+    /// A CSV of another sheet than the visits': its lines instead.
+    sheet: Option<Sheet>,
+    /// Where the problems stand, for the 问题 and 办理经过 sheets.
+    pool: Pool,
+    now: chrono::DateTime<chrono::Utc>,
+    /// Problems whose trail is written (a problem listed by two visits: once).
+    trailed: HashSet<Uuid>,
 }
 
 impl TextExport {
-    fn encode(&self, buf: &mut Vec<u8>, row: &VisitLogRow) -> Result<(), AppError> {
-        if self.services {
-            for s in &row.services {
-                csv_line(buf, service_record(row, s, &self.catalogue))?;
+    /// Whether the sheet needs where the visits' problems stand.
+    fn reads_problems(&self) -> bool {
+        matches!(self.sheet, Some(Sheet::Problems | Sheet::Trail))
+    }
+
+    async fn encode(&mut self, buf: &mut Vec<u8>, batch: Vec<(VisitLogRow, Vec<ProblemEntry>)>) -> Result<(), AppError> {
+        if self.reads_problems() {
+            let wanted = wanted(&batch);
+            let details = if wanted.is_empty() { HashMap::new() } else { problems::export_details(&self.pool, &wanted, self.now).await? };
+            let (lines, trail) = problem_lines(&batch, &details, &mut self.trailed);
+            if self.sheet == Some(Sheet::Problems) {
+                lines.iter().try_for_each(|l| csv_line(buf, problem_record(l)))?;
+            } else {
+                trail.iter().try_for_each(|t| csv_line(buf, trail_record(t)))?;
             }
             return Ok(());
         }
-        text_line(buf, self.format, row, |r| csv_record(r, &self.catalogue))
+        for (row, _) in &batch {
+            if self.sheet == Some(Sheet::Services) {
+                for s in &row.services {
+                    csv_line(buf, service_record(row, s, &self.catalogue))?;
+                }
+            } else {
+                text_line(buf, self.format, row, |r| csv_record(r, &self.catalogue))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The next visit and, for the problem sheets, those already waiting (up
+    /// to [`LOOKUP_BATCH`]: their problems are looked up together); none at
+    /// the end.
+    async fn next_batch(&mut self) -> Result<Option<Vec<(VisitLogRow, Vec<ProblemEntry>)>>, AppError> {
+        let Some(first) = self.rows.recv().await else { return Ok(None) };
+        let mut batch = vec![first?];
+        while self.reads_problems() && batch.len() < LOOKUP_BATCH {
+            match self.rows.try_recv() {
+                Ok(item) => batch.push(item?),
+                Err(_) => break,
+            }
+        }
+        Ok(Some(batch))
     }
 
     /// The next chunk: rows gathered until about [`CHUNK_BYTES`], the end, or an error.
@@ -228,17 +281,17 @@ impl TextExport {
             .take()
             .unwrap_or_else(|| Vec::with_capacity(CHUNK_BYTES * 2));
         loop {
-            let failed = match self.rows.recv().await {
-                Some(Ok((row, _))) => match self.encode(&mut buf, &row) {
+            let failed = match self.next_batch().await {
+                Ok(Some(batch)) => match self.encode(&mut buf, batch).await {
                     Ok(()) if buf.len() >= CHUNK_BYTES => return Some(Ok(Bytes::from(buf))),
                     Ok(()) => continue,
                     Err(err) => err,
                 },
-                Some(Err(err)) => err,
-                None => {
+                Ok(None) => {
                     self.done = true;
                     return (!buf.is_empty()).then(|| Ok(Bytes::from(buf)));
                 }
+                Err(err) => err,
             };
             tracing::error!(error = %failed, "export failed while streaming");
             self.done = true;
@@ -249,25 +302,29 @@ impl TextExport {
 }
 
 /// A CSV or JSON-lines body that streams rows as the database yields them.
-/// `sheet` (CSV only): the 服务 sheet's lines instead of the visits'.
+/// `sheet` (CSV only): the lines of the 服务, 问题 or 办理经过 sheet instead of
+/// the visits'.
 pub fn text_stream(pool: Pool, query: LogQuery, format: ExportFormat, catalogue: Catalogue, sheet: Option<Sheet>) -> Result<Body, AppError> {
-    let services = sheet == Some(Sheet::Services);
     let mut head = Vec::new();
     if format == ExportFormat::Csv {
         head.extend_from_slice("\u{feff}".as_bytes());
-        if services {
-            csv_line(&mut head, SERVICE_COLUMNS)?;
-        } else {
-            csv_line(&mut head, VISIT_COLUMNS)?;
+        match sheet {
+            Some(Sheet::Services) => csv_line(&mut head, SERVICE_COLUMNS)?,
+            Some(Sheet::Problems) => csv_line(&mut head, PROBLEM_COLUMNS)?,
+            Some(Sheet::Trail) => csv_line(&mut head, TRAIL_COLUMNS)?,
+            _ => csv_line(&mut head, VISIT_COLUMNS)?,
         }
     }
     let export = TextExport {
-        rows: spawn_reader(pool, query, 256),
+        rows: spawn_reader(pool.clone(), query, 256),
         format,
         head: Some(head),
         done: false,
         catalogue,
-        services,
+        sheet,
+        pool,
+        now: db::now(),
+        trailed: HashSet::new(),
     };
     // Fused: the compression layer may poll once more after the end, which a
     // bare `unfold` answers with a panic.
@@ -332,6 +389,83 @@ struct ServiceLine {
 struct TrailLine {
     problem_id: Uuid,
     event: ExportEvent,
+}
+
+impl ProblemLine {
+    /// The cells after the date, as typed (each writer defuses them).
+    fn texts(&self) -> [String; 14] {
+        let p = &self.problem;
+        let (level, state, answer, overdue) = match &self.detail {
+            Some((status, overdue)) => (
+                status.level.label_zh(),
+                status.state.label_zh(),
+                status.answer.clone().unwrap_or_default(),
+                if *overdue { "是" } else { "" },
+            ),
+            None => ("", "", String::new(), ""),
+        };
+        [
+            self.head_name.clone(),
+            self.address.clone(),
+            self.grid_name.clone(),
+            self.member_name.clone(),
+            p.category.label_zh().to_string(),
+            p.urgency.label_zh().to_string(),
+            p.description.clone(),
+            p.outcome.label_zh().to_string(),
+            p.action.clone(),
+            p.id.to_string(),
+            level.to_string(),
+            state.to_string(),
+            answer,
+            overdue.to_string(),
+        ]
+    }
+}
+
+impl TrailLine {
+    /// The cells after the problem's id and the time, as typed.
+    fn texts(&self) -> [&str; 4] {
+        let e = &self.event;
+        [&e.actor_name, e.action, &e.content, if e.flagged { "是" } else { "" }]
+    }
+}
+
+/// The problem rows of a batch of visits and the trail rows of those problems
+/// not listed before (`trailed`: a problem listed by two visits has its trail
+/// once). A problem is joined to its row in `details` only when that row is of
+/// the visit's household, whatever id a visit's body names.
+fn problem_lines(
+    batch: &[(VisitLogRow, Vec<ProblemEntry>)],
+    details: &HashMap<Uuid, ExportProblem>,
+    trailed: &mut HashSet<Uuid>,
+) -> (Vec<ProblemLine>, Vec<TrailLine>) {
+    let (mut lines, mut trail) = (Vec::new(), Vec::new());
+    for (row, entries) in batch {
+        for problem in entries {
+            let detail = details.get(&problem.id).filter(|d| d.household_id == row.household_id);
+            if let Some(d) = detail {
+                if trailed.insert(problem.id) {
+                    trail.extend(d.events.iter().map(|event| TrailLine { problem_id: problem.id, event: event.clone() }));
+                }
+            }
+            lines.push(ProblemLine {
+                visited_on: row.visited_on,
+                head_name: row.head_name.clone(),
+                address: row.address.clone(),
+                grid_name: row.grid_name.clone(),
+                member_name: row.member_name.clone(),
+                problem: problem.clone(),
+                detail: detail.map(|d| (d.status.clone(), d.overdue)),
+            });
+        }
+    }
+    (lines, trail)
+}
+
+/// Each problem id a batch of visits lists, with the household of the visit.
+fn wanted(batch: &[(VisitLogRow, Vec<ProblemEntry>)]) -> Vec<(Uuid, Uuid)> {
+    batch.iter().flat_map(|(row, entries)| entries.iter().map(|p| (p.id, row.household_id))).collect()
 }
 
 /// [`write_xlsx_with`] without problem statuses or trails.
@@ -422,34 +556,16 @@ fn write_xlsx_with(
     };
     let write_problem = |sheet: &mut Worksheet, r: u32, p: &ProblemLine| -> Result<(), XlsxError> {
         sheet.write_number_with_format(r, 0, excel_date(p.visited_on), &date)?;
-        text(sheet, r, 1, &p.head_name)?;
-        text(sheet, r, 2, &p.address)?;
-        text(sheet, r, 3, &p.grid_name)?;
-        text(sheet, r, 4, &p.member_name)?;
-        text(sheet, r, 5, p.problem.category.label_zh())?;
-        text(sheet, r, 6, p.problem.urgency.label_zh())?;
-        text(sheet, r, 7, &p.problem.description)?;
-        text(sheet, r, 8, p.problem.outcome.label_zh())?;
-        text(sheet, r, 9, &p.problem.action)?;
-        text(sheet, r, 10, &p.problem.id.to_string())?;
-        if let Some((status, overdue)) = &p.detail {
-            text(sheet, r, 11, status.level.label_zh())?;
-            text(sheet, r, 12, status.state.label_zh())?;
-            text(sheet, r, 13, status.answer.as_deref().unwrap_or_default())?;
-            if *overdue {
-                text(sheet, r, 14, "是")?;
-            }
+        for (c, cell) in p.texts().iter().enumerate() {
+            text(sheet, r, 1 + c as u16, cell)?;
         }
         Ok(())
     };
     let write_trail = |sheet: &mut Worksheet, r: u32, t: &TrailLine| -> Result<(), XlsxError> {
         text(sheet, r, 0, &t.problem_id.to_string())?;
         sheet.write_number_with_format(r, 1, excel_datetime(t.event.at), &datetime)?;
-        text(sheet, r, 2, &t.event.actor_name)?;
-        text(sheet, r, 3, t.event.action)?;
-        text(sheet, r, 4, &t.event.content)?;
-        if t.event.flagged {
-            text(sheet, r, 5, "是")?;
+        for (c, cell) in t.texts().into_iter().enumerate() {
+            text(sheet, r, 2 + c as u16, cell)?;
         }
         Ok(())
     };
@@ -471,48 +587,16 @@ fn write_xlsx_with(
                 Err(_) => break,
             }
         }
-        // Each problem id with the household of the visit naming it: a problem row of
-        // another household is never joined, whatever id a visit's body names.
-        let wanted: Vec<(Uuid, Uuid)> = batch
-            .iter()
-            .flat_map(|(row, entries)| entries.iter().map(|p| (p.id, row.household_id)))
-            .collect();
-        let details = if wanted.is_empty() {
-            HashMap::new()
-        } else {
-            lookup(&wanted)?
-        };
-        for (row, entries) in batch.drain(..) {
-            for problem in entries {
-                let detail = details
-                    .get(&problem.id)
-                    .filter(|d| d.household_id == row.household_id);
-                if let Some(d) = detail {
-                    if trailed.insert(problem.id) {
-                        for event in &d.events {
-                            let line = TrailLine {
-                                problem_id: problem.id,
-                                event: event.clone(),
-                            };
-                            trail
-                                .push(&mut workbook, line, write_trail)
-                                .map_err(xlsx_error)?;
-                        }
-                    }
-                }
-                let line = ProblemLine {
-                    visited_on: row.visited_on,
-                    head_name: row.head_name.clone(),
-                    address: row.address.clone(),
-                    grid_name: row.grid_name.clone(),
-                    member_name: row.member_name.clone(),
-                    problem,
-                    detail: detail.map(|d| (d.status.clone(), d.overdue)),
-                };
-                problems
-                    .push(&mut workbook, line, write_problem)
-                    .map_err(xlsx_error)?;
-            }
+        let wanted = wanted(&batch);
+        let details = if wanted.is_empty() { HashMap::new() } else { lookup(&wanted)? };
+        let (lines, trail_lines) = problem_lines(&batch, &details, &mut trailed);
+        for line in trail_lines {
+            trail.push(&mut workbook, line, write_trail).map_err(xlsx_error)?;
+        }
+        for line in lines {
+            problems.push(&mut workbook, line, write_problem).map_err(xlsx_error)?;
+        }
+        for (row, _) in batch.drain(..) {
             for s in &row.services {
                 let line = ServiceLine {
                     visited_on: row.visited_on,

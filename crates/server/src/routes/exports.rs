@@ -70,7 +70,7 @@ impl Dataset {
 /// Whether a download of `dataset` has this sheet.
 fn has_sheet(dataset: Dataset, sheet: Sheet) -> bool {
     match sheet {
-        Sheet::Visits | Sheet::Services => dataset == Dataset::Visits,
+        Sheet::Visits | Sheet::Services | Sheet::Problems | Sheet::Trail => dataset == Dataset::Visits,
         Sheet::Policies | Sheet::Living | Sheet::Matchups => dataset == Dataset::Ledger,
     }
 }
@@ -98,7 +98,8 @@ pub struct ExportQuery {
     /// Activities only: one kind code.
     pub kind: Option<String>,
     /// CSV only: which sheet of the workbook the file holds (visits: `visits`,
-    /// `services`; ledger: `policies`, `living`, `matchups`); the first by default.
+    /// `services`, `problems`, `trail`; ledger: `policies`, `living`,
+    /// `matchups`); the first by default.
     pub sheet: Option<Sheet>,
 }
 
