@@ -96,18 +96,11 @@ named_enum! {
     }
 }
 
-impl Satisfaction {
-    pub fn label(self, zh: bool) -> &'static str {
-        match (self, zh) {
-            (Satisfaction::Satisfied, true) => "满意",
-            (Satisfaction::Satisfied, false) => "Satisfied",
-            (Satisfaction::Basically, true) => "基本满意",
-            (Satisfaction::Basically, false) => "Mostly satisfied",
-            (Satisfaction::Dissatisfied, true) => "不满意",
-            (Satisfaction::Dissatisfied, false) => "Not satisfied",
-        }
-    }
-}
+labelled!(Satisfaction:
+    Satisfied => "满意", "Satisfied";
+    Basically => "基本满意", "Mostly satisfied";
+    Dissatisfied => "不满意", "Not satisfied";
+);
 
 /// What happened to a problem. Read by hand ([`crate::tagged`]): the derive for an
 /// internally tagged enum costs the phone about 10 KB.
