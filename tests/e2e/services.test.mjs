@@ -21,19 +21,18 @@ test('a service kind the county adds is given at a visit and counted on the dash
   await signInTo(console_, server, COUNTY, /\/admin\/?$/);
   await console_.goto(server.url + '/admin/catalogue');
   await console_.waitForSelector('[data-testid=items-service] tr[data-key=medical]');
-  await console_.selectOption('#i-list', 'service');
-  await console_.fill('#i-key', 'legal');
-  await console_.fill('#i-zh', '法律咨询');
-  await console_.fill('#i-en', 'Legal advice');
-  await console_.click('[data-testid=item-form] button[type=submit]');
-  await console_.waitForSelector('[data-testid=items-service] tr[data-key=legal]');
+  // Adds an item to one of the catalogue's lists and waits for its row.
+  const addItem = async (list, key, zh, en) => {
+    await console_.selectOption('#i-list', list);
+    await console_.fill('#i-key', key);
+    await console_.fill('#i-zh', zh);
+    await console_.fill('#i-en', en);
+    await console_.click('[data-testid=item-form] button[type=submit]');
+    await console_.waitForSelector(`[data-testid=items-${list}] tr[data-key=${key}]`);
+  };
+  await addItem('service', 'legal', '法律咨询', 'Legal advice');
   // 党员联系到户 gains 合影留念 and loses the contact card.
-  await console_.selectOption('#i-list', 'contact_check');
-  await console_.fill('#i-key', 'photo_taken');
-  await console_.fill('#i-zh', '合影留念');
-  await console_.fill('#i-en', 'Photo taken');
-  await console_.click('[data-testid=item-form] button[type=submit]');
-  await console_.waitForSelector('[data-testid=items-contact_check] tr[data-key=photo_taken]');
+  await addItem('contact_check', 'photo_taken', '合影留念', 'Photo taken');
   await console_.click('[data-testid=items-contact_check] tr[data-key=contact_card] button');
   await console_.waitForSelector('[data-testid=items-contact_check] tr[data-key=contact_card] >> text=已停用');
   assert.equal(await console_.locator('[data-testid=items-contact_check] tbody tr').count(), 4);

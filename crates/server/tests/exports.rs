@@ -715,6 +715,31 @@ async fn activity_exports_read_back_in_libreoffice() {
     assert_eq!(clocks(&sheet[2]), expected_a2);
     assert_eq!(sheet.len(), 3);
 
+    // Each other sheet as a CSV file of its own reads back as the workbook's
+    // (LibreOffice writes a CSV time back with its seconds).
+    for (n, name, stem) in [(2, "check_ins", "check-ins"), (3, "hours", "hours"), (4, "team_hours", "team-hours")] {
+        let answer = download(&app, &link(&app, &zhao, &format!("format=csv&dataset=activities&sheet={name}")).await.url).await;
+        assert!(answer.body.starts_with("\u{feff}".as_bytes()), "{name}");
+        assert!(answer.headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains(&format!("daohu-{stem}-")), "{name}");
+        let file = out.join(format!("{name}.csv"));
+        std::fs::write(&file, &answer.body).unwrap();
+        let mut expected = soffice_csv(&xlsx, &out.join(format!("w{n}")), Some(n), false);
+        if n == 2 {
+            expected[1..].iter_mut().for_each(|r| r[5].push_str(":00"));
+        }
+        let opened = soffice_csv(&file, &out.join(format!("s{n}")), None, true);
+        assert!(expected.len() > 1, "{name} has rows");
+        if n == 2 {
+            assert_eq!(opened, expected, "{name}");
+        } else {
+            // LibreOffice opens "2.0" as the number 2: the hours as the file has them.
+            let text = std::str::from_utf8(&answer.body["\u{feff}".len()..]).unwrap();
+            let rows: Vec<Vec<String>> = text.lines().map(|l| l.split(',').map(str::to_string).collect()).collect();
+            assert_eq!(rows, expected, "{name}");
+            assert_eq!(opened.len(), expected.len(), "{name}");
+        }
+    }
+
     // JSON lines: one ActivityDetail per activity, newest first
     let l = link(&app, &zhao, "format=jsonl&dataset=activities").await;
     let answer = download(&app, &l.url).await;
@@ -831,7 +856,8 @@ async fn ledger_exports_read_back_in_libreoffice() {
     // A sheet is for CSV, and of its own download.
     for query in ["format=xlsx&dataset=ledger&sheet=living", "format=csv&dataset=ledger&sheet=services",
                   "format=csv&sheet=matchups", "format=csv&dataset=activities&sheet=visits", "format=csv&dataset=ledger&sheet=nope",
-                  "format=csv&dataset=ledger&sheet=problems", "format=xlsx&sheet=trail", "format=jsonl&sheet=problems"] {
+                  "format=csv&dataset=ledger&sheet=problems", "format=xlsx&sheet=trail", "format=jsonl&sheet=problems",
+                  "format=csv&sheet=hours", "format=csv&dataset=activities&sheet=trail", "format=jsonl&dataset=activities&sheet=check_ins"] {
         assert_eq!(create(&app, &zhao, query).await.status, StatusCode::BAD_REQUEST, "{query}");
     }
     // The policy rows (the first sheet, also with `sheet=policies`), read back the same.

@@ -213,6 +213,9 @@ pub fn ActivitiesPage() -> impl IntoView {
             <div class="actions">
                 <button on:click=move |_| download("xlsx") data-testid="dl-xlsx">{ctx.tr("下载 Excel", "Download Excel")}</button>
                 <button on:click=move |_| download("csv") data-testid="dl-csv">{ctx.tr("下载 CSV", "Download CSV")}</button>
+                <button on:click=move |_| download("csv&sheet=check_ins") data-testid="dl-check-ins-csv">{ctx.tr("打卡 CSV", "Check-ins (CSV)")}</button>
+                <button on:click=move |_| download("csv&sheet=hours") data-testid="dl-hours-csv">{ctx.tr("工时 CSV", "Hours (CSV)")}</button>
+                <button on:click=move |_| download("csv&sheet=team_hours") data-testid="dl-team-hours-csv">{ctx.tr("队伍工时 CSV", "Team hours (CSV)")}</button>
                 <button on:click=move |_| download("jsonl") data-testid="dl-jsonl">{ctx.tr("JSON（每行一条）", "JSON lines")}</button>
             </div>
             <p class="muted" data-testid="activity-total">{move || list.get().map(|l| if l.is_empty() {

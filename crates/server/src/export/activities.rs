@@ -1,6 +1,6 @@
 //! Downloads of volunteer activities (`POST /api/exports?dataset=activities`):
-//! XLSX with the sheets 活动, 打卡, 工时 and 队伍工时; CSV (UTF-8 with BOM) of the 活动
-//! rows; JSON lines, one [`ActivityDetail`] per activity.
+//! XLSX with the sheets 活动, 打卡, 工时 and 队伍工时; CSV (UTF-8 with BOM), one
+//! file a sheet; JSON lines, one [`ActivityDetail`] per activity.
 //!
 //! Activities are read a page at a time (newest first, keyset by date, start time and
 //! id) with their check-ins, households and photos, so memory stays flat however many
@@ -19,7 +19,7 @@ use crate::db::Pool;
 use uuid::Uuid;
 
 use crate::activity_log::{self, ActivityQuery, Cursor, PAGE};
-use super::{csv_line, excel_date, excel_datetime, header, text_line, xlsx_error, SheetCursor, SHEET_ROWS};
+use super::{csv_line, excel_date, excel_datetime, header, local_minutes, text_line, xlsx_error, Sheet, SheetCursor, SHEET_ROWS};
 use crate::AppError;
 
 /// Columns of the 活动 sheet and of the CSV.
@@ -97,6 +97,22 @@ pub fn csv_record(d: &ActivityDetail) -> Vec<String> {
     ]
 }
 
+/// The cells of a check-in after its activity's date and before its time, as typed.
+fn check_texts<'a>(d: &'a ActivityDetail, volunteer: &'a str, check: &CheckIn) -> [&'a str; 4] {
+    [&d.summary.kind_label, &d.summary.place, volunteer, check.kind.label_zh()]
+}
+
+/// One CSV record of the 工时 or 队伍工时 sheet.
+fn hours_record(row: &HoursRow) -> Vec<String> {
+    vec![
+        safe_cell(&row.name).into_owned(),
+        row.month.clone(),
+        format!("{:.1}", hours_one_decimal(row.minutes)),
+        row.activities.to_string(),
+        row.missing_check_outs.to_string(),
+    ]
+}
+
 // ---------------------------------------------------------------------------
 // CSV and JSON lines
 
@@ -104,15 +120,49 @@ struct ActivityText {
     pool: Pool,
     query: ActivityQuery,
     format: ExportFormat,
+    /// A CSV of another sheet than 活动: its lines instead.
+    sheet: Option<Sheet>,
     after: Option<Cursor>,
     /// The BOM and header row, sent with the first chunk.
     head: Option<Vec<u8>>,
     done: bool,
+    /// The hours of the activities read so far (the hours sheets, written at the end).
+    tally: HoursTally,
 }
 
 impl ActivityText {
-    fn encode(&self, buf: &mut Vec<u8>, d: &ActivityDetail) -> Result<(), AppError> {
-        text_line(buf, self.format, d, csv_record)
+    fn encode(&mut self, buf: &mut Vec<u8>, page: &[Row]) -> Result<(), AppError> {
+        for (d, check_ins, _) in page {
+            match self.sheet {
+                Some(Sheet::CheckIns) => {
+                    for (check, view) in check_ins.iter().zip(&d.check_ins) {
+                        let mut cells = vec![d.summary.date.to_string()];
+                        cells.extend(check_texts(d, &view.volunteer_name, check).iter().map(|t| safe_cell(t).into_owned()));
+                        cells.push(local_minutes(check.at));
+                        cells.push(location_cell(check.location));
+                        csv_line(buf, cells)?;
+                    }
+                }
+                Some(Sheet::Hours | Sheet::TeamHours) => self.tally.add(&d.activity, check_ins),
+                _ => text_line(buf, self.format, d, csv_record)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The hours sheet's rows, once every activity is read.
+    async fn hours(&mut self, buf: &mut Vec<u8>) -> Result<(), AppError> {
+        let teams = match self.sheet {
+            Some(Sheet::Hours) => false,
+            Some(Sheet::TeamHours) => true,
+            _ => return Ok(()),
+        };
+        let tally = std::mem::replace(&mut self.tally, HoursTally::new());
+        let mut conn = self.pool.acquire().await?;
+        let names = activity_log::names_of(&mut conn, &tally.ids()).await?;
+        let report = tally.report(|id| names.get(&id).cloned().unwrap_or_default());
+        let rows = if teams { &report.teams } else { &report.volunteers };
+        rows.iter().try_for_each(|row| csv_line(buf, hours_record(row)))
     }
 
     /// The next chunk: one page of activities, the end, or an error.
@@ -127,7 +177,11 @@ impl ActivityText {
                     self.done = true;
                 }
                 self.after = page.last().map(|(_, _, c)| c.clone());
-                match page.iter().try_for_each(|(d, _, _)| self.encode(&mut buf, d)) {
+                let mut written = self.encode(&mut buf, &page);
+                if written.is_ok() && self.done {
+                    written = self.hours(&mut buf).await;
+                }
+                match written {
                     Ok(()) => return (!buf.is_empty()).then(|| Ok(Bytes::from(buf))),
                     Err(err) => err,
                 }
@@ -142,13 +196,20 @@ impl ActivityText {
 }
 
 /// A CSV or JSON-lines body that streams activities a page at a time.
-pub fn text_body(pool: Pool, query: ActivityQuery, format: ExportFormat) -> Result<Body, AppError> {
+/// `sheet` (CSV only): the lines of the 打卡, 工时 or 队伍工时 sheet instead
+/// of the activities' (the hours' at the end, once every activity is read).
+pub fn text_body(pool: Pool, query: ActivityQuery, format: ExportFormat, sheet: Option<Sheet>) -> Result<Body, AppError> {
     let mut head = Vec::new();
     if format == ExportFormat::Csv {
         head.extend_from_slice("\u{feff}".as_bytes());
-        csv_line(&mut head, ACTIVITY_COLUMNS)?;
+        match sheet {
+            Some(Sheet::CheckIns) => csv_line(&mut head, CHECK_IN_COLUMNS)?,
+            Some(Sheet::Hours) => csv_line(&mut head, HOURS_COLUMNS)?,
+            Some(Sheet::TeamHours) => csv_line(&mut head, TEAM_HOURS_COLUMNS)?,
+            _ => csv_line(&mut head, ACTIVITY_COLUMNS)?,
+        }
     }
-    let text = ActivityText { pool, query, format, after: None, head: Some(head), done: false };
+    let text = ActivityText { pool, query, format, sheet, after: None, head: Some(head), done: false, tally: HoursTally::new() };
     // Fused: the compression layer may poll once more after the end.
     Ok(Body::from_stream(futures_util::StreamExt::fuse(futures_util::stream::unfold(
         text,

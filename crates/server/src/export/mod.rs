@@ -171,6 +171,12 @@ pub enum Sheet {
     Problems,
     /// Visits: 办理经过, every event of those problems.
     Trail,
+    /// Activities: 打卡, a row per check-in or check-out.
+    CheckIns,
+    /// Activities: 工时, hours per volunteer and month.
+    Hours,
+    /// Activities: 队伍工时, hours per team and month.
+    TeamHours,
     /// Ledger: 政策台账, a row per household and policy (the default).
     Policies,
     /// Ledger: 家庭情况, a row per household and fact of its profile.
@@ -180,8 +186,18 @@ pub enum Sheet {
 }
 
 impl Sheet {
-    pub const ALL: [Sheet; 7] =
-        [Sheet::Visits, Sheet::Services, Sheet::Problems, Sheet::Trail, Sheet::Policies, Sheet::Living, Sheet::Matchups];
+    pub const ALL: [Sheet; 10] = [
+        Sheet::Visits,
+        Sheet::Services,
+        Sheet::Problems,
+        Sheet::Trail,
+        Sheet::CheckIns,
+        Sheet::Hours,
+        Sheet::TeamHours,
+        Sheet::Policies,
+        Sheet::Living,
+        Sheet::Matchups,
+    ];
 
     /// The word it is stored as.
     pub fn word(self) -> &'static str {
@@ -190,6 +206,9 @@ impl Sheet {
             Sheet::Services => "services",
             Sheet::Problems => "problems",
             Sheet::Trail => "trail",
+            Sheet::CheckIns => "check_ins",
+            Sheet::Hours => "hours",
+            Sheet::TeamHours => "team_hours",
             Sheet::Policies => "policies",
             Sheet::Living => "living",
             Sheet::Matchups => "matchups",
@@ -206,6 +225,9 @@ impl Sheet {
             Sheet::Services => Some(("services", "服务记录")),
             Sheet::Problems => Some(("problems", "问题")),
             Sheet::Trail => Some(("trail", "办理经过")),
+            Sheet::CheckIns => Some(("check-ins", "打卡")),
+            Sheet::Hours => Some(("hours", "工时")),
+            Sheet::TeamHours => Some(("team-hours", "队伍工时")),
             Sheet::Living => Some(("living", "家庭情况")),
             Sheet::Matchups => Some(("matchups", "产业对接")),
             Sheet::Visits | Sheet::Policies => None,

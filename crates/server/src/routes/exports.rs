@@ -71,6 +71,7 @@ impl Dataset {
 fn has_sheet(dataset: Dataset, sheet: Sheet) -> bool {
     match sheet {
         Sheet::Visits | Sheet::Services | Sheet::Problems | Sheet::Trail => dataset == Dataset::Visits,
+        Sheet::CheckIns | Sheet::Hours | Sheet::TeamHours => dataset == Dataset::Activities,
         Sheet::Policies | Sheet::Living | Sheet::Matchups => dataset == Dataset::Ledger,
     }
 }
@@ -98,8 +99,9 @@ pub struct ExportQuery {
     /// Activities only: one kind code.
     pub kind: Option<String>,
     /// CSV only: which sheet of the workbook the file holds (visits: `visits`,
-    /// `services`, `problems`, `trail`; ledger: `policies`, `living`,
-    /// `matchups`); the first by default.
+    /// `services`, `problems`, `trail`; activities: `check_ins`, `hours`,
+    /// `team_hours`; ledger: `policies`, `living`, `matchups`); the first by
+    /// default.
     pub sheet: Option<Sheet>,
 }
 
@@ -453,7 +455,7 @@ pub async fn export_download(
                 Some(length),
             )
         }
-        (format, Rows::Activities(query)) => (activity_export::text_body(state.pool.clone(), query, format)?, None),
+        (format, Rows::Activities(query)) => (activity_export::text_body(state.pool.clone(), query, format, sheet)?, None),
         (ExportFormat::Xlsx, Rows::Ledger(query)) => {
             let (file, length) = ledger_export::xlsx_file(state.pool.clone(), query).await?;
             let file = tokio::fs::File::from_std(file);
