@@ -187,20 +187,30 @@ async fn visit_log_filters_return_exactly_the_matching_visits() {
             }),
         ),
     ];
-    for (query, keep) in &cases {
-        let expected = w.expect(|s, h| keep(s, h));
-        let (ids, total) = w.all(&wu, query).await;
-        assert_eq!(ids, expected, "county, {query}");
-        assert_eq!(total as usize, expected.len(), "county total, {query}");
-        // The village coordinator gets the same, limited to 青山村.
-        let expected_village = w.expect(|s, h| h.village() == 1 && keep(s, h));
-        let outside = query.contains(&second_village_id().to_string())
-            || query.contains(&township_id().to_string())
-            || query.contains(&county_id().to_string());
-        if !outside {
-            let (ids, total) = w.all(&zhao, query).await;
-            assert_eq!(ids, expected_village, "village, {query}");
-            assert_eq!(total as usize, expected_village.len());
+    // Twice: as a page reads few matches (at most WINDOWLESS_MATCHES: from the
+    // unit's households, then sorted), then as it reads many (newest first
+    // through the date index until the page is full).
+    let mut w = w;
+    for walk in [false, true] {
+        if walk {
+            let World { app, stored, houses } = w;
+            w = World { app: app.with_settings(|s| s.log_window_min = 0), stored, houses };
+        }
+        for (query, keep) in &cases {
+            let expected = w.expect(|s, h| keep(s, h));
+            let (ids, total) = w.all(&wu, query).await;
+            assert_eq!(ids, expected, "county, {query}, walk {walk}");
+            assert_eq!(total as usize, expected.len(), "county total, {query}, walk {walk}");
+            // The village coordinator gets the same, limited to 青山村.
+            let expected_village = w.expect(|s, h| h.village() == 1 && keep(s, h));
+            let outside = query.contains(&second_village_id().to_string())
+                || query.contains(&township_id().to_string())
+                || query.contains(&county_id().to_string());
+            if !outside {
+                let (ids, total) = w.all(&zhao, query).await;
+                assert_eq!(ids, expected_village, "village, {query}, walk {walk}");
+                assert_eq!(total as usize, expected_village.len());
+            }
         }
     }
     // A non-empty sanity check of the data set: every case above means something.
@@ -485,6 +495,23 @@ async fn sqlite_only_visit_log_queries_use_indexes() {
     let p = plan(text("饮水", Some(village_id())), Some((50, 0))).await;
     assert!(p.contains("SEARCH t USING PRIMARY KEY (unit_path>? AND unit_path<?)"), "{p}");
     assert!(p.contains("MATERIALIZE matched | SEARCH v USING INDEX sqlite_autoindex_visits_1 (id=?)"), "{p}");
+    // A page of a broad filter with few matches: the unit's grids, their
+    // households, each one's visits, sorted; never the whole date index.
+    let filter = daohu_domain::VisitFilter {
+        unit_id: Some(village_id()),
+        group: Some(daohu_domain::SpecialGroup::ElderlyAlone),
+        ..Default::default()
+    };
+    let q = daohu_server::visit_log::LogQuery::new(&mut conn, &subtree, &filter).await.unwrap();
+    let rows: Vec<(i64, i64, i64, String)> =
+        sqlx::query_as_with(&format!("EXPLAIN QUERY PLAN {}", q.rows_sql_of(Some((50, 0)), None, true)), q.arguments())
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    let p = rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join(" | ");
+    assert!(p.contains("SEARCH h USING INDEX households_grid (grid_id=?)"), "{p}");
+    assert!(p.contains("SEARCH v USING INDEX visits_household (household_id=?)"), "{p}");
+    assert!(!p.contains("visits_day"), "{p}");
 }
 
 /// Independent figures, straight from the tables.
