@@ -1,9 +1,9 @@
 //! The visit log as a download: XLSX (four sheets: visits, problems with
 //! where they stand, the problems' trail, and the services given), CSV (one
-//! file a sheet; the visits' with their services in one cell) and JSON lines. CSV and JSON
-//! lines stream rows as the database yields them; XLSX is written by
-//! rust_xlsxwriter in constant-memory mode to a temporary file on a blocking
-//! thread, then streamed.
+//! file a sheet; the visits' with their services in one cell) and JSON
+//! lines. CSV and JSON lines stream rows as the database yields them; XLSX
+//! is written by rust_xlsxwriter in constant-memory mode to a temporary file
+//! on a blocking thread, then streamed.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Seek, SeekFrom};
