@@ -156,36 +156,37 @@ struct Reworded {
 }
 
 /// Texts that releases ran and the files no longer hold: SQLite's 0017 with
-/// one comment other; 0019 without its append-only trigger (0022 makes it
-/// whether or not it is there); 0021 with its unmatched needs read through a
-/// view (the same rows). The files hold the latest release's text.
+/// one comment other; 0019 with its append-only trigger (the files' text has
+/// none; 0022 makes it whether or not it is there); 0021 with its unmatched
+/// needs written out instead of read through a view (the same rows). The
+/// files hold the latest release's text.
 const REWORDED_SQLITE: [Reworded; 3] = [
     Reworded {
         version: 17,
         file: include_bytes!("../migrations/sqlite/0017_ledger_tallies.sql"),
-        others: &["457a8647eeda529a33bbe5c881974ce1d5c2d90d45cb598b147787f0db33fb32acd5a5416dc351d25ca3f5dc1000b543"],
+        others: &["c01f7ccc66c73afcafe648ce9df2c4db2bfc97d895aa0f09295c025265df77cc71cd6f3aaa38ca5dd0fd0ddc6ca07261"],
     },
     Reworded {
         version: 19,
         file: include_bytes!("../migrations/sqlite/0019_matchups.sql"),
-        others: &["b54817c46bf2c10e0df41d611bbb7e90847dd3554ad0a7141b7bcd8cbd0b9272e56d295910b0b625f699b2b4602ba85d"],
+        others: &["9406feee15b66d10f00811832e5aec21891f516492f91da0ab7da1b4cebc2f5680ec57828f067aa5ecb6eba7fe0806a1"],
     },
     Reworded {
         version: 21,
         file: include_bytes!("../migrations/sqlite/0021_service_need_tallies.sql"),
-        others: &["355c46f2b90c57b51954332bf89b2089e12664f9e0f8ce180d862c7db65332a21a56dec12e8191f2cb811e6809da4330"],
+        others: &["d742fe0fc21da7a497f816af23fa5247324981730a020b73d08d424ec0a8773d5232051ac049a3c46b4260dc3556ad6d"],
     },
 ];
 const REWORDED_POSTGRES: [Reworded; 2] = [
     Reworded {
         version: 19,
         file: include_bytes!("../migrations/postgres/0019_matchups.sql"),
-        others: &["b54817c46bf2c10e0df41d611bbb7e90847dd3554ad0a7141b7bcd8cbd0b9272e56d295910b0b625f699b2b4602ba85d"],
+        others: &["87cac3e097525ba0432071d58a0196c15bddd741daa83431ef88db592afb16fa2fd83b430d013fa78672c15c5bf446cb"],
     },
     Reworded {
         version: 21,
         file: include_bytes!("../migrations/postgres/0021_service_need_tallies.sql"),
-        others: &["255fcdca5b29061b8c50d7f8a4310459415a87263d0006c110b60f4c2741efde43a8765af025cfe9c3e7ec05e72eb185"],
+        others: &["995d82cf8b87eef37df3e3afe2ae87e4be1430777ca42baaa960d1241689188860a7283ac9a388fa275cc7355d9842f2"],
     },
 ];
 
@@ -310,8 +311,8 @@ mod tests {
     }
 
     /// A database migrated by a release with another text of 0017, 0019 or
-    /// 0021 (0019 without its append-only trigger, 0022 not yet run) starts,
-    /// holds the files' checksums afterwards, and 0022 makes the trigger.
+    /// 0021 starts and holds the files' checksums afterwards; one from before
+    /// 0022 (0019 without its append-only trigger) gets the trigger from 0022.
     #[tokio::test]
     async fn a_database_with_another_text_of_a_reworded_migration_starts() {
         let dir = tempfile::tempdir().unwrap();
