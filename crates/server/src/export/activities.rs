@@ -97,9 +97,10 @@ pub fn csv_record(d: &ActivityDetail) -> Vec<String> {
     ]
 }
 
-/// The cells of a check-in after its activity's date and before its time, as typed.
-fn check_texts<'a>(d: &'a ActivityDetail, volunteer: &'a str, check: &CheckIn) -> [&'a str; 4] {
-    [&d.summary.kind_label, &d.summary.place, volunteer, check.kind.label_zh()]
+/// The cells of a check-in after its activity's date and before its time, as
+/// typed (each writer defuses them): the activity's kind and place, who, in or out.
+fn check_texts<'a>(kind_label: &'a str, place: &'a str, volunteer: &'a str, check: &CheckIn) -> [&'a str; 4] {
+    [kind_label, place, volunteer, check.kind.label_zh()]
 }
 
 /// One CSV record of the 工时 or 队伍工时 sheet.
@@ -137,7 +138,8 @@ impl ActivityText {
                 Some(Sheet::CheckIns) => {
                     for (check, view) in check_ins.iter().zip(&d.check_ins) {
                         let mut cells = vec![d.summary.date.to_string()];
-                        cells.extend(check_texts(d, &view.volunteer_name, check).iter().map(|t| safe_cell(t).into_owned()));
+                        let texts = check_texts(&d.summary.kind_label, &d.summary.place, &view.volunteer_name, check);
+                        cells.extend(texts.iter().map(|t| safe_cell(t).into_owned()));
                         cells.push(local_minutes(check.at));
                         cells.push(location_cell(check.location));
                         csv_line(buf, cells)?;
@@ -291,10 +293,9 @@ fn write_xlsx(
     };
     let write_check = |sheet: &mut Worksheet, r: u32, c: &CheckLine| -> Result<(), XlsxError> {
         sheet.write_number_with_format(r, 0, excel_date(c.date), &date)?;
-        text(sheet, r, 1, &c.kind_label)?;
-        text(sheet, r, 2, &c.place)?;
-        text(sheet, r, 3, &c.volunteer)?;
-        text(sheet, r, 4, c.check.kind.label_zh())?;
+        for (i, cell) in check_texts(&c.kind_label, &c.place, &c.volunteer, &c.check).into_iter().enumerate() {
+            text(sheet, r, 1 + i as u16, cell)?;
+        }
         sheet.write_number_with_format(r, 5, excel_datetime(c.check.at), &datetime)?;
         text(sheet, r, 6, &location_cell(c.check.location))?;
         Ok(())
