@@ -231,6 +231,15 @@ async fn spare_key(phone_key: &str) -> Result<(String, String), JsValue> {
     let data_key = op("generateKey", &[aes(), true.into(), strings(&["encrypt", "decrypt"])]).await?;
     let raw = hex(&to_vec(&op("exportKey", &["raw".into(), data_key.clone()]).await?));
     let wrapped = wrap(&data_key, &import(phone_key, false, false).await?).await?;
+    // Two callers may have been making one at once (the page's policy request
+    // and a PIN being set): one data key per account and phone, and none kept
+    // in the clear once a PIN is set.
+    if let Some(kept) = storage::spare_key() {
+        return Ok(kept);
+    }
+    if storage::load_lock().is_some() {
+        return Err(JsValue::NULL);
+    }
     storage::save_spare_key(&raw, &wrapped).map_err(|_| JsValue::NULL)?;
     Ok((raw, wrapped))
 }
@@ -270,7 +279,14 @@ pub async fn set_pin(pin: &str, current: Option<&str>) -> Result<(), LockError> 
             let (raw, wrapped) = match (storage::spare_key(), &phone_key) {
                 (Some(kept), _) => kept,
                 (None, Some(pk)) => spare_key(pk).await.map_err(|_| LockError::Failed)?,
-                (None, None) => return Err(LockError::NeedsSignIn),
+                // The page's own request for the phone key may still be on its
+                // way (the page has just opened): wait for it here rather than
+                // send the member to sign in again.
+                (None, None) => {
+                    let session = storage::load_session().ok_or(LockError::NeedsSignIn)?;
+                    let fetched = refresh_policy(&SignedIn::new(&session)).await.and_then(|(_, key)| key);
+                    spare_key(&fetched.ok_or(LockError::NeedsSignIn)?).await.map_err(|_| LockError::Failed)?
+                }
             };
             (import(&raw, true, true).await.map_err(|_| LockError::Failed)?, wrapped)
         }

@@ -236,12 +236,23 @@ test('with a PIN, a volunteer activity photo is kept sealed on the phone and sti
   await signInTo(page, env.server, volunteer, /\/activities\/?$/);
   await page.waitForSelector('[data-testid=start-activity]');
   await waitForServiceWorker(page);
+  // The lock page asks the server for the phone key as it opens; the PIN is
+  // typed before that answer comes (as CI once did by chance): setting it waits
+  // for the key rather than sending the volunteer to sign in again.
+  let keyAsked = 0;
+  await page.route('**/api/me/phone-lock', async (route) => {
+    keyAsked += 1;
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue().catch(() => {});
+  });
   await page.goto(env.server.url + '/lock');
   await page.fill('#pin-new', '3691');
   await page.fill('#pin-again', '3691');
   await page.click('[data-testid=set-pin]');
   // Home for a volunteer is the activities: another bundle, which asks the PIN.
   await page.waitForSelector('#lock #pin');
+  assert.ok(keyAsked >= 1, 'the phone key was asked while the PIN was being set');
+  await page.unroute('**/api/me/phone-lock');
   await typePin(page, '3691');
   await page.waitForSelector('[data-testid=start-activity]');
 
