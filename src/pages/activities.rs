@@ -163,7 +163,7 @@ pub fn ActivitiesPage() -> impl IntoView {
                 </ul>
             </Show>
             {ctx.session.get_untracked().filter(|s| s.member.role.records_visits()).map(|_| view! {
-                <p><Link to=AppRoute::Households>{ctx.tr("返回联系户", "Back to households")}</Link></p>
+                <p><Link to=AppRoute::Households class="more">{ctx.tr("返回联系户", "Back to households")}</Link></p>
             })}
             {move || ctx.outbox.get().last_success_ms.map(|ms| view! { <p class="hint">{ctx.tr("上次上传成功：", "Last upload: ")}{time::format_local(ms)}</p> })}
         </section>

@@ -104,7 +104,7 @@ pub fn HouseholdsPage() -> impl IntoView {
             <p class="summary">
                 {move || format!("{} {} · {} {}", count(), ctx.tr("户", "households"), due_count(), ctx.tr("户该走访了", "due"))}
             </p>
-            <p><Link to=AppRoute::Activities>{ctx.tr("志愿活动 · 打卡", "Volunteer activities · check in")}</Link></p>
+            <p><Link to=AppRoute::Activities class="more">{ctx.tr("志愿活动 · 打卡", "Volunteer activities · check in")}</Link></p>
             <label class="visually-hidden" for="search">{ctx.tr("搜索户主或门牌", "Search head or doorplate")}</label>
             <input id="search" type="search" class="search"
                 placeholder=ctx.tr("搜索户主或门牌", "Search head or doorplate")

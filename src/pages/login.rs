@@ -87,6 +87,8 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if busy.get() { ctx.tr("正在登录…", "Signing in…") } else { ctx.tr("登录", "Sign in") }}
                 </button>
             </form>
+            <p><a class="more" href=move || format!("/password.html#{}", phone.get()) data-testid="change-password">
+                {ctx.tr("修改密码", "Change the password")}</a></p>
         </section>
     }
 }

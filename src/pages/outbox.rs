@@ -57,6 +57,11 @@ pub fn OutboxPage() -> impl IntoView {
                 <dd><Link to=AppRoute::Lock>{
                     if crate::storage::load_lock().is_some() { ctx.tr("已设 PIN，更改", "PIN set: change") } else { ctx.tr("设置 PIN", "Set a PIN") }
                 }</Link></dd>
+                // A plain page outside the app (it needs the network anyway); the
+                // phone number rides after the hash, never to the server.
+                <dt>{ctx.tr("密码", "Password")}</dt>
+                <dd><a href=format!("/password.html#{}", ctx.session.get_untracked().map(|s| s.member.phone).unwrap_or_default())
+                    data-testid="change-password">{ctx.tr("修改密码", "Change the password")}</a></dd>
             </dl>
             // No signal is the usual state in the field, not a failure: said plainly,
             // and the last failure's box waits until there is a network again.

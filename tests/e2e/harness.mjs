@@ -332,3 +332,29 @@ export async function axeFindings(page) {
     .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
 }
 
+
+/**
+ * The page's visible tap targets smaller than 44 × 44 CSS px, one line each.
+ * A checkbox, radio or file input counts by its label: the label is what a
+ * finger hits (file inputs are hidden behind a label drawn as a button).
+ */
+export async function smallTargets(page) {
+  return page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll('a[href], button, select, textarea, summary, input:not([type=hidden])')) {
+      const style = getComputedStyle(el);
+      if (style.visibility === 'hidden' || el.closest('[hidden]')) continue;
+      let r = el.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      if (el.type === 'checkbox' || el.type === 'radio' || el.type === 'file') {
+        const label = el.closest('label') || (el.id && document.querySelector(`label[for="${el.id}"]`));
+        if (label) r = label.getBoundingClientRect();
+      }
+      if (r.width < 44 || r.height < 44) {
+        const name = (el.getAttribute('aria-label') || el.textContent || el.value || '').trim().slice(0, 16);
+        out.push(`${el.tagName.toLowerCase()}${el.dataset.testid ? `[${el.dataset.testid}]` : ''} "${name}" ${Math.round(r.width)}×${Math.round(r.height)}`);
+      }
+    }
+    return out;
+  });
+}

@@ -144,6 +144,22 @@ test('coordinator imports, creates and links; the member chooses their own passw
   assert.match(stored.sync.reason, /不在你的联系范围/);
   await m.page.goto(env.server.url + '/outbox');
   await m.page.waitForSelector('li.attention >> text=服务器没有接收');
+
+  // The member changes the password from the app: the outbox links to the
+  // password page with the phone filled in. The phone's session ends with it.
+  await m.page.click('[data-testid=change-password]');
+  await m.page.waitForURL(/\/password\.html#13800000077$/);
+  assert.equal(await m.page.inputValue('#phone'), NEW_MEMBER.phone);
+  await m.page.fill('#current', 'qian-family-tea-9');
+  await m.page.fill('#new', 'qian-family-rice-4');
+  await m.page.fill('#again', 'qian-family-rice-4');
+  await m.page.click('button[type=submit]');
+  await m.page.waitForSelector('#done:not([hidden])');
+  assert.equal((await env.server.api('/api/auth/login', { method: 'POST', body: { phone: NEW_MEMBER.phone, password: 'qian-family-rice-4' } })).status, 200);
+  // And from the sign-in page, which carries the phone typed there.
+  await m.page.goto(env.server.url + '/login');
+  await m.page.fill('#phone', NEW_MEMBER.phone);
+  assert.equal(await m.page.getAttribute('[data-testid=change-password]', 'href'), '/password.html#' + NEW_MEMBER.phone);
   const history = await env.server.api(`/api/households/${foreign.household.id}/visits`, { token: coordToken });
   assert.equal(history.status, 200);
   assert.equal(history.json.length, 0, 'the refused visit is stored nowhere');
