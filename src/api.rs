@@ -47,6 +47,17 @@ enum Body<'a> {
     Blob(&'a web_sys::Blob, &'a str),
 }
 
+/// A request's timer, cleared when the request is done with.
+struct Deadline(Option<leptos::prelude::TimeoutHandle>);
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            t.clear();
+        }
+    }
+}
+
 async fn call_raw(method: &str, path: &str, token: Option<&str>, body: Option<Body<'_>>) -> Result<String, ApiFailure> {
     let window = web_sys::window().ok_or(ApiFailure::Offline)?;
     let init = RequestInit::new();
@@ -62,6 +73,15 @@ async fn call_raw(method: &str, path: &str, token: Option<&str>, body: Option<Bo
         }
         None => None,
     };
+    // Given up after REQUEST_TIMEOUT_MS (a stalled line), as if offline; the
+    // timer goes when this returns.
+    let abort = web_sys::AbortController::new().ok();
+    if let Some(a) = &abort {
+        init.set_signal(Some(&a.signal()));
+    }
+    let _deadline = Deadline(abort.and_then(|a| {
+        leptos::prelude::set_timeout_with_handle(move || a.abort(), std::time::Duration::from_millis(daohu_domain::REQUEST_TIMEOUT_MS)).ok()
+    }));
     let request = Request::new_with_str_and_init(path, &init).map_err(|_| ApiFailure::Offline)?;
     let headers = request.headers();
     let _ = headers.set("Accept", "application/json");
@@ -77,8 +97,9 @@ async fn call_raw(method: &str, path: &str, token: Option<&str>, body: Option<Bo
         .dyn_into()
         .map_err(|_| ApiFailure::BadAnswer)?;
     let status = resp.status();
+    // An answer cut off on its way (or given up) is no answer.
     let text = match resp.text() {
-        Ok(p) => JsFuture::from(p).await.ok().and_then(|v| v.as_string()).unwrap_or_default(),
+        Ok(p) => JsFuture::from(p).await.map_err(|_| ApiFailure::Offline)?.as_string().unwrap_or_default(),
         Err(_) => String::new(),
     };
     if status == 401 {

@@ -33,6 +33,37 @@ test('server down: the outbox says why in plain words, keeps the visit, and uplo
   await context.close();
 });
 
+test('an upload stalled on a weak line is given up after two minutes and sent again, once', async () => {
+  const { context, page } = await phone(env.browser);
+  await signIn(page, env.server, MEMBER1, 10);
+  // The page's clock, from here on the test's to move.
+  await page.clock.install();
+  await page.clock.resume();
+  await page.goto(env.server.url + '/');
+  await page.waitForSelector('[data-testid=household-list] li');
+  // The first upload's answer never comes (the signal gone, the phone not told).
+  let tries = 0;
+  await page.route('**/api/sync/visits', async (route) => {
+    tries += 1;
+    if (tries > 1) await route.continue();
+  });
+  await page.locator('[data-testid=household-list] a.card').nth(2).click();
+  const id = await recordVisit(page);
+  for (let i = 0; i < 100 && tries === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(tries, 1, 'the upload started');
+  // A minute on, the try still hangs: nothing else is sent, the visit waits.
+  await page.clock.fastForward('01:00');
+  assert.equal(await pendingCount(page), 1);
+  assert.equal(tries, 1);
+  // Two minutes after it started, the try is given up and made again.
+  await page.clock.fastForward('01:01');
+  await page.waitForFunction(() => document.querySelector('[data-testid=pending-count]').textContent === '0', null, { timeout: 20_000 });
+  assert.equal(tries, 2);
+  const token = await env.server.login(MEMBER1);
+  assert.deepEqual((await historyIds(token)).filter((x) => x === id), [id], 'stored once');
+  await context.close();
+});
+
 test('an expired session asks to sign in again and leaves the outbox alone', async () => {
   const { context, page } = await phone(env.browser);
   await signIn(page, env.server, MEMBER1, 10);

@@ -69,7 +69,7 @@ pub use report::{
 pub use roster::{ImportAction, ImportPreview, ImportRowResult, RosterColumns, RosterRow};
 pub use sync::{
     backoff_ms, ApiError, OutboxExport, Receipt, ReceiptCounts, ReceiptStatus, SyncBatch, SyncResponse,
-    CONFLICT_REASON, MAX_BATCH, OUTBOX_EXPORT_FORMAT,
+    CONFLICT_REASON, MAX_BATCH, OUTBOX_EXPORT_FORMAT, REQUEST_TIMEOUT_MS,
 };
 pub use visit::{SectionEntry, SectionKind, SectionState, ValidationError, Visit};
 

@@ -171,6 +171,13 @@ pub struct OutboxExport {
 pub const BACKOFF_BASE_MS: u64 = 1_000;
 /// Longest wait between two tries, milliseconds (5 minutes).
 pub const BACKOFF_CAP_MS: u64 = 300_000;
+/// The longest one request may take, answer included, milliseconds. On a line
+/// that stalls (the signal gone without the phone noticing) the browser leaves
+/// a request hanging for minutes, and the uploader with it; after this it is
+/// given up as "no network" and tried again. A grid leader's roster (under
+/// 300 KB gzip) arrives well within it even at GPRS speed (40 kbit/s: about
+/// a minute), and a photo goes in chunks.
+pub const REQUEST_TIMEOUT_MS: u64 = 120_000;
 
 /// Full-jitter exponential backoff: a wait drawn uniformly from
 /// `[0, min(cap, base * 2^attempt)]`, with `unit` in `[0, 1)` the random draw.
