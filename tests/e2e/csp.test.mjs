@@ -21,7 +21,8 @@ async function watchedPhone() {
     });
   });
   page.on('console', (m) => {
-    if (/Content[ -]Security[ -]Policy/i.test(m.text())) violations.push({ console: m.text(), page: page.url() });
+    // Chromium also says here when it cannot read the Permissions-Policy header.
+    if (/Content[ -]Security[ -]Policy|Permissions[ -]Policy/i.test(m.text())) violations.push({ console: m.text(), page: page.url() });
   });
   return { context, page, violations };
 }
@@ -34,6 +35,7 @@ function assertPolicy(response, what) {
   assert.match(csp, /frame-ancestors 'none'/, what);
   assert.equal(response.headers()['x-frame-options'], 'DENY', what);
   assert.equal(response.headers()['referrer-policy'], 'no-referrer', what);
+  assert.match(response.headers()['permissions-policy'] || '', /geolocation=\(self\).*microphone=\(\)/, what);
 }
 
 test('the member app, activities and console run under the CSP with no violation', async () => {

@@ -1,6 +1,6 @@
 //! Browser protections on every response: a Content-Security-Policy made for this
-//! wasm app, no framing, no referrer, one browsing-context group, and HSTS when
-//! the app is reached over HTTPS.
+//! wasm app, no framing, no referrer, one browsing-context group, only the
+//! device features the app uses, and HSTS when the app is reached over HTTPS.
 //!
 //! Trunk writes an inline `<script type="module">` loader into each built
 //! `index.html` (member app, `/activities`, `/admin`, `/account`), different in every build.
@@ -29,6 +29,11 @@ pub const PAGES: [&str; 4] = ["index.html", "activities/index.html", "admin/inde
 const HSTS: &str = "max-age=31536000";
 
 const COOP: HeaderName = HeaderName::from_static("cross-origin-opener-policy");
+const PERMISSIONS: HeaderName = HeaderName::from_static("permissions-policy");
+/// The device features a page may ask for: the place at a check-in and the
+/// camera (photos), for the app's own pages only; nothing else, so a script
+/// slipped in could not listen or pay.
+pub const PERMISSIONS_POLICY: &str = "geolocation=(self), camera=(self), microphone=(), payment=(), usb=()";
 
 /// The headers for one `dist` folder, kept in step with its pages.
 #[derive(Debug)]
@@ -168,6 +173,7 @@ pub async fn protect(State(protections): State<Arc<Protections>>, request: Reque
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(COOP, HeaderValue::from_static("same-origin"));
+    headers.insert(PERMISSIONS, HeaderValue::from_static(PERMISSIONS_POLICY));
     if protections.https {
         headers.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
     }

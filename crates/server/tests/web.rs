@@ -231,6 +231,10 @@ fn assert_protected(answer: &common::Answer, what: &str) -> String {
     assert_eq!(answer.headers[header::REFERRER_POLICY], "no-referrer", "{what}");
     assert_eq!(answer.headers[header::X_FRAME_OPTIONS], "DENY", "{what}");
     assert_eq!(answer.headers["cross-origin-opener-policy"], "same-origin", "{what}");
+    let permissions = answer.headers["permissions-policy"].to_str().unwrap();
+    for part in ["geolocation=(self)", "camera=(self)", "microphone=()", "payment=()"] {
+        assert!(permissions.contains(part), "{what}: {part} missing from {permissions}");
+    }
     assert_eq!(answer.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{what}");
     csp
 }
