@@ -313,7 +313,9 @@ pub fn ActivityPage(id: Uuid) -> impl IntoView {
                         {move || errors.get().into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}
                     </ul>
                 </Show>
-                <div class="step-buttons">
+                // Held at the bottom of the screen (style: .action-bar): the form
+                // runs to three screens, and saving is what it is for.
+                <div class="step-buttons action-bar">
                     <button class="danger" on:click=discard>{ctx.tr("删除草稿", "Delete draft")}</button>
                     <button class="primary" on:click=save data-testid="activity-save" disabled=move || busy.get()>{ctx.tr("保存", "Save")}</button>
                 </div>

@@ -1,19 +1,39 @@
 // On a household's page the visit button is always on screen: at 360×640, with
 // the phone's text at 26 px, at the top of the page and scrolled to any point of
-// its history, and tapping it starts the visit.
+// its history, and tapping it starts the visit. So is an activity's 保存.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServerAndBrowser, phone, signIn, phoneState, makeVisit, MEMBER1 } from './harness.mjs';
 
 const env = useServerAndBrowser();
 
-/** Whether the visit button lies wholly inside the viewport, and is the element there. */
-const buttonOnScreen = (page) => page.evaluate(() => {
-  const b = document.querySelector('[data-testid=start-visit]');
+/** Whether the button lies wholly inside the viewport, and is the element there. */
+const buttonOnScreen = (page, testid = 'start-visit') => page.evaluate((testid) => {
+  const b = document.querySelector(`[data-testid=${testid}]`);
   const r = b.getBoundingClientRect();
   const inside = r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth && r.height >= 44;
   const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
   return { inside, onTop: b.contains(hit), top: Math.round(r.top), bottom: Math.round(r.bottom), page: document.documentElement.scrollHeight };
+}, testid);
+
+test("an activity's save button is on screen at any scroll of its long form", async () => {
+  const { context, page } = await phone(env.browser);
+  await page.goto(env.server.url + '/login');
+  await page.fill('#phone', '13800000005');
+  await page.fill('#password', MEMBER1.password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/activities\/?$/);
+  await page.click('[data-testid=start-activity]');
+  await page.waitForURL(/\/activities\/[0-9a-f-]{36}$/);
+  await page.waitForSelector('[data-testid=activity-save]');
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  assert.ok(height > 640 * 2, `the form is longer than two screens (${height})`);
+  for (const at of [0, 0.5, 1]) {
+    await page.evaluate((at) => window.scrollTo(0, at * (document.documentElement.scrollHeight - innerHeight)), at);
+    const seen = await buttonOnScreen(page, 'activity-save');
+    assert.ok(seen.inside && seen.onTop, `scrolled to ${at}: ${JSON.stringify(seen)}`);
+  }
+  await context.close();
 });
 
 test('the visit button is on screen at any scroll and at large text', async () => {
