@@ -80,6 +80,18 @@ test('the phone app in English shows no Chinese but names and data', async () =>
     .map((row) => row.textContent));
   assert.deepEqual(clipped, [], 'tags cut off on the household list');
   await walkPhoneScreens(page, env.server, (where) => check(page, data, where));
+  // The password page, a plain page outside the app, with its message shown.
+  await page.goto(env.server.url + '/password.html');
+  await page.waitForSelector('#change');
+  await page.fill('#phone', MEMBER1.phone);
+  await page.fill('#current', 'something-else-1');
+  await page.fill('#new', 'tea-garden-2026');
+  await page.fill('#again', 'tea-garden-2027');
+  await page.click('#change button[type=submit]');
+  await page.waitForSelector('#message:not([hidden])');
+  assert.equal(await page.textContent('#message'), 'The two new passwords differ.');
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  await check(page, data, 'password page');
   await context.close();
 });
 
