@@ -240,7 +240,7 @@ pub async fn run_cli(config: &crate::Config) -> ExitCode {
     let url = match &config.database_url {
         Some(url) => url.clone(),
         None => {
-            let file = config.data_dir.join(crate::backup::DB_FILE);
+            let file = config.data_dir.join(crate::db::DB_FILE);
             if !file.exists() {
                 eprintln!("audit verify failed: no database at {}", file.display());
                 return ExitCode::from(2);

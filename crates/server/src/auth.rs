@@ -253,15 +253,8 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// Reads a stored role back.
-pub fn parse_role(s: &str) -> Result<Role, AppError> {
-    Role::parse(s).ok_or_else(|| AppError::internal(format!("unknown stored role {s:?}")))
-}
-
-/// Reads a stored unit kind back.
-pub fn parse_unit_kind(s: &str) -> Result<UnitKind, AppError> {
-    UnitKind::parse(s).ok_or_else(|| AppError::internal(format!("unknown stored unit kind {s:?}")))
-}
+// Reading stored roles and unit kinds is the store's; handlers find them here too.
+pub use crate::store::{parse_role, parse_unit_kind};
 
 /// Creates a session for a member; returns the token (shown once) and its expiry.
 pub async fn create_session(

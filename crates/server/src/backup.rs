@@ -20,8 +20,7 @@ use crate::db::{Dialect, Pool};
 
 use crate::config::{BackupArgs, Config};
 
-/// The database file's name in the data folder (as [`crate::serve`] opens it).
-pub const DB_FILE: &str = "daohu.sqlite3";
+pub use crate::db::DB_FILE;
 
 /// Why a backup was not written.
 #[derive(Debug, thiserror::Error)]

@@ -24,6 +24,10 @@ pub type Conn = sqlx::AnyConnection;
 /// A transaction that owns its connection.
 pub type Tx = sqlx::Transaction<'static, Db>;
 
+/// The database file's name in the data folder (as [`crate::serve`] opens it,
+/// and `backup` and `audit verify` find it).
+pub const DB_FILE: &str = "daohu.sqlite3";
+
 /// Connections in the pool: SQLite has one writer anyway, and a PostgreSQL server is
 /// shared by every instance, so each takes a few.
 const MAX_CONNECTIONS: u32 = 8;

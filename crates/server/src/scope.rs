@@ -27,6 +27,10 @@ use crate::AppError;
 
 pub use crate::tree::{unit_path, village_area, Subtree};
 
+/// Reason given for a household the caller does not look after (a visit, a
+/// ledger change).
+pub const OUT_OF_SCOPE_REASON: &str = "这户不在你的联系范围内";
+
 /// The caller's subtree; 403 for roles that are not coordinators.
 pub fn coordinator(user: &AuthUser) -> Result<Subtree, AppError> {
     if user.role.is_coordinator() {

@@ -20,7 +20,7 @@ use crate::auth::{sha256_hex, AuthUser};
 use crate::db::{self, Conn};
 use crate::receipts::{self, Records};
 use crate::routes::catalogue::of_county;
-use crate::routes::sync::OUT_OF_SCOPE_REASON;
+use crate::scope::OUT_OF_SCOPE_REASON;
 use crate::scope::{self, Subtree};
 use crate::{audit, store, ApiJson, ApiQuery, AppError, AppState};
 

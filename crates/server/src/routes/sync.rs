@@ -19,8 +19,7 @@ use crate::{audit, scope, store, ApiJson, AppError, AppState};
 
 /// Reason given for a visit recorded under someone else's name.
 pub const NOT_OWN_REASON: &str = "只能上传自己的走访记录";
-/// Reason given for a household the caller does not look after.
-pub const OUT_OF_SCOPE_REASON: &str = "这户不在你的联系范围内";
+pub use crate::scope::OUT_OF_SCOPE_REASON;
 /// Reason given for a visit listing a problem id another household's problem already has.
 pub const PROBLEM_ELSEWHERE_REASON: &str = "记录里的问题编号已被别的户使用，不能上传";
 

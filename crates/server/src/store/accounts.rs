@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use daohu_domain::{Account, Role, UnitKind};
 use uuid::Uuid;
 
-use crate::auth::{parse_role, parse_unit_kind};
+use super::{parse_role, parse_unit_kind};
 use crate::db::{parse_uuid, ts, Conn, Flag};
 use crate::tree::Subtree;
 use super::households::household_in_subtree;

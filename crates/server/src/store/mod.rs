@@ -38,6 +38,17 @@ pub mod visits;
 use uuid::Uuid;
 
 use crate::db::{Conn, Dialect, Pool, Tx};
+use crate::AppError;
+
+/// Reads a stored role back.
+pub fn parse_role(s: &str) -> Result<daohu_domain::Role, AppError> {
+    daohu_domain::Role::parse(s).ok_or_else(|| AppError::internal(format!("unknown stored role {s:?}")))
+}
+
+/// Reads a stored unit kind back.
+pub fn parse_unit_kind(s: &str) -> Result<daohu_domain::UnitKind, AppError> {
+    daohu_domain::UnitKind::parse(s).ok_or_else(|| AppError::internal(format!("unknown stored unit kind {s:?}")))
+}
 
 /// The database behind the server, and which kind it is.
 #[derive(Clone, Debug)]
@@ -103,7 +114,7 @@ pub fn dialect_of(conn: &Conn) -> Dialect {
 pub async fn rows_in_period<T>(
     conn: &mut Conn,
     sql: &str,
-    area: &crate::scope::Subtree,
+    area: &crate::tree::Subtree,
     from: &str,
     to: &str,
 ) -> Result<Vec<T>, sqlx::Error>

@@ -7,8 +7,7 @@ use chrono::{DateTime, Utc};
 use daohu_domain::{Team, TeamMember, UnitKind};
 use uuid::Uuid;
 
-use super::id_list;
-use crate::auth::parse_unit_kind;
+use super::{id_list, parse_unit_kind};
 use crate::db::{parse_uuid, ts, Conn};
 use crate::tree::Subtree;
 use crate::AppError;
