@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/tests/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
+echo "== no import loops between files"
+python3 scripts/import-loops.py src crates/server/src crates/domain/src
+
 echo "== domain and server tests (SQLite)"
 cargo test -p daohu-domain -p daohu-server
 cargo test -p daohu --lib
