@@ -1,6 +1,7 @@
 // axe-core on every screen of the phone app (at 360×640) and the console:
-// no serious or critical finding; on the phone, no tap target under 44 px. The household visited has a problem, notes
-// and a visit left for next time, so every part of its screens is drawn.
+// no serious or critical finding; on the phone, no tap target under 44 px.
+// The household visited has a problem, notes and a visit left for next time,
+// so every part of its screens is drawn.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServerAndBrowser, phone, signIn, recordVisit, walkPhoneScreens, walkConsoleScreens, CONSOLE_SCREENS, axeFindings, smallTargets, MEMBER2 } from './harness.mjs';

@@ -332,7 +332,6 @@ export async function axeFindings(page) {
     .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
 }
 
-
 /**
  * The page's visible tap targets smaller than 44 × 44 CSS px, one line each.
  * A checkbox, radio or file input counts by its label: the label is what a

@@ -156,6 +156,7 @@ test('coordinator imports, creates and links; the member chooses their own passw
   await m.page.click('button[type=submit]');
   await m.page.waitForSelector('#done:not([hidden])');
   assert.equal((await env.server.api('/api/auth/login', { method: 'POST', body: { phone: NEW_MEMBER.phone, password: 'qian-family-rice-4' } })).status, 200);
+  assert.equal((await env.server.api('/api/me', { token: me.token })).status, 401, "the phone's old session ended");
   // And from the sign-in page, which carries the phone typed there.
   await m.page.goto(env.server.url + '/login');
   await m.page.fill('#phone', NEW_MEMBER.phone);
