@@ -159,56 +159,93 @@ struct Reworded {
     others: &'static [&'static str],
 }
 
-/// Texts that releases ran and the files no longer hold: SQLite's 0017 with
+/// Texts that releases ran and the files no longer hold. SQLite's 0017 with
 /// one comment other; 0019 with its append-only trigger (the files' text has
 /// none; 0022 makes it whether or not it is there); 0021 with its unmatched
-/// needs written out instead of read through a view (the same rows). The
-/// files hold the latest release's text.
+/// needs written out instead of read through a view (the same rows);
+/// PostgreSQL's 0019 and 0021 likewise. The files hold the latest landing's
+/// text, the others are an earlier landing's (`ae2aa2d`).
 const REWORDED_SQLITE: [Reworded; 3] = [
     Reworded {
         version: 17,
         file: include_bytes!("../migrations/sqlite/0017_ledger_tallies.sql"),
-        others: &["c01f7ccc66c73afcafe648ce9df2c4db2bfc97d895aa0f09295c025265df77cc71cd6f3aaa38ca5dd0fd0ddc6ca07261"],
+        others: &["457a8647eeda529a33bbe5c881974ce1d5c2d90d45cb598b147787f0db33fb32acd5a5416dc351d25ca3f5dc1000b543"],
     },
     Reworded {
         version: 19,
         file: include_bytes!("../migrations/sqlite/0019_matchups.sql"),
-        others: &["9406feee15b66d10f00811832e5aec21891f516492f91da0ab7da1b4cebc2f5680ec57828f067aa5ecb6eba7fe0806a1"],
+        others: &["b54817c46bf2c10e0df41d611bbb7e90847dd3554ad0a7141b7bcd8cbd0b9272e56d295910b0b625f699b2b4602ba85d"],
     },
     Reworded {
         version: 21,
         file: include_bytes!("../migrations/sqlite/0021_service_need_tallies.sql"),
-        others: &["d742fe0fc21da7a497f816af23fa5247324981730a020b73d08d424ec0a8773d5232051ac049a3c46b4260dc3556ad6d"],
+        others: &["355c46f2b90c57b51954332bf89b2089e12664f9e0f8ce180d862c7db65332a21a56dec12e8191f2cb811e6809da4330"],
     },
 ];
 const REWORDED_POSTGRES: [Reworded; 2] = [
     Reworded {
         version: 19,
         file: include_bytes!("../migrations/postgres/0019_matchups.sql"),
-        others: &["87cac3e097525ba0432071d58a0196c15bddd741daa83431ef88db592afb16fa2fd83b430d013fa78672c15c5bf446cb"],
+        others: &["b54817c46bf2c10e0df41d611bbb7e90847dd3554ad0a7141b7bcd8cbd0b9272e56d295910b0b625f699b2b4602ba85d"],
     },
     Reworded {
         version: 21,
         file: include_bytes!("../migrations/postgres/0021_service_need_tallies.sql"),
-        others: &["995d82cf8b87eef37df3e3afe2ae87e4be1430777ca42baaa960d1241689188860a7283ac9a388fa275cc7355d9842f2"],
+        others: &["255fcdca5b29061b8c50d7f8a4310459415a87263d0006c110b60f4c2741efde43a8765af025cfe9c3e7ec05e72eb185"],
+    },
+];
+
+/// A migration an earlier landing ran with a text that did less than the
+/// file's: such a database is given `undo`, its row goes, and the file's text
+/// runs when the migrations run (sqlx runs a missing one out of order).
+struct Rerun {
+    version: i64,
+    /// SHA-384 of the earlier text.
+    text: &'static str,
+    /// What the earlier text made that the file's text does not.
+    undo: &'static str,
+}
+
+/// `ae2aa2d`'s 0024 was one index on `ledger_current`, read by nothing now;
+/// the file's 0024 makes `ledger_days` and dates the unmatched needs.
+/// PostgreSQL's 0023 there rewrote only the needs trigger, which the file's
+/// 0023 writes again with the functions it uses.
+const RERUN_SQLITE: [Rerun; 1] = [Rerun {
+    version: 24,
+    text: "346068548d4691c86fded539b024d56bc463dac277430ff1f73487d2260e94a358ffeb297e90aa11547d0437f6d9fc76",
+    undo: "DROP INDEX IF EXISTS ledger_current_recorded",
+}];
+const RERUN_POSTGRES: [Rerun; 2] = [
+    Rerun {
+        version: 23,
+        text: "fa003a7f8140c379adbaabaeb0d68d0a44d25fcc2228a9add84bb7cb04e20e8f6a564610b2afb511e46e433033c57990",
+        undo: "SELECT 1",
+    },
+    Rerun {
+        version: 24,
+        text: "346068548d4691c86fded539b024d56bc463dac277430ff1f73487d2260e94a358ffeb297e90aa11547d0437f6d9fc76",
+        undo: "DROP INDEX IF EXISTS ledger_current_recorded",
     },
 ];
 
 /// A database migrated by a release with another text of a [`Reworded`]
 /// migration keeps that text's checksum, which would stop the server at
-/// start: it gets the file's checksum instead.
+/// start: it gets the file's checksum instead. One that ran a [`Rerun`]'s
+/// earlier text has it undone, to run the file's.
 async fn restore_checksums(pool: &Pool, dialect: Dialect) -> Result<(), sqlx::Error> {
     use sha2::Digest;
-    let (exists, hex, reworded): (&str, &str, &[Reworded]) = match dialect {
+    let (exists, hex, reworded, rerun): (&str, &str, &[Reworded], &[Rerun]) = match dialect {
         Dialect::Sqlite => (
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
             "lower(hex(checksum))",
             &REWORDED_SQLITE,
+            &RERUN_SQLITE,
         ),
         Dialect::Postgres => (
             "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = '_sqlx_migrations'",
             "encode(checksum, 'hex')",
             &REWORDED_POSTGRES,
+            &RERUN_POSTGRES,
         ),
     };
     let migrated: i64 = sqlx::query_scalar(exists).fetch_one(pool).await?;
@@ -223,6 +260,19 @@ async fn restore_checksums(pool: &Pool, dialect: Dialect) -> Result<(), sqlx::Er
                 .bind(*other)
                 .execute(pool)
                 .await?;
+        }
+    }
+    for r in rerun {
+        let ran: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM _sqlx_migrations WHERE version = $1 AND {hex} = $2"))
+            .bind(r.version)
+            .bind(r.text)
+            .fetch_one(pool)
+            .await?;
+        if ran > 0 {
+            let mut tx = pool.begin().await?;
+            sqlx::query(r.undo).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1").bind(r.version).execute(&mut *tx).await?;
+            tx.commit().await?;
         }
     }
     Ok(())
@@ -362,6 +412,52 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((ran, kept), (1, 1));
+    }
+
+    /// A database that ran `ae2aa2d`'s 0024 (one index, no `ledger_days`)
+    /// starts, loses the index and gets what the file's 0024 makes.
+    #[tokio::test]
+    async fn a_database_that_ran_an_earlier_0024_gets_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.db");
+        let pool = connect_file(&path).await.unwrap();
+        // What the earlier 0024 left: no ledger_days, no day on unmatched needs, its index.
+        for sql in [
+            "DROP TRIGGER ledger_days_added",
+            "DROP TRIGGER ledger_days_removed",
+            "DROP TRIGGER ledger_days_changed",
+            "DROP VIEW ledger_day_change",
+            "DROP TABLE ledger_days",
+            "DROP TRIGGER unmatched_needs_day",
+            "DROP INDEX unmatched_needs_place_day",
+            "ALTER TABLE unmatched_needs DROP COLUMN day",
+            "CREATE INDEX ledger_current_recorded ON ledger_current(state, effective_at, unit_path, field)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        sqlx::query(&format!("UPDATE _sqlx_migrations SET checksum = X'{}' WHERE version = 24", RERUN_SQLITE[0].text))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let p = connect_file(&path).await.unwrap();
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE name IN ('ledger_days', 'ledger_current_recorded', 'unmatched_needs_day') ORDER BY name",
+        )
+        .fetch_all(&p)
+        .await
+        .unwrap();
+        assert_eq!(names, ["ledger_days", "unmatched_needs_day"]);
+        let day: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info('unmatched_needs') WHERE name = 'day'")
+            .fetch_one(&p)
+            .await
+            .unwrap();
+        assert_eq!(day, 1);
+        let stored: String = sqlx::query_scalar("SELECT lower(hex(checksum)) FROM _sqlx_migrations WHERE version = 24")
+            .fetch_one(&p)
+            .await
+            .unwrap();
+        assert_ne!(stored, RERUN_SQLITE[0].text);
     }
 
     #[test]

@@ -949,7 +949,7 @@ async fn service_and_need_tallies_match_the_rows_after_visits_matchups_and_a_mov
     let days = |d: i64| now - Duration::days(d);
     let stored = send(&app, &zhang, vec![fact(1, "technique,market", days(3)), fact(2, "funds,market", now), fact(5, "funds,jobs", days(4))]).await;
     assert!(stored.iter().all(|r| r.0 == ReceiptStatus::Stored), "{stored:?}");
-    // Unsafe housing and water and 应享未享 recorded on several days (migration 0028's counts).
+    // Unsafe housing and water and 应享未享 recorded on several days (migration 0024's counts).
     let water = |h: u128, w: &str, at: DateTime<Utc>| json!({ "id": Uuid::now_v7(), "household_id": household_id(h), "field": "water", "value": w, "at": at });
     let stored = send(&app, &zhang, vec![
         housing_change(Uuid::now_v7(), household_id(1), "dangerous", days(1)),

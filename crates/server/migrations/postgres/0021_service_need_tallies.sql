@@ -114,8 +114,7 @@ CREATE INDEX unmatched_needs_area ON unmatched_needs(unit_path, need);
 CREATE TABLE need_words (need TEXT PRIMARY KEY);
 INSERT INTO need_words (need) VALUES ('technique'), ('funds'), ('market'), ('jobs');
 
--- What the rows should be, read from the needs and matchups themselves.
-CREATE VIEW unmatched_needs_now AS
+INSERT INTO unmatched_needs (household_id, need, unit_path)
 SELECT lc.household_id, n.need, lc.unit_path
 FROM ledger_current lc
 JOIN need_words n ON (',' || lc.state || ',') LIKE ('%,' || n.need || ',%')
@@ -123,15 +122,17 @@ WHERE lc.field = 'needs'
   AND COALESCE((SELECT m.outcome FROM matchups m WHERE m.household_id = lc.household_id AND m.need = n.need
                 ORDER BY m.n DESC LIMIT 1), 'failed') = 'failed';
 
-INSERT INTO unmatched_needs (household_id, need, unit_path)
-SELECT household_id, need, unit_path FROM unmatched_needs_now;
-
 -- A household's rows, made again from its current needs and latest matchups.
 CREATE FUNCTION unmatched_needs_of(household TEXT) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM unmatched_needs WHERE household_id = household;
     INSERT INTO unmatched_needs (household_id, need, unit_path)
-    SELECT household_id, need, unit_path FROM unmatched_needs_now WHERE household_id = household;
+    SELECT lc.household_id, n.need, lc.unit_path
+    FROM ledger_current lc
+    JOIN need_words n ON (',' || lc.state || ',') LIKE ('%,' || n.need || ',%')
+    WHERE lc.household_id = household AND lc.field = 'needs'
+      AND COALESCE((SELECT m.outcome FROM matchups m WHERE m.household_id = household AND m.need = n.need
+                    ORDER BY m.n DESC LIMIT 1), 'failed') = 'failed';
 END;
 $$;
 CREATE FUNCTION ledger_current_needs() RETURNS trigger LANGUAGE plpgsql AS $$

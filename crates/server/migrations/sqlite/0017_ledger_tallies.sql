@@ -4,8 +4,9 @@
 -- grid, field, state (and application day) reads some 30,000. Kept by the
 -- triggers below as each household's current values change, and when a
 -- household moves to another grid (ledger_current.unit_path follows it, 0014).
--- SQLite's one writer keeps one row a key without waits; PostgreSQL's 0017
--- appends rows of changes instead, folded by the server (as 0011).
+-- SQLite's alone: its one writer keeps one row a key without waits. PostgreSQL
+-- counts ledger_current itself (see docs/performance.md); its tallies would
+-- need the append-and-fold rows of 0011 against concurrent uploads.
 -- Checked against ledger_current by tests/ledger.rs.
 CREATE TABLE ledger_tallies (
     state          TEXT NOT NULL,

@@ -24,3 +24,9 @@ CREATE INDEX matchups_household ON matchups(household_id, n);
 -- The households of an area with a field set (their needs, say), without
 -- reading every policy's row.
 CREATE INDEX ledger_current_field ON ledger_current(field, unit_path);
+
+-- A matchup, once made, is history: a change of outcome is a new row.
+CREATE TRIGGER matchups_keep BEFORE UPDATE ON matchups
+BEGIN
+    SELECT RAISE(ABORT, 'matchups are append-only');
+END;

@@ -119,8 +119,7 @@ CREATE INDEX unmatched_needs_area ON unmatched_needs(unit_path, need);
 CREATE TABLE need_words (need TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
 INSERT INTO need_words (need) VALUES ('technique'), ('funds'), ('market'), ('jobs');
 
--- What the rows should be, read from the needs and matchups themselves.
-CREATE VIEW unmatched_needs_now AS
+INSERT INTO unmatched_needs (household_id, need, unit_path)
 SELECT lc.household_id, n.need, lc.unit_path
 FROM ledger_current lc
 JOIN need_words n ON (',' || lc.state || ',') LIKE ('%,' || n.need || ',%')
@@ -128,21 +127,26 @@ WHERE lc.field = 'needs'
   AND COALESCE((SELECT m.outcome FROM matchups m WHERE m.household_id = lc.household_id AND m.need = n.need
                 ORDER BY m.n DESC LIMIT 1), 'failed') = 'failed';
 
-INSERT INTO unmatched_needs (household_id, need, unit_path)
-SELECT household_id, need, unit_path FROM unmatched_needs_now;
-
 CREATE TRIGGER ledger_current_needs_added AFTER INSERT ON ledger_current
 WHEN NEW.field = 'needs'
 BEGIN
     INSERT INTO unmatched_needs (household_id, need, unit_path)
-    SELECT household_id, need, unit_path FROM unmatched_needs_now WHERE household_id = NEW.household_id;
+    SELECT NEW.household_id, n.need, NEW.unit_path
+    FROM need_words n
+    WHERE (',' || NEW.state || ',') LIKE ('%,' || n.need || ',%')
+      AND COALESCE((SELECT m.outcome FROM matchups m WHERE m.household_id = NEW.household_id AND m.need = n.need
+                    ORDER BY m.n DESC LIMIT 1), 'failed') = 'failed';
 END;
 CREATE TRIGGER ledger_current_needs_changed AFTER UPDATE ON ledger_current
 WHEN NEW.field = 'needs' AND (OLD.state IS NOT NEW.state OR OLD.unit_path IS NOT NEW.unit_path)
 BEGIN
     DELETE FROM unmatched_needs WHERE household_id = NEW.household_id;
     INSERT INTO unmatched_needs (household_id, need, unit_path)
-    SELECT household_id, need, unit_path FROM unmatched_needs_now WHERE household_id = NEW.household_id;
+    SELECT NEW.household_id, n.need, NEW.unit_path
+    FROM need_words n
+    WHERE (',' || NEW.state || ',') LIKE ('%,' || n.need || ',%')
+      AND COALESCE((SELECT m.outcome FROM matchups m WHERE m.household_id = NEW.household_id AND m.need = n.need
+                    ORDER BY m.n DESC LIMIT 1), 'failed') = 'failed';
 END;
 CREATE TRIGGER ledger_current_needs_removed AFTER DELETE ON ledger_current
 WHEN OLD.field = 'needs'
@@ -153,6 +157,10 @@ CREATE TRIGGER matchups_unmatched AFTER INSERT ON matchups
 BEGIN
     DELETE FROM unmatched_needs WHERE household_id = NEW.household_id AND need = NEW.need;
     INSERT INTO unmatched_needs (household_id, need, unit_path)
-    SELECT household_id, need, unit_path FROM unmatched_needs_now
-    WHERE household_id = NEW.household_id AND need = NEW.need;
+    SELECT lc.household_id, NEW.need, lc.unit_path
+    FROM ledger_current lc
+    WHERE lc.household_id = NEW.household_id AND lc.field = 'needs'
+      AND (',' || lc.state || ',') LIKE ('%,' || NEW.need || ',%')
+      AND (SELECT m.outcome FROM matchups m WHERE m.household_id = NEW.household_id AND m.need = NEW.need
+           ORDER BY m.n DESC LIMIT 1) = 'failed';
 END;

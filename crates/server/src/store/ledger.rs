@@ -337,7 +337,7 @@ pub const RECORDED_COUNTS: &str = "SELECT field, state, CAST(SUM(n) AS BIGINT) F
 /// Under a subtree, the unsafe housing and water conditions and the 应享未享
 /// pairs whose current value was recorded from day `from` to day `to` (China's
 /// days, both included): (field, state, count), from the subtree's own rows of
-/// `ledger_days` (migration 0028), a row per day, field and state at most.
+/// `ledger_days` (migration 0024), a row per day, field and state at most.
 pub async fn recorded_counts(
     conn: &mut Conn,
     subtree: &Subtree,

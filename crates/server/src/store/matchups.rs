@@ -143,7 +143,7 @@ pub async fn of_households(conn: &mut Conn, ids: &[String]) -> Result<Vec<Matchu
 
 /// [`unmatched_counts`]' text (`$1`/`$2`: the subtree, `$3`/`$4`: the
 /// period's first and last day), read from the index by place, need and day
-/// (migration 0028; SQLite is told to).
+/// (migration 0024; SQLite is told to).
 pub fn unmatched_counts_sql(dialect: crate::db::Dialect) -> String {
     let index = if dialect == crate::db::Dialect::Sqlite { "INDEXED BY unmatched_needs_place_day" } else { "" };
     format!(
@@ -159,7 +159,7 @@ pub fn unmatched_counts_sql(dialect: crate::db::Dialect) -> String {
 /// 0021's triggers in `unmatched_needs`, so a county's households with needs
 /// are not all read); and of those, the ones whose needs were recorded from
 /// day `from` to day `to` (China's days, both included: the day each row
-/// carries, migration 0028). (need, now, recorded in the period).
+/// carries, migration 0024). (need, now, recorded in the period).
 pub async fn unmatched_counts(conn: &mut Conn, area: &Subtree, from: &str, to: &str) -> Result<Vec<(String, i64, i64)>, AppError> {
     let sql = unmatched_counts_sql(crate::store::dialect_of(conn));
     Ok(crate::store::rows_in_period(conn, &sql, area, from, to).await?)

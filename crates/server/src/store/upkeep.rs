@@ -74,7 +74,7 @@ pub async fn fold_tallies(conn: &mut Conn) -> Result<Option<u64>, AppError> {
         ("ledger_tallies", &["state", "unit_path", "field", "applying_since"][..], "n", "SUM(n)", "n"),
         // Services per unit, day and kind (migration 0021).
         ("service_days", &["unit_id", "day", "kind"][..], "services, households", "SUM(services), SUM(households)", "services"),
-        // The ledger's counted values per unit and day of their change (migration 0028).
+        // The ledger's counted values per unit and day of their change (migration 0024).
         ("ledger_days", &["unit_id", "day", "field", "state"][..], "n", "SUM(n)", "n"),
         // 应享未享 and applications per unit (migration 0026).
         ("policy_tallies", &["unit_id", "state", "field", "since"][..], "n", "SUM(n)", "n"),

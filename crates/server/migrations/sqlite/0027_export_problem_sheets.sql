@@ -1,6 +1,5 @@
--- Every sheet of a download as a CSV file of its own: a visit download's 问题
--- and 办理经过 (`sheet = 'problems'`, `'trail'`), an activity download's 打卡,
--- 工时 and 队伍工时 (`'check_ins'`, `'hours'`, `'team_hours'`). SQLite cannot
+-- A visit download's 问题 and 办理经过 sheets as CSV files of their own
+-- (`sheet = 'problems'`, `'trail'`), as its other sheets are. SQLite cannot
 -- change a CHECK: the table is made again with the same rows (as in 0014).
 -- Links live ten minutes and nothing references them.
 CREATE TABLE export_links_next (
@@ -12,8 +11,7 @@ CREATE TABLE export_links_next (
     expires_at TEXT NOT NULL,
     used_at    TEXT,
     dataset    TEXT NOT NULL DEFAULT 'visits' CHECK (dataset IN ('visits', 'activities', 'ledger')),
-    sheet      TEXT CHECK (sheet IN ('visits', 'services', 'problems', 'trail', 'check_ins', 'hours', 'team_hours',
-        'policies', 'living', 'matchups'))
+    sheet      TEXT CHECK (sheet IN ('visits', 'services', 'problems', 'trail', 'policies', 'living', 'matchups'))
 );
 INSERT INTO export_links_next (token_hash, created_by, format, filter, created_at, expires_at, used_at, dataset, sheet)
 SELECT token_hash, created_by, format, filter, created_at, expires_at, used_at, dataset, sheet FROM export_links;
