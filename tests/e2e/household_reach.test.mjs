@@ -3,7 +3,7 @@
 // its history, and tapping it starts the visit. So is an activity's 保存.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, phone, signIn, phoneState, makeVisit, MEMBER1 } from './harness.mjs';
+import { useServerAndBrowser, phone, signIn, signInTo, phoneState, makeVisit, MEMBER1 } from './harness.mjs';
 
 const env = useServerAndBrowser();
 
@@ -18,11 +18,7 @@ const buttonOnScreen = (page, testid = 'start-visit') => page.evaluate((testid) 
 
 test("an activity's save button is on screen at any scroll of its long form", async () => {
   const { context, page } = await phone(env.browser);
-  await page.goto(env.server.url + '/login');
-  await page.fill('#phone', '13800000005');
-  await page.fill('#password', MEMBER1.password);
-  await page.click('button[type=submit]');
-  await page.waitForURL(/\/activities\/?$/);
+  await signInTo(page, env.server, { phone: '13800000005', password: MEMBER1.password }, /\/activities\/?$/);
   await page.click('[data-testid=start-activity]');
   await page.waitForURL(/\/activities\/[0-9a-f-]{36}$/);
   await page.waitForSelector('[data-testid=activity-save]');
